@@ -1,0 +1,42 @@
+/** Stable machine codes carried by every problem document (`code`). Clients switch on these. */
+export const PROBLEM_CODES = [
+  'validation_failed',
+  'malformed_request',
+  'payload_too_large',
+  'unsupported_media_type',
+  'unauthenticated',
+  'invalid_credentials',
+  'permission_denied',
+  'forbidden_origin',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'email_taken',
+  'last_owner',
+  'plan_limit',
+  'rate_limited',
+  'invite_expired',
+  'internal_error',
+  'service_unavailable',
+] as const;
+
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+export interface FieldError {
+  /** JSON pointer into the request part, e.g. `/body/email`. */
+  field: string;
+  message: string;
+}
+
+/** RFC 9457 problem document as Gatehouse renders it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  requestId?: string;
+  errors?: FieldError[];
+}
+
+export const problemType = (code: ProblemCode) => `urn:gatehouse:problem:${code}`;

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Config } from './config.ts';
+import { accountsModule } from './modules/accounts/index.ts';
+import { healthModule } from './modules/health/index.ts';
+import { rolesModule } from './modules/roles/index.ts';
+import { installAuthentication } from './platform/auth/authenticate.ts';
+import { warmUpPasswordHashing } from './platform/auth/passwords.ts';
+import { type SessionEntry, SessionService, type SessionUser } from './platform/auth/sessions.ts';
+import { createInvalidationBus, InvalidatingCache, type InvalidationBus } from './platform/cache/cache.ts';
+import { CommandRunner } from './platform/command.ts';
+import type { Database } from './platform/db/client.ts';
+import { loggableError } from './platform/db/errors.ts';
+import { ValidationError } from './platform/errors/app-error.ts';
+import { installErrorHandling } from './platform/errors/error-handler.ts';
+import { redactUrl } from './platform/http/redact.ts';
+import { installRoutePolicy, type RouteInventoryEntry } from './platform/http/route-policy.ts';
+import { ProblemSchema } from './platform/http/schemas.ts';
+import { findUnsafeText, schemaController } from './platform/http/validation.ts';
+
+/** What every module may use. Built once per app. */
+export interface AppContext {
+  config: Config;
+  database: Database;
+  bus: InvalidationBus;
+  commands: CommandRunner;
+  sessions: SessionService;
+  routes: RouteInventoryEntry[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gatehouse: AppContext;
+  }
+}
+
+export interface BuildOptions {
+  config: Config;
+  database: Database;
+  /** Where logs go (tests capture them); defaults to stdout. */
+  logStream?: Writable;
+  /** Turn request logging off (benchmarks). */
+  quiet?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const { config, database } = options;
+  const app = Fastify({
+    logger: {
+      level: options.quiet ? 'warn' : config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+      // Defence in depth: request bodies are never logged, and these never either.
+      redact: {
+        paths: [
+          'req.headers.cookie',
+          'req.headers.authorization',
+          'res.headers["set-cookie"]',
+          '*.password',
+          '*.currentPassword',
+          '*.newPassword',
+          '*.token',
+        ],
+        censor: '[redacted]',
+      },
+      serializers: {
+        req: (req) => ({
+          method: req.method,
+          url: redactUrl(req.url),
+          remoteAddress: req.ip,
+        }),
+      },
+    },
+    logController: new LogController({
+      disableRequestLogging: options.quiet === true,
+      requestIdLogLabel: 'requestId',
+    }),
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Paths are matched exactly as written; duplicate slashes are not folded into another route.
+    routerOptions: { maxParamLength: 200, caseSensitive: true, ignoreTrailingSlash: false },
+    forceCloseConnections: true,
+    schemaController,
+  });
+
+  installErrorHandling(app);
+  const routes = installRoutePolicy(app);
+  app.addSchema(ProblemSchema);
+
+  const logError = (err: unknown, msg: string) => app.log.error({ error: loggableError(err) }, msg);
+  const bus = await createInvalidationBus(database, config.databaseUrl, (msg, err) =>
+    app.log.warn({ error: err ? loggableError(err) : undefined }, msg),
+  );
+  const sessionCache = new InvalidatingCache<SessionEntry>('sessions', bus, {
+    max: 100_000,
+    ttlMs: 5 * 60_000,
+  });
+  const userCache = new InvalidatingCache<SessionUser>('users', bus, { max: 100_000, ttlMs: 5 * 60_000 });
+  const sessions = new SessionService(database.db, sessionCache, userCache, config.session, logError);
+  const commands = new CommandRunner(database, bus, { sessions }, logError);
+  app.decorate('gatehouse', { config, database, bus, commands, sessions, routes });
+  warmUpPasswordHashing();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (request.url.startsWith('/api/')) {
+      reply.header('cache-control', 'no-store');
+      reply.header('x-frame-options', 'DENY');
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
+  });
+  // Text PostgreSQL cannot store (NUL) or that no identity system should (lone surrogates,
+  // control characters) is refused before any handler sees it.
+  app.addHook('preValidation', async (request) => {
+    for (const [part, value] of [
+      ['body', request.body],
+      ['querystring', request.query],
+      ['params', request.params],
+    ] as const) {
+      const pointer = findUnsafeText(value);
+      if (pointer)
+        throw new ValidationError([
+          {
+            field: `/${part}${pointer === '/' ? '' : pointer}`,
+            message: 'contains characters that are not allowed',
+          },
+        ]);
+    }
+  });
+  app.addHook('onClose', async () => {
+    await bus.close();
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse API',
+        version: '1',
+        description: 'Organizations, members, roles, SSO, tokens and a tamper-evident audit log.',
+      },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  installAuthentication(app, {
+    sessions,
+    allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
+  });
+  await app.register(healthModule);
+  await app.register(rolesModule);
+  await app.register(accountsModule);
+
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  const purge = setInterval(() => {
+    sessions.purgeExpired().catch((err) => logError(err, 'session housekeeping failed'));
+  }, 10 * 60_000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
+
+  return app;
+}

@@ -1,0 +1,119 @@
+import { type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
+import { defineCommand } from '../../platform/command.ts';
+import { ConflictError, NotFoundError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
+import {
+  findUserSession,
+  insertUser,
+  lockUser,
+  updatePasswordHash,
+  updateUserProfile,
+} from './accounts.repository.ts';
+
+/** What the audit trail keeps of a user: never the password hash. */
+const userSnapshot = (u: SessionUser) => ({
+  email: u.email,
+  name: u.name,
+  locale: u.locale,
+  timezone: u.timezone,
+});
+
+function requireUser(actor: { type: string; userId?: string }): string {
+  if (actor.type !== 'user' || !actor.userId) throw new UnauthenticatedError();
+  return actor.userId;
+}
+
+export const signUp = defineCommand({
+  action: 'user.created',
+  async run(ctx, input: { email: string; name: string; passwordHash: string }) {
+    const user = await insertUser(ctx.tx, input);
+    // The unique index on lower(email) decides, so two racing sign-ups cannot both win.
+    if (!user) throw new ConflictError('An account with this email already exists.', 'email_taken');
+    const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
+    ctx.record({
+      target: { type: 'user', id: user.id },
+      after: userSnapshot(user),
+      actor: { type: 'user', userId: user.id, email: user.email },
+    });
+    return { user, session };
+  },
+});
+
+export const signIn = defineCommand({
+  action: 'session.created',
+  async run(
+    ctx,
+    input: {
+      user: SessionUser;
+      newPasswordHash: string | undefined;
+      previousSession: { id: string; userId: string } | undefined;
+    },
+  ) {
+    const { user } = input;
+    // A session presented at sign-in is replaced, never reused (no session fixation).
+    if (input.previousSession) {
+      await ctx.services.sessions.revoke(ctx, input.previousSession.userId, {
+        onlyId: input.previousSession.id,
+      });
+    }
+    if (input.newPasswordHash) await updatePasswordHash(ctx.tx, user.id, input.newPasswordHash, false);
+    const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
+    ctx.record({
+      target: { type: 'session', id: session.id },
+      after: { userId: user.id, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
+      actor: { type: 'user', userId: user.id, email: user.email },
+    });
+    return session;
+  },
+});
+
+export const signOut = defineCommand({
+  action: 'session.ended',
+  async run(ctx, input: { sessionId: string }) {
+    const userId = requireUser(ctx.actor);
+    await ctx.services.sessions.revoke(ctx, userId, { onlyId: input.sessionId });
+    ctx.record({ target: { type: 'session', id: input.sessionId } });
+  },
+});
+
+export const revokeSession = defineCommand({
+  action: 'session.revoked',
+  async run(ctx, input: { sessionId: string }) {
+    const userId = requireUser(ctx.actor);
+    // Only the caller's own sessions are visible: another user's id answers as unknown.
+    if (!(await findUserSession(ctx.tx, userId, input.sessionId))) throw new NotFoundError('session');
+    await ctx.services.sessions.revoke(ctx, userId, { onlyId: input.sessionId });
+    ctx.record({ target: { type: 'session', id: input.sessionId } });
+  },
+});
+
+export const updateProfile = defineCommand({
+  action: 'user.updated',
+  async run(ctx, input: { name?: string; locale?: string | null; timezone?: string | null }) {
+    const userId = requireUser(ctx.actor);
+    const before = await lockUser(ctx.tx, userId);
+    if (!before) throw new UnauthenticatedError();
+    const after = await updateUserProfile(ctx.tx, userId, input);
+    await ctx.invalidate(USERS_CACHE, userId);
+    ctx.record({
+      target: { type: 'user', id: userId },
+      before: userSnapshot(before),
+      after: userSnapshot(after!),
+    });
+    return after!;
+  },
+});
+
+export const changePassword = defineCommand({
+  action: 'user.password_changed',
+  async run(ctx, input: { passwordHash: string; keepSessionId: string | undefined }) {
+    const userId = requireUser(ctx.actor);
+    await updatePasswordHash(ctx.tx, userId, input.passwordHash, true);
+    // Everyone else holding a session for this account is signed out at once.
+    const ended = await ctx.services.sessions.revoke(
+      ctx,
+      userId,
+      input.keepSessionId ? { exceptId: input.keepSessionId } : {},
+    );
+    ctx.record({ target: { type: 'user', id: userId }, after: { otherSessionsEnded: ended } });
+  },
+});

@@ -1,0 +1,26 @@
+import type { FastifyRequest } from 'fastify';
+import { UnauthenticatedError } from '../../platform/errors/app-error.ts';
+import { decodeCursor, toPage } from '../../platform/http/paging.ts';
+import { listUserSessions } from './accounts.repository.ts';
+
+function signedIn(request: FastifyRequest) {
+  if (!request.session) throw new UnauthenticatedError();
+  return request.session;
+}
+
+export function getMe(request: FastifyRequest) {
+  const { user } = signedIn(request);
+  // Organizations arrive with their own capability; until then nobody belongs to one.
+  return { user, memberships: [] as { org: { id: string; slug: string; name: string }; role: string }[] };
+}
+
+export async function listMySessions(request: FastifyRequest, query: { limit?: number; cursor?: string }) {
+  const { user, session } = signedIn(request);
+  const limit = query.limit ?? 50;
+  const after = decodeCursor(query.cursor);
+  const rows = await listUserSessions(request.server.gatehouse.database.db, user.id, {
+    limit: limit + 1,
+    ...(after ? { after } : {}),
+  });
+  return toPage(rows, limit, (row) => ({ ...row, current: row.id === session.id }));
+}

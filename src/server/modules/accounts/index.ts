@@ -1,0 +1,19 @@
+import type { FastifyInstance } from 'fastify';
+import { accountsRoutes, User } from './accounts.routes.ts';
+import { LoginThrottle } from './accounts.throttle.ts';
+
+/** Accounts: sign-up, sign-in, sessions and the signed-in user's own profile. */
+export async function accountsModule(app: FastifyInstance): Promise<void> {
+  const { database, config } = app.gatehouse;
+  const throttle = new LoginThrottle(database.db, config.loginThrottle);
+  app.addSchema(User);
+  accountsRoutes(app, throttle);
+
+  const purge = setInterval(() => {
+    throttle
+      .purge()
+      .catch((err) => app.log.error({ err: String(err) }, 'login throttle housekeeping failed'));
+  }, 10 * 60_000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor, Invocation } from '../command.ts';
+import { AppError, NotFoundError, UnauthenticatedError } from '../errors/app-error.ts';
+import type { RouteAccess } from '../http/route-policy.ts';
+import { type ResolvedSession, SESSION_COOKIE, type SessionService } from './sessions.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+    /** Set when the request carries a live session cookie. */
+    session: ResolvedSession | undefined;
+    /** The actor and request facts a command needs. */
+    invocation(): Invocation;
+  }
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export class ForbiddenOriginError extends AppError {
+  constructor() {
+    super(
+      403,
+      'forbidden_origin',
+      'Forbidden origin',
+      'State-changing requests from another site are refused.',
+    );
+  }
+}
+
+/**
+ * Cross-site request forgery defence for cookie-authenticated requests: a state-changing request
+ * whose Origin (or, failing that, Referer / Sec-Fetch-Site) shows another site is refused.
+ * Requests with neither header come from non-browser clients, which cannot be made to carry a
+ * victim's cookie.
+ */
+export function isForeignOrigin(request: FastifyRequest, allowed: ReadonlySet<string>): boolean {
+  const origin = request.headers.origin;
+  const ownOrigin = `${request.protocol}://${request.host}`;
+  const isAllowed = (o: string) => allowed.has(o) || o === ownOrigin;
+  if (typeof origin === 'string' && origin !== '') {
+    if (origin === 'null') return true;
+    return !isAllowed(origin);
+  }
+  const fetchSite = request.headers['sec-fetch-site'];
+  if (fetchSite === 'cross-site') return true;
+  const referer = request.headers.referer;
+  if (typeof referer === 'string' && referer !== '') {
+    try {
+      return !isAllowed(new URL(referer).origin);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+export function readSessionCookie(request: FastifyRequest): string | undefined {
+  const value = request.cookies?.[SESSION_COOKIE];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+export interface AuthenticationOptions {
+  sessions: SessionService;
+  allowedOrigins: ReadonlySet<string>;
+}
+
+/**
+ * The global authentication hook. Runs for every route before the body is read: public routes
+ * pass, everything else needs a live session (bearer tokens arrive with the API-token
+ * capability), org routes need membership and the declared permission.
+ */
+export function installAuthentication(app: FastifyInstance, options: AuthenticationOptions): void {
+  app.decorateRequest('actor', undefined as never);
+  app.decorateRequest('session', undefined);
+  app.decorateRequest('invocation', function (this: FastifyRequest): Invocation {
+    return {
+      actor: this.actor,
+      meta: {
+        ip: this.ip ?? null,
+        userAgent: this.headers['user-agent']?.slice(0, 512) ?? null,
+        requestId: this.id,
+      },
+    };
+  });
+
+  app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
+    request.actor = { type: 'anonymous' };
+    const access = (request.routeOptions.config ?? {}) as RouteAccess;
+    const token = readSessionCookie(request);
+    // Origin check first and for every unsafe method: login CSRF is a thing too.
+    if (UNSAFE_METHODS.has(request.method) && isForeignOrigin(request, options.allowedOrigins)) {
+      throw new ForbiddenOriginError();
+    }
+    if (token) {
+      const resolved = await options.sessions.resolve(token);
+      if (resolved) {
+        request.session = resolved;
+        request.actor = {
+          type: 'user',
+          userId: resolved.user.id,
+          email: resolved.user.email,
+          sessionId: resolved.session.id,
+        };
+      }
+    }
+    // Unknown paths answer 404 to everyone: route existence is no secret worth a 401.
+    if (access.public || request.is404) return;
+    if (request.actor.type !== 'user') throw new UnauthenticatedError();
+    if (access.permission) {
+      // Org membership and roles arrive with the organizations capability; until then no org
+      // exists, and an org route answers as for any org the caller is not a member of.
+      throw new NotFoundError('organization');
+    }
+  });
+}

@@ -1,0 +1,202 @@
+import { and, eq, lt, ne, sql } from 'drizzle-orm';
+import type { InvalidatingCache } from '../cache/cache.ts';
+import type { CommandContext } from '../command.ts';
+import type { Db, Executor } from '../db/client.ts';
+import { sessions, users } from '../db/schema.ts';
+import { generateSecret, hashSecret } from './secrets.ts';
+
+export const SESSION_COOKIE = 'gatehouse_session';
+export const SESSIONS_CACHE = 'sessions';
+export const USERS_CACHE = 'users';
+
+/** Last-seen times are written at most this often per session: no database write per request. */
+const MAX_TOUCH_INTERVAL_MS = 60_000;
+/** Housekeeping leaves idle rows this long past the idle limit, so it never races a live cache entry. */
+const PURGE_GRACE_MS = 3_600_000;
+
+export interface SessionEntry {
+  id: string;
+  userId: string;
+  expiresAt: number;
+  /** Last activity written to the database. */
+  persistedLastSeenAt: number;
+  /** Last activity seen by this instance (may be newer than the database). */
+  lastSeenAt: number;
+}
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string;
+  locale: string | null;
+  timezone: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SessionPolicy {
+  idleTimeoutMs: number;
+  absoluteLifetimeMs: number;
+}
+
+export interface ResolvedSession {
+  session: SessionEntry;
+  user: SessionUser;
+  tokenHash: string;
+}
+
+const hex = (token: string) => hashSecret(token).toString('hex');
+
+export const userColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  locale: users.locale,
+  timezone: users.timezone,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+};
+
+/**
+ * Server-side sessions: opaque cookie token → row keyed by the token's hash. Lookups are served
+ * from an invalidating cache, so a signed-in request costs no database round trip, while ending a
+ * session (logout, revocation, password change) is seen by the very next request on any instance.
+ */
+export class SessionService {
+  constructor(
+    private readonly db: Db,
+    private readonly sessionCache: InvalidatingCache<SessionEntry>,
+    private readonly userCache: InvalidatingCache<SessionUser>,
+    readonly policy: SessionPolicy,
+    private readonly onError: (err: unknown, msg: string) => void,
+  ) {
+    this.touchIntervalMs = Math.min(MAX_TOUCH_INTERVAL_MS, policy.idleTimeoutMs / 4);
+  }
+
+  private readonly touchIntervalMs: number;
+
+  /** Creates a session inside a command's transaction; returns the cookie token (shown once). */
+  async create(
+    tx: Executor,
+    userId: string,
+    meta: { ip: string | null; userAgent: string | null },
+  ): Promise<{ token: string; id: string; expiresAt: Date }> {
+    const token = generateSecret();
+    const expiresAt = new Date(Date.now() + this.policy.absoluteLifetimeMs);
+    const [row] = await tx
+      .insert(sessions)
+      .values({
+        userId,
+        tokenHash: hashSecret(token),
+        expiresAt,
+        ip: meta.ip,
+        userAgent: meta.userAgent?.slice(0, 512) ?? null,
+      })
+      .returning({ id: sessions.id });
+    return { token, id: row!.id, expiresAt };
+  }
+
+  /** The live session and user for a cookie token, or undefined. */
+  async resolve(token: string): Promise<ResolvedSession | undefined> {
+    if (token.length < 20 || token.length > 128) return undefined;
+    const tokenHash = hex(token);
+    let fromCache = true;
+    const load = () => {
+      fromCache = false;
+      return this.loadSession(tokenHash);
+    };
+    let entry = await this.sessionCache.load(tokenHash, load);
+    if (!entry) return undefined;
+    const now = Date.now();
+    if (now >= entry.expiresAt) return this.expire(entry, tokenHash);
+    if (now - Math.max(entry.lastSeenAt, entry.persistedLastSeenAt) > this.policy.idleTimeoutMs) {
+      // Another instance may have seen activity this one has not: ask the database before ending it.
+      if (fromCache) {
+        this.sessionCache.drop(tokenHash);
+        entry = await this.sessionCache.load(tokenHash, load);
+        if (!entry) return undefined;
+      }
+      if (now - entry.persistedLastSeenAt > this.policy.idleTimeoutMs) return this.expire(entry, tokenHash);
+    }
+    const user = await this.userCache.load(entry.userId, () => this.loadUser(entry.userId));
+    if (!user) return undefined;
+    entry.lastSeenAt = now;
+    if (now - entry.persistedLastSeenAt > this.touchIntervalMs) {
+      entry.persistedLastSeenAt = now;
+      this.sessionCache.update(tokenHash, entry);
+      this.db
+        .update(sessions)
+        .set({ lastSeenAt: new Date(now) })
+        .where(and(eq(sessions.id, entry.id), lt(sessions.lastSeenAt, new Date(now))))
+        .returning({ id: sessions.id })
+        .then((rows) => {
+          // Gone from the database (ended elsewhere): make sure this instance forgets it too.
+          if (rows.length === 0) this.sessionCache.drop(tokenHash);
+        })
+        .catch((err) => this.onError(err, 'could not record session activity'));
+    }
+    return { session: entry, user, tokenHash };
+  }
+
+  private async expire(entry: SessionEntry, tokenHash: string): Promise<undefined> {
+    this.sessionCache.drop(tokenHash);
+    await this.db.delete(sessions).where(eq(sessions.id, entry.id));
+    return undefined;
+  }
+
+  private async loadSession(tokenHash: string): Promise<SessionEntry | undefined> {
+    const [row] = await this.db
+      .select({
+        id: sessions.id,
+        userId: sessions.userId,
+        expiresAt: sessions.expiresAt,
+        lastSeenAt: sessions.lastSeenAt,
+      })
+      .from(sessions)
+      .where(eq(sessions.tokenHash, Buffer.from(tokenHash, 'hex')));
+    if (!row) return undefined;
+    const lastSeen = row.lastSeenAt.getTime();
+    return {
+      id: row.id,
+      userId: row.userId,
+      expiresAt: row.expiresAt.getTime(),
+      persistedLastSeenAt: lastSeen,
+      lastSeenAt: lastSeen,
+    };
+  }
+
+  private async loadUser(userId: string): Promise<SessionUser | undefined> {
+    const [row] = await this.db.select(userColumns).from(users).where(eq(users.id, userId));
+    return row;
+  }
+
+  /**
+   * Ends sessions of a user inside a command: all of them, or all but `exceptId`, or just `onlyId`.
+   * Returns how many ended. Each is dropped from every instance's cache at commit.
+   */
+  async revoke(
+    ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+    userId: string,
+    which: { onlyId?: string; exceptId?: string } = {},
+  ): Promise<number> {
+    const conditions = [eq(sessions.userId, userId)];
+    if (which.onlyId) conditions.push(eq(sessions.id, which.onlyId));
+    if (which.exceptId) conditions.push(ne(sessions.id, which.exceptId));
+    const ended = await ctx.tx
+      .delete(sessions)
+      .where(and(...conditions))
+      .returning({ tokenHash: sessions.tokenHash });
+    for (const row of ended) await ctx.invalidate(SESSIONS_CACHE, row.tokenHash.toString('hex'));
+    return ended.length;
+  }
+
+  /** Deletes sessions past their absolute or idle limits (housekeeping; lookups already refuse them). */
+  async purgeExpired(): Promise<number> {
+    const idleCutoff = new Date(Date.now() - this.policy.idleTimeoutMs - PURGE_GRACE_MS);
+    const ended = await this.db
+      .delete(sessions)
+      .where(sql`${sessions.expiresAt} <= now() OR ${sessions.lastSeenAt} < ${idleCutoff}`)
+      .returning({ id: sessions.id });
+    return ended.length;
+  }
+}

@@ -1,0 +1,163 @@
+import type { Permission } from '../../contracts/permissions.ts';
+import type { SessionService } from './auth/sessions.ts';
+import type { InvalidationBus } from './cache/cache.ts';
+import type { Database, Tx } from './db/client.ts';
+import { pgErrorCode } from './db/errors.ts';
+import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
+
+/** Who acts. Later capabilities add token and SCIM actors. */
+export type Actor =
+  | { type: 'anonymous' }
+  | { type: 'system' }
+  | { type: 'user'; userId: string; email: string; sessionId?: string };
+
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+/** The change a command made, as the audit trail will show it. */
+export interface ChangeRecord {
+  action: string;
+  orgId: string | null;
+  target: { type: string; id: string };
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  /** The actor once the command has run (sign-up and login create who acts). */
+  actor: Actor;
+}
+
+export interface Invocation {
+  actor: Actor;
+  meta: RequestMeta;
+  /** For org-scoped commands: the org and what the actor may do there (resolved by the access layer). */
+  access?: { orgId: string; permissions: ReadonlySet<Permission> };
+}
+
+/** Platform services a command may call inside its transaction. */
+export interface CommandServices {
+  sessions: SessionService;
+}
+
+export interface CommandContext extends Invocation {
+  tx: Tx;
+  services: CommandServices;
+  /**
+   * Declare what changed. Exactly one record per command run; the audit hook writes it in this
+   * same transaction.
+   */
+  record(change: {
+    target: { type: string; id: string };
+    before?: Record<string, unknown> | null;
+    after?: Record<string, unknown> | null;
+    orgId?: string | null;
+    actor?: Actor;
+  }): void;
+  /** Drop a cached value everywhere once this transaction commits. */
+  invalidate(cacheName: string, key: string): Promise<void>;
+  /** Run after a successful commit (never on rollback). Errors are logged, not raised. */
+  afterCommit(fn: () => void | Promise<void>): void;
+}
+
+export interface CommandDefinition<I, O> {
+  /** Audit action, `resource.past_tense`. */
+  action: string;
+  /** Org permission the actor must hold; account-level commands have none. */
+  permission?: Permission;
+  run(ctx: CommandContext, input: I): Promise<O>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds commands of every shape
+type AnyCommand = CommandDefinition<any, any>;
+
+const registry: AnyCommand[] = [];
+
+/** Every write goes through here; the registry lets tests enumerate every command there is. */
+export function defineCommand<I, O>(definition: CommandDefinition<I, O>): CommandDefinition<I, O> {
+  registry.push(definition);
+  return definition;
+}
+
+export function listCommands(): readonly AnyCommand[] {
+  return registry;
+}
+
+/** Runs inside the transaction after `run`, before commit (audit, outbox). Throwing rolls back. */
+export type BeforeCommitHook = (tx: Tx, change: ChangeRecord, invocation: Invocation) => Promise<void>;
+
+const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
+const MAX_ATTEMPTS = 4;
+
+export class CommandRunner {
+  private readonly beforeCommit: BeforeCommitHook[] = [];
+
+  constructor(
+    private readonly database: Database,
+    private readonly bus: InvalidationBus,
+    private readonly services: CommandServices,
+    private readonly logError: (err: unknown, msg: string) => void,
+  ) {}
+
+  addBeforeCommitHook(hook: BeforeCommitHook): void {
+    this.beforeCommit.push(hook);
+  }
+
+  async run<I, O>(command: CommandDefinition<I, O>, invocation: Invocation, input: I): Promise<O> {
+    if (command.permission && !invocation.access?.permissions.has(command.permission)) {
+      throw new PermissionDeniedError(command.permission);
+    }
+    for (let attempt = 1; ; attempt++) {
+      const after: Array<() => void | Promise<void>> = [];
+      try {
+        const result = await this.database.db.transaction(async (tx) => {
+          const records: ChangeRecord[] = [];
+          const ctx: CommandContext = {
+            ...invocation,
+            tx,
+            services: this.services,
+            record: (change) => {
+              records.push({
+                action: command.action,
+                orgId: change.orgId ?? invocation.access?.orgId ?? null,
+                target: change.target,
+                before: change.before ?? null,
+                after: change.after ?? null,
+                actor: change.actor ?? invocation.actor,
+              });
+            },
+            invalidate: async (cacheName, key) => {
+              await this.bus.notify(tx, cacheName, key);
+              after.push(() => this.bus.dropLocal(cacheName, key));
+            },
+            afterCommit: (fn) => {
+              after.push(fn);
+            },
+          };
+          const output = await command.run(ctx, input);
+          if (records.length !== 1) {
+            throw new Error(
+              `command ${command.action} recorded ${records.length} changes; exactly one is required`,
+            );
+          }
+          for (const hook of this.beforeCommit) await hook(tx, records[0]!, invocation);
+          return output;
+        });
+        for (const fn of after) {
+          try {
+            await fn();
+          } catch (err) {
+            this.logError(err, `after-commit step of ${command.action} failed`);
+          }
+        }
+        return result;
+      } catch (err) {
+        const code = pgErrorCode(err);
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+        if (err instanceof AppError) throw err;
+        if (code === '23505') throw new ConflictError('The change conflicts with existing data.');
+        throw err;
+      }
+    }
+  }
+}

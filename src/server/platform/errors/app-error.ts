@@ -1,0 +1,83 @@
+import type { FieldError, ProblemCode } from '../../../contracts/problems.ts';
+
+/** Every expected failure is an AppError; the single error handler renders it as problem+json. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: ProblemCode;
+  readonly title: string;
+  readonly errors: FieldError[] | undefined;
+  /** Extra response headers (e.g. Retry-After). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    code: ProblemCode,
+    title: string,
+    detail: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+    this.title = title;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(errors: FieldError[], detail = 'The request has invalid fields.') {
+    super(400, 'validation_failed', 'Validation failed', detail, { errors });
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(detail = 'Sign in, or send a valid bearer token.') {
+    super(401, 'unauthenticated', 'Authentication required', detail);
+  }
+}
+
+export class InvalidCredentialsError extends AppError {
+  constructor() {
+    super(401, 'invalid_credentials', 'Invalid credentials', 'The email or password is incorrect.');
+  }
+}
+
+export class PermissionDeniedError extends AppError {
+  constructor(permission: string) {
+    super(
+      403,
+      'permission_denied',
+      'Permission denied',
+      `This action requires the "${permission}" permission.`,
+    );
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what = 'resource') {
+    super(404, 'not_found', 'Not found', `The ${what} does not exist or is not visible to you.`);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(detail: string, code: ProblemCode = 'conflict') {
+    super(409, code, 'Conflict', detail);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number, detail = 'Too many attempts. Try again later.') {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(429, 'rate_limited', 'Too many requests', detail, { headers: { 'retry-after': String(seconds) } });
+  }
+}
+
+export function assertFound<T>(value: T | null | undefined, what?: string): asserts value is T {
+  if (value === null || value === undefined) throw new NotFoundError(what);
+}
+
+export function assertThat(condition: unknown, error: () => AppError): asserts condition {
+  if (!condition) throw error();
+}

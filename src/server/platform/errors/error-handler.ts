@@ -1,0 +1,145 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type FieldError, type Problem, type ProblemCode, problemType } from '../../../contracts/problems.ts';
+import { loggableError } from '../db/errors.ts';
+import { AppError } from './app-error.ts';
+
+interface AjvIssue {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Turns Ajv issues into `{field, message}` pairs that name the offending field. */
+export function fieldErrorsFromValidation(context: string, issues: AjvIssue[]): FieldError[] {
+  return issues.map((issue) => {
+    let pointer = issue.instancePath ?? '';
+    let message = issue.message ?? 'is invalid';
+    const params = issue.params ?? {};
+    if (issue.keyword === 'required' && typeof params.missingProperty === 'string') {
+      pointer += `/${params.missingProperty}`;
+      message = 'is required';
+    } else if (issue.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+      pointer += `/${params.additionalProperty}`;
+      message = 'is not a known field';
+    }
+    return { field: `/${context}${pointer}`, message };
+  });
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: ProblemCode; title: string; detail: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    title: 'Unsupported media type',
+    detail: 'Send the request body as application/json.',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'payload_too_large',
+    title: 'Payload too large',
+    detail: 'The request body exceeds the size limit.',
+  },
+  FST_ERR_CTP_INVALID_JSON: {
+    status: 400,
+    code: 'malformed_request',
+    title: 'Malformed request',
+    detail: 'The request body is not valid JSON.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'malformed_request',
+    title: 'Malformed request',
+    detail: 'The request declares a JSON body but sends none.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'malformed_request',
+    title: 'Malformed request',
+    detail: 'The Content-Length header does not match the body.',
+  },
+};
+
+function statusCode(status: number): ProblemCode {
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'permission_denied';
+  if (status === 404) return 'not_found';
+  if (status === 405) return 'method_not_allowed';
+  if (status === 409) return 'conflict';
+  if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 429) return 'rate_limited';
+  if (status === 503) return 'service_unavailable';
+  return status >= 500 ? 'internal_error' : 'malformed_request';
+}
+
+export function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  status: number,
+  code: ProblemCode,
+  title: string,
+  detail: string,
+  errors?: FieldError[],
+): FastifyReply {
+  const body: Problem = { type: problemType(code), title, status, detail, code, requestId: request.id };
+  if (errors) body.errors = errors;
+  return reply.status(status).type('application/problem+json; charset=utf-8').send(body);
+}
+
+/** The one error handler: problem+json for everything, 5xx details only in the log. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError | Error, request, reply) => {
+    if (error instanceof AppError) {
+      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+      return sendProblem(reply, request, error.status, error.code, error.title, error.message, error.errors);
+    }
+    const fe = error as FastifyError;
+    if (Array.isArray(fe.validation)) {
+      const errors = fieldErrorsFromValidation(fe.validationContext ?? 'body', fe.validation as AjvIssue[]);
+      return sendProblem(
+        reply,
+        request,
+        400,
+        'validation_failed',
+        'Validation failed',
+        'The request has invalid fields.',
+        errors,
+      );
+    }
+    const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+    if (known) return sendProblem(reply, request, known.status, known.code, known.title, known.detail);
+    const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      // Framework-level client errors (bad headers, odd encodings): safe to say what went wrong.
+      return sendProblem(
+        reply,
+        request,
+        status,
+        statusCode(status),
+        'Bad request',
+        fe.message || 'Bad request.',
+      );
+    }
+    request.log.error({ error: loggableError(error) }, 'unhandled error');
+    return sendProblem(
+      reply,
+      request,
+      500,
+      'internal_error',
+      'Internal error',
+      'Something went wrong on our side. The request id identifies it in the server log.',
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      request,
+      404,
+      'not_found',
+      'Not found',
+      `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`,
+    ),
+  );
+}

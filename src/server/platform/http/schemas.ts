@@ -1,0 +1,30 @@
+import { type TProperties, Type } from 'typebox';
+
+/** A request body object: unknown fields are refused, never silently dropped. */
+export const Body = <P extends TProperties>(properties: P) =>
+  Type.Object(properties, { additionalProperties: false });
+
+export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
+/** Handlers return Dates; the serializer writes them as RFC 3339 strings. */
+export const DateTime = Type.Unsafe<Date | string>({
+  type: 'string',
+  format: 'date-time',
+  description: 'RFC 3339 UTC time',
+});
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    requestId: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem document' },
+);
+
+/** Response entries for the usual failures of a route; merge into `response`. */
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem')]));

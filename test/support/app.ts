@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/server/app.ts';
+import { type Config, loadConfig } from '../../src/server/config.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: TestDatabase;
+  config: Config;
+  /** Every log line the app wrote, as text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export type ConfigOverrides = {
+  [K in keyof Config]?: Config[K] extends object ? Partial<Config[K]> : Config[K];
+};
+
+export function testConfig(overrides: ConfigOverrides = {}, url?: string): Config {
+  const base = loadConfig({ PUBLIC_URL: 'http://localhost:3000', LOG_LEVEL: 'info' });
+  return {
+    ...base,
+    ...overrides,
+    databaseUrl: url,
+    session: { ...base.session, ...overrides.session },
+    loginThrottle: { ...base.loginThrottle, ...overrides.loginThrottle },
+  } as Config;
+}
+
+/** A real app on a real (fresh) database, driven with `app.inject`. */
+export async function createTestApp(overrides: ConfigOverrides = {}, db?: TestDatabase): Promise<TestApp> {
+  const database = db ?? (await createTestDatabase());
+  const config = testConfig(overrides, database.url);
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const app = await buildApp({ config, database: database.database, logStream });
+  await app.ready();
+  return {
+    app,
+    db: database,
+    config,
+    logs,
+    close: async () => {
+      await app.close();
+      if (!db) await database.destroy();
+    },
+  };
+}
+
+export const ORIGIN = 'http://localhost:3000';
+
+export function sessionCookie(response: LightMyRequestResponse): string {
+  const cookie = response.cookies.find((c) => c.name === 'gatehouse_session');
+  if (!cookie) throw new Error(`no session cookie in response ${response.statusCode}: ${response.body}`);
+  return `gatehouse_session=${cookie.value}`;
+}
+
+export const uniqueEmail = (label = 'user') => `${label}-${randomBytes(5).toString('hex')}@example.test`;
+
+export const STRONG_PASSWORD = 'violet-anchor-meadow-42';
+
+export async function signUp(
+  app: FastifyInstance,
+  fields: { email?: string; password?: string; name?: string } = {},
+): Promise<{ userId: string; email: string; password: string; cookie: string }> {
+  const email = fields.email ?? uniqueEmail();
+  const password = fields.password ?? STRONG_PASSWORD;
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/signup',
+    headers: { origin: ORIGIN },
+    payload: { email, password, name: fields.name ?? 'Test User' },
+  });
+  if (response.statusCode !== 201) throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
+  return { userId: response.json().user.id, email, password, cookie: sessionCookie(response) };
+}
