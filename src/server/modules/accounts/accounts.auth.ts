@@ -35,6 +35,18 @@ function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: s
   });
 }
 
+/** Marks this browser as one that has signed in to the account (see LoginThrottle). */
+function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, token: string | undefined): void {
+  if (!token) return;
+  reply.setCookie(DEVICE_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: cookieSecure(request),
+    path: '/api/v1/auth',
+    maxAge: DEVICE_COOKIE_MAX_AGE_S,
+  });
+}
+
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
   reply.clearCookie(SESSION_COOKIE, {
     httpOnly: true,
@@ -47,6 +59,7 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
 export async function registerAccount(
   request: FastifyRequest,
   reply: FastifyReply,
+  throttle: LoginThrottle,
   body: { email: string; password: string; name: string },
 ) {
   const email = body.email.trim();
@@ -60,6 +73,7 @@ export async function registerAccount(
     passwordHash,
   });
   setSessionCookie(request, reply, session.token);
+  setDeviceCookie(request, reply, await throttle.trustDevice(user.id, undefined));
   return user;
 }
 
@@ -89,16 +103,7 @@ export async function logIn(
     { user, newPasswordHash, previousSession: previous },
   );
   setSessionCookie(request, reply, session.token);
-  const deviceToken = await throttle.trustDevice(user.id, device);
-  if (deviceToken) {
-    reply.setCookie(DEVICE_COOKIE, deviceToken, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: cookieSecure(request),
-      path: '/api/v1/auth',
-      maxAge: DEVICE_COOKIE_MAX_AGE_S,
-    });
-  }
+  setDeviceCookie(request, reply, await throttle.trustDevice(user.id, device));
   const { passwordHash: _omit, ...publicUser } = user;
   return publicUser;
 }

@@ -161,7 +161,7 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
     '/api/v1/auth/signup',
     { config: { public: true }, schema: signupSchema },
     async (request, reply) => {
-      const user = await registerAccount(request, reply, request.body);
+      const user = await registerAccount(request, reply, throttle, request.body);
       return reply.status(201).send({ user });
     },
   );

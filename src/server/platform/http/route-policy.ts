@@ -47,7 +47,7 @@ export function installRoutePolicy(app: FastifyInstance): RouteInventoryEntry[] 
     if (route.url === DOCUMENTATION_PREFIX || route.url.startsWith(`${DOCUMENTATION_PREFIX}/`)) {
       route.config = { ...config, public: true };
     }
-    const declared = route.config as RouteAccess;
+    const declared = (route.config ?? {}) as RouteAccess;
     const rules = [
       declared.public === true,
       declared.authenticated === true,

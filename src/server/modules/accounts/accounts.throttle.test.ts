@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, ORIGIN, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
+import { onPostgres } from '../../../../test/support/database.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({ loginThrottle: { maxFailuresPerAccount: 10, maxFailuresPerIp: 1000 } });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const login = (payload: { email: string; password: string }, headers: Record<string, string> = {}) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload,
+    headers: { origin: ORIGIN, ...headers },
+  });
+
+const deviceCookie = (res: { cookies: { name: string; value: string }[] }) => {
+  const c = res.cookies.find((x) => x.name === 'gatehouse_device');
+  return c ? `gatehouse_device=${c.value}` : undefined;
+};
+
+describe('POST /api/v1/auth/login throttling', () => {
+  it('allows 10 failures per account in the window, then answers 429 with Retry-After even for the right password', async () => {
+    const { email, password } = await signUp(t.app);
+    for (let i = 0; i < 10; i++)
+      expect((await login({ email, password: `wrong-guess-${i}` })).statusCode).toBe(401);
+    const locked = await login({ email, password: 'wrong-guess-x' });
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json().code).toBe('rate_limited');
+    const retryAfter = Number(locked.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    // The right password does not get through either: the limit says nothing about guesses.
+    expect((await login({ email, password })).statusCode).toBe(429);
+  });
+
+  it('counts unknown emails the same way, so the limit does not reveal which accounts exist', async () => {
+    const email = uniqueEmail('nobody');
+    for (let i = 0; i < 10; i++)
+      expect((await login({ email, password: `guess-${i}-abcdef` })).statusCode).toBe(401);
+    expect((await login({ email, password: 'guess-x-abcdef' })).statusCode).toBe(429);
+  });
+
+  it('does not lock out the owner: a browser that signed in before keeps its own budget', async () => {
+    const { email, password } = await signUp(t.app);
+    const first = await login({ email, password });
+    const device = deviceCookie(first);
+    expect(device).toBeDefined();
+    expect(first.cookies.find((c) => c.name === 'gatehouse_device')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
+    // An attacker exhausts the account's budget from elsewhere.
+    for (let i = 0; i < 11; i++) await login({ email, password: `attacker-${i}-guess` });
+    expect((await login({ email, password })).statusCode).toBe(429);
+    // The owner's browser still signs in.
+    expect((await login({ email, password }, { cookie: device! })).statusCode).toBe(200);
+  });
+
+  it("does not let a device cookie issued to one account help guessing another's password", async () => {
+    const owner = await signUp(t.app);
+    const victim = await signUp(t.app);
+    const device = deviceCookie(await login({ email: owner.email, password: owner.password }));
+    for (let i = 0; i < 10; i++)
+      await login({ email: victim.email, password: `guess-${i}-qwerty` }, { cookie: device! });
+    expect(
+      (await login({ email: victim.email, password: 'guess-x-qwerty' }, { cookie: device! })).statusCode,
+    ).toBe(429);
+  });
+
+  it('a success clears the failures before it', async () => {
+    const { email, password } = await signUp(t.app);
+    for (let i = 0; i < 9; i++) await login({ email, password: `typo-${i}-password` });
+    expect((await login({ email, password })).statusCode).toBe(200);
+    for (let i = 0; i < 10; i++)
+      expect((await login({ email, password: `typo-${i}-again!` })).statusCode).toBe(401);
+  });
+
+  it.runIf(onPostgres)('never admits more than 10 guesses, even 40 at once', async () => {
+    const { email } = await signUp(t.app);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => login({ email, password: `parallel-guess-${i}` })),
+    );
+    const statuses = results.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+  });
+});
+
+describe('per-address limit', () => {
+  let small: TestApp;
+  beforeAll(async () => {
+    small = await createTestApp({ loginThrottle: { maxFailuresPerAccount: 10, maxFailuresPerIp: 5 } });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('limits failures from one address across many accounts', async () => {
+    const tries = (email: string) =>
+      small.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email, password: 'spray-password-1' },
+        headers: { origin: ORIGIN },
+      });
+    for (let i = 0; i < 5; i++) expect((await tries(uniqueEmail(`spray${i}`))).statusCode).toBe(401);
+    expect((await tries(uniqueEmail('spray-last'))).statusCode).toBe(429);
+  });
+});

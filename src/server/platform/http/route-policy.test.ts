@@ -1,0 +1,90 @@
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
+import { installRoutePolicy } from './route-policy.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('route inventory', () => {
+  it('lists every API route with what it requires', () => {
+    const api = t.app.gatehouse.routes
+      .filter((r) => !r.url.startsWith('/docs'))
+      .map((r) => `${r.method} ${r.url} → ${r.access}${r.sessionOnly ? ' (session only)' : ''}`)
+      .sort();
+    // A new route must be added here on purpose, with the access it declares.
+    expect(api).toEqual(
+      [
+        'GET /healthz → public',
+        'GET /readyz → public',
+        'GET /openapi.json → public',
+        'GET /api/v1/permissions → authenticated',
+        'POST /api/v1/auth/signup → public',
+        'POST /api/v1/auth/login → public',
+        'POST /api/v1/auth/logout → public',
+        'GET /api/v1/me → authenticated',
+        'PATCH /api/v1/me → authenticated',
+        'POST /api/v1/me/password → authenticated (session only)',
+        'GET /api/v1/me/sessions → authenticated',
+        'DELETE /api/v1/me/sessions/:id → authenticated (session only)',
+      ].sort(),
+    );
+  });
+
+  it('serves every API route in the OpenAPI document', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.1.0');
+    for (const route of t.app.gatehouse.routes) {
+      if (route.url.startsWith('/docs') || route.url === '/openapi.json') continue;
+      const path = route.url.replace(/:(\w+)/g, '{$1}');
+      expect(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
+    }
+  });
+
+  it('serves the reference UI at /docs', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/docs' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('swagger-ui');
+  });
+});
+
+describe('deny by default', () => {
+  const build = () => {
+    const app = Fastify();
+    installRoutePolicy(app);
+    return app;
+  };
+
+  it('refuses to boot with a route that declares no access rule', async () => {
+    const app = build();
+    app.register(async (module) => {
+      module.get('/api/v1/forgotten', async () => 'oops');
+    });
+    await expect(app.ready()).rejects.toThrow(/must declare exactly one of/);
+  });
+
+  it('refuses a route that declares two rules, an unknown permission, or a permission without :orgId', () => {
+    const app = build();
+    expect(() => app.get('/x', { config: { public: true, authenticated: true } }, async () => '')).toThrow(
+      /exactly one/,
+    );
+    expect(() =>
+      app.get('/api/v1/orgs/:orgId/x', { config: { permission: 'everything:all' as never } }, async () => ''),
+    ).toThrow(/unknown permission/);
+    expect(() => app.get('/api/v1/x', { config: { permission: 'members:read' } }, async () => '')).toThrow(
+      /no :orgId/,
+    );
+  });
+
+  it('accepts a route that declares one rule', async () => {
+    const app = build();
+    app.get('/api/v1/orgs/:orgId/members', { config: { permission: 'members:read' } }, async () => '');
+    await expect(app.ready()).resolves.toBeDefined();
+    await app.close();
+  });
+});
