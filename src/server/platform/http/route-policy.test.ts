@@ -44,6 +44,9 @@ describe('route inventory', () => {
       const path = route.url.replace(/:(\w+)/g, '{$1}');
       expect(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
     }
+    expect(doc.paths['/api/v1/me'].get.security).toEqual([{ session: [] }, { bearer: [] }]);
+    expect(doc.paths['/api/v1/me/password'].post.security).toEqual([{ session: [] }]);
+    expect(doc.paths['/api/v1/auth/signup'].post.security).toEqual([]);
   });
 
   it('serves the reference UI at /docs', async () => {

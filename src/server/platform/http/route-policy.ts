@@ -67,6 +67,14 @@ export function installRoutePolicy(app: FastifyInstance): RouteInventoryEntry[] 
         throw new RoutePolicyError(`${describe(route)} declares a permission but has no :orgId in its path`);
       }
     }
+    // The OpenAPI document states what each route requires, from the same declaration.
+    if (route.schema && !declared.public) {
+      const schema = route.schema as Record<string, unknown>;
+      schema.security = declared.sessionOnly ? [{ session: [] }] : [{ session: [] }, { bearer: [] }];
+      if (declared.permission) schema['x-permission'] = declared.permission;
+    } else if (route.schema) {
+      (route.schema as Record<string, unknown>).security = [];
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;
