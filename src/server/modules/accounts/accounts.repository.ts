@@ -8,38 +8,24 @@ import { sessions, users } from '../../platform/db/schema.ts';
  * sign-in), never a bare id from another tenant.
  */
 
-export async function findUserByEmail(
-  db: Executor,
-  email: string,
-): Promise<(SessionUser & { passwordHash: string }) | undefined> {
-  const [row] = await db
-    .select({ ...userColumns, passwordHash: users.passwordHash })
-    .from(users)
-    .where(sql`lower(${users.email}) = lower(${email})`);
+type UserWithHash = SessionUser & { passwordHash: string };
+
+const selectUserWithHash = (db: Executor) =>
+  db.select({ ...userColumns, passwordHash: users.passwordHash }).from(users);
+
+export async function findUserByEmail(db: Executor, email: string): Promise<UserWithHash | undefined> {
+  const [row] = await selectUserWithHash(db).where(sql`lower(${users.email}) = lower(${email})`);
   return row;
 }
 
-export async function findUserById(
-  db: Executor,
-  userId: string,
-): Promise<(SessionUser & { passwordHash: string }) | undefined> {
-  const [row] = await db
-    .select({ ...userColumns, passwordHash: users.passwordHash })
-    .from(users)
-    .where(eq(users.id, userId));
+export async function findUserById(db: Executor, userId: string): Promise<UserWithHash | undefined> {
+  const [row] = await selectUserWithHash(db).where(eq(users.id, userId));
   return row;
 }
 
 /** Locks the user's row for the rest of the transaction (password change vs. concurrent change). */
-export async function lockUser(
-  db: Executor,
-  userId: string,
-): Promise<(SessionUser & { passwordHash: string }) | undefined> {
-  const [row] = await db
-    .select({ ...userColumns, passwordHash: users.passwordHash })
-    .from(users)
-    .where(eq(users.id, userId))
-    .for('update');
+export async function lockUser(db: Executor, userId: string): Promise<UserWithHash | undefined> {
+  const [row] = await selectUserWithHash(db).where(eq(users.id, userId)).for('update');
   return row;
 }
 
