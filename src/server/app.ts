@@ -9,7 +9,7 @@ import { accountsModule } from './modules/accounts/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { rolesModule } from './modules/roles/index.ts';
 import { installAuthentication } from './platform/auth/authenticate.ts';
-import { warmUpPasswordHashing } from './platform/auth/passwords.ts';
+import { setPasswordHashingConcurrency, warmUpPasswordHashing } from './platform/auth/passwords.ts';
 import { type SessionEntry, SessionService, type SessionUser } from './platform/auth/sessions.ts';
 import { createInvalidationBus, InvalidatingCache, type InvalidationBus } from './platform/cache/cache.ts';
 import { CommandRunner } from './platform/command.ts';
@@ -108,6 +108,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const sessions = new SessionService(database.db, sessionCache, userCache, config.session, logError);
   const commands = new CommandRunner(database, bus, { sessions }, logError);
   app.decorate('gatehouse', { config, database, bus, commands, sessions, routes });
+  setPasswordHashingConcurrency(config.passwordHashConcurrency);
   warmUpPasswordHashing();
 
   app.addHook('onRequest', async (request, reply) => {

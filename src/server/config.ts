@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -21,6 +22,8 @@ export interface Config {
   allowedOrigins: string[];
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** Password hashes computed at once (argon2 is CPU-bound); default: one less than the cores. */
+  passwordHashConcurrency: number;
   session: {
     /** Idle timeout: a session unused this long ends (sliding). */
     idleTimeoutMs: number;
@@ -95,6 +98,13 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: readBool(env, 'TRUST_PROXY', false),
     allowedOrigins,
     bodyLimit: readInt(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    passwordHashConcurrency: readInt(
+      env,
+      'PASSWORD_HASH_CONCURRENCY',
+      Math.max(1, os.availableParallelism() - 1),
+      1,
+      256,
+    ),
     session: {
       idleTimeoutMs: readInt(env, 'SESSION_IDLE_TIMEOUT_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,
       absoluteLifetimeMs: readInt(env, 'SESSION_MAX_LIFETIME_HOURS', 24, 1, 90 * 24) * 3_600_000,

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
+import { AppError } from '../errors/app-error.ts';
 
 /**
  * argon2id with OWASP's recommended parameters (m = 19 MiB, t = 2, p = 1). @node-rs/argon2
@@ -12,8 +14,50 @@ const CURRENT_PREFIX = '$argon2id$v=19$m=19456,t=2,p=1$';
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
 
+/**
+ * How many hashes run at once. argon2 is CPU-bound: with as many hashes as cores, the event loop
+ * has to fight for a core and every request waits. Leaving one core free keeps the server
+ * responsive during a burst of sign-ins, at a small cost in sign-ins per second.
+ */
+let slots = Math.max(1, os.availableParallelism() - 1);
+/** Sign-ins queued beyond this are refused (503) rather than piling up without bound. */
+const MAX_WAITING = 1_000;
+let active = 0;
+const waiting: Array<() => void> = [];
+
+export function setPasswordHashingConcurrency(concurrency: number): void {
+  slots = Math.max(1, concurrency);
+}
+
+async function withSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (active >= slots) {
+    if (waiting.length >= MAX_WAITING) {
+      throw new AppError(
+        503,
+        'service_unavailable',
+        'Busy',
+        'Too many sign-ins at once. Try again shortly.',
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else {
+    active++;
+  }
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next in line, or give it back.
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, PARAMS);
+  return withSlot(() => hash(password, PARAMS));
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -25,14 +69,11 @@ let dummyHash: Promise<string> | undefined;
 export async function verifyPassword(stored: string | null, password: string): Promise<boolean> {
   if (stored === null) {
     dummyHash ??= hashPassword(randomBytes(24).toString('base64url'));
-    await verify(await dummyHash, password).catch(() => false);
+    const dummy = await dummyHash;
+    await withSlot(() => verify(dummy, password).catch(() => false));
     return false;
   }
-  try {
-    return await verify(stored, password);
-  } catch {
-    return false;
-  }
+  return withSlot(() => verify(stored, password).catch(() => false));
 }
 
 /** A stored hash made with weaker or older parameters is replaced at the next successful login. */

@@ -1,13 +1,14 @@
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { packageRoot } from '../package-root.ts';
 import type { Database, Schema } from './client.ts';
 
-export const migrationsFolder = fileURLToPath(new URL('../../../../drizzle', import.meta.url));
+export const migrationsFolder = path.join(packageRoot(), 'drizzle');
 
 /** Arbitrary constant: the advisory lock that serializes migrations across instances. */
 const MIGRATION_LOCK_ID = 7_164_285_301;

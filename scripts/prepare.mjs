@@ -1,0 +1,44 @@
+// Runs after `npm ci` / `npm install` (the `prepare` script). Two things that make start-up fast:
+//  1. bundles the server and CLI into dist/ with esbuild, so `gatehouse` runs plain JavaScript
+//     instead of compiling TypeScript on every start (bin/gatehouse.mjs falls back to the sources
+//     through tsx whenever dist/ is missing or older than them);
+//  2. initializes an empty embedded PostgreSQL cluster once, so the first start on a new data
+//     folder copies it instead of running initdb (seconds) — the same cluster initdb would make.
+// Either step may fail without failing the install: Gatehouse works without them, only slower.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function bundle() {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [path.join(root, 'src/cli/main.ts')],
+    outfile: path.join(root, 'dist/gatehouse.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
+
+async function pgliteTemplate() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { preparePgliteTemplate } = await import('../src/server/platform/db/client.ts');
+  await preparePgliteTemplate();
+}
+
+for (const [name, step] of [
+  ['bundle', bundle],
+  ['embedded database template', pgliteTemplate],
+]) {
+  try {
+    await step();
+  } catch (err) {
+    process.stderr.write(`gatehouse prepare: ${name} skipped (${err instanceof Error ? err.message : err})\n`);
+  }
+}
