@@ -12,7 +12,10 @@ export function packageRoot(): string {
   if (root) return root;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (fs.existsSync(path.join(dir, 'drizzle', 'meta', '_journal.json'))) return (root = dir);
+    if (fs.existsSync(path.join(dir, 'drizzle', 'meta', '_journal.json'))) {
+      root = dir;
+      return dir;
+    }
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error('cannot find the Gatehouse package folder (no drizzle/ migrations)');
     dir = parent;
