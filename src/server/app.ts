@@ -16,7 +16,11 @@ import { CommandRunner } from './platform/command.ts';
 import type { Database } from './platform/db/client.ts';
 import { loggableError } from './platform/db/errors.ts';
 import { ValidationError } from './platform/errors/app-error.ts';
-import { installErrorHandling } from './platform/errors/error-handler.ts';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installErrorHandling,
+} from './platform/errors/error-handler.ts';
 import { redactUrl } from './platform/http/redact.ts';
 import { installRoutePolicy, type RouteInventoryEntry } from './platform/http/route-policy.ts';
 import { ProblemSchema } from './platform/http/schemas.ts';
@@ -89,6 +93,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     // Paths are matched exactly as written; duplicate slashes are not folded into another route.
     routerOptions: { maxParamLength: 200, caseSensitive: true, ignoreTrailingSlash: false },
     forceCloseConnections: true,
+    // Errors raised before any hook runs (bad %-encoding, over-long parameters, unparsable HTTP)
+    // are problem documents too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     schemaController,
   });
 

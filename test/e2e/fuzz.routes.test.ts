@@ -2,21 +2,28 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBLEM_CODES, problemType } from '../../src/contracts/problems.ts';
+import { PROBLEM_CODES, type ProblemCode, problemType } from '../../src/contracts/problems.ts';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, ORIGIN, STRONG_PASSWORD, signUp, type TestApp } from '../support/app.ts';
 
 /**
  * Property-based fuzzing of every route in the live route inventory (`app.gatehouse.routes`).
  * Whatever arrives — random or malformed JSON, non-JSON, wrong content types, odd path
- * parameters, hostile query strings, headers and cookies, signed in or not — the answer is never
- * a 5xx, and every 4xx is an RFC 9457 problem document whose `status` matches the HTTP status.
+ * parameters, hostile query strings, headers and cookies, signed in or not, from our origin or a
+ * foreign one — the answer is never a 5xx, and every 4xx is an RFC 9457 problem document whose
+ * `status` matches the HTTP status. Field and query names come from each route's own schema (the
+ * OpenAPI document), so new routes are fuzzed with their own vocabulary without editing this file.
  *
- * fast-check prints the seed and the shrunk counterexample on failure; rerun one with
- * `FUZZ_SEED=<seed> npx vitest run test/e2e/fuzz.routes.test.ts`.
+ * Requests go through `app.inject` (a real database behind), except the wire property, which uses a
+ * real socket so that `..` reaches the router unresolved. Content-Length mismatches are not fuzzed:
+ * inject always sends a matching one.
+ *
+ * fast-check prints the seed and the shrunk counterexample on failure; replay with
+ * `FUZZ_SEED=<seed> npx vitest run test/e2e/fuzz.routes.test.ts -t '<test name>'`, and fuzz
+ * longer with `FUZZ_RUNS=2000`.
  */
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const fcOptions = (numRuns = RUNS): fc.Parameters<unknown> => ({
   numRuns,
@@ -30,11 +37,40 @@ const isDocs = (url: string) => url === '/docs' || url.startsWith('/docs/');
 /** Markers resolved when a request is sent, because the session they name may have been replaced. */
 const VALID_SESSION = '<valid session token>';
 const CURRENT_SESSION_ID = '<current session id>';
-/** The fuzzing account's email, fixed up front so arbitraries can offer the real credentials. */
+/** The fuzzing account's email, fixed up front so that bodies can carry the real credentials. */
 const KNOWN_EMAIL = `fuzz-${process.pid}-${Date.now().toString(36)}@example.test`;
 
+/** The part of JSON Schema the routes use, as the OpenAPI document renders it. */
+interface JsonSchema {
+  type?: string | string[];
+  format?: string;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+}
+
+/** A route and what its schema declares (from the OpenAPI document; nothing for hidden routes). */
+interface Target {
+  method: string;
+  url: string;
+  access: RouteInventoryEntry['access'];
+  body: JsonSchema | undefined;
+  bodyFields: string[];
+  query: Record<string, JsonSchema>;
+  queryKeys: string[];
+}
+
 let t: TestApp;
-let routes: RouteInventoryEntry[];
+let targets: Target[];
 let wireBase: { host: string; port: number };
 const me = { token: '', sessionId: '', refreshed: 0 };
 
@@ -51,9 +87,36 @@ async function refreshSession(): Promise<void> {
   await adoptSession((await signUp(t.app)).cookie);
 }
 
+interface OpenApiOperation {
+  parameters?: { in: string; name: string; schema?: JsonSchema }[];
+  requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+}
+
+function targetsOf(routes: RouteInventoryEntry[], spec: unknown): Target[] {
+  const paths = (spec as { paths?: Record<string, Record<string, OpenApiOperation>> }).paths ?? {};
+  return routes.map((entry) => {
+    const op = paths[entry.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[entry.method.toLowerCase()];
+    const body = op?.requestBody?.content?.['application/json']?.schema;
+    const query = Object.fromEntries(
+      (op?.parameters ?? []).filter((p) => p.in === 'query').map((p) => [p.name, p.schema ?? {}]),
+    );
+    return {
+      method: entry.method,
+      url: entry.url,
+      access: entry.access,
+      body,
+      bodyFields: Object.keys(body?.properties ?? {}),
+      query,
+      queryKeys: Object.keys(query),
+      // Counterexamples name the route instead of printing its schemas.
+      [fc.toStringMethod]: () => `${entry.method} ${entry.url}`,
+    };
+  });
+}
+
 beforeAll(async () => {
   t = await createTestApp();
-  routes = t.app.gatehouse.routes;
+  targets = targetsOf(t.app.gatehouse.routes, t.app.swagger());
   await adoptSession((await signUp(t.app, { email: KNOWN_EMAIL })).cookie);
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const address = t.app.server.address() as AddressInfo;
@@ -62,6 +125,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
+  if (process.env.FUZZ_STATS)
+    console.log(JSON.stringify(stats, null, 1), `sessions replaced: ${me.refreshed}`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -82,39 +147,48 @@ interface FuzzResponse {
   body: string;
 }
 
-const resolveMarkers = (s: string) =>
-  s.replaceAll(VALID_SESSION, me.token).replaceAll(CURRENT_SESSION_ID, me.sessionId);
+const clip = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n)}… (${s.length} chars)` : s);
 
-const describeRequest = (r: FuzzRequest, res?: FuzzResponse) => {
+function describeRequest(r: FuzzRequest, res?: FuzzResponse): string {
   const payload =
     r.payload === undefined
       ? undefined
       : Buffer.isBuffer(r.payload)
         ? `<${r.payload.length} bytes>`
-        : r.payload.length > 300
-          ? `${r.payload.slice(0, 300)}… (${r.payload.length} chars)`
-          : r.payload;
-  const url = r.url.length > 300 ? `${r.url.slice(0, 300)}… (${r.url.length} chars)` : r.url;
+        : clip(r.payload);
   return JSON.stringify({
     method: r.method,
-    url,
-    headers: r.headers,
+    url: clip(r.url),
+    headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, clip(v)])),
     payload,
     status: res?.statusCode,
     contentType: res?.headers['content-type'],
     body: res?.body.slice(0, 500),
   });
-};
+}
 
-/** No 5xx, ever; a 4xx is an RFC 9457 problem document (the swagger UI's static files excepted). */
+/** Answers seen per route and status (`FUZZ_STATS=1` prints them): is the fuzzing reaching the handlers? */
+const stats: Record<string, Record<string, number>> = {};
+
+function count(request: FuzzRequest, res: FuzzResponse): void {
+  const route = `${request.method} ${request.route}`;
+  const seen = stats[route] ?? {};
+  stats[route] = seen;
+  const code = res.body.startsWith('{') ? /"code":"([a-z_]+)"/.exec(res.body)?.[1] : undefined;
+  const key = code ? `${res.statusCode} ${code}` : String(res.statusCode);
+  seen[key] = (seen[key] ?? 0) + 1;
+}
+
+/** No 5xx, ever; a 4xx is an RFC 9457 problem document. */
 function expectContract(request: FuzzRequest, res: FuzzResponse): void {
+  count(request, res);
   const context = describeRequest(request, res);
   expect(res.statusCode, context).toBeLessThan(500);
   if (res.statusCode < 400) return;
-  // /docs/* is @fastify/swagger-ui serving files through @fastify/static (`send`): its own 4xx
-  // answers (e.g. 416 for an unsatisfiable Range) are written by that library, not by our error
-  // handler, so for those routes only "never 5xx" is asserted.
-  if (isDocs(request.route)) return;
+  // /docs/* included: @fastify/swagger-ui serves its files through @fastify/static, whose
+  // failures (404, 403 for traversal, 412 for a failed precondition, 416 for an unsatisfiable
+  // Range) are raised as errors or sent to the not-found handler, so they come out as problem
+  // documents like everything else and get no exemption.
   expect(String(res.headers['content-type']), context).toMatch(/^application\/problem\+json/);
   if (request.method === 'HEAD') return;
   let problem: Record<string, unknown>;
@@ -131,10 +205,16 @@ function expectContract(request: FuzzRequest, res: FuzzResponse): void {
     code: expect.any(String),
   });
   expect(PROBLEM_CODES, context).toContain(problem.code);
-  expect(problem.type, context).toBe(problemType(problem.code as (typeof PROBLEM_CODES)[number]));
+  expect(problem.type, context).toBe(problemType(problem.code as ProblemCode));
 }
 
-/** The valid session is ended by logout, revocation and re-login: notice and replace it. */
+/** A log line at error level or above means something broke even if the status did not say so. */
+function expectNoErrorLogs(lines: string[], request: FuzzRequest): void {
+  const errors = lines.filter((line) => /"level":(5|6)0/.test(line));
+  expect(errors, describeRequest(request)).toEqual([]);
+}
+
+/** Logout, revocation and a fresh login end the live session: notice, and replace it. */
 async function keepSessionAlive(request: FuzzRequest, res: FuzzResponse): Promise<void> {
   const usedSession = me.token !== '' && (request.headers.cookie ?? '').includes(me.token);
   if (!usedSession || request.method === 'GET' || res.statusCode >= 400) return;
@@ -146,10 +226,19 @@ async function keepSessionAlive(request: FuzzRequest, res: FuzzResponse): Promis
   if (check.statusCode === 401) await refreshSession();
 }
 
+const resolveMarkers = (s: string) =>
+  s.replaceAll(VALID_SESSION, me.token).replaceAll(CURRENT_SESSION_ID, me.sessionId);
+
 function materialize(request: FuzzRequest): FuzzRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) headers[name] = resolveMarkers(value);
-  return { ...request, url: resolveMarkers(request.url), headers };
+  const payload = typeof request.payload === 'string' ? resolveMarkers(request.payload) : request.payload;
+  return {
+    ...request,
+    url: resolveMarkers(request.url),
+    headers,
+    ...(payload === undefined ? {} : { payload }),
+  };
 }
 
 async function viaInject(spec: FuzzRequest): Promise<void> {
@@ -167,7 +256,7 @@ async function viaInject(spec: FuzzRequest): Promise<void> {
   await keepSessionAlive(request, response);
 }
 
-/** Over a real socket, so that paths reach the router exactly as written (inject normalizes `..`). */
+/** Over a real socket, so that paths reach the router exactly as written (inject resolves `..`). */
 function viaWire(spec: FuzzRequest): Promise<void> {
   const request = materialize(spec);
   return new Promise<void>((resolve, reject) => {
@@ -185,12 +274,8 @@ function viaWire(spec: FuzzRequest): Promise<void> {
         res.on('error', reject);
         res.on('end', () => {
           try {
-            const response = {
-              statusCode: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            };
-            expectContract(request, response);
+            const body = Buffer.concat(chunks).toString('utf8');
+            expectContract(request, { statusCode: res.statusCode ?? 0, headers: res.headers, body });
             resolve();
           } catch (err) {
             reject(err);
@@ -204,14 +289,34 @@ function viaWire(spec: FuzzRequest): Promise<void> {
   });
 }
 
-/** A log line at error level (50) or above means something went wrong even if the status did not say so. */
-function expectNoErrorLogs(lines: string[], request: FuzzRequest): void {
-  const errors = lines.filter((line) => /"level":(5|6)0/.test(line));
-  expect(errors, describeRequest(request)).toEqual([]);
+function request(
+  target: Target,
+  parts: {
+    url?: string;
+    query?: string | undefined;
+    headers?: Record<string, string | undefined>;
+    contentType?: string | undefined;
+    payload?: string | Buffer | undefined;
+    method?: string | undefined;
+  },
+): FuzzRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parts.headers ?? {})) {
+    if (value !== undefined) headers[name] = value;
+  }
+  if (parts.contentType !== undefined) headers['content-type'] = parts.contentType;
+  const url = parts.url ?? target.url;
+  return {
+    route: target.url,
+    method: parts.method ?? target.method,
+    url: parts.query ? `${url}?${parts.query}` : url,
+    headers,
+    ...(parts.payload === undefined ? {} : { payload: parts.payload }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Building blocks
+// Building blocks that do not depend on the routes
 // ---------------------------------------------------------------------------------------------
 
 /** What a real HTTP client can put in a header: printable latin1 and tab (obs-text included). */
@@ -223,7 +328,7 @@ const headerChar = fc.oneof(
 const headerText = (maxLength = 80) =>
   fc.string({ unit: headerChar.map((c) => String.fromCharCode(c)), maxLength });
 
-/** Any JS string as a client would put it in a header: UTF-8 bytes, read back as latin1, no controls. */
+/** Any JS string as a client would send it in a header: UTF-8 bytes read back as latin1, no controls. */
 function onTheWire(s: string): string {
   let out = '';
   for (const ch of Buffer.from(s, 'utf8').toString('latin1')) {
@@ -233,6 +338,14 @@ function onTheWire(s: string): string {
   return out;
 }
 
+/** Percent-encodes the UTF-8 bytes of anything (a lone surrogate becomes U+FFFD, as on the wire). */
+const encodeBytes = (s: string) =>
+  Array.from(Buffer.from(s, 'utf8'), (b) =>
+    /[A-Za-z0-9._~-]/.test(String.fromCharCode(b))
+      ? String.fromCharCode(b)
+      : `%${b.toString(16).padStart(2, '0')}`,
+  ).join('');
+
 function encodeLoosely(s: string): string {
   try {
     return encodeURIComponent(s);
@@ -240,6 +353,8 @@ function encodeLoosely(s: string): string {
     return s; // lone surrogates: send raw and let the URL parser cope
   }
 }
+
+const base64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 
 const percentBytes = fc
   .uint8Array({ minLength: 1, maxLength: 12 })
@@ -271,7 +386,7 @@ const oddText = fc.constantFrom(
   "' OR 1=1 --",
   '"; DROP TABLE users; --',
   '{{7*7}}',
-  '${jndi:ldap://x}',
+  '$' + '{jndi:ldap://x}', // log4shell-style text
   '<script>alert(1)</script>',
   'null',
   'undefined',
@@ -284,6 +399,7 @@ const oddText = fc.constantFrom(
   '1e308',
 );
 
+/** Numbers as text, for query strings and raw JSON: -0, 1e308, overflow, underflow, not-quite numbers. */
 const numberText = fc.constantFrom(
   '0',
   '-0',
@@ -342,9 +458,7 @@ const anyText = fc.oneof(
   { arbitrary: longText, weight: 1 },
 );
 
-const base64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
-
-/** Cursors that decode into something, nearly, or nothing. */
+/** Paging cursors that decode into something, nearly, or nothing. */
 const cursorText = fc.oneof(
   fc
     .tuple(
@@ -371,29 +485,11 @@ const cursorText = fc.oneof(
   anyText,
 );
 
-// ---------------------------------------------------------------------------------------------
-// Bodies
-// ---------------------------------------------------------------------------------------------
-
-const FIELDS = [
-  'email',
-  'password',
-  'name',
-  'totp',
-  'locale',
-  'timezone',
-  'currentPassword',
-  'newPassword',
-] as const;
-
 /** Strings a body field may carry: real credentials, plausible values, hostile text, huge text. */
 const fieldString = fc.oneof(
   { arbitrary: fc.constantFrom(KNOWN_EMAIL, KNOWN_EMAIL.toUpperCase(), STRONG_PASSWORD), weight: 2 },
   { arbitrary: fc.emailAddress(), weight: 2 },
-  {
-    arbitrary: fc.string({ unit: 'grapheme', minLength: 12, maxLength: 40 }),
-    weight: 2,
-  },
+  { arbitrary: fc.string({ unit: 'grapheme', minLength: 12, maxLength: 40 }), weight: 2 },
   {
     arbitrary: fc.constantFrom(
       'en',
@@ -419,65 +515,14 @@ const fieldString = fc.oneof(
   },
   { arbitrary: anyText, weight: 4 },
   {
-    arbitrary: fc.tuple(fc.integer({ min: 1_000, max: 300_000 }), fc.constantFrom('x', 'é', '😀')),
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1_000, max: 300_000 }), fc.constantFrom('x', 'é', '😀'))
+      .map(([n, c]) => c.repeat(n)),
     weight: 1,
   },
-).map((v) => (Array.isArray(v) ? v[1].repeat(v[0]) : v));
-
-/** JSON text, not values: so that -0, 1e400, duplicate keys and escaped lone surrogates survive. */
-const jsonString = (s: string) => JSON.stringify(s);
-const { json: hostileJson } = fc.letrec<{ json: string; member: [string, string] }>((tie) => ({
-  json: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fieldString.map(jsonString),
-    numberText.filter((n) => /^-?[0-9]/.test(n)),
-    fc.constantFrom('true', 'false', 'null', '""', '{}', '[]'),
-    fc.array(tie('json'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
-    fc.array(tie('member'), { maxLength: 5 }).map((members) => `{${members.map(([k, v]) => `${k}:${v}`).join(',')}}`),
-  ),
-  member: fc.tuple(
-    fc
-      .oneof(
-        { arbitrary: fc.constantFrom(...FIELDS), weight: 4 },
-        { arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'admin', ''), weight: 1 },
-        { arbitrary: anyText, weight: 1 },
-      )
-      .map(jsonString),
-    tie('json'),
-  ),
-}));
-
-/** Objects with the routes' own field names, mostly strings: these reach the handlers. */
-const plausibleBody = fc
-  .dictionary(fc.constantFrom(...FIELDS), fieldString, { maxKeys: FIELDS.length })
-  .map((o) => JSON.stringify(o));
-
-const deeplyNested = fc
-  .tuple(fc.integer({ min: 10, max: 60_000 }), fc.constantFrom('array', 'object', 'proto'))
-  .map(([depth, kind]) => {
-    if (kind === 'array') return `${'['.repeat(depth)}${']'.repeat(depth)}`;
-    if (kind === 'object') return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
-    return `${'{"a":'.repeat(depth)}{"__proto__":{"x":1}}${'}'.repeat(depth)}`;
-  });
-
-const hugeString = fc
-  .tuple(fc.integer({ min: 10_000, max: 300_000 }), fc.constantFrom('email', 'name', 'password', 'x'))
-  .map(([n, field]) => JSON.stringify({ [field]: 'a'.repeat(n) }));
-
-const jsonBodyText = fc.oneof(
-  { arbitrary: plausibleBody, weight: 5 },
-  { arbitrary: hostileJson, weight: 5 },
-  { arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)), weight: 3 },
-  { arbitrary: fc.anything().map((v) => JSON.stringify(v) ?? 'null'), weight: 2 },
-  {
-    arbitrary: fc.array(plausibleBody, { maxLength: 3 }).map((items) => `[${items.join(',')}]`),
-    weight: 1,
-  },
-  { arbitrary: deeplyNested, weight: 1 },
-  { arbitrary: hugeString, weight: 1 },
 );
 
-const notJson = fc.oneof(
+const notJsonText = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.constantFrom(
@@ -509,9 +554,6 @@ const notJson = fc.oneof(
     'email=a@b.io&password=x',
     '<xml/>',
   ),
-  jsonBodyText.map((s) => s.slice(0, Math.max(0, s.length - 1))), // truncated
-  jsonBodyText.map((s) => Buffer.from(s, 'utf16le')),
-  jsonBodyText.map((s) => Buffer.from(s, 'latin1')),
 );
 
 const contentType = fc.oneof(
@@ -544,17 +586,13 @@ const contentType = fc.oneof(
   headerText(60),
 );
 
-// ---------------------------------------------------------------------------------------------
-// Sessions, headers, paths and queries
-// ---------------------------------------------------------------------------------------------
-
 const garbageToken = fc
   .oneof(
     fc.string({ minLength: 20, maxLength: 128 }),
     fc.base64String({ minLength: 40, maxLength: 48 }),
     fc.string({ unit: 'binary', maxLength: 150 }),
     longText,
-    fc.constantFrom('', '=', '"', '%', '%zz', '%E0%A4%A', '"quoted"', `${'a'.repeat(43)}`),
+    fc.constantFrom('', '=', '"', '%', '%zz', '%E0%A4%A', '"quoted"', 'a'.repeat(43)),
   )
   .map(onTheWire);
 
@@ -603,7 +641,10 @@ const fuzzHeaders = fc.record(
     cookie: cookieHeader,
     origin: originHeader,
     referer: fc.oneof(fc.webUrl(), fc.constant(`${ORIGIN}/x`), headerText()),
-    'sec-fetch-site': fc.oneof(fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none'), headerText(20)),
+    'sec-fetch-site': fc.oneof(
+      fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none'),
+      headerText(20),
+    ),
     authorization: fc.oneof(
       fc.constantFrom('Bearer ', 'Bearer', 'Basic Zm9vOmJhcg==', 'Bearer gh_xxx', 'Negotiate'),
       garbageToken.map((v) => `Bearer ${v}`),
@@ -626,13 +667,25 @@ const fuzzHeaders = fc.record(
     'accept-language': headerText(60),
     'accept-encoding': fc.oneof(fc.constantFrom('gzip', 'br', 'identity;q=0', '*;q=0'), headerText(40)),
     'if-none-match': fc.oneof(fc.constantFrom('*', 'W/"x"', '"abc"'), headerText(60)),
+    'if-match': fc.oneof(fc.constantFrom('*', '"nope"', 'W/"x"'), headerText(40)),
+    'if-unmodified-since': fc.oneof(
+      fc.constantFrom('Thu, 01 Jan 1970 00:00:00 GMT', 'garbage'),
+      headerText(40),
+    ),
     'if-modified-since': fc.oneof(
       fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
       fc.constantFrom('Thu, 01 Jan 1970 00:00:00 GMT', 'yesterday'),
       headerText(40),
     ),
     range: fc.oneof(
-      fc.constantFrom('bytes=0-0', 'bytes=-1', 'bytes=999999999-', 'bytes=5-1', 'bytes=0-1,2-3,4-5', 'items=0-9'),
+      fc.constantFrom(
+        'bytes=0-0',
+        'bytes=-1',
+        'bytes=999999999-',
+        'bytes=5-1',
+        'bytes=0-1,2-3,4-5',
+        'items=0-9',
+      ),
       headerText(40),
     ),
   },
@@ -680,9 +733,10 @@ const paramValue = fc.oneof(
   { arbitrary: longText, weight: 1 },
 );
 
+/** Values for `:params` and the `*` wildcard, each sent raw or percent-encoded. */
 const pathParams = fc.array(fc.tuple(paramValue, fc.boolean()), { minLength: 1, maxLength: 4 });
 
-/** The route's url with each `:param` (and the `*` wildcard) replaced, raw or percent-encoded. */
+/** The route's url with each `:param` (and the `*` wildcard) replaced. */
 function fillPath(url: string, values: [string, boolean][]): string {
   let i = 0;
   const next = (wildcard: boolean) => {
@@ -696,96 +750,261 @@ function fillPath(url: string, values: [string, boolean][]): string {
     .join('/');
 }
 
-const queryKey = fc.oneof(
-  {
-    arbitrary: fc.constantFrom(
-      'limit',
-      'cursor',
-      'limit[]',
-      'cursor[]',
-      'limit[0]',
-      'a[b][c]',
-      '__proto__',
-      '__proto__[admin]',
-      'constructor[prototype][admin]',
-      'toString',
-      'hasOwnProperty',
-      '',
-      '%00',
-      '%ff',
-      'limit%00',
-      'LIMIT',
-    ),
-    weight: 4,
-  },
-  { arbitrary: anyText, weight: 1 },
-);
-const queryValue = fc.oneof(
-  { arbitrary: numberText, weight: 3 },
-  { arbitrary: cursorText, weight: 3 },
-  { arbitrary: anyText, weight: 2 },
-  { arbitrary: percentBytes, weight: 1 },
-  { arbitrary: fc.integer({ min: 1_000, max: 60_000 }).map((n) => 'x'.repeat(n)), weight: 1 },
-);
-const queryString = fc
-  .array(fc.tuple(queryKey, queryValue, fc.constantFrom('raw', 'encoded', 'bare')), { maxLength: 8 })
-  .map((pairs) =>
-    pairs
-      .map(([k, v, how]) =>
-        how === 'bare' ? k : how === 'encoded' ? `${encodeLoosely(k)}=${encodeLoosely(v)}` : `${k}=${v}`,
-      )
-      .join('&'),
-  );
+/**
+ * The Cookie header of a well-behaved client: mostly the live session on routes that need one
+ * (anonymous requests stop at the authentication hook, before the body is even read), half and
+ * half on public routes.
+ */
+const sessionFor = (target: Target) =>
+  fc
+    .integer({ min: 1, max: 100 })
+    .map((n) =>
+      n <= (target.access === 'public' ? 50 : 85) ? `gatehouse_session=${VALID_SESSION}` : undefined,
+    );
+/** Our own origin on state-changing requests, to get past the CSRF check to the handler. */
+const ownOrigin = (target: Target) => (UNSAFE.has(target.method) ? ORIGIN : undefined);
 
-const route = () => fc.constantFrom(...routes);
-
-function request(
-  entry: RouteInventoryEntry,
-  parts: {
-    url?: string;
-    query?: string;
-    headers?: Record<string, string | undefined>;
-    contentType?: string;
-    payload?: string | Buffer;
-    method?: string;
-  },
-): FuzzRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parts.headers ?? {})) if (value !== undefined) headers[name] = value;
-  if (parts.contentType !== undefined) headers['content-type'] = parts.contentType;
-  const url = parts.url ?? entry.url;
-  return {
-    route: entry.url,
-    method: parts.method ?? entry.method,
-    url: parts.query ? `${url}?${parts.query}` : url,
-    headers,
-    ...(parts.payload === undefined ? {} : { payload: parts.payload }),
-  };
+/**
+ * Values that satisfy a schema: what a well-behaved client sends. Mixed with hostile values, they
+ * carry requests past validation into the handlers (and the database) instead of stopping at 400.
+ */
+function fromSchema(schema: JsonSchema | undefined, depth = 0): fc.Arbitrary<unknown> {
+  if (schema === undefined || depth > 4) return fc.jsonValue({ maxDepth: 2 });
+  if (schema.const !== undefined) return fc.constant(schema.const);
+  if (schema.enum !== undefined && schema.enum.length > 0) return fc.constantFrom(...schema.enum);
+  const alternatives = schema.anyOf ?? schema.oneOf;
+  if (alternatives !== undefined) return fc.oneof(...alternatives.map((s) => fromSchema(s, depth + 1)));
+  switch (Array.isArray(schema.type) ? schema.type[0] : schema.type) {
+    case 'null':
+      return fc.constant(null);
+    case 'boolean':
+      return fc.boolean();
+    case 'integer':
+      return fc.integer({ min: schema.minimum ?? -1_000_000, max: schema.maximum ?? 1_000_000 });
+    case 'number':
+      return fc.double({ min: schema.minimum ?? -1e9, max: schema.maximum ?? 1e9, noNaN: true });
+    case 'string':
+      return stringFromSchema(schema);
+    case 'array':
+      return fc.array(fromSchema(schema.items, depth + 1), { maxLength: 4 });
+    case 'object':
+      return objectFromSchema(schema, (s) => fromSchema(s, depth + 1));
+    default:
+      return fc.jsonValue({ maxDepth: 2 });
+  }
 }
 
-/** The usual way in: our own origin on state-changing requests, and sometimes the live session. */
-const signedInOrNot = fc.boolean().map((signedIn) => (signedIn ? `gatehouse_session=${VALID_SESSION}` : undefined));
-const ownOrigin = (entry: RouteInventoryEntry) => (UNSAFE.has(entry.method) ? ORIGIN : undefined);
+function stringFromSchema(schema: JsonSchema): fc.Arbitrary<string> {
+  const min = schema.minLength ?? 0;
+  const max = schema.maxLength ?? 10_000;
+  const fits = (v: string) => v.length >= min && v.length <= max;
+  if (schema.format === 'email') return fc.emailAddress().filter(fits);
+  if (schema.format === 'uuid') return fc.uuid();
+  if (schema.format === 'date-time') {
+    return fc
+      .date({
+        min: new Date('1970-01-01T00:00:00Z'),
+        max: new Date('2100-01-01T00:00:00Z'),
+        noInvalidDate: true,
+      })
+      .map((d) => d.toISOString());
+  }
+  if (schema.pattern !== undefined) return fc.stringMatching(new RegExp(schema.pattern)).filter(fits);
+  return fc.string({ unit: 'grapheme', minLength: min, maxLength: Math.max(min, Math.min(max, 48)) });
+}
+
+function objectFromSchema(
+  schema: JsonSchema,
+  value: (s: JsonSchema) => fc.Arbitrary<unknown>,
+): fc.Arbitrary<Record<string, unknown>> {
+  const properties = schema.properties ?? {};
+  const required = (schema.required ?? []).filter((k) => k in properties);
+  return fc.record(Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, value(s)])), {
+    requiredKeys: required,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks that use the routes' own vocabulary (built once the app is up)
+// ---------------------------------------------------------------------------------------------
+
+function routeArbitraries() {
+  const union = (pick: (t: Target) => string[], fallback: string) => {
+    const all = [...new Set(targets.flatMap(pick))];
+    return all.length > 0 ? all : [fallback];
+  };
+  const allFields = union((x) => x.bodyFields, 'name');
+  const allQueryKeys = union((x) => x.queryKeys, 'limit');
+
+  /** JSON as text, not values: so that -0, 1e400, duplicate keys and escaped lone surrogates survive. */
+  const memberKey = fc
+    .oneof(
+      { arbitrary: fc.constantFrom(...allFields), weight: 4 },
+      { arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'admin', ''), weight: 1 },
+      { arbitrary: anyText, weight: 1 },
+    )
+    .map((k) => JSON.stringify(k));
+  const { json: hostileJson } = fc.letrec<{ json: string; member: string }>((tie) => ({
+    json: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fieldString.map((s) => JSON.stringify(s)),
+      numberText.filter((n) => /^-?[0-9]/.test(n)),
+      fc.constantFrom('true', 'false', 'null', '""', '{}', '[]'),
+      fc.array(tie('json'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+      fc.array(tie('member'), { maxLength: 5 }).map((members) => `{${members.join(',')}}`),
+    ),
+    member: fc.tuple(memberKey, tie('json')).map(([k, v]) => `${k}:${v}`),
+  }));
+
+  /**
+   * Objects shaped by the route's own body schema: required fields present, each value valid by
+   * the schema or drawn from the hostile pool. Many of these pass validation and reach the handler.
+   */
+  const plausibleBody = (x: Target) =>
+    (x.body?.properties
+      ? objectFromSchema(x.body, (s) =>
+          fc.oneof({ arbitrary: fromSchema(s), weight: 3 }, { arbitrary: fieldString, weight: 1 }),
+        )
+      : fc.dictionary(fc.constantFrom(...allFields), fieldString, { maxKeys: 4 })
+    ).map((o) => JSON.stringify(o));
+
+  const deeplyNested = fc
+    .tuple(fc.integer({ min: 10, max: 60_000 }), fc.constantFrom('array', 'object', 'proto'))
+    .map(([depth, kind]) => {
+      if (kind === 'array') return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      if (kind === 'object') return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      return `${'{"a":'.repeat(depth)}{"__proto__":{"x":1}}${'}'.repeat(depth)}`;
+    });
+
+  const hugeString = fc
+    .tuple(fc.integer({ min: 10_000, max: 300_000 }), fc.constantFrom(...allFields, 'x'))
+    .map(([n, field]) => JSON.stringify({ [field]: 'a'.repeat(n) }));
+
+  const jsonBody = (x: Target) =>
+    fc.oneof(
+      { arbitrary: plausibleBody(x), weight: 8 },
+      { arbitrary: hostileJson, weight: 5 },
+      { arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)), weight: 3 },
+      { arbitrary: fc.anything().map((v) => JSON.stringify(v) ?? 'null'), weight: 2 },
+      {
+        arbitrary: fc.array(plausibleBody(x), { maxLength: 3 }).map((items) => `[${items.join(',')}]`),
+        weight: 1,
+      },
+      { arbitrary: deeplyNested, weight: 1 },
+      { arbitrary: hugeString, weight: 1 },
+    );
+
+  const notJson = (x: Target) =>
+    fc.oneof(
+      { arbitrary: notJsonText, weight: 4 },
+      { arbitrary: jsonBody(x).map((s) => s.slice(0, Math.max(0, s.length - 1))), weight: 1 }, // truncated
+      { arbitrary: jsonBody(x).map((s) => Buffer.from(s, 'utf16le')), weight: 1 },
+      { arbitrary: jsonBody(x).map((s) => Buffer.from(s, 'latin1')), weight: 1 },
+    );
+
+  const queryKey = (x: Target) =>
+    fc.oneof(
+      { arbitrary: fc.constantFrom(...(x.queryKeys.length > 0 ? x.queryKeys : allQueryKeys)), weight: 6 },
+      { arbitrary: fc.constantFrom(...allQueryKeys).map((k) => `${k}[]`), weight: 1 },
+      { arbitrary: fc.constantFrom(...allQueryKeys).map((k) => `${k}[0]`), weight: 1 },
+      { arbitrary: fc.constantFrom(...allQueryKeys).map((k) => k.toUpperCase()), weight: 1 },
+      { arbitrary: fc.constantFrom(...allQueryKeys).map((k) => `${k}%00`), weight: 1 },
+      {
+        arbitrary: fc.constantFrom(
+          'a[b][c]',
+          '__proto__',
+          '__proto__[admin]',
+          'constructor[prototype][admin]',
+          'toString',
+          'hasOwnProperty',
+          '',
+          '%00',
+          '%ff',
+        ),
+        weight: 2,
+      },
+      { arbitrary: anyText, weight: 1 },
+    );
+  const queryValue = fc.oneof(
+    { arbitrary: numberText, weight: 3 },
+    { arbitrary: cursorText, weight: 3 },
+    { arbitrary: anyText, weight: 2 },
+    { arbitrary: percentBytes, weight: 1 },
+    { arbitrary: fc.integer({ min: 1_000, max: 60_000 }).map((n) => 'x'.repeat(n)), weight: 1 },
+  );
+  /** Raw query strings: duplicate keys, `k[]` arrays, bare keys, raw or percent-encoded. */
+  const messyQuery = (x: Target) =>
+    fc
+      .array(fc.tuple(queryKey(x), queryValue, fc.constantFrom('raw', 'encoded', 'bare')), { maxLength: 8 })
+      .map((pairs) =>
+        pairs
+          .map(([k, v, how]) =>
+            how === 'bare' ? k : how === 'encoded' ? `${encodeLoosely(k)}=${encodeLoosely(v)}` : `${k}=${v}`,
+          )
+          .join('&'),
+      );
+  /** Each declared key at most once, well encoded, valid by its schema or hostile. */
+  const tidyQuery = (x: Target) =>
+    (x.queryKeys.length > 0
+      ? objectFromSchema({ properties: x.query }, (s) =>
+          fc.oneof(
+            { arbitrary: fromSchema(s).map((v) => String(v)), weight: 2 },
+            { arbitrary: queryValue, weight: 1 },
+          ),
+        )
+      : fc.dictionary(fc.constantFrom(...allQueryKeys), queryValue, { maxKeys: 3 })
+    ).map((o) => new URLSearchParams(o as Record<string, string>).toString());
+  const queryString = (x: Target) =>
+    fc.oneof({ arbitrary: tidyQuery(x), weight: 1 }, { arbitrary: messyQuery(x), weight: 1 });
+
+  /**
+   * A route, something drawn in its own vocabulary, and a session cookie suited to it. `weight`
+   * favours the routes that have something to fuzz (a body, a query), so every property reaches
+   * the handlers often.
+   */
+  const on = <T>(make: (x: Target) => fc.Arbitrary<T>, weight: (x: Target) => number = () => 1) =>
+    fc
+      .oneof(...targets.map((x) => ({ arbitrary: fc.constant(x), weight: weight(x) })))
+      .chain((x) => fc.tuple(fc.constant(x), make(x), sessionFor(x)));
+  const hasBody = (x: Target) => (x.bodyFields.length > 0 ? 3 : 1);
+  const hasQuery = (x: Target) => (x.queryKeys.length > 0 ? 4 : 1);
+  const hasParams = (x: Target) => (x.url.includes(':') || x.url.includes('*') ? 1 : 0);
+
+  /** Routes that page with an opaque `cursor`: forged cursors are decoded server-side. */
+  const paged = targets.filter((x) => x.queryKeys.includes('cursor'));
+
+  return { on, hasBody, hasQuery, hasParams, paged, jsonBody, notJson, plausibleBody, queryString };
+}
+
+let memo: ReturnType<typeof routeArbitraries> | undefined;
+const arbitraries = () => {
+  memo ??= routeArbitraries();
+  return memo;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------------------------
 
 describe('fuzzing every route in the inventory', () => {
-  it('the inventory lists the routes this file expects to fuzz', () => {
-    expect(routes.length).toBeGreaterThan(5);
-    expect(routes.some((r) => r.url.includes(':'))).toBe(true);
-    expect(routes.some((r) => isDocs(r.url))).toBe(true);
+  it('knows every route in the inventory, with the vocabulary of its schema', () => {
+    expect(targets.length).toBe(t.app.gatehouse.routes.length);
+    expect(targets.some((x) => x.url.includes(':'))).toBe(true);
+    expect(targets.some((x) => isDocs(x.url))).toBe(true);
+    expect(targets.some((x) => x.bodyFields.length > 0)).toBe(true);
+    expect(targets.some((x) => x.queryKeys.length > 0)).toBe(true);
+    expect(arbitraries().paged.length).toBeGreaterThan(0);
   });
 
   it(
-    'random and hostile JSON bodies never cause a 5xx, and 4xx answers are problem documents',
+    'random and hostile JSON bodies',
     async () => {
+      const a = arbitraries();
       await fc.assert(
-        fc.asyncProperty(route(), jsonBodyText, signedInOrNot, async (entry, payload, cookie) => {
+        fc.asyncProperty(a.on(a.jsonBody, a.hasBody), async ([target, payload, cookie]) => {
           await viaInject(
-            request(entry, {
-              headers: { cookie, origin: ownOrigin(entry) },
+            request(target, {
+              headers: { cookie, origin: ownOrigin(target) },
               contentType: 'application/json',
               payload,
             }),
@@ -800,11 +1019,12 @@ describe('fuzzing every route in the inventory', () => {
   it(
     'bodies that are not JSON at all, sent as application/json',
     async () => {
+      const a = arbitraries();
       await fc.assert(
-        fc.asyncProperty(route(), notJson, signedInOrNot, async (entry, payload, cookie) => {
+        fc.asyncProperty(a.on(a.notJson, a.hasBody), async ([target, payload, cookie]) => {
           await viaInject(
-            request(entry, {
-              headers: { cookie, origin: ownOrigin(entry) },
+            request(target, {
+              headers: { cookie, origin: ownOrigin(target) },
               contentType: 'application/json',
               payload,
             }),
@@ -819,17 +1039,16 @@ describe('fuzzing every route in the inventory', () => {
   it(
     'wrong, odd or missing content types',
     async () => {
+      const a = arbitraries();
       await fc.assert(
         fc.asyncProperty(
-          route(),
+          a.on((x) => fc.oneof(a.jsonBody(x), a.notJson(x)), a.hasBody),
           fc.option(contentType, { nil: undefined }),
-          fc.oneof(jsonBodyText, notJson),
-          signedInOrNot,
-          async (entry, type, payload, cookie) => {
+          async ([target, payload, cookie], type) => {
             await viaInject(
-              request(entry, {
-                headers: { cookie, origin: ownOrigin(entry) },
-                ...(type === undefined ? {} : { contentType: type }),
+              request(target, {
+                headers: { cookie, origin: ownOrigin(target) },
+                contentType: type,
                 payload,
               }),
             );
@@ -842,17 +1061,18 @@ describe('fuzzing every route in the inventory', () => {
   );
 
   it(
-    'random path parameters, including traversal, %-encodings, odd unicode and very long values',
+    'random path parameters: traversal, %-encodings, odd unicode, very long values',
     async () => {
-      const withParams = routes.filter((r) => r.url.includes(':') || r.url.includes('*'));
+      const a = arbitraries();
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom(...withParams),
-          pathParams,
-          signedInOrNot,
-          async (entry, params, cookie) => {
+          a.on(() => pathParams, a.hasParams),
+          async ([target, params, cookie]) => {
             await viaInject(
-              request(entry, { url: fillPath(entry.url, params), headers: { cookie, origin: ownOrigin(entry) } }),
+              request(target, {
+                url: fillPath(target.url, params),
+                headers: { cookie, origin: ownOrigin(target) },
+              }),
             );
           },
         ),
@@ -863,25 +1083,38 @@ describe('fuzzing every route in the inventory', () => {
   );
 
   it(
-    'random path suffixes and parameters on the wire, where `..` is not normalized away',
+    'random path parameters and suffixes on the wire, where `..` is not resolved first',
     async () => {
-      // A real client may send any of 0x21-0xff in the path; inject would resolve `..` first.
-      const wirePath = (entry: RouteInventoryEntry, params: [string, boolean][], suffix: string) => {
-        const filled = fillPath(entry.url, params.map(([v]) => [v, true]));
-        const raw = params.map(([v]) => v).find((v) => /^[\x21-\x7e]+$/.test(v));
-        return `${filled}${suffix}${raw && !filled.includes(raw) ? `/${raw}` : ''}`;
-      };
+      const a = arbitraries();
+      // Printable ASCII goes as written (`..`, `%zz`, `/`), anything else as %-encoded UTF-8 bytes;
+      // inject would have resolved `..` before the router saw it.
+      const wirePath = (target: Target, params: [string, boolean][], suffix: string) =>
+        `${fillPath(
+          target.url,
+          params.map(([v, encode]) => [!encode && /^[\x21-\x7e]*$/.test(v) ? v : encodeBytes(v), false]),
+        )}${suffix}`;
+      const suffix = fc.constantFrom(
+        '',
+        '/',
+        '//',
+        '/..',
+        '/../..',
+        '/./',
+        '/%2e%2e/',
+        '/..%2f',
+        '/%00',
+        '/.',
+        '?',
+        ';x',
+      );
       await fc.assert(
         fc.asyncProperty(
-          route(),
-          pathParams,
-          fc.constantFrom('', '/', '//', '/..', '/../..', '/./', '/%2e%2e/', '/..%2f', '/%00', '/.', '?', '#x', ';x'),
-          signedInOrNot,
-          async (entry, params, suffix, cookie) => {
+          a.on(() => fc.tuple(pathParams, suffix)),
+          async ([target, [params, end], cookie]) => {
             await viaWire(
-              request(entry, {
-                url: wirePath(entry, params, suffix),
-                headers: { cookie, origin: ownOrigin(entry) },
+              request(target, {
+                url: wirePath(target, params, end),
+                headers: { cookie, origin: ownOrigin(target) },
               }),
             );
           },
@@ -893,11 +1126,12 @@ describe('fuzzing every route in the inventory', () => {
   );
 
   it(
-    'random query strings: duplicate keys, arrays, nested keys, odd unicode and huge values',
+    'random query strings: duplicate keys, arrays, nested keys, odd unicode, huge values',
     async () => {
+      const a = arbitraries();
       await fc.assert(
-        fc.asyncProperty(route(), queryString, signedInOrNot, async (entry, query, cookie) => {
-          await viaInject(request(entry, { query, headers: { cookie, origin: ownOrigin(entry) } }));
+        fc.asyncProperty(a.on(a.queryString, a.hasQuery), async ([target, query, cookie]) => {
+          await viaInject(request(target, { query, headers: { cookie, origin: ownOrigin(target) } }));
         }),
         fcOptions(),
       );
@@ -906,16 +1140,41 @@ describe('fuzzing every route in the inventory', () => {
   );
 
   it(
-    'random headers and cookies, with and without a live session and from foreign origins',
+    'forged paging cursors, signed in, on every route that pages',
     async () => {
+      const a = arbitraries();
       await fc.assert(
         fc.asyncProperty(
-          route(),
-          fuzzHeaders,
-          fc.option(plausibleBody, { nil: undefined }),
-          async (entry, headers, payload) => {
+          fc.constantFrom(...a.paged),
+          cursorText,
+          fc.option(numberText, { nil: undefined }),
+          async (target, cursor, limit) => {
+            const query = new URLSearchParams({ cursor, ...(limit === undefined ? {} : { limit }) });
             await viaInject(
-              request(entry, {
+              request(target, {
+                query: query.toString(),
+                headers: { cookie: `gatehouse_session=${VALID_SESSION}`, origin: ownOrigin(target) },
+              }),
+            );
+          },
+        ),
+        fcOptions(Math.ceil(RUNS / 2)),
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
+
+  it(
+    'random headers and cookies, with and without a live session, from our origin and foreign ones',
+    async () => {
+      const a = arbitraries();
+      await fc.assert(
+        fc.asyncProperty(
+          a.on((x) => fc.option(a.plausibleBody(x), { nil: undefined }), a.hasBody),
+          fuzzHeaders,
+          async ([target, payload], headers) => {
+            await viaInject(
+              request(target, {
                 headers,
                 ...(payload === undefined ? {} : { contentType: 'application/json', payload }),
               }),
@@ -931,32 +1190,35 @@ describe('fuzzing every route in the inventory', () => {
   it(
     'everything at once, with any method on any route url',
     async () => {
+      const a = arbitraries();
+      const method = fc.oneof(
+        { arbitrary: fc.constant(undefined), weight: 3 },
+        {
+          arbitrary: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'),
+          weight: 1,
+        },
+      );
       await fc.assert(
         fc.asyncProperty(
-          route(),
-          fc.oneof(
-            { arbitrary: fc.constant(undefined), weight: 3 },
-            {
-              arbitrary: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'),
-              weight: 1,
-            },
+          a.on((x) =>
+            fc.record({
+              method,
+              params: pathParams,
+              query: fc.option(a.queryString(x), { nil: undefined }),
+              type: fc.option(contentType, { nil: undefined, freq: 2 }),
+              payload: fc.option(fc.oneof(a.jsonBody(x), a.notJson(x)), { nil: undefined }),
+            }),
           ),
-          pathParams,
-          fc.option(queryString, { nil: undefined }),
           fuzzHeaders,
-          fc.option(fc.tuple(fc.option(contentType, { nil: undefined }), fc.oneof(jsonBodyText, notJson)), {
-            nil: undefined,
-          }),
-          async (entry, method, params, query, headers, body) => {
+          async ([target, r], headers) => {
             await viaInject(
-              request(entry, {
-                ...(method === undefined ? {} : { method }),
-                url: fillPath(entry.url, params),
-                ...(query === undefined ? {} : { query }),
+              request(target, {
+                method: r.method,
+                url: fillPath(target.url, r.params),
+                query: r.query,
                 headers,
-                ...(body === undefined
-                  ? {}
-                  : { payload: body[1], ...(body[0] === undefined ? {} : { contentType: body[0] }) }),
+                payload: r.payload,
+                contentType: r.payload === undefined ? undefined : (r.type ?? 'application/json'),
               }),
             );
           },
@@ -967,7 +1229,7 @@ describe('fuzzing every route in the inventory', () => {
     PROPERTY_TIMEOUT,
   );
 
-  it('left the server healthy: no error logged, the probes answer', async () => {
+  it('leaves the server healthy: nothing logged at error level, the probes answer', async () => {
     const errors = t.logs.filter((line) => /"level":(5|6)0/.test(line));
     expect(errors).toEqual([]);
     const ready = await t.app.inject({ method: 'GET', url: '/readyz' });

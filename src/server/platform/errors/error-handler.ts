@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FieldError, type Problem, type ProblemCode, problemType } from '../../../contracts/problems.ts';
 import { loggableError } from '../db/errors.ts';
 import { AppError } from './app-error.ts';
@@ -52,6 +54,18 @@ const FASTIFY_CODES: Record<string, { status: number; code: ProblemCode; title: 
     title: 'Malformed request',
     detail: 'The request declares a JSON body but sends none.',
   },
+  FST_ERR_BAD_URL: {
+    status: 400,
+    code: 'malformed_request',
+    title: 'Malformed request',
+    detail: 'The URL contains an invalid percent-encoding.',
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    code: 'malformed_request',
+    title: 'URI too long',
+    detail: 'A path segment of the URL is longer than allowed.',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     status: 400,
     code: 'malformed_request',
@@ -85,6 +99,68 @@ export function sendProblem(
   const body: Problem = { type: problemType(code), title, status, detail, code, requestId: request.id };
   if (errors) body.errors = errors;
   return reply.status(status).type('application/problem+json; charset=utf-8').send(body);
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors the router raises before any hook or the error
+ * handler runs (a URL with a bad %-encoding, a path parameter over `maxParamLength`). Without it
+ * Fastify writes its own `application/json` body; with it they are problem documents like the rest.
+ * Pass it to the Fastify constructor: `Fastify({ frameworkErrors: frameworkErrorHandler, ... })`.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  reply.header('x-request-id', request.id);
+  reply.header('x-content-type-options', 'nosniff');
+  const known = FASTIFY_CODES[error.code];
+  if (known) {
+    sendProblem(reply, request, known.status, known.code, known.title, known.detail);
+    return;
+  }
+  request.log.error({ error: loggableError(error) }, 'unhandled framework error');
+  sendProblem(
+    reply,
+    request,
+    500,
+    'internal_error',
+    'Internal error',
+    'Something went wrong on our side. The request id identifies it in the server log.',
+  );
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: requests Node's HTTP parser refuses before Fastify sees
+ * them (request line or headers over the size limit: 431; unparsable: 400; too slow: 408). The
+ * default writes a bare `application/json` body; this writes the same answer as a problem document.
+ * Pass it to the Fastify constructor: `Fastify({ clientErrorHandler, ... })`.
+ */
+export function clientErrorHandler(error: ConnectionError, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'The request line or headers exceed the size limit.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request took too long to arrive.']
+        : [400, 'The request is not valid HTTP.'];
+  const title = STATUS_CODES[status] ?? 'Bad Request';
+  const problem: Problem = {
+    type: problemType('malformed_request'),
+    title,
+    status,
+    detail,
+    code: 'malformed_request',
+  };
+  const body = JSON.stringify(problem);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** The one error handler: problem+json for everything, 5xx details only in the log. */

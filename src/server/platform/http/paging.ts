@@ -11,6 +11,15 @@ export interface TimeCursor {
   id: string;
 }
 
+/**
+ * What `encodeCursor` writes, and nothing else: a cursor is client input that ends up as query
+ * parameters, so a forged one must fail here (400), not in PostgreSQL (a uuid or timestamp it
+ * cannot parse is an unhandled 500). ISO times with a four-digit year from 0001 on (PostgreSQL
+ * has no year 0, and JS writes years past 9999 as `+010000`), and plain 8-4-4-4-12 uuids.
+ */
+const CURSOR_TIME = /^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$/;
+const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Cursors are opaque to clients: base64url of the last row's sort key. */
 export function encodeCursor(cursor: TimeCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
@@ -24,11 +33,15 @@ export function decodeCursor(raw: string | undefined): TimeCursor | undefined {
       Array.isArray(value) &&
       value.length === 2 &&
       typeof value[0] === 'string' &&
-      typeof value[1] === 'string'
+      typeof value[1] === 'string' &&
+      CURSOR_TIME.test(value[0]) &&
+      CURSOR_ID.test(value[1])
     ) {
       const createdAt = new Date(value[0]);
-      if (!Number.isNaN(createdAt.getTime()) && /^[0-9a-f-]{36}$/i.test(value[1]))
+      // Round-trips only if it is a real time (no 2024-02-30, no 25:00).
+      if (!Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === value[0]) {
         return { createdAt, id: value[1] };
+      }
     }
   } catch {
     // fall through
