@@ -118,16 +118,23 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('gatehouse', { config, database, bus, commands, sessions, routes });
   setPasswordHashingConcurrency(config.passwordHashConcurrency);
   warmUpPasswordHashing();
+  // Before any route is registered: every route, the reference UI's included, gets its hook.
+  installAuthentication(app, {
+    sessions,
+    allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
+  });
 
+  const apiHeaders = {
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  };
+  const otherHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    if (request.url.startsWith('/api/')) {
-      reply.header('cache-control', 'no-store');
-      reply.header('x-frame-options', 'DENY');
-      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-    }
+    reply.headers(request.url.startsWith('/api/') ? apiHeaders : otherHeaders);
   });
   // Text PostgreSQL cannot store (NUL) or that no identity system should (lone surrogates,
   // control characters) is refused before any handler sees it.
@@ -171,10 +178,6 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  installAuthentication(app, {
-    sessions,
-    allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
-  });
   await app.register(healthModule);
   await app.register(rolesModule);
   await app.register(accountsModule);

@@ -15,6 +15,7 @@ declare module 'fastify' {
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const ANONYMOUS: Actor = Object.freeze({ type: 'anonymous' });
 
 export class ForbiddenOriginError extends AppError {
   constructor() {
@@ -65,9 +66,10 @@ export interface AuthenticationOptions {
 }
 
 /**
- * The global authentication hook. Runs for every route before the body is read: public routes
- * pass, everything else needs a live session (bearer tokens arrive with the API-token
- * capability), org routes need membership and the declared permission.
+ * Authentication for every route, before the body is read: public routes pass, everything else
+ * needs a live session (bearer tokens arrive with the API-token capability), org routes need
+ * membership and the declared permission. Unknown paths (404) run no route hook: they answer 404
+ * to everyone, since route existence is no secret worth a 401.
  */
 export function installAuthentication(app: FastifyInstance, options: AuthenticationOptions): void {
   app.decorateRequest('actor', undefined as never);
@@ -83,33 +85,44 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
     };
   });
 
-  app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
-    request.actor = { type: 'anonymous' };
-    const access = (request.routeOptions.config ?? {}) as RouteAccess;
-    const token = readSessionCookie(request);
-    // Origin check first and for every unsafe method: login CSRF is a thing too.
-    if (UNSAFE_METHODS.has(request.method) && isForeignOrigin(request, options.allowedOrigins)) {
-      throw new ForbiddenOriginError();
-    }
-    if (token) {
-      const resolved = await options.sessions.resolve(token);
-      if (resolved) {
-        request.session = resolved;
-        request.actor = {
-          type: 'user',
-          userId: resolved.user.id,
-          email: resolved.user.email,
-          sessionId: resolved.session.id,
-        };
-      }
-    }
-    // Unknown paths answer 404 to everyone: route existence is no secret worth a 401.
-    if (access.public || request.is404) return;
-    if (request.actor.type !== 'user') throw new UnauthenticatedError();
-    if (access.permission) {
-      // Org membership and roles arrive with the organizations capability; until then no org
-      // exists, and an org route answers as for any org the caller is not a member of.
-      throw new NotFoundError('organization');
-    }
+  // Each route gets its own hook with its declared access captured once, at registration: public
+  // routes do no session work unless a cookie is sent, and nothing is looked up per request.
+  app.addHook('onRoute', (route) => {
+    const access = (route.config ?? {}) as RouteAccess;
+    const hook = async (request: FastifyRequest) => authenticate(request, access, options);
+    const existing = route.onRequest;
+    route.onRequest = existing ? [hook, ...(Array.isArray(existing) ? existing : [existing])] : [hook];
   });
+}
+
+async function authenticate(
+  request: FastifyRequest,
+  access: RouteAccess,
+  options: AuthenticationOptions,
+): Promise<void> {
+  request.actor = ANONYMOUS;
+  // Origin check first and for every unsafe method: login CSRF is a thing too.
+  if (UNSAFE_METHODS.has(request.method) && isForeignOrigin(request, options.allowedOrigins)) {
+    throw new ForbiddenOriginError();
+  }
+  const token = readSessionCookie(request);
+  if (token) {
+    const resolved = await options.sessions.resolve(token);
+    if (resolved) {
+      request.session = resolved;
+      request.actor = {
+        type: 'user',
+        userId: resolved.user.id,
+        email: resolved.user.email,
+        sessionId: resolved.session.id,
+      };
+    }
+  }
+  if (access.public) return;
+  if (request.actor.type !== 'user') throw new UnauthenticatedError();
+  if (access.permission) {
+    // Org membership and roles arrive with the organizations capability; until then no org
+    // exists, and an org route answers as for any org the caller is not a member of.
+    throw new NotFoundError('organization');
+  }
 }

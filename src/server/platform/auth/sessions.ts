@@ -3,7 +3,7 @@ import type { InvalidatingCache } from '../cache/cache.ts';
 import type { CommandContext } from '../command.ts';
 import type { Db, Executor } from '../db/client.ts';
 import { sessions, users } from '../db/schema.ts';
-import { generateSecret, hashSecret } from './secrets.ts';
+import { generateSecret, hashSecret, hashSecretHex } from './secrets.ts';
 
 export const SESSION_COOKIE = 'gatehouse_session';
 export const SESSIONS_CACHE = 'sessions';
@@ -44,8 +44,6 @@ export interface ResolvedSession {
   user: SessionUser;
   tokenHash: string;
 }
-
-const hex = (token: string) => hashSecret(token).toString('hex');
 
 export const userColumns = {
   id: users.id,
@@ -99,13 +97,12 @@ export class SessionService {
   /** The live session and user for a cookie token, or undefined. */
   async resolve(token: string): Promise<ResolvedSession | undefined> {
     if (token.length < 20 || token.length > 128) return undefined;
-    const tokenHash = hex(token);
-    let fromCache = true;
-    const load = () => {
-      fromCache = false;
-      return this.loadSession(tokenHash);
-    };
-    let entry = await this.sessionCache.load(tokenHash, load);
+    const tokenHash = hashSecretHex(token);
+    // The common case (a cached session and user) completes without waiting on anything.
+    let entry = this.sessionCache.get(tokenHash);
+    const fromCache = entry !== undefined;
+    const load = () => this.loadSession(tokenHash);
+    entry ??= await this.sessionCache.load(tokenHash, load);
     if (!entry) return undefined;
     const now = Date.now();
     if (now >= entry.expiresAt) return this.expire(entry, tokenHash);
@@ -118,7 +115,9 @@ export class SessionService {
       }
       if (now - entry.persistedLastSeenAt > this.policy.idleTimeoutMs) return this.expire(entry, tokenHash);
     }
-    const user = await this.userCache.load(entry.userId, () => this.loadUser(entry.userId));
+    const userId = entry.userId;
+    const user =
+      this.userCache.get(userId) ?? (await this.userCache.load(userId, () => this.loadUser(userId)));
     if (!user) return undefined;
     entry.lastSeenAt = now;
     if (now - entry.persistedLastSeenAt > this.touchIntervalMs) {
