@@ -58,7 +58,10 @@ async function load(title: string, url: string, headers: Record<string, string>,
   });
   const elu = performance.eventLoopUtilization(before);
   const requests = result.requests.total;
-  if (requests > 0) (busyUs[title] ??= []).push((elu.active * 1000) / requests);
+  if (requests > 0) {
+    busyUs[title] ??= [];
+    busyUs[title].push((elu.active * 1000) / requests);
+  }
   return result;
 }
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor, Invocation } from '../command.ts';
 import { AppError, NotFoundError, UnauthenticatedError } from '../errors/app-error.ts';
 import type { RouteAccess } from '../http/route-policy.ts';
