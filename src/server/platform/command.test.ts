@@ -1,0 +1,126 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app.ts';
+import { defineCommand, type Invocation, listCommands } from './command.ts';
+import { ConflictError } from './errors/app-error.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+  await t.db.database.db.execute(sql`CREATE TABLE command_probe (id int PRIMARY KEY, note text)`);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const invocation: Invocation = {
+  actor: { type: 'system' },
+  meta: { ip: null, userAgent: null, requestId: null },
+};
+const rows = async () =>
+  (
+    (await t.db.database.db.execute(sql`SELECT id FROM command_probe ORDER BY id`)) as unknown as {
+      rows: { id: number }[];
+    }
+  ).rows.map((r) => r.id);
+
+describe('defineCommand runner', () => {
+  it('commits the change with exactly one record and runs after-commit steps', async () => {
+    const seen: string[] = [];
+    t.app.gatehouse.commands.addBeforeCommitHook(async (_tx, change) => {
+      seen.push(change.action);
+    });
+    const insert = defineCommand({
+      action: 'probe.created',
+      async run(ctx, id: number) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (${id})`);
+        ctx.afterCommit(() => {
+          seen.push('after-commit');
+        });
+        ctx.record({ target: { type: 'probe', id: String(id) }, after: { id } });
+        return id;
+      },
+    });
+    expect(await t.app.gatehouse.commands.run(insert, invocation, 1)).toBe(1);
+    expect(await rows()).toContain(1);
+    expect(seen).toEqual(['probe.created', 'after-commit']);
+    expect(listCommands()).toContain(insert);
+  });
+
+  it('rolls everything back when the command throws, and runs no after-commit step', async () => {
+    let after = false;
+    const failing = defineCommand({
+      action: 'probe.failed',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (2)`);
+        ctx.afterCommit(() => {
+          after = true;
+        });
+        throw new ConflictError('no');
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(failing, invocation, undefined)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    expect(await rows()).not.toContain(2);
+    expect(after).toBe(false);
+  });
+
+  it('refuses to commit a command that records no change, or two', async () => {
+    const silent = defineCommand({
+      action: 'probe.silent',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (3)`);
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(silent, invocation, undefined)).rejects.toThrow(
+      /recorded 0 changes/,
+    );
+    const twice = defineCommand({
+      action: 'probe.twice',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (4)`);
+        ctx.record({ target: { type: 'probe', id: '4' } });
+        ctx.record({ target: { type: 'probe', id: '4' } });
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(twice, invocation, undefined)).rejects.toThrow(
+      /recorded 2 changes/,
+    );
+    expect(await rows()).not.toContain(3);
+    expect(await rows()).not.toContain(4);
+  });
+
+  it('turns a unique violation into a 409 conflict, not a 500', async () => {
+    const duplicate = defineCommand({
+      action: 'probe.duplicated',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (1)`);
+        ctx.record({ target: { type: 'probe', id: '1' } });
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(duplicate, invocation, undefined)).rejects.toMatchObject({
+      status: 409,
+    });
+  });
+
+  it('checks an org permission before opening a transaction', async () => {
+    const guarded = defineCommand({
+      action: 'probe.guarded',
+      permission: 'members:manage',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (5)`);
+        ctx.record({ target: { type: 'probe', id: '5' } });
+      },
+    });
+    const viewer: Invocation = {
+      ...invocation,
+      access: { orgId: '00000000-0000-4000-8000-000000000000', permissions: new Set(['members:read']) },
+    };
+    await expect(t.app.gatehouse.commands.run(guarded, viewer, undefined)).rejects.toMatchObject({
+      status: 403,
+      code: 'permission_denied',
+    });
+    expect(await rows()).not.toContain(5);
+  });
+});
