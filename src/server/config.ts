@@ -34,6 +34,8 @@ export interface Config {
     windowMs: number;
     maxFailuresPerAccount: number;
     maxFailuresPerIp: number;
+    /** Accounts one client address may create in the window. */
+    maxSignupsPerIp: number;
   };
 }
 
@@ -113,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
       windowMs: readInt(env, 'LOGIN_THROTTLE_WINDOW_MINUTES', 15, 1, 24 * 60) * 60_000,
       maxFailuresPerAccount: readInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 1000),
       maxFailuresPerIp: readInt(env, 'LOGIN_MAX_FAILURES_PER_IP', 100, 1, 100000),
+      maxSignupsPerIp: readInt(env, 'SIGNUP_MAX_PER_IP', 20, 1, 100000),
     },
   };
 }
