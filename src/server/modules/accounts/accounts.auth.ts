@@ -9,10 +9,13 @@ import {
 import { changePassword, signIn, signOut, signUp } from './accounts.commands.ts';
 import { findUserByEmail, findUserById } from './accounts.repository.ts';
 import {
-  accountKeyFor,
+  type Attempt,
+  clientKey,
   DEVICE_COOKIE,
   DEVICE_COOKIE_MAX_AGE_S,
+  emailKey,
   type LoginThrottle,
+  userKey,
 } from './accounts.throttle.ts';
 
 /**
@@ -66,14 +69,21 @@ export async function registerAccount(
   const name = body.name.trim();
   const problem = passwordProblem(body.password, { email, name });
   if (problem) throw new ValidationError([{ field: '/body/password', message: problem }]);
+  // Counted per address before any hashing: account creation cannot be used to flood the
+  // server, fill the database, or probe which emails have accounts at speed.
+  await throttle.reserve({ kind: 'signup', accountKey: emailKey(email), ip: clientKey(request.ip) });
   const passwordHash = await hashPassword(body.password);
-  const { user, session } = await request.server.gatehouse.commands.run(signUp, request.invocation(), {
-    email,
-    name,
-    passwordHash,
-  });
+  const { user, session, deviceToken } = await request.server.gatehouse.commands.run(
+    signUp,
+    request.invocation(),
+    {
+      email,
+      name,
+      passwordHash,
+    },
+  );
   setSessionCookie(request, reply, session.token);
-  setDeviceCookie(request, reply, await throttle.trustDevice(user.id, undefined));
+  setDeviceCookie(request, reply, deviceToken);
   return user;
 }
 
@@ -83,29 +93,34 @@ export async function logIn(
   throttle: LoginThrottle,
   body: { email: string; password: string },
 ) {
-  const accountKey = accountKeyFor(body.email);
+  const email = body.email.trim();
   const device = await throttle.deviceOwner(request.cookies[DEVICE_COOKIE]);
-  const user = await findUserByEmail(request.server.gatehouse.database.db, body.email.trim());
-  const trustedDeviceId = device && user && device.userId === user.id ? device.deviceId : undefined;
-  await throttle.reserve(accountKey, request.ip, trustedDeviceId);
+  const user = await findUserByEmail(request.server.gatehouse.database.db, email);
+  const attempt: Attempt = {
+    kind: 'login',
+    // An existing account is counted by its id, however its email was spelled.
+    accountKey: user ? userKey(user.id) : emailKey(email),
+    ip: clientKey(request.ip),
+    trustedDeviceId: device && user && device.userId === user.id ? device.deviceId : undefined,
+  };
+  await throttle.reserve(attempt);
   // Unknown email and wrong password take the same path and the same time.
   const valid = await verifyPassword(user?.passwordHash ?? null, body.password);
   if (!valid || !user) throw new InvalidCredentialsError();
-  await throttle.succeeded(accountKey, trustedDeviceId);
+  await throttle.succeeded(attempt);
 
   const newPasswordHash = needsRehash(user.passwordHash) ? await hashPassword(body.password) : undefined;
   const previous = request.session
     ? { id: request.session.session.id, userId: request.session.user.id }
     : undefined;
-  const session = await request.server.gatehouse.commands.run(
+  const result = await request.server.gatehouse.commands.run(
     signIn,
     { ...request.invocation(), actor: { type: 'user', userId: user.id, email: user.email } },
-    { user, newPasswordHash, previousSession: previous },
+    { userId: user.id, verifiedHash: user.passwordHash, newPasswordHash, previousSession: previous, device },
   );
-  setSessionCookie(request, reply, session.token);
-  setDeviceCookie(request, reply, await throttle.trustDevice(user.id, device));
-  const { passwordHash: _omit, ...publicUser } = user;
-  return publicUser;
+  setSessionCookie(request, reply, result.session.token);
+  setDeviceCookie(request, reply, result.deviceToken);
+  return result.user;
 }
 
 export async function logOut(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -119,6 +134,7 @@ export async function logOut(request: FastifyRequest, reply: FastifyReply): Prom
 
 export async function changeOwnPassword(
   request: FastifyRequest,
+  reply: FastifyReply,
   throttle: LoginThrottle,
   body: { currentPassword: string; newPassword: string },
 ): Promise<void> {
@@ -132,19 +148,30 @@ export async function changeOwnPassword(
       { field: '/body/newPassword', message: 'must differ from the current password' },
     ]);
   }
-  // A stolen session must not become an unlimited password oracle: same budget rules as sign-in.
-  const accountKey = `password-change:${user.id}`;
-  await throttle.reserve(accountKey, request.ip, undefined);
+  // A stolen session must not become an unlimited password oracle: a budget of its own, per
+  // account (not per address, so other people's failed sign-ins cannot block it).
+  const attempt: Attempt = {
+    kind: 'password_change',
+    accountKey: userKey(user.id),
+    ip: clientKey(request.ip),
+  };
+  await throttle.reserve(attempt);
   if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
     throw new ValidationError(
       [{ field: '/body/currentPassword', message: 'is incorrect' }],
       'The current password is incorrect.',
     );
   }
-  await throttle.succeeded(accountKey, undefined);
+  await throttle.succeeded(attempt);
   const passwordHash = await hashPassword(body.newPassword);
-  await request.server.gatehouse.commands.run(changePassword, request.invocation(), {
-    passwordHash,
-    keepSessionId: request.session?.session.id,
-  });
+  const { session, deviceToken } = await request.server.gatehouse.commands.run(
+    changePassword,
+    request.invocation(),
+    {
+      verifiedHash: user.passwordHash,
+      passwordHash,
+    },
+  );
+  setSessionCookie(request, reply, session.token);
+  setDeviceCookie(request, reply, deviceToken);
 }

@@ -1,6 +1,12 @@
 import { type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { defineCommand } from '../../platform/command.ts';
-import { ConflictError, NotFoundError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
+import {
+  ConflictError,
+  InvalidCredentialsError,
+  NotFoundError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../../platform/errors/app-error.ts';
 import {
   findUserSession,
   insertUser,
@@ -8,6 +14,9 @@ import {
   updatePasswordHash,
   updateUserProfile,
 } from './accounts.repository.ts';
+import { forgetDevices, trustDevice } from './accounts.throttle.ts';
+
+type Device = { deviceId: string; userId: string } | undefined;
 
 /** What the audit trail keeps of a user: never the password hash. */
 const userSnapshot = (u: SessionUser) => ({
@@ -29,12 +38,13 @@ export const signUp = defineCommand({
     // The unique index on lower(email) decides, so two racing sign-ups cannot both win.
     if (!user) throw new ConflictError('An account with this email already exists.', 'email_taken');
     const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
+    const deviceToken = await trustDevice(ctx.tx, user.id, undefined);
     ctx.record({
       target: { type: 'user', id: user.id },
       after: userSnapshot(user),
       actor: { type: 'user', userId: user.id, email: user.email },
     });
-    return { user, session };
+    return { user, session, deviceToken };
   },
 });
 
@@ -43,12 +53,19 @@ export const signIn = defineCommand({
   async run(
     ctx,
     input: {
-      user: SessionUser;
+      userId: string;
+      /** The hash the password was verified against, outside this transaction. */
+      verifiedHash: string;
       newPasswordHash: string | undefined;
       previousSession: { id: string; userId: string } | undefined;
+      device: Device;
     },
   ) {
-    const { user } = input;
+    // The password was checked before the transaction (argon2 takes a while). If it changed
+    // since, this sign-in used the old one and must fail: otherwise a session made with the old
+    // password could be created just after the change ended all others.
+    const user = await lockUser(ctx.tx, input.userId);
+    if (!user || user.passwordHash !== input.verifiedHash) throw new InvalidCredentialsError();
     // A session presented at sign-in is replaced, never reused (no session fixation).
     if (input.previousSession) {
       await ctx.services.sessions.revoke(ctx, input.previousSession.userId, {
@@ -57,12 +74,14 @@ export const signIn = defineCommand({
     }
     if (input.newPasswordHash) await updatePasswordHash(ctx.tx, user.id, input.newPasswordHash, false);
     const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
+    const deviceToken = await trustDevice(ctx.tx, user.id, input.device);
     ctx.record({
       target: { type: 'session', id: session.id },
       after: { userId: user.id, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
       actor: { type: 'user', userId: user.id, email: user.email },
     });
-    return session;
+    const { passwordHash: _hash, ...publicUser } = user;
+    return { user: publicUser, session, deviceToken };
   },
 });
 
@@ -105,15 +124,22 @@ export const updateProfile = defineCommand({
 
 export const changePassword = defineCommand({
   action: 'user.password_changed',
-  async run(ctx, input: { passwordHash: string; keepSessionId: string | undefined }) {
+  async run(ctx, input: { verifiedHash: string; passwordHash: string }) {
     const userId = requireUser(ctx.actor);
+    const user = await lockUser(ctx.tx, userId);
+    if (!user) throw new UnauthenticatedError();
+    // Changed by a concurrent request since the current password was checked: check again.
+    if (user.passwordHash !== input.verifiedHash) {
+      throw new ValidationError([{ field: '/body/currentPassword', message: 'is incorrect' }]);
+    }
     await updatePasswordHash(ctx.tx, userId, input.passwordHash, true);
-    // Everyone else holding a session for this account is signed out at once.
-    const ended = await ctx.services.sessions.revoke(
-      ctx,
-      userId,
-      input.keepSessionId ? { exceptId: input.keepSessionId } : {},
-    );
-    ctx.record({ target: { type: 'user', id: userId }, after: { otherSessionsEnded: ended } });
+    // Every session ends, this one included: the caller continues on a fresh token, so a copy of
+    // the old cookie is worth nothing. Browsers trusted for sign-in are forgotten too.
+    const ended = await ctx.services.sessions.revoke(ctx, userId);
+    const session = await ctx.services.sessions.create(ctx.tx, userId, ctx.meta);
+    await forgetDevices(ctx.tx, userId);
+    const deviceToken = await trustDevice(ctx.tx, userId, undefined);
+    ctx.record({ target: { type: 'user', id: userId }, after: { sessionsEnded: ended } });
+    return { session, deviceToken };
   },
 });

@@ -20,6 +20,7 @@ export async function listMySessions(request: FastifyRequest, query: { limit?: n
   const after = decodeCursor(query.cursor);
   const rows = await listUserSessions(request.server.gatehouse.database.db, user.id, {
     limit: limit + 1,
+    idleTimeoutMs: request.server.gatehouse.config.session.idleTimeoutMs,
     ...(after ? { after } : {}),
   });
   return toPage(rows, limit, (row) => ({ ...row, current: row.id === session.id }));

@@ -75,9 +75,14 @@ export interface SessionRow {
 export async function listUserSessions(
   db: Executor,
   userId: string,
-  page: { limit: number; after?: { createdAt: Date; id: string } },
+  page: { limit: number; idleTimeoutMs: number; after?: { createdAt: Date; id: string } },
 ): Promise<SessionRow[]> {
-  const conditions = [eq(sessions.userId, userId), sql`${sessions.expiresAt} > now()`];
+  // Live sessions only: neither past their lifetime nor idle past the timeout.
+  const conditions = [
+    eq(sessions.userId, userId),
+    sql`${sessions.expiresAt} > now()`,
+    sql`${sessions.lastSeenAt} > now() - make_interval(secs => ${page.idleTimeoutMs / 1000})`,
+  ];
   if (page.after) {
     conditions.push(
       or(

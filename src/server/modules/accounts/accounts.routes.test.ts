@@ -216,7 +216,7 @@ describe('PATCH /api/v1/me', () => {
 });
 
 describe('POST /api/v1/me/password', () => {
-  it('changes the password and ends every other session, keeping this one', async () => {
+  it('changes the password, ends every session and continues this one on a new cookie', async () => {
     const { email, password, cookie } = await signUp(t.app);
     const other = sessionCookie(await post('/api/v1/auth/login', { email, password }));
     const res = await post(
@@ -225,12 +225,45 @@ describe('POST /api/v1/me/password', () => {
       cookie,
     );
     expect(res.statusCode).toBe(204);
-    expect((await get('/api/v1/me', cookie)).statusCode).toBe(200);
+    const renewed = sessionCookie(res);
+    expect(renewed).not.toBe(cookie);
+    expect((await get('/api/v1/me', renewed)).statusCode).toBe(200);
+    expect((await get('/api/v1/me', cookie)).statusCode).toBe(401);
     expect((await get('/api/v1/me', other)).statusCode).toBe(401);
     expect((await post('/api/v1/auth/login', { email, password })).statusCode).toBe(401);
     expect((await post('/api/v1/auth/login', { email, password: 'a-brand-new-passphrase' })).statusCode).toBe(
       200,
     );
+  });
+
+  it('never leaves a session made with the old password, even when sign-ins race the change', async () => {
+    const { email, password, cookie } = await signUp(t.app);
+    let changed = false;
+    // Sign-ins with the old password keep arriving while the owner changes it.
+    const attacker = (async () => {
+      const results: number[] = [];
+      while (!changed) {
+        const burst = await Promise.all(
+          Array.from({ length: 4 }, () => post('/api/v1/auth/login', { email, password })),
+        );
+        results.push(...burst.map((r) => r.statusCode));
+      }
+      return results;
+    })();
+    await new Promise((r) => setTimeout(r, 30));
+    const res = await post(
+      '/api/v1/me/password',
+      { currentPassword: password, newPassword: 'raced-but-safe-phrase' },
+      cookie,
+    );
+    changed = true;
+    expect(res.statusCode).toBe(204);
+    const statuses = await attacker;
+    expect(statuses.every((s) => s === 200 || s === 401)).toBe(true);
+    // Whatever raced, the only live session is the one the change handed back.
+    const list = await get('/api/v1/me/sessions', sessionCookie(res));
+    expect(list.json().items).toHaveLength(1);
+    expect(list.json().items[0].current).toBe(true);
   });
 
   it('refuses a wrong current password and a weak new one, changing nothing', async () => {

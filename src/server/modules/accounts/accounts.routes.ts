@@ -96,7 +96,7 @@ export const updateMeSchema = {
 
 export const changePasswordSchema = {
   tags: ['account'],
-  summary: 'Change your password; your other sessions end',
+  summary: 'Change your password; every session ends and this one continues on a new cookie',
   body: Body({ currentPassword: Password, newPassword: Password }),
   response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 429) },
 };
@@ -196,7 +196,7 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
     '/api/v1/me/password',
     { config: { authenticated: true, sessionOnly: true }, schema: changePasswordSchema },
     async (request, reply) => {
-      await changeOwnPassword(request, throttle, request.body);
+      await changeOwnPassword(request, reply, throttle, request.body);
       return reply.status(204).send(null);
     },
   );

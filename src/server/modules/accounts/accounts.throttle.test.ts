@@ -91,6 +91,61 @@ describe('POST /api/v1/auth/login throttling', () => {
   });
 });
 
+describe('one budget per account, however its email is spelled', () => {
+  it('refuses look-alike spellings of an email instead of giving them budgets of their own', async () => {
+    const { email } = await signUp(t.app, { email: uniqueEmail('alice') });
+    for (let i = 0; i < 10; i++) await login({ email, password: `guess-${i}-lookalike` });
+    expect((await login({ email, password: 'guess-x-lookalike' })).statusCode).toBe(429);
+    // PostgreSQL lowercases U+0130 to "i", JavaScript to "i̇": the spelling finds the same account,
+    // and the same account means the same budget.
+    const lookalike = email.replace('alice', 'al\u0130ce');
+    expect((await login({ email: lookalike, password: 'guess-y-lookalike' })).statusCode).toBe(429);
+    expect((await login({ email: email.toUpperCase(), password: 'guess-z-lookalike' })).statusCode).toBe(429);
+  });
+
+  it('keeps password changes on a budget of their own that sign-in guesses cannot fill', async () => {
+    const { email, password, cookie } = await signUp(t.app);
+    for (let i = 0; i < 11; i++) await login({ email, password: `attacker-${i}-guess` });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/me/password',
+      payload: { currentPassword: password, newPassword: 'owner-changes-it-now' },
+      headers: { origin: ORIGIN, cookie },
+    });
+    expect(res.statusCode).toBe(204);
+  });
+});
+
+describe('sign-up limit per address', () => {
+  let strict: TestApp;
+  beforeAll(async () => {
+    strict = await createTestApp({ loginThrottle: { maxSignupsPerIp: 3 } });
+  });
+  afterAll(async () => {
+    await strict?.close();
+  });
+
+  it('answers 429 once an address has created its share of accounts, and creates nothing more', async () => {
+    for (let i = 0; i < 3; i++) await signUp(strict.app);
+    const email = uniqueEmail('flood');
+    const res = await strict.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/signup',
+      payload: { email, password: 'violet-anchor-meadow-42', name: 'Flood' },
+      headers: { origin: ORIGIN },
+    });
+    expect(res.statusCode).toBe(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    const login = await strict.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email, password: 'violet-anchor-meadow-42' },
+      headers: { origin: ORIGIN },
+    });
+    expect(login.statusCode).toBe(401);
+  });
+});
+
 describe('per-address limit', () => {
   let small: TestApp;
   beforeAll(async () => {
@@ -110,5 +165,17 @@ describe('per-address limit', () => {
       });
     for (let i = 0; i < 5; i++) expect((await tries(uniqueEmail(`spray${i}`))).statusCode).toBe(401);
     expect((await tries(uniqueEmail('spray-last'))).statusCode).toBe(429);
+  });
+});
+
+describe('clientKey', () => {
+  it('counts an IPv6 client by its /64 and leaves IPv4 alone', async () => {
+    const { clientKey } = await import('./accounts.throttle.ts');
+    expect(clientKey('127.0.0.1')).toBe('127.0.0.1');
+    expect(clientKey('::ffff:127.0.0.1')).toBe('::ffff:127.0.0.1');
+    expect(clientKey('2001:db8:1:2:3:4:5:6')).toBe('2001:0db8:0001:0002::/64');
+    expect(clientKey('2001:db8:1:2::9')).toBe(clientKey('2001:db8:1:2:ffff::1'));
+    expect(clientKey('2001:db8::1')).toBe('2001:0db8:0000:0000::/64');
+    expect(clientKey('::1')).toBe('0000:0000:0000:0000::/64');
   });
 });

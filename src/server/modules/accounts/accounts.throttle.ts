@@ -1,6 +1,7 @@
-import { and, count, eq, gt, isNull, lt, min, sql } from 'drizzle-orm';
+import { isIPv6 } from 'node:net';
+import { and, count, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
-import type { Db } from '../../platform/db/client.ts';
+import type { Db, Executor } from '../../platform/db/client.ts';
 import { loginAttempts, trustedDevices } from '../../platform/db/schema.ts';
 import { RateLimitedError } from '../../platform/errors/app-error.ts';
 
@@ -11,18 +12,35 @@ export interface ThrottlePolicy {
   windowMs: number;
   maxFailuresPerAccount: number;
   maxFailuresPerIp: number;
+  maxSignupsPerIp: number;
+}
+
+export type AttemptKind = 'login' | 'password_change' | 'signup';
+
+export interface Attempt {
+  kind: AttemptKind;
+  /** What the attempt is against: `user:<id>` for an existing account, `email:<address>` otherwise. */
+  accountKey: string;
+  ip: string;
+  /** A device cookie this account issued: the attempt is counted on the device's own budget. */
+  trustedDeviceId?: string | undefined;
 }
 
 /**
- * Online password-guessing defence, shared by every instance through the database.
+ * Online guessing and sign-up flooding defence, shared by every instance through the database.
  *
  * - Each attempt first reserves a row, then counts the rows in the window. Rows commit before
- *   they are counted, so of N concurrent guesses only the first `max` can see a count within the
- *   limit: the limit holds under concurrency, not just one at a time.
+ *   they are counted, so of N concurrent attempts only the first `max` can see a count within the
+ *   limit: the limit holds under concurrency, not just one at a time. Racing attempts may refuse
+ *   each other (transiently, since refusals remove their rows), never over-admit.
  * - A wrong password leaves its row (a failure); success removes the rows it is entitled to clear;
  *   a refused attempt removes its own row, so hammering a locked account does not extend the lock.
+ * - Sign-ins of an existing account are counted by its id, whatever spelling of the email was
+ *   typed; sign-ins and password changes have separate budgets, and only sign-ins and sign-ups
+ *   count against the client address.
  * - A browser that has signed in to the account before (device cookie) is counted on its own: an
  *   attacker who exhausts the account's budget does not lock the real user out.
+ * - The window is measured with the database's clock, the one that stamped the rows.
  */
 export class LoginThrottle {
   constructor(
@@ -42,86 +60,132 @@ export class LoginThrottle {
     return row;
   }
 
-  /**
-   * Reserves one attempt or refuses with 429. Returns the reservation, to be settled with
-   * `succeeded` (clears failures) or left in place as a failure.
-   */
-  async reserve(
-    accountKey: string,
-    ip: string,
-    trustedDeviceId: string | undefined,
-  ): Promise<{ id: number }> {
-    const windowStart = new Date(Date.now() - this.policy.windowMs);
+  private scopes(attempt: Attempt): Array<{ where: SQL; max: number }> {
+    const { kind } = attempt;
+    const ofKind = eq(loginAttempts.kind, kind);
+    if (kind === 'signup') {
+      return [{ where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxSignupsPerIp }];
+    }
+    if (attempt.trustedDeviceId) {
+      return [
+        {
+          where: and(ofKind, eq(loginAttempts.deviceId, attempt.trustedDeviceId))!,
+          max: this.policy.maxFailuresPerAccount,
+        },
+      ];
+    }
+    const scopes = [
+      {
+        where: and(ofKind, eq(loginAttempts.accountKey, attempt.accountKey), isNull(loginAttempts.deviceId))!,
+        max: this.policy.maxFailuresPerAccount,
+      },
+    ];
+    if (kind === 'login') {
+      scopes.push({
+        where: and(ofKind, eq(loginAttempts.ip, attempt.ip), isNull(loginAttempts.deviceId))!,
+        max: this.policy.maxFailuresPerIp,
+      });
+    }
+    return scopes;
+  }
+
+  /** Reserves one attempt or refuses with 429 and the seconds until the window frees one. */
+  async reserve(attempt: Attempt): Promise<void> {
     const [reservation] = await this.db
       .insert(loginAttempts)
-      .values({ accountKey, ip, deviceId: trustedDeviceId ?? null })
+      .values({
+        kind: attempt.kind,
+        accountKey: attempt.accountKey,
+        ip: attempt.ip,
+        deviceId: attempt.trustedDeviceId ?? null,
+      })
       .returning({ id: loginAttempts.id });
-    const id = reservation!.id;
-
-    const scopes = trustedDeviceId
-      ? [{ where: eq(loginAttempts.deviceId, trustedDeviceId), max: this.policy.maxFailuresPerAccount }]
-      : [
-          {
-            where: and(eq(loginAttempts.accountKey, accountKey), isNull(loginAttempts.deviceId)),
-            max: this.policy.maxFailuresPerAccount,
-          },
-          {
-            where: and(eq(loginAttempts.ip, ip), isNull(loginAttempts.deviceId)),
-            max: this.policy.maxFailuresPerIp,
-          },
-        ];
-    for (const scope of scopes) {
-      // Counts every committed attempt, ours included: the k-th to commit sees at least k. Racing
-      // attempts may refuse each other (transiently, since refusals remove their rows), never over-admit.
+    const window = sql`now() - make_interval(secs => ${this.policy.windowMs / 1000})`;
+    for (const scope of this.scopes(attempt)) {
       const [row] = await this.db
-        .select({ n: count(), oldest: min(loginAttempts.createdAt) })
+        .select({
+          n: count(),
+          retryAfter: sql<number>`ceil(extract(epoch from (min(${loginAttempts.createdAt}) - ${window})))::int`,
+        })
         .from(loginAttempts)
-        .where(and(scope.where, gt(loginAttempts.createdAt, windowStart)));
+        .where(and(scope.where, sql`${loginAttempts.createdAt} > ${window}`));
       if ((row?.n ?? 0) > scope.max) {
-        await this.db.delete(loginAttempts).where(eq(loginAttempts.id, id));
-        const oldest = row?.oldest ? new Date(row.oldest).getTime() : Date.now();
-        throw new RateLimitedError((oldest + this.policy.windowMs - Date.now()) / 1000);
+        await this.db.delete(loginAttempts).where(eq(loginAttempts.id, reservation!.id));
+        throw new RateLimitedError(Number(row?.retryAfter ?? 1));
       }
     }
-    return { id };
   }
 
-  /** A successful sign-in clears the failures it proves were the owner's own. */
-  async succeeded(accountKey: string, trustedDeviceId: string | undefined): Promise<void> {
-    const where = trustedDeviceId
-      ? eq(loginAttempts.deviceId, trustedDeviceId)
-      : and(eq(loginAttempts.accountKey, accountKey), isNull(loginAttempts.deviceId));
+  /** A successful sign-in or password change clears the failures it proves were the owner's own. */
+  async succeeded(attempt: Attempt): Promise<void> {
+    const where = attempt.trustedDeviceId
+      ? and(eq(loginAttempts.kind, attempt.kind), eq(loginAttempts.deviceId, attempt.trustedDeviceId))
+      : and(
+          eq(loginAttempts.kind, attempt.kind),
+          eq(loginAttempts.accountKey, attempt.accountKey),
+          isNull(loginAttempts.deviceId),
+        );
     await this.db.delete(loginAttempts).where(where);
-  }
-
-  /** Issues (or keeps) the device cookie for a browser that just signed in as `userId`. */
-  async trustDevice(
-    userId: string,
-    current: { deviceId: string; userId: string } | undefined,
-  ): Promise<string | undefined> {
-    if (current?.userId === userId) {
-      await this.db
-        .update(trustedDevices)
-        .set({ lastUsedAt: sql`now()` })
-        .where(eq(trustedDevices.id, current.deviceId));
-      return undefined;
-    }
-    const token = generateSecret();
-    await this.db.insert(trustedDevices).values({ userId, tokenHash: hashSecret(token) });
-    return token;
   }
 
   async purge(): Promise<void> {
     await this.db
       .delete(loginAttempts)
-      .where(lt(loginAttempts.createdAt, new Date(Date.now() - this.policy.windowMs)));
+      .where(sql`${loginAttempts.createdAt} < now() - make_interval(secs => ${this.policy.windowMs / 1000})`);
     await this.db
       .delete(trustedDevices)
       .where(lt(trustedDevices.lastUsedAt, new Date(Date.now() - DEVICE_COOKIE_MAX_AGE_S * 1000)));
   }
 }
 
-/** The key attempts are counted under: the email as typed, case- and space-insensitive. */
-export function accountKeyFor(email: string): string {
-  return email.trim().toLowerCase();
+/**
+ * Marks a browser as one that has signed in to `userId` (inside the sign-in, sign-up or
+ * password-change transaction). Returns a new device cookie value, or undefined when the
+ * browser already holds this account's.
+ */
+export async function trustDevice(
+  tx: Executor,
+  userId: string,
+  current: { deviceId: string; userId: string } | undefined,
+): Promise<string | undefined> {
+  if (current?.userId === userId) {
+    const kept = await tx
+      .update(trustedDevices)
+      .set({ lastUsedAt: sql`now()` })
+      .where(eq(trustedDevices.id, current.deviceId))
+      .returning({ id: trustedDevices.id });
+    if (kept.length > 0) return undefined;
+  }
+  const token = generateSecret();
+  await tx.insert(trustedDevices).values({ userId, tokenHash: hashSecret(token) });
+  return token;
+}
+
+/** Forgets every browser that signed in to `userId` (after a password change). */
+export async function forgetDevices(tx: Executor, userId: string): Promise<void> {
+  await tx.delete(trustedDevices).where(eq(trustedDevices.userId, userId));
+}
+
+/** The key attempts against an email with no account are counted under. */
+export function emailKey(email: string): string {
+  return `email:${email.trim().toLowerCase()}`;
+}
+
+export const userKey = (userId: string) => `user:${userId}`;
+
+/**
+ * The address attempts are counted under. An IPv6 client controls at least a /64, so counting
+ * single IPv6 addresses would give it billions of budgets: count the /64.
+ */
+export function clientKey(ip: string): string {
+  if (!isIPv6(ip) || ip.toLowerCase().startsWith('::ffff:')) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const headParts = head ? head.split(':') : [];
+  const tailParts = tail ? tail.split(':') : [];
+  const missing = ip.includes('::') ? 8 - headParts.length - tailParts.length : 0;
+  const groups = [...headParts, ...Array<string>(missing).fill('0'), ...tailParts];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.padStart(4, '0'))
+    .join(':')}::/64`;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
-import { AppError } from '../errors/app-error.ts';
+import { RateLimitedError } from '../errors/app-error.ts';
 
 /**
  * argon2id with OWASP's recommended parameters (m = 19 MiB, t = 2, p = 1). @node-rs/argon2
@@ -20,7 +20,7 @@ export const PASSWORD_MAX_LENGTH = 256;
  * responsive during a burst of sign-ins, at a small cost in sign-ins per second.
  */
 let slots = Math.max(1, os.availableParallelism() - 1);
-/** Sign-ins queued beyond this are refused (503) rather than piling up without bound. */
+/** Hashes queued beyond this are refused (429, retry shortly) rather than piling up without bound. */
 const MAX_WAITING = 1_000;
 let active = 0;
 const waiting: Array<() => void> = [];
@@ -32,15 +32,7 @@ export function setPasswordHashingConcurrency(concurrency: number): void {
 async function withSlot<T>(work: () => Promise<T>): Promise<T> {
   if (active >= slots) {
     if (waiting.length >= MAX_WAITING) {
-      throw new AppError(
-        503,
-        'service_unavailable',
-        'Busy',
-        'Too many sign-ins at once. Try again shortly.',
-        {
-          headers: { 'retry-after': '1' },
-        },
-      );
+      throw new RateLimitedError(1, 'Too many sign-ins at once. Try again shortly.');
     }
     await new Promise<void>((resolve) => waiting.push(resolve));
   } else {

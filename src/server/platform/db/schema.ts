@@ -65,13 +65,16 @@ export const sessions = pgTable(
 );
 
 /**
- * Login attempts inside the throttle window. A row is written before the password is checked
- * (so concurrent guesses count against each other), deleted on success or when refused.
+ * Throttled attempts inside their window: sign-ins, password changes and sign-ups, each counted
+ * on its own (`kind`). A row is written before the password is checked (so concurrent guesses
+ * count against each other); a sign-in or password change that succeeds deletes the rows it
+ * clears, a refused attempt deletes its own.
  */
 export const loginAttempts = pgTable(
   'login_attempts',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
+    kind: text('kind').notNull().default('login'),
     accountKey: text('account_key').notNull(),
     ip: text('ip').notNull(),
     deviceId: uuid('device_id'),
@@ -79,7 +82,7 @@ export const loginAttempts = pgTable(
   },
   (t) => [
     index('login_attempts_account_idx').on(t.accountKey, t.createdAt),
-    index('login_attempts_ip_idx').on(t.ip, t.createdAt),
+    index('login_attempts_kind_ip_idx').on(t.kind, t.ip, t.createdAt),
     index('login_attempts_device_idx').on(t.deviceId, t.createdAt),
   ],
 );
