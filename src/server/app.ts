@@ -84,7 +84,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       disableRequestLogging: options.quiet === true,
       requestIdLogLabel: 'requestId',
     }),
-    trustProxy: config.trustProxy,
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (config.trustProxy as number)
+        : config.trustProxy,
     bodyLimit: config.bodyLimit,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];

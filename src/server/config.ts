@@ -1,3 +1,4 @@
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,8 +17,13 @@ export interface Config {
   databaseUrl: string | undefined;
   databasePoolSize: number;
   logLevel: string;
-  /** Trust X-Forwarded-* headers (set when running behind a reverse proxy). */
-  trustProxy: boolean;
+  /**
+   * Which peers may set X-Forwarded-For / -Proto / -Host (the client address comes from them):
+   * `false` none; a number, the nearest that many hops whatever their address; a list, the peers
+   * whose address is in it (addresses, CIDR ranges, or proxy-addr's `loopback`, `linklocal`,
+   * `uniquelocal`). Never "everyone": that would let any client choose its own address.
+   */
+  trustProxy: TrustProxy;
   /** Extra origins allowed to make cookie-authenticated state changes, besides PUBLIC_URL's. */
   allowedOrigins: string[];
   /** Largest accepted request body, in bytes. */
@@ -39,6 +45,8 @@ export interface Config {
   };
 }
 
+export type TrustProxy = false | number | string[];
+
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
@@ -53,12 +61,70 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function readBool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const MAX_PROXY_HOPS = 32;
+const TRUST_PROXY_HINT =
+  'give the number of reverse proxies in front of Gatehouse (e.g. TRUST_PROXY=1) ' +
+  'or their addresses (e.g. TRUST_PROXY=127.0.0.1,10.0.0.0/8)';
+
+/** True for an IP address or a CIDR range with a prefix length that is not 0. */
+function isAddressOrRange(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const family = net.isIP(address);
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const prefix = entry.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: false (the default), a hop count, or a comma-separated list of proxy addresses /
+ * CIDR ranges. `true` (trust every peer) is refused: with it any client could put any address in
+ * X-Forwarded-For and so escape the per-address sign-in limit.
+ */
+function readTrustProxy(env: Env): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim() ?? '';
+  const lower = raw.toLowerCase();
+  if (['', 'false', '0', 'no', 'off'].includes(lower)) return false;
+  if (['true', 'yes', 'on', 'all', '*'].includes(lower)) {
+    throw new ConfigError(
+      `TRUST_PROXY=${raw} is refused: it would let any client choose its own address with ` +
+        `X-Forwarded-For (and so escape the per-address sign-in limit); ${TRUST_PROXY_HINT}`,
+    );
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops === 0) return false;
+    if (hops > MAX_PROXY_HOPS) {
+      throw new ConfigError(
+        `TRUST_PROXY as a hop count must be between 1 and ${MAX_PROXY_HOPS}, got "${raw}"`,
+      );
+    }
+    return hops;
+  }
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new ConfigError(`TRUST_PROXY must be false or ${TRUST_PROXY_HINT}`);
+  for (const entry of entries) {
+    if (TRUST_PROXY_NAMES.includes(entry.toLowerCase())) continue;
+    if (/\/0+$/.test(entry)) {
+      throw new ConfigError(
+        `TRUST_PROXY entry "${entry}" covers every address, which would let any client choose its own ` +
+          `address; list only the reverse proxies' addresses`,
+      );
+    }
+    if (!isAddressOrRange(entry)) {
+      throw new ConfigError(
+        `TRUST_PROXY must be false, a hop count (e.g. 1) or a comma-separated list of proxy addresses ` +
+          `or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8); "${entry}" is neither an IP address nor a CIDR range`,
+      );
+    }
+  }
+  return entries.map((e) => (TRUST_PROXY_NAMES.includes(e.toLowerCase()) ? e.toLowerCase() : e));
 }
 
 function readOrigin(name: string, raw: string): string {
@@ -97,7 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     databasePoolSize: readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
-    trustProxy: readBool(env, 'TRUST_PROXY', false),
+    trustProxy: readTrustProxy(env),
     allowedOrigins,
     bodyLimit: readInt(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
     passwordHashConcurrency: readInt(

@@ -4,6 +4,10 @@ import type { Config } from './config.ts';
 import { type Database, openDatabase } from './platform/db/client.ts';
 import { migrateDatabase } from './platform/db/migrate.ts';
 
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   database: Database;
@@ -21,6 +25,13 @@ export async function startServer(config: Config, options: { quiet?: boolean } =
   try {
     await migrateDatabase(database);
     const app = await buildApp({ config, database, ...options });
+    if (typeof config.trustProxy === 'number' && !isLoopbackHost(config.host)) {
+      app.log.warn(
+        `TRUST_PROXY=${config.trustProxy} trusts the nearest ${config.trustProxy} hop(s) whatever their address: ` +
+          `a client that reaches ${config.host}:${config.port} directly can choose its own address ` +
+          `with X-Forwarded-For. Let only the proxy reach this port, or set TRUST_PROXY to the proxies' addresses.`,
+      );
+    }
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

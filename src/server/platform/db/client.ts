@@ -21,6 +21,8 @@ export interface Database {
   db: Db;
   /** PostgreSQL only: the pool, for LISTEN connections and raw access. */
   pool?: pg.Pool;
+  /** PostgreSQL only: the connection string (migrations hold their lock on a connection of their own). */
+  url?: string;
   /** PGlite only: the embedded instance. */
   pglite?: PGlite;
   close(): Promise<void>;
@@ -79,6 +81,99 @@ async function openPglite(dir: string): Promise<PGlite> {
   return PGlite.create(dir);
 }
 
+/** Refusal to open a data folder that another Gatehouse process (or this one) already has open. */
+export class DataDirLockedError extends Error {}
+
+/** The lock file of a data folder: it holds the pid of the process that has the folder open. */
+export function dataDirLockPath(dataDir: string): string {
+  return path.join(dataDir, 'gatehouse.lock');
+}
+
+/** Lock files this process holds; a second open of the same folder in this process is refused too. */
+const heldLocks = new Set<string>();
+let exitHookInstalled = false;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseDataDirLock(file: string): void {
+  if (!heldLocks.delete(file)) return;
+  try {
+    if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+  } catch {
+    // Already gone: nothing to release.
+  }
+}
+
+/**
+ * Takes the exclusive lock on a data folder: two PGlite instances writing the same files corrupt
+ * them. The lock file is created with O_EXCL and holds our pid. A lock whose process is gone
+ * (killed, crashed) is stale and taken over; so is one naming our own pid that this process does
+ * not hold (a container restarted with the same pid). Released by Database.close(), or at exit.
+ */
+async function lockDataDir(dataDir: string): Promise<() => void> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = dataDirLockPath(fs.realpathSync(dataDir));
+  const locked = (pid: number) =>
+    new DataDirLockedError(
+      pid === process.pid
+        ? `the data folder ${dataDir} is already open in this process (pid ${pid})`
+        : `the data folder ${dataDir} is in use by another Gatehouse process (pid ${pid}); ` +
+            `stop it first, or delete ${file} if no such process is running`,
+    );
+  if (heldLocks.has(file)) throw locked(process.pid);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx');
+      try {
+        fs.writeSync(fd, `${process.pid}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+      heldLocks.add(file);
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.on('exit', () => {
+          for (const held of [...heldLocks]) releaseDataDirLock(held);
+        });
+      }
+      return () => releaseDataDirLock(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let content: string;
+    let inode: number;
+    try {
+      inode = fs.statSync(file).ino;
+      content = fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+      throw err;
+    }
+    const pid = /^\d+$/.test(content) ? Number(content) : 0;
+    if (pid === 0 && attempt < 20) {
+      // Just created by another process that has not written its pid yet: give it a moment.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    if (pid !== 0 && pid !== process.pid && isAlive(pid)) throw locked(pid);
+    // Stale: remove it (unless it was replaced meanwhile) and try again.
+    try {
+      if (fs.statSync(file).ino === inode) fs.unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new DataDirLockedError(`could not take the lock ${file} on the data folder ${dataDir}`);
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -117,12 +212,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     pool.on('error', () => {});
     const db = drizzleNodePg({ client: pool, schema }) as unknown as Db;
-    return { kind: 'postgres', db, pool, close: () => pool.end() };
+    return { kind: 'postgres', db, pool, url: options.databaseUrl, close: () => pool.end() };
   }
   let pglite = options.pglite;
+  let unlock: (() => void) | undefined;
   if (!pglite) {
     if (!options.dataDir) throw new Error('openDatabase needs a databaseUrl, a dataDir or a pglite instance');
-    pglite = await openPglite(path.join(options.dataDir, 'pglite'));
+    unlock = await lockDataDir(options.dataDir);
+    try {
+      pglite = await openPglite(path.join(options.dataDir, 'pglite'));
+    } catch (err) {
+      unlock();
+      throw err;
+    }
   }
   const instance = pglite;
   const db = drizzlePglite({ client: yieldingPglite(instance), schema }) as unknown as Db;
@@ -131,7 +233,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db,
     pglite: instance,
     close: async () => {
-      if (!instance.closed) await instance.close();
+      try {
+        if (!instance.closed) await instance.close();
+      } finally {
+        unlock?.();
+      }
     },
   };
 }

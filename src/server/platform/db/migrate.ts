@@ -5,6 +5,7 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
 import { packageRoot } from '../package-root.ts';
 import type { Database, Schema } from './client.ts';
 
@@ -15,23 +16,31 @@ const MIGRATION_LOCK_ID = 7_164_285_301;
 
 /**
  * Applies every pending migration. On PostgreSQL several instances may boot at once: a
- * session-level advisory lock makes them take turns, and the later ones find nothing to do.
+ * session-level advisory lock makes them take turns, and the later ones find nothing to do. The
+ * lock is held on a connection of its own, outside the pool: the migrator needs a pool connection
+ * too, and with DATABASE_POOL_SIZE=1 holding the lock on the pool's only one would wait forever.
  */
 export async function migrateDatabase(database: Database): Promise<void> {
   if (database.kind === 'pglite') {
     await migratePglite(database.db as unknown as PgliteDatabase<Schema>, { migrationsFolder });
     return;
   }
-  const client = await database.pool!.connect();
+  if (!database.url)
+    throw new Error('migrateDatabase needs the connection string of the PostgreSQL database');
+  const lock = new pg.Client({ connectionString: database.url, application_name: 'gatehouse migrate lock' });
+  // A connection lost while idle must not crash the process (the server then drops the lock).
+  lock.on('error', () => {});
+  await lock.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
     try {
       await migrateNodePg(database.db as unknown as NodePgDatabase<Schema>, { migrationsFolder });
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+      // Ending the session below releases the lock too, should this fail.
+      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => {});
     }
   } finally {
-    client.release();
+    await lock.end().catch(() => {});
   }
 }
 

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const trustProxy = (value: string | undefined) => loadConfig({ TRUST_PROXY: value }).trustProxy;
+
+describe('TRUST_PROXY', () => {
+  it('is off by default and for false-like values', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    for (const value of ['', ' ', 'false', 'FALSE', 'no', 'off', '0']) expect(trustProxy(value)).toBe(false);
+  });
+
+  it('takes a hop count', () => {
+    expect(trustProxy('1')).toBe(1);
+    expect(trustProxy(' 2 ')).toBe(2);
+    expect(trustProxy('32')).toBe(32);
+  });
+
+  it('takes a comma-separated list of proxy addresses and CIDR ranges', () => {
+    expect(trustProxy('127.0.0.1,10.0.0.0/8')).toEqual(['127.0.0.1', '10.0.0.0/8']);
+    expect(trustProxy(' ::1 , fd00::/8, 192.168.1.10/32 ,')).toEqual(['::1', 'fd00::/8', '192.168.1.10/32']);
+    expect(trustProxy('Loopback,uniquelocal')).toEqual(['loopback', 'uniquelocal']);
+  });
+
+  it('refuses true, which would let any client choose its own address, naming the alternatives', () => {
+    for (const value of ['true', 'TRUE', 'yes', 'on']) {
+      expect(() => trustProxy(value)).toThrow(ConfigError);
+      expect(() => trustProxy(value)).toThrow(/TRUST_PROXY=\S+ is refused/);
+      expect(() => trustProxy(value)).toThrow(/TRUST_PROXY=1\b.*TRUST_PROXY=127\.0\.0\.1,10\.0\.0\.0\/8/);
+    }
+  });
+
+  it('refuses a range covering every address', () => {
+    for (const value of ['0.0.0.0/0', '::/0', '127.0.0.1,10.0.0.0/00']) {
+      expect(() => trustProxy(value)).toThrow(ConfigError);
+      expect(() => trustProxy(value)).toThrow(/covers every address/);
+    }
+  });
+
+  it('refuses anything else with a message naming the offending entry', () => {
+    expect(() => trustProxy('33')).toThrow(/hop count must be between 1 and 32, got "33"/);
+    for (const [value, entry] of [
+      ['proxy.internal', 'proxy.internal'],
+      ['127.0.0.1,10.0.0.0/33', '10.0.0.0/33'],
+      ['fd00::/129', 'fd00::/129'],
+      ['10.0.0.0/8/8', '10.0.0.0/8/8'],
+      ['-1', '-1'],
+      ['1.5', '1.5'],
+      ['10.0.0.0/255.0.0.0', '10.0.0.0/255.0.0.0'],
+    ]) {
+      expect(() => trustProxy(value)).toThrow(ConfigError);
+      expect(() => trustProxy(value)).toThrow(`"${entry}" is neither an IP address nor a CIDR range`);
+    }
+    expect(() => trustProxy(',')).toThrow(/TRUST_PROXY must be false or give the number of reverse proxies/);
+  });
+});
