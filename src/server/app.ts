@@ -108,8 +108,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.addSchema(ProblemSchema);
 
   const logError = (err: unknown, msg: string) => app.log.error({ error: loggableError(err) }, msg);
-  const bus = await createInvalidationBus(database, config.databaseUrl, (msg, err) =>
-    app.log.warn({ error: err ? loggableError(err) : undefined }, msg),
+  const bus = await createInvalidationBus(
+    database,
+    config.databaseUrl,
+    (msg, err) => app.log.warn({ error: err ? loggableError(err) : undefined }, msg),
+    { heartbeatMs: config.cacheHeartbeatMs },
   );
   const sessionCache = new InvalidatingCache<SessionEntry>('sessions', bus, {
     max: 100_000,

@@ -28,6 +28,11 @@ export interface Config {
   allowedOrigins: string[];
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /**
+   * PostgreSQL only: how often each instance checks its cache-invalidation connection. An
+   * instance that hears nothing for 2.5 intervals stops using its caches until it reconnects.
+   */
+  cacheHeartbeatMs: number;
   /** Password hashes computed at once (argon2 is CPU-bound); default: one less than the cores. */
   passwordHashConcurrency: number;
   session: {
@@ -166,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: readTrustProxy(env),
     allowedOrigins,
     bodyLimit: readInt(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    cacheHeartbeatMs: readInt(env, 'CACHE_HEARTBEAT_MS', 5_000, 50, 60_000),
     passwordHashConcurrency: readInt(
       env,
       'PASSWORD_HASH_CONCURRENCY',

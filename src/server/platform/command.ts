@@ -1,6 +1,6 @@
 import type { Permission } from '../../contracts/permissions.ts';
 import type { SessionService } from './auth/sessions.ts';
-import type { InvalidationBus } from './cache/cache.ts';
+import type { Delivery, InvalidationBus } from './cache/cache.ts';
 import type { Database, Tx } from './db/client.ts';
 import { pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
@@ -54,7 +54,11 @@ export interface CommandContext extends Invocation {
     orgId?: string | null;
     actor?: Actor;
   }): void;
-  /** Drop a cached value everywhere once this transaction commits. */
+  /**
+   * Drop a cached value everywhere once this transaction commits. The command answers only once
+   * the notice has been delivered (bounded wait), so the very next request on any instance sees
+   * the change.
+   */
   invalidate(cacheName: string, key: string): Promise<void>;
   /** Run after a successful commit (never on rollback). Errors are logged, not raised. */
   afterCommit(fn: () => void | Promise<void>): void;
@@ -109,6 +113,8 @@ export class CommandRunner {
     }
     for (let attempt = 1; ; attempt++) {
       const after: Array<() => void | Promise<void>> = [];
+      let invalidated = false;
+      let delivery: Delivery | undefined;
       try {
         const result = await this.database.db.transaction(async (tx) => {
           const records: ChangeRecord[] = [];
@@ -128,6 +134,7 @@ export class CommandRunner {
             },
             invalidate: async (cacheName, key) => {
               await this.bus.notify(tx, cacheName, key);
+              invalidated = true;
               after.push(() => this.bus.dropLocal(cacheName, key));
             },
             afterCommit: (fn) => {
@@ -141,8 +148,15 @@ export class CommandRunner {
             );
           }
           for (const hook of this.beforeCommit) await hook(tx, records[0]!, invocation);
+          // Last statement before COMMIT: a marker that follows every notice this command sent.
+          if (invalidated) delivery = await this.bus.beginDelivery(tx);
           return output;
         });
+        // Committed. Answer only once every instance has been sent the notices: until then
+        // another instance could still serve what this command just ended from its cache.
+        if (delivery) {
+          await delivery.wait().catch((err) => this.logError(err, `delivery of ${command.action} notices`));
+        }
         for (const fn of after) {
           try {
             await fn();
@@ -152,6 +166,7 @@ export class CommandRunner {
         }
         return result;
       } catch (err) {
+        delivery?.cancel();
         const code = pgErrorCode(err);
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         if (err instanceof AppError) throw err;
