@@ -1,34 +1,9 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bin, freePort, runCli as run, tempDirs } from '../../test/support/cli.ts';
 
-const bin = path.resolve('bin/gatehouse.mjs');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function run(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const dirs = tempDirs('gatehouse-cli-');
+afterAll(dirs.cleanup);
 
 describe('gatehouse CLI', () => {
   it('prints help naming its commands', async () => {
@@ -45,8 +20,7 @@ describe('gatehouse CLI', () => {
   });
 
   it('migrate applies the migrations to an embedded database, serve starts on it and stops on SIGTERM', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-cli-'));
-    dirs.push(dir);
+    const dir = dirs.make();
     const env = { DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'warn' };
     const migrated = await run(['migrate'], env);
     expect(migrated.code).toBe(0);

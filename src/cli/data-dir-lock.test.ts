@@ -1,39 +1,15 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bin, freePort, runCli as run, tempDirs } from '../../test/support/cli.ts';
 
-const bin = path.resolve('bin/gatehouse.mjs');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function run(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const dirs = tempDirs('gatehouse-cli-lock-');
+afterAll(dirs.cleanup);
 
 describe('gatehouse on a data folder already in use', () => {
   it('a second migrate or serve on a running server’s DATA_DIR is refused, and allowed once it stops', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-cli-lock-'));
-    dirs.push(dir);
+    const dir = dirs.make();
     const env = { DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
 
     const port = await freePort();

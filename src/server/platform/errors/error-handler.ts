@@ -120,14 +120,7 @@ export function frameworkErrorHandler(
     return;
   }
   request.log.error({ error: loggableError(error) }, 'unhandled framework error');
-  sendProblem(
-    reply,
-    request,
-    500,
-    'internal_error',
-    'Internal error',
-    'Something went wrong on our side. The request id identifies it in the server log.',
-  );
+  sendInternalError(reply, request);
 }
 
 /**
@@ -161,6 +154,18 @@ export function clientErrorHandler(error: ConnectionError, socket: Socket): void
     );
   }
   socket.destroy(error);
+}
+
+/** A 500 that says nothing of its cause: the details are in the log, under the request id. */
+function sendInternalError(reply: FastifyReply, request: FastifyRequest): FastifyReply {
+  return sendProblem(
+    reply,
+    request,
+    500,
+    'internal_error',
+    'Internal error',
+    'Something went wrong on our side. The request id identifies it in the server log.',
+  );
 }
 
 /** The one error handler: problem+json for everything, 5xx details only in the log. */
@@ -198,14 +203,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       );
     }
     request.log.error({ error: loggableError(error) }, 'unhandled error');
-    return sendProblem(
-      reply,
-      request,
-      500,
-      'internal_error',
-      'Internal error',
-      'Something went wrong on our side. The request id identifies it in the server log.',
-    );
+    return sendInternalError(reply, request);
   });
 
   app.setNotFoundHandler((request, reply) =>
