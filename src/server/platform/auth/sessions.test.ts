@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, ORIGIN, sessionCookie, signUp, type TestApp } from '../../../../test/support/app.ts';
-import { onPostgres } from '../../../../test/support/database.ts';
+import { createTestApp, ORIGIN, signUp, type TestApp } from '../../../../test/support/app.ts';
 
 describe('session lifetime (real clock, shortened limits)', () => {
   let t: TestApp;
@@ -108,78 +107,4 @@ describe('cross-site request defence', () => {
   });
 });
 
-describe.runIf(onPostgres)('several instances on one PostgreSQL database', () => {
-  let a: TestApp;
-  let b: TestApp;
-  beforeAll(async () => {
-    a = await createTestApp();
-    b = await createTestApp({}, a.db);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
-
-  /** Propagation is a notification, not a poll: allow it the time to cross the socket. */
-  async function refusedWithin(app: TestApp, cookie: string, ms: number): Promise<boolean> {
-    const until = Date.now() + ms;
-    do {
-      if ((await app.app.inject({ url: '/api/v1/me', headers: { cookie } })).statusCode === 401) return true;
-      await sleep(5);
-    } while (Date.now() < until);
-    return false;
-  }
-
-  it('a logout on one instance ends the session cached by another', async () => {
-    // Both listen for invalidations, so both serve sessions from memory.
-    expect(a.app.gatehouse.bus.healthy && b.app.gatehouse.bus.healthy).toBe(true);
-    const { cookie } = await signUp(a.app);
-    expect((await b.app.inject({ url: '/api/v1/me', headers: { cookie } })).statusCode).toBe(200);
-    const out = await a.app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/logout',
-      headers: { cookie, origin: ORIGIN },
-    });
-    expect(out.statusCode).toBe(204);
-    expect(await refusedWithin(b, cookie, 2_000)).toBe(true);
-  });
-
-  it('a password change on one instance ends the other sessions cached by another', async () => {
-    const { email, password, cookie } = await signUp(a.app);
-    const other = sessionCookie(
-      await b.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/login',
-        payload: { email, password },
-        headers: { origin: ORIGIN },
-      }),
-    );
-    expect((await b.app.inject({ url: '/api/v1/me', headers: { cookie: other } })).statusCode).toBe(200);
-    const res = await a.app.inject({
-      method: 'POST',
-      url: '/api/v1/me/password',
-      payload: { currentPassword: password, newPassword: 'an-entirely-new-phrase' },
-      headers: { cookie, origin: ORIGIN },
-    });
-    expect(res.statusCode).toBe(204);
-    expect(await refusedWithin(b, other, 2_000)).toBe(true);
-  });
-
-  it('a profile change on one instance is seen by another', async () => {
-    const { cookie } = await signUp(a.app, { name: 'Before' });
-    expect((await b.app.inject({ url: '/api/v1/me', headers: { cookie } })).json().user.name).toBe('Before');
-    await a.app.inject({
-      method: 'PATCH',
-      url: '/api/v1/me',
-      payload: { name: 'After' },
-      headers: { cookie, origin: ORIGIN },
-    });
-    const until = Date.now() + 2_000;
-    let name = '';
-    while (Date.now() < until && name !== 'After') {
-      name = (await b.app.inject({ url: '/api/v1/me', headers: { cookie } })).json().user.name;
-      if (name !== 'After') await sleep(5);
-    }
-    expect(name).toBe('After');
-  });
-});
+// Revocation across several instances is tested in platform/cache/cache.test.ts.
