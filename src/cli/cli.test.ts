@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bin, freePort, runCli as run, tempDirs } from '../../test/support/cli.ts';
+import { runCli as run, startServe, tempDirs } from '../../test/support/cli.ts';
 
 const dirs = tempDirs('gatehouse-cli-');
 afterAll(dirs.cleanup);
@@ -26,19 +25,7 @@ describe('gatehouse CLI', () => {
     expect(migrated.code).toBe(0);
     expect(migrated.out).toContain('migrations applied');
 
-    const port = await freePort();
-    const child = spawn(process.execPath, [bin, 'serve'], {
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    let ready = false;
-    for (let i = 0; i < 300 && !ready; i++) {
-      try {
-        ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    const { child, ready, exited } = await startServe(env);
     expect(ready).toBe(true);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bin, freePort, runCli as run, tempDirs } from '../../test/support/cli.ts';
+import { freePort, runCli as run, startServe, tempDirs } from '../../test/support/cli.ts';
 
 const dirs = tempDirs('gatehouse-cli-lock-');
 afterAll(dirs.cleanup);
@@ -12,20 +11,8 @@ describe('gatehouse on a data folder already in use', () => {
     const dir = dirs.make();
     const env = { DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
 
-    const port = await freePort();
-    const server = spawn(process.execPath, [bin, 'serve'], {
-      env: { ...process.env, ...env, PORT: String(port) },
-    });
-    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    const { child: server, port, ready, exited } = await startServe(env);
     try {
-      let ready = false;
-      for (let i = 0; i < 300 && !ready; i++) {
-        try {
-          ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-        } catch {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
       expect(ready).toBe(true);
 
       const migrate = await run(['migrate'], env);

@@ -46,3 +46,21 @@ export function tempDirs(prefix: string) {
     },
   };
 }
+
+/** Starts `gatehouse serve` on a free loopback port and waits until /readyz answers 200. */
+export async function startServe(env: Record<string, string>) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [bin, 'serve'], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let ready = false;
+  for (let i = 0; i < 300 && !ready; i++) {
+    try {
+      ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { child, port, ready, exited };
+}
