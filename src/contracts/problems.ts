@@ -16,6 +16,11 @@ export const PROBLEM_CODES = [
   'plan_limit',
   'rate_limited',
   'invite_expired',
+  'invite_used',
+  'invite_email_mismatch',
+  'already_member',
+  'role_in_use',
+  'slug_taken',
   'internal_error',
   'service_unavailable',
 ] as const;

@@ -3,11 +3,15 @@ import type { Writable } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { accountsModule } from './modules/accounts/index.ts';
 import { healthModule } from './modules/health/index.ts';
+import { invitationsModule } from './modules/invitations/index.ts';
+import { membersModule } from './modules/members/index.ts';
+import { organizationsModule } from './modules/organizations/index.ts';
 import { rolesModule } from './modules/roles/index.ts';
+import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { installAuthentication } from './platform/auth/authenticate.ts';
 import { setPasswordHashingConcurrency, warmUpPasswordHashing } from './platform/auth/passwords.ts';
 import { type SessionEntry, SessionService, type SessionUser } from './platform/auth/sessions.ts';
@@ -25,6 +29,7 @@ import { redactUrl } from './platform/http/redact.ts';
 import { installRoutePolicy, type RouteInventoryEntry } from './platform/http/route-policy.ts';
 import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
+import { createMailer, type Mailer } from './platform/mail/mailer.ts';
 
 /** What every module may use. Built once per app. */
 export interface AppContext {
@@ -33,7 +38,14 @@ export interface AppContext {
   bus: InvalidationBus;
   commands: CommandRunner;
   sessions: SessionService;
+  access: AccessResolver;
+  mailer: Mailer;
   routes: RouteInventoryEntry[];
+  /**
+   * Checks the signed-in caller's password, re-entered before a sensitive step (throttled per
+   * account; 400 when wrong). Provided by the accounts module.
+   */
+  confirmPassword(request: FastifyRequest, password: string): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -120,13 +132,37 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
   const userCache = new InvalidatingCache<SessionUser>('users', bus, { max: 100_000, ttlMs: 5 * 60_000 });
   const sessions = new SessionService(database.db, sessionCache, userCache, config.session, logError);
-  const commands = new CommandRunner(database, bus, { sessions }, logError);
-  app.decorate('gatehouse', { config, database, bus, commands, sessions, routes });
+  const access = createAccessResolver(database.db, bus, logError);
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    dataDir: config.dataDir,
+    log: {
+      info: (obj, msg) => app.log.info(obj, msg),
+      warn: (obj, msg) => app.log.warn(obj, msg),
+    },
+  });
+  app.addHook('onClose', async () => mailer.close());
+  const commands = new CommandRunner(database, bus, { sessions, mailer }, logError);
+  app.decorate('gatehouse', {
+    config,
+    database,
+    bus,
+    commands,
+    sessions,
+    access,
+    mailer,
+    routes,
+    confirmPassword: async () => {
+      throw new Error('the accounts module is not registered');
+    },
+  });
   setPasswordHashingConcurrency(config.passwordHashConcurrency);
   warmUpPasswordHashing();
   // Before any route is registered: every route, the reference UI's included, gets its hook.
   installAuthentication(app, {
     sessions,
+    access,
     allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
   });
 
@@ -187,6 +223,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(healthModule);
   await app.register(rolesModule);
   await app.register(accountsModule);
+  await app.register(organizationsModule);
+  await app.register(membersModule);
+  await app.register(invitationsModule);
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 

@@ -53,3 +53,45 @@ describe('TRUST_PROXY', () => {
     expect(() => trustProxy(',')).toThrow(/TRUST_PROXY must be false or give the number of reverse proxies/);
   });
 });
+
+describe('SMTP_URL', () => {
+  it('is absent by default, which writes emails to the data folder', () => {
+    expect(loadConfig({}).smtpUrl).toBeUndefined();
+    expect(loadConfig({ SMTP_URL: '  ' }).smtpUrl).toBeUndefined();
+  });
+
+  it('takes an smtp:// or smtps:// URL as given', () => {
+    expect(loadConfig({ SMTP_URL: 'smtp://127.0.0.1:2525' }).smtpUrl).toBe('smtp://127.0.0.1:2525');
+    expect(loadConfig({ SMTP_URL: ' smtps://user:p%40ss@smtp.example.com ' }).smtpUrl).toBe(
+      'smtps://user:p%40ss@smtp.example.com',
+    );
+  });
+
+  it('refuses anything else without repeating the value, which may hold the password', () => {
+    for (const value of [
+      'https://user:hunter2secret@smtp.example.com',
+      'smtp:/user:hunter2secret@smtp.example.com',
+      'user:hunter2secret@smtp.example.com',
+      'smtp://user:hunter2secret/x@smtp.example.com:587',
+      'smtp://user:hunter2secret@',
+      'smtp://',
+    ]) {
+      expect(() => loadConfig({ SMTP_URL: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ SMTP_URL: value })).toThrow(/^SMTP_URL /);
+      expect(() => loadConfig({ SMTP_URL: value })).not.toThrow(/hunter2secret/);
+    }
+    expect(() => loadConfig({ SMTP_URL: 'http://smtp.example.com' })).toThrow(
+      /SMTP_URL must start with smtp:\/\/ or smtps:\/\//,
+    );
+  });
+});
+
+describe('MAIL_FROM', () => {
+  it('defaults to a no-reply address and takes any other', () => {
+    expect(loadConfig({}).mailFrom).toBe('Gatehouse <no-reply@localhost>');
+    expect(loadConfig({ MAIL_FROM: '' }).mailFrom).toBe('Gatehouse <no-reply@localhost>');
+    expect(loadConfig({ MAIL_FROM: ' Acme Access <access@acme.example> ' }).mailFrom).toBe(
+      'Acme Access <access@acme.example>',
+    );
+  });
+});

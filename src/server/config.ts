@@ -41,6 +41,13 @@ export interface Config {
     /** Absolute lifetime: a session ends this long after sign-in, used or not. */
     absoluteLifetimeMs: number;
   };
+  /**
+   * smtp:// or smtps:// URL of the server that sends email (credentials in it, never logged);
+   * when absent, messages are written to `<dataDir>/mail/` and their links logged.
+   */
+  smtpUrl: string | undefined;
+  /** The From of every email, e.g. `Gatehouse <no-reply@example.com>`. */
+  mailFrom: string;
   loginThrottle: {
     windowMs: number;
     maxFailuresPerAccount: number;
@@ -145,6 +152,29 @@ function readOrigin(name: string, raw: string): string {
   return url.origin;
 }
 
+/**
+ * SMTP_URL carries the SMTP password, so no message here ever repeats the value.
+ */
+function readSmtpUrl(env: Env): string | undefined {
+  const raw = env.SMTP_URL?.trim() || undefined;
+  if (raw === undefined) return undefined;
+  if (!/^smtps?:\/\//i.test(raw)) {
+    throw new ConfigError(
+      'SMTP_URL must start with smtp:// or smtps:// (e.g. smtps://user:password@smtp.example.com)',
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      'SMTP_URL is not a valid URL; percent-encode special characters in the user name and password (@ is %40)',
+    );
+  }
+  if (url.hostname === '') throw new ConfigError('SMTP_URL must name the SMTP server host');
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -183,6 +213,8 @@ export function loadConfig(env: Env = process.env): Config {
       idleTimeoutMs: readInt(env, 'SESSION_IDLE_TIMEOUT_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,
       absoluteLifetimeMs: readInt(env, 'SESSION_MAX_LIFETIME_HOURS', 24, 1, 90 * 24) * 3_600_000,
     },
+    smtpUrl: readSmtpUrl(env),
+    mailFrom: env.MAIL_FROM?.trim() || 'Gatehouse <no-reply@localhost>',
     loginThrottle: {
       windowMs: readInt(env, 'LOGIN_THROTTLE_WINDOW_MINUTES', 15, 1, 24 * 60) * 60_000,
       maxFailuresPerAccount: readInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 1000),

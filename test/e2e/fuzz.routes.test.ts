@@ -37,6 +37,9 @@ const isDocs = (url: string) => url === '/docs' || url.startsWith('/docs/');
 /** Markers resolved when a request is sent, because the session they name may have been replaced. */
 const VALID_SESSION = '<valid session token>';
 const CURRENT_SESSION_ID = '<current session id>';
+/** The organization the fuzzing account owns, and the account's user id: org routes reach their handlers. */
+const OWN_ORG_ID = '<own org id>';
+const OWN_USER_ID = '<own user id>';
 /** The fuzzing account's email, fixed up front so that bodies can carry the real credentials. */
 const KNOWN_EMAIL = `fuzz-${process.pid}-${Date.now().toString(36)}@example.test`;
 
@@ -72,13 +75,25 @@ interface Target {
 let t: TestApp;
 let targets: Target[];
 let wireBase: { host: string; port: number };
-const me = { token: '', sessionId: '', refreshed: 0 };
+const me = { token: '', sessionId: '', userId: '', orgId: '', refreshed: 0 };
 
 async function adoptSession(cookie: string): Promise<void> {
   me.token = cookie.slice('gatehouse_session='.length);
   const list = await t.app.inject({ method: 'GET', url: '/api/v1/me/sessions', headers: { cookie } });
   expect(list.statusCode).toBe(200);
   me.sessionId = list.json().items.find((s: { current: boolean }) => s.current).id;
+  const profile = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie } });
+  me.userId = profile.json().user.id;
+  // The account owns an organization on a plan with every feature, so that org-scoped routes
+  // get past the access check to validation and the handlers.
+  const org = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/orgs',
+    headers: { cookie, origin: ORIGIN },
+    payload: { name: 'Fuzz Org', plan: 'enterprise' },
+  });
+  expect(org.statusCode).toBe(201);
+  me.orgId = org.json().id;
 }
 
 /** A fresh signed-in session, for when fuzzing ended the previous one (logout, revoke, re-login). */
@@ -227,7 +242,11 @@ async function keepSessionAlive(request: FuzzRequest, res: FuzzResponse): Promis
 }
 
 const resolveMarkers = (s: string) =>
-  s.replaceAll(VALID_SESSION, me.token).replaceAll(CURRENT_SESSION_ID, me.sessionId);
+  s
+    .replaceAll(VALID_SESSION, me.token)
+    .replaceAll(CURRENT_SESSION_ID, me.sessionId)
+    .replaceAll(OWN_ORG_ID, me.orgId)
+    .replaceAll(OWN_USER_ID, me.userId);
 
 function materialize(request: FuzzRequest): FuzzRequest {
   const headers: Record<string, string> = {};
@@ -289,6 +308,18 @@ function viaWire(spec: FuzzRequest): Promise<void> {
   });
 }
 
+/**
+ * The route's url with its parameters naming the fuzzing account's own things, so that body,
+ * query and header properties reach the org-scoped handlers instead of stopping at 404.
+ */
+function ownPath(url: string): string {
+  return url
+    .replace(':orgId', OWN_ORG_ID)
+    .replace(':userId', OWN_USER_ID)
+    .replace(':slug', 'developer')
+    .replace(':id', '00000000-0000-4000-8000-000000000000');
+}
+
 function request(
   target: Target,
   parts: {
@@ -305,7 +336,7 @@ function request(
     if (value !== undefined) headers[name] = value;
   }
   if (parts.contentType !== undefined) headers['content-type'] = parts.contentType;
-  const url = parts.url ?? target.url;
+  const url = parts.url ?? ownPath(target.url);
   return {
     route: target.url,
     method: parts.method ?? target.method,
@@ -439,6 +470,8 @@ const uuidLike = fc.oneof(
   fc.constantFrom(
     '00000000-0000-0000-0000-000000000000',
     'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    OWN_ORG_ID,
+    OWN_USER_ID,
     '------------------------------------',
     'gggggggg-gggg-gggg-gggg-gggggggggggg',
     CURRENT_SESSION_ID,
@@ -694,6 +727,7 @@ const fuzzHeaders = fc.record(
 
 /** A path parameter's value: uuids odd and valid, traversal, %-encodings, unicode, very long text. */
 const paramValue = fc.oneof(
+  { arbitrary: fc.constantFrom(OWN_ORG_ID, OWN_USER_ID), weight: 6 },
   { arbitrary: uuidLike, weight: 4 },
   {
     arbitrary: fc.constantFrom(
@@ -809,7 +843,18 @@ function stringFromSchema(schema: JsonSchema): fc.Arbitrary<string> {
       })
       .map((d) => d.toISOString());
   }
-  if (schema.pattern !== undefined) return fc.stringMatching(new RegExp(schema.pattern)).filter(fits);
+  if (schema.pattern !== undefined) {
+    // stringMatching draws short strings: a long minimum (tokens) would reject nearly every draw
+    // and stall generation. Repeat a short match up to the minimum instead (repetition keeps most
+    // patterns matching; one that no longer does is a fine hostile input anyway).
+    return fc
+      .stringMatching(new RegExp(schema.pattern))
+      .map((v) => {
+        const long = v.length > 0 && v.length < min ? v.repeat(Math.ceil(min / v.length)) : v;
+        return long.length > max ? long.slice(0, max) : long;
+      })
+      .filter(fits);
+  }
   return fc.string({ unit: 'grapheme', minLength: min, maxLength: Math.max(min, Math.min(max, 48)) });
 }
 

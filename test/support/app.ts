@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/server/app.ts';
 import { type Config, loadConfig } from '../../src/server/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { type MailSink, startMailSink } from './mail.ts';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -11,6 +14,8 @@ export interface TestApp {
   config: Config;
   /** Every log line the app wrote, as text. */
   logs: string[];
+  /** The real SMTP server (on loopback) the app sends its email to. */
+  mail: MailSink;
   close(): Promise<void>;
 }
 
@@ -33,7 +38,15 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
 /** A real app on a real (fresh) database, driven with `app.inject`. */
 export async function createTestApp(overrides: ConfigOverrides = {}, db?: TestDatabase): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
-  const config = testConfig(overrides, database.url);
+  const mail = await startMailSink();
+  const config = testConfig(
+    {
+      smtpUrl: mail.url,
+      dataDir: path.join(os.tmpdir(), `gatehouse-test-${process.pid}-${randomBytes(4).toString('hex')}`),
+      ...overrides,
+    },
+    database.url,
+  );
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, done) {
@@ -48,8 +61,10 @@ export async function createTestApp(overrides: ConfigOverrides = {}, db?: TestDa
     db: database,
     config,
     logs,
+    mail,
     close: async () => {
       await app.close();
+      await mail.close();
       if (!db) await database.destroy();
     },
   };

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { type Database, openDatabase } from '../../src/server/platform/db/client.ts';
+import { type Database, openDatabase, PGLITE_OPTIONS } from '../../src/server/platform/db/client.ts';
 
 export const onPostgres = Boolean(process.env.DATABASE_URL);
 
@@ -43,7 +43,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   const snapshot = fs.readFileSync(inject('pgliteSnapshot'));
-  const pglite = await PGlite.create({ loadDataDir: new Blob([snapshot]) });
+  const pglite = await PGlite.create({ ...PGLITE_OPTIONS, loadDataDir: new Blob([snapshot]) });
   const database = await openDatabase({ pglite });
   return { database, url: undefined, destroy: () => database.close() };
 }

@@ -115,7 +115,15 @@ describe('defineCommand runner', () => {
     });
     const viewer: Invocation = {
       ...invocation,
-      access: { orgId: '00000000-0000-4000-8000-000000000000', permissions: new Set(['members:read']) },
+      access: {
+        orgId: '00000000-0000-4000-8000-000000000000',
+        orgName: 'Probe',
+        userId: '00000000-0000-4000-8000-000000000001',
+        plan: 'free',
+        roleId: '00000000-0000-4000-8000-000000000002',
+        roleSlug: 'viewer',
+        permissions: new Set(['members:read']),
+      },
     };
     await expect(t.app.gatehouse.commands.run(guarded, viewer, undefined)).rejects.toMatchObject({
       status: 403,

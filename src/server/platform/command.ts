@@ -1,9 +1,12 @@
 import type { Permission } from '../../contracts/permissions.ts';
+import type { OrgAccess } from './access/access.ts';
+import { lockOrgAccess, type OrgLock } from './access/guard.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { Delivery, InvalidationBus } from './cache/cache.ts';
 import type { Database, Tx } from './db/client.ts';
-import { pgErrorCode } from './db/errors.ts';
+import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
+import type { Mailer } from './mail/mailer.ts';
 
 /** Who acts. Later capabilities add token and SCIM actors. */
 export type Actor =
@@ -31,13 +34,18 @@ export interface ChangeRecord {
 export interface Invocation {
   actor: Actor;
   meta: RequestMeta;
-  /** For org-scoped commands: the org and what the actor may do there (resolved by the access layer). */
-  access?: { orgId: string; permissions: ReadonlySet<Permission> };
+  /**
+   * For org-scoped requests: the org and what the actor may do there, as the access layer
+   * resolved it for the request. A command with a `permission` sees it re-read in its transaction.
+   */
+  access?: OrgAccess;
 }
 
 /** Platform services a command may call inside its transaction. */
 export interface CommandServices {
   sessions: SessionService;
+  /** Email; send from `afterCommit`, so nothing is sent for a change that rolled back. */
+  mailer: Mailer;
 }
 
 export interface CommandContext extends Invocation {
@@ -67,8 +75,13 @@ export interface CommandContext extends Invocation {
 export interface CommandDefinition<I, O> {
   /** Audit action, `resource.past_tense`. */
   action: string;
-  /** Org permission the actor must hold; account-level commands have none. */
+  /**
+   * Org permission the actor must hold; account-level commands have none. It is checked before
+   * the transaction (from the request's access) and again inside it, under the org's row lock.
+   */
   permission?: Permission;
+  /** How the org is held while an org-scoped command runs (default `shared`). */
+  orgLock?: OrgLock;
   run(ctx: CommandContext, input: I): Promise<O>;
 }
 
@@ -118,14 +131,24 @@ export class CommandRunner {
       try {
         const result = await this.database.db.transaction(async (tx) => {
           const records: ChangeRecord[] = [];
+          let access = invocation.access;
+          if (command.permission) {
+            const actor = invocation.actor;
+            if (!access || actor.type !== 'user') throw new PermissionDeniedError(command.permission);
+            access = await lockOrgAccess(tx, access.orgId, actor.userId, command.orgLock ?? 'shared');
+            if (!access.permissions.has(command.permission)) {
+              throw new PermissionDeniedError(command.permission);
+            }
+          }
           const ctx: CommandContext = {
             ...invocation,
+            ...(access ? { access } : {}),
             tx,
             services: this.services,
             record: (change) => {
               records.push({
                 action: command.action,
-                orgId: change.orgId ?? invocation.access?.orgId ?? null,
+                orgId: change.orgId ?? access?.orgId ?? null,
                 target: change.target,
                 before: change.before ?? null,
                 after: change.after ?? null,
@@ -170,6 +193,12 @@ export class CommandRunner {
         const code = pgErrorCode(err);
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         if (err instanceof AppError) throw err;
+        if (code === '23514' && pgConstraint(err) === 'memberships_last_owner') {
+          throw new ConflictError('An organization must keep at least one owner.', 'last_owner');
+        }
+        if (code === '23505' && pgConstraint(err) === 'organizations_slug_key') {
+          throw new ConflictError('The slug is taken by another organization.', 'slug_taken');
+        }
         if (code === '23505') throw new ConflictError('The change conflicts with existing data.');
         throw err;
       }

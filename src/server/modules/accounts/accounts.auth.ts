@@ -132,6 +132,43 @@ export async function logOut(request: FastifyRequest, reply: FastifyReply): Prom
   clearSessionCookie(request, reply);
 }
 
+/**
+ * Re-entry of the signed-in user's password before a sensitive step (password change, deleting an
+ * organization). A stolen session must not become an unlimited password oracle: re-entries share
+ * a budget of their own, per account (not per address, so other people's failed sign-ins cannot
+ * block it).
+ */
+export async function confirmOwnPassword(
+  request: FastifyRequest,
+  throttle: LoginThrottle,
+  user: { id: string; passwordHash: string },
+  password: string,
+  field = '/body/password',
+): Promise<void> {
+  const attempt: Attempt = {
+    kind: 'password_change',
+    accountKey: userKey(user.id),
+    ip: clientKey(request.ip),
+  };
+  await throttle.reserve(attempt);
+  if (!(await verifyPassword(user.passwordHash, password))) {
+    throw new ValidationError([{ field, message: 'is incorrect' }], 'The password is incorrect.');
+  }
+  await throttle.succeeded(attempt);
+}
+
+/** The signed-in user's password re-entered correctly, or a 400 / 429. */
+export async function confirmSignedInPassword(
+  request: FastifyRequest,
+  throttle: LoginThrottle,
+  password: string,
+): Promise<void> {
+  if (request.actor.type !== 'user') throw new UnauthenticatedError();
+  const user = await findUserById(request.server.gatehouse.database.db, request.actor.userId);
+  if (!user) throw new UnauthenticatedError();
+  await confirmOwnPassword(request, throttle, user, password);
+}
+
 export async function changeOwnPassword(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -148,21 +185,7 @@ export async function changeOwnPassword(
       { field: '/body/newPassword', message: 'must differ from the current password' },
     ]);
   }
-  // A stolen session must not become an unlimited password oracle: a budget of its own, per
-  // account (not per address, so other people's failed sign-ins cannot block it).
-  const attempt: Attempt = {
-    kind: 'password_change',
-    accountKey: userKey(user.id),
-    ip: clientKey(request.ip),
-  };
-  await throttle.reserve(attempt);
-  if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
-    throw new ValidationError(
-      [{ field: '/body/currentPassword', message: 'is incorrect' }],
-      'The current password is incorrect.',
-    );
-  }
-  await throttle.succeeded(attempt);
+  await confirmOwnPassword(request, throttle, user, body.currentPassword, '/body/currentPassword');
   const passwordHash = await hashPassword(body.newPassword);
   const { session, deviceToken } = await request.server.gatehouse.commands.run(
     changePassword,

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import { decodeCursor, toPage } from '../../platform/http/paging.ts';
+import { listUserOrgs } from '../organizations/index.ts';
 import { listUserSessions } from './accounts.repository.ts';
 
 function signedIn(request: FastifyRequest) {
@@ -8,10 +9,13 @@ function signedIn(request: FastifyRequest) {
   return request.session;
 }
 
-export function getMe(request: FastifyRequest) {
+export async function getMe(request: FastifyRequest) {
   const { user } = signedIn(request);
-  // Organizations arrive with their own capability; until then nobody belongs to one.
-  return { user, memberships: [] as { org: { id: string; slug: string; name: string }; role: string }[] };
+  const orgs = await listUserOrgs(request.server.gatehouse.database.db, user.id);
+  return {
+    user,
+    memberships: orgs.map((o) => ({ org: { id: o.id, slug: o.slug, name: o.name }, role: o.role })),
+  };
 }
 
 export async function listMySessions(request: FastifyRequest, query: { limit?: number; cursor?: string }) {

@@ -1,7 +1,8 @@
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { type SessionUser, userColumns } from '../../platform/auth/sessions.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { sessions, users } from '../../platform/db/schema.ts';
+import { keysetBefore } from '../../platform/http/paging.ts';
 
 /**
  * Accounts are not org-scoped: every function here takes the user's own id (or their email at
@@ -84,12 +85,7 @@ export async function listUserSessions(
     sql`${sessions.lastSeenAt} > now() - make_interval(secs => ${page.idleTimeoutMs / 1000})`,
   ];
   if (page.after) {
-    conditions.push(
-      or(
-        lt(sessions.createdAt, page.after.createdAt),
-        and(eq(sessions.createdAt, page.after.createdAt), lt(sessions.id, page.after.id)),
-      )!,
-    );
+    conditions.push(keysetBefore(sessions.createdAt, sessions.id, page.after));
   }
   return db
     .select({

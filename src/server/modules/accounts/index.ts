@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { confirmSignedInPassword } from './accounts.auth.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
 
@@ -6,6 +7,7 @@ import { LoginThrottle } from './accounts.throttle.ts';
 export async function accountsModule(app: FastifyInstance): Promise<void> {
   const { database, config } = app.gatehouse;
   const throttle = new LoginThrottle(database.db, config.loginThrottle);
+  app.gatehouse.confirmPassword = (request, password) => confirmSignedInPassword(request, throttle, password);
   app.addSchema(User);
   accountsRoutes(app, throttle);
 

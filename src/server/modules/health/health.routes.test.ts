@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, testConfig } from '../../../../test/support/app.ts';
 import { buildApp } from '../../app.ts';
-import { openDatabase } from '../../platform/db/client.ts';
+import { openDatabase, PGLITE_OPTIONS } from '../../platform/db/client.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -22,7 +22,7 @@ describe('GET /healthz and /readyz', () => {
   });
 
   it('readyz answers 503 on a database without the migrations, healthz stays up', async () => {
-    const pglite = await PGlite.create();
+    const pglite = await PGlite.create(PGLITE_OPTIONS);
     const database = await openDatabase({ pglite });
     const app = await buildApp({ config: testConfig(), database, quiet: true });
     try {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessResolver, OrgAccess } from '../access/access.ts';
 import type { Actor, Invocation } from '../command.ts';
-import { AppError, NotFoundError, UnauthenticatedError } from '../errors/app-error.ts';
+import { AppError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
 import type { RouteAccess } from '../http/route-policy.ts';
 import { type ResolvedSession, SESSION_COOKIE, type SessionService } from './sessions.ts';
 
@@ -9,6 +10,8 @@ declare module 'fastify' {
     actor: Actor;
     /** Set when the request carries a live session cookie. */
     session: ResolvedSession | undefined;
+    /** On org-scoped routes: the caller's membership and permissions in the `:orgId` org. */
+    access: OrgAccess | undefined;
     /** The actor and request facts a command needs. */
     invocation(): Invocation;
   }
@@ -62,21 +65,24 @@ export function readSessionCookie(request: FastifyRequest): string | undefined {
 
 export interface AuthenticationOptions {
   sessions: SessionService;
+  access: AccessResolver;
   allowedOrigins: ReadonlySet<string>;
 }
 
 /**
  * Authentication for every route, before the body is read: public routes pass, everything else
  * needs a live session (bearer tokens arrive with the API-token capability), org routes need
- * membership and the declared permission. Unknown paths (404) run no route hook: they answer 404
+ * active membership of the path's `:orgId` and the declared permission (the role's set). Unknown paths (404) run no route hook: they answer 404
  * to everyone, since route existence is no secret worth a 401.
  */
 export function installAuthentication(app: FastifyInstance, options: AuthenticationOptions): void {
   app.decorateRequest('actor', undefined as never);
   app.decorateRequest('session', undefined);
+  app.decorateRequest('access', undefined);
   app.decorateRequest('invocation', function (this: FastifyRequest): Invocation {
     return {
       actor: this.actor,
+      ...(this.access ? { access: this.access } : {}),
       meta: {
         ip: this.ip ?? null,
         userAgent: this.headers['user-agent']?.slice(0, 512) ?? null,
@@ -121,8 +127,15 @@ async function authenticate(
   if (access.public) return;
   if (request.actor.type !== 'user') throw new UnauthenticatedError();
   if (access.permission) {
-    // Org membership and roles arrive with the organizations capability; until then no org
-    // exists, and an org route answers as for any org the caller is not a member of.
-    throw new NotFoundError('organization');
+    // Not a member (or no such org, or a malformed id): 404 alike, so existence does not leak.
+    // A member without the permission: 403.
+    const orgId = (request.params as { orgId?: unknown }).orgId;
+    if (typeof orgId !== 'string' || !UUID.test(orgId)) throw new NotFoundError('organization');
+    const resolved = await options.access.resolve(orgId.toLowerCase(), request.actor.userId);
+    if (!resolved) throw new NotFoundError('organization');
+    if (!resolved.permissions.has(access.permission)) throw new PermissionDeniedError(access.permission);
+    request.access = resolved;
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

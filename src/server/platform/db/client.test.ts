@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataDirLockedError, dataDirLockPath, openDatabase } from './client.ts';
+import { DataDirLockedError, dataDirLockPath, openDatabase, PGLITE_OPTIONS } from './client.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -86,7 +86,7 @@ describe('the embedded data folder lock', () => {
 
   it('takes no lock for a PGlite instance passed in, nor on PostgreSQL', async () => {
     const dir = tempDir();
-    const pglite = await PGlite.create();
+    const pglite = await PGlite.create(PGLITE_OPTIONS);
     const a = await openDatabase({ pglite, dataDir: dir });
     const b = await openDatabase({ pglite, dataDir: dir });
     expect(fs.existsSync(dataDirLockPath(dir))).toBe(false);

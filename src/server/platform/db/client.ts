@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -42,6 +43,9 @@ export interface DatabaseOptions {
   pglite?: PGlite;
 }
 
+/** Extensions the schema uses (the migrations create them); every embedded instance loads them. */
+export const PGLITE_OPTIONS = { extensions: { pg_trgm } } satisfies PGliteOptions;
+
 /** Where `npm ci` leaves an initialized, empty cluster for this PGlite version (a cache). */
 export function pgliteTemplatePath(): string {
   const manifest = path.join(packageRoot(), 'node_modules', '@electric-sql', 'pglite', 'package.json');
@@ -76,9 +80,9 @@ async function openPglite(dir: string): Promise<PGlite> {
     } catch {
       template = undefined;
     }
-    if (template) return PGlite.create(dir, { loadDataDir: new Blob([template]) });
+    if (template) return PGlite.create(dir, { ...PGLITE_OPTIONS, loadDataDir: new Blob([template]) });
   }
-  return PGlite.create(dir);
+  return PGlite.create(dir, PGLITE_OPTIONS);
 }
 
 /** Refusal to open a data folder that another Gatehouse process (or this one) already has open. */

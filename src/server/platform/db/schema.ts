@@ -1,11 +1,17 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
+  check,
   customType,
+  foreignKey,
   index,
+  integer,
   pgTable,
+  primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -19,6 +25,7 @@ const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
 // Millisecond precision everywhere: times round-trip through JS Dates and keyset cursors exactly.
 const createdAt = () =>
   timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow();
+const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
 
 export const users = pgTable(
   'users',
@@ -37,8 +44,16 @@ export const users = pgTable(
       .notNull()
       .defaultNow(),
   },
-  // Emails are unique regardless of case: Alice@x.io and alice@x.io are one account.
-  (t) => [uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`)],
+  (t) => [
+    // Emails are unique regardless of case: Alice@x.io and alice@x.io are one account.
+    uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
+    // Member search matches any part of a name or email (trigram indexes serve `LIKE '%q%'`).
+    index('users_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`),
+    index('users_email_trgm_idx').using('gin', sql`lower(${t.email}) gin_trgm_ops`),
+    // Searches of one or two characters match the start of a name or email instead.
+    index('users_name_prefix_idx').on(sql`lower(${t.name}) text_pattern_ops`),
+    index('users_email_prefix_idx').on(sql`lower(${t.email}) text_pattern_ops`),
+  ],
 );
 
 /**
@@ -108,5 +123,181 @@ export const trustedDevices = pgTable(
   (t) => [
     uniqueIndex('trusted_devices_token_hash_key').on(t.tokenHash),
     index('trusted_devices_user_idx').on(t.userId),
+  ],
+);
+
+/**
+ * Organizations. Deletion marks the row (`deleted_at`): access ends at once, the slug is free
+ * again, and the data stays for the operator until it is purged.
+ */
+export const organizations = pgTable(
+  'organizations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    contactEmail: text('contact_email'),
+    website: text('website'),
+    industry: text('industry'),
+    teamEmails: text('team_emails').array().notNull().default(sql`'{}'`),
+    invoiceRecipients: text('invoice_recipients').array().notNull().default(sql`'{}'`),
+    plan: text('plan').notNull().default('free'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [uniqueIndex('organizations_slug_key').on(sql`lower(${t.slug})`).where(sql`${t.deletedAt} IS NULL`)],
+);
+
+/** An organization's logo, apart from the profile so reading the profile never loads the bytes. */
+export const orgLogos = pgTable('org_logos', {
+  orgId: uuid('org_id')
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  contentType: text('content_type').notNull(),
+  bytes: bytea('bytes').notNull(),
+  sha256: text('sha256').notNull(),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * Roles of one organization: its copies of the built-in roles (`builtin`) and its custom roles.
+ * Permissions are stored as catalog keys; the Owner role's set is ignored (an Owner holds every
+ * permission).
+ */
+export const roles = pgTable(
+  'roles',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    permissions: text('permissions').array().notNull(),
+    builtin: boolean('builtin').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('roles_org_slug_key').on(t.orgId, t.slug),
+    // Lets memberships and invitations reference (org, role): a role of another org cannot be used.
+    unique('roles_org_id_key').on(t.orgId, t.id),
+  ],
+);
+
+/**
+ * Who belongs to which organization. One row per (org, user), ever: removal keeps the row
+ * (`removed`) for history, and a re-invited member gets the same row back. "Inactive" is not
+ * stored: it is an active member whose last activity is over 30 days old.
+ */
+export const memberships = pgTable(
+  'memberships',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    roleId: uuid('role_id').notNull(),
+    status: text('status').notNull().default('active'),
+    joinedAt: time('joined_at').notNull().defaultNow(),
+    lastActiveAt: time('last_active_at'),
+    removedAt: time('removed_at'),
+  },
+  (t) => [
+    primaryKey({ name: 'memberships_pkey', columns: [t.orgId, t.userId] }),
+    foreignKey({
+      name: 'memberships_role_fkey',
+      columns: [t.orgId, t.roleId],
+      foreignColumns: [roles.orgId, roles.id],
+    }),
+    check('memberships_status_check', sql`${t.status} IN ('active', 'removed')`),
+    // The member list: one org's members by status, newest first (keyset on joined_at, user_id).
+    index('memberships_org_list_idx').on(t.orgId, t.status, t.joinedAt, t.userId),
+    // A role's members (the role filter, and the role foreign key), in list order.
+    index('memberships_org_role_idx').on(t.orgId, t.roleId, t.status, t.joinedAt, t.userId),
+    index('memberships_user_idx').on(t.userId),
+  ],
+);
+
+/**
+ * Invitations by email. The link carries a random token; only its SHA-256 is stored. "Expired" is
+ * not stored: a pending invitation past `expires_at`. At most one pending invitation per
+ * (org, email): inviting again renews it.
+ */
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    roleId: uuid('role_id').notNull(),
+    tokenHash: bytea('token_hash').notNull(),
+    status: text('status').notNull().default('pending'),
+    invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    sentAt: time('sent_at').notNull().defaultNow(),
+    sendCount: integer('send_count').notNull().default(1),
+    expiresAt: time('expires_at').notNull(),
+    acceptedAt: time('accepted_at'),
+    acceptedBy: uuid('accepted_by').references(() => users.id, { onDelete: 'set null' }),
+    cancelledAt: time('cancelled_at'),
+  },
+  (t) => [
+    foreignKey({
+      name: 'invitations_role_fkey',
+      columns: [t.orgId, t.roleId],
+      foreignColumns: [roles.orgId, roles.id],
+    }),
+    check('invitations_status_check', sql`${t.status} IN ('pending', 'accepted', 'cancelled')`),
+    uniqueIndex('invitations_token_hash_key').on(t.tokenHash),
+    uniqueIndex('invitations_pending_email_key')
+      .on(t.orgId, sql`lower(${t.email})`)
+      .where(sql`${t.status} = 'pending'`),
+    index('invitations_org_list_idx').on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/** An organization's share link (at most one live link; rotating replaces the token). */
+export const joinLinks = pgTable(
+  'join_links',
+  {
+    orgId: uuid('org_id')
+      .primaryKey()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    tokenHash: bytea('token_hash').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('join_links_token_hash_key').on(t.tokenHash)],
+);
+
+/** Requests to join through the share link, waiting for an admin's approval. */
+export const joinRequests = pgTable(
+  'join_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    status: text('status').notNull().default('pending'),
+    createdAt: createdAt(),
+    decidedAt: time('decided_at'),
+    decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    check('join_requests_status_check', sql`${t.status} IN ('pending', 'approved', 'denied')`),
+    uniqueIndex('join_requests_pending_key').on(t.orgId, t.userId).where(sql`${t.status} = 'pending'`),
+    index('join_requests_org_list_idx').on(t.orgId, t.status, t.createdAt, t.id),
   ],
 );

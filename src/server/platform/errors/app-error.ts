@@ -67,6 +67,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** The organization's plan does not include this, or its limit is reached. */
+export class PlanLimitError extends AppError {
+  constructor(detail: string) {
+    super(403, 'plan_limit', 'Plan limit reached', detail);
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number, detail = 'Too many attempts. Try again later.') {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));

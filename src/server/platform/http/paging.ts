@@ -1,3 +1,4 @@
+import { type Column, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { ValidationError } from '../errors/app-error.ts';
 
@@ -25,8 +26,11 @@ export function encodeCursor(cursor: TimeCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
 }
 
-export function decodeCursor(raw: string | undefined): TimeCursor | undefined {
-  if (raw === undefined) return undefined;
+/**
+ * The `[string, uuid]` pair a cursor carries, or undefined when the text is not one. Every
+ * cursor of this API is such a pair; what the first element may be is each kind's own check.
+ */
+function readCursorPair(raw: string): [string, string] | undefined {
   try {
     const value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
     if (
@@ -34,21 +38,30 @@ export function decodeCursor(raw: string | undefined): TimeCursor | undefined {
       value.length === 2 &&
       typeof value[0] === 'string' &&
       typeof value[1] === 'string' &&
-      CURSOR_TIME.test(value[0]) &&
       CURSOR_ID.test(value[1])
     ) {
-      const createdAt = new Date(value[0]);
-      // Round-trips only if it is a real time (no 2024-02-30, no 25:00).
-      if (!Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === value[0]) {
-        return { createdAt, id: value[1] };
-      }
+      return [value[0], value[1]];
     }
   } catch {
-    // fall through
+    // not base64url JSON
   }
-  throw new ValidationError([
-    { field: '/querystring/cursor', message: 'is not a cursor this list produced' },
-  ]);
+  return undefined;
+}
+
+const forgedCursor = () =>
+  new ValidationError([{ field: '/querystring/cursor', message: 'is not a cursor this list produced' }]);
+
+export function decodeCursor(raw: string | undefined): TimeCursor | undefined {
+  if (raw === undefined) return undefined;
+  const pair = readCursorPair(raw);
+  if (pair && CURSOR_TIME.test(pair[0])) {
+    const createdAt = new Date(pair[0]);
+    // Round-trips only if it is a real time (no 2024-02-30, no 25:00).
+    if (!Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === pair[0]) {
+      return { createdAt, id: pair[1] };
+    }
+  }
+  throw forgedCursor();
 }
 
 /** Builds `{items, nextCursor}` from a page fetched with limit + 1 rows. */
@@ -61,4 +74,29 @@ export function toPage<R extends { createdAt: Date; id: string }, T>(
   const pageRows = more ? rows.slice(0, limit) : rows;
   const last = pageRows[pageRows.length - 1];
   return { items: pageRows.map(map), nextCursor: more && last ? encodeCursor(last) : null };
+}
+
+const MAX_KEY_LENGTH = 512;
+
+/** A cursor over a text sort key and a uuid tie-breaker (lists sorted by name). */
+export function encodeKeyCursor(key: string, id: string): string {
+  return Buffer.from(JSON.stringify([key, id])).toString('base64url');
+}
+
+export function decodeKeyCursor(raw: string | undefined): { key: string; id: string } | undefined {
+  if (raw === undefined) return undefined;
+  const pair = readCursorPair(raw);
+  if (pair && pair[0].length <= MAX_KEY_LENGTH && !pair[0].includes('\u0000')) {
+    return { key: pair[0], id: pair[1] };
+  }
+  throw forgedCursor();
+}
+
+/**
+ * "Rows after the cursor" for a list sorted newest first on (time, id), as a row comparison: the
+ * form PostgreSQL uses as an index condition (`a < x OR (a = x AND b < y)` is only a filter, and a
+ * deep page would read every row before it).
+ */
+export function keysetBefore(time: Column, id: Column, after: TimeCursor): SQL {
+  return sql`(${time}, ${id}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`;
 }

@@ -28,3 +28,15 @@ export const ProblemSchema = Type.Object(
 /** Response entries for the usual failures of a route; merge into `response`. */
 export const problemResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem')]));
+
+/**
+ * One line people type (a name): at least one visible character and no control characters, so
+ * it can go into an email subject or a log line as it is.
+ */
+export const SingleLine = (maxLength: number, options: { description?: string } = {}) =>
+  Type.String({
+    minLength: 1,
+    maxLength,
+    pattern: '^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$',
+    ...options,
+  });

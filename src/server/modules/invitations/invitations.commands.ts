@@ -1,0 +1,382 @@
+import { entitlements } from '../../../contracts/plans.ts';
+import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
+import { alertOwnersOfPromotion, isPrivileged, listOwnerEmails } from '../../platform/access/alerts.ts';
+import { assertCanGrant } from '../../platform/access/grants.ts';
+import { lockLiveOrg, orgAccess } from '../../platform/access/guard.ts';
+import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
+import { type CommandContext, defineCommand } from '../../platform/command.ts';
+import {
+  AppError,
+  ConflictError,
+  NotFoundError,
+  PlanLimitError,
+  UnauthenticatedError,
+} from '../../platform/errors/app-error.ts';
+import { oneLine } from '../../platform/mail/mailer.ts';
+import { admitMember, countSeats, findActiveMemberByEmail, roleForAssignment } from '../members/index.ts';
+import {
+  decideJoinRequest,
+  deleteJoinLink,
+  findInvitationOrgByToken,
+  findJoinLinkOrg,
+  findPendingByEmail,
+  insertInvitation,
+  insertJoinRequest,
+  lockInvitation,
+  lockInvitationByToken,
+  lockJoinRequest,
+  markInvitation,
+  renewInvitation,
+  upsertJoinLink,
+} from './invitations.repository.ts';
+
+export const INVITATION_TTL_MS = 7 * 24 * 3_600_000;
+
+/** Unknown, expired, cancelled and replaced tokens all answer this way: a token's past is no one's business. */
+export class InviteExpiredError extends AppError {
+  constructor(detail = 'This invitation link has expired or is no longer valid. Ask for a new one.') {
+    super(410, 'invite_expired', 'Invitation expired', detail);
+  }
+}
+
+/** The link in an invitation email. The token travels in the fragment: never in server logs or Referer. */
+export const invitationLink = (publicUrl: string, token: string) =>
+  `${publicUrl}/invitations/accept#token=${token}`;
+export const joinLink = (publicUrl: string, token: string) => `${publicUrl}/join#token=${token}`;
+
+function requireUser(ctx: CommandContext): { userId: string; email: string } {
+  if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
+  return ctx.actor;
+}
+
+/** Refuses when `extra` more seats would pass the plan's member limit (members + live invitations). */
+async function assertSeats(ctx: CommandContext, orgId: string, plan: string, extra: number): Promise<void> {
+  const max = entitlements(plan).maxMembers;
+  if (max === null || extra <= 0) return;
+  const used = await countSeats(ctx.tx, orgId);
+  if (used + extra > max) {
+    throw new PlanLimitError(
+      `The ${entitlements(plan).name} plan allows ${max} members, pending invitations included; ${used} are in use.`,
+    );
+  }
+}
+
+function inviteMessage(input: {
+  to: string;
+  inviter: string;
+  orgName: string;
+  roleName: string;
+  link: string;
+  expiresAt: Date;
+}) {
+  return {
+    to: input.to,
+    subject: `${oneLine(input.inviter)} invited you to ${oneLine(input.orgName)}`,
+    text:
+      `${input.inviter} invited you to join ${input.orgName} as ${input.roleName}.\n\n` +
+      `Accept the invitation: ${input.link}\n\n` +
+      `Sign in, or create an account with this email address (${input.to}), to accept. ` +
+      `The link works once and expires on ${input.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.\n` +
+      'If you did not expect this invitation, ignore this email.\n',
+  };
+}
+
+export interface InvitationView {
+  id: string;
+  email: string;
+  role: string;
+  status: 'pending';
+  expiresAt: Date;
+}
+
+export const inviteMembers = defineCommand({
+  action: 'member.invited',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(
+    ctx,
+    input: { emails: string[]; role: string; inviterName: string; publicUrl: string },
+  ): Promise<InvitationView[]> {
+    const access = orgAccess(ctx);
+    const role = await roleForAssignment(ctx, input.role);
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    const emails = [...new Map(input.emails.map((e) => [e.trim().toLowerCase(), e.trim()])).values()];
+    const members: string[] = [];
+    for (const email of emails) {
+      if (await findActiveMemberByEmail(ctx.tx, access.orgId, email)) members.push(email);
+    }
+    if (members.length > 0) {
+      throw new ConflictError(`Already members: ${members.join(', ')}.`, 'already_member');
+    }
+    const pending = new Map<string, { id: string; expiresAt: Date }>();
+    for (const email of emails) {
+      const found = await findPendingByEmail(ctx.tx, access.orgId, email);
+      if (found) pending.set(email, found);
+    }
+    // A live pending invitation already holds its seat; renewing it takes none.
+    const now = Date.now();
+    const extra = emails.filter((e) => (pending.get(e)?.expiresAt.getTime() ?? 0) <= now).length;
+    await assertSeats(ctx, access.orgId, access.plan, extra);
+    const expiresAt = new Date(now + INVITATION_TTL_MS);
+    const created: InvitationView[] = [];
+    const messages: ReturnType<typeof inviteMessage>[] = [];
+    for (const email of emails) {
+      const token = generateSecret();
+      const existing = pending.get(email);
+      const values = { tokenHash: hashSecret(token), expiresAt, roleId: role.id, invitedBy: access.userId };
+      let id: string;
+      if (existing) {
+        await renewInvitation(ctx.tx, access.orgId, existing.id, values);
+        id = existing.id;
+      } else {
+        id = (await insertInvitation(ctx.tx, { ...values, orgId: access.orgId, email })).id;
+      }
+      created.push({ id, email, role: role.slug, status: 'pending', expiresAt });
+      messages.push(
+        inviteMessage({
+          to: email,
+          inviter: input.inviterName,
+          orgName: access.orgName,
+          roleName: role.name,
+          link: invitationLink(input.publicUrl, token),
+          expiresAt,
+        }),
+      );
+    }
+    ctx.afterCommit(() => {
+      for (const message of messages) ctx.services.mailer.dispatch(message);
+    });
+    ctx.record({
+      target: { type: 'organization', id: access.orgId },
+      after: { role: role.slug, invitations: created.map(({ id, email }) => ({ id, email })) },
+    });
+    return created;
+  },
+});
+
+export const resendInvitation = defineCommand({
+  action: 'invite.resent',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { id: string; inviterName: string; publicUrl: string }): Promise<InvitationView> {
+    const access = orgAccess(ctx);
+    const invitation = await lockInvitation(ctx.tx, access.orgId, input.id);
+    if (!invitation) throw new NotFoundError('invitation');
+    if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
+      throw new ConflictError(`The invitation was ${invitation.status}; invite the person again instead.`);
+    }
+    // An expired invitation gave its seat back; renewing it takes one again.
+    if (invitation.status === 'expired') await assertSeats(ctx, access.orgId, access.plan, 1);
+    const token = generateSecret();
+    const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
+    await renewInvitation(ctx.tx, access.orgId, invitation.id, { tokenHash: hashSecret(token), expiresAt });
+    const message = inviteMessage({
+      to: invitation.email,
+      inviter: input.inviterName,
+      orgName: access.orgName,
+      roleName: invitation.roleName,
+      link: invitationLink(input.publicUrl, token),
+      expiresAt,
+    });
+    ctx.afterCommit(() => ctx.services.mailer.dispatch(message));
+    ctx.record({
+      target: { type: 'invitation', id: invitation.id },
+      before: { expiresAt: invitation.expiresAt.toISOString() },
+      after: { expiresAt: expiresAt.toISOString(), email: invitation.email },
+    });
+    return {
+      id: invitation.id,
+      email: invitation.email,
+      role: invitation.role,
+      status: 'pending',
+      expiresAt,
+    };
+  },
+});
+
+export const cancelInvitation = defineCommand({
+  action: 'invite.cancelled',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { id: string }) {
+    const access = orgAccess(ctx);
+    const invitation = await lockInvitation(ctx.tx, access.orgId, input.id);
+    if (!invitation) throw new NotFoundError('invitation');
+    if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
+      throw new ConflictError(`The invitation was already ${invitation.status}.`);
+    }
+    await markInvitation(ctx.tx, access.orgId, invitation.id, { status: 'cancelled' });
+    ctx.record({
+      target: { type: 'invitation', id: invitation.id },
+      before: { email: invitation.email, role: invitation.role, status: invitation.status },
+    });
+  },
+});
+
+/**
+ * Accepting: at most once, by the signed-in user the invitation was sent to. Runs under the
+ * organization's lock and the invitation's row lock, so of any number of concurrent accepts one
+ * succeeds and the rest find it accepted (409); the membership's primary key is the last wall.
+ */
+export const acceptInvitation = defineCommand({
+  action: 'invite.accepted',
+  async run(ctx, input: { token: string }) {
+    const user = requireUser(ctx);
+    const tokenHash = hashSecret(input.token);
+    const found = await findInvitationOrgByToken(ctx.tx, tokenHash);
+    if (!found) throw new InviteExpiredError();
+    // Lock order everywhere: organization, then the rows under it.
+    const org = await lockLiveOrg(ctx.tx, found.orgId);
+    if (!org) throw new InviteExpiredError();
+    const invitation = await lockInvitationByToken(ctx.tx, tokenHash);
+    if (!invitation || invitation.status === 'cancelled' || invitation.status === 'expired') {
+      throw new InviteExpiredError();
+    }
+    if (invitation.status === 'accepted') {
+      throw new ConflictError('This invitation has already been used.', 'invite_used');
+    }
+    if (invitation.email.toLowerCase() !== user.email.toLowerCase()) {
+      throw new AppError(
+        403,
+        'invite_email_mismatch',
+        'Invitation is for another email',
+        'This invitation was sent to another email address. Sign in with that address to accept it.',
+      );
+    }
+    const admitted = await admitMember(ctx.tx, org.id, user.userId, invitation.roleId);
+    if (!admitted)
+      throw new ConflictError('You are already a member of this organization.', 'already_member');
+    await markInvitation(ctx.tx, org.id, invitation.id, { status: 'accepted', userId: user.userId });
+    await invalidateMemberships(ctx, org.id, [user.userId]);
+    if (isPrivileged({ slug: invitation.role, permissions: invitation.rolePermissions })) {
+      await alertOwnersOfPromotion(
+        ctx,
+        { orgId: org.id, orgName: org.name },
+        user.email,
+        invitation.roleName,
+      );
+    }
+    ctx.record({
+      orgId: org.id,
+      target: { type: 'invitation', id: invitation.id },
+      after: { userId: user.userId, role: invitation.role },
+    });
+    return { org: { id: org.id, slug: org.slug, name: org.name }, role: invitation.role };
+  },
+});
+
+export const rotateJoinLink = defineCommand({
+  action: 'join_link.rotated',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { publicUrl: string }) {
+    const access = orgAccess(ctx);
+    const token = generateSecret();
+    const { createdAt } = await upsertJoinLink(ctx.tx, access.orgId, hashSecret(token), access.userId);
+    ctx.record({ target: { type: 'organization', id: access.orgId }, after: { joinLink: 'rotated' } });
+    return { token, url: joinLink(input.publicUrl, token), createdAt };
+  },
+});
+
+export const disableJoinLink = defineCommand({
+  action: 'join_link.disabled',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx) {
+    const access = orgAccess(ctx);
+    const existed = await deleteJoinLink(ctx.tx, access.orgId);
+    ctx.record({
+      target: { type: 'organization', id: access.orgId },
+      after: { joinLink: existed ? 'disabled' : 'none' },
+    });
+  },
+});
+
+export const requestToJoin = defineCommand({
+  action: 'join_request.created',
+  async run(ctx, input: { token: string }) {
+    const user = requireUser(ctx);
+    const linked = await findJoinLinkOrg(ctx.tx, hashSecret(input.token));
+    if (!linked) throw new InviteExpiredError('This join link is no longer valid. Ask for a new one.');
+    const org = await lockLiveOrg(ctx.tx, linked.id);
+    if (!org) throw new InviteExpiredError('This join link is no longer valid. Ask for a new one.');
+    if (await findActiveMemberByEmail(ctx.tx, org.id, user.email)) {
+      throw new ConflictError('You are already a member of this organization.', 'already_member');
+    }
+    const request = await insertJoinRequest(ctx.tx, org.id, user.userId);
+    if (request.created) {
+      const owners = await listOwnerEmails(ctx.tx, org.id);
+      ctx.afterCommit(() => {
+        for (const to of owners) {
+          ctx.services.mailer.dispatch({
+            to,
+            subject: `${user.email} asks to join ${oneLine(org.name)}`,
+            text: `${user.email} asked to join ${org.name} through its share link. Approve or deny the request in the organization's members page.\n`,
+          });
+        }
+      });
+    }
+    ctx.record({
+      orgId: org.id,
+      target: { type: 'join_request', id: request.id },
+      after: { userId: user.userId },
+    });
+    return { id: request.id, status: 'pending' as const, createdAt: request.createdAt, org: linked };
+  },
+});
+
+export const approveJoinRequest = defineCommand({
+  action: 'join_request.approved',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { id: string; role: string }) {
+    const access = orgAccess(ctx);
+    const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
+    if (!request) throw new NotFoundError('join request');
+    if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
+    const role = await roleForAssignment(ctx, input.role);
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    // Someone also invited by email who joins through the link instead: the invitation already
+    // holds the seat this membership takes, and is superseded (else it would hold a second one).
+    const invited = await findPendingByEmail(ctx.tx, access.orgId, request.email);
+    const holdsSeat = invited !== undefined && invited.expiresAt.getTime() > Date.now();
+    await assertSeats(ctx, access.orgId, access.plan, holdsSeat ? 0 : 1);
+    const admitted = await admitMember(ctx.tx, access.orgId, request.userId, role.id);
+    if (!admitted)
+      throw new ConflictError('They are already a member; deny the request instead.', 'already_member');
+    if (invited) await markInvitation(ctx.tx, access.orgId, invited.id, { status: 'cancelled' });
+    await decideJoinRequest(ctx.tx, access.orgId, request.id, 'approved', access.userId);
+    await invalidateMemberships(ctx, access.orgId, [request.userId]);
+    if (isPrivileged(role)) await alertOwnersOfPromotion(ctx, access, request.email, role.name);
+    ctx.afterCommit(() =>
+      ctx.services.mailer.dispatch({
+        to: request.email,
+        subject: `You joined ${oneLine(access.orgName)}`,
+        text: `Your request to join ${access.orgName} was approved. Your role: ${role.name}.\n`,
+      }),
+    );
+    ctx.record({
+      target: { type: 'join_request', id: request.id },
+      after: {
+        userId: request.userId,
+        role: role.slug,
+        ...(invited ? { supersededInvitation: invited.id } : {}),
+      },
+    });
+    return { userId: request.userId, role: role.slug };
+  },
+});
+
+export const denyJoinRequest = defineCommand({
+  action: 'join_request.denied',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { id: string }) {
+    const access = orgAccess(ctx);
+    const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
+    if (!request) throw new NotFoundError('join request');
+    if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
+    await decideJoinRequest(ctx.tx, access.orgId, request.id, 'denied', access.userId);
+    ctx.record({ target: { type: 'join_request', id: request.id }, after: { userId: request.userId } });
+  },
+});

@@ -1,0 +1,172 @@
+import type { Permission } from '../../../contracts/permissions.ts';
+import { ADMIN_ROLE, OWNER_ROLE } from '../../../contracts/roles.ts';
+import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
+import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
+import { assertCanGrant } from '../../platform/access/grants.ts';
+import { lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
+import { type CommandContext, defineCommand } from '../../platform/command.ts';
+import {
+  ConflictError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../../platform/errors/app-error.ts';
+import { findRoleBySlug, type RoleRow } from '../roles/index.ts';
+import {
+  countOwners,
+  lockMember,
+  type MemberRow,
+  markMemberRemoved,
+  setMemberRole,
+} from './members.repository.ts';
+
+export class LastOwnerError extends ConflictError {
+  constructor(detail = 'An organization must keep at least one owner. Make someone else an owner first.') {
+    super(detail, 'last_owner');
+  }
+}
+
+/** A role of this org named in a request body; unknown slugs are a 400 on that field. */
+export async function roleForAssignment(
+  ctx: CommandContext,
+  slug: string,
+  field = '/body/role',
+): Promise<RoleRow> {
+  const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
+  if (!role) throw new ValidationError([{ field, message: 'is not a role of this organization' }]);
+  return role;
+}
+
+const permissionsOf = (r: { role: string; rolePermissions: string[] }): ReadonlySet<Permission> =>
+  rolePermissions(r.role, r.rolePermissions);
+
+/** The active member, locked; and out of reach when they hold what the actor does not. */
+async function memberInReach(ctx: CommandContext, userId: string): Promise<MemberRow> {
+  const access = orgAccess(ctx);
+  const member = await lockMember(ctx.tx, access.orgId, userId);
+  if (!member || member.status === 'removed') throw new NotFoundError('member');
+  if (member.userId !== access.userId) assertCanGrant(access, permissionsOf(member));
+  return member;
+}
+
+export const changeMemberRole = defineCommand({
+  action: 'member.role_changed',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { userId: string; role: string }) {
+    const access = orgAccess(ctx);
+    const member = await memberInReach(ctx, input.userId);
+    const role = await roleForAssignment(ctx, input.role);
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    if (
+      member.role === OWNER_ROLE &&
+      role.slug !== OWNER_ROLE &&
+      (await countOwners(ctx.tx, access.orgId)) <= 1
+    ) {
+      throw new LastOwnerError();
+    }
+    if (role.id !== member.roleId) {
+      await setMemberRole(ctx.tx, access.orgId, member.userId, role.id);
+      await invalidateMemberships(ctx, access.orgId, [member.userId]);
+      ctx.afterCommit(() =>
+        ctx.services.mailer.dispatch({
+          to: member.email,
+          subject: `Your role in ${access.orgName} is now ${role.name}`,
+          text: `Your role in ${access.orgName} changed from ${member.role} to ${role.slug}.\n`,
+        }),
+      );
+      if (isPrivileged(role) && !isPrivileged({ slug: member.role, permissions: member.rolePermissions })) {
+        await alertOwnersOfPromotion(ctx, access, member.email, role.name);
+      }
+    }
+    ctx.record({
+      target: { type: 'member', id: member.userId },
+      before: { role: member.role },
+      after: { role: role.slug },
+    });
+    return { ...member, roleId: role.id, role: role.slug };
+  },
+});
+
+export const removeMember = defineCommand({
+  action: 'member.removed',
+  permission: 'members:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { userId: string }) {
+    const access = orgAccess(ctx);
+    const member = await memberInReach(ctx, input.userId);
+    if (member.role === OWNER_ROLE && (await countOwners(ctx.tx, access.orgId)) <= 1) {
+      throw new LastOwnerError('The last owner cannot be removed.');
+    }
+    await markMemberRemoved(ctx.tx, access.orgId, member.userId);
+    // Their very next request to this org is refused, on every instance.
+    await invalidateMemberships(ctx, access.orgId, [member.userId]);
+    ctx.record({
+      target: { type: 'member', id: member.userId },
+      before: { role: member.role, status: 'active' },
+    });
+  },
+});
+
+/** A member leaves an organization of their own accord (account-level: no org permission needed). */
+export const leaveOrganization = defineCommand({
+  action: 'member.left',
+  async run(ctx, input: { orgId: string }) {
+    if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
+    const access = await lockOrgAccess(ctx.tx, input.orgId, ctx.actor.userId, 'exclusive');
+    if (access.roleSlug === OWNER_ROLE && (await countOwners(ctx.tx, input.orgId)) <= 1) {
+      throw new LastOwnerError('The last owner cannot leave. Transfer ownership or delete the organization.');
+    }
+    await markMemberRemoved(ctx.tx, input.orgId, access.userId);
+    await invalidateMemberships(ctx, input.orgId, [access.userId]);
+    ctx.record({
+      orgId: input.orgId,
+      target: { type: 'member', id: access.userId },
+      before: { role: access.roleSlug, status: 'active' },
+    });
+  },
+});
+
+/** Ownership passes to an Admin; the Owner who gives it becomes an Admin. */
+export const transferOwnership = defineCommand({
+  action: 'ownership.transferred',
+  permission: 'org:transfer',
+  orgLock: 'exclusive',
+  async run(ctx, input: { userId: string }) {
+    const access = orgAccess(ctx);
+    if (access.roleSlug !== OWNER_ROLE) {
+      throw new PermissionDeniedError('org:transfer');
+    }
+    if (input.userId === access.userId) {
+      throw new ValidationError([
+        { field: '/body/userId', message: 'is you: name the Admin who becomes owner' },
+      ]);
+    }
+    const target = await lockMember(ctx.tx, access.orgId, input.userId);
+    if (!target || target.status === 'removed') throw new NotFoundError('member');
+    if (target.role !== ADMIN_ROLE) {
+      throw new ConflictError('Ownership can only be transferred to an Admin. Make them an Admin first.');
+    }
+    const owner = await findRoleBySlug(ctx.tx, access.orgId, OWNER_ROLE);
+    const admin = await findRoleBySlug(ctx.tx, access.orgId, ADMIN_ROLE);
+    // Promote first: the last-owner check runs at commit and sees one owner either way.
+    await setMemberRole(ctx.tx, access.orgId, target.userId, owner!.id);
+    await setMemberRole(ctx.tx, access.orgId, access.userId, admin!.id);
+    await invalidateMemberships(ctx, access.orgId, [target.userId, access.userId]);
+    await alertOwnersOfPromotion(ctx, access, target.email, owner!.name);
+    ctx.afterCommit(() =>
+      ctx.services.mailer.dispatch({
+        to: target.email,
+        subject: `You are now the owner of ${access.orgName}`,
+        text: `Ownership of ${access.orgName} was transferred to you. The previous owner is now an Admin.\n`,
+      }),
+    );
+    ctx.record({
+      target: { type: 'organization', id: access.orgId },
+      before: { owner: access.userId },
+      after: { owner: target.userId, previousOwnerRole: ADMIN_ROLE },
+    });
+    return { previousOwnerId: access.userId, ownerId: target.userId };
+  },
+});

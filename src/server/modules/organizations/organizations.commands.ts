@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { OWNER_ROLE } from '../../../contracts/roles.ts';
+import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
+import { orgAccess } from '../../platform/access/guard.ts';
+import { defineCommand } from '../../platform/command.ts';
+import {
+  ConflictError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+} from '../../platform/errors/app-error.ts';
+import { admitMember } from '../members/index.ts';
+import { insertBuiltinRoles } from '../roles/index.ts';
+import {
+  deleteLogo,
+  findOrg,
+  insertOrg,
+  isSlugTaken,
+  markOrgDeleted,
+  type OrgProfileChanges,
+  type OrgRow,
+  updateOrg,
+  upsertLogo,
+} from './organizations.repository.ts';
+
+const MAX_SLUG_LENGTH = 40;
+
+/** A slug from a name: lowercase ASCII letters, digits and single dashes. */
+export function slugFromName(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_SLUG_LENGTH)
+    .replace(/-+$/, '');
+  return slug.length >= 2 ? slug : `org-${slug}`.replace(/-+$/, '');
+}
+
+const snapshot = (o: OrgRow) => ({
+  slug: o.slug,
+  name: o.name,
+  description: o.description,
+  contactEmail: o.contactEmail,
+  website: o.website,
+  industry: o.industry,
+  teamEmails: o.teamEmails,
+  invoiceRecipients: o.invoiceRecipients,
+  plan: o.plan,
+});
+
+export const createOrganization = defineCommand({
+  action: 'org.created',
+  async run(ctx, input: OrgProfileChanges & { name: string; slug?: string; plan: string }) {
+    if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
+    const explicitSlug = input.slug !== undefined;
+    const derived = slugFromName(input.name);
+    const suffixed = () =>
+      `${derived.slice(0, MAX_SLUG_LENGTH - 7).replace(/-+$/, '')}-${randomBytes(3).toString('hex')}`;
+    let slug = input.slug ?? derived;
+    if (!explicitSlug && (await isSlugTaken(ctx.tx, slug))) slug = suffixed();
+    let created = await insertOrg(ctx.tx, { ...input, slug, createdBy: ctx.actor.userId });
+    // A derived slug that a concurrent creation took after the check above: the caller named no
+    // slug, so take another rather than refuse.
+    for (let attempt = 0; !created && !explicitSlug && attempt < 3; attempt++) {
+      slug = suffixed();
+      created = await insertOrg(ctx.tx, { ...input, slug, createdBy: ctx.actor.userId });
+    }
+    if (!created) throw new ConflictError(`The slug "${slug}" is taken.`, 'slug_taken');
+    const roles = await insertBuiltinRoles(ctx.tx, created.id);
+    const owner = roles.find((r) => r.slug === OWNER_ROLE)!;
+    await admitMember(ctx.tx, created.id, ctx.actor.userId, owner.id);
+    // The creator's cached memberships (all of them, one entry) do not have this org yet.
+    await invalidateMemberships(ctx, created.id, [ctx.actor.userId]);
+    const org = (await findOrg(ctx.tx, created.id))!;
+    ctx.record({ orgId: org.id, target: { type: 'organization', id: org.id }, after: snapshot(org) });
+    return { org, role: OWNER_ROLE };
+  },
+});
+
+export const updateOrganization = defineCommand({
+  action: 'org.updated',
+  permission: 'settings:update',
+  async run(ctx, input: OrgProfileChanges) {
+    const { orgId } = orgAccess(ctx);
+    const before = (await findOrg(ctx.tx, orgId))!;
+    if (input.slug !== undefined && (await isSlugTaken(ctx.tx, input.slug, orgId))) {
+      throw new ConflictError(`The slug "${input.slug}" is taken.`, 'slug_taken');
+    }
+    await updateOrg(ctx.tx, orgId, input);
+    const after = (await findOrg(ctx.tx, orgId))!;
+    if (input.name !== undefined) await ctx.invalidate(ORGS_CACHE, orgId);
+    ctx.record({
+      target: { type: 'organization', id: orgId },
+      before: snapshot(before),
+      after: snapshot(after),
+    });
+    return after;
+  },
+});
+
+export const setLogo = defineCommand({
+  action: 'org.logo_changed',
+  permission: 'settings:update',
+  async run(ctx, input: { contentType: string; bytes: Buffer }) {
+    const { orgId } = orgAccess(ctx);
+    const sha256 = createHash('sha256').update(input.bytes).digest('hex');
+    await upsertLogo(ctx.tx, orgId, { contentType: input.contentType, bytes: input.bytes, sha256 });
+    ctx.record({
+      target: { type: 'organization', id: orgId },
+      after: { logo: { contentType: input.contentType, bytes: input.bytes.length, sha256 } },
+    });
+  },
+});
+
+export const removeLogo = defineCommand({
+  action: 'org.logo_removed',
+  permission: 'settings:update',
+  async run(ctx) {
+    const { orgId } = orgAccess(ctx);
+    const removed = await deleteLogo(ctx.tx, orgId);
+    ctx.record({ target: { type: 'organization', id: orgId }, after: { logoRemoved: removed } });
+  },
+});
+
+/**
+ * Deletion ends every member's access at once (the org is no longer live) and frees the slug.
+ * The rows stay, for the operator and the audit trail, until the data is purged.
+ */
+export const deleteOrganization = defineCommand({
+  action: 'org.deleted',
+  permission: 'org:delete',
+  orgLock: 'exclusive',
+  async run(ctx) {
+    const { orgId, roleSlug } = orgAccess(ctx);
+    // Deletion is the Owner's alone, whatever another role was given (PRODUCT: "Owner, password").
+    if (roleSlug !== OWNER_ROLE) throw new PermissionDeniedError('org:delete');
+    const before = (await findOrg(ctx.tx, orgId))!;
+    await markOrgDeleted(ctx.tx, orgId);
+    await ctx.invalidate(ORGS_CACHE, orgId);
+    ctx.record({ target: { type: 'organization', id: orgId }, before: snapshot(before) });
+  },
+});

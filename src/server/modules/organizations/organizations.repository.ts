@@ -1,0 +1,171 @@
+import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.ts';
+import { memberships, organizations, orgLogos, roles } from '../../platform/db/schema.ts';
+
+export interface OrgProfileChanges {
+  name?: string;
+  slug?: string;
+  description?: string | null;
+  contactEmail?: string | null;
+  website?: string | null;
+  industry?: string | null;
+  teamEmails?: string[];
+  invoiceRecipients?: string[];
+}
+
+export const orgColumns = {
+  id: organizations.id,
+  slug: organizations.slug,
+  name: organizations.name,
+  description: organizations.description,
+  contactEmail: organizations.contactEmail,
+  website: organizations.website,
+  industry: organizations.industry,
+  teamEmails: organizations.teamEmails,
+  invoiceRecipients: organizations.invoiceRecipients,
+  plan: organizations.plan,
+  createdAt: organizations.createdAt,
+  updatedAt: organizations.updatedAt,
+  logoUpdatedAt: orgLogos.updatedAt,
+};
+
+export type OrgRow = {
+  id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  contactEmail: string | null;
+  website: string | null;
+  industry: string | null;
+  teamEmails: string[];
+  invoiceRecipients: string[];
+  plan: string;
+  createdAt: Date;
+  updatedAt: Date;
+  logoUpdatedAt: Date | null;
+};
+
+const live = (orgId: string) => and(eq(organizations.id, orgId), isNull(organizations.deletedAt));
+
+export async function findOrg(db: Executor, orgId: string): Promise<OrgRow | undefined> {
+  const [row] = await db
+    .select(orgColumns)
+    .from(organizations)
+    .leftJoin(orgLogos, eq(orgLogos.orgId, organizations.id))
+    .where(live(orgId));
+  return row;
+}
+
+/** Inserts the organization; undefined when its slug is taken by a live organization. */
+export async function insertOrg(
+  tx: Executor,
+  values: OrgProfileChanges & { name: string; slug: string; plan: string; createdBy: string },
+): Promise<{ id: string } | undefined> {
+  const [row] = await tx
+    .insert(organizations)
+    .values(values)
+    .onConflictDoNothing()
+    .returning({ id: organizations.id });
+  return row;
+}
+
+export async function updateOrg(tx: Executor, orgId: string, changes: OrgProfileChanges): Promise<void> {
+  await tx
+    .update(organizations)
+    .set({ ...changes, updatedAt: sql`now()` })
+    .where(live(orgId));
+}
+
+export async function markOrgDeleted(tx: Executor, orgId: string): Promise<void> {
+  await tx.update(organizations).set({ deletedAt: sql`now()` }).where(live(orgId));
+}
+
+export async function isSlugTaken(db: Executor, slug: string, exceptOrgId?: string): Promise<boolean> {
+  const conditions = [sql`lower(${organizations.slug}) = lower(${slug})`, isNull(organizations.deletedAt)];
+  if (exceptOrgId) conditions.push(sql`${organizations.id} <> ${exceptOrgId}`);
+  const [row] = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(and(...conditions))
+    .limit(1);
+  return row !== undefined;
+}
+
+export interface UserOrgRow {
+  id: string;
+  slug: string;
+  name: string;
+  plan: string;
+  role: string;
+  joinedAt: Date;
+}
+
+/** The live organizations a user is an active member of, by name (keyset on lower(name), id). */
+export async function listUserOrgs(
+  db: Executor,
+  userId: string,
+  page?: { limit: number; after?: { name: string; id: string } },
+): Promise<UserOrgRow[]> {
+  const conditions = [
+    eq(memberships.userId, userId),
+    eq(memberships.status, 'active'),
+    isNull(organizations.deletedAt),
+  ];
+  if (page?.after) {
+    const name = sql`lower(${organizations.name})`;
+    conditions.push(
+      or(gt(name, page.after.name), and(eq(name, page.after.name), gt(organizations.id, page.after.id)))!,
+    );
+  }
+  const query = db
+    .select({
+      id: organizations.id,
+      slug: organizations.slug,
+      name: organizations.name,
+      plan: organizations.plan,
+      role: roles.slug,
+      joinedAt: memberships.joinedAt,
+    })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(and(...conditions))
+    .orderBy(asc(sql`lower(${organizations.name})`), asc(organizations.id));
+  return page ? query.limit(page.limit) : query;
+}
+
+export async function findLogo(
+  db: Executor,
+  orgId: string,
+): Promise<{ contentType: string; bytes: Buffer; sha256: string; updatedAt: Date } | undefined> {
+  const [row] = await db
+    .select({
+      contentType: orgLogos.contentType,
+      bytes: orgLogos.bytes,
+      sha256: orgLogos.sha256,
+      updatedAt: orgLogos.updatedAt,
+    })
+    .from(orgLogos)
+    .innerJoin(organizations, eq(organizations.id, orgLogos.orgId))
+    .where(live(orgId));
+  return row;
+}
+
+export async function upsertLogo(
+  tx: Executor,
+  orgId: string,
+  logo: { contentType: string; bytes: Buffer; sha256: string },
+): Promise<void> {
+  await tx
+    .insert(orgLogos)
+    .values({ orgId, ...logo })
+    .onConflictDoUpdate({ target: orgLogos.orgId, set: { ...logo, updatedAt: sql`now()` } });
+}
+
+export async function deleteLogo(tx: Executor, orgId: string): Promise<boolean> {
+  const rows = await tx
+    .delete(orgLogos)
+    .where(eq(orgLogos.orgId, orgId))
+    .returning({ orgId: orgLogos.orgId });
+  return rows.length > 0;
+}

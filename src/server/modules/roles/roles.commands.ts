@@ -1,0 +1,171 @@
+import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
+import { entitlements } from '../../../contracts/plans.ts';
+import { BUILTIN_ROLE_SLUGS, OWNER_ROLE } from '../../../contracts/roles.ts';
+import { invalidateMemberships, ROLES_CACHE, rolePermissions } from '../../platform/access/access.ts';
+import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
+import { assertCanGrant } from '../../platform/access/grants.ts';
+import { orgAccess } from '../../platform/access/guard.ts';
+import { type CommandContext, defineCommand } from '../../platform/command.ts';
+import {
+  ConflictError,
+  NotFoundError,
+  PlanLimitError,
+  ValidationError,
+} from '../../platform/errors/app-error.ts';
+import {
+  countRoleAssignments,
+  deleteRole,
+  findRoleBySlug,
+  insertRole,
+  listRoleMemberEmails,
+  type RoleRow,
+  reassignRole,
+  updateRole,
+} from './roles.repository.ts';
+
+/** Catalog keys, de-duplicated and in catalog order; unknown keys are a 400 naming them. */
+export function checkedPermissions(input: readonly string[], field = '/body/permissions'): Permission[] {
+  const unknown = input.filter((p) => !isPermission(p));
+  if (unknown.length > 0) {
+    throw new ValidationError([
+      {
+        field,
+        message: `unknown permissions: ${unknown.slice(0, 10).join(', ')} (see GET /api/v1/permissions)`,
+      },
+    ]);
+  }
+  const set = new Set(input);
+  return PERMISSIONS.filter((p) => set.has(p));
+}
+
+const snapshot = (r: RoleRow) => ({
+  slug: r.slug,
+  name: r.name,
+  description: r.description,
+  permissions: r.permissions,
+});
+
+export async function requireRole(ctx: CommandContext, slug: string): Promise<RoleRow> {
+  const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
+  if (!role) throw new NotFoundError('role');
+  return role;
+}
+
+export const createRole = defineCommand({
+  action: 'role.created',
+  permission: 'roles:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { slug: string; name: string; description: string | null; permissions: string[] }) {
+    const access = orgAccess(ctx);
+    if (!entitlements(access.plan).customRoles) {
+      throw new PlanLimitError('Custom roles are not part of this plan. Upgrade to create them.');
+    }
+    if (BUILTIN_ROLE_SLUGS.has(input.slug)) {
+      throw new ConflictError(`"${input.slug}" is a built-in role.`);
+    }
+    const permissions = checkedPermissions(input.permissions);
+    assertCanGrant(access, permissions);
+    const role = await insertRole(ctx.tx, { ...input, orgId: access.orgId, permissions });
+    if (!role) throw new ConflictError(`A role with the slug "${input.slug}" already exists.`);
+    ctx.record({ target: { type: 'role', id: role.id }, after: snapshot(role) });
+    return role;
+  },
+});
+
+export const editRole = defineCommand({
+  action: 'role.updated',
+  permission: 'roles:manage',
+  orgLock: 'exclusive',
+  async run(
+    ctx,
+    input: { slug: string; name?: string; description?: string | null; permissions?: string[] },
+  ) {
+    const access = orgAccess(ctx);
+    const role = await requireRole(ctx, input.slug);
+    if (role.slug === OWNER_ROLE) {
+      throw new ConflictError('The Owner role always holds every permission and cannot be changed.');
+    }
+    if (role.builtin && (input.name !== undefined || input.description !== undefined)) {
+      throw new ConflictError('Built-in roles cannot be renamed; only their permissions can change.');
+    }
+    const changes: { name?: string; description?: string | null; permissions?: string[] } = {};
+    if (input.name !== undefined) changes.name = input.name;
+    if (input.description !== undefined) changes.description = input.description;
+    if (input.permissions !== undefined) {
+      const next = checkedPermissions(input.permissions);
+      const current = rolePermissions(role.slug, role.permissions);
+      // Only what is added is a grant; keeping or removing what the actor lacks is not.
+      assertCanGrant(
+        access,
+        next.filter((p) => !current.has(p)),
+      );
+      changes.permissions = next;
+    }
+    const updated = await updateRole(ctx.tx, access.orgId, role.id, changes);
+    await ctx.invalidate(ROLES_CACHE, role.id);
+    ctx.record({ target: { type: 'role', id: role.id }, before: snapshot(role), after: snapshot(updated) });
+    return updated;
+  },
+});
+
+export const removeRole = defineCommand({
+  action: 'role.deleted',
+  permission: 'roles:manage',
+  orgLock: 'exclusive',
+  async run(ctx, input: { slug: string; reassignTo?: string }) {
+    const access = orgAccess(ctx);
+    const role = await requireRole(ctx, input.slug);
+    if (role.builtin) throw new ConflictError('Built-in roles cannot be deleted.');
+    const assigned = await countRoleAssignments(ctx.tx, access.orgId, role.id);
+    let target: RoleRow | undefined;
+    if (input.reassignTo !== undefined) {
+      target = await findRoleBySlug(ctx.tx, access.orgId, input.reassignTo);
+      if (!target) {
+        throw new ValidationError([
+          { field: '/querystring/reassignTo', message: 'is not a role of this organization' },
+        ]);
+      }
+      if (target.id === role.id) {
+        throw new ValidationError([{ field: '/querystring/reassignTo', message: 'must be another role' }]);
+      }
+      // Moving members into a role is giving them that role.
+      if (assigned.members + assigned.invitations > 0) {
+        assertCanGrant(access, rolePermissions(target.slug, target.permissions));
+      }
+    } else if (assigned.members + assigned.invitations > 0) {
+      throw new ConflictError(
+        `The role is assigned to ${assigned.members} member(s) and ${assigned.invitations} pending invitation(s). ` +
+          'Name a role to move them to with ?reassignTo=<slug>.',
+        'role_in_use',
+      );
+    }
+    // Moved members are told, as on any role change; a move into Admin or Owner alerts the owners.
+    const holders = target ? await listRoleMemberEmails(ctx.tx, access.orgId, role.id) : [];
+    // Removed members and past invitations keep their history on the new role (or Viewer).
+    const to = target ?? (await findRoleBySlug(ctx.tx, access.orgId, 'viewer'));
+    const moved = await reassignRole(ctx.tx, access.orgId, role.id, to!.id);
+    await invalidateMemberships(ctx, access.orgId, moved);
+    if (target && holders.length > 0) {
+      const { orgName } = access;
+      ctx.afterCommit(() => {
+        for (const email of holders) {
+          ctx.services.mailer.dispatch({
+            to: email,
+            subject: `Your role in ${orgName} is now ${target.name}`,
+            text: `Your role in ${orgName} changed from ${role.slug} to ${target.slug}: the ${role.name} role was deleted.\n`,
+          });
+        }
+      });
+      if (isPrivileged(target) && !isPrivileged(role)) {
+        for (const email of holders) await alertOwnersOfPromotion(ctx, access, email, target.name);
+      }
+    }
+    await deleteRole(ctx.tx, access.orgId, role.id);
+    await ctx.invalidate(ROLES_CACHE, role.id);
+    ctx.record({
+      target: { type: 'role', id: role.id },
+      before: snapshot(role),
+      after: target ? { reassignedTo: target.slug, membersMoved: moved.length } : null,
+    });
+  },
+});

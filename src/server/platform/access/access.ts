@@ -1,0 +1,210 @@
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import type { FastifyRequest } from 'fastify';
+import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
+import { OWNER_ROLE } from '../../../contracts/roles.ts';
+import { InvalidatingCache, type InvalidationBus } from '../cache/cache.ts';
+import type { CommandContext } from '../command.ts';
+import type { Db } from '../db/client.ts';
+import { memberships, organizations, roles } from '../db/schema.ts';
+import { NotFoundError } from '../errors/app-error.ts';
+
+export const ORGS_CACHE = 'orgs';
+export const MEMBERSHIPS_CACHE = 'memberships';
+export const ROLES_CACHE = 'roles';
+
+/** Last activity is written at most this often per member: no database write per request. */
+const ACTIVITY_WRITE_INTERVAL_MS = 10 * 60_000;
+
+export interface OrgEntry {
+  id: string;
+  name: string;
+  plan: string;
+}
+
+export interface MembershipEntry {
+  roleId: string;
+  /** Last activity written to the database (ms). */
+  persistedLastActiveAt: number;
+}
+
+/**
+ * A user's active memberships, by org id: one cache entry per user (a user belongs to few
+ * orgs), so a decision looks up the user's id, a string the session already holds, instead of
+ * building and hashing an "org:user" key on every request.
+ */
+export type UserMemberships = Map<string, MembershipEntry>;
+
+export interface RoleEntry {
+  id: string;
+  slug: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+/** What a member may do in one organization: the answer the access layer gives each request. */
+export interface OrgAccess {
+  orgId: string;
+  /** The organization's display name (messages, alerts). */
+  orgName: string;
+  userId: string;
+  plan: string;
+  roleId: string;
+  roleSlug: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+export const ALL_PERMISSIONS: ReadonlySet<Permission> = new Set(PERMISSIONS);
+
+/**
+ * The permissions a role grants. An Owner holds every permission, whatever is stored (so
+ * permissions added to the catalog later reach Owners too); unknown keys (a permission since
+ * removed from the catalog) grant nothing.
+ */
+export function rolePermissions(slug: string, stored: readonly string[]): ReadonlySet<Permission> {
+  if (slug === OWNER_ROLE) return ALL_PERMISSIONS;
+  return new Set(stored.filter(isPermission));
+}
+
+/**
+ * Role resolution for org-scoped requests. Three cached facts make a decision: the organization
+ * (live, plan), the caller's membership in it (active, role), and the role's permission set. Each
+ * is dropped on every instance the moment a command changes it (role change, removal, role edit,
+ * deletion), so a change is effective on the member's very next request, and a request for a
+ * cached member costs no database round trip.
+ */
+export class AccessResolver {
+  constructor(
+    private readonly db: Db,
+    private readonly orgCache: InvalidatingCache<OrgEntry>,
+    private readonly membershipCache: InvalidatingCache<UserMemberships>,
+    private readonly roleCache: InvalidatingCache<RoleEntry>,
+    private readonly onError: (err: unknown, msg: string) => void,
+  ) {}
+
+  /** The caller's access to the org, or undefined when they are not an active member of a live org. */
+  async resolve(orgId: string, userId: string): Promise<OrgAccess | undefined> {
+    const org = this.orgCache.get(orgId) ?? (await this.orgCache.load(orgId, () => this.loadOrg(orgId)));
+    if (!org) return undefined;
+    const userMemberships =
+      this.membershipCache.get(userId) ??
+      (await this.membershipCache.load(userId, () => this.loadMemberships(userId)));
+    const membership = userMemberships?.get(orgId);
+    if (!membership) return undefined;
+    const role =
+      this.roleCache.get(membership.roleId) ??
+      (await this.roleCache.load(membership.roleId, () => this.loadRole(membership.roleId)));
+    if (!role) return undefined;
+    this.noteActivity(orgId, userId, membership);
+    return {
+      orgId,
+      orgName: org.name,
+      userId,
+      plan: org.plan,
+      roleId: role.id,
+      roleSlug: role.slug,
+      permissions: role.permissions,
+    };
+  }
+
+  /**
+   * The decision from cached facts only (no I/O): true/false, or undefined when something is not
+   * cached. What `resolve` + `has` cost on the hot path, without the promise.
+   */
+  decideCached(orgId: string, userId: string, permission: Permission): boolean | undefined {
+    if (!this.orgCache.get(orgId)) return undefined;
+    const membership = this.membershipCache.get(userId)?.get(orgId);
+    if (!membership) return undefined;
+    const role = this.roleCache.get(membership.roleId);
+    if (!role) return undefined;
+    return role.permissions.has(permission);
+  }
+
+  /** Last activity, written at most once per interval per member and never awaited by the request. */
+  private noteActivity(orgId: string, userId: string, entry: MembershipEntry): void {
+    const now = Date.now();
+    if (now - entry.persistedLastActiveAt < ACTIVITY_WRITE_INTERVAL_MS) return;
+    // The cached entry itself remembers the write: no second write from this instance.
+    entry.persistedLastActiveAt = now;
+    const at = new Date(now);
+    this.db
+      .update(memberships)
+      .set({ lastActiveAt: at })
+      .where(
+        and(
+          eq(memberships.orgId, orgId),
+          eq(memberships.userId, userId),
+          or(isNull(memberships.lastActiveAt), lt(memberships.lastActiveAt, at)),
+        ),
+      )
+      .catch((err) => this.onError(err, 'could not record member activity'));
+  }
+
+  private async loadOrg(orgId: string): Promise<OrgEntry | undefined> {
+    const [row] = await this.db
+      .select({ id: organizations.id, name: organizations.name, plan: organizations.plan })
+      .from(organizations)
+      .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
+    return row;
+  }
+
+  private async loadMemberships(userId: string): Promise<UserMemberships> {
+    const rows = await this.db
+      .select({
+        orgId: memberships.orgId,
+        roleId: memberships.roleId,
+        lastActiveAt: memberships.lastActiveAt,
+      })
+      .from(memberships)
+      .where(and(eq(memberships.userId, userId), eq(memberships.status, 'active')));
+    return new Map(
+      rows.map((r) => [r.orgId, { roleId: r.roleId, persistedLastActiveAt: r.lastActiveAt?.getTime() ?? 0 }]),
+    );
+  }
+
+  private async loadRole(roleId: string): Promise<RoleEntry | undefined> {
+    const [row] = await this.db
+      .select({ id: roles.id, slug: roles.slug, permissions: roles.permissions })
+      .from(roles)
+      .where(eq(roles.id, roleId));
+    if (!row) return undefined;
+    return { id: row.id, slug: row.slug, permissions: rolePermissions(row.slug, row.permissions) };
+  }
+}
+
+/** `now() - interval` in SQL for the "inactive after 30 days" rule, one definition for every query. */
+export const INACTIVE_AFTER_DAYS = 30;
+export const inactiveCutoff = sql`now() - make_interval(days => ${INACTIVE_AFTER_DAYS})`;
+
+/**
+ * Drops members' cached access everywhere at commit: their next request is decided afresh. (The
+ * cache holds each user's memberships together, so the org only documents the call.)
+ */
+export async function invalidateMemberships(
+  ctx: Pick<CommandContext, 'invalidate'>,
+  _orgId: string,
+  userIds: Iterable<string>,
+): Promise<void> {
+  for (const userId of userIds) await ctx.invalidate(MEMBERSHIPS_CACHE, userId);
+}
+
+const CACHE_TTL_MS = 5 * 60_000;
+
+/** The resolver with its three invalidating caches on `bus`, as the app runs it. */
+export function createAccessResolver(
+  db: Db,
+  bus: InvalidationBus,
+  onError: (err: unknown, msg: string) => void,
+): AccessResolver {
+  return new AccessResolver(
+    db,
+    new InvalidatingCache<OrgEntry>(ORGS_CACHE, bus, { max: 100_000, ttlMs: CACHE_TTL_MS }),
+    new InvalidatingCache<UserMemberships>(MEMBERSHIPS_CACHE, bus, { max: 200_000, ttlMs: CACHE_TTL_MS }),
+    new InvalidatingCache<RoleEntry>(ROLES_CACHE, bus, { max: 100_000, ttlMs: CACHE_TTL_MS }),
+    onError,
+  );
+}
+
+/** The org of an org-scoped request, as the access hook resolved it (404 on any other route). */
+export function requestOrgId(request: FastifyRequest): string {
+  if (!request.access) throw new NotFoundError('organization');
+  return request.access.orgId;
+}

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
+import addressparser from 'nodemailer/lib/addressparser';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface Mailer {
+  /** Resolves once the message is accepted by the SMTP server or written to the data folder. */
+  send(message: MailMessage): Promise<void>;
+  /**
+   * Sends in the background: the caller does not wait on the SMTP server, a failure is logged
+   * (recipient and subject, never the body: it may carry a link that grants access).
+   */
+  dispatch(message: MailMessage): void;
+  /** Waits for the messages being sent, then closes the SMTP connections. */
+  close(): Promise<void>;
+}
+
+export interface MailerLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface MailerOptions {
+  /** smtp:// or smtps:// URL; without it messages are written to `<dataDir>/mail/` instead of sent. */
+  smtpUrl: string | undefined;
+  from: string;
+  dataDir: string;
+  log: MailerLog;
+}
+
+export function createMailer(options: MailerOptions): Mailer {
+  const from = readSingleAddress('sender', options.from);
+  const deliver = options.smtpUrl
+    ? createSmtpDelivery(options.smtpUrl, from, options.log)
+    : createFolderDelivery(path.join(options.dataDir, 'mail'), from, options.log);
+  const inFlight = new Set<Promise<void>>();
+  return {
+    async send(message) {
+      const sending = deliver.send(composeMessage(message));
+      inFlight.add(sending);
+      try {
+        await sending;
+      } finally {
+        inFlight.delete(sending);
+      }
+    },
+    dispatch(message) {
+      this.send(message).catch((err: unknown) =>
+        options.log.warn(
+          {
+            to: message.to,
+            subject: message.subject,
+            error: err instanceof Error ? err.message : String(err),
+          },
+          'email could not be sent',
+        ),
+      );
+    },
+    async close() {
+      await Promise.allSettled(inFlight);
+      deliver.close();
+    },
+  };
+}
+
+interface Delivery {
+  send(message: SendMailOptions & { to: string; subject: string; text: string }): Promise<void>;
+  close(): void;
+}
+
+function createSmtpDelivery(smtpUrl: string, from: string, log: MailerLog): Delivery {
+  // Pooled: one connection serves many messages instead of a TCP + TLS + AUTH handshake each.
+  // A `pool=false` in the URL still wins over this default.
+  const transport = nodemailer.createTransport({ url: smtpUrl, pool: true }, { from });
+  // Mail re-emits transport errors; an EventEmitter 'error' with no listener would end the process.
+  transport.on('error', (err) => log.warn({ err }, 'SMTP transport error'));
+  return {
+    async send(message) {
+      await transport.sendMail(message);
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
+
+/**
+ * The embedded default: each message, built exactly as it would be sent, is written as an .eml
+ * file that any mail client opens, and its links are logged so the person running Gatehouse on
+ * a laptop can follow an invitation or reset link without any mail server.
+ */
+function createFolderDelivery(dir: string, from: string, log: MailerLog): Delivery {
+  const transport = nodemailer.createTransport(
+    { streamTransport: true, buffer: true, newline: 'windows' },
+    { from },
+  );
+  return {
+    async send(message) {
+      const info = await transport.sendMail(message);
+      if (!Buffer.isBuffer(info.message)) throw new Error('the stream transport did not return a buffer');
+      // Messages carry sign-in and invitation links: readable by the account running Gatehouse only.
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      const file = path.join(dir, messageFileName());
+      // `wx` never overwrites nor follows a file someone placed under that name.
+      await fs.writeFile(file, info.message, { mode: 0o600, flag: 'wx' });
+      log.info(
+        { to: message.to, subject: message.subject, file, links: findLinks(message.text) },
+        'email written to the data folder',
+      );
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
+
+/**
+ * `20261120T101530.123Z-<random>.eml`: ISO 8601 in its basic format, because `:` is not allowed
+ * in file names on Windows; names sort by time, and the random part keeps same-millisecond
+ * messages apart. Generated entirely here, so nothing a caller passes can reach the path.
+ */
+function messageFileName(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '')}-${randomBytes(6).toString('hex')}.eml`;
+}
+
+function composeMessage(
+  message: MailMessage,
+): SendMailOptions & { to: string; subject: string; text: string } {
+  // nodemailer folds a line break in the subject into a space, but a line break in `to` makes it
+  // read what follows as more recipients: a caller passing user input must never get that far.
+  refuseControlCharacters('subject', message.subject);
+  const to = readSingleAddress('recipient', message.to);
+  const composed: SendMailOptions & { to: string; subject: string; text: string } = {
+    to,
+    subject: message.subject,
+    text: message.text,
+  };
+  if (message.html !== undefined) composed.html = message.html;
+  return composed;
+}
+
+/**
+ * Exactly one mailbox, returned as given. A comma or a group in the value would otherwise quietly
+ * add recipients to a message meant for one person.
+ */
+function readSingleAddress(what: string, value: string): string {
+  refuseControlCharacters(what, value);
+  const parsed = addressparser(value, { flatten: true });
+  if (parsed.length !== 1 || !parsed[0]?.address.includes('@')) {
+    throw new Error(`the email ${what} must be exactly one address`);
+  }
+  return value;
+}
+
+function refuseControlCharacters(what: string, value: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) {
+      throw new Error(`the email ${what} must not contain line breaks or other control characters`);
+    }
+  }
+}
+
+/** http(s) URLs in a text body, without the punctuation that ends the sentence around them. */
+function findLinks(text: string): string[] {
+  const links = text.match(/https?:\/\/[^\s<>"'()]+/g) ?? [];
+  return links.map((link) => link.replace(/[.,;:!?]+$/, ''));
+}
+
+/**
+ * Text people typed (names), made fit for a subject line: control characters, line breaks
+ * included, become spaces, since the mailer refuses a subject with a line break.
+ */
+export const oneLine = (text: string) => text.replace(/\p{Cc}+/gu, ' ');

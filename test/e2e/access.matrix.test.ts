@@ -1,0 +1,756 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
+import { createTestApp, STRONG_PASSWORD, signUp, type TestApp, uniqueEmail } from '../support/app.ts';
+import {
+  addMember,
+  as,
+  createOrg,
+  expectStatus,
+  orgState,
+  type Person,
+  type RequestSpec,
+  requestToJoin,
+  sendAs,
+  TINY_PNG,
+} from '../support/orgs.ts';
+
+/**
+ * The permission matrix, route by route. Every route of the live inventory
+ * (`app.gatehouse.routes`) that declares a permission has an entry in ROUTES below saying how to
+ * make a valid request to it. For each: a member whose custom role holds every catalog permission
+ * except the route's gets 403 `permission_denied` and nothing changes; the same member, moved to a
+ * role holding every permission, gets a 2xx and the change is there. (The roles hold almost
+ * everything because nobody may act on members or grant roles beyond what they hold.)
+ *
+ * The catalog and the built-in role table are PRODUCT.md's, written out again here as the oracle.
+ */
+
+const CATALOG = [
+  'findings:read',
+  'findings:update',
+  'findings:mark_false_positive',
+  'remediations:create',
+  'remediations:approve',
+  'scans:read',
+  'scans:create',
+  'scans:delete',
+  'scans:export',
+  'scanners:configure',
+  'applications:read',
+  'applications:manage',
+  'applications:delete',
+  'policies:read',
+  'policies:manage',
+  'integrations:read',
+  'integrations:manage',
+  'webhooks:manage',
+  'analytics:read',
+  'compliance:read',
+  'audit:read',
+  'audit:export',
+  'settings:read',
+  'settings:update',
+  'members:read',
+  'members:manage',
+  'roles:manage',
+  'sso:manage',
+  'api_keys:manage',
+  'quota:read',
+  'quota:manage',
+  'billing:read',
+  'billing:manage',
+  'org:export',
+  'org:delete',
+  'org:transfer',
+];
+
+/** PRODUCT.md, "Built-in roles (defaults)": the table's rows, top to bottom. */
+const ROW_EVERYONE = [
+  'findings:read',
+  'scans:read',
+  'scans:export',
+  'applications:read',
+  'policies:read',
+  'members:read',
+];
+const ROW_CONTRIBUTORS = [
+  'findings:update',
+  'findings:mark_false_positive',
+  'remediations:create',
+  'scans:create',
+];
+const ROW_OPERATORS = [
+  'policies:manage',
+  'integrations:read',
+  'integrations:manage',
+  'applications:manage',
+  'scanners:configure',
+  'analytics:read',
+  'compliance:read',
+  'quota:read',
+];
+const ROW_ADMINISTRATORS = [
+  'remediations:approve',
+  'scans:delete',
+  'applications:delete',
+  'webhooks:manage',
+  'audit:read',
+  'audit:export',
+  'settings:read',
+  'settings:update',
+  'members:manage',
+  'roles:manage',
+  'sso:manage',
+  'api_keys:manage',
+  'quota:manage',
+];
+const ROW_OWNER_ONLY = ['billing:read', 'billing:manage', 'org:export', 'org:delete', 'org:transfer'];
+
+const BUILTIN_TABLE: Record<string, { name: string; permissions: string[] }> = {
+  owner: {
+    name: 'Owner',
+    permissions: [
+      ...ROW_EVERYONE,
+      ...ROW_CONTRIBUTORS,
+      ...ROW_OPERATORS,
+      ...ROW_ADMINISTRATORS,
+      ...ROW_OWNER_ONLY,
+    ],
+  },
+  admin: {
+    name: 'Admin',
+    permissions: [...ROW_EVERYONE, ...ROW_CONTRIBUTORS, ...ROW_OPERATORS, ...ROW_ADMINISTRATORS],
+  },
+  cyberoper: { name: 'Cyberoper', permissions: [...ROW_EVERYONE, ...ROW_CONTRIBUTORS, ...ROW_OPERATORS] },
+  developer: { name: 'Developer', permissions: [...ROW_EVERYONE, ...ROW_CONTRIBUTORS] },
+  viewer: { name: 'Viewer', permissions: [...ROW_EVERYONE] },
+};
+
+/** The custom role that holds the whole catalog. */
+const EVERYTHING = 'everything';
+
+interface Org {
+  orgId: string;
+  owner: Person;
+  /** The member whose role each case sets: without the route's permission, then with everything. */
+  actor: Person;
+  /** Custom roles already created in this org, by slug. */
+  roles: Set<string>;
+}
+
+interface RouteCase {
+  /** The success status. */
+  status: number;
+  /** Run as the owner first: creates what the request acts on (an invitation, a role, …), returns the request. */
+  prepare(org: Org): Promise<RequestSpec>;
+  /** The change is there after the successful request. */
+  effect?(org: Org, res: LightMyRequestResponse, req: RequestSpec): Promise<void> | void;
+  /** Deletes or hands over the organization: runs in an org of its own. */
+  ownOrg?: true;
+  /** Needs the Owner role itself, not only the permission: a non-owner holding everything is still refused. */
+  ownerOnly?: true;
+}
+
+let t: TestApp;
+let shared: Org;
+
+const rand = () => randomBytes(4).toString('hex');
+const orgUrl = (org: { orgId: string }, rest = '') => `/api/v1/orgs/${org.orgId}${rest}`;
+const sorted = (list: Iterable<string>) => [...list].sort();
+
+function expectProblem(res: LightMyRequestResponse, status: number, code: string): void {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(res.headers['content-type']).toContain('application/problem+json');
+  expect(res.json()).toMatchObject({ status, code });
+}
+
+async function ownerCreatesRole(org: Org, slug: string, permissions: string[]): Promise<void> {
+  if (org.roles.has(slug)) return;
+  expectStatus(
+    await as(t.app, org.owner).post(orgUrl(org, '/roles'), { slug, name: slug, permissions }),
+    201,
+  );
+  org.roles.add(slug);
+}
+
+/** The custom role holding every catalog permission except `permission`. */
+async function roleWithout(org: Org, permission: string): Promise<string> {
+  const slug = `without-${permission.replace(':', '-')}`;
+  await ownerCreatesRole(
+    org,
+    slug,
+    CATALOG.filter((p) => p !== permission),
+  );
+  return slug;
+}
+
+async function setRole(org: Org, who: Person, role: string): Promise<void> {
+  const res = await as(t.app, org.owner).patch(orgUrl(org, `/members/${who.userId}`), { role });
+  expect(expectStatus(res, 200).json().role).toBe(role);
+}
+
+/** A pro org (custom roles allowed) with an owner, the all-permissions role and an actor holding it. */
+async function newOrg(): Promise<Org> {
+  const created = await createOrg(t.app, { plan: 'pro', name: `Matrix ${rand()}` });
+  const org: Org = { ...created, actor: undefined as unknown as Person, roles: new Set() };
+  await ownerCreatesRole(org, EVERYTHING, CATALOG);
+  org.actor = await addMember(t.app, org, EVERYTHING, { name: 'Avery Actor' }, t.mail);
+  return org;
+}
+
+async function ownerInvites(org: Org): Promise<string> {
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/invitations'), {
+    emails: [uniqueEmail('invitee')],
+    role: 'viewer',
+  });
+  return expectStatus(res, 201).json().items[0].id;
+}
+
+async function invitation(org: Org, id: string, status: string) {
+  const list = expectStatus(
+    await as(t.app, org.owner).get(orgUrl(org, `/invitations?status=${status}`)),
+    200,
+  );
+  return list.json().items.find((i: { id: string }) => i.id === id);
+}
+
+async function member(org: Org, userId: string) {
+  return as(t.app, org.owner).get(orgUrl(org, `/members/${userId}`));
+}
+
+/** How to make a valid request to each permission route. Keys are the inventory's `METHOD url`. */
+const ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org) }),
+    effect: (org, res) => expect(res.json().id).toBe(org.orgId),
+  },
+  'PATCH /api/v1/orgs/:orgId': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org),
+      payload: { description: `Changed ${rand()}` },
+    }),
+    effect: (_org, res, req) =>
+      expect(res.json().description).toBe((req.payload as { description: string }).description),
+  },
+  'DELETE /api/v1/orgs/:orgId': {
+    status: 204,
+    ownOrg: true,
+    ownerOnly: true,
+    prepare: async (org) => ({ method: 'DELETE', url: orgUrl(org), payload: { password: STRONG_PASSWORD } }),
+    effect: async (org) => {
+      expectProblem(await as(t.app, org.owner).get(orgUrl(org)), 404, 'not_found');
+      const mine = expectStatus(await as(t.app, org.owner).get('/api/v1/orgs'), 200).json();
+      expect(mine.items.map((o: { id: string }) => o.id)).not.toContain(org.orgId);
+    },
+  },
+  'PUT /api/v1/orgs/:orgId/logo': {
+    status: 204,
+    prepare: async (org) => {
+      expectStatus(await as(t.app, org.owner).delete(orgUrl(org, '/logo')), 204);
+      return { method: 'PUT', url: orgUrl(org, '/logo'), payload: TINY_PNG, contentType: 'image/png' };
+    },
+    effect: async (org) => {
+      const logo = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/logo')), 200);
+      expect(logo.rawPayload.equals(TINY_PNG)).toBe(true);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/logo': {
+    status: 200,
+    prepare: async (org) => {
+      expectStatus(
+        await sendAs(t.app, org.owner, {
+          method: 'PUT',
+          url: orgUrl(org, '/logo'),
+          payload: TINY_PNG,
+          contentType: 'image/png',
+        }),
+        204,
+      );
+      return { method: 'GET', url: orgUrl(org, '/logo') };
+    },
+    effect: (_org, res) => {
+      expect(res.headers['content-type']).toBe('image/png');
+      expect(res.rawPayload.equals(TINY_PNG)).toBe(true);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/logo': {
+    status: 204,
+    prepare: async (org) => {
+      expectStatus(
+        await sendAs(t.app, org.owner, {
+          method: 'PUT',
+          url: orgUrl(org, '/logo'),
+          payload: TINY_PNG,
+          contentType: 'image/png',
+        }),
+        204,
+      );
+      return { method: 'DELETE', url: orgUrl(org, '/logo') };
+    },
+    effect: async (org) =>
+      expectProblem(await as(t.app, org.owner).get(orgUrl(org, '/logo')), 404, 'not_found'),
+  },
+  'POST /api/v1/orgs/:orgId/ownership-transfer': {
+    status: 200,
+    ownOrg: true,
+    ownerOnly: true,
+    prepare: async (org) => {
+      const admin = await addMember(t.app, org, 'admin', { name: 'Ada Admin' }, t.mail);
+      return { method: 'POST', url: orgUrl(org, '/ownership-transfer'), payload: { userId: admin.userId } };
+    },
+    effect: async (org, res, req) => {
+      const newOwner = (req.payload as { userId: string }).userId;
+      expect(res.json()).toEqual({ ownerId: newOwner, previousOwnerId: org.owner.userId });
+      expect(expectStatus(await member(org, newOwner), 200).json().role).toBe('owner');
+      expect(expectStatus(await member(org, org.owner.userId), 200).json().role).toBe('admin');
+    },
+  },
+  'GET /api/v1/orgs/:orgId/members': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/members') }),
+    effect: (org, res) =>
+      expect(res.json().items.map((m: { userId: string }) => m.userId)).toContain(org.owner.userId),
+  },
+  'GET /api/v1/orgs/:orgId/members/:userId': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, `/members/${org.owner.userId}`) }),
+    effect: (org, res) => expect(res.json()).toMatchObject({ userId: org.owner.userId, role: 'owner' }),
+  },
+  'PATCH /api/v1/orgs/:orgId/members/:userId': {
+    status: 200,
+    prepare: async (org) => {
+      const target = await addMember(t.app, org, 'developer', { name: 'Tess Target' }, t.mail);
+      return { method: 'PATCH', url: orgUrl(org, `/members/${target.userId}`), payload: { role: 'viewer' } };
+    },
+    effect: async (org, res) => {
+      expect(res.json().role).toBe('viewer');
+      expect(expectStatus(await member(org, res.json().userId), 200).json().role).toBe('viewer');
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/members/:userId': {
+    status: 204,
+    prepare: async (org) => {
+      const target = await addMember(t.app, org, 'developer', { name: 'Rex Removed' }, t.mail);
+      return { method: 'DELETE', url: orgUrl(org, `/members/${target.userId}`) };
+    },
+    effect: async (org, _res, req) => {
+      const userId = req.url.split('/').at(-1)!;
+      expect(expectStatus(await member(org, userId), 200).json().status).toBe('removed');
+    },
+  },
+  'GET /api/v1/orgs/:orgId/roles': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/roles') }),
+    effect: (_org, res) => expect(res.json().items.map((r: { slug: string }) => r.slug)).toContain('owner'),
+  },
+  'GET /api/v1/orgs/:orgId/roles/:slug': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/roles/developer') }),
+    effect: (_org, res) => expect(res.json().slug).toBe('developer'),
+  },
+  'POST /api/v1/orgs/:orgId/roles': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/roles'),
+      payload: { slug: `made-${rand()}`, name: 'Made', permissions: ['findings:read'] },
+    }),
+    effect: async (org, _res, req) => {
+      const slug = (req.payload as { slug: string }).slug;
+      const role = expectStatus(await as(t.app, org.owner).get(orgUrl(org, `/roles/${slug}`)), 200).json();
+      expect(role).toMatchObject({ slug, builtin: false, permissions: ['findings:read'] });
+    },
+  },
+  'PATCH /api/v1/orgs/:orgId/roles/:slug': {
+    status: 200,
+    prepare: async (org) => {
+      const slug = `edited-${rand()}`;
+      await ownerCreatesRole(org, slug, ['findings:read']);
+      return {
+        method: 'PATCH',
+        url: orgUrl(org, `/roles/${slug}`),
+        payload: { permissions: ['findings:read', 'scans:read'] },
+      };
+    },
+    effect: (_org, res) => expect(sorted(res.json().permissions)).toEqual(['findings:read', 'scans:read']),
+  },
+  'DELETE /api/v1/orgs/:orgId/roles/:slug': {
+    status: 204,
+    prepare: async (org) => {
+      const slug = `doomed-${rand()}`;
+      await ownerCreatesRole(org, slug, ['findings:read']);
+      return { method: 'DELETE', url: orgUrl(org, `/roles/${slug}`) };
+    },
+    effect: async (org, _res, req) =>
+      expectProblem(await as(t.app, org.owner).get(req.url), 404, 'not_found'),
+  },
+  'POST /api/v1/orgs/:orgId/invitations': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/invitations'),
+      payload: { emails: [uniqueEmail('invitee')], role: 'viewer' },
+    }),
+    effect: async (org, res) => {
+      const [created] = res.json().items;
+      expect(created).toMatchObject({ role: 'viewer', status: 'pending' });
+      expect(await invitation(org, created.id, 'pending')).toBeDefined();
+    },
+  },
+  'GET /api/v1/orgs/:orgId/invitations': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerInvites(org);
+      return { method: 'GET', url: orgUrl(org, '/invitations') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/invitations/:id/resend': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, `/invitations/${await ownerInvites(org)}/resend`),
+    }),
+    effect: async (org, res) => expect((await invitation(org, res.json().id, 'pending')).sendCount).toBe(2),
+  },
+  'DELETE /api/v1/orgs/:orgId/invitations/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/invitations/${await ownerInvites(org)}`),
+    }),
+    effect: async (org, _res, req) =>
+      expect(await invitation(org, req.url.split('/').at(-1)!, 'cancelled')).toBeDefined(),
+  },
+  'GET /api/v1/orgs/:orgId/join-link': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/join-link') }),
+    effect: (_org, res) => expect(typeof res.json().enabled).toBe('boolean'),
+  },
+  'POST /api/v1/orgs/:orgId/join-link': {
+    status: 201,
+    prepare: async (org) => ({ method: 'POST', url: orgUrl(org, '/join-link') }),
+    effect: async (org, res) => {
+      expect(res.json().token.length).toBeGreaterThanOrEqual(20);
+      expect(
+        expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/join-link')), 200).json().enabled,
+      ).toBe(true);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/join-link': {
+    status: 204,
+    prepare: async (org) => {
+      expectStatus(await as(t.app, org.owner).post(orgUrl(org, '/join-link')), 201);
+      return { method: 'DELETE', url: orgUrl(org, '/join-link') };
+    },
+    effect: async (org) =>
+      expect(
+        expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/join-link')), 200).json().enabled,
+      ).toBe(false),
+  },
+  'GET /api/v1/orgs/:orgId/join-requests': {
+    status: 200,
+    prepare: async (org) => {
+      await requestToJoin(t.app, org);
+      return { method: 'GET', url: orgUrl(org, '/join-requests') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/join-requests/:id/approve': {
+    status: 200,
+    prepare: async (org) => {
+      const { id } = await requestToJoin(t.app, org);
+      return {
+        method: 'POST',
+        url: orgUrl(org, `/join-requests/${id}/approve`),
+        payload: { role: 'viewer' },
+      };
+    },
+    effect: async (org, res) => {
+      expect(res.json().role).toBe('viewer');
+      expect(expectStatus(await member(org, res.json().userId), 200).json()).toMatchObject({
+        role: 'viewer',
+        status: 'active',
+      });
+    },
+  },
+  'POST /api/v1/orgs/:orgId/join-requests/:id/deny': {
+    status: 204,
+    prepare: async (org) => {
+      const { id } = await requestToJoin(t.app, org);
+      return { method: 'POST', url: orgUrl(org, `/join-requests/${id}/deny`) };
+    },
+    effect: async (org, _res, req) => {
+      const id = req.url.split('/').at(-2);
+      const denied = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, '/join-requests?status=denied')),
+        200,
+      );
+      expect(denied.json().items.map((r: { id: string }) => r.id)).toContain(id);
+    },
+  },
+};
+
+const routeKey = (r: Pick<RouteInventoryEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;
+const permissionRoutes = () =>
+  t.app.gatehouse.routes.filter((r) => r.access !== 'public' && r.access !== 'authenticated');
+const inventoryEntry = (key: string) => {
+  const entry = t.app.gatehouse.routes.find((r) => routeKey(r) === key);
+  if (!entry) throw new Error(`${key} is in the table but not in the route inventory`);
+  return entry;
+};
+
+beforeAll(async () => {
+  t = await createTestApp();
+  shared = await newOrg();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('the permission catalog and the built-in roles', () => {
+  it('the catalog is exactly PRODUCT.md’s', async () => {
+    const who = await signUp(t.app);
+    const res = expectStatus(await as(t.app, who).get('/api/v1/permissions'), 200).json();
+    const keys = res.items.map((p: { key: string }) => p.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(sorted(keys)).toEqual(sorted(CATALOG));
+    for (const p of res.items) expect(`${p.resource}:${p.action}`).toBe(p.key);
+  });
+
+  it('a new organization has exactly the five built-in roles with PRODUCT.md’s permission sets', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const roles = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/roles')), 200).json().items;
+    expect(roles.map((r: { slug: string }) => r.slug)).toEqual([
+      'owner',
+      'admin',
+      'cyberoper',
+      'developer',
+      'viewer',
+    ]);
+    for (const role of roles) {
+      const expected = BUILTIN_TABLE[role.slug]!;
+      expect(role, role.slug).toMatchObject({
+        name: expected.name,
+        builtin: true,
+        editable: role.slug !== 'owner',
+      });
+      expect(sorted(role.permissions), role.slug).toEqual(sorted(expected.permissions));
+      expect(new Set(role.permissions).size, role.slug).toBe(role.permissions.length);
+    }
+    // Owner holds the whole catalog; the table's rows partition it.
+    expect(sorted(BUILTIN_TABLE.owner!.permissions)).toEqual(sorted(CATALOG));
+    // What a member is told about their own grants agrees with the role list.
+    const me = expectStatus(
+      await as(t.app, org.owner).get(orgUrl(org, `/members/${org.owner.userId}`)),
+      200,
+    ).json();
+    expect(sorted(me.permissions)).toEqual(sorted(CATALOG));
+  });
+
+  describe('spot checks: each built-in role may call one route and not another', () => {
+    let org: Org;
+    const people: Record<string, Person> = {};
+    beforeAll(async () => {
+      org = await newOrg();
+      for (const role of ['admin', 'cyberoper', 'developer', 'viewer']) {
+        people[role] = await addMember(t.app, org, role, { name: `${role} person` }, t.mail);
+      }
+    });
+
+    const cases: Array<[string, string, number, (o: Org) => RequestSpec]> = [
+      ['viewer', 'GET members (members:read)', 200, (o) => ({ method: 'GET', url: orgUrl(o, '/members') })],
+      [
+        'viewer',
+        'POST invitations (members:manage)',
+        403,
+        (o) => ({
+          method: 'POST',
+          url: orgUrl(o, '/invitations'),
+          payload: { emails: [uniqueEmail()], role: 'viewer' },
+        }),
+      ],
+      ['viewer', 'GET the org profile (settings:read)', 403, (o) => ({ method: 'GET', url: orgUrl(o) })],
+      [
+        'developer',
+        'GET a member (members:read)',
+        200,
+        (o) => ({ method: 'GET', url: orgUrl(o, `/members/${o.owner.userId}`) }),
+      ],
+      [
+        'developer',
+        'PATCH the org profile (settings:update)',
+        403,
+        (o) => ({ method: 'PATCH', url: orgUrl(o), payload: { description: 'dev was here' } }),
+      ],
+      [
+        'developer',
+        'POST a role (roles:manage)',
+        403,
+        (o) => ({
+          method: 'POST',
+          url: orgUrl(o, '/roles'),
+          payload: { slug: `d-${rand()}`, name: 'D', permissions: [] },
+        }),
+      ],
+      [
+        'cyberoper',
+        'GET a role (members:read)',
+        200,
+        (o) => ({ method: 'GET', url: orgUrl(o, '/roles/viewer') }),
+      ],
+      [
+        'cyberoper',
+        'GET invitations (members:manage)',
+        403,
+        (o) => ({ method: 'GET', url: orgUrl(o, '/invitations') }),
+      ],
+      ['cyberoper', 'GET the org profile (settings:read)', 403, (o) => ({ method: 'GET', url: orgUrl(o) })],
+      [
+        'admin',
+        'PATCH the org profile (settings:update)',
+        200,
+        (o) => ({ method: 'PATCH', url: orgUrl(o), payload: { industry: 'Security' } }),
+      ],
+      [
+        'admin',
+        'POST a role (roles:manage)',
+        201,
+        (o) => ({
+          method: 'POST',
+          url: orgUrl(o, '/roles'),
+          payload: { slug: `a-${rand()}`, name: 'A', permissions: ['findings:read'] },
+        }),
+      ],
+      [
+        'admin',
+        'DELETE the org (org:delete)',
+        403,
+        (o) => ({ method: 'DELETE', url: orgUrl(o), payload: { password: STRONG_PASSWORD } }),
+      ],
+      [
+        'admin',
+        'POST ownership-transfer (org:transfer)',
+        403,
+        (o) => ({
+          method: 'POST',
+          url: orgUrl(o, '/ownership-transfer'),
+          payload: { userId: o.actor.userId },
+        }),
+      ],
+    ];
+
+    it.each(cases)('%s: %s → %i', async (role, _what, status, build) => {
+      const req = build(org);
+      const before = status === 403 ? await orgState(t.app, org.owner, org.orgId) : undefined;
+      const res = await sendAs(t.app, people[role], req);
+      if (status === 403) {
+        expectProblem(res, 403, 'permission_denied');
+        expect(await orgState(t.app, org.owner, org.orgId)).toEqual(before);
+      } else {
+        expect(res.statusCode, res.body).toBe(status);
+      }
+    });
+  });
+});
+
+describe('every permission route: without the permission 403, with it 2xx', () => {
+  it('every permission route in the inventory has an entry in the table, and every entry is a live route', () => {
+    const live = permissionRoutes().map(routeKey);
+    const missing = live.filter((k) => !(k in ROUTES));
+    expect(missing, 'permission routes with no entry in ROUTES: add one').toEqual([]);
+    const stale = Object.keys(ROUTES).filter((k) => !live.includes(k));
+    expect(stale, 'ROUTES entries that are not permission routes of the inventory').toEqual([]);
+  });
+
+  it.each(Object.keys(ROUTES))('%s', async (key) => {
+    const permission = inventoryEntry(key).access;
+    expect(CATALOG, `${key} declares a catalog permission`).toContain(permission);
+    const c = ROUTES[key]!;
+    const org = c.ownOrg ? await newOrg() : shared;
+
+    await setRole(org, org.actor, await roleWithout(org, permission));
+    const req = await c.prepare(org);
+    const before = await orgState(t.app, org.owner, org.orgId);
+    const denied = await sendAs(t.app, org.actor, req);
+    expectProblem(denied, 403, 'permission_denied');
+    expect(denied.json().detail).toContain(permission);
+    expect(await orgState(t.app, org.owner, org.orgId), 'a refused request changed nothing').toEqual(before);
+
+    await setRole(org, org.actor, EVERYTHING);
+    let ok: LightMyRequestResponse;
+    if (c.ownerOnly) {
+      const stateWithEverything = await orgState(t.app, org.owner, org.orgId);
+      const refused = await sendAs(t.app, org.actor, req);
+      expectProblem(refused, 403, 'permission_denied');
+      expect(await orgState(t.app, org.owner, org.orgId)).toEqual(stateWithEverything);
+      ok = await sendAs(t.app, org.owner, req);
+    } else {
+      ok = await sendAs(t.app, org.actor, req);
+    }
+    expect(ok.statusCode, ok.body).toBe(c.status);
+    await c.effect?.(org, ok, req);
+  });
+});
+
+describe('who is not a member never reaches an org route', () => {
+  /** A request to the route with every path parameter filled in (shared org, its owner, a role slug). */
+  const anyRequest = (r: RouteInventoryEntry): RequestSpec => {
+    const url = r.url
+      .replace(':orgId', shared.orgId)
+      .replace(':userId', shared.owner.userId)
+      .replace(':slug', 'viewer')
+      .replace(/:[A-Za-z]+/g, () => randomUUID());
+    return {
+      method: r.method as RequestSpec['method'],
+      url,
+      ...(r.method === 'GET' ? {} : { payload: {} }),
+    };
+  };
+  const orgRoutes = () => t.app.gatehouse.routes.filter((r) => r.url.includes(':orgId'));
+
+  it('anonymous: 401 unauthenticated on every route that is not public, and nothing changes', async () => {
+    const routes = t.app.gatehouse.routes.filter((r) => r.access !== 'public');
+    expect(routes.length).toBeGreaterThan(permissionRoutes().length);
+    const before = await orgState(t.app, shared.owner, shared.orgId);
+    for (const route of routes) {
+      const res = await sendAs(t.app, undefined, anyRequest(route));
+      expect(res.statusCode, `${routeKey(route)}: ${res.body}`).toBe(401);
+      expect(res.json().code, routeKey(route)).toBe('unauthenticated');
+    }
+    expect(await orgState(t.app, shared.owner, shared.orgId)).toEqual(before);
+  });
+
+  it('signed in but not a member: 404 not_found on every org route, as for an org that does not exist', async () => {
+    const stranger = await signUp(t.app, { name: 'Sam Stranger' });
+    const routes = orgRoutes();
+    expect(routes.length).toBeGreaterThanOrEqual(permissionRoutes().length);
+    // The valid request where the table has one (ids that exist, a password where one is asked for).
+    const requests: Array<[string, RequestSpec]> = [];
+    for (const route of routes) {
+      const key = routeKey(route);
+      const c = ROUTES[key];
+      requests.push([key, c ? await c.prepare(shared) : anyRequest(route)]);
+    }
+    const before = await orgState(t.app, shared.owner, shared.orgId);
+    const withoutRequestId = ({ requestId: _, ...problem }: Record<string, unknown>) => problem;
+    for (const [key, req] of requests) {
+      const res = await sendAs(t.app, stranger, req);
+      expect(res.statusCode, `${key}: ${res.body}`).toBe(404);
+      expect(res.json().code, key).toBe('not_found');
+      const nowhere = await sendAs(t.app, stranger, {
+        ...req,
+        url: req.url.replace(shared.orgId, randomUUID()),
+      });
+      expect(withoutRequestId(res.json()), `${key}: same answer as for no such org`).toEqual(
+        withoutRequestId(nowhere.json()),
+      );
+    }
+    expect(await orgState(t.app, shared.owner, shared.orgId)).toEqual(before);
+  });
+});

@@ -1,0 +1,501 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
+import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
+import {
+  addMember,
+  as,
+  createOrg,
+  expectStatus,
+  orgState,
+  type Person,
+  type RequestSpec,
+  requestToJoin,
+  sendAs,
+  TINY_PNG,
+} from '../support/orgs.ts';
+
+/**
+ * Tenant isolation. Two organizations, A and B, each with an owner, an admin, a developer, a
+ * custom role with a slug both share (`auditor`) and one only it has, a pending invitation, a
+ * pending join request and a logo. The owner of A — who may do everything in A — uses B's ids:
+ *
+ * (a) every org route with B's orgId in the path: 404, as for an org that does not exist;
+ * (b) every org route with A's orgId but B's member / invitation / role / join-request id: 404
+ *     where the id is in the path or names the target (ownership transfer's `userId`), 400
+ *     `validation_failed` "is not a role of this organization" where a role slug is in the body
+ *     or query (invitations' and approvals' `role`, a member's new `role`, the members list's
+ *     `?role=`, role deletion's `?reassignTo=`) — each answer identical to the one for an id that
+ *     exists nowhere, so nothing about B leaks;
+ * and neither B nor A changes (each org's state, read through its owner, compared before and after).
+ *
+ * Every route with `:orgId` in the live inventory must have an entry in ROUTES.
+ */
+
+interface Tenant {
+  orgId: string;
+  owner: Person;
+  admin: Person;
+  developer: Person;
+  /** A custom role only this org has. */
+  roleSlug: string;
+  invitationId: string;
+  joinRequestId: string;
+}
+
+/** The ids a request names. */
+type Ids = Pick<
+  Tenant,
+  'orgId' | 'owner' | 'developer' | 'admin' | 'roleSlug' | 'invitationId' | 'joinRequestId'
+>;
+
+interface ForeignVariant {
+  what: string;
+  /** The request in A's org (`a`) naming the other org's (`b`) id. */
+  request(a: Ids, b: Ids): RequestSpec;
+  status: 404 | 400;
+  /** For 400: the field the problem names. */
+  field?: string;
+}
+
+interface RouteCase {
+  /** A valid request to the route in org `org` naming the objects of `ids`. */
+  request(org: Ids, ids: Ids): RequestSpec;
+  /** The ways the route can be handed a foreign id while addressing A. */
+  foreign?: ForeignVariant[];
+}
+
+const SHARED_ROLE = 'auditor';
+
+let t: TestApp;
+let A: Tenant;
+let B: Tenant;
+/** Ids that exist nowhere: what a foreign id must be indistinguishable from. */
+let NOWHERE: Ids;
+
+const rand = () => randomBytes(4).toString('hex');
+const at = (org: { orgId: string }, rest = '') => `/api/v1/orgs/${org.orgId}${rest}`;
+const routeKey = (r: Pick<RouteInventoryEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;
+const withoutRequestId = ({ requestId: _, ...problem }: Record<string, unknown>) => problem;
+
+const ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId': { request: (o) => ({ method: 'GET', url: at(o) }) },
+  'PATCH /api/v1/orgs/:orgId': {
+    request: (o) => ({ method: 'PATCH', url: at(o), payload: { description: 'cross-tenant write' } }),
+  },
+  'DELETE /api/v1/orgs/:orgId': {
+    // A's owner's own password: right for the account, wrong org.
+    request: (o) => ({ method: 'DELETE', url: at(o), payload: { password: STRONG_PASSWORD } }),
+  },
+  'PUT /api/v1/orgs/:orgId/logo': {
+    request: (o) => ({ method: 'PUT', url: at(o, '/logo'), payload: TINY_PNG, contentType: 'image/png' }),
+  },
+  'GET /api/v1/orgs/:orgId/logo': { request: (o) => ({ method: 'GET', url: at(o, '/logo') }) },
+  'DELETE /api/v1/orgs/:orgId/logo': { request: (o) => ({ method: 'DELETE', url: at(o, '/logo') }) },
+  'POST /api/v1/orgs/:orgId/ownership-transfer': {
+    request: (o, ids) => ({
+      method: 'POST',
+      url: at(o, '/ownership-transfer'),
+      payload: { userId: ids.admin.userId },
+    }),
+    foreign: [
+      {
+        what: "B's admin as the new owner of A",
+        request: (a, b) => ROUTES['POST /api/v1/orgs/:orgId/ownership-transfer']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/members': {
+    request: (o) => ({ method: 'GET', url: at(o, '/members') }),
+    foreign: [
+      {
+        what: '?role= naming a role only B has',
+        request: (a, b) => ({ method: 'GET', url: at(a, `/members?role=${b.roleSlug}`) }),
+        status: 400,
+        field: '/querystring/role',
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/members/:userId': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/members/${ids.developer.userId}`) }),
+    foreign: [
+      {
+        what: "B's developer",
+        request: (a, b) => ({ method: 'GET', url: at(a, `/members/${b.developer.userId}`) }),
+        status: 404,
+      },
+      {
+        what: "B's owner",
+        request: (a, b) => ({ method: 'GET', url: at(a, `/members/${b.owner.userId}`) }),
+        status: 404,
+      },
+    ],
+  },
+  'PATCH /api/v1/orgs/:orgId/members/:userId': {
+    request: (o, ids) => ({
+      method: 'PATCH',
+      url: at(o, `/members/${ids.developer.userId}`),
+      payload: { role: ids.roleSlug },
+    }),
+    foreign: [
+      {
+        what: "B's developer, given a role of A",
+        request: (a, b) => ({
+          method: 'PATCH',
+          url: at(a, `/members/${b.developer.userId}`),
+          payload: { role: 'viewer' },
+        }),
+        status: 404,
+      },
+      {
+        what: "A's developer, given a role only B has",
+        request: (a, b) => ({
+          method: 'PATCH',
+          url: at(a, `/members/${a.developer.userId}`),
+          payload: { role: b.roleSlug },
+        }),
+        status: 400,
+        field: '/body/role',
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/members/:userId': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/members/${ids.developer.userId}`) }),
+    foreign: [
+      {
+        what: "B's developer",
+        request: (a, b) => ({ method: 'DELETE', url: at(a, `/members/${b.developer.userId}`) }),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/roles': { request: (o) => ({ method: 'GET', url: at(o, '/roles') }) },
+  'GET /api/v1/orgs/:orgId/roles/:slug': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/roles/${ids.roleSlug}`) }),
+    foreign: [
+      {
+        what: 'a role only B has',
+        request: (a, b) => ({ method: 'GET', url: at(a, `/roles/${b.roleSlug}`) }),
+        status: 404,
+      },
+    ],
+  },
+  'POST /api/v1/orgs/:orgId/roles': {
+    request: (o) => ({
+      method: 'POST',
+      url: at(o, '/roles'),
+      payload: { slug: `x-${rand()}`, name: 'Cross', permissions: ['findings:read'] },
+    }),
+  },
+  'PATCH /api/v1/orgs/:orgId/roles/:slug': {
+    request: (o, ids) => ({
+      method: 'PATCH',
+      url: at(o, `/roles/${ids.roleSlug}`),
+      payload: { permissions: ['findings:read', 'scans:read', 'members:read'] },
+    }),
+    foreign: [
+      {
+        what: 'a role only B has',
+        request: (a, b) => ROUTES['PATCH /api/v1/orgs/:orgId/roles/:slug']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/roles/:slug': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/roles/${ids.roleSlug}`) }),
+    foreign: [
+      {
+        what: 'a role only B has',
+        request: (a, b) => ({ method: 'DELETE', url: at(a, `/roles/${b.roleSlug}`) }),
+        status: 404,
+      },
+      {
+        what: "A's role, its members moved to a role only B has",
+        request: (a, b) => ({
+          method: 'DELETE',
+          url: at(a, `/roles/${SHARED_ROLE}?reassignTo=${b.roleSlug}`),
+        }),
+        status: 400,
+        field: '/querystring/reassignTo',
+      },
+    ],
+  },
+  'POST /api/v1/orgs/:orgId/invitations': {
+    request: (o, ids) => ({
+      method: 'POST',
+      url: at(o, '/invitations'),
+      payload: { emails: [uniqueEmail('cross')], role: ids.roleSlug },
+    }),
+    foreign: [
+      {
+        what: 'a role only B has',
+        request: (a, b) => ROUTES['POST /api/v1/orgs/:orgId/invitations']!.request(a, b),
+        status: 400,
+        field: '/body/role',
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/invitations': { request: (o) => ({ method: 'GET', url: at(o, '/invitations') }) },
+  'POST /api/v1/orgs/:orgId/invitations/:id/resend': {
+    request: (o, ids) => ({ method: 'POST', url: at(o, `/invitations/${ids.invitationId}/resend`) }),
+    foreign: [
+      {
+        what: "B's invitation",
+        request: (a, b) => ROUTES['POST /api/v1/orgs/:orgId/invitations/:id/resend']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/invitations/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/invitations/${ids.invitationId}`) }),
+    foreign: [
+      {
+        what: "B's invitation",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/invitations/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/join-link': { request: (o) => ({ method: 'GET', url: at(o, '/join-link') }) },
+  'POST /api/v1/orgs/:orgId/join-link': { request: (o) => ({ method: 'POST', url: at(o, '/join-link') }) },
+  'DELETE /api/v1/orgs/:orgId/join-link': {
+    request: (o) => ({ method: 'DELETE', url: at(o, '/join-link') }),
+  },
+  'GET /api/v1/orgs/:orgId/join-requests': {
+    request: (o) => ({ method: 'GET', url: at(o, '/join-requests') }),
+  },
+  'POST /api/v1/orgs/:orgId/join-requests/:id/approve': {
+    request: (o, ids) => ({
+      method: 'POST',
+      url: at(o, `/join-requests/${ids.joinRequestId}/approve`),
+      payload: { role: ids.roleSlug },
+    }),
+    foreign: [
+      {
+        what: "B's join request, approved with a role of A",
+        request: (a, b) => ({
+          method: 'POST',
+          url: at(a, `/join-requests/${b.joinRequestId}/approve`),
+          payload: { role: 'viewer' },
+        }),
+        status: 404,
+      },
+      {
+        what: "A's join request, approved with a role only B has",
+        request: (a, b) => ({
+          method: 'POST',
+          url: at(a, `/join-requests/${a.joinRequestId}/approve`),
+          payload: { role: b.roleSlug },
+        }),
+        status: 400,
+        field: '/body/role',
+      },
+    ],
+  },
+  'POST /api/v1/orgs/:orgId/join-requests/:id/deny': {
+    request: (o, ids) => ({ method: 'POST', url: at(o, `/join-requests/${ids.joinRequestId}/deny`) }),
+    foreign: [
+      {
+        what: "B's join request",
+        request: (a, b) => ROUTES['POST /api/v1/orgs/:orgId/join-requests/:id/deny']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  // Account-level, but org-scoped: leaving an org one does not belong to.
+  'DELETE /api/v1/me/memberships/:orgId': {
+    request: (o) => ({ method: 'DELETE', url: `/api/v1/me/memberships/${o.orgId}` }),
+  },
+};
+
+async function tenant(name: string): Promise<Tenant> {
+  const org = await createOrg(t.app, { plan: 'pro', name });
+  const owner = as(t.app, org.owner);
+  const admin = await addMember(t.app, org, 'admin', { name: `${name} admin` }, t.mail);
+  const developer = await addMember(t.app, org, 'developer', { name: `${name} developer` }, t.mail);
+  const roleSlug = `only-${name.toLowerCase()}-${rand()}`;
+  for (const slug of [SHARED_ROLE, roleSlug]) {
+    expectStatus(
+      await owner.post(at(org, '/roles'), {
+        slug,
+        name: slug,
+        permissions: ['findings:read', 'members:read'],
+      }),
+      201,
+    );
+  }
+  const invited = expectStatus(
+    await owner.post(at(org, '/invitations'), { emails: [uniqueEmail('pending')], role: roleSlug }),
+    201,
+  );
+  const { id: joinRequestId } = await requestToJoin(t.app, org);
+  expectStatus(
+    await sendAs(t.app, org.owner, {
+      method: 'PUT',
+      url: at(org, '/logo'),
+      payload: TINY_PNG,
+      contentType: 'image/png',
+    }),
+    204,
+  );
+  expectStatus(await owner.patch(at(org), { description: `${name} profile` }), 200);
+  return {
+    orgId: org.orgId,
+    owner: org.owner,
+    admin,
+    developer,
+    roleSlug,
+    invitationId: invited.json().items[0].id,
+    joinRequestId,
+  };
+}
+
+const state = (x: Tenant) => orgState(t.app, x.owner, x.orgId);
+
+function expectProblem(res: LightMyRequestResponse, status: number, code: string, what: string): void {
+  expect(res.statusCode, `${what}: ${res.body}`).toBe(status);
+  expect(res.headers['content-type'], what).toContain('application/problem+json');
+  expect(res.json(), what).toMatchObject({ status, code });
+}
+
+beforeAll(async () => {
+  t = await createTestApp();
+  A = await tenant('Alpha');
+  B = await tenant('Bravo');
+  const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
+  NOWHERE = {
+    orgId: randomUUID(),
+    owner: ghost,
+    admin: ghost,
+    developer: ghost,
+    roleSlug: `nowhere-${rand()}`,
+    invitationId: randomUUID(),
+    joinRequestId: randomUUID(),
+  };
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('tenant isolation', () => {
+  it('every org route of the inventory has an entry, and every entry is a live route', () => {
+    const live = t.app.gatehouse.routes.filter((r) => r.url.includes(':orgId')).map(routeKey);
+    expect(
+      live.filter((k) => !(k in ROUTES)),
+      'org routes with no entry in ROUTES: add one',
+    ).toEqual([]);
+    expect(Object.keys(ROUTES).filter((k) => !live.includes(k))).toEqual([]);
+    // Every permission route is among them.
+    for (const r of t.app.gatehouse.routes) {
+      if (r.access !== 'public' && r.access !== 'authenticated') expect(live).toContain(routeKey(r));
+    }
+  });
+
+  it("the fixtures are real: each request, aimed at B by B's owner, names objects that exist in B", async () => {
+    // Read-only probes: B's ids are valid in B, so a 404 for A's owner is about tenancy alone.
+    const owner = as(t.app, B.owner);
+    expectStatus(await owner.get(at(B, `/members/${B.developer.userId}`)), 200);
+    expect(expectStatus(await owner.get(at(B, `/members/${B.admin.userId}`)), 200).json().role).toBe('admin');
+    expectStatus(await owner.get(at(B, `/roles/${B.roleSlug}`)), 200);
+    expectProblem(await owner.get(at(A, `/roles/${B.roleSlug}`)), 404, 'not_found', "B's role is not A's");
+    const s = await state(B);
+    expect(s.invitations.pending).toEqual([expect.objectContaining({ id: B.invitationId })]);
+    expect(s.joinRequests.pending).toEqual([expect.objectContaining({ id: B.joinRequestId })]);
+    expect(s.logo).not.toBe(404);
+  });
+
+  describe("(a) A's owner, B's orgId in the path: 404 on every route, B and A unchanged", () => {
+    let beforeA: Awaited<ReturnType<typeof state>>;
+    beforeAll(async () => {
+      beforeA = await state(A);
+    });
+
+    it.each(Object.keys(ROUTES))('%s', async (key) => {
+      const c = ROUTES[key]!;
+      const beforeB = await state(B);
+      const res = await sendAs(t.app, A.owner, c.request(B, B));
+      expectProblem(res, 404, 'not_found', key);
+      const nowhere = await sendAs(t.app, A.owner, c.request(NOWHERE, NOWHERE));
+      expect(withoutRequestId(res.json()), 'the same answer as for an org that does not exist').toEqual(
+        withoutRequestId(nowhere.json()),
+      );
+      expect(await state(B), 'B unchanged').toEqual(beforeB);
+    });
+
+    it('A is unchanged too', async () => {
+      expect(await state(A)).toEqual(beforeA);
+    });
+  });
+
+  describe("(b) A's owner, A's orgId, B's member / invitation / role / join-request ids", () => {
+    const variants = Object.entries(ROUTES).flatMap(([key, c]) =>
+      (c.foreign ?? []).map((v) => [`${key} — ${v.what} → ${v.status}`, v] as const),
+    );
+
+    it('covers every route that names an object besides the org', () => {
+      const named = Object.keys(ROUTES).filter((k) => /:(userId|id|slug)\b/.test(k));
+      for (const key of named) expect(ROUTES[key]!.foreign?.length, key).toBeGreaterThan(0);
+    });
+
+    it.each(variants)('%s', async (_name, v) => {
+      const [beforeA, beforeB] = [await state(A), await state(B)];
+      const req = v.request(A, B);
+      const res = await sendAs(t.app, A.owner, req);
+      const nowhere = await sendAs(t.app, A.owner, v.request(A, NOWHERE));
+      if (v.status === 404) {
+        expectProblem(res, 404, 'not_found', v.what);
+      } else {
+        expectProblem(res, 400, 'validation_failed', v.what);
+        expect(res.json().errors).toEqual([
+          { field: v.field, message: 'is not a role of this organization' },
+        ]);
+      }
+      expect(withoutRequestId(res.json()), 'the same answer as for an id that exists nowhere').toEqual(
+        withoutRequestId(nowhere.json()),
+      );
+      expect(await state(B), 'B unchanged').toEqual(beforeB);
+      expect(await state(A), 'A unchanged').toEqual(beforeA);
+    });
+
+    it("A's lists show none of B's members, invitations, join requests or roles", async () => {
+      const a = await state(A);
+      const text = JSON.stringify(a);
+      for (const id of [
+        B.owner.userId,
+        B.admin.userId,
+        B.developer.userId,
+        B.invitationId,
+        B.joinRequestId,
+      ]) {
+        expect(text).not.toContain(id);
+      }
+      expect(a.roles.map((r: { slug: string }) => r.slug)).not.toContain(B.roleSlug);
+      expect(JSON.stringify(await state(B))).not.toContain(A.orgId);
+    });
+  });
+
+  it("a slug both orgs have: A's owner edits A's role, B's stays as it was", async () => {
+    const beforeB = await state(B);
+    const res = await as(t.app, A.owner).patch(at(A, `/roles/${SHARED_ROLE}`), {
+      permissions: ['findings:read', 'scans:read'],
+    });
+    expect(expectStatus(res, 200).json().permissions).toEqual(['findings:read', 'scans:read']);
+    expect(await state(B)).toEqual(beforeB);
+    const bRole = expectStatus(await as(t.app, B.owner).get(at(B, `/roles/${SHARED_ROLE}`)), 200).json();
+    expect(bRole.permissions).toEqual(['findings:read', 'members:read']);
+  });
+
+  it("B's own owner can still do what A's owner could not (the ids were valid all along)", async () => {
+    // One write per kind of object, as B's owner, so the 404s above were about tenancy only.
+    const owner = as(t.app, B.owner);
+    expectStatus(await owner.post(at(B, `/invitations/${B.invitationId}/resend`)), 200);
+    expectStatus(await owner.patch(at(B, `/members/${B.developer.userId}`), { role: B.roleSlug }), 200);
+    expectStatus(
+      await owner.post(at(B, `/join-requests/${B.joinRequestId}/approve`), { role: 'viewer' }),
+      200,
+    );
+    expectStatus(await owner.patch(at(B, `/roles/${B.roleSlug}`), { permissions: ['findings:read'] }), 200);
+  });
+});

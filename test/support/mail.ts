@@ -1,0 +1,76 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+export interface CapturedMail {
+  to: string[];
+  subject: string;
+  text: string;
+}
+
+/** The body of a single-part message, its transfer encoding undone (7bit or quoted-printable). */
+export function bodyOf(raw: string): string {
+  const split = raw.indexOf('\r\n\r\n');
+  const headers = raw.slice(0, split);
+  const body = raw.slice(split + 4);
+  if (!/^Content-Transfer-Encoding: quoted-printable$/im.test(headers)) return body;
+  // The encoded body is ASCII: each =XX is one byte of the UTF-8 text.
+  const bytes = body
+    .replace(/=\r\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}
+
+export interface MailSink {
+  url: string;
+  messages: CapturedMail[];
+  /**
+   * The latest message to `to` (waits up to a few seconds for one to arrive). With `since` (a
+   * `messages.length` taken before the action), only a message that arrived after it counts;
+   * with `match`, only one whose subject or text matches.
+   */
+  latestTo(to: string, since?: number, match?: RegExp): Promise<CapturedMail>;
+  close(): Promise<void>;
+}
+
+/** A real SMTP server on loopback that keeps every message it receives. */
+export async function startMailSink(): Promise<MailSink> {
+  const messages: CapturedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const subject = /^Subject: (.*)$/im.exec(raw)?.[1]?.trim() ?? '';
+        messages.push({
+          to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+          subject,
+          text: bodyOf(raw),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    async latestTo(to, since = 0, match) {
+      const want = to.toLowerCase();
+      for (let i = 0; i < 200; i++) {
+        const found = messages
+          .slice(since)
+          .filter((m) => m.to.includes(want) && (!match || match.test(m.subject) || match.test(m.text)))
+          .at(-1);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no email to ${to} arrived`);
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
