@@ -84,3 +84,30 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'org:delete': 'Delete the organization',
   'org:transfer': 'Transfer ownership',
 };
+
+/**
+ * Permissions whose refusal is worth an audit entry (`access.denied`): the administrative ones,
+ * where a member probing them is a signal. Refusals of everyday reads are not recorded.
+ */
+export const SENSITIVE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
+  'remediations:approve',
+  'scans:delete',
+  'scanners:configure',
+  'applications:delete',
+  'policies:manage',
+  'integrations:manage',
+  'webhooks:manage',
+  'audit:read',
+  'audit:export',
+  'settings:update',
+  'members:manage',
+  'roles:manage',
+  'sso:manage',
+  'api_keys:manage',
+  'quota:manage',
+  'billing:read',
+  'billing:manage',
+  'org:export',
+  'org:delete',
+  'org:transfer',
+]);

@@ -21,6 +21,7 @@ export const PROBLEM_CODES = [
   'already_member',
   'role_in_use',
   'slug_taken',
+  'audit_verification_failed',
   'internal_error',
   'service_unavailable',
 ] as const;

@@ -6,12 +6,16 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { accountsModule } from './modules/accounts/index.ts';
+import { auditLogModule } from './modules/audit-log/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { membersModule } from './modules/members/index.ts';
 import { organizationsModule } from './modules/organizations/index.ts';
 import { rolesModule } from './modules/roles/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
+import { deniedRecorder } from './platform/audit/denied.ts';
+import { loadSigningKey } from './platform/audit/keys.ts';
+import { AuditLog } from './platform/audit/log.ts';
 import { installAuthentication } from './platform/auth/authenticate.ts';
 import { setPasswordHashingConcurrency, warmUpPasswordHashing } from './platform/auth/passwords.ts';
 import { type SessionEntry, SessionService, type SessionUser } from './platform/auth/sessions.ts';
@@ -40,6 +44,7 @@ export interface AppContext {
   sessions: SessionService;
   access: AccessResolver;
   mailer: Mailer;
+  audit: AuditLog;
   routes: RouteInventoryEntry[];
   /**
    * Checks the signed-in caller's password, re-entered before a sensitive step (throttled per
@@ -61,6 +66,11 @@ export interface BuildOptions {
   logStream?: Writable;
   /** Turn request logging off (benchmarks). */
   quiet?: boolean;
+  /**
+   * Benchmarks only: run commands without writing their audit entries, to measure what the audit
+   * costs. Not reachable from configuration.
+   */
+  unaudited?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -143,7 +153,22 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     },
   });
   app.addHook('onClose', async () => mailer.close());
-  const commands = new CommandRunner(database, bus, { sessions, mailer }, logError);
+  const audit = new AuditLog(
+    database,
+    loadSigningKey({
+      pem: config.audit.signingKeyPem,
+      file: config.audit.signingKeyFile,
+      dataDir: config.dataDir,
+    }),
+    logError,
+  );
+  const commands = new CommandRunner(database, bus, { sessions, mailer, audit }, logError);
+  // Every command's change is appended to its chain in the command's own transaction.
+  if (!options.unaudited) {
+    commands.addBeforeCommitHook(async (tx, change, invocation) => {
+      await audit.append(tx, audit.entriesFor(change, invocation.meta));
+    });
+  }
   app.decorate('gatehouse', {
     config,
     database,
@@ -152,6 +177,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     sessions,
     access,
     mailer,
+    audit,
     routes,
     confirmPassword: async () => {
       throw new Error('the accounts module is not registered');
@@ -164,6 +190,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     sessions,
     access,
     allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
+    onDenied: deniedRecorder(audit, logError),
   });
 
   const apiHeaders = {
@@ -226,6 +253,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(organizationsModule);
   await app.register(membersModule);
   await app.register(invitationsModule);
+  await app.register(auditLogModule);
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parsePrivateKey, signingKeyFrom } from './platform/audit/keys.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a `Config`.
@@ -48,6 +49,18 @@ export interface Config {
   smtpUrl: string | undefined;
   /** The From of every email, e.g. `Gatehouse <no-reply@example.com>`. */
   mailFrom: string;
+  audit: {
+    /** The Ed25519 private key (PKCS#8 PEM) that signs checkpoints; from AUDIT_SIGNING_KEY. */
+    signingKeyPem: string | undefined;
+    /** A file holding it; default `<dataDir>/audit-signing-key.pem`, generated on first start. */
+    signingKeyFile: string | undefined;
+    /** How often each chain that grew gets a signed checkpoint of its head. */
+    checkpointIntervalMs: number;
+    /** Enterprise retention (the plan's "2 y, configurable"); Free and Scale are fixed. */
+    enterpriseRetentionDays: number;
+    /** Retention of each user's own account log (sign-ins, password changes). */
+    accountRetentionDays: number;
+  };
   loginThrottle: {
     windowMs: number;
     maxFailuresPerAccount: number;
@@ -175,6 +188,22 @@ function readSmtpUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** AUDIT_SIGNING_KEY: PEM text; `\n` written literally (one-line environments) is accepted. */
+function readSigningKey(env: Env): string | undefined {
+  const raw = env.AUDIT_SIGNING_KEY?.trim();
+  if (!raw) return undefined;
+  const pem = raw.includes('\\n') ? raw.replaceAll('\\n', '\n') : raw;
+  try {
+    signingKeyFrom(parsePrivateKey(pem));
+  } catch {
+    throw new ConfigError(
+      'AUDIT_SIGNING_KEY must be an Ed25519 private key in PKCS#8 PEM ' +
+        '(openssl genpkey -algorithm ed25519)',
+    );
+  }
+  return pem;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -215,6 +244,15 @@ export function loadConfig(env: Env = process.env): Config {
     },
     smtpUrl: readSmtpUrl(env),
     mailFrom: env.MAIL_FROM?.trim() || 'Gatehouse <no-reply@localhost>',
+    audit: {
+      signingKeyPem: readSigningKey(env),
+      signingKeyFile: env.AUDIT_SIGNING_KEY_FILE?.trim()
+        ? path.resolve(env.AUDIT_SIGNING_KEY_FILE.trim())
+        : undefined,
+      checkpointIntervalMs: readInt(env, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES', 60, 1, 24 * 60) * 60_000,
+      enterpriseRetentionDays: readInt(env, 'AUDIT_RETENTION_ENTERPRISE_DAYS', 730, 30, 3650),
+      accountRetentionDays: readInt(env, 'AUDIT_RETENTION_ACCOUNT_DAYS', 365, 30, 3650),
+    },
     loginThrottle: {
       windowMs: readInt(env, 'LOGIN_THROTTLE_WINDOW_MINUTES', 15, 1, 24 * 60) * 60_000,
       maxFailuresPerAccount: readInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 1000),

@@ -1,6 +1,7 @@
 import type { Permission } from '../../contracts/permissions.ts';
 import type { OrgAccess } from './access/access.ts';
 import { lockOrgAccess, type OrgLock } from './access/guard.ts';
+import type { AuditLog } from './audit/log.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { Delivery, InvalidationBus } from './cache/cache.ts';
 import type { Database, Tx } from './db/client.ts';
@@ -29,6 +30,8 @@ export interface ChangeRecord {
   after?: Record<string, unknown> | null;
   /** The actor once the command has run (sign-up and login create who acts). */
   actor: Actor;
+  /** The same change noted in these organizations' logs under another action (a sign-in). */
+  also?: Array<{ orgId: string; action: string }>;
 }
 
 export interface Invocation {
@@ -46,6 +49,8 @@ export interface CommandServices {
   sessions: SessionService;
   /** Email; send from `afterCommit`, so nothing is sent for a change that rolled back. */
   mailer: Mailer;
+  /** The audit log (signing checkpoints, retention); entries themselves are appended by the runner. */
+  audit: AuditLog;
 }
 
 export interface CommandContext extends Invocation {
@@ -61,6 +66,7 @@ export interface CommandContext extends Invocation {
     after?: Record<string, unknown> | null;
     orgId?: string | null;
     actor?: Actor;
+    also?: Array<{ orgId: string; action: string }>;
   }): void;
   /**
    * Drop a cached value everywhere once this transaction commits. The command answers only once
@@ -153,6 +159,7 @@ export class CommandRunner {
                 before: change.before ?? null,
                 after: change.after ?? null,
                 actor: change.actor ?? invocation.actor,
+                ...(change.also?.length ? { also: change.also } : {}),
               });
             },
             invalidate: async (cacheName, key) => {

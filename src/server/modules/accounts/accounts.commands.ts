@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import {
+  activeOrgIds,
   findUserSession,
   insertUser,
   lockUser,
@@ -75,10 +76,13 @@ export const signIn = defineCommand({
     if (input.newPasswordHash) await updatePasswordHash(ctx.tx, user.id, input.newPasswordHash, false);
     const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
     const deviceToken = await trustDevice(ctx.tx, user.id, input.device);
+    // The sign-in is in the user's own log, and noted in the log of each org they belong to.
+    const orgIds = await activeOrgIds(ctx.tx, user.id);
     ctx.record({
       target: { type: 'session', id: session.id },
       after: { userId: user.id, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
       actor: { type: 'user', userId: user.id, email: user.email },
+      also: orgIds.map((orgId) => ({ orgId, action: 'member.signed_in' })),
     });
     const { passwordHash: _hash, ...publicUser } = user;
     return { user: publicUser, session, deviceToken };

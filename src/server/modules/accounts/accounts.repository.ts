@@ -1,7 +1,7 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { type SessionUser, userColumns } from '../../platform/auth/sessions.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import { sessions, users } from '../../platform/db/schema.ts';
+import { memberships, organizations, sessions, users } from '../../platform/db/schema.ts';
 import { keysetBefore } from '../../platform/http/paging.ts';
 
 /**
@@ -28,6 +28,18 @@ export async function findUserById(db: Executor, userId: string): Promise<UserWi
 export async function lockUser(db: Executor, userId: string): Promise<UserWithHash | undefined> {
   const [row] = await selectUserWithHash(db).where(eq(users.id, userId)).for('update');
   return row;
+}
+
+/** The organizations the user is an active member of (a sign-in is noted in each one's log). */
+export async function activeOrgIds(db: Executor, userId: string): Promise<string[]> {
+  const rows = await db
+    .select({ orgId: memberships.orgId })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .where(
+      and(eq(memberships.userId, userId), eq(memberships.status, 'active'), isNull(organizations.deletedAt)),
+    );
+  return rows.map((r) => r.orgId);
 }
 
 export async function insertUser(

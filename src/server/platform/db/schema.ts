@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -7,6 +8,7 @@ import {
   foreignKey,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -301,3 +303,79 @@ export const joinRequests = pgTable(
     index('join_requests_org_list_idx').on(t.orgId, t.status, t.createdAt, t.id),
   ],
 );
+
+/**
+ * Each audit chain's head: one row per organization's log and per user's account log. Appending
+ * locks this row, so one chain grows by one writer at a time with no fork and no gap. `start_seq`
+ * is the first entry retention kept; a signed checkpoint at `start_seq - 1` anchors it.
+ */
+export const auditChains = pgTable(
+  'audit_chains',
+  {
+    chainId: uuid('chain_id').primaryKey(),
+    kind: text('kind').notNull(),
+    headSeq: bigint('head_seq', { mode: 'number' }).notNull(),
+    headHash: text('head_hash').notNull(),
+    headAt: time('head_at').notNull(),
+    startSeq: bigint('start_seq', { mode: 'number' }).notNull().default(1),
+    checkpointedAt: time('checkpointed_at'),
+  },
+  (t) => [check('audit_chains_kind_check', sql`${t.kind} IN ('org', 'user', 'instance')`)],
+);
+
+/**
+ * Audit entries. Rows are never updated; deletes only by retention, below `start_seq` (a trigger
+ * refuses anything else). No foreign keys: the log outlives the users and orgs it names.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    chainId: uuid('chain_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    id: uuid('id').notNull(),
+    occurredAt: time('occurred_at').notNull(),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    actorEmail: text('actor_email'),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    before: jsonb('before').$type<Record<string, unknown>>(),
+    after: jsonb('after').$type<Record<string, unknown>>(),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    requestId: text('request_id'),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'audit_events_pkey', columns: [t.chainId, t.seq] }),
+    uniqueIndex('audit_events_id_key').on(t.id),
+    index('audit_events_action_idx').on(t.chainId, t.action, t.seq),
+    index('audit_events_actor_idx').on(t.chainId, t.actorId, t.seq),
+    index('audit_events_target_idx').on(t.chainId, t.targetId, t.seq),
+    index('audit_events_time_idx').on(t.chainId, t.occurredAt),
+  ],
+);
+
+/** Signed statements that entry `seq` of a chain had `hash` at `signed_at`. */
+export const auditCheckpoints = pgTable(
+  'audit_checkpoints',
+  {
+    chainId: uuid('chain_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+    signedAt: time('signed_at').notNull(),
+    keyId: text('key_id').notNull(),
+    signature: text('signature').notNull(),
+  },
+  (t) => [primaryKey({ name: 'audit_checkpoints_pkey', columns: [t.chainId, t.seq, t.keyId] })],
+);
+
+/** Public halves of every key that has signed checkpoints (private keys never reach the database). */
+export const auditKeys = pgTable('audit_keys', {
+  keyId: text('key_id').primaryKey(),
+  algorithm: text('algorithm').notNull(),
+  publicKey: text('public_key').notNull(),
+  createdAt: createdAt(),
+});

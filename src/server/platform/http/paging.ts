@@ -100,3 +100,15 @@ export function decodeKeyCursor(raw: string | undefined): { key: string; id: str
 export function keysetBefore(time: Column, id: Column, after: TimeCursor): SQL {
   return sql`(${time}, ${id}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`;
 }
+
+/** A cursor over a sequence number (the audit log, newest first). */
+export function encodeSeqCursor(seq: number): string {
+  return Buffer.from(`seq:${seq}`).toString('base64url');
+}
+
+export function decodeSeqCursor(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const match = /^seq:([1-9][0-9]{0,14})$/.exec(Buffer.from(raw, 'base64url').toString('utf8'));
+  if (!match) throw forgedCursor();
+  return Number(match[1]);
+}

@@ -64,6 +64,13 @@ describe('route inventory', () => {
         'GET /api/v1/orgs/:orgId/join-requests → members:manage',
         'POST /api/v1/orgs/:orgId/join-requests/:id/approve → members:manage',
         'POST /api/v1/orgs/:orgId/join-requests/:id/deny → members:manage',
+        'GET /api/v1/orgs/:orgId/audit-events → audit:read',
+        'GET /api/v1/orgs/:orgId/audit-events/export → audit:export',
+        'GET /api/v1/orgs/:orgId/audit-events/verify → audit:read',
+        'GET /api/v1/orgs/:orgId/audit-checkpoints → audit:read',
+        'POST /api/v1/orgs/:orgId/audit-checkpoints → audit:export',
+        'GET /api/v1/audit-keys → public',
+        'GET /api/v1/me/audit-events → authenticated',
       ].sort(),
     );
   });

@@ -1,0 +1,147 @@
+import { and, eq, lte, sql } from 'drizzle-orm';
+import { entitlements } from '../../../contracts/plans.ts';
+import type { ChainKind } from '../../platform/audit/entry.ts';
+import type { Checkpoint } from '../../platform/audit/keys.ts';
+import { defineCommand } from '../../platform/command.ts';
+import { auditChains, auditCheckpoints, auditEvents } from '../../platform/db/schema.ts';
+import { ConflictError, PlanLimitError } from '../../platform/errors/app-error.ts';
+
+export type ExportFormat = 'csv' | 'json' | 'jsonl';
+
+export interface ExportPlan {
+  fromSeq: number;
+  toSeq: number;
+  /** Signed statement of the entry before the first one exported (absent from the chain's start). */
+  anchor: Checkpoint | undefined;
+  /** Signed statement of the last entry exported. */
+  end: Checkpoint | undefined;
+}
+
+const unverifiable = () =>
+  new ConflictError(
+    'The audit log fails verification, so nothing new is signed. GET audit-events/verify names the first altered entry.',
+    'audit_verification_failed',
+  );
+
+/**
+ * An export, recorded before it is streamed: the range it covers is fixed here, and signed
+ * checkpoints are made for both its ends so the file can be verified offline on its own.
+ */
+export const exportAuditLog = defineCommand({
+  action: 'audit.exported',
+  permission: 'audit:export',
+  async run(ctx, input: { format: ExportFormat; from?: Date; to?: Date }): Promise<ExportPlan> {
+    const access = ctx.access!;
+    if (!entitlements(access.plan).auditExport) {
+      throw new PlanLimitError('Audit log export is not part of the Free plan.');
+    }
+    const chain = { kind: 'org' as const, id: access.orgId };
+    const head = await ctx.services.audit.chainHead(ctx.tx, access.orgId);
+    let fromSeq = head?.startSeq ?? 1;
+    let toSeq = head?.headSeq ?? 0;
+    if (input.from)
+      fromSeq = Math.max(
+        fromSeq,
+        (await ctx.services.audit.seqAt(ctx.tx, access.orgId, { from: input.from })) ?? toSeq + 1,
+      );
+    if (input.to)
+      toSeq = Math.min(
+        toSeq,
+        (await ctx.services.audit.seqAt(ctx.tx, access.orgId, { before: input.to })) ?? 0,
+      );
+    let anchor: Checkpoint | undefined;
+    let end: Checkpoint | undefined;
+    if (fromSeq <= toSeq) {
+      if (fromSeq > 1) {
+        anchor = await ctx.services.audit.ensureCheckpoint(ctx.tx, chain, fromSeq - 1);
+        if (!anchor) throw unverifiable();
+      }
+      end = await ctx.services.audit.ensureCheckpoint(ctx.tx, chain, toSeq);
+      if (!end) throw unverifiable();
+    }
+    ctx.record({
+      target: { type: 'audit_log', id: access.orgId },
+      after: {
+        format: input.format,
+        from: input.from?.toISOString() ?? null,
+        to: input.to?.toISOString() ?? null,
+        fromSeq: fromSeq <= toSeq ? fromSeq : null,
+        toSeq: fromSeq <= toSeq ? toSeq : null,
+      },
+    });
+    return { fromSeq, toSeq, anchor, end };
+  },
+});
+
+/** A signed checkpoint of the log's head, on demand. */
+export const createAuditCheckpoint = defineCommand({
+  action: 'audit.checkpoint_created',
+  permission: 'audit:export',
+  async run(ctx, _input: Record<string, never>): Promise<Checkpoint> {
+    const orgId = ctx.access!.orgId;
+    const head = await ctx.services.audit.chainHead(ctx.tx, orgId);
+    if (!head || head.headSeq < head.startSeq) {
+      throw new ConflictError('The audit log has no entries to sign yet.');
+    }
+    const cp = await ctx.services.audit.ensureCheckpoint(ctx.tx, { kind: 'org', id: orgId }, head.headSeq);
+    if (!cp) throw unverifiable();
+    ctx.record({
+      target: { type: 'audit_checkpoint', id: String(cp.seq) },
+      after: { seq: cp.seq, hash: cp.hash, keyId: cp.keyId, signedAt: cp.signedAt },
+    });
+    return cp;
+  },
+});
+
+/** Nothing old enough to remove (or another instance is pruning this chain right now). */
+export class NothingToPrune extends Error {}
+
+/**
+ * Retention: removes a chain's entries older than the cutoff. First a signed checkpoint of the
+ * last entry removed (made only if the chain verifies), then the chain's start moves past it —
+ * the database lets retention delete only below that start — and the entries go. What remains
+ * still verifies, anchored on that checkpoint.
+ */
+export const pruneAuditLog = defineCommand({
+  action: 'audit.pruned',
+  async run(ctx, input: { kind: ChainKind; chainId: string; retentionDays: number; asOf: Date }) {
+    const [head] = await ctx.tx
+      .select()
+      .from(auditChains)
+      .where(eq(auditChains.chainId, input.chainId))
+      .for('update', { skipLocked: true });
+    if (!head) throw new NothingToPrune();
+    const cutoff = new Date(input.asOf.getTime() - input.retentionDays * 86_400_000);
+    const last = await ctx.services.audit.seqAt(ctx.tx, input.chainId, { before: cutoff });
+    if (last === undefined || last < head.startSeq) throw new NothingToPrune();
+    const chain = { kind: input.kind, id: input.chainId };
+    const anchor = await ctx.services.audit.ensureCheckpoint(ctx.tx, chain, last);
+    if (!anchor) throw new Error(`audit chain ${input.chainId} fails verification; retention left it whole`);
+    await ctx.tx
+      .update(auditChains)
+      .set({ startSeq: last + 1 })
+      .where(eq(auditChains.chainId, input.chainId));
+    await ctx.tx.execute(sql`SELECT set_config('gatehouse.audit_prune', 'on', true)`);
+    await ctx.tx
+      .delete(auditEvents)
+      .where(and(eq(auditEvents.chainId, input.chainId), lte(auditEvents.seq, last)));
+    await ctx.tx.execute(sql`SELECT set_config('gatehouse.audit_prune', 'off', true)`);
+    // Older checkpoints name entries that are gone; the anchor stays.
+    await ctx.tx
+      .delete(auditCheckpoints)
+      .where(and(eq(auditCheckpoints.chainId, input.chainId), sql`${auditCheckpoints.seq} < ${last}`));
+    ctx.record({
+      orgId: input.kind === 'org' ? input.chainId : null,
+      actor: { type: 'system' },
+      target: { type: input.kind === 'org' ? 'organization' : input.kind, id: input.chainId },
+      after: {
+        removedFromSeq: head.startSeq,
+        removedThroughSeq: last,
+        retentionDays: input.retentionDays,
+        cutoff: cutoff.toISOString(),
+        anchor: { seq: anchor.seq, hash: anchor.hash, keyId: anchor.keyId },
+      },
+    });
+    return { removedThroughSeq: last };
+  },
+});

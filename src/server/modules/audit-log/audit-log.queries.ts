@@ -1,0 +1,79 @@
+import { and, asc, desc, eq, gte, like, lt, lte, type SQL } from 'drizzle-orm';
+import { type AuditEntry, type ChainKind, chainKey } from '../../platform/audit/entry.ts';
+import type { Checkpoint } from '../../platform/audit/keys.ts';
+import { type AuditLog, entryFromRow } from '../../platform/audit/log.ts';
+import type { Executor } from '../../platform/db/client.ts';
+import { auditCheckpoints, auditEvents } from '../../platform/db/schema.ts';
+
+export interface AuditFilter {
+  /** An action (`member.invited`), or every action of a resource (`member.*`). */
+  action?: string;
+  actorId?: string;
+  targetId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/**
+ * One page of a chain's entries, newest first. Times never go back within a chain, so a time range
+ * is turned into a sequence range first and every filter runs on an index ending in `seq`.
+ */
+export async function listAuditEntries(
+  executor: Executor,
+  audit: AuditLog,
+  chain: { kind: ChainKind; id: string },
+  filter: AuditFilter,
+  page: { limit: number; beforeSeq?: number },
+): Promise<AuditEntry[]> {
+  const conditions: SQL[] = [eq(auditEvents.chainId, chain.id)];
+  if (filter.from) {
+    const first = await audit.seqAt(executor, chain.id, { from: filter.from });
+    if (first === undefined) return [];
+    conditions.push(gte(auditEvents.seq, first));
+  }
+  if (filter.to) {
+    const last = await audit.seqAt(executor, chain.id, { before: filter.to });
+    if (last === undefined) return [];
+    conditions.push(lte(auditEvents.seq, last));
+  }
+  if (page.beforeSeq !== undefined) conditions.push(lt(auditEvents.seq, page.beforeSeq));
+  if (filter.action?.endsWith('.*')) {
+    conditions.push(like(auditEvents.action, `${filter.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`));
+  } else if (filter.action) conditions.push(eq(auditEvents.action, filter.action));
+  if (filter.actorId) conditions.push(eq(auditEvents.actorId, filter.actorId));
+  if (filter.targetId) conditions.push(eq(auditEvents.targetId, filter.targetId));
+  const rows = await executor
+    .select()
+    .from(auditEvents)
+    .where(and(...conditions))
+    .orderBy(desc(auditEvents.seq))
+    .limit(page.limit);
+  return rows.map((row) => entryFromRow(chain.kind, row));
+}
+
+/** A chain's checkpoints, newest first. */
+export async function listCheckpoints(
+  executor: Executor,
+  chain: { kind: ChainKind; id: string },
+  page: { limit: number; beforeSeq?: number },
+): Promise<Checkpoint[]> {
+  const rows = await executor
+    .select()
+    .from(auditCheckpoints)
+    .where(
+      and(
+        eq(auditCheckpoints.chainId, chain.id),
+        page.beforeSeq !== undefined ? lt(auditCheckpoints.seq, page.beforeSeq) : undefined,
+      ),
+    )
+    .orderBy(desc(auditCheckpoints.seq), asc(auditCheckpoints.keyId))
+    .limit(page.limit);
+  return rows.map((r) => ({
+    [chainKey(chain.kind)]: r.chainId,
+    seq: r.seq,
+    hash: r.hash,
+    signedAt: r.signedAt.toISOString(),
+    keyId: r.keyId,
+    signature: r.signature,
+  }));
+}

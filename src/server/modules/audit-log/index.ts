@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+import { startAuditJobs } from './audit-log.jobs.ts';
+import { AuditCheckpoint, AuditEvent, auditLogRoutes } from './audit-log.routes.ts';
+
+export { runAuditRetention } from './audit-log.jobs.ts';
+
+/** The audit log: search, export, verification, signed checkpoints, retention. */
+export async function auditLogModule(app: FastifyInstance): Promise<void> {
+  app.addSchema(AuditEvent);
+  app.addSchema(AuditCheckpoint);
+  auditLogRoutes(app);
+  startAuditJobs(app);
+}
