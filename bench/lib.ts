@@ -42,3 +42,33 @@ export function machineLine(): string {
   const cpus = os.cpus();
   return `machine: ${cpus.length} CPU (${cpus[0]?.model.trim() ?? 'unknown'}), node ${process.version}, ${os.platform()} ${os.release()}`;
 }
+
+/** mulberry32: small, fast, seeded; the same sequence on every run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One JSON request to the server under test (no Origin: a non-browser client); the session cookie it set. */
+export async function call(base: string, method: string, path: string, body: unknown, cookie?: string) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(cookie ? { cookie } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    text,
+    cookie: res.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('gatehouse_session='))
+      ?.split(';')[0],
+  };
+}

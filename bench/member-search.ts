@@ -28,7 +28,7 @@ import os from 'node:os';
 import { Writable } from 'node:stream';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
+import type pg from 'pg';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config.ts';
 import {
@@ -40,12 +40,9 @@ import { type Database, type Db, openDatabase } from '../src/server/platform/db/
 import { migrateDatabase } from '../src/server/platform/db/migrate.ts';
 import * as schema from '../src/server/platform/db/schema.ts';
 import { decodeCursor } from '../src/server/platform/http/paging.ts';
-import { machineLine, removeDir, tempDir } from './lib.ts';
+import { machineLine, prng, removeDir, tempDir } from './lib.ts';
+import { ADMIN_URL, admin, assertLoopback } from './pg.ts';
 
-const ADMIN_URL =
-  process.env.DATABASE_URL?.trim() ||
-  process.env.BENCH_ADMIN_URL?.trim() ||
-  'postgres://postgres@127.0.0.1:5432/test';
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 const WARMUP = 20;
 const EXPLAIN_ALL = process.env.BENCH_EXPLAIN === 'all';
@@ -61,35 +58,6 @@ const DEEP_PAGE = 500;
 const TARGET_P95_MS = 20;
 const PASSWORD = 'violet-anchor-meadow-42';
 const DAY_MS = 86_400_000;
-
-function assertLoopback(url: string): void {
-  const host = new URL(url).hostname;
-  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
-    throw new Error(`refusing to benchmark a non-loopback host: ${host}`);
-  }
-}
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -41,7 +41,7 @@ import { createInvalidationBus } from '../src/server/platform/cache/cache.ts';
 import { openDatabase } from '../src/server/platform/db/client.ts';
 import { migrateDatabase } from '../src/server/platform/db/migrate.ts';
 import { memberships, organizations, roles, users } from '../src/server/platform/db/schema.ts';
-import { machineLine, median, removeDir, sleep, tempDir } from './lib.ts';
+import { machineLine, median, prng, removeDir, sleep, tempDir } from './lib.ts';
 
 const SEED = 20_240_601;
 const CUSTOM_ROLES = 20;
@@ -54,18 +54,6 @@ const GATEHOUSE_REPEAT = 100;
 const CASBIN_QUERIES = Number(process.env.BENCH_CASBIN_QUERIES ?? 2_000);
 const TARGET_RATE = 1_000_000;
 const TARGET_RATIO = 10;
-
-/** mulberry32: small, fast, seeded; the model and the query sequence are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rate = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k/s` : `${n.toFixed(0)} /s`;

@@ -9,7 +9,16 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCRIPTS = ['cold-start.ts', 'me-throughput.ts', 'login.ts', 'permissions.ts', 'member-search.ts'];
+const SCRIPTS = [
+  'cold-start.ts',
+  'me-throughput.ts',
+  'login.ts',
+  'permissions.ts',
+  'member-search.ts',
+  'audit-write.ts',
+  'audit-export.ts',
+  'audit-verify.ts',
+];
 /** Generous upper bound per script; each one is bounded by its own durations well below this. */
 const SCRIPT_TIMEOUT_MS = 10 * 60_000;
 

@@ -1,8 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../server/config.ts';
-import { startServer } from '../server/main.ts';
-import { openDatabase } from '../server/platform/db/client.ts';
-import { migrateDatabase } from '../server/platform/db/migrate.ts';
+import type { AuditVerifyOptions } from './audit-verify.ts';
 
 function fail(err: unknown): never {
   process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -21,6 +19,8 @@ export function buildCli(): Command {
     )
     .action(async () => {
       const config = loadConfig();
+      // Each command loads only what it uses: `audit verify` starts without the server's code.
+      const { startServer } = await import('../server/main.ts');
       const server = await startServer(config);
       const where = config.databaseUrl ? 'PostgreSQL' : `the embedded database in ${config.dataDir}`;
       server.app.log.info(
@@ -43,6 +43,8 @@ export function buildCli(): Command {
     .description('Apply pending database migrations and exit')
     .action(async () => {
       const config = loadConfig();
+      const { openDatabase } = await import('../server/platform/db/client.ts');
+      const { migrateDatabase } = await import('../server/platform/db/migrate.ts');
       const database = await openDatabase({
         databaseUrl: config.databaseUrl,
         dataDir: config.dataDir,
@@ -54,6 +56,28 @@ export function buildCli(): Command {
       } finally {
         await database.close();
       }
+    });
+
+  const audit = program.command('audit').description('The tamper-evident audit log');
+  audit
+    .command('verify')
+    .description(
+      'Verify an exported audit log (JSON Lines) offline: every entry intact, in order and vouched for by a signed checkpoint',
+    )
+    .argument('<file>', 'the file from GET /api/v1/orgs/:orgId/audit-events/export?format=jsonl')
+    .option(
+      '--public-key <key>',
+      'a trusted public key, or a file holding it: PEM, JWK, an item or the whole response of GET /api/v1/audit-keys, or the raw base64url key (repeatable, or comma-separated)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--checkpoints <file>',
+      'checkpoints saved from GET /api/v1/orgs/:orgId/audit-checkpoints, to catch a file cut short with its last checkpoint',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, options: AuditVerifyOptions) => {
+      const { runAuditVerify } = await import('./audit-verify.ts');
+      process.exitCode = await runAuditVerify(file, options);
     });
 
   return program;

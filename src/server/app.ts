@@ -163,6 +163,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     logError,
   );
   const commands = new CommandRunner(database, bus, { sessions, mailer, audit }, logError);
+  const recordDenied = deniedRecorder(audit, logError);
+  commands.setDeniedRecorder(recordDenied);
   // Every command's change is appended to its chain in the command's own transaction.
   if (!options.unaudited) {
     commands.addBeforeCommitHook(async (tx, change, invocation) => {
@@ -190,7 +192,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     sessions,
     access,
     allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
-    onDenied: deniedRecorder(audit, logError),
+    onDenied: recordDenied,
   });
 
   const apiHeaders = {

@@ -494,6 +494,78 @@ const ROUTES: Record<string, RouteCase> = {
       expect(denied.json().items.map((r: { id: string }) => r.id)).toContain(id);
     },
   },
+  'GET /api/v1/orgs/:orgId/audit-events': {
+    status: 200,
+    prepare: async (org) => {
+      const description = `Logged ${rand()}`;
+      expectStatus(await as(t.app, org.owner).patch(orgUrl(org), { description }), 200);
+      return { method: 'GET', url: orgUrl(org, '/audit-events?action=org.updated&limit=1') };
+    },
+    effect: (org, res) => {
+      const [entry] = res.json().items;
+      expect(entry).toMatchObject({ action: 'org.updated', actor: { id: org.owner.userId } });
+      expect(entry.after.description).toMatch(/^Logged /);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/audit-events/export': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/audit-events/export?format=jsonl') }),
+    effect: async (org, res) => {
+      expect(res.headers['content-type']).toContain('application/x-ndjson');
+      const lines = res.body
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      const entries = lines.filter((l) => !l.checkpoint);
+      // The last line is the signed checkpoint vouching for the last entry exported.
+      const { checkpoint } = lines.at(-1);
+      expect(checkpoint).toMatchObject({
+        orgId: org.orgId,
+        seq: entries.at(-1).seq,
+        hash: entries.at(-1).hash,
+      });
+      expect(entries[0].seq).toBe(1);
+      // The export itself is the next entry, by whoever asked for it.
+      const newest = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, '/audit-events?limit=1')),
+        200,
+      ).json().items[0];
+      expect(newest).toMatchObject({
+        action: 'audit.exported',
+        seq: checkpoint.seq + 1,
+        actor: { id: org.actor.userId },
+      });
+    },
+  },
+  'GET /api/v1/orgs/:orgId/audit-events/verify': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/audit-events/verify') }),
+    effect: (_org, res) => {
+      expect(res.json()).toMatchObject({ ok: true, firstSeq: 1 });
+      expect(res.json().checked).toBe(res.json().headSeq);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/audit-checkpoints': {
+    status: 200,
+    prepare: async (org) => {
+      expectStatus(await as(t.app, org.owner).post(orgUrl(org, '/audit-checkpoints')), 201);
+      return { method: 'GET', url: orgUrl(org, '/audit-checkpoints') };
+    },
+    effect: (org, res) => {
+      expect(res.json().items.length).toBeGreaterThan(0);
+      expect(res.json().items[0]).toMatchObject({ orgId: org.orgId, signature: expect.any(String) });
+    },
+  },
+  'POST /api/v1/orgs/:orgId/audit-checkpoints': {
+    status: 201,
+    prepare: async (org) => ({ method: 'POST', url: orgUrl(org, '/audit-checkpoints') }),
+    effect: async (org, res) => {
+      const created = res.json();
+      expect(created.orgId).toBe(org.orgId);
+      const listed = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/audit-checkpoints')), 200);
+      expect(listed.json().items).toContainEqual(created);
+    },
+  },
 };
 
 const routeKey = (r: Pick<RouteInventoryEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;

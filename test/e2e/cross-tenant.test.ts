@@ -304,6 +304,21 @@ const ROUTES: Record<string, RouteCase> = {
       },
     ],
   },
+  'GET /api/v1/orgs/:orgId/audit-events': {
+    request: (o) => ({ method: 'GET', url: at(o, '/audit-events') }),
+  },
+  'GET /api/v1/orgs/:orgId/audit-events/export': {
+    request: (o) => ({ method: 'GET', url: at(o, '/audit-events/export?format=jsonl') }),
+  },
+  'GET /api/v1/orgs/:orgId/audit-events/verify': {
+    request: (o) => ({ method: 'GET', url: at(o, '/audit-events/verify') }),
+  },
+  'GET /api/v1/orgs/:orgId/audit-checkpoints': {
+    request: (o) => ({ method: 'GET', url: at(o, '/audit-checkpoints') }),
+  },
+  'POST /api/v1/orgs/:orgId/audit-checkpoints': {
+    request: (o) => ({ method: 'POST', url: at(o, '/audit-checkpoints') }),
+  },
   // Account-level, but org-scoped: leaving an org one does not belong to.
   'DELETE /api/v1/me/memberships/:orgId': {
     request: (o) => ({ method: 'DELETE', url: `/api/v1/me/memberships/${o.orgId}` }),
@@ -352,7 +367,15 @@ async function tenant(name: string): Promise<Tenant> {
   };
 }
 
-const state = (x: Tenant) => orgState(t.app, x.owner, x.orgId);
+/** What the owner reads of the org, and its audit log's newest entry: a refused request records nothing. */
+async function state(x: Tenant) {
+  const log = expectStatus(await as(t.app, x.owner).get(at(x, '/audit-events?limit=1')), 200).json();
+  const [newest] = log.items;
+  return {
+    ...(await orgState(t.app, x.owner, x.orgId)),
+    auditHead: { seq: newest.seq, action: newest.action, hash: newest.hash },
+  };
+}
 
 function expectProblem(res: LightMyRequestResponse, status: number, code: string, what: string): void {
   expect(res.statusCode, `${what}: ${res.body}`).toBe(status);
@@ -474,6 +497,32 @@ describe('tenant isolation', () => {
       expect(a.roles.map((r: { slug: string }) => r.slug)).not.toContain(B.roleSlug);
       expect(JSON.stringify(await state(B))).not.toContain(A.orgId);
     });
+  });
+
+  it("A's audit log, searched by B's ids or exported, holds nothing of B", async () => {
+    const owner = as(t.app, A.owner);
+    for (const query of [
+      `actorId=${B.owner.userId}`,
+      `actorId=${B.admin.userId}`,
+      `actorId=${B.developer.userId}`,
+      `targetId=${B.developer.userId}`,
+      `targetId=${B.invitationId}`,
+      `targetId=${B.joinRequestId}`,
+      `targetId=${B.orgId}`,
+    ]) {
+      const found = expectStatus(await owner.get(at(A, `/audit-events?${query}`)), 200).json();
+      expect(found.items, query).toEqual([]);
+    }
+    const exported = expectStatus(await owner.get(at(A, '/audit-events/export?format=jsonl')), 200).body;
+    for (const id of [B.orgId, B.owner.userId, B.admin.userId, B.developer.userId, B.invitationId]) {
+      expect(exported).not.toContain(id);
+    }
+    // B's own log, searched the same way, has them: the filters did not simply match nothing.
+    const own = expectStatus(
+      await as(t.app, B.owner).get(at(B, `/audit-events?actorId=${B.developer.userId}`)),
+      200,
+    ).json();
+    expect(own.items.map((e: { action: string }) => e.action)).toEqual(['invite.accepted']);
   });
 
   it("a slug both orgs have: A's owner edits A's role, B's stays as it was", async () => {

@@ -1,6 +1,7 @@
 import type { Permission } from '../../contracts/permissions.ts';
 import type { OrgAccess } from './access/access.ts';
 import { lockOrgAccess, type OrgLock } from './access/guard.ts';
+import type { DeniedRecorder } from './audit/denied.ts';
 import type { AuditLog } from './audit/log.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { Delivery, InvalidationBus } from './cache/cache.ts';
@@ -42,6 +43,8 @@ export interface Invocation {
    * resolved it for the request. A command with a `permission` sees it re-read in its transaction.
    */
   access?: OrgAccess;
+  /** `METHOD /route/:pattern` of the request, when there is one. */
+  route?: string;
 }
 
 /** Platform services a command may call inside its transaction. */
@@ -122,11 +125,39 @@ export class CommandRunner {
     private readonly logError: (err: unknown, msg: string) => void,
   ) {}
 
+  private onDenied: DeniedRecorder | undefined;
+
   addBeforeCommitHook(hook: BeforeCommitHook): void {
     this.beforeCommit.push(hook);
   }
 
+  /** Told of each refusal for a missing permission, whether before or inside the transaction. */
+  setDeniedRecorder(recorder: DeniedRecorder): void {
+    this.onDenied = recorder;
+  }
+
   async run<I, O>(command: CommandDefinition<I, O>, invocation: Invocation, input: I): Promise<O> {
+    try {
+      return await this.execute(command, invocation, input);
+    } catch (err) {
+      if (err instanceof PermissionDeniedError && invocation.access && this.onDenied) {
+        await this.onDenied({
+          actor: invocation.actor,
+          meta: invocation.meta,
+          access: invocation.access,
+          permission: err.permission,
+          route: invocation.route ?? `command ${command.action}`,
+        });
+      }
+      throw err;
+    }
+  }
+
+  private async execute<I, O>(
+    command: CommandDefinition<I, O>,
+    invocation: Invocation,
+    input: I,
+  ): Promise<O> {
     if (command.permission && !invocation.access?.permissions.has(command.permission)) {
       throw new PermissionDeniedError(command.permission);
     }

@@ -2,6 +2,7 @@ import { and, eq, lte, sql } from 'drizzle-orm';
 import { entitlements } from '../../../contracts/plans.ts';
 import type { ChainKind } from '../../platform/audit/entry.ts';
 import type { Checkpoint } from '../../platform/audit/keys.ts';
+import { PRUNED_ACTION } from '../../platform/audit/log.ts';
 import { defineCommand } from '../../platform/command.ts';
 import { auditChains, auditCheckpoints, auditEvents } from '../../platform/db/schema.ts';
 import { ConflictError, PlanLimitError } from '../../platform/errors/app-error.ts';
@@ -103,7 +104,7 @@ export class NothingToPrune extends Error {}
  * still verifies, anchored on that checkpoint.
  */
 export const pruneAuditLog = defineCommand({
-  action: 'audit.pruned',
+  action: PRUNED_ACTION,
   async run(ctx, input: { kind: ChainKind; chainId: string; retentionDays: number; asOf: Date }) {
     const [head] = await ctx.tx
       .select()
@@ -117,19 +118,21 @@ export const pruneAuditLog = defineCommand({
     const chain = { kind: input.kind, id: input.chainId };
     const anchor = await ctx.services.audit.ensureCheckpoint(ctx.tx, chain, last);
     if (!anchor) throw new Error(`audit chain ${input.chainId} fails verification; retention left it whole`);
+    // The database lets only a transaction that declares itself retention move the start and
+    // delete below it.
+    await ctx.tx.execute(sql`SELECT set_config('gatehouse.audit_prune', 'on', true)`);
     await ctx.tx
       .update(auditChains)
       .set({ startSeq: last + 1 })
       .where(eq(auditChains.chainId, input.chainId));
-    await ctx.tx.execute(sql`SELECT set_config('gatehouse.audit_prune', 'on', true)`);
     await ctx.tx
       .delete(auditEvents)
       .where(and(eq(auditEvents.chainId, input.chainId), lte(auditEvents.seq, last)));
-    await ctx.tx.execute(sql`SELECT set_config('gatehouse.audit_prune', 'off', true)`);
     // Older checkpoints name entries that are gone; the anchor stays.
     await ctx.tx
       .delete(auditCheckpoints)
       .where(and(eq(auditCheckpoints.chainId, input.chainId), sql`${auditCheckpoints.seq} < ${last}`));
+    await ctx.tx.execute(sql`SELECT set_config('gatehouse.audit_prune', 'off', true)`);
     ctx.record({
       orgId: input.kind === 'org' ? input.chainId : null,
       actor: { type: 'system' },

@@ -65,6 +65,8 @@ function csvRow(e: AuditEntry): string {
     .join(',');
 }
 
+const CHUNK_ENTRIES = 128;
+
 const checkpointLine = (cp: Checkpoint) => JSON.stringify({ checkpoint: cp });
 
 /**
@@ -96,6 +98,7 @@ export async function* exportChunks(
       toSeq: plan.toSeq,
     })) {
       let chunk = '';
+      let inChunk = 0;
       for (const row of rows) {
         const entry = entryFromRow('org', row);
         if (format === 'jsonl') chunk += `${entryLine(entry)}\n`;
@@ -104,8 +107,14 @@ export async function* exportChunks(
           chunk += `${first ? '\n' : ',\n'}${entryLine(entry)}`;
           first = false;
         }
+        // Small chunks (~100 KB): the socket's backpressure then paces the reading closely.
+        if (++inChunk === CHUNK_ENTRIES) {
+          yield chunk;
+          chunk = '';
+          inChunk = 0;
+        }
       }
-      yield chunk;
+      if (chunk) yield chunk;
     }
   }
   if (format === 'json') yield '\n]}\n';

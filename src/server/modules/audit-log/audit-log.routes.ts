@@ -205,8 +205,13 @@ export function auditLogRoutes(app: FastifyInstance): void {
       reply
         .header('content-type', EXPORT_TYPES[format])
         .header('content-disposition', `attachment; filename="gatehouse-audit-${orgId}-${stamp}.${format}"`);
-      // A stream is sent as it is (no serializer): bounded memory for any length.
-      return reply.send(Readable.from(exportChunks(database.db, audit, orgId, plan, format)) as never);
+      // Sent as a byte stream (no serializer): the next batch is read only once the client has
+      // taken the last one, so memory stays bounded for any length.
+      const body = Readable.from(exportChunks(database.db, audit, orgId, plan, format), {
+        objectMode: false,
+        highWaterMark: 64 * 1024,
+      });
+      return reply.send(body as never);
     },
   );
 

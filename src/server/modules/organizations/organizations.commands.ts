@@ -81,6 +81,7 @@ export const createOrganization = defineCommand({
 export const updateOrganization = defineCommand({
   action: 'org.updated',
   permission: 'settings:update',
+  orgLock: 'exclusive',
   async run(ctx, input: OrgProfileChanges) {
     const { orgId } = orgAccess(ctx);
     const before = (await findOrg(ctx.tx, orgId))!;

@@ -1,6 +1,6 @@
-import type { FastifyRequest } from 'fastify';
-import { type Permission, SENSITIVE_PERMISSIONS } from '../../../contracts/permissions.ts';
+import { isPermission, SENSITIVE_PERMISSIONS } from '../../../contracts/permissions.ts';
 import type { OrgAccess } from '../access/access.ts';
+import type { Actor, RequestMeta } from '../command.ts';
 import type { AuditLog } from './log.ts';
 import { auditActor } from './log.ts';
 
@@ -8,16 +8,29 @@ import { auditActor } from './log.ts';
 const REPEAT_WINDOW_MS = 60_000;
 const REMEMBERED = 10_000;
 
+export interface Refusal {
+  actor: Actor;
+  meta: RequestMeta;
+  access: OrgAccess;
+  permission: string;
+  /** `METHOD /route/:pattern`, or the command refused when there is no route. */
+  route: string;
+}
+
+export type DeniedRecorder = (refusal: Refusal) => Promise<void>;
+
 /**
- * Records a member's refused request to a route guarded by a sensitive permission as
- * `access.denied` in the org's log (its own transaction: the request itself changes nothing).
- * A failure to record is logged; the refusal stands either way.
+ * Records a member's refusal for lacking a sensitive permission — at a route's door or inside a
+ * command — as `access.denied` in the org's log (its own transaction: the request itself changes
+ * nothing). A failure to record is logged; the refusal stands either way.
  */
-export function deniedRecorder(audit: AuditLog, logError: (err: unknown, msg: string) => void) {
+export function deniedRecorder(
+  audit: AuditLog,
+  logError: (err: unknown, msg: string) => void,
+): DeniedRecorder {
   const recent = new Map<string, number>();
-  return async (request: FastifyRequest, access: OrgAccess, permission: Permission): Promise<void> => {
-    if (!SENSITIVE_PERMISSIONS.has(permission)) return;
-    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+  return async ({ actor, meta, access, permission, route }) => {
+    if (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission)) return;
     const key = `${access.orgId}|${access.userId}|${route}`;
     const now = Date.now();
     const last = recent.get(key);
@@ -29,11 +42,11 @@ export function deniedRecorder(audit: AuditLog, logError: (err: unknown, msg: st
       await audit.appendNow([
         {
           chain: { kind: 'org', id: access.orgId },
-          actor: auditActor(request.actor),
+          actor: auditActor(actor),
           action: 'access.denied',
           target: { type: 'route', id: route },
           after: { permission, role: access.roleSlug },
-          meta: request.invocation().meta,
+          meta,
         },
       ]);
     } catch (err) {

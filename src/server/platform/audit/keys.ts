@@ -1,10 +1,13 @@
 import {
+  createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   hash as digest,
   generateKeyPairSync,
   type KeyObject,
   sign,
+  timingSafeEqual,
   verify,
 } from 'node:crypto';
 import fs from 'node:fs';
@@ -35,6 +38,13 @@ export interface PublicKeyInfo {
 
 export interface SigningKey extends PublicKeyInfo {
   privateKey: KeyObject;
+  /**
+   * A secret derived from the private key that authenticates each entry as written by this
+   * installation (HMAC-SHA256 over the entry's hash, kept beside it in the database, not exported).
+   * Whoever can write to the database but does not hold the key cannot make an entry that passes,
+   * so nothing forged there gets a checkpoint signature.
+   */
+  macKey: Buffer;
 }
 
 /** The bytes a checkpoint signature covers. */
@@ -70,7 +80,23 @@ export function signingKeyFrom(privateKey: KeyObject): SigningKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw new Error('the audit signing key must be an Ed25519 private key');
   }
-  return { ...describePublicKey(createPublicKey(privateKey)), privateKey };
+  const d = (privateKey.export({ format: 'jwk' }) as { d: string }).d;
+  const macKey = createHash('sha256')
+    .update('gatehouse audit entry mac v1\n')
+    .update(Buffer.from(d, 'base64url'))
+    .digest();
+  return { ...describePublicKey(createPublicKey(privateKey)), privateKey, macKey };
+}
+
+/** The entry's authenticator: HMAC-SHA256(macKey, hash), base64url. */
+export function entryMac(key: SigningKey, hash: string): string {
+  return createHmac('sha256', key.macKey).update(hash).digest('base64url');
+}
+
+export function entryMacValid(key: SigningKey, hash: string, mac: string): boolean {
+  const expected = Buffer.from(entryMac(key, hash));
+  const given = Buffer.from(mac);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Parses an Ed25519 private key given as PKCS#8 PEM, or as a file holding one. */

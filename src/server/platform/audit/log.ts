@@ -14,7 +14,14 @@ import {
   INSTANCE_CHAIN_ID,
   type UnhashedEntry,
 } from './entry.ts';
-import { type Checkpoint, parsePublicKey, type SigningKey, signCheckpoint } from './keys.ts';
+import {
+  type Checkpoint,
+  entryMac,
+  entryMacValid,
+  parsePublicKey,
+  type SigningKey,
+  signCheckpoint,
+} from './keys.ts';
 import { ChainVerifier, checkpointProblem, type FailureReason, type VerifyReport } from './verify.ts';
 
 export interface ChainRef {
@@ -34,6 +41,8 @@ export interface NewEntry {
 }
 
 export type AuditRow = typeof auditEvents.$inferSelect;
+
+const json = (value: Record<string, unknown> | null | undefined) => (value ? JSON.stringify(value) : null);
 
 /** Keys whose values never enter the log, however a command spells its before/after. */
 const SECRET_KEYS =
@@ -84,6 +93,9 @@ export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
 }
 
 const VERIFY_BATCH = 5_000;
+
+/** The action retention records when it removes old entries (see the audit-log module). */
+export const PRUNED_ACTION = 'audit.pruned';
 
 /**
  * The tamper-evident log: appends hash-chained entries in the caller's transaction, signs
@@ -199,14 +211,28 @@ export class AuditLog {
           requestId: entry.requestId,
           prevHash,
           hash,
+          mac: entryMac(this.signingKey, hash),
+          macKeyId: this.signingKey.keyId,
         });
         prevHash = hash;
       }
-      await tx.insert(auditEvents).values(rows);
-      await tx
-        .update(auditChains)
-        .set({ headHash: prevHash, headAt: new Date(at) })
-        .where(eq(auditChains.chainId, chainId));
+      // The entries and the new head in one statement (one round trip fewer per command).
+      const values = sql.join(
+        rows.map(
+          (
+            r,
+          ) => sql`(${r.chainId}::uuid, ${r.seq}, ${r.id}::uuid, ${at}::timestamptz, ${r.actorType}, ${r.actorId},
+            ${r.actorEmail}, ${r.action}, ${r.targetType}, ${r.targetId}, ${json(r.before)}::jsonb,
+            ${json(r.after)}::jsonb, ${r.ip}, ${r.userAgent}, ${r.requestId}, ${r.prevHash}, ${r.hash}, ${r.mac},
+            ${r.macKeyId})`,
+        ),
+        sql`, `,
+      );
+      await tx.execute(sql`WITH entries AS (
+          INSERT INTO audit_events (chain_id, seq, id, occurred_at, actor_type, actor_id, actor_email, action,
+            target_type, target_id, before, after, ip, user_agent, request_id, prev_hash, hash, mac, mac_key_id)
+          VALUES ${values})
+        UPDATE audit_chains SET head_hash = ${prevHash}, head_at = ${at}::timestamptz WHERE chain_id = ${chainId}::uuid`);
     }
     return written;
   }
@@ -302,12 +328,15 @@ export class AuditLog {
   ): Promise<VerifyReport> {
     const head = await this.chainHead(executor, chain.id);
     if (!head) return new ChainVerifier({ seq: 0, hash: GENESIS_HASH, signed: true }).finish();
+    const whole = options.toSeq === undefined;
     const end = options.toSeq ?? head.headSeq;
     const keys = await this.trustedKeys(executor);
     const valid: Checkpoint[] = [];
     const bad: Array<{ cp: Checkpoint; reason: FailureReason; detail: string }> = [];
     for (const cp of await this.checkpoints(executor, chain.id, head.startSeq - 1)) {
-      if (cp.seq > end) continue;
+      // Checking the whole chain, a checkpoint past the recorded head means the end was cut off
+      // (and the head wound back): it stays in, to be reported as truncation.
+      if (cp.seq > end && !whole) continue;
       const problem = checkpointProblem(keys, chain.kind, chain.id, cp);
       if (problem) bad.push({ cp, ...problem });
       else valid.push(cp);
@@ -327,14 +356,65 @@ export class AuditLog {
     }
     for (const cp of valid) if (!anchor || cp.seq > anchor.seq) verifier.addCheckpoint(cp);
     const fromSeq = anchor ? anchor.seq + 1 : head.startSeq;
+    const lastSigned = valid.reduce((max, cp) => Math.max(max, cp.seq <= end ? cp.seq : 0), 0);
+    /** The latest retention record seen: what the chain's start must agree with. */
+    let pruned: { through: unknown; anchorHash: unknown } | undefined;
     for await (const rows of this.readEntries(executor, chain.id, { fromSeq, toSeq: end }, VERIFY_BATCH)) {
-      for (const row of rows)
+      for (const row of rows) {
         verifier.push(row.seq, row.prevHash, row.hash, entryHash(entryFromRow(chain.kind, row)));
+        // Past the last signed checkpoint nothing but this key vouches for an entry: it must
+        // carry this installation's authenticator (a chain extended through SQL has none).
+        if (row.seq > lastSigned && !verifier.failed) this.checkAuthenticator(verifier, row);
+        if (row.action === PRUNED_ACTION) {
+          const after = row.after as { removedThroughSeq?: unknown; anchor?: { hash?: unknown } } | null;
+          pruned = { through: after?.removedThroughSeq, anchorHash: after?.anchor?.hash };
+        }
+      }
       if (verifier.failed) break;
     }
-    return verifier.finish(
-      options.toSeq === undefined ? { seq: head.headSeq, hash: head.headHash } : { seq: end },
-    );
+    if (whole && head.startSeq > 1 && !options.sinceCheckpoint) {
+      // Retention moves the start and records it in the same transaction; a start moved without
+      // that record (or past it) means entries were deleted another way.
+      const anchorHash = anchor?.hash;
+      if (!pruned || pruned.through !== head.startSeq - 1 || pruned.anchorHash !== anchorHash) {
+        const from =
+          typeof pruned?.through === 'number' && pruned.through < head.startSeq ? pruned.through + 1 : 1;
+        verifier.fail(
+          from,
+          'missing_entry',
+          `entries ${from} to ${head.startSeq - 1} are gone, but retention did not remove them`,
+        );
+      }
+    }
+    return verifier.finish(whole ? { seq: head.headSeq, hash: head.headHash } : { seq: end });
+  }
+
+  private checkAuthenticator(verifier: ChainVerifier, row: AuditRow): void {
+    if (row.macKeyId !== this.signingKey.keyId) {
+      verifier.fail(
+        row.seq,
+        'unauthenticated_entry',
+        `entry ${row.seq} was written under key ${row.macKeyId}, which this instance does not hold ` +
+          '(instances sharing a database must share AUDIT_SIGNING_KEY)',
+      );
+    } else if (!entryMacValid(this.signingKey, row.hash, row.mac)) {
+      verifier.fail(
+        row.seq,
+        'unauthenticated_entry',
+        `entry ${row.seq} was not written by this installation`,
+      );
+    }
+  }
+
+  /**
+   * Verifies a whole chain on one snapshot of the database (the head, the checkpoints and the
+   * entries as of one instant), so a write landing meanwhile cannot look like tampering.
+   */
+  async verifySnapshot(chain: ChainRef): Promise<VerifyReport> {
+    return this.database.db.transaction((tx) => this.verify(tx, chain), {
+      isolationLevel: 'repeatable read',
+      accessMode: 'read only',
+    });
   }
 
   /**
@@ -389,7 +469,7 @@ export class AuditLog {
       .onConflictDoNothing();
     await tx
       .update(auditChains)
-      .set({ checkpointedAt: new Date(cp.signedAt) })
+      .set({ checkpointedSeq: sql`greatest(${auditChains.checkpointedSeq}, ${seq})` })
       .where(eq(auditChains.chainId, chain.id));
     return cp;
   }
@@ -403,9 +483,7 @@ export class AuditLog {
     const stale = await this.database.db
       .select({ chainId: auditChains.chainId, kind: auditChains.kind })
       .from(auditChains)
-      .where(
-        sql`${auditChains.checkpointedAt} IS NULL OR ${auditChains.checkpointedAt} < ${auditChains.headAt}`,
-      );
+      .where(sql`${auditChains.checkpointedSeq} < ${auditChains.headSeq}`);
     for (const { chainId, kind } of stale) {
       try {
         await this.database.db.transaction(async (tx) => {

@@ -2,11 +2,19 @@ import type { KeyObject } from 'node:crypto';
 import type { ChainKind } from './entry.ts';
 import { GENESIS_HASH } from './entry.ts';
 import type { Checkpoint } from './keys.ts';
-import { ChainVerifier, checkpointProblem, splitEntryLine, type VerifyReport } from './verify.ts';
+import {
+  ChainVerifier,
+  checkpointProblem,
+  type FailureReason,
+  splitEntryBytes,
+  type VerifyReport,
+} from './verify.ts';
 
 export interface FileVerifyReport extends VerifyReport {
   /** The chain the signed checkpoints name. */
   chain?: { kind: ChainKind; id: string };
+  /** The key id of the valid checkpoint at `signedSeq` (absent when only the chain's start vouches). */
+  signedBy?: string;
 }
 
 const CHECKPOINT_PREFIX = '{"checkpoint":';
@@ -39,98 +47,242 @@ function readCheckpoint(line: string): Checkpoint | undefined {
   return undefined;
 }
 
-/**
- * Verifies an exported JSON Lines audit log offline, with the public keys the verifier trusts
- * (by key id), plus any checkpoints held separately (e.g. saved from GET audit-checkpoints
- * earlier, to catch a file cut short together with its last checkpoint). OK only when every entry
- * is intact, in order, anchored at its start and vouched for up to the last one by a valid
- * signature; otherwise the first sequence number that is not what was written.
- */
-export async function verifyExportLines(
-  lines: AsyncIterable<string> | Iterable<string>,
-  keys: ReadonlyMap<string, KeyObject>,
-  extraCheckpoints: readonly Checkpoint[] = [],
-): Promise<FileVerifyReport> {
-  let verifier: ChainVerifier | undefined;
-  let chain: { kind: ChainKind; id: string } | undefined;
-  /** Checkpoints seen before the first entry: one of them may anchor the start. */
-  const leading: Checkpoint[] = [];
-  const problems: Array<{ seq: number; reason: Parameters<ChainVerifier['fail']>[1]; detail: string }> = [];
-  let lineNo = 0;
+type Problem = { seq: number; reason: FailureReason; detail: string };
 
-  const acceptCheckpoint = (cp: Checkpoint) => {
+/**
+ * Longest line the stream reader holds while looking for its end: far beyond any entry (the
+ * before/after objects of one change), small enough that a file without line breaks cannot
+ * exhaust memory.
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The state of one export's verification, fed one line at a time (text or UTF-8 bytes, without
+ * its line break): `line()` answers false once the verdict is reached and nothing more can change
+ * it.
+ */
+class ExportVerifier {
+  private verifier: ChainVerifier | undefined;
+  private chain: { kind: ChainKind; id: string } | undefined;
+  /** Checkpoints seen before the first entry: one of them may anchor the start. */
+  private readonly leading: Checkpoint[] = [];
+  private readonly problems: Problem[] = [];
+  /** Valid checkpoints' signing keys, by the entry they vouch for. */
+  private readonly signers = new Map<number, string>();
+  /** The entry accepted last: a second, different entry claiming its place is an insertion. */
+  private last: { seq: number; prevHash: string; hash: string } | undefined;
+  private lineNo = 0;
+
+  constructor(
+    private readonly keys: ReadonlyMap<string, KeyObject>,
+    extraCheckpoints: readonly Checkpoint[],
+  ) {
+    for (const cp of extraCheckpoints) this.acceptCheckpoint(cp);
+  }
+
+  private acceptCheckpoint(cp: Checkpoint): void {
     const of = chainOfCheckpoint(cp);
     if (!of) {
-      problems.push({ seq: cp.seq, reason: 'malformed', detail: `checkpoint ${cp.seq} names no chain` });
+      this.problems.push({ seq: cp.seq, reason: 'malformed', detail: `checkpoint ${cp.seq} names no chain` });
       return;
     }
-    if (chain && (chain.kind !== of.kind || chain.id !== of.id)) {
-      problems.push({
+    if (this.chain && (this.chain.kind !== of.kind || this.chain.id !== of.id)) {
+      this.problems.push({
         seq: cp.seq,
         reason: 'malformed',
         detail: `checkpoint ${cp.seq} belongs to another log`,
       });
       return;
     }
-    chain = of;
-    const problem = checkpointProblem(keys, of.kind, of.id, cp);
+    this.chain = of;
+    const problem = checkpointProblem(this.keys, of.kind, of.id, cp);
     if (problem) {
-      problems.push({ seq: cp.seq, ...problem });
+      this.problems.push({ seq: cp.seq, ...problem });
       return;
     }
-    if (verifier) verifier.addCheckpoint(cp);
-    else leading.push(cp);
-  };
+    if (!this.signers.has(cp.seq)) this.signers.set(cp.seq, cp.keyId);
+    if (this.verifier) this.verifier.addCheckpoint(cp);
+    else this.leading.push(cp);
+  }
 
-  for (const cp of extraCheckpoints) acceptCheckpoint(cp);
-  for await (const raw of lines) {
-    lineNo++;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line === '') continue;
-    if (line.startsWith(CHECKPOINT_PREFIX)) {
-      const cp = readCheckpoint(line);
-      if (cp) acceptCheckpoint(cp);
+  line(raw: string | Uint8Array): boolean {
+    const bytes =
+      typeof raw === 'string'
+        ? Buffer.from(raw, 'utf8')
+        : Buffer.isBuffer(raw)
+          ? raw
+          : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    return this.lineAt(bytes, 0, bytes.length);
+  }
+
+  /** The line at bytes[start, end), its line break excluded; the bytes are not kept. */
+  lineAt(bytes: Buffer, start: number, end: number): boolean {
+    this.lineNo++;
+    if (end > start && bytes[end - 1] === 13 /* \r */) end--;
+    if (end === start) return true;
+    if (isCheckpointLine(bytes, start, end)) {
+      const cp = readCheckpoint(bytes.toString('utf8', start, end));
+      if (cp) this.acceptCheckpoint(cp);
       else {
-        const at = (verifier?.head.seq ?? 0) + 1;
-        problems.push({ seq: at, reason: 'malformed', detail: `line ${lineNo} is not a checkpoint` });
+        const at = (this.verifier?.head.seq ?? 0) + 1;
+        this.problems.push({
+          seq: at,
+          reason: 'malformed',
+          detail: `line ${this.lineNo} is not a checkpoint`,
+        });
       }
-      continue;
+      return true;
     }
-    const entry = splitEntryLine(line);
+    const entry = splitEntryBytes(bytes, start, end, this.last?.hash);
+    let verifier = this.verifier;
     if (!verifier) {
       const firstSeq = entry?.seq ?? 1;
-      const anchor = leading.find((cp) => cp.seq === firstSeq - 1);
+      const anchor = this.leading.find((cp) => cp.seq === firstSeq - 1);
       verifier = anchor
         ? new ChainVerifier({ seq: anchor.seq, hash: anchor.hash, signed: true })
         : firstSeq === 1
           ? new ChainVerifier({ seq: 0, hash: GENESIS_HASH, signed: true })
           : new ChainVerifier();
-      for (const cp of leading) if (cp !== anchor) verifier.addCheckpoint(cp);
+      for (const cp of this.leading) if (cp !== anchor) verifier.addCheckpoint(cp);
+      this.verifier = verifier;
     }
     if (!entry) {
       verifier.fail(
         (verifier.head.seq ?? 0) + 1,
         'malformed',
-        `line ${lineNo} is not an exported audit entry`,
+        `line ${this.lineNo} is not an exported audit entry`,
       );
-      break;
+      return false;
+    }
+    const last = this.last;
+    if (last && entry.seq === last.seq && entry.prevHash === last.prevHash && entry.hash !== last.hash) {
+      // Two different entries claim the same place in the chain: whichever is the original, the
+      // entry at that sequence number is not (only) what was written.
+      verifier.fail(
+        entry.seq,
+        'out_of_order',
+        `two different entries claim seq ${entry.seq}, each following entry ${entry.seq - 1}: one was inserted`,
+      );
+      return false;
     }
     verifier.push(entry.seq, entry.prevHash, entry.hash, entry.computed);
-    if (verifier.failed) break;
+    if (verifier.failed) return false;
+    this.last = entry;
+    return true;
   }
-  verifier ??= new ChainVerifier({ seq: 0, hash: GENESIS_HASH, signed: true });
-  // A problem with a checkpoint counts where it sits in the chain, unless the chain broke earlier.
-  for (const p of problems.sort((a, b) => a.seq - b.seq)) verifier.fail(p.seq, p.reason, p.detail);
-  const report: FileVerifyReport = verifier.finish();
-  if (report.ok && report.headSeq !== null && (report.signedSeq ?? 0) < report.headSeq) {
-    const from = (report.signedSeq ?? 0) + 1;
-    Object.assign(report, {
-      ok: false,
-      firstBadSeq: from,
-      reason: 'unsigned_tail',
-      detail: `entries from ${from} on are not vouched for by a signed checkpoint: they could have been rewritten`,
+
+  /** A line too long to be an entry; nothing after it is read. */
+  lineTooLong(): void {
+    this.lineNo++;
+    const at = (this.verifier?.head.seq ?? 0) + 1;
+    this.problems.push({
+      seq: at,
+      reason: 'malformed',
+      detail: `line ${this.lineNo} is longer than ${MAX_LINE_BYTES} bytes: not an exported audit entry`,
     });
   }
-  if (chain) report.chain = chain;
-  return report;
+
+  finish(): FileVerifyReport {
+    let verifier = this.verifier;
+    if (!verifier) {
+      // No entry at all: any signed checkpoint names entries that should be here.
+      verifier = new ChainVerifier({ seq: 0, hash: GENESIS_HASH, signed: true });
+      for (const cp of this.leading) verifier.addCheckpoint(cp);
+    }
+    // A problem with a checkpoint counts where it sits in the chain, unless the chain broke earlier.
+    for (const p of this.problems.sort((a, b) => a.seq - b.seq)) verifier.fail(p.seq, p.reason, p.detail);
+    const report: FileVerifyReport = verifier.finish();
+    if (report.ok && report.headSeq !== null && (report.signedSeq ?? 0) < report.headSeq) {
+      const from = (report.signedSeq ?? 0) + 1;
+      Object.assign(report, {
+        ok: false,
+        firstBadSeq: from,
+        reason: 'unsigned_tail',
+        detail: `entries from ${from} on are not vouched for by a signed checkpoint: they could have been rewritten`,
+      });
+    }
+    const signer = report.signedSeq === null ? undefined : this.signers.get(report.signedSeq);
+    if (signer) report.signedBy = signer;
+    if (this.chain) report.chain = this.chain;
+    return report;
+  }
+}
+
+const CHECKPOINT_BYTES = Buffer.from(CHECKPOINT_PREFIX);
+
+function isCheckpointLine(bytes: Buffer, start: number, end: number): boolean {
+  // An entry line starts `{"action"`: the third byte tells them apart before any comparison.
+  if (end - start < CHECKPOINT_BYTES.length || bytes[start + 2] !== CHECKPOINT_BYTES[2]) return false;
+  for (let i = 0; i < CHECKPOINT_BYTES.length; i++)
+    if (bytes[start + i] !== CHECKPOINT_BYTES[i]) return false;
+  return true;
+}
+
+/**
+ * Verifies an exported JSON Lines audit log offline, with the public keys the verifier trusts
+ * (by key id), plus any checkpoints held separately (e.g. saved from GET audit-checkpoints
+ * earlier, to catch a file cut short together with its last checkpoint). OK only when every entry
+ * is intact, in order, anchored at its start and vouched for up to the last one by a valid
+ * signature; otherwise the first sequence number that is not what was written. Lines may be text
+ * or UTF-8 bytes, without their line breaks.
+ */
+export async function verifyExportLines(
+  lines: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+  keys: ReadonlyMap<string, KeyObject>,
+  extraCheckpoints: readonly Checkpoint[] = [],
+): Promise<FileVerifyReport> {
+  const state = new ExportVerifier(keys, extraCheckpoints);
+  for await (const line of lines) if (!state.line(line)) break;
+  return state.finish();
+}
+
+/**
+ * The same from the file's bytes as they are read (e.g. an fs.ReadStream with large chunks): the
+ * lines are found in each chunk without decoding it or allocating a string per line, and only a
+ * line that straddles two chunks is copied. Stops reading at the first failure.
+ */
+export async function verifyExportStream(
+  chunks: AsyncIterable<Uint8Array | string>,
+  keys: ReadonlyMap<string, KeyObject>,
+  extraCheckpoints: readonly Checkpoint[] = [],
+): Promise<FileVerifyReport> {
+  const state = new ExportVerifier(keys, extraCheckpoints);
+  /** The start of a line whose end is in a later chunk, in pieces (copied: a source may reuse its buffer). */
+  const carry: Buffer[] = [];
+  let carried = 0;
+  let going = true;
+  for await (const piece of chunks) {
+    const chunk =
+      typeof piece === 'string'
+        ? Buffer.from(piece, 'utf8')
+        : Buffer.isBuffer(piece)
+          ? piece
+          : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    let start = 0;
+    let nl = chunk.indexOf(10);
+    if (carried > 0 && nl >= 0) {
+      carry.push(chunk.subarray(0, nl));
+      going = state.line(Buffer.concat(carry));
+      carry.length = 0;
+      carried = 0;
+      start = nl + 1;
+      nl = chunk.indexOf(10, start);
+    }
+    for (; going && nl >= 0; nl = chunk.indexOf(10, start)) {
+      going = state.lineAt(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (!going) break;
+    if (start < chunk.length) {
+      carry.push(Buffer.from(chunk.subarray(start)));
+      carried += chunk.length - start;
+      if (carried > MAX_LINE_BYTES) {
+        state.lineTooLong();
+        going = false;
+        break;
+      }
+    }
+  }
+  if (going && carried > 0) state.line(Buffer.concat(carry));
+  return state.finish();
 }

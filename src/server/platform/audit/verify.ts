@@ -1,5 +1,5 @@
-import type { KeyObject } from 'node:crypto';
-import { type ChainKind, GENESIS_HASH, sha256Hex } from './entry.ts';
+import { hash as digest, type KeyObject } from 'node:crypto';
+import { type ChainKind, GENESIS_HASH } from './entry.ts';
 import { type Checkpoint, checkpointSignatureValid } from './keys.ts';
 
 export type FailureReason =
@@ -14,6 +14,7 @@ export type FailureReason =
   | 'unanchored_start'
   | 'head_mismatch'
   | 'malformed'
+  | 'unauthenticated_entry'
   | 'unsigned_tail';
 
 export interface VerifyReport {
@@ -229,11 +230,38 @@ export function checkpointProblem(
   return undefined;
 }
 
-const HASH_FIELD = ',"hash":"';
-const PREV_FIELD = ',"prevHash":"';
-const SEQ_FIELD = ',"seq":';
-const ID_FIELD = ',"id":"';
+const HASH_FIELD = Buffer.from(',"hash":"');
+const PREV_FIELD = Buffer.from(',"prevHash":"');
+const SEQ_FIELD = Buffer.from(',"seq":');
+const ID_FIELD = Buffer.from(',"id":"');
+/** `,"hash":"` + 64 hex digits + `"`: what comes out of a line to leave the hashed bytes. */
+const HASH_MEMBER_LENGTH = HASH_FIELD.length + 65;
 const HEX64 = /^[0-9a-f]{64}$/;
+/** The hashed bytes of the line being split, reused (and grown) from line to line. */
+let scratch = new Uint8Array(16 * 1024);
+/** Views of the first N bytes of `scratch`, by N: lines of a log have a few hundred lengths. */
+const scratchViews: Uint8Array[] = [];
+
+/** Whether `field` (a `,"key":` sequence) lies at `at`, before `end`; its first two bytes match. */
+function fieldAt(bytes: Uint8Array, at: number, end: number, field: Uint8Array): boolean {
+  if (at + field.length > end) return false;
+  for (let j = 2; j < field.length; j++) if (bytes[at + j] !== field[j]) return false;
+  return true;
+}
+
+/** Whether the 64 bytes at `at` spell `hex` (a 64-character string). */
+function spells(bytes: Uint8Array, at: number, hex: string): boolean {
+  for (let j = 0; j < 64; j++) if (bytes[at + j] !== hex.charCodeAt(j)) return false;
+  return true;
+}
+
+export interface SplitEntry {
+  seq: number;
+  prevHash: string;
+  hash: string;
+  /** SHA-256 (hex) of the line's bytes without its hash member. */
+  computed: string;
+}
 
 /**
  * Splits one exported JSON Lines entry into what the chain needs without parsing the JSON: the
@@ -241,28 +269,98 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * is a string, number or the `{id,type}` target, none of which can contain that sequence
  * unescaped), and removing it leaves exactly the bytes that were hashed. An edited line can only
  * make the hash disagree.
+ *
+ * Works on the line's UTF-8 bytes (a string is encoded first): the sequences looked for are
+ * ASCII, which never occurs inside a multi-byte UTF-8 character, and the bytes hashed are the
+ * file's own, not a decoding of them. `previousHash` (the entry before's hash) only saves work:
+ * when the line's `prevHash` spells it, that same string is returned.
  */
 export function splitEntryLine(
-  line: string,
-): { seq: number; prevHash: string; hash: string; computed: string } | undefined {
-  const h = line.lastIndexOf(HASH_FIELD);
+  line: string | Uint8Array,
+  previousHash?: string | null,
+): SplitEntry | undefined {
+  const bytes =
+    typeof line === 'string'
+      ? Buffer.from(line, 'utf8')
+      : Buffer.isBuffer(line)
+        ? line
+        : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
+  return splitEntryBytes(bytes, 0, bytes.length, previousHash);
+}
+
+/** The same for the line at bytes[start, end) (e.g. within a chunk read from a file). */
+export function splitEntryBytes(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  previousHash?: string | null,
+): SplitEntry | undefined {
+  if (end - start < HASH_MEMBER_LENGTH + ID_FIELD.length) return undefined;
+  // One pass backwards from the end of the line to its hash member, comma to comma (a native
+  // search), finds the last occurrence of each member looked for.
+  let h = -1;
+  let id = -1;
+  let p = -1;
+  let s = -1;
+  for (
+    let i = bytes.lastIndexOf(44 /* , */, end - ID_FIELD.length);
+    i >= start;
+    i = i > 0 ? bytes.lastIndexOf(44, i - 1) : -1
+  ) {
+    if (bytes[i + 1] !== 34 /* " */) continue;
+    const k = bytes[i + 2];
+    if (k === 104 /* h */) {
+      if (fieldAt(bytes, i, end, HASH_FIELD)) {
+        h = i;
+        break;
+      }
+    } else if (k === 105 /* i */) {
+      if (id < 0 && fieldAt(bytes, i, end, ID_FIELD)) id = i;
+    } else if (k === 112 /* p */) {
+      if (p < 0 && fieldAt(bytes, i, end, PREV_FIELD)) p = i;
+    } else if (k === 115 /* s */) {
+      if (s < 0 && fieldAt(bytes, i, end, SEQ_FIELD)) s = i;
+    }
+  }
   if (h < 0) return undefined;
-  const hash = line.slice(h + HASH_FIELD.length, h + HASH_FIELD.length + 64);
-  if (line.charCodeAt(h + HASH_FIELD.length + 64) !== 34 /* " */ || !HEX64.test(hash)) return undefined;
+  const hashAt = h + HASH_FIELD.length;
+  const idAt = hashAt + 65;
   // Where canonical JSON puts it: right before the top-level id, the last `,"id":"` of the line
-  // (the target's id comes first in its object, after `{`).
-  const idAt = h + HASH_FIELD.length + 65;
-  if (!line.startsWith(ID_FIELD, idAt) || line.lastIndexOf(ID_FIELD) !== idAt) return undefined;
-  const p = line.lastIndexOf(PREV_FIELD);
-  const prevHash = line.slice(p + PREV_FIELD.length, p + PREV_FIELD.length + 64);
-  if (p < h || !HEX64.test(prevHash)) return undefined;
-  const s = line.lastIndexOf(SEQ_FIELD);
+  // (the target's id comes first in its object, after `{`). The members found after it are the
+  // last of their kind in the line.
+  if (id !== idAt || bytes[idAt - 1] !== 34 /* " */) return undefined;
+  if (p < idAt) return undefined;
+  const prevAt = p + PREV_FIELD.length;
+  if (prevAt + 64 > end) return undefined;
+  let prevHash: string;
+  if (previousHash && spells(bytes, prevAt, previousHash)) prevHash = previousHash;
+  else {
+    prevHash = bytes.toString('latin1', prevAt, prevAt + 64);
+    if (!HEX64.test(prevHash)) return undefined;
+  }
   if (s < p) return undefined;
-  let end = s + SEQ_FIELD.length;
+  const digitsAt = s + SEQ_FIELD.length;
+  let at = digitsAt;
   let seq = 0;
-  for (let c = line.charCodeAt(end); c >= 48 && c <= 57; c = line.charCodeAt(++end))
-    seq = seq * 10 + (c - 48);
-  if (end === s + SEQ_FIELD.length || line.charCodeAt(end) !== 44 /* , */) return undefined;
-  const body = line.slice(0, h) + line.slice(idAt);
-  return { seq, prevHash, hash, computed: sha256Hex(body) };
+  for (let c = bytes[at]!; at < end && c >= 48 && c <= 57; c = bytes[++at]!) seq = seq * 10 + (c - 48);
+  if (at === digitsAt || at - digitsAt > 15 || at >= end || bytes[at] !== 44 /* , */) return undefined;
+  // The hashed bytes: the line without its hash member, copied once into the reused buffer.
+  const length = end - start - HASH_MEMBER_LENGTH;
+  if (scratch.length < length) {
+    scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
+    scratchViews.length = 0;
+  }
+  // Plain views, not Buffer slices: this runs once a line and they cost less to make.
+  scratch.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, h - start), 0);
+  scratch.set(new Uint8Array(bytes.buffer, bytes.byteOffset + idAt, end - idAt), h - start);
+  let body = scratchViews[length];
+  if (!body) {
+    body = new Uint8Array(scratch.buffer, 0, length);
+    if (length < 65_536) scratchViews[length] = body;
+  }
+  const computed = digest('sha256', body, 'hex');
+  if (spells(bytes, hashAt, computed)) return { seq, prevHash, hash: computed, computed };
+  const hash = bytes.toString('latin1', hashAt, hashAt + 64);
+  if (!HEX64.test(hash)) return undefined;
+  return { seq, prevHash, hash, computed };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Permission } from '../../../contracts/permissions.ts';
 import type { AccessResolver, OrgAccess } from '../access/access.ts';
+import type { DeniedRecorder } from '../audit/denied.ts';
 import type { Actor, Invocation } from '../command.ts';
 import { AppError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
 import type { RouteAccess } from '../http/route-policy.ts';
@@ -69,7 +69,7 @@ export interface AuthenticationOptions {
   access: AccessResolver;
   allowedOrigins: ReadonlySet<string>;
   /** Told of each member refused for lacking a route's permission, before the 403 is sent. */
-  onDenied?: (request: FastifyRequest, access: OrgAccess, permission: Permission) => Promise<void>;
+  onDenied?: DeniedRecorder;
 }
 
 /**
@@ -91,6 +91,7 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
         userAgent: this.headers['user-agent']?.slice(0, 512) ?? null,
         requestId: this.id,
       },
+      route: `${this.method} ${this.routeOptions.url ?? ''}`,
     };
   });
 
@@ -137,7 +138,14 @@ async function authenticate(
     const resolved = await options.access.resolve(orgId.toLowerCase(), request.actor.userId);
     if (!resolved) throw new NotFoundError('organization');
     if (!resolved.permissions.has(access.permission)) {
-      await options.onDenied?.(request, resolved, access.permission);
+      const { actor, meta, route } = request.invocation();
+      await options.onDenied?.({
+        actor,
+        meta,
+        access: resolved,
+        permission: access.permission,
+        route: route!,
+      });
       throw new PermissionDeniedError(access.permission);
     }
     request.access = resolved;

@@ -318,7 +318,8 @@ export const auditChains = pgTable(
     headHash: text('head_hash').notNull(),
     headAt: time('head_at').notNull(),
     startSeq: bigint('start_seq', { mode: 'number' }).notNull().default(1),
-    checkpointedAt: time('checkpointed_at'),
+    /** The highest entry signed so far (the periodic job signs chains whose head is past it). */
+    checkpointedSeq: bigint('checkpointed_seq', { mode: 'number' }).notNull().default(0),
   },
   (t) => [check('audit_chains_kind_check', sql`${t.kind} IN ('org', 'user', 'instance')`)],
 );
@@ -347,6 +348,10 @@ export const auditEvents = pgTable(
     requestId: text('request_id'),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
+    /** HMAC of `hash` under the writing installation's key (see SigningKey.macKey); not exported. */
+    mac: text('mac').notNull(),
+    /** The signing key whose MAC key wrote it. */
+    macKeyId: text('mac_key_id').notNull(),
   },
   (t) => [
     primaryKey({ name: 'audit_events_pkey', columns: [t.chainId, t.seq] }),

@@ -45,7 +45,7 @@ export class InvalidCredentialsError extends AppError {
 }
 
 export class PermissionDeniedError extends AppError {
-  constructor(permission: string) {
+  constructor(readonly permission: string) {
     super(
       403,
       'permission_denied',

@@ -1,0 +1,263 @@
+/**
+ * `gatehouse audit verify FILE --public-key KEY`: checks an exported JSON Lines audit log offline,
+ * with nothing but the file, the public keys the verifier trusts and, optionally, checkpoints
+ * saved earlier from GET /api/v1/orgs/:orgId/audit-checkpoints (they catch a file cut short
+ * together with its last checkpoint). The file is read as a stream: memory stays bounded by the
+ * longest line, whatever the length of the log.
+ */
+import type { KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import { type Checkpoint, keyIdOf, parsePublicKey } from '../server/platform/audit/keys.ts';
+import { type FileVerifyReport, verifyExportStream } from '../server/platform/audit/verify-file.ts';
+
+/** Something wrong with how the command was called (exit code 2), not with the log. */
+export class UsageError extends Error {}
+
+export interface AuditVerifyOptions {
+  publicKey?: string[];
+  checkpoints?: string;
+  json?: boolean;
+}
+
+const PEM_BLOCK = /-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g;
+
+function isFile(value: string): boolean {
+  try {
+    return fs.statSync(value).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The keys in one text: SPKI PEM (one or more blocks), a JWK, one key as GET /api/v1/audit-keys
+ * lists it, that whole response (`{items: [...]}`) or an array of such, or raw base64url keys
+ * separated by commas or white space.
+ */
+function keysInText(text: string): KeyObject[] {
+  const value = text.trim();
+  if (value.startsWith('-----BEGIN')) {
+    return (value.match(PEM_BLOCK) ?? [value]).map((pem) => parsePublicKey(pem));
+  }
+  if (value.startsWith('{') || value.startsWith('[')) {
+    const json = JSON.parse(value) as unknown;
+    const items = Array.isArray(json)
+      ? json
+      : json && typeof json === 'object' && Array.isArray((json as { items?: unknown }).items)
+        ? (json as { items: unknown[] }).items
+        : [json];
+    return items.map((item) => parsePublicKey(JSON.stringify(item)));
+  }
+  return value
+    .split(/[\s,]+/)
+    .filter((part) => part !== '')
+    .map((part) => parsePublicKey(part));
+}
+
+/**
+ * The trusted keys by key id, from `--public-key` values: each a file holding keys or the keys
+ * themselves. The key id is recomputed from each key (RFC 7638), never taken from the input.
+ */
+export function loadPublicKeys(values: readonly string[]): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
+  const add = (value: string) => {
+    const fromFile = isFile(value);
+    const text = fromFile ? readText(value, 'the public key file') : value;
+    let found: KeyObject[];
+    try {
+      found = keysInText(text);
+    } catch (err) {
+      const why = (err as Error).message;
+      if (fromFile) {
+        throw new UsageError(
+          `the public key file ${value} holds no Ed25519 public key (PEM, JWK or base64url): ${why}`,
+        );
+      }
+      if (/[/\\]|\.(pem|json|jwk|pub|key|txt)$/i.test(value)) {
+        throw new UsageError(`the public key file ${value} does not exist`);
+      }
+      throw new UsageError(
+        `--public-key ${value} is neither a file nor an Ed25519 public key (PEM, JWK or base64url): ${why}`,
+      );
+    }
+    for (const key of found) {
+      if (key.asymmetricKeyType !== 'ed25519') {
+        throw new UsageError(`--public-key ${value}: audit checkpoints are signed with Ed25519 keys`);
+      }
+      keys.set(keyIdOf(key), key);
+    }
+  };
+  for (const value of values) {
+    // A JSON or PEM value may itself hold commas; anything else may be a comma-separated list.
+    const pieces =
+      isFile(value) || /^\s*(\{|\[|-----BEGIN)/.test(value)
+        ? [value]
+        : value.split(',').filter((v) => v.trim() !== '');
+    for (const piece of pieces) add(piece.trim());
+  }
+  if (keys.size === 0) throw new UsageError('--public-key names no key');
+  return keys;
+}
+
+function asCheckpoint(value: unknown, where: string): Checkpoint {
+  const cp = (
+    value && typeof value === 'object' && 'checkpoint' in value
+      ? (value as { checkpoint: unknown }).checkpoint
+      : value
+  ) as Partial<Checkpoint> | null;
+  if (
+    !cp ||
+    typeof cp !== 'object' ||
+    !Number.isSafeInteger(cp.seq) ||
+    (cp.seq as number) < 0 ||
+    typeof cp.hash !== 'string' ||
+    typeof cp.signedAt !== 'string' ||
+    typeof cp.keyId !== 'string' ||
+    typeof cp.signature !== 'string'
+  ) {
+    throw new UsageError(`${where} is not a signed checkpoint (seq, hash, signedAt, keyId, signature)`);
+  }
+  return cp as Checkpoint;
+}
+
+/**
+ * Checkpoints saved from GET audit-checkpoints: the response (`{items: [...]}`), an array of
+ * checkpoints, or JSON Lines of them (as the export writes them, `{"checkpoint": …}`).
+ */
+export function loadCheckpoints(file: string): Checkpoint[] {
+  const text = readText(file, 'the checkpoints file').trim();
+  try {
+    if (text === '') return [];
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      // JSON Lines, one checkpoint a line.
+      if (!text.includes('\n')) throw err;
+      return text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line, i) => asCheckpoint(JSON.parse(line), `line ${i + 1} of ${file}`));
+    }
+    const items = Array.isArray(json)
+      ? json
+      : json && typeof json === 'object' && Array.isArray((json as { items?: unknown }).items)
+        ? (json as { items: unknown[] }).items
+        : [json];
+    return items.map((item, i) => asCheckpoint(item, `item ${i} of ${file}`));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`the checkpoints file ${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function assertFile(file: string): void {
+  if (!isFile(file)) {
+    throw new UsageError(
+      fs.existsSync(file)
+        ? `${file} is not a file`
+        : `${file} does not exist (expected an exported .jsonl file)`,
+    );
+  }
+}
+
+/**
+ * The file's bytes, a large chunk at a time, in two buffers taking turns: the next chunk is read
+ * while the current one is checked, and nothing is allocated per read. A chunk is valid until the
+ * next one is asked for.
+ */
+export async function* readChunks(file: string, size = 1 << 20): AsyncGenerator<Buffer> {
+  const handle = await fs.promises.open(file, 'r');
+  let filling = Buffer.allocUnsafe(size);
+  let spare = Buffer.allocUnsafe(size);
+  let position = 0;
+  let pending = handle.read(filling, 0, size, position);
+  try {
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      const chunk = filling.subarray(0, bytesRead);
+      [filling, spare] = [spare, filling];
+      pending = handle.read(filling, 0, size, position);
+      yield chunk;
+    }
+  } finally {
+    // A read may still be under way when the caller stops early: let it end before closing.
+    await pending.catch(() => undefined);
+    await handle.close();
+  }
+}
+
+/** Verifies an export file, reading it as a stream of large chunks. */
+export async function verifyExportFile(
+  file: string,
+  keys: ReadonlyMap<string, KeyObject>,
+  checkpoints: readonly Checkpoint[] = [],
+): Promise<FileVerifyReport> {
+  assertFile(file);
+  try {
+    return await verifyExportStream(readChunks(file), keys, checkpoints);
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The one-line verdict. */
+export function describeReport(report: FileVerifyReport): string {
+  if (!report.ok) {
+    return `FAIL at seq ${report.firstBadSeq} (${report.reason}): ${report.detail}`;
+  }
+  if (report.checked === 0) return 'FAIL: the file holds no audit entries';
+  const signer = report.signedBy ? ` by key ${report.signedBy}` : '';
+  // Whose log it is: a valid export of another organization verifies just as well.
+  const chain = report.chain ? ` of ${report.chain.kind} ${report.chain.id}` : '';
+  return (
+    `OK: ${report.checked} entries${chain} (seq ${report.firstSeq}–${report.headSeq}), ` +
+    `head ${report.headSeq} ${report.headHash}, signed through seq ${report.signedSeq}${signer}`
+  );
+}
+
+/**
+ * The command: prints the verdict (or the report as JSON) and returns the exit code: 0 when the
+ * file verifies, 1 when it does not (or holds no entries), 2 on a usage error.
+ */
+export async function runAuditVerify(
+  file: string,
+  options: AuditVerifyOptions,
+  out: { write(text: string): unknown } = process.stdout,
+  err: { write(text: string): unknown } = process.stderr,
+): Promise<number> {
+  try {
+    if (!options.publicKey || options.publicKey.length === 0) {
+      throw new UsageError(
+        'audit verify needs --public-key KEY (a file or the key; GET /api/v1/audit-keys lists them)',
+      );
+    }
+    assertFile(file);
+    const keys = loadPublicKeys(options.publicKey);
+    const checkpoints = options.checkpoints ? loadCheckpoints(options.checkpoints) : [];
+    const report = await verifyExportFile(file, keys, checkpoints);
+    const ok = report.ok && report.checked > 0;
+    if (options.json) {
+      const shown =
+        ok || !report.ok ? report : { ...report, ok: false, detail: 'the file holds no audit entries' };
+      out.write(`${JSON.stringify(shown, null, 2)}\n`);
+    } else {
+      out.write(`${describeReport(report)}\n`);
+    }
+    return ok ? 0 : 1;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err.write(`gatehouse audit verify: ${e.message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,775 @@
+import { randomBytes } from 'node:crypto';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAuditRetention } from '../../src/server/modules/audit-log/index.ts';
+import type { AuditEntry, ChainKind } from '../../src/server/platform/audit/entry.ts';
+import { entryFromRow } from '../../src/server/platform/audit/log.ts';
+import { listCommands } from '../../src/server/platform/command.ts';
+import { auditChains, auditEvents } from '../../src/server/platform/db/schema.ts';
+import {
+  createTestApp,
+  ORIGIN,
+  STRONG_PASSWORD,
+  sessionCookie,
+  signUp,
+  type TestApp,
+  uniqueEmail,
+} from '../support/app.ts';
+import {
+  addMember,
+  as,
+  createOrg,
+  expectStatus,
+  type Person,
+  requestToJoin,
+  sendAs,
+  TINY_PNG,
+  tokenFromMail,
+} from '../support/orgs.ts';
+
+/**
+ * The audit inventory: every command there is (`listCommands()`, once every module is loaded) has
+ * an entry in INVENTORY saying how to make it happen through the HTTP API (retention through
+ * `runAuditRetention`), and whose log, actor and target the entry it writes must name. For each:
+ * the heads of every chain are read, the command is triggered, and exactly one new entry — with
+ * that action, actor and target — is in the expected chain, no other chain grew, and the chain
+ * still verifies. A new command with no entry here fails the suite until someone says how it is
+ * audited.
+ *
+ * Entries are read from the database: some logs are no longer readable through the API once the
+ * command ran (a deleted organization's, a signed-out user's).
+ */
+
+const DAY_MS = 86_400_000;
+const NEW_PASSWORD = 'copper-lantern-harbor-77';
+
+interface ChainRef {
+  kind: ChainKind;
+  id: string;
+}
+
+/** What the one entry a command writes must say. */
+interface Expected {
+  chain: ChainRef;
+  /** A person (a user actor), or the system (retention). */
+  actor: Pick<Person, 'userId' | 'email'> | 'system';
+  target: { type: string; id: string };
+}
+
+interface InventoryCase {
+  /** How the command is made to happen, for the test's name. */
+  how: string;
+  /**
+   * Sets up what the command acts on (whatever that writes to the log is not counted) and
+   * returns the trigger: one request (or job run) that makes the command happen once.
+   */
+  arrange(): Promise<() => Promise<Expected>>;
+}
+
+let t: TestApp;
+/** A Scale organization most cases act in; cases that end or hand over an org make their own. */
+let shared: { orgId: string; owner: Person };
+
+const rand = () => randomBytes(4).toString('hex');
+const at = (orgId: string, rest = '') => `/api/v1/orgs/${orgId}${rest}`;
+const orgChain = (orgId: string): ChainRef => ({ kind: 'org', id: orgId });
+const userChain = (who: { userId: string }): ChainRef => ({ kind: 'user', id: who.userId });
+const organization = (orgId: string) => ({ type: 'organization', id: orgId });
+
+/** Every chain's head sequence number (a chain that does not exist yet has none). */
+async function chainHeads(): Promise<Map<string, { kind: ChainKind; seq: number }>> {
+  const rows = await t.db.database.db
+    .select({ id: auditChains.chainId, kind: auditChains.kind, seq: auditChains.headSeq })
+    .from(auditChains);
+  return new Map(rows.map((r) => [r.id, { kind: r.kind as ChainKind, seq: r.seq }]));
+}
+
+/** The chains that grew since `before`, as `kind:id`, sorted. */
+async function grownChains(before: Map<string, { seq: number }>): Promise<string[]> {
+  const after = await chainHeads();
+  return [...after]
+    .filter(([id, head]) => head.seq > (before.get(id)?.seq ?? 0))
+    .map(([id, head]) => `${head.kind}:${id}`)
+    .sort();
+}
+
+const chainName = (c: ChainRef) => `${c.kind}:${c.id}`;
+
+/** A chain's entries after sequence number `afterSeq`, oldest first, as the API shows them. */
+async function entriesSince(chain: ChainRef, afterSeq: number): Promise<AuditEntry[]> {
+  const rows = await t.db.database.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.chainId, chain.id), gt(auditEvents.seq, afterSeq)))
+    .orderBy(asc(auditEvents.seq));
+  return rows.map((row) => entryFromRow(chain.kind, row));
+}
+
+const actorOf = (actor: Expected['actor']) =>
+  actor === 'system'
+    ? { type: 'system', id: null, email: null }
+    : { type: 'user', id: actor.userId, email: actor.email };
+
+async function expectVerifies(chain: ChainRef): Promise<void> {
+  const report = await t.app.gatehouse.audit.verify(t.db.database.db, chain);
+  expect(report.ok, `${chainName(chain)} verifies: ${report.detail ?? ''}`).toBe(true);
+}
+
+/** The session a cookie belongs to. */
+async function sessionIdOf(who: { cookie: string }): Promise<string> {
+  const list = expectStatus(await as(t.app, who).get('/api/v1/me/sessions'), 200).json();
+  return list.items.find((s: { current: boolean }) => s.current).id;
+}
+
+async function logIn(who: { email: string; password: string }) {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    headers: { origin: ORIGIN },
+    payload: { email: who.email, password: who.password },
+  });
+  expectStatus(res, 200);
+  return { cookie: sessionCookie(res) };
+}
+
+async function ownerInvites(org: { orgId: string; owner: Person }, email = uniqueEmail('invitee')) {
+  const res = await as(t.app, org.owner).post(at(org.orgId, '/invitations'), {
+    emails: [email],
+    role: 'viewer',
+  });
+  return { id: expectStatus(res, 201).json().items[0].id as string, email };
+}
+
+async function ownerCreatesRole(org: { orgId: string; owner: Person }, slug = `r-${rand()}`) {
+  const res = await as(t.app, org.owner).post(at(org.orgId, '/roles'), {
+    slug,
+    name: `Role ${slug}`,
+    permissions: ['findings:read'],
+  });
+  return { id: expectStatus(res, 201).json().id as string, slug };
+}
+
+async function putLogo(org: { orgId: string; owner: Person }) {
+  return sendAs(t.app, org.owner, {
+    method: 'PUT',
+    url: at(org.orgId, '/logo'),
+    payload: TINY_PNG,
+    contentType: 'image/png',
+  });
+}
+
+/** Every command's action, and how it is audited. */
+const INVENTORY: Record<string, InventoryCase> = {
+  'user.created': {
+    how: 'POST /auth/signup → the new user’s own log',
+    arrange: async () => async () => {
+      const who = await signUp(t.app);
+      return { chain: userChain(who), actor: who, target: { type: 'user', id: who.userId } };
+    },
+  },
+  'session.created': {
+    how: 'POST /auth/login → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        const session = await logIn(who);
+        return {
+          chain: userChain(who),
+          actor: who,
+          target: { type: 'session', id: await sessionIdOf(session) },
+        };
+      };
+    },
+  },
+  'session.ended': {
+    how: 'POST /auth/logout → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const sessionId = await sessionIdOf(who);
+      return async () => {
+        expectStatus(await as(t.app, who).post('/api/v1/auth/logout'), 204);
+        return { chain: userChain(who), actor: who, target: { type: 'session', id: sessionId } };
+      };
+    },
+  },
+  'session.revoked': {
+    how: 'DELETE /me/sessions/:id (another of one’s sessions) → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const other = await sessionIdOf(await logIn(who));
+      return async () => {
+        expectStatus(await as(t.app, who).delete(`/api/v1/me/sessions/${other}`), 204);
+        return { chain: userChain(who), actor: who, target: { type: 'session', id: other } };
+      };
+    },
+  },
+  'user.updated': {
+    how: 'PATCH /me → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        expectStatus(await as(t.app, who).patch('/api/v1/me', { name: 'Renamed Person' }), 200);
+        return { chain: userChain(who), actor: who, target: { type: 'user', id: who.userId } };
+      };
+    },
+  },
+  'user.password_changed': {
+    how: 'POST /me/password → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        expectStatus(
+          await as(t.app, who).post('/api/v1/me/password', {
+            currentPassword: who.password,
+            newPassword: NEW_PASSWORD,
+          }),
+          204,
+        );
+        return { chain: userChain(who), actor: who, target: { type: 'user', id: who.userId } };
+      };
+    },
+  },
+  'org.created': {
+    how: 'POST /orgs → the new org’s log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        const res = await as(t.app, who).post('/api/v1/orgs', { name: `Created ${rand()}`, plan: 'pro' });
+        const orgId = expectStatus(res, 201).json().id;
+        return { chain: orgChain(orgId), actor: who, target: organization(orgId) };
+      };
+    },
+  },
+  'org.updated': {
+    how: 'PATCH /orgs/:orgId',
+    arrange: async () => async () => {
+      expectStatus(
+        await as(t.app, shared.owner).patch(at(shared.orgId), { description: `Now ${rand()}` }),
+        200,
+      );
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+    },
+  },
+  'org.logo_changed': {
+    how: 'PUT /orgs/:orgId/logo',
+    arrange: async () => async () => {
+      expectStatus(await putLogo(shared), 204);
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+    },
+  },
+  'org.logo_removed': {
+    how: 'DELETE /orgs/:orgId/logo',
+    arrange: async () => {
+      expectStatus(await putLogo(shared), 204);
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, '/logo')), 204);
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+      };
+    },
+  },
+  'org.deleted': {
+    how: 'DELETE /orgs/:orgId (an org of its own) → the deleted org’s log',
+    arrange: async () => {
+      const org = await createOrg(t.app, { name: `Doomed ${rand()}` });
+      return async () => {
+        expectStatus(await as(t.app, org.owner).delete(at(org.orgId), { password: STRONG_PASSWORD }), 204);
+        return { chain: orgChain(org.orgId), actor: org.owner, target: organization(org.orgId) };
+      };
+    },
+  },
+  'member.invited': {
+    how: 'POST /orgs/:orgId/invitations',
+    arrange: async () => async () => {
+      await ownerInvites(shared);
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+    },
+  },
+  'invite.resent': {
+    how: 'POST /orgs/:orgId/invitations/:id/resend',
+    arrange: async () => {
+      const { id } = await ownerInvites(shared);
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, `/invitations/${id}/resend`)), 200);
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'invitation', id } };
+      };
+    },
+  },
+  'invite.cancelled': {
+    how: 'DELETE /orgs/:orgId/invitations/:id',
+    arrange: async () => {
+      const { id } = await ownerInvites(shared);
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/invitations/${id}`)), 204);
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'invitation', id } };
+      };
+    },
+  },
+  'invite.accepted': {
+    how: 'POST /invitations/accept (by the invitee) → the org’s log',
+    arrange: async () => {
+      const { id, email } = await ownerInvites(shared);
+      const invitee = await signUp(t.app, { email });
+      const token = tokenFromMail((await t.mail.latestTo(email)).text);
+      return async () => {
+        expectStatus(await as(t.app, invitee).post('/api/v1/invitations/accept', { token }), 200);
+        return { chain: orgChain(shared.orgId), actor: invitee, target: { type: 'invitation', id } };
+      };
+    },
+  },
+  'join_link.rotated': {
+    how: 'POST /orgs/:orgId/join-link',
+    arrange: async () => async () => {
+      expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, '/join-link')), 201);
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+    },
+  },
+  'join_link.disabled': {
+    how: 'DELETE /orgs/:orgId/join-link',
+    arrange: async () => {
+      expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, '/join-link')), 201);
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, '/join-link')), 204);
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+      };
+    },
+  },
+  'join_request.created': {
+    how: 'POST /join-requests (by the joiner, with the share link) → the org’s log',
+    arrange: async () => {
+      const { token } = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, '/join-link')),
+        201,
+      ).json();
+      const joiner = await signUp(t.app);
+      return async () => {
+        const res = await as(t.app, joiner).post('/api/v1/join-requests', { token });
+        const id = expectStatus(res, 202).json().id;
+        return { chain: orgChain(shared.orgId), actor: joiner, target: { type: 'join_request', id } };
+      };
+    },
+  },
+  'join_request.approved': {
+    how: 'POST /orgs/:orgId/join-requests/:id/approve',
+    arrange: async () => {
+      const { id } = await requestToJoin(t.app, shared);
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).post(at(shared.orgId, `/join-requests/${id}/approve`), {
+            role: 'viewer',
+          }),
+          200,
+        );
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'join_request', id } };
+      };
+    },
+  },
+  'join_request.denied': {
+    how: 'POST /orgs/:orgId/join-requests/:id/deny',
+    arrange: async () => {
+      const { id } = await requestToJoin(t.app, shared);
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, `/join-requests/${id}/deny`)), 204);
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'join_request', id } };
+      };
+    },
+  },
+  'member.role_changed': {
+    how: 'PATCH /orgs/:orgId/members/:userId',
+    arrange: async () => {
+      const dev = await addMember(t.app, shared, 'developer', {}, t.mail);
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/members/${dev.userId}`), { role: 'viewer' }),
+          200,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'member', id: dev.userId },
+        };
+      };
+    },
+  },
+  'member.removed': {
+    how: 'DELETE /orgs/:orgId/members/:userId',
+    arrange: async () => {
+      const dev = await addMember(t.app, shared, 'developer', {}, t.mail);
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/members/${dev.userId}`)), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'member', id: dev.userId },
+        };
+      };
+    },
+  },
+  'member.left': {
+    how: 'DELETE /me/memberships/:orgId (by the member) → the org’s log',
+    arrange: async () => {
+      const dev = await addMember(t.app, shared, 'developer', {}, t.mail);
+      return async () => {
+        expectStatus(await as(t.app, dev).delete(`/api/v1/me/memberships/${shared.orgId}`), 204);
+        return { chain: orgChain(shared.orgId), actor: dev, target: { type: 'member', id: dev.userId } };
+      };
+    },
+  },
+  'ownership.transferred': {
+    how: 'POST /orgs/:orgId/ownership-transfer (an org of its own)',
+    arrange: async () => {
+      const org = await createOrg(t.app, { name: `Handed over ${rand()}` });
+      const admin = await addMember(t.app, org, 'admin', {}, t.mail);
+      return async () => {
+        expectStatus(
+          await as(t.app, org.owner).post(at(org.orgId, '/ownership-transfer'), { userId: admin.userId }),
+          200,
+        );
+        return { chain: orgChain(org.orgId), actor: org.owner, target: organization(org.orgId) };
+      };
+    },
+  },
+  'role.created': {
+    how: 'POST /orgs/:orgId/roles',
+    arrange: async () => async () => {
+      const { id } = await ownerCreatesRole(shared);
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id } };
+    },
+  },
+  'role.updated': {
+    how: 'PATCH /orgs/:orgId/roles/:slug',
+    arrange: async () => {
+      const { id, slug } = await ownerCreatesRole(shared);
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/roles/${slug}`), {
+            permissions: ['findings:read', 'scans:read'],
+          }),
+          200,
+        );
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id } };
+      };
+    },
+  },
+  'role.deleted': {
+    how: 'DELETE /orgs/:orgId/roles/:slug',
+    arrange: async () => {
+      const { id, slug } = await ownerCreatesRole(shared);
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/roles/${slug}`)), 204);
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id } };
+      };
+    },
+  },
+  'audit.exported': {
+    how: 'GET /orgs/:orgId/audit-events/export',
+    arrange: async () => async () => {
+      expectStatus(
+        await as(t.app, shared.owner).get(at(shared.orgId, '/audit-events/export?format=jsonl')),
+        200,
+      );
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'audit_log', id: shared.orgId },
+      };
+    },
+  },
+  'audit.checkpoint_created': {
+    how: 'POST /orgs/:orgId/audit-checkpoints',
+    arrange: async () => async () => {
+      const cp = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, '/audit-checkpoints')),
+        201,
+      );
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'audit_checkpoint', id: String(cp.json().seq) },
+      };
+    },
+  },
+  'audit.pruned': {
+    how: 'runAuditRetention past a Free org’s 30 days → that org’s log, by the system',
+    arrange: async () => {
+      // The only Free organization in this file: at `asOf` no other chain is past its retention
+      // (Scale keeps 90 days, accounts 365), so only this one is pruned.
+      const org = await createOrg(t.app, { name: `Old ${rand()}`, plan: 'free' });
+      return async () => {
+        expect(await runAuditRetention(t.app, new Date(Date.now() + 31 * DAY_MS))).toBe(1);
+        return { chain: orgChain(org.orgId), actor: 'system', target: organization(org.orgId) };
+      };
+    },
+  },
+};
+
+beforeAll(async () => {
+  t = await createTestApp();
+  shared = await createOrg(t.app, { name: 'Audited Inc' });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('every command is audited', () => {
+  it('the inventory names every command’s action, and only those', () => {
+    const live = new Set(listCommands().map((c) => c.action));
+    const table = new Set(Object.keys(INVENTORY));
+    const missing = [...live].filter((a) => !table.has(a)).sort();
+    const stale = [...table].filter((a) => !live.has(a)).sort();
+    expect(missing, 'commands with no entry in INVENTORY: say how each is triggered and audited').toEqual([]);
+    expect(stale, 'INVENTORY entries that no command records: remove them').toEqual([]);
+    for (const action of live)
+      expect(action, 'audit actions are resource.past_tense').toMatch(/^[a-z_]+\.[a-z_]+$/);
+  });
+
+  it.each(Object.entries(INVENTORY).map(([action, c]) => [action, c.how] as const))(
+    '%s: %s',
+    async (action) => {
+      const trigger = await INVENTORY[action]!.arrange();
+      const before = await chainHeads();
+      const expected = await trigger();
+      expect(await grownChains(before), `${action} is written to ${chainName(expected.chain)} alone`).toEqual(
+        [chainName(expected.chain)],
+      );
+      const entries = await entriesSince(expected.chain, before.get(expected.chain.id)?.seq ?? 0);
+      expect(
+        entries.map((e) => e.action),
+        'exactly one new entry',
+      ).toEqual([action]);
+      expect(entries[0]!.actor).toEqual(actorOf(expected.actor));
+      expect(entries[0]!.target).toEqual(expected.target);
+      await expectVerifies(expected.chain);
+    },
+  );
+});
+
+describe('a sign-in is noted in each organization the user is an active member of', () => {
+  /** `who` joins the org through an invitation sent by its owner. */
+  async function joins(org: { orgId: string; owner: Person }, who: Person, role: string): Promise<void> {
+    const since = t.mail.messages.length;
+    expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, '/invitations'), { emails: [who.email], role }),
+      201,
+    );
+    const token = tokenFromMail((await t.mail.latestTo(who.email, since)).text);
+    expectStatus(await as(t.app, who).post('/api/v1/invitations/accept', { token }), 200);
+  }
+
+  it('session.created in the user’s log, one member.signed_in in each of their two orgs, none elsewhere', async () => {
+    const who = await signUp(t.app, { name: 'Mo Multi' });
+    const own = await createOrg(t.app, { name: `Own ${rand()}` }, who);
+    const other = await createOrg(t.app, { name: `Other ${rand()}` });
+    await joins(other, who, 'developer');
+    // Orgs they left, or that were deleted, are not told.
+    const left = await createOrg(t.app, { name: `Left ${rand()}` });
+    await joins(left, who, 'viewer');
+    expectStatus(await as(t.app, who).delete(`/api/v1/me/memberships/${left.orgId}`), 204);
+    const gone = await createOrg(t.app, { name: `Gone ${rand()}` });
+    await joins(gone, who, 'viewer');
+    expectStatus(await as(t.app, gone.owner).delete(at(gone.orgId), { password: STRONG_PASSWORD }), 204);
+
+    const before = await chainHeads();
+    const sessionId = await sessionIdOf(await logIn(who));
+
+    const expected: Array<[ChainRef, string]> = [
+      [userChain(who), 'session.created'],
+      [orgChain(own.orgId), 'member.signed_in'],
+      [orgChain(other.orgId), 'member.signed_in'],
+    ];
+    expect(await grownChains(before)).toEqual(expected.map(([c]) => chainName(c)).sort());
+    for (const [chain, action] of expected) {
+      const entries = await entriesSince(chain, before.get(chain.id)?.seq ?? 0);
+      expect(
+        entries.map((e) => e.action),
+        chainName(chain),
+      ).toEqual([action]);
+      expect(entries[0]!.actor).toEqual(actorOf(who));
+      expect(entries[0]!.target).toEqual({ type: 'session', id: sessionId });
+      await expectVerifies(chain);
+    }
+    // The other org's owner reads it in their log.
+    const seen = expectStatus(
+      await as(t.app, other.owner).get(at(other.orgId, '/audit-events?action=member.signed_in')),
+      200,
+    ).json();
+    expect(seen.items.map((e: { actor: { id: string } }) => e.actor.id)).toEqual([who.userId]);
+  });
+});
+
+describe('access.denied: a member refused on a sensitive route', () => {
+  let org: { orgId: string; owner: Person };
+  let viewer: Person;
+  beforeAll(async () => {
+    org = await createOrg(t.app, { name: `Guarded ${rand()}` });
+    viewer = await addMember(t.app, org, 'viewer', { name: 'Vic Viewer' }, t.mail);
+  });
+
+  /** The org's log entries since `before`, after one request by `who`. */
+  async function refused(who: Person, spec: Parameters<typeof sendAs>[2], status = 403) {
+    const before = await chainHeads();
+    const res = await sendAs(t.app, who, spec);
+    expect(res.statusCode, res.body).toBe(status);
+    const grown = await grownChains(before);
+    const entries = await entriesSince(orgChain(org.orgId), before.get(org.orgId)?.seq ?? 0);
+    return { grown, entries };
+  }
+
+  it('is recorded once, naming the member and the route; the same refusal within the minute is not', async () => {
+    const route = 'GET /api/v1/orgs/:orgId/audit-events';
+    const first = await refused(viewer, { method: 'GET', url: at(org.orgId, '/audit-events') });
+    expect(first.grown).toEqual([chainName(orgChain(org.orgId))]);
+    expect(first.entries).toHaveLength(1);
+    expect(first.entries[0]).toMatchObject({
+      action: 'access.denied',
+      actor: actorOf(viewer),
+      target: { type: 'route', id: route },
+      after: { permission: 'audit:read', role: 'viewer' },
+    });
+    const again = await refused(viewer, { method: 'GET', url: at(org.orgId, '/audit-events?limit=5') });
+    expect(again.grown, 'a repeat within the minute adds nothing').toEqual([]);
+
+    // What the owner reads.
+    const log = expectStatus(
+      await as(t.app, org.owner).get(at(org.orgId, '/audit-events?action=access.denied')),
+      200,
+    ).json();
+    expect(log.items.map((e: { target: { id: string } }) => e.target.id)).toEqual([route]);
+    await expectVerifies(orgChain(org.orgId));
+  });
+
+  it('another sensitive route is another entry (POST invitations, members:manage)', async () => {
+    const { grown, entries } = await refused(viewer, {
+      method: 'POST',
+      url: at(org.orgId, '/invitations'),
+      payload: { emails: [uniqueEmail()], role: 'viewer' },
+    });
+    expect(grown).toEqual([chainName(orgChain(org.orgId))]);
+    expect(entries.map((e) => [e.action, e.actor.id, e.target.id])).toEqual([
+      ['access.denied', viewer.userId, 'POST /api/v1/orgs/:orgId/invitations'],
+    ]);
+    expect(entries[0]!.after).toEqual({ permission: 'members:manage', role: 'viewer' });
+  });
+
+  it('a refusal on a route that is not sensitive is not recorded (GET the org profile, settings:read)', async () => {
+    const { grown } = await refused(viewer, { method: 'GET', url: at(org.orgId) });
+    expect(grown).toEqual([]);
+  });
+
+  it('a refusal from inside a command is recorded too (org:delete held through a custom role, not Owner)', async () => {
+    const slug = `deleter-${rand()}`;
+    expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, '/roles'), {
+        slug,
+        name: 'Deleter',
+        permissions: ['org:delete', 'members:read'],
+      }),
+      201,
+    );
+    const deleter = await addMember(t.app, org, slug, { name: 'Del Eter' }, t.mail);
+    const { grown, entries } = await refused(deleter, {
+      method: 'DELETE',
+      url: at(org.orgId),
+      payload: { password: STRONG_PASSWORD },
+    });
+    expect(grown).toEqual([chainName(orgChain(org.orgId))]);
+    expect(entries.map((e) => [e.action, e.actor.id, e.target.id, e.after])).toEqual([
+      [
+        'access.denied',
+        deleter.userId,
+        'DELETE /api/v1/orgs/:orgId',
+        { permission: 'org:delete', role: slug },
+      ],
+    ]);
+    expectStatus(await as(t.app, org.owner).get(at(org.orgId)), 200);
+  });
+
+  it('who is not a member gets 404 and nothing is recorded anywhere', async () => {
+    const stranger = await signUp(t.app);
+    const { grown } = await refused(stranger, { method: 'GET', url: at(org.orgId, '/audit-events') }, 404);
+    expect(grown).toEqual([]);
+  });
+});
+
+describe('a command that fails writes nothing', () => {
+  let org: { orgId: string; owner: Person };
+  beforeAll(async () => {
+    org = await createOrg(t.app, { name: `Failing ${rand()}` });
+  });
+
+  type Attempt = () => Promise<LightMyRequestResponse>;
+  /** What the failing request needs is set up first (and may write); then the request itself. */
+  const FAILURES: Array<[string, number, string, () => Promise<Attempt>]> = [
+    [
+      'the last owner demotes themself',
+      409,
+      'last_owner',
+      async () => () =>
+        as(t.app, org.owner).patch(at(org.orgId, `/members/${org.owner.userId}`), { role: 'admin' }),
+    ],
+    [
+      'the last owner removes themself',
+      409,
+      'last_owner',
+      async () => () => as(t.app, org.owner).delete(at(org.orgId, `/members/${org.owner.userId}`)),
+    ],
+    [
+      'the last owner leaves',
+      409,
+      'last_owner',
+      async () => () => as(t.app, org.owner).delete(`/api/v1/me/memberships/${org.orgId}`),
+    ],
+    [
+      'a role with a slug the org has',
+      409,
+      'conflict',
+      async () => {
+        const { slug } = await ownerCreatesRole(org);
+        return () =>
+          as(t.app, org.owner).post(at(org.orgId, '/roles'), { slug, name: 'Again', permissions: [] });
+      },
+    ],
+    [
+      'an invitation accepted a second time',
+      409,
+      'invite_used',
+      async () => {
+        const { email } = await ownerInvites(org);
+        const invitee = await signUp(t.app, { email });
+        const token = tokenFromMail((await t.mail.latestTo(email)).text);
+        expectStatus(await as(t.app, invitee).post('/api/v1/invitations/accept', { token }), 200);
+        return () => as(t.app, invitee).post('/api/v1/invitations/accept', { token });
+      },
+    ],
+    [
+      'a sign-up with an email that has an account',
+      409,
+      'email_taken',
+      async () => () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/signup',
+          headers: { origin: ORIGIN },
+          payload: { email: org.owner.email, password: STRONG_PASSWORD, name: 'Twin' },
+        }),
+    ],
+    [
+      'an export on the Free plan (the owner holds audit:export, so no access.denied either)',
+      403,
+      'plan_limit',
+      async () => {
+        const free = await createOrg(t.app, { name: `Free ${rand()}`, plan: 'free' });
+        return () => as(t.app, free.owner).get(at(free.orgId, '/audit-events/export'));
+      },
+    ],
+  ];
+
+  it.each(FAILURES)('%s → %i %s', async (_what, status, code, arrange) => {
+    const attempt = await arrange();
+    const before = await chainHeads();
+    const res = await attempt();
+    expect(res.statusCode, res.body).toBe(status);
+    expect(res.json().code).toBe(code);
+    expect(await grownChains(before), 'no chain grew').toEqual([]);
+  });
+});
