@@ -249,11 +249,9 @@ function fieldAt(bytes: Uint8Array, at: number, end: number, field: Uint8Array):
   return true;
 }
 
-/** Whether the 64 bytes at `at` spell `hex` (a 64-character string). */
-function spells(bytes: Uint8Array, at: number, hex: string): boolean {
-  for (let j = 0; j < 64; j++) if (bytes[at + j] !== hex.charCodeAt(j)) return false;
-  return true;
-}
+/** Bytes as a one-byte string (hex digits): Buffer's own latin1 slice, without argument checks. */
+const latin1 = (bytes: Buffer, start: number, end: number): string =>
+  (bytes as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
 
 export interface SplitEntry {
   seq: number;
@@ -332,12 +330,10 @@ export function splitEntryBytes(
   if (p < idAt) return undefined;
   const prevAt = p + PREV_FIELD.length;
   if (prevAt + 64 > end) return undefined;
-  let prevHash: string;
-  if (previousHash && spells(bytes, prevAt, previousHash)) prevHash = previousHash;
-  else {
-    prevHash = bytes.toString('latin1', prevAt, prevAt + 64);
-    if (!HEX64.test(prevHash)) return undefined;
-  }
+  // A native copy and a string comparison beat comparing byte by byte in JS.
+  let prevHash = latin1(bytes, prevAt, prevAt + 64);
+  if (prevHash === previousHash) prevHash = previousHash;
+  else if (!HEX64.test(prevHash)) return undefined;
   if (s < p) return undefined;
   const digitsAt = s + SEQ_FIELD.length;
   let at = digitsAt;
@@ -359,8 +355,8 @@ export function splitEntryBytes(
     if (length < 65_536) scratchViews[length] = body;
   }
   const computed = digest('sha256', body, 'hex');
-  if (spells(bytes, hashAt, computed)) return { seq, prevHash, hash: computed, computed };
-  const hash = bytes.toString('latin1', hashAt, hashAt + 64);
+  const hash = latin1(bytes, hashAt, hashAt + 64);
+  if (hash === computed) return { seq, prevHash, hash: computed, computed };
   if (!HEX64.test(hash)) return undefined;
   return { seq, prevHash, hash, computed };
 }
