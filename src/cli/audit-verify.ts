@@ -221,7 +221,7 @@ export function describeReport(report: FileVerifyReport): string {
   // Whose log it is: a valid export of another organization verifies just as well.
   const chain = report.chain ? ` of ${report.chain.kind} ${report.chain.id}` : '';
   return (
-    `OK: ${report.checked} entries${chain} (seq ${report.firstSeq}–${report.headSeq}), ` +
+    `OK: ${report.checked} ${report.checked === 1 ? 'entry' : 'entries'}${chain} (seq ${report.firstSeq}–${report.headSeq}), ` +
     `head ${report.headSeq} ${report.headHash}, signed through seq ${report.signedSeq}${signer}`
   );
 }

@@ -51,6 +51,8 @@ export class ChainVerifier {
   private checked = 0;
   private signedSeq: number | null = null;
   private failure: { seq: number; reason: FailureReason; detail: string } | undefined;
+  /** An entry whose link to the one before broke, until the next entry says which is at fault. */
+  private suspect: { seq: number; hash: string } | undefined;
   /** Checkpoints not reached yet, by sequence number. */
   private readonly pending = new Map<number, Checkpoint>();
 
@@ -97,6 +99,10 @@ export class ChainVerifier {
    */
   push(seq: number, prevHash: string, storedHash: string, computedHash: string): void {
     if (this.failure) return;
+    if (this.suspect) {
+      this.decideSuspect(seq === this.suspect.seq + 1 && prevHash === this.suspect.hash);
+      return;
+    }
     if (this.lastSeq === null) {
       // Unknown start: take the first entry's word for what came before.
       this.lastSeq = seq - 1;
@@ -127,14 +133,13 @@ export class ChainVerifier {
       return;
     }
     if (prevHash !== this.lastHash) {
-      const atStart = this.checked === 0;
-      this.fail(
-        atStart ? seq : seq - 1,
-        'broken_link',
-        atStart
-          ? `entry ${seq} does not follow the anchor it should follow`
-          : `entry ${seq} does not follow entry ${seq - 1}: entry ${seq - 1} was changed`,
-      );
+      if (this.checked === 0) {
+        this.fail(seq, 'broken_link', `entry ${seq} does not follow the anchor it should follow`);
+        return;
+      }
+      // Either the entry before was changed and re-hashed, or this one was replaced whole: the
+      // next entry tells (it follows this one only if this one is the original).
+      this.suspect = { seq, hash: storedHash };
       return;
     }
     this.lastSeq = seq;
@@ -144,6 +149,25 @@ export class ChainVerifier {
     if (cp) {
       this.pending.delete(seq);
       this.checkCheckpoint(cp, storedHash);
+    }
+  }
+
+  /** A link broke at `suspect`; `followed`: the entry after it commits to it. */
+  private decideSuspect(followed: boolean): void {
+    const { seq } = this.suspect!;
+    this.suspect = undefined;
+    if (followed) {
+      this.fail(
+        seq - 1,
+        'broken_link',
+        `entry ${seq} does not follow entry ${seq - 1}: entry ${seq - 1} was changed`,
+      );
+    } else {
+      this.fail(
+        seq,
+        'broken_link',
+        `entry ${seq} follows neither entry ${seq - 1} nor is followed by ${seq + 1}: it was replaced`,
+      );
     }
   }
 
@@ -164,6 +188,8 @@ export class ChainVerifier {
    * check passes it); signed checkpoints beyond the last entry mean entries were cut off the end.
    */
   finish(expectedHead?: { seq: number; hash?: string }): VerifyReport {
+    // The last entry broke its link and nothing follows: the entry before it was changed.
+    if (this.suspect) this.decideSuspect(true);
     if (!this.failure && this.pending.size > 0) {
       const beyond = Math.max(...this.pending.keys());
       const seq = (this.lastSeq ?? 0) + 1;
