@@ -1,11 +1,17 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryHash } from '../../src/server/platform/audit/entry.ts';
+import { signingKeyFrom, signCheckpoint as signWith } from '../../src/server/platform/audit/keys.ts';
 import { entryFromRow } from '../../src/server/platform/audit/log.ts';
 import type { Tx } from '../../src/server/platform/db/client.ts';
 import { pgErrorCode } from '../../src/server/platform/db/errors.ts';
-import { auditChains, auditCheckpoints, auditEvents } from '../../src/server/platform/db/schema.ts';
+import {
+  auditChains,
+  auditCheckpoints,
+  auditEvents,
+  auditKeys,
+} from '../../src/server/platform/db/schema.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { as, createOrg, expectStatus } from '../support/orgs.ts';
 
@@ -102,6 +108,53 @@ async function expectNothingSigned(org: LoggedOrg): Promise<void> {
   }
   expect(await head(org.orgId)).toEqual(before.head);
   expect(await checkpointCount(org.orgId)).toBe(before.checkpoints);
+}
+
+/**
+ * Appends an entry through SQL on an ordinary connection, perfectly linked into the chain (right
+ * seq, prevHash and hash) and moving the head, as someone who can write to the database could.
+ */
+async function appendForged(orgId: string): Promise<{ seq: number; hash: string }> {
+  const org = { orgId };
+  const [last] = (await rows(org.orgId)).slice(-1);
+  const fake = {
+    ...entryFromRow('org', last!),
+    id: randomUUID(),
+    seq: last!.seq + 1,
+    action: 'member.role_changed',
+    after: { role: 'owner' },
+    prevHash: last!.hash,
+  };
+  const hash = entryHash(fake);
+  // An ordinary connection can insert rows: the hash chain alone cannot tell this one apart.
+  await t.db.database.db.transaction(async (tx) => {
+    await tx.insert(auditEvents).values({
+      chainId: org.orgId,
+      seq: fake.seq,
+      id: fake.id,
+      occurredAt: new Date(fake.occurredAt),
+      actorType: fake.actor.type,
+      actorId: fake.actor.id,
+      actorEmail: fake.actor.email,
+      action: fake.action,
+      targetType: fake.target.type,
+      targetId: fake.target.id,
+      before: fake.before,
+      after: fake.after,
+      ip: fake.ip,
+      userAgent: fake.userAgent,
+      requestId: fake.requestId,
+      prevHash: fake.prevHash,
+      hash,
+      mac: 'forged',
+      macKeyId: t.app.gatehouse.audit.signingKey.keyId,
+    });
+    await tx
+      .update(auditChains)
+      .set({ headSeq: fake.seq, headHash: hash })
+      .where(eq(auditChains.chainId, org.orgId));
+  });
+  return { seq: fake.seq, hash };
 }
 
 describe('the audit_events trigger', () => {
@@ -249,47 +302,39 @@ describe('GET /orgs/:orgId/audit-events/verify after tampering behind the trigge
 
   it('names an entry appended through SQL with a perfectly linked hash, and signs nothing after it', async () => {
     const org = await orgWithEntries(3);
-    const [last] = (await rows(org.orgId)).slice(-1);
-    const fake = {
-      ...entryFromRow('org', last!),
-      id: randomUUID(),
-      seq: last!.seq + 1,
-      action: 'member.role_changed',
-      after: { role: 'owner' },
-      prevHash: last!.hash,
-    };
-    const hash = entryHash(fake);
-    // An ordinary connection can insert rows: the hash chain alone cannot tell this one apart.
-    await t.db.database.db.transaction(async (tx) => {
-      await tx.insert(auditEvents).values({
-        chainId: org.orgId,
-        seq: fake.seq,
-        id: fake.id,
-        occurredAt: new Date(fake.occurredAt),
-        actorType: fake.actor.type,
-        actorId: fake.actor.id,
-        actorEmail: fake.actor.email,
-        action: fake.action,
-        targetType: fake.target.type,
-        targetId: fake.target.id,
-        before: fake.before,
-        after: fake.after,
-        ip: fake.ip,
-        userAgent: fake.userAgent,
-        requestId: fake.requestId,
-        prevHash: fake.prevHash,
-        hash,
-        mac: 'forged',
-        macKeyId: t.app.gatehouse.audit.signingKey.keyId,
-      });
-      await tx
-        .update(auditChains)
-        .set({ headSeq: fake.seq, headHash: hash })
-        .where(eq(auditChains.chainId, org.orgId));
+    const forged = await appendForged(org.orgId);
+    expect(await verify(org)).toMatchObject({
+      ok: false,
+      firstBadSeq: forged.seq,
+      reason: 'unauthenticated_entry',
+    });
+    await expectNothingSigned(org);
+  });
+
+  it('is not fooled by a key and a checkpoint added to the database to vouch for a forged entry', async () => {
+    const org = await orgWithEntries(3);
+    const forged = await appendForged(org.orgId);
+    const intruder = signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
+    const cp = signWith(intruder, 'org', org.orgId, {
+      seq: forged.seq,
+      hash: forged.hash,
+      signedAt: new Date().toISOString(),
+    });
+    // Inserting is what an ordinary connection may still do on these tables.
+    await t.db.database.db
+      .insert(auditKeys)
+      .values({ keyId: intruder.keyId, algorithm: 'Ed25519', publicKey: intruder.publicKey });
+    await t.db.database.db.insert(auditCheckpoints).values({
+      chainId: org.orgId,
+      seq: cp.seq,
+      hash: cp.hash,
+      signedAt: new Date(cp.signedAt),
+      keyId: cp.keyId,
+      signature: cp.signature,
     });
     expect(await verify(org)).toMatchObject({
       ok: false,
-      firstBadSeq: fake.seq,
+      firstBadSeq: forged.seq,
       reason: 'unauthenticated_entry',
     });
     await expectNothingSigned(org);

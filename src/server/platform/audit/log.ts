@@ -341,13 +341,16 @@ export class AuditLog {
       if (problem) bad.push({ cp, ...problem });
       else valid.push(cp);
     }
+    // What this installation signed itself is what it builds on (an anchor, or skipping the
+    // authenticator check before it): a key merely listed in the database could be anyone's.
+    const own = valid.filter((cp) => cp.keyId === this.signingKey.keyId);
     let anchor: { seq: number; hash: string; signed: boolean } | undefined;
-    if (options.sinceCheckpoint && valid.length > 0) {
-      const latest = valid[valid.length - 1]!;
+    if (options.sinceCheckpoint && own.length > 0) {
+      const latest = own[own.length - 1]!;
       anchor = { seq: latest.seq, hash: latest.hash, signed: true };
     } else if (head.startSeq <= 1) anchor = { seq: 0, hash: GENESIS_HASH, signed: true };
     else {
-      const cut = valid.find((cp) => cp.seq === head.startSeq - 1);
+      const cut = own.find((cp) => cp.seq === head.startSeq - 1);
       if (cut) anchor = { seq: cut.seq, hash: cut.hash, signed: true };
     }
     const verifier = new ChainVerifier(anchor);
@@ -356,7 +359,7 @@ export class AuditLog {
     }
     for (const cp of valid) if (!anchor || cp.seq > anchor.seq) verifier.addCheckpoint(cp);
     const fromSeq = anchor ? anchor.seq + 1 : head.startSeq;
-    const lastSigned = valid.reduce((max, cp) => Math.max(max, cp.seq <= end ? cp.seq : 0), 0);
+    const lastSigned = own.reduce((max, cp) => Math.max(max, cp.seq <= end ? cp.seq : 0), 0);
     /** The latest retention record seen: what the chain's start must agree with. */
     let pruned: { through: unknown; anchorHash: unknown } | undefined;
     for await (const rows of this.readEntries(executor, chain.id, { fromSeq, toSeq: end }, VERIFY_BATCH)) {
