@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, like, lt, lte, type SQL } from 'drizzle-orm';
 import { type AuditEntry, type ChainKind, chainKey } from '../../platform/audit/entry.ts';
 import type { Checkpoint } from '../../platform/audit/keys.ts';
-import { type AuditLog, entryFromRow } from '../../platform/audit/log.ts';
+import { type AuditLog, checkpointFromRow, entryFromRow } from '../../platform/audit/log.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { auditCheckpoints, auditEvents } from '../../platform/db/schema.ts';
 
@@ -68,12 +68,5 @@ export async function listCheckpoints(
     )
     .orderBy(desc(auditCheckpoints.seq), asc(auditCheckpoints.keyId))
     .limit(page.limit);
-  return rows.map((r) => ({
-    [chainKey(chain.kind)]: r.chainId,
-    seq: r.seq,
-    hash: r.hash,
-    signedAt: r.signedAt.toISOString(),
-    keyId: r.keyId,
-    signature: r.signature,
-  }));
+  return rows.map((r) => ({ [chainKey(chain.kind)]: r.chainId, ...checkpointFromRow(r) }));
 }

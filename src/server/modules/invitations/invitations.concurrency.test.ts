@@ -1,9 +1,10 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
 import { addMember, as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
 import { invitations, joinRequests, memberships } from '../../platform/db/schema.ts';
+import { countSeats } from '../members/index.ts';
 
 /**
  * The invariants of capability 3 under real concurrency: PostgreSQL with a connection pool, many
@@ -33,24 +34,8 @@ describe.skipIf(!onPostgres)('invitations under concurrent requests', () => {
     return { id: res.json().items[0].id as string, token };
   }
 
-  async function seatsInUse(orgId: string): Promise<number> {
-    const db = t.db.database.db;
-    const [members] = await db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(memberships)
-      .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active')));
-    const [pending] = await db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(invitations)
-      .where(
-        and(
-          eq(invitations.orgId, orgId),
-          eq(invitations.status, 'pending'),
-          gt(invitations.expiresAt, sql`now()`),
-        ),
-      );
-    return members!.n + pending!.n;
-  }
+  /** Seats in use as the plan limit counts them: active members plus live pending invitations. */
+  const seatsInUse = (orgId: string) => countSeats(t.db.database.db, orgId);
 
   it('accepts one invitation exactly once out of 50 simultaneous accepts', async () => {
     const org = await createOrg(t.app);

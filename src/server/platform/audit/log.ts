@@ -72,6 +72,17 @@ export function auditActor(actor: Actor): AuditActor {
   }
 }
 
+/** A stored checkpoint as signed (without its chain key; see `AuditLog.withChain`). */
+export function checkpointFromRow(row: typeof auditCheckpoints.$inferSelect): Checkpoint {
+  return {
+    seq: row.seq,
+    hash: row.hash,
+    signedAt: row.signedAt.toISOString(),
+    keyId: row.keyId,
+    signature: row.signature,
+  };
+}
+
 /** The entry a stored row is: what is listed, exported and hashed. */
 export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
   return {
@@ -301,13 +312,7 @@ export class AuditLog {
       .from(auditCheckpoints)
       .where(and(eq(auditCheckpoints.chainId, chainId), gte(auditCheckpoints.seq, fromSeq)))
       .orderBy(asc(auditCheckpoints.seq));
-    return rows.map((r) => ({
-      seq: r.seq,
-      hash: r.hash,
-      signedAt: r.signedAt.toISOString(),
-      keyId: r.keyId,
-      signature: r.signature,
-    }));
+    return rows.map(checkpointFromRow);
   }
 
   /** A checkpoint with its chain key, as served and exported. */
@@ -436,15 +441,7 @@ export class AuditLog {
           eq(auditCheckpoints.keyId, this.signingKey.keyId),
         ),
       );
-    if (existing) {
-      return this.withChain(chain.kind, chain.id, {
-        seq: existing.seq,
-        hash: existing.hash,
-        signedAt: existing.signedAt.toISOString(),
-        keyId: existing.keyId,
-        signature: existing.signature,
-      });
-    }
+    if (existing) return this.withChain(chain.kind, chain.id, checkpointFromRow(existing));
     const report = await this.verify(tx, chain, { toSeq: seq, sinceCheckpoint: true });
     if (!report.ok || report.headSeq !== seq || !report.headHash) {
       this.logError(
