@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
 import { describePublicKey, parsePublicKey } from '../../platform/audit/keys.ts';
 import type { VerifyReport } from '../../platform/audit/verify.ts';
@@ -126,6 +126,24 @@ const page = <T extends { seq: number }>(items: T[], limit: number) => {
 export function auditLogRoutes(app: FastifyInstance): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { commands, database, audit } = app.gatehouse;
+  /** One page of a chain's entries for a list query (filters, time range, seq cursor). */
+  const listPage = async (chain: { kind: 'org' | 'user'; id: string }, query: Static<typeof ListQuery>) => {
+    const { action, actorId, targetId, limit = 50, cursor } = query;
+    const beforeSeq = decodeSeqCursor(cursor);
+    const items = await listAuditEntries(
+      database.db,
+      audit,
+      chain,
+      {
+        ...readRange(query),
+        ...(action ? { action } : {}),
+        ...(actorId ? { actorId } : {}),
+        ...(targetId ? { targetId } : {}),
+      },
+      { limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) },
+    );
+    return page(items, limit);
+  };
   // One verification per chain at a time on this instance: callers asking meanwhile share it.
   const verifying = new Map<string, Promise<VerifyReport>>();
 
@@ -148,21 +166,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
       },
     },
     async (request) => {
-      const { action, actorId, targetId, limit = 50, cursor } = request.query;
-      const beforeSeq = decodeSeqCursor(cursor);
-      const items = await listAuditEntries(
-        database.db,
-        audit,
-        { kind: 'org', id: requestOrgId(request) },
-        {
-          ...readRange(request.query),
-          ...(action ? { action } : {}),
-          ...(actorId ? { actorId } : {}),
-          ...(targetId ? { targetId } : {}),
-        },
-        { limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) },
-      );
-      return page(items, limit);
+      return listPage({ kind: 'org', id: requestOrgId(request) }, request.query);
     },
   );
 
@@ -358,21 +362,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       if (request.actor.type !== 'user') throw new UnauthenticatedError();
-      const { action, actorId, targetId, limit = 50, cursor } = request.query;
-      const beforeSeq = decodeSeqCursor(cursor);
-      const items = await listAuditEntries(
-        database.db,
-        audit,
-        { kind: 'user', id: request.actor.userId },
-        {
-          ...readRange(request.query),
-          ...(action ? { action } : {}),
-          ...(actorId ? { actorId } : {}),
-          ...(targetId ? { targetId } : {}),
-        },
-        { limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) },
-      );
-      return page(items, limit);
+      return listPage({ kind: 'user', id: request.actor.userId }, request.query);
     },
   );
 }
