@@ -8,6 +8,8 @@ export const PROBLEM_CODES = [
   'invalid_credentials',
   'permission_denied',
   'forbidden_origin',
+  'session_required',
+  'token_limit',
   'not_found',
   'method_not_allowed',
   'conflict',

@@ -6,6 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { accountsModule } from './modules/accounts/index.ts';
+import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
@@ -19,6 +20,7 @@ import { AuditLog } from './platform/audit/log.ts';
 import { installAuthentication } from './platform/auth/authenticate.ts';
 import { setPasswordHashingConcurrency, warmUpPasswordHashing } from './platform/auth/passwords.ts';
 import { type SessionEntry, SessionService, type SessionUser } from './platform/auth/sessions.ts';
+import { TOKENS_CACHE, type TokenEntry, TokenService } from './platform/auth/tokens.ts';
 import { createInvalidationBus, InvalidatingCache, type InvalidationBus } from './platform/cache/cache.ts';
 import { CommandRunner } from './platform/command.ts';
 import type { Database } from './platform/db/client.ts';
@@ -42,6 +44,7 @@ export interface AppContext {
   bus: InvalidationBus;
   commands: CommandRunner;
   sessions: SessionService;
+  tokens: TokenService;
   access: AccessResolver;
   mailer: Mailer;
   audit: AuditLog;
@@ -143,6 +146,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const userCache = new InvalidatingCache<SessionUser>('users', bus, { max: 100_000, ttlMs: 5 * 60_000 });
   const sessions = new SessionService(database.db, sessionCache, userCache, config.session, logError);
   const access = createAccessResolver(database.db, bus, logError);
+  const tokens = new TokenService(
+    database.db,
+    new InvalidatingCache<TokenEntry>(TOKENS_CACHE, bus, { max: 100_000, ttlMs: 5 * 60_000 }),
+    logError,
+  );
+  // The last usage entries are written before the database is let go.
+  app.addHook('onClose', async () => tokens.close());
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,
@@ -177,6 +187,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     bus,
     commands,
     sessions,
+    tokens,
     access,
     mailer,
     audit,
@@ -190,6 +201,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   // Before any route is registered: every route, the reference UI's included, gets its hook.
   installAuthentication(app, {
     sessions,
+    tokens,
     access,
     allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
     onDenied: recordDenied,
@@ -256,6 +268,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(membersModule);
   await app.register(invitationsModule);
   await app.register(auditLogModule);
+  await app.register(apiTokensModule);
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 

@@ -7,6 +7,7 @@ import {
   addMember,
   as,
   createOrg,
+  createPersonalToken,
   expectStatus,
   orgState,
   type Person,
@@ -14,6 +15,7 @@ import {
   requestToJoin,
   sendAs,
   TINY_PNG,
+  withToken,
 } from '../support/orgs.ts';
 
 /**
@@ -566,7 +568,85 @@ const ROUTES: Record<string, RouteCase> = {
       expect(listed.json().items).toContainEqual(created);
     },
   },
+  'GET /api/v1/orgs/:orgId/automation-tokens': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerCreatesAutomationToken(org);
+      return { method: 'GET', url: orgUrl(org, '/automation-tokens') };
+    },
+    effect: (_org, res) => {
+      expect(res.json().items.length).toBeGreaterThan(0);
+      expect(res.body).not.toMatch(/gta_[0-9A-Za-z]{38}/);
+    },
+  },
+  'POST /api/v1/orgs/:orgId/automation-tokens': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/automation-tokens'),
+      payload: { name: `bot ${rand()}`, role: 'viewer' },
+    }),
+    effect: async (org, res) => {
+      const api = withToken(t.app, res.json().token);
+      expectStatus(await api.get(orgUrl(org, '/members')), 200);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/automation-tokens/:id': {
+    status: 204,
+    prepare: async (org) => {
+      const { id } = await ownerCreatesAutomationToken(org);
+      return { method: 'DELETE', url: orgUrl(org, `/automation-tokens/${id}`) };
+    },
+    effect: async (org, _res, req) => {
+      const list = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/automation-tokens')), 200);
+      expect(list.json().items.map((i: { id: string }) => i.id)).not.toContain(req.url.split('/').pop());
+    },
+  },
+  'GET /api/v1/orgs/:orgId/automation-tokens/:id/usage': {
+    status: 200,
+    prepare: async (org) => {
+      const { id, token } = await ownerCreatesAutomationToken(org);
+      expectStatus(await withToken(t.app, token).get(orgUrl(org, '/members')), 200);
+      return { method: 'GET', url: orgUrl(org, `/automation-tokens/${id}/usage`) };
+    },
+    effect: (_org, res) => {
+      expect(res.json().items[0]).toMatchObject({ method: 'GET', status: 200 });
+    },
+  },
+  'GET /api/v1/orgs/:orgId/personal-tokens': {
+    status: 200,
+    prepare: async (org) => {
+      await createPersonalToken(t.app, org.owner, org.orgId, ['read']);
+      return { method: 'GET', url: orgUrl(org, '/personal-tokens') };
+    },
+    effect: (_org, res) => {
+      expect(res.json().items.length).toBeGreaterThan(0);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/personal-tokens/:id': {
+    status: 204,
+    prepare: async (org) => {
+      const { id, token } = await createPersonalToken(t.app, org.owner, org.orgId, ['read']);
+      personalTokens.set(id, token);
+      return { method: 'DELETE', url: orgUrl(org, `/personal-tokens/${id}`) };
+    },
+    effect: async (org, _res, req) => {
+      const token = personalTokens.get(req.url.split('/').pop()!)!;
+      expectStatus(await withToken(t.app, token).get(orgUrl(org, '/members')), 401);
+    },
+  },
 };
+
+/** Personal tokens made by `prepare`, by id, for `effect` to try. */
+const personalTokens = new Map<string, string>();
+
+async function ownerCreatesAutomationToken(org: Org): Promise<{ id: string; token: string }> {
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/automation-tokens'), {
+    name: `bot ${rand()}`,
+    role: 'viewer',
+  });
+  return expectStatus(res, 201).json();
+}
 
 const routeKey = (r: Pick<RouteInventoryEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;
 const permissionRoutes = () =>

@@ -20,6 +20,7 @@ import {
   addMember,
   as,
   createOrg,
+  createPersonalToken,
   expectStatus,
   type Person,
   requestToJoin,
@@ -458,6 +459,36 @@ const INVENTORY: Record<string, InventoryCase> = {
       return async () => {
         expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/roles/${slug}`)), 204);
         return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id } };
+      };
+    },
+  },
+  'token.created': {
+    how: 'POST /me/tokens (and POST /orgs/:orgId/automation-tokens, the same action)',
+    arrange: async () => async () => {
+      const { id } = await createPersonalToken(t.app, shared.owner, shared.orgId, ['read']);
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'personal_token', id } };
+    },
+  },
+  'token.revoked': {
+    how: 'DELETE /orgs/:orgId/automation-tokens/:id (and DELETE /me/tokens/:id, the same action)',
+    arrange: async () => {
+      const created = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, '/automation-tokens'), {
+          name: 'bot',
+          role: 'viewer',
+        }),
+        201,
+      ).json();
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).delete(at(shared.orgId, `/automation-tokens/${created.id}`)),
+          204,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'automation_token', id: created.id },
+        };
       };
     },
   },

@@ -7,6 +7,7 @@ import {
   addMember,
   as,
   createOrg,
+  createPersonalToken,
   expectStatus,
   orgState,
   type Person,
@@ -42,12 +43,22 @@ interface Tenant {
   roleSlug: string;
   invitationId: string;
   joinRequestId: string;
+  automationTokenId: string;
+  personalTokenId: string;
 }
 
 /** The ids a request names. */
 type Ids = Pick<
   Tenant,
-  'orgId' | 'owner' | 'developer' | 'admin' | 'roleSlug' | 'invitationId' | 'joinRequestId'
+  | 'orgId'
+  | 'owner'
+  | 'developer'
+  | 'admin'
+  | 'roleSlug'
+  | 'invitationId'
+  | 'joinRequestId'
+  | 'automationTokenId'
+  | 'personalTokenId'
 >;
 
 interface ForeignVariant {
@@ -319,6 +330,49 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/v1/orgs/:orgId/audit-checkpoints': {
     request: (o) => ({ method: 'POST', url: at(o, '/audit-checkpoints') }),
   },
+  'GET /api/v1/orgs/:orgId/automation-tokens': {
+    request: (o) => ({ method: 'GET', url: at(o, '/automation-tokens') }),
+  },
+  'POST /api/v1/orgs/:orgId/automation-tokens': {
+    request: (o) => ({
+      method: 'POST',
+      url: at(o, '/automation-tokens'),
+      payload: { name: 'cross-tenant bot', role: 'viewer' },
+    }),
+  },
+  'DELETE /api/v1/orgs/:orgId/automation-tokens/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/automation-tokens/${ids.automationTokenId}`) }),
+    foreign: [
+      {
+        what: "B's automation token",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/automation-tokens/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/automation-tokens/:id/usage': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/automation-tokens/${ids.automationTokenId}/usage`) }),
+    foreign: [
+      {
+        what: "B's automation token",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/automation-tokens/:id/usage']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/personal-tokens': {
+    request: (o) => ({ method: 'GET', url: at(o, '/personal-tokens') }),
+  },
+  'DELETE /api/v1/orgs/:orgId/personal-tokens/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/personal-tokens/${ids.personalTokenId}`) }),
+    foreign: [
+      {
+        what: "B's member's personal token",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/personal-tokens/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
   // Account-level, but org-scoped: leaving an org one does not belong to.
   'DELETE /api/v1/me/memberships/:orgId': {
     request: (o) => ({ method: 'DELETE', url: `/api/v1/me/memberships/${o.orgId}` }),
@@ -356,6 +410,11 @@ async function tenant(name: string): Promise<Tenant> {
     204,
   );
   expectStatus(await owner.patch(at(org), { description: `${name} profile` }), 200);
+  const automation = expectStatus(
+    await owner.post(at(org, '/automation-tokens'), { name: `${name} bot`, role: 'viewer' }),
+    201,
+  );
+  const personal = await createPersonalToken(t.app, developer, org.orgId, ['read']);
   return {
     orgId: org.orgId,
     owner: org.owner,
@@ -364,6 +423,8 @@ async function tenant(name: string): Promise<Tenant> {
     roleSlug,
     invitationId: invited.json().items[0].id,
     joinRequestId,
+    automationTokenId: automation.json().id,
+    personalTokenId: personal.id,
   };
 }
 
@@ -371,8 +432,14 @@ async function tenant(name: string): Promise<Tenant> {
 async function state(x: Tenant) {
   const log = expectStatus(await as(t.app, x.owner).get(at(x, '/audit-events?limit=1')), 200).json();
   const [newest] = log.items;
+  const tokens = async (kind: string) =>
+    expectStatus(await as(t.app, x.owner).get(at(x, `/${kind}-tokens`)), 200)
+      .json()
+      .items.map((i: { id: string; name: string; role: string }) => [i.id, i.name, i.role]);
   return {
     ...(await orgState(t.app, x.owner, x.orgId)),
+    automationTokens: await tokens('automation'),
+    personalTokens: await tokens('personal'),
     auditHead: { seq: newest.seq, action: newest.action, hash: newest.hash },
   };
 }
@@ -396,6 +463,8 @@ beforeAll(async () => {
     roleSlug: `nowhere-${rand()}`,
     invitationId: randomUUID(),
     joinRequestId: randomUUID(),
+    automationTokenId: randomUUID(),
+    personalTokenId: randomUUID(),
   };
 });
 afterAll(async () => {
@@ -509,12 +578,22 @@ describe('tenant isolation', () => {
       `targetId=${B.invitationId}`,
       `targetId=${B.joinRequestId}`,
       `targetId=${B.orgId}`,
+      `targetId=${B.automationTokenId}`,
+      `targetId=${B.personalTokenId}`,
     ]) {
       const found = expectStatus(await owner.get(at(A, `/audit-events?${query}`)), 200).json();
       expect(found.items, query).toEqual([]);
     }
     const exported = expectStatus(await owner.get(at(A, '/audit-events/export?format=jsonl')), 200).body;
-    for (const id of [B.orgId, B.owner.userId, B.admin.userId, B.developer.userId, B.invitationId]) {
+    for (const id of [
+      B.orgId,
+      B.owner.userId,
+      B.admin.userId,
+      B.developer.userId,
+      B.invitationId,
+      B.automationTokenId,
+      B.personalTokenId,
+    ]) {
       expect(exported).not.toContain(id);
     }
     // B's own log, searched the same way, has them: the filters did not simply match nothing.
@@ -522,7 +601,7 @@ describe('tenant isolation', () => {
       await as(t.app, B.owner).get(at(B, `/audit-events?actorId=${B.developer.userId}`)),
       200,
     ).json();
-    expect(own.items.map((e: { action: string }) => e.action)).toEqual(['invite.accepted']);
+    expect(own.items.map((e: { action: string }) => e.action)).toEqual(['token.created', 'invite.accepted']);
   });
 
   it("a slug both orgs have: A's owner edits A's role, B's stays as it was", async () => {

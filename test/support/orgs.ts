@@ -169,3 +169,40 @@ export async function orgState(app: FastifyInstance, owner: { cookie: string }, 
     logo: logoState,
   };
 }
+
+/** Sends requests with `Authorization: Bearer <token>` and nothing else: no cookie, no Origin. */
+export function withToken(app: FastifyInstance, token: string, extraHeaders: Record<string, string> = {}) {
+  const send = (method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
+    app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}`, ...extraHeaders },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
+  return {
+    get: (url: string) => send('GET', url),
+    post: (url: string, payload?: unknown) => send('POST', url, payload ?? {}),
+    patch: (url: string, payload: unknown) => send('PATCH', url, payload),
+    delete: (url: string) => send('DELETE', url),
+  };
+}
+
+/** A personal token of `who` for the org, through the API; returns its id and the token itself. */
+export async function createPersonalToken(
+  app: FastifyInstance,
+  who: { cookie: string },
+  orgId: string,
+  scopes: Array<'read' | 'write' | 'admin'>,
+  fields: { name?: string; expiresInDays?: 30 | 90 | null } = {},
+): Promise<{ id: string; token: string }> {
+  const res = expectStatus(
+    await as(app, who).post('/api/v1/me/tokens', {
+      name: fields.name ?? 'ci',
+      orgId,
+      scopes,
+      ...(fields.expiresInDays !== undefined ? { expiresInDays: fields.expiresInDays } : {}),
+    }),
+    201,
+  );
+  return { id: res.json().id, token: res.json().token };
+}

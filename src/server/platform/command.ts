@@ -1,6 +1,6 @@
 import type { Permission } from '../../contracts/permissions.ts';
 import type { OrgAccess } from './access/access.ts';
-import { lockOrgAccess, type OrgLock } from './access/guard.ts';
+import { lockActorAccess, type OrgLock } from './access/guard.ts';
 import type { DeniedRecorder } from './audit/denied.ts';
 import type { AuditLog } from './audit/log.ts';
 import type { SessionService } from './auth/sessions.ts';
@@ -10,11 +10,15 @@ import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
 import type { Mailer } from './mail/mailer.ts';
 
-/** Who acts. Later capabilities add token and SCIM actors. */
+/**
+ * Who acts: a user (signed in, or through one of their personal tokens: `tokenId`), an
+ * organization's automation token, the system, or nobody yet. Later capabilities add SCIM.
+ */
 export type Actor =
   | { type: 'anonymous' }
   | { type: 'system' }
-  | { type: 'user'; userId: string; email: string; sessionId?: string };
+  | { type: 'user'; userId: string; email: string; sessionId?: string; tokenId?: string }
+  | { type: 'token'; tokenId: string; orgId: string };
 
 export interface RequestMeta {
   ip: string | null;
@@ -170,9 +174,8 @@ export class CommandRunner {
           const records: ChangeRecord[] = [];
           let access = invocation.access;
           if (command.permission) {
-            const actor = invocation.actor;
-            if (!access || actor.type !== 'user') throw new PermissionDeniedError(command.permission);
-            access = await lockOrgAccess(tx, access.orgId, actor.userId, command.orgLock ?? 'shared');
+            if (!access) throw new PermissionDeniedError(command.permission);
+            access = await lockActorAccess(tx, invocation.actor, access.orgId, command.orgLock ?? 'shared');
             if (!access.permissions.has(command.permission)) {
               throw new PermissionDeniedError(command.permission);
             }

@@ -9,8 +9,17 @@ function signedIn(request: FastifyRequest) {
   return request.session;
 }
 
+/** The signed-in user, or the owner of the personal token the request came with. */
+async function currentUser(request: FastifyRequest) {
+  if (request.session) return request.session.user;
+  const actor = request.actor;
+  const user = actor.type === 'user' ? await request.server.gatehouse.sessions.user(actor.userId) : undefined;
+  if (!user) throw new UnauthenticatedError();
+  return user;
+}
+
 export async function getMe(request: FastifyRequest) {
-  const { user } = signedIn(request);
+  const user = await currentUser(request);
   const orgs = await listUserOrgs(request.server.gatehouse.database.db, user.id);
   return {
     user,

@@ -203,7 +203,7 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
 
   r.get(
     '/api/v1/me/sessions',
-    { config: { authenticated: true }, schema: listSessionsSchema },
+    { config: { authenticated: true, sessionOnly: true }, schema: listSessionsSchema },
     async (request) => listMySessions(request, request.query),
   );
 

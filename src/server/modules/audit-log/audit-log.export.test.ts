@@ -125,11 +125,13 @@ const CSV_HEADER = [
   'requestId',
   'prevHash',
   'hash',
+  'actorTokenId',
 ];
 
 /** What each CSV cell of an entry holds, before the formula guard. */
 function csvValues(e: AuditEntry): string[] {
-  const text = (v: unknown) => (v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  const text = (v: unknown) =>
+    v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   return [
     e.seq,
     e.id,
@@ -147,6 +149,7 @@ function csvValues(e: AuditEntry): string[] {
     e.requestId,
     e.prevHash,
     e.hash,
+    e.actor.tokenId,
   ].map((v) => (typeof v === 'number' ? String(v) : text(v)));
 }
 

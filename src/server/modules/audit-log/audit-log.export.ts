@@ -28,6 +28,7 @@ const CSV_COLUMNS = [
   'requestId',
   'prevHash',
   'hash',
+  'actorTokenId',
 ] as const;
 
 /**
@@ -60,6 +61,7 @@ function csvRow(e: AuditEntry): string {
     e.requestId,
     e.prevHash,
     e.hash,
+    e.actor.tokenId,
   ]
     .map(csvCell)
     .join(',');

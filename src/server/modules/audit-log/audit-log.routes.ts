@@ -27,6 +27,9 @@ export const AuditEvent = Type.Object(
       type: Type.String({ description: 'user, token, scim, system' }),
       id: Nullable(Type.String()),
       email: Nullable(Type.String()),
+      tokenId: Type.Optional(
+        Type.String({ format: 'uuid', description: 'The personal API token the user acted through' }),
+      ),
     }),
     action: Type.String({ description: '`resource.past_tense`, e.g. member.role_changed' }),
     target: Type.Object({ type: Type.String(), id: Type.String() }),

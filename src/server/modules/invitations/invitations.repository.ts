@@ -142,7 +142,7 @@ export async function insertInvitation(
     email: string;
     roleId: string;
     tokenHash: Buffer;
-    invitedBy: string;
+    invitedBy: string | null;
     expiresAt: Date;
   },
 ): Promise<{ id: string }> {
@@ -155,7 +155,7 @@ export async function renewInvitation(
   tx: Executor,
   orgId: string,
   id: string,
-  values: { tokenHash: Buffer; expiresAt: Date; roleId?: string; invitedBy?: string },
+  values: { tokenHash: Buffer; expiresAt: Date; roleId?: string; invitedBy?: string | null },
 ): Promise<void> {
   await tx
     .update(invitations)
@@ -228,7 +228,7 @@ export async function findJoinLinkOrg(db: Executor, tokenHash: Buffer) {
   return row;
 }
 
-export async function upsertJoinLink(tx: Executor, orgId: string, tokenHash: Buffer, userId: string) {
+export async function upsertJoinLink(tx: Executor, orgId: string, tokenHash: Buffer, userId: string | null) {
   const [row] = await tx
     .insert(joinLinks)
     .values({ orgId, tokenHash, createdBy: userId })
@@ -295,7 +295,7 @@ export async function decideJoinRequest(
   orgId: string,
   id: string,
   status: 'approved' | 'denied',
-  userId: string,
+  userId: string | null,
 ): Promise<void> {
   await tx
     .update(joinRequests)

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
-import { Body, DateTime, problemResponses, Uuid } from '../../platform/http/schemas.ts';
+import { Body, DateTime, Page, problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import {
   acceptInvitation,
   approveJoinRequest,
@@ -62,9 +62,6 @@ const JoinRequest = Type.Object({
   createdAt: DateTime,
   decidedAt: Type.Union([DateTime, Type.Null()]),
 });
-
-const Page = <T extends ReturnType<typeof Type.Object> | ReturnType<typeof Type.Ref>>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
 const inviterName = (request: FastifyRequest) => request.session?.user.name ?? 'A member';
 

@@ -3,7 +3,8 @@ import { ADMIN_ROLE, OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
 import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
-import { lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
+import { actingMember, lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
+import { revokeTokens } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -100,8 +101,9 @@ export const removeMember = defineCommand({
       throw new LastOwnerError('The last owner cannot be removed.');
     }
     await markMemberRemoved(ctx.tx, access.orgId, member.userId);
-    // Their very next request to this org is refused, on every instance.
+    // Their very next request to this org is refused, on every instance, with their tokens too.
     await invalidateMemberships(ctx, access.orgId, [member.userId]);
+    await revokeTokens(ctx, { orgId: access.orgId, userId: member.userId, kind: 'personal' }, access.userId);
     ctx.record({
       target: { type: 'member', id: member.userId },
       before: { role: member.role, status: 'active' },
@@ -120,6 +122,7 @@ export const leaveOrganization = defineCommand({
     }
     await markMemberRemoved(ctx.tx, input.orgId, access.userId);
     await invalidateMemberships(ctx, input.orgId, [access.userId]);
+    await revokeTokens(ctx, { orgId: input.orgId, userId: access.userId, kind: 'personal' }, access.userId);
     ctx.record({
       orgId: input.orgId,
       target: { type: 'member', id: access.userId },
@@ -135,10 +138,11 @@ export const transferOwnership = defineCommand({
   orgLock: 'exclusive',
   async run(ctx, input: { userId: string }) {
     const access = orgAccess(ctx);
+    const ownerId = actingMember(access, 'org:transfer');
     if (access.roleSlug !== OWNER_ROLE) {
       throw new PermissionDeniedError('org:transfer');
     }
-    if (input.userId === access.userId) {
+    if (input.userId === ownerId) {
       throw new ValidationError([
         { field: '/body/userId', message: 'is you: name the Admin who becomes owner' },
       ]);
@@ -152,8 +156,8 @@ export const transferOwnership = defineCommand({
     const admin = await findRoleBySlug(ctx.tx, access.orgId, ADMIN_ROLE);
     // Promote first: the last-owner check runs at commit and sees one owner either way.
     await setMemberRole(ctx.tx, access.orgId, target.userId, owner!.id);
-    await setMemberRole(ctx.tx, access.orgId, access.userId, admin!.id);
-    await invalidateMemberships(ctx, access.orgId, [target.userId, access.userId]);
+    await setMemberRole(ctx.tx, access.orgId, ownerId, admin!.id);
+    await invalidateMemberships(ctx, access.orgId, [target.userId, ownerId]);
     await alertOwnersOfPromotion(ctx, access, target.email, owner!.name);
     ctx.afterCommit(() =>
       ctx.services.mailer.dispatch({
@@ -164,9 +168,9 @@ export const transferOwnership = defineCommand({
     );
     ctx.record({
       target: { type: 'organization', id: access.orgId },
-      before: { owner: access.userId },
+      before: { owner: ownerId },
       after: { owner: target.userId, previousOwnerRole: ADMIN_ROLE },
     });
-    return { previousOwnerId: access.userId, ownerId: target.userId };
+    return { previousOwnerId: ownerId, ownerId: target.userId };
   },
 });

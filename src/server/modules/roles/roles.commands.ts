@@ -5,6 +5,7 @@ import { invalidateMemberships, ROLES_CACHE, rolePermissions } from '../../platf
 import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
+import { countRoleTokens, moveTokensToRole } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -117,6 +118,7 @@ export const removeRole = defineCommand({
     const role = await requireRole(ctx, input.slug);
     if (role.builtin) throw new ConflictError('Built-in roles cannot be deleted.');
     const assigned = await countRoleAssignments(ctx.tx, access.orgId, role.id);
+    const tokens = await countRoleTokens(ctx.tx, access.orgId, role.id);
     let target: RoleRow | undefined;
     if (input.reassignTo !== undefined) {
       target = await findRoleBySlug(ctx.tx, access.orgId, input.reassignTo);
@@ -128,13 +130,13 @@ export const removeRole = defineCommand({
       if (target.id === role.id) {
         throw new ValidationError([{ field: '/querystring/reassignTo', message: 'must be another role' }]);
       }
-      // Moving members into a role is giving them that role.
-      if (assigned.members + assigned.invitations > 0) {
+      // Moving members (or tokens) into a role is giving them that role.
+      if (assigned.members + assigned.invitations + tokens > 0) {
         assertCanGrant(access, rolePermissions(target.slug, target.permissions));
       }
-    } else if (assigned.members + assigned.invitations > 0) {
+    } else if (assigned.members + assigned.invitations + tokens > 0) {
       throw new ConflictError(
-        `The role is assigned to ${assigned.members} member(s) and ${assigned.invitations} pending invitation(s). ` +
+        `The role is assigned to ${assigned.members} member(s), ${assigned.invitations} pending invitation(s) and ${tokens} automation token(s). ` +
           'Name a role to move them to with ?reassignTo=<slug>.',
         'role_in_use',
       );
@@ -145,6 +147,7 @@ export const removeRole = defineCommand({
     const to = target ?? (await findRoleBySlug(ctx.tx, access.orgId, 'viewer'));
     const moved = await reassignRole(ctx.tx, access.orgId, role.id, to!.id);
     await invalidateMemberships(ctx, access.orgId, moved);
+    const tokensMoved = await moveTokensToRole(ctx, access.orgId, role.id, to!.id);
     if (target && holders.length > 0) {
       const { orgName } = access;
       ctx.afterCommit(() => {
@@ -165,7 +168,13 @@ export const removeRole = defineCommand({
     ctx.record({
       target: { type: 'role', id: role.id },
       before: snapshot(role),
-      after: target ? { reassignedTo: target.slug, membersMoved: moved.length } : null,
+      after: target
+        ? {
+            reassignedTo: target.slug,
+            membersMoved: moved.length,
+            ...(tokensMoved > 0 ? { tokensMoved } : {}),
+          }
+        : null,
     });
   },
 });

@@ -36,6 +36,7 @@ export type UserMemberships = Map<string, MembershipEntry>;
 
 export interface RoleEntry {
   id: string;
+  orgId: string;
   slug: string;
   permissions: ReadonlySet<Permission>;
 }
@@ -45,7 +46,10 @@ export interface OrgAccess {
   orgId: string;
   /** The organization's display name (messages, alerts). */
   orgName: string;
-  userId: string;
+  /** The member acting; null for an automation token (it belongs to the organization, not a person). */
+  userId: string | null;
+  /** The API token the request came with, if any (its scopes already narrow `permissions`). */
+  tokenId?: string;
   plan: string;
   roleId: string;
   roleSlug: string;
@@ -98,6 +102,27 @@ export class AccessResolver {
       orgId,
       orgName: org.name,
       userId,
+      plan: org.plan,
+      roleId: role.id,
+      roleSlug: role.slug,
+      permissions: role.permissions,
+    };
+  }
+
+  /**
+   * What a role of the org grants, for an automation token acting with it: undefined when the org
+   * is gone or the role is not the org's.
+   */
+  async resolveRole(orgId: string, roleId: string): Promise<OrgAccess | undefined> {
+    const org = this.orgCache.get(orgId) ?? (await this.orgCache.load(orgId, () => this.loadOrg(orgId)));
+    if (!org) return undefined;
+    const role =
+      this.roleCache.get(roleId) ?? (await this.roleCache.load(roleId, () => this.loadRole(roleId)));
+    if (!role || role.orgId !== orgId) return undefined;
+    return {
+      orgId,
+      orgName: org.name,
+      userId: null,
       plan: org.plan,
       roleId: role.id,
       roleSlug: role.slug,
@@ -162,11 +187,16 @@ export class AccessResolver {
 
   private async loadRole(roleId: string): Promise<RoleEntry | undefined> {
     const [row] = await this.db
-      .select({ id: roles.id, slug: roles.slug, permissions: roles.permissions })
+      .select({ id: roles.id, orgId: roles.orgId, slug: roles.slug, permissions: roles.permissions })
       .from(roles)
       .where(eq(roles.id, roleId));
     if (!row) return undefined;
-    return { id: row.id, slug: row.slug, permissions: rolePermissions(row.slug, row.permissions) };
+    return {
+      id: row.id,
+      orgId: row.orgId,
+      slug: row.slug,
+      permissions: rolePermissions(row.slug, row.permissions),
+    };
   }
 }
 

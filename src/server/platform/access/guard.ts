@@ -1,8 +1,11 @@
-import { and, eq, isNull } from 'drizzle-orm';
-import type { CommandContext } from '../command.ts';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import type { Permission } from '../../../contracts/permissions.ts';
+import { scopePermissions, type TokenScope } from '../../../contracts/tokens.ts';
+import { tokenPermissions } from '../auth/tokens.ts';
+import type { Actor, CommandContext } from '../command.ts';
 import type { Tx } from '../db/client.ts';
-import { memberships, organizations, roles } from '../db/schema.ts';
-import { NotFoundError } from '../errors/app-error.ts';
+import { apiTokens, memberships, organizations, roles } from '../db/schema.ts';
+import { NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
 import { type OrgAccess, rolePermissions } from './access.ts';
 
 /**
@@ -25,13 +28,8 @@ export async function lockOrgAccess(
   orgId: string,
   userId: string,
   lock: OrgLock,
-): Promise<OrgAccess> {
-  const query = tx
-    .select({ id: organizations.id, name: organizations.name, plan: organizations.plan })
-    .from(organizations)
-    .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
-  const [org] = await (lock === 'exclusive' ? query.for('no key update') : query.for('share'));
-  if (!org) throw new NotFoundError('organization');
+): Promise<OrgAccess & { userId: string }> {
+  const org = await lockOrgRow(tx, orgId, lock);
   const [member] = await tx
     .select({ roleId: roles.id, slug: roles.slug, permissions: roles.permissions })
     .from(memberships)
@@ -49,6 +47,93 @@ export async function lockOrgAccess(
     roleSlug: member.slug,
     permissions: rolePermissions(member.slug, member.permissions),
   };
+}
+
+async function lockOrgRow(tx: Tx, orgId: string, lock: OrgLock): Promise<{ name: string; plan: string }> {
+  const query = tx
+    .select({ name: organizations.name, plan: organizations.plan })
+    .from(organizations)
+    .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
+  const [org] = await (lock === 'exclusive' ? query.for('no key update') : query.for('share'));
+  if (!org) throw new NotFoundError('organization');
+  return org;
+}
+
+/**
+ * `lockOrgAccess` for whoever acts: a signed-in user, a user through a personal token (their role,
+ * narrowed by the token's scopes), or an automation token (its role, narrowed by its scopes). The
+ * token row is held too (after the org: every command takes the org first), so a revocation
+ * waits for commands already deciding with it and every later one sees it revoked (401).
+ */
+export async function lockActorAccess(
+  tx: Tx,
+  actor: Actor,
+  orgId: string,
+  lock: OrgLock,
+): Promise<OrgAccess> {
+  if (actor.type === 'user' && !actor.tokenId) return lockOrgAccess(tx, orgId, actor.userId, lock);
+  if (actor.type !== 'user' && actor.type !== 'token') throw new UnauthenticatedError();
+  let access: OrgAccess;
+  if (actor.type === 'user') {
+    access = await lockOrgAccess(tx, orgId, actor.userId, lock);
+  } else {
+    const org = await lockOrgRow(tx, orgId, lock);
+    access = {
+      orgId,
+      orgName: org.name,
+      userId: null,
+      plan: org.plan,
+      roleId: '',
+      roleSlug: '',
+      permissions: new Set(),
+    };
+  }
+  const tokenId = actor.tokenId!;
+  const [token] = await tx
+    .select({
+      orgId: apiTokens.orgId,
+      userId: apiTokens.userId,
+      scopes: apiTokens.scopes,
+      roleId: roles.id,
+      roleSlug: roles.slug,
+      rolePermissions: roles.permissions,
+    })
+    .from(apiTokens)
+    .leftJoin(roles, eq(roles.id, apiTokens.roleId))
+    .where(
+      and(
+        eq(apiTokens.id, tokenId),
+        isNull(apiTokens.revokedAt),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)),
+      ),
+    )
+    .for('share', { of: apiTokens });
+  if (!token || token.orgId !== orgId) throw new UnauthenticatedError();
+  if (actor.type === 'token') {
+    if (!token.roleId || !token.roleSlug || !token.rolePermissions) throw new UnauthenticatedError();
+    access = {
+      ...access,
+      roleId: token.roleId,
+      roleSlug: token.roleSlug,
+      permissions: rolePermissions(token.roleSlug, token.rolePermissions),
+    };
+  } else if (token.userId !== actor.userId) {
+    throw new UnauthenticatedError();
+  }
+  return {
+    ...access,
+    tokenId,
+    permissions: tokenPermissions(scopePermissions(token.scopes as TokenScope[]), access.permissions),
+  };
+}
+
+/**
+ * The member acting in an org-scoped command. Commands about the actor's own membership (taking
+ * ownership, giving it away) have no meaning for an automation token: refused with the permission.
+ */
+export function actingMember(access: OrgAccess, permission: Permission): string {
+  if (access.userId === null) throw new PermissionDeniedError(permission);
+  return access.userId;
 }
 
 /** The org access the command runner re-read in this transaction (org-scoped commands only). */

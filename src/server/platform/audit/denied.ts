@@ -4,7 +4,7 @@ import type { Actor, RequestMeta } from '../command.ts';
 import type { AuditLog } from './log.ts';
 import { auditActor } from './log.ts';
 
-/** One entry per member, route and minute at most: a loop of refused requests cannot flood the log. */
+/** One entry per member (or token), route and minute at most: a loop of refused requests cannot flood the log. */
 const REPEAT_WINDOW_MS = 60_000;
 const REMEMBERED = 10_000;
 
@@ -31,7 +31,7 @@ export function deniedRecorder(
   const recent = new Map<string, number>();
   return async ({ actor, meta, access, permission, route }) => {
     if (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission)) return;
-    const key = `${access.orgId}|${access.userId}|${route}`;
+    const key = `${access.orgId}|${access.tokenId ?? access.userId}|${route}`;
     const now = Date.now();
     const last = recent.get(key);
     if (last !== undefined && now - last < REPEAT_WINDOW_MS) return;

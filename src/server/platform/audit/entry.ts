@@ -16,6 +16,11 @@ export interface AuditActor {
   type: AuditActorType;
   id: string | null;
   email: string | null;
+  /**
+   * The personal API token a user acted through. Present only then: entries without it hash as
+   * they always have.
+   */
+  tokenId?: string;
 }
 
 /**

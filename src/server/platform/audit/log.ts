@@ -64,7 +64,11 @@ function redact(value: Record<string, unknown> | null | undefined): Record<strin
 export function auditActor(actor: Actor): AuditActor {
   switch (actor.type) {
     case 'user':
-      return { type: 'user', id: actor.userId, email: actor.email };
+      return actor.tokenId
+        ? { type: 'user', id: actor.userId, email: actor.email, tokenId: actor.tokenId }
+        : { type: 'user', id: actor.userId, email: actor.email };
+    case 'token':
+      return { type: 'token', id: actor.tokenId, email: null };
     case 'system':
       return { type: 'system', id: null, email: null };
     default:
@@ -83,6 +87,16 @@ export function checkpointFromRow(row: typeof auditCheckpoints.$inferSelect): Ch
   };
 }
 
+function actorFromRow(row: AuditRow): AuditActor {
+  const actor: AuditActor = {
+    type: row.actorType as AuditActor['type'],
+    id: row.actorId,
+    email: row.actorEmail,
+  };
+  if (row.actorTokenId) actor.tokenId = row.actorTokenId;
+  return actor;
+}
+
 /** The entry a stored row is: what is listed, exported and hashed. */
 export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
   return {
@@ -90,7 +104,7 @@ export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
     [chainKey(kind)]: row.chainId,
     seq: row.seq,
     occurredAt: row.occurredAt.toISOString(),
-    actor: { type: row.actorType as AuditActor['type'], id: row.actorId, email: row.actorEmail },
+    actor: actorFromRow(row),
     action: row.action,
     target: { type: row.targetType, id: row.targetId },
     before: row.before ?? null,
@@ -191,7 +205,9 @@ export class AuditLog {
           [chainKey(kind)]: chainId,
           seq,
           occurredAt: at,
-          actor: { type: e.actor.type, id: e.actor.id, email: e.actor.email },
+          actor: e.actor.tokenId
+            ? { type: e.actor.type, id: e.actor.id, email: e.actor.email, tokenId: e.actor.tokenId }
+            : { type: e.actor.type, id: e.actor.id, email: e.actor.email },
           action: e.action,
           target: { type: e.target.type, id: e.target.id },
           before: redact(e.before),
@@ -212,6 +228,7 @@ export class AuditLog {
           actorType: entry.actor.type,
           actorId: entry.actor.id,
           actorEmail: entry.actor.email,
+          actorTokenId: entry.actor.tokenId ?? null,
           action: entry.action,
           targetType: entry.target.type,
           targetId: entry.target.id,
@@ -233,14 +250,14 @@ export class AuditLog {
           (
             r,
           ) => sql`(${r.chainId}::uuid, ${r.seq}, ${r.id}::uuid, ${at}::timestamptz, ${r.actorType}, ${r.actorId},
-            ${r.actorEmail}, ${r.action}, ${r.targetType}, ${r.targetId}, ${json(r.before)}::jsonb,
+            ${r.actorEmail}, ${r.actorTokenId ?? null}::uuid, ${r.action}, ${r.targetType}, ${r.targetId}, ${json(r.before)}::jsonb,
             ${json(r.after)}::jsonb, ${r.ip}, ${r.userAgent}, ${r.requestId}, ${r.prevHash}, ${r.hash}, ${r.mac},
             ${r.macKeyId})`,
         ),
         sql`, `,
       );
       await tx.execute(sql`WITH entries AS (
-          INSERT INTO audit_events (chain_id, seq, id, occurred_at, actor_type, actor_id, actor_email, action,
+          INSERT INTO audit_events (chain_id, seq, id, occurred_at, actor_type, actor_id, actor_email, actor_token_id, action,
             target_type, target_id, before, after, ip, user_agent, request_id, prev_hash, hash, mac, mac_key_id)
           VALUES ${values})
         UPDATE audit_chains SET head_hash = ${prevHash}, head_at = ${at}::timestamptz WHERE chain_id = ${chainId}::uuid`);

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Permission } from '../../../contracts/permissions.ts';
 import type { AccessResolver, OrgAccess } from '../access/access.ts';
 import type { DeniedRecorder } from '../audit/denied.ts';
 import type { Actor, Invocation } from '../command.ts';
 import { AppError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
 import type { RouteAccess } from '../http/route-policy.ts';
 import { type ResolvedSession, SESSION_COOKIE, type SessionService } from './sessions.ts';
+import type { TokenEntry, TokenService } from './tokens.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,6 +15,8 @@ declare module 'fastify' {
     session: ResolvedSession | undefined;
     /** On org-scoped routes: the caller's membership and permissions in the `:orgId` org. */
     access: OrgAccess | undefined;
+    /** Set when the request carries a live API token. */
+    apiToken: TokenEntry | undefined;
     /** The actor and request facts a command needs. */
     invocation(): Invocation;
   }
@@ -64,8 +68,23 @@ export function readSessionCookie(request: FastifyRequest): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+export class SessionRequiredError extends AppError {
+  constructor(detail = 'This action needs a signed-in session; API tokens cannot perform it.') {
+    super(403, 'session_required', 'Session required', detail);
+  }
+}
+
+/** Every bearer failure answers the same: an unknown, revoked, expired and malformed token look alike. */
+class InvalidTokenError extends UnauthenticatedError {
+  constructor() {
+    super('The bearer token is not valid.');
+    this.headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  }
+}
+
 export interface AuthenticationOptions {
   sessions: SessionService;
+  tokens: TokenService;
   access: AccessResolver;
   allowedOrigins: ReadonlySet<string>;
   /** Told of each member refused for lacking a route's permission, before the 403 is sent. */
@@ -74,7 +93,7 @@ export interface AuthenticationOptions {
 
 /**
  * Authentication for every route, before the body is read: public routes pass, everything else
- * needs a live session (bearer tokens arrive with the API-token capability), org routes need
+ * needs a live session or API token (`authenticateBearer`), org routes need
  * active membership of the path's `:orgId` and the declared permission (the role's set). Unknown paths (404) run no route hook: they answer 404
  * to everyone, since route existence is no secret worth a 401.
  */
@@ -82,6 +101,7 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
   app.decorateRequest('actor', undefined as never);
   app.decorateRequest('session', undefined);
   app.decorateRequest('access', undefined);
+  app.decorateRequest('apiToken', undefined);
   app.decorateRequest('invocation', function (this: FastifyRequest): Invocation {
     return {
       actor: this.actor,
@@ -103,6 +123,21 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
     const existing = route.onRequest;
     route.onRequest = existing ? [hook, ...(Array.isArray(existing) ? existing : [existing])] : [hook];
   });
+
+  // The automation tokens' usage log: every answer a live automation token got, refusals included.
+  app.addHook('onResponse', async (request, reply) => {
+    const token = request.apiToken;
+    if (token?.kind !== 'automation') return;
+    const path = request.url.split('?', 1)[0]!;
+    options.tokens.recordUsage({
+      tokenId: token.id,
+      at: new Date(),
+      ip: request.ip ?? null,
+      method: request.method,
+      route: path.length > 512 ? path.slice(0, 512) : path,
+      status: reply.statusCode,
+    });
+  });
 }
 
 async function authenticate(
@@ -111,6 +146,11 @@ async function authenticate(
   options: AuthenticationOptions,
 ): Promise<void> {
   request.actor = ANONYMOUS;
+  // A bearer request carries its credential in a header no other site can make a browser send:
+  // it needs no cookie and no origin check (and any cookie it carries is ignored).
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined && !access.public)
+    return authenticateBearer(request, authorization, access, options);
   // Origin check first and for every unsafe method: login CSRF is a thing too.
   if (UNSAFE_METHODS.has(request.method) && isForeignOrigin(request, options.allowedOrigins)) {
     throw new ForbiddenOriginError();
@@ -131,25 +171,84 @@ async function authenticate(
   if (access.public) return;
   if (request.actor.type !== 'user') throw new UnauthenticatedError();
   if (access.permission) {
-    // Not a member (or no such org, or a malformed id): 404 alike, so existence does not leak.
-    // A member without the permission: 403.
-    const orgId = (request.params as { orgId?: unknown }).orgId;
-    if (typeof orgId !== 'string' || !UUID.test(orgId)) throw new NotFoundError('organization');
-    const resolved = await options.access.resolve(orgId.toLowerCase(), request.actor.userId);
+    const orgId = pathOrgId(request);
+    const resolved = await options.access.resolve(orgId, request.actor.userId);
     if (!resolved) throw new NotFoundError('organization');
-    if (!resolved.permissions.has(access.permission)) {
-      const { actor, meta, route } = request.invocation();
-      await options.onDenied?.({
-        actor,
-        meta,
-        access: resolved,
-        permission: access.permission,
-        route: route!,
-      });
-      throw new PermissionDeniedError(access.permission);
-    }
-    request.access = resolved;
+    await authorize(request, resolved, access.permission, options);
   }
+}
+
+/**
+ * Not a member (or no such org, or a malformed id): 404 alike, so existence does not leak. A
+ * member without the permission: 403.
+ */
+function pathOrgId(request: FastifyRequest): string {
+  const orgId = (request.params as { orgId?: unknown }).orgId;
+  if (typeof orgId !== 'string' || !UUID.test(orgId)) throw new NotFoundError('organization');
+  return orgId.toLowerCase();
+}
+
+async function authorize(
+  request: FastifyRequest,
+  resolved: OrgAccess,
+  permission: Permission,
+  options: AuthenticationOptions,
+): Promise<void> {
+  if (!resolved.permissions.has(permission)) {
+    const { actor, meta, route } = request.invocation();
+    await options.onDenied?.({ actor, meta, access: resolved, permission, route: route! });
+    throw new PermissionDeniedError(permission);
+  }
+  request.access = resolved;
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i;
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * `Authorization: Bearer <token>`. A personal token acts as its owner in its one organization,
+ * with the owner's current role there narrowed by the token's scopes; an automation token acts
+ * with its role, narrowed the same way. Both are decided afresh on every request from caches that
+ * every revocation, removal and role change drops at once. Outside its organization a token sees
+ * nothing (404); account routes take personal tokens for reading only.
+ */
+async function authenticateBearer(
+  request: FastifyRequest,
+  authorization: string,
+  access: RouteAccess,
+  options: AuthenticationOptions,
+): Promise<void> {
+  const match = BEARER.exec(authorization);
+  const token = match ? await options.tokens.resolve(match[1]!, request.ip ?? null) : undefined;
+  if (!token) throw new InvalidTokenError();
+  if (token.kind === 'personal') {
+    const user = await options.sessions.user(token.userId!);
+    if (!user) throw new InvalidTokenError();
+    request.actor = { type: 'user', userId: user.id, email: user.email, tokenId: token.id };
+  } else {
+    request.actor = { type: 'token', tokenId: token.id, orgId: token.orgId };
+  }
+  request.apiToken = token;
+  if (access.sessionOnly) throw new SessionRequiredError();
+  if (access.authenticated) {
+    if (token.kind === 'automation') {
+      throw new SessionRequiredError('This route acts on a user account; automation tokens cannot call it.');
+    }
+    if (!SAFE_METHODS.has(request.method)) {
+      throw new SessionRequiredError('Personal tokens can read account routes but not change them.');
+    }
+    return;
+  }
+  if (!access.permission) return;
+  const orgId = pathOrgId(request);
+  if (orgId !== token.orgId) throw new NotFoundError('organization');
+  const resolved =
+    token.kind === 'personal'
+      ? await options.access.resolve(orgId, token.userId!)
+      : await options.access.resolveRole(orgId, token.roleId!);
+  if (!resolved) throw new NotFoundError('organization');
+  const permissions = options.tokens.effective(token, resolved.permissions);
+  await authorize(request, { ...resolved, tokenId: token.id, permissions }, access.permission, options);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -115,9 +115,7 @@ export class SessionService {
       }
       if (now - entry.persistedLastSeenAt > this.policy.idleTimeoutMs) return this.expire(entry, tokenHash);
     }
-    const userId = entry.userId;
-    const user =
-      this.userCache.get(userId) ?? (await this.userCache.load(userId, () => this.loadUser(userId)));
+    const user = this.userCache.get(entry.userId) ?? (await this.user(entry.userId));
     if (!user) return undefined;
     entry.lastSeenAt = now;
     if (now - entry.persistedLastSeenAt > this.touchIntervalMs) {
@@ -135,6 +133,11 @@ export class SessionService {
         .catch((err) => this.onError(err, 'could not record session activity'));
     }
     return { session: entry, user, tokenHash };
+  }
+
+  /** A user as requests see them (cached; dropped everywhere when their profile changes). */
+  async user(userId: string): Promise<SessionUser | undefined> {
+    return this.userCache.get(userId) ?? (await this.userCache.load(userId, () => this.loadUser(userId)));
   }
 
   private async expire(entry: SessionEntry, tokenHash: string): Promise<undefined> {

@@ -338,6 +338,8 @@ export const auditEvents = pgTable(
     actorType: text('actor_type').notNull(),
     actorId: text('actor_id'),
     actorEmail: text('actor_email'),
+    /** The personal token a user acted through (null for a session, and for every other actor). */
+    actorTokenId: uuid('actor_token_id'),
     action: text('action').notNull(),
     targetType: text('target_type').notNull(),
     targetId: text('target_id').notNull(),
@@ -384,3 +386,75 @@ export const auditKeys = pgTable('audit_keys', {
   publicKey: text('public_key').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * API tokens. `personal` tokens belong to a user and reach one organization, with scopes that the
+ * user's current role there narrows on every request; `automation` tokens belong to the
+ * organization and act with a role of it. Only the token's SHA-256 is stored. Revocation marks the
+ * row (the usage log and the audit trail keep naming it).
+ */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** The owner of a personal token; null for automation tokens. */
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    /** The role an automation token acts with; null for personal tokens. */
+    roleId: uuid('role_id'),
+    name: text('name').notNull(),
+    scopes: text('scopes').array().notNull(),
+    tokenHash: bytea('token_hash').notNull(),
+    /** The last four characters, to tell tokens apart in a list. */
+    lastFour: text('last_four').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: time('expires_at'),
+    lastUsedAt: time('last_used_at'),
+    lastUsedIp: text('last_used_ip'),
+    revokedAt: time('revoked_at'),
+    revokedBy: uuid('revoked_by'),
+  },
+  (t) => [
+    check('api_tokens_kind_check', sql`${t.kind} IN ('personal', 'automation')`),
+    check(
+      'api_tokens_owner_check',
+      sql`(${t.kind} = 'personal' AND ${t.userId} IS NOT NULL AND ${t.roleId} IS NULL)
+        OR (${t.kind} = 'automation' AND ${t.userId} IS NULL AND ${t.roleId} IS NOT NULL)`,
+    ),
+    // An automation token's role is a role of its own organization, and a role is not deleted
+    // from under a token (deleting a role moves its tokens first).
+    foreignKey({
+      name: 'api_tokens_role_fkey',
+      columns: [t.orgId, t.roleId],
+      foreignColumns: [roles.orgId, roles.id],
+    }),
+    uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash),
+    index('api_tokens_user_list_idx').on(t.userId, t.createdAt, t.id),
+    index('api_tokens_org_list_idx').on(t.orgId, t.kind, t.createdAt, t.id),
+    index('api_tokens_role_idx').on(t.orgId, t.roleId),
+  ],
+);
+
+/**
+ * Requests made with automation tokens: when, from where, what, and the answer. Kept bounded: the
+ * newest entries per token (see TokenService), the rest deleted as new ones arrive.
+ */
+export const apiTokenUsage = pgTable(
+  'api_token_usage',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tokenId: uuid('token_id')
+      .notNull()
+      .references(() => apiTokens.id, { onDelete: 'cascade' }),
+    at: time('at').notNull(),
+    ip: text('ip'),
+    method: text('method').notNull(),
+    route: text('route').notNull(),
+    status: integer('status').notNull(),
+  },
+  (t) => [index('api_token_usage_token_idx').on(t.tokenId, t.id)],
+);

@@ -1,4 +1,4 @@
-import { type TProperties, Type } from 'typebox';
+import { type TProperties, type TSchema, Type } from 'typebox';
 
 /** A request body object: unknown fields are refused, never silently dropped. */
 export const Body = <P extends TProperties>(properties: P) =>
@@ -40,3 +40,7 @@ export const SingleLine = (maxLength: number, options: { description?: string } 
     pattern: '^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*$',
     ...options,
   });
+
+/** A page of a list: `{items, nextCursor}`. */
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });

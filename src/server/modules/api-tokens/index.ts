@@ -1,0 +1,9 @@
+import type { FastifyInstance } from 'fastify';
+import { apiTokensRoutes, OrgToken, PersonalToken } from './api-tokens.routes.ts';
+
+/** API tokens: personal tokens, the organization's automation tokens and their usage log. */
+export async function apiTokensModule(app: FastifyInstance): Promise<void> {
+  app.addSchema(PersonalToken);
+  app.addSchema(OrgToken);
+  apiTokensRoutes(app);
+}

@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Permission } from '../../../contracts/permissions.ts';
+import {
+  AUTOMATION_TOKEN_PREFIX,
+  NEVER_BY_TOKEN,
+  PERSONAL_TOKEN_PREFIX,
+  scopePermissions,
+  TOKEN_CHECKSUM_LENGTH,
+  TOKEN_LENGTH,
+  TOKEN_RANDOM_LENGTH,
+  type TokenKind,
+  type TokenScope,
+} from '../../../contracts/tokens.ts';
+import type { InvalidatingCache } from '../cache/cache.ts';
+import type { CommandContext } from '../command.ts';
+import type { Db, Executor } from '../db/client.ts';
+import { apiTokens, apiTokenUsage } from '../db/schema.ts';
+import { hashSecret, hashSecretHex } from './secrets.ts';
+
+export const TOKENS_CACHE = 'api_tokens';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE62_CHAR = /^[0-9A-Za-z]+$/;
+
+/** Last-used times are written at most this often per token: no database write per request. */
+const TOUCH_INTERVAL_MS = 60_000;
+/** Usage entries kept per automation token; older ones are deleted as new ones arrive. */
+export const USAGE_LOG_LIMIT = 1_000;
+/** Usage entries are written in batches, at least this often. */
+const USAGE_FLUSH_MS = 1_000;
+const USAGE_FLUSH_BATCH = 500;
+/** Entries held while the database does not take them; past this the oldest are dropped (and logged). */
+const USAGE_BUFFER_MAX = 20_000;
+
+function base62(value: number, width: number): string {
+  let out = '';
+  let rest = value;
+  for (let i = 0; i < width; i++) {
+    out = BASE62[rest % 62]! + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
+}
+
+function checksum(body: string): string {
+  return base62(crc32(body), TOKEN_CHECKSUM_LENGTH);
+}
+
+/** `length` uniformly random base62 characters (rejection sampling: no modulo bias). */
+function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += BASE62[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+export interface NewToken {
+  /** The token itself: shown once, never stored. */
+  token: string;
+  tokenHash: Buffer;
+  lastFour: string;
+}
+
+export function generateToken(kind: TokenKind): NewToken {
+  const body =
+    (kind === 'personal' ? PERSONAL_TOKEN_PREFIX : AUTOMATION_TOKEN_PREFIX) +
+    randomBase62(TOKEN_RANDOM_LENGTH);
+  const token = body + checksum(body);
+  return { token, tokenHash: hashSecret(token), lastFour: token.slice(-4) };
+}
+
+/** The kind of a well-formed token (prefix, length, alphabet, checksum), or undefined. */
+export function tokenKind(token: string): TokenKind | undefined {
+  if (token.length !== TOKEN_LENGTH) return undefined;
+  const kind = token.startsWith(PERSONAL_TOKEN_PREFIX)
+    ? 'personal'
+    : token.startsWith(AUTOMATION_TOKEN_PREFIX)
+      ? 'automation'
+      : undefined;
+  if (!kind || !BASE62_CHAR.test(token.slice(4))) return undefined;
+  const body = token.slice(0, -TOKEN_CHECKSUM_LENGTH);
+  return checksum(body) === token.slice(-TOKEN_CHECKSUM_LENGTH) ? kind : undefined;
+}
+
+/** What a token can do given the permissions of the role it acts with: scope ∩ role, never the excluded. */
+export function tokenPermissions(
+  scopes: ReadonlySet<Permission>,
+  role: ReadonlySet<Permission>,
+): ReadonlySet<Permission> {
+  const out = new Set<Permission>();
+  for (const p of scopes) if (role.has(p) && !NEVER_BY_TOKEN.has(p)) out.add(p);
+  return out;
+}
+
+export interface TokenEntry {
+  id: string;
+  kind: TokenKind;
+  orgId: string;
+  /** Owner (personal tokens). */
+  userId: string | null;
+  /** The role an automation token acts with. */
+  roleId: string | null;
+  name: string;
+  /** What the token's scopes allow, before its role narrows them. */
+  scopePermissions: ReadonlySet<Permission>;
+  expiresAt: number | null;
+  /** Last use written to the database (ms). */
+  persistedLastUsedAt: number;
+  /** The last role set the token was narrowed by, and the result (the role's set is cached, so usually the same object). */
+  memo?: { role: ReadonlySet<Permission>; effective: ReadonlySet<Permission> };
+}
+
+export interface UsageEntry {
+  tokenId: string;
+  at: Date;
+  ip: string | null;
+  method: string;
+  route: string;
+  status: number;
+}
+
+/**
+ * API tokens at request time: a bearer token → its live row, from an invalidating cache keyed by
+ * the token's hash, so a token request costs no database round trip, while a revocation is seen
+ * by the very next request on any instance. Also keeps last-used times (written at most once a
+ * minute per token) and the automation tokens' usage log (written in batches).
+ */
+export class TokenService {
+  private usage: UsageEntry[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private dropped = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly cache: InvalidatingCache<TokenEntry>,
+    private readonly onError: (err: unknown, msg: string) => void,
+  ) {
+    this.timer = setInterval(() => void this.flushUsage(), USAGE_FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** The live token for a bearer credential, or undefined (malformed, unknown, revoked or expired alike). */
+  async resolve(token: string, ip: string | null): Promise<TokenEntry | undefined> {
+    if (!tokenKind(token)) return undefined;
+    const key = hashSecretHex(token);
+    const entry = this.cache.get(key) ?? (await this.cache.load(key, () => this.load(key)));
+    if (!entry) return undefined;
+    const now = Date.now();
+    if (entry.expiresAt !== null && now >= entry.expiresAt) return undefined;
+    if (now - entry.persistedLastUsedAt > TOUCH_INTERVAL_MS) {
+      entry.persistedLastUsedAt = now;
+      const at = new Date(now);
+      this.db
+        .update(apiTokens)
+        .set({ lastUsedAt: at, lastUsedIp: ip })
+        .where(
+          and(eq(apiTokens.id, entry.id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, at))),
+        )
+        .catch((err) => this.onError(err, 'could not record token use'));
+    }
+    return entry;
+  }
+
+  /** What the token may do when its role grants `role` (memoized per role set). */
+  effective(entry: TokenEntry, role: ReadonlySet<Permission>): ReadonlySet<Permission> {
+    if (entry.memo?.role === role) return entry.memo.effective;
+    const effective = tokenPermissions(entry.scopePermissions, role);
+    entry.memo = { role, effective };
+    return effective;
+  }
+
+  private async load(hashHex: string): Promise<TokenEntry | undefined> {
+    const [row] = await this.db
+      .select({
+        id: apiTokens.id,
+        kind: apiTokens.kind,
+        orgId: apiTokens.orgId,
+        userId: apiTokens.userId,
+        roleId: apiTokens.roleId,
+        name: apiTokens.name,
+        scopes: apiTokens.scopes,
+        expiresAt: apiTokens.expiresAt,
+        lastUsedAt: apiTokens.lastUsedAt,
+      })
+      .from(apiTokens)
+      .where(and(eq(apiTokens.tokenHash, Buffer.from(hashHex, 'hex')), isNull(apiTokens.revokedAt)));
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      kind: row.kind as TokenKind,
+      orgId: row.orgId,
+      userId: row.userId,
+      roleId: row.roleId,
+      name: row.name,
+      scopePermissions: scopePermissions(row.scopes as TokenScope[]),
+      expiresAt: row.expiresAt?.getTime() ?? null,
+      persistedLastUsedAt: row.lastUsedAt?.getTime() ?? 0,
+    };
+  }
+
+  /** Notes one automation-token request for the usage log (written within a second). */
+  recordUsage(entry: UsageEntry): void {
+    if (this.usage.length >= USAGE_BUFFER_MAX) {
+      this.usage.shift();
+      this.dropped++;
+    }
+    this.usage.push(entry);
+    if (this.usage.length >= USAGE_FLUSH_BATCH) void this.flushUsage();
+  }
+
+  /** Writes what is buffered; resolves once everything noted before the call is stored. */
+  flushUsage(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writeUsage());
+    return this.flushing;
+  }
+
+  private async writeUsage(): Promise<void> {
+    if (this.dropped > 0) {
+      this.onError(new Error(`${this.dropped} usage entries dropped`), 'token usage log fell behind');
+      this.dropped = 0;
+    }
+    while (this.usage.length > 0) {
+      const batch = this.usage.splice(0, USAGE_FLUSH_BATCH);
+      try {
+        await this.db.transaction(async (tx) => {
+          // A token deleted with its organization takes its entries with it; skip those.
+          const ids = [...new Set(batch.map((u) => u.tokenId))];
+          const live = await tx
+            .select({ id: apiTokens.id })
+            .from(apiTokens)
+            .where(inArray(apiTokens.id, ids));
+          const known = new Set(live.map((r) => r.id));
+          const rows = batch.filter((u) => known.has(u.tokenId));
+          if (rows.length > 0) await tx.insert(apiTokenUsage).values(rows);
+          for (const id of known) await pruneUsage(tx, id);
+        });
+      } catch (err) {
+        this.onError(err, 'could not write the token usage log');
+        return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushUsage();
+  }
+}
+
+/** Keeps the newest USAGE_LOG_LIMIT entries of a token. */
+async function pruneUsage(tx: Executor, tokenId: string): Promise<void> {
+  await tx.execute(sql`DELETE FROM api_token_usage WHERE token_id = ${tokenId}::uuid AND id <= (
+    SELECT id FROM api_token_usage WHERE token_id = ${tokenId}::uuid ORDER BY id DESC OFFSET ${USAGE_LOG_LIMIT} LIMIT 1)`);
+}
+
+/**
+ * Revokes live tokens inside a command, and drops them from every instance's cache at commit.
+ * Returns the ids revoked.
+ */
+export async function revokeTokens(
+  ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+  which: { orgId: string; id?: string; userId?: string; kind?: TokenKind },
+  revokedBy: string | null,
+): Promise<string[]> {
+  const conditions = [eq(apiTokens.orgId, which.orgId), isNull(apiTokens.revokedAt)];
+  if (which.id) conditions.push(eq(apiTokens.id, which.id));
+  if (which.userId) conditions.push(eq(apiTokens.userId, which.userId));
+  if (which.kind) conditions.push(eq(apiTokens.kind, which.kind));
+  const revoked = await ctx.tx
+    .update(apiTokens)
+    .set({ revokedAt: sql`now()`, revokedBy })
+    .where(and(...conditions))
+    .returning({ id: apiTokens.id, tokenHash: apiTokens.tokenHash });
+  for (const row of revoked) await ctx.invalidate(TOKENS_CACHE, row.tokenHash.toString('hex'));
+  return revoked.map((r) => r.id);
+}
+
+/** Moves an org's automation tokens from one role to another (the role is being deleted). */
+export async function moveTokensToRole(
+  ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+  orgId: string,
+  fromRoleId: string,
+  toRoleId: string,
+): Promise<number> {
+  const moved = await ctx.tx
+    .update(apiTokens)
+    .set({ roleId: toRoleId })
+    .where(and(eq(apiTokens.orgId, orgId), eq(apiTokens.roleId, fromRoleId)))
+    .returning({ tokenHash: apiTokens.tokenHash, revokedAt: apiTokens.revokedAt });
+  const live = moved.filter((r) => r.revokedAt === null);
+  for (const row of live) await ctx.invalidate(TOKENS_CACHE, row.tokenHash.toString('hex'));
+  return live.length;
+}
+
+/** Live automation tokens acting with a role (a role in use is not deleted without a successor). */
+export async function countRoleTokens(db: Executor, orgId: string, roleId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(apiTokens)
+    .where(
+      and(
+        eq(apiTokens.orgId, orgId),
+        eq(apiTokens.roleId, roleId),
+        isNull(apiTokens.revokedAt),
+        or(isNull(apiTokens.expiresAt), sql`${apiTokens.expiresAt} > now()`),
+      ),
+    );
+  return row?.n ?? 0;
+}
