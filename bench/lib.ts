@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmark scripts (no dependencies beyond Node). */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -71,4 +72,18 @@ export async function call(base: string, method: string, path: string, body: unk
       .find((c) => c.startsWith('gatehouse_session='))
       ?.split(';')[0],
   };
+}
+
+const BENCH_PASSWORD = 'violet-anchor-meadow-42';
+
+/** Signs a fresh user up on the server under test; their session cookie (`gatehouse_session=...`). */
+export async function signUp(base: string): Promise<string> {
+  const res = await call(base, 'POST', '/api/v1/auth/signup', {
+    email: `bench-${randomBytes(5).toString('hex')}@example.test`,
+    password: BENCH_PASSWORD,
+    name: 'Bench User',
+  });
+  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${res.text}`);
+  if (!res.cookie) throw new Error('sign-up answered without a session cookie');
+  return res.cookie;
 }

@@ -12,6 +12,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPTS = [
   'cold-start.ts',
   'me-throughput.ts',
+  'token-throughput.ts',
   'login.ts',
   'permissions.ts',
   'member-search.ts',
