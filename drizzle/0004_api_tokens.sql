@@ -5,7 +5,8 @@ CREATE TABLE "api_token_usage" (
 	"ip" text,
 	"method" text NOT NULL,
 	"route" text NOT NULL,
-	"status" integer NOT NULL
+	"status" integer NOT NULL,
+	"count" integer DEFAULT 1 NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "api_tokens" (

@@ -185,6 +185,7 @@ export async function listUsage(db: Executor, tokenId: string, page: { limit: nu
       method: apiTokenUsage.method,
       route: apiTokenUsage.route,
       status: apiTokenUsage.status,
+      count: apiTokenUsage.count,
     })
     .from(apiTokenUsage)
     .where(and(...conditions))

@@ -91,6 +91,10 @@ const UsageEntry = Type.Object({
   method: Type.String(),
   route: Type.String({ description: 'The path requested (without its query string)' }),
   status: Type.Integer(),
+  count: Type.Integer({
+    minimum: 1,
+    description: 'Requests alike in all but time within the same second share an entry; `at` is the last',
+  }),
 });
 
 const Lifetime = (days: readonly number[], fallback: number) =>

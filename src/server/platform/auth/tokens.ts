@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Permission } from '../../../contracts/permissions.ts';
 import {
   AUTOMATION_TOKEN_PREFIX,
@@ -16,7 +16,7 @@ import {
 import type { InvalidatingCache } from '../cache/cache.ts';
 import type { CommandContext } from '../command.ts';
 import type { Db, Executor } from '../db/client.ts';
-import { apiTokens, apiTokenUsage } from '../db/schema.ts';
+import { apiTokens } from '../db/schema.ts';
 import { hashSecret, hashSecretHex } from './secrets.ts';
 
 export const TOKENS_CACHE = 'api_tokens';
@@ -125,6 +125,11 @@ export interface UsageEntry {
   status: number;
 }
 
+/** Requests alike in all but time, noted within one flush interval: one row, with the last time and a count. */
+interface UsageRow extends UsageEntry {
+  count: number;
+}
+
 /**
  * API tokens at request time: a bearer token → its live row, from an invalidating cache keyed by
  * the token's hash, so a token request costs no database round trip, while a revocation is seen
@@ -132,7 +137,7 @@ export interface UsageEntry {
  * minute per token) and the automation tokens' usage log (written in batches).
  */
 export class TokenService {
-  private usage: UsageEntry[] = [];
+  private usage = new Map<string, UsageRow>();
   private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private dropped = 0;
@@ -205,14 +210,24 @@ export class TokenService {
     };
   }
 
-  /** Notes one automation-token request for the usage log (written within a second). */
+  /**
+   * Notes one automation-token request for the usage log (written within a second). Requests
+   * alike in token, address, method, path and status within that second share one row and count.
+   */
   recordUsage(entry: UsageEntry): void {
-    if (this.usage.length >= USAGE_BUFFER_MAX) {
-      this.usage.shift();
+    const key = `${entry.tokenId} ${entry.ip} ${entry.method} ${entry.status} ${entry.route}`;
+    const row = this.usage.get(key);
+    if (row) {
+      row.count++;
+      row.at = entry.at;
+      return;
+    }
+    if (this.usage.size >= USAGE_BUFFER_MAX) {
+      this.usage.delete(this.usage.keys().next().value!);
       this.dropped++;
     }
-    this.usage.push(entry);
-    if (this.usage.length >= USAGE_FLUSH_BATCH) void this.flushUsage();
+    this.usage.set(key, { ...entry, count: 1 });
+    if (this.usage.size >= USAGE_FLUSH_BATCH) void this.flushUsage();
   }
 
   /** Writes what is buffered; resolves once everything noted before the call is stored. */
@@ -226,20 +241,27 @@ export class TokenService {
       this.onError(new Error(`${this.dropped} usage entries dropped`), 'token usage log fell behind');
       this.dropped = 0;
     }
-    while (this.usage.length > 0) {
-      const batch = this.usage.splice(0, USAGE_FLUSH_BATCH);
+    while (this.usage.size > 0) {
+      const batch: UsageRow[] = [];
+      for (const [key, row] of this.usage) {
+        this.usage.delete(key);
+        batch.push(row);
+        if (batch.length === USAGE_FLUSH_BATCH) break;
+      }
       try {
         await this.db.transaction(async (tx) => {
-          // A token deleted with its organization takes its entries with it; skip those.
-          const ids = [...new Set(batch.map((u) => u.tokenId))];
-          const live = await tx
-            .select({ id: apiTokens.id })
-            .from(apiTokens)
-            .where(inArray(apiTokens.id, ids));
-          const known = new Set(live.map((r) => r.id));
-          const rows = batch.filter((u) => known.has(u.tokenId));
-          if (rows.length > 0) await tx.insert(apiTokenUsage).values(rows);
-          for (const id of known) await pruneUsage(tx, id);
+          // One statement per batch whatever its size, as parallel arrays. A token deleted with its
+          // organization meanwhile takes its entries with it: the join skips them.
+          const column = <T>(pick: (u: UsageRow) => T) => sql.param(batch.map(pick));
+          await tx.execute(sql`INSERT INTO api_token_usage (token_id, at, ip, method, route, status, count)
+            SELECT u.token_id, u.at, u.ip, u.method, u.route, u.status, u.count
+            FROM unnest(${column((u) => u.tokenId)}::uuid[], ${column((u) => u.at.toISOString())}::timestamptz[],
+              ${column((u) => u.ip)}::text[], ${column((u) => u.method)}::text[],
+              ${column((u) => u.route)}::text[], ${column((u) => u.status)}::int[], ${column((u) => u.count)}::int[])
+              WITH ORDINALITY AS u(token_id, at, ip, method, route, status, count, n)
+            JOIN api_tokens t ON t.id = u.token_id
+            ORDER BY u.at, u.n`);
+          await pruneUsage(tx, [...new Set(batch.map((u) => u.tokenId))]);
         });
       } catch (err) {
         this.onError(err, 'could not write the token usage log');
@@ -254,10 +276,11 @@ export class TokenService {
   }
 }
 
-/** Keeps the newest USAGE_LOG_LIMIT entries of a token. */
-async function pruneUsage(tx: Executor, tokenId: string): Promise<void> {
-  await tx.execute(sql`DELETE FROM api_token_usage WHERE token_id = ${tokenId}::uuid AND id <= (
-    SELECT id FROM api_token_usage WHERE token_id = ${tokenId}::uuid ORDER BY id DESC OFFSET ${USAGE_LOG_LIMIT} LIMIT 1)`);
+/** Keeps the newest USAGE_LOG_LIMIT entries of each of these tokens. */
+async function pruneUsage(tx: Executor, tokenIds: string[]): Promise<void> {
+  await tx.execute(sql`DELETE FROM api_token_usage u USING unnest(${sql.param(tokenIds)}::uuid[]) AS t(id)
+    WHERE u.token_id = t.id AND u.id <= (SELECT x.id FROM api_token_usage x WHERE x.token_id = t.id
+      ORDER BY x.id DESC OFFSET ${USAGE_LOG_LIMIT} LIMIT 1)`);
 }
 
 /**

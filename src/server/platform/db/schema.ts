@@ -441,7 +441,7 @@ export const apiTokens = pgTable(
 
 /**
  * Requests made with automation tokens: when, from where, what, and the answer. Kept bounded: the
- * newest entries per token (see TokenService), the rest deleted as new ones arrive.
+ * newest rows per token (see TokenService), the rest deleted as new ones arrive.
  */
 export const apiTokenUsage = pgTable(
   'api_token_usage',
@@ -455,6 +455,8 @@ export const apiTokenUsage = pgTable(
     method: text('method').notNull(),
     route: text('route').notNull(),
     status: integer('status').notNull(),
+    /** Requests alike in all but time within one second share a row: how many (`at` is the last). */
+    count: integer('count').notNull().default(1),
   },
   (t) => [index('api_token_usage_token_idx').on(t.tokenId, t.id)],
 );
