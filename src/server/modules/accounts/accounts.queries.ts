@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import { decodeCursor, toPage } from '../../platform/http/paging.ts';
-import { listUserOrgs } from '../organizations/index.ts';
 import { listUserSessions } from './accounts.repository.ts';
 
 function signedIn(request: FastifyRequest) {
@@ -20,11 +19,7 @@ async function currentUser(request: FastifyRequest) {
 
 export async function getMe(request: FastifyRequest) {
   const user = await currentUser(request);
-  const orgs = await listUserOrgs(request.server.gatehouse.database.db, user.id);
-  return {
-    user,
-    memberships: orgs.map((o) => ({ org: { id: o.id, slug: o.slug, name: o.name }, role: o.role })),
-  };
+  return { user, memberships: await request.server.gatehouse.access.userOrgs(user.id) };
 }
 
 export async function listMySessions(request: FastifyRequest, query: { limit?: number; cursor?: string }) {

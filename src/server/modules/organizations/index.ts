@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Organization, organizationsRoutes } from './organizations.routes.ts';
 
-export { listUserOrgs } from './organizations.repository.ts';
-
 /** Organizations: creation, the profile and logo, deletion. */
 export async function organizationsModule(app: FastifyInstance): Promise<void> {
   app.addSchema(Organization);

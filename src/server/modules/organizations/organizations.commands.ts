@@ -90,7 +90,7 @@ export const updateOrganization = defineCommand({
     }
     await updateOrg(ctx.tx, orgId, input);
     const after = (await findOrg(ctx.tx, orgId))!;
-    if (input.name !== undefined) await ctx.invalidate(ORGS_CACHE, orgId);
+    if (input.name !== undefined || input.slug !== undefined) await ctx.invalidate(ORGS_CACHE, orgId);
     ctx.record({
       target: { type: 'organization', id: orgId },
       before: snapshot(before),

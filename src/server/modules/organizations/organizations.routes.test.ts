@@ -273,6 +273,30 @@ describe('GET / PATCH /api/v1/orgs/:orgId', () => {
     expect(res.entitlements).toMatchObject({ name: 'Scale', maxMembers: null, customRoles: true });
   });
 
+  it('shows a new slug in GET /me at once', async () => {
+    const org = await newOrg();
+    const dev = await join(org, 'developer');
+    expect((await membershipIn(dev, org.orgId)).org.slug).toBe(org.slug);
+    const slug = `renamed-${org.slug}`.slice(0, 60);
+    expectStatus(await as(t.app, org.owner).patch(orgUrl(org), { slug }), 200);
+    expect((await membershipIn(dev, org.orgId)).org.slug).toBe(slug);
+    expect((await membershipIn(org.owner, org.orgId)).org.slug).toBe(slug);
+  });
+
+  it('lists memberships in GET /me by name, and drops an org the moment it is deleted', async () => {
+    const me = await signUp(t.app);
+    const b = await createOrg(t.app, { name: 'bravo Labs' }, me);
+    await createOrg(t.app, { name: 'Alpha Labs' }, me);
+    await createOrg(t.app, { name: 'Charlie Labs' }, me);
+    const names = async () =>
+      expectStatus(await as(t.app, me).get('/api/v1/me'), 200)
+        .json()
+        .memberships.map((m: { org: { name: string } }) => m.org.name);
+    expect(await names()).toEqual(['Alpha Labs', 'bravo Labs', 'Charlie Labs']);
+    expectStatus(await as(t.app, me).delete(`/api/v1/orgs/${b.orgId}`, { password: me.password }), 204);
+    expect(await names()).toEqual(['Alpha Labs', 'Charlie Labs']);
+  });
+
   it('shows a new name in GET /me at once', async () => {
     const org = await newOrg();
     const dev = await join(org, 'developer');

@@ -17,6 +17,7 @@ const ACTIVITY_WRITE_INTERVAL_MS = 10 * 60_000;
 
 export interface OrgEntry {
   id: string;
+  slug: string;
   name: string;
   plan: string;
 }
@@ -110,6 +111,33 @@ export class AccessResolver {
   }
 
   /**
+   * The live organizations the user is an active member of, with their role, by name: from the
+   * same caches as every decision (no database round trip once they are warm).
+   */
+  async userOrgs(
+    userId: string,
+  ): Promise<Array<{ org: { id: string; slug: string; name: string }; role: string }>> {
+    const userMemberships =
+      this.membershipCache.get(userId) ??
+      (await this.membershipCache.load(userId, () => this.loadMemberships(userId)));
+    const out: Array<{ org: { id: string; slug: string; name: string }; role: string; key: string }> = [];
+    for (const [orgId, membership] of userMemberships ?? []) {
+      const org = this.orgCache.get(orgId) ?? (await this.orgCache.load(orgId, () => this.loadOrg(orgId)));
+      const role =
+        this.roleCache.get(membership.roleId) ??
+        (await this.roleCache.load(membership.roleId, () => this.loadRole(membership.roleId)));
+      if (!org || !role) continue;
+      out.push({
+        org: { id: org.id, slug: org.slug, name: org.name },
+        role: role.slug,
+        key: org.name.toLowerCase(),
+      });
+    }
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.org.id < b.org.id ? -1 : 1));
+    return out.map(({ key: _key, ...rest }) => rest);
+  }
+
+  /**
    * What a role of the org grants, for an automation token acting with it: undefined when the org
    * is gone or the role is not the org's.
    */
@@ -165,7 +193,12 @@ export class AccessResolver {
 
   private async loadOrg(orgId: string): Promise<OrgEntry | undefined> {
     const [row] = await this.db
-      .select({ id: organizations.id, name: organizations.name, plan: organizations.plan })
+      .select({
+        id: organizations.id,
+        slug: organizations.slug,
+        name: organizations.name,
+        plan: organizations.plan,
+      })
       .from(organizations)
       .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
     return row;
