@@ -18,7 +18,7 @@ export type Actor =
   | { type: 'anonymous' }
   | { type: 'system' }
   | { type: 'user'; userId: string; email: string; sessionId?: string; tokenId?: string }
-  | { type: 'token'; tokenId: string; orgId: string };
+  | { type: 'token'; tokenId: string; orgId: string; name: string };
 
 export interface RequestMeta {
   ip: string | null;
@@ -49,6 +49,18 @@ export interface Invocation {
   access?: OrgAccess;
   /** `METHOD /route/:pattern` of the request, when there is one. */
   route?: string;
+}
+
+/** Who acts, in words, for messages to people (an email address, a token's name, the system). */
+export function describeActor(actor: Actor): string {
+  switch (actor.type) {
+    case 'user':
+      return actor.email;
+    case 'token':
+      return `the automation token "${actor.name}"`;
+    default:
+      return 'the system';
+  }
 }
 
 /** Platform services a command may call inside its transaction. */

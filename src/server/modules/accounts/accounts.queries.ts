@@ -19,7 +19,10 @@ async function currentUser(request: FastifyRequest) {
 
 export async function getMe(request: FastifyRequest) {
   const user = await currentUser(request);
-  return { user, memberships: await request.server.gatehouse.access.userOrgs(user.id) };
+  const memberships = await request.server.gatehouse.access.userOrgs(user.id);
+  // A personal token reaches one organization: it sees no other.
+  const tokenOrg = request.apiToken?.orgId;
+  return { user, memberships: tokenOrg ? memberships.filter((m) => m.org.id === tokenOrg) : memberships };
 }
 
 export async function listMySessions(request: FastifyRequest, query: { limit?: number; cursor?: string }) {

@@ -183,14 +183,18 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
     getMe(request),
   );
 
-  r.patch('/api/v1/me', { config: { authenticated: true }, schema: updateMeSchema }, async (request) => {
-    const user = await app.gatehouse.commands.run(
-      updateProfile,
-      request.invocation(),
-      checkedProfile(request.body),
-    );
-    return { user };
-  });
+  r.patch(
+    '/api/v1/me',
+    { config: { authenticated: true, sessionOnly: true }, schema: updateMeSchema },
+    async (request) => {
+      const user = await app.gatehouse.commands.run(
+        updateProfile,
+        request.invocation(),
+        checkedProfile(request.body),
+      );
+      return { user };
+    },
+  );
 
   r.post(
     '/api/v1/me/password',

@@ -157,6 +157,10 @@ describe('personal tokens', () => {
       await read.post(orgUrl(org.orgId, '/invitations'), { emails: [uniqueEmail()], role: 'viewer' }),
       403,
     );
+    // Exporting the audit log is a read; signing a checkpoint of it is not.
+    expectStatus(await read.get(orgUrl(org.orgId, '/audit-events/export?format=jsonl')), 200);
+    const sign = expectStatus(await read.post(orgUrl(org.orgId, '/audit-checkpoints')), 403);
+    expect(sign.json().detail).toContain('read scope');
 
     // A Developer's admin-scoped token is still a Developer's.
     const devAdmin = withToken(t.app, (await createPersonalToken(t.app, dev, org.orgId, ['admin'])).token);
@@ -232,7 +236,8 @@ describe('personal tokens', () => {
       `Bearer ${badChecksum}`,
       'Bearer not-a-token',
       'Bearer',
-      `Basic ${Buffer.from('a:b').toString('base64')}`,
+      'bearer',
+      `BEARER ${unknown}`,
       `Bearer ${'x'.repeat(5000)}`,
     ]) {
       const res = await t.app.inject({ method: 'GET', url, headers: { authorization: header } });
@@ -243,6 +248,16 @@ describe('personal tokens', () => {
     }
     for (const a of answers) expect(a).toEqual(answers[0]);
     expect(answers[0]).toMatchObject({ status: 401, code: 'unauthenticated' });
+    // Another scheme is not a token (a proxy's Basic credentials): the session cookie decides.
+    const basic = `Basic ${Buffer.from('proxy:secret').toString('base64')}`;
+    const withCookie = await t.app.inject({
+      method: 'GET',
+      url,
+      headers: { authorization: basic, cookie: owner.cookie },
+    });
+    expect(withCookie.statusCode, withCookie.body).toBe(200);
+    const withoutCookie = await t.app.inject({ method: 'GET', url, headers: { authorization: basic } });
+    expect(withoutCookie.statusCode).toBe(401);
     // Revoking again: the token is gone.
     expectStatus(await as(t.app, owner).delete(`/api/v1/me/tokens/${revoked.id}`), 404);
     const [entry] = await auditEntries(orgId, 'token.revoked');
@@ -256,7 +271,15 @@ describe('personal tokens', () => {
     const other = expectStatus(await api.get(orgUrl(b.orgId, '/members')), 404);
     expect(other.json().code).toBe('not_found');
     expectStatus(await api.get('/api/v1/me/tokens'), 200);
+    // Its owner's other organizations are not its business.
+    const me = expectStatus(await api.get('/api/v1/me'), 200).json();
+    expect(me.memberships.map((m: { org: { id: string } }) => m.org.id)).toEqual([a.orgId]);
+    const all = expectStatus(await as(t.app, a.owner).get('/api/v1/me'), 200).json();
+    expect(all.memberships).toHaveLength(2);
     for (const res of [
+      await api.get('/api/v1/orgs'),
+      await api.get('/api/v1/me/audit-events'),
+      await api.get('/api/v1/me/sessions'),
       await api.post('/api/v1/me/tokens', { name: 'x', orgId: a.orgId, scopes: ['admin'] }),
       await api.patch('/api/v1/me', { name: 'Token Name' }),
       await api.post('/api/v1/orgs', { name: 'Made by a token' }),
@@ -459,6 +482,12 @@ describe('automation tokens', () => {
     expectStatus(await bot.get(orgUrl(org.orgId, '/members')), 403);
 
     const inUse = expectStatus(await as(t.app, org.owner).delete(orgUrl(org.orgId, '/roles/scanner')), 409);
+    // A token cannot be made an owner this way either.
+    const toOwner = expectStatus(
+      await as(t.app, org.owner).delete(orgUrl(org.orgId, '/roles/scanner?reassignTo=owner')),
+      400,
+    );
+    expect(toOwner.json().errors[0].field).toBe('/querystring/reassignTo');
     expect(inUse.json().code).toBe('role_in_use');
     expectStatus(
       await as(t.app, org.owner).delete(orgUrl(org.orgId, '/roles/scanner?reassignTo=viewer')),
@@ -475,6 +504,15 @@ describe('automation tokens', () => {
       await createAutomation(org.owner, org.orgId, { role: 'viewer' }),
       201,
     ).json();
+    // What the token changed, then a flood of reads: the flood cannot push the change out.
+    await t.db.database.db.insert(apiTokenUsage).values({
+      tokenId: created.id,
+      at: new Date(Date.now() - 2 * 86_400_000),
+      ip: '127.0.0.1',
+      method: 'PATCH',
+      route: `/api/v1/orgs/${org.orgId}`,
+      status: 200,
+    });
     const old = Array.from({ length: USAGE_LOG_LIMIT + 20 }, (_, i) => ({
       tokenId: created.id,
       at: new Date(Date.now() - 86_400_000 + i),
@@ -490,7 +528,12 @@ describe('automation tokens', () => {
       .select({ n: sql<number>`count(*)::int` })
       .from(apiTokenUsage)
       .where(eq(apiTokenUsage.tokenId, created.id));
-    expect(count!.n).toBe(USAGE_LOG_LIMIT);
+    expect(count!.n).toBe(USAGE_LOG_LIMIT + 1);
+    const [change] = await t.db.database.db
+      .select()
+      .from(apiTokenUsage)
+      .where(and(eq(apiTokenUsage.tokenId, created.id), eq(apiTokenUsage.method, 'PATCH')));
+    expect(change).toBeDefined();
     const page = expectStatus(
       await as(t.app, org.owner).get(orgUrl(org.orgId, `/automation-tokens/${created.id}/usage?limit=2`)),
       200,
@@ -504,6 +547,39 @@ describe('automation tokens', () => {
       200,
     ).json();
     expect(next.items[0].route).toBe(`/old/${USAGE_LOG_LIMIT + 18}`);
+  });
+});
+
+describe('tokens and the organization around them', () => {
+  it('die with their organization', async () => {
+    const org = await createOrg(t.app);
+    const personal = await createPersonalToken(t.app, org.owner, org.orgId, ['read']);
+    const automation = expectStatus(
+      await as(t.app, org.owner).post(orgUrl(org.orgId, '/automation-tokens'), { name: 'x', role: 'viewer' }),
+      201,
+    ).json();
+    expectStatus(await as(t.app, org.owner).delete(orgUrl(org.orgId), { password: org.owner.password }), 204);
+    expectStatus(await withToken(t.app, personal.token).get('/api/v1/me'), 401);
+    expectStatus(await withToken(t.app, automation.token).get(orgUrl(org.orgId, '/members')), 401);
+  });
+
+  it("name the automation token in the owners' alert when it promotes someone", async () => {
+    const { org, member } = await orgWith('developer');
+    const bot = expectStatus(
+      await as(t.app, org.owner).post(orgUrl(org.orgId, '/automation-tokens'), {
+        name: 'Promoter',
+        role: 'admin',
+      }),
+      201,
+    ).json();
+    expectStatus(
+      await withToken(t.app, bot.token).patch(orgUrl(org.orgId, `/members/${member.userId}`), {
+        role: 'admin',
+      }),
+      200,
+    );
+    const alert = await t.mail.latestTo(org.owner.email);
+    expect(alert.text).toContain('by the automation token "Promoter"');
   });
 });
 

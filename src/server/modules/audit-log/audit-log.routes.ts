@@ -348,7 +348,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
   r.get(
     '/api/v1/me/audit-events',
     {
-      config: { authenticated: true },
+      config: { authenticated: true, sessionOnly: true },
       schema: {
         tags: ['audit'],
         summary:

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
+import { describeActor } from '../../platform/command.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
 import { Body, DateTime, Page, problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import {
@@ -63,7 +64,9 @@ const JoinRequest = Type.Object({
   decidedAt: Type.Union([DateTime, Type.Null()]),
 });
 
-const inviterName = (request: FastifyRequest) => request.session?.user.name ?? 'A member';
+const inviterName = (request: FastifyRequest) =>
+  request.session?.user.name ??
+  (request.actor.type === 'user' ? request.actor.email : describeActor(request.actor).replace(/^the/, 'The'));
 
 export { Invitation };
 

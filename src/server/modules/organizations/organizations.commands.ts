@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
+import { revokeTokens } from '../../platform/auth/tokens.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -133,12 +134,14 @@ export const deleteOrganization = defineCommand({
   permission: 'org:delete',
   orgLock: 'exclusive',
   async run(ctx) {
-    const { orgId, roleSlug } = orgAccess(ctx);
+    const { orgId, roleSlug, userId } = orgAccess(ctx);
     // Deletion is the Owner's alone, whatever another role was given (PRODUCT: "Owner, password").
     if (roleSlug !== OWNER_ROLE) throw new PermissionDeniedError('org:delete');
     const before = (await findOrg(ctx.tx, orgId))!;
     await markOrgDeleted(ctx.tx, orgId);
     await ctx.invalidate(ORGS_CACHE, orgId);
+    // Its tokens die with it (personal ones would otherwise still read their owner's account).
+    await revokeTokens(ctx, { orgId }, userId);
     ctx.record({ target: { type: 'organization', id: orgId }, before: snapshot(before) });
   },
 });

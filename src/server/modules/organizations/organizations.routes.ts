@@ -141,7 +141,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs',
     {
-      config: { authenticated: true },
+      config: { authenticated: true, sessionOnly: true },
       schema: {
         tags: ['organizations'],
         summary: 'Create an organization; you become its owner',
@@ -184,7 +184,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
   r.get(
     '/api/v1/orgs',
     {
-      config: { authenticated: true },
+      config: { authenticated: true, sessionOnly: true },
       schema: {
         tags: ['organizations'],
         summary: 'The organizations you belong to, by name',

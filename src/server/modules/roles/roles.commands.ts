@@ -130,6 +130,15 @@ export const removeRole = defineCommand({
       if (target.id === role.id) {
         throw new ValidationError([{ field: '/querystring/reassignTo', message: 'must be another role' }]);
       }
+      if (tokens > 0 && target.slug === OWNER_ROLE) {
+        throw new ValidationError([
+          {
+            field: '/querystring/reassignTo',
+            message:
+              'cannot be owner while automation tokens act with this role: a token cannot own an organization',
+          },
+        ]);
+      }
       // Moving members (or tokens) into a role is giving them that role.
       if (assigned.members + assigned.invitations + tokens > 0) {
         assertCanGrant(access, rolePermissions(target.slug, target.permissions));

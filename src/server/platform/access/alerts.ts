@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { OWNER_ROLE, PRIVILEGED_ROLES } from '../../../contracts/roles.ts';
-import type { CommandContext } from '../command.ts';
+import { type CommandContext, describeActor } from '../command.ts';
 import type { Executor } from '../db/client.ts';
 import { memberships, roles, users } from '../db/schema.ts';
 import { oneLine } from '../mail/mailer.ts';
@@ -38,7 +38,7 @@ export async function alertOwnersOfPromotion(
   roleName: string,
 ): Promise<void> {
   const owners = await listOwnerEmails(ctx.tx, org.orgId);
-  const by = ctx.actor.type === 'user' ? ctx.actor.email : 'the system';
+  const by = describeActor(ctx.actor);
   ctx.afterCommit(() => {
     for (const to of owners) {
       ctx.services.mailer.dispatch({

@@ -74,6 +74,17 @@ export class SessionRequiredError extends AppError {
   }
 }
 
+class ReadOnlyTokenError extends AppError {
+  constructor() {
+    super(
+      403,
+      'permission_denied',
+      'Permission denied',
+      'This token has the read scope: it cannot change anything.',
+    );
+  }
+}
+
 /** Every bearer failure answers the same: an unknown, revoked, expired and malformed token look alike. */
 class InvalidTokenError extends UnauthenticatedError {
   constructor() {
@@ -149,8 +160,10 @@ async function authenticate(
   // A bearer request carries its credential in a header no other site can make a browser send:
   // it needs no cookie and no origin check (and any cookie it carries is ignored).
   const authorization = request.headers.authorization;
-  if (authorization !== undefined && !access.public)
+  // Only the Bearer scheme carries a token: another (a proxy's Basic credentials) leaves the cookie in charge.
+  if (authorization !== undefined && !access.public && BEARER_SCHEME.test(authorization)) {
     return authenticateBearer(request, authorization, access, options);
+  }
   // Origin check first and for every unsafe method: login CSRF is a thing too.
   if (UNSAFE_METHODS.has(request.method) && isForeignOrigin(request, options.allowedOrigins)) {
     throw new ForbiddenOriginError();
@@ -202,6 +215,7 @@ async function authorize(
   request.access = resolved;
 }
 
+const BEARER_SCHEME = /^bearer(?: |$)/i;
 const BEARER = /^Bearer +([^\s]+) *$/i;
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -226,7 +240,7 @@ async function authenticateBearer(
     if (!user) throw new InvalidTokenError();
     request.actor = { type: 'user', userId: user.id, email: user.email, tokenId: token.id };
   } else {
-    request.actor = { type: 'token', tokenId: token.id, orgId: token.orgId };
+    request.actor = { type: 'token', tokenId: token.id, orgId: token.orgId, name: token.name };
   }
   request.apiToken = token;
   if (access.sessionOnly) throw new SessionRequiredError();
@@ -242,6 +256,7 @@ async function authenticateBearer(
   if (!access.permission) return;
   const orgId = pathOrgId(request);
   if (orgId !== token.orgId) throw new NotFoundError('organization');
+  if (token.readOnly && !SAFE_METHODS.has(request.method)) throw new ReadOnlyTokenError();
   const resolved =
     token.kind === 'personal'
       ? await options.access.resolve(orgId, token.userId!)

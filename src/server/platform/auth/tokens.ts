@@ -26,7 +26,7 @@ const BASE62_CHAR = /^[0-9A-Za-z]+$/;
 
 /** Last-used times are written at most this often per token: no database write per request. */
 const TOUCH_INTERVAL_MS = 60_000;
-/** Usage entries kept per automation token; older ones are deleted as new ones arrive. */
+/** Usage entries kept per automation token, of reads and of other requests each; older ones are deleted as new ones arrive. */
 export const USAGE_LOG_LIMIT = 1_000;
 /** Usage entries are written in batches, at least this often. */
 const USAGE_FLUSH_MS = 1_000;
@@ -109,6 +109,8 @@ export interface TokenEntry {
   name: string;
   /** What the token's scopes allow, before its role narrows them. */
   scopePermissions: ReadonlySet<Permission>;
+  /** Only the `read` scope: safe methods only, whatever a route's permission (an export is a read; signing a checkpoint is not). */
+  readOnly: boolean;
   expiresAt: number | null;
   /** Last use written to the database (ms). */
   persistedLastUsedAt: number;
@@ -205,6 +207,7 @@ export class TokenService {
       roleId: row.roleId,
       name: row.name,
       scopePermissions: scopePermissions(row.scopes as TokenScope[]),
+      readOnly: !row.scopes.includes('write') && !row.scopes.includes('admin'),
       expiresAt: row.expiresAt?.getTime() ?? null,
       persistedLastUsedAt: row.lastUsedAt?.getTime() ?? 0,
     };
@@ -276,11 +279,20 @@ export class TokenService {
   }
 }
 
-/** Keeps the newest USAGE_LOG_LIMIT entries of each of these tokens. */
+/**
+ * Keeps the newest USAGE_LOG_LIMIT reads (GET, HEAD) and, apart from them, the newest
+ * USAGE_LOG_LIMIT other requests of each of these tokens: a token flooding the log with reads
+ * cannot push out what it changed (or tried to).
+ */
 async function pruneUsage(tx: Executor, tokenIds: string[]): Promise<void> {
-  await tx.execute(sql`DELETE FROM api_token_usage u USING unnest(${sql.param(tokenIds)}::uuid[]) AS t(id)
-    WHERE u.token_id = t.id AND u.id <= (SELECT x.id FROM api_token_usage x WHERE x.token_id = t.id
-      ORDER BY x.id DESC OFFSET ${USAGE_LOG_LIMIT} LIMIT 1)`);
+  await tx.execute(sql`WITH cut AS (
+      SELECT t.id AS token_id, c.reads, (
+        SELECT x.id FROM api_token_usage x
+        WHERE x.token_id = t.id AND (x.method IN ('GET', 'HEAD')) = c.reads
+        ORDER BY x.id DESC OFFSET ${USAGE_LOG_LIMIT} LIMIT 1) AS below
+      FROM unnest(${sql.param(tokenIds)}::uuid[]) AS t(id) CROSS JOIN (VALUES (true), (false)) AS c(reads))
+    DELETE FROM api_token_usage u USING cut
+    WHERE u.token_id = cut.token_id AND (u.method IN ('GET', 'HEAD')) = cut.reads AND u.id <= cut.below`);
 }
 
 /**
