@@ -25,6 +25,19 @@ function bundleIsFresh() {
 // Settings come from the environment; a .env file in the working directory fills in what is unset.
 if (existsSync('.env')) process.loadEnvFile('.env');
 
+// The server serves the web console from dist/console: build it first when it is missing or older
+// than its sources (a fresh clone, or an edit), so `npm start` always serves the console in the tree.
+if (process.argv[2] === 'serve') {
+  try {
+    const { buildConsoleIfStale } = await import('../scripts/console-build.mjs');
+    await buildConsoleIfStale();
+  } catch (err) {
+    process.stderr.write(
+      `gatehouse: the web console could not be built (${err instanceof Error ? err.message : err})\n`,
+    );
+  }
+}
+
 let cli;
 if (process.env.GATEHOUSE_FROM_SOURCE !== '1' && bundleIsFresh()) {
   cli = await import(bundle);

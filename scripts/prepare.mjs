@@ -1,4 +1,6 @@
-// Runs after `npm ci` / `npm install` (the `prepare` script). Two things that make start-up fast:
+// Runs after `npm ci` / `npm install` (the `prepare` script). It builds the web console
+// (scripts/console-build.mjs, also run by `gatehouse serve` when the build is stale), and does two
+// things that make start-up fast:
 //  1. bundles the server and CLI into dist/ with esbuild, so `gatehouse` runs plain JavaScript
 //     instead of compiling TypeScript on every start (bin/gatehouse.mjs falls back to the sources
 //     through tsx whenever dist/ is missing or older than them);
@@ -32,8 +34,14 @@ async function pgliteTemplate() {
   await preparePgliteTemplate();
 }
 
+async function consoleBuild() {
+  const { buildConsoleIfStale } = await import('./console-build.mjs');
+  await buildConsoleIfStale({ quiet: true });
+}
+
 for (const [name, step] of [
   ['bundle', bundle],
+  ['web console', consoleBuild],
   ['embedded database template', pgliteTemplate],
 ]) {
   try {

@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { accountsModule } from './modules/accounts/index.ts';
 import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
+import { consoleModule } from './modules/console/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { membersModule } from './modules/members/index.ts';
@@ -269,6 +270,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(invitationsModule);
   await app.register(auditLogModule);
   await app.register(apiTokensModule);
+  // Last: the console answers the GETs no API route took.
+  await app.register(consoleModule);
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 

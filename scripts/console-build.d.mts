@@ -1,0 +1,2 @@
+export function consoleIsFresh(): boolean;
+export function buildConsoleIfStale(options?: { quiet?: boolean }): Promise<boolean>;

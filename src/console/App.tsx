@@ -1,0 +1,376 @@
+import {
+  Alert,
+  Anchor,
+  AppShell,
+  Button,
+  Card,
+  Center,
+  Group,
+  Loader,
+  NavLink,
+  PasswordInput,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
+import { ApiError, api, type Me, type Role } from './api.ts';
+import { setLanguage } from './i18n.ts';
+import { ApiTokensPage } from './pages/ApiTokens.tsx';
+import { TeamPage } from './pages/Team.tsx';
+
+/** The signed-in user, or null when there is none (401). */
+export function useMe() {
+  return useQuery({
+    queryKey: ['me'],
+    queryFn: async () => {
+      try {
+        return await api<Me>('GET', '/me');
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) return null;
+        throw err;
+      }
+    },
+  });
+}
+
+/** What the signed-in user may do in the org: their role's permissions (the server stays the authority). */
+export function usePermissions(orgId: string): ReadonlySet<string> {
+  const me = useMe();
+  const slug = me.data?.memberships.find((m) => m.org.id === orgId)?.role;
+  const roles = useQuery({
+    queryKey: ['roles', orgId],
+    queryFn: () => api<{ items: Role[] }>('GET', `/orgs/${orgId}/roles`),
+    enabled: Boolean(slug),
+  });
+  const role = roles.data?.items.find((r) => r.slug === slug);
+  return new Set(role?.permissions ?? []);
+}
+
+export function ErrorText({ error }: { error: unknown }) {
+  if (!error) return null;
+  return (
+    <Alert color="red" role="alert" title={error instanceof ApiError ? error.code : 'Error'}>
+      {error instanceof Error ? error.message : String(error)}
+    </Alert>
+  );
+}
+
+function LanguageSelect() {
+  const { t, i18n } = useTranslation();
+  return (
+    <Select
+      aria-label={t('language')}
+      w={120}
+      value={i18n.language}
+      data={[
+        { value: 'en', label: 'English' },
+        { value: 'es', label: 'Español' },
+      ]}
+      onChange={(v) => v && setLanguage(v)}
+      allowDeselect={false}
+    />
+  );
+}
+
+function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const [form, setForm] = useState({ email: '', password: '', name: '' });
+  const submit = useMutation({
+    mutationFn: () =>
+      mode === 'signin'
+        ? api('POST', '/auth/login', { email: form.email, password: form.password })
+        : api('POST', '/auth/signup', form),
+    onSuccess: () => {
+      // Forget "signed out": the next page asks the server again before it decides.
+      client.removeQueries({ queryKey: ['me'] });
+      const next = new URLSearchParams(location.search).get('next');
+      navigate(next?.startsWith('/') && !next.startsWith('//') ? next : '/');
+    },
+  });
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    submit.mutate();
+  };
+  return (
+    <Center mih="100vh">
+      <Card withBorder w={380} p="lg" component="main">
+        <form onSubmit={onSubmit}>
+          <Stack>
+            <Group justify="space-between">
+              <Title order={1} size="h3">
+                {mode === 'signin' ? t('signIn') : t('signUp')}
+              </Title>
+              <LanguageSelect />
+            </Group>
+            {mode === 'signup' && (
+              <TextInput
+                label={t('name')}
+                required
+                value={form.name}
+                onChange={(e) => setForm({ ...form, name: e.currentTarget.value })}
+              />
+            )}
+            <TextInput
+              label={t('email')}
+              type="email"
+              required
+              autoComplete="email"
+              value={form.email}
+              onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
+            />
+            <PasswordInput
+              label={t('password')}
+              required
+              autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+              value={form.password}
+              onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+            />
+            <ErrorText error={submit.error} />
+            <Button type="submit" loading={submit.isPending}>
+              {mode === 'signin' ? t('signIn') : t('signUp')}
+            </Button>
+            {mode === 'signin' ? (
+              <Anchor component={Link} to={`/signup${location.search}`}>
+                {t('noAccount')} {t('signUp')}
+              </Anchor>
+            ) : (
+              <Anchor component={Link} to={`/signin${location.search}`}>
+                {t('haveAccount')} {t('signIn')}
+              </Anchor>
+            )}
+          </Stack>
+        </form>
+      </Card>
+    </Center>
+  );
+}
+
+/** Pages behind sign-in: without a session, to the sign-in page and back here afterwards. */
+function RequireUser() {
+  const me = useMe();
+  const location = useLocation();
+  const { i18n } = useTranslation();
+  const locale = me.data?.user.locale;
+  useEffect(() => {
+    // The user's own language wins over the browser's and the organization's.
+    if (locale) void i18n.changeLanguage(locale.startsWith('es') ? 'es' : 'en');
+  }, [locale, i18n]);
+  if (me.isPending) return <Loader aria-label="Loading" />;
+  if (me.error) return <ErrorText error={me.error} />;
+  if (!me.data) return <Navigate to={`/signin?next=${encodeURIComponent(location.pathname)}`} replace />;
+  return <Outlet />;
+}
+
+function Home() {
+  const me = useMe();
+  const first = me.data?.memberships[0];
+  return <Navigate to={first ? `/orgs/${first.org.id}/settings/team` : '/orgs/new'} replace />;
+}
+
+function CreateOrg() {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const [name, setName] = useState('');
+  const create = useMutation({
+    mutationFn: () => api<{ id: string }>('POST', '/orgs', { name }),
+    onSuccess: async (org) => {
+      await client.invalidateQueries({ queryKey: ['me'] });
+      navigate(`/orgs/${org.id}/settings/team`);
+    },
+  });
+  return (
+    <Center mih="100vh">
+      <Card withBorder w={420} p="lg" component="main">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate();
+          }}
+        >
+          <Stack>
+            <Title order={1} size="h3">
+              {t('createOrg')}
+            </Title>
+            <TextInput
+              label={t('orgName')}
+              required
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+            />
+            <ErrorText error={create.error} />
+            <Button type="submit" loading={create.isPending}>
+              {t('createOrg')}
+            </Button>
+          </Stack>
+        </form>
+      </Card>
+    </Center>
+  );
+}
+
+/** Settings → Organization: the org switcher, the settings navigation and the page. */
+function OrgLayout() {
+  const { t } = useTranslation();
+  const { orgId = '' } = useParams();
+  const me = useMe();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const client = useQueryClient();
+  const logout = useMutation({
+    mutationFn: () => api('POST', '/auth/logout'),
+    onSuccess: () => client.setQueryData(['me'], null),
+  });
+  const memberships = me.data?.memberships ?? [];
+  if (!memberships.some((m) => m.org.id === orgId)) return <Navigate to="/" replace />;
+  const section = (path: string) => `/orgs/${orgId}/settings/${path}`;
+  return (
+    <AppShell header={{ height: 60 }} navbar={{ width: 240, breakpoint: 'sm' }} padding="md">
+      <AppShell.Header px="md">
+        <Group h="100%" justify="space-between">
+          <Group>
+            <Title order={2} size="h4">
+              {t('appName')}
+            </Title>
+            <Select
+              aria-label={t('organization')}
+              value={orgId}
+              data={[
+                ...memberships.map((m) => ({ value: m.org.id, label: m.org.name })),
+                { value: 'new', label: `+ ${t('createOrg')}` },
+              ]}
+              onChange={(v) => v && navigate(v === 'new' ? '/orgs/new' : `/orgs/${v}/settings/team`)}
+              allowDeselect={false}
+            />
+          </Group>
+          <Group>
+            <LanguageSelect />
+            <span>{me.data?.user.email}</span>
+            <Button variant="default" onClick={() => logout.mutate()}>
+              {t('signOut')}
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="sm" component="nav" aria-label={t('settings')}>
+        <NavLink
+          component={Link}
+          to={section('team')}
+          label={t('team')}
+          active={location.pathname === section('team')}
+        />
+        <NavLink
+          component={Link}
+          to={section('api-tokens')}
+          label={t('apiTokens')}
+          active={location.pathname === section('api-tokens')}
+        />
+      </AppShell.Navbar>
+      <AppShell.Main component="main">
+        <Outlet />
+      </AppShell.Main>
+    </AppShell>
+  );
+}
+
+/**
+ * The emailed invitation link (`/invitations/accept#token=…`): what it is for, then sign in or
+ * create the invited account, then accept. The token travels in the fragment (never sent to any
+ * server in a URL) and waits in this tab's storage while the person signs in.
+ */
+function AcceptInvitation() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const [token] = useState(() => {
+    const fromLink = new URLSearchParams(window.location.hash.slice(1)).get('token');
+    if (fromLink) sessionStorage.setItem('gatehouse.invite', fromLink);
+    return fromLink ?? sessionStorage.getItem('gatehouse.invite');
+  });
+  const preview = useQuery({
+    queryKey: ['invitation', token],
+    queryFn: () =>
+      api<{ org: { id: string; name: string }; email: string; role: string; roleName: string }>(
+        'POST',
+        '/invitations/preview',
+        {
+          token,
+        },
+      ),
+    enabled: Boolean(token),
+  });
+  const accept = useMutation({
+    mutationFn: () => api<{ org: { id: string } }>('POST', '/invitations/accept', { token }),
+    onSuccess: async (res) => {
+      sessionStorage.removeItem('gatehouse.invite');
+      await client.invalidateQueries({ queryKey: ['me'] });
+      navigate(`/orgs/${res.org.id}/settings/team`);
+    },
+  });
+  const back = encodeURIComponent('/invitations/accept');
+  return (
+    <Center mih="100vh">
+      <Card withBorder w={460} p="lg" component="main">
+        <Stack>
+          <Title order={1} size="h3">
+            {t('invitation')}
+          </Title>
+          <ErrorText error={preview.error ?? accept.error} />
+          {preview.data && (
+            <Text>
+              {t('invitedAs', {
+                org: preview.data.org.name,
+                role: preview.data.roleName,
+                email: preview.data.email,
+              })}
+            </Text>
+          )}
+          {preview.data && me.data === null && (
+            <Group>
+              <Button component={Link} to={`/signin?next=${back}`}>
+                {t('signIn')}
+              </Button>
+              <Button component={Link} variant="default" to={`/signup?next=${back}`}>
+                {t('signUp')}
+              </Button>
+            </Group>
+          )}
+          {preview.data && me.data && (
+            <Button onClick={() => accept.mutate()} loading={accept.isPending}>
+              {t('acceptInvitation')}
+            </Button>
+          )}
+        </Stack>
+      </Card>
+    </Center>
+  );
+}
+
+export function App() {
+  return (
+    <Routes>
+      <Route path="/signin" element={<AuthPage mode="signin" />} />
+      <Route path="/signup" element={<AuthPage mode="signup" />} />
+      <Route path="/invitations/accept" element={<AcceptInvitation />} />
+      <Route element={<RequireUser />}>
+        <Route path="/" element={<Home />} />
+        <Route path="/orgs/new" element={<CreateOrg />} />
+        <Route path="/orgs/:orgId/settings" element={<OrgLayout />}>
+          <Route path="team" element={<TeamPage />} />
+          <Route path="api-tokens" element={<ApiTokensPage />} />
+        </Route>
+      </Route>
+      <Route path="*" element={<Navigate to="/" replace />} />
+    </Routes>
+  );
+}

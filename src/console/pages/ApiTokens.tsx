@@ -1,0 +1,263 @@
+import {
+  Button,
+  Checkbox,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useParams } from 'react-router';
+import { ErrorText, usePermissions } from '../App.tsx';
+import { api, type CreatedToken, type Page, type Role, type TokenView, type UsageEntry } from '../api.ts';
+
+const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : null);
+
+/** Settings → Organization → API Tokens: your personal tokens, and the org's automation tokens. */
+export function ApiTokensPage() {
+  const { t } = useTranslation();
+  const { orgId = '' } = useParams();
+  const can = usePermissions(orgId);
+  const [revealed, setRevealed] = useState<CreatedToken | null>(null);
+  return (
+    <Stack>
+      <Title order={1} size="h3">
+        {t('apiTokens')}
+      </Title>
+      <TokenSection kind="personal" orgId={orgId} onCreated={setRevealed} />
+      {can.has('api_keys:manage') && <TokenSection kind="automation" orgId={orgId} onCreated={setRevealed} />}
+      <Modal
+        closeButtonProps={{ 'aria-label': t('close') }}
+        opened={revealed !== null}
+        onClose={() => setRevealed(null)}
+        title={t('revealTitle')}
+        closeOnClickOutside={false}
+      >
+        <Stack>
+          <Text>{t('revealHelp')}</Text>
+          <Code block data-testid="revealed-token">
+            {revealed?.token}
+          </Code>
+          <Group justify="flex-end">
+            <CopyButton value={revealed?.token ?? ''}>
+              {({ copied, copy }) => (
+                <Button variant="default" onClick={copy}>
+                  {copied ? t('copied') : t('copy')}
+                </Button>
+              )}
+            </CopyButton>
+            <Button onClick={() => setRevealed(null)}>{t('done')}</Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Stack>
+  );
+}
+
+function TokenSection({
+  kind,
+  orgId,
+  onCreated,
+}: {
+  kind: 'personal' | 'automation';
+  orgId: string;
+  onCreated: (t: CreatedToken) => void;
+}) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const listPath = kind === 'personal' ? `/me/tokens?orgId=${orgId}` : `/orgs/${orgId}/automation-tokens`;
+  const list = useQuery({
+    queryKey: ['tokens', kind, orgId],
+    queryFn: () => api<Page<TokenView>>('GET', listPath),
+  });
+  const roles = useQuery({
+    queryKey: ['roles', orgId],
+    queryFn: () => api<{ items: Role[] }>('GET', `/orgs/${orgId}/roles`),
+    enabled: kind === 'automation',
+  });
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<string[]>(['read']);
+  const [expiry, setExpiry] = useState<string>(kind === 'personal' ? '30' : '90');
+  const [role, setRole] = useState<string | null>('viewer');
+  const [usageOf, setUsageOf] = useState<TokenView | null>(null);
+  const refresh = () => client.invalidateQueries({ queryKey: ['tokens', kind, orgId] });
+  const create = useMutation({
+    mutationFn: () => {
+      const expiresInDays = expiry === 'never' ? null : Number(expiry);
+      return kind === 'personal'
+        ? api<CreatedToken>('POST', '/me/tokens', { name, orgId, scopes, expiresInDays })
+        : api<CreatedToken>('POST', `/orgs/${orgId}/automation-tokens`, {
+            name,
+            role,
+            scopes,
+            expiresInDays,
+          });
+    },
+    onSuccess: async (created) => {
+      setName('');
+      onCreated(created);
+      await refresh();
+    },
+  });
+  const revoke = useMutation({
+    mutationFn: (id: string) =>
+      api('DELETE', kind === 'personal' ? `/me/tokens/${id}` : `/orgs/${orgId}/automation-tokens/${id}`),
+    onSuccess: refresh,
+  });
+  const lifetimes = kind === 'personal' ? ['30', '90'] : ['30', '90', '365'];
+  const title = kind === 'personal' ? t('personalTokens') : t('automationTokens');
+  return (
+    <Stack component="section" aria-label={title}>
+      <Title order={2} size="h4">
+        {title}
+      </Title>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
+      >
+        <Group align="flex-end">
+          <TextInput
+            label={t('tokenName')}
+            required
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+          />
+          {kind === 'automation' && (
+            <Select
+              label={t('role')}
+              data={(roles.data?.items ?? [])
+                .filter((r) => r.slug !== 'owner')
+                .map((r) => ({ value: r.slug, label: r.name }))}
+              value={role}
+              onChange={setRole}
+              allowDeselect={false}
+            />
+          )}
+          <Checkbox.Group label={t('scopes')} value={scopes} onChange={setScopes}>
+            <Group mt={6}>
+              {['read', 'write', 'admin'].map((s) => (
+                <Checkbox key={s} value={s} label={s} />
+              ))}
+            </Group>
+          </Checkbox.Group>
+          <Select
+            label={t('expiry')}
+            value={expiry}
+            onChange={(v) => v && setExpiry(v)}
+            allowDeselect={false}
+            data={[
+              ...lifetimes.map((d) => ({ value: d, label: t('days', { count: Number(d) }) })),
+              { value: 'never', label: t('noExpiry') },
+            ]}
+          />
+          <Button type="submit" loading={create.isPending}>
+            {t('create')}
+          </Button>
+        </Group>
+      </form>
+      <ErrorText error={list.error ?? create.error ?? revoke.error} />
+      {(list.data?.items ?? []).length === 0 ? (
+        <Text c="gray.7">{t('noItems')}</Text>
+      ) : (
+        <Table>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>{t('tokenName')}</Table.Th>
+              <Table.Th>{t('scopes')}</Table.Th>
+              {kind === 'automation' && <Table.Th>{t('role')}</Table.Th>}
+              <Table.Th>{t('created')}</Table.Th>
+              <Table.Th>{t('lastUsed')}</Table.Th>
+              <Table.Th>{t('expires')}</Table.Th>
+              <Table.Th />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {(list.data?.items ?? []).map((tok) => (
+              <Table.Tr key={tok.id}>
+                <Table.Td>
+                  {tok.name} <Code>{tok.hint}</Code>
+                </Table.Td>
+                <Table.Td>{tok.scopes.join(', ')}</Table.Td>
+                {kind === 'automation' && <Table.Td>{tok.role}</Table.Td>}
+                <Table.Td>{when(tok.createdAt)}</Table.Td>
+                <Table.Td>{when(tok.lastUsedAt) ?? t('never')}</Table.Td>
+                <Table.Td>
+                  {tok.status === 'expired' ? t('expired') : (when(tok.expiresAt) ?? t('noExpiry'))}
+                </Table.Td>
+                <Table.Td>
+                  <Group gap="xs">
+                    {kind === 'automation' && (
+                      <Button size="xs" variant="default" onClick={() => setUsageOf(tok)}>
+                        {t('usage')}
+                      </Button>
+                    )}
+                    <Button size="xs" variant="subtle" color="red" onClick={() => revoke.mutate(tok.id)}>
+                      {t('revoke')}
+                    </Button>
+                  </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {kind === 'automation' && (
+        <UsageDialog orgId={orgId} token={usageOf} onClose={() => setUsageOf(null)} />
+      )}
+    </Stack>
+  );
+}
+
+function UsageDialog({
+  orgId,
+  token,
+  onClose,
+}: {
+  orgId: string;
+  token: TokenView | null;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  const usage = useQuery({
+    queryKey: ['usage', token?.id],
+    queryFn: () =>
+      api<Page<UsageEntry>>('GET', `/orgs/${orgId}/automation-tokens/${token!.id}/usage?limit=200`),
+    enabled: token !== null,
+  });
+  return (
+    <Modal
+      closeButtonProps={{ 'aria-label': t('close') }}
+      opened={token !== null}
+      onClose={onClose}
+      title={`${t('usage')}: ${token?.name ?? ''}`}
+      size="xl"
+    >
+      <ErrorText error={usage.error} />
+      <Table>
+        <Table.Tbody>
+          {(usage.data?.items ?? []).map((u) => (
+            <Table.Tr key={`${u.at} ${u.ip} ${u.method} ${u.route} ${u.status}`}>
+              <Table.Td>{when(u.at)}</Table.Td>
+              <Table.Td>{u.ip}</Table.Td>
+              <Table.Td>
+                {u.method} {u.route}
+              </Table.Td>
+              <Table.Td>{u.status}</Table.Td>
+              <Table.Td>×{u.count}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Modal>
+  );
+}

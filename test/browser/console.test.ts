@@ -1,0 +1,194 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsoleIfStale } from '../../scripts/console-build.mjs';
+import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
+import { tokenFromMail } from '../support/orgs.ts';
+
+/**
+ * The web console in a real browser (Debian's chromium, headless) against a real server on
+ * loopback: sign up, create an organization, invite someone (the email caught by the SMTP sink),
+ * who accepts in another browser, change their role, create a personal token and see it once.
+ * Screenshots of each page go to test-results/; axe-core checks each page for serious or critical
+ * accessibility violations.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.resolve('test-results', 'console');
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let base: string;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    await buildConsoleIfStale({ quiet: true });
+    t = await createTestApp();
+    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    fs.mkdirSync(SHOTS, { recursive: true });
+  }, 120_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function newPage(): Promise<Page> {
+    // bypassCSP: only so the test can inject axe-core; the page's own policy is tested apart.
+    const context = await browser.newContext({ locale: 'en-US', bypassCSP: true });
+    context.setDefaultTimeout(15_000);
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  async function shoot(page: Page, name: string) {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  /** axe-core in the page: no serious or critical violations. */
+  async function expectAccessible(page: Page, what: string) {
+    await page.addScriptTag({ content: AXE });
+    const violations = await page.evaluate(async () => {
+      // biome-ignore lint/suspicious/noExplicitAny: axe is injected as a global script
+      const page = globalThis as any;
+      const result = await page.axe.run(page.document, { resultTypes: ['violations'] });
+      return result.violations.map(
+        (v: { id: string; impact: string; nodes: Array<{ target: string[] }> }) => ({
+          id: v.id,
+          impact: v.impact,
+          targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 3),
+        }),
+      );
+    });
+    expect(
+      violations.filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical'),
+      what,
+    ).toEqual([]);
+  }
+
+  async function signUpIn(page: Page, who: { name: string; email: string }) {
+    await page.getByRole('link', { name: /Create account/ }).click();
+    await page.getByLabel('Name').fill(who.name);
+    await page.getByLabel('Email').fill(who.email);
+    await page.locator('input[type=password]').fill(STRONG_PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+  }
+
+  it('sign up → organization → invite → accept elsewhere → role change → a token shown once', {
+    timeout: 120_000,
+  }, async () => {
+    const admin = { name: 'Ada Admin', email: uniqueEmail('ada') };
+    const bob = { name: 'Bob Builder', email: uniqueEmail('bob') };
+
+    // Sign up from the sign-in page, then create the organization.
+    const page = await newPage();
+    await page.goto(`${base}/`);
+    await page.waitForURL(/\/signin/);
+    await expectAccessible(page, 'sign-in page');
+    await shoot(page, '01-sign-in');
+    await signUpIn(page, admin);
+    await page.waitForURL(/\/orgs\/new/);
+    await page.getByLabel('Organization name').fill('Acme Security');
+    await shoot(page, '02-create-organization');
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await page.waitForURL(/\/orgs\/[0-9a-f-]+\/settings\/team/);
+    const orgId = /\/orgs\/([0-9a-f-]+)\//.exec(page.url())![1]!;
+    await expect.poll(() => page.getByTestId(`member-${admin.email}`).count()).toBe(1);
+
+    // Invite Bob.
+    await page.getByRole('button', { name: 'Invite people' }).click();
+    await page.getByLabel('Emails').fill(bob.email);
+    await shoot(page, '03-invite-dialog');
+    await page.getByRole('button', { name: 'Send invitations' }).click();
+    await expect.poll(() => page.getByRole('cell', { name: bob.email }).count()).toBe(1);
+    await expectAccessible(page, 'team page');
+    await shoot(page, '04-team');
+
+    // Bob opens the emailed link in a browser of his own, creates his account and accepts.
+    const mail = await t.mail.latestTo(bob.email);
+    const link = `${base}/invitations/accept#token=${tokenFromMail(mail.text)}`;
+    const bobPage = await newPage();
+    await bobPage.goto(link);
+    await expect.poll(() => bobPage.getByText('You are invited to Acme Security').count()).toBe(1);
+    await shoot(bobPage, '05-invitation');
+    await bobPage.getByRole('link', { name: 'Create account' }).click();
+    await bobPage.getByLabel('Name').fill(bob.name);
+    await bobPage.getByLabel('Email').fill(bob.email);
+    await bobPage.locator('input[type=password]').fill(STRONG_PASSWORD);
+    await bobPage.getByRole('button', { name: 'Create account' }).click();
+    await bobPage.waitForURL(/\/invitations\/accept/);
+    await bobPage.getByRole('button', { name: 'Accept invitation' }).click();
+    await bobPage.waitForURL(new RegExp(`/orgs/${orgId}/settings/team`));
+
+    // The admin sees him and makes him a Viewer.
+    await page.reload();
+    const roleSelect = page.getByRole('combobox', { name: `Role: ${bob.email}` });
+    await expect.poll(() => roleSelect.count()).toBe(1);
+    await roleSelect.click();
+    await page.getByRole('option', { name: 'Viewer' }).click();
+    await expect
+      .poll(async () => {
+        const res = await t.app.inject({
+          method: 'GET',
+          url: `/api/v1/orgs/${orgId}/members?q=${encodeURIComponent(bob.email)}`,
+          headers: { cookie: await cookieOf(page) },
+        });
+        return res.json().items[0]?.role;
+      })
+      .toBe('viewer');
+
+    // A personal token, revealed once.
+    await page.getByRole('link', { name: 'API Tokens' }).click();
+    await page.waitForURL(/\/settings\/api-tokens/);
+    const personal = page.getByRole('region', { name: 'Personal tokens' });
+    await personal.getByLabel('Token name').fill('laptop');
+    await personal.getByRole('button', { name: 'Create token' }).click();
+    const revealed = page.getByTestId('revealed-token');
+    await expect.poll(() => revealed.textContent()).toMatch(/^gtp_[0-9A-Za-z]{38}$/);
+    const token = (await revealed.textContent())!;
+    await shoot(page, '06-token-revealed');
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await expect.poll(() => personal.getByText(`gtp_…${token.slice(-4)}`).count()).toBe(1);
+    expect(await page.content()).not.toContain(token);
+    await expectAccessible(page, 'API tokens page');
+    await shoot(page, '07-api-tokens');
+    // The token works, as a bearer token.
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/orgs/${orgId}/members`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('speaks Spanish when asked, and keeps to it', { timeout: 60_000 }, async () => {
+    const page = await newPage();
+    await page.goto(`${base}/signin`);
+    await page.getByRole('combobox', { name: 'Language' }).click();
+    await page.getByRole('option', { name: 'Español' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Iniciar sesión' }).count()).toBe(1);
+    await page.reload();
+    await expect.poll(() => page.getByRole('heading', { name: 'Iniciar sesión' }).count()).toBe(1);
+    await shoot(page, '08-sign-in-es');
+  });
+
+  async function cookieOf(page: Page): Promise<string> {
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'gatehouse_session');
+    return session ? `gatehouse_session=${session.value}` : '';
+  }
+});
