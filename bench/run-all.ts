@@ -13,6 +13,7 @@ const SCRIPTS = [
   'cold-start.ts',
   'me-throughput.ts',
   'token-throughput.ts',
+  'console-load.ts',
   'login.ts',
   'permissions.ts',
   'member-search.ts',

@@ -66,6 +66,7 @@ const en = {
   invitedAs: 'You are invited to {{org}} as {{role}} ({{email}}).',
   acceptInvitation: 'Accept invitation',
   close: 'Close',
+  loadMore: 'Load more',
 };
 
 const es: typeof en = {
@@ -134,6 +135,7 @@ const es: typeof en = {
   invitedAs: 'Te han invitado a {{org}} como {{role}} ({{email}}).',
   acceptInvitation: 'Aceptar invitación',
   close: 'Cerrar',
+  loadMore: 'Cargar más',
 };
 
 const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('gatehouse.lang') : null;

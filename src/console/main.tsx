@@ -10,8 +10,10 @@ import './i18n.ts';
 // The darker blue keeps white-on-primary and link text above WCAG AA contrast (4.5:1).
 const theme = createTheme({ primaryShade: { light: 8, dark: 8 } });
 
+// Data is fresh for a while: a page that mounts another reader of a query (the layout and the page
+// both read /me) does not fetch it again. Writes invalidate what they change.
 const queries = new QueryClient({
-  defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } },
+  defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false, staleTime: 30_000 } },
 });
 
 createRoot(document.getElementById('root')!).render(

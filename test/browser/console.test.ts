@@ -138,8 +138,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => 
     await page.reload();
     const roleSelect = page.getByRole('combobox', { name: `Role: ${bob.email}` });
     await expect.poll(() => roleSelect.count()).toBe(1);
-    await roleSelect.click();
-    await page.getByRole('option', { name: 'Viewer' }).click();
+    await roleSelect.selectOption({ label: 'Viewer' });
     await expect
       .poll(async () => {
         const res = await t.app.inject({

@@ -3,6 +3,7 @@ import {
   Button,
   Group,
   Modal,
+  NativeSelect,
   Select,
   Stack,
   Table,
@@ -11,7 +12,7 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
@@ -38,15 +39,22 @@ export function TeamPage() {
     queryFn: () => api<{ items: Role[] }>('GET', `/orgs/${orgId}/roles`),
   });
   const params = new URLSearchParams({
-    limit: '200',
+    limit: '50',
     ...(q ? { q } : {}),
     ...(role ? { role } : {}),
     ...(status ? { status } : {}),
   });
-  const members = useQuery({
+  const members = useInfiniteQuery({
     queryKey: ['members', orgId, params.toString()],
-    queryFn: () => api<Page<Member>>('GET', `/orgs/${orgId}/members?${params}`),
+    queryFn: ({ pageParam }) =>
+      api<Page<Member>>(
+        'GET',
+        `/orgs/${orgId}/members?${params}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
+      ),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
+  const rows = members.data?.pages.flatMap((p) => p.items) ?? [];
   const invitations = useQuery({
     queryKey: ['invitations', orgId],
     queryFn: () => api<Page<Invitation>>('GET', `/orgs/${orgId}/invitations`),
@@ -124,18 +132,21 @@ export function TeamPage() {
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
-          {(members.data?.items ?? []).map((m) => (
+          {rows.map((m) => (
             <Table.Tr key={m.userId} data-testid={`member-${m.email}`}>
               <Table.Td>{m.name}</Table.Td>
               <Table.Td>{m.email}</Table.Td>
               <Table.Td>
                 {manage && m.userId !== me.data?.user.id && m.status !== 'removed' ? (
-                  <Select
+                  // A native select per row: a page of members stays light to render.
+                  <NativeSelect
                     aria-label={`${t('role')}: ${m.email}`}
                     data={roleOptions}
                     value={m.role}
-                    allowDeselect={false}
-                    onChange={(v) => v && v !== m.role && changeRole.mutate({ userId: m.userId, role: v })}
+                    onChange={(e) => {
+                      const v = e.currentTarget.value;
+                      if (v !== m.role) changeRole.mutate({ userId: m.userId, role: v });
+                    }}
                   />
                 ) : (
                   m.role
@@ -159,6 +170,15 @@ export function TeamPage() {
           ))}
         </Table.Tbody>
       </Table>
+      {members.hasNextPage && (
+        <Button
+          variant="default"
+          onClick={() => members.fetchNextPage()}
+          loading={members.isFetchingNextPage}
+        >
+          {t('loadMore')}
+        </Button>
+      )}
 
       {manage && (
         <>
