@@ -19,10 +19,11 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
-import { ApiError, api, type Me, type Role } from './api.ts';
+import { ApiError, api, type Me } from './api.ts';
 import { setLanguage } from './i18n.ts';
 import { ApiTokensPage } from './pages/ApiTokens.tsx';
 import { TeamPage } from './pages/Team.tsx';
+import { rolesQuery } from './queries.ts';
 
 /** The signed-in user, or null when there is none (401). */
 export function useMe() {
@@ -43,11 +44,7 @@ export function useMe() {
 export function usePermissions(orgId: string): ReadonlySet<string> {
   const me = useMe();
   const slug = me.data?.memberships.find((m) => m.org.id === orgId)?.role;
-  const roles = useQuery({
-    queryKey: ['roles', orgId],
-    queryFn: () => api<{ items: Role[] }>('GET', `/orgs/${orgId}/roles`),
-    enabled: Boolean(slug),
-  });
+  const roles = useQuery({ ...rolesQuery(orgId), enabled: Boolean(slug) });
   const role = roles.data?.items.find((r) => r.slug === slug);
   return new Set(role?.permissions ?? []);
 }

@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { App } from './App.tsx';
 import './i18n.ts';
+import { prefetchForLocation } from './queries.ts';
 
 // The darker blue keeps white-on-primary and link text above WCAG AA contrast (4.5:1).
 const theme = createTheme({ primaryShade: { light: 8, dark: 8 } });
@@ -15,6 +16,8 @@ const theme = createTheme({ primaryShade: { light: 8, dark: 8 } });
 const queries = new QueryClient({
   defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false, staleTime: 30_000 } },
 });
+
+prefetchForLocation(queries, window.location.pathname);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -17,7 +17,8 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
-import { api, type CreatedToken, type Page, type Role, type TokenView, type UsageEntry } from '../api.ts';
+import { api, type CreatedToken, type Page, type TokenView, type UsageEntry } from '../api.ts';
+import { rolesQuery } from '../queries.ts';
 
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : null);
 
@@ -78,11 +79,7 @@ function TokenSection({
     queryKey: ['tokens', kind, orgId],
     queryFn: () => api<Page<TokenView>>('GET', listPath),
   });
-  const roles = useQuery({
-    queryKey: ['roles', orgId],
-    queryFn: () => api<{ items: Role[] }>('GET', `/orgs/${orgId}/roles`),
-    enabled: kind === 'automation',
-  });
+  const roles = useQuery({ ...rolesQuery(orgId), enabled: kind === 'automation' });
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['read']);
   const [expiry, setExpiry] = useState<string>(kind === 'personal' ? '30' : '90');

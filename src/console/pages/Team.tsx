@@ -17,7 +17,8 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { ErrorText, useMe, usePermissions } from '../App.tsx';
-import { api, type Invitation, type Member, type Page, type Role } from '../api.ts';
+import { api, type Invitation, type Member, type Page } from '../api.ts';
+import { MEMBERS_PAGE, membersQuery, rolesQuery } from '../queries.ts';
 
 const date = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString() : null);
 
@@ -34,26 +35,14 @@ export function TeamPage() {
   const [inviting, setInviting] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
 
-  const roles = useQuery({
-    queryKey: ['roles', orgId],
-    queryFn: () => api<{ items: Role[] }>('GET', `/orgs/${orgId}/roles`),
-  });
+  const roles = useQuery(rolesQuery(orgId));
   const params = new URLSearchParams({
-    limit: '50',
+    limit: MEMBERS_PAGE,
     ...(q ? { q } : {}),
     ...(role ? { role } : {}),
     ...(status ? { status } : {}),
   });
-  const members = useInfiniteQuery({
-    queryKey: ['members', orgId, params.toString()],
-    queryFn: ({ pageParam }) =>
-      api<Page<Member>>(
-        'GET',
-        `/orgs/${orgId}/members?${params}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
+  const members = useInfiniteQuery(membersQuery(orgId, params));
   const rows = members.data?.pages.flatMap((p) => p.items) ?? [];
   const invitations = useQuery({
     queryKey: ['invitations', orgId],
