@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { chromium } from 'playwright-core';
 import { buildConsoleIfStale } from '../scripts/console-build.mjs';
+import { launchChromium } from '../test/support/browser.ts';
 import { call, machineLine, median, ms, signUp } from './lib.ts';
 import { withBenchServers } from './load.ts';
 import { ADMIN_URL } from './pg.ts';
@@ -56,17 +56,7 @@ await withBenchServers('console', async ({ server, helloUrl, database }) => {
   );
   await client.end();
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   const [name, value] = cookie.split('=') as [string, string];
   const teamUrl = `${base}/orgs/${orgId}/settings/team`;
   const cold: number[] = [];

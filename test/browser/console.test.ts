@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsoleIfStale } from '../../scripts/console-build.mjs';
 import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
+import { CHROMIUM, launchChromium } from '../support/browser.ts';
 import { tokenFromMail } from '../support/orgs.ts';
 
 /**
@@ -14,7 +15,6 @@ import { tokenFromMail } from '../support/orgs.ts';
  * Screenshots of each page go to test-results/; axe-core checks each page for serious or critical
  * accessibility violations.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('test-results', 'console');
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -28,17 +28,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => 
     await buildConsoleIfStale({ quiet: true });
     t = await createTestApp();
     base = await t.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
   }, 120_000);
   afterAll(async () => {
