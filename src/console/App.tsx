@@ -22,6 +22,7 @@ import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, usePar
 import { ApiError, api, type Me } from './api.ts';
 import { setLanguage } from './i18n.ts';
 import { ApiTokensPage } from './pages/ApiTokens.tsx';
+import { AuditLogPage } from './pages/AuditLog.tsx';
 import { TeamPage } from './pages/Team.tsx';
 import { rolesQuery } from './queries.ts';
 
@@ -223,6 +224,7 @@ function OrgLayout() {
   const navigate = useNavigate();
   const location = useLocation();
   const client = useQueryClient();
+  const can = usePermissions(orgId);
   const logout = useMutation({
     mutationFn: () => api('POST', '/auth/logout'),
     onSuccess: () => client.setQueryData(['me'], null),
@@ -260,17 +262,28 @@ function OrgLayout() {
       </AppShell.Header>
       <AppShell.Navbar p="sm" component="nav" aria-label={t('settings')}>
         <NavLink
+          variant="filled"
           component={Link}
           to={section('team')}
           label={t('team')}
           active={location.pathname === section('team')}
         />
         <NavLink
+          variant="filled"
           component={Link}
           to={section('api-tokens')}
           label={t('apiTokens')}
           active={location.pathname === section('api-tokens')}
         />
+        {can.has('audit:read') && (
+          <NavLink
+            variant="filled"
+            component={Link}
+            to={section('audit-log')}
+            label={t('auditLog')}
+            active={location.pathname === section('audit-log')}
+          />
+        )}
       </AppShell.Navbar>
       <AppShell.Main component="main">
         <Outlet />
@@ -365,6 +378,7 @@ export function App() {
         <Route path="/orgs/:orgId/settings" element={<OrgLayout />}>
           <Route path="team" element={<TeamPage />} />
           <Route path="api-tokens" element={<ApiTokensPage />} />
+          <Route path="audit-log" element={<AuditLogPage />} />
         </Route>
       </Route>
       <Route path="*" element={<Navigate to="/" replace />} />

@@ -67,6 +67,15 @@ const en = {
   acceptInvitation: 'Accept invitation',
   close: 'Close',
   loadMore: 'Load more',
+  auditLog: 'Audit Log',
+  verified: 'Integrity verified ({{count}} entries)',
+  tampered: 'Integrity check failed at entry {{seq}}',
+  actionFilter: 'Action (e.g. member.*)',
+  export: 'Export',
+  time: 'Time',
+  actor: 'Actor',
+  action: 'Action',
+  target: 'Target',
 };
 
 const es: typeof en = {
@@ -136,6 +145,15 @@ const es: typeof en = {
   acceptInvitation: 'Aceptar invitación',
   close: 'Cerrar',
   loadMore: 'Cargar más',
+  auditLog: 'Registro de auditoría',
+  verified: 'Integridad verificada ({{count}} entradas)',
+  tampered: 'La verificación falló en la entrada {{seq}}',
+  actionFilter: 'Acción (p. ej. member.*)',
+  export: 'Exportar',
+  time: 'Hora',
+  actor: 'Actor',
+  action: 'Acción',
+  target: 'Objeto',
 };
 
 const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('gatehouse.lang') : null;

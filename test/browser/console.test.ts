@@ -66,7 +66,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => 
     });
     expect(
       violations.filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical'),
-      what,
+      `${what}: ${JSON.stringify(violations)}`,
     ).toEqual([]);
   }
 
@@ -140,6 +140,18 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => 
       })
       .toBe('viewer');
 
+    // The audit log shows what happened, and that it verifies.
+    await page.getByRole('link', { name: 'Audit Log' }).click();
+    await page.waitForURL(/\/settings\/audit-log/);
+    for (const action of ['org.created', 'member.invited', 'invite.accepted', 'member.role_changed']) {
+      await expect
+        .poll(() => page.getByRole('cell', { name: action, exact: true }).count())
+        .toBeGreaterThan(0);
+    }
+    await expect.poll(() => page.getByTestId('audit-integrity').textContent()).toMatch(/Integrity verified/);
+    await expectAccessible(page, 'audit log page');
+    await shoot(page, '06-audit-log');
+
     // A personal token, revealed once.
     await page.getByRole('link', { name: 'API Tokens' }).click();
     await page.waitForURL(/\/settings\/api-tokens/);
@@ -149,12 +161,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => 
     const revealed = page.getByTestId('revealed-token');
     await expect.poll(() => revealed.textContent()).toMatch(/^gtp_[0-9A-Za-z]{38}$/);
     const token = (await revealed.textContent())!;
-    await shoot(page, '06-token-revealed');
+    await shoot(page, '07-token-revealed');
     await page.getByRole('button', { name: 'I have stored it' }).click();
     await expect.poll(() => personal.getByText(`gtp_…${token.slice(-4)}`).count()).toBe(1);
     expect(await page.content()).not.toContain(token);
     await expectAccessible(page, 'API tokens page');
-    await shoot(page, '07-api-tokens');
+    await shoot(page, '08-api-tokens');
     // The token works, as a bearer token.
     const res = await t.app.inject({
       method: 'GET',
@@ -172,7 +184,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => 
     await expect.poll(() => page.getByRole('heading', { name: 'Iniciar sesión' }).count()).toBe(1);
     await page.reload();
     await expect.poll(() => page.getByRole('heading', { name: 'Iniciar sesión' }).count()).toBe(1);
-    await shoot(page, '08-sign-in-es');
+    await shoot(page, '09-sign-in-es');
   });
 
   async function cookieOf(page: Page): Promise<string> {
