@@ -216,6 +216,13 @@ function CreateOrg() {
   );
 }
 
+/** The settings pages, in navigation order; a page needing a permission is listed only to holders. */
+const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
+  { path: 'team', label: 'team' },
+  { path: 'api-tokens', label: 'apiTokens' },
+  { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
+];
+
 /** Settings → Organization: the org switcher, the settings navigation and the page. */
 function OrgLayout() {
   const { t } = useTranslation();
@@ -261,29 +268,18 @@ function OrgLayout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="sm" component="nav" aria-label={t('settings')}>
-        <NavLink
-          variant="filled"
-          component={Link}
-          to={section('team')}
-          label={t('team')}
-          active={location.pathname === section('team')}
-        />
-        <NavLink
-          variant="filled"
-          component={Link}
-          to={section('api-tokens')}
-          label={t('apiTokens')}
-          active={location.pathname === section('api-tokens')}
-        />
-        {can.has('audit:read') && (
-          <NavLink
-            variant="filled"
-            component={Link}
-            to={section('audit-log')}
-            label={t('auditLog')}
-            active={location.pathname === section('audit-log')}
-          />
-        )}
+        {settingsPages
+          .filter((p) => !p.needs || can.has(p.needs))
+          .map((p) => (
+            <NavLink
+              key={p.path}
+              variant="filled"
+              component={Link}
+              to={section(p.path)}
+              label={t(p.label)}
+              active={location.pathname === section(p.path)}
+            />
+          ))}
       </AppShell.Navbar>
       <AppShell.Main component="main">
         <Outlet />
