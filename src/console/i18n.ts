@@ -1,5 +1,6 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
+import { pageStrings } from './strings.ts';
 
 const en = {
   appName: 'Gatehouse',
@@ -16,6 +17,9 @@ const en = {
   organization: 'Organization',
   settings: 'Settings',
   team: 'Team',
+  profile: 'Profile',
+  roles: 'Roles',
+  account: 'Account',
   apiTokens: 'API Tokens',
   language: 'Language',
   members: 'Members',
@@ -93,6 +97,9 @@ const es: typeof en = {
   organization: 'Organización',
   settings: 'Configuración',
   team: 'Equipo',
+  profile: 'Perfil',
+  roles: 'Roles',
+  account: 'Cuenta',
   apiTokens: 'Tokens de API',
   language: 'Idioma',
   members: 'Miembros',
@@ -158,8 +165,29 @@ const es: typeof en = {
 
 const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('gatehouse.lang') : null;
 
+/** One page's words, in both languages (Spanish has every English key). */
+export interface Strings<T extends Record<string, string> = Record<string, string>> {
+  en: T;
+  es: { [K in keyof T]: string };
+}
+
+/** The shared words plus each page's own; a key defined twice is a mistake, caught at start. */
+function merge(bundles: Strings[]): Strings {
+  const all: Strings = { en: { ...en }, es: { ...es } };
+  for (const bundle of bundles) {
+    for (const key of Object.keys(bundle.en)) {
+      if (key in all.en) throw new Error(`console strings: "${key}" is defined twice`);
+    }
+    Object.assign(all.en, bundle.en);
+    Object.assign(all.es, bundle.es);
+  }
+  return all;
+}
+
+const strings = merge(pageStrings);
+
 void i18n.use(initReactI18next).init({
-  resources: { en: { translation: en }, es: { translation: es } },
+  resources: { en: { translation: strings.en }, es: { translation: strings.es } },
   lng: saved ?? (navigator.language.startsWith('es') ? 'es' : 'en'),
   fallbackLng: 'en',
   interpolation: { escapeValue: false },

@@ -1,11 +1,7 @@
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsoleIfStale } from '../../scripts/console-build.mjs';
-import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
-import { CHROMIUM, launchChromium } from '../support/browser.ts';
+import { STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
+import { type ConsoleHarness, HAS_CHROMIUM, openConsole } from '../support/console.ts';
 import { tokenFromMail } from '../support/orgs.ts';
 
 /**
@@ -15,68 +11,25 @@ import { tokenFromMail } from '../support/orgs.ts';
  * Screenshots of each page go to test-results/; axe-core checks each page for serious or critical
  * accessibility violations.
  */
-const SHOTS = path.resolve('test-results', 'console');
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => {
+describe.skipIf(!HAS_CHROMIUM)('the web console in a browser', () => {
+  let h: ConsoleHarness;
   let t: TestApp;
-  let browser: Browser;
   let base: string;
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    await buildConsoleIfStale({ quiet: true });
-    t = await createTestApp();
-    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    fs.mkdirSync(SHOTS, { recursive: true });
+    h = await openConsole();
+    t = h.t;
+    base = h.base;
   }, 120_000);
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await t?.close();
+    await h?.close();
   });
 
-  async function newPage(): Promise<Page> {
-    // bypassCSP: only so the test can inject axe-core; the page's own policy is tested apart.
-    const context = await browser.newContext({ locale: 'en-US', bypassCSP: true });
-    context.setDefaultTimeout(15_000);
-    contexts.push(context);
-    return context.newPage();
-  }
-
-  async function shoot(page: Page, name: string) {
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-  }
-
-  /** axe-core in the page: no serious or critical violations. */
-  async function expectAccessible(page: Page, what: string) {
-    await page.addScriptTag({ content: AXE });
-    const violations = await page.evaluate(async () => {
-      // biome-ignore lint/suspicious/noExplicitAny: axe is injected as a global script
-      const page = globalThis as any;
-      const result = await page.axe.run(page.document, { resultTypes: ['violations'] });
-      return result.violations.map(
-        (v: { id: string; impact: string; nodes: Array<{ target: string[] }> }) => ({
-          id: v.id,
-          impact: v.impact,
-          targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 3),
-        }),
-      );
-    });
-    expect(
-      violations.filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical'),
-      `${what}: ${JSON.stringify(violations)}`,
-    ).toEqual([]);
-  }
-
-  async function signUpIn(page: Page, who: { name: string; email: string }) {
-    await page.getByRole('link', { name: /Create account/ }).click();
-    await page.getByLabel('Name').fill(who.name);
-    await page.getByLabel('Email').fill(who.email);
-    await page.locator('input[type=password]').fill(STRONG_PASSWORD);
-    await page.getByRole('button', { name: 'Create account' }).click();
-  }
+  const newPage = () => h.newPage();
+  const shoot = (page: Page, name: string) => h.shoot(page, name);
+  const expectAccessible = (page: Page, what: string) => h.expectAccessible(page, what);
+  const signUpIn = (page: Page, who: { name: string; email: string }) => h.signUpIn(page, who);
+  const cookieOf = (page: Page) => h.cookieOf(page);
 
   it('sign up → organization → invite → accept elsewhere → role change → a token shown once', {
     timeout: 120_000,
@@ -186,10 +139,4 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web console in a browser', () => 
     await expect.poll(() => page.getByRole('heading', { name: 'Iniciar sesión' }).count()).toBe(1);
     await shoot(page, '09-sign-in-es');
   });
-
-  async function cookieOf(page: Page): Promise<string> {
-    const cookies = await page.context().cookies();
-    const session = cookies.find((c) => c.name === 'gatehouse_session');
-    return session ? `gatehouse_session=${session.value}` : '';
-  }
 });

@@ -1,0 +1,7 @@
+import type { Strings } from './i18n.ts';
+
+/**
+ * Each page's own words (`pages/<Page>.strings.ts`), merged by i18n.ts with the shared ones. A page
+ * that adds words adds its bundle here.
+ */
+export const pageStrings: Strings[] = [];
