@@ -23,6 +23,7 @@ import { ApiError, api, type Me } from './api.ts';
 import { setLanguage } from './i18n.ts';
 import { ApiTokensPage } from './pages/ApiTokens.tsx';
 import { AuditLogPage } from './pages/AuditLog.tsx';
+import { JoinPage } from './pages/Join.tsx';
 import { TeamPage } from './pages/Team.tsx';
 import { rolesQuery } from './queries.ts';
 
@@ -289,6 +290,35 @@ function OrgLayout() {
 }
 
 /**
+ * The token of an emailed or shared link (`…#token=…`): it travels in the fragment, never sent to
+ * a server in a URL, and waits in this tab's storage (under `key`) while the person signs in.
+ */
+export function useLinkToken(key: string): string | null {
+  const [token] = useState(() => {
+    const fromLink = new URLSearchParams(window.location.hash.slice(1)).get('token');
+    if (fromLink) sessionStorage.setItem(key, fromLink);
+    return fromLink ?? sessionStorage.getItem(key);
+  });
+  return token;
+}
+
+/** For a link's page seen signed out: sign in or create an account, then come `back`. */
+export function SignInFirst({ back }: { back: string }) {
+  const { t } = useTranslation();
+  const next = encodeURIComponent(back);
+  return (
+    <Group>
+      <Button component={Link} to={`/signin?next=${next}`}>
+        {t('signIn')}
+      </Button>
+      <Button component={Link} variant="default" to={`/signup?next=${next}`}>
+        {t('signUp')}
+      </Button>
+    </Group>
+  );
+}
+
+/**
  * The emailed invitation link (`/invitations/accept#token=…`): what it is for, then sign in or
  * create the invited account, then accept. The token travels in the fragment (never sent to any
  * server in a URL) and waits in this tab's storage while the person signs in.
@@ -298,11 +328,7 @@ function AcceptInvitation() {
   const me = useMe();
   const client = useQueryClient();
   const navigate = useNavigate();
-  const [token] = useState(() => {
-    const fromLink = new URLSearchParams(window.location.hash.slice(1)).get('token');
-    if (fromLink) sessionStorage.setItem('gatehouse.invite', fromLink);
-    return fromLink ?? sessionStorage.getItem('gatehouse.invite');
-  });
+  const token = useLinkToken('gatehouse.invite');
   const preview = useQuery({
     queryKey: ['invitation', token],
     queryFn: () =>
@@ -323,7 +349,6 @@ function AcceptInvitation() {
       navigate(`/orgs/${res.org.id}/settings/team`);
     },
   });
-  const back = encodeURIComponent('/invitations/accept');
   return (
     <Center mih="100vh">
       <Card withBorder w={460} p="lg" component="main">
@@ -341,16 +366,7 @@ function AcceptInvitation() {
               })}
             </Text>
           )}
-          {preview.data && me.data === null && (
-            <Group>
-              <Button component={Link} to={`/signin?next=${back}`}>
-                {t('signIn')}
-              </Button>
-              <Button component={Link} variant="default" to={`/signup?next=${back}`}>
-                {t('signUp')}
-              </Button>
-            </Group>
-          )}
+          {preview.data && me.data === null && <SignInFirst back="/invitations/accept" />}
           {preview.data && me.data && (
             <Button onClick={() => accept.mutate()} loading={accept.isPending}>
               {t('acceptInvitation')}
@@ -368,6 +384,7 @@ export function App() {
       <Route path="/signin" element={<AuthPage mode="signin" />} />
       <Route path="/signup" element={<AuthPage mode="signup" />} />
       <Route path="/invitations/accept" element={<AcceptInvitation />} />
+      <Route path="/join" element={<JoinPage />} />
       <Route element={<RequireUser />}>
         <Route path="/" element={<Home />} />
         <Route path="/orgs/new" element={<CreateOrg />} />

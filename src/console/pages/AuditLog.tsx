@@ -1,10 +1,24 @@
-import { Button, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import {
+  Anchor,
+  Button,
+  Code,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useParams } from 'react-router';
+import { useParams, useSearchParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Page } from '../api.ts';
+import { membersQuery } from '../queries.ts';
 
 interface AuditEvent {
   id: string;
@@ -13,7 +27,13 @@ interface AuditEvent {
   actor: { type: string; id: string | null; email: string | null; tokenId?: string };
   action: string;
   target: { type: string; id: string };
+  before?: unknown;
+  after?: unknown;
   ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  prevHash: string;
+  hash: string;
 }
 
 interface Verification {
@@ -27,13 +47,68 @@ interface Verification {
 const actorText = (a: AuditEvent['actor']) =>
   a.email ? `${a.email}${a.tokenId ? ' (token)' : ''}` : a.id ? `${a.type} ${a.id.slice(0, 8)}` : a.type;
 
-/** Settings → Organization → Audit Log: the org's hash-chained log, filtered, paged, exported, verified. */
+// What the server accepts (an action, or all of a resource's), checked before asking it.
+const ACTION = /^[a-z][a-z_]*\.([a-z][a-z_]*|\*)$/;
+const ID = /^[A-Za-z0-9_.:@-]{1,200}$/;
+
+/** A `datetime-local` value (the browser's time zone) as an ISO instant, or null when empty or invalid. */
+function instant(local: string): string | null {
+  if (!local) return null;
+  const at = new Date(local);
+  return Number.isNaN(at.getTime()) ? null : at.toISOString();
+}
+
+/**
+ * Settings → Organization → Audit Log: the org's hash-chained log, filtered by action, actor,
+ * target and time (kept in the address, so a filtered view can be shared), paged, exported and
+ * verified. Clicking an actor or a target filters by it; an entry's number opens all of it.
+ */
 export function AuditLogPage() {
   const { t } = useTranslation();
   const { orgId = '' } = useParams();
   const can = usePermissions(orgId);
-  const [action, setAction] = useState('');
-  const params = new URLSearchParams({ limit: '50', ...(action.trim() ? { action: action.trim() } : {}) });
+  const [search, setSearch] = useSearchParams();
+  const [shown, setShown] = useState<AuditEvent | null>(null);
+  const field = (name: string) => search.get(name) ?? '';
+  const setField = (name: string, value: string) =>
+    setSearch(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        if (value) next.set(name, value);
+        else next.delete(name);
+        return next;
+      },
+      { replace: true },
+    );
+
+  // Typed filters apply once typing pauses, and only when the server would accept them.
+  const [action] = useDebouncedValue(field('action').trim(), 300);
+  const [target] = useDebouncedValue(field('targetId').trim(), 300);
+  const actorId = field('actorId');
+  // The actor is picked by name or email from the members (or set by clicking an entry's actor).
+  const [actorSearch, setActorSearch] = useState('');
+  const [actorQ] = useDebouncedValue(actorSearch.trim(), 250);
+  const people = useInfiniteQuery({
+    ...membersQuery(orgId, new URLSearchParams({ limit: '20', ...(actorQ ? { q: actorQ } : {}) })),
+    enabled: can.has('members:read'),
+    select: (data) => data.pages.flatMap((p) => p.items),
+  });
+  const actorOptions = (people.data ?? []).map((m) => ({ value: m.userId, label: `${m.name} <${m.email}>` }));
+  if (actorId && !actorOptions.some((o) => o.value === actorId))
+    actorOptions.unshift({ value: actorId, label: actorId });
+  const from = instant(field('from'));
+  const to = instant(field('to'));
+  const actionBad = action !== '' && !ACTION.test(action);
+  const targetBad = target !== '' && !ID.test(target);
+  const rangeBad = from !== null && to !== null && from >= to;
+  const range = { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+  const params = new URLSearchParams({
+    limit: '50',
+    ...(action && !actionBad ? { action } : {}),
+    ...(actorId && ID.test(actorId) ? { actorId } : {}),
+    ...(target && !targetBad ? { targetId: target } : {}),
+    ...(rangeBad ? {} : range),
+  });
   const events = useInfiniteQuery({
     queryKey: ['audit', orgId, params.toString()],
     queryFn: ({ pageParam }) =>
@@ -49,7 +124,10 @@ export function AuditLogPage() {
     queryFn: () => api<Verification>('GET', `/orgs/${orgId}/audit-events/verify`),
   });
   const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
-  const exportUrl = (format: string) => `/api/v1/orgs/${orgId}/audit-events/export?format=${format}`;
+  const exportUrl = (format: string) =>
+    `/api/v1/orgs/${orgId}/audit-events/export?${new URLSearchParams({ format, ...(rangeBad ? {} : range) })}`;
+  const filtered = ['action', 'actorId', 'targetId', 'from', 'to'].some((name) => search.has(name));
+
   return (
     <Stack>
       <Group justify="space-between">
@@ -65,20 +143,66 @@ export function AuditLogPage() {
           </Text>
         )}
       </Group>
-      <Group>
+      <Group align="flex-start" role="search" aria-label={t('auditFilters')}>
         <TextInput
-          aria-label={t('actionFilter')}
+          label={t('action')}
           placeholder={t('actionFilter')}
-          value={action}
-          onChange={(e) => setAction(e.currentTarget.value)}
+          value={field('action')}
+          onChange={(e) => setField('action', e.currentTarget.value)}
+          error={actionBad ? t('auditActionHelp') : undefined}
         />
-        {can.has('audit:export') &&
-          ['csv', 'json', 'jsonl'].map((format) => (
+        <Select
+          label={t('actor')}
+          placeholder={t('auditAnyActor')}
+          searchable
+          clearable
+          value={actorId || null}
+          data={actorOptions}
+          searchValue={actorSearch}
+          onSearchChange={setActorSearch}
+          onChange={(v) => setField('actorId', v ?? '')}
+          nothingFoundMessage={t('noItems')}
+        />
+        <TextInput
+          label={t('target')}
+          placeholder={t('auditAnyTarget')}
+          value={field('targetId')}
+          onChange={(e) => setField('targetId', e.currentTarget.value)}
+          error={targetBad ? t('auditIdHelp') : undefined}
+        />
+        <TextInput
+          type="datetime-local"
+          label={t('auditFrom')}
+          value={field('from')}
+          onChange={(e) => setField('from', e.currentTarget.value)}
+        />
+        <TextInput
+          type="datetime-local"
+          label={t('auditTo')}
+          value={field('to')}
+          onChange={(e) => setField('to', e.currentTarget.value)}
+          error={rangeBad ? t('auditRangeHelp') : undefined}
+        />
+        {filtered && (
+          <Button
+            variant="default"
+            mt={24}
+            onClick={() => setSearch(new URLSearchParams(), { replace: true })}
+          >
+            {t('auditClear')}
+          </Button>
+        )}
+      </Group>
+      {can.has('audit:export') && (
+        <Group gap="xs">
+          {['csv', 'json', 'jsonl'].map((format) => (
             <Button key={format} component="a" href={exportUrl(format)} variant="default" download>
               {t('export')} {format.toUpperCase()}
             </Button>
           ))}
-      </Group>
+          {(from || to) && !rangeBad && <Text size="sm">{t('auditExportRange')}</Text>}
+        </Group>
+      )}
       <ErrorText error={events.error ?? verify.error} />
       <Table striped>
         <Table.Thead>
@@ -94,23 +218,67 @@ export function AuditLogPage() {
         <Table.Tbody>
           {rows.map((e) => (
             <Table.Tr key={e.id}>
-              <Table.Td>{e.seq}</Table.Td>
+              <Table.Td>
+                <Anchor
+                  component="button"
+                  type="button"
+                  onClick={() => setShown(e)}
+                  aria-label={t('auditShow', { seq: e.seq })}
+                >
+                  {e.seq}
+                </Anchor>
+              </Table.Td>
               <Table.Td>{new Date(e.occurredAt).toLocaleString()}</Table.Td>
-              <Table.Td>{actorText(e.actor)}</Table.Td>
+              <Table.Td>
+                {e.actor.id ? (
+                  <Anchor
+                    component="button"
+                    type="button"
+                    title={t('auditByActor')}
+                    onClick={() => setField('actorId', e.actor.id ?? '')}
+                  >
+                    {actorText(e.actor)}
+                  </Anchor>
+                ) : (
+                  actorText(e.actor)
+                )}
+              </Table.Td>
               <Table.Td>{e.action}</Table.Td>
               <Table.Td>
-                {e.target.type} {e.target.id.slice(0, 8)}
+                <Anchor
+                  component="button"
+                  type="button"
+                  title={t('auditByTarget')}
+                  onClick={() => setField('targetId', e.target.id)}
+                >
+                  {e.target.type} {e.target.id.slice(0, 8)}
+                </Anchor>
               </Table.Td>
               <Table.Td>{e.ip}</Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
+      {rows.length === 0 && events.isSuccess && <Text c="gray.7">{t('noItems')}</Text>}
       {events.hasNextPage && (
         <Button variant="default" onClick={() => events.fetchNextPage()} loading={events.isFetchingNextPage}>
           {t('loadMore')}
         </Button>
       )}
+      <Modal
+        size="lg"
+        closeButtonProps={{ 'aria-label': t('close') }}
+        opened={shown !== null}
+        onClose={() => setShown(null)}
+        title={shown ? `#${shown.seq} ${shown.action}` : ''}
+      >
+        {shown && (
+          // Focusable: a long entry scrolls, and the keyboard must reach it.
+          <Code block tabIndex={0} data-testid="audit-entry">
+            {JSON.stringify(shown, null, 2)}
+          </Code>
+        )}
+      </Modal>
     </Stack>
   );
 }

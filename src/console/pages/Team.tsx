@@ -12,6 +12,7 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -19,6 +20,7 @@ import { useParams } from 'react-router';
 import { ErrorText, useMe, usePermissions } from '../App.tsx';
 import { api, type Invitation, type Member, type Page } from '../api.ts';
 import { MEMBERS_PAGE, membersQuery, rolesQuery } from '../queries.ts';
+import { JoinLinkSection, JoinRequestsSection } from './TeamJoin.tsx';
 
 const date = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString() : null);
 
@@ -29,7 +31,9 @@ export function TeamPage() {
   const me = useMe();
   const can = usePermissions(orgId);
   const client = useQueryClient();
-  const [q, setQ] = useState('');
+  const [search, setSearch] = useState('');
+  // The list follows the search box once typing pauses, not on every keystroke.
+  const [q] = useDebouncedValue(search.trim(), 250);
   const [role, setRole] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [inviting, setInviting] = useState(false);
@@ -87,8 +91,8 @@ export function TeamPage() {
         <TextInput
           aria-label={t('search')}
           placeholder={t('search')}
-          value={q}
-          onChange={(e) => setQ(e.currentTarget.value)}
+          value={search}
+          onChange={(e) => setSearch(e.currentTarget.value)}
         />
         <Select
           aria-label={t('role')}
@@ -211,6 +215,13 @@ export function TeamPage() {
               </Table.Tbody>
             </Table>
           )}
+        </>
+      )}
+
+      {manage && (
+        <>
+          <JoinRequestsSection orgId={orgId} roles={roleOptions} onApproved={refresh} />
+          <JoinLinkSection orgId={orgId} />
         </>
       )}
 
