@@ -73,6 +73,10 @@ export const meSchema = {
         Type.Object({
           org: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }),
           role: Type.String({ description: "The role's slug" }),
+          permissions: Type.Array(Type.String(), {
+            description:
+              'What the role grants in this organization, in catalog order (a token making the request may be narrower)',
+          }),
         }),
       ),
     }),

@@ -3,6 +3,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, ORIGIN, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
 import { addMember, as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
+import { PERMISSIONS } from '../../../contracts/permissions.ts';
+import { BUILTIN_ROLES } from '../../../contracts/roles.ts';
 import { invitations, memberships, organizations, roles } from '../../platform/db/schema.ts';
 
 let t: TestApp;
@@ -288,7 +290,13 @@ describe('the invitation email', () => {
     });
     const me = expectStatus(await as(t.app, person).get('/api/v1/me'), 200);
     expect(me.json().memberships).toEqual([
-      { org: { id: org.orgId, slug: org.slug, name: 'Welcome Works' }, role: 'cyberoper' },
+      {
+        org: { id: org.orgId, slug: org.slug, name: 'Welcome Works' },
+        role: 'cyberoper',
+        permissions: PERMISSIONS.filter((p) =>
+          BUILTIN_ROLES.find((r) => r.slug === 'cyberoper')!.permissions.includes(p),
+        ),
+      },
     ]);
     const listed = (await membersOf(org)).find((m) => m.userId === person.userId);
     expect(listed).toMatchObject({ email, name: 'Nina Newcomer', role: 'cyberoper', status: 'active' });

@@ -8,6 +8,7 @@ import {
   type TestApp,
 } from '../../../../test/support/app.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
+import { PERMISSIONS } from '../../../contracts/permissions.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -63,7 +64,7 @@ describe('POST /api/v1/orgs', () => {
     });
     expect(org.id).toMatch(/^[0-9a-f-]{36}$/);
     expect((await me(owner)).memberships).toEqual([
-      { org: { id: org.id, slug: org.slug, name }, role: 'owner' },
+      { org: { id: org.id, slug: org.slug, name }, role: 'owner', permissions: [...PERMISSIONS] },
     ]);
     const members = expectStatus(await as(t.app, owner).get(`/api/v1/orgs/${org.id}/members`), 200).json();
     expect(members.items).toEqual([
@@ -305,6 +306,7 @@ describe('GET / PATCH /api/v1/orgs/:orgId', () => {
     expect(await membershipIn(org.owner, org.orgId)).toEqual({
       org: { id: org.orgId, slug: org.slug, name: 'Brand new name' },
       role: 'owner',
+      permissions: [...PERMISSIONS],
     });
     expect((await membershipIn(dev, org.orgId)).org.name).toBe('Brand new name');
   });

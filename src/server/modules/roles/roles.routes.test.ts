@@ -440,6 +440,17 @@ describe('PATCH /api/v1/orgs/:orgId/roles/:slug', () => {
     );
     expectStatus(await as(t.app, dev).get(members), 200);
   });
+
+  it("GET /me lists what each membership's role grants, and follows a role edit at once", async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const dev = await join(org, 'developer');
+    const granted = async () =>
+      expectStatus(await as(t.app, dev).get('/api/v1/me'), 200).json().memberships[0].permissions;
+    expect(await granted()).toEqual(PERMISSIONS.filter((p) => builtin('developer').permissions.includes(p)));
+    const fewer = ['findings:read', 'scans:read'];
+    expectStatus(await as(t.app, org.owner).patch(roleUrl(org, 'developer'), { permissions: fewer }), 200);
+    expect(await granted()).toEqual(fewer);
+  });
 });
 
 describe('DELETE /api/v1/orgs/:orgId/roles/:slug', () => {

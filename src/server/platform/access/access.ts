@@ -116,11 +116,18 @@ export class AccessResolver {
    */
   async userOrgs(
     userId: string,
-  ): Promise<Array<{ org: { id: string; slug: string; name: string }; role: string }>> {
+  ): Promise<
+    Array<{ org: { id: string; slug: string; name: string }; role: string; permissions: Permission[] }>
+  > {
     const userMemberships =
       this.membershipCache.get(userId) ??
       (await this.membershipCache.load(userId, () => this.loadMemberships(userId)));
-    const out: Array<{ org: { id: string; slug: string; name: string }; role: string; key: string }> = [];
+    const out: Array<{
+      org: { id: string; slug: string; name: string };
+      role: string;
+      permissions: Permission[];
+      key: string;
+    }> = [];
     for (const [orgId, membership] of userMemberships ?? []) {
       const org = this.orgCache.get(orgId) ?? (await this.orgCache.load(orgId, () => this.loadOrg(orgId)));
       const role =
@@ -130,6 +137,8 @@ export class AccessResolver {
       out.push({
         org: { id: org.id, slug: org.slug, name: org.name },
         role: role.slug,
+        // In catalog order, so that clients can show and compare them as they are.
+        permissions: PERMISSIONS.filter((p) => role.permissions.has(p)),
         key: org.name.toLowerCase(),
       });
     }
