@@ -56,4 +56,34 @@ describe('GET /* (the web console)', () => {
       expect(res.statusCode).toBeLessThan(500);
     }
   });
+
+  it('names the first API reads of a signed-in page as preloads, and only well-formed ones', async () => {
+    const orgId = '0a5c1e2d-3f4b-4c5d-8e9f-0a1b2c3d4e5f';
+    const preloads = (body: string) =>
+      [...body.matchAll(/<link rel="preload" href="([^"]+)" as="fetch" crossorigin="anonymous">/g)].map(
+        (m) => m[1],
+      );
+    const signedIn = (url: string) =>
+      t.app.inject({ method: 'GET', url, headers: { cookie: 'gatehouse_session=whatever' } });
+
+    expect(preloads((await signedIn(`/orgs/${orgId}/settings/team`)).body)).toEqual([
+      '/api/v1/me',
+      `/api/v1/orgs/${orgId}/roles`,
+      `/api/v1/orgs/${orgId}/members?limit=50`,
+    ]);
+    expect(preloads((await signedIn(`/orgs/${orgId}/settings/roles`)).body)).toEqual(['/api/v1/me']);
+    // Signed out, nothing to preload (the reads would be 401s).
+    expect(preloads((await get(`/orgs/${orgId}/settings/team`)).body)).toEqual([]);
+    // Only a lowercase UUID path makes it into the page: nothing a visitor types is echoed.
+    for (const url of [
+      `/orgs/${orgId.toUpperCase()}/settings/team`,
+      '/orgs/%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E/settings/team',
+      `/orgs/${orgId}"><script>/settings/team`,
+    ]) {
+      const res = await signedIn(url);
+      expect(res.statusCode, url).toBe(200);
+      expect(preloads(res.body), url).toEqual(['/api/v1/me']);
+      expect(res.body).not.toContain('<script>');
+    }
+  });
 });

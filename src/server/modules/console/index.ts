@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { SESSION_COOKIE } from '../../platform/auth/sessions.ts';
 import { NotFoundError } from '../../platform/errors/app-error.ts';
 import { packageRoot } from '../../platform/package-root.ts';
 
@@ -25,6 +26,21 @@ const PAGE_HEADERS = {
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
 };
+
+const TEAM_PAGE = /^\/orgs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/settings\/team$/;
+
+/**
+ * The API reads a page starts with, named in its HTML so that the browser asks for them while it
+ * loads the scripts instead of after (the app's own fetches of the same URLs are then answered from
+ * these). They must be the exact URLs the app requests: src/console/queries.ts, `prefetchForLocation`.
+ */
+function preloadsFor(urlPath: string, signedIn: boolean): string[] {
+  if (!signedIn) return [];
+  const urls = ['/api/v1/me'];
+  const team = TEAM_PAGE.exec(urlPath);
+  if (team) urls.push(`/api/v1/orgs/${team[1]}/roles`, `/api/v1/orgs/${team[1]}/members?limit=50`);
+  return urls;
+}
 
 /** Paths the console never answers: the API and the reference docs keep their own 404s. */
 const NOT_CONSOLE = /^\/(api|docs)(\/|$)|^\/openapi\.json$/;
@@ -68,7 +84,16 @@ export async function consoleModule(app: FastifyInstance): Promise<void> {
     const file = files.get(urlPath);
     // Anything but a file of the build is a console route: the app answers it.
     if (!file && urlPath.startsWith('/assets/')) throw new NotFoundError('file');
-    const { bytes, type } = file ?? files.get('/index.html')!;
+    let { bytes, type } = file ?? files.get('/index.html')!;
+    if (!file) {
+      const preloads = preloadsFor(urlPath, request.cookies[SESSION_COOKIE] !== undefined);
+      if (preloads.length > 0) {
+        const links = preloads.map(
+          (url) => `<link rel="preload" href="${url}" as="fetch" crossorigin="anonymous">`,
+        );
+        bytes = Buffer.from(bytes.toString('utf8').replace('</head>', `${links.join('')}</head>`));
+      }
+    }
     const immutable = file !== undefined && urlPath.startsWith('/assets/');
     return reply
       .header('content-type', type)
