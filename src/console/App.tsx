@@ -6,49 +6,46 @@ import {
   Card,
   Center,
   Group,
-  Loader,
+  Menu,
+  NativeSelect,
   NavLink,
   PasswordInput,
-  Select,
   Stack,
   Text,
   TextInput,
   Title,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
 import { ApiError, api, type Me } from './api.ts';
+import { PageBoundary, PageLoader } from './components.tsx';
 import { setLanguage } from './i18n.ts';
-import { ApiTokensPage } from './pages/ApiTokens.tsx';
-import { AuditLogPage } from './pages/AuditLog.tsx';
-import { JoinPage } from './pages/Join.tsx';
 import { TeamPage } from './pages/Team.tsx';
-import { rolesQuery } from './queries.ts';
+import { meQuery } from './queries.ts';
+
+// The Team page, where an org opens, comes with the first load; the other pages load when visited.
+const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ default: m.ProfilePage })));
+const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default: m.RolesPage })));
+const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
+const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
+const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
+const JoinPage = lazy(() => import('./pages/Join.tsx').then((m) => ({ default: m.JoinPage })));
 
 /** The signed-in user, or null when there is none (401). */
 export function useMe() {
-  return useQuery({
-    queryKey: ['me'],
-    queryFn: async () => {
-      try {
-        return await api<Me>('GET', '/me');
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) return null;
-        throw err;
-      }
-    },
-  });
+  return useQuery(meQuery);
 }
 
-/** What the signed-in user may do in the org: their role's permissions (the server stays the authority). */
+/**
+ * What the signed-in user may do in the org: their role's permissions, as GET /me lists them (the
+ * server stays the authority; a role edit shows here when /me is next read).
+ */
 export function usePermissions(orgId: string): ReadonlySet<string> {
   const me = useMe();
-  const slug = me.data?.memberships.find((m) => m.org.id === orgId)?.role;
-  const roles = useQuery({ ...rolesQuery(orgId), enabled: Boolean(slug) });
-  const role = roles.data?.items.find((r) => r.slug === slug);
-  return new Set(role?.permissions ?? []);
+  const permissions = me.data?.memberships.find((m) => m.org.id === orgId)?.permissions;
+  return useMemo(() => new Set(permissions ?? []), [permissions]);
 }
 
 export function ErrorText({ error }: { error: unknown }) {
@@ -60,10 +57,11 @@ export function ErrorText({ error }: { error: unknown }) {
   );
 }
 
+// Native selects in the header: light to render on every page, and keyboard-native.
 function LanguageSelect() {
   const { t, i18n } = useTranslation();
   return (
-    <Select
+    <NativeSelect
       aria-label={t('language')}
       w={120}
       value={i18n.language}
@@ -71,10 +69,24 @@ function LanguageSelect() {
         { value: 'en', label: 'English' },
         { value: 'es', label: 'Español' },
       ]}
-      onChange={(v) => v && setLanguage(v)}
-      allowDeselect={false}
+      onChange={(e) => setLanguage(e.currentTarget.value)}
     />
   );
+}
+
+/**
+ * Where to go after signing in: `next` when it is a path of this console, else home. Parsed as a
+ * URL against this origin, so that tricks the browser would resolve elsewhere (`//host`, `/\t/host`,
+ * `/\\host`) are refused.
+ */
+export function safeNext(next: string | null): string {
+  if (!next?.startsWith('/')) return '/';
+  try {
+    const url = new URL(next, window.location.origin);
+    return url.origin === window.location.origin ? `${url.pathname}${url.search}${url.hash}` : '/';
+  } catch {
+    return '/';
+  }
 }
 
 function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
@@ -91,8 +103,7 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
     onSuccess: () => {
       // Forget "signed out": the next page asks the server again before it decides.
       client.removeQueries({ queryKey: ['me'] });
-      const next = new URLSearchParams(location.search).get('next');
-      navigate(next?.startsWith('/') && !next.startsWith('//') ? next : '/');
+      navigate(safeNext(new URLSearchParams(location.search).get('next')));
     },
   });
   const onSubmit = (e: FormEvent) => {
@@ -163,7 +174,7 @@ function RequireUser() {
     // The user's own language wins over the browser's and the organization's.
     if (locale) void i18n.changeLanguage(locale.startsWith('es') ? 'es' : 'en');
   }, [locale, i18n]);
-  if (me.isPending) return <Loader aria-label="Loading" />;
+  if (me.isPending) return <PageLoader />;
   if (me.error) return <ErrorText error={me.error} />;
   if (!me.data) return <Navigate to={`/signin?next=${encodeURIComponent(location.pathname)}`} replace />;
   return <Outlet />;
@@ -217,11 +228,53 @@ function CreateOrg() {
   );
 }
 
+/**
+ * The organization switcher: a menu of links (moving to another org is a deliberate choice, never
+ * a side effect of arrowing through a list).
+ */
+function OrgSwitcher({ orgId, memberships }: { orgId: string; memberships: Me['memberships'] }) {
+  const { t } = useTranslation();
+  const current = memberships.find((m) => m.org.id === orgId);
+  return (
+    <Menu position="bottom-start">
+      <Menu.Target>
+        <Button
+          variant="default"
+          rightSection={<span aria-hidden="true">▾</span>}
+          aria-label={`${t('organization')}: ${current?.org.name ?? ''}`}
+        >
+          {current?.org.name}
+        </Button>
+      </Menu.Target>
+      <Menu.Dropdown>
+        {memberships.map((m) => (
+          <Menu.Item
+            key={m.org.id}
+            component={Link}
+            to={`/orgs/${m.org.id}/settings/team`}
+            aria-current={m.org.id === orgId ? 'page' : undefined}
+            fw={m.org.id === orgId ? 700 : undefined}
+          >
+            {m.org.name}
+          </Menu.Item>
+        ))}
+        <Menu.Divider />
+        <Menu.Item component={Link} to="/orgs/new">
+          + {t('createOrg')}
+        </Menu.Item>
+      </Menu.Dropdown>
+    </Menu>
+  );
+}
+
 /** The settings pages, in navigation order; a page needing a permission is listed only to holders. */
 const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
+  { path: 'profile', label: 'profile', needs: 'settings:read' },
   { path: 'team', label: 'team' },
-  { path: 'api-tokens', label: 'apiTokens' },
+  { path: 'roles', label: 'roles' },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
+  { path: 'api-tokens', label: 'apiTokens' },
+  { path: 'account', label: 'account' },
 ];
 
 /** Settings → Organization: the org switcher, the settings navigation and the page. */
@@ -229,13 +282,16 @@ function OrgLayout() {
   const { t } = useTranslation();
   const { orgId = '' } = useParams();
   const me = useMe();
-  const navigate = useNavigate();
   const location = useLocation();
   const client = useQueryClient();
   const can = usePermissions(orgId);
   const logout = useMutation({
     mutationFn: () => api('POST', '/auth/logout'),
-    onSuccess: () => client.setQueryData(['me'], null),
+    onSuccess: () => {
+      // Nothing read as this user stays in memory for whoever signs in next in this tab.
+      client.clear();
+      client.setQueryData(meQuery.queryKey, null);
+    },
   });
   const memberships = me.data?.memberships ?? [];
   if (!memberships.some((m) => m.org.id === orgId)) return <Navigate to="/" replace />;
@@ -248,16 +304,7 @@ function OrgLayout() {
             <Title order={2} size="h4">
               {t('appName')}
             </Title>
-            <Select
-              aria-label={t('organization')}
-              value={orgId}
-              data={[
-                ...memberships.map((m) => ({ value: m.org.id, label: m.org.name })),
-                { value: 'new', label: `+ ${t('createOrg')}` },
-              ]}
-              onChange={(v) => v && navigate(v === 'new' ? '/orgs/new' : `/orgs/${v}/settings/team`)}
-              allowDeselect={false}
-            />
+            <OrgSwitcher orgId={orgId} memberships={memberships} />
           </Group>
           <Group>
             <LanguageSelect />
@@ -283,7 +330,11 @@ function OrgLayout() {
           ))}
       </AppShell.Navbar>
       <AppShell.Main component="main">
-        <Outlet />
+        <PageBoundary>
+          <Suspense fallback={<PageLoader />}>
+            <Outlet />
+          </Suspense>
+        </PageBoundary>
       </AppShell.Main>
     </AppShell>
   );
@@ -384,14 +435,26 @@ export function App() {
       <Route path="/signin" element={<AuthPage mode="signin" />} />
       <Route path="/signup" element={<AuthPage mode="signup" />} />
       <Route path="/invitations/accept" element={<AcceptInvitation />} />
-      <Route path="/join" element={<JoinPage />} />
+      <Route
+        path="/join"
+        element={
+          <PageBoundary>
+            <Suspense fallback={<PageLoader />}>
+              <JoinPage />
+            </Suspense>
+          </PageBoundary>
+        }
+      />
       <Route element={<RequireUser />}>
         <Route path="/" element={<Home />} />
         <Route path="/orgs/new" element={<CreateOrg />} />
         <Route path="/orgs/:orgId/settings" element={<OrgLayout />}>
+          <Route path="profile" element={<ProfilePage />} />
           <Route path="team" element={<TeamPage />} />
-          <Route path="api-tokens" element={<ApiTokensPage />} />
+          <Route path="roles" element={<RolesPage />} />
           <Route path="audit-log" element={<AuditLogPage />} />
+          <Route path="api-tokens" element={<ApiTokensPage />} />
+          <Route path="account" element={<AccountPage />} />
         </Route>
       </Route>
       <Route path="*" element={<Navigate to="/" replace />} />

@@ -10,31 +10,67 @@ export class ApiError extends Error {
   }
 }
 
-/** One JSON request to the Gatehouse API with the session cookie (same origin). */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One request to the Gatehouse API with the session cookie (same origin); problems become ApiErrors. */
+async function request<T>(
+  method: string,
+  path: string,
+  body?: { bytes: BodyInit; type: string },
+): Promise<T> {
   const res = await fetch(`/api/v1${path}`, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    headers: body ? { 'content-type': body.type } : {},
+    ...(body ? { body: body.bytes } : {}),
   });
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  const json = text ? JSON.parse(text) : undefined;
+  let json:
+    | { code?: string; detail?: string; errors?: Array<{ field: string; message: string }> }
+    | undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON (a proxy's error page, say): the status line speaks for it.
+    if (res.ok)
+      throw new ApiError(res.status, 'bad_response', 'The server answered with something other than JSON.');
+  }
   if (!res.ok) {
     const fields = Array.isArray(json?.errors) ? json.errors : [];
     const detail = [
       json?.detail ?? res.statusText,
-      ...fields.map((f: { field: string; message: string }) => `${f.field.split('/').pop()}: ${f.message}`),
+      ...fields.map((f) => `${f.field.split('/').pop()}: ${f.message}`),
     ].join(' ');
     throw new ApiError(res.status, json?.code ?? 'error', detail, fields);
   }
   return json as T;
 }
 
+/** One JSON request to the Gatehouse API. */
+export function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return request<T>(
+    method,
+    path,
+    body === undefined ? undefined : { bytes: JSON.stringify(body), type: 'application/json' },
+  );
+}
+
+/** Sends a file as the raw request body (e.g. a logo), with its own content type. */
+export function apiUpload(
+  method: 'PUT' | 'POST',
+  path: string,
+  file: Blob,
+  contentType: string,
+): Promise<void> {
+  return request<void>(method, path, { bytes: file, type: contentType });
+}
+
 export interface Me {
   user: { id: string; email: string; name: string; locale: string | null; timezone: string | null };
-  memberships: Array<{ org: { id: string; slug: string; name: string }; role: string }>;
+  memberships: Array<{
+    org: { id: string; slug: string; name: string };
+    role: string;
+    permissions: string[];
+  }>;
 }
 
 export interface Page<T> {
@@ -91,4 +127,24 @@ export interface UsageEntry {
   route: string;
   status: number;
   count: number;
+}
+
+/** The organization profile (GET /orgs/:orgId). */
+export interface Organization {
+  id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  contactEmail: string | null;
+  website: string | null;
+  industry: string | null;
+  teamEmails: string[];
+  invoiceRecipients: string[];
+  plan: string;
+  /** What the plan allows; `name` is the plan's display name. */
+  entitlements: { name: string; [entitlement: string]: unknown };
+  /** Same-origin path of the logo (versioned), or null when there is none. */
+  logoUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
 }

@@ -4,6 +4,11 @@ import { pageStrings } from './strings.ts';
 
 const en = {
   appName: 'Gatehouse',
+  loading: 'Loading',
+  actions: 'Actions',
+  changeRole: 'Change',
+  pageFailed: 'This page could not be loaded',
+  reload: 'Reload',
   signIn: 'Sign in',
   signUp: 'Create account',
   signOut: 'Sign out',
@@ -84,6 +89,11 @@ const en = {
 
 const es: typeof en = {
   appName: 'Gatehouse',
+  loading: 'Cargando',
+  actions: 'Acciones',
+  changeRole: 'Cambiar',
+  pageFailed: 'No se pudo cargar esta página',
+  reload: 'Recargar',
   signIn: 'Iniciar sesión',
   signUp: 'Crear cuenta',
   signOut: 'Cerrar sesión',

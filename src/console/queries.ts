@@ -1,7 +1,21 @@
 import { infiniteQueryOptions, type QueryClient, queryOptions } from '@tanstack/react-query';
-import { api, type Member, type Page, type Role } from './api.ts';
+import { ApiError, api, type Me, type Member, type Organization, type Page, type Role } from './api.ts';
 
 /** One definition per shared query: the pages read them, and a cold start fetches them early. */
+
+/** The signed-in user and their memberships, or null when there is none (401). */
+export const meQuery = queryOptions({
+  queryKey: ['me'],
+  queryFn: async (): Promise<Me | null> => {
+    try {
+      return await api<Me>('GET', '/me');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
+  },
+});
+
 export const rolesQuery = (orgId: string) =>
   queryOptions({
     queryKey: ['roles', orgId],
@@ -24,14 +38,23 @@ export const membersQuery = (orgId: string, params: URLSearchParams) =>
 export const MEMBERS_PAGE = '50';
 
 /**
- * On a cold load of an org's Team page, its data is requested at once, alongside the signed-in
- * user, instead of after it: the page renders as soon as both are in. (A visitor who is not signed
- * in gets 401s, which the sign-in redirect makes moot.)
+ * On a cold load, the signed-in user is requested at once, before the first render; on an org's
+ * Team page its data too, alongside the user, instead of after it. The server names these same
+ * URLs in the page's HTML as preloads (src/server/modules/console), so the browser has usually
+ * fetched them while the scripts loaded: keep the two in step.
  */
 export function prefetchForLocation(client: QueryClient, pathname: string): void {
+  void client.prefetchQuery(meQuery);
   const match = /^\/orgs\/([0-9a-f-]{36})\/settings\/team$/.exec(pathname);
   if (!match) return;
   const orgId = match[1]!;
   void client.prefetchQuery(rolesQuery(orgId));
   void client.prefetchInfiniteQuery(membersQuery(orgId, new URLSearchParams({ limit: MEMBERS_PAGE })));
 }
+
+/** The organization profile: name, slug, plan, logo path and the rest. */
+export const orgQuery = (orgId: string) =>
+  queryOptions({
+    queryKey: ['org', orgId],
+    queryFn: () => api<Organization>('GET', `/orgs/${orgId}`),
+  });

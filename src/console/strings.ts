@@ -1,9 +1,18 @@
 import type { Strings } from './i18n.ts';
+import { accountStrings } from './pages/Account.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
+import { profileStrings } from './pages/Profile.strings.ts';
+import { rolesStrings } from './pages/Roles.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
 
 /**
  * Each page's own words (`pages/<Page>.strings.ts`), merged by i18n.ts with the shared ones. A page
  * that adds words adds its bundle here.
  */
-export const pageStrings: Strings[] = [auditLogStrings, teamStrings];
+export const pageStrings: Strings[] = [
+  accountStrings,
+  auditLogStrings,
+  rolesStrings,
+  teamStrings,
+  profileStrings,
+];

@@ -46,7 +46,8 @@ export async function openConsole(): Promise<ConsoleHarness> {
 
   async function newContext(): Promise<BrowserContext> {
     // bypassCSP: only so the test can inject axe-core; the page's own policy is tested apart.
-    const context = await browser.newContext({ locale: 'en-US', bypassCSP: true });
+    // reducedMotion: dialogs open without a fade, so axe never measures contrast mid-transition.
+    const context = await browser.newContext({ locale: 'en-US', bypassCSP: true, reducedMotion: 'reduce' });
     context.setDefaultTimeout(15_000);
     contexts.push(context);
     return context;

@@ -4,7 +4,6 @@ import {
   Code,
   CopyButton,
   Group,
-  Modal,
   Select,
   Stack,
   Table,
@@ -18,6 +17,7 @@ import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type CreatedToken, type Page, type TokenView, type UsageEntry } from '../api.ts';
+import { Dialog } from '../components.tsx';
 import { rolesQuery } from '../queries.ts';
 
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : null);
@@ -35,8 +35,7 @@ export function ApiTokensPage() {
       </Title>
       <TokenSection kind="personal" orgId={orgId} onCreated={setRevealed} />
       {can.has('api_keys:manage') && <TokenSection kind="automation" orgId={orgId} onCreated={setRevealed} />}
-      <Modal
-        closeButtonProps={{ 'aria-label': t('close') }}
+      <Dialog
         opened={revealed !== null}
         onClose={() => setRevealed(null)}
         title={t('revealTitle')}
@@ -58,7 +57,7 @@ export function ApiTokensPage() {
             <Button onClick={() => setRevealed(null)}>{t('done')}</Button>
           </Group>
         </Stack>
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }
@@ -232,13 +231,7 @@ function UsageDialog({
     enabled: token !== null,
   });
   return (
-    <Modal
-      closeButtonProps={{ 'aria-label': t('close') }}
-      opened={token !== null}
-      onClose={onClose}
-      title={`${t('usage')}: ${token?.name ?? ''}`}
-      size="xl"
-    >
+    <Dialog opened={token !== null} onClose={onClose} title={`${t('usage')}: ${token?.name ?? ''}`} size="xl">
       <ErrorText error={usage.error} />
       <Table>
         <Table.Tbody>
@@ -255,6 +248,6 @@ function UsageDialog({
           ))}
         </Table.Tbody>
       </Table>
-    </Modal>
+    </Dialog>
   );
 }

@@ -1,16 +1,4 @@
-import {
-  Anchor,
-  Button,
-  Code,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Anchor, Button, Code, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -18,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { useParams, useSearchParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Page } from '../api.ts';
+import { Dialog } from '../components.tsx';
 import { membersQuery } from '../queries.ts';
 
 interface AuditEvent {
@@ -265,9 +254,8 @@ export function AuditLogPage() {
           {t('loadMore')}
         </Button>
       )}
-      <Modal
+      <Dialog
         size="lg"
-        closeButtonProps={{ 'aria-label': t('close') }}
         opened={shown !== null}
         onClose={() => setShown(null)}
         title={shown ? `#${shown.seq} ${shown.action}` : ''}
@@ -278,7 +266,7 @@ export function AuditLogPage() {
             {JSON.stringify(shown, null, 2)}
           </Code>
         )}
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }

@@ -1,8 +1,6 @@
 import {
-  Badge,
   Button,
   Group,
-  Modal,
   NativeSelect,
   Select,
   Stack,
@@ -11,18 +9,23 @@ import {
   Textarea,
   TextInput,
   Title,
+  VisuallyHidden,
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { ErrorText, useMe, usePermissions } from '../App.tsx';
 import { api, type Invitation, type Member, type Page } from '../api.ts';
+import { Dialog, DialogActions } from '../components.tsx';
 import { MEMBERS_PAGE, membersQuery, rolesQuery } from '../queries.ts';
+import classes from './Team.module.css';
 import { JoinLinkSection, JoinRequestsSection } from './TeamJoin.tsx';
 
-const date = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString() : null);
+// One formatter for every row (toLocaleDateString builds a new one per call, a cost on each render).
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const date = (iso: string | null) => (iso ? dateFormat.format(new Date(iso)) : null);
 
 /** Settings → Organization → Team: members, invitations, role changes and removal. */
 export function TeamPage() {
@@ -34,8 +37,8 @@ export function TeamPage() {
   const [search, setSearch] = useState('');
   // The list follows the search box once typing pauses, not on every keystroke.
   const [q] = useDebouncedValue(search.trim(), 250);
-  const [role, setRole] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
+  const [role, setRole] = useState('');
+  const [status, setStatus] = useState('');
   const [inviting, setInviting] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
 
@@ -53,9 +56,10 @@ export function TeamPage() {
     queryFn: () => api<Page<Invitation>>('GET', `/orgs/${orgId}/invitations`),
     enabled: can.has('members:manage'),
   });
+  // Member counts per role (the Roles page) change with the members too.
   const refresh = () =>
     client.invalidateQueries({
-      predicate: (x) => ['members', 'invitations'].includes(x.queryKey[0] as string),
+      predicate: (x) => ['members', 'invitations', 'roles'].includes(x.queryKey[0] as string),
     });
   const changeRole = useMutation({
     mutationFn: (v: { userId: string; role: string }) =>
@@ -76,7 +80,10 @@ export function TeamPage() {
         : api('DELETE', `/orgs/${orgId}/invitations/${v.id}`),
     onSuccess: refresh,
   });
-  const roleOptions = (roles.data?.items ?? []).map((r) => ({ value: r.slug, label: r.name }));
+  const roleOptions = useMemo(
+    () => (roles.data?.items ?? []).map((r) => ({ value: r.slug, label: r.name })),
+    [roles.data],
+  );
   const manage = can.has('members:manage');
 
   return (
@@ -94,75 +101,54 @@ export function TeamPage() {
           value={search}
           onChange={(e) => setSearch(e.currentTarget.value)}
         />
-        <Select
+        <NativeSelect
           aria-label={t('role')}
-          placeholder={t('anyRole')}
-          data={roleOptions}
+          data={[{ value: '', label: t('anyRole') }, ...roleOptions]}
           value={role}
-          onChange={setRole}
-          clearable
+          onChange={(e) => setRole(e.currentTarget.value)}
         />
-        <Select
+        <NativeSelect
           aria-label={t('status')}
-          placeholder={t('anyStatus')}
           value={status}
-          onChange={setStatus}
-          clearable
-          data={['active', 'inactive', 'removed'].map((s) => ({ value: s, label: t(s) }))}
+          onChange={(e) => setStatus(e.currentTarget.value)}
+          data={[
+            { value: '', label: t('anyStatus') },
+            ...['active', 'inactive', 'removed'].map((s) => ({ value: s, label: t(s) })),
+          ]}
         />
       </Group>
       <ErrorText error={members.error ?? changeRole.error ?? inviteAction.error} />
-      <Table striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>{t('name')}</Table.Th>
-            <Table.Th>{t('email')}</Table.Th>
-            <Table.Th>{t('role')}</Table.Th>
-            <Table.Th>{t('status')}</Table.Th>
-            <Table.Th>{t('joined')}</Table.Th>
-            <Table.Th>{t('lastActive')}</Table.Th>
-            {manage && <Table.Th />}
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
+      <table className={classes.table}>
+        <thead>
+          <tr>
+            <th>{t('name')}</th>
+            <th>{t('email')}</th>
+            <th>{t('role')}</th>
+            <th>{t('status')}</th>
+            <th>{t('joined')}</th>
+            <th>{t('lastActive')}</th>
+            {manage && (
+              <th>
+                <VisuallyHidden>{t('actions')}</VisuallyHidden>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>
           {rows.map((m) => (
-            <Table.Tr key={m.userId} data-testid={`member-${m.email}`}>
-              <Table.Td>{m.name}</Table.Td>
-              <Table.Td>{m.email}</Table.Td>
-              <Table.Td>
-                {manage && m.userId !== me.data?.user.id && m.status !== 'removed' ? (
-                  // A native select per row: a page of members stays light to render.
-                  <NativeSelect
-                    aria-label={`${t('role')}: ${m.email}`}
-                    data={roleOptions}
-                    value={m.role}
-                    onChange={(e) => {
-                      const v = e.currentTarget.value;
-                      if (v !== m.role) changeRole.mutate({ userId: m.userId, role: v });
-                    }}
-                  />
-                ) : (
-                  m.role
-                )}
-              </Table.Td>
-              <Table.Td>
-                <Badge variant="light">{t(m.status)}</Badge>
-              </Table.Td>
-              <Table.Td>{date(m.joinedAt)}</Table.Td>
-              <Table.Td>{date(m.lastActiveAt) ?? t('never')}</Table.Td>
-              {manage && (
-                <Table.Td>
-                  {m.userId !== me.data?.user.id && m.status !== 'removed' && (
-                    <Button variant="subtle" color="red" onClick={() => setRemoving(m)}>
-                      {t('remove')}
-                    </Button>
-                  )}
-                </Table.Td>
-              )}
-            </Table.Tr>
+            <MemberRow
+              // A new role from the server starts the row afresh (its pending choice included).
+              key={`${m.userId}:${m.role}`}
+              member={m}
+              manage={manage}
+              self={m.userId === me.data?.user.id}
+              roleOptions={roleOptions}
+              onRole={changeRole.mutate}
+              onRemove={setRemoving}
+            />
           ))}
-        </Table.Tbody>
-      </Table>
+        </tbody>
+      </table>
       {members.hasNextPage && (
         <Button
           variant="default"
@@ -232,32 +218,97 @@ export function TeamPage() {
         roles={roleOptions}
         onDone={refresh}
       />
-      <Modal
-        closeButtonProps={{ 'aria-label': t('close') }}
-        opened={removing !== null}
-        onClose={() => setRemoving(null)}
-        title={t('remove')}
-      >
+      <Dialog opened={removing !== null} onClose={() => setRemoving(null)} title={t('remove')}>
         <Stack>
           <Text>{t('confirmRemove', { name: removing?.name ?? '' })}</Text>
           <ErrorText error={remove.error} />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setRemoving(null)}>
-              {t('cancel')}
-            </Button>
-            <Button
-              color="red"
-              loading={remove.isPending}
-              onClick={() => removing && remove.mutate(removing.userId)}
-            >
-              {t('confirm')}
-            </Button>
-          </Group>
+          <DialogActions
+            onCancel={() => setRemoving(null)}
+            label={t('confirm')}
+            loading={remove.isPending}
+            onConfirm={() => removing && remove.mutate(removing.userId)}
+          />
         </Stack>
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }
+
+/**
+ * One member's row, in plain elements and memoized: the page re-renders as its other data arrives
+ * (invitations, requests), and 50 rows of components would each time be most of the work.
+ */
+const MemberRow = memo(function MemberRow(props: {
+  member: Member;
+  manage: boolean;
+  self: boolean;
+  roleOptions: Array<{ value: string; label: string }>;
+  onRole: (v: { userId: string; role: string }) => void;
+  onRemove: (m: Member) => void;
+}) {
+  const { t } = useTranslation();
+  const { member: m, manage } = props;
+  const editable = manage && !props.self && m.status !== 'removed';
+  const [choice, setChoice] = useState(m.role);
+  return (
+    <tr data-testid={`member-${m.email}`}>
+      <td>{m.name}</td>
+      <td>{m.email}</td>
+      <td>
+        {editable ? (
+          // The new role applies on "Change", not on selection: arrowing through a closed select
+          // fires a change per step in some browsers, and each would be a real role change.
+          <form
+            className={classes.roleForm}
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (choice !== m.role) props.onRole({ userId: m.userId, role: choice });
+            }}
+          >
+            <select
+              className={classes.select}
+              aria-label={`${t('role')}: ${m.email}`}
+              value={choice}
+              onChange={(e) => setChoice(e.currentTarget.value)}
+            >
+              {props.roleOptions.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+            {choice !== m.role && (
+              <button type="submit" className={classes.apply} aria-label={`${t('changeRole')}: ${m.email}`}>
+                {t('changeRole')}
+              </button>
+            )}
+          </form>
+        ) : (
+          (props.roleOptions.find((o) => o.value === m.role)?.label ?? m.role)
+        )}
+      </td>
+      <td>
+        <span className={classes.badge}>{t(m.status)}</span>
+      </td>
+      <td>{date(m.joinedAt)}</td>
+      <td>{date(m.lastActiveAt) ?? t('never')}</td>
+      {manage && (
+        <td>
+          {editable && (
+            <button
+              type="button"
+              className={classes.remove}
+              aria-label={`${t('remove')}: ${m.email}`}
+              onClick={() => props.onRemove(m)}
+            >
+              {t('remove')}
+            </button>
+          )}
+        </td>
+      )}
+    </tr>
+  );
+});
 
 function InviteDialog(props: {
   orgId: string;
@@ -285,12 +336,7 @@ function InviteDialog(props: {
     },
   });
   return (
-    <Modal
-      closeButtonProps={{ 'aria-label': t('close') }}
-      opened={props.opened}
-      onClose={props.onClose}
-      title={t('invite')}
-    >
+    <Dialog opened={props.opened} onClose={props.onClose} title={t('invite')}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -318,6 +364,6 @@ function InviteDialog(props: {
           </Button>
         </Stack>
       </form>
-    </Modal>
+    </Dialog>
   );
 }
