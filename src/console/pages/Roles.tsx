@@ -22,7 +22,7 @@ import { useParams } from 'react-router';
 import { ErrorText, useMe, usePermissions } from '../App.tsx';
 import { ApiError, api, type Role } from '../api.ts';
 import { Dialog, PageLoader } from '../components.tsx';
-import { rolesQuery } from '../queries.ts';
+import { orgQuery, rolesQuery } from '../queries.ts';
 
 /** A role as GET /orgs/:orgId/roles presents it. */
 interface RoleView extends Role {
@@ -81,11 +81,9 @@ export function RolesPage() {
   const roles = useQuery(rolesQuery(orgId));
   const catalog = useQuery(catalogQuery);
   // The plan decides whether custom roles exist at all; only settings readers can see it.
-  const org = useQuery({
-    queryKey: ['org', orgId, 'entitlements'],
-    queryFn: () => api<{ entitlements: { customRoles: boolean } }>('GET', `/orgs/${orgId}`),
-    enabled: manage && can.has('settings:read'),
-  });
+  // The plan says whether custom roles exist here (readable with settings:read; without it, the
+  // server's refusal says so when a role is created).
+  const org = useQuery({ ...orgQuery(orgId), enabled: manage && can.has('settings:read') });
   const customAllowed = org.data?.entitlements.customRoles !== false;
   const [drafts, setDrafts] = useState<Drafts>({});
   const [creating, setCreating] = useState(false);
