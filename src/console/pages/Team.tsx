@@ -172,7 +172,7 @@ export function TeamPage() {
                 {(invitations.data?.items ?? []).map((i) => (
                   <Table.Tr key={i.id}>
                     <Table.Td>{i.email}</Table.Td>
-                    <Table.Td>{i.role}</Table.Td>
+                    <Table.Td>{roleOptions.find((o) => o.value === i.role)?.label ?? i.role}</Table.Td>
                     <Table.Td>{t(i.status)}</Table.Td>
                     <Table.Td>
                       {t('expires')} {date(i.expiresAt)}
