@@ -210,6 +210,18 @@ describe('personal tokens', () => {
     expect(expectStatus(await as(t.app, admin).get('/api/v1/me/tokens'), 200).json().items).toEqual([]);
   });
 
+  it('a made-up token is looked up once, not on every request; a real one created later still works', async () => {
+    const { orgId, owner } = await createOrg(t.app);
+    const url = orgUrl(orgId, '/members');
+    const madeUp = generateToken('automation').token;
+    const before = t.app.gatehouse.tokens.lookups;
+    for (let i = 0; i < 5; i++) expectStatus(await withToken(t.app, madeUp).get(url), 401);
+    expect(t.app.gatehouse.tokens.lookups - before).toBe(1);
+    // A token created afterwards is not mistaken for a remembered unknown one.
+    const real = await createPersonalToken(t.app, owner, orgId, ['read']);
+    expectStatus(await withToken(t.app, real.token).get(url), 200);
+  });
+
   it('revoked, expired, unknown and malformed tokens all answer 401 alike', async () => {
     const { orgId, owner } = await createOrg(t.app);
     const revoked = await createPersonalToken(t.app, owner, orgId, ['read']);

@@ -33,6 +33,13 @@ const USAGE_FLUSH_MS = 1_000;
 const USAGE_FLUSH_BATCH = 500;
 /** Entries held while the database does not take them; past this the oldest are dropped (and logged). */
 const USAGE_BUFFER_MAX = 20_000;
+/**
+ * Bearer credentials that matched no live token, remembered for a while so that a flood of made-up
+ * (well-formed, checksummed) tokens costs no database lookup each. Safe without invalidation: a new
+ * token's value is random and shown only after it exists, so it cannot be remembered as unknown.
+ */
+const UNKNOWN_TTL_MS = 60_000;
+const UNKNOWN_MAX = 10_000;
 
 function base62(value: number, width: number): string {
   let out = '';
@@ -143,6 +150,10 @@ export class TokenService {
   private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private dropped = 0;
+  /** Hashes of credentials that matched no live token → until when that answer stands. */
+  private readonly unknown = new Map<string, number>();
+  /** Database lookups of a bearer credential (cache misses), for metrics and tests. */
+  lookups = 0;
 
   constructor(
     private readonly db: Db,
@@ -157,9 +168,19 @@ export class TokenService {
   async resolve(token: string, ip: string | null): Promise<TokenEntry | undefined> {
     if (!tokenKind(token)) return undefined;
     const key = hashSecretHex(token);
-    const entry = this.cache.get(key) ?? (await this.cache.load(key, () => this.load(key)));
-    if (!entry) return undefined;
     const now = Date.now();
+    const unknownUntil = this.unknown.get(key);
+    if (unknownUntil !== undefined) {
+      if (now < unknownUntil) return undefined;
+      this.unknown.delete(key);
+    }
+    const entry = this.cache.get(key) ?? (await this.cache.load(key, () => this.load(key)));
+    if (!entry) {
+      // Oldest first out when full (a Map keeps insertion order).
+      if (this.unknown.size >= UNKNOWN_MAX) this.unknown.delete(this.unknown.keys().next().value!);
+      this.unknown.set(key, now + UNKNOWN_TTL_MS);
+      return undefined;
+    }
     if (entry.expiresAt !== null && now >= entry.expiresAt) return undefined;
     if (now - entry.persistedLastUsedAt > TOUCH_INTERVAL_MS) {
       entry.persistedLastUsedAt = now;
@@ -184,6 +205,7 @@ export class TokenService {
   }
 
   private async load(hashHex: string): Promise<TokenEntry | undefined> {
+    this.lookups++;
     const [row] = await this.db
       .select({
         id: apiTokens.id,
