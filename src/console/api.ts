@@ -15,13 +15,16 @@ async function request<T>(
   method: string,
   path: string,
   body?: { bytes: BodyInit; type: string },
+  headers: Record<string, string> = {},
+  onResponse?: (res: Response) => void,
 ): Promise<T> {
   const res = await fetch(`/api/v1${path}`, {
     method,
     credentials: 'same-origin',
-    headers: body ? { 'content-type': body.type } : {},
+    headers: body ? { ...headers, 'content-type': body.type } : headers,
     ...(body ? { body: body.bytes } : {}),
   });
+  onResponse?.(res);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let json:
@@ -45,13 +48,28 @@ async function request<T>(
   return json as T;
 }
 
-/** One JSON request to the Gatehouse API. */
-export function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One JSON request to the Gatehouse API (`headers`: e.g. If-Match). */
+export function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+): Promise<T> {
   return request<T>(
     method,
     path,
     body === undefined ? undefined : { bytes: JSON.stringify(body), type: 'application/json' },
+    headers,
   );
+}
+
+/** A GET that also returns the resource's ETag, for a later conditional write (If-Match). */
+export async function apiWithEtag<T>(path: string): Promise<{ data: T; etag: string | null }> {
+  let etag: string | null = null;
+  const data = await request<T>('GET', path, undefined, {}, (res) => {
+    etag = res.headers.get('etag');
+  });
+  return { data, etag };
 }
 
 /** Sends a file as the raw request body (e.g. a logo), with its own content type. */

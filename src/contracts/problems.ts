@@ -13,6 +13,7 @@ export const PROBLEM_CODES = [
   'not_found',
   'method_not_allowed',
   'conflict',
+  'precondition_failed',
   'email_taken',
   'last_owner',
   'plan_limit',

@@ -246,4 +246,32 @@ describe.skipIf(!HAS_CHROMIUM)('the Roles page in a browser', () => {
     expect(lastRow.y + lastRow.height).toBeLessThanOrEqual(box.y + box.height + 1);
     await h.shoot(page, 'roles-07-wide-matrix');
   });
+
+  it('saves a column as a change to the role as it is now: another admin’s edit meanwhile stays', {
+    timeout: 90_000,
+  }, async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const developer = async () => (await rolesOf(org)).find((r) => r.slug === 'developer')!.permissions;
+    const before = await developer();
+    const kept = before.find((p) => p !== 'members:read')!;
+    const page = await h.pageAs(org.owner);
+    await openRoles(page, org);
+    // This page adds audit:read to Developer …
+    expect(before).not.toContain('audit:read');
+    await page.getByRole('checkbox', { name: 'Developer: audit:read' }).click();
+    // … while another admin removes one of its permissions, after this page read the roles.
+    expectStatus(
+      await as(t.app, org.owner).patch(`/api/v1/orgs/${org.orgId}/roles/developer`, {
+        permissions: before.filter((p) => p !== kept),
+      }),
+      200,
+    );
+    const unsaved = page.getByRole('region', { name: 'Unsaved changes' });
+    await unsaved.getByRole('button', { name: 'Save Developer' }).click();
+    await poll(() => unsaved.count()).toBe(0);
+    const after = await developer();
+    expect(after).toContain('audit:read');
+    // The other admin's removal was not undone by this page's older copy of the role.
+    expect(after).not.toContain(kept);
+  });
 });

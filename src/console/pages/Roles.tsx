@@ -20,7 +20,7 @@ import { type CSSProperties, useCallback, useEffect, useId, useState } from 'rea
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { ErrorText, useMe, usePermissions } from '../App.tsx';
-import { ApiError, api, type Role } from '../api.ts';
+import { ApiError, api, apiWithEtag, type Role } from '../api.ts';
 import { Dialog, PageLoader } from '../components.tsx';
 import { orgQuery, rolesQuery } from '../queries.ts';
 
@@ -505,17 +505,32 @@ function PendingRole(props: {
   const save = useMutation({
     mutationFn: async () => {
       // The changes apply to the role as it is now, not as this page last read it: a permission
-      // another admin changed meanwhile in a cell not touched here stays as they left it.
-      const current = await api<RoleView>('GET', roleUrl(props.orgId, role.slug));
-      const next = new Set(current.permissions);
-      for (const k of added) next.add(k);
-      for (const k of removed) next.delete(k);
-      // Catalog order, as the server stores it; anything outside the catalog is kept as it is.
-      const ordered = [
-        ...props.order.filter((k) => next.has(k)),
-        ...[...next].filter((k) => !props.order.includes(k)),
-      ];
-      return api<RoleView>('PATCH', roleUrl(props.orgId, role.slug), { permissions: ordered });
+      // another admin changed meanwhile in a cell not touched here stays as they left it. The
+      // write is conditional (If-Match); should another edit land between the read and the write,
+      // it is read and applied once more.
+      const apply = async (): Promise<RoleView> => {
+        const { data: current, etag } = await apiWithEtag<RoleView>(roleUrl(props.orgId, role.slug));
+        const next = new Set(current.permissions);
+        for (const k of added) next.add(k);
+        for (const k of removed) next.delete(k);
+        // Catalog order, as the server stores it; anything outside the catalog is kept as it is.
+        const ordered = [
+          ...props.order.filter((k) => next.has(k)),
+          ...[...next].filter((k) => !props.order.includes(k)),
+        ];
+        return api<RoleView>(
+          'PATCH',
+          roleUrl(props.orgId, role.slug),
+          { permissions: ordered },
+          etag ? { 'if-match': etag } : {},
+        );
+      };
+      try {
+        return await apply();
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 412) return apply();
+        throw err;
+      }
     },
     onSuccess: async (updated) => {
       // Show the saved set at once (the list's member counts stay), then read the list again.

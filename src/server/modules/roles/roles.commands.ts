@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
 import { entitlements } from '../../../contracts/plans.ts';
 import { BUILTIN_ROLE_SLUGS, OWNER_ROLE } from '../../../contracts/roles.ts';
@@ -11,6 +12,7 @@ import {
   ConflictError,
   NotFoundError,
   PlanLimitError,
+  PreconditionFailedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import {
@@ -37,6 +39,23 @@ export function checkedPermissions(input: readonly string[], field = '/body/perm
   }
   const set = new Set(input);
   return PERMISSIONS.filter((p) => set.has(p));
+}
+
+/**
+ * A role's entity tag: a digest of what an edit can change (name, description, permissions), so a
+ * client can ask for its edit to apply only to the role as it read it (If-Match).
+ */
+export function roleEtag(r: RoleRow): string {
+  const digest = createHash('sha256').update(JSON.stringify([r.name, r.description, r.permissions]));
+  return `"${digest.digest('base64url').slice(0, 22)}"`;
+}
+
+/** Whether an If-Match header value (one tag, a list, or `*`) names the current tag. */
+function ifMatches(header: string, etag: string): boolean {
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag;
+  });
 }
 
 const snapshot = (r: RoleRow) => ({
@@ -79,10 +98,22 @@ export const editRole = defineCommand({
   orgLock: 'exclusive',
   async run(
     ctx,
-    input: { slug: string; name?: string; description?: string | null; permissions?: string[] },
+    input: {
+      slug: string;
+      name?: string;
+      description?: string | null;
+      permissions?: string[];
+      ifMatch?: string;
+    },
   ) {
     const access = orgAccess(ctx);
     const role = await requireRole(ctx, input.slug);
+    // Checked under the org's exclusive lock: no other edit lands between this check and the write.
+    if (input.ifMatch !== undefined && !ifMatches(input.ifMatch, roleEtag(role))) {
+      throw new PreconditionFailedError(
+        'The role changed since you read it. Read it again and apply your change to what it is now.',
+      );
+    }
     if (role.slug === OWNER_ROLE) {
       throw new ConflictError('The Owner role always holds every permission and cannot be changed.');
     }

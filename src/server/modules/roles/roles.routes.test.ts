@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
+import { createTestApp, ORIGIN, type TestApp } from '../../../../test/support/app.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
 import { PERMISSIONS } from '../../../contracts/permissions.ts';
 import { BUILTIN_ROLES } from '../../../contracts/roles.ts';
@@ -439,6 +439,36 @@ describe('PATCH /api/v1/orgs/:orgId/roles/:slug', () => {
       200,
     );
     expectStatus(await as(t.app, dev).get(members), 200);
+  });
+
+  it('applies an edit only to the role as the client read it, with If-Match (412 otherwise)', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const owner = as(t.app, org.owner);
+    const read = expectStatus(await owner.get(roleUrl(org, 'developer')), 200);
+    const etag = read.headers.etag as string;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+    // Another admin's edit lands first.
+    const other = expectStatus(
+      await owner.patch(roleUrl(org, 'developer'), { permissions: ['findings:read'] }),
+      200,
+    );
+    expect(other.headers.etag).not.toBe(etag);
+    // The stale edit is refused and changes nothing.
+    const send = (ifMatch: string, permissions: string[]) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: roleUrl(org, 'developer'),
+        headers: { cookie: org.owner.cookie, origin: ORIGIN, 'if-match': ifMatch },
+        payload: { permissions },
+      });
+    const stale = expectStatus(await send(etag, ['scans:read']), 412);
+    expect(stale.json()).toMatchObject({ status: 412, code: 'precondition_failed' });
+    expect((await roleOf(org, 'developer')).permissions).toEqual(['findings:read']);
+    // With the current tag (or any of a list, or *) it applies.
+    const fresh = expectStatus(await send(`"nope", ${other.headers.etag}`, ['scans:read']), 200);
+    expect(fresh.json().permissions).toEqual(['scans:read']);
+    expectStatus(await send('*', ['findings:read', 'scans:read']), 200);
+    expect((await roleOf(org, 'developer')).permissions).toEqual(['findings:read', 'scans:read']);
   });
 
   it("GET /me lists what each membership's role grants, and follows a role edit at once", async () => {

@@ -6,7 +6,7 @@ import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { requestOrgId, rolePermissions } from '../../platform/access/access.ts';
 import { NotFoundError } from '../../platform/errors/app-error.ts';
 import { Body, DateTime, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
-import { createRole, editRole, removeRole } from './roles.commands.ts';
+import { createRole, editRole, removeRole, roleEtag } from './roles.commands.ts';
 import { findRoleBySlug, listRoles, type RoleRow } from './roles.repository.ts';
 
 const PermissionList = Type.Object({
@@ -114,13 +114,15 @@ export function rolesRoutes(app: FastifyInstance): void {
         tags: ['roles'],
         summary: 'One role',
         params: RoleParams,
+        description:
+          'Answers with an ETag: send it back as If-Match on PATCH to change the role only as you read it.',
         response: { 200: Type.Ref('Role'), ...problemResponses(401, 403, 404) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const role = await findRoleBySlug(database.db, requestOrgId(request), request.params.slug);
       if (!role) throw new NotFoundError('role');
-      return presentRole(role);
+      return reply.header('etag', roleEtag(role)).send(presentRole(role));
     },
   );
 
@@ -162,7 +164,7 @@ export function rolesRoutes(app: FastifyInstance): void {
         tags: ['roles'],
         summary: "Change a role's permissions (and a custom role's name or description)",
         description:
-          'Owner cannot change; built-in roles keep their names. You can only add permissions you hold yourself. Members holding the role get the new set on their next request.',
+          'Owner cannot change; built-in roles keep their names. You can only add permissions you hold yourself. Members holding the role get the new set on their next request. With If-Match (the ETag of GET …/roles/{slug}), the change applies only if the role is still as read: otherwise 412 precondition_failed and nothing changes.',
         params: RoleParams,
         body: Type.Object(
           {
@@ -172,17 +174,19 @@ export function rolesRoutes(app: FastifyInstance): void {
           },
           { additionalProperties: false, minProperties: 1 },
         ),
-        response: { 200: Type.Ref('Role'), ...problemResponses(400, 401, 403, 404, 409) },
+        response: { 200: Type.Ref('Role'), ...problemResponses(400, 401, 403, 404, 409, 412) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { name, ...rest } = request.body;
+      const ifMatch = request.headers['if-match'];
       const role = await commands.run(editRole, request.invocation(), {
         slug: request.params.slug,
         ...rest,
         ...(name !== undefined ? { name: name.trim() } : {}),
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
       });
-      return presentRole(role);
+      return reply.header('etag', roleEtag(role)).send(presentRole(role));
     },
   );
 

@@ -67,6 +67,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** An If-Match the resource no longer matches: someone changed it since the client read it. */
+export class PreconditionFailedError extends AppError {
+  constructor(detail: string) {
+    super(412, 'precondition_failed', 'Precondition failed', detail);
+  }
+}
+
 /** The organization's plan does not include this, or its limit is reached. */
 export class PlanLimitError extends AppError {
   constructor(detail: string) {
