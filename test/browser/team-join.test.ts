@@ -135,6 +135,7 @@ describe.skipIf(!HAS_CHROMIUM)('share link, requests to join and audit filters i
     await page.getByRole('button', { name: 'Clear filters' }).click();
 
     // By target: clicking an entry's target; by actor: clicking the actor.
+    await expect.poll(() => cell('role.created').count()).toBe(1);
     await cell('role.created').locator('xpath=..').getByTitle('Show only entries about this target').click();
     await expect.poll(() => new URL(page.url()).searchParams.get('targetId')).toBe(role.id);
     await expect.poll(() => cell('org.created').count()).toBe(0);
