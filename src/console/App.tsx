@@ -2,13 +2,14 @@ import {
   Alert,
   Anchor,
   AppShell,
+  Box,
   Button,
   Card,
   Center,
   Group,
-  Menu,
   NativeSelect,
   NavLink,
+  Paper,
   PasswordInput,
   Stack,
   Text,
@@ -16,7 +17,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import { type FormEvent, lazy, Suspense, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
 import { ApiError, api, type Me } from './api.ts';
@@ -229,41 +230,78 @@ function CreateOrg() {
 }
 
 /**
- * The organization switcher: a menu of links (moving to another org is a deliberate choice, never
- * a side effect of arrowing through a list).
+ * The organization switcher: a button that shows a list of links (a disclosure, as site navigation
+ * is: moving to another org is a deliberate click, never a side effect of arrowing through a list).
+ * Escape or a click elsewhere closes it.
  */
 function OrgSwitcher({ orgId, memberships }: { orgId: string; memberships: Me['memberships'] }) {
   const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
   const current = memberships.find((m) => m.org.id === orgId);
+  const listId = useId();
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const away = (e: Event) => {
+      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !box.current?.contains(e.target as Node)) {
+        setOpen(false);
+      }
+    };
+    document.addEventListener('keydown', away);
+    document.addEventListener('pointerdown', away);
+    return () => {
+      document.removeEventListener('keydown', away);
+      document.removeEventListener('pointerdown', away);
+    };
+  }, [open]);
   return (
-    <Menu position="bottom-start">
-      <Menu.Target>
-        <Button
-          variant="default"
-          rightSection={<span aria-hidden="true">▾</span>}
-          aria-label={`${t('organization')}: ${current?.org.name ?? ''}`}
+    <Box ref={box} pos="relative">
+      <Button
+        variant="default"
+        aria-expanded={open}
+        aria-controls={open ? listId : undefined}
+        aria-label={`${t('organization')}: ${current?.org.name ?? ''}`}
+        rightSection={<span aria-hidden="true">▾</span>}
+        onClick={() => setOpen((o) => !o)}
+      >
+        {current?.org.name}
+      </Button>
+      {open && (
+        <Paper
+          id={listId}
+          component="ul"
+          withBorder
+          shadow="md"
+          p={4}
+          m={0}
+          miw={240}
+          pos="absolute"
+          top="calc(100% + 4px)"
+          left={0}
+          style={{ listStyle: 'none', zIndex: 200 }}
         >
-          {current?.org.name}
-        </Button>
-      </Menu.Target>
-      <Menu.Dropdown>
-        {memberships.map((m) => (
-          <Menu.Item
-            key={m.org.id}
-            component={Link}
-            to={`/orgs/${m.org.id}/settings/team`}
-            aria-current={m.org.id === orgId ? 'page' : undefined}
-            fw={m.org.id === orgId ? 700 : undefined}
-          >
-            {m.org.name}
-          </Menu.Item>
-        ))}
-        <Menu.Divider />
-        <Menu.Item component={Link} to="/orgs/new">
-          + {t('createOrg')}
-        </Menu.Item>
-      </Menu.Dropdown>
-    </Menu>
+          {[
+            ...memberships.map((m) => ({
+              to: `/orgs/${m.org.id}/settings/team`,
+              label: m.org.name,
+              id: m.org.id,
+            })),
+            { to: '/orgs/new', label: `+ ${t('createOrg')}`, id: 'new' },
+          ].map((item) => (
+            <li key={item.id}>
+              <NavLink
+                component={Link}
+                to={item.to}
+                label={item.label}
+                active={item.id === orgId}
+                aria-current={item.id === orgId ? 'page' : undefined}
+                onClick={() => setOpen(false)}
+              />
+            </li>
+          ))}
+        </Paper>
+      )}
+    </Box>
   );
 }
 

@@ -77,4 +77,27 @@ describe.skipIf(!HAS_CHROMIUM)('sign-in, sign-out and the console’s memory', (
     await signIn(page, who.email);
     await page.waitForURL(/\/orgs\/new\?from=next$/);
   });
+
+  it('switches organization from a list of links that opens on click and closes on Escape', {
+    timeout: 60_000,
+  }, async () => {
+    const first = await createOrg(h.t.app, { name: 'Alpha Org' });
+    const second = await createOrg(h.t.app, { name: 'Beta Org' }, first.owner);
+    const page = await h.pageAs(first.owner);
+    await page.goto(`${h.base}/orgs/${first.orgId}/settings/team`);
+    const switcher = page.getByRole('button', { name: 'Organization: Alpha Org', exact: true });
+    await expect.poll(() => switcher.getAttribute('aria-expanded')).toBe('false');
+    await switcher.click();
+    await expect.poll(() => switcher.getAttribute('aria-expanded')).toBe('true');
+    await expect.poll(() => page.getByRole('link', { name: 'Beta Org' }).isVisible()).toBe(true);
+    await h.expectAccessible(page, 'organization switcher open');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('link', { name: 'Beta Org' }).isVisible()).toBe(false);
+    await switcher.click();
+    await page.getByRole('link', { name: 'Beta Org' }).click();
+    await page.waitForURL(new RegExp(`/orgs/${second.orgId}/settings/team`));
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Organization: Beta Org', exact: true }).count())
+      .toBe(1);
+  });
 });

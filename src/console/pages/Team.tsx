@@ -2,7 +2,6 @@ import {
   Button,
   Group,
   NativeSelect,
-  Select,
   Stack,
   Table,
   Text,
@@ -319,7 +318,7 @@ function InviteDialog(props: {
 }) {
   const { t } = useTranslation();
   const [emails, setEmails] = useState('');
-  const [role, setRole] = useState<string | null>('developer');
+  const [role, setRole] = useState('developer');
   const send = useMutation({
     mutationFn: () =>
       api('POST', `/orgs/${props.orgId}/invitations`, {
@@ -351,12 +350,11 @@ function InviteDialog(props: {
             value={emails}
             onChange={(e) => setEmails(e.currentTarget.value)}
           />
-          <Select
+          <NativeSelect
             label={t('role')}
             data={props.roles}
             value={role}
-            onChange={setRole}
-            allowDeselect={false}
+            onChange={(e) => setRole(e.currentTarget.value)}
           />
           <ErrorText error={send.error} />
           <Button type="submit" loading={send.isPending}>
