@@ -17,7 +17,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, lazy, Suspense, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { type FormEvent, lazy, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
 import { ApiError, api, type Me } from './api.ts';
@@ -326,8 +326,8 @@ function OrgLayout() {
   const logout = useMutation({
     mutationFn: () => api('POST', '/auth/logout'),
     onSuccess: () => {
-      // Nothing read as this user stays in memory for whoever signs in next in this tab.
-      client.clear();
+      // Signed out: every other cached read goes with the user (main.tsx), so nothing read as
+      // them stays for whoever signs in next in this tab.
       client.setQueryData(meQuery.queryKey, null);
     },
   });
@@ -369,9 +369,7 @@ function OrgLayout() {
       </AppShell.Navbar>
       <AppShell.Main component="main">
         <PageBoundary>
-          <Suspense fallback={<PageLoader />}>
-            <Outlet />
-          </Suspense>
+          <Outlet />
         </PageBoundary>
       </AppShell.Main>
     </AppShell>
@@ -477,9 +475,7 @@ export function App() {
         path="/join"
         element={
           <PageBoundary>
-            <Suspense fallback={<PageLoader />}>
-              <JoinPage />
-            </Suspense>
+            <JoinPage />
           </PageBoundary>
         }
       />

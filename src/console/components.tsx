@@ -1,5 +1,5 @@
 import { Alert, Button, Group, Loader, Modal, type ModalProps, Stack } from '@mantine/core';
-import { Component, type ReactNode } from 'react';
+import { Component, type ReactNode, Suspense } from 'react';
 import { useTranslation } from 'react-i18next';
 
 /** A dialog whose close button says what it does, in the page's language. */
@@ -56,8 +56,8 @@ function PageFailed({ error }: { error: unknown }) {
 }
 
 /**
- * A page that cannot load or render (its script gone after an upgrade, a bug) says so and offers a
- * reload, instead of leaving the whole console blank.
+ * A page loaded when visited: a loader while it comes. One that cannot load or render (its script
+ * gone after an upgrade, a bug) says so and offers a reload, instead of leaving the console blank.
  */
 export class PageBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
   override state: { error: unknown } = { error: null };
@@ -67,6 +67,7 @@ export class PageBoundary extends Component<{ children: ReactNode }, { error: un
   }
 
   override render() {
-    return this.state.error ? <PageFailed error={this.state.error} /> : this.props.children;
+    if (this.state.error) return <PageFailed error={this.state.error} />;
+    return <Suspense fallback={<PageLoader />}>{this.props.children}</Suspense>;
   }
 }

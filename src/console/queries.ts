@@ -1,4 +1,5 @@
 import { infiniteQueryOptions, type QueryClient, queryOptions } from '@tanstack/react-query';
+import { TEAM_FIRST_PAGE } from '../contracts/console.ts';
 import { ApiError, api, type Me, type Member, type Organization, type Page, type Role } from './api.ts';
 
 /** One definition per shared query: the pages read them, and a cold start fetches them early. */
@@ -35,7 +36,7 @@ export const membersQuery = (orgId: string, params: URLSearchParams) =>
     getNextPageParam: (last: Page<Member>) => last.nextCursor ?? undefined,
   });
 
-export const MEMBERS_PAGE = '50';
+export const MEMBERS_PAGE = String(TEAM_FIRST_PAGE);
 
 /**
  * On a cold load, the signed-in user is requested at once, before the first render; on an org's
@@ -58,3 +59,8 @@ export const orgQuery = (orgId: string) =>
     queryKey: ['org', orgId],
     queryFn: () => api<Organization>('GET', `/orgs/${orgId}`),
   });
+
+/** Drops every cached read about an organization the user no longer sees (left, deleted). */
+export function forgetOrg(client: QueryClient, orgId: string): void {
+  client.removeQueries({ predicate: (q) => q.queryKey.includes(orgId) });
+}

@@ -21,7 +21,7 @@ import { useNavigate } from 'react-router';
 import { ErrorText, useMe } from '../App.tsx';
 import { ApiError, api, type Me, type Page } from '../api.ts';
 import { Dialog, DialogActions } from '../components.tsx';
-import { meQuery } from '../queries.ts';
+import { forgetOrg, meQuery } from '../queries.ts';
 
 type User = Me['user'];
 type Membership = Me['memberships'][number];
@@ -394,8 +394,8 @@ function SessionsSection({ timeZone }: { timeZone: string | null }) {
       // Ending this very session signs the browser out: the sign-in page follows, as after "Sign out".
       // Nothing read as this user is kept for whoever signs in next in this tab.
       if (session.current) {
-        client.setQueryData(['me'], null);
-        client.removeQueries({ predicate: (q) => q.queryKey[0] !== 'me' });
+        // Signed out: every other cached read goes with the user (main.tsx).
+        client.setQueryData(meQuery.queryKey, null);
       } else await client.invalidateQueries({ queryKey: ['sessions'] });
     },
   });
@@ -513,7 +513,7 @@ function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
     onSuccess: async (_res, m) => {
       setLeaving(null);
       // Nothing read in that org stays cached.
-      client.removeQueries({ predicate: (q) => q.queryKey.includes(m.org.id) });
+      forgetOrg(client, m.org.id);
       await client.invalidateQueries({ queryKey: ['me'], exact: true });
       navigate('/');
     },

@@ -24,7 +24,7 @@ import { useNavigate, useParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { ApiError, api, apiUpload, type Member, type Organization } from '../api.ts';
 import { Dialog } from '../components.tsx';
-import { membersQuery, orgQuery } from '../queries.ts';
+import { forgetOrg, membersQuery, orgQuery } from '../queries.ts';
 
 type T = ReturnType<typeof useTranslation>['t'];
 
@@ -578,7 +578,7 @@ function DeleteOrganization({ org }: { org: Organization }) {
       await client.invalidateQueries({ queryKey: ['me'] });
       navigate('/', { replace: true });
       // Nothing of the deleted org is worth keeping (and nothing shows it any more).
-      client.removeQueries({ predicate: (q) => q.queryKey.includes(org.id) });
+      forgetOrg(client, org.id);
     },
   });
   const close = () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { TEAM_FIRST_PAGE } from '../../../contracts/console.ts';
 import { SESSION_COOKIE } from '../../platform/auth/sessions.ts';
 import { NotFoundError } from '../../platform/errors/app-error.ts';
 import { packageRoot } from '../../platform/package-root.ts';
@@ -38,7 +39,8 @@ function preloadsFor(urlPath: string, signedIn: boolean): string[] {
   if (!signedIn) return [];
   const urls = ['/api/v1/me'];
   const team = TEAM_PAGE.exec(urlPath);
-  if (team) urls.push(`/api/v1/orgs/${team[1]}/roles`, `/api/v1/orgs/${team[1]}/members?limit=50`);
+  if (team)
+    urls.push(`/api/v1/orgs/${team[1]}/roles`, `/api/v1/orgs/${team[1]}/members?limit=${TEAM_FIRST_PAGE}`);
   return urls;
 }
 
