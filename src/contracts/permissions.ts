@@ -1,4 +1,4 @@
-/** The permission catalog (`resource:action`), as PRODUCT.md lists it. Order is display order. */
+/** The permission catalog (`resource:action`). Order is display order. */
 export const PERMISSIONS = [
   'findings:read',
   'findings:update',

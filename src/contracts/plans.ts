@@ -1,5 +1,5 @@
 /**
- * The default plan catalog (PRODUCT.md). Entitlements are what the server enforces; an operator
+ * The default plan catalog. Entitlements are what the server enforces; an operator
  * may replace the catalog later, so code asks `entitlements(plan)` rather than comparing names.
  */
 export const PLANS = ['free', 'pro', 'enterprise'] as const;

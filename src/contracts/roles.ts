@@ -57,7 +57,7 @@ const ordered = (groups: Permission[][]): Permission[] => {
 };
 
 /**
- * The five built-in roles (PRODUCT.md's table). Every organization gets its own copy; the copies
+ * The five built-in roles. Every organization gets its own copy; the copies
  * of Admin, Cyberoper, Developer and Viewer have editable permission sets, Owner's never: an
  * Owner always holds every permission, including ones added to the catalog later.
  */

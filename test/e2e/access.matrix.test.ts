@@ -26,7 +26,7 @@ import {
  * role holding every permission, gets a 2xx and the change is there. (The roles hold almost
  * everything because nobody may act on members or grant roles beyond what they hold.)
  *
- * The catalog and the built-in role table are PRODUCT.md's, written out again here as the oracle.
+ * The catalog and the built-in role table are the product's, written out again here as the oracle.
  */
 
 const CATALOG = [
@@ -68,7 +68,7 @@ const CATALOG = [
   'org:transfer',
 ];
 
-/** PRODUCT.md, "Built-in roles (defaults)": the table's rows, top to bottom. */
+/** The built-in roles (defaults): the table's rows, top to bottom. */
 const ROW_EVERYONE = [
   'findings:read',
   'scans:read',
@@ -666,7 +666,7 @@ afterAll(async () => {
 });
 
 describe('the permission catalog and the built-in roles', () => {
-  it('the catalog is exactly PRODUCT.md’s', async () => {
+  it('the catalog is exactly the product’s', async () => {
     const who = await signUp(t.app);
     const res = expectStatus(await as(t.app, who).get('/api/v1/permissions'), 200).json();
     const keys = res.items.map((p: { key: string }) => p.key);
@@ -675,7 +675,7 @@ describe('the permission catalog and the built-in roles', () => {
     for (const p of res.items) expect(`${p.resource}:${p.action}`).toBe(p.key);
   });
 
-  it('a new organization has exactly the five built-in roles with PRODUCT.md’s permission sets', async () => {
+  it('a new organization has exactly the five built-in roles with the product’s permission sets', async () => {
     const org = await createOrg(t.app, { plan: 'pro' });
     const roles = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/roles')), 200).json().items;
     expect(roles.map((r: { slug: string }) => r.slug)).toEqual([

@@ -135,7 +135,7 @@ export const deleteOrganization = defineCommand({
   orgLock: 'exclusive',
   async run(ctx) {
     const { orgId, roleSlug, userId } = orgAccess(ctx);
-    // Deletion is the Owner's alone, whatever another role was given (PRODUCT: "Owner, password").
+    // Deletion is the Owner's alone, whatever another role was given.
     if (roleSlug !== OWNER_ROLE) throw new PermissionDeniedError('org:delete');
     const before = (await findOrg(ctx.tx, orgId))!;
     await markOrgDeleted(ctx.tx, orgId);
