@@ -41,7 +41,10 @@ export function deniedRecorder(
     recent.set(key, now);
     if (recent.size > REMEMBERED) recent.delete(recent.keys().next().value as string);
     try {
-      const name = access.roleId ? await roleName(access.orgId, access.roleId) : undefined;
+      // The refusal is recorded even when its words cannot be read.
+      const name = access.roleId
+        ? await roleName(access.orgId, access.roleId).catch(() => undefined)
+        : undefined;
       await audit.appendNow([
         {
           chain: { kind: 'org', id: access.orgId },
