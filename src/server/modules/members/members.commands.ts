@@ -41,7 +41,7 @@ export async function roleForAssignment(
 }
 
 /** A member as the audit trail names them: by email and name as they are now, kept in the entry. */
-export const memberTarget = (m: Pick<MemberRow, 'userId' | 'email' | 'name'>) => ({
+const memberTarget = (m: Pick<MemberRow, 'userId' | 'email' | 'name'>) => ({
   type: 'member',
   id: m.userId,
   email: m.email,
