@@ -13,7 +13,7 @@ import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { membersModule } from './modules/members/index.ts';
 import { organizationsModule } from './modules/organizations/index.ts';
-import { rolesModule } from './modules/roles/index.ts';
+import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { deniedRecorder } from './platform/audit/denied.ts';
 import { loadSigningKey } from './platform/audit/keys.ts';
@@ -174,7 +174,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     logError,
   );
   const commands = new CommandRunner(database, bus, { sessions, mailer, audit }, logError);
-  const recordDenied = deniedRecorder(audit, logError);
+  const recordDenied = deniedRecorder(
+    audit,
+    logError,
+    async (orgId, roleId) => (await findRoleById(database.db, orgId, roleId))?.name,
+  );
   commands.setDeniedRecorder(recordDenied);
   // Every command's change is appended to its chain in the command's own transaction.
   if (!options.unaudited) {

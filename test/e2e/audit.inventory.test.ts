@@ -55,7 +55,11 @@ interface Expected {
   chain: ChainRef;
   /** A person (a user actor), or the system (retention). */
   actor: Pick<Person, 'userId' | 'email'> | 'system';
-  target: { type: string; id: string };
+  /** With the words that name it (`name`, `email`) exactly when the entry must carry them. */
+  target: { type: string; id: string; name?: string; email?: string };
+  /** Members `before` / `after` must hold (role names beside slugs, the people named). */
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
 }
 
 interface InventoryCase {
@@ -76,7 +80,24 @@ const rand = () => randomBytes(4).toString('hex');
 const at = (orgId: string, rest = '') => `/api/v1/orgs/${orgId}${rest}`;
 const orgChain = (orgId: string): ChainRef => ({ kind: 'org', id: orgId });
 const userChain = (who: { userId: string }): ChainRef => ({ kind: 'user', id: who.userId });
-const organization = (orgId: string) => ({ type: 'organization', id: orgId });
+const organization = (orgId: string, name: string) => ({ type: 'organization', id: orgId, name });
+/** The shared organization's name. */
+const SHARED_NAME = 'Audited Inc';
+const sharedOrg = () => organization(shared.orgId, SHARED_NAME);
+/** The name a person gets when a test names no one (`signUp`). */
+const DEFAULT_NAME = 'Test User';
+const memberNamed = (who: Pick<Person, 'userId' | 'email'>, name: string) => ({
+  type: 'member',
+  id: who.userId,
+  email: who.email,
+  name,
+});
+const userNamed = (who: Pick<Person, 'userId' | 'email'>, name = DEFAULT_NAME) => ({
+  type: 'user',
+  id: who.userId,
+  email: who.email,
+  name,
+});
 
 /** Every chain's head sequence number (a chain that does not exist yet has none). */
 async function chainHeads(): Promise<Map<string, { kind: ChainKind; seq: number }>> {
@@ -143,12 +164,13 @@ async function ownerInvites(org: { orgId: string; owner: Person }, email = uniqu
 }
 
 async function ownerCreatesRole(org: { orgId: string; owner: Person }, slug = `r-${rand()}`) {
+  const name = `Role ${slug}`;
   const res = await as(t.app, org.owner).post(at(org.orgId, '/roles'), {
     slug,
-    name: `Role ${slug}`,
+    name,
     permissions: ['findings:read'],
   });
-  return { id: expectStatus(res, 201).json().id as string, slug };
+  return { id: expectStatus(res, 201).json().id as string, slug, name };
 }
 
 async function putLogo(org: { orgId: string; owner: Person }) {
@@ -166,7 +188,7 @@ const INVENTORY: Record<string, InventoryCase> = {
     how: 'POST /auth/signup → the new user’s own log',
     arrange: async () => async () => {
       const who = await signUp(t.app);
-      return { chain: userChain(who), actor: who, target: { type: 'user', id: who.userId } };
+      return { chain: userChain(who), actor: who, target: userNamed(who) };
     },
   },
   'session.created': {
@@ -211,7 +233,7 @@ const INVENTORY: Record<string, InventoryCase> = {
       const who = await signUp(t.app);
       return async () => {
         expectStatus(await as(t.app, who).patch('/api/v1/me', { name: 'Renamed Person' }), 200);
-        return { chain: userChain(who), actor: who, target: { type: 'user', id: who.userId } };
+        return { chain: userChain(who), actor: who, target: userNamed(who, 'Renamed Person') };
       };
     },
   },
@@ -227,7 +249,7 @@ const INVENTORY: Record<string, InventoryCase> = {
           }),
           204,
         );
-        return { chain: userChain(who), actor: who, target: { type: 'user', id: who.userId } };
+        return { chain: userChain(who), actor: who, target: userNamed(who) };
       };
     },
   },
@@ -236,9 +258,10 @@ const INVENTORY: Record<string, InventoryCase> = {
     arrange: async () => {
       const who = await signUp(t.app);
       return async () => {
-        const res = await as(t.app, who).post('/api/v1/orgs', { name: `Created ${rand()}`, plan: 'pro' });
+        const name = `Created ${rand()}`;
+        const res = await as(t.app, who).post('/api/v1/orgs', { name, plan: 'pro' });
         const orgId = expectStatus(res, 201).json().id;
-        return { chain: orgChain(orgId), actor: who, target: organization(orgId) };
+        return { chain: orgChain(orgId), actor: who, target: organization(orgId, name) };
       };
     },
   },
@@ -249,14 +272,14 @@ const INVENTORY: Record<string, InventoryCase> = {
         await as(t.app, shared.owner).patch(at(shared.orgId), { description: `Now ${rand()}` }),
         200,
       );
-      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
     },
   },
   'org.logo_changed': {
     how: 'PUT /orgs/:orgId/logo',
     arrange: async () => async () => {
       expectStatus(await putLogo(shared), 204);
-      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
     },
   },
   'org.logo_removed': {
@@ -265,44 +288,59 @@ const INVENTORY: Record<string, InventoryCase> = {
       expectStatus(await putLogo(shared), 204);
       return async () => {
         expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, '/logo')), 204);
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
       };
     },
   },
   'org.deleted': {
     how: 'DELETE /orgs/:orgId (an org of its own) → the deleted org’s log',
     arrange: async () => {
-      const org = await createOrg(t.app, { name: `Doomed ${rand()}` });
+      const name = `Doomed ${rand()}`;
+      const org = await createOrg(t.app, { name });
       return async () => {
         expectStatus(await as(t.app, org.owner).delete(at(org.orgId), { password: STRONG_PASSWORD }), 204);
-        return { chain: orgChain(org.orgId), actor: org.owner, target: organization(org.orgId) };
+        return { chain: orgChain(org.orgId), actor: org.owner, target: organization(org.orgId, name) };
       };
     },
   },
   'member.invited': {
     how: 'POST /orgs/:orgId/invitations',
     arrange: async () => async () => {
-      await ownerInvites(shared);
-      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+      const { id, email } = await ownerInvites(shared);
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: sharedOrg(),
+        after: { role: 'viewer', roleName: 'Viewer', invitations: [{ id, email }] },
+      };
     },
   },
   'invite.resent': {
     how: 'POST /orgs/:orgId/invitations/:id/resend',
     arrange: async () => {
-      const { id } = await ownerInvites(shared);
+      const { id, email } = await ownerInvites(shared);
       return async () => {
         expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, `/invitations/${id}/resend`)), 200);
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'invitation', id } };
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'invitation', id, email },
+        };
       };
     },
   },
   'invite.cancelled': {
     how: 'DELETE /orgs/:orgId/invitations/:id',
     arrange: async () => {
-      const { id } = await ownerInvites(shared);
+      const { id, email } = await ownerInvites(shared);
       return async () => {
         expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/invitations/${id}`)), 204);
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'invitation', id } };
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'invitation', id, email },
+          before: { email, role: 'viewer', roleName: 'Viewer' },
+        };
       };
     },
   },
@@ -314,7 +352,12 @@ const INVENTORY: Record<string, InventoryCase> = {
       const token = tokenFromMail((await t.mail.latestTo(email)).text);
       return async () => {
         expectStatus(await as(t.app, invitee).post('/api/v1/invitations/accept', { token }), 200);
-        return { chain: orgChain(shared.orgId), actor: invitee, target: { type: 'invitation', id } };
+        return {
+          chain: orgChain(shared.orgId),
+          actor: invitee,
+          target: { type: 'invitation', id, email, name: DEFAULT_NAME },
+          after: { userId: invitee.userId, role: 'viewer', roleName: 'Viewer' },
+        };
       };
     },
   },
@@ -322,7 +365,7 @@ const INVENTORY: Record<string, InventoryCase> = {
     how: 'POST /orgs/:orgId/join-link',
     arrange: async () => async () => {
       expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, '/join-link')), 201);
-      return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
     },
   },
   'join_link.disabled': {
@@ -331,7 +374,7 @@ const INVENTORY: Record<string, InventoryCase> = {
       expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, '/join-link')), 201);
       return async () => {
         expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, '/join-link')), 204);
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: organization(shared.orgId) };
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
       };
     },
   },
@@ -346,14 +389,18 @@ const INVENTORY: Record<string, InventoryCase> = {
       return async () => {
         const res = await as(t.app, joiner).post('/api/v1/join-requests', { token });
         const id = expectStatus(res, 202).json().id;
-        return { chain: orgChain(shared.orgId), actor: joiner, target: { type: 'join_request', id } };
+        return {
+          chain: orgChain(shared.orgId),
+          actor: joiner,
+          target: { type: 'join_request', id, email: joiner.email, name: DEFAULT_NAME },
+        };
       };
     },
   },
   'join_request.approved': {
     how: 'POST /orgs/:orgId/join-requests/:id/approve',
     arrange: async () => {
-      const { id } = await requestToJoin(t.app, shared);
+      const { id, person } = await requestToJoin(t.app, shared);
       return async () => {
         expectStatus(
           await as(t.app, shared.owner).post(at(shared.orgId, `/join-requests/${id}/approve`), {
@@ -361,17 +408,26 @@ const INVENTORY: Record<string, InventoryCase> = {
           }),
           200,
         );
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'join_request', id } };
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'join_request', id, email: person.email, name: 'Jo Joiner' },
+          after: { userId: person.userId, role: 'viewer', roleName: 'Viewer' },
+        };
       };
     },
   },
   'join_request.denied': {
     how: 'POST /orgs/:orgId/join-requests/:id/deny',
     arrange: async () => {
-      const { id } = await requestToJoin(t.app, shared);
+      const { id, person } = await requestToJoin(t.app, shared);
       return async () => {
         expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, `/join-requests/${id}/deny`)), 204);
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'join_request', id } };
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'join_request', id, email: person.email, name: 'Jo Joiner' },
+        };
       };
     },
   },
@@ -381,13 +437,16 @@ const INVENTORY: Record<string, InventoryCase> = {
       const dev = await addMember(t.app, shared, 'developer', {}, t.mail);
       return async () => {
         expectStatus(
-          await as(t.app, shared.owner).patch(at(shared.orgId, `/members/${dev.userId}`), { role: 'viewer' }),
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/members/${dev.userId}`), { role: 'admin' }),
           200,
         );
+        // "Developer → Admin", readable from the entry alone.
         return {
           chain: orgChain(shared.orgId),
           actor: shared.owner,
-          target: { type: 'member', id: dev.userId },
+          target: memberNamed(dev, 'developer person'),
+          before: { role: 'developer', roleName: 'Developer' },
+          after: { role: 'admin', roleName: 'Admin' },
         };
       };
     },
@@ -401,7 +460,8 @@ const INVENTORY: Record<string, InventoryCase> = {
         return {
           chain: orgChain(shared.orgId),
           actor: shared.owner,
-          target: { type: 'member', id: dev.userId },
+          target: memberNamed(dev, 'developer person'),
+          before: { role: 'developer', roleName: 'Developer', status: 'active' },
         };
       };
     },
@@ -412,61 +472,92 @@ const INVENTORY: Record<string, InventoryCase> = {
       const dev = await addMember(t.app, shared, 'developer', {}, t.mail);
       return async () => {
         expectStatus(await as(t.app, dev).delete(`/api/v1/me/memberships/${shared.orgId}`), 204);
-        return { chain: orgChain(shared.orgId), actor: dev, target: { type: 'member', id: dev.userId } };
+        return {
+          chain: orgChain(shared.orgId),
+          actor: dev,
+          target: memberNamed(dev, 'developer person'),
+          before: { role: 'developer', roleName: 'Developer', status: 'active' },
+        };
       };
     },
   },
   'ownership.transferred': {
     how: 'POST /orgs/:orgId/ownership-transfer (an org of its own)',
     arrange: async () => {
-      const org = await createOrg(t.app, { name: `Handed over ${rand()}` });
-      const admin = await addMember(t.app, org, 'admin', {}, t.mail);
+      const name = `Handed over ${rand()}`;
+      const org = await createOrg(t.app, { name });
+      const admin = await addMember(t.app, org, 'admin', { name: 'Ada Admin' }, t.mail);
       return async () => {
         expectStatus(
           await as(t.app, org.owner).post(at(org.orgId, '/ownership-transfer'), { userId: admin.userId }),
           200,
         );
-        return { chain: orgChain(org.orgId), actor: org.owner, target: organization(org.orgId) };
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: organization(org.orgId, name),
+          after: {
+            owner: admin.userId,
+            ownerEmail: admin.email,
+            ownerName: 'Ada Admin',
+            previousOwnerRole: 'admin',
+            previousOwnerRoleName: 'Admin',
+          },
+        };
       };
     },
   },
   'role.created': {
     how: 'POST /orgs/:orgId/roles',
     arrange: async () => async () => {
-      const { id } = await ownerCreatesRole(shared);
-      return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id } };
+      const { id, name } = await ownerCreatesRole(shared);
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id, name } };
     },
   },
   'role.updated': {
     how: 'PATCH /orgs/:orgId/roles/:slug',
     arrange: async () => {
-      const { id, slug } = await ownerCreatesRole(shared);
+      const { id, slug, name } = await ownerCreatesRole(shared);
       return async () => {
         expectStatus(
           await as(t.app, shared.owner).patch(at(shared.orgId, `/roles/${slug}`), {
+            name: `Renamed ${slug}`,
             permissions: ['findings:read', 'scans:read'],
           }),
           200,
         );
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id } };
+        // Named as it is after the change; the old name is in `before`.
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'role', id, name: `Renamed ${slug}` },
+          before: { name },
+        };
       };
     },
   },
   'role.deleted': {
     how: 'DELETE /orgs/:orgId/roles/:slug',
     arrange: async () => {
-      const { id, slug } = await ownerCreatesRole(shared);
+      const { id, slug, name } = await ownerCreatesRole(shared);
       return async () => {
         expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/roles/${slug}`)), 204);
-        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id } };
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'role', id, name } };
       };
     },
   },
   'token.created': {
     how: 'POST /me/tokens (and POST /orgs/:orgId/automation-tokens, the same action)',
     arrange: async () => async () => {
-      const { id } = await createPersonalToken(t.app, shared.owner, shared.orgId, ['read']);
-      return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'personal_token', id } };
+      const { id } = await createPersonalToken(t.app, shared.owner, shared.orgId, ['read'], {
+        name: 'laptop',
+      });
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'personal_token', id, name: 'laptop' },
+        after: { name: 'laptop', role: 'owner', roleName: 'Owner' },
+      };
     },
   },
   'token.revoked': {
@@ -487,7 +578,7 @@ const INVENTORY: Record<string, InventoryCase> = {
         return {
           chain: orgChain(shared.orgId),
           actor: shared.owner,
-          target: { type: 'automation_token', id: created.id },
+          target: { type: 'automation_token', id: created.id, name: 'bot' },
         };
       };
     },
@@ -502,7 +593,7 @@ const INVENTORY: Record<string, InventoryCase> = {
       return {
         chain: orgChain(shared.orgId),
         actor: shared.owner,
-        target: { type: 'audit_log', id: shared.orgId },
+        target: { type: 'audit_log', id: shared.orgId, name: SHARED_NAME },
       };
     },
   },
@@ -525,10 +616,11 @@ const INVENTORY: Record<string, InventoryCase> = {
     arrange: async () => {
       // The only Free organization in this file: at `asOf` no other chain is past its retention
       // (Scale keeps 90 days, accounts 365), so only this one is pruned.
-      const org = await createOrg(t.app, { name: `Old ${rand()}`, plan: 'free' });
+      const name = `Old ${rand()}`;
+      const org = await createOrg(t.app, { name, plan: 'free' });
       return async () => {
         expect(await runAuditRetention(t.app, new Date(Date.now() + 31 * DAY_MS))).toBe(1);
-        return { chain: orgChain(org.orgId), actor: 'system', target: organization(org.orgId) };
+        return { chain: orgChain(org.orgId), actor: 'system', target: organization(org.orgId, name) };
       };
     },
   },
@@ -536,7 +628,7 @@ const INVENTORY: Record<string, InventoryCase> = {
 
 beforeAll(async () => {
   t = await createTestApp();
-  shared = await createOrg(t.app, { name: 'Audited Inc' });
+  shared = await createOrg(t.app, { name: SHARED_NAME });
 });
 afterAll(async () => {
   await t?.close();
@@ -570,6 +662,8 @@ describe('every command is audited', () => {
       ).toEqual([action]);
       expect(entries[0]!.actor).toEqual(actorOf(expected.actor));
       expect(entries[0]!.target).toEqual(expected.target);
+      if (expected.before) expect(entries[0]!.before).toMatchObject(expected.before);
+      if (expected.after) expect(entries[0]!.after).toMatchObject(expected.after);
       await expectVerifies(expected.chain);
     },
   );
@@ -655,7 +749,7 @@ describe('access.denied: a member refused on a sensitive route', () => {
       action: 'access.denied',
       actor: actorOf(viewer),
       target: { type: 'route', id: route },
-      after: { permission: 'audit:read', role: 'viewer' },
+      after: { permission: 'audit:read', role: 'viewer', roleName: 'Viewer' },
     });
     const again = await refused(viewer, { method: 'GET', url: at(org.orgId, '/audit-events?limit=5') });
     expect(again.grown, 'a repeat within the minute adds nothing').toEqual([]);
@@ -679,7 +773,7 @@ describe('access.denied: a member refused on a sensitive route', () => {
     expect(entries.map((e) => [e.action, e.actor.id, e.target.id])).toEqual([
       ['access.denied', viewer.userId, 'POST /api/v1/orgs/:orgId/invitations'],
     ]);
-    expect(entries[0]!.after).toEqual({ permission: 'members:manage', role: 'viewer' });
+    expect(entries[0]!.after).toEqual({ permission: 'members:manage', role: 'viewer', roleName: 'Viewer' });
   });
 
   it('a refusal on a route that is not sensitive is not recorded (GET the org profile, settings:read)', async () => {
@@ -709,7 +803,7 @@ describe('access.denied: a member refused on a sensitive route', () => {
         'access.denied',
         deleter.userId,
         'DELETE /api/v1/orgs/:orgId',
-        { permission: 'org:delete', role: slug },
+        { permission: 'org:delete', role: slug, roleName: 'Deleter' },
       ],
     ]);
     expectStatus(await as(t.app, org.owner).get(at(org.orgId)), 200);

@@ -139,6 +139,8 @@ async function appendForged(orgId: string): Promise<{ seq: number; hash: string 
       action: fake.action,
       targetType: fake.target.type,
       targetId: fake.target.id,
+      targetName: fake.target.name ?? null,
+      targetEmail: fake.target.email ?? null,
       before: fake.before,
       after: fake.after,
       ip: fake.ip,

@@ -2,6 +2,7 @@ import type { Permission } from '../../contracts/permissions.ts';
 import type { OrgAccess } from './access/access.ts';
 import { lockActorAccess, type OrgLock } from './access/guard.ts';
 import type { DeniedRecorder } from './audit/denied.ts';
+import type { AuditTarget } from './audit/entry.ts';
 import type { AuditLog } from './audit/log.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { Delivery, InvalidationBus } from './cache/cache.ts';
@@ -30,7 +31,7 @@ export interface RequestMeta {
 export interface ChangeRecord {
   action: string;
   orgId: string | null;
-  target: { type: string; id: string };
+  target: AuditTarget;
   before?: Record<string, unknown> | null;
   after?: Record<string, unknown> | null;
   /** The actor once the command has run (sign-up and login create who acts). */
@@ -80,7 +81,7 @@ export interface CommandContext extends Invocation {
    * same transaction.
    */
   record(change: {
-    target: { type: string; id: string };
+    target: AuditTarget;
     before?: Record<string, unknown> | null;
     after?: Record<string, unknown> | null;
     orgId?: string | null;

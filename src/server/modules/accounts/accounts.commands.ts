@@ -27,6 +27,14 @@ const userSnapshot = (u: SessionUser) => ({
   timezone: u.timezone,
 });
 
+/** A user as the audit trail names them, in the entry itself. */
+const userTarget = (u: { id: string; email: string; name: string }) => ({
+  type: 'user',
+  id: u.id,
+  email: u.email,
+  name: u.name,
+});
+
 function requireUser(actor: { type: string; userId?: string }): string {
   if (actor.type !== 'user' || !actor.userId) throw new UnauthenticatedError();
   return actor.userId;
@@ -41,7 +49,7 @@ export const signUp = defineCommand({
     const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
     const deviceToken = await trustDevice(ctx.tx, user.id, undefined);
     ctx.record({
-      target: { type: 'user', id: user.id },
+      target: userTarget(user),
       after: userSnapshot(user),
       actor: { type: 'user', userId: user.id, email: user.email },
     });
@@ -118,7 +126,7 @@ export const updateProfile = defineCommand({
     const after = await updateUserProfile(ctx.tx, userId, input);
     await ctx.invalidate(USERS_CACHE, userId);
     ctx.record({
-      target: { type: 'user', id: userId },
+      target: userTarget(after!),
       before: userSnapshot(before),
       after: userSnapshot(after!),
     });
@@ -143,7 +151,7 @@ export const changePassword = defineCommand({
     const session = await ctx.services.sessions.create(ctx.tx, userId, ctx.meta);
     await forgetDevices(ctx.tx, userId);
     const deviceToken = await trustDevice(ctx.tx, userId, undefined);
-    ctx.record({ target: { type: 'user', id: userId }, after: { sessionsEnded: ended } });
+    ctx.record({ target: userTarget(user), after: { sessionsEnded: ended } });
     return { session, deviceToken };
   },
 });

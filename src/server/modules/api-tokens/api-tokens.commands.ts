@@ -19,6 +19,7 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { roleForAssignment } from '../members/index.ts';
+import { findRoleBySlug } from '../roles/index.ts';
 import { countLiveTokens, findUnrevokedToken, insertToken } from './api-tokens.repository.ts';
 
 /** Live tokens one user may hold (personal), and one organization (automation). */
@@ -101,15 +102,17 @@ export const createPersonalToken = defineCommand({
       { orgId: input.orgId, userId, roleId: null, createdBy: userId },
       input,
     );
+    const role = await findRoleBySlug(ctx.tx, input.orgId, access.roleSlug);
     ctx.record({
       orgId: input.orgId,
-      target: { type: 'personal_token', id: created.id },
+      target: { type: 'personal_token', id: created.id, name: created.name },
       after: {
         name: created.name,
         owner: userId,
         scopes: created.scopes,
         expiresAt: created.expiresAt,
         role: access.roleSlug,
+        roleName: role?.name,
       },
     });
     return created;
@@ -125,7 +128,7 @@ export const revokePersonalToken = defineCommand({
     await revokeTokens(ctx, { orgId: token.orgId, id: token.id }, userId);
     ctx.record({
       orgId: token.orgId,
-      target: { type: 'personal_token', id: token.id },
+      target: { type: 'personal_token', id: token.id, name: token.name },
       before: { name: token.name, owner: userId, scopes: token.scopes },
     });
   },
@@ -166,8 +169,14 @@ export const createAutomationToken = defineCommand({
       input,
     );
     ctx.record({
-      target: { type: 'automation_token', id: created.id },
-      after: { name: created.name, role: role.slug, scopes: created.scopes, expiresAt: created.expiresAt },
+      target: { type: 'automation_token', id: created.id, name: created.name },
+      after: {
+        name: created.name,
+        role: role.slug,
+        roleName: role.name,
+        scopes: created.scopes,
+        expiresAt: created.expiresAt,
+      },
     });
     return { ...created, role: role.slug };
   },
@@ -183,7 +192,7 @@ export const revokeOrgToken = defineCommand({
     if (!token) throw new NotFoundError('token');
     await revokeTokens(ctx, { orgId: access.orgId, id: token.id }, access.userId);
     ctx.record({
-      target: { type: `${input.kind}_token`, id: token.id },
+      target: { type: `${input.kind}_token`, id: token.id, name: token.name },
       before: {
         name: token.name,
         scopes: token.scopes,

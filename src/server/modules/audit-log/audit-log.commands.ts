@@ -61,7 +61,7 @@ export const exportAuditLog = defineCommand({
       if (!end) throw unverifiable();
     }
     ctx.record({
-      target: { type: 'audit_log', id: access.orgId },
+      target: { type: 'audit_log', id: access.orgId, name: access.orgName },
       after: {
         format: input.format,
         from: input.from?.toISOString() ?? null,
@@ -105,7 +105,17 @@ export class NothingToPrune extends Error {}
  */
 export const pruneAuditLog = defineCommand({
   action: PRUNED_ACTION,
-  async run(ctx, input: { kind: ChainKind; chainId: string; retentionDays: number; asOf: Date }) {
+  async run(
+    ctx,
+    input: {
+      kind: ChainKind;
+      chainId: string;
+      retentionDays: number;
+      asOf: Date;
+      /** The organization's name, or the user's name and email. */
+      named?: { name?: string; email?: string };
+    },
+  ) {
     const [head] = await ctx.tx
       .select()
       .from(auditChains)
@@ -136,7 +146,7 @@ export const pruneAuditLog = defineCommand({
     ctx.record({
       orgId: input.kind === 'org' ? input.chainId : null,
       actor: { type: 'system' },
-      target: { type: input.kind === 'org' ? 'organization' : input.kind, id: input.chainId },
+      target: { type: input.kind === 'org' ? 'organization' : input.kind, id: input.chainId, ...input.named },
       after: {
         removedFromSeq: head.startSeq,
         removedThroughSeq: last,

@@ -126,6 +126,8 @@ const CSV_HEADER = [
   'prevHash',
   'hash',
   'actorTokenId',
+  'targetName',
+  'targetEmail',
 ];
 
 /** What each CSV cell of an entry holds, before the formula guard. */
@@ -150,6 +152,8 @@ function csvValues(e: AuditEntry): string[] {
     e.prevHash,
     e.hash,
     e.actor.tokenId,
+    e.target.name,
+    e.target.email,
   ].map((v) => (typeof v === 'number' ? String(v) : text(v)));
 }
 
@@ -190,7 +194,12 @@ describe('GET /orgs/:orgId/audit-events/export', () => {
       chain: { kind: 'org', id: other.orgId },
       actor: { type: 'user', id: other.owner.userId, email: other.owner.email },
       action: 'org.updated',
-      target: { type: 'organization', id: '@target, "quoted"\r\nand on' },
+      target: {
+        type: 'member',
+        id: '@target, "quoted"\r\nand on',
+        name: '=HYPERLINK("http://evil.test/","Open")',
+        email: '+cmd@evil.test, "x"',
+      },
       after: { name: '=1+1' },
       meta: { ip: '-1', userAgent: '\tTabbed, "agent"\nnext line', requestId: 'plain' },
     };
@@ -204,6 +213,9 @@ describe('GET /orgs/:orgId/audit-events/export', () => {
     expect(cells[11]).toBe(`'-1`);
     expect(cells[12]).toBe(`'\tTabbed, "agent"\nnext line`);
     expect(cells[13]).toBe('plain');
+    // The target's words are text people typed: the same guard, in the last two columns.
+    expect(cells[17]).toBe(`'=HYPERLINK("http://evil.test/","Open")`);
+    expect(cells[18]).toBe(`'+cmd@evil.test, "x"`);
   });
 
   it('JSON: one document with the entries and the checkpoints that sign its ends', async () => {

@@ -29,6 +29,8 @@ const CSV_COLUMNS = [
   'prevHash',
   'hash',
   'actorTokenId',
+  'targetName',
+  'targetEmail',
 ] as const;
 
 /**
@@ -62,6 +64,8 @@ function csvRow(e: AuditEntry): string {
     e.prevHash,
     e.hash,
     e.actor.tokenId,
+    e.target.name,
+    e.target.email,
   ]
     .map(csvCell)
     .join(',');

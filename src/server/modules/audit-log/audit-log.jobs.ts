@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { entitlements } from '../../../contracts/plans.ts';
 import type { ChainKind } from '../../platform/audit/entry.ts';
-import { auditChains, auditEvents, organizations } from '../../platform/db/schema.ts';
+import { auditChains, auditEvents, organizations, users } from '../../platform/db/schema.ts';
 import { NothingToPrune, pruneAuditLog } from './audit-log.commands.ts';
 
 const RETENTION_INTERVAL_MS = 60 * 60_000;
@@ -20,11 +20,15 @@ export async function runAuditRetention(app: FastifyInstance, asOf = new Date())
       chainId: auditChains.chainId,
       kind: auditChains.kind,
       plan: organizations.plan,
+      orgName: organizations.name,
+      userEmail: users.email,
+      userName: users.name,
       oldest: sql<Date | string | null>`(SELECT ${auditEvents.occurredAt} FROM ${auditEvents}
         WHERE ${auditEvents.chainId} = ${auditChains.chainId} AND ${auditEvents.seq} = ${auditChains.startSeq})`,
     })
     .from(auditChains)
-    .leftJoin(organizations, eq(organizations.id, auditChains.chainId));
+    .leftJoin(organizations, eq(organizations.id, auditChains.chainId))
+    .leftJoin(users, eq(users.id, auditChains.chainId));
   let pruned = 0;
   for (const chain of chains) {
     const days =
@@ -38,7 +42,17 @@ export async function runAuditRetention(app: FastifyInstance, asOf = new Date())
       await commands.run(
         pruneAuditLog,
         { actor: { type: 'system' }, meta: { ip: null, userAgent: null, requestId: null } },
-        { kind: chain.kind as ChainKind, chainId: chain.chainId, retentionDays: days, asOf },
+        {
+          kind: chain.kind as ChainKind,
+          chainId: chain.chainId,
+          retentionDays: days,
+          asOf,
+          // The log's owner in words, for the entry that records the removal.
+          named:
+            chain.kind === 'user'
+              ? { name: chain.userName ?? undefined, email: chain.userEmail ?? undefined }
+              : { name: chain.orgName ?? undefined },
+        },
       );
       pruned++;
     } catch (err) {

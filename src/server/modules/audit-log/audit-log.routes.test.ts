@@ -28,7 +28,16 @@ describe('GET /orgs/:orgId/audit-events', () => {
     expect(actions).toEqual(['member.role_changed', 'invite.accepted', 'member.invited', 'org.created']);
     const [changed] = page.items;
     expect(changed.actor).toEqual({ type: 'user', id: org.owner.userId, email: org.owner.email });
-    expect(changed.target).toEqual({ type: 'member', id: dev.userId });
+    expect(changed.target).toEqual({
+      type: 'member',
+      id: dev.userId,
+      email: dev.email,
+      name: 'developer person',
+    });
+    expect([changed.before, changed.after]).toEqual([
+      { role: 'developer', roleName: 'Developer' },
+      { role: 'viewer', roleName: 'Viewer' },
+    ]);
     expect(changed.seq).toBe(4);
     for (const e of page.items) expect(entryHash(e)).toBe(e.hash);
     for (let i = 0; i < page.items.length - 1; i++)

@@ -32,7 +32,19 @@ export const AuditEvent = Type.Object(
       ),
     }),
     action: Type.String({ description: '`resource.past_tense`, e.g. member.role_changed' }),
-    target: Type.Object({ type: Type.String(), id: Type.String() }),
+    target: Type.Object({
+      type: Type.String(),
+      id: Type.String(),
+      name: Type.Optional(
+        Type.String({
+          description:
+            'What the target was called when the entry was written: a person’s, role’s, token’s or organization’s name (text people typed: escape it)',
+        }),
+      ),
+      email: Type.Optional(
+        Type.String({ description: 'The member’s, user’s or invitee’s email when the entry was written' }),
+      ),
+    }),
     before: Change,
     after: Change,
     ip: Nullable(Type.String()),

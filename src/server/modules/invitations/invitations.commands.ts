@@ -147,8 +147,12 @@ export const inviteMembers = defineCommand({
       for (const message of messages) ctx.services.mailer.dispatch(message);
     });
     ctx.record({
-      target: { type: 'organization', id: access.orgId },
-      after: { role: role.slug, invitations: created.map(({ id, email }) => ({ id, email })) },
+      target: { type: 'organization', id: access.orgId, name: access.orgName },
+      after: {
+        role: role.slug,
+        roleName: role.name,
+        invitations: created.map(({ id, email }) => ({ id, email })),
+      },
     });
     return created;
   },
@@ -180,7 +184,7 @@ export const resendInvitation = defineCommand({
     });
     ctx.afterCommit(() => ctx.services.mailer.dispatch(message));
     ctx.record({
-      target: { type: 'invitation', id: invitation.id },
+      target: { type: 'invitation', id: invitation.id, email: invitation.email },
       before: { expiresAt: invitation.expiresAt.toISOString() },
       after: { expiresAt: expiresAt.toISOString(), email: invitation.email },
     });
@@ -207,8 +211,13 @@ export const cancelInvitation = defineCommand({
     }
     await markInvitation(ctx.tx, access.orgId, invitation.id, { status: 'cancelled' });
     ctx.record({
-      target: { type: 'invitation', id: invitation.id },
-      before: { email: invitation.email, role: invitation.role, status: invitation.status },
+      target: { type: 'invitation', id: invitation.id, email: invitation.email },
+      before: {
+        email: invitation.email,
+        role: invitation.role,
+        roleName: invitation.roleName,
+        status: invitation.status,
+      },
     });
   },
 });
@@ -256,10 +265,11 @@ export const acceptInvitation = defineCommand({
         invitation.roleName,
       );
     }
+    const invitee = await ctx.services.sessions.user(user.userId);
     ctx.record({
       orgId: org.id,
-      target: { type: 'invitation', id: invitation.id },
-      after: { userId: user.userId, role: invitation.role },
+      target: { type: 'invitation', id: invitation.id, email: invitation.email, name: invitee?.name },
+      after: { userId: user.userId, role: invitation.role, roleName: invitation.roleName },
     });
     return { org: { id: org.id, slug: org.slug, name: org.name }, role: invitation.role };
   },
@@ -273,7 +283,10 @@ export const rotateJoinLink = defineCommand({
     const access = orgAccess(ctx);
     const token = generateSecret();
     const { createdAt } = await upsertJoinLink(ctx.tx, access.orgId, hashSecret(token), access.userId);
-    ctx.record({ target: { type: 'organization', id: access.orgId }, after: { joinLink: 'rotated' } });
+    ctx.record({
+      target: { type: 'organization', id: access.orgId, name: access.orgName },
+      after: { joinLink: 'rotated' },
+    });
     return { token, url: joinLink(input.publicUrl, token), createdAt };
   },
 });
@@ -286,7 +299,7 @@ export const disableJoinLink = defineCommand({
     const access = orgAccess(ctx);
     const existed = await deleteJoinLink(ctx.tx, access.orgId);
     ctx.record({
-      target: { type: 'organization', id: access.orgId },
+      target: { type: 'organization', id: access.orgId, name: access.orgName },
       after: { joinLink: existed ? 'disabled' : 'none' },
     });
   },
@@ -316,9 +329,10 @@ export const requestToJoin = defineCommand({
         }
       });
     }
+    const requester = await ctx.services.sessions.user(user.userId);
     ctx.record({
       orgId: org.id,
-      target: { type: 'join_request', id: request.id },
+      target: { type: 'join_request', id: request.id, email: user.email, name: requester?.name },
       after: { userId: user.userId },
     });
     return { id: request.id, status: 'pending' as const, createdAt: request.createdAt, org: linked };
@@ -356,10 +370,11 @@ export const approveJoinRequest = defineCommand({
       }),
     );
     ctx.record({
-      target: { type: 'join_request', id: request.id },
+      target: { type: 'join_request', id: request.id, email: request.email, name: request.name },
       after: {
         userId: request.userId,
         role: role.slug,
+        roleName: role.name,
         ...(invited ? { supersededInvitation: invited.id } : {}),
       },
     });
@@ -377,6 +392,9 @@ export const denyJoinRequest = defineCommand({
     if (!request) throw new NotFoundError('join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
     await decideJoinRequest(ctx.tx, access.orgId, request.id, 'denied', access.userId);
-    ctx.record({ target: { type: 'join_request', id: request.id }, after: { userId: request.userId } });
+    ctx.record({
+      target: { type: 'join_request', id: request.id, email: request.email, name: request.name },
+      after: { userId: request.userId },
+    });
   },
 });

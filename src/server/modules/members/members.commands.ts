@@ -16,6 +16,7 @@ import {
 import { findRoleBySlug, type RoleRow } from '../roles/index.ts';
 import {
   countOwners,
+  findMember,
   lockMember,
   type MemberRow,
   markMemberRemoved,
@@ -38,6 +39,14 @@ export async function roleForAssignment(
   if (!role) throw new ValidationError([{ field, message: 'is not a role of this organization' }]);
   return role;
 }
+
+/** A member as the audit trail names them: by email and name as they are now, kept in the entry. */
+const memberTarget = (m: Pick<MemberRow, 'userId' | 'email' | 'name'>) => ({
+  type: 'member',
+  id: m.userId,
+  email: m.email,
+  name: m.name,
+});
 
 const permissionsOf = (r: { role: string; rolePermissions: string[] }): ReadonlySet<Permission> =>
   rolePermissions(r.role, r.rolePermissions);
@@ -82,11 +91,11 @@ export const changeMemberRole = defineCommand({
       }
     }
     ctx.record({
-      target: { type: 'member', id: member.userId },
-      before: { role: member.role },
-      after: { role: role.slug },
+      target: memberTarget(member),
+      before: { role: member.role, roleName: member.roleName },
+      after: { role: role.slug, roleName: role.name },
     });
-    return { ...member, roleId: role.id, role: role.slug };
+    return { ...member, roleId: role.id, role: role.slug, roleName: role.name };
   },
 });
 
@@ -105,8 +114,8 @@ export const removeMember = defineCommand({
     await invalidateMemberships(ctx, access.orgId, [member.userId]);
     await revokeTokens(ctx, { orgId: access.orgId, userId: member.userId, kind: 'personal' }, access.userId);
     ctx.record({
-      target: { type: 'member', id: member.userId },
-      before: { role: member.role, status: 'active' },
+      target: memberTarget(member),
+      before: { role: member.role, roleName: member.roleName, status: 'active' },
     });
   },
 });
@@ -120,13 +129,15 @@ export const leaveOrganization = defineCommand({
     if (access.roleSlug === OWNER_ROLE && (await countOwners(ctx.tx, input.orgId)) <= 1) {
       throw new LastOwnerError('The last owner cannot leave. Transfer ownership or delete the organization.');
     }
+    // An active member (lockOrgAccess refuses anyone else), named in the entry as they are now.
+    const member = (await findMember(ctx.tx, input.orgId, access.userId))!;
     await markMemberRemoved(ctx.tx, input.orgId, access.userId);
     await invalidateMemberships(ctx, input.orgId, [access.userId]);
     await revokeTokens(ctx, { orgId: input.orgId, userId: access.userId, kind: 'personal' }, access.userId);
     ctx.record({
       orgId: input.orgId,
-      target: { type: 'member', id: access.userId },
-      before: { role: access.roleSlug, status: 'active' },
+      target: memberTarget(member),
+      before: { role: access.roleSlug, roleName: member.roleName, status: 'active' },
     });
   },
 });
@@ -167,9 +178,15 @@ export const transferOwnership = defineCommand({
       }),
     );
     ctx.record({
-      target: { type: 'organization', id: access.orgId },
+      target: { type: 'organization', id: access.orgId, name: access.orgName },
       before: { owner: ownerId },
-      after: { owner: target.userId, previousOwnerRole: ADMIN_ROLE },
+      after: {
+        owner: target.userId,
+        ownerEmail: target.email,
+        ownerName: target.name,
+        previousOwnerRole: ADMIN_ROLE,
+        previousOwnerRoleName: admin!.name,
+      },
     });
     return { previousOwnerId: ownerId, ownerId: target.userId };
   },

@@ -13,6 +13,8 @@ export interface MemberRow {
   name: string;
   roleId: string;
   role: string;
+  /** The role's name as people read it. */
+  roleName: string;
   rolePermissions: string[];
   status: MemberStatus;
   joinedAt: Date;
@@ -31,6 +33,7 @@ const memberColumns = {
   name: users.name,
   roleId: memberships.roleId,
   role: roles.slug,
+  roleName: roles.name,
   rolePermissions: roles.permissions,
   status: memberStatus,
   joinedAt: memberships.joinedAt,

@@ -50,6 +50,9 @@ const snapshot = (o: OrgRow) => ({
   plan: o.plan,
 });
 
+/** An organization as the audit trail names it (its name as of the change). */
+const orgTarget = (o: OrgRow) => ({ type: 'organization', id: o.id, name: o.name });
+
 export const createOrganization = defineCommand({
   action: 'org.created',
   async run(ctx, input: OrgProfileChanges & { name: string; slug?: string; plan: string }) {
@@ -74,7 +77,7 @@ export const createOrganization = defineCommand({
     // The creator's cached memberships (all of them, one entry) do not have this org yet.
     await invalidateMemberships(ctx, created.id, [ctx.actor.userId]);
     const org = (await findOrg(ctx.tx, created.id))!;
-    ctx.record({ orgId: org.id, target: { type: 'organization', id: org.id }, after: snapshot(org) });
+    ctx.record({ orgId: org.id, target: orgTarget(org), after: snapshot(org) });
     return { org, role: OWNER_ROLE };
   },
 });
@@ -93,7 +96,7 @@ export const updateOrganization = defineCommand({
     const after = (await findOrg(ctx.tx, orgId))!;
     if (input.name !== undefined || input.slug !== undefined) await ctx.invalidate(ORGS_CACHE, orgId);
     ctx.record({
-      target: { type: 'organization', id: orgId },
+      target: orgTarget(after),
       before: snapshot(before),
       after: snapshot(after),
     });
@@ -105,11 +108,11 @@ export const setLogo = defineCommand({
   action: 'org.logo_changed',
   permission: 'settings:update',
   async run(ctx, input: { contentType: string; bytes: Buffer }) {
-    const { orgId } = orgAccess(ctx);
+    const { orgId, orgName } = orgAccess(ctx);
     const sha256 = createHash('sha256').update(input.bytes).digest('hex');
     await upsertLogo(ctx.tx, orgId, { contentType: input.contentType, bytes: input.bytes, sha256 });
     ctx.record({
-      target: { type: 'organization', id: orgId },
+      target: { type: 'organization', id: orgId, name: orgName },
       after: { logo: { contentType: input.contentType, bytes: input.bytes.length, sha256 } },
     });
   },
@@ -119,9 +122,12 @@ export const removeLogo = defineCommand({
   action: 'org.logo_removed',
   permission: 'settings:update',
   async run(ctx) {
-    const { orgId } = orgAccess(ctx);
+    const { orgId, orgName } = orgAccess(ctx);
     const removed = await deleteLogo(ctx.tx, orgId);
-    ctx.record({ target: { type: 'organization', id: orgId }, after: { logoRemoved: removed } });
+    ctx.record({
+      target: { type: 'organization', id: orgId, name: orgName },
+      after: { logoRemoved: removed },
+    });
   },
 });
 
@@ -142,6 +148,6 @@ export const deleteOrganization = defineCommand({
     await ctx.invalidate(ORGS_CACHE, orgId);
     // Its tokens die with it (personal ones would otherwise still read their owner's account).
     await revokeTokens(ctx, { orgId }, userId);
-    ctx.record({ target: { type: 'organization', id: orgId }, before: snapshot(before) });
+    ctx.record({ target: orgTarget(before), before: snapshot(before) });
   },
 });

@@ -65,6 +65,9 @@ const snapshot = (r: RoleRow) => ({
   permissions: r.permissions,
 });
 
+/** A role as the audit trail names it (its name as of the change). */
+const roleTarget = (r: RoleRow) => ({ type: 'role', id: r.id, name: r.name });
+
 export async function requireRole(ctx: CommandContext, slug: string): Promise<RoleRow> {
   const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
   if (!role) throw new NotFoundError('role');
@@ -87,7 +90,7 @@ export const createRole = defineCommand({
     assertCanGrant(access, permissions);
     const role = await insertRole(ctx.tx, { ...input, orgId: access.orgId, permissions });
     if (!role) throw new ConflictError(`A role with the slug "${input.slug}" already exists.`);
-    ctx.record({ target: { type: 'role', id: role.id }, after: snapshot(role) });
+    ctx.record({ target: roleTarget(role), after: snapshot(role) });
     return role;
   },
 });
@@ -135,7 +138,7 @@ export const editRole = defineCommand({
     }
     const updated = await updateRole(ctx.tx, access.orgId, role.id, changes);
     await ctx.invalidate(ROLES_CACHE, role.id);
-    ctx.record({ target: { type: 'role', id: role.id }, before: snapshot(role), after: snapshot(updated) });
+    ctx.record({ target: roleTarget(updated), before: snapshot(role), after: snapshot(updated) });
     return updated;
   },
 });
@@ -206,11 +209,12 @@ export const removeRole = defineCommand({
     await deleteRole(ctx.tx, access.orgId, role.id);
     await ctx.invalidate(ROLES_CACHE, role.id);
     ctx.record({
-      target: { type: 'role', id: role.id },
+      target: roleTarget(role),
       before: snapshot(role),
       after: target
         ? {
             reassignedTo: target.slug,
+            reassignedToName: target.name,
             membersMoved: moved.length,
             ...(tokensMoved > 0 ? { tokensMoved } : {}),
           }

@@ -27,6 +27,8 @@ export type DeniedRecorder = (refusal: Refusal) => Promise<void>;
 export function deniedRecorder(
   audit: AuditLog,
   logError: (err: unknown, msg: string) => void,
+  /** The name of the member's role (kept in the entry beside its slug), when it still exists. */
+  roleName: (orgId: string, roleId: string) => Promise<string | undefined> = async () => undefined,
 ): DeniedRecorder {
   const recent = new Map<string, number>();
   return async ({ actor, meta, access, permission, route }) => {
@@ -39,13 +41,17 @@ export function deniedRecorder(
     recent.set(key, now);
     if (recent.size > REMEMBERED) recent.delete(recent.keys().next().value as string);
     try {
+      // The refusal is recorded even when its words cannot be read.
+      const name = access.roleId
+        ? await roleName(access.orgId, access.roleId).catch(() => undefined)
+        : undefined;
       await audit.appendNow([
         {
           chain: { kind: 'org', id: access.orgId },
           actor: auditActor(actor),
           action: 'access.denied',
           target: { type: 'route', id: route },
-          after: { permission, role: access.roleSlug },
+          after: { permission, role: access.roleSlug, ...(name ? { roleName: name } : {}) },
           meta,
         },
       ]);

@@ -24,6 +24,28 @@ export interface AuditActor {
 }
 
 /**
+ * What an entry is about: its kind and id, and — in words, as they were when it was written, so the
+ * entry stays readable after the thing is renamed or gone — its `name` (a person's, a role's, a
+ * token's, an organization's) and `email` (a member, user or invitee). Both are present only when
+ * known: entries written without them hash as they always have. Names are text people typed:
+ * whoever shows them escapes them.
+ */
+export interface AuditTarget {
+  type: string;
+  id: string;
+  name?: string;
+  email?: string;
+}
+
+/** The target as it is hashed and stored: the words only when they say something. */
+export function auditTarget(target: AuditTarget): AuditTarget {
+  const out: AuditTarget = { type: target.type, id: target.id };
+  if (target.name) out.name = target.name;
+  if (target.email) out.email = target.email;
+  return out;
+}
+
+/**
  * One audit entry as it is hashed, stored, listed and exported. The hash is SHA-256 (hex) over
  * the RFC 8785 canonical JSON of every other field, `prevHash` included; the chain's key is
  * `orgId` for an organization's log and `userId` for a user's account log.
@@ -37,7 +59,7 @@ export interface AuditEntry {
   occurredAt: string;
   actor: AuditActor;
   action: string;
-  target: { type: string; id: string };
+  target: AuditTarget;
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   ip: string | null;

@@ -7,6 +7,8 @@ import { auditChains, auditCheckpoints, auditEvents, auditKeys } from '../db/sch
 import {
   type AuditActor,
   type AuditEntry,
+  type AuditTarget,
+  auditTarget,
   type ChainKind,
   chainKey,
   entryHash,
@@ -34,7 +36,7 @@ export interface NewEntry {
   chain: ChainRef;
   actor: AuditActor;
   action: string;
-  target: { type: string; id: string };
+  target: AuditTarget;
   before?: Record<string, unknown> | null;
   after?: Record<string, unknown> | null;
   meta: RequestMeta;
@@ -97,6 +99,13 @@ function actorFromRow(row: AuditRow): AuditActor {
   return actor;
 }
 
+function targetFromRow(row: AuditRow): AuditTarget {
+  const target: AuditTarget = { type: row.targetType, id: row.targetId };
+  if (row.targetName !== null) target.name = row.targetName;
+  if (row.targetEmail !== null) target.email = row.targetEmail;
+  return target;
+}
+
 /** The entry a stored row is: what is listed, exported and hashed. */
 export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
   return {
@@ -106,7 +115,7 @@ export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
     occurredAt: row.occurredAt.toISOString(),
     actor: actorFromRow(row),
     action: row.action,
-    target: { type: row.targetType, id: row.targetId },
+    target: targetFromRow(row),
     before: row.before ?? null,
     after: row.after ?? null,
     ip: row.ip,
@@ -209,7 +218,7 @@ export class AuditLog {
             ? { type: e.actor.type, id: e.actor.id, email: e.actor.email, tokenId: e.actor.tokenId }
             : { type: e.actor.type, id: e.actor.id, email: e.actor.email },
           action: e.action,
-          target: { type: e.target.type, id: e.target.id },
+          target: auditTarget(e.target),
           before: redact(e.before),
           after: redact(e.after),
           ip: e.meta.ip,
@@ -232,6 +241,8 @@ export class AuditLog {
           action: entry.action,
           targetType: entry.target.type,
           targetId: entry.target.id,
+          targetName: entry.target.name ?? null,
+          targetEmail: entry.target.email ?? null,
           before: entry.before,
           after: entry.after,
           ip: entry.ip,
@@ -250,7 +261,7 @@ export class AuditLog {
           (
             r,
           ) => sql`(${r.chainId}::uuid, ${r.seq}, ${r.id}::uuid, ${at}::timestamptz, ${r.actorType}, ${r.actorId},
-            ${r.actorEmail}, ${r.actorTokenId ?? null}::uuid, ${r.action}, ${r.targetType}, ${r.targetId}, ${json(r.before)}::jsonb,
+            ${r.actorEmail}, ${r.actorTokenId ?? null}::uuid, ${r.action}, ${r.targetType}, ${r.targetId}, ${r.targetName ?? null}, ${r.targetEmail ?? null}, ${json(r.before)}::jsonb,
             ${json(r.after)}::jsonb, ${r.ip}, ${r.userAgent}, ${r.requestId}, ${r.prevHash}, ${r.hash}, ${r.mac},
             ${r.macKeyId})`,
         ),
@@ -258,7 +269,7 @@ export class AuditLog {
       );
       await tx.execute(sql`WITH entries AS (
           INSERT INTO audit_events (chain_id, seq, id, occurred_at, actor_type, actor_id, actor_email, actor_token_id, action,
-            target_type, target_id, before, after, ip, user_agent, request_id, prev_hash, hash, mac, mac_key_id)
+            target_type, target_id, target_name, target_email, before, after, ip, user_agent, request_id, prev_hash, hash, mac, mac_key_id)
           VALUES ${values})
         UPDATE audit_chains SET head_hash = ${prevHash}, head_at = ${at}::timestamptz WHERE chain_id = ${chainId}::uuid`);
     }

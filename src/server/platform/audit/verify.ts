@@ -290,7 +290,7 @@ export interface SplitEntry {
 /**
  * Splits one exported JSON Lines entry into what the chain needs without parsing the JSON: the
  * line is canonical JSON, so its last `,"hash":"…"` is the top-level one (every member after it
- * is a string, number or the `{id,type}` target, none of which can contain that sequence
+ * is a string, number or the `{email?,id,name?,type}` target, none of which can contain that sequence
  * unescaped), and removing it leaves exactly the bytes that were hashed. An edited line can only
  * make the hash disagree.
  *
@@ -323,7 +323,6 @@ export function splitEntryBytes(
   // One pass backwards from the end of the line to its hash member, comma to comma (a native
   // search), finds the last occurrence of each member looked for.
   let h = -1;
-  let id = -1;
   let p = -1;
   let s = -1;
   for (
@@ -338,8 +337,6 @@ export function splitEntryBytes(
         h = i;
         break;
       }
-    } else if (k === 105 /* i */) {
-      if (id < 0 && fieldAt(bytes, i, end, ID_FIELD)) id = i;
     } else if (k === 112 /* p */) {
       if (p < 0 && fieldAt(bytes, i, end, PREV_FIELD)) p = i;
     } else if (k === 115 /* s */) {
@@ -349,10 +346,11 @@ export function splitEntryBytes(
   if (h < 0) return undefined;
   const hashAt = h + HASH_FIELD.length;
   const idAt = hashAt + 65;
-  // Where canonical JSON puts it: right before the top-level id, the last `,"id":"` of the line
-  // (the target's id comes first in its object, after `{`). The members found after it are the
-  // last of their kind in the line.
-  if (id !== idAt || bytes[idAt - 1] !== 34 /* " */) return undefined;
+  // Where canonical JSON puts it: right before the top-level id (the target's own id may follow,
+  // after its `email`). The members found after it are the last of their kind in the line.
+  if (bytes[idAt - 1] !== 34 /* " */ || bytes[idAt] !== 44 /* , */ || bytes[idAt + 1] !== 34)
+    return undefined;
+  if (!fieldAt(bytes, idAt, end, ID_FIELD)) return undefined;
   if (p < idAt) return undefined;
   const prevAt = p + PREV_FIELD.length;
   if (prevAt + 64 > end) return undefined;

@@ -343,6 +343,12 @@ export const auditEvents = pgTable(
     action: text('action').notNull(),
     targetType: text('target_type').notNull(),
     targetId: text('target_id').notNull(),
+    /**
+     * The target in words as it was when the entry was written (a name; a member's or invitee's
+     * email). Null: the entry has none (entries written before these were kept hash without them).
+     */
+    targetName: text('target_name'),
+    targetEmail: text('target_email'),
     before: jsonb('before').$type<Record<string, unknown>>(),
     after: jsonb('after').$type<Record<string, unknown>>(),
     ip: text('ip'),
