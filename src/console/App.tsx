@@ -367,7 +367,10 @@ function OrgLayout() {
               component={Link}
               to={section(p.path)}
               label={t(p.label)}
-              active={location.pathname === section(p.path)}
+              // A page's own pages (a member's, under Team) keep it marked.
+              active={
+                location.pathname === section(p.path) || location.pathname.startsWith(`${section(p.path)}/`)
+              }
             />
           ))}
       </AppShell.Navbar>
