@@ -1,4 +1,4 @@
-import { Button, Code, Stack, Table, Text } from '@mantine/core';
+import { Anchor, Button, Code, Stack, Table, Text } from '@mantine/core';
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import {
@@ -11,6 +11,74 @@ import {
   targetWords,
 } from '../audit-words.ts';
 import { Dialog } from '../components.tsx';
+
+/**
+ * Audit entries as rows in words: number (opens the entry), time, actor, action, target, the change
+ * in a line and the IP. With `filterBy`, an actor or a target is a button that filters by it.
+ */
+export function AuditEntriesTable(props: {
+  entries: readonly AuditEvent[];
+  words: AuditWords;
+  onShow: (entry: AuditEvent) => void;
+  filterBy?: (field: 'actorId' | 'targetId', id: string) => void;
+}) {
+  const { t } = useTranslation();
+  const { words, filterBy } = props;
+  const filterButton = (field: 'actorId' | 'targetId', id: string | null, title: string, label: string) =>
+    filterBy && id ? (
+      <Anchor component="button" type="button" title={title} onClick={() => filterBy(field, id)}>
+        {label}
+      </Anchor>
+    ) : (
+      label
+    );
+  return (
+    <Table.ScrollContainer minWidth={860}>
+      <Table striped>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>#</Table.Th>
+            <Table.Th>{t('time')}</Table.Th>
+            <Table.Th>{t('actor')}</Table.Th>
+            <Table.Th>{t('action')}</Table.Th>
+            <Table.Th>{t('target')}</Table.Th>
+            <Table.Th>{t('auditSummary')}</Table.Th>
+            <Table.Th>{t('auditIp')}</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {props.entries.map((e) => (
+            <Table.Tr key={e.id}>
+              <Table.Td>
+                <Anchor
+                  component="button"
+                  type="button"
+                  onClick={() => props.onShow(e)}
+                  aria-label={t('auditShow', { seq: e.seq })}
+                >
+                  {e.seq}
+                </Anchor>
+              </Table.Td>
+              <Table.Td>{words.format.dateTime(e.occurredAt)}</Table.Td>
+              <Table.Td>
+                {filterButton('actorId', e.actor.id, t('auditByActor'), actorWords(e, words))}
+              </Table.Td>
+              {/* The label in words; the action itself stays as data and as the cell's title. */}
+              <Table.Td data-action={e.action} title={e.action}>
+                {actionLabel(t, e.action)}
+              </Table.Td>
+              <Table.Td>
+                {filterButton('targetId', e.target.id, t('auditByTarget'), targetWords(e, words))}
+              </Table.Td>
+              <Table.Td>{summaryWords(e, words)}</Table.Td>
+              <Table.Td>{e.ip}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}
 
 /**
  * One audit entry in full: who, what, when and from where in words, its before/after field by

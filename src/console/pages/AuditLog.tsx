@@ -6,16 +6,9 @@ import { useTranslation } from 'react-i18next';
 import { useParams, useSearchParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Page } from '../api.ts';
-import {
-  type AuditEvent,
-  actionLabel,
-  actorWords,
-  summaryWords,
-  targetWords,
-  useAuditWords,
-} from '../audit-words.ts';
+import { type AuditEvent, useAuditWords } from '../audit-words.ts';
 import { membersQuery, orgQuery } from '../queries.ts';
-import { AuditEntryDialog } from './AuditEntry.tsx';
+import { AuditEntriesTable, AuditEntryDialog } from './AuditEntry.tsx';
 
 interface Verification {
   ok: boolean;
@@ -50,7 +43,10 @@ export function AuditLogPage() {
   const [search, setSearch] = useSearchParams();
   const [shown, setShown] = useState<AuditEvent | null>(null);
   const words = useAuditWords(orgId, can.has('members:read'));
-  const org = useQuery(orgQuery(orgId));
+  // The plan's entitlements come with the org profile, readable with settings:read; a reader
+  // without it gets the buttons and the server alone decides.
+  const readsPlan = can.has('settings:read');
+  const org = useQuery({ ...orgQuery(orgId), enabled: readsPlan });
   const exportReasonId = useId();
   const field = (name: string) => search.get(name) ?? '';
   const setField = (name: string, value: string) =>
@@ -184,7 +180,7 @@ export function AuditLogPage() {
       </Group>
       <Group gap="xs">
         {['csv', 'json', 'jsonl'].map((format) =>
-          exportBlocked || !org.data ? (
+          exportBlocked || (readsPlan && !org.data) ? (
             <Button key={format} variant="default" disabled aria-describedby={exportReasonId}>
               {t('export')} {format.toUpperCase()}
             </Button>
@@ -201,66 +197,8 @@ export function AuditLogPage() {
         )}
         {!exportBlocked && (from || to) && !rangeBad && <Text size="sm">{t('auditExportRange')}</Text>}
       </Group>
-      <ErrorText error={events.error ?? verify.error} />
-      <Table striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>#</Table.Th>
-            <Table.Th>{t('time')}</Table.Th>
-            <Table.Th>{t('actor')}</Table.Th>
-            <Table.Th>{t('action')}</Table.Th>
-            <Table.Th>{t('target')}</Table.Th>
-            <Table.Th>{t('auditSummary')}</Table.Th>
-            <Table.Th>{t('auditIp')}</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((e) => (
-            <Table.Tr key={e.id}>
-              <Table.Td>
-                <Anchor
-                  component="button"
-                  type="button"
-                  onClick={() => setShown(e)}
-                  aria-label={t('auditShow', { seq: e.seq })}
-                >
-                  {e.seq}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{words.format.dateTime(e.occurredAt)}</Table.Td>
-              <Table.Td>
-                {e.actor.id ? (
-                  <Anchor
-                    component="button"
-                    type="button"
-                    title={t('auditByActor')}
-                    onClick={() => setField('actorId', e.actor.id ?? '')}
-                  >
-                    {actorWords(e, words)}
-                  </Anchor>
-                ) : (
-                  actorWords(e, words)
-                )}
-              </Table.Td>
-              <Table.Td data-action={e.action} title={e.action}>
-                {actionLabel(t, e.action)}
-              </Table.Td>
-              <Table.Td>
-                <Anchor
-                  component="button"
-                  type="button"
-                  title={t('auditByTarget')}
-                  onClick={() => setField('targetId', e.target.id)}
-                >
-                  {targetWords(e, words)}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{summaryWords(e, words)}</Table.Td>
-              <Table.Td>{e.ip}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <ErrorText error={events.error ?? verify.error ?? org.error} />
+      <AuditEntriesTable entries={rows} words={words} onShow={setShown} filterBy={setField} />
       {rows.length === 0 && events.isSuccess && <Text c="gray.7">{t('noItems')}</Text>}
       {events.hasNextPage && (
         <Button variant="default" onClick={() => events.fetchNextPage()} loading={events.isFetchingNextPage}>

@@ -5,18 +5,10 @@ import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Member, type Page, type TokenView } from '../api.ts';
-import {
-  type AuditEvent,
-  type AuditWords,
-  actionLabel,
-  actorWords,
-  summaryWords,
-  targetWords,
-  useAuditWords,
-} from '../audit-words.ts';
+import { type AuditEvent, type AuditWords, useAuditWords } from '../audit-words.ts';
 import { useCatalogWords } from '../catalog-words.ts';
 import { PageLoader } from '../components.tsx';
-import { AuditEntryDialog } from './AuditEntry.tsx';
+import { AuditEntriesTable, AuditEntryDialog } from './AuditEntry.tsx';
 
 /** How many of their latest entries the timeline shows; the audit log has the rest. */
 const TIMELINE = 30;
@@ -195,43 +187,7 @@ function TimelineSection(props: { orgId: string; userId: string; allowed: boolea
           {asActor.isSuccess && asTarget.isSuccess && entries.length === 0 && (
             <Text c="gray.7">{t('noItems')}</Text>
           )}
-          {entries.length > 0 && (
-            <Table.ScrollContainer minWidth={720}>
-              <Table striped>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>#</Table.Th>
-                    <Table.Th>{t('time')}</Table.Th>
-                    <Table.Th>{t('action')}</Table.Th>
-                    <Table.Th>{t('actor')}</Table.Th>
-                    <Table.Th>{t('target')}</Table.Th>
-                    <Table.Th>{t('auditSummary')}</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {entries.map((e) => (
-                    <Table.Tr key={e.id} data-testid={`timeline-${e.seq}`}>
-                      <Table.Td>
-                        <Anchor
-                          component="button"
-                          type="button"
-                          onClick={() => setShown(e)}
-                          aria-label={t('auditShow', { seq: e.seq })}
-                        >
-                          {e.seq}
-                        </Anchor>
-                      </Table.Td>
-                      <Table.Td>{words.format.dateTime(e.occurredAt)}</Table.Td>
-                      <Table.Td data-action={e.action}>{actionLabel(t, e.action)}</Table.Td>
-                      <Table.Td>{actorWords(e, words)}</Table.Td>
-                      <Table.Td>{targetWords(e, words)}</Table.Td>
-                      <Table.Td>{summaryWords(e, words)}</Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
-          )}
+          {entries.length > 0 && <AuditEntriesTable entries={entries} words={words} onShow={setShown} />}
           <Group gap="md">
             <Button component={Link} variant="default" to={`${log}?actorId=${props.userId}`}>
               {t('memberAllByThem')}
