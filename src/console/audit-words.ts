@@ -1,11 +1,11 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import type { TFunction } from 'i18next';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { auditKey as key } from './audit-words.strings.ts';
 import { type CatalogWords, useCatalogWords } from './catalog-words.ts';
 import { type Formats, useFormat } from './format.ts';
-import { MEMBERS_PAGE, membersQuery } from './queries.ts';
+import { MEMBERS_PAGE, membersQuery, meQuery } from './queries.ts';
 
 /** An audit entry as GET /orgs/:orgId/audit-events answers it. */
 export interface AuditEvent {
@@ -32,6 +32,8 @@ export interface AuditWords {
   format: Formats;
   /** A member's email and name by user id, when the page has them (the loaded members list). */
   memberOf(userId: string): { email: string; name: string } | undefined;
+  /** An organization's name by id, for the reader's own organizations. */
+  orgName(orgId: string): string | undefined;
 }
 
 /**
@@ -46,13 +48,24 @@ export function useAuditWords(orgId: string, canReadMembers: boolean): AuditWord
     ...membersQuery(orgId, new URLSearchParams({ limit: MEMBERS_PAGE })),
     enabled: canReadMembers,
   });
+  const me = useQuery(meQuery);
+  const orgs = useMemo(
+    () => new Map((me.data?.memberships ?? []).map((m) => [m.org.id, m.org.name])),
+    [me.data],
+  );
   const known = useMemo(
     () => new Map((members.data?.pages ?? []).flatMap((p) => p.items).map((m) => [m.userId, m])),
     [members.data],
   );
   return useMemo(
-    () => ({ t, catalog, format, memberOf: (id: string) => known.get(id) }),
-    [t, catalog, format, known],
+    () => ({
+      t,
+      catalog,
+      format,
+      memberOf: (id: string) => known.get(id),
+      orgName: (id: string) => orgs.get(id),
+    }),
+    [t, catalog, format, known, orgs],
   );
 }
 
@@ -126,7 +139,11 @@ export function targetWords(e: AuditEvent, w: AuditWords): string {
     case 'route':
       return target.id;
     default: {
-      const name = target.name ?? text(after.name) ?? text(before.name);
+      const name =
+        target.name ??
+        text(after.name) ??
+        text(before.name) ??
+        (target.type === 'organization' ? w.orgName(target.id) : undefined);
       return name ? `${type}: ${name}` : `${type} ${short(target.id)}`;
     }
   }

@@ -61,6 +61,7 @@ describe.skipIf(!HAS_CHROMIUM)('audit entries in words and the member page', () 
     // The invitation names the invitee; export is offered (Scale plan, an owner).
     const invited = page.locator('tr', { has: page.locator('td[data-action="member.invited"]') });
     await poll(() => invited.textContent()).toContain(dana.email);
+    expect(await invited.textContent()).toContain('Organization: Acme Security');
     expect(await page.getByRole('link', { name: 'Export CSV' }).count()).toBe(1);
     await h.expectAccessible(page, 'audit log in words');
     await h.shoot(page, 'audit-words-01-log');
