@@ -21,6 +21,7 @@ import { type FormEvent, lazy, useEffect, useId, useMemo, useRef, useState } fro
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
 import { ApiError, api, type Me } from './api.ts';
+import { useCatalogWords } from './catalog-words.ts';
 import { PageBoundary, PageLoader } from './components.tsx';
 import { setLanguage } from './i18n.ts';
 import { TeamPage } from './pages/Team.tsx';
@@ -32,6 +33,9 @@ const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default:
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
+const MemberDetailPage = lazy(() =>
+  import('./pages/MemberDetail.tsx').then((m) => ({ default: m.MemberDetailPage })),
+);
 const JoinPage = lazy(() => import('./pages/Join.tsx').then((m) => ({ default: m.JoinPage })));
 
 /** The signed-in user, or null when there is none (401). */
@@ -363,7 +367,10 @@ function OrgLayout() {
               component={Link}
               to={section(p.path)}
               label={t(p.label)}
-              active={location.pathname === section(p.path)}
+              // A page's own pages (a member's, under Team) keep it marked.
+              active={
+                location.pathname === section(p.path) || location.pathname.startsWith(`${section(p.path)}/`)
+              }
             />
           ))}
       </AppShell.Navbar>
@@ -416,6 +423,7 @@ function AcceptInvitation() {
   const client = useQueryClient();
   const navigate = useNavigate();
   const token = useLinkToken('gatehouse.invite');
+  const catalog = useCatalogWords();
   const preview = useQuery({
     queryKey: ['invitation', token],
     queryFn: () =>
@@ -448,7 +456,7 @@ function AcceptInvitation() {
             <Text>
               {t('invitedAs', {
                 org: preview.data.org.name,
-                role: preview.data.roleName,
+                role: catalog.roleName(preview.data.role, preview.data.roleName),
                 email: preview.data.email,
               })}
             </Text>
@@ -485,6 +493,7 @@ export function App() {
         <Route path="/orgs/:orgId/settings" element={<OrgLayout />}>
           <Route path="profile" element={<ProfilePage />} />
           <Route path="team" element={<TeamPage />} />
+          <Route path="team/:userId" element={<MemberDetailPage />} />
           <Route path="roles" element={<RolesPage />} />
           <Route path="audit-log" element={<AuditLogPage />} />
           <Route path="api-tokens" element={<ApiTokensPage />} />

@@ -1,6 +1,9 @@
+import { auditWordStrings } from './audit-words.strings.ts';
+import { catalogStrings } from './catalog-words.strings.ts';
 import type { Strings } from './i18n.ts';
 import { accountStrings } from './pages/Account.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
+import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
@@ -15,4 +18,7 @@ export const pageStrings: Strings[] = [
   rolesStrings,
   teamStrings,
   profileStrings,
+  catalogStrings,
+  auditWordStrings,
+  memberDetailStrings,
 ];

@@ -20,7 +20,9 @@ import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { ErrorText, useMe } from '../App.tsx';
 import { ApiError, api, type Me, type Page } from '../api.ts';
+import { useCatalogWords } from '../catalog-words.ts';
 import { Dialog, DialogActions } from '../components.tsx';
+import { useFormat } from '../format.ts';
 import { forgetOrg, meQuery } from '../queries.ts';
 
 type User = Me['user'];
@@ -58,7 +60,7 @@ export function AccountPage() {
       </Stack>
       <ProfileSection key={user.id} user={user} />
       <PasswordSection email={user.email} />
-      <SessionsSection timeZone={user.timezone} />
+      <SessionsSection />
       <OrganizationsSection memberships={me.data?.memberships ?? []} />
     </Stack>
   );
@@ -123,23 +125,10 @@ function splitErrors(
   return { byField, rest: unplaced ? error : null };
 }
 
-/** Dates and times in the UI language, in the user's time zone when they chose one. */
-function useDateTime(timeZone: string | null) {
-  const { i18n } = useTranslation();
-  return useMemo(() => {
-    const options: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'short' };
-    let format: Intl.DateTimeFormat;
-    try {
-      format = new Intl.DateTimeFormat(i18n.language, { ...options, ...(timeZone ? { timeZone } : {}) });
-    } catch {
-      // A zone the server knows but this browser does not: the browser's own zone.
-      format = new Intl.DateTimeFormat(i18n.language, options);
-    }
-    return {
-      format: (iso: string) => format.format(new Date(iso)),
-      zone: format.resolvedOptions().timeZone,
-    };
-  }, [i18n.language, timeZone]);
+/** Dates and times as everywhere in the console, and the zone they are in (format.ts). */
+function useDateTime() {
+  const format = useFormat();
+  return { format: format.dateTime, zone: format.timeZone };
 }
 
 const languageOf = (locale: string | null) =>
@@ -371,10 +360,10 @@ function describeAgent(t: TFunction, ua: string | null): string {
   });
 }
 
-function SessionsSection({ timeZone }: { timeZone: string | null }) {
+function SessionsSection() {
   const { t } = useTranslation();
   const client = useQueryClient();
-  const when = useDateTime(timeZone);
+  const when = useDateTime();
   const [revoking, setRevoking] = useState<SessionView | null>(null);
   const sessions = useInfiniteQuery({
     queryKey: ['sessions'],
@@ -505,6 +494,7 @@ function SessionsSection({ timeZone }: { timeZone: string | null }) {
 
 function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
   const { t } = useTranslation();
+  const catalog = useCatalogWords();
   const client = useQueryClient();
   const navigate = useNavigate();
   const [leaving, setLeaving] = useState<Membership | null>(null);
@@ -544,7 +534,7 @@ function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
             {memberships.map((m) => (
               <Table.Tr key={m.org.id} data-testid={`membership-${m.org.id}`}>
                 <Table.Td>{m.org.name}</Table.Td>
-                <Table.Td>{m.role}</Table.Td>
+                <Table.Td>{catalog.roleName(m.role)}</Table.Td>
                 <Table.Td>
                   <Button
                     size="xs"

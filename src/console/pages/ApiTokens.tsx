@@ -17,10 +17,10 @@ import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type CreatedToken, type Page, type TokenView, type UsageEntry } from '../api.ts';
+import { useCatalogWords } from '../catalog-words.ts';
 import { Dialog } from '../components.tsx';
+import { useFormat } from '../format.ts';
 import { rolesQuery } from '../queries.ts';
-
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : null);
 
 /** Settings → Organization → API Tokens: your personal tokens, and the org's automation tokens. */
 export function ApiTokensPage() {
@@ -72,6 +72,8 @@ function TokenSection({
   onCreated: (t: CreatedToken) => void;
 }) {
   const { t } = useTranslation();
+  const when = useFormat().dateTime;
+  const catalog = useCatalogWords();
   const client = useQueryClient();
   const listPath = kind === 'personal' ? `/me/tokens?orgId=${orgId}` : `/orgs/${orgId}/automation-tokens`;
   const list = useQuery({
@@ -133,7 +135,7 @@ function TokenSection({
               label={t('role')}
               data={(roles.data?.items ?? [])
                 .filter((r) => r.slug !== 'owner')
-                .map((r) => ({ value: r.slug, label: r.name }))}
+                .map((r) => ({ value: r.slug, label: catalog.roleName(r.slug, r.name) }))}
               value={role}
               onChange={setRole}
               allowDeselect={false}
@@ -184,11 +186,11 @@ function TokenSection({
                   {tok.name} <Code>{tok.hint}</Code>
                 </Table.Td>
                 <Table.Td>{tok.scopes.join(', ')}</Table.Td>
-                {kind === 'automation' && <Table.Td>{tok.role}</Table.Td>}
+                {kind === 'automation' && <Table.Td>{tok.role ? catalog.roleName(tok.role) : ''}</Table.Td>}
                 <Table.Td>{when(tok.createdAt)}</Table.Td>
-                <Table.Td>{when(tok.lastUsedAt) ?? t('never')}</Table.Td>
+                <Table.Td>{when(tok.lastUsedAt) || t('never')}</Table.Td>
                 <Table.Td>
-                  {tok.status === 'expired' ? t('expired') : (when(tok.expiresAt) ?? t('noExpiry'))}
+                  {tok.status === 'expired' ? t('expired') : when(tok.expiresAt) || t('noExpiry')}
                 </Table.Td>
                 <Table.Td>
                   <Group gap="xs">
@@ -224,6 +226,7 @@ function UsageDialog({
   onClose: () => void;
 }) {
   const { t } = useTranslation();
+  const when = useFormat().dateTime;
   const usage = useQuery({
     queryKey: ['usage', token?.id],
     queryFn: () =>

@@ -14,6 +14,19 @@ const en = {
   auditShow: 'Show entry {{seq}}',
   auditByActor: 'Show only this actor’s entries',
   auditByTarget: 'Show only entries about this target',
+  auditSummary: 'Details',
+  auditIp: 'IP address',
+  auditUserAgent: 'Browser',
+  auditRequestId: 'Request id',
+  auditChanges: 'What changed',
+  auditField: 'Field',
+  auditBefore: 'Before',
+  auditAfter: 'After',
+  auditNoChanges: 'This entry records no field values.',
+  auditShowRaw: 'Show the stored entry (JSON)',
+  auditHideRaw: 'Hide the stored entry',
+  auditExportNoPermission: 'Exporting needs the audit:export permission, which your role does not have.',
+  auditExportPlan: 'The {{plan}} plan does not include audit log export; a paid plan does.',
 };
 
 const es: typeof en = {
@@ -30,6 +43,20 @@ const es: typeof en = {
   auditShow: 'Ver la entrada {{seq}}',
   auditByActor: 'Ver solo las entradas de este actor',
   auditByTarget: 'Ver solo las entradas sobre este objeto',
+  auditSummary: 'Detalles',
+  auditIp: 'Dirección IP',
+  auditUserAgent: 'Navegador',
+  auditRequestId: 'Id de la solicitud',
+  auditChanges: 'Qué cambió',
+  auditField: 'Campo',
+  auditBefore: 'Antes',
+  auditAfter: 'Después',
+  auditNoChanges: 'Esta entrada no registra valores de campos.',
+  auditShowRaw: 'Ver la entrada almacenada (JSON)',
+  auditHideRaw: 'Ocultar la entrada almacenada',
+  auditExportNoPermission: 'Exportar requiere el permiso audit:export, que tu rol no tiene.',
+  auditExportPlan:
+    'El plan {{plan}} no incluye la exportación del registro de auditoría; un plan de pago sí.',
 };
 
 export const auditLogStrings: Strings = { en, es };

@@ -1,29 +1,14 @@
-import { Anchor, Button, Code, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Anchor, Button, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams, useSearchParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Page } from '../api.ts';
-import { Dialog } from '../components.tsx';
-import { membersQuery } from '../queries.ts';
-
-interface AuditEvent {
-  id: string;
-  seq: number;
-  occurredAt: string;
-  actor: { type: string; id: string | null; email: string | null; tokenId?: string };
-  action: string;
-  target: { type: string; id: string };
-  before?: unknown;
-  after?: unknown;
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-  prevHash: string;
-  hash: string;
-}
+import { type AuditEvent, useAuditWords } from '../audit-words.ts';
+import { membersQuery, orgQuery } from '../queries.ts';
+import { AuditEntriesTable, AuditEntryDialog } from './AuditEntry.tsx';
 
 interface Verification {
   ok: boolean;
@@ -32,9 +17,6 @@ interface Verification {
   firstBadSeq?: number;
   reason?: string;
 }
-
-const actorText = (a: AuditEvent['actor']) =>
-  a.email ? `${a.email}${a.tokenId ? ' (token)' : ''}` : a.id ? `${a.type} ${a.id.slice(0, 8)}` : a.type;
 
 // What the server accepts (an action, or all of a resource's), checked before asking it.
 const ACTION = /^[a-z][a-z_]*\.([a-z][a-z_]*|\*)$/;
@@ -50,7 +32,9 @@ function instant(local: string): string | null {
 /**
  * Settings → Organization → Audit Log: the org's hash-chained log, filtered by action, actor,
  * target and time (kept in the address, so a filtered view can be shared), paged, exported and
- * verified. Clicking an actor or a target filters by it; an entry's number opens all of it.
+ * verified. Entries read in words (who, what, about whom, the change); clicking an actor or a
+ * target filters by it; an entry's number opens all of it. Export is offered only as far as the
+ * reader's role and the org's plan allow, and says why when it is not.
  */
 export function AuditLogPage() {
   const { t } = useTranslation();
@@ -58,6 +42,12 @@ export function AuditLogPage() {
   const can = usePermissions(orgId);
   const [search, setSearch] = useSearchParams();
   const [shown, setShown] = useState<AuditEvent | null>(null);
+  const words = useAuditWords(orgId, can.has('members:read'));
+  // The plan's entitlements come with the org profile, readable with settings:read; a reader
+  // without it gets the buttons and the server alone decides.
+  const readsPlan = can.has('settings:read');
+  const org = useQuery({ ...orgQuery(orgId), enabled: readsPlan });
+  const exportReasonId = useId();
   const field = (name: string) => search.get(name) ?? '';
   const setField = (name: string, value: string) =>
     setSearch(
@@ -115,6 +105,12 @@ export function AuditLogPage() {
   const rows = events.data?.pages.flatMap((p) => p.items) ?? [];
   const exportUrl = (format: string) =>
     `/api/v1/orgs/${orgId}/audit-events/export?${new URLSearchParams({ format, ...(rangeBad ? {} : range) })}`;
+  // Export needs the permission and a plan that includes it; either missing is said, not hidden.
+  const exportBlocked = !can.has('audit:export')
+    ? t('auditExportNoPermission')
+    : org.data && org.data.entitlements.auditExport !== true
+      ? t('auditExportPlan', { plan: org.data.entitlements.name })
+      : null;
   const filtered = ['action', 'actorId', 'targetId', 'from', 'to'].some((name) => search.has(name));
 
   return (
@@ -182,91 +178,34 @@ export function AuditLogPage() {
           </Button>
         )}
       </Group>
-      {can.has('audit:export') && (
-        <Group gap="xs">
-          {['csv', 'json', 'jsonl'].map((format) => (
+      <Group gap="xs">
+        {['csv', 'json', 'jsonl'].map((format) =>
+          exportBlocked || (readsPlan && !org.data) ? (
+            <Button key={format} variant="default" disabled aria-describedby={exportReasonId}>
+              {t('export')} {format.toUpperCase()}
+            </Button>
+          ) : (
             <Button key={format} component="a" href={exportUrl(format)} variant="default" download>
               {t('export')} {format.toUpperCase()}
             </Button>
-          ))}
-          {(from || to) && !rangeBad && <Text size="sm">{t('auditExportRange')}</Text>}
-        </Group>
-      )}
-      <ErrorText error={events.error ?? verify.error} />
-      <Table striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>#</Table.Th>
-            <Table.Th>{t('time')}</Table.Th>
-            <Table.Th>{t('actor')}</Table.Th>
-            <Table.Th>{t('action')}</Table.Th>
-            <Table.Th>{t('target')}</Table.Th>
-            <Table.Th>IP</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((e) => (
-            <Table.Tr key={e.id}>
-              <Table.Td>
-                <Anchor
-                  component="button"
-                  type="button"
-                  onClick={() => setShown(e)}
-                  aria-label={t('auditShow', { seq: e.seq })}
-                >
-                  {e.seq}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{new Date(e.occurredAt).toLocaleString()}</Table.Td>
-              <Table.Td>
-                {e.actor.id ? (
-                  <Anchor
-                    component="button"
-                    type="button"
-                    title={t('auditByActor')}
-                    onClick={() => setField('actorId', e.actor.id ?? '')}
-                  >
-                    {actorText(e.actor)}
-                  </Anchor>
-                ) : (
-                  actorText(e.actor)
-                )}
-              </Table.Td>
-              <Table.Td>{e.action}</Table.Td>
-              <Table.Td>
-                <Anchor
-                  component="button"
-                  type="button"
-                  title={t('auditByTarget')}
-                  onClick={() => setField('targetId', e.target.id)}
-                >
-                  {e.target.type} {e.target.id.slice(0, 8)}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{e.ip}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+          ),
+        )}
+        {exportBlocked && (
+          <Text size="sm" id={exportReasonId} data-testid="audit-export-reason">
+            {exportBlocked}
+          </Text>
+        )}
+        {!exportBlocked && (from || to) && !rangeBad && <Text size="sm">{t('auditExportRange')}</Text>}
+      </Group>
+      <ErrorText error={events.error ?? verify.error ?? org.error} />
+      <AuditEntriesTable entries={rows} words={words} onShow={setShown} filterBy={setField} />
       {rows.length === 0 && events.isSuccess && <Text c="gray.7">{t('noItems')}</Text>}
       {events.hasNextPage && (
         <Button variant="default" onClick={() => events.fetchNextPage()} loading={events.isFetchingNextPage}>
           {t('loadMore')}
         </Button>
       )}
-      <Dialog
-        size="lg"
-        opened={shown !== null}
-        onClose={() => setShown(null)}
-        title={shown ? `#${shown.seq} ${shown.action}` : ''}
-      >
-        {shown && (
-          // Focusable: a long entry scrolls, and the keyboard must reach it.
-          <Code block tabIndex={0} data-testid="audit-entry">
-            {JSON.stringify(shown, null, 2)}
-          </Code>
-        )}
-      </Dialog>
+      <AuditEntryDialog entry={shown} words={words} onClose={() => setShown(null)} />
     </Stack>
   );
 }

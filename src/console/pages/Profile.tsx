@@ -24,6 +24,7 @@ import { useNavigate, useParams } from 'react-router';
 import { ErrorText, usePermissions } from '../App.tsx';
 import { ApiError, api, apiUpload, type Member, type Organization } from '../api.ts';
 import { Dialog } from '../components.tsx';
+import { useFormat } from '../format.ts';
 import { forgetOrg, membersQuery, orgQuery } from '../queries.ts';
 
 type T = ReturnType<typeof useTranslation>['t'];
@@ -31,8 +32,6 @@ type T = ReturnType<typeof useTranslation>['t'];
 /** What the server takes for a logo (organizations.routes.ts): the type is also checked from the bytes. */
 const LOGO_TYPES = ['image/png', 'image/jpeg'];
 const MAX_LOGO_BYTES = 1024 * 1024;
-
-const when = (iso: string) => new Date(iso).toLocaleString();
 
 const size = (bytes: number) =>
   bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
@@ -155,6 +154,7 @@ export function ProfilePage() {
 
 function DetailsSection({ org, canEdit }: { org: Organization; canEdit: boolean }) {
   const { t } = useTranslation();
+  const when = useFormat().dateTime;
   const client = useQueryClient();
   const headingId = useId();
   const [form, setForm] = useState(() => fromOrg(org));

@@ -16,11 +16,12 @@ import {
   Title,
 } from '@mantine/core';
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type CSSProperties, useCallback, useEffect, useId, useState } from 'react';
+import { type CSSProperties, useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { ErrorText, useMe, usePermissions } from '../App.tsx';
 import { ApiError, api, apiWithEtag, type Role } from '../api.ts';
+import { useCatalogWords } from '../catalog-words.ts';
 import { Dialog, PageLoader } from '../components.tsx';
 import { orgQuery, rolesQuery } from '../queries.ts';
 
@@ -79,7 +80,14 @@ export function RolesPage() {
   const client = useQueryClient();
   const manage = can.has('roles:manage');
   const roles = useQuery(rolesQuery(orgId));
-  const catalog = useQuery(catalogQuery);
+  // Built-in roles and the catalog's descriptions read in the reader's language (catalog-words.ts).
+  const words = useCatalogWords();
+  const catalog = useQuery({
+    ...catalogQuery,
+    select: (data) => ({
+      items: data.items.map((p) => ({ ...p, description: words.permission(p.key, p.description) })),
+    }),
+  });
   // The plan decides whether custom roles exist at all; only settings readers can see it.
   // The plan says whether custom roles exist here (readable with settings:read; without it, the
   // server's refusal says so when a role is created).
@@ -91,7 +99,19 @@ export function RolesPage() {
   const [deleting, setDeleting] = useState<RoleView | null>(null);
   const [notice, setNotice] = useState('');
   const [focusSlug, setFocusSlug] = useState<string | null>(null);
-  const items = (roles.data?.items ?? []) as RoleView[];
+  const items = useMemo(
+    () =>
+      ((roles.data?.items ?? []) as RoleView[]).map((r) =>
+        r.builtin
+          ? {
+              ...r,
+              name: words.roleName(r.slug, r.name),
+              description: words.roleDescription(r.slug, r.description),
+            }
+          : r,
+      ),
+    [roles.data, words],
+  );
   const mySlug = me.data?.memberships.find((m) => m.org.id === orgId)?.role;
   const listHeading = useId();
   const matrixHeading = useId();

@@ -14,17 +14,15 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { memo, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { ErrorText, useMe, usePermissions } from '../App.tsx';
 import { api, type Invitation, type Member, type Page } from '../api.ts';
+import { useCatalogWords } from '../catalog-words.ts';
 import { Dialog, DialogActions } from '../components.tsx';
+import { useFormat } from '../format.ts';
 import { MEMBERS_PAGE, membersQuery, rolesQuery } from '../queries.ts';
 import classes from './Team.module.css';
 import { JoinLinkSection, JoinRequestsSection } from './TeamJoin.tsx';
-
-// One formatter for every row (toLocaleDateString builds a new one per call, a cost on each render).
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
-const date = (iso: string | null) => (iso ? dateFormat.format(new Date(iso)) : null);
 
 /** Settings → Organization → Team: members, invitations, role changes and removal. */
 export function TeamPage() {
@@ -40,6 +38,8 @@ export function TeamPage() {
   const [status, setStatus] = useState('');
   const [inviting, setInviting] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
+  const catalog = useCatalogWords();
+  const { date } = useFormat();
 
   const roles = useQuery(rolesQuery(orgId));
   const params = new URLSearchParams({
@@ -80,8 +80,8 @@ export function TeamPage() {
     onSuccess: refresh,
   });
   const roleOptions = useMemo(
-    () => (roles.data?.items ?? []).map((r) => ({ value: r.slug, label: r.name })),
-    [roles.data],
+    () => (roles.data?.items ?? []).map((r) => ({ value: r.slug, label: catalog.roleName(r.slug, r.name) })),
+    [roles.data, catalog],
   );
   const manage = can.has('members:manage');
 
@@ -142,6 +142,7 @@ export function TeamPage() {
               manage={manage}
               self={m.userId === me.data?.user.id}
               roleOptions={roleOptions}
+              date={date}
               onRole={changeRole.mutate}
               onRemove={setRemoving}
             />
@@ -242,16 +243,20 @@ const MemberRow = memo(function MemberRow(props: {
   manage: boolean;
   self: boolean;
   roleOptions: Array<{ value: string; label: string }>;
+  date: (iso: string | null) => string;
   onRole: (v: { userId: string; role: string }) => void;
   onRemove: (m: Member) => void;
 }) {
   const { t } = useTranslation();
-  const { member: m, manage } = props;
+  const { member: m, manage, date } = props;
   const editable = manage && !props.self && m.status !== 'removed';
   const [choice, setChoice] = useState(m.role);
   return (
     <tr data-testid={`member-${m.email}`}>
-      <td>{m.name}</td>
+      <td>
+        {/* The member's page: their tokens and what they did. */}
+        <Link to={m.userId}>{m.name || m.email}</Link>
+      </td>
       <td>{m.email}</td>
       <td>
         {editable ? (
@@ -290,7 +295,7 @@ const MemberRow = memo(function MemberRow(props: {
         <span className={classes.badge}>{t(m.status)}</span>
       </td>
       <td>{date(m.joinedAt)}</td>
-      <td>{date(m.lastActiveAt) ?? t('never')}</td>
+      <td>{date(m.lastActiveAt) || t('never')}</td>
       {manage && (
         <td>
           {editable && (

@@ -15,6 +15,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorText } from '../App.tsx';
 import { api, type Page } from '../api.ts';
+import { useFormat } from '../format.ts';
 
 interface JoinRequest {
   id: string;
@@ -31,6 +32,7 @@ interface JoinRequest {
  */
 export function JoinLinkSection({ orgId }: { orgId: string }) {
   const { t } = useTranslation();
+  const { date } = useFormat();
   const client = useQueryClient();
   const [url, setUrl] = useState<string | null>(null);
   const state = useQuery({
@@ -61,9 +63,7 @@ export function JoinLinkSection({ orgId }: { orgId: string }) {
       <Text>{t('teamJoinLinkHelp')}</Text>
       {state.data && (
         <Text data-testid="join-link-state">
-          {enabled
-            ? t('teamJoinLinkOn', { date: new Date(state.data.createdAt ?? '').toLocaleDateString() })
-            : t('teamJoinLinkOff')}
+          {enabled ? t('teamJoinLinkOn', { date: date(state.data.createdAt) }) : t('teamJoinLinkOff')}
         </Text>
       )}
       {url && (
@@ -105,6 +105,7 @@ export function JoinRequestsSection(props: {
   onApproved: () => unknown;
 }) {
   const { t } = useTranslation();
+  const { dateTime } = useFormat();
   const client = useQueryClient();
   const { orgId } = props;
   const [chosen, setChosen] = useState<Record<string, string>>({});
@@ -145,7 +146,7 @@ export function JoinRequestsSection(props: {
                 <Table.Tr key={r.id} data-testid={`join-request-${r.email}`}>
                   <Table.Td>{r.name}</Table.Td>
                   <Table.Td>{r.email}</Table.Td>
-                  <Table.Td>{new Date(r.createdAt).toLocaleString()}</Table.Td>
+                  <Table.Td>{dateTime(r.createdAt)}</Table.Td>
                   <Table.Td>
                     <NativeSelect
                       aria-label={`${t('role')}: ${r.email}`}

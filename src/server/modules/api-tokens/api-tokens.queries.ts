@@ -63,10 +63,21 @@ export async function listMyTokens(db: Executor, userId: string, query: Page & {
   }));
 }
 
-export async function listOrgTokensPage(db: Executor, orgId: string, kind: TokenKind, query: Page) {
+/** An org's tokens of a kind, a page at a time; `userId`: only that person's (personal tokens). */
+export async function listOrgTokensPage(
+  db: Executor,
+  orgId: string,
+  kind: TokenKind,
+  query: Page,
+  userId?: string,
+) {
   const limit = query.limit ?? 50;
   const after = decodeCursor(query.cursor);
-  const rows = await listOrgTokens(db, orgId, kind, { limit: limit + 1, ...(after ? { after } : {}) });
+  const rows = await listOrgTokens(db, orgId, kind, {
+    limit: limit + 1,
+    ...(after ? { after } : {}),
+    ...(userId ? { userId } : {}),
+  });
   return toPage(rows, limit, (r) => ({
     id: r.id,
     name: r.name,

@@ -137,12 +137,15 @@ export type PersonalTokenRow = Awaited<ReturnType<typeof listPersonalTokens>>[nu
 
 const owners = alias(users, 'owners');
 
-/** An org's tokens of a kind (not revoked), newest first, with who created them and their role. */
+/**
+ * An org's tokens of a kind (not revoked), newest first, with who created them and their role;
+ * `userId`: only the tokens that person holds.
+ */
 export async function listOrgTokens(
   db: Executor,
   orgId: string,
   kind: TokenKind,
-  page: { limit: number; after?: TimeCursor },
+  page: { limit: number; after?: TimeCursor; userId?: string },
 ) {
   return db
     .select({
@@ -162,7 +165,12 @@ export async function listOrgTokens(
     .where(
       and(
         ...pageConditions(
-          [eq(apiTokens.orgId, orgId), eq(apiTokens.kind, kind), isNull(apiTokens.revokedAt)],
+          [
+            eq(apiTokens.orgId, orgId),
+            eq(apiTokens.kind, kind),
+            isNull(apiTokens.revokedAt),
+            ...(page.userId ? [eq(apiTokens.userId, page.userId)] : []),
+          ],
           page.after,
         ),
       ),

@@ -625,6 +625,27 @@ describe("an organization's view of personal tokens", () => {
     expectStatus(await as(t.app, org.owner).delete(orgUrl(org.orgId, `/personal-tokens/${auto.id}`)), 404);
   });
 
+  it("lists one member's personal tokens with ?userId=, and refuses an id that is not a UUID", async () => {
+    const { org, member: dev } = await orgWith('developer');
+    const other = await addMember(t.app, org, 'viewer', {}, t.mail);
+    const devToken = await createPersonalToken(t.app, dev, org.orgId, ['read'], { name: 'dev ci' });
+    const otherToken = await createPersonalToken(t.app, other, org.orgId, ['read'], { name: 'viewer cli' });
+    const list = async (query: string) =>
+      expectStatus(await as(t.app, org.owner).get(orgUrl(org.orgId, `/personal-tokens${query}`)), 200).json()
+        .items as Array<{ id: string; owner: { id: string } }>;
+    expect((await list('')).map((x) => x.id).sort()).toEqual([devToken.id, otherToken.id].sort());
+    expect(await list(`?userId=${dev.userId}`)).toEqual([
+      expect.objectContaining({ id: devToken.id, owner: { id: dev.userId, email: dev.email } }),
+    ]);
+    expect((await list(`?userId=${other.userId}&limit=1`)).map((x) => x.id)).toEqual([otherToken.id]);
+    expect(await list(`?userId=${org.owner.userId}`)).toEqual([]);
+    const bad = expectStatus(
+      await as(t.app, org.owner).get(orgUrl(org.orgId, '/personal-tokens?userId=nope')),
+      400,
+    ).json();
+    expect(bad.code).toBe('validation_failed');
+  });
+
   it('a cookie from another origin cannot create tokens', async () => {
     const { orgId, owner } = await createOrg(t.app);
     const res = await t.app.inject({

@@ -107,6 +107,13 @@ const Lifetime = (days: readonly number[], fallback: number) =>
 const OrgParams = Type.Object({ orgId: Uuid });
 const ItemParams = Type.Object({ orgId: Uuid, id: Uuid });
 const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
+const PersonalListQuery = Type.Object(
+  {
+    ...PageQuery,
+    userId: Type.Optional(Type.String({ format: 'uuid', description: "Only this member's tokens" })),
+  },
+  { additionalProperties: false },
+);
 
 const signedInUser = (request: FastifyRequest) => {
   if (request.actor.type !== 'user') throw new UnauthenticatedError();
@@ -282,11 +289,14 @@ export function apiTokensRoutes(app: FastifyInstance): void {
         tags: ['tokens'],
         summary: "Members' personal tokens for this organization, newest first",
         params: OrgParams,
-        querystring: ListQuery,
+        querystring: PersonalListQuery,
         response: { 200: Page(Type.Ref('OrgToken')), ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => listOrgTokensPage(database.db, requestOrgId(request), 'personal', request.query),
+    async (request) => {
+      const { userId, ...page } = request.query;
+      return listOrgTokensPage(database.db, requestOrgId(request), 'personal', page, userId);
+    },
   );
 
   r.delete(

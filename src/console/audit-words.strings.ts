@@ -1,0 +1,126 @@
+/**
+ * Every action the server records, with its label in both languages. An action missing here
+ * still shows (as itself); test/console-words.test.ts keeps this list in step with the server.
+ */
+const actions = {
+  'access.denied': ['Access denied', 'Acceso denegado'],
+  'audit.checkpoint_created': ['Audit checkpoint signed', 'Punto de control de auditoría firmado'],
+  'audit.exported': ['Audit log exported', 'Registro de auditoría exportado'],
+  'audit.pruned': ['Old audit entries pruned', 'Entradas antiguas de auditoría depuradas'],
+  'invite.accepted': ['Invitation accepted', 'Invitación aceptada'],
+  'invite.cancelled': ['Invitation cancelled', 'Invitación cancelada'],
+  'invite.resent': ['Invitation resent', 'Invitación reenviada'],
+  'join_link.disabled': ['Share link turned off', 'Enlace para compartir desactivado'],
+  'join_link.rotated': ['Share link created or rotated', 'Enlace para compartir creado o rotado'],
+  'join_request.approved': ['Request to join approved', 'Solicitud para unirse aprobada'],
+  'join_request.created': ['Asked to join', 'Solicitud para unirse enviada'],
+  'join_request.denied': ['Request to join denied', 'Solicitud para unirse rechazada'],
+  'member.invited': ['People invited', 'Personas invitadas'],
+  'member.left': ['Member left', 'Un miembro se fue'],
+  'member.removed': ['Member removed', 'Miembro quitado'],
+  'member.role_changed': ['Role changed', 'Rol cambiado'],
+  'member.signed_in': ['Member signed in', 'Un miembro inició sesión'],
+  'org.created': ['Organization created', 'Organización creada'],
+  'org.deleted': ['Organization deleted', 'Organización eliminada'],
+  'org.logo_changed': ['Logo changed', 'Logotipo cambiado'],
+  'org.logo_removed': ['Logo removed', 'Logotipo quitado'],
+  'org.updated': ['Organization profile updated', 'Perfil de la organización actualizado'],
+  'ownership.transferred': ['Ownership transferred', 'Propiedad transferida'],
+  'role.created': ['Role created', 'Rol creado'],
+  'role.deleted': ['Role deleted', 'Rol eliminado'],
+  'role.updated': ['Role updated', 'Rol actualizado'],
+  'session.created': ['Signed in', 'Inicio de sesión'],
+  'session.ended': ['Signed out', 'Cierre de sesión'],
+  'session.revoked': ['Session revoked', 'Sesión revocada'],
+  'token.created': ['Token created', 'Token creado'],
+  'token.revoked': ['Token revoked', 'Token revocado'],
+  'user.created': ['Account created', 'Cuenta creada'],
+  'user.password_changed': ['Password changed', 'Contraseña cambiada'],
+  'user.updated': ['Account updated', 'Cuenta actualizada'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+/** The actions the console has words for. */
+export const AUDIT_ACTIONS: readonly string[] = Object.keys(actions);
+
+const targetTypes: Record<string, readonly [string, string]> = {
+  member: ['Member', 'Miembro'],
+  user: ['User', 'Usuario'],
+  organization: ['Organization', 'Organización'],
+  invitation: ['Invitation', 'Invitación'],
+  role: ['Role', 'Rol'],
+  session: ['Session', 'Sesión'],
+  personal_token: ['Personal token', 'Token personal'],
+  automation_token: ['Automation token', 'Token de automatización'],
+  join_request: ['Request to join', 'Solicitud para unirse'],
+  audit_log: ['Audit log', 'Registro de auditoría'],
+  audit_checkpoint: ['Audit checkpoint', 'Punto de control de auditoría'],
+  route: ['Route', 'Ruta'],
+};
+
+/** Field names seen in entries' before/after; others show as their key. */
+const fields: Record<string, readonly [string, string]> = {
+  role: ['Role', 'Rol'],
+  status: ['Status', 'Estado'],
+  name: ['Name', 'Nombre'],
+  email: ['Email', 'Correo electrónico'],
+  slug: ['Slug', 'Identificador'],
+  description: ['Description', 'Descripción'],
+  permissions: ['Permissions', 'Permisos'],
+  permission: ['Permission', 'Permiso'],
+  scopes: ['Scopes', 'Alcances'],
+  expiresAt: ['Expires', 'Caduca'],
+  owner: ['Owner', 'Propietario'],
+  userId: ['User', 'Usuario'],
+  invitations: ['Invitations', 'Invitaciones'],
+  locale: ['Language', 'Idioma'],
+  timezone: ['Time zone', 'Zona horaria'],
+  previousOwnerRole: ['Previous owner’s new role', 'Nuevo rol del propietario anterior'],
+  ip: ['IP address', 'Dirección IP'],
+  userAgent: ['Browser', 'Navegador'],
+  sessionsEnded: ['Sessions ended', 'Sesiones terminadas'],
+  joinLink: ['Share link', 'Enlace para compartir'],
+  movedTo: ['Members moved to', 'Miembros movidos a'],
+  plan: ['Plan', 'Plan'],
+};
+
+/** The i18n key of an action's, a target type's or a field's label. */
+export const auditKey = (prefix: string, raw: string) => `${prefix}_${raw.replace(/[^A-Za-z0-9_]/g, '_')}`;
+const key = auditKey;
+
+// The shape of i18n.ts's Strings, spelled out: this file stays free of the browser-only modules, so
+// the server-side test of these words can read it.
+function bundle(): { en: Record<string, string>; es: Record<string, string> } {
+  const en: Record<string, string> = {
+    auditSystem: 'System',
+    auditAnonymous: 'Someone not signed in',
+    auditViaToken: '{{who}} (token)',
+    auditAutomationToken: 'Automation token {{id}}',
+    auditYes: 'Yes',
+    auditNo: 'No',
+    auditNone: '—',
+    auditAsRole: 'as {{role}}',
+  };
+  const es: Record<string, string> = {
+    auditSystem: 'Sistema',
+    auditAnonymous: 'Alguien sin sesión iniciada',
+    auditViaToken: '{{who}} (token)',
+    auditAutomationToken: 'Token de automatización {{id}}',
+    auditYes: 'Sí',
+    auditNo: 'No',
+    auditNone: '—',
+    auditAsRole: 'como {{role}}',
+  };
+  for (const [prefix, table] of [
+    ['auditAction', actions],
+    ['auditType', targetTypes],
+    ['auditField', fields],
+  ] as const) {
+    for (const [raw, [english, spanish]] of Object.entries(table)) {
+      en[key(prefix, raw)] = english;
+      es[key(prefix, raw)] = spanish;
+    }
+  }
+  return { en, es };
+}
+
+export const auditWordStrings = bundle();
