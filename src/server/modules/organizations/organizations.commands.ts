@@ -115,6 +115,11 @@ export const updateOrganization = defineCommand({
   async run(ctx, input: OrgProfileChanges) {
     const { orgId } = orgAccess(ctx);
     const before = (await findOrg(ctx.tx, orgId))!;
+    const held = before as Record<string, unknown>;
+    if (Object.entries(input).every(([key, value]) => JSON.stringify(held[key]) === JSON.stringify(value))) {
+      ctx.unchanged();
+      return before;
+    }
     if (input.slug !== undefined && (await isSlugTaken(ctx.tx, input.slug, orgId))) {
       throw new ConflictError(`The slug "${input.slug}" is taken.`, 'slug_taken');
     }
