@@ -10,6 +10,7 @@ export const PROBLEM_CODES = [
   'forbidden_origin',
   'session_required',
   'token_limit',
+  'org_limit',
   'not_found',
   'method_not_allowed',
   'conflict',

@@ -68,6 +68,18 @@ export interface Config {
     /** Accounts one client address may create in the window. */
     maxSignupsPerIp: number;
   };
+  invitations: {
+    /** Invitation emails (new, renewed and resent) one organization may send in any hour. */
+    maxPerOrgPerHour: number;
+    /** Times one invitation may be sent again (resent, or the address invited again) in any 24 hours. */
+    maxResendsPerDay: number;
+  };
+  organizations: {
+    /** Organizations one user may create in any 24 hours (deleted ones count). */
+    maxCreatedPerUserPerDay: number;
+    /** Live organizations one user may own; creating another is refused (409 `org_limit`). */
+    maxOwnedPerUser: number;
+  };
 }
 
 export type TrustProxy = false | number | string[];
@@ -258,6 +270,14 @@ export function loadConfig(env: Env = process.env): Config {
       maxFailuresPerAccount: readInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 1000),
       maxFailuresPerIp: readInt(env, 'LOGIN_MAX_FAILURES_PER_IP', 100, 1, 100000),
       maxSignupsPerIp: readInt(env, 'SIGNUP_MAX_PER_IP', 20, 1, 100000),
+    },
+    invitations: {
+      maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),
+      maxResendsPerDay: readInt(env, 'INVITATION_MAX_RESENDS_PER_DAY', 5, 0, 1000),
+    },
+    organizations: {
+      maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),
+      maxOwnedPerUser: readInt(env, 'ORGS_MAX_OWNED_PER_USER', 100, 1, 1000000),
     },
   };
 }

@@ -20,6 +20,26 @@ export function bodyOf(raw: string): string {
   return Buffer.from(bytes, 'latin1').toString('utf8');
 }
 
+/** The Subject header as a mail client shows it: unfolded, its RFC 2047 encoded words decoded. */
+export function subjectOf(raw: string): string {
+  const headers = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
+  const value = /^Subject: (.*)$/im.exec(headers)?.[1]?.trim() ?? '';
+  return value
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?UTF-8\?([QB])\?([^?]*)\?=/gi, (_, encoding: string, text: string) =>
+      encoding.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : Buffer.from(
+            text
+              .replace(/_/g, ' ')
+              .replace(/=([0-9A-F]{2})/gi, (_h, hex: string) =>
+                String.fromCharCode(Number.parseInt(hex, 16)),
+              ),
+            'latin1',
+          ).toString('utf8'),
+    );
+}
+
 export interface MailSink {
   url: string;
   messages: CapturedMail[];
@@ -44,7 +64,7 @@ export async function startMailSink(): Promise<MailSink> {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
-        const subject = /^Subject: (.*)$/im.exec(raw)?.[1]?.trim() ?? '';
+        const subject = subjectOf(raw);
         messages.push({
           to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
           subject,

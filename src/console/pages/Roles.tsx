@@ -291,8 +291,9 @@ export function RolesPage() {
             catalog={catalog.data.items}
             roles={items}
             drafts={drafts}
+            // A role is in reach only when the actor holds all it carries, and grants only what they hold.
             canToggle={(role, key) =>
-              manage && role.editable && (can.has(key) || role.permissions.includes(key))
+              manage && role.editable && can.has(key) && role.permissions.every((p) => can.has(p))
             }
             onToggle={toggle}
             focusSlug={focusSlug}

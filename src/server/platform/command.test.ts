@@ -91,6 +91,35 @@ describe('defineCommand runner', () => {
     expect(await rows()).not.toContain(4);
   });
 
+  it('records nothing for a command that declares it changed nothing, and refuses a record beside it', async () => {
+    const seen: string[] = [];
+    t.app.gatehouse.commands.addBeforeCommitHook(async (_tx, change) => {
+      seen.push(change.action);
+    });
+    const noop = defineCommand({
+      action: 'probe.noop',
+      async run(ctx) {
+        ctx.unchanged();
+        return 'as is';
+      },
+    });
+    expect(await t.app.gatehouse.commands.run(noop, invocation, undefined)).toBe('as is');
+    expect(seen).toEqual([]);
+    const both = defineCommand({
+      action: 'probe.both',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (5)`);
+        ctx.unchanged();
+        ctx.record({ target: { type: 'probe', id: '5' } });
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(both, invocation, undefined)).rejects.toThrow(
+      /declared no change yet recorded 1/,
+    );
+    expect(await rows()).not.toContain(5);
+    expect(seen).toEqual([]);
+  });
+
   it('turns a unique violation into a 409 conflict, not a 500', async () => {
     const duplicate = defineCommand({
       action: 'probe.duplicated',

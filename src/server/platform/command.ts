@@ -77,8 +77,8 @@ export interface CommandContext extends Invocation {
   tx: Tx;
   services: CommandServices;
   /**
-   * Declare what changed. Exactly one record per command run; the audit hook writes it in this
-   * same transaction.
+   * Declare what changed. Exactly one record per command run, unless the command declared it
+   * changed nothing (`unchanged`); the audit hook writes it in this same transaction.
    */
   record(change: {
     target: AuditTarget;
@@ -88,6 +88,11 @@ export interface CommandContext extends Invocation {
     actor?: Actor;
     also?: Array<{ orgId: string; action: string }>;
   }): void;
+  /**
+   * Declare that this run changes nothing (a role set to the one already held, identical
+   * fields): it then records nothing, and the audit log gains no entry.
+   */
+  unchanged(): void;
   /**
    * Drop a cached value everywhere once this transaction commits. The command answers only once
    * the notice has been delivered (bounded wait), so the very next request on any instance sees
@@ -163,6 +168,7 @@ export class CommandRunner {
           meta: invocation.meta,
           access: invocation.access,
           permission: err.permission,
+          ...(err.missing ? { missing: err.missing } : {}),
           route: invocation.route ?? `command ${command.action}`,
         });
       }
@@ -185,6 +191,7 @@ export class CommandRunner {
       try {
         const result = await this.database.db.transaction(async (tx) => {
           const records: ChangeRecord[] = [];
+          let unchanged = false;
           let access = invocation.access;
           if (command.permission) {
             if (!access) throw new PermissionDeniedError(command.permission);
@@ -209,6 +216,9 @@ export class CommandRunner {
                 ...(change.also?.length ? { also: change.also } : {}),
               });
             },
+            unchanged: () => {
+              unchanged = true;
+            },
             invalidate: async (cacheName, key) => {
               await this.bus.notify(tx, cacheName, key);
               invalidated = true;
@@ -219,12 +229,15 @@ export class CommandRunner {
             },
           };
           const output = await command.run(ctx, input);
-          if (records.length !== 1) {
+          if (records.length !== (unchanged ? 0 : 1)) {
             throw new Error(
-              `command ${command.action} recorded ${records.length} changes; exactly one is required`,
+              unchanged
+                ? `command ${command.action} declared no change yet recorded ${records.length}`
+                : `command ${command.action} recorded ${records.length} changes; exactly one is required`,
             );
           }
-          for (const hook of this.beforeCommit) await hook(tx, records[0]!, invocation);
+          const change = records[0];
+          if (change) for (const hook of this.beforeCommit) await hook(tx, change, invocation);
           // Last statement before COMMIT: a marker that follows every notice this command sent.
           if (invalidated) delivery = await this.bus.beginDelivery(tx);
           return output;

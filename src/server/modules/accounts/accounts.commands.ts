@@ -123,6 +123,11 @@ export const updateProfile = defineCommand({
     const userId = requireUser(ctx.actor);
     const before = await lockUser(ctx.tx, userId);
     if (!before) throw new UnauthenticatedError();
+    const { passwordHash: _, ...current } = before;
+    if (Object.entries(input).every(([key, value]) => current[key as keyof typeof input] === value)) {
+      ctx.unchanged();
+      return current;
+    }
     const after = await updateUserProfile(ctx.tx, userId, input);
     await ctx.invalidate(USERS_CACHE, userId);
     ctx.record({

@@ -200,6 +200,22 @@ describe('PATCH /api/v1/me', () => {
     expect(cleared.json().user).toMatchObject({ locale: null, timezone: null });
   });
 
+  it('answers a change to what already is with the profile, and records nothing', async () => {
+    const { cookie } = await signUp(t.app, { email: uniqueEmail('same'), name: 'Same Name' });
+    const actions = async () =>
+      (await get('/api/v1/me/audit-events?limit=100', cookie))
+        .json()
+        .items.map((e: { action: string }) => e.action);
+    expect((await patch({ name: 'Other Name' }, cookie)).statusCode).toBe(200);
+    const before = await actions();
+    expect(before.filter((a: string) => a === 'user.updated')).toHaveLength(1);
+    const res = await patch({ name: 'Other Name', locale: null }, cookie);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().user).toMatchObject({ name: 'Other Name', locale: null });
+    expect(res.json().user).not.toHaveProperty('passwordHash');
+    expect(await actions()).toEqual(before);
+  });
+
   it.each([
     [{ locale: 'fr' }, '/body/locale'],
     [{ locale: 'not a locale!' }, '/body/locale'],

@@ -3,6 +3,8 @@ import { confirmSignedInPassword } from './accounts.auth.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
 
+export { lockUser } from './accounts.repository.ts';
+
 /** Accounts: sign-up, sign-in, sessions and the signed-in user's own profile. */
 export async function accountsModule(app: FastifyInstance): Promise<void> {
   const { database, config } = app.gatehouse;

@@ -276,6 +276,27 @@ describe('personal tokens', () => {
     expect(entry).toMatchObject({ targetId: revoked.id, actorId: owner.userId });
   });
 
+  it("list only their own organization's tokens: none of the owner's tokens elsewhere", async () => {
+    const b = await createOrg(t.app, { name: 'Org B' });
+    const c = await createOrg(t.app, { name: 'Org C' }, b.owner);
+    const mine = await createPersonalToken(t.app, b.owner, b.orgId, ['read'], { name: 'b-reader' });
+    const elsewhere = await createPersonalToken(t.app, b.owner, c.orgId, ['admin'], { name: 'c-admin' });
+    const api = withToken(t.app, mine.token);
+    const ids = async (url: string) =>
+      expectStatus(await api.get(url), 200)
+        .json()
+        .items.map((i: { id: string }) => i.id);
+    expect(await ids('/api/v1/me/tokens')).toEqual([mine.id]);
+    expect(await ids(`/api/v1/me/tokens?orgId=${c.orgId}`)).toEqual([]);
+    expect(await ids(`/api/v1/me/tokens?orgId=${b.orgId}`)).toEqual([mine.id]);
+    // Signed in, the owner sees both.
+    const all = expectStatus(await as(t.app, b.owner).get('/api/v1/me/tokens'), 200).json();
+    expect(all.items.map((i: { id: string }) => i.id).sort()).toEqual([mine.id, elsewhere.id].sort());
+    // Nor can it revoke one there (nor any: account changes need a session).
+    expectStatus(await api.delete(`/api/v1/me/tokens/${elsewhere.id}`), 403);
+    expect(expectStatus(await as(t.app, b.owner).get('/api/v1/me/tokens'), 200).json().items).toHaveLength(2);
+  });
+
   it('reach only their own organization, and only read account routes', async () => {
     const a = await createOrg(t.app);
     const b = await createOrg(t.app, {}, a.owner);

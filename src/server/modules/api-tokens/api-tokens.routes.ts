@@ -138,7 +138,17 @@ export function apiTokensRoutes(app: FastifyInstance): void {
         response: { 200: Page(Type.Ref('PersonalToken')), ...problemResponses(400, 401) },
       },
     },
-    async (request) => listMyTokens(database.db, signedInUser(request), request.query),
+    async (request) => {
+      // A personal token reaches one organization: it sees no token of another.
+      const tokenOrg = request.apiToken?.orgId;
+      const { orgId } = request.query;
+      if (tokenOrg && orgId !== undefined && orgId.toLowerCase() !== tokenOrg)
+        return { items: [], nextCursor: null };
+      return listMyTokens(database.db, signedInUser(request), {
+        ...request.query,
+        ...(tokenOrg ? { orgId: tokenOrg } : {}),
+      });
+    },
   );
 
   r.post(

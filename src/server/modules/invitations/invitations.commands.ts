@@ -10,9 +10,10 @@ import {
   ConflictError,
   NotFoundError,
   PlanLimitError,
+  RateLimitedError,
   UnauthenticatedError,
 } from '../../platform/errors/app-error.ts';
-import { oneLine } from '../../platform/mail/mailer.ts';
+import { quoted } from '../../platform/mail/mailer.ts';
 import { admitMember, countSeats, findActiveMemberByEmail, roleForAssignment } from '../members/index.ts';
 import {
   decideJoinRequest,
@@ -26,7 +27,9 @@ import {
   lockInvitationByToken,
   lockJoinRequest,
   markInvitation,
+  recordSends,
   renewInvitation,
+  sendsWaitSeconds,
   upsertJoinLink,
 } from './invitations.repository.ts';
 
@@ -61,6 +64,44 @@ async function assertSeats(ctx: CommandContext, orgId: string, plan: string, ext
   }
 }
 
+/** How many invitation emails may go out (the server's settings). */
+export interface SendLimits {
+  maxPerOrgPerHour: number;
+  maxResendsPerDay: number;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * Invitation emails go to any address a member types: an organization sends at most so many an
+ * hour, and one invitation is sent again at most so many times a day, whatever the instance.
+ */
+async function assertSendAllowed(
+  ctx: CommandContext,
+  orgId: string,
+  limits: SendLimits,
+  count: number,
+  resent: string[],
+): Promise<void> {
+  const orgWait = await sendsWaitSeconds(ctx.tx, { orgId }, HOUR_MS, limits.maxPerOrgPerHour, count);
+  if (orgWait !== undefined) {
+    throw new RateLimitedError(
+      orgWait,
+      `This organization may send ${limits.maxPerOrgPerHour} invitation emails an hour; try again later.`,
+    );
+  }
+  for (const invitationId of resent) {
+    const wait = await sendsWaitSeconds(ctx.tx, { invitationId }, DAY_MS, limits.maxResendsPerDay, 1);
+    if (wait !== undefined) {
+      throw new RateLimitedError(
+        wait,
+        `An invitation may be sent again ${limits.maxResendsPerDay} times a day; try again later.`,
+      );
+    }
+  }
+}
+
 function inviteMessage(input: {
   to: string;
   inviter: string;
@@ -71,9 +112,11 @@ function inviteMessage(input: {
 }) {
   return {
     to: input.to,
-    subject: `${oneLine(input.inviter)} invited you to ${oneLine(input.orgName)}`,
+    // Sent to any address a member names: nothing they wrote goes in the subject, and the names
+    // in the body are quoted and defanged, so the message cannot carry their phishing text.
+    subject: 'You are invited to an organization on Gatehouse',
     text:
-      `${input.inviter} invited you to join ${input.orgName} as ${input.roleName}.\n\n` +
+      `${quoted(input.inviter)} invited you to join the organization ${quoted(input.orgName)} as ${quoted(input.roleName)}.\n\n` +
       `Accept the invitation: ${input.link}\n\n` +
       `Sign in, or create an account with this email address (${input.to}), to accept. ` +
       `The link works once and expires on ${input.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.\n` +
@@ -95,7 +138,7 @@ export const inviteMembers = defineCommand({
   orgLock: 'exclusive',
   async run(
     ctx,
-    input: { emails: string[]; role: string; inviterName: string; publicUrl: string },
+    input: { emails: string[]; role: string; inviterName: string; publicUrl: string; limits: SendLimits },
   ): Promise<InvitationView[]> {
     const access = orgAccess(ctx);
     const role = await roleForAssignment(ctx, input.role);
@@ -117,6 +160,13 @@ export const inviteMembers = defineCommand({
     const now = Date.now();
     const extra = emails.filter((e) => (pending.get(e)?.expiresAt.getTime() ?? 0) <= now).length;
     await assertSeats(ctx, access.orgId, access.plan, extra);
+    await assertSendAllowed(
+      ctx,
+      access.orgId,
+      input.limits,
+      emails.length,
+      [...pending.values()].map((p) => p.id),
+    );
     const expiresAt = new Date(now + INVITATION_TTL_MS);
     const created: InvitationView[] = [];
     const messages: ReturnType<typeof inviteMessage>[] = [];
@@ -143,6 +193,11 @@ export const inviteMembers = defineCommand({
         }),
       );
     }
+    await recordSends(
+      ctx.tx,
+      access.orgId,
+      created.map(({ id, email }) => ({ invitationId: id, resend: pending.has(email) })),
+    );
     ctx.afterCommit(() => {
       for (const message of messages) ctx.services.mailer.dispatch(message);
     });
@@ -162,7 +217,10 @@ export const resendInvitation = defineCommand({
   action: 'invite.resent',
   permission: 'members:manage',
   orgLock: 'exclusive',
-  async run(ctx, input: { id: string; inviterName: string; publicUrl: string }): Promise<InvitationView> {
+  async run(
+    ctx,
+    input: { id: string; inviterName: string; publicUrl: string; limits: SendLimits },
+  ): Promise<InvitationView> {
     const access = orgAccess(ctx);
     const invitation = await lockInvitation(ctx.tx, access.orgId, input.id);
     if (!invitation) throw new NotFoundError('invitation');
@@ -171,6 +229,7 @@ export const resendInvitation = defineCommand({
     }
     // An expired invitation gave its seat back; renewing it takes one again.
     if (invitation.status === 'expired') await assertSeats(ctx, access.orgId, access.plan, 1);
+    await assertSendAllowed(ctx, access.orgId, input.limits, 1, [invitation.id]);
     const token = generateSecret();
     const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
     await renewInvitation(ctx.tx, access.orgId, invitation.id, { tokenHash: hashSecret(token), expiresAt });
@@ -182,6 +241,7 @@ export const resendInvitation = defineCommand({
       link: invitationLink(input.publicUrl, token),
       expiresAt,
     });
+    await recordSends(ctx.tx, access.orgId, [{ invitationId: invitation.id, resend: true }]);
     ctx.afterCommit(() => ctx.services.mailer.dispatch(message));
     ctx.record({
       target: { type: 'invitation', id: invitation.id, email: invitation.email },
@@ -323,8 +383,8 @@ export const requestToJoin = defineCommand({
         for (const to of owners) {
           ctx.services.mailer.dispatch({
             to,
-            subject: `${user.email} asks to join ${oneLine(org.name)}`,
-            text: `${user.email} asked to join ${org.name} through its share link. Approve or deny the request in the organization's members page.\n`,
+            subject: `${user.email} asks to join ${quoted(org.name)}`,
+            text: `${user.email} asked to join ${quoted(org.name)} through its share link. Approve or deny the request in the organization's members page.\n`,
           });
         }
       });
@@ -365,8 +425,8 @@ export const approveJoinRequest = defineCommand({
     ctx.afterCommit(() =>
       ctx.services.mailer.dispatch({
         to: request.email,
-        subject: `You joined ${oneLine(access.orgName)}`,
-        text: `Your request to join ${access.orgName} was approved. Your role: ${role.name}.\n`,
+        subject: `You joined ${quoted(access.orgName)}`,
+        text: `Your request to join ${quoted(access.orgName)} was approved. Your role: ${quoted(role.name)}.\n`,
       }),
     );
     ctx.record({

@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
 import {
+  invitationSends,
   invitations,
   joinLinks,
   joinRequests,
@@ -320,4 +321,58 @@ export async function listJoinRequests(
     .where(and(...conditions))
     .orderBy(desc(joinRequests.createdAt), desc(joinRequests.id))
     .limit(page.limit);
+}
+
+/**
+ * Whether `extra` more sends fit in the last `windowMs` of `scope` (an org's sends, or one
+ * invitation's resends), measured with the database's clock: undefined when they fit, else the
+ * seconds until enough of the counted sends have left the window. The caller holds the org's
+ * lock, so no concurrent send is counted between this check and `recordSends`.
+ */
+export async function sendsWaitSeconds(
+  tx: Executor,
+  scope: { orgId: string } | { invitationId: string },
+  windowMs: number,
+  max: number,
+  extra: number,
+): Promise<number | undefined> {
+  const window = sql`now() - make_interval(secs => ${windowMs / 1000})`;
+  const where =
+    'orgId' in scope
+      ? and(eq(invitationSends.orgId, scope.orgId), gt(invitationSends.sentAt, window))
+      : and(
+          eq(invitationSends.invitationId, scope.invitationId),
+          eq(invitationSends.resend, true),
+          gt(invitationSends.sentAt, window),
+        );
+  const [{ used } = { used: 0 }] = await tx
+    .select({ used: sql<number>`count(*)::int` })
+    .from(invitationSends)
+    .where(where);
+  const over = used + extra - max;
+  if (over <= 0) return undefined;
+  // More at once than the limit allows in any window: waiting a whole window is the best there is.
+  if (over > used) return windowMs / 1000;
+  const rows = await tx
+    .select({
+      wait: sql<number>`extract(epoch from ${invitationSends.sentAt} + make_interval(secs => ${windowMs / 1000}) - now())::float8`,
+    })
+    .from(invitationSends)
+    .where(where)
+    .orderBy(invitationSends.sentAt, invitationSends.id)
+    .offset(over - 1)
+    .limit(1);
+  return Math.max(1, Number(rows[0]?.wait ?? windowMs / 1000));
+}
+
+/** Notes invitation emails as sent, and forgets this org's sends older than a day (no limit looks further back). */
+export async function recordSends(
+  tx: Executor,
+  orgId: string,
+  sends: Array<{ invitationId: string; resend: boolean }>,
+): Promise<void> {
+  await tx
+    .delete(invitationSends)
+    .where(and(eq(invitationSends.orgId, orgId), sql`${invitationSends.sentAt} < now() - interval '1 day'`));
+  if (sends.length > 0) await tx.insert(invitationSends).values(sends.map((s) => ({ ...s, orgId })));
 }

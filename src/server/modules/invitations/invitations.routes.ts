@@ -88,7 +88,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
           emails: Type.Array(Email, { minItems: 1, maxItems: 50 }),
           role: RoleSlug,
         }),
-        response: { 201: Page(Type.Ref('Invitation')), ...problemResponses(400, 401, 403, 404, 409) },
+        response: { 201: Page(Type.Ref('Invitation')), ...problemResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
@@ -97,6 +97,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
         role: request.body.role,
         inviterName: inviterName(request),
         publicUrl: config.publicUrl,
+        limits: config.invitations,
       });
       return reply.status(201).send({ items, nextCursor: null });
     },
@@ -150,7 +151,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
         tags: ['invitations'],
         summary: 'Send the invitation again with a new link; the old link stops working',
         params: ItemParams,
-        response: { 200: Type.Ref('Invitation'), ...problemResponses(400, 401, 403, 404, 409) },
+        response: { 200: Type.Ref('Invitation'), ...problemResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request) =>
@@ -158,6 +159,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
         id: request.params.id,
         inviterName: inviterName(request),
         publicUrl: config.publicUrl,
+        limits: config.invitations,
       }),
   );
 

@@ -13,6 +13,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import { quoted } from '../../platform/mail/mailer.ts';
 import { findRoleBySlug, type RoleRow } from '../roles/index.ts';
 import {
   countOwners,
@@ -69,6 +70,10 @@ export const changeMemberRole = defineCommand({
     const member = await memberInReach(ctx, input.userId);
     const role = await roleForAssignment(ctx, input.role);
     assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    if (role.id === member.roleId) {
+      ctx.unchanged();
+      return member;
+    }
     if (
       member.role === OWNER_ROLE &&
       role.slug !== OWNER_ROLE &&
@@ -76,19 +81,17 @@ export const changeMemberRole = defineCommand({
     ) {
       throw new LastOwnerError();
     }
-    if (role.id !== member.roleId) {
-      await setMemberRole(ctx.tx, access.orgId, member.userId, role.id);
-      await invalidateMemberships(ctx, access.orgId, [member.userId]);
-      ctx.afterCommit(() =>
-        ctx.services.mailer.dispatch({
-          to: member.email,
-          subject: `Your role in ${access.orgName} is now ${role.name}`,
-          text: `Your role in ${access.orgName} changed from ${member.role} to ${role.slug}.\n`,
-        }),
-      );
-      if (isPrivileged(role) && !isPrivileged({ slug: member.role, permissions: member.rolePermissions })) {
-        await alertOwnersOfPromotion(ctx, access, member.email, role.name);
-      }
+    await setMemberRole(ctx.tx, access.orgId, member.userId, role.id);
+    await invalidateMemberships(ctx, access.orgId, [member.userId]);
+    ctx.afterCommit(() =>
+      ctx.services.mailer.dispatch({
+        to: member.email,
+        subject: `Your role in ${quoted(access.orgName)} is now ${quoted(role.name)}`,
+        text: `Your role in ${quoted(access.orgName)} changed from ${member.role} to ${role.slug}.\n`,
+      }),
+    );
+    if (isPrivileged(role) && !isPrivileged({ slug: member.role, permissions: member.rolePermissions })) {
+      await alertOwnersOfPromotion(ctx, access, member.email, role.name);
     }
     ctx.record({
       target: memberTarget(member),
@@ -173,8 +176,8 @@ export const transferOwnership = defineCommand({
     ctx.afterCommit(() =>
       ctx.services.mailer.dispatch({
         to: target.email,
-        subject: `You are now the owner of ${access.orgName}`,
-        text: `Ownership of ${access.orgName} was transferred to you. The previous owner is now an Admin.\n`,
+        subject: `You are now the owner of ${quoted(access.orgName)}`,
+        text: `Ownership of ${quoted(access.orgName)} was transferred to you. The previous owner is now an Admin.\n`,
       }),
     );
     ctx.record({

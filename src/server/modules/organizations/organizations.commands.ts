@@ -7,11 +7,15 @@ import { defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
   PermissionDeniedError,
+  RateLimitedError,
   UnauthenticatedError,
 } from '../../platform/errors/app-error.ts';
+import { lockUser } from '../accounts/index.ts';
 import { admitMember } from '../members/index.ts';
 import { insertBuiltinRoles } from '../roles/index.ts';
 import {
+  countOwnedOrgs,
+  creationWaitSeconds,
   deleteLogo,
   findOrg,
   insertOrg,
@@ -53,22 +57,47 @@ const snapshot = (o: OrgRow) => ({
 /** An organization as the audit trail names it (its name as of the change). */
 const orgTarget = (o: OrgRow) => ({ type: 'organization', id: o.id, name: o.name });
 
+/** How many organizations one user may create and own (the server's settings). */
+export interface CreationLimits {
+  maxCreatedPerUserPerDay: number;
+  maxOwnedPerUser: number;
+}
+
 export const createOrganization = defineCommand({
   action: 'org.created',
-  async run(ctx, input: OrgProfileChanges & { name: string; slug?: string; plan: string }) {
+  async run(
+    ctx,
+    input: OrgProfileChanges & { name: string; slug?: string; plan: string; limits: CreationLimits },
+  ) {
     if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
+    // The user's row lock serializes their creations: concurrent ones cannot all pass the limits.
+    if (!(await lockUser(ctx.tx, ctx.actor.userId))) throw new UnauthenticatedError();
+    const { limits, ...fields } = input;
+    const wait = await creationWaitSeconds(ctx.tx, ctx.actor.userId, limits.maxCreatedPerUserPerDay);
+    if (wait !== undefined) {
+      throw new RateLimitedError(
+        wait,
+        `You may create ${limits.maxCreatedPerUserPerDay} organizations a day; try again later.`,
+      );
+    }
+    if ((await countOwnedOrgs(ctx.tx, ctx.actor.userId)) >= limits.maxOwnedPerUser) {
+      throw new ConflictError(
+        `You own ${limits.maxOwnedPerUser} organizations, the most one person may. Delete one or transfer its ownership first.`,
+        'org_limit',
+      );
+    }
     const explicitSlug = input.slug !== undefined;
     const derived = slugFromName(input.name);
     const suffixed = () =>
       `${derived.slice(0, MAX_SLUG_LENGTH - 7).replace(/-+$/, '')}-${randomBytes(3).toString('hex')}`;
-    let slug = input.slug ?? derived;
+    let slug = fields.slug ?? derived;
     if (!explicitSlug && (await isSlugTaken(ctx.tx, slug))) slug = suffixed();
-    let created = await insertOrg(ctx.tx, { ...input, slug, createdBy: ctx.actor.userId });
+    let created = await insertOrg(ctx.tx, { ...fields, slug, createdBy: ctx.actor.userId });
     // A derived slug that a concurrent creation took after the check above: the caller named no
     // slug, so take another rather than refuse.
     for (let attempt = 0; !created && !explicitSlug && attempt < 3; attempt++) {
       slug = suffixed();
-      created = await insertOrg(ctx.tx, { ...input, slug, createdBy: ctx.actor.userId });
+      created = await insertOrg(ctx.tx, { ...fields, slug, createdBy: ctx.actor.userId });
     }
     if (!created) throw new ConflictError(`The slug "${slug}" is taken.`, 'slug_taken');
     const roles = await insertBuiltinRoles(ctx.tx, created.id);
@@ -89,6 +118,11 @@ export const updateOrganization = defineCommand({
   async run(ctx, input: OrgProfileChanges) {
     const { orgId } = orgAccess(ctx);
     const before = (await findOrg(ctx.tx, orgId))!;
+    const held = before as Record<string, unknown>;
+    if (Object.entries(input).every(([key, value]) => JSON.stringify(held[key]) === JSON.stringify(value))) {
+      ctx.unchanged();
+      return before;
+    }
     if (input.slug !== undefined && (await isSlugTaken(ctx.tx, input.slug, orgId))) {
       throw new ConflictError(`The slug "${input.slug}" is taken.`, 'slug_taken');
     }

@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { memberships, organizations, orgLogos, roles } from '../../platform/db/schema.ts';
 
@@ -168,4 +169,52 @@ export async function deleteLogo(tx: Executor, orgId: string): Promise<boolean> 
     .where(eq(orgLogos.orgId, orgId))
     .returning({ orgId: orgLogos.orgId });
   return rows.length > 0;
+}
+
+/**
+ * Seconds until the user may create one more organization under a limit of `max` in any 24
+ * hours (creations of since-deleted ones count), by the database's clock; undefined when they may now.
+ */
+export async function creationWaitSeconds(
+  tx: Executor,
+  userId: string,
+  max: number,
+): Promise<number | undefined> {
+  const recent = and(
+    eq(organizations.createdBy, userId),
+    gt(organizations.createdAt, sql`now() - interval '1 day'`),
+  );
+  const [{ used } = { used: 0 }] = await tx
+    .select({ used: sql<number>`count(*)::int` })
+    .from(organizations)
+    .where(recent);
+  if (used < max) return undefined;
+  const [row] = await tx
+    .select({
+      wait: sql<number>`extract(epoch from ${organizations.createdAt} + interval '1 day' - now())::float8`,
+    })
+    .from(organizations)
+    .where(recent)
+    .orderBy(asc(organizations.createdAt), asc(organizations.id))
+    .offset(used - max)
+    .limit(1);
+  return Math.max(1, Number(row?.wait ?? 86_400));
+}
+
+/** Live organizations the user is an active owner of. */
+export async function countOwnedOrgs(tx: Executor, userId: string): Promise<number> {
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(
+      and(
+        eq(memberships.userId, userId),
+        eq(memberships.status, 'active'),
+        eq(roles.slug, OWNER_ROLE),
+        isNull(organizations.deletedAt),
+      ),
+    );
+  return row?.n ?? 0;
 }

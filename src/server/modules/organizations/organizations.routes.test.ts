@@ -223,6 +223,21 @@ describe('GET /api/v1/orgs', () => {
 });
 
 describe('GET / PATCH /api/v1/orgs/:orgId', () => {
+  it('answers a PATCH that changes nothing with the profile, and records nothing', async () => {
+    const org = await newOrg('pro');
+    const profile = { description: 'Same', teamEmails: ['team@same.example'] };
+    expectStatus(await as(t.app, org.owner).patch(orgUrl(org), profile), 200);
+    const log = async () =>
+      expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, '/audit-events?action=org.updated')),
+        200,
+      ).json().items.length;
+    expect(await log()).toBe(1);
+    const again = expectStatus(await as(t.app, org.owner).patch(orgUrl(org), profile), 200).json();
+    expect(again).toMatchObject({ ...profile, id: org.orgId });
+    expect(await log()).toBe(1);
+  });
+
   it('round-trips every profile field', async () => {
     const org = await newOrg('free');
     const before = expectStatus(await as(t.app, org.owner).get(orgUrl(org)), 200).json();

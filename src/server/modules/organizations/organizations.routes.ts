@@ -166,7 +166,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
         ),
         response: {
           201: Type.Object({ ...organizationFields, role: Type.String({ description: 'Your role: owner' }) }),
-          ...problemResponses(400, 401, 403, 409),
+          ...problemResponses(400, 401, 403, 409, 429),
         },
       },
     },
@@ -176,6 +176,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
         ...rest,
         name: rest.name.trim(),
         plan: plan ?? 'free',
+        limits: app.gatehouse.config.organizations,
       });
       return reply.status(201).send({ ...present(org), role });
     },

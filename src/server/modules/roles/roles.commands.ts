@@ -15,6 +15,7 @@ import {
   PreconditionFailedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import { quoted } from '../../platform/mail/mailer.ts';
 import {
   countRoleAssignments,
   deleteRole,
@@ -124,17 +125,22 @@ export const editRole = defineCommand({
       throw new ConflictError('Built-in roles cannot be renamed; only their permissions can change.');
     }
     const changes: { name?: string; description?: string | null; permissions?: string[] } = {};
-    if (input.name !== undefined) changes.name = input.name;
-    if (input.description !== undefined) changes.description = input.description;
-    if (input.permissions !== undefined) {
-      const next = checkedPermissions(input.permissions);
-      const current = rolePermissions(role.slug, role.permissions);
-      // Only what is added is a grant; keeping or removing what the actor lacks is not.
-      assertCanGrant(
-        access,
-        next.filter((p) => !current.has(p)),
-      );
+    if (input.name !== undefined && input.name !== role.name) changes.name = input.name;
+    if (input.description !== undefined && input.description !== role.description) {
+      changes.description = input.description;
+    }
+    const next = input.permissions !== undefined ? checkedPermissions(input.permissions) : undefined;
+    // A role is within reach only when the actor holds all it carries, now and after the edit:
+    // otherwise taking permissions away from a role would demote its holders (the Admin role
+    // included) past what the actor could do to any of them directly.
+    assertCanGrant(access, new Set([...rolePermissions(role.slug, role.permissions), ...(next ?? [])]));
+    const held = new Set(role.permissions);
+    if (next !== undefined && (next.length !== held.size || next.some((p) => !held.has(p)))) {
       changes.permissions = next;
+    }
+    if (Object.keys(changes).length === 0) {
+      ctx.unchanged();
+      return role;
     }
     const updated = await updateRole(ctx.tx, access.orgId, role.id, changes);
     await ctx.invalidate(ROLES_CACHE, role.id);
@@ -151,6 +157,8 @@ export const removeRole = defineCommand({
     const access = orgAccess(ctx);
     const role = await requireRole(ctx, input.slug);
     if (role.builtin) throw new ConflictError('Built-in roles cannot be deleted.');
+    // Deleting a role moves its holders: only a role within the actor's reach may go.
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
     const assigned = await countRoleAssignments(ctx.tx, access.orgId, role.id);
     const tokens = await countRoleTokens(ctx.tx, access.orgId, role.id);
     let target: RoleRow | undefined;
@@ -164,19 +172,17 @@ export const removeRole = defineCommand({
       if (target.id === role.id) {
         throw new ValidationError([{ field: '/querystring/reassignTo', message: 'must be another role' }]);
       }
-      if (tokens > 0 && target.slug === OWNER_ROLE) {
+      // Ownership is given by transfer alone (and a token cannot own an organization).
+      if (target.slug === OWNER_ROLE) {
         throw new ValidationError([
           {
             field: '/querystring/reassignTo',
-            message:
-              'cannot be owner while automation tokens act with this role: a token cannot own an organization',
+            message: 'cannot be owner: ownership passes only by transfer',
           },
         ]);
       }
       // Moving members (or tokens) into a role is giving them that role.
-      if (assigned.members + assigned.invitations + tokens > 0) {
-        assertCanGrant(access, rolePermissions(target.slug, target.permissions));
-      }
+      assertCanGrant(access, rolePermissions(target.slug, target.permissions));
     } else if (assigned.members + assigned.invitations + tokens > 0) {
       throw new ConflictError(
         `The role is assigned to ${assigned.members} member(s), ${assigned.invitations} pending invitation(s) and ${tokens} automation token(s). ` +
@@ -197,8 +203,8 @@ export const removeRole = defineCommand({
         for (const email of holders) {
           ctx.services.mailer.dispatch({
             to: email,
-            subject: `Your role in ${orgName} is now ${target.name}`,
-            text: `Your role in ${orgName} changed from ${role.slug} to ${target.slug}: the ${role.name} role was deleted.\n`,
+            subject: `Your role in ${quoted(orgName)} is now ${quoted(target.name)}`,
+            text: `Your role in ${quoted(orgName)} changed from ${role.slug} to ${target.slug}: the ${quoted(role.name)} role was deleted.\n`,
           });
         }
       });

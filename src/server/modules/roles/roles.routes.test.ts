@@ -1,8 +1,10 @@
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, ORIGIN, type TestApp } from '../../../../test/support/app.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
 import { PERMISSIONS } from '../../../contracts/permissions.ts';
 import { BUILTIN_ROLES } from '../../../contracts/roles.ts';
+import { auditEvents } from '../../platform/db/schema.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -25,9 +27,21 @@ const roleSlugs = async (org: Org): Promise<string[]> =>
   expectStatus(await as(t.app, org.owner).get(rolesUrl(org)), 200)
     .json()
     .items.map((r: { slug: string }) => r.slug);
+const members = (org: Org, userId: string) => `/api/v1/orgs/${org.orgId}/members/${userId}`;
 const memberRole = async (org: Org, userId: string): Promise<string> =>
   expectStatus(await as(t.app, org.owner).get(`/api/v1/orgs/${org.orgId}/members/${userId}`), 200).json()
     .role;
+
+const createRole = async (org: Org, slug: string, permissions: readonly string[], name = slug) =>
+  expectStatus(await as(t.app, org.owner).post(rolesUrl(org), { slug, name, permissions }), 201);
+
+/** Every entry of the org's audit log, oldest first. */
+const auditOf = (org: Org) =>
+  t.db.database.db
+    .select({ action: auditEvents.action, after: auditEvents.after, targetId: auditEvents.targetId })
+    .from(auditEvents)
+    .where(eq(auditEvents.chainId, org.orgId))
+    .orderBy(asc(auditEvents.seq));
 
 /** The first message to `to` since `since` (an index into t.mail.messages) whose subject has `subject`. */
 async function mailTo(to: string, subject: string, since: number) {
@@ -324,7 +338,8 @@ describe('no escalation: nobody grants what they do not hold', () => {
     );
     expect(removed.json().permissions).toEqual(fewer);
 
-    // Keeping a permission the Admin lacks (granted by the Owner) is not a grant either.
+    // Once the role carries a permission the Admin lacks (the Owner gave it), the role is out of
+    // the Admin's reach: editing it would change what its holders can do beyond the Admin's own.
     expectStatus(
       await as(t.app, org.owner).patch(roleUrl(org, 'developer'), {
         permissions: [...fewer, 'billing:read'],
@@ -332,11 +347,12 @@ describe('no escalation: nobody grants what they do not hold', () => {
       200,
     );
     const kept = fewer.filter((p) => p !== 'scans:create');
-    const res = expectStatus(
-      await as(t.app, admin).patch(roleUrl(org, 'developer'), { permissions: [...kept, 'billing:read'] }),
-      200,
-    );
-    expect(res.json().permissions).toEqual([...kept, 'billing:read']);
+    for (const body of [{ permissions: [...kept, 'billing:read'] }, { permissions: kept }]) {
+      const res = expectStatus(await as(t.app, admin).patch(roleUrl(org, 'developer'), body), 403);
+      expect(res.json()).toMatchObject({ code: 'permission_denied' });
+      expect(res.json().detail).toContain('billing:read');
+    }
+    expect((await roleOf(org, 'developer')).permissions).toEqual([...fewer, 'billing:read']);
   });
 
   it('an Admin cannot make someone an Owner', async () => {
@@ -355,6 +371,118 @@ describe('no escalation: nobody grants what they do not hold', () => {
     );
     expect(self.json().code).toBe('permission_denied');
     expect(await memberRole(org, admin.userId)).toBe('admin');
+    // Refused like any other 403: the attempt is in the org's log, with what the Admin lacks.
+    const denied = (await auditOf(org)).filter((e) => e.action === 'access.denied');
+    expect(denied[0]?.targetId).toBe('PATCH /api/v1/orgs/:orgId/members/:userId');
+    expect(denied[0]?.after).toMatchObject({
+      role: 'admin',
+      permission: 'billing:read',
+      missing: expect.arrayContaining(['billing:manage', 'org:delete', 'org:transfer']),
+    });
+  });
+
+  it('a role whose holders the actor could not demote directly cannot be deleted or moved either', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const admin = await join(org, 'admin');
+    const billing = ['members:read', 'billing:read', 'billing:manage'];
+    await createRole(org, 'billing-lead', billing, 'Billing');
+    const lead = await join(org, 'billing-lead');
+    // Directly: out of reach.
+    const direct = members(org, lead.userId);
+    expectStatus(await as(t.app, admin).patch(direct, { role: 'viewer' }), 403);
+    const before = await auditOf(org);
+    // Through the role: out of reach too, and nothing moves.
+    const res = expectStatus(
+      await as(t.app, admin).delete(`${roleUrl(org, 'billing-lead')}?reassignTo=viewer`),
+      403,
+    );
+    expect(res.json()).toMatchObject({ code: 'permission_denied' });
+    expect(res.json().detail).toContain('billing:manage');
+    expectStatus(await as(t.app, admin).patch(roleUrl(org, 'billing-lead'), { name: 'Former billing' }), 403);
+    expect(await memberRole(org, lead.userId)).toBe('billing-lead');
+    expect(await roleOf(org, 'billing-lead')).toMatchObject({ name: 'Billing', permissions: billing });
+    const after = await auditOf(org);
+    // Each refusal is in the log (one per route), and nothing else.
+    expect(after.slice(before.length).map((e) => e.action)).toEqual(['access.denied', 'access.denied']);
+    // The Owner holds it all.
+    expectStatus(await as(t.app, org.owner).delete(`${roleUrl(org, 'billing-lead')}?reassignTo=viewer`), 204);
+    expect(await memberRole(org, lead.userId)).toBe('viewer');
+  });
+
+  it('reassignTo must be within reach, and never the Owner role', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const admin = await join(org, 'admin');
+    await createRole(org, 'temp', []);
+    const member = await join(org, 'temp');
+    for (const who of [admin, org.owner]) {
+      const res = expectStatus(await as(t.app, who).delete(`${roleUrl(org, 'temp')}?reassignTo=owner`), 400);
+      expect(res.json().errors.map((e: { field: string }) => e.field)).toEqual(['/querystring/reassignTo']);
+    }
+    // Even with nobody to move.
+    await createRole(org, 'spare', []);
+    await createRole(org, 'rich', ['billing:read']);
+    expectStatus(await as(t.app, admin).delete(`${roleUrl(org, 'spare')}?reassignTo=owner`), 400);
+    expectStatus(await as(t.app, admin).delete(`${roleUrl(org, 'spare')}?reassignTo=rich`), 403);
+    expectStatus(await as(t.app, org.owner).get(roleUrl(org, 'spare')), 200);
+    expect(await memberRole(org, member.userId)).toBe('temp');
+    expectStatus(await as(t.app, admin).delete(`${roleUrl(org, 'temp')}?reassignTo=developer`), 204);
+    expect(await memberRole(org, member.userId)).toBe('developer');
+  });
+
+  it('a custom role holding only roles:manage cannot strip the Admin role, but edits roles within its reach', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const admin = await join(org, 'admin');
+    await createRole(org, 'role-editor', ['roles:manage']);
+    await createRole(org, 'tiny', []);
+    const editor = await join(org, 'role-editor');
+    const adminPermissions = [...builtin('admin').permissions];
+    const res = expectStatus(
+      await as(t.app, editor).patch(roleUrl(org, 'admin'), { permissions: ['members:read'] }),
+      403,
+    );
+    expect(res.json().code).toBe('permission_denied');
+    expect((await roleOf(org, 'admin')).permissions).toEqual(adminPermissions);
+    // The Admins keep what they had: managing members still works.
+    expectStatus(await as(t.app, admin).get(members(org, editor.userId)), 200);
+    expectStatus(await as(t.app, editor).patch(roleUrl(org, 'tiny'), { permissions: ['roles:manage'] }), 200);
+    expect((await roleOf(org, 'tiny')).permissions).toEqual(['roles:manage']);
+  });
+});
+
+describe('a change to what already is records nothing', () => {
+  it("setting a member's role to the one they hold answers with the member and adds no audit entry nor email", async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const dev = await join(org, 'developer');
+    const entries = (await auditOf(org)).length;
+    const mails = t.mail.messages.length;
+    const res = expectStatus(
+      await as(t.app, org.owner).patch(members(org, dev.userId), { role: 'developer' }),
+      200,
+    );
+    expect(res.json()).toMatchObject({ userId: dev.userId, role: 'developer', email: dev.email });
+    expect((await auditOf(org)).length).toBe(entries);
+    // A real change afterwards is recorded and mailed: the no-op above would have been by now.
+    expectStatus(await as(t.app, org.owner).patch(members(org, dev.userId), { role: 'viewer' }), 200);
+    await t.mail.latestTo(dev.email, mails);
+    expect(t.mail.messages.slice(mails).filter((m) => m.to.includes(dev.email.toLowerCase()))).toHaveLength(
+      1,
+    );
+    expect((await auditOf(org)).slice(entries).map((e) => e.action)).toEqual(['member.role_changed']);
+  });
+
+  it('a role PATCH with identical fields answers with the role and adds no audit entry', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    await createRole(org, 'ops', ['scans:read'], 'Ops');
+    const entries = (await auditOf(org)).length;
+    const same = { name: 'Ops', description: null, permissions: ['scans:read', 'scans:read'] };
+    const res = expectStatus(await as(t.app, org.owner).patch(roleUrl(org, 'ops'), same), 200);
+    expect(res.json()).toMatchObject({ slug: 'ops', name: 'Ops', permissions: ['scans:read'] });
+    const developer = [...builtin('developer').permissions];
+    expectStatus(
+      await as(t.app, org.owner).patch(roleUrl(org, 'developer'), { permissions: developer }),
+      200,
+    );
+    expect((await auditOf(org)).length).toBe(entries);
   });
 });
 
@@ -598,9 +726,9 @@ describe('DELETE /api/v1/orgs/:orgId/roles/:slug', () => {
     const since = t.mail.messages.length;
     expectStatus(await as(t.app, org.owner).delete(`${roleUrl(org, 'temp')}?reassignTo=admin`), 204);
     expect(await memberRole(org, member.userId)).toBe('admin');
-    const told = await mailTo(member.email, 'is now Admin', since);
+    const told = await mailTo(member.email, 'is now "Admin"', since);
     expect(told.text).toContain('temp');
-    const alert = await mailTo(org.owner.email, `${member.email} is now Admin`, since);
+    const alert = await mailTo(org.owner.email, `${member.email} is now "Admin"`, since);
     expect(alert.subject).toContain('Acme Security');
   });
 

@@ -3,7 +3,7 @@ import { OWNER_ROLE, PRIVILEGED_ROLES } from '../../../contracts/roles.ts';
 import { type CommandContext, describeActor } from '../command.ts';
 import type { Executor } from '../db/client.ts';
 import { memberships, roles, users } from '../db/schema.ts';
-import { oneLine } from '../mail/mailer.ts';
+import { quoted } from '../mail/mailer.ts';
 import { rolePermissions } from './access.ts';
 
 /** Permissions that hand out control of the organization: whoever gets one, the owners hear of it. */
@@ -38,13 +38,15 @@ export async function alertOwnersOfPromotion(
   roleName: string,
 ): Promise<void> {
   const owners = await listOwnerEmails(ctx.tx, org.orgId);
-  const by = describeActor(ctx.actor);
+  // A token's name is written by whoever made it: quoted and defanged like every name in an email.
+  const by =
+    ctx.actor.type === 'token' ? `the automation token ${quoted(ctx.actor.name)}` : describeActor(ctx.actor);
   ctx.afterCommit(() => {
     for (const to of owners) {
       ctx.services.mailer.dispatch({
         to,
-        subject: oneLine(`${who} is now ${roleName} of ${org.orgName}`),
-        text: `${who} was given the ${roleName} role in ${org.orgName} by ${by}.\n\nIf you did not expect this, review the organization's members now.\n`,
+        subject: `${who} is now ${quoted(roleName)} of ${quoted(org.orgName)}`,
+        text: `${who} was given the ${quoted(roleName)} role in ${quoted(org.orgName)} by ${by}.\n\nIf you did not expect this, review the organization's members now.\n`,
       });
     }
   });

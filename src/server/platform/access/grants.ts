@@ -1,15 +1,11 @@
 import type { Permission } from '../../../contracts/permissions.ts';
-import { AppError } from '../errors/app-error.ts';
+import { PermissionDeniedError } from '../errors/app-error.ts';
 import type { OrgAccess } from './access.ts';
 
-export class GrantDeniedError extends AppError {
-  constructor(missing: readonly string[]) {
-    super(
-      403,
-      'permission_denied',
-      'Permission denied',
-      `You cannot grant permissions you do not hold: ${missing.join(', ')}.`,
-    );
+/** A refusal like any other (recorded as `access.denied`), naming everything the actor lacks. */
+export class GrantDeniedError extends PermissionDeniedError {
+  constructor(missing: readonly [string, ...string[]]) {
+    super(missing[0], `You cannot grant permissions you do not hold: ${missing.join(', ')}.`, missing);
   }
 }
 
@@ -21,5 +17,6 @@ export class GrantDeniedError extends AppError {
 export function assertCanGrant(access: OrgAccess, permissions: Iterable<Permission>): void {
   const missing: string[] = [];
   for (const p of permissions) if (!access.permissions.has(p)) missing.push(p);
-  if (missing.length > 0) throw new GrantDeniedError(missing);
+  const [first, ...rest] = missing;
+  if (first !== undefined) throw new GrantDeniedError([first, ...rest]);
 }

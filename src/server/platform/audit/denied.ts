@@ -13,6 +13,8 @@ export interface Refusal {
   meta: RequestMeta;
   access: OrgAccess;
   permission: string;
+  /** A grant beyond reach: every permission lacked for it (`permission` is the first). */
+  missing?: readonly string[];
   /** `METHOD /route/:pattern`, or the command refused when there is no route. */
   route: string;
 }
@@ -21,7 +23,8 @@ export type DeniedRecorder = (refusal: Refusal) => Promise<void>;
 
 /**
  * Records a member's refusal for lacking a sensitive permission — at a route's door or inside a
- * command — as `access.denied` in the org's log (its own transaction: the request itself changes
+ * command — or for a grant beyond their reach (always: handing out access is administrative),
+ * as `access.denied` in the org's log (its own transaction: the request itself changes
  * nothing). A failure to record is logged; the refusal stands either way.
  */
 export function deniedRecorder(
@@ -31,8 +34,8 @@ export function deniedRecorder(
   roleName: (orgId: string, roleId: string) => Promise<string | undefined> = async () => undefined,
 ): DeniedRecorder {
   const recent = new Map<string, number>();
-  return async ({ actor, meta, access, permission, route }) => {
-    if (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission)) return;
+  return async ({ actor, meta, access, permission, missing, route }) => {
+    if (!missing && (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission))) return;
     const key = `${access.orgId}|${access.tokenId ?? access.userId}|${route}`;
     const now = Date.now();
     const last = recent.get(key);
@@ -51,7 +54,12 @@ export function deniedRecorder(
           actor: auditActor(actor),
           action: 'access.denied',
           target: { type: 'route', id: route },
-          after: { permission, role: access.roleSlug, ...(name ? { roleName: name } : {}) },
+          after: {
+            permission,
+            ...(missing ? { missing: [...missing] } : {}),
+            role: access.roleSlug,
+            ...(name ? { roleName: name } : {}),
+          },
           meta,
         },
       ]);

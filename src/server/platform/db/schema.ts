@@ -267,6 +267,31 @@ export const invitations = pgTable(
   ],
 );
 
+/**
+ * Every invitation email sent (first send, renewal, resend): what the per-organization and
+ * per-invitation send limits count, shared by every instance. Rows past a day are purged as new
+ * ones are written.
+ */
+export const invitationSends = pgTable(
+  'invitation_sends',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    invitationId: uuid('invitation_id')
+      .notNull()
+      .references(() => invitations.id, { onDelete: 'cascade' }),
+    /** The invitation was sent before: a resend, or the same pending address invited again. */
+    resend: boolean('resend').notNull(),
+    sentAt: time('sent_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('invitation_sends_org_idx').on(t.orgId, t.sentAt),
+    index('invitation_sends_invitation_idx').on(t.invitationId, t.sentAt),
+  ],
+);
+
 /** An organization's share link (at most one live link; rotating replaces the token). */
 export const joinLinks = pgTable(
   'join_links',

@@ -45,13 +45,16 @@ export class InvalidCredentialsError extends AppError {
 }
 
 export class PermissionDeniedError extends AppError {
-  constructor(readonly permission: string) {
-    super(
-      403,
-      'permission_denied',
-      'Permission denied',
-      `This action requires the "${permission}" permission.`,
-    );
+  /**
+   * @param permission the permission lacked (the first of `missing`, for a grant).
+   * @param missing for a grant beyond the actor's reach: every permission they lack for it.
+   */
+  constructor(
+    readonly permission: string,
+    detail = `This action requires the "${permission}" permission.`,
+    readonly missing?: readonly string[],
+  ) {
+    super(403, 'permission_denied', 'Permission denied', detail);
   }
 }
 

@@ -180,3 +180,25 @@ function findLinks(text: string): string[] {
  * included, become spaces, since the mailer refuses a subject with a line break.
  */
 export const oneLine = (text: string) => text.replace(/\p{Cc}+/gu, ' ');
+
+const MAX_QUOTED = 80;
+
+/**
+ * A name someone typed (a person's, an organization's, a role's), as every email shows it: it is
+ * untrusted text, written by whoever chose it, and must not read as ours nor become a link. On one
+ * line, at most 80 characters, in double quotes, and defanged so no mail client can turn it into a
+ * link: `reset your password at http://evil.example` reads
+ * `"reset your password at hxxp[:]//evil[.]example"`.
+ */
+export function quoted(text: string): string {
+  let s = oneLine(text).replace(/\s+/g, ' ').trim();
+  if (s.length > MAX_QUOTED) s = `${s.slice(0, MAX_QUOTED - 3)}...`;
+  s = s
+    .replace(/"/g, "'")
+    // Schemes (http, https, ftp…) and `www.` are what clients link on sight; dots make domains.
+    .replace(/\b(h)tt(ps?)\b/gi, '$1xx$2')
+    .replace(/:\/\//g, '[:]//')
+    .replace(/[.\u3002\uff0e\uff61](?=\S)/g, '[.]')
+    .replace(/@/g, '[@]');
+  return `"${s}"`;
+}
