@@ -1,14 +1,12 @@
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ChainKind } from './entry.ts';
 import type { HashAnswer, HashTask } from './hash-worker.ts';
-import { hashPayloads } from './row-hash.ts';
+import { type HashedBatch, hashRowBatch } from './row-hash.ts';
 
 interface Pending {
   task: HashTask;
-  resolve: (hashes: string[]) => void;
+  resolve: (batch: HashedBatch) => void;
   reject: (err: Error) => void;
 }
 
@@ -26,9 +24,10 @@ function startWorker(): Worker {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new Worker(new URL('./audit-hash-worker.mjs', here));
   const source = new URL('./hash-worker.ts', here).href;
+  // Resolved as an ES module import would (the package's CommonJS entry cannot register the hooks).
   let tsx = 'tsx/esm/api';
   try {
-    tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
+    tsx = import.meta.resolve?.(tsx) ?? tsx;
   } catch {
     // resolved from the working folder instead
   }
@@ -36,11 +35,8 @@ function startWorker(): Worker {
   return new Worker(code, { eval: true });
 }
 
-const hexes = (joined: string): string[] => {
-  const out = new Array<string>(joined.length / 64);
-  for (let i = 0; i < out.length; i++) out[i] = joined.slice(i * 64, i * 64 + 64);
-  return out;
-};
+const hashHere = (task: HashTask) =>
+  hashRowBatch(task.kind, task.rows, { keyId: task.mac.keyId, macKey: Buffer.from(task.mac.macKey) });
 
 /**
  * Hashes audit entries on worker threads, one per core: verification reads a chain on the main
@@ -61,12 +57,12 @@ export class HashPool {
     readonly size = Math.max(1, Math.min(os.availableParallelism(), 8)),
   ) {}
 
-  /** The hash of each payload's entry (see row-hash.ts), in order. */
-  hash(kind: ChainKind, payloads: string[]): Promise<string[]> {
-    if (payloads.length === 0) return Promise.resolve([]);
-    if (this.closed || this.broken) return Promise.resolve(hexes(hashPayloads(kind, payloads)));
+  /** Hashes and authenticates a batch of entries (see row-hash.ts). */
+  hash(kind: ChainKind, rows: string, mac: { keyId: string; macKey: Buffer }): Promise<HashedBatch> {
+    const task: HashTask = { id: this.nextId++, kind, rows, mac: { keyId: mac.keyId, macKey: mac.macKey } };
+    if (this.closed || this.broken) return Promise.resolve(hashHere(task));
     return new Promise((resolve, reject) => {
-      this.queue.push({ task: { id: this.nextId++, kind, payloads }, resolve, reject });
+      this.queue.push({ task, resolve, reject });
       this.dispatch();
     });
   }
@@ -93,7 +89,7 @@ export class HashPool {
       if (!pending) return;
       thread.running.delete(answer.id);
       if ('error' in answer) pending.reject(new Error(answer.error));
-      else pending.resolve(hexes(answer.hashes));
+      else pending.resolve(answer.batch);
       this.dispatch();
     });
     const lost = (err: unknown) => {
@@ -119,7 +115,7 @@ export class HashPool {
     if (!this.broken && !this.closed) return;
     for (let pending = this.queue.shift(); pending; pending = this.queue.shift()) {
       try {
-        pending.resolve(hexes(hashPayloads(pending.task.kind, pending.task.payloads)));
+        pending.resolve(hashHere(pending.task));
       } catch (err) {
         pending.reject(err as Error);
       }

@@ -24,7 +24,7 @@ import {
   type SigningKey,
   signCheckpoint,
 } from './keys.ts';
-import { ROW_PAYLOAD } from './row-hash.ts';
+import { type HashedBatch, readRowBatch } from './row-hash.ts';
 import { ChainVerifier, checkpointProblem, type FailureReason, type VerifyReport } from './verify.ts';
 
 export interface ChainRef {
@@ -122,9 +122,6 @@ export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
 
 /** Entries read at a time for verification: one hash task each. */
 const VERIFY_BATCH = 2_000;
-
-/** What verification reads of an entry besides its content (which is hashed on the pool). */
-type VerifyRow = Pick<AuditRow, 'seq' | 'prevHash' | 'hash' | 'mac' | 'macKeyId' | 'action' | 'after'>;
 
 /** What is left of a chain in the database: its entries' range and its signed checkpoints. */
 interface HeadlessRange {
@@ -501,19 +498,19 @@ export class AuditLog {
     let pruned: { through: unknown; anchorHash: unknown } | undefined;
     let expectSigned = signedEntry !== undefined;
     const range = { fromSeq: signedEntry ? signedEntry.seq : fromSeq, toSeq: end };
-    for await (const { rows, hashes } of this.hashedBatches(executor, chain, range)) {
-      for (let i = 0; i < rows.length && !verifier.failed; i++) {
-        const row = rows[i]!;
-        const computed = hashes[i]!;
+    for await (const batch of this.hashedBatches(executor, chain, range)) {
+      for (let i = 0; i < batch.seq.length && !verifier.failed; i++) {
+        const seq = batch.seq[i]!;
         if (expectSigned) {
           expectSigned = false;
-          if (this.checkSignedEntry(verifier, signedEntry!, row, computed)) continue;
+          if (this.checkSignedEntry(verifier, signedEntry!, batch, i)) continue;
         }
-        verifier.push(row.seq, row.prevHash, row.hash, computed);
+        verifier.push(seq, batch.prevHash[i]!, batch.hash[i]!, batch.computed[i]!);
         // Past the last signed checkpoint nothing but this key vouches for an entry: it must
         // carry this installation's authenticator (a chain extended through SQL has none).
-        if (row.seq > lastSigned && !verifier.failed) this.checkAuthenticator(verifier, row);
-        if (row.action === PRUNED_ACTION) pruned = prunedRecord(row.after);
+        if (seq > lastSigned && !verifier.failed) this.checkAuthenticator(verifier, batch, i);
+        const after = batch.pruned[i];
+        if (after) pruned = prunedRecord(after);
       }
       if (verifier.failed) break;
     }
@@ -554,88 +551,57 @@ export class AuditLog {
   private checkSignedEntry(
     verifier: ChainVerifier,
     signed: { seq: number; hash: string },
-    row: VerifyRow,
-    computed: string,
+    batch: HashedBatch,
+    i: number,
   ): boolean {
-    if (row.seq !== signed.seq) {
+    const seq = batch.seq[i]!;
+    if (seq !== signed.seq) {
       verifier.fail(
         signed.seq,
         'missing_entry',
         `entry ${signed.seq}, which a signed checkpoint vouches for, is missing`,
       );
-    } else if (computed !== row.hash) {
+    } else if (batch.computed[i] !== batch.hash[i]) {
+      verifier.fail(seq, 'hash_mismatch', `entry ${seq} does not match its hash: its content was changed`);
+    } else if (batch.hash[i] !== signed.hash) {
       verifier.fail(
-        row.seq,
-        'hash_mismatch',
-        `entry ${row.seq} does not match its hash: its content was changed`,
-      );
-    } else if (row.hash !== signed.hash) {
-      verifier.fail(
-        row.seq,
+        seq,
         'checkpoint_mismatch',
-        `entry ${row.seq} differs from the checkpoint signed for it: the chain was rewritten up to it`,
+        `entry ${seq} differs from the checkpoint signed for it: the chain was rewritten up to it`,
       );
     }
     return !verifier.failed;
   }
 
   /**
-   * A chain's entries `fromSeq..toSeq` in order with their computed hashes, a batch at a time:
-   * read here (the next batch while earlier ones are hashed), hashed on the pool's threads.
+   * A chain's entries `fromSeq..toSeq` in order, hashed and authenticated, a batch at a time:
+   * each batch read here as one text (the next while earlier ones are hashed), taken apart and
+   * hashed on the pool's threads.
    */
   private async *hashedBatches(
     executor: Executor,
     chain: ChainRef,
     range: { fromSeq: number; toSeq: number },
-  ): AsyncGenerator<{ rows: VerifyRow[]; hashes: string[] }> {
-    const inFlight: Array<Promise<{ rows: VerifyRow[]; hashes: string[] }>> = [];
-    try {
-      let next = range.fromSeq;
-      while (next <= range.toSeq) {
-        const rows = await executor
-          .select({
-            seq: auditEvents.seq,
-            prevHash: auditEvents.prevHash,
-            hash: auditEvents.hash,
-            mac: auditEvents.mac,
-            macKeyId: auditEvents.macKeyId,
-            action: auditEvents.action,
-            after: sql<Record<
-              string,
-              unknown
-            > | null>`CASE WHEN ${auditEvents.action} = ${PRUNED_ACTION} THEN ${auditEvents.after} END`,
-            payload: ROW_PAYLOAD,
-          })
-          .from(auditEvents)
-          .where(
-            and(
-              eq(auditEvents.chainId, chain.id),
-              gte(auditEvents.seq, next),
-              lte(auditEvents.seq, range.toSeq),
-            ),
-          )
-          .orderBy(asc(auditEvents.seq))
-          .limit(VERIFY_BATCH);
-        if (rows.length === 0) break;
-        next = rows[rows.length - 1]!.seq + 1;
-        const payloads = rows.map((r) => r.payload);
-        const task = this.hashPool
-          .hash(chain.kind, payloads)
-          .then((hashes) => ({ rows: rows as VerifyRow[], hashes }));
-        // A walk that stops early leaves tasks unawaited: their failures are not unhandled.
-        task.catch(() => undefined);
-        inFlight.push(task);
-        if (inFlight.length > this.hashPool.size) yield await inFlight.shift()!;
-      }
-      while (inFlight.length > 0) yield await inFlight.shift()!;
-    } finally {
-      inFlight.length = 0;
+  ): AsyncGenerator<HashedBatch> {
+    const inFlight: Array<Promise<HashedBatch>> = [];
+    const mac = { keyId: this.signingKey.keyId, macKey: this.signingKey.macKey };
+    let next = range.fromSeq;
+    while (next <= range.toSeq) {
+      const batch = await readRowBatch(
+        executor,
+        chain.id,
+        { fromSeq: next, toSeq: range.toSeq },
+        VERIFY_BATCH,
+      );
+      if (!batch) break;
+      next = batch.lastSeq + 1;
+      const task = this.hashPool.hash(chain.kind, batch.rows, mac);
+      // A walk that stops early leaves tasks unawaited: their failures are not unhandled.
+      task.catch(() => undefined);
+      inFlight.push(task);
+      if (inFlight.length > this.hashPool.size) yield await inFlight.shift()!;
     }
-  }
-
-  /** How many threads hash entries for verification (the cores, up to 8). */
-  get hashThreads(): number {
-    return this.hashPool.size;
+    while (inFlight.length > 0) yield await inFlight.shift()!;
   }
 
   /** The last retention record at or before `toSeq` (found through the action index). */
@@ -655,25 +621,29 @@ export class AuditLog {
     return row ? prunedRecord(row.after) : undefined;
   }
 
+  /** How many threads hash entries for verification (the cores, up to 8). */
+  get hashThreads(): number {
+    return this.hashPool.size;
+  }
+
   /** Stops the hash pool's threads (the app's close). */
   close(): Promise<void> {
     return this.hashPool.close();
   }
 
-  private checkAuthenticator(verifier: ChainVerifier, row: VerifyRow): void {
-    if (row.macKeyId !== this.signingKey.keyId) {
+  private checkAuthenticator(verifier: ChainVerifier, batch: HashedBatch, i: number): void {
+    if (batch.macValid[i]) return;
+    const seq = batch.seq[i]!;
+    const keyId = batch.macKeyId[i];
+    if (keyId !== this.signingKey.keyId) {
       verifier.fail(
-        row.seq,
+        seq,
         'unauthenticated_entry',
-        `entry ${row.seq} was written under key ${row.macKeyId}, which this instance does not hold ` +
+        `entry ${seq} was written under key ${keyId}, which this instance does not hold ` +
           '(instances sharing a database must share AUDIT_SIGNING_KEY)',
       );
-    } else if (!entryMacValid(this.signingKey, row.hash, row.mac)) {
-      verifier.fail(
-        row.seq,
-        'unauthenticated_entry',
-        `entry ${row.seq} was not written by this installation`,
-      );
+    } else {
+      verifier.fail(seq, 'unauthenticated_entry', `entry ${seq} was not written by this installation`);
     }
   }
 
