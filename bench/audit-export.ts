@@ -30,17 +30,16 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config.ts';
-import { loadSigningKey, parsePublicKey } from '../src/server/platform/audit/keys.ts';
+import { parsePublicKey } from '../src/server/platform/audit/keys.ts';
 import { verifyExportLines } from '../src/server/platform/audit/verify-file.ts';
 import { type Database, openDatabase } from '../src/server/platform/db/client.ts';
 import { migrateDatabase } from '../src/server/platform/db/migrate.ts';
-import { seedChain } from './audit-seed.ts';
+import { orgWithLongLog } from './audit-seed.ts';
 import { call, machineLine, removeDir, tempDir } from './lib.ts';
 import { createBenchDatabase, dropBenchDatabase } from './pg.ts';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 1_000_000);
 const SAMPLE_MS = 50;
-const PASSWORD = 'violet-anchor-meadow-42';
 const FORMATS = ['jsonl', 'csv', 'json'] as const;
 type Format = (typeof FORMATS)[number];
 /** Set in the child process that runs the server. */
@@ -337,30 +336,7 @@ async function main(): Promise<void> {
     });
     const { base } = await reply(child, 'ready');
 
-    const signup = await call(base, 'POST', '/api/v1/auth/signup', {
-      email: 'owner@bench.test',
-      password: PASSWORD,
-      name: 'Owner',
-    });
-    if (signup.status !== 201 || !signup.cookie) throw new Error(`sign-up: ${signup.status} ${signup.text}`);
-    const cookie = signup.cookie;
-    const org = await call(base, 'POST', '/api/v1/orgs', { name: 'Export Org', plan: 'enterprise' }, cookie);
-    if (org.status !== 201) throw new Error(`org: ${org.status} ${org.text}`);
-    const orgId = (JSON.parse(org.text) as { id: string }).id;
-    const { rows: owners } = await pool.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [
-      'owner@bench.test',
-    ]);
-
-    // The server's own key (generated in its data folder at start): the entries must carry its
-    // authenticator, as if it had written them.
-    const key = loadSigningKey({ dataDir });
-    const seeded = await seedChain(
-      pool,
-      key,
-      orgId,
-      { id: owners[0]!.id, email: 'owner@bench.test' },
-      ENTRIES,
-    );
+    const { cookie, orgId, seeded } = await orgWithLongLog(base, pool, dataDir, 'Export Org', ENTRIES);
     // Settle the table as it would be long after these writes (statistics, visibility, hint bits),
     // so no autovacuum runs into the measurement.
     const vacuumStarted = performance.now();

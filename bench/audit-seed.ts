@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { entryHash, type UnhashedEntry } from '../src/server/platform/audit/entry.ts';
-import { entryMac, type SigningKey } from '../src/server/platform/audit/keys.ts';
+import { entryMac, loadSigningKey, type SigningKey } from '../src/server/platform/audit/keys.ts';
+import { call } from './lib.ts';
 
 /** Rows per INSERT while seeding (one JSON document each, unpacked by PostgreSQL). */
 const SEED_BATCH = 5_000;
@@ -170,4 +171,33 @@ export async function seedChain(
   } finally {
     client.release();
   }
+}
+
+/**
+ * Signs an owner up on the server under test (owner@bench.test), creates an Enterprise org and
+ * appends `count` entries to its log, written under the server's own key (generated in its data
+ * folder at start) as if it had written them. The owner's session cookie, the org and the seeding.
+ */
+export async function orgWithLongLog(
+  base: string,
+  pool: pg.Pool,
+  dataDir: string,
+  orgName: string,
+  count: number,
+) {
+  const email = 'owner@bench.test';
+  const signup = await call(base, 'POST', '/api/v1/auth/signup', {
+    email,
+    password: 'violet-anchor-meadow-42',
+    name: 'Owner',
+  });
+  if (signup.status !== 201 || !signup.cookie) throw new Error(`sign-up: ${signup.status} ${signup.text}`);
+  const cookie = signup.cookie;
+  const org = await call(base, 'POST', '/api/v1/orgs', { name: orgName, plan: 'enterprise' }, cookie);
+  if (org.status !== 201) throw new Error(`org: ${org.status} ${org.text}`);
+  const orgId = (JSON.parse(org.text) as { id: string }).id;
+  const { rows: owners } = await pool.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]);
+  const key = loadSigningKey({ dataDir });
+  const seeded = await seedChain(pool, key, orgId, { id: owners[0]!.id, email }, count);
+  return { cookie, orgId, seeded };
 }

@@ -27,12 +27,12 @@ import { asc, eq } from 'drizzle-orm';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config.ts';
 import { canonicalBody, entryHash } from '../src/server/platform/audit/entry.ts';
-import { entryMacValid, loadSigningKey } from '../src/server/platform/audit/keys.ts';
+import { entryMacValid } from '../src/server/platform/audit/keys.ts';
 import { entryFromRow } from '../src/server/platform/audit/log.ts';
 import { type Database, openDatabase } from '../src/server/platform/db/client.ts';
 import { migrateDatabase } from '../src/server/platform/db/migrate.ts';
 import { auditEvents } from '../src/server/platform/db/schema.ts';
-import { seedChain } from './audit-seed.ts';
+import { orgWithLongLog } from './audit-seed.ts';
 import { call, machineLine, removeDir, sleep, tempDir } from './lib.ts';
 import { createBenchDatabase, dropBenchDatabase } from './pg.ts';
 
@@ -40,7 +40,6 @@ const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const POLL_MS = 5;
 const CLIENT_ROLE = 'GATEHOUSE_BENCH_HEALTHZ_CLIENT';
-const PASSWORD = 'violet-anchor-meadow-42';
 
 // ---------------------------------------------------------------------------------------------
 // The /healthz client process: polls until told to report, then reports the latencies since the
@@ -139,33 +138,8 @@ async function main(): Promise<void> {
     });
     app = await buildApp({ config, database, quiet: true });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    const signup = await call(base, 'POST', '/api/v1/auth/signup', {
-      email: 'owner@bench.test',
-      password: PASSWORD,
-      name: 'Owner',
-    });
-    if (signup.status !== 201 || !signup.cookie) throw new Error(`sign-up: ${signup.status} ${signup.text}`);
-    const org = await call(
-      base,
-      'POST',
-      '/api/v1/orgs',
-      { name: 'Verify Org', plan: 'enterprise' },
-      signup.cookie,
-    );
-    if (org.status !== 201) throw new Error(`org: ${org.status} ${org.text}`);
-    const orgId = (JSON.parse(org.text) as { id: string }).id;
     const pool = database.pool!;
-    const { rows: owners } = await pool.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [
-      'owner@bench.test',
-    ]);
-    const key = loadSigningKey({ dataDir });
-    const seeded = await seedChain(
-      pool,
-      key,
-      orgId,
-      { id: owners[0]!.id, email: 'owner@bench.test' },
-      ENTRIES,
-    );
+    const { cookie, orgId, seeded } = await orgWithLongLog(base, pool, dataDir, 'Verify Org', ENTRIES);
     await pool.query('VACUUM (ANALYZE) audit_events');
     const headSeq = seeded.headSeq;
 
@@ -245,7 +219,7 @@ async function main(): Promise<void> {
       'GET',
       `/api/v1/orgs/${orgId}/audit-events/verify?full=true`,
       undefined,
-      signup.cookie,
+      cookie,
     );
     if (viaApi.status !== 200 || !JSON.parse(viaApi.text).ok)
       throw new Error(`verify: ${viaApi.status} ${viaApi.text}`);
