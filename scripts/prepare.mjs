@@ -14,9 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 async function bundle() {
   const { build } = await import('esbuild');
-  await build({
-    entryPoints: [path.join(root, 'src/cli/main.ts')],
-    outfile: path.join(root, 'dist/gatehouse.mjs'),
+  const options = {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -24,6 +22,17 @@ async function bundle() {
     packages: 'external',
     sourcemap: true,
     logLevel: 'warning',
+  };
+  // The audit hash pool's thread script sits beside the bundle (see platform/audit/hash-pool.ts).
+  await build({
+    ...options,
+    entryPoints: [path.join(root, 'src/server/platform/audit/hash-worker.ts')],
+    outfile: path.join(root, 'dist/audit-hash-worker.mjs'),
+  });
+  await build({
+    ...options,
+    entryPoints: [path.join(root, 'src/cli/main.ts')],
+    outfile: path.join(root, 'dist/gatehouse.mjs'),
   });
 }
 

@@ -275,6 +275,48 @@ describe('verifyExportLines / verifyExportStream', () => {
     expect(report).toMatchObject({ ok: false, firstBadSeq: 4, reason: 'malformed' });
   });
 
+  it('names the first entry of another organization’s log as foreign, at its place and line', async () => {
+    // Another org's export: its entries verify on their own, but not inside this file.
+    const other = await createOrg(t.app, { plan: 'pro', name: 'Other Org' });
+    const exported = expectStatus(
+      await as(t.app, other.owner).get(`/api/v1/orgs/${other.orgId}/audit-events/export?format=jsonl`),
+      200,
+    );
+    const foreign = exported.body.split('\n')[0]!;
+    const relinked = (line: string, seq: number) => {
+      const entry = { ...JSON.parse(line), seq, prevHash: entries[seq - 2]!.hash } as AuditEntry;
+      entry.hash = entryHash(entry);
+      return entryLine(entry);
+    };
+    expect(JSON.parse(foreign).orgId).toBe(other.orgId);
+    const cases = [
+      // Appended after the last entry, before the trailing checkpoint (its seq 1 is no help).
+      { lines: [...lines.slice(0, -1), foreign, lines.at(-1)!], seq: 14, line: 14 },
+      // In place of entry 5.
+      { lines: [...lines.slice(0, 4), foreign, ...lines.slice(5)], seq: 5, line: 5 },
+      // The same entry re-linked into this chain as entry 5 (seq, prevHash and hash all fit).
+      { lines: [...lines.slice(0, 4), relinked(foreign, 5), ...lines.slice(4)], seq: 5, line: 5 },
+    ];
+    for (const c of cases) {
+      const report = await verifyExportLines(c.lines, trusted());
+      expect(report).toMatchObject({
+        ok: false,
+        firstBadSeq: c.seq,
+        firstBadLine: c.line,
+        reason: 'foreign_entry',
+      });
+      expect(report.detail).toContain(other.orgId);
+    }
+    const { code, out } = await runCli(
+      ['audit', 'verify', save('foreign.jsonl', cases[0]!.lines), '--public-key', keyPemFile],
+      {},
+    );
+    expect(code).toBe(1);
+    expect(out).toMatch(
+      /^FAIL at seq 14, line 14 \(foreign_entry\): line 14 \(seq 1\) belongs to another log/,
+    );
+  });
+
   it('trusts only the keys it is given', async () => {
     const stranger = createPublicKey(generateKeyPairSync('ed25519').privateKey);
     const report = await verifyExportLines(lines, new Map([[keyIdOf(stranger), stranger]]));

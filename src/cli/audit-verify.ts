@@ -214,7 +214,8 @@ export async function verifyExportFile(
 /** The one-line verdict. */
 export function describeReport(report: FileVerifyReport): string {
   if (!report.ok) {
-    return `FAIL at seq ${report.firstBadSeq} (${report.reason}): ${report.detail}`;
+    const line = report.firstBadLine === undefined ? '' : `, line ${report.firstBadLine}`;
+    return `FAIL at seq ${report.firstBadSeq}${line} (${report.reason}): ${report.detail}`;
   }
   if (report.checked === 0) return 'FAIL: the file holds no audit entries';
   const signer = report.signedBy ? ` by key ${report.signedBy}` : '';

@@ -173,6 +173,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     }),
     logError,
   );
+  app.addHook('onClose', async () => audit.close());
   const commands = new CommandRunner(database, bus, { sessions, mailer, audit }, logError);
   const recordDenied = deniedRecorder(
     audit,

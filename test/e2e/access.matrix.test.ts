@@ -541,9 +541,9 @@ const ROUTES: Record<string, RouteCase> = {
   },
   'GET /api/v1/orgs/:orgId/audit-events/verify': {
     status: 200,
-    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/audit-events/verify') }),
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/audit-events/verify?full=true') }),
     effect: (_org, res) => {
-      expect(res.json()).toMatchObject({ ok: true, firstSeq: 1 });
+      expect(res.json()).toMatchObject({ ok: true, firstSeq: 1, scope: 'full' });
       expect(res.json().checked).toBe(res.json().headSeq);
     },
   },

@@ -68,8 +68,13 @@ async function head(orgId: string) {
   return row!;
 }
 
-async function verify(org: LoggedOrg) {
-  return expectStatus(await org.owner.get(`${base(org.orgId)}/audit-events/verify`), 200).json();
+/**
+ * GET …/audit-events/verify: by default from the last checkpoint this installation signed (the
+ * whole chain once anything is found wrong), `full` the whole chain.
+ */
+async function verify(org: LoggedOrg, scope: 'default' | 'full' = 'default') {
+  const query = scope === 'full' ? '?full=true' : '';
+  return expectStatus(await org.owner.get(`${base(org.orgId)}/audit-events/verify${query}`), 200).json();
 }
 
 async function signCheckpoint(org: LoggedOrg) {
@@ -286,7 +291,14 @@ describe('GET /orgs/:orgId/audit-events/verify after tampering behind the trigge
         .set({ after: forged.after, hash: entryHash(forged) })
         .where(sql`${auditEvents.chainId} = ${org.orgId} AND ${auditEvents.seq} = 3`),
     );
-    expect(await verify(org)).toMatchObject({ ok: false, firstBadSeq: 3, reason: 'broken_link' });
+    expect(await verify(org, 'full')).toMatchObject({
+      ok: false,
+      firstBadSeq: 3,
+      reason: 'broken_link',
+      scope: 'full',
+    });
+    // Entries below the last checkpoint are not read again by default (only the one it names).
+    expect(await verify(org)).toMatchObject({ ok: true, scope: 'since_checkpoint', firstSeq: 6, checked: 1 });
   });
 
   it('names the head when the last entry was changed and re-hashed', async () => {
@@ -442,5 +454,136 @@ describe('GET /orgs/:orgId/audit-events/verify after tampering behind the trigge
     expect(await verify(tampered)).toMatchObject({ ok: false, firstBadSeq: 2 });
     expect(await verify(bystander)).toMatchObject({ ok: true, checked: 3 });
     expect(await signCheckpoint(bystander)).toMatchObject({ seq: 3 });
+  });
+});
+
+describe('GET /orgs/:orgId/audit-events/verify by default: from the last signed checkpoint', () => {
+  it('checks the entries since the last checkpoint and the entry it names; full=true the whole chain', async () => {
+    const org = await orgWithEntries(5);
+    await signCheckpoint(org);
+    expect(await verify(org)).toEqual({
+      ok: true,
+      checked: 1,
+      firstSeq: 6,
+      headSeq: 6,
+      headHash: (await head(org.orgId)).headHash,
+      signedSeq: 5,
+      scope: 'since_checkpoint',
+    });
+    expect(await verify(org, 'full')).toMatchObject({ ok: true, checked: 6, firstSeq: 1, scope: 'full' });
+  });
+
+  it('names an entry changed after the checkpoint, as the whole chain’s check names it', async () => {
+    const org = await orgWithEntries(4);
+    await signCheckpoint(org);
+    expectStatus(await org.owner.patch(base(org.orgId), { name: 'After' }), 200);
+    await behindTheTrigger((tx) =>
+      tx
+        .update(auditEvents)
+        .set({ action: 'org.deleted' })
+        .where(sql`${auditEvents.chainId} = ${org.orgId} AND ${auditEvents.seq} = 6`),
+    );
+    expect(await verify(org)).toMatchObject({
+      ok: false,
+      firstBadSeq: 6,
+      reason: 'hash_mismatch',
+      scope: 'full',
+    });
+  });
+
+  it('names the checkpointed entry itself when it was changed and re-hashed', async () => {
+    const org = await orgWithEntries(4);
+    const cp = await signCheckpoint(org);
+    const original = (await rows(org.orgId))[cp.seq - 1]!;
+    const forged = { ...entryFromRow('org', original), after: { name: 'Forged' } };
+    await behindTheTrigger((tx) =>
+      tx
+        .update(auditEvents)
+        .set({ after: forged.after, hash: entryHash(forged) })
+        .where(sql`${auditEvents.chainId} = ${org.orgId} AND ${auditEvents.seq} = ${cp.seq}`),
+    );
+    expect(await verify(org)).toMatchObject({ ok: false, firstBadSeq: cp.seq, scope: 'full' });
+    await expectNothingSigned(org);
+  });
+
+  it('reports a start moved without retention without reading the chain', async () => {
+    const org = await orgWithEntries(4);
+    await t.app.gatehouse.audit.checkpointAll();
+    await t.db.database.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT set_config('gatehouse.audit_prune', 'on', true)`);
+      await tx.execute(sql`UPDATE audit_chains SET start_seq = 3 WHERE chain_id = ${org.orgId}`);
+      await tx.execute(sql`DELETE FROM audit_events WHERE chain_id = ${org.orgId} AND seq < 3`);
+    });
+    const since = await t.app.gatehouse.audit.verify(
+      t.db.database.db,
+      { kind: 'org', id: org.orgId },
+      { sinceCheckpoint: true },
+    );
+    expect(since).toMatchObject({ ok: false, firstBadSeq: 1, reason: 'missing_entry' });
+  });
+});
+
+describe('a chain whose head record was deleted behind the trigger', () => {
+  const deleteHead = (orgId: string) =>
+    behindTheTrigger((tx) => tx.delete(auditChains).where(eq(auditChains.chainId, orgId)));
+
+  it('fails verification, naming the missing head, in either scope', async () => {
+    const org = await orgWithEntries(4);
+    await signCheckpoint(org);
+    await deleteHead(org.orgId);
+    for (const scope of ['default', 'full'] as const) {
+      const report = await verify(org, scope);
+      expect(report).toMatchObject({ ok: false, reason: 'missing_head', firstBadSeq: 6, headSeq: 5 });
+      expect(report.detail).toMatch(
+        /head record is missing while entries 1 to 5 and 1 signed checkpoint remain/,
+      );
+    }
+  });
+
+  it('names an entry rewritten before the head was deleted, and the missing head', async () => {
+    const org = await orgWithEntries(5);
+    await signCheckpoint(org);
+    await behindTheTrigger(async (tx) => {
+      await tx
+        .update(auditEvents)
+        .set({ action: 'org.deleted' })
+        .where(sql`${auditEvents.chainId} = ${org.orgId} AND ${auditEvents.seq} = 2`);
+      await tx.delete(auditChains).where(eq(auditChains.chainId, org.orgId));
+    });
+    const report = await verify(org);
+    expect(report).toMatchObject({ ok: false, reason: 'missing_head', firstBadSeq: 2 });
+    expect(report.detail).toMatch(
+      /head record is missing.*; besides, entry 2 does not match its hash.*\(hash_mismatch\)$/,
+    );
+  });
+
+  it('takes no more writes: 409 audit_verification_failed naming the head, and nothing is written', async () => {
+    const org = await orgWithEntries(3);
+    await deleteHead(org.orgId);
+    const before = await rows(org.orgId);
+    const refused = expectStatus(await org.owner.patch(base(org.orgId), { name: 'Later' }), 409);
+    expect(refused.json()).toMatchObject({ code: 'audit_verification_failed' });
+    expect(refused.json().detail).toMatch(
+      /lost its head record \(entries 1 to 3 and 0 signed checkpoints remain\)/,
+    );
+    // Concurrent writers are refused alike; none starts the chain over.
+    const attempts = await Promise.all(
+      [1, 2, 3].map((i) => org.owner.patch(base(org.orgId), { name: `Later ${i}` })),
+    );
+    expect(attempts.map((r) => r.statusCode)).toEqual([409, 409, 409]);
+    expect(await rows(org.orgId)).toEqual(before);
+    const [chain] = await t.db.database.db
+      .select()
+      .from(auditChains)
+      .where(eq(auditChains.chainId, org.orgId));
+    expect(chain).toBeUndefined();
+    await t.app.gatehouse.audit.checkpointAll();
+    expect(await checkpointCount(org.orgId)).toBe(0);
+    expect(await verify(org)).toMatchObject({ ok: false, reason: 'missing_head' });
+  });
+
+  it('still starts a chain that never had entries', async () => {
+    const org = await orgWithEntries(1);
+    expect(await verify(org)).toMatchObject({ ok: true, checked: 1 });
   });
 });

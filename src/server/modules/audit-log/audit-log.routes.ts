@@ -12,6 +12,9 @@ import { problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import { createAuditCheckpoint, exportAuditLog } from './audit-log.commands.ts';
 import { EXPORT_TYPES, exportChunks } from './audit-log.export.ts';
 import { listAuditEntries, listCheckpoints } from './audit-log.queries.ts';
+import { VerifyRuns } from './audit-log.verify-runs.ts';
+
+type VerifyResponse = VerifyReport & { scope: 'since_checkpoint' | 'full' };
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const Change = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]);
@@ -85,6 +88,10 @@ const VerifyResult = Type.Object({
   firstBadSeq: Type.Optional(Type.Integer({ description: 'The first entry that is not what was written' })),
   reason: Type.Optional(Type.String()),
   detail: Type.Optional(Type.String()),
+  scope: Type.Union([Type.Literal('since_checkpoint'), Type.Literal('full')], {
+    description:
+      'since_checkpoint: from the last checkpoint this installation signed (its entry included); full: the whole chain',
+  }),
 });
 
 const OrgParams = Type.Object({ orgId: Uuid });
@@ -159,8 +166,9 @@ export function auditLogRoutes(app: FastifyInstance): void {
     );
     return page(items, limit);
   };
-  // One verification per chain at a time on this instance: callers asking meanwhile share it.
-  const verifying = new Map<string, Promise<VerifyReport>>();
+  // One verification per chain and scope at a time on this instance, and no more chains at once
+  // than the hash pool has threads (at least two).
+  const verifications = new VerifyRuns<VerifyResponse>(Math.max(2, audit.hashThreads));
 
   r.get(
     '/api/v1/orgs/:orgId/audit-events',
@@ -244,21 +252,40 @@ export function auditLogRoutes(app: FastifyInstance): void {
         description:
           'ok, or the first sequence number that is not what was written (`firstBadSeq`) and why: ' +
           'hash_mismatch (edited), missing_entry (deleted), out_of_order (inserted or reordered), ' +
-          'broken_link (edited and re-hashed), checkpoint_mismatch (rewritten), truncated (cut off the end).',
+          'broken_link (edited and re-hashed), checkpoint_mismatch (rewritten), truncated (cut off the end), ' +
+          'unauthenticated_entry (written around the application), bad_signature / unknown_key (a checkpoint), ' +
+          'missing_head (the chain’s head record is gone). By default from the last checkpoint this ' +
+          'installation signed (hourly, and at every export): the entries since, and that the entry it ' +
+          'names is unchanged; `full=true` checks the whole chain. 429 rate_limited while too many ' +
+          'verifications run on this server.',
         params: OrgParams,
-        response: { 200: VerifyResult, ...problemResponses(401, 403, 404) },
+        querystring: Type.Object(
+          {
+            full: Type.Optional(
+              Type.Boolean({
+                default: false,
+                description: 'Check the whole chain, not only since the last checkpoint',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: VerifyResult, ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request) => {
       const orgId = requestOrgId(request);
-      let running = verifying.get(orgId);
-      if (!running) {
-        running = audit
-          .verify(database.db, { kind: 'org', id: orgId })
-          .finally(() => verifying.delete(orgId));
-        verifying.set(orgId, running);
-      }
-      return running;
+      const full = request.query.full === true;
+      return verifications.run(`${orgId}:${full ? 'full' : 'since'}`, async () => {
+        const chain = { kind: 'org' as const, id: orgId };
+        if (!full) {
+          const since = await audit.verify(database.db, chain, { sinceCheckpoint: true });
+          if (since.ok) return { ...since, scope: 'since_checkpoint' as const };
+          // Something is wrong: the whole chain is checked to name the first entry that is not
+          // what was written (it may precede the checkpoint).
+        }
+        return { ...(await audit.verify(database.db, chain)), scope: 'full' as const };
+      });
     },
   );
 

@@ -4,6 +4,7 @@ import { and, asc, desc, eq, gte, lte, sql } from 'drizzle-orm';
 import type { Actor, ChangeRecord, RequestMeta } from '../command.ts';
 import type { Database, Executor, Tx } from '../db/client.ts';
 import { auditChains, auditCheckpoints, auditEvents, auditKeys } from '../db/schema.ts';
+import { ConflictError } from '../errors/app-error.ts';
 import {
   type AuditActor,
   type AuditEntry,
@@ -16,6 +17,7 @@ import {
   INSTANCE_CHAIN_ID,
   type UnhashedEntry,
 } from './entry.ts';
+import { HashPool } from './hash-pool.ts';
 import {
   type Checkpoint,
   entryMac,
@@ -24,6 +26,7 @@ import {
   type SigningKey,
   signCheckpoint,
 } from './keys.ts';
+import { type HashedBatch, readRowBatch } from './row-hash.ts';
 import { ChainVerifier, checkpointProblem, type FailureReason, type VerifyReport } from './verify.ts';
 
 export interface ChainRef {
@@ -126,7 +129,41 @@ export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
   } as AuditEntry;
 }
 
-const VERIFY_BATCH = 5_000;
+/** Entries read at a time for verification: one hash task each. */
+const VERIFY_BATCH = 2_000;
+
+/** What is left of a chain in the database: its entries' range and its signed checkpoints. */
+interface HeadlessRange {
+  minSeq: number | null;
+  maxSeq: number | null;
+  checkpoints: number;
+}
+
+/** What a retention entry says it removed, and the checkpoint it left. */
+function prunedRecord(after: Record<string, unknown> | null): { through: unknown; anchorHash: unknown } {
+  const recorded = after as { removedThroughSeq?: unknown; anchor?: { hash?: unknown } } | null;
+  return { through: recorded?.removedThroughSeq, anchorHash: recorded?.anchor?.hash };
+}
+
+/** The verdict on a chain whose head record is gone (see `AuditLog.verify`). */
+function headlessReport(report: VerifyReport, range: HeadlessRange): VerifyReport {
+  const missing =
+    `the chain's head record is missing while ${describeHeadless(range)}: ` +
+    'where the log ends (and whether entries were cut off it) cannot be confirmed';
+  return {
+    ...report,
+    ok: false,
+    firstBadSeq: report.ok ? (report.headSeq ?? 0) + 1 : (report.firstBadSeq as number),
+    reason: 'missing_head',
+    detail: report.ok ? missing : `${missing}; besides, ${report.detail} (${report.reason})`,
+  };
+}
+
+function describeHeadless(range: HeadlessRange): string {
+  const entries = range.maxSeq === null ? 'no entries' : `entries ${range.minSeq} to ${range.maxSeq}`;
+  const checkpoints = `${range.checkpoints} signed checkpoint${range.checkpoints === 1 ? '' : 's'}`;
+  return `${entries} and ${checkpoints} remain`;
+}
 
 /** The action retention records when it removes old entries (see the audit-log module). */
 export const PRUNED_ACTION = 'audit.pruned';
@@ -136,11 +173,16 @@ export const PRUNED_ACTION = 'audit.pruned';
  * checkpoints, verifies chains and prunes by retention.
  */
 export class AuditLog {
+  /** Hashes entries for verification off the main thread (threads start on first use). */
+  private readonly hashPool: HashPool;
+
   constructor(
     private readonly database: Database,
     readonly signingKey: SigningKey,
     private readonly logError: (err: unknown, msg: string) => void,
-  ) {}
+  ) {
+    this.hashPool = new HashPool(logError);
+  }
 
   private keyRegistered = false;
 
@@ -201,6 +243,11 @@ export class AuditLog {
           headHash: auditChains.headHash,
           headAt: auditChains.headAt,
         });
+      // A chain whose head row was just created must have nothing: entries or checkpoints left
+      // without a head mean the row was deleted behind the database's back. Starting over at 1
+      // would collide with them, and rebuilding a head from the last entry left would accept
+      // whatever was cut off the end, so nothing more is written until the head is restored.
+      if (head!.headSeq === group.length) await this.assertNothingHeadless(tx, kind, chainId);
       // Times never go back within a chain (instances' clocks may differ a little): a time range
       // is then a range of sequence numbers.
       const at = new Date(Math.max(now.getTime(), head!.headAt.getTime())).toISOString();
@@ -274,6 +321,41 @@ export class AuditLog {
         UPDATE audit_chains SET head_hash = ${prevHash}, head_at = ${at}::timestamptz WHERE chain_id = ${chainId}::uuid`);
     }
     return written;
+  }
+
+  /** Refuses to start a chain over entries or checkpoints that exist without their head. */
+  private async assertNothingHeadless(tx: Tx, kind: ChainKind, chainId: string): Promise<void> {
+    const orphaned = await this.headlessRange(tx, chainId);
+    if (orphaned) {
+      throw new ConflictError(
+        `The audit log of this ${kind === 'org' ? 'organization' : kind} has lost its head record ` +
+          `(${describeHeadless(orphaned)}): nothing more is written to it until an operator restores ` +
+          'the audit_chains row from a backup. GET audit-events/verify reports missing_head.',
+        'audit_verification_failed',
+      );
+    }
+  }
+
+  /** What a chain holds in the database, when it has entries or checkpoints (with or without a head). */
+  private async headlessRange(executor: Executor, chainId: string): Promise<HeadlessRange | undefined> {
+    // float8: exact for any sequence number, and read back as a number by every driver.
+    const [entries] = await executor
+      .select({
+        minSeq: sql<number | null>`min(${auditEvents.seq})::float8`,
+        maxSeq: sql<number | null>`max(${auditEvents.seq})::float8`,
+      })
+      .from(auditEvents)
+      .where(eq(auditEvents.chainId, chainId));
+    const [signed] = await executor
+      .select({ count: sql<number>`count(*)::float8` })
+      .from(auditCheckpoints)
+      .where(eq(auditCheckpoints.chainId, chainId));
+    const range: HeadlessRange = {
+      minSeq: entries?.minSeq ?? null,
+      maxSeq: entries?.maxSeq ?? null,
+      checkpoints: Number(signed?.count ?? 0),
+    };
+    return range.maxSeq === null && range.checkpoints === 0 ? undefined : range;
   }
 
   /** The entries a command's change record becomes: its own, and any it also notes in orgs' logs. */
@@ -351,70 +433,113 @@ export class AuditLog {
   /**
    * Verifies a chain up to `toSeq` (default: the head, which must then match the chain's record)
    * against every signed checkpoint in range. From its anchor (the start, or the checkpoint
-   * retention left), or with `sinceCheckpoint` from the latest valid checkpoint at or before
-   * `toSeq` (what signing a new checkpoint needs: the entries since the last one).
+   * retention left), or with `sinceCheckpoint` from the latest valid checkpoint this installation
+   * signed at or before `toSeq`: the entries since then, and that the entry it names is still the
+   * one signed (what signing a new checkpoint needs, and what the API checks by default).
+   *
+   * The entries are read here in batches and hashed on the hash pool's threads, the next batch
+   * read while the last is hashed; the verdict is reached here, in sequence order.
+   *
+   * A chain with entries or checkpoints but no head record fails (`missing_head`): without it,
+   * entries cut off the end together with their checkpoints would go unnoticed.
    */
   async verify(
     executor: Executor,
     chain: ChainRef,
     options: { toSeq?: number; sinceCheckpoint?: boolean } = {},
   ): Promise<VerifyReport> {
-    const head = await this.chainHead(executor, chain.id);
-    if (!head) return new ChainVerifier({ seq: 0, hash: GENESIS_HASH, signed: true }).finish();
+    const since = options.sinceCheckpoint === true;
+    let head: { startSeq: number; headSeq: number; headHash: string | undefined } | undefined =
+      await this.chainHead(executor, chain.id);
+    let headless: HeadlessRange | undefined;
+    if (!head) {
+      headless = await this.headlessRange(executor, chain.id);
+      if (!headless) return new ChainVerifier({ seq: 0, hash: GENESIS_HASH, signed: true }).finish();
+      // What is left is checked as far as it goes, from where it starts to where it ends.
+      head = { startSeq: headless.minSeq ?? 1, headSeq: headless.maxSeq ?? 0, headHash: undefined };
+    }
     const whole = options.toSeq === undefined;
     const end = options.toSeq ?? head.headSeq;
     const keys = await this.trustedKeys(executor);
-    const valid: Checkpoint[] = [];
-    const bad: Array<{ cp: Checkpoint; reason: FailureReason; detail: string }> = [];
-    for (const cp of await this.checkpoints(executor, chain.id, head.startSeq - 1)) {
-      // Checking the whole chain, a checkpoint past the recorded head means the end was cut off
-      // (and the head wound back): it stays in, to be reported as truncation.
-      if (cp.seq > end && !whole) continue;
-      const problem = checkpointProblem(keys, chain.kind, chain.id, cp);
-      if (problem) bad.push({ cp, ...problem });
-      else valid.push(cp);
-    }
+    // Checking the whole chain, a checkpoint past the recorded head means the end was cut off
+    // (and the head wound back): it stays in, to be reported as truncation.
+    const inRange = (await this.checkpoints(executor, chain.id, head.startSeq - 1)).filter(
+      (cp) => whole || cp.seq <= end,
+    );
+    const problems = new Map<Checkpoint, { reason: FailureReason; detail: string } | undefined>();
+    const problemOf = (cp: Checkpoint) => {
+      if (!problems.has(cp)) problems.set(cp, checkpointProblem(keys, chain.kind, chain.id, cp));
+      return problems.get(cp);
+    };
     // What this installation signed itself is what it builds on (an anchor, or skipping the
     // authenticator check before it): a key merely listed in the database could be anyone's.
-    const own = valid.filter((cp) => cp.keyId === this.signingKey.keyId);
+    const ownValid = (cp: Checkpoint) => cp.keyId === this.signingKey.keyId && !problemOf(cp);
+    // Where retention cut the chain, the checkpoint it left of the last entry it removed.
+    const cut =
+      head.startSeq > 1 ? inRange.find((cp) => cp.seq === head.startSeq - 1 && ownValid(cp)) : undefined;
     let anchor: { seq: number; hash: string; signed: boolean } | undefined;
-    if (options.sinceCheckpoint && own.length > 0) {
-      const latest = own[own.length - 1]!;
-      anchor = { seq: latest.seq, hash: latest.hash, signed: true };
-    } else if (head.startSeq <= 1) anchor = { seq: 0, hash: GENESIS_HASH, signed: true };
-    else {
-      const cut = own.find((cp) => cp.seq === head.startSeq - 1);
-      if (cut) anchor = { seq: cut.seq, hash: cut.hash, signed: true };
+    if (since) {
+      // The newest valid one; signatures below it are not needed.
+      for (let i = inRange.length - 1; i >= 0 && !anchor; i--) {
+        const cp = inRange[i]!;
+        if (ownValid(cp)) anchor = { seq: cp.seq, hash: cp.hash, signed: true };
+      }
     }
+    if (!anchor) {
+      if (head.startSeq <= 1) anchor = { seq: 0, hash: GENESIS_HASH, signed: true };
+      else if (cut) anchor = { seq: cut.seq, hash: cut.hash, signed: true };
+    }
+    const after = (cp: Checkpoint) => !anchor || cp.seq > anchor.seq;
     const verifier = new ChainVerifier(anchor);
-    for (const { cp, reason, detail } of bad) {
-      if (!anchor || cp.seq > anchor.seq) verifier.fail(cp.seq, reason, detail);
+    for (const cp of inRange) {
+      const problem = after(cp) ? problemOf(cp) : undefined;
+      if (problem) verifier.fail(cp.seq, problem.reason, problem.detail);
     }
-    for (const cp of valid) if (!anchor || cp.seq > anchor.seq) verifier.addCheckpoint(cp);
+    for (const cp of inRange) if (after(cp) && !problemOf(cp)) verifier.addCheckpoint(cp);
     const fromSeq = anchor ? anchor.seq + 1 : head.startSeq;
-    const lastSigned = own.reduce((max, cp) => Math.max(max, cp.seq <= end ? cp.seq : 0), 0);
+    // Below a checkpoint verification starts from, nothing is checked (nor needed).
+    let lastSigned = since && anchor && anchor.seq <= end ? anchor.seq : 0;
+    for (const cp of inRange) {
+      if ((!since || after(cp)) && cp.seq <= end && cp.seq > lastSigned && ownValid(cp)) lastSigned = cp.seq;
+    }
+    // From a checkpoint, its own entry is read too: it must still be the one signed.
+    const signedEntry =
+      since && anchor && anchor.seq >= Math.max(1, head.startSeq) && anchor.seq <= end ? anchor : undefined;
     /** The latest retention record seen: what the chain's start must agree with. */
     let pruned: { through: unknown; anchorHash: unknown } | undefined;
-    for await (const rows of this.readEntries(executor, chain.id, { fromSeq, toSeq: end }, VERIFY_BATCH)) {
-      for (const row of rows) {
-        verifier.push(row.seq, row.prevHash, row.hash, entryHash(entryFromRow(chain.kind, row)));
+    let expectSigned = signedEntry !== undefined;
+    const range = { fromSeq: signedEntry ? signedEntry.seq : fromSeq, toSeq: end };
+    for await (const batch of this.hashedBatches(executor, chain, range)) {
+      for (let i = 0; i < batch.seq.length && !verifier.failed; i++) {
+        const seq = batch.seq[i]!;
+        if (expectSigned) {
+          expectSigned = false;
+          if (this.checkSignedEntry(verifier, signedEntry!, batch, i)) continue;
+        }
+        verifier.push(seq, batch.prevHash[i]!, batch.hash[i]!, batch.computed[i]!);
         // Past the last signed checkpoint nothing but this key vouches for an entry: it must
         // carry this installation's authenticator (a chain extended through SQL has none).
-        if (row.seq > lastSigned && !verifier.failed) this.checkAuthenticator(verifier, row);
-        if (row.action === PRUNED_ACTION) {
-          const after = row.after as { removedThroughSeq?: unknown; anchor?: { hash?: unknown } } | null;
-          pruned = { through: after?.removedThroughSeq, anchorHash: after?.anchor?.hash };
-        }
+        if (seq > lastSigned && !verifier.failed) this.checkAuthenticator(verifier, batch, i);
+        const after = batch.pruned[i];
+        if (after) pruned = prunedRecord(after);
       }
       if (verifier.failed) break;
     }
-    if (whole && head.startSeq > 1 && !options.sinceCheckpoint) {
+    if (expectSigned) {
+      verifier.fail(
+        signedEntry!.seq,
+        'missing_entry',
+        `entry ${signedEntry!.seq}, which a signed checkpoint vouches for, is missing`,
+      );
+    }
+    if (whole && head.startSeq > 1) {
       // Retention moves the start and records it in the same transaction; a start moved without
-      // that record (or past it) means entries were deleted another way.
-      const anchorHash = anchor?.hash;
-      if (!pruned || pruned.through !== head.startSeq - 1 || pruned.anchorHash !== anchorHash) {
+      // that record (or past it) means entries were deleted another way. From a checkpoint, the
+      // record is looked up rather than met on the way.
+      const record = since ? await this.latestPruned(executor, chain.id, end) : pruned;
+      if (!record || record.through !== head.startSeq - 1 || record.anchorHash !== cut?.hash) {
         const from =
-          typeof pruned?.through === 'number' && pruned.through < head.startSeq ? pruned.through + 1 : 1;
+          typeof record?.through === 'number' && record.through < head.startSeq ? record.through + 1 : 1;
         verifier.fail(
           from,
           'missing_entry',
@@ -422,23 +547,114 @@ export class AuditLog {
         );
       }
     }
-    return verifier.finish(whole ? { seq: head.headSeq, hash: head.headHash } : { seq: end });
+    const report = verifier.finish(
+      whole
+        ? { seq: head.headSeq, ...(head.headHash !== undefined ? { hash: head.headHash } : {}) }
+        : { seq: end },
+    );
+    return headless ? headlessReport(report, headless) : report;
   }
 
-  private checkAuthenticator(verifier: ChainVerifier, row: AuditRow): void {
-    if (row.macKeyId !== this.signingKey.keyId) {
+  /**
+   * The entry a checkpoint the verification starts from names: it must still hash to what was
+   * signed. True when it is that entry (checked; the walk goes on after it).
+   */
+  private checkSignedEntry(
+    verifier: ChainVerifier,
+    signed: { seq: number; hash: string },
+    batch: HashedBatch,
+    i: number,
+  ): boolean {
+    const seq = batch.seq[i]!;
+    if (seq !== signed.seq) {
       verifier.fail(
-        row.seq,
+        signed.seq,
+        'missing_entry',
+        `entry ${signed.seq}, which a signed checkpoint vouches for, is missing`,
+      );
+    } else if (batch.computed[i] !== batch.hash[i]) {
+      verifier.fail(seq, 'hash_mismatch', `entry ${seq} does not match its hash: its content was changed`);
+    } else if (batch.hash[i] !== signed.hash) {
+      verifier.fail(
+        seq,
+        'checkpoint_mismatch',
+        `entry ${seq} differs from the checkpoint signed for it: the chain was rewritten up to it`,
+      );
+    }
+    return !verifier.failed;
+  }
+
+  /**
+   * A chain's entries `fromSeq..toSeq` in order, hashed and authenticated, a batch at a time:
+   * each batch read here as one text (the next while earlier ones are hashed), taken apart and
+   * hashed on the pool's threads.
+   */
+  private async *hashedBatches(
+    executor: Executor,
+    chain: ChainRef,
+    range: { fromSeq: number; toSeq: number },
+  ): AsyncGenerator<HashedBatch> {
+    const inFlight: Array<Promise<HashedBatch>> = [];
+    const mac = { keyId: this.signingKey.keyId, macKey: this.signingKey.macKey };
+    let next = range.fromSeq;
+    while (next <= range.toSeq) {
+      const batch = await readRowBatch(
+        executor,
+        chain.id,
+        { fromSeq: next, toSeq: range.toSeq },
+        VERIFY_BATCH,
+      );
+      if (!batch) break;
+      next = batch.lastSeq + 1;
+      const task = this.hashPool.hash(chain.kind, batch.rows, mac);
+      // A walk that stops early leaves tasks unawaited: their failures are not unhandled.
+      task.catch(() => undefined);
+      inFlight.push(task);
+      if (inFlight.length > this.hashPool.size) yield await inFlight.shift()!;
+    }
+    while (inFlight.length > 0) yield await inFlight.shift()!;
+  }
+
+  /** The last retention record at or before `toSeq` (found through the action index). */
+  private async latestPruned(executor: Executor, chainId: string, toSeq: number) {
+    const [row] = await executor
+      .select({ after: auditEvents.after })
+      .from(auditEvents)
+      .where(
+        and(
+          eq(auditEvents.chainId, chainId),
+          eq(auditEvents.action, PRUNED_ACTION),
+          lte(auditEvents.seq, toSeq),
+        ),
+      )
+      .orderBy(desc(auditEvents.seq))
+      .limit(1);
+    return row ? prunedRecord(row.after) : undefined;
+  }
+
+  /** How many threads hash entries for verification (the cores, up to 8). */
+  get hashThreads(): number {
+    return this.hashPool.size;
+  }
+
+  /** Stops the hash pool's threads (the app's close). */
+  close(): Promise<void> {
+    return this.hashPool.close();
+  }
+
+  private checkAuthenticator(verifier: ChainVerifier, batch: HashedBatch, i: number): void {
+    if (batch.macValid[i]) return;
+    const seq = batch.seq[i]!;
+    const keyId = batch.macKeyId[i];
+    if (keyId !== this.signingKey.keyId) {
+      verifier.fail(
+        seq,
         'unauthenticated_entry',
-        `entry ${row.seq} was written under key ${row.macKeyId}, which this instance does not hold ` +
+        `entry ${seq} was written under key ${keyId}, which this instance does not hold ` +
           '(instances sharing a database must share AUDIT_SIGNING_KEY)',
       );
-    } else if (!entryMacValid(this.signingKey, row.hash, row.mac)) {
-      verifier.fail(
-        row.seq,
-        'unauthenticated_entry',
-        `entry ${row.seq} was not written by this installation`,
-      );
+    } else {
+      verifier.fail(seq, 'unauthenticated_entry', `entry ${seq} was not written by this installation`);
     }
   }
 

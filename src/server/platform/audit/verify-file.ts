@@ -15,6 +15,8 @@ export interface FileVerifyReport extends VerifyReport {
   chain?: { kind: ChainKind; id: string };
   /** The key id of the valid checkpoint at `signedSeq` (absent when only the chain's start vouches). */
   signedBy?: string;
+  /** The line (from 1) that holds the problem, when it is a line's own: not an entry, or another log's. */
+  firstBadLine?: number;
 }
 
 const CHECKPOINT_PREFIX = '{"checkpoint":';
@@ -72,6 +74,9 @@ class ExportVerifier {
   /** The entry accepted last: a second, different entry claiming its place is an insertion. */
   private last: { seq: number; prevHash: string; hash: string } | undefined;
   private lineNo = 0;
+  /** The chain the file's first entry names (null: none): every entry after it must name the same. */
+  private firstChain: string | null | undefined;
+  private firstBadLine: number | undefined;
 
   constructor(
     private readonly keys: ReadonlyMap<string, KeyObject>,
@@ -147,10 +152,24 @@ class ExportVerifier {
       this.verifier = verifier;
     }
     if (!entry) {
+      this.firstBadLine ??= this.lineNo;
       verifier.fail(
         (verifier.head.seq ?? 0) + 1,
         'malformed',
         `line ${this.lineNo} is not an exported audit entry`,
+      );
+      return false;
+    }
+    const chainId = entry.chainId ?? null;
+    if (this.firstChain === undefined) this.firstChain = chainId;
+    else if (chainId !== this.firstChain) {
+      // An entry of another log spliced in: whatever its links, it is not part of this one.
+      this.firstBadLine = this.lineNo;
+      verifier.fail(
+        (verifier.head.seq ?? 0) + 1,
+        'foreign_entry',
+        `line ${this.lineNo} (seq ${entry.seq}) belongs to another log (${chainId ?? 'none named'}), ` +
+          `not to ${this.firstChain ?? 'the unnamed one'} whose log the file's first entry starts`,
       );
       return false;
     }
@@ -204,6 +223,11 @@ class ExportVerifier {
     const signer = report.signedSeq === null ? undefined : this.signers.get(report.signedSeq);
     if (signer) report.signedBy = signer;
     if (this.chain) report.chain = this.chain;
+    if (
+      this.firstBadLine !== undefined &&
+      (report.reason === 'malformed' || report.reason === 'foreign_entry')
+    )
+      report.firstBadLine = this.firstBadLine;
     return report;
   }
 }

@@ -15,7 +15,9 @@ export type FailureReason =
   | 'head_mismatch'
   | 'malformed'
   | 'unauthenticated_entry'
-  | 'unsigned_tail';
+  | 'unsigned_tail'
+  | 'missing_head'
+  | 'foreign_entry';
 
 export interface VerifyReport {
   ok: boolean;
@@ -260,6 +262,11 @@ const HASH_FIELD = Buffer.from(',"hash":"');
 const PREV_FIELD = Buffer.from(',"prevHash":"');
 const SEQ_FIELD = Buffer.from(',"seq":');
 const ID_FIELD = Buffer.from(',"id":"');
+/** The chain key members, each followed by a UUID (36 characters) and its closing quote. */
+const ORG_FIELD = Buffer.from(',"orgId":"');
+const USER_FIELD = Buffer.from(',"userId":"');
+const INSTANCE_FIELD = Buffer.from(',"instanceId":"');
+const UUID_LENGTH = 36;
 /** `,"hash":"` + 64 hex digits + `"`: what comes out of a line to leave the hashed bytes. */
 const HASH_MEMBER_LENGTH = HASH_FIELD.length + 65;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -285,6 +292,31 @@ export interface SplitEntry {
   hash: string;
   /** SHA-256 (hex) of the line's bytes without its hash member. */
   computed: string;
+  /** The chain the line names: its `orgId`, `userId` or `instanceId` (absent when it names none). */
+  chainId?: string;
+}
+
+/**
+ * The value of the UUID member `field` if it lies at `at` (canonical JSON puts each chain key at a
+ * fixed place relative to the members around it).
+ */
+function uuidMemberAt(bytes: Buffer, at: number, end: number, field: Uint8Array): string | undefined {
+  const valueAt = at + field.length;
+  if (at < 0 || valueAt + UUID_LENGTH >= end || bytes[valueAt + UUID_LENGTH] !== 34 /* " */) return undefined;
+  if (bytes[at] !== 44 || bytes[at + 1] !== 34 || !fieldAt(bytes, at, end, field)) return undefined;
+  return latin1(bytes, valueAt, valueAt + UUID_LENGTH);
+}
+
+/**
+ * The chain key of a split line: `orgId` sorts right before `prevHash`, `instanceId` right after
+ * the top-level `id`, `userId` last of all.
+ */
+function chainIdOf(bytes: Buffer, idAt: number, prevAt: number, end: number): string | undefined {
+  return (
+    uuidMemberAt(bytes, prevAt - ORG_FIELD.length - UUID_LENGTH - 1, end, ORG_FIELD) ??
+    uuidMemberAt(bytes, idAt + ID_FIELD.length + UUID_LENGTH + 1, end, INSTANCE_FIELD) ??
+    uuidMemberAt(bytes, end - 1 - USER_FIELD.length - UUID_LENGTH - 1, end, USER_FIELD)
+  );
 }
 
 /**
@@ -380,7 +412,11 @@ export function splitEntryBytes(
   }
   const computed = digest('sha256', body, 'hex');
   const hash = latin1(bytes, hashAt, hashAt + 64);
-  if (hash === computed) return { seq, prevHash, hash: computed, computed };
+  const chainId = chainIdOf(bytes, idAt, p, end);
+  const split: SplitEntry = { seq, prevHash, hash: computed, computed };
+  if (chainId !== undefined) split.chainId = chainId;
+  if (hash === computed) return split;
   if (!HEX64.test(hash)) return undefined;
-  return { seq, prevHash, hash, computed };
+  split.hash = hash;
+  return split;
 }

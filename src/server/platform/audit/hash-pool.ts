@@ -1,0 +1,136 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ChainKind } from './entry.ts';
+import type { HashAnswer, HashTask } from './hash-worker.ts';
+import { type HashedBatch, hashRowBatch } from './row-hash.ts';
+
+interface Pending {
+  task: HashTask;
+  resolve: (batch: HashedBatch) => void;
+  reject: (err: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  /** Tasks sent to it, by id, until answered. */
+  running: Map<number, Pending>;
+}
+
+/**
+ * The thread that runs hash-worker: the bundled script beside the bundle in production, the
+ * TypeScript source (through tsx) when running from the sources.
+ */
+function startWorker(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./audit-hash-worker.mjs', here));
+  const source = new URL('./hash-worker.ts', here).href;
+  // Resolved as an ES module import would (the package's CommonJS entry cannot register the hooks).
+  let tsx = 'tsx/esm/api';
+  try {
+    tsx = import.meta.resolve?.(tsx) ?? tsx;
+  } catch {
+    // resolved from the working folder instead
+  }
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(code, { eval: true });
+}
+
+const hashHere = (task: HashTask) =>
+  hashRowBatch(task.kind, task.rows, { keyId: task.mac.keyId, macKey: Buffer.from(task.mac.macKey) });
+
+/**
+ * Hashes audit entries on worker threads, one per core: verification reads a chain on the main
+ * thread and hands each batch here, so a long chain neither holds the event loop nor uses more
+ * than the cores. Threads start on first use and stop with `close()`; tasks queue when all are
+ * busy. Should a thread fail to start or die, its tasks are hashed on the calling thread instead
+ * (slower, never wrong) and the failure is logged once.
+ */
+export class HashPool {
+  private readonly threads: Thread[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  private broken = false;
+
+  constructor(
+    private readonly logError: (err: unknown, msg: string) => void,
+    readonly size = Math.max(1, Math.min(os.availableParallelism(), 8)),
+  ) {}
+
+  /** Hashes and authenticates a batch of entries (see row-hash.ts). */
+  hash(kind: ChainKind, rows: string, mac: { keyId: string; macKey: Buffer }): Promise<HashedBatch> {
+    const task: HashTask = { id: this.nextId++, kind, rows, mac: { keyId: mac.keyId, macKey: mac.macKey } };
+    if (this.closed || this.broken) return Promise.resolve(hashHere(task));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ task, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const thread = this.idleThread();
+      if (!thread) return;
+      const pending = this.queue.shift()!;
+      thread.running.set(pending.task.id, pending);
+      thread.worker.postMessage(pending.task);
+    }
+  }
+
+  private idleThread(): Thread | undefined {
+    const idle = this.threads.find((t) => t.running.size === 0);
+    if (idle) return idle;
+    if (this.threads.length >= this.size) return undefined;
+    const worker = startWorker();
+    const thread: Thread = { worker, running: new Map() };
+    worker.unref();
+    worker.on('message', (answer: HashAnswer) => {
+      const pending = thread.running.get(answer.id);
+      if (!pending) return;
+      thread.running.delete(answer.id);
+      if ('error' in answer) pending.reject(new Error(answer.error));
+      else pending.resolve(answer.batch);
+      this.dispatch();
+    });
+    const lost = (err: unknown) => {
+      const index = this.threads.indexOf(thread);
+      if (index < 0) return;
+      this.threads.splice(index, 1);
+      if (!this.closed) {
+        this.broken = true;
+        this.logError(err, 'an audit hashing thread failed; hashing on the main thread from now on');
+      }
+      for (const pending of thread.running.values()) this.queue.unshift(pending);
+      thread.running.clear();
+      this.drainInProcess();
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`the thread exited with code ${code}`)));
+    this.threads.push(thread);
+    return thread;
+  }
+
+  /** Once threads cannot be used: whatever is queued is hashed here. */
+  private drainInProcess(): void {
+    if (!this.broken && !this.closed) return;
+    for (let pending = this.queue.shift(); pending; pending = this.queue.shift()) {
+      try {
+        pending.resolve(hashHere(pending.task));
+      } catch (err) {
+        pending.reject(err as Error);
+      }
+    }
+  }
+
+  /** Stops the threads; tasks still running or queued are finished on the calling thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const threads = this.threads.splice(0);
+    for (const thread of threads) {
+      for (const pending of thread.running.values()) this.queue.unshift(pending);
+      thread.running.clear();
+    }
+    this.drainInProcess();
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+}
