@@ -18,14 +18,7 @@ import {
   type UnhashedEntry,
 } from './entry.ts';
 import { HashPool } from './hash-pool.ts';
-import {
-  type Checkpoint,
-  entryMac,
-  entryMacValid,
-  parsePublicKey,
-  type SigningKey,
-  signCheckpoint,
-} from './keys.ts';
+import { type Checkpoint, entryMac, parsePublicKey, type SigningKey, signCheckpoint } from './keys.ts';
 import { type HashedBatch, readRowBatch } from './row-hash.ts';
 import { ChainVerifier, checkpointProblem, type FailureReason, type VerifyReport } from './verify.ts';
 
