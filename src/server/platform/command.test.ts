@@ -92,15 +92,46 @@ describe('defineCommand runner', () => {
   });
 
   it('turns a unique violation into a 409 conflict, not a 500', async () => {
+    await t.db.database.db.execute(sql`INSERT INTO command_probe (id) VALUES (10)`);
     const duplicate = defineCommand({
       action: 'probe.duplicated',
       async run(ctx) {
-        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (1)`);
-        ctx.record({ target: { type: 'probe', id: '1' } });
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (10)`);
+        ctx.record({ target: { type: 'probe', id: '10' } });
       },
     });
     await expect(t.app.gatehouse.commands.run(duplicate, invocation, undefined)).rejects.toMatchObject({
       status: 409,
+      code: 'conflict',
+    });
+  });
+
+  it("answers a violation of a constraint the command declares with the command's own error", async () => {
+    await t.db.database.db.execute(sql`INSERT INTO command_probe (id) VALUES (11)`);
+    const declared = defineCommand({
+      action: 'probe.declared',
+      constraints: { command_probe_pkey: () => new ConflictError('That probe exists.', 'slug_taken') },
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (11)`);
+        ctx.record({ target: { type: 'probe', id: '11' } });
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(declared, invocation, undefined)).rejects.toMatchObject({
+      status: 409,
+      code: 'slug_taken',
+      message: 'That probe exists.',
+    });
+    // Another command's declaration means nothing here: the generic conflict.
+    const undeclared = defineCommand({
+      action: 'probe.undeclared',
+      constraints: { some_other_key: () => new ConflictError('never', 'slug_taken') },
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (11)`);
+        ctx.record({ target: { type: 'probe', id: '11' } });
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(undeclared, invocation, undefined)).rejects.toMatchObject({
+      code: 'conflict',
     });
   });
 

@@ -107,6 +107,12 @@ export interface CommandDefinition<I, O> {
   permission?: Permission;
   /** How the org is held while an org-scoped command runs (default `shared`). */
   orgLock?: OrgLock;
+  /**
+   * What a violation of a named database constraint means for this command, by constraint name
+   * (unique indexes, check constraints, constraint triggers): the error it answers with instead.
+   * A unique violation no entry names is a generic 409 conflict; anything else stays a failure.
+   */
+  constraints?: Readonly<Record<string, () => AppError>>;
   run(ctx: CommandContext, input: I): Promise<O>;
 }
 
@@ -246,11 +252,10 @@ export class CommandRunner {
         const code = pgErrorCode(err);
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         if (err instanceof AppError) throw err;
-        if (code === '23514' && pgConstraint(err) === 'memberships_last_owner') {
-          throw new ConflictError('An organization must keep at least one owner.', 'last_owner');
-        }
-        if (code === '23505' && pgConstraint(err) === 'organizations_slug_key') {
-          throw new ConflictError('The slug is taken by another organization.', 'slug_taken');
+        // Integrity violations (class 23) the command declared: its own words for its own rule.
+        const constraint = code?.startsWith('23') ? pgConstraint(err) : undefined;
+        if (constraint && command.constraints && Object.hasOwn(command.constraints, constraint)) {
+          throw command.constraints[constraint]!();
         }
         if (code === '23505') throw new ConflictError('The change conflicts with existing data.');
         throw err;

@@ -28,6 +28,12 @@ export class LastOwnerError extends ConflictError {
   }
 }
 
+/**
+ * The database's wall behind the owner checks: a concurrent change that would leave the org
+ * without an active owner fails at commit under this constraint trigger.
+ */
+const keepsAnOwner = { memberships_last_owner: () => new LastOwnerError() };
+
 /** A role of this org named in a request body; unknown slugs are a 400 on that field. */
 export async function roleForAssignment(
   ctx: CommandContext,
@@ -53,6 +59,7 @@ async function memberInReach(ctx: CommandContext, userId: string): Promise<Membe
 
 export const changeMemberRole = defineCommand({
   action: 'member.role_changed',
+  constraints: keepsAnOwner,
   permission: 'members:manage',
   orgLock: 'exclusive',
   async run(ctx, input: { userId: string; role: string }) {
@@ -92,6 +99,7 @@ export const changeMemberRole = defineCommand({
 
 export const removeMember = defineCommand({
   action: 'member.removed',
+  constraints: keepsAnOwner,
   permission: 'members:manage',
   orgLock: 'exclusive',
   async run(ctx, input: { userId: string }) {
@@ -114,6 +122,7 @@ export const removeMember = defineCommand({
 /** A member leaves an organization of their own accord (account-level: no org permission needed). */
 export const leaveOrganization = defineCommand({
   action: 'member.left',
+  constraints: keepsAnOwner,
   async run(ctx, input: { orgId: string }) {
     if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
     const access = await lockOrgAccess(ctx.tx, input.orgId, ctx.actor.userId, 'exclusive');
@@ -134,6 +143,7 @@ export const leaveOrganization = defineCommand({
 /** Ownership passes to an Admin; the Owner who gives it becomes an Admin. */
 export const transferOwnership = defineCommand({
   action: 'ownership.transferred',
+  constraints: keepsAnOwner,
   permission: 'org:transfer',
   orgLock: 'exclusive',
   async run(ctx, input: { userId: string }) {

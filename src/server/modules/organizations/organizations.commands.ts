@@ -25,6 +25,11 @@ import {
 
 const MAX_SLUG_LENGTH = 40;
 
+/** A live organization's slug is unique (case-insensitive); a concurrent taker wins at insert. */
+const slugIsUnique = {
+  organizations_slug_key: () => new ConflictError('The slug is taken by another organization.', 'slug_taken'),
+};
+
 /** A slug from a name: lowercase ASCII letters, digits and single dashes. */
 export function slugFromName(name: string): string {
   const slug = name
@@ -52,6 +57,7 @@ const snapshot = (o: OrgRow) => ({
 
 export const createOrganization = defineCommand({
   action: 'org.created',
+  constraints: slugIsUnique,
   async run(ctx, input: OrgProfileChanges & { name: string; slug?: string; plan: string }) {
     if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
     const explicitSlug = input.slug !== undefined;
@@ -81,6 +87,7 @@ export const createOrganization = defineCommand({
 
 export const updateOrganization = defineCommand({
   action: 'org.updated',
+  constraints: slugIsUnique,
   permission: 'settings:update',
   orgLock: 'exclusive',
   async run(ctx, input: OrgProfileChanges) {
