@@ -1,6 +1,7 @@
 import type { Permission } from '../../contracts/permissions.ts';
 import type { OrgAccess } from './access/access.ts';
 import { lockActorAccess, type OrgLock } from './access/guard.ts';
+import type { Actor, ChangeRecord, RequestMeta } from './actor.ts';
 import type { DeniedRecorder } from './audit/denied.ts';
 import type { AuditLog } from './audit/log.ts';
 import type { SessionService } from './auth/sessions.ts';
@@ -10,34 +11,9 @@ import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
 import type { Mailer } from './mail/mailer.ts';
 
-/**
- * Who acts: a user (signed in, or through one of their personal tokens: `tokenId`), an
- * organization's automation token, the system, or nobody yet. Later capabilities add SCIM.
- */
-export type Actor =
-  | { type: 'anonymous' }
-  | { type: 'system' }
-  | { type: 'user'; userId: string; email: string; sessionId?: string; tokenId?: string }
-  | { type: 'token'; tokenId: string; orgId: string; name: string };
-
-export interface RequestMeta {
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-}
-
-/** The change a command made, as the audit trail will show it. */
-export interface ChangeRecord {
-  action: string;
-  orgId: string | null;
-  target: { type: string; id: string };
-  before?: Record<string, unknown> | null;
-  after?: Record<string, unknown> | null;
-  /** The actor once the command has run (sign-up and login create who acts). */
-  actor: Actor;
-  /** The same change noted in these organizations' logs under another action (a sign-in). */
-  also?: Array<{ orgId: string; action: string }>;
-}
+// The actor's types live in a leaf module every layer may import; these names stay for importers.
+export type { Actor, ChangeRecord, RequestMeta } from './actor.ts';
+export { describeActor } from './actor.ts';
 
 export interface Invocation {
   actor: Actor;
@@ -49,18 +25,6 @@ export interface Invocation {
   access?: OrgAccess;
   /** `METHOD /route/:pattern` of the request, when there is one. */
   route?: string;
-}
-
-/** Who acts, in words, for messages to people (an email address, a token's name, the system). */
-export function describeActor(actor: Actor): string {
-  switch (actor.type) {
-    case 'user':
-      return actor.email;
-    case 'token':
-      return `the automation token "${actor.name}"`;
-    default:
-      return 'the system';
-  }
 }
 
 /** Platform services a command may call inside its transaction. */

@@ -2,8 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
+import { describeActor } from '../../platform/actor.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
-import { describeActor } from '../../platform/command.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
 import { Body, DateTime, Page, problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import {

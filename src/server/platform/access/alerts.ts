@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { OWNER_ROLE, PRIVILEGED_ROLES } from '../../../contracts/roles.ts';
-import { type CommandContext, describeActor } from '../command.ts';
+import { describeActor } from '../actor.ts';
+import type { CommandContext } from '../command.ts';
 import type { Executor } from '../db/client.ts';
 import { memberships, roles, users } from '../db/schema.ts';
 import { oneLine } from '../mail/mailer.ts';

@@ -1,8 +1,9 @@
 import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Permission } from '../../../contracts/permissions.ts';
 import { scopePermissions, type TokenScope } from '../../../contracts/tokens.ts';
+import type { Actor } from '../actor.ts';
 import { tokenPermissions } from '../auth/tokens.ts';
-import type { Actor, CommandContext } from '../command.ts';
+import type { CommandContext } from '../command.ts';
 import type { Tx } from '../db/client.ts';
 import { apiTokens, memberships, organizations, roles } from '../db/schema.ts';
 import { NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gte, lte, sql } from 'drizzle-orm';
-import type { Actor, ChangeRecord, RequestMeta } from '../command.ts';
+import type { Actor, ChangeRecord, RequestMeta } from '../actor.ts';
 import type { Database, Executor, Tx } from '../db/client.ts';
 import { auditChains, auditCheckpoints, auditEvents, auditKeys } from '../db/schema.ts';
 import {

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Permission } from '../../../contracts/permissions.ts';
 import type { AccessResolver, OrgAccess } from '../access/access.ts';
+import type { Actor } from '../actor.ts';
 import type { DeniedRecorder } from '../audit/denied.ts';
-import type { Actor, Invocation } from '../command.ts';
+import type { Invocation } from '../command.ts';
 import { AppError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
 import type { RouteAccess } from '../http/route-policy.ts';
 import { type ResolvedSession, SESSION_COOKIE, type SessionService } from './sessions.ts';
