@@ -11,7 +11,7 @@ import { auditLogModule } from './modules/audit-log/index.ts';
 import { consoleModule } from './modules/console/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
-import { membersModule } from './modules/members/index.ts';
+import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
 import { organizationsModule } from './modules/organizations/index.ts';
 import { rolesModule } from './modules/roles/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
@@ -177,15 +177,16 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     }),
     logError,
   );
-  const commands = new CommandRunner(database, bus, { sessions, mailer, audit }, logError);
+  const commands = new CommandRunner(
+    database,
+    bus,
+    { sessions, mailer, audit, alertPromotion: alertOwnersOfPromotion },
+    // The benchmark's baseline writes the change alone, to measure what the audit costs.
+    options.unaudited ? { entriesFor: () => [], append: async () => [] } : audit,
+    logError,
+  );
   const recordDenied = deniedRecorder(audit, logError);
   commands.setDeniedRecorder(recordDenied);
-  // Every command's change is appended to its chain in the command's own transaction.
-  if (!options.unaudited) {
-    commands.addBeforeCommitHook(async (tx, change, invocation) => {
-      await audit.append(tx, audit.entriesFor(change, invocation.meta));
-    });
-  }
   app.decorate('gatehouse', {
     config,
     database,

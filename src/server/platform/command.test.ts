@@ -24,12 +24,16 @@ const rows = async () =>
     }
   ).rows.map((r) => r.id);
 
+const audited = async (action: string) =>
+  (
+    (await t.db.database.db.execute(
+      sql`SELECT target_id, after FROM audit_events WHERE action = ${action} ORDER BY seq`,
+    )) as unknown as { rows: { target_id: string; after: unknown }[] }
+  ).rows;
+
 describe('defineCommand runner', () => {
-  it('commits the change with exactly one record and runs after-commit steps', async () => {
+  it('commits the change with its audit entry, exactly one record, and runs after-commit steps', async () => {
     const seen: string[] = [];
-    t.app.gatehouse.commands.addBeforeCommitHook(async (_tx, change) => {
-      seen.push(change.action);
-    });
     const insert = defineCommand({
       action: 'probe.created',
       async run(ctx, id: number) {
@@ -43,7 +47,8 @@ describe('defineCommand runner', () => {
     });
     expect(await t.app.gatehouse.commands.run(insert, invocation, 1)).toBe(1);
     expect(await rows()).toContain(1);
-    expect(seen).toEqual(['probe.created', 'after-commit']);
+    expect(seen).toEqual(['after-commit']);
+    expect(await audited('probe.created')).toEqual([{ target_id: '1', after: { id: 1 } }]);
     expect(listCommands()).toContain(insert);
   });
 
@@ -63,6 +68,7 @@ describe('defineCommand runner', () => {
       ConflictError,
     );
     expect(await rows()).not.toContain(2);
+    expect(await audited('probe.failed')).toEqual([]);
     expect(after).toBe(false);
   });
 

@@ -6,6 +6,7 @@ import type { DeniedRecorder } from './audit/denied.ts';
 import type { AuditLog } from './audit/log.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { Delivery, InvalidationBus } from './cache/cache.ts';
+import type { CommandScope } from './command-scope.ts';
 import type { Database, Tx } from './db/client.ts';
 import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
@@ -34,9 +35,19 @@ export interface CommandServices {
   mailer: Mailer;
   /** The audit log (signing checkpoints, retention); entries themselves are appended by the runner. */
   audit: AuditLog;
+  /**
+   * Tells an org's owners that someone was given a privileged role (the members module's rule,
+   * offered here to the modules members itself depends on, such as roles).
+   */
+  alertPromotion(
+    ctx: Pick<CommandContext, 'tx' | 'actor' | 'afterCommit' | 'services'>,
+    org: { orgId: string; orgName: string },
+    who: string,
+    roleName: string,
+  ): Promise<void>;
 }
 
-export interface CommandContext extends Invocation {
+export interface CommandContext extends Invocation, CommandScope {
   tx: Tx;
   services: CommandServices;
   /**
@@ -95,27 +106,26 @@ export function listCommands(): readonly AnyCommand[] {
   return registry;
 }
 
-/** Runs inside the transaction after `run`, before commit (audit, outbox). Throwing rolls back. */
-export type BeforeCommitHook = (tx: Tx, change: ChangeRecord, invocation: Invocation) => Promise<void>;
+/**
+ * Where the runner writes each command's change: the hash-chained audit log, appended in the
+ * command's own transaction (a failure to append rolls the change back).
+ */
+export type CommandAudit = Pick<AuditLog, 'entriesFor' | 'append'>;
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
 const MAX_ATTEMPTS = 4;
 
 export class CommandRunner {
-  private readonly beforeCommit: BeforeCommitHook[] = [];
-
   constructor(
     private readonly database: Database,
     private readonly bus: InvalidationBus,
     private readonly services: CommandServices,
+    /** Every command's change is appended here before its transaction commits. */
+    private readonly audit: CommandAudit,
     private readonly logError: (err: unknown, msg: string) => void,
   ) {}
 
   private onDenied: DeniedRecorder | undefined;
-
-  addBeforeCommitHook(hook: BeforeCommitHook): void {
-    this.beforeCommit.push(hook);
-  }
 
   /** Told of each refusal for a missing permission, whether before or inside the transaction. */
   setDeniedRecorder(recorder: DeniedRecorder): void {
@@ -193,7 +203,8 @@ export class CommandRunner {
               `command ${command.action} recorded ${records.length} changes; exactly one is required`,
             );
           }
-          for (const hook of this.beforeCommit) await hook(tx, records[0]!, invocation);
+          // The audit entry commits with the change or not at all.
+          await this.audit.append(tx, this.audit.entriesFor(records[0]!, invocation.meta));
           // Last statement before COMMIT: a marker that follows every notice this command sent.
           if (invalidated) delivery = await this.bus.beginDelivery(tx);
           return output;

@@ -9,7 +9,7 @@ import {
 import { rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
-import { generateToken, revokeTokens, tokenPermissions } from '../../platform/auth/tokens.ts';
+import { generateToken, TOKENS_CACHE, tokenPermissions } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { users } from '../../platform/db/schema.ts';
 import {
@@ -18,8 +18,29 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { roleForAssignment } from '../members/index.ts';
-import { countLiveTokens, findUnrevokedToken, insertToken } from './api-tokens.repository.ts';
+import { roleForAssignment } from '../roles/index.ts';
+import {
+  countLiveTokens,
+  findUnrevokedToken,
+  insertToken,
+  revokeUnrevokedTokens,
+  type TokenSelection,
+} from './api-tokens.repository.ts';
+
+/**
+ * Revokes live tokens inside a command, and drops them from every instance's cache at commit.
+ * Returns the ids revoked.
+ */
+export async function revokeTokens(
+  ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+  which: { orgId: string } & TokenSelection,
+  revokedBy: string | null,
+): Promise<string[]> {
+  const { orgId, ...only } = which;
+  const revoked = await revokeUnrevokedTokens(ctx.tx, orgId, only, revokedBy);
+  for (const row of revoked) await ctx.invalidate(TOKENS_CACHE, row.tokenHash.toString('hex'));
+  return revoked.map((r) => r.id);
+}
 
 /** Live tokens one user may hold (personal), and one organization (automation). */
 export const MAX_PERSONAL_TOKENS = 100;

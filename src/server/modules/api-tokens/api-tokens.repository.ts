@@ -206,3 +206,28 @@ export async function hasOrgToken(
     .where(and(eq(apiTokens.orgId, orgId), eq(apiTokens.id, id), eq(apiTokens.kind, kind)));
   return row !== undefined;
 }
+
+/** Which of an org's tokens: one by id, one user's, one kind, or any combination (all when empty). */
+export interface TokenSelection {
+  id?: string;
+  userId?: string;
+  kind?: TokenKind;
+}
+
+/** Marks the selected unrevoked tokens revoked; returns them (their hashes key the cache). */
+export async function revokeUnrevokedTokens(
+  tx: Executor,
+  orgId: string,
+  which: TokenSelection,
+  revokedBy: string | null,
+): Promise<Array<{ id: string; tokenHash: Buffer }>> {
+  const conditions = [eq(apiTokens.orgId, orgId), isNull(apiTokens.revokedAt)];
+  if (which.id) conditions.push(eq(apiTokens.id, which.id));
+  if (which.userId) conditions.push(eq(apiTokens.userId, which.userId));
+  if (which.kind) conditions.push(eq(apiTokens.kind, which.kind));
+  return tx
+    .update(apiTokens)
+    .set({ revokedAt: sql`now()`, revokedBy })
+    .where(and(...conditions))
+    .returning({ id: apiTokens.id, tokenHash: apiTokens.tokenHash });
+}

@@ -1,6 +1,5 @@
 import { entitlements } from '../../../contracts/plans.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
-import { alertOwnersOfPromotion, isPrivileged, listOwnerEmails } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockLiveOrg, orgAccess } from '../../platform/access/guard.ts';
 import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
@@ -13,7 +12,15 @@ import {
   UnauthenticatedError,
 } from '../../platform/errors/app-error.ts';
 import { oneLine } from '../../platform/mail/mailer.ts';
-import { admitMember, countSeats, findActiveMemberByEmail, roleForAssignment } from '../members/index.ts';
+import {
+  admitMember,
+  alertOwnersOfPromotion,
+  countSeats,
+  findActiveMemberByEmail,
+  listOwnerEmails,
+  roleForAssignment,
+} from '../members/index.ts';
+import { isPrivileged } from '../roles/index.ts';
 import {
   decideJoinRequest,
   deleteJoinLink,

@@ -1,10 +1,8 @@
 import type { Permission } from '../../../contracts/permissions.ts';
 import { ADMIN_ROLE, OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
-import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { actingMember, lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
-import { revokeTokens } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -13,7 +11,9 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { findRoleBySlug, type RoleRow } from '../roles/index.ts';
+import { revokeTokens } from '../api-tokens/index.ts';
+import { findRoleBySlug, isPrivileged, roleForAssignment } from '../roles/index.ts';
+import { alertOwnersOfPromotion } from './members.alerts.ts';
 import {
   countOwners,
   lockMember,
@@ -33,17 +33,6 @@ export class LastOwnerError extends ConflictError {
  * without an active owner fails at commit under this constraint trigger.
  */
 const keepsAnOwner = { memberships_last_owner: () => new LastOwnerError() };
-
-/** A role of this org named in a request body; unknown slugs are a 400 on that field. */
-export async function roleForAssignment(
-  ctx: CommandContext,
-  slug: string,
-  field = '/body/role',
-): Promise<RoleRow> {
-  const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
-  if (!role) throw new ValidationError([{ field, message: 'is not a role of this organization' }]);
-  return role;
-}
 
 const permissionsOf = (r: { role: string; rolePermissions: string[] }): ReadonlySet<Permission> =>
   rolePermissions(r.role, r.rolePermissions);

@@ -246,3 +246,14 @@ export async function findActiveMemberByEmail(
     );
   return row;
 }
+
+/** Emails of the org's active owners. */
+export async function listOwnerEmails(db: Executor, orgId: string): Promise<string[]> {
+  const rows = await db
+    .select({ email: users.email })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.slug, OWNER_ROLE)));
+  return rows.map((r) => r.email);
+}

@@ -2,13 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
-import { revokeTokens } from '../../platform/auth/tokens.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
   PermissionDeniedError,
   UnauthenticatedError,
 } from '../../platform/errors/app-error.ts';
+import { revokeTokens } from '../api-tokens/index.ts';
 import { admitMember } from '../members/index.ts';
 import { insertBuiltinRoles } from '../roles/index.ts';
 import {

@@ -3,7 +3,6 @@ import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/p
 import { entitlements } from '../../../contracts/plans.ts';
 import { BUILTIN_ROLE_SLUGS, OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ROLES_CACHE, rolePermissions } from '../../platform/access/access.ts';
-import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { countRoleTokens, moveTokensToRole } from '../../platform/auth/tokens.ts';
@@ -15,6 +14,7 @@ import {
   PreconditionFailedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import { isPrivileged } from './roles.privilege.ts';
 import {
   countRoleAssignments,
   deleteRole,
@@ -25,6 +25,17 @@ import {
   reassignRole,
   updateRole,
 } from './roles.repository.ts';
+
+/** A role of this org named in a request body; unknown slugs are a 400 on that field. */
+export async function roleForAssignment(
+  ctx: CommandContext,
+  slug: string,
+  field = '/body/role',
+): Promise<RoleRow> {
+  const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
+  if (!role) throw new ValidationError([{ field, message: 'is not a role of this organization' }]);
+  return role;
+}
 
 /** Catalog keys, de-duplicated and in catalog order; unknown keys are a 400 naming them. */
 export function checkedPermissions(input: readonly string[], field = '/body/permissions'): Permission[] {
@@ -200,7 +211,7 @@ export const removeRole = defineCommand({
         }
       });
       if (isPrivileged(target) && !isPrivileged(role)) {
-        for (const email of holders) await alertOwnersOfPromotion(ctx, access, email, target.name);
+        for (const email of holders) await ctx.services.alertPromotion(ctx, access, email, target.name);
       }
     }
     await deleteRole(ctx.tx, access.orgId, role.id);

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { InvalidatingCache, type InvalidationBus } from '../cache/cache.ts';
-import type { CommandContext } from '../command.ts';
+import type { CommandScope } from '../command-scope.ts';
 import type { Db } from '../db/client.ts';
 import { memberships, organizations, roles } from '../db/schema.ts';
 import { NotFoundError } from '../errors/app-error.ts';
@@ -251,7 +251,7 @@ export const inactiveCutoff = sql`now() - make_interval(days => ${INACTIVE_AFTER
  * cache holds each user's memberships together, so the org only documents the call.)
  */
 export async function invalidateMemberships(
-  ctx: Pick<CommandContext, 'invalidate'>,
+  ctx: Pick<CommandScope, 'invalidate'>,
   _orgId: string,
   userIds: Iterable<string>,
 ): Promise<void> {

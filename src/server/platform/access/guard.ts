@@ -3,7 +3,6 @@ import type { Permission } from '../../../contracts/permissions.ts';
 import { scopePermissions, type TokenScope } from '../../../contracts/tokens.ts';
 import type { Actor } from '../actor.ts';
 import { tokenPermissions } from '../auth/tokens.ts';
-import type { CommandContext } from '../command.ts';
 import type { Tx } from '../db/client.ts';
 import { apiTokens, memberships, organizations, roles } from '../db/schema.ts';
 import { NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
@@ -138,7 +137,7 @@ export function actingMember(access: OrgAccess, permission: Permission): string 
 }
 
 /** The org access the command runner re-read in this transaction (org-scoped commands only). */
-export function orgAccess(ctx: Pick<CommandContext, 'access'>): OrgAccess {
+export function orgAccess(ctx: { access?: OrgAccess | undefined }): OrgAccess {
   if (!ctx.access) throw new NotFoundError('organization');
   return ctx.access;
 }
