@@ -168,4 +168,48 @@ describe('defineCommand runner', () => {
     });
     expect(await rows()).not.toContain(5);
   });
+
+  it('refuses to run a command whose permission is not the one its route declares', async () => {
+    const guarded = defineCommand({
+      action: 'probe.route_checked',
+      permission: 'members:manage',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (6)`);
+        ctx.record({ target: { type: 'probe', id: '6' } });
+      },
+    });
+    const route = 'POST /api/v1/orgs/:orgId/probe';
+    await expect(
+      t.app.gatehouse.commands.run(
+        guarded,
+        { ...invocation, route, routePermission: 'members:read' },
+        undefined,
+      ),
+    ).rejects.toThrow(
+      `${route} declares "members:read" but runs probe.route_checked, which requires "members:manage"`,
+    );
+    const unguarded = defineCommand({
+      action: 'probe.route_unguarded',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (6)`);
+        ctx.record({ target: { type: 'probe', id: '6' } });
+      },
+    });
+    await expect(
+      t.app.gatehouse.commands.run(
+        unguarded,
+        { ...invocation, route, routePermission: 'members:manage' },
+        undefined,
+      ),
+    ).rejects.toThrow(/requires no permission/);
+    expect(await rows()).not.toContain(6);
+    // The same permission on both sides: the command runs (and is refused here for lack of access).
+    await expect(
+      t.app.gatehouse.commands.run(
+        guarded,
+        { ...invocation, route, routePermission: 'members:manage' },
+        undefined,
+      ),
+    ).rejects.toMatchObject({ code: 'permission_denied' });
+  });
 });

@@ -26,6 +26,12 @@ export interface Invocation {
   access?: OrgAccess;
   /** `METHOD /route/:pattern` of the request, when there is one. */
   route?: string;
+  /**
+   * The permission the request's route declares (`config.permission`). A command run for that
+   * route must require the same one: the runner refuses to run it otherwise, so a route and its
+   * command cannot drift apart.
+   */
+  routePermission?: Permission;
 }
 
 /** Platform services a command may call inside its transaction. */
@@ -154,6 +160,11 @@ export class CommandRunner {
     invocation: Invocation,
     input: I,
   ): Promise<O> {
+    if (invocation.routePermission !== undefined && invocation.routePermission !== command.permission) {
+      throw new Error(
+        `${invocation.route ?? 'a route'} declares "${invocation.routePermission}" but runs ${command.action}, which requires ${command.permission ? `"${command.permission}"` : 'no permission'}`,
+      );
+    }
     if (command.permission && !invocation.access?.permissions.has(command.permission)) {
       throw new PermissionDeniedError(command.permission);
     }

@@ -124,6 +124,9 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
         requestId: this.id,
       },
       route: `${this.method} ${this.routeOptions.url ?? ''}`,
+      ...(this.routeOptions.config.permission
+        ? { routePermission: this.routeOptions.config.permission }
+        : {}),
     };
   });
 
