@@ -8,12 +8,11 @@ import type { VerifyReport } from '../../platform/audit/verify.ts';
 import { auditKeys } from '../../platform/db/schema.ts';
 import { UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeSeqCursor, encodeSeqCursor, PageQuery } from '../../platform/http/paging.ts';
-import { problemResponses, Uuid } from '../../platform/http/schemas.ts';
+import { Nullable, OrgParams, problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import { createAuditCheckpoint, exportAuditLog } from './audit-log.commands.ts';
 import { EXPORT_TYPES, exportChunks } from './audit-log.export.ts';
 import { listAuditEntries, listCheckpoints } from './audit-log.queries.ts';
 
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const Change = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]);
 
 export const AuditEvent = Type.Object(
@@ -75,7 +74,6 @@ const VerifyResult = Type.Object({
   detail: Type.Optional(Type.String()),
 });
 
-const OrgParams = Type.Object({ orgId: Uuid });
 const Time = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
 const RangeQuery = {
   from: Time('Entries at or after this time'),

@@ -5,7 +5,16 @@ import { entitlements, PLANS } from '../../../contracts/plans.ts';
 import { requestOrgId } from '../../platform/access/access.ts';
 import { AppError, NotFoundError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeKeyCursor, encodeKeyCursor, PageQuery } from '../../platform/http/paging.ts';
-import { Body, DateTime, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
+import {
+  Body,
+  DateTime,
+  Email,
+  Nullable,
+  OrgParams,
+  problemResponses,
+  SingleLine,
+  Uuid,
+} from '../../platform/http/schemas.ts';
 import {
   createOrganization,
   deleteOrganization,
@@ -38,8 +47,6 @@ const Slug = Type.String({
   pattern: '^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$',
   description: 'Lowercase letters, digits and dashes; unique among live organizations',
 });
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const EmailList = (max: number) => Type.Array(Email, { maxItems: max, uniqueItems: true });
 
 const profileFields = {
@@ -90,8 +97,6 @@ const organizationFields = {
 };
 
 export const Organization = Type.Object(organizationFields, { $id: 'Organization' });
-
-export const OrgParams = Type.Object({ orgId: Uuid });
 
 function present(org: OrgRow) {
   const { logoUpdatedAt, ...rest } = org;
