@@ -112,12 +112,16 @@ export async function markMemberRemoved(tx: Executor, orgId: string, userId: str
     );
 }
 
+/** The org's active owners (join `roles` on the membership's role). */
+const activeOwners = (orgId: string) =>
+  and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.slug, OWNER_ROLE));
+
 export async function countOwners(db: Executor, orgId: string): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(memberships)
     .innerJoin(roles, eq(roles.id, memberships.roleId))
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.slug, OWNER_ROLE)));
+    .where(activeOwners(orgId));
   return row?.n ?? 0;
 }
 
@@ -254,6 +258,6 @@ export async function listOwnerEmails(db: Executor, orgId: string): Promise<stri
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .innerJoin(roles, eq(roles.id, memberships.roleId))
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.slug, OWNER_ROLE)));
+    .where(activeOwners(orgId));
   return rows.map((r) => r.email);
 }

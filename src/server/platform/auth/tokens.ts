@@ -16,6 +16,7 @@ import {
 import type { InvalidatingCache } from '../cache/cache.ts';
 import type { CommandScope } from '../command-scope.ts';
 import type { Db, Executor } from '../db/client.ts';
+import { liveToken } from '../db/live.ts';
 import { apiTokens } from '../db/schema.ts';
 import { hashSecret, hashSecretHex } from './secrets.ts';
 
@@ -339,13 +340,6 @@ export async function countRoleTokens(db: Executor, orgId: string, roleId: strin
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(apiTokens)
-    .where(
-      and(
-        eq(apiTokens.orgId, orgId),
-        eq(apiTokens.roleId, roleId),
-        isNull(apiTokens.revokedAt),
-        or(isNull(apiTokens.expiresAt), sql`${apiTokens.expiresAt} > now()`),
-      ),
-    );
+    .where(and(eq(apiTokens.orgId, orgId), eq(apiTokens.roleId, roleId), liveToken()));
   return row?.n ?? 0;
 }
