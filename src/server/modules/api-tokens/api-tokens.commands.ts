@@ -13,8 +13,8 @@ import { generateToken, TOKENS_CACHE, tokenPermissions } from '../../platform/au
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { users } from '../../platform/db/schema.ts';
 import {
+  assertFound,
   ConflictError,
-  NotFoundError,
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
@@ -142,7 +142,7 @@ export const revokePersonalToken = defineCommand({
   async run(ctx, input: { id: string }) {
     const userId = sessionUser(ctx);
     const token = await findUnrevokedToken(ctx.tx, undefined, input.id, { kind: 'personal', userId });
-    if (!token) throw new NotFoundError('token');
+    assertFound(token, 'token');
     await revokeTokens(ctx, { orgId: token.orgId, id: token.id }, userId);
     ctx.record({
       orgId: token.orgId,
@@ -201,7 +201,7 @@ export const revokeOrgToken = defineCommand({
   async run(ctx, input: { id: string; kind: TokenKind }) {
     const access = orgAccess(ctx);
     const token = await findUnrevokedToken(ctx.tx, access.orgId, input.id, { kind: input.kind });
-    if (!token) throw new NotFoundError('token');
+    assertFound(token, 'token');
     await revokeTokens(ctx, { orgId: access.orgId, id: token.id }, access.userId);
     ctx.record({
       target: { type: `${input.kind}_token`, id: token.id },

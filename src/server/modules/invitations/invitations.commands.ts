@@ -6,8 +6,8 @@ import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   AppError,
+  assertFound,
   ConflictError,
-  NotFoundError,
   PlanLimitError,
   UnauthenticatedError,
 } from '../../platform/errors/app-error.ts';
@@ -168,7 +168,7 @@ export const resendInvitation = defineCommand({
   async run(ctx, input: { id: string; inviterName: string; publicUrl: string }): Promise<InvitationView> {
     const access = orgAccess(ctx);
     const invitation = await lockInvitation(ctx.tx, access.orgId, input.id);
-    if (!invitation) throw new NotFoundError('invitation');
+    assertFound(invitation, 'invitation');
     if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
       throw new ConflictError(`The invitation was ${invitation.status}; invite the person again instead.`);
     }
@@ -208,7 +208,7 @@ export const cancelInvitation = defineCommand({
   async run(ctx, input: { id: string }) {
     const access = orgAccess(ctx);
     const invitation = await lockInvitation(ctx.tx, access.orgId, input.id);
-    if (!invitation) throw new NotFoundError('invitation');
+    assertFound(invitation, 'invitation');
     if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
       throw new ConflictError(`The invitation was already ${invitation.status}.`);
     }
@@ -339,7 +339,7 @@ export const approveJoinRequest = defineCommand({
   async run(ctx, input: { id: string; role: string }) {
     const access = orgAccess(ctx);
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
-    if (!request) throw new NotFoundError('join request');
+    assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
     const role = await roleForAssignment(ctx, input.role);
     assertCanGrant(access, rolePermissions(role.slug, role.permissions));
@@ -381,7 +381,7 @@ export const denyJoinRequest = defineCommand({
   async run(ctx, input: { id: string }) {
     const access = orgAccess(ctx);
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
-    if (!request) throw new NotFoundError('join request');
+    assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
     await decideJoinRequest(ctx.tx, access.orgId, request.id, 'denied', access.userId);
     ctx.record({ target: { type: 'join_request', id: request.id }, after: { userId: request.userId } });

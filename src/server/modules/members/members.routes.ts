@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { requestOrgId, rolePermissions } from '../../platform/access/access.ts';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
+import { assertFound, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
 import { Body, DateTime, OrgParams, problemResponses, RoleSlug, Uuid } from '../../platform/http/schemas.ts';
 import { findRoleBySlug } from '../roles/index.ts';
@@ -130,7 +130,7 @@ export function membersRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const member = await findMember(database.db, requestOrgId(request), request.params.userId);
-      if (!member) throw new NotFoundError('member');
+      assertFound(member, 'member');
       return {
         ...present(member),
         removedAt: member.removedAt,

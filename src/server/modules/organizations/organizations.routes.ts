@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { entitlements, PLANS } from '../../../contracts/plans.ts';
 import { requestOrgId } from '../../platform/access/access.ts';
-import { AppError, NotFoundError, ValidationError } from '../../platform/errors/app-error.ts';
+import { AppError, assertFound, NotFoundError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeKeyCursor, encodeKeyCursor, PageQuery } from '../../platform/http/paging.ts';
 import {
   Body,
@@ -242,7 +242,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const org = await findOrg(app.gatehouse.database.db, requestOrgId(request));
-      if (!org) throw new NotFoundError('organization');
+      assertFound(org, 'organization');
       return present(org);
     },
   );
@@ -340,7 +340,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
     },
     async (request, reply) => {
       const logo = await findLogo(app.gatehouse.database.db, requestOrgId(request));
-      if (!logo) throw new NotFoundError('logo');
+      assertFound(logo, 'logo');
       return reply
         .header('content-type', logo.contentType)
         .header('cache-control', 'private, max-age=3600')

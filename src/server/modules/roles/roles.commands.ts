@@ -8,8 +8,8 @@ import { orgAccess } from '../../platform/access/guard.ts';
 import { countRoleTokens, moveTokensToRole } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
+  assertFound,
   ConflictError,
-  NotFoundError,
   PlanLimitError,
   PreconditionFailedError,
   ValidationError,
@@ -78,7 +78,7 @@ const snapshot = (r: RoleRow) => ({
 
 export async function requireRole(ctx: CommandContext, slug: string): Promise<RoleRow> {
   const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
-  if (!role) throw new NotFoundError('role');
+  assertFound(role, 'role');
   return role;
 }
 

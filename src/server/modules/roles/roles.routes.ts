@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { PERMISSION_DESCRIPTIONS, PERMISSIONS } from '../../../contracts/permissions.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { requestOrgId, rolePermissions } from '../../platform/access/access.ts';
-import { NotFoundError } from '../../platform/errors/app-error.ts';
+import { assertFound } from '../../platform/errors/app-error.ts';
 import {
   Body,
   DateTime,
@@ -122,7 +122,7 @@ export function rolesRoutes(app: FastifyInstance): void {
     },
     async (request, reply) => {
       const role = await findRoleBySlug(database.db, requestOrgId(request), request.params.slug);
-      if (!role) throw new NotFoundError('role');
+      assertFound(role, 'role');
       return reply.header('etag', roleEtag(role)).send(presentRole(role));
     },
   );
