@@ -11,7 +11,7 @@ import { auditLogModule } from './modules/audit-log/index.ts';
 import { consoleModule } from './modules/console/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
-import { membersModule } from './modules/members/index.ts';
+import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
 import { organizationsModule } from './modules/organizations/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
@@ -25,7 +25,6 @@ import { TOKENS_CACHE, type TokenEntry, TokenService } from './platform/auth/tok
 import { createInvalidationBus, InvalidatingCache, type InvalidationBus } from './platform/cache/cache.ts';
 import { CommandRunner } from './platform/command.ts';
 import type { Database } from './platform/db/client.ts';
-import { loggableError } from './platform/db/errors.ts';
 import { ValidationError } from './platform/errors/app-error.ts';
 import {
   clientErrorHandler,
@@ -36,6 +35,7 @@ import { redactUrl } from './platform/http/redact.ts';
 import { installRoutePolicy, type RouteInventoryEntry } from './platform/http/route-policy.ts';
 import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
+import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
 
 /** What every module may use. Built once per app. */
@@ -98,7 +98,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
         ],
         censor: '[redacted]',
       },
+      // Every error in every log line goes through one serializer (child loggers inherit it):
+      // no call site can print a failed query's parameters.
       serializers: {
+        err: serializeError,
+        error: serializeError,
         req: (req) => ({
           method: req.method,
           url: redactUrl(req.url),
@@ -133,11 +137,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const routes = installRoutePolicy(app);
   app.addSchema(ProblemSchema);
 
-  const logError = (err: unknown, msg: string) => app.log.error({ error: loggableError(err) }, msg);
+  const logError = (err: unknown, msg: string) => app.log.error({ err }, msg);
   const bus = await createInvalidationBus(
     database,
     config.databaseUrl,
-    (msg, err) => app.log.warn({ error: err ? loggableError(err) : undefined }, msg),
+    (msg, err) => app.log.warn(err ? { err } : {}, msg),
     { heartbeatMs: config.cacheHeartbeatMs },
   );
   const sessionCache = new InvalidatingCache<SessionEntry>('sessions', bus, {
@@ -174,19 +178,20 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     logError,
   );
   app.addHook('onClose', async () => audit.close());
-  const commands = new CommandRunner(database, bus, { sessions, mailer, audit }, logError);
+  const commands = new CommandRunner(
+    database,
+    bus,
+    { sessions, mailer, audit, alertPromotion: alertOwnersOfPromotion },
+    // The benchmark's baseline writes the change alone, to measure what the audit costs.
+    options.unaudited ? { entriesFor: () => [], append: async () => [] } : audit,
+    logError,
+  );
   const recordDenied = deniedRecorder(
     audit,
     logError,
     async (orgId, roleId) => (await findRoleById(database.db, orgId, roleId))?.name,
   );
   commands.setDeniedRecorder(recordDenied);
-  // Every command's change is appended to its chain in the command's own transaction.
-  if (!options.unaudited) {
-    commands.addBeforeCommitHook(async (tx, change, invocation) => {
-      await audit.append(tx, audit.entriesFor(change, invocation.meta));
-    });
-  }
   app.decorate('gatehouse', {
     config,
     database,

@@ -24,12 +24,16 @@ const rows = async () =>
     }
   ).rows.map((r) => r.id);
 
+const audited = async (action: string) =>
+  (
+    (await t.db.database.db.execute(
+      sql`SELECT target_id, after FROM audit_events WHERE action = ${action} ORDER BY seq`,
+    )) as unknown as { rows: { target_id: string; after: unknown }[] }
+  ).rows;
+
 describe('defineCommand runner', () => {
-  it('commits the change with exactly one record and runs after-commit steps', async () => {
+  it('commits the change with its audit entry, exactly one record, and runs after-commit steps', async () => {
     const seen: string[] = [];
-    t.app.gatehouse.commands.addBeforeCommitHook(async (_tx, change) => {
-      seen.push(change.action);
-    });
     const insert = defineCommand({
       action: 'probe.created',
       async run(ctx, id: number) {
@@ -43,7 +47,8 @@ describe('defineCommand runner', () => {
     });
     expect(await t.app.gatehouse.commands.run(insert, invocation, 1)).toBe(1);
     expect(await rows()).toContain(1);
-    expect(seen).toEqual(['probe.created', 'after-commit']);
+    expect(seen).toEqual(['after-commit']);
+    expect(await audited('probe.created')).toEqual([{ target_id: '1', after: { id: 1 } }]);
     expect(listCommands()).toContain(insert);
   });
 
@@ -63,6 +68,7 @@ describe('defineCommand runner', () => {
       ConflictError,
     );
     expect(await rows()).not.toContain(2);
+    expect(await audited('probe.failed')).toEqual([]);
     expect(after).toBe(false);
   });
 
@@ -92,10 +98,6 @@ describe('defineCommand runner', () => {
   });
 
   it('records nothing for a command that declares it changed nothing, and refuses a record beside it', async () => {
-    const seen: string[] = [];
-    t.app.gatehouse.commands.addBeforeCommitHook(async (_tx, change) => {
-      seen.push(change.action);
-    });
     const noop = defineCommand({
       action: 'probe.noop',
       async run(ctx) {
@@ -104,7 +106,7 @@ describe('defineCommand runner', () => {
       },
     });
     expect(await t.app.gatehouse.commands.run(noop, invocation, undefined)).toBe('as is');
-    expect(seen).toEqual([]);
+    expect(await audited('probe.noop')).toEqual([]);
     const both = defineCommand({
       action: 'probe.both',
       async run(ctx) {
@@ -117,19 +119,50 @@ describe('defineCommand runner', () => {
       /declared no change yet recorded 1/,
     );
     expect(await rows()).not.toContain(5);
-    expect(seen).toEqual([]);
+    expect(await audited('probe.both')).toEqual([]);
   });
 
   it('turns a unique violation into a 409 conflict, not a 500', async () => {
+    await t.db.database.db.execute(sql`INSERT INTO command_probe (id) VALUES (10)`);
     const duplicate = defineCommand({
       action: 'probe.duplicated',
       async run(ctx) {
-        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (1)`);
-        ctx.record({ target: { type: 'probe', id: '1' } });
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (10)`);
+        ctx.record({ target: { type: 'probe', id: '10' } });
       },
     });
     await expect(t.app.gatehouse.commands.run(duplicate, invocation, undefined)).rejects.toMatchObject({
       status: 409,
+      code: 'conflict',
+    });
+  });
+
+  it("answers a violation of a constraint the command declares with the command's own error", async () => {
+    await t.db.database.db.execute(sql`INSERT INTO command_probe (id) VALUES (11)`);
+    const declared = defineCommand({
+      action: 'probe.declared',
+      constraints: { command_probe_pkey: () => new ConflictError('That probe exists.', 'slug_taken') },
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (11)`);
+        ctx.record({ target: { type: 'probe', id: '11' } });
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(declared, invocation, undefined)).rejects.toMatchObject({
+      status: 409,
+      code: 'slug_taken',
+      message: 'That probe exists.',
+    });
+    // Another command's declaration means nothing here: the generic conflict.
+    const undeclared = defineCommand({
+      action: 'probe.undeclared',
+      constraints: { some_other_key: () => new ConflictError('never', 'slug_taken') },
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (11)`);
+        ctx.record({ target: { type: 'probe', id: '11' } });
+      },
+    });
+    await expect(t.app.gatehouse.commands.run(undeclared, invocation, undefined)).rejects.toMatchObject({
+      code: 'conflict',
     });
   });
 
@@ -159,5 +192,49 @@ describe('defineCommand runner', () => {
       code: 'permission_denied',
     });
     expect(await rows()).not.toContain(5);
+  });
+
+  it('refuses to run a command whose permission is not the one its route declares', async () => {
+    const guarded = defineCommand({
+      action: 'probe.route_checked',
+      permission: 'members:manage',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (6)`);
+        ctx.record({ target: { type: 'probe', id: '6' } });
+      },
+    });
+    const route = 'POST /api/v1/orgs/:orgId/probe';
+    await expect(
+      t.app.gatehouse.commands.run(
+        guarded,
+        { ...invocation, route, routePermission: 'members:read' },
+        undefined,
+      ),
+    ).rejects.toThrow(
+      `${route} declares "members:read" but runs probe.route_checked, which requires "members:manage"`,
+    );
+    const unguarded = defineCommand({
+      action: 'probe.route_unguarded',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (6)`);
+        ctx.record({ target: { type: 'probe', id: '6' } });
+      },
+    });
+    await expect(
+      t.app.gatehouse.commands.run(
+        unguarded,
+        { ...invocation, route, routePermission: 'members:manage' },
+        undefined,
+      ),
+    ).rejects.toThrow(/requires no permission/);
+    expect(await rows()).not.toContain(6);
+    // The same permission on both sides: the command runs (and is refused here for lack of access).
+    await expect(
+      t.app.gatehouse.commands.run(
+        guarded,
+        { ...invocation, route, routePermission: 'members:manage' },
+        undefined,
+      ),
+    ).rejects.toMatchObject({ code: 'permission_denied' });
   });
 });

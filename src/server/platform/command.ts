@@ -1,44 +1,20 @@
 import type { Permission } from '../../contracts/permissions.ts';
 import type { OrgAccess } from './access/access.ts';
 import { lockActorAccess, type OrgLock } from './access/guard.ts';
+import type { Actor, AuditTarget, ChangeRecord, RequestMeta } from './actor.ts';
 import type { DeniedRecorder } from './audit/denied.ts';
-import type { AuditTarget } from './audit/entry.ts';
 import type { AuditLog } from './audit/log.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { Delivery, InvalidationBus } from './cache/cache.ts';
+import type { CommandScope } from './command-scope.ts';
 import type { Database, Tx } from './db/client.ts';
 import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
 import type { Mailer } from './mail/mailer.ts';
 
-/**
- * Who acts: a user (signed in, or through one of their personal tokens: `tokenId`), an
- * organization's automation token, the system, or nobody yet. Later capabilities add SCIM.
- */
-export type Actor =
-  | { type: 'anonymous' }
-  | { type: 'system' }
-  | { type: 'user'; userId: string; email: string; sessionId?: string; tokenId?: string }
-  | { type: 'token'; tokenId: string; orgId: string; name: string };
-
-export interface RequestMeta {
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-}
-
-/** The change a command made, as the audit trail will show it. */
-export interface ChangeRecord {
-  action: string;
-  orgId: string | null;
-  target: AuditTarget;
-  before?: Record<string, unknown> | null;
-  after?: Record<string, unknown> | null;
-  /** The actor once the command has run (sign-up and login create who acts). */
-  actor: Actor;
-  /** The same change noted in these organizations' logs under another action (a sign-in). */
-  also?: Array<{ orgId: string; action: string }>;
-}
+// The actor's types live in a leaf module every layer may import; these names stay for importers.
+export type { Actor, ChangeRecord, RequestMeta } from './actor.ts';
+export { describeActor } from './actor.ts';
 
 export interface Invocation {
   actor: Actor;
@@ -50,18 +26,12 @@ export interface Invocation {
   access?: OrgAccess;
   /** `METHOD /route/:pattern` of the request, when there is one. */
   route?: string;
-}
-
-/** Who acts, in words, for messages to people (an email address, a token's name, the system). */
-export function describeActor(actor: Actor): string {
-  switch (actor.type) {
-    case 'user':
-      return actor.email;
-    case 'token':
-      return `the automation token "${actor.name}"`;
-    default:
-      return 'the system';
-  }
+  /**
+   * The permission the request's route declares (`config.permission`). A command run for that
+   * route must require the same one: the runner refuses to run it otherwise, so a route and its
+   * command cannot drift apart.
+   */
+  routePermission?: Permission;
 }
 
 /** Platform services a command may call inside its transaction. */
@@ -71,9 +41,19 @@ export interface CommandServices {
   mailer: Mailer;
   /** The audit log (signing checkpoints, retention); entries themselves are appended by the runner. */
   audit: AuditLog;
+  /**
+   * Tells an org's owners that someone was given a privileged role (the members module's rule,
+   * offered here to the modules members itself depends on, such as roles).
+   */
+  alertPromotion(
+    ctx: Pick<CommandContext, 'tx' | 'actor' | 'afterCommit' | 'services'>,
+    org: { orgId: string; orgName: string },
+    who: string,
+    roleName: string,
+  ): Promise<void>;
 }
 
-export interface CommandContext extends Invocation {
+export interface CommandContext extends Invocation, CommandScope {
   tx: Tx;
   services: CommandServices;
   /**
@@ -113,6 +93,12 @@ export interface CommandDefinition<I, O> {
   permission?: Permission;
   /** How the org is held while an org-scoped command runs (default `shared`). */
   orgLock?: OrgLock;
+  /**
+   * What a violation of a named database constraint means for this command, by constraint name
+   * (unique indexes, check constraints, constraint triggers): the error it answers with instead.
+   * A unique violation no entry names is a generic 409 conflict; anything else stays a failure.
+   */
+  constraints?: Readonly<Record<string, () => AppError>>;
   run(ctx: CommandContext, input: I): Promise<O>;
 }
 
@@ -131,27 +117,26 @@ export function listCommands(): readonly AnyCommand[] {
   return registry;
 }
 
-/** Runs inside the transaction after `run`, before commit (audit, outbox). Throwing rolls back. */
-export type BeforeCommitHook = (tx: Tx, change: ChangeRecord, invocation: Invocation) => Promise<void>;
+/**
+ * Where the runner writes each command's change: the hash-chained audit log, appended in the
+ * command's own transaction (a failure to append rolls the change back).
+ */
+export type CommandAudit = Pick<AuditLog, 'entriesFor' | 'append'>;
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
 const MAX_ATTEMPTS = 4;
 
 export class CommandRunner {
-  private readonly beforeCommit: BeforeCommitHook[] = [];
-
   constructor(
     private readonly database: Database,
     private readonly bus: InvalidationBus,
     private readonly services: CommandServices,
+    /** Every command's change is appended here before its transaction commits. */
+    private readonly audit: CommandAudit,
     private readonly logError: (err: unknown, msg: string) => void,
   ) {}
 
   private onDenied: DeniedRecorder | undefined;
-
-  addBeforeCommitHook(hook: BeforeCommitHook): void {
-    this.beforeCommit.push(hook);
-  }
 
   /** Told of each refusal for a missing permission, whether before or inside the transaction. */
   setDeniedRecorder(recorder: DeniedRecorder): void {
@@ -181,6 +166,11 @@ export class CommandRunner {
     invocation: Invocation,
     input: I,
   ): Promise<O> {
+    if (invocation.routePermission !== undefined && invocation.routePermission !== command.permission) {
+      throw new Error(
+        `${invocation.route ?? 'a route'} declares "${invocation.routePermission}" but runs ${command.action}, which requires ${command.permission ? `"${command.permission}"` : 'no permission'}`,
+      );
+    }
     if (command.permission && !invocation.access?.permissions.has(command.permission)) {
       throw new PermissionDeniedError(command.permission);
     }
@@ -236,8 +226,9 @@ export class CommandRunner {
                 : `command ${command.action} recorded ${records.length} changes; exactly one is required`,
             );
           }
+          // The audit entry commits with the change or not at all (a run that changed nothing has none).
           const change = records[0];
-          if (change) for (const hook of this.beforeCommit) await hook(tx, change, invocation);
+          if (change) await this.audit.append(tx, this.audit.entriesFor(change, invocation.meta));
           // Last statement before COMMIT: a marker that follows every notice this command sent.
           if (invalidated) delivery = await this.bus.beginDelivery(tx);
           return output;
@@ -260,11 +251,10 @@ export class CommandRunner {
         const code = pgErrorCode(err);
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         if (err instanceof AppError) throw err;
-        if (code === '23514' && pgConstraint(err) === 'memberships_last_owner') {
-          throw new ConflictError('An organization must keep at least one owner.', 'last_owner');
-        }
-        if (code === '23505' && pgConstraint(err) === 'organizations_slug_key') {
-          throw new ConflictError('The slug is taken by another organization.', 'slug_taken');
+        // Integrity violations (class 23) the command declared: its own words for its own rule.
+        const constraint = code?.startsWith('23') ? pgConstraint(err) : undefined;
+        if (constraint && command.constraints && Object.hasOwn(command.constraints, constraint)) {
+          throw command.constraints[constraint]!();
         }
         if (code === '23505') throw new ConflictError('The change conflicts with existing data.');
         throw err;

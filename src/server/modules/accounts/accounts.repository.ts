@@ -1,6 +1,7 @@
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { type SessionUser, userColumns } from '../../platform/auth/sessions.ts';
 import type { Executor } from '../../platform/db/client.ts';
+import { liveOrganization } from '../../platform/db/live.ts';
 import { memberships, organizations, sessions, users } from '../../platform/db/schema.ts';
 import { keysetBefore } from '../../platform/http/paging.ts';
 
@@ -36,9 +37,7 @@ export async function activeOrgIds(db: Executor, userId: string): Promise<string
     .select({ orgId: memberships.orgId })
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .where(
-      and(eq(memberships.userId, userId), eq(memberships.status, 'active'), isNull(organizations.deletedAt)),
-    );
+    .where(and(eq(memberships.userId, userId), eq(memberships.status, 'active'), liveOrganization()));
   return rows.map((r) => r.orgId);
 }
 

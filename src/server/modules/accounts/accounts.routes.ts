@@ -5,7 +5,7 @@ import { canonicalLocale, isTimeZone } from '../../../contracts/locales.ts';
 import { PASSWORD_MAX_LENGTH } from '../../platform/auth/passwords.ts';
 import { ValidationError } from '../../platform/errors/app-error.ts';
 import { PageQuery } from '../../platform/http/paging.ts';
-import { Body, DateTime, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
+import { Body, DateTime, Email, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
 import { changeOwnPassword, logIn, logOut, registerAccount } from './accounts.auth.ts';
 import { revokeSession, updateProfile } from './accounts.commands.ts';
 import { getMe, listMySessions } from './accounts.queries.ts';
@@ -28,7 +28,6 @@ export const User = Type.Object(
   { $id: 'User' },
 );
 
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 const Name = SingleLine(100);
 // Length is checked in characters by the password policy; this bound only caps the work.
 const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 });

@@ -14,9 +14,7 @@ export async function accountsModule(app: FastifyInstance): Promise<void> {
   accountsRoutes(app, throttle);
 
   const purge = setInterval(() => {
-    throttle
-      .purge()
-      .catch((err) => app.log.error({ err: String(err) }, 'login throttle housekeeping failed'));
+    throttle.purge().catch((err) => app.log.error({ err }, 'login throttle housekeeping failed'));
   }, 10 * 60_000);
   purge.unref();
   app.addHook('onClose', async () => clearInterval(purge));

@@ -9,18 +9,38 @@ import {
 import { rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
-import { generateToken, revokeTokens, tokenPermissions } from '../../platform/auth/tokens.ts';
+import { generateToken, TOKENS_CACHE, tokenPermissions } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { users } from '../../platform/db/schema.ts';
 import {
+  assertFound,
   ConflictError,
-  NotFoundError,
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { roleForAssignment } from '../members/index.ts';
-import { findRoleBySlug } from '../roles/index.ts';
-import { countLiveTokens, findUnrevokedToken, insertToken } from './api-tokens.repository.ts';
+import { findRoleBySlug, roleForAssignment } from '../roles/index.ts';
+import {
+  countLiveTokens,
+  findUnrevokedToken,
+  insertToken,
+  revokeUnrevokedTokens,
+  type TokenSelection,
+} from './api-tokens.repository.ts';
+
+/**
+ * Revokes live tokens inside a command, and drops them from every instance's cache at commit.
+ * Returns the ids revoked.
+ */
+export async function revokeTokens(
+  ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+  which: { orgId: string } & TokenSelection,
+  revokedBy: string | null,
+): Promise<string[]> {
+  const { orgId, ...only } = which;
+  const revoked = await revokeUnrevokedTokens(ctx.tx, orgId, only, revokedBy);
+  for (const row of revoked) await ctx.invalidate(TOKENS_CACHE, row.tokenHash.toString('hex'));
+  return revoked.map((r) => r.id);
+}
 
 /** Live tokens one user may hold (personal), and one organization (automation). */
 export const MAX_PERSONAL_TOKENS = 100;
@@ -124,7 +144,7 @@ export const revokePersonalToken = defineCommand({
   async run(ctx, input: { id: string }) {
     const userId = sessionUser(ctx);
     const token = await findUnrevokedToken(ctx.tx, undefined, input.id, { kind: 'personal', userId });
-    if (!token) throw new NotFoundError('token');
+    assertFound(token, 'token');
     await revokeTokens(ctx, { orgId: token.orgId, id: token.id }, userId);
     ctx.record({
       orgId: token.orgId,
@@ -189,7 +209,7 @@ export const revokeOrgToken = defineCommand({
   async run(ctx, input: { id: string; kind: TokenKind }) {
     const access = orgAccess(ctx);
     const token = await findUnrevokedToken(ctx.tx, access.orgId, input.id, { kind: input.kind });
-    if (!token) throw new NotFoundError('token');
+    assertFound(token, 'token');
     await revokeTokens(ctx, { orgId: access.orgId, id: token.id }, access.userId);
     ctx.record({
       target: { type: `${input.kind}_token`, id: token.id, name: token.name },

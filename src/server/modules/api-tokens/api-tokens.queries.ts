@@ -110,10 +110,10 @@ export function createdView(created: CreatedToken) {
   };
 }
 
-export async function listUsagePage(db: Executor, tokenId: string, query: Page) {
+export async function listUsagePage(db: Executor, orgId: string, tokenId: string, query: Page) {
   const limit = query.limit ?? 50;
   const before = decodeSeqCursor(query.cursor);
-  const rows = await listUsage(db, tokenId, {
+  const rows = await listUsage(db, orgId, tokenId, {
     limit: limit + 1,
     ...(before !== undefined ? { before } : {}),
   });

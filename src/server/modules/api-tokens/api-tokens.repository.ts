@@ -1,7 +1,8 @@
-import { and, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { TokenKind } from '../../../contracts/tokens.ts';
 import type { Executor } from '../../platform/db/client.ts';
+import { liveOrganization, liveToken } from '../../platform/db/live.ts';
 import {
   apiTokens,
   apiTokenUsage,
@@ -13,8 +14,7 @@ import {
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
 
 /** Live: not revoked and not past its expiry. */
-export const isLive = () =>
-  and(isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)));
+export const isLive = liveToken;
 
 export async function insertToken(
   tx: Executor,
@@ -125,7 +125,7 @@ export async function listPersonalTokens(
       rolePermissions: roles.permissions,
     })
     .from(apiTokens)
-    .innerJoin(organizations, and(eq(organizations.id, apiTokens.orgId), isNull(organizations.deletedAt)))
+    .innerJoin(organizations, and(eq(organizations.id, apiTokens.orgId), liveOrganization()))
     .leftJoin(memberships, ownerIsMember)
     .leftJoin(roles, eq(roles.id, memberships.roleId))
     .where(and(...pageConditions(conditions, page.after)))
@@ -182,8 +182,13 @@ export async function listOrgTokens(
 export type OrgTokenRow = Awaited<ReturnType<typeof listOrgTokens>>[number];
 
 /** An automation token's usage log, newest first, by id cursor. */
-export async function listUsage(db: Executor, tokenId: string, page: { limit: number; before?: number }) {
-  const conditions = [eq(apiTokenUsage.tokenId, tokenId)];
+export async function listUsage(
+  db: Executor,
+  orgId: string,
+  tokenId: string,
+  page: { limit: number; before?: number },
+) {
+  const conditions = [eq(apiTokenUsage.tokenId, tokenId), eq(apiTokens.orgId, orgId)];
   if (page.before !== undefined) conditions.push(lt(apiTokenUsage.id, page.before));
   return db
     .select({
@@ -196,6 +201,7 @@ export async function listUsage(db: Executor, tokenId: string, page: { limit: nu
       count: apiTokenUsage.count,
     })
     .from(apiTokenUsage)
+    .innerJoin(apiTokens, eq(apiTokens.id, apiTokenUsage.tokenId))
     .where(and(...conditions))
     .orderBy(desc(apiTokenUsage.id))
     .limit(page.limit);
@@ -213,4 +219,29 @@ export async function hasOrgToken(
     .from(apiTokens)
     .where(and(eq(apiTokens.orgId, orgId), eq(apiTokens.id, id), eq(apiTokens.kind, kind)));
   return row !== undefined;
+}
+
+/** Which of an org's tokens: one by id, one user's, one kind, or any combination (all when empty). */
+export interface TokenSelection {
+  id?: string;
+  userId?: string;
+  kind?: TokenKind;
+}
+
+/** Marks the selected unrevoked tokens revoked; returns them (their hashes key the cache). */
+export async function revokeUnrevokedTokens(
+  tx: Executor,
+  orgId: string,
+  which: TokenSelection,
+  revokedBy: string | null,
+): Promise<Array<{ id: string; tokenHash: Buffer }>> {
+  const conditions = [eq(apiTokens.orgId, orgId), isNull(apiTokens.revokedAt)];
+  if (which.id) conditions.push(eq(apiTokens.id, which.id));
+  if (which.userId) conditions.push(eq(apiTokens.userId, which.userId));
+  if (which.kind) conditions.push(eq(apiTokens.kind, which.kind));
+  return tx
+    .update(apiTokens)
+    .set({ revokedAt: sql`now()`, revokedBy })
+    .where(and(...conditions))
+    .returning({ id: apiTokens.id, tokenHash: apiTokens.tokenHash });
 }

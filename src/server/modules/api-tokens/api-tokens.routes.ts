@@ -5,7 +5,16 @@ import { PERMISSIONS } from '../../../contracts/permissions.ts';
 import { requestOrgId } from '../../platform/access/access.ts';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { PageQuery } from '../../platform/http/paging.ts';
-import { Body, DateTime, Page, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
+import {
+  Body,
+  DateTime,
+  Nullable,
+  OrgParams,
+  Page,
+  problemResponses,
+  SingleLine,
+  Uuid,
+} from '../../platform/http/schemas.ts';
 import {
   createAutomationToken,
   createPersonalToken,
@@ -15,7 +24,6 @@ import {
 import { createdView, listMyTokens, listOrgTokensPage, listUsagePage } from './api-tokens.queries.ts';
 import { hasOrgToken } from './api-tokens.repository.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Scope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')]);
 const Scopes = Type.Array(Scope, {
   minItems: 1,
@@ -104,7 +112,6 @@ const Lifetime = (days: readonly number[], fallback: number) =>
     }),
   );
 
-const OrgParams = Type.Object({ orgId: Uuid });
 const ItemParams = Type.Object({ orgId: Uuid, id: Uuid });
 const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
 const PersonalListQuery = Type.Object(
@@ -287,7 +294,7 @@ export function apiTokensRoutes(app: FastifyInstance): void {
       }
       // What this instance has noted but not yet written is part of the answer.
       await tokens.flushUsage();
-      return listUsagePage(database.db, request.params.id, request.query);
+      return listUsagePage(database.db, orgId, request.params.id, request.query);
     },
   );
 

@@ -8,7 +8,7 @@ import type { VerifyReport } from '../../platform/audit/verify.ts';
 import { auditKeys } from '../../platform/db/schema.ts';
 import { UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeSeqCursor, encodeSeqCursor, PageQuery } from '../../platform/http/paging.ts';
-import { problemResponses, Uuid } from '../../platform/http/schemas.ts';
+import { Nullable, OrgParams, problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import { createAuditCheckpoint, exportAuditLog } from './audit-log.commands.ts';
 import { EXPORT_TYPES, exportChunks } from './audit-log.export.ts';
 import { listAuditEntries, listCheckpoints } from './audit-log.queries.ts';
@@ -16,7 +16,6 @@ import { VerifyRuns } from './audit-log.verify-runs.ts';
 
 type VerifyResponse = VerifyReport & { scope: 'since_checkpoint' | 'full' };
 
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const Change = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]);
 
 export const AuditEvent = Type.Object(
@@ -94,7 +93,6 @@ const VerifyResult = Type.Object({
   }),
 });
 
-const OrgParams = Type.Object({ orgId: Uuid });
 const Time = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
 const RangeQuery = {
   from: Time('Entries at or after this time'),

@@ -1,20 +1,27 @@
 import { entitlements } from '../../../contracts/plans.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
-import { alertOwnersOfPromotion, isPrivileged, listOwnerEmails } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockLiveOrg, orgAccess } from '../../platform/access/guard.ts';
 import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   AppError,
+  assertFound,
   ConflictError,
-  NotFoundError,
   PlanLimitError,
   RateLimitedError,
   UnauthenticatedError,
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
-import { admitMember, countSeats, findActiveMemberByEmail, roleForAssignment } from '../members/index.ts';
+import {
+  admitMember,
+  alertOwnersOfPromotion,
+  countSeats,
+  findActiveMemberByEmail,
+  listOwnerEmails,
+  roleForAssignment,
+} from '../members/index.ts';
+import { isPrivileged } from '../roles/index.ts';
 import {
   decideJoinRequest,
   deleteJoinLink,
@@ -223,7 +230,7 @@ export const resendInvitation = defineCommand({
   ): Promise<InvitationView> {
     const access = orgAccess(ctx);
     const invitation = await lockInvitation(ctx.tx, access.orgId, input.id);
-    if (!invitation) throw new NotFoundError('invitation');
+    assertFound(invitation, 'invitation');
     if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
       throw new ConflictError(`The invitation was ${invitation.status}; invite the person again instead.`);
     }
@@ -265,7 +272,7 @@ export const cancelInvitation = defineCommand({
   async run(ctx, input: { id: string }) {
     const access = orgAccess(ctx);
     const invitation = await lockInvitation(ctx.tx, access.orgId, input.id);
-    if (!invitation) throw new NotFoundError('invitation');
+    assertFound(invitation, 'invitation');
     if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
       throw new ConflictError(`The invitation was already ${invitation.status}.`);
     }
@@ -406,7 +413,7 @@ export const approveJoinRequest = defineCommand({
   async run(ctx, input: { id: string; role: string }) {
     const access = orgAccess(ctx);
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
-    if (!request) throw new NotFoundError('join request');
+    assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
     const role = await roleForAssignment(ctx, input.role);
     assertCanGrant(access, rolePermissions(role.slug, role.permissions));
@@ -449,7 +456,7 @@ export const denyJoinRequest = defineCommand({
   async run(ctx, input: { id: string }) {
     const access = orgAccess(ctx);
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
-    if (!request) throw new NotFoundError('join request');
+    assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
     await decideJoinRequest(ctx.tx, access.orgId, request.id, 'denied', access.userId);
     ctx.record({

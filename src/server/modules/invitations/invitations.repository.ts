@@ -1,5 +1,6 @@
-import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
+import { liveOrganization } from '../../platform/db/live.ts';
 import {
   invitationSends,
   invitations,
@@ -111,7 +112,7 @@ export async function previewInvitation(db: Executor, tokenHash: Buffer) {
     })
     .from(invitations)
     .innerJoin(roles, eq(roles.id, invitations.roleId))
-    .innerJoin(organizations, and(eq(organizations.id, invitations.orgId), isNull(organizations.deletedAt)))
+    .innerJoin(organizations, and(eq(organizations.id, invitations.orgId), liveOrganization()))
     .leftJoin(users, eq(users.id, invitations.invitedBy))
     .where(eq(invitations.tokenHash, tokenHash));
   return row;
@@ -224,7 +225,7 @@ export async function findJoinLinkOrg(db: Executor, tokenHash: Buffer) {
   const [row] = await db
     .select({ id: organizations.id, slug: organizations.slug, name: organizations.name })
     .from(joinLinks)
-    .innerJoin(organizations, and(eq(organizations.id, joinLinks.orgId), isNull(organizations.deletedAt)))
+    .innerJoin(organizations, and(eq(organizations.id, joinLinks.orgId), liveOrganization()))
     .where(eq(joinLinks.tokenHash, tokenHash));
   return row;
 }

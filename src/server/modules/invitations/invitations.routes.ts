@@ -2,10 +2,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
+import { describeActor } from '../../platform/actor.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
-import { describeActor } from '../../platform/command.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
-import { Body, DateTime, Page, problemResponses, Uuid } from '../../platform/http/schemas.ts';
+import {
+  Body,
+  DateTime,
+  Email,
+  OrgParams,
+  Page,
+  problemResponses,
+  RoleSlug,
+  Uuid,
+} from '../../platform/http/schemas.ts';
 import {
   acceptInvitation,
   approveJoinRequest,
@@ -26,9 +35,6 @@ import {
 } from './invitations.repository.ts';
 
 const Token = Type.String({ minLength: 20, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
-const RoleSlug = Type.String({ minLength: 1, maxLength: 64, description: 'Role slug' });
-const OrgParams = Type.Object({ orgId: Uuid });
 const ItemParams = Type.Object({ orgId: Uuid, id: Uuid });
 
 const Invitation = Type.Object(

@@ -1,10 +1,8 @@
 import type { Permission } from '../../../contracts/permissions.ts';
 import { ADMIN_ROLE, OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
-import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { actingMember, lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
-import { revokeTokens } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -14,7 +12,9 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
-import { findRoleBySlug, type RoleRow } from '../roles/index.ts';
+import { revokeTokens } from '../api-tokens/index.ts';
+import { findRoleBySlug, isPrivileged, roleForAssignment } from '../roles/index.ts';
+import { alertOwnersOfPromotion } from './members.alerts.ts';
 import {
   countOwners,
   findMember,
@@ -30,16 +30,11 @@ export class LastOwnerError extends ConflictError {
   }
 }
 
-/** A role of this org named in a request body; unknown slugs are a 400 on that field. */
-export async function roleForAssignment(
-  ctx: CommandContext,
-  slug: string,
-  field = '/body/role',
-): Promise<RoleRow> {
-  const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
-  if (!role) throw new ValidationError([{ field, message: 'is not a role of this organization' }]);
-  return role;
-}
+/**
+ * The database's wall behind the owner checks: a concurrent change that would leave the org
+ * without an active owner fails at commit under this constraint trigger.
+ */
+const keepsAnOwner = { memberships_last_owner: () => new LastOwnerError() };
 
 /** A member as the audit trail names them: by email and name as they are now, kept in the entry. */
 const memberTarget = (m: Pick<MemberRow, 'userId' | 'email' | 'name'>) => ({
@@ -63,6 +58,7 @@ async function memberInReach(ctx: CommandContext, userId: string): Promise<Membe
 
 export const changeMemberRole = defineCommand({
   action: 'member.role_changed',
+  constraints: keepsAnOwner,
   permission: 'members:manage',
   orgLock: 'exclusive',
   async run(ctx, input: { userId: string; role: string }) {
@@ -104,6 +100,7 @@ export const changeMemberRole = defineCommand({
 
 export const removeMember = defineCommand({
   action: 'member.removed',
+  constraints: keepsAnOwner,
   permission: 'members:manage',
   orgLock: 'exclusive',
   async run(ctx, input: { userId: string }) {
@@ -126,6 +123,7 @@ export const removeMember = defineCommand({
 /** A member leaves an organization of their own accord (account-level: no org permission needed). */
 export const leaveOrganization = defineCommand({
   action: 'member.left',
+  constraints: keepsAnOwner,
   async run(ctx, input: { orgId: string }) {
     if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
     const access = await lockOrgAccess(ctx.tx, input.orgId, ctx.actor.userId, 'exclusive');
@@ -148,6 +146,7 @@ export const leaveOrganization = defineCommand({
 /** Ownership passes to an Admin; the Owner who gives it becomes an Admin. */
 export const transferOwnership = defineCommand({
   action: 'ownership.transferred',
+  constraints: keepsAnOwner,
   permission: 'org:transfer',
   orgLock: 'exclusive',
   async run(ctx, input: { userId: string }) {

@@ -115,12 +115,16 @@ export async function markMemberRemoved(tx: Executor, orgId: string, userId: str
     );
 }
 
+/** The org's active owners (join `roles` on the membership's role). */
+const activeOwners = (orgId: string) =>
+  and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.slug, OWNER_ROLE));
+
 export async function countOwners(db: Executor, orgId: string): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(memberships)
     .innerJoin(roles, eq(roles.id, memberships.roleId))
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.slug, OWNER_ROLE)));
+    .where(activeOwners(orgId));
   return row?.n ?? 0;
 }
 
@@ -248,4 +252,15 @@ export async function findActiveMemberByEmail(
       ),
     );
   return row;
+}
+
+/** Emails of the org's active owners. */
+export async function listOwnerEmails(db: Executor, orgId: string): Promise<string[]> {
+  const rows = await db
+    .select({ email: users.email })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(activeOwners(orgId));
+  return rows.map((r) => r.email);
 }

@@ -2,9 +2,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { requestOrgId, rolePermissions } from '../../platform/access/access.ts';
-import { NotFoundError, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
+import { assertFound, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
-import { Body, DateTime, problemResponses, Uuid } from '../../platform/http/schemas.ts';
+import { Body, DateTime, OrgParams, problemResponses, RoleSlug, Uuid } from '../../platform/http/schemas.ts';
 import { findRoleBySlug } from '../roles/index.ts';
 import { changeMemberRole, leaveOrganization, removeMember, transferOwnership } from './members.commands.ts';
 import { findMember, listMembers, type MemberRow } from './members.repository.ts';
@@ -36,7 +36,6 @@ const MemberDetail = Type.Object({
   permissions: Type.Array(Type.String(), { description: 'What the role grants' }),
 });
 
-const OrgParams = Type.Object({ orgId: Uuid });
 const MemberParams = Type.Object({ orgId: Uuid, userId: Uuid });
 
 const present = (m: MemberRow) => ({
@@ -131,7 +130,7 @@ export function membersRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const member = await findMember(database.db, requestOrgId(request), request.params.userId);
-      if (!member) throw new NotFoundError('member');
+      assertFound(member, 'member');
       return {
         ...present(member),
         removedAt: member.removedAt,
@@ -150,7 +149,7 @@ export function membersRoutes(app: FastifyInstance): void {
         description:
           'You can only give a role whose permissions you hold, and only change members whose role you could give. The last owner cannot be demoted (409 last_owner).',
         params: MemberParams,
-        body: Body({ role: Type.String({ minLength: 1, maxLength: 64, description: 'Role slug' }) }),
+        body: Body({ role: RoleSlug }),
         response: { 200: Type.Ref('Member'), ...problemResponses(400, 401, 403, 404, 409) },
       },
     },

@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
-import { revokeTokens } from '../../platform/auth/tokens.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -11,6 +10,7 @@ import {
   UnauthenticatedError,
 } from '../../platform/errors/app-error.ts';
 import { lockUser } from '../accounts/index.ts';
+import { revokeTokens } from '../api-tokens/index.ts';
 import { admitMember } from '../members/index.ts';
 import { insertBuiltinRoles } from '../roles/index.ts';
 import {
@@ -28,6 +28,11 @@ import {
 } from './organizations.repository.ts';
 
 const MAX_SLUG_LENGTH = 40;
+
+/** A live organization's slug is unique (case-insensitive); a concurrent taker wins at insert. */
+const slugIsUnique = {
+  organizations_slug_key: () => new ConflictError('The slug is taken by another organization.', 'slug_taken'),
+};
 
 /** A slug from a name: lowercase ASCII letters, digits and single dashes. */
 export function slugFromName(name: string): string {
@@ -65,6 +70,7 @@ export interface CreationLimits {
 
 export const createOrganization = defineCommand({
   action: 'org.created',
+  constraints: slugIsUnique,
   async run(
     ctx,
     input: OrgProfileChanges & { name: string; slug?: string; plan: string; limits: CreationLimits },
@@ -113,6 +119,7 @@ export const createOrganization = defineCommand({
 
 export const updateOrganization = defineCommand({
   action: 'org.updated',
+  constraints: slugIsUnique,
   permission: 'settings:update',
   orgLock: 'exclusive',
   async run(ctx, input: OrgProfileChanges) {

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import type { Executor } from '../../platform/db/client.ts';
+import { liveOrganization } from '../../platform/db/live.ts';
 import { memberships, organizations, orgLogos, roles } from '../../platform/db/schema.ts';
 
 export interface OrgProfileChanges {
@@ -46,7 +47,7 @@ export type OrgRow = {
   logoUpdatedAt: Date | null;
 };
 
-const live = (orgId: string) => and(eq(organizations.id, orgId), isNull(organizations.deletedAt));
+const live = (orgId: string) => and(eq(organizations.id, orgId), liveOrganization());
 
 export async function findOrg(db: Executor, orgId: string): Promise<OrgRow | undefined> {
   const [row] = await db
@@ -82,7 +83,7 @@ export async function markOrgDeleted(tx: Executor, orgId: string): Promise<void>
 }
 
 export async function isSlugTaken(db: Executor, slug: string, exceptOrgId?: string): Promise<boolean> {
-  const conditions = [sql`lower(${organizations.slug}) = lower(${slug})`, isNull(organizations.deletedAt)];
+  const conditions = [sql`lower(${organizations.slug}) = lower(${slug})`, liveOrganization()];
   if (exceptOrgId) conditions.push(sql`${organizations.id} <> ${exceptOrgId}`);
   const [row] = await db
     .select({ id: organizations.id })
@@ -107,11 +108,7 @@ export async function listUserOrgs(
   userId: string,
   page?: { limit: number; after?: { name: string; id: string } },
 ): Promise<UserOrgRow[]> {
-  const conditions = [
-    eq(memberships.userId, userId),
-    eq(memberships.status, 'active'),
-    isNull(organizations.deletedAt),
-  ];
+  const conditions = [eq(memberships.userId, userId), eq(memberships.status, 'active'), liveOrganization()];
   if (page?.after) {
     const name = sql`lower(${organizations.name})`;
     conditions.push(

@@ -3,9 +3,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { entitlements, PLANS } from '../../../contracts/plans.ts';
 import { requestOrgId } from '../../platform/access/access.ts';
-import { AppError, NotFoundError, ValidationError } from '../../platform/errors/app-error.ts';
+import { AppError, assertFound, NotFoundError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeKeyCursor, encodeKeyCursor, PageQuery } from '../../platform/http/paging.ts';
-import { Body, DateTime, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
+import {
+  Body,
+  DateTime,
+  Email,
+  Nullable,
+  OrgParams,
+  problemResponses,
+  SingleLine,
+  Uuid,
+} from '../../platform/http/schemas.ts';
 import {
   createOrganization,
   deleteOrganization,
@@ -38,8 +47,6 @@ const Slug = Type.String({
   pattern: '^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$',
   description: 'Lowercase letters, digits and dashes; unique among live organizations',
 });
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const EmailList = (max: number) => Type.Array(Email, { maxItems: max, uniqueItems: true });
 
 const profileFields = {
@@ -90,8 +97,6 @@ const organizationFields = {
 };
 
 export const Organization = Type.Object(organizationFields, { $id: 'Organization' });
-
-export const OrgParams = Type.Object({ orgId: Uuid });
 
 function present(org: OrgRow) {
   const { logoUpdatedAt, ...rest } = org;
@@ -238,7 +243,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const org = await findOrg(app.gatehouse.database.db, requestOrgId(request));
-      if (!org) throw new NotFoundError('organization');
+      assertFound(org, 'organization');
       return present(org);
     },
   );
@@ -336,7 +341,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
     },
     async (request, reply) => {
       const logo = await findLogo(app.gatehouse.database.db, requestOrgId(request));
-      if (!logo) throw new NotFoundError('logo');
+      assertFound(logo, 'logo');
       return reply
         .header('content-type', logo.contentType)
         .header('cache-control', 'private, max-age=3600')

@@ -3,19 +3,19 @@ import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/p
 import { entitlements } from '../../../contracts/plans.ts';
 import { BUILTIN_ROLE_SLUGS, OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ROLES_CACHE, rolePermissions } from '../../platform/access/access.ts';
-import { alertOwnersOfPromotion, isPrivileged } from '../../platform/access/alerts.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { countRoleTokens, moveTokensToRole } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
+  assertFound,
   ConflictError,
-  NotFoundError,
   PlanLimitError,
   PreconditionFailedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
+import { isPrivileged } from './roles.privilege.ts';
 import {
   countRoleAssignments,
   deleteRole,
@@ -26,6 +26,17 @@ import {
   reassignRole,
   updateRole,
 } from './roles.repository.ts';
+
+/** A role of this org named in a request body; unknown slugs are a 400 on that field. */
+export async function roleForAssignment(
+  ctx: CommandContext,
+  slug: string,
+  field = '/body/role',
+): Promise<RoleRow> {
+  const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
+  if (!role) throw new ValidationError([{ field, message: 'is not a role of this organization' }]);
+  return role;
+}
 
 /** Catalog keys, de-duplicated and in catalog order; unknown keys are a 400 naming them. */
 export function checkedPermissions(input: readonly string[], field = '/body/permissions'): Permission[] {
@@ -71,7 +82,7 @@ const roleTarget = (r: RoleRow) => ({ type: 'role', id: r.id, name: r.name });
 
 export async function requireRole(ctx: CommandContext, slug: string): Promise<RoleRow> {
   const role = await findRoleBySlug(ctx.tx, orgAccess(ctx).orgId, slug);
-  if (!role) throw new NotFoundError('role');
+  assertFound(role, 'role');
   return role;
 }
 
@@ -209,7 +220,7 @@ export const removeRole = defineCommand({
         }
       });
       if (isPrivileged(target) && !isPrivileged(role)) {
-        for (const email of holders) await alertOwnersOfPromotion(ctx, access, email, target.name);
+        for (const email of holders) await ctx.services.alertPromotion(ctx, access, email, target.name);
       }
     }
     await deleteRole(ctx.tx, access.orgId, role.id);

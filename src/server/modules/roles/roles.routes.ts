@@ -4,8 +4,16 @@ import { Type } from 'typebox';
 import { PERMISSION_DESCRIPTIONS, PERMISSIONS } from '../../../contracts/permissions.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { requestOrgId, rolePermissions } from '../../platform/access/access.ts';
-import { NotFoundError } from '../../platform/errors/app-error.ts';
-import { Body, DateTime, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
+import { assertFound } from '../../platform/errors/app-error.ts';
+import {
+  Body,
+  DateTime,
+  OrgParams,
+  problemResponses,
+  RoleSlug,
+  SingleLine,
+  Uuid,
+} from '../../platform/http/schemas.ts';
 import { createRole, editRole, removeRole, roleEtag } from './roles.commands.ts';
 import { findRoleBySlug, listRoles, type RoleRow } from './roles.repository.ts';
 
@@ -45,19 +53,12 @@ export const Role = Type.Object(
   { $id: 'Role' },
 );
 
-const RoleSlug = Type.String({
-  minLength: 2,
-  maxLength: 40,
-  pattern: '^[a-z][a-z0-9_-]*$',
-  description: 'Lowercase letters, digits, `-` and `_`, starting with a letter',
-});
 const RoleName = SingleLine(60);
 const Description = Type.Union([Type.String({ maxLength: 500 }), Type.Null()]);
 const Permissions = Type.Array(Type.String({ maxLength: 64 }), {
   maxItems: PERMISSIONS.length * 2,
   description: 'Permission keys from GET /api/v1/permissions',
 });
-const OrgParams = Type.Object({ orgId: Uuid });
 const RoleParams = Type.Object({ orgId: Uuid, slug: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export function presentRole(role: RoleRow & { memberCount?: number }) {
@@ -121,7 +122,7 @@ export function rolesRoutes(app: FastifyInstance): void {
     },
     async (request, reply) => {
       const role = await findRoleBySlug(database.db, requestOrgId(request), request.params.slug);
-      if (!role) throw new NotFoundError('role');
+      assertFound(role, 'role');
       return reply.header('etag', roleEtag(role)).send(presentRole(role));
     },
   );

@@ -3,10 +3,11 @@ import type { FastifyRequest } from 'fastify';
 import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { InvalidatingCache, type InvalidationBus } from '../cache/cache.ts';
-import type { CommandContext } from '../command.ts';
+import type { CommandScope } from '../command-scope.ts';
 import type { Db } from '../db/client.ts';
+import { liveOrganization } from '../db/live.ts';
 import { memberships, organizations, roles } from '../db/schema.ts';
-import { NotFoundError } from '../errors/app-error.ts';
+import { assertFound } from '../errors/app-error.ts';
 
 export const ORGS_CACHE = 'orgs';
 export const MEMBERSHIPS_CACHE = 'memberships';
@@ -209,7 +210,7 @@ export class AccessResolver {
         plan: organizations.plan,
       })
       .from(organizations)
-      .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
+      .where(and(eq(organizations.id, orgId), liveOrganization()));
     return row;
   }
 
@@ -251,7 +252,7 @@ export const inactiveCutoff = sql`now() - make_interval(days => ${INACTIVE_AFTER
  * cache holds each user's memberships together, so the org only documents the call.)
  */
 export async function invalidateMemberships(
-  ctx: Pick<CommandContext, 'invalidate'>,
+  ctx: Pick<CommandScope, 'invalidate'>,
   _orgId: string,
   userIds: Iterable<string>,
 ): Promise<void> {
@@ -277,6 +278,6 @@ export function createAccessResolver(
 
 /** The org of an org-scoped request, as the access hook resolved it (404 on any other route). */
 export function requestOrgId(request: FastifyRequest): string {
-  if (!request.access) throw new NotFoundError('organization');
+  assertFound(request.access, 'organization');
   return request.access.orgId;
 }

@@ -1,11 +1,12 @@
-import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Permission } from '../../../contracts/permissions.ts';
 import { scopePermissions, type TokenScope } from '../../../contracts/tokens.ts';
+import type { Actor } from '../actor.ts';
 import { tokenPermissions } from '../auth/tokens.ts';
-import type { Actor, CommandContext } from '../command.ts';
 import type { Tx } from '../db/client.ts';
+import { liveOrganization, liveToken } from '../db/live.ts';
 import { apiTokens, memberships, organizations, roles } from '../db/schema.ts';
-import { NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
+import { assertFound, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
 import { type OrgAccess, rolePermissions } from './access.ts';
 
 /**
@@ -37,7 +38,7 @@ export async function lockOrgAccess(
     .where(
       and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), eq(memberships.status, 'active')),
     );
-  if (!member) throw new NotFoundError('organization');
+  assertFound(member, 'organization');
   return {
     orgId,
     orgName: org.name,
@@ -53,9 +54,9 @@ async function lockOrgRow(tx: Tx, orgId: string, lock: OrgLock): Promise<{ name:
   const query = tx
     .select({ name: organizations.name, plan: organizations.plan })
     .from(organizations)
-    .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
+    .where(and(eq(organizations.id, orgId), liveOrganization()));
   const [org] = await (lock === 'exclusive' ? query.for('no key update') : query.for('share'));
-  if (!org) throw new NotFoundError('organization');
+  assertFound(org, 'organization');
   return org;
 }
 
@@ -100,13 +101,7 @@ export async function lockActorAccess(
     })
     .from(apiTokens)
     .leftJoin(roles, eq(roles.id, apiTokens.roleId))
-    .where(
-      and(
-        eq(apiTokens.id, tokenId),
-        isNull(apiTokens.revokedAt),
-        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)),
-      ),
-    )
+    .where(and(eq(apiTokens.id, tokenId), liveToken()))
     .for('share', { of: apiTokens });
   if (!token || token.orgId !== orgId) throw new UnauthenticatedError();
   if (actor.type === 'token') {
@@ -137,8 +132,8 @@ export function actingMember(access: OrgAccess, permission: Permission): string 
 }
 
 /** The org access the command runner re-read in this transaction (org-scoped commands only). */
-export function orgAccess(ctx: Pick<CommandContext, 'access'>): OrgAccess {
-  if (!ctx.access) throw new NotFoundError('organization');
+export function orgAccess(ctx: { access?: OrgAccess | undefined }): OrgAccess {
+  assertFound(ctx.access, 'organization');
   return ctx.access;
 }
 
@@ -159,7 +154,7 @@ export async function lockLiveOrg(
       plan: organizations.plan,
     })
     .from(organizations)
-    .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)))
+    .where(and(eq(organizations.id, orgId), liveOrganization()))
     .for('no key update');
   return org;
 }

@@ -1,6 +1,6 @@
 import { isPermission, SENSITIVE_PERMISSIONS } from '../../../contracts/permissions.ts';
 import type { OrgAccess } from '../access/access.ts';
-import type { Actor, RequestMeta } from '../command.ts';
+import type { Actor, RequestMeta } from '../actor.ts';
 import type { AuditLog } from './log.ts';
 import { auditActor } from './log.ts';
 

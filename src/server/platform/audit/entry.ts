@@ -1,4 +1,5 @@
 import { hash as digest } from 'node:crypto';
+import type { AuditTarget } from '../actor.ts';
 import { canonicalize } from './canonical.ts';
 
 /**
@@ -23,19 +24,7 @@ export interface AuditActor {
   tokenId?: string;
 }
 
-/**
- * What an entry is about: its kind and id, and — in words, as they were when it was written, so the
- * entry stays readable after the thing is renamed or gone — its `name` (a person's, a role's, a
- * token's, an organization's) and `email` (a member, user or invitee). Both are present only when
- * known: entries written without them hash as they always have. Names are text people typed:
- * whoever shows them escapes them.
- */
-export interface AuditTarget {
-  type: string;
-  id: string;
-  name?: string;
-  email?: string;
-}
+export type { AuditTarget };
 
 /** The target as it is hashed and stored: the words only when they say something. */
 export function auditTarget(target: AuditTarget): AuditTarget {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gte, lte, sql } from 'drizzle-orm';
-import type { Actor, ChangeRecord, RequestMeta } from '../command.ts';
+import type { Actor, ChangeRecord, RequestMeta } from '../actor.ts';
 import type { Database, Executor, Tx } from '../db/client.ts';
 import { auditChains, auditCheckpoints, auditEvents, auditKeys } from '../db/schema.ts';
 import { ConflictError } from '../errors/app-error.ts';
@@ -20,7 +20,10 @@ import {
 import { HashPool } from './hash-pool.ts';
 import { type Checkpoint, entryMac, parsePublicKey, type SigningKey, signCheckpoint } from './keys.ts';
 import { type HashedBatch, readRowBatch } from './row-hash.ts';
+import { type AuditRow, PRUNED_ACTION } from './rows.ts';
 import { ChainVerifier, checkpointProblem, type FailureReason, type VerifyReport } from './verify.ts';
+
+export { type AuditRow, entryFromRow, PRUNED_ACTION } from './rows.ts';
 
 export interface ChainRef {
   kind: ChainKind;
@@ -37,8 +40,6 @@ export interface NewEntry {
   after?: Record<string, unknown> | null;
   meta: RequestMeta;
 }
-
-export type AuditRow = typeof auditEvents.$inferSelect;
 
 const json = (value: Record<string, unknown> | null | undefined) => (value ? JSON.stringify(value) : null);
 
@@ -85,43 +86,6 @@ export function checkpointFromRow(row: typeof auditCheckpoints.$inferSelect): Ch
   };
 }
 
-function actorFromRow(row: AuditRow): AuditActor {
-  const actor: AuditActor = {
-    type: row.actorType as AuditActor['type'],
-    id: row.actorId,
-    email: row.actorEmail,
-  };
-  if (row.actorTokenId) actor.tokenId = row.actorTokenId;
-  return actor;
-}
-
-function targetFromRow(row: AuditRow): AuditTarget {
-  const target: AuditTarget = { type: row.targetType, id: row.targetId };
-  if (row.targetName !== null) target.name = row.targetName;
-  if (row.targetEmail !== null) target.email = row.targetEmail;
-  return target;
-}
-
-/** The entry a stored row is: what is listed, exported and hashed. */
-export function entryFromRow(kind: ChainKind, row: AuditRow): AuditEntry {
-  return {
-    id: row.id,
-    [chainKey(kind)]: row.chainId,
-    seq: row.seq,
-    occurredAt: row.occurredAt.toISOString(),
-    actor: actorFromRow(row),
-    action: row.action,
-    target: targetFromRow(row),
-    before: row.before ?? null,
-    after: row.after ?? null,
-    ip: row.ip,
-    userAgent: row.userAgent,
-    requestId: row.requestId,
-    prevHash: row.prevHash,
-    hash: row.hash,
-  } as AuditEntry;
-}
-
 /** Entries read at a time for verification: one hash task each. */
 const VERIFY_BATCH = 2_000;
 
@@ -157,9 +121,6 @@ function describeHeadless(range: HeadlessRange): string {
   const checkpoints = `${range.checkpoints} signed checkpoint${range.checkpoints === 1 ? '' : 's'}`;
   return `${entries} and ${checkpoints} remain`;
 }
-
-/** The action retention records when it removes old entries (see the audit-log module). */
-export const PRUNED_ACTION = 'audit.pruned';
 
 /**
  * The tamper-evident log: appends hash-chained entries in the caller's transaction, signs

@@ -3,7 +3,7 @@ import type { Executor } from '../db/client.ts';
 import { auditEvents } from '../db/schema.ts';
 import { type ChainKind, entryHash } from './entry.ts';
 import { entryMacValid, type SigningKey } from './keys.ts';
-import { type AuditRow, entryFromRow, PRUNED_ACTION } from './log.ts';
+import { type AuditRow, entryFromRow, PRUNED_ACTION } from './rows.ts';
 
 /** Each column's JSON key (its name in the database) and how the driver's value becomes the row's. */
 const COLUMNS = Object.entries(getTableColumns(auditEvents)).map(([key, column]) => ({

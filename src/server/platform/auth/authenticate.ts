@@ -1,9 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Permission } from '../../../contracts/permissions.ts';
 import type { AccessResolver, OrgAccess } from '../access/access.ts';
+import type { Actor } from '../actor.ts';
 import type { DeniedRecorder } from '../audit/denied.ts';
-import type { Actor, Invocation } from '../command.ts';
-import { AppError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
+import type { Invocation } from '../command.ts';
+import {
+  AppError,
+  assertFound,
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+} from '../errors/app-error.ts';
 import type { RouteAccess } from '../http/route-policy.ts';
 import { type ResolvedSession, SESSION_COOKIE, type SessionService } from './sessions.ts';
 import type { TokenEntry, TokenService } from './tokens.ts';
@@ -123,6 +130,9 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
         requestId: this.id,
       },
       route: `${this.method} ${this.routeOptions.url ?? ''}`,
+      ...(this.routeOptions.config.permission
+        ? { routePermission: this.routeOptions.config.permission }
+        : {}),
     };
   });
 
@@ -186,7 +196,7 @@ async function authenticate(
   if (access.permission) {
     const orgId = pathOrgId(request);
     const resolved = await options.access.resolve(orgId, request.actor.userId);
-    if (!resolved) throw new NotFoundError('organization');
+    assertFound(resolved, 'organization');
     await authorize(request, resolved, access.permission, options);
   }
 }
@@ -261,7 +271,7 @@ async function authenticateBearer(
     token.kind === 'personal'
       ? await options.access.resolve(orgId, token.userId!)
       : await options.access.resolveRole(orgId, token.roleId!);
-  if (!resolved) throw new NotFoundError('organization');
+  assertFound(resolved, 'organization');
   const permissions = options.tokens.effective(token, resolved.permissions);
   await authorize(request, { ...resolved, tokenId: token.id, permissions }, access.permission, options);
 }

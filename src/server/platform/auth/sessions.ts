@@ -1,6 +1,6 @@
 import { and, eq, lt, ne, sql } from 'drizzle-orm';
 import type { InvalidatingCache } from '../cache/cache.ts';
-import type { CommandContext } from '../command.ts';
+import type { CommandScope } from '../command-scope.ts';
 import type { Db, Executor } from '../db/client.ts';
 import { sessions, users } from '../db/schema.ts';
 import { generateSecret, hashSecret, hashSecretHex } from './secrets.ts';
@@ -177,7 +177,7 @@ export class SessionService {
    * Returns how many ended. Each is dropped from every instance's cache at commit.
    */
   async revoke(
-    ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+    ctx: CommandScope,
     userId: string,
     which: { onlyId?: string; exceptId?: string } = {},
   ): Promise<number> {

@@ -14,8 +14,9 @@ import {
   type TokenScope,
 } from '../../../contracts/tokens.ts';
 import type { InvalidatingCache } from '../cache/cache.ts';
-import type { CommandContext } from '../command.ts';
+import type { CommandScope } from '../command-scope.ts';
 import type { Db, Executor } from '../db/client.ts';
+import { liveToken } from '../db/live.ts';
 import { apiTokens } from '../db/schema.ts';
 import { hashSecret, hashSecretHex } from './secrets.ts';
 
@@ -317,31 +318,9 @@ async function pruneUsage(tx: Executor, tokenIds: string[]): Promise<void> {
     WHERE u.token_id = cut.token_id AND (u.method IN ('GET', 'HEAD')) = cut.reads AND u.id <= cut.below`);
 }
 
-/**
- * Revokes live tokens inside a command, and drops them from every instance's cache at commit.
- * Returns the ids revoked.
- */
-export async function revokeTokens(
-  ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
-  which: { orgId: string; id?: string; userId?: string; kind?: TokenKind },
-  revokedBy: string | null,
-): Promise<string[]> {
-  const conditions = [eq(apiTokens.orgId, which.orgId), isNull(apiTokens.revokedAt)];
-  if (which.id) conditions.push(eq(apiTokens.id, which.id));
-  if (which.userId) conditions.push(eq(apiTokens.userId, which.userId));
-  if (which.kind) conditions.push(eq(apiTokens.kind, which.kind));
-  const revoked = await ctx.tx
-    .update(apiTokens)
-    .set({ revokedAt: sql`now()`, revokedBy })
-    .where(and(...conditions))
-    .returning({ id: apiTokens.id, tokenHash: apiTokens.tokenHash });
-  for (const row of revoked) await ctx.invalidate(TOKENS_CACHE, row.tokenHash.toString('hex'));
-  return revoked.map((r) => r.id);
-}
-
 /** Moves an org's automation tokens from one role to another (the role is being deleted). */
 export async function moveTokensToRole(
-  ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+  ctx: CommandScope,
   orgId: string,
   fromRoleId: string,
   toRoleId: string,
@@ -361,13 +340,6 @@ export async function countRoleTokens(db: Executor, orgId: string, roleId: strin
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(apiTokens)
-    .where(
-      and(
-        eq(apiTokens.orgId, orgId),
-        eq(apiTokens.roleId, roleId),
-        isNull(apiTokens.revokedAt),
-        or(isNull(apiTokens.expiresAt), sql`${apiTokens.expiresAt} > now()`),
-      ),
-    );
+    .where(and(eq(apiTokens.orgId, orgId), eq(apiTokens.roleId, roleId), liveToken()));
   return row?.n ?? 0;
 }

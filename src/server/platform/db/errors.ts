@@ -17,24 +17,3 @@ export function pgConstraint(err: unknown): string | undefined {
   }
   return undefined;
 }
-
-/**
- * What of an unexpected error may go to the log. Drizzle puts the query's parameters into its
- * error message, and parameters can be password or token hashes: keep the SQL, drop the values.
- */
-export function loggableError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: String(err) };
-  const out: Record<string, unknown> = { type: err.name };
-  const query = (err as { query?: unknown }).query;
-  if (typeof query === 'string') {
-    out.query = query;
-    const cause = err.cause as { message?: unknown; code?: unknown } | undefined;
-    out.message = typeof cause?.message === 'string' ? cause.message : 'query failed';
-    out.code = pgErrorCode(err);
-  } else {
-    out.message = err.message;
-    out.code = pgErrorCode(err);
-    out.stack = err.stack;
-  }
-  return out;
-}

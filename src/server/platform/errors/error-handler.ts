@@ -2,7 +2,6 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FieldError, type Problem, type ProblemCode, problemType } from '../../../contracts/problems.ts';
-import { loggableError } from '../db/errors.ts';
 import { AppError } from './app-error.ts';
 
 interface AjvIssue {
@@ -119,7 +118,7 @@ export function frameworkErrorHandler(
     sendProblem(reply, request, known.status, known.code, known.title, known.detail);
     return;
   }
-  request.log.error({ error: loggableError(error) }, 'unhandled framework error');
+  request.log.error({ err: error }, 'unhandled framework error');
   sendInternalError(reply, request);
 }
 
@@ -202,7 +201,7 @@ export function installErrorHandling(app: FastifyInstance): void {
         fe.message || 'Bad request.',
       );
     }
-    request.log.error({ error: loggableError(error) }, 'unhandled error');
+    request.log.error({ err: error }, 'unhandled error');
     return sendInternalError(reply, request);
   });
 

@@ -5,6 +5,18 @@ export const Body = <P extends TProperties>(properties: P) =>
   Type.Object(properties, { additionalProperties: false });
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
+/** `:orgId` in a path. */
+export const OrgParams = Type.Object({ orgId: Uuid });
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+/** The value, or `null` (which clears it where a field may be empty). */
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/** A role's slug, as roles are created with it and as requests name one. */
+export const RoleSlug = Type.String({
+  minLength: 2,
+  maxLength: 40,
+  pattern: '^[a-z][a-z0-9_-]*$',
+  description: 'Lowercase letters, digits, `-` and `_`, starting with a letter',
+});
 /** Handlers return Dates; the serializer writes them as RFC 3339 strings. */
 export const DateTime = Type.Unsafe<Date | string>({
   type: 'string',

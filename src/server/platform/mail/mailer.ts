@@ -58,7 +58,7 @@ export function createMailer(options: MailerOptions): Mailer {
           {
             to: message.to,
             subject: message.subject,
-            error: err instanceof Error ? err.message : String(err),
+            err,
           },
           'email could not be sent',
         ),

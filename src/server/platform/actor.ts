@@ -1,0 +1,56 @@
+// Who acts and what a change looks like: plain types every layer may import. This module imports
+// nothing from the platform, so it can never close an import cycle.
+
+/**
+ * Who acts: a user (signed in, or through one of their personal tokens: `tokenId`), an
+ * organization's automation token, the system, or nobody yet. Later capabilities add SCIM.
+ */
+export type Actor =
+  | { type: 'anonymous' }
+  | { type: 'system' }
+  | { type: 'user'; userId: string; email: string; sessionId?: string; tokenId?: string }
+  | { type: 'token'; tokenId: string; orgId: string; name: string };
+
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+/**
+ * What a change was made to: its type and id, and, so that the entry stays readable after the
+ * thing is renamed or gone, its `name` (a person's, a role's, a token's, an organization's) and
+ * `email` (a member, user or invitee). Both are present only when known: entries written without
+ * them hash as they always have. Names are text people typed: whoever shows them escapes them.
+ */
+export interface AuditTarget {
+  type: string;
+  id: string;
+  name?: string;
+  email?: string;
+}
+
+/** The change a command made, as the audit trail will show it. */
+export interface ChangeRecord {
+  action: string;
+  orgId: string | null;
+  target: AuditTarget;
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  /** The actor once the command has run (sign-up and login create who acts). */
+  actor: Actor;
+  /** The same change noted in these organizations' logs under another action (a sign-in). */
+  also?: Array<{ orgId: string; action: string }>;
+}
+
+/** Who acts, in words, for messages to people (an email address, a token's name, the system). */
+export function describeActor(actor: Actor): string {
+  switch (actor.type) {
+    case 'user':
+      return actor.email;
+    case 'token':
+      return `the automation token "${actor.name}"`;
+    default:
+      return 'the system';
+  }
+}
