@@ -5,6 +5,7 @@
  */
 import autocannon, { type Result } from 'autocannon';
 import Fastify from 'fastify';
+import pg from 'pg';
 import { loadConfig } from '../src/server/config.ts';
 import { type RunningServer, startServer } from '../src/server/main.ts';
 import { ms, removeDir, tempDir } from './lib.ts';
@@ -164,6 +165,12 @@ export interface BenchServers {
   server: RunningServer;
   /** The baseline: a bare Fastify `GET /hello` in the same process. */
   helloUrl: string;
+  /**
+   * The floor for a read that touches the database: the same bare Fastify app answering
+   * `GET /org/:id` with one `SELECT` of an organization row by primary key through its own `pg`
+   * pool, as many connections as Gatehouse's pool, on the same database.
+   */
+  orgRowUrl(orgId: string): string;
   /** The database's name, for the settings line. */
   database: string;
 }
@@ -178,19 +185,34 @@ export async function withBenchServers(label: string, fn: (servers: BenchServers
   let server: RunningServer | undefined;
   const bare = Fastify({ logger: false });
   bare.get('/hello', async () => ({ hello: 'world' }));
+  const config = loadConfig({
+    DATABASE_URL: url,
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+  });
+  const pool = new pg.Pool({ connectionString: url, max: config.databasePoolSize });
+  bare.get<{ Params: { id: string } }>('/org/:id', async (request, reply) => {
+    const { rows } = await pool.query(
+      'SELECT id, slug, name, plan, created_at, updated_at FROM organizations WHERE id = $1',
+      [request.params.id],
+    );
+    if (rows.length === 0) return reply.status(404).send({ error: 'not found' });
+    return rows[0];
+  });
   try {
-    const config = loadConfig({
-      DATABASE_URL: url,
-      DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-    });
     server = await startServer(config, { quiet: true });
-    const helloBase = await bare.listen({ host: '127.0.0.1', port: 0 });
-    await fn({ server, helloUrl: `${helloBase}/hello`, database: name });
+    const bareBase = await bare.listen({ host: '127.0.0.1', port: 0 });
+    await fn({
+      server,
+      helloUrl: `${bareBase}/hello`,
+      orgRowUrl: (orgId) => `${bareBase}/org/${orgId}`,
+      database: name,
+    });
   } finally {
     await bare.close();
+    await pool.end();
     await server?.stop();
     await dropBenchDatabase(name);
     removeDir(dataDir);

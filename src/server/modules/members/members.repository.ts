@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, or, type SQL, Subquery, sql } from 'drizzle-orm';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -187,9 +187,10 @@ export interface MemberFilter {
  *
  * Plans (measured with 100,000 members in one org): the keyset is a row comparison so that the
  * cursor is an index condition (page 500 reads a few hundred buffers, not the 25,000 rows before
- * it); a search first collects the matching users through the trigram indexes and, when they are
- * few, fetches just their memberships, since walking the org's list and probing each user costs
- * tens of milliseconds for a rare surname. A common term walks the list: a page fills at once.
+ * it). A search first collects the matching users and, when they are few, reads just their
+ * memberships by primary key (`memberPageByKey`): walking the org's list and testing each row
+ * against the ids reads thousands of rows for a surname with a few hundred bearers. A common term
+ * walks the list: a page fills at once.
  */
 export async function listMembers(
   db: Executor,
@@ -208,30 +209,57 @@ export async function listMembers(
     conditions.push(sql`${lastActive} < ${inactiveCutoff}`, sql`${memberships.joinedAt} < ${inactiveCutoff}`);
   }
   if (filter.roleId) conditions.push(eq(memberships.roleId, filter.roleId));
+  let prefetched: string[] | undefined;
   if (filter.q) {
     const match = userMatch(filter.q);
+    // Rare terms are found through the trigram indexes, common ones by a short scan that stops at
+    // the limit. (The indexes keep no pending list: one would make every search read it.)
     const matching = await db
       .select({ id: users.id })
       .from(users)
       .where(match)
       .limit(MAX_PREFETCHED_USERS + 1);
     if (matching.length === 0) return [];
-    conditions.push(
-      matching.length <= MAX_PREFETCHED_USERS
-        ? inArray(
-            memberships.userId,
-            matching.map((u) => u.id),
-          )
-        : match,
-    );
+    if (matching.length <= MAX_PREFETCHED_USERS) prefetched = matching.map((u) => u.id);
+    else conditions.push(match);
   }
   if (page.after) {
     conditions.push(keysetBefore(memberships.joinedAt, memberships.userId, page.after));
   }
+  if (prefetched) {
+    conditions.push(inArray(memberships.userId, prefetched));
+    return memberPageByKey(db, and(...conditions)!, page.limit);
+  }
   return selectMembers(db)
     .where(and(...conditions))
-    .orderBy(desc(memberships.joinedAt), desc(memberships.userId))
+    .orderBy(...newestFirst)
     .limit(page.limit);
+}
+
+const newestFirst = [desc(memberships.joinedAt), desc(memberships.userId)];
+
+/**
+ * A page of members whose condition names their ids: their rows are looked up by user id, sorted,
+ * cut to the page, and only then joined to their users and roles. The inner subquery's `OFFSET 0`
+ * is a planning fence (PostgreSQL does not flatten a subquery with an OFFSET): without it the
+ * planner walks the org's list index in page order and tests every row against the ids, thousands
+ * of rows for a few hundred matches. The subqueries are aliased `memberships`, so the shared
+ * member columns read from them; the order is the list's own (joined_at, user_id), newest first.
+ */
+function memberPageByKey(db: Executor, where: SQL, limit: number) {
+  const page = new Subquery(
+    sql`SELECT * FROM (SELECT * FROM ${memberships} WHERE ${where} OFFSET 0) AS ${memberships}
+      ORDER BY ${memberships.joinedAt} DESC, ${memberships.userId} DESC LIMIT ${limit}`,
+    { userId: memberships.userId },
+    'memberships',
+  );
+  return db
+    .select(memberColumns)
+    .from(page)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .orderBy(...newestFirst)
+    .limit(limit);
 }
 
 /** Whether a user with this email is an active member (invitations to members are refused). */

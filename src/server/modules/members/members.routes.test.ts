@@ -98,6 +98,53 @@ describe('GET /orgs/:orgId/members', () => {
     expect(current.items.map((m: { userId: string }) => m.userId)).toContain(idle.userId);
   });
 
+  it('searches through trigram indexes that keep no pending list', async () => {
+    // A GIN pending list is read in full by every search until a vacuum merges it, and the planner,
+    // pricing it in, turns rare-name searches into scans of the whole users table.
+    const { rows } = (await t.db.database.db.execute(
+      sql`SELECT relname, reloptions FROM pg_class WHERE relname IN ('users_name_trgm_idx', 'users_email_trgm_idx') ORDER BY relname`,
+    )) as unknown as { rows: { relname: string; reloptions: string[] | null }[] };
+    expect(rows).toEqual([
+      { relname: 'users_email_trgm_idx', reloptions: ['fastupdate=off'] },
+      { relname: 'users_name_trgm_idx', reloptions: ['fastupdate=off'] },
+    ]);
+  });
+
+  it('pages a search with a cursor in the list order, equal join times ordered by user id', async () => {
+    const org = await createOrg(t.app);
+    const quills = [];
+    for (let i = 0; i < 4; i++) {
+      quills.push(await addMember(t.app, org, 'developer', { name: `Pat Quillfeather ${i}` }, t.mail));
+    }
+    await addMember(t.app, org, 'viewer', { name: 'Someone Else' }, t.mail);
+    // Two of them joined at the same instant: the user id decides their order, pages included.
+    await t.db.database.db.execute(
+      sql`UPDATE memberships SET joined_at = (SELECT joined_at FROM memberships WHERE org_id = ${org.orgId} AND user_id = ${quills[1]!.userId})
+          WHERE org_id = ${org.orgId} AND user_id = ${quills[2]!.userId}`,
+    );
+    const owner = as(t.app, org.owner);
+    const ids = new Set(quills.map((q) => q.userId));
+    const listOrder = expectStatus(await owner.get(members(org.orgId)), 200)
+      .json()
+      .items.map((m: { userId: string }) => m.userId)
+      .filter((id: string) => ids.has(id));
+    expect(listOrder).toHaveLength(4);
+
+    const whole = expectStatus(await owner.get(members(org.orgId, '?q=quillFEATHER')), 200).json();
+    expect(whole.items.map((m: { userId: string }) => m.userId)).toEqual(listOrder);
+    for (const limit of [1, 3]) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `?q=quillfeather&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+        const page = expectStatus(await owner.get(members(org.orgId, query)), 200).json();
+        seen.push(...page.items.map((m: { userId: string }) => m.userId));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(listOrder);
+    }
+  });
+
   it('records a member’s last activity from their requests', async () => {
     const org = await createOrg(t.app);
     const dev = await addMember(t.app, org, 'developer', {}, t.mail);

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
+import { preparedPerExecutor } from '../../platform/db/prepared.ts';
 import { memberships, organizations, orgLogos, roles } from '../../platform/db/schema.ts';
 
 export interface OrgProfileChanges {
@@ -49,12 +50,18 @@ export type OrgRow = {
 
 const live = (orgId: string) => and(eq(organizations.id, orgId), liveOrganization());
 
-export async function findOrg(db: Executor, orgId: string): Promise<OrgRow | undefined> {
-  const [row] = await db
+const findOrgQuery = preparedPerExecutor((db) =>
+  db
     .select(orgColumns)
     .from(organizations)
     .leftJoin(orgLogos, eq(orgLogos.orgId, organizations.id))
-    .where(live(orgId));
+    .where(and(eq(organizations.id, sql.placeholder('orgId')), isNull(organizations.deletedAt)))
+    .prepare('find_org'),
+);
+
+/** The live organization's profile (every org-scoped read of it: prepared once, see preparedPerExecutor). */
+export async function findOrg(db: Executor, orgId: string): Promise<OrgRow | undefined> {
+  const [row] = await findOrgQuery(db).execute({ orgId });
   return row;
 }
 
