@@ -1,5 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AuditEntry, auditTarget, entryHash, entryLine, type UnhashedEntry } from './entry.ts';
+import { canonicalize } from './canonical.ts';
+import {
+  type AuditEntry,
+  auditTarget,
+  canonicalBody,
+  entryHash,
+  entryLine,
+  type UnhashedEntry,
+} from './entry.ts';
 import { splitEntryLine } from './verify.ts';
 
 /** An entry as written before targets carried words: `{type, id}` only. */
@@ -52,6 +61,7 @@ describe('an entry’s target in words', () => {
       const line = entryLine(entry);
       expect(line).toContain('"target":{');
       expect(splitEntryLine(line)).toEqual({
+        chainId: OLD_SHAPED.orgId,
         seq: 7,
         prevHash: OLD_SHAPED.prevHash,
         hash: entry.hash,
@@ -61,5 +71,57 @@ describe('an entry’s target in words', () => {
       const edited = line.replace(`"id":"${target.id}"`, `"id":"${target.id}x"`);
       expect(splitEntryLine(edited)?.computed).not.toBe(entry.hash);
     }
+  });
+});
+
+describe('canonicalBody', () => {
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'grapheme' }),
+    fc.constantFrom('', '"', '\\', '\u2028', 'é'),
+  );
+  const json = fc.jsonValue({ maxDepth: 3 });
+  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+  const entry = fc.record(
+    {
+      id: text,
+      orgId: maybe(text),
+      userId: maybe(text),
+      instanceId: maybe(text),
+      seq: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      occurredAt: text,
+      actor: fc.record(
+        { type: text, id: fc.option(text), email: fc.option(text), tokenId: maybe(text) },
+        { requiredKeys: ['type', 'id', 'email'] },
+      ),
+      action: text,
+      target: fc.record(
+        { type: text, id: text, name: maybe(text), email: maybe(text) },
+        { requiredKeys: ['type', 'id'] },
+      ),
+      before: fc.option(fc.dictionary(text, json)),
+      after: fc.option(fc.dictionary(text, json)),
+      ip: fc.option(text),
+      userAgent: fc.option(text),
+      requestId: fc.option(text),
+      prevHash: text,
+      hash: maybe(text),
+    },
+    { requiredKeys: ['id', 'seq', 'occurredAt', 'actor', 'action', 'target', 'prevHash'] },
+  );
+
+  it('writes an entry of the known shape exactly as the general RFC 8785 encoder does', () => {
+    fc.assert(
+      fc.property(entry, (e) => {
+        const { hash: _omit, ...body } = e as unknown as AuditEntry;
+        expect(canonicalBody(e as unknown as AuditEntry)).toBe(canonicalize(body));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('leaves an entry of another shape to the general encoder', () => {
+    const odd = { ...OLD_SHAPED, extra: { b: 1, a: [2] }, target: { ...OLD_SHAPED.target, z: 1 } };
+    expect(canonicalBody(odd as unknown as AuditEntry)).toBe(canonicalize(odd));
   });
 });
