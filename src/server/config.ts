@@ -44,7 +44,7 @@ export interface Config {
   };
   /**
    * smtp:// or smtps:// URL of the server that sends email (credentials in it, never logged);
-   * when absent, messages are written to `<dataDir>/mail/` and their links logged.
+   * when absent, messages are written to `<dataDir>/mail/` and their file paths logged.
    */
   smtpUrl: string | undefined;
   /** The From of every email, e.g. `Gatehouse <no-reply@example.com>`. */

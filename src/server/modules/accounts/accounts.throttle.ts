@@ -100,15 +100,16 @@ export class LoginThrottle {
         deviceId: attempt.trustedDeviceId ?? null,
       })
       .returning({ id: loginAttempts.id });
-    const window = sql`now() - make_interval(secs => ${this.policy.windowMs / 1000})`;
+    const windowLength = sql`make_interval(secs => ${this.policy.windowMs / 1000})`;
     for (const scope of this.scopes(attempt)) {
+      // A slot frees when the oldest attempt in the window leaves it: at its time plus the window.
       const [row] = await this.db
         .select({
           n: count(),
-          retryAfter: sql<number>`ceil(extract(epoch from (min(${loginAttempts.createdAt}) - ${window})))::int`,
+          retryAfter: sql<number>`ceil(extract(epoch from ((min(${loginAttempts.createdAt}) + ${windowLength}) - now())))::int`,
         })
         .from(loginAttempts)
-        .where(and(scope.where, sql`${loginAttempts.createdAt} > ${window}`));
+        .where(and(scope.where, sql`${loginAttempts.createdAt} > (now() - ${windowLength})`));
       if ((row?.n ?? 0) > scope.max) {
         await this.db.delete(loginAttempts).where(eq(loginAttempts.id, reservation!.id));
         throw new RateLimitedError(Number(row?.retryAfter ?? 1));
