@@ -35,8 +35,6 @@ export interface ChangeRecord {
   after?: Record<string, unknown> | null;
   /** The actor once the command has run (sign-up and login create who acts). */
   actor: Actor;
-  /** The same change noted in these organizations' logs under another action (a sign-in). */
-  also?: Array<{ orgId: string; action: string }>;
 }
 
 export interface Invocation {
@@ -85,7 +83,6 @@ export interface CommandContext extends Invocation {
     after?: Record<string, unknown> | null;
     orgId?: string | null;
     actor?: Actor;
-    also?: Array<{ orgId: string; action: string }>;
   }): void;
   /**
    * Drop a cached value everywhere once this transaction commits. The command answers only once
@@ -205,7 +202,6 @@ export class CommandRunner {
                 before: change.before ?? null,
                 after: change.after ?? null,
                 actor: change.actor ?? invocation.actor,
-                ...(change.also?.length ? { also: change.also } : {}),
               });
             },
             invalidate: async (cacheName, key) => {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from '../../platform/auth/passwords.ts';
-import { SESSION_COOKIE } from '../../platform/auth/sessions.ts';
+import { sessionCookieName } from '../../platform/auth/sessions.ts';
 import {
   InvalidCredentialsError,
   UnauthenticatedError,
@@ -28,8 +28,12 @@ function cookieSecure(request: FastifyRequest): boolean {
   return request.protocol === 'https' || request.server.gatehouse.config.publicUrl.startsWith('https:');
 }
 
+/** `__Host-gatehouse_session` behind TLS (Secure, Path=/, no Domain), `gatehouse_session` on http. */
+const sessionCookie = (request: FastifyRequest) =>
+  sessionCookieName(request.server.gatehouse.config.publicUrl);
+
 function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string): void {
-  reply.setCookie(SESSION_COOKIE, token, {
+  reply.setCookie(sessionCookie(request), token, {
     httpOnly: true,
     sameSite: 'lax',
     secure: cookieSecure(request),
@@ -51,7 +55,7 @@ function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, token: st
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, {
+  reply.clearCookie(sessionCookie(request), {
     httpOnly: true,
     sameSite: 'lax',
     secure: cookieSecure(request),
@@ -71,8 +75,9 @@ export async function registerAccount(
   if (problem) throw new ValidationError([{ field: '/body/password', message: problem }]);
   // Counted per address before any hashing: account creation cannot be used to flood the
   // server, fill the database, or probe which emails have accounts at speed.
-  await throttle.reserve({ kind: 'signup', accountKey: emailKey(email), ip: clientKey(request.ip) });
-  const passwordHash = await hashPassword(body.password);
+  const accountKey = emailKey(email);
+  await throttle.reserve({ kind: 'signup', accountKey, ip: clientKey(request.ip) });
+  const passwordHash = await hashPassword(body.password, accountKey);
   const { user, session, deviceToken } = await request.server.gatehouse.commands.run(
     signUp,
     request.invocation(),
@@ -105,11 +110,17 @@ export async function logIn(
   };
   await throttle.reserve(attempt);
   // Unknown email and wrong password take the same path and the same time.
-  const valid = await verifyPassword(user?.passwordHash ?? null, body.password);
+  const valid = await verifyPassword(user?.passwordHash ?? null, body.password, attempt.accountKey);
   if (!valid || !user) throw new InvalidCredentialsError();
+  // Each sign-in makes a session: even with the right password they are counted, so nobody can
+  // make sessions (and their audit entries) without bound. Checked only once the password is
+  // right, so the limit tells nothing to someone who does not know it.
+  await throttle.reserve({ kind: 'signin', accountKey: attempt.accountKey, ip: attempt.ip });
   await throttle.succeeded(attempt);
 
-  const newPasswordHash = needsRehash(user.passwordHash) ? await hashPassword(body.password) : undefined;
+  const newPasswordHash = needsRehash(user.passwordHash)
+    ? await hashPassword(body.password, attempt.accountKey)
+    : undefined;
   const previous = request.session
     ? { id: request.session.session.id, userId: request.session.user.id }
     : undefined;
@@ -151,7 +162,7 @@ export async function confirmOwnPassword(
     ip: clientKey(request.ip),
   };
   await throttle.reserve(attempt);
-  if (!(await verifyPassword(user.passwordHash, password))) {
+  if (!(await verifyPassword(user.passwordHash, password, attempt.accountKey))) {
     throw new ValidationError([{ field, message: 'is incorrect' }], 'The password is incorrect.');
   }
   await throttle.succeeded(attempt);
@@ -186,7 +197,7 @@ export async function changeOwnPassword(
     ]);
   }
   await confirmOwnPassword(request, throttle, user, body.currentPassword, '/body/currentPassword');
-  const passwordHash = await hashPassword(body.newPassword);
+  const passwordHash = await hashPassword(body.newPassword, userKey(user.id));
   const { session, deviceToken } = await request.server.gatehouse.commands.run(
     changePassword,
     request.invocation(),

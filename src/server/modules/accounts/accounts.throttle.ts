@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { and, count, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { normalizeEmail } from '../../platform/auth/email.ts';
 import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
 import type { Db, Executor } from '../../platform/db/client.ts';
 import { loginAttempts, trustedDevices } from '../../platform/db/schema.ts';
@@ -13,9 +14,12 @@ export interface ThrottlePolicy {
   maxFailuresPerAccount: number;
   maxFailuresPerIp: number;
   maxSignupsPerIp: number;
+  /** Successful sign-ins of one account in the window (each one makes a session). */
+  maxSignInsPerAccount: number;
 }
 
-export type AttemptKind = 'login' | 'password_change' | 'signup';
+/** `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without bound. */
+export type AttemptKind = 'login' | 'password_change' | 'signup' | 'signin';
 
 export interface Attempt {
   kind: AttemptKind;
@@ -60,11 +64,20 @@ export class LoginThrottle {
     return row;
   }
 
-  private scopes(attempt: Attempt): Array<{ where: SQL; max: number }> {
+  private scopes(attempt: Attempt): Array<{ where: SQL; max: number; detail?: string }> {
     const { kind } = attempt;
     const ofKind = eq(loginAttempts.kind, kind);
     if (kind === 'signup') {
       return [{ where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxSignupsPerIp }];
+    }
+    if (kind === 'signin') {
+      return [
+        {
+          where: and(ofKind, eq(loginAttempts.accountKey, attempt.accountKey))!,
+          max: this.policy.maxSignInsPerAccount,
+          detail: 'Too many sign-ins to this account. Try again later.',
+        },
+      ];
     }
     if (attempt.trustedDeviceId) {
       return [
@@ -112,7 +125,7 @@ export class LoginThrottle {
         .where(and(scope.where, sql`${loginAttempts.createdAt} > (now() - ${windowLength})`));
       if ((row?.n ?? 0) > scope.max) {
         await this.db.delete(loginAttempts).where(eq(loginAttempts.id, reservation!.id));
-        throw new RateLimitedError(Number(row?.retryAfter ?? 1));
+        throw new RateLimitedError(Number(row?.retryAfter ?? 1), scope.detail);
       }
     }
   }
@@ -167,9 +180,9 @@ export async function forgetDevices(tx: Executor, userId: string): Promise<void>
   await tx.delete(trustedDevices).where(eq(trustedDevices.userId, userId));
 }
 
-/** The key attempts against an email with no account are counted under. */
+/** The key attempts against an email with no account are counted under (its normal form). */
 export function emailKey(email: string): string {
-  return `email:${email.trim().toLowerCase()}`;
+  return `email:${normalizeEmail(email)}`;
 }
 
 export const userKey = (userId: string) => `user:${userId}`;

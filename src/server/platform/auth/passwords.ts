@@ -20,52 +20,106 @@ export const PASSWORD_MAX_LENGTH = 256;
  * responsive during a burst of sign-ins, at a small cost in sign-ins per second.
  */
 let slots = Math.max(1, os.availableParallelism() - 1);
-/** Hashes queued beyond this are refused (429, retry shortly) rather than piling up without bound. */
+/** Hashes one account may have waiting; more are refused (429) rather than queued. */
+export const MAX_WAITING_PER_ACCOUNT = 8;
+/** Hashes waiting in all; more are refused (429, retry shortly) rather than piling up without bound. */
 const MAX_WAITING = 1_000;
 let active = 0;
-const waiting: Array<() => void> = [];
+let waitingCount = 0;
+/**
+ * Waiting hashes, one queue per account, in the order the accounts are served. Slots go round
+ * the accounts (one hash each, then the next account), so an account flooding the server with
+ * sign-ins delays another account's sign-in by at most one of its hashes per slot: the flood
+ * waits behind itself, never in front of everyone else.
+ */
+const queues = new Map<string, Array<() => void>>();
+/** Told as each hash queues for a slot and as it starts: the order of service is observable. */
+type HashListener = (event: 'queued' | 'started', account: string) => void;
+const listeners = new Set<HashListener>();
 
 export function setPasswordHashingConcurrency(concurrency: number): void {
   slots = Math.max(1, concurrency);
 }
 
-async function withSlot<T>(work: () => Promise<T>): Promise<T> {
+/** Calls `listener` as each hash queues and as it starts; returns the unsubscribe. */
+export function onPasswordHashing(listener: HashListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Hashes of `account` waiting for a slot. */
+export function waitingPasswordHashes(account: string): number {
+  return queues.get(account)?.length ?? 0;
+}
+
+function tell(event: 'queued' | 'started', account: string): void {
+  for (const listener of listeners) listener(event, account);
+}
+
+/** Hands a freed slot to the account whose turn it is, or gives the slot back. */
+function handOver(): void {
+  for (const [account, queue] of queues) {
+    const next = queue.shift()!;
+    waitingCount--;
+    // The account goes to the back of the line; with nothing left waiting it leaves it.
+    queues.delete(account);
+    if (queue.length > 0) queues.set(account, queue);
+    next();
+    return;
+  }
+  active--;
+}
+
+async function withSlot<T>(account: string, work: () => Promise<T>): Promise<T> {
   if (active >= slots) {
-    if (waiting.length >= MAX_WAITING) {
+    const queue = queues.get(account);
+    if (waitingCount >= MAX_WAITING || (queue?.length ?? 0) >= MAX_WAITING_PER_ACCOUNT) {
       throw new RateLimitedError(1, 'Too many sign-ins at once. Try again shortly.');
     }
-    await new Promise<void>((resolve) => waiting.push(resolve));
+    await new Promise<void>((resolve) => {
+      if (queue) queue.push(resolve);
+      else queues.set(account, [resolve]);
+      waitingCount++;
+      tell('queued', account);
+    });
   } else {
     active++;
   }
   try {
+    tell('started', account);
     return await work();
   } finally {
-    // Hand the slot straight to the next in line, or give it back.
-    const next = waiting.shift();
-    if (next) next();
-    else active--;
+    handOver();
   }
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return withSlot(() => hash(password, PARAMS));
+/**
+ * Hashes a new password. `account` names whose request this is (`user:<id>`, `email:<address>`):
+ * hashing capacity is shared fairly between accounts.
+ */
+export function hashPassword(password: string, account: string): Promise<string> {
+  return withSlot(account, () => hash(password, PARAMS));
 }
 
 let dummyHash: Promise<string> | undefined;
+const DUMMY_ACCOUNT = 'dummy';
 
 /**
- * Verifies a password. With no stored hash (unknown account) it verifies against a dummy hash
- * anyway, so "no such user" and "wrong password" cost the same time.
+ * Verifies a password for `account` (see hashPassword). With no stored hash (unknown account) it
+ * verifies against a dummy hash anyway, so "no such user" and "wrong password" cost the same time.
  */
-export async function verifyPassword(stored: string | null, password: string): Promise<boolean> {
+export async function verifyPassword(
+  stored: string | null,
+  password: string,
+  account: string,
+): Promise<boolean> {
   if (stored === null) {
-    dummyHash ??= hashPassword(randomBytes(24).toString('base64url'));
+    dummyHash ??= hashPassword(randomBytes(24).toString('base64url'), DUMMY_ACCOUNT);
     const dummy = await dummyHash;
-    await withSlot(() => verify(dummy, password).catch(() => false));
+    await withSlot(account, () => verify(dummy, password).catch(() => false));
     return false;
   }
-  return withSlot(() => verify(stored, password).catch(() => false));
+  return withSlot(account, () => verify(stored, password).catch(() => false));
 }
 
 /** A stored hash made with weaker or older parameters is replaced at the next successful login. */
@@ -75,7 +129,7 @@ export function needsRehash(stored: string): boolean {
 
 /** Prepares the dummy hash in the background so the first unknown-email login is not slower. */
 export function warmUpPasswordHashing(): void {
-  dummyHash ??= hashPassword(randomBytes(24).toString('base64url'));
+  dummyHash ??= hashPassword(randomBytes(24).toString('base64url'), DUMMY_ACCOUNT);
 }
 
 /** Checks a new password; returns a sentence saying what is wrong, or undefined. */
