@@ -63,6 +63,16 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
   });
 }
 
+/** 400 validation_failed naming the field and why (`common_password`, …) when a new password is weak. */
+async function refuseWeakPassword(
+  field: string,
+  password: string,
+  owner: { email: string; name: string },
+): Promise<void> {
+  const problem = await passwordProblem(password, owner);
+  if (problem) throw new ValidationError([{ field, ...problem }]);
+}
+
 export async function registerAccount(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -71,8 +81,7 @@ export async function registerAccount(
 ) {
   const email = body.email.trim();
   const name = body.name.trim();
-  const problem = passwordProblem(body.password, { email, name });
-  if (problem) throw new ValidationError([{ field: '/body/password', message: problem }]);
+  await refuseWeakPassword('/body/password', body.password, { email, name });
   // Counted per address before any hashing: account creation cannot be used to flood the
   // server, fill the database, or probe which emails have accounts at speed.
   const accountKey = emailKey(email);
@@ -189,8 +198,7 @@ export async function changeOwnPassword(
   if (request.actor.type !== 'user') throw new UnauthenticatedError();
   const user = await findUserById(request.server.gatehouse.database.db, request.actor.userId);
   if (!user) throw new UnauthenticatedError();
-  const problem = passwordProblem(body.newPassword, { email: user.email, name: user.name });
-  if (problem) throw new ValidationError([{ field: '/body/newPassword', message: problem }]);
+  await refuseWeakPassword('/body/newPassword', body.newPassword, user);
   if (body.newPassword === body.currentPassword) {
     throw new ValidationError([
       { field: '/body/newPassword', message: 'must differ from the current password' },
