@@ -3,6 +3,7 @@ import { hashPassword, needsRehash, passwordProblem, verifyPassword } from '../.
 import { sessionCookieName } from '../../platform/auth/sessions.ts';
 import {
   InvalidCredentialsError,
+  RateLimitedError,
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
@@ -117,9 +118,15 @@ export async function logIn(
     ip: clientKey(request.ip),
     trustedDeviceId: device && user && device.userId === user.id ? device.deviceId : undefined,
   };
-  await throttle.reserve(attempt);
-  // Unknown email and wrong password take the same path and the same time.
-  const valid = await verifyPassword(user?.passwordHash ?? null, body.password, attempt.accountKey);
+  const release = await throttle.reserve(attempt);
+  // Unknown email and wrong password take the same path and the same time. Refused for want of
+  // hashing capacity (429), the attempt was not judged: it does not count as a failure.
+  const valid = await verifyPassword(user?.passwordHash ?? null, body.password, attempt.accountKey).catch(
+    async (err: unknown) => {
+      if (err instanceof RateLimitedError) await release();
+      throw err;
+    },
+  );
   if (!valid || !user) throw new InvalidCredentialsError();
   // Each sign-in makes a session: even with the right password they are counted, so nobody can
   // make sessions (and their audit entries) without bound. Checked only once the password is

@@ -1,9 +1,9 @@
-import { count, eq } from 'drizzle-orm';
+import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, ORIGIN, signUp, type TestApp } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
 import { onPasswordHashing, waitingPasswordHashes } from '../../platform/auth/passwords.ts';
-import { sessions } from '../../platform/db/schema.ts';
+import { loginAttempts, sessions } from '../../platform/db/schema.ts';
 
 /** Sign-ins with the right password: bounded per account, sessions capped, hashing shared fairly. */
 let t: TestApp;
@@ -133,5 +133,21 @@ describe('password hashing under a flood of sign-ins', () => {
     } finally {
       stop();
     }
+  });
+
+  it('counts a sign-in refused for want of hashing capacity as no failure of the account', async () => {
+    const { userId, email } = await signUp(t.app);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => login({ email, password: `wrong-guess-${i}-abcdef` })),
+    );
+    const statuses = results.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    // Only the guesses that were judged (401) stay on the account's failure budget.
+    const [row] = await t.db.database.db
+      .select({ n: count() })
+      .from(loginAttempts)
+      .where(and(eq(loginAttempts.kind, 'login'), eq(loginAttempts.accountKey, `user:${userId}`)));
+    expect(row!.n).toBe(statuses.filter((s) => s === 401).length);
   });
 });

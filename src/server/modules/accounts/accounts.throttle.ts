@@ -102,8 +102,11 @@ export class LoginThrottle {
     return scopes;
   }
 
-  /** Reserves one attempt or refuses with 429 and the seconds until the window frees one. */
-  async reserve(attempt: Attempt): Promise<void> {
+  /**
+   * Reserves one attempt or refuses with 429 and the seconds until the window frees one. Returns
+   * how to give the reservation back when the attempt is refused before it was judged.
+   */
+  async reserve(attempt: Attempt): Promise<() => Promise<void>> {
     const [reservation] = await this.db
       .insert(loginAttempts)
       .values({
@@ -128,6 +131,9 @@ export class LoginThrottle {
         throw new RateLimitedError(Number(row?.retryAfter ?? 1), scope.detail);
       }
     }
+    return async () => {
+      await this.db.delete(loginAttempts).where(eq(loginAttempts.id, reservation!.id));
+    };
   }
 
   /** A successful sign-in or password change clears the failures it proves were the owner's own. */
