@@ -20,7 +20,12 @@ import { loadSigningKey } from './platform/audit/keys.ts';
 import { AuditLog } from './platform/audit/log.ts';
 import { installAuthentication } from './platform/auth/authenticate.ts';
 import { setPasswordHashingConcurrency, warmUpPasswordHashing } from './platform/auth/passwords.ts';
-import { type SessionEntry, SessionService, type SessionUser } from './platform/auth/sessions.ts';
+import {
+  type SessionEntry,
+  SessionService,
+  type SessionUser,
+  sessionCookieName,
+} from './platform/auth/sessions.ts';
 import { TOKENS_CACHE, type TokenEntry, TokenService } from './platform/auth/tokens.ts';
 import { createInvalidationBus, InvalidatingCache, type InvalidationBus } from './platform/cache/cache.ts';
 import { CommandRunner } from './platform/command.ts';
@@ -183,7 +188,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     bus,
     { sessions, mailer, audit, alertPromotion: alertOwnersOfPromotion },
     // The benchmark's baseline writes the change alone, to measure what the audit costs.
-    options.unaudited ? { entriesFor: () => [], append: async () => [] } : audit,
+    options.unaudited ? { entryFor: audit.entryFor.bind(audit), append: async () => [] } : audit,
     logError,
   );
   const recordDenied = deniedRecorder(
@@ -215,6 +220,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     tokens,
     access,
     allowedOrigins: new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins]),
+    sessionCookie: sessionCookieName(config.publicUrl),
     onDenied: recordDenied,
   });
 
@@ -263,14 +269,28 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       },
       components: {
         securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' },
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config.publicUrl) },
           bearer: { type: 'http', scheme: 'bearer' },
         },
       },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) ?? `def-${i}` },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // The reference UI's own policy (its inline scripts by hash), but never framed by any page
+    // (clickjacking) and without upgrade-insecure-requests, which would break it on plain http.
+    staticCSP: true,
+    transformStaticCSP: (header) =>
+      header
+        .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+        .replace(/\s*upgrade-insecure-requests;?/, ''),
+    uiHooks: {
+      onRequest: async (_request, reply) => {
+        reply.header('x-frame-options', 'DENY');
+      },
+    },
+  });
 
   await app.register(healthModule);
   await app.register(rolesModule);

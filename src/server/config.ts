@@ -41,10 +41,12 @@ export interface Config {
     idleTimeoutMs: number;
     /** Absolute lifetime: a session ends this long after sign-in, used or not. */
     absoluteLifetimeMs: number;
+    /** Live sessions one user may hold; a new one beyond it ends the oldest. */
+    maxPerUser: number;
   };
   /**
    * smtp:// or smtps:// URL of the server that sends email (credentials in it, never logged);
-   * when absent, messages are written to `<dataDir>/mail/` and their links logged.
+   * when absent, messages are written to `<dataDir>/mail/` and their file paths logged.
    */
   smtpUrl: string | undefined;
   /** The From of every email, e.g. `Gatehouse <no-reply@example.com>`. */
@@ -67,6 +69,8 @@ export interface Config {
     maxFailuresPerIp: number;
     /** Accounts one client address may create in the window. */
     maxSignupsPerIp: number;
+    /** Successful sign-ins of one account in the window. */
+    maxSignInsPerAccount: number;
   };
   invitations: {
     /** Invitation emails (new, renewed and resent) one organization may send in any hour. */
@@ -253,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
     session: {
       idleTimeoutMs: readInt(env, 'SESSION_IDLE_TIMEOUT_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,
       absoluteLifetimeMs: readInt(env, 'SESSION_MAX_LIFETIME_HOURS', 24, 1, 90 * 24) * 3_600_000,
+      maxPerUser: readInt(env, 'SESSION_MAX_PER_USER', 50, 1, 10_000),
     },
     smtpUrl: readSmtpUrl(env),
     mailFrom: env.MAIL_FROM?.trim() || 'Gatehouse <no-reply@localhost>',
@@ -270,6 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxFailuresPerAccount: readInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 1000),
       maxFailuresPerIp: readInt(env, 'LOGIN_MAX_FAILURES_PER_IP', 100, 1, 100000),
       maxSignupsPerIp: readInt(env, 'SIGNUP_MAX_PER_IP', 20, 1, 100000),
+      maxSignInsPerAccount: readInt(env, 'LOGIN_MAX_PER_ACCOUNT', 30, 1, 100000),
     },
     invitations: {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),

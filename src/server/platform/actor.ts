@@ -39,8 +39,6 @@ export interface ChangeRecord {
   after?: Record<string, unknown> | null;
   /** The actor once the command has run (sign-up and login create who acts). */
   actor: Actor;
-  /** The same change noted in these organizations' logs under another action (a sign-in). */
-  also?: Array<{ orgId: string; action: string }>;
 }
 
 /** Who acts, in words, for messages to people (an email address, a token's name, the system). */

@@ -66,7 +66,6 @@ export interface CommandContext extends Invocation, CommandScope {
     after?: Record<string, unknown> | null;
     orgId?: string | null;
     actor?: Actor;
-    also?: Array<{ orgId: string; action: string }>;
   }): void;
   /**
    * Declare that this run changes nothing (a role set to the one already held, identical
@@ -121,7 +120,7 @@ export function listCommands(): readonly AnyCommand[] {
  * Where the runner writes each command's change: the hash-chained audit log, appended in the
  * command's own transaction (a failure to append rolls the change back).
  */
-export type CommandAudit = Pick<AuditLog, 'entriesFor' | 'append'>;
+export type CommandAudit = Pick<AuditLog, 'entryFor' | 'append'>;
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock
 const MAX_ATTEMPTS = 4;
@@ -203,7 +202,6 @@ export class CommandRunner {
                 before: change.before ?? null,
                 after: change.after ?? null,
                 actor: change.actor ?? invocation.actor,
-                ...(change.also?.length ? { also: change.also } : {}),
               });
             },
             unchanged: () => {
@@ -228,7 +226,7 @@ export class CommandRunner {
           }
           // The audit entry commits with the change or not at all (a run that changed nothing has none).
           const change = records[0];
-          if (change) await this.audit.append(tx, this.audit.entriesFor(change, invocation.meta));
+          if (change) await this.audit.append(tx, [this.audit.entryFor(change, invocation.meta)]);
           // Last statement before COMMIT: a marker that follows every notice this command sent.
           if (invalidated) delivery = await this.bus.beginDelivery(tx);
           return output;

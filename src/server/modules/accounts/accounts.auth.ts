@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from '../../platform/auth/passwords.ts';
-import { SESSION_COOKIE } from '../../platform/auth/sessions.ts';
+import { sessionCookieName } from '../../platform/auth/sessions.ts';
 import {
   InvalidCredentialsError,
+  RateLimitedError,
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
@@ -28,8 +29,12 @@ function cookieSecure(request: FastifyRequest): boolean {
   return request.protocol === 'https' || request.server.gatehouse.config.publicUrl.startsWith('https:');
 }
 
+/** `__Host-gatehouse_session` behind TLS (Secure, Path=/, no Domain), `gatehouse_session` on http. */
+const sessionCookie = (request: FastifyRequest) =>
+  sessionCookieName(request.server.gatehouse.config.publicUrl);
+
 function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string): void {
-  reply.setCookie(SESSION_COOKIE, token, {
+  reply.setCookie(sessionCookie(request), token, {
     httpOnly: true,
     sameSite: 'lax',
     secure: cookieSecure(request),
@@ -51,12 +56,22 @@ function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, token: st
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, {
+  reply.clearCookie(sessionCookie(request), {
     httpOnly: true,
     sameSite: 'lax',
     secure: cookieSecure(request),
     path: '/',
   });
+}
+
+/** 400 validation_failed naming the field and why (`common_password`, …) when a new password is weak. */
+async function refuseWeakPassword(
+  field: string,
+  password: string,
+  owner: { email: string; name: string },
+): Promise<void> {
+  const problem = await passwordProblem(password, owner);
+  if (problem) throw new ValidationError([{ field, ...problem }]);
 }
 
 export async function registerAccount(
@@ -67,12 +82,12 @@ export async function registerAccount(
 ) {
   const email = body.email.trim();
   const name = body.name.trim();
-  const problem = passwordProblem(body.password, { email, name });
-  if (problem) throw new ValidationError([{ field: '/body/password', message: problem }]);
+  await refuseWeakPassword('/body/password', body.password, { email, name });
   // Counted per address before any hashing: account creation cannot be used to flood the
   // server, fill the database, or probe which emails have accounts at speed.
-  await throttle.reserve({ kind: 'signup', accountKey: emailKey(email), ip: clientKey(request.ip) });
-  const passwordHash = await hashPassword(body.password);
+  const accountKey = emailKey(email);
+  await throttle.reserve({ kind: 'signup', accountKey, ip: clientKey(request.ip) });
+  const passwordHash = await hashPassword(body.password, accountKey);
   const { user, session, deviceToken } = await request.server.gatehouse.commands.run(
     signUp,
     request.invocation(),
@@ -103,13 +118,25 @@ export async function logIn(
     ip: clientKey(request.ip),
     trustedDeviceId: device && user && device.userId === user.id ? device.deviceId : undefined,
   };
-  await throttle.reserve(attempt);
-  // Unknown email and wrong password take the same path and the same time.
-  const valid = await verifyPassword(user?.passwordHash ?? null, body.password);
+  const release = await throttle.reserve(attempt);
+  // Unknown email and wrong password take the same path and the same time. Refused for want of
+  // hashing capacity (429), the attempt was not judged: it does not count as a failure.
+  const valid = await verifyPassword(user?.passwordHash ?? null, body.password, attempt.accountKey).catch(
+    async (err: unknown) => {
+      if (err instanceof RateLimitedError) await release();
+      throw err;
+    },
+  );
   if (!valid || !user) throw new InvalidCredentialsError();
+  // Each sign-in makes a session: even with the right password they are counted, so nobody can
+  // make sessions (and their audit entries) without bound. Checked only once the password is
+  // right, so the limit tells nothing to someone who does not know it.
+  await throttle.reserve({ kind: 'signin', accountKey: attempt.accountKey, ip: attempt.ip });
   await throttle.succeeded(attempt);
 
-  const newPasswordHash = needsRehash(user.passwordHash) ? await hashPassword(body.password) : undefined;
+  const newPasswordHash = needsRehash(user.passwordHash)
+    ? await hashPassword(body.password, attempt.accountKey)
+    : undefined;
   const previous = request.session
     ? { id: request.session.session.id, userId: request.session.user.id }
     : undefined;
@@ -151,7 +178,7 @@ export async function confirmOwnPassword(
     ip: clientKey(request.ip),
   };
   await throttle.reserve(attempt);
-  if (!(await verifyPassword(user.passwordHash, password))) {
+  if (!(await verifyPassword(user.passwordHash, password, attempt.accountKey))) {
     throw new ValidationError([{ field, message: 'is incorrect' }], 'The password is incorrect.');
   }
   await throttle.succeeded(attempt);
@@ -178,15 +205,14 @@ export async function changeOwnPassword(
   if (request.actor.type !== 'user') throw new UnauthenticatedError();
   const user = await findUserById(request.server.gatehouse.database.db, request.actor.userId);
   if (!user) throw new UnauthenticatedError();
-  const problem = passwordProblem(body.newPassword, { email: user.email, name: user.name });
-  if (problem) throw new ValidationError([{ field: '/body/newPassword', message: problem }]);
+  await refuseWeakPassword('/body/newPassword', body.newPassword, user);
   if (body.newPassword === body.currentPassword) {
     throw new ValidationError([
       { field: '/body/newPassword', message: 'must differ from the current password' },
     ]);
   }
   await confirmOwnPassword(request, throttle, user, body.currentPassword, '/body/currentPassword');
-  const passwordHash = await hashPassword(body.newPassword);
+  const passwordHash = await hashPassword(body.newPassword, userKey(user.id));
   const { session, deviceToken } = await request.server.gatehouse.commands.run(
     changePassword,
     request.invocation(),

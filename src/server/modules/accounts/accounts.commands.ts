@@ -8,7 +8,6 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import {
-  activeOrgIds,
   findUserSession,
   insertUser,
   lockUser,
@@ -44,9 +43,9 @@ export const signUp = defineCommand({
   action: 'user.created',
   async run(ctx, input: { email: string; name: string; passwordHash: string }) {
     const user = await insertUser(ctx.tx, input);
-    // The unique index on lower(email) decides, so two racing sign-ups cannot both win.
+    // The unique index on the (normalised) email decides, so two racing sign-ups cannot both win.
     if (!user) throw new ConflictError('An account with this email already exists.', 'email_taken');
-    const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
+    const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta);
     const deviceToken = await trustDevice(ctx.tx, user.id, undefined);
     ctx.record({
       target: userTarget(user),
@@ -82,15 +81,14 @@ export const signIn = defineCommand({
       });
     }
     if (input.newPasswordHash) await updatePasswordHash(ctx.tx, user.id, input.newPasswordHash, false);
-    const session = await ctx.services.sessions.create(ctx.tx, user.id, ctx.meta);
+    const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta);
     const deviceToken = await trustDevice(ctx.tx, user.id, input.device);
-    // The sign-in is in the user's own log, and noted in the log of each org they belong to.
-    const orgIds = await activeOrgIds(ctx.tx, user.id);
+    // One entry, in the user's own log: a sign-in costs one audit write however many orgs the
+    // user belongs to (orgs see their members' activity as lastActiveAt).
     ctx.record({
       target: { type: 'session', id: session.id },
       after: { userId: user.id, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
       actor: { type: 'user', userId: user.id, email: user.email },
-      also: orgIds.map((orgId) => ({ orgId, action: 'member.signed_in' })),
     });
     const { passwordHash: _hash, ...publicUser } = user;
     return { user: publicUser, session, deviceToken };
@@ -153,7 +151,7 @@ export const changePassword = defineCommand({
     // Every session ends, this one included: the caller continues on a fresh token, so a copy of
     // the old cookie is worth nothing. Browsers trusted for sign-in are forgotten too.
     const ended = await ctx.services.sessions.revoke(ctx, userId);
-    const session = await ctx.services.sessions.create(ctx.tx, userId, ctx.meta);
+    const session = await ctx.services.sessions.create(ctx, userId, ctx.meta);
     await forgetDevices(ctx.tx, userId);
     const deviceToken = await trustDevice(ctx.tx, userId, undefined);
     ctx.record({ target: userTarget(user), after: { sessionsEnded: ended } });

@@ -1,8 +1,8 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
+import { normalizeEmail } from '../../platform/auth/email.ts';
 import { type SessionUser, userColumns } from '../../platform/auth/sessions.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import { liveOrganization } from '../../platform/db/live.ts';
-import { memberships, organizations, sessions, users } from '../../platform/db/schema.ts';
+import { sessions, users } from '../../platform/db/schema.ts';
 import { keysetBefore } from '../../platform/http/paging.ts';
 
 /**
@@ -15,8 +15,9 @@ type UserWithHash = SessionUser & { passwordHash: string };
 const selectUserWithHash = (db: Executor) =>
   db.select({ ...userColumns, passwordHash: users.passwordHash }).from(users);
 
+/** The account with this email, in any spelling that normalises to the stored one. */
 export async function findUserByEmail(db: Executor, email: string): Promise<UserWithHash | undefined> {
-  const [row] = await selectUserWithHash(db).where(sql`lower(${users.email}) = lower(${email})`);
+  const [row] = await selectUserWithHash(db).where(eq(users.email, normalizeEmail(email)));
   return row;
 }
 
@@ -31,21 +32,15 @@ export async function lockUser(db: Executor, userId: string): Promise<UserWithHa
   return row;
 }
 
-/** The organizations the user is an active member of (a sign-in is noted in each one's log). */
-export async function activeOrgIds(db: Executor, userId: string): Promise<string[]> {
-  const rows = await db
-    .select({ orgId: memberships.orgId })
-    .from(memberships)
-    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .where(and(eq(memberships.userId, userId), eq(memberships.status, 'active'), liveOrganization()));
-  return rows.map((r) => r.orgId);
-}
-
 export async function insertUser(
   db: Executor,
   values: { email: string; name: string; passwordHash: string },
 ): Promise<SessionUser | undefined> {
-  const [row] = await db.insert(users).values(values).onConflictDoNothing().returning(userColumns);
+  const [row] = await db
+    .insert(users)
+    .values({ ...values, email: normalizeEmail(values.email) })
+    .onConflictDoNothing()
+    .returning(userColumns);
   return row;
 }
 

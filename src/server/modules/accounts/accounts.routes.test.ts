@@ -354,3 +354,77 @@ describe('GET and DELETE /api/v1/me/sessions', () => {
     expect((await get('/api/v1/me/sessions', alice.cookie)).json().items).toHaveLength(4);
   });
 });
+
+describe('weak passwords', () => {
+  const signup = (password: string, fields: { email?: string; name?: string } = {}) =>
+    post('/api/v1/auth/signup', {
+      email: fields.email ?? uniqueEmail(),
+      password,
+      name: fields.name ?? 'Pat Doe',
+    });
+
+  it('refuses common and guessable passwords on sign-up with reason common_password', async () => {
+    for (const password of [
+      'password123456',
+      'qwertyuiop123',
+      'iloveyou1234',
+      'passwordpassword',
+      'aaaaaaaaaaaaab',
+    ]) {
+      const res = await signup(password);
+      expect(res.statusCode, password).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+      expect(res.json().errors, password).toEqual([
+        {
+          field: '/body/password',
+          reason: 'common_password',
+          message: 'is among the most common passwords; choose a longer or less predictable one',
+        },
+      ]);
+    }
+  });
+
+  it('refuses a password built on the email or the name', async () => {
+    const email = uniqueEmail('quentin');
+    const local = email.split('@')[0]!;
+    for (const [password, fields] of [
+      [`${local}-2026!`, { email }],
+      ['xX-Ramona Quimby-Xx', { name: 'Ramona Quimby' }],
+      ['ramonaquimby-winter-97', { name: 'Ramona Quimby' }],
+    ] as const) {
+      const res = await signup(password, fields);
+      expect(res.statusCode, password).toBe(400);
+      expect(res.json().errors[0]).toMatchObject({
+        field: '/body/password',
+        reason: 'contains_personal_info',
+      });
+    }
+  });
+
+  it('says why a short password is refused, with the limit', async () => {
+    const res = await signup('short-1');
+    expect(res.json().errors).toEqual([
+      {
+        field: '/body/password',
+        reason: 'minLength',
+        params: { limit: 12 },
+        message: 'must be at least 12 characters',
+      },
+    ]);
+  });
+
+  it('refuses a common password as the new one in a password change', async () => {
+    const { password, cookie } = await signUp(t.app);
+    const res = await post(
+      '/api/v1/me/password',
+      { currentPassword: password, newPassword: 'password123456' },
+      cookie,
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors[0]).toMatchObject({ field: '/body/newPassword', reason: 'common_password' });
+  });
+
+  it('accepts a long passphrase', async () => {
+    expect((await signup('violet-anchor-meadow-42')).statusCode).toBe(201);
+  });
+});

@@ -38,14 +38,14 @@ export const signupSchema = {
   tags: ['auth'],
   summary: 'Create an account and sign in',
   body: Body({ email: Email, password: Password, name: Name }),
-  response: { 201: UserEnvelope, ...problemResponses(400, 403, 409, 415) },
+  response: { 201: UserEnvelope, ...problemResponses(400, 403, 409, 415, 429) },
 };
 
 export const loginSchema = {
   tags: ['auth'],
   summary: 'Sign in with email and password',
   description:
-    'Failed attempts are limited per account and per address (429 with Retry-After). A browser that signed in to the account before is counted separately, so guessing cannot lock its owner out.',
+    'Failed attempts are limited per account and per address (429 with Retry-After). A browser that signed in to the account before is counted separately, so guessing cannot lock its owner out. Successful sign-ins are limited per account too (LOGIN_MAX_PER_ACCOUNT), and a new session beyond SESSION_MAX_PER_USER ends the oldest.',
   body: Body({
     email: Type.String({ minLength: 1, maxLength: 254 }),
     password: Password,

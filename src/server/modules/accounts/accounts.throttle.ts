@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { and, count, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { normalizeEmail } from '../../platform/auth/email.ts';
 import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
 import type { Db, Executor } from '../../platform/db/client.ts';
 import { loginAttempts, trustedDevices } from '../../platform/db/schema.ts';
@@ -13,9 +14,12 @@ export interface ThrottlePolicy {
   maxFailuresPerAccount: number;
   maxFailuresPerIp: number;
   maxSignupsPerIp: number;
+  /** Successful sign-ins of one account in the window (each one makes a session). */
+  maxSignInsPerAccount: number;
 }
 
-export type AttemptKind = 'login' | 'password_change' | 'signup';
+/** `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without bound. */
+export type AttemptKind = 'login' | 'password_change' | 'signup' | 'signin';
 
 export interface Attempt {
   kind: AttemptKind;
@@ -60,11 +64,20 @@ export class LoginThrottle {
     return row;
   }
 
-  private scopes(attempt: Attempt): Array<{ where: SQL; max: number }> {
+  private scopes(attempt: Attempt): Array<{ where: SQL; max: number; detail?: string }> {
     const { kind } = attempt;
     const ofKind = eq(loginAttempts.kind, kind);
     if (kind === 'signup') {
       return [{ where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxSignupsPerIp }];
+    }
+    if (kind === 'signin') {
+      return [
+        {
+          where: and(ofKind, eq(loginAttempts.accountKey, attempt.accountKey))!,
+          max: this.policy.maxSignInsPerAccount,
+          detail: 'Too many sign-ins to this account. Try again later.',
+        },
+      ];
     }
     if (attempt.trustedDeviceId) {
       return [
@@ -89,8 +102,11 @@ export class LoginThrottle {
     return scopes;
   }
 
-  /** Reserves one attempt or refuses with 429 and the seconds until the window frees one. */
-  async reserve(attempt: Attempt): Promise<void> {
+  /**
+   * Reserves one attempt or refuses with 429 and the seconds until the window frees one. Returns
+   * how to give the reservation back when the attempt is refused before it was judged.
+   */
+  async reserve(attempt: Attempt): Promise<() => Promise<void>> {
     const [reservation] = await this.db
       .insert(loginAttempts)
       .values({
@@ -100,20 +116,24 @@ export class LoginThrottle {
         deviceId: attempt.trustedDeviceId ?? null,
       })
       .returning({ id: loginAttempts.id });
-    const window = sql`now() - make_interval(secs => ${this.policy.windowMs / 1000})`;
+    const windowLength = sql`make_interval(secs => ${this.policy.windowMs / 1000})`;
     for (const scope of this.scopes(attempt)) {
+      // A slot frees when the oldest attempt in the window leaves it: at its time plus the window.
       const [row] = await this.db
         .select({
           n: count(),
-          retryAfter: sql<number>`ceil(extract(epoch from (min(${loginAttempts.createdAt}) - ${window})))::int`,
+          retryAfter: sql<number>`ceil(extract(epoch from ((min(${loginAttempts.createdAt}) + ${windowLength}) - now())))::int`,
         })
         .from(loginAttempts)
-        .where(and(scope.where, sql`${loginAttempts.createdAt} > ${window}`));
+        .where(and(scope.where, sql`${loginAttempts.createdAt} > (now() - ${windowLength})`));
       if ((row?.n ?? 0) > scope.max) {
         await this.db.delete(loginAttempts).where(eq(loginAttempts.id, reservation!.id));
-        throw new RateLimitedError(Number(row?.retryAfter ?? 1));
+        throw new RateLimitedError(Number(row?.retryAfter ?? 1), scope.detail);
       }
     }
+    return async () => {
+      await this.db.delete(loginAttempts).where(eq(loginAttempts.id, reservation!.id));
+    };
   }
 
   /** A successful sign-in or password change clears the failures it proves were the owner's own. */
@@ -166,9 +186,9 @@ export async function forgetDevices(tx: Executor, userId: string): Promise<void>
   await tx.delete(trustedDevices).where(eq(trustedDevices.userId, userId));
 }
 
-/** The key attempts against an email with no account are counted under. */
+/** The key attempts against an email with no account are counted under (its normal form). */
 export function emailKey(email: string): string {
-  return `email:${email.trim().toLowerCase()}`;
+  return `email:${normalizeEmail(email)}`;
 }
 
 export const userKey = (userId: string) => `user:${userId}`;

@@ -194,7 +194,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
   r.get(
     '/api/v1/orgs/:orgId/audit-events/export',
     {
-      config: { permission: 'audit:export' },
+      config: { permission: 'audit:export', writes: true },
       schema: {
         tags: ['audit'],
         summary: 'Download the audit log as CSV, JSON or JSON Lines (streamed)',

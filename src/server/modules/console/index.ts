@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { TEAM_FIRST_PAGE } from '../../../contracts/console.ts';
-import { SESSION_COOKIE } from '../../platform/auth/sessions.ts';
+import { sessionCookieName } from '../../platform/auth/sessions.ts';
 import { NotFoundError } from '../../platform/errors/app-error.ts';
 import { packageRoot } from '../../platform/package-root.ts';
 
@@ -88,7 +88,10 @@ export async function consoleModule(app: FastifyInstance): Promise<void> {
     if (!file && urlPath.startsWith('/assets/')) throw new NotFoundError('file');
     let { bytes, type } = file ?? files.get('/index.html')!;
     if (!file) {
-      const preloads = preloadsFor(urlPath, request.cookies[SESSION_COOKIE] !== undefined);
+      const preloads = preloadsFor(
+        urlPath,
+        request.cookies[sessionCookieName(app.gatehouse.config.publicUrl)] !== undefined,
+      );
       if (preloads.length > 0) {
         const links = preloads.map(
           (url) => `<link rel="preload" href="${url}" as="fetch" crossorigin="anonymous">`,

@@ -2,6 +2,7 @@ import { entitlements } from '../../../contracts/plans.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockLiveOrg, orgAccess } from '../../platform/access/guard.ts';
+import { normalizeEmail } from '../../platform/auth/email.ts';
 import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
@@ -150,7 +151,7 @@ export const inviteMembers = defineCommand({
     const access = orgAccess(ctx);
     const role = await roleForAssignment(ctx, input.role);
     assertCanGrant(access, rolePermissions(role.slug, role.permissions));
-    const emails = [...new Map(input.emails.map((e) => [e.trim().toLowerCase(), e.trim()])).values()];
+    const emails = [...new Set(input.emails.map(normalizeEmail))];
     const members: string[] = [];
     for (const email of emails) {
       if (await findActiveMemberByEmail(ctx.tx, access.orgId, email)) members.push(email);
@@ -311,7 +312,7 @@ export const acceptInvitation = defineCommand({
     if (invitation.status === 'accepted') {
       throw new ConflictError('This invitation has already been used.', 'invite_used');
     }
-    if (invitation.email.toLowerCase() !== user.email.toLowerCase()) {
+    if (normalizeEmail(invitation.email) !== normalizeEmail(user.email)) {
       throw new AppError(
         403,
         'invite_email_mismatch',

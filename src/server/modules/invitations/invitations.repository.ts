@@ -1,4 +1,5 @@
-import { and, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
+import { normalizeEmail } from '../../platform/auth/email.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import {
@@ -130,7 +131,7 @@ export async function findPendingByEmail(
       and(
         eq(invitations.orgId, orgId),
         eq(invitations.status, 'pending'),
-        sql`lower(${invitations.email}) = lower(${email})`,
+        eq(invitations.email, normalizeEmail(email)),
       ),
     )
     .for('update');
@@ -148,7 +149,10 @@ export async function insertInvitation(
     expiresAt: Date;
   },
 ): Promise<{ id: string }> {
-  const [row] = await tx.insert(invitations).values(values).returning({ id: invitations.id });
+  const [row] = await tx
+    .insert(invitations)
+    .values({ ...values, email: normalizeEmail(values.email) })
+    .returning({ id: invitations.id });
   return row!;
 }
 

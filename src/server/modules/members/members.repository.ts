@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, inArray, or, type SQL, Subquery, sql } from 'drizzle-orm';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
+import { normalizeEmail } from '../../platform/auth/email.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { invitations, memberships, roles, users } from '../../platform/db/schema.ts';
 import { keysetBefore } from '../../platform/http/paging.ts';
@@ -165,12 +166,14 @@ const MAX_PREFETCHED_USERS = 2000;
  * cannot be in an email, one with `@` is not looked for in names.
  */
 function userMatch(q: string): SQL {
+  const like = (text: string) =>
+    text.length < MIN_SUBSTRING_QUERY ? `${escapeLike(text)}%` : `%${escapeLike(text)}%`;
   const lower = q.toLowerCase();
-  const pattern = lower.length < MIN_SUBSTRING_QUERY ? `${escapeLike(lower)}%` : `%${escapeLike(lower)}%`;
-  const name = sql`lower(${users.name}) LIKE ${pattern}`;
-  const email = sql`lower(${users.email}) LIKE ${pattern}`;
+  const name = sql`lower(${users.name}) LIKE ${like(lower)}`;
   if (/\s/.test(lower)) return name;
-  if (lower.includes('@')) return email;
+  // Emails are stored normalised: the query is normalised the same way, the column compared as is.
+  const email = sql`${users.email} LIKE ${like(normalizeEmail(q))}`;
+  if (q.includes('@')) return email;
   return or(name, email)!;
 }
 
@@ -276,7 +279,7 @@ export async function findActiveMemberByEmail(
       and(
         eq(memberships.orgId, orgId),
         eq(memberships.status, 'active'),
-        sql`lower(${users.email}) = lower(${email})`,
+        eq(users.email, normalizeEmail(email)),
       ),
     );
   return row;

@@ -102,10 +102,10 @@ describe('GET /orgs/:orgId/members', () => {
     // A GIN pending list is read in full by every search until a vacuum merges it, and the planner,
     // pricing it in, turns rare-name searches into scans of the whole users table.
     const { rows } = (await t.db.database.db.execute(
-      sql`SELECT relname, reloptions FROM pg_class WHERE relname IN ('users_name_trgm_idx', 'users_email_trgm_idx') ORDER BY relname`,
+      sql`SELECT relname, reloptions FROM pg_class WHERE relname IN ('users_name_trgm_idx', 'users_email_search_trgm_idx') ORDER BY relname`,
     )) as unknown as { rows: { relname: string; reloptions: string[] | null }[] };
     expect(rows).toEqual([
-      { relname: 'users_email_trgm_idx', reloptions: ['fastupdate=off'] },
+      { relname: 'users_email_search_trgm_idx', reloptions: ['fastupdate=off'] },
       { relname: 'users_name_trgm_idx', reloptions: ['fastupdate=off'] },
     ]);
   });

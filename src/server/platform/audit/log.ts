@@ -312,25 +312,17 @@ export class AuditLog {
     return range.maxSeq === null && range.checkpoints === 0 ? undefined : range;
   }
 
-  /** The entries a command's change record becomes: its own, and any it also notes in orgs' logs. */
-  entriesFor(change: ChangeRecord, meta: RequestMeta): NewEntry[] {
-    const actor = auditActor(change.actor);
-    const chain = chainOf(change);
-    const base = {
-      actor,
+  /** The entry a command's change record becomes, in its one chain. */
+  entryFor(change: ChangeRecord, meta: RequestMeta): NewEntry {
+    return {
+      chain: chainOf(change),
+      actor: auditActor(change.actor),
+      action: change.action,
       target: change.target,
       before: change.before ?? null,
       after: change.after ?? null,
       meta,
     };
-    return [
-      { ...base, chain, action: change.action },
-      ...(change.also ?? []).map((a) => ({
-        ...base,
-        chain: { kind: 'org' as const, id: a.orgId },
-        action: a.action,
-      })),
-    ];
   }
 
   /** Appends in a transaction of its own (events that are not a command: a refused request). */

@@ -11,8 +11,8 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
 } from '../errors/app-error.ts';
-import type { RouteAccess } from '../http/route-policy.ts';
-import { type ResolvedSession, SESSION_COOKIE, type SessionService } from './sessions.ts';
+import { type RouteAccess, routeWrites } from '../http/route-policy.ts';
+import type { ResolvedSession, SessionService } from './sessions.ts';
 import type { TokenEntry, TokenService } from './tokens.ts';
 
 declare module 'fastify' {
@@ -29,7 +29,6 @@ declare module 'fastify' {
   }
 }
 
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ANONYMOUS: Actor = Object.freeze({ type: 'anonymous' });
 
 export class ForbiddenOriginError extends AppError {
@@ -70,8 +69,8 @@ export function isForeignOrigin(request: FastifyRequest, allowed: ReadonlySet<st
   return false;
 }
 
-export function readSessionCookie(request: FastifyRequest): string | undefined {
-  const value = request.cookies?.[SESSION_COOKIE];
+export function readSessionCookie(request: FastifyRequest, name: string): string | undefined {
+  const value = request.cookies?.[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
@@ -105,6 +104,8 @@ export interface AuthenticationOptions {
   tokens: TokenService;
   access: AccessResolver;
   allowedOrigins: ReadonlySet<string>;
+  /** The session cookie's name (see sessionCookieName). */
+  sessionCookie: string;
   /** Told of each member refused for lacking a route's permission, before the 403 is sent. */
   onDenied?: DeniedRecorder;
 }
@@ -174,11 +175,12 @@ async function authenticate(
   if (authorization !== undefined && !access.public && BEARER_SCHEME.test(authorization)) {
     return authenticateBearer(request, authorization, access, options);
   }
-  // Origin check first and for every unsafe method: login CSRF is a thing too.
-  if (UNSAFE_METHODS.has(request.method) && isForeignOrigin(request, options.allowedOrigins)) {
+  // Origin check first and for every request that may write, whatever its method (a GET that
+  // records an export too): login CSRF is a thing too.
+  if (routeWrites(request.method, access) && isForeignOrigin(request, options.allowedOrigins)) {
     throw new ForbiddenOriginError();
   }
-  const token = readSessionCookie(request);
+  const token = readSessionCookie(request, options.sessionCookie);
   if (token) {
     const resolved = await options.sessions.resolve(token);
     if (resolved) {

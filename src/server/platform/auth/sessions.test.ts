@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, ORIGIN, signUp, type TestApp } from '../../../../test/support/app.ts';
+import { createOrg } from '../../../../test/support/orgs.ts';
 
 describe('session lifetime (real clock, shortened limits)', () => {
   let t: TestApp;
@@ -105,6 +106,98 @@ describe('cross-site request defence', () => {
     // No CORS headers are ever granted, so the browser hides the body from the foreign page.
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
+
+  it('refuses a cross-site GET that writes (the audit export records itself and signs checkpoints), and nothing is written', async () => {
+    const org = await createOrg(t.app);
+    const url = `/api/v1/orgs/${org.orgId}/audit-events/export?format=jsonl`;
+    const head = async () => (await t.app.gatehouse.audit.chainHead(t.app.gatehouse.database.db, org.orgId))!;
+    const before = await head();
+    // A link on another site, followed in the victim's browser: SameSite=Lax sends the cookie.
+    for (const headers of [
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'https://evil.example' },
+      { referer: 'https://evil.example/page' },
+    ]) {
+      const res = await t.app.inject({ url, headers: { cookie: org.owner.cookie, ...headers } });
+      expect(res.statusCode).toBe(403);
+      expect(res.json().code).toBe('forbidden_origin');
+    }
+    expect(await head()).toEqual(before);
+    // From the console itself, or a non-browser client, the export works and is recorded.
+    const own = await t.app.inject({
+      url,
+      headers: { cookie: org.owner.cookie, 'sec-fetch-site': 'same-origin' },
+    });
+    expect(own.statusCode).toBe(200);
+    expect((await head()).headSeq).toBeGreaterThan(before.headSeq);
+  });
+
+  it('declares every GET that writes: the audit export is the only one', () => {
+    const writingReads = t.app.gatehouse.routes.filter((r) => r.method === 'GET' && r.writes);
+    expect(writingReads.map((r) => r.url)).toEqual(['/api/v1/orgs/:orgId/audit-events/export']);
+  });
 });
 
 // Revocation across several instances is tested in platform/cache/cache.test.ts.
+
+describe('the session cookie behind TLS', () => {
+  let t: TestApp;
+  const origin = 'https://gatehouse.example';
+  beforeAll(async () => {
+    t = await createTestApp({ publicUrl: origin });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('is __Host-gatehouse_session: Secure, Path=/, no Domain; the unprefixed name is not read', async () => {
+    const email = `tls-${Date.now()}@example.test`;
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/signup',
+      headers: { origin },
+      payload: { email, password: 'violet-anchor-meadow-42', name: 'Tess' },
+    });
+    expect(res.statusCode).toBe(201);
+    const cookie = res.cookies.find((c) => c.name === '__Host-gatehouse_session');
+    expect(cookie).toMatchObject({ secure: true, path: '/', httpOnly: true, sameSite: 'Lax' });
+    expect(cookie).not.toHaveProperty('domain');
+    expect(res.cookies.find((c) => c.name === 'gatehouse_session')).toBeUndefined();
+
+    const me = (c: string) => t.app.inject({ url: '/api/v1/me', headers: { cookie: c } });
+    expect((await me(`__Host-gatehouse_session=${cookie!.value}`)).statusCode).toBe(200);
+    // A cookie a sibling subdomain or a plain-http page could plant is not a session here.
+    expect((await me(`gatehouse_session=${cookie!.value}`)).statusCode).toBe(401);
+
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { origin, cookie: `__Host-gatehouse_session=${cookie!.value}` },
+    });
+    expect(out.statusCode).toBe(204);
+    expect(out.cookies.find((c) => c.name === '__Host-gatehouse_session')).toMatchObject({
+      value: '',
+      path: '/',
+    });
+  });
+});
+
+describe('the API reference at /docs', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('cannot be framed by another page', async () => {
+    for (const url of ['/docs', '/docs/json']) {
+      const res = await t.app.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-security-policy'], url).toMatch(/frame-ancestors 'none'/);
+      expect(res.headers['content-security-policy'], url).not.toMatch(/upgrade-insecure-requests/);
+      expect(res.headers['x-frame-options'], url).toBe('DENY');
+    }
+  });
+});

@@ -6,6 +6,17 @@ import { sessions, users } from '../db/schema.ts';
 import { generateSecret, hashSecret, hashSecretHex } from './secrets.ts';
 
 export const SESSION_COOKIE = 'gatehouse_session';
+/**
+ * The session cookie's name behind TLS. The `__Host-` prefix makes browsers accept it only when
+ * Secure, for Path=/ and without a Domain: a sibling subdomain or a plain-http page cannot plant
+ * or overwrite it (session fixation).
+ */
+export const SECURE_SESSION_COOKIE = '__Host-gatehouse_session';
+
+/** The session cookie's name for an installation reached at `publicUrl`. */
+export function sessionCookieName(publicUrl: string): string {
+  return publicUrl.startsWith('https:') ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
 export const SESSIONS_CACHE = 'sessions';
 export const USERS_CACHE = 'users';
 
@@ -37,6 +48,8 @@ export interface SessionUser {
 export interface SessionPolicy {
   idleTimeoutMs: number;
   absoluteLifetimeMs: number;
+  /** Live sessions one user may hold; creating one more ends the oldest. */
+  maxPerUser: number;
 }
 
 export interface ResolvedSession {
@@ -73,12 +86,33 @@ export class SessionService {
 
   private readonly touchIntervalMs: number;
 
-  /** Creates a session inside a command's transaction; returns the cookie token (shown once). */
+  /**
+   * Creates a session inside a command's transaction; returns the cookie token (shown once). The
+   * user keeps at most `maxPerUser` sessions: the user's row is locked, so concurrent sign-ins take
+   * turns, and the sessions past their limits and the oldest beyond the cap end in the same
+   * transaction (dropped from every instance's cache at commit).
+   */
   async create(
-    tx: Executor,
+    ctx: CommandScope,
     userId: string,
     meta: { ip: string | null; userAgent: string | null },
   ): Promise<{ token: string; id: string; expiresAt: Date }> {
+    const { tx } = ctx;
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
+    // Idle by the database's record even allowing for activity an instance has yet to write.
+    const idleCutoff = new Date(Date.now() - this.policy.idleTimeoutMs - this.touchIntervalMs);
+    const ended = await tx
+      .delete(sessions)
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          sql`(${sessions.expiresAt} <= now() OR ${sessions.lastSeenAt} < ${idleCutoff} OR ${sessions.id} IN (
+            SELECT ${sessions.id} FROM ${sessions} WHERE ${sessions.userId} = ${userId}
+            ORDER BY ${sessions.createdAt} DESC, ${sessions.id} DESC OFFSET ${this.policy.maxPerUser - 1}))`,
+        ),
+      )
+      .returning({ tokenHash: sessions.tokenHash });
+    for (const row of ended) await ctx.invalidate(SESSIONS_CACHE, row.tokenHash.toString('hex'));
     const token = generateSecret();
     const expiresAt = new Date(Date.now() + this.policy.absoluteLifetimeMs);
     const [row] = await tx

@@ -47,18 +47,19 @@ export const users = pgTable(
       .defaultNow(),
   },
   (t) => [
-    // Emails are unique regardless of case: Alice@x.io and alice@x.io are one account.
-    uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
+    // Emails are stored normalised (normalizeEmail: Alice@x.io is alice@x.io), so the database
+    // compares them as they are and never folds case itself.
+    uniqueIndex('users_email_key').on(t.email),
     // Member search matches any part of a name or email (trigram indexes serve `LIKE '%q%'`).
     // No pending list (fastupdate): until a vacuum merged it, every search would read all of it,
     // and the planner, pricing it in, would scan the whole table instead.
     index('users_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`).with({ fastupdate: false }),
-    index('users_email_trgm_idx')
-      .using('gin', sql`lower(${t.email}) gin_trgm_ops`)
+    index('users_email_search_trgm_idx')
+      .using('gin', sql`${t.email} gin_trgm_ops`)
       .with({ fastupdate: false }),
     // Searches of one or two characters match the start of a name or email instead.
     index('users_name_prefix_idx').on(sql`lower(${t.name}) text_pattern_ops`),
-    index('users_email_prefix_idx').on(sql`lower(${t.email}) text_pattern_ops`),
+    index('users_email_search_prefix_idx').on(sql`${t.email} text_pattern_ops`),
   ],
 );
 
@@ -264,8 +265,9 @@ export const invitations = pgTable(
     }),
     check('invitations_status_check', sql`${t.status} IN ('pending', 'accepted', 'cancelled')`),
     uniqueIndex('invitations_token_hash_key').on(t.tokenHash),
-    uniqueIndex('invitations_pending_email_key')
-      .on(t.orgId, sql`lower(${t.email})`)
+    // Emails are stored normalised (normalizeEmail), as for users.
+    uniqueIndex('invitations_pending_normalized_email_key')
+      .on(t.orgId, t.email)
       .where(sql`${t.status} = 'pending'`),
     index('invitations_org_list_idx').on(t.orgId, t.createdAt, t.id),
   ],

@@ -13,6 +13,19 @@ export interface RouteAccess {
   permission?: Permission;
   /** Refuse bearer tokens: only an interactive session may call this route. */
   sessionOnly?: true;
+  /**
+   * This route changes something (appends to the audit log, signs, sends) although its method is
+   * safe (a GET that records an export). Routes with unsafe methods write whatever they declare.
+   * Cookie-authenticated requests to a writing route from another site are refused.
+   */
+  writes?: true;
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Whether a request with this method to a route with this config may change something. */
+export function routeWrites(method: string, access: RouteAccess): boolean {
+  return access.writes === true || UNSAFE_METHODS.has(method);
 }
 
 declare module 'fastify' {
@@ -24,6 +37,8 @@ export interface RouteInventoryEntry {
   url: string;
   access: 'public' | 'authenticated' | Permission;
   sessionOnly: boolean;
+  /** Whether the route may change something (see RouteAccess.writes). */
+  writes: boolean;
 }
 
 /** The reference UI's own asset routes, registered by @fastify/swagger-ui. */
@@ -83,6 +98,7 @@ export function installRoutePolicy(app: FastifyInstance): RouteInventoryEntry[] 
         url: route.url,
         access: declared.public ? 'public' : declared.authenticated ? 'authenticated' : declared.permission!,
         sessionOnly: declared.sessionOnly === true,
+        writes: routeWrites(method, declared),
       });
     }
   });

@@ -32,7 +32,16 @@ export const ProblemSchema = Type.Object(
     detail: Type.String(),
     code: Type.String(),
     requestId: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          field: Type.String(),
+          message: Type.String(),
+          reason: Type.Optional(Type.String()),
+          params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        }),
+      ),
+    ),
   },
   { $id: 'Problem', description: 'RFC 9457 problem document' },
 );

@@ -94,8 +94,8 @@ function createSmtpDelivery(smtpUrl: string, from: string, log: MailerLog): Deli
 
 /**
  * The embedded default: each message, built exactly as it would be sent, is written as an .eml
- * file that any mail client opens, and its links are logged so the person running Gatehouse on
- * a laptop can follow an invitation or reset link without any mail server.
+ * file that any mail client opens. The log names the file, never the body or its links: those
+ * carry live invitation and sign-in tokens, and logs travel further than the data folder.
  */
 function createFolderDelivery(dir: string, from: string, log: MailerLog): Delivery {
   const transport = nodemailer.createTransport(
@@ -111,10 +111,7 @@ function createFolderDelivery(dir: string, from: string, log: MailerLog): Delive
       const file = path.join(dir, messageFileName());
       // `wx` never overwrites nor follows a file someone placed under that name.
       await fs.writeFile(file, info.message, { mode: 0o600, flag: 'wx' });
-      log.info(
-        { to: message.to, subject: message.subject, file, links: findLinks(message.text) },
-        'email written to the data folder',
-      );
+      log.info({ to: message.to, subject: message.subject, file }, 'email written to the data folder');
     },
     close() {
       transport.close();
@@ -167,12 +164,6 @@ function refuseControlCharacters(what: string, value: string): void {
       throw new Error(`the email ${what} must not contain line breaks or other control characters`);
     }
   }
-}
-
-/** http(s) URLs in a text body, without the punctuation that ends the sentence around them. */
-function findLinks(text: string): string[] {
-  const links = text.match(/https?:\/\/[^\s<>"'()]+/g) ?? [];
-  return links.map((link) => link.replace(/[.,;:!?]+$/, ''));
 }
 
 /**
