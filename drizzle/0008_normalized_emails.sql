@@ -9,5 +9,5 @@ DROP INDEX "users_email_trgm_idx";--> statement-breakpoint
 DROP INDEX "users_email_prefix_idx";--> statement-breakpoint
 CREATE UNIQUE INDEX "invitations_pending_normalized_email_key" ON "invitations" USING btree ("org_id","email") WHERE "invitations"."status" = 'pending';--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree ("email");--> statement-breakpoint
-CREATE INDEX "users_email_search_trgm_idx" ON "users" USING gin ("email" gin_trgm_ops) WITH (fastupdate=false);--> statement-breakpoint
+CREATE INDEX "users_email_search_trgm_idx" ON "users" USING gin ("email" gin_trgm_ops) WITH (fastupdate=off);--> statement-breakpoint
 CREATE INDEX "users_email_search_prefix_idx" ON "users" USING btree ("email" text_pattern_ops);

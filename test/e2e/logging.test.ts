@@ -111,17 +111,17 @@ describe('logs', () => {
     expect(unique.err).toMatchObject({
       type: 'DrizzleQueryError',
       code: '23505',
-      constraint: 'users_email_lower_key',
+      constraint: 'users_email_key',
       message: 'query failed',
     });
-    expect(unique.err.cause.message).toContain('users_email_lower_key');
+    expect(unique.err.cause.message).toContain('users_email_key');
     expect(unique.err.stack).toMatch(/^\s+at /);
     expect(JSON.parse(lines[1]!).error).toEqual(unique.err);
     expect(JSON.parse(lines[2]!).err).toEqual(unique.err);
     expect(JSON.parse(lines[3]!).err).toMatchObject({ code: '22P02' });
     expect(JSON.parse(lines[4]!)).toMatchObject({
       msg: 'after-commit step of test.logged failed',
-      err: { code: '23505', constraint: 'users_email_lower_key' },
+      err: { code: '23505', constraint: 'users_email_key' },
     });
   });
 });

@@ -9,5 +9,13 @@
  * is recomposed; surrounding whitespace is dropped. The function is idempotent.
  */
 export function normalizeEmail(email: string): string {
-  return email.trim().normalize('NFKC').toLowerCase().normalize('NFKC');
+  let current = email.trim();
+  // One pass is not always a fixed point (a compatibility form can decompose into characters
+  // whose lower case recomposes differently, e.g. U+1FDD): repeat until nothing changes.
+  for (let pass = 0; pass < 8; pass++) {
+    const next = current.normalize('NFKC').toLowerCase().normalize('NFKC').trim();
+    if (next === current) break;
+    current = next;
+  }
+  return current;
 }
