@@ -4,6 +4,8 @@ import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
+import { problemStrings } from './problems.strings.ts';
+import { shellStrings } from './shell.strings.ts';
 
 /**
  * Each page's own words (`pages/<Page>.strings.ts`), merged by i18n.ts with the shared ones. A page
@@ -15,4 +17,6 @@ export const pageStrings: Strings[] = [
   rolesStrings,
   teamStrings,
   profileStrings,
+  problemStrings,
+  shellStrings,
 ];

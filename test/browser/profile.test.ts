@@ -66,7 +66,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Organization → Profile', () => {
     await teamEmails.press('Enter');
     await expectAccessible(page, 'profile page, editing');
     await details.getByRole('button', { name: 'Save changes' }).click();
-    await expect.poll(() => details.getByRole('status').textContent()).toBe('Saved.');
+    await expect.poll(() => page.getByTestId('notifications').textContent()).toContain('Saved.');
     const saved = await readOrg(org.owner, org.orgId);
     expect(saved).toMatchObject({
       name: 'Profile Works Ltd',
@@ -105,7 +105,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Organization → Profile', () => {
     const meAgain = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/me');
     await details.getByRole('button', { name: 'Save changes' }).click();
     await meAgain;
-    await expect.poll(() => details.getByRole('status').textContent()).toBe('Saved.');
+    await expect.poll(() => page.getByTestId('notifications').textContent()).toContain('Saved.');
     expect((await readOrg(org.owner, org.orgId)).slug).toBe(newSlug);
     const me = expectStatus(await as(t.app, org.owner).get('/api/v1/me'), 200).json();
     expect(me.memberships.find((m: { org: { id: string } }) => m.org.id === org.orgId).org.slug).toBe(

@@ -144,7 +144,9 @@ describe.skipIf(!HAS_CHROMIUM)('the Roles page in a browser', () => {
     await confirm.getByRole('button', { name: 'Move and delete' }).click();
     await poll(() => confirm.count()).toBe(0);
     await poll(() => leadRow.count()).toBe(0);
-    expect(await page.getByTestId('roles-notice').textContent()).toBe('Role Security Lead deleted.');
+    await poll(() => page.getByTestId('notifications').textContent()).toContain(
+      'Role Security Lead deleted.',
+    );
     expect((await rolesOf(org)).map((r) => r.slug)).not.toContain('security-lead');
     const member = expectStatus(
       await as(t.app, org.owner).get(`/api/v1/orgs/${org.orgId}/members/${sam.userId}`),

@@ -54,6 +54,8 @@ const en = {
   accountLastOwner:
     'You are the last owner of {{org}}, so you cannot leave it. Make another member an owner first, or delete the organization.',
 
+  accountSessionEnded: '{{device}} signed out.',
+  accountLeft: 'You left {{org}}.',
   accountErrIncorrect: 'The password is incorrect.',
   accountErrMinLength: 'Must be at least {{count}} characters.',
   accountErrMaxLength: 'Must be at most {{count}} characters.',
@@ -124,6 +126,8 @@ const es: typeof en = {
   accountLastOwner:
     'Eres el último propietario de {{org}}, así que no puedes abandonarla. Haz propietario antes a otro miembro, o elimina la organización.',
 
+  accountSessionEnded: 'Sesión de {{device}} cerrada.',
+  accountLeft: 'Has dejado {{org}}.',
   accountErrIncorrect: 'La contraseña es incorrecta.',
   accountErrMinLength: 'Debe tener al menos {{count}} caracteres.',
   accountErrMaxLength: 'Debe tener como máximo {{count}} caracteres.',

@@ -18,9 +18,11 @@ import type { TFunction } from 'i18next';
 import { type ChangeEvent, type FormEvent, type ReactNode, useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
-import { ErrorText, useMe } from '../App.tsx';
 import { ApiError, api, type Me, type Page } from '../api.ts';
-import { Dialog, DialogActions } from '../components.tsx';
+import { ConfirmDialog, ScrollFrame } from '../components.tsx';
+import { useMe } from '../hooks.ts';
+import { notify } from '../notify.tsx';
+import { ErrorText, fieldErrors } from '../problems.tsx';
 import { forgetOrg, meQuery } from '../queries.ts';
 
 type User = Me['user'];
@@ -77,52 +79,6 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
   );
 }
 
-/**
- * The server's field message, in the reader's language when it is one the server is known to send;
- * otherwise the server's own words.
- */
-function fieldMessage(t: TFunction, message: string): string {
-  const known: Record<string, string> = {
-    'is incorrect': 'accountErrIncorrect',
-    'is too repetitive': 'accountErrRepetitive',
-    'must not be your email address': 'accountErrEmail',
-    'must not be your name': 'accountErrName',
-    'is too common': 'accountErrCommon',
-    'must differ from the current password': 'accountErrSame',
-    'must be a supported language (en, es)': 'accountErrLocale',
-    'must be an IANA time zone such as Europe/Madrid': 'accountErrTimezone',
-    'is required': 'accountErrRequired',
-  };
-  const key = known[message];
-  if (key) return t(key);
-  const min = /^must (?:be at least|NOT have fewer than) (\d+) characters?$/.exec(message);
-  if (min) return t('accountErrMinLength', { count: Number(min[1]) });
-  const max = /^must (?:be at most|NOT have more than) (\d+) characters?$/.exec(message);
-  if (max) return t('accountErrMaxLength', { count: Number(max[1]) });
-  if (message.startsWith('must match pattern')) return t('accountErrBlank');
-  return message.charAt(0).toUpperCase() + message.slice(1);
-}
-
-/**
- * Splits an API error into messages for the form's own fields (by the last segment of the problem
- * document's field pointer) and whether anything is left to show above the form.
- */
-function splitErrors(
-  t: TFunction,
-  error: unknown,
-  fields: readonly string[],
-): { byField: Record<string, string>; rest: unknown } {
-  if (!(error instanceof ApiError) || error.fields.length === 0) return { byField: {}, rest: error };
-  const byField: Record<string, string> = {};
-  let unplaced = false;
-  for (const f of error.fields) {
-    const name = f.field.split('/').pop() ?? '';
-    if (fields.includes(name)) byField[name] ??= fieldMessage(t, f.message);
-    else unplaced = true;
-  }
-  return { byField, rest: unplaced ? error : null };
-}
-
 /** Dates and times in the UI language, in the user's time zone when they chose one. */
 function useDateTime(timeZone: string | null) {
   const { i18n } = useTranslation();
@@ -158,7 +114,6 @@ function ProfileSection({ user }: { user: User }) {
   const [name, setName] = useState(user.name);
   const [language, setLang] = useState(languageOf(user.locale));
   const [timezone, setTimezone] = useState(user.timezone ?? NOT_SET);
-  const [saved, setSaved] = useState(false);
   const zones = useMemo(() => timeZoneOptions(user.timezone), [user.timezone]);
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -173,18 +128,15 @@ function ProfileSection({ user }: { user: User }) {
     mutationFn: (body: typeof changes) => api<{ user: User }>('PATCH', '/me', body),
     onSuccess: async (res) => {
       setName(res.user.name);
-      setSaved(true);
+      notify(t('accountSaved'));
       // The saved user at once (the form is no longer "changed"), then /me again for the rest; the
       // layout's reader of /me switches the UI language when the saved locale changes.
       client.setQueryData(meQuery.queryKey, (old) => (old ? { ...old, user: res.user } : old));
       await client.invalidateQueries({ queryKey: ['me'], exact: true });
     },
   });
-  const { byField, rest } = splitErrors(t, save.error, ['name', 'locale', 'timezone']);
-  const edited = () => {
-    setSaved(false);
-    save.reset();
-  };
+  const { byField, rest } = fieldErrors(t, save.error, ['name', 'locale', 'timezone']);
+  const edited = () => save.reset();
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     if (dirty) save.mutate(changes);
@@ -237,11 +189,6 @@ function ProfileSection({ user }: { user: User }) {
             }}
           />
           <ErrorText error={rest} />
-          {saved && (
-            <Alert color="green" role="status">
-              {t('accountSaved')}
-            </Alert>
-          )}
           <Group>
             <Button type="submit" loading={save.isPending} disabled={!dirty || !name.trim()}>
               {t('accountSave')}
@@ -262,11 +209,12 @@ function PasswordSection({ email }: { email: string }) {
     mutationFn: () => api('POST', '/me/password', { currentPassword: form.current, newPassword: form.next }),
     onSuccess: async () => {
       setForm({ current: '', next: '', confirm: '' });
+      notify(t('accountPasswordChanged'));
       // The server ended every other session and gave this browser a new cookie.
       await client.invalidateQueries({ queryKey: ['sessions'] });
     },
   });
-  const { byField, rest } = splitErrors(t, change.error, ['currentPassword', 'newPassword']);
+  const { byField, rest } = fieldErrors(t, change.error, ['currentPassword', 'newPassword']);
   const set = (field: keyof typeof form) => (e: ChangeEvent<HTMLInputElement>) => {
     setForm({ ...form, [field]: e.currentTarget.value });
     setMismatch(false);
@@ -312,11 +260,6 @@ function PasswordSection({ email }: { email: string }) {
             onChange={set('confirm')}
           />
           <ErrorText error={rest} />
-          {change.isSuccess && (
-            <Alert color="green" role="status">
-              {t('accountPasswordChanged')}
-            </Alert>
-          )}
           <Group>
             <Button type="submit" loading={change.isPending}>
               {t('accountChangePassword')}
@@ -396,7 +339,10 @@ function SessionsSection({ timeZone }: { timeZone: string | null }) {
       if (session.current) {
         // Signed out: every other cached read goes with the user (main.tsx).
         client.setQueryData(meQuery.queryKey, null);
-      } else await client.invalidateQueries({ queryKey: ['sessions'] });
+      } else {
+        notify(t('accountSessionEnded', { device: device(session) }));
+        await client.invalidateQueries({ queryKey: ['sessions'] });
+      }
     },
   });
   const close = () => {
@@ -412,56 +358,58 @@ function SessionsSection({ timeZone }: { timeZone: string | null }) {
       {sessions.isPending ? (
         <Loader aria-label={t('accountSessions')} size="sm" />
       ) : (
-        <Table>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('accountDevice')}</Table.Th>
-              <Table.Th>{t('accountIp')}</Table.Th>
-              <Table.Th>{t('accountSignedIn')}</Table.Th>
-              <Table.Th>{t('accountLastSeen')}</Table.Th>
-              <Table.Th>
-                <VisuallyHidden>{t('action')}</VisuallyHidden>
-              </Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.map((s) => (
-              <Table.Tr key={s.id} data-testid={`session-${s.id}`} data-current={s.current || undefined}>
-                <Table.Td>
-                  <Group gap="xs">
-                    <Text size="sm" fw={500}>
-                      {device(s)}
-                    </Text>
-                    {s.current && <Badge variant="light">{t('accountThisSession')}</Badge>}
-                  </Group>
-                  {s.userAgent && (
-                    <Text size="xs" c="gray.7" style={{ wordBreak: 'break-all' }}>
-                      {s.userAgent}
-                    </Text>
-                  )}
-                </Table.Td>
-                <Table.Td>{s.ip ?? t('accountUnknown')}</Table.Td>
-                <Table.Td>{when.format(s.createdAt)}</Table.Td>
-                <Table.Td>{when.format(s.lastSeenAt)}</Table.Td>
-                <Table.Td>
-                  <Button
-                    size="xs"
-                    variant="subtle"
-                    color="red"
-                    aria-label={
-                      s.current
-                        ? t('accountSignOutThis')
-                        : t('accountSignOutSession', { device: device(s), when: when.format(s.createdAt) })
-                    }
-                    onClick={() => setRevoking(s)}
-                  >
-                    {t('signOut')}
-                  </Button>
-                </Table.Td>
+        <ScrollFrame label={t('accountSessions')} minWidth={640}>
+          <Table>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t('accountDevice')}</Table.Th>
+                <Table.Th>{t('accountIp')}</Table.Th>
+                <Table.Th>{t('accountSignedIn')}</Table.Th>
+                <Table.Th>{t('accountLastSeen')}</Table.Th>
+                <Table.Th>
+                  <VisuallyHidden>{t('action')}</VisuallyHidden>
+                </Table.Th>
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((s) => (
+                <Table.Tr key={s.id} data-testid={`session-${s.id}`} data-current={s.current || undefined}>
+                  <Table.Td>
+                    <Group gap="xs">
+                      <Text size="sm" fw={500}>
+                        {device(s)}
+                      </Text>
+                      {s.current && <Badge variant="light">{t('accountThisSession')}</Badge>}
+                    </Group>
+                    {s.userAgent && (
+                      <Text size="xs" c="gray.7" style={{ wordBreak: 'break-all' }}>
+                        {s.userAgent}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>{s.ip ?? t('accountUnknown')}</Table.Td>
+                  <Table.Td>{when.format(s.createdAt)}</Table.Td>
+                  <Table.Td>{when.format(s.lastSeenAt)}</Table.Td>
+                  <Table.Td>
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      color="red"
+                      aria-label={
+                        s.current
+                          ? t('accountSignOutThis')
+                          : t('accountSignOutSession', { device: device(s), when: when.format(s.createdAt) })
+                      }
+                      onClick={() => setRevoking(s)}
+                    >
+                      {t('signOut')}
+                    </Button>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </ScrollFrame>
       )}
       {sessions.hasNextPage && (
         <Group>
@@ -475,30 +423,30 @@ function SessionsSection({ timeZone }: { timeZone: string | null }) {
         </Group>
       )}
       <Text size="sm">{t('accountTimesIn', { zone: when.zone })}</Text>
-      <Dialog opened={revoking !== null} onClose={close} title={t('accountRevokeTitle')}>
-        <Stack>
-          <Text>
-            {revoking &&
-              t('accountRevokeConfirm', {
+      <ConfirmDialog
+        opened={revoking !== null}
+        onCancel={close}
+        title={t('accountRevokeTitle')}
+        message={
+          revoking
+            ? t('accountRevokeConfirm', {
                 device: device(revoking),
                 when: when.format(revoking.createdAt),
                 ip: revoking.ip ?? t('accountUnknown'),
-              })}
-          </Text>
-          {revoking?.current && (
-            <Alert color="orange" role="note">
-              {t('accountRevokeCurrent')}
-            </Alert>
-          )}
-          <ErrorText error={revoke.error} />
-          <DialogActions
-            onCancel={close}
-            label={t('signOut')}
-            loading={revoke.isPending}
-            onConfirm={() => revoking && revoke.mutate(revoking)}
-          />
-        </Stack>
-      </Dialog>
+              })
+            : ''
+        }
+        confirmLabel={t('signOut')}
+        loading={revoke.isPending}
+        error={revoke.error}
+        onConfirm={() => revoking && revoke.mutate(revoking)}
+      >
+        {revoking?.current && (
+          <Alert color="orange" role="note">
+            {t('accountRevokeCurrent')}
+          </Alert>
+        )}
+      </ConfirmDialog>
     </Section>
   );
 }
@@ -512,6 +460,7 @@ function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
     mutationFn: (m: Membership) => api('DELETE', `/me/memberships/${m.org.id}`),
     onSuccess: async (_res, m) => {
       setLeaving(null);
+      notify(t('accountLeft', { org: m.org.name }));
       // Nothing read in that org stays cached.
       forgetOrg(client, m.org.id);
       await client.invalidateQueries({ queryKey: ['me'], exact: true });
@@ -561,25 +510,23 @@ function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
           </Table.Tbody>
         </Table>
       )}
-      <Dialog opened={leaving !== null} onClose={close} title={t('accountLeaveTitle', { org })}>
-        <Stack>
-          <Text>{t('accountLeaveConfirm', { org })}</Text>
-          {lastOwner ? (
-            <Alert color="red" role="alert" title={t('accountLastOwnerTitle')}>
-              {t('accountLastOwner', { org })}
-            </Alert>
-          ) : (
-            <ErrorText error={leave.error} />
-          )}
-          <DialogActions
-            onCancel={close}
-            label={t('accountLeave')}
-            loading={leave.isPending}
-            disabled={lastOwner}
-            onConfirm={() => leaving && leave.mutate(leaving)}
-          />
-        </Stack>
-      </Dialog>
+      <ConfirmDialog
+        opened={leaving !== null}
+        onCancel={close}
+        title={t('accountLeaveTitle', { org })}
+        message={t('accountLeaveConfirm', { org })}
+        confirmLabel={t('accountLeave')}
+        loading={leave.isPending}
+        disabled={lastOwner}
+        error={lastOwner ? null : leave.error}
+        onConfirm={() => leaving && leave.mutate(leaving)}
+      >
+        {lastOwner && (
+          <Alert color="red" role="alert" title={t('accountLastOwnerTitle')}>
+            {t('accountLastOwner', { org })}
+          </Alert>
+        )}
+      </ConfirmDialog>
     </Section>
   );
 }

@@ -4,9 +4,10 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams, useSearchParams } from 'react-router';
-import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Page } from '../api.ts';
 import { Dialog } from '../components.tsx';
+import { usePermissions } from '../hooks.ts';
+import { ErrorText } from '../problems.tsx';
 import { membersQuery } from '../queries.ts';
 
 interface AuditEvent {
