@@ -273,7 +273,8 @@ export function OrgLayout() {
       navbar={{ width: 240, breakpoint: 'sm', collapsed: { mobile: !navOpen } }}
       padding="md"
     >
-      <AppShell.Header>
+      {/* Above the navigation, so the header's menus open over it. */}
+      <AppShell.Header zIndex={150}>
         <AppHeader
           orgId={orgId}
           burger={
