@@ -112,6 +112,15 @@ export function describeField(t: TFunction, error: FieldError, body?: unknown): 
       return t(`field_${error.reason}`);
   }
   if (error.message === 'is incorrect' && /password/i.test(error.field)) return t('field_password_incorrect');
+  // Rules some routes check themselves (a password's length), said in the schema's own words.
+  const length =
+    /^must (?:be at least|NOT have fewer than|be at most|NOT have more than) (\d+) characters?$/.exec(
+      error.message,
+    );
+  if (length) {
+    const key = /least|fewer/.test(error.message) ? 'field_minLength' : 'field_maxLength';
+    return t(key, { count: Number(length[1]) });
+  }
   const known = MESSAGES[error.message];
   return t(known ?? 'field_invalid');
 }

@@ -132,7 +132,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Account in a browser', () => {
 
     // The server's rules, in words under the field.
     await fill(STRONG_PASSWORD, 'short-pass', 'short-pass');
-    await poll(() => section.getByText('Must be at least 12 characters.').count()).toBe(1);
+    await poll(() => section.getByText('Use at least 12 characters.').count()).toBe(1);
 
     await fill('not-my-password-at-all', NEW_PASSWORD, NEW_PASSWORD);
     await poll(() => section.getByText('The password is incorrect.').count()).toBe(1);

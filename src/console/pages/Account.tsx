@@ -109,7 +109,7 @@ function timeZoneOptions(current: string | null): string[] {
 }
 
 function ProfileSection({ user }: { user: User }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const client = useQueryClient();
   const [name, setName] = useState(user.name);
   const [language, setLang] = useState(languageOf(user.locale));
@@ -128,14 +128,18 @@ function ProfileSection({ user }: { user: User }) {
     mutationFn: (body: typeof changes) => api<{ user: User }>('PATCH', '/me', body),
     onSuccess: async (res) => {
       setName(res.user.name);
-      notify(t('accountSaved'));
+      // A new language applies at once, so that the confirmation is already in it.
+      if (res.user.locale) await i18n.changeLanguage(res.user.locale.startsWith('es') ? 'es' : 'en');
+      notify(i18n.t('accountSaved'));
       // The saved user at once (the form is no longer "changed"), then /me again for the rest; the
       // layout's reader of /me switches the UI language when the saved locale changes.
       client.setQueryData(meQuery.queryKey, (old) => (old ? { ...old, user: res.user } : old));
       await client.invalidateQueries({ queryKey: ['me'], exact: true });
     },
   });
-  const { byField, rest } = fieldErrors(t, save.error, ['name', 'locale', 'timezone']);
+  const { byField, rest } = fieldErrors(t, save.error, ['name', 'locale', 'timezone'], {
+    rules: { name: t('accountErrBlank') },
+  });
   const edited = () => save.reset();
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
