@@ -56,17 +56,6 @@ const en = {
 
   accountSessionEnded: '{{device}} signed out.',
   accountLeft: 'You left {{org}}.',
-  accountErrIncorrect: 'The password is incorrect.',
-  accountErrMinLength: 'Must be at least {{count}} characters.',
-  accountErrMaxLength: 'Must be at most {{count}} characters.',
-  accountErrRepetitive: 'Too repetitive: use at least 4 different characters.',
-  accountErrEmail: 'Must not be your email address.',
-  accountErrName: 'Must not be your name.',
-  accountErrCommon: 'This is a commonly used password. Choose another.',
-  accountErrSame: 'Must differ from your current password.',
-  accountErrLocale: 'Choose English or Español.',
-  accountErrTimezone: 'Choose a time zone from the list.',
-  accountErrRequired: 'Required.',
   accountErrBlank: 'Must not be blank or contain control characters.',
 };
 
@@ -128,17 +117,6 @@ const es: typeof en = {
 
   accountSessionEnded: 'Sesión de {{device}} cerrada.',
   accountLeft: 'Has dejado {{org}}.',
-  accountErrIncorrect: 'La contraseña es incorrecta.',
-  accountErrMinLength: 'Debe tener al menos {{count}} caracteres.',
-  accountErrMaxLength: 'Debe tener como máximo {{count}} caracteres.',
-  accountErrRepetitive: 'Demasiado repetitiva: usa al menos 4 caracteres distintos.',
-  accountErrEmail: 'No puede ser tu correo electrónico.',
-  accountErrName: 'No puede ser tu nombre.',
-  accountErrCommon: 'Es una contraseña de uso común. Elige otra.',
-  accountErrSame: 'Debe ser distinta de tu contraseña actual.',
-  accountErrLocale: 'Elige English o Español.',
-  accountErrTimezone: 'Elige una zona horaria de la lista.',
-  accountErrRequired: 'Obligatorio.',
   accountErrBlank: 'No puede estar en blanco ni contener caracteres de control.',
 };
 
