@@ -16,7 +16,7 @@ import { type FormEvent, lazy, type ReactNode, useEffect, useState } from 'react
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate } from 'react-router';
 import type { InvitationPreview } from '../contracts/wire.ts';
-import { api } from './api.ts';
+import { ApiError, api } from './api.ts';
 import { PageBoundary, PageLoader, SignInFirst } from './components.tsx';
 import { safeNext, useLinkToken, useMe, useSignOut } from './hooks.ts';
 import { LanguageSelect, OrgLayout, SignedInPage } from './layout.tsx';
@@ -293,9 +293,7 @@ function AcceptInvitation() {
   const invited = preview.data?.email;
   const mismatch =
     (invited && me.data && invited.toLowerCase() !== me.data.user.email.toLowerCase()) ||
-    (accept.error instanceof Error &&
-      'code' in accept.error &&
-      accept.error.code === 'invite_email_mismatch');
+    (accept.error instanceof ApiError && accept.error.code === 'invite_email_mismatch');
   const body = (
     <Stack>
       <Title order={1} size="h3">
