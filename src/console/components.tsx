@@ -1,5 +1,5 @@
-import { Alert, Box, Button, Group, Loader, Modal, type ModalProps, Stack, Text } from '@mantine/core';
-import { Component, type ReactNode, Suspense } from 'react';
+import { Alert, Box, Button, Group, Loader, Modal, type ModalProps, Stack, Text, Title } from '@mantine/core';
+import { Component, type ReactNode, Suspense, useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { ErrorText } from './problems.tsx';
@@ -114,6 +114,19 @@ export function ScrollFrame({
     >
       <Box miw={minWidth}>{children}</Box>
     </Box>
+  );
+}
+
+/** A page section named by its heading, so it is a landmark (region) of its own. */
+export function Section({ title, children }: { title: string; children: ReactNode }) {
+  const id = useId();
+  return (
+    <Stack component="section" aria-labelledby={id} gap="sm" maw={960}>
+      <Title order={2} size="h4" id={id}>
+        {title}
+      </Title>
+      {children}
+    </Stack>
   );
 }
 
