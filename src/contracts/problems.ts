@@ -36,6 +36,10 @@ export interface FieldError {
   /** JSON pointer into the request part, e.g. `/body/email`. */
   field: string;
   message: string;
+  /** Why, for clients to put in their own words: the schema keyword (`format`, `minLength`, `required`, …) or a rule (`common_password`). */
+  reason?: string;
+  /** The rule's parameters, e.g. `{ format: 'email' }`, `{ limit: 12 }`. */
+  params?: Record<string, unknown>;
 }
 
 /** RFC 9457 problem document as Gatehouse renders it. */

@@ -32,7 +32,25 @@ export const ProblemSchema = Type.Object(
     detail: Type.String(),
     code: Type.String(),
     requestId: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          field: Type.String({ description: 'JSON pointer into the request part, e.g. /body/email' }),
+          message: Type.String(),
+          reason: Type.Optional(
+            Type.String({
+              description:
+                'Why, for clients to put in their own words: the schema keyword (format, minLength, required, …) or a rule (common_password)',
+            }),
+          ),
+          params: Type.Optional(
+            Type.Record(Type.String(), Type.Unknown(), {
+              description: "The rule's parameters, e.g. { format: 'email' }, { limit: 12 }",
+            }),
+          ),
+        }),
+      ),
+    ),
   },
   { $id: 'Problem', description: 'RFC 9457 problem document' },
 );
