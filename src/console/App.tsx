@@ -1,14 +1,9 @@
 import {
-  Alert,
   Anchor,
-  AppShell,
-  Box,
   Button,
   Card,
   Center,
   Group,
-  NativeSelect,
-  NavLink,
   Paper,
   PasswordInput,
   Stack,
@@ -17,15 +12,19 @@ import {
   Title,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, lazy, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { type FormEvent, lazy, type ReactNode, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from 'react-router';
-import { ApiError, api, type Me } from './api.ts';
+import { Link, Navigate, Outlet, Route, Routes, useLocation, useNavigate } from 'react-router';
+import type { InvitationPreview } from '../contracts/wire.ts';
+import { ApiError, api } from './api.ts';
 import { useCatalogWords } from './catalog-words.ts';
-import { PageBoundary, PageLoader } from './components.tsx';
-import { setLanguage } from './i18n.ts';
+import { PageBoundary, PageLoader, SignInFirst } from './components.tsx';
+import { safeNext, useLinkToken, useMe, useSignOut } from './hooks.ts';
+import { LanguageSelect, OrgLayout, SignedInPage } from './layout.tsx';
+import { Notifications, notify } from './notify.tsx';
+import { forgetRememberedOrg, recallOrgs, rememberOrgs } from './org-memory.ts';
 import { TeamPage } from './pages/Team.tsx';
-import { meQuery } from './queries.ts';
+import { ErrorText, fieldErrors } from './problems.tsx';
 
 // The Team page, where an org opens, comes with the first load; the other pages load when visited.
 const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ default: m.ProfilePage })));
@@ -38,60 +37,15 @@ const MemberDetailPage = lazy(() =>
 );
 const JoinPage = lazy(() => import('./pages/Join.tsx').then((m) => ({ default: m.JoinPage })));
 
-/** The signed-in user, or null when there is none (401). */
-export function useMe() {
-  return useQuery(meQuery);
-}
-
-/**
- * What the signed-in user may do in the org: their role's permissions, as GET /me lists them (the
- * server stays the authority; a role edit shows here when /me is next read).
- */
-export function usePermissions(orgId: string): ReadonlySet<string> {
-  const me = useMe();
-  const permissions = me.data?.memberships.find((m) => m.org.id === orgId)?.permissions;
-  return useMemo(() => new Set(permissions ?? []), [permissions]);
-}
-
-export function ErrorText({ error }: { error: unknown }) {
-  if (!error) return null;
+/** A page seen signed out: a card in the middle. */
+function Centered({ children, w = 420 }: { children: ReactNode; w?: number }) {
   return (
-    <Alert color="red" role="alert" title={error instanceof ApiError ? error.code : 'Error'}>
-      {error instanceof Error ? error.message : String(error)}
-    </Alert>
+    <Center mih="100vh" p="sm">
+      <Card withBorder w={w} maw="100%" p="lg" component="main">
+        {children}
+      </Card>
+    </Center>
   );
-}
-
-// Native selects in the header: light to render on every page, and keyboard-native.
-function LanguageSelect() {
-  const { t, i18n } = useTranslation();
-  return (
-    <NativeSelect
-      aria-label={t('language')}
-      w={120}
-      value={i18n.language}
-      data={[
-        { value: 'en', label: 'English' },
-        { value: 'es', label: 'Español' },
-      ]}
-      onChange={(e) => setLanguage(e.currentTarget.value)}
-    />
-  );
-}
-
-/**
- * Where to go after signing in: `next` when it is a path of this console, else home. Parsed as a
- * URL against this origin, so that tricks the browser would resolve elsewhere (`//host`, `/\t/host`,
- * `/\\host`) are refused.
- */
-export function safeNext(next: string | null): string {
-  if (!next?.startsWith('/')) return '/';
-  try {
-    const url = new URL(next, window.location.origin);
-    return url.origin === window.location.origin ? `${url.pathname}${url.search}${url.hash}` : '/';
-  } catch {
-    return '/';
-  }
 }
 
 function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
@@ -111,61 +65,63 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
       navigate(safeNext(new URLSearchParams(location.search).get('next')));
     },
   });
+  const { byField, rest } = fieldErrors(t, submit.error, ['email', 'password', 'name']);
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     submit.mutate();
   };
   return (
-    <Center mih="100vh">
-      <Card withBorder w={380} p="lg" component="main">
-        <form onSubmit={onSubmit}>
-          <Stack>
-            <Group justify="space-between">
-              <Title order={1} size="h3">
-                {mode === 'signin' ? t('signIn') : t('signUp')}
-              </Title>
-              <LanguageSelect />
-            </Group>
-            {mode === 'signup' && (
-              <TextInput
-                label={t('name')}
-                required
-                value={form.name}
-                onChange={(e) => setForm({ ...form, name: e.currentTarget.value })}
-              />
-            )}
-            <TextInput
-              label={t('email')}
-              type="email"
-              required
-              autoComplete="email"
-              value={form.email}
-              onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
-            />
-            <PasswordInput
-              label={t('password')}
-              required
-              autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
-              value={form.password}
-              onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
-            />
-            <ErrorText error={submit.error} />
-            <Button type="submit" loading={submit.isPending}>
+    <Centered w={380}>
+      <form onSubmit={onSubmit} noValidate>
+        <Stack>
+          <Group justify="space-between">
+            <Title order={1} size="h3">
               {mode === 'signin' ? t('signIn') : t('signUp')}
-            </Button>
-            {mode === 'signin' ? (
-              <Anchor component={Link} to={`/signup${location.search}`}>
-                {t('noAccount')} {t('signUp')}
-              </Anchor>
-            ) : (
-              <Anchor component={Link} to={`/signin${location.search}`}>
-                {t('haveAccount')} {t('signIn')}
-              </Anchor>
-            )}
-          </Stack>
-        </form>
-      </Card>
-    </Center>
+            </Title>
+            <LanguageSelect />
+          </Group>
+          {mode === 'signup' && (
+            <TextInput
+              label={t('name')}
+              required
+              value={form.name}
+              error={byField.name}
+              onChange={(e) => setForm({ ...form, name: e.currentTarget.value })}
+            />
+          )}
+          <TextInput
+            label={t('email')}
+            type="email"
+            required
+            autoComplete="email"
+            value={form.email}
+            error={byField.email}
+            onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
+          />
+          <PasswordInput
+            label={t('password')}
+            required
+            autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+            value={form.password}
+            error={byField.password}
+            onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+          />
+          <ErrorText error={rest} />
+          <Button type="submit" loading={submit.isPending}>
+            {mode === 'signin' ? t('signIn') : t('signUp')}
+          </Button>
+          {mode === 'signin' ? (
+            <Anchor component={Link} to={`/signup${location.search}`}>
+              {t('noAccount')} {t('signUp')}
+            </Anchor>
+          ) : (
+            <Anchor component={Link} to={`/signin${location.search}`}>
+              {t('haveAccount')} {t('signIn')}
+            </Anchor>
+          )}
+        </Stack>
+      </form>
+    </Centered>
   );
 }
 
@@ -179,6 +135,10 @@ function RequireUser() {
     // The user's own language wins over the browser's and the organization's.
     if (locale) void i18n.changeLanguage(locale.startsWith('es') ? 'es' : 'en');
   }, [locale, i18n]);
+  useEffect(() => {
+    // Organizations gone since the last visit stay remembered until the user has been told.
+    if (me.data) rememberOrgs(me.data, true);
+  }, [me.data]);
   if (me.isPending) return <PageLoader />;
   if (me.error) return <ErrorText error={me.error} />;
   if (!me.data) return <Navigate to={`/signin?next=${encodeURIComponent(location.pathname)}`} replace />;
@@ -186,321 +146,245 @@ function RequireUser() {
 }
 
 function Home() {
+  const { t } = useTranslation();
   const me = useMe();
   const first = me.data?.memberships[0];
-  return <Navigate to={first ? `/orgs/${first.org.id}/settings/team` : '/orgs/new'} replace />;
+  useEffect(() => {
+    if (!me.data || !first) return;
+    // Still a member elsewhere: one line about the org that went, then on to the next.
+    for (const org of recallOrgs(me.data).lost) notify(t('shellLostOne', { org: org.name }));
+    rememberOrgs(me.data);
+  }, [me.data, first, t]);
+  if (first) return <Navigate to={`/orgs/${first.org.id}/settings/team`} replace />;
+  // No organization: explained when this browser knows why (removed, or a request waiting).
+  const memory = me.data ? recallOrgs(me.data) : { lost: [], asked: [] };
+  return <Navigate to={memory.lost.length + memory.asked.length > 0 ? '/start' : '/orgs/new'} replace />;
+}
+
+/**
+ * A signed-in user with no organization: what happened (removed from their last one, a join
+ * request waiting, or simply new) and the ways on: create an org, check again, switch account,
+ * sign out.
+ */
+function StartPage() {
+  const { t } = useTranslation();
+  const me = useMe();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const signOut = useSignOut();
+  const [memory] = useState(() => (me.data ? recallOrgs(me.data) : { lost: [], asked: [] }));
+  const lost = memory.lost.map((o) => o.name).join(', ');
+  const asked = memory.asked.join(', ');
+  if ((me.data && me.data.memberships.length > 0) || (!lost && !asked)) return <Navigate to="/" replace />;
+  const create = () => {
+    for (const o of memory.lost) if (me.data) forgetRememberedOrg(me.data.user.id, o.id);
+    navigate('/orgs/new');
+  };
+  return (
+    <SignedInPage>
+      <Stack>
+        <Title order={1} size="h3">
+          {lost ? t('shellLostTitle', { org: lost }) : t('shellWaitingTitle')}
+        </Title>
+        {lost && <Text>{t('shellLostHelp', { org: lost })}</Text>}
+        {asked && <Text>{t('shellWaitingHelp', { org: asked })}</Text>}
+        <Text>{t('shellNoOrgNext', { email: me.data?.user.email ?? '' })}</Text>
+        <Group>
+          <Button onClick={create}>{t('createOrg')}</Button>
+          {asked && (
+            <Button variant="default" onClick={() => void me.refetch()} loading={me.isFetching}>
+              {t('shellCheckAgain')}
+            </Button>
+          )}
+          <Button
+            variant="default"
+            loading={signOut.isPending}
+            onClick={() =>
+              signOut.mutate(undefined, {
+                onSuccess: () => navigate(`/signin?next=${encodeURIComponent(location.pathname)}`),
+              })
+            }
+          >
+            {t('shellSwitchAccount')}
+          </Button>
+          <Button variant="default" loading={signOut.isPending} onClick={() => signOut.mutate()}>
+            {t('signOut')}
+          </Button>
+        </Group>
+      </Stack>
+    </SignedInPage>
+  );
 }
 
 function CreateOrg() {
   const { t } = useTranslation();
   const client = useQueryClient();
   const navigate = useNavigate();
+  const me = useMe();
   const [name, setName] = useState('');
   const create = useMutation({
-    mutationFn: () => api<{ id: string }>('POST', '/orgs', { name }),
+    mutationFn: () => api<{ id: string; name: string }>('POST', '/orgs', { name }),
     onSuccess: async (org) => {
+      setName('');
+      notify(t('shellOrgCreated', { org: org.name }));
       await client.invalidateQueries({ queryKey: ['me'] });
       navigate(`/orgs/${org.id}/settings/team`);
     },
   });
+  const { byField, rest } = fieldErrors(t, create.error, ['name']);
   return (
-    <Center mih="100vh">
-      <Card withBorder w={420} p="lg" component="main">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.mutate();
-          }}
-        >
-          <Stack>
-            <Title order={1} size="h3">
-              {t('createOrg')}
-            </Title>
-            <TextInput
-              label={t('orgName')}
-              required
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
-            />
-            <ErrorText error={create.error} />
-            <Button type="submit" loading={create.isPending}>
-              {t('createOrg')}
-            </Button>
-          </Stack>
-        </form>
-      </Card>
-    </Center>
-  );
-}
-
-/**
- * The organization switcher: a button that shows a list of links (a disclosure, as site navigation
- * is: moving to another org is a deliberate click, never a side effect of arrowing through a list).
- * Escape or a click elsewhere closes it.
- */
-function OrgSwitcher({ orgId, memberships }: { orgId: string; memberships: Me['memberships'] }) {
-  const { t } = useTranslation();
-  const [open, setOpen] = useState(false);
-  const current = memberships.find((m) => m.org.id === orgId);
-  const listId = useId();
-  const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const away = (e: Event) => {
-      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !box.current?.contains(e.target as Node)) {
-        setOpen(false);
-      }
-    };
-    document.addEventListener('keydown', away);
-    document.addEventListener('pointerdown', away);
-    return () => {
-      document.removeEventListener('keydown', away);
-      document.removeEventListener('pointerdown', away);
-    };
-  }, [open]);
-  return (
-    <Box ref={box} pos="relative">
-      <Button
-        variant="default"
-        aria-expanded={open}
-        aria-controls={open ? listId : undefined}
-        aria-label={`${t('organization')}: ${current?.org.name ?? ''}`}
-        rightSection={<span aria-hidden="true">▾</span>}
-        onClick={() => setOpen((o) => !o)}
+    <SignedInPage>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate();
+        }}
       >
-        {current?.org.name}
-      </Button>
-      {open && (
-        <Paper
-          id={listId}
-          component="ul"
-          withBorder
-          shadow="md"
-          p={4}
-          m={0}
-          miw={240}
-          pos="absolute"
-          top="calc(100% + 4px)"
-          left={0}
-          style={{ listStyle: 'none', zIndex: 200 }}
-        >
-          {[
-            ...memberships.map((m) => ({
-              to: `/orgs/${m.org.id}/settings/team`,
-              label: m.org.name,
-              id: m.org.id,
-            })),
-            { to: '/orgs/new', label: `+ ${t('createOrg')}`, id: 'new' },
-          ].map((item) => (
-            <li key={item.id}>
-              <NavLink
-                component={Link}
-                to={item.to}
-                label={item.label}
-                active={item.id === orgId}
-                aria-current={item.id === orgId ? 'page' : undefined}
-                onClick={() => setOpen(false)}
-              />
-            </li>
-          ))}
-        </Paper>
-      )}
-    </Box>
-  );
-}
-
-/** The settings pages, in navigation order; a page needing a permission is listed only to holders. */
-const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
-  { path: 'profile', label: 'profile', needs: 'settings:read' },
-  { path: 'team', label: 'team' },
-  { path: 'roles', label: 'roles' },
-  { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
-  { path: 'api-tokens', label: 'apiTokens' },
-  { path: 'account', label: 'account' },
-];
-
-/** Settings → Organization: the org switcher, the settings navigation and the page. */
-function OrgLayout() {
-  const { t } = useTranslation();
-  const { orgId = '' } = useParams();
-  const me = useMe();
-  const location = useLocation();
-  const client = useQueryClient();
-  const can = usePermissions(orgId);
-  const logout = useMutation({
-    mutationFn: () => api('POST', '/auth/logout'),
-    onSuccess: () => {
-      // Signed out: every other cached read goes with the user (main.tsx), so nothing read as
-      // them stays for whoever signs in next in this tab.
-      client.setQueryData(meQuery.queryKey, null);
-    },
-  });
-  const memberships = me.data?.memberships ?? [];
-  if (!memberships.some((m) => m.org.id === orgId)) return <Navigate to="/" replace />;
-  const section = (path: string) => `/orgs/${orgId}/settings/${path}`;
-  return (
-    <AppShell header={{ height: 60 }} navbar={{ width: 240, breakpoint: 'sm' }} padding="md">
-      <AppShell.Header px="md">
-        <Group h="100%" justify="space-between">
-          <Group>
-            <Title order={2} size="h4">
-              {t('appName')}
-            </Title>
-            <OrgSwitcher orgId={orgId} memberships={memberships} />
-          </Group>
-          <Group>
-            <LanguageSelect />
-            <span>{me.data?.user.email}</span>
-            <Button variant="default" onClick={() => logout.mutate()}>
-              {t('signOut')}
-            </Button>
-          </Group>
-        </Group>
-      </AppShell.Header>
-      <AppShell.Navbar p="sm" component="nav" aria-label={t('settings')}>
-        {settingsPages
-          .filter((p) => !p.needs || can.has(p.needs))
-          .map((p) => (
-            <NavLink
-              key={p.path}
-              variant="filled"
-              component={Link}
-              to={section(p.path)}
-              label={t(p.label)}
-              // A page's own pages (a member's, under Team) keep it marked.
-              active={
-                location.pathname === section(p.path) || location.pathname.startsWith(`${section(p.path)}/`)
-              }
-            />
-          ))}
-      </AppShell.Navbar>
-      <AppShell.Main component="main">
-        <PageBoundary>
-          <Outlet />
-        </PageBoundary>
-      </AppShell.Main>
-    </AppShell>
-  );
-}
-
-/**
- * The token of an emailed or shared link (`…#token=…`): it travels in the fragment, never sent to
- * a server in a URL, and waits in this tab's storage (under `key`) while the person signs in.
- */
-export function useLinkToken(key: string): string | null {
-  const [token] = useState(() => {
-    const fromLink = new URLSearchParams(window.location.hash.slice(1)).get('token');
-    if (fromLink) sessionStorage.setItem(key, fromLink);
-    return fromLink ?? sessionStorage.getItem(key);
-  });
-  return token;
-}
-
-/** For a link's page seen signed out: sign in or create an account, then come `back`. */
-export function SignInFirst({ back }: { back: string }) {
-  const { t } = useTranslation();
-  const next = encodeURIComponent(back);
-  return (
-    <Group>
-      <Button component={Link} to={`/signin?next=${next}`}>
-        {t('signIn')}
-      </Button>
-      <Button component={Link} variant="default" to={`/signup?next=${next}`}>
-        {t('signUp')}
-      </Button>
-    </Group>
+        <Stack>
+          <Title order={1} size="h3">
+            {t('createOrg')}
+          </Title>
+          {me.data?.memberships.length === 0 && (
+            <>
+              <Text>{t('welcome')}</Text>
+              <Text size="sm">{t('shellNoOrgNext', { email: me.data.user.email })}</Text>
+            </>
+          )}
+          <TextInput
+            label={t('orgName')}
+            required
+            value={name}
+            error={byField.name}
+            onChange={(e) => setName(e.currentTarget.value)}
+          />
+          <ErrorText error={rest} />
+          <Button type="submit" loading={create.isPending}>
+            {t('createOrg')}
+          </Button>
+        </Stack>
+      </form>
+    </SignedInPage>
   );
 }
 
 /**
  * The emailed invitation link (`/invitations/accept#token=…`): what it is for, then sign in or
- * create the invited account, then accept. The token travels in the fragment (never sent to any
- * server in a URL) and waits in this tab's storage while the person signs in.
+ * create the invited account, then accept. Signed in as another address, the page says so before
+ * anything is tried, and offers to switch account.
  */
 function AcceptInvitation() {
   const { t } = useTranslation();
   const me = useMe();
   const client = useQueryClient();
   const navigate = useNavigate();
+  const signOut = useSignOut();
   const token = useLinkToken('gatehouse.invite');
   const catalog = useCatalogWords();
   const preview = useQuery({
     queryKey: ['invitation', token],
-    queryFn: () =>
-      api<{ org: { id: string; name: string }; email: string; role: string; roleName: string }>(
-        'POST',
-        '/invitations/preview',
-        {
-          token,
-        },
-      ),
+    queryFn: () => api<InvitationPreview>('POST', '/invitations/preview', { token }),
     enabled: Boolean(token),
   });
   const accept = useMutation({
-    mutationFn: () => api<{ org: { id: string } }>('POST', '/invitations/accept', { token }),
+    mutationFn: () => api<{ org: { id: string; name: string } }>('POST', '/invitations/accept', { token }),
     onSuccess: async (res) => {
       sessionStorage.removeItem('gatehouse.invite');
+      notify(t('shellJoined', { org: res.org.name ?? preview.data?.org.name ?? '' }));
       await client.invalidateQueries({ queryKey: ['me'] });
       navigate(`/orgs/${res.org.id}/settings/team`);
     },
   });
-  return (
-    <Center mih="100vh">
-      <Card withBorder w={460} p="lg" component="main">
-        <Stack>
-          <Title order={1} size="h3">
-            {t('invitation')}
-          </Title>
-          <ErrorText error={preview.error ?? accept.error} />
-          {preview.data && (
-            <Text>
-              {t('invitedAs', {
-                org: preview.data.org.name,
-                role: catalog.roleName(preview.data.role, preview.data.roleName),
-                email: preview.data.email,
-              })}
+  const invited = preview.data?.email;
+  const mismatch =
+    (invited && me.data && invited.toLowerCase() !== me.data.user.email.toLowerCase()) ||
+    (accept.error instanceof ApiError && accept.error.code === 'invite_email_mismatch');
+  const body = (
+    <Stack>
+      <Title order={1} size="h3">
+        {t('invitation')}
+      </Title>
+      {!token && <Text>{t('shellInviteNoLink')}</Text>}
+      <ErrorText error={preview.error ?? (mismatch ? null : accept.error)} />
+      {preview.data && (
+        <Text>
+          {t('invitedAs', {
+            org: preview.data.org.name,
+            role: catalog.roleName(preview.data.role, preview.data.roleName),
+            email: preview.data.email,
+          })}
+        </Text>
+      )}
+      {preview.data && me.data === null && <SignInFirst back="/invitations/accept" />}
+      {mismatch && me.data && (
+        <Paper withBorder p="md" component="section" aria-labelledby="invite-other">
+          <Stack gap="xs">
+            <Title order={2} size="h4" id="invite-other">
+              {t('problem_invite_email_mismatch_title')}
+            </Title>
+            <Text size="sm">
+              {t('shellInviteOther', { invited: invited ?? '', email: me.data.user.email })}
             </Text>
-          )}
-          {preview.data && me.data === null && <SignInFirst back="/invitations/accept" />}
-          {preview.data && me.data && (
-            <Button onClick={() => accept.mutate()} loading={accept.isPending}>
-              {t('acceptInvitation')}
-            </Button>
-          )}
-        </Stack>
-      </Card>
-    </Center>
+            <Group>
+              <Button
+                onClick={() =>
+                  signOut.mutate(undefined, {
+                    onSuccess: () => navigate('/signin?next=%2Finvitations%2Faccept'),
+                  })
+                }
+                loading={signOut.isPending}
+              >
+                {t('shellSwitchAccount')}
+              </Button>
+              <Button variant="default" component={Link} to="/">
+                {me.data.memberships.length > 0 ? t('shellToConsole') : t('createOrg')}
+              </Button>
+            </Group>
+          </Stack>
+        </Paper>
+      )}
+      {preview.data && me.data && !mismatch && (
+        <Button onClick={() => accept.mutate()} loading={accept.isPending}>
+          {t('acceptInvitation')}
+        </Button>
+      )}
+    </Stack>
   );
+  return me.data ? <SignedInPage>{body}</SignedInPage> : <Centered w={460}>{body}</Centered>;
 }
 
 export function App() {
   return (
-    <Routes>
-      <Route path="/signin" element={<AuthPage mode="signin" />} />
-      <Route path="/signup" element={<AuthPage mode="signup" />} />
-      <Route path="/invitations/accept" element={<AcceptInvitation />} />
-      <Route
-        path="/join"
-        element={
-          <PageBoundary>
-            <JoinPage />
-          </PageBoundary>
-        }
-      />
-      <Route element={<RequireUser />}>
-        <Route path="/" element={<Home />} />
-        <Route path="/orgs/new" element={<CreateOrg />} />
-        <Route path="/orgs/:orgId/settings" element={<OrgLayout />}>
-          <Route path="profile" element={<ProfilePage />} />
-          <Route path="team" element={<TeamPage />} />
-          <Route path="team/:userId" element={<MemberDetailPage />} />
-          <Route path="roles" element={<RolesPage />} />
-          <Route path="audit-log" element={<AuditLogPage />} />
-          <Route path="api-tokens" element={<ApiTokensPage />} />
-          <Route path="account" element={<AccountPage />} />
+    <>
+      <Routes>
+        <Route path="/signin" element={<AuthPage mode="signin" />} />
+        <Route path="/signup" element={<AuthPage mode="signup" />} />
+        <Route path="/invitations/accept" element={<AcceptInvitation />} />
+        <Route
+          path="/join"
+          element={
+            <PageBoundary>
+              <JoinPage />
+            </PageBoundary>
+          }
+        />
+        <Route element={<RequireUser />}>
+          <Route path="/" element={<Home />} />
+          <Route path="/start" element={<StartPage />} />
+          <Route path="/orgs/new" element={<CreateOrg />} />
+          <Route path="/orgs/:orgId/settings" element={<OrgLayout />}>
+            <Route path="profile" element={<ProfilePage />} />
+            <Route path="team" element={<TeamPage />} />
+            <Route path="team/:userId" element={<MemberDetailPage />} />
+            <Route path="roles" element={<RolesPage />} />
+            <Route path="audit-log" element={<AuditLogPage />} />
+            <Route path="api-tokens" element={<ApiTokensPage />} />
+            <Route path="account" element={<AccountPage />} />
+          </Route>
         </Route>
-      </Route>
-      <Route path="*" element={<Navigate to="/" replace />} />
-    </Routes>
+        <Route path="*" element={<Navigate to="/" replace />} />
+      </Routes>
+      <Notifications />
+    </>
   );
 }

@@ -1,10 +1,18 @@
-/** A problem document the API answered with, as an error the pages can show in words. */
+import type { FieldError, Problem } from '../contracts/problems.ts';
+
+/**
+ * A problem document the API answered with. Pages show it in words through problems.tsx, from
+ * `code` and `fields`; the server's English `detail` stays the error's message, for logs only.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     detail: string,
-    readonly fields: Array<{ field: string; message: string }> = [],
+    readonly fields: FieldError[] = [],
+    /** Seconds to wait before trying again (`Retry-After`), when the server said. */
+    readonly retryAfter?: number,
+    readonly requestId?: string,
   ) {
     super(detail);
   }
@@ -27,9 +35,7 @@ async function request<T>(
   onResponse?.(res);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  let json:
-    | { code?: string; detail?: string; errors?: Array<{ field: string; message: string }> }
-    | undefined;
+  let json: Partial<Problem> | undefined;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
@@ -43,7 +49,8 @@ async function request<T>(
       json?.detail ?? res.statusText,
       ...fields.map((f) => `${f.field.split('/').pop()}: ${f.message}`),
     ].join(' ');
-    throw new ApiError(res.status, json?.code ?? 'error', detail, fields);
+    const retryAfter = Number(res.headers.get('retry-after')) || undefined;
+    throw new ApiError(res.status, json?.code ?? 'error', detail, fields, retryAfter, json?.requestId);
   }
   return json as T;
 }
@@ -82,87 +89,15 @@ export function apiUpload(
   return request<void>(method, path, { bytes: file, type: contentType });
 }
 
-export interface Me {
-  user: { id: string; email: string; name: string; locale: string | null; timezone: string | null };
-  memberships: Array<{
-    org: { id: string; slug: string; name: string };
-    role: string;
-    permissions: string[];
-  }>;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface Member {
-  userId: string;
-  email: string;
-  name: string;
-  role: string;
-  status: string;
-  joinedAt: string;
-  lastActiveAt: string | null;
-}
-
-export interface Role {
-  slug: string;
-  name: string;
-  builtin: boolean;
-  permissions: string[];
-}
-
-export interface Invitation {
-  id: string;
-  email: string;
-  role: string;
-  status: string;
-  expiresAt: string;
-}
-
-export interface TokenView {
-  id: string;
-  name: string;
-  role?: string | null;
-  scopes: string[];
-  permissions?: string[];
-  status: string;
-  hint: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-}
-
-export interface CreatedToken extends TokenView {
-  token: string;
-}
-
-export interface UsageEntry {
-  at: string;
-  ip: string | null;
-  method: string;
-  route: string;
-  status: number;
-  count: number;
-}
-
-/** The organization profile (GET /orgs/:orgId). */
-export interface Organization {
-  id: string;
-  slug: string;
-  name: string;
-  description: string | null;
-  contactEmail: string | null;
-  website: string | null;
-  industry: string | null;
-  teamEmails: string[];
-  invoiceRecipients: string[];
-  plan: string;
-  /** What the plan allows; `name` is the plan's display name. */
-  entitlements: { name: string; [entitlement: string]: unknown };
-  /** Same-origin path of the logo (versioned), or null when there is none. */
-  logoUrl: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+// The shapes the API answers with live in src/contracts/wire.ts, shared with the server.
+export type {
+  CreatedToken,
+  Invitation,
+  Me,
+  Member,
+  Organization,
+  Page,
+  Role,
+  TokenView,
+  UsageEntry,
+} from '../contracts/wire.ts';

@@ -1,3 +1,5 @@
+import type { Strings } from './strings-bundle.ts';
+
 /**
  * Every action the server records, with its label in both languages. An action missing here
  * still shows (as itself); test/console-words.test.ts keeps this list in step with the server.
@@ -87,9 +89,7 @@ const fields: Record<string, readonly [string, string]> = {
 export const auditKey = (prefix: string, raw: string) => `${prefix}_${raw.replace(/[^A-Za-z0-9_]/g, '_')}`;
 const key = auditKey;
 
-// The shape of i18n.ts's Strings, spelled out: this file stays free of the browser-only modules, so
-// the server-side test of these words can read it.
-function bundle(): { en: Record<string, string>; es: Record<string, string> } {
+function bundle(): Strings {
   const en: Record<string, string> = {
     auditSystem: 'System',
     auditAnonymous: 'Someone not signed in',

@@ -1,5 +1,6 @@
 import { PERMISSION_DESCRIPTIONS, type Permission } from '../contracts/permissions.ts';
 import { BUILTIN_ROLES } from '../contracts/roles.ts';
+import type { Strings } from './strings-bundle.ts';
 
 type BuiltinSlug = 'owner' | 'admin' | 'cyberoper' | 'developer' | 'viewer';
 
@@ -68,9 +69,7 @@ const permissionEs: Record<Permission, string> = {
 export const roleKey = (slug: string, part: 'name' | 'description') => `builtinRole_${slug}_${part}`;
 export const permissionKey = (permission: string) => `permission_${permission.replace(/[^a-z0-9_]/g, '_')}`;
 
-// The shape of i18n.ts's Strings, spelled out: this file stays free of the browser-only modules, so
-// the server-side test of these words can read it.
-function bundle(): { en: Record<string, string>; es: Record<string, string> } {
+function bundle(): Strings {
   const en: Record<string, string> = {};
   const es: Record<string, string> = {};
   for (const role of BUILTIN_ROLES) {

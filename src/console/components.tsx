@@ -1,6 +1,8 @@
-import { Alert, Button, Group, Loader, Modal, type ModalProps, Stack } from '@mantine/core';
-import { Component, type ReactNode, Suspense } from 'react';
+import { Alert, Box, Button, Group, Loader, Modal, type ModalProps, Stack, Text, Title } from '@mantine/core';
+import { Component, type ReactNode, Suspense, useId } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router';
+import { ErrorText } from './problems.tsx';
 
 /** A dialog whose close button says what it does, in the page's language. */
 export function Dialog(props: ModalProps) {
@@ -35,18 +37,120 @@ export function DialogActions(props: {
   );
 }
 
+/**
+ * The one confirmation every destructive action asks for (revoke, remove, cancel, delete, rotate,
+ * turn off): what will happen, in a sentence; Cancel; and the action, named, in red. It stays open
+ * with the reason when the action fails, and the caller closes it on success.
+ */
+export function ConfirmDialog(props: {
+  opened: boolean;
+  title: string;
+  /** What happens, and what cannot be undone. */
+  message: ReactNode;
+  /** The action's own name ("Revoke token"), never a bare "OK". */
+  confirmLabel: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+  loading?: boolean;
+  error?: unknown;
+  /** Further fields the action needs (a password, a role to move members to). */
+  children?: ReactNode;
+  disabled?: boolean;
+}) {
+  return (
+    <Dialog opened={props.opened} onClose={props.onCancel} title={props.title}>
+      <Stack>
+        {typeof props.message === 'string' ? <Text>{props.message}</Text> : props.message}
+        {props.children}
+        <ErrorText error={props.error} />
+        <DialogActions
+          onCancel={props.onCancel}
+          onConfirm={props.onConfirm}
+          label={props.confirmLabel}
+          loading={props.loading ?? false}
+          disabled={props.disabled ?? false}
+        />
+      </Stack>
+    </Dialog>
+  );
+}
+
+/** For a link's page seen signed out: sign in or create an account, then come `back`. */
+export function SignInFirst({ back }: { back: string }) {
+  const { t } = useTranslation();
+  const next = encodeURIComponent(back);
+  return (
+    <Group>
+      <Button component={Link} to={`/signin?next=${next}`}>
+        {t('signIn')}
+      </Button>
+      <Button component={Link} variant="default" to={`/signup?next=${next}`}>
+        {t('signUp')}
+      </Button>
+    </Group>
+  );
+}
+
+/**
+ * A table's frame: on a screen narrower than the table, the table scrolls sideways inside it and no
+ * column is cut off. A named group that takes focus, so the keyboard can scroll it too.
+ */
+export function ScrollFrame({
+  label,
+  minWidth,
+  children,
+}: {
+  label: string;
+  minWidth: number;
+  children: ReactNode;
+}) {
+  return (
+    <Box
+      role="group"
+      aria-label={label}
+      tabIndex={0}
+      // Positioned, so that visually hidden header text is clipped by the frame as well.
+      style={{ overflowX: 'auto', position: 'relative', maxWidth: '100%' }}
+    >
+      <Box miw={minWidth}>{children}</Box>
+    </Box>
+  );
+}
+
+/** A page section named by its heading, so it is a landmark (region) of its own. */
+export function Section({
+  title,
+  children,
+  testId,
+}: {
+  title: string;
+  children: ReactNode;
+  testId?: string;
+}) {
+  const id = useId();
+  return (
+    <Stack component="section" aria-labelledby={id} gap="sm" maw={960} data-testid={testId}>
+      <Title order={2} size="h4" id={id}>
+        {title}
+      </Title>
+      {children}
+    </Stack>
+  );
+}
+
 /** Waiting for a page or its data: announced to screen readers, not only drawn. */
 export function PageLoader({ label }: { label?: string }) {
   const { t } = useTranslation();
   return <Loader role="status" aria-label={label ?? t('loading')} />;
 }
 
-function PageFailed({ error }: { error: unknown }) {
+// A script that failed to load, or a bug: the error's own text would mean nothing to the reader.
+function PageFailed() {
   const { t } = useTranslation();
   return (
     <Stack maw={560}>
       <Alert color="red" role="alert" title={t('pageFailed')}>
-        {error instanceof Error ? error.message : String(error)}
+        {t('pageFailedHelp')}
       </Alert>
       <Group>
         <Button onClick={() => window.location.reload()}>{t('reload')}</Button>
@@ -67,7 +171,7 @@ export class PageBoundary extends Component<{ children: ReactNode }, { error: un
   }
 
   override render() {
-    if (this.state.error) return <PageFailed error={this.state.error} />;
+    if (this.state.error) return <PageFailed />;
     return <Suspense fallback={<PageLoader />}>{this.props.children}</Suspense>;
   }
 }

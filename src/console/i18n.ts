@@ -1,6 +1,7 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { pageStrings } from './strings.ts';
+import type { Strings } from './strings-bundle.ts';
 
 const en = {
   appName: 'Gatehouse',
@@ -174,12 +175,6 @@ const es: typeof en = {
 };
 
 const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('gatehouse.lang') : null;
-
-/** One page's words, in both languages (Spanish has every English key). */
-export interface Strings<T extends Record<string, string> = Record<string, string>> {
-  en: T;
-  es: { [K in keyof T]: string };
-}
 
 /** The shared words plus each page's own; a key defined twice is a mistake, caught at start. */
 function merge(bundles: Strings[]): Strings {

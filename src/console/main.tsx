@@ -24,9 +24,13 @@ const cssVariablesResolver: CSSVariablesResolver = () => ({
 });
 
 // A refusal for want of a permission means what the page believed of the user's role is out of
-// date (someone changed it): read /me again, so the page shows what they may do now.
+// date (someone changed it), and "not found" may mean the user was removed from the org: read /me
+// again, so the page shows what they may do now (or, removed, explains it).
 const onError = (error: Error) => {
-  if (error instanceof ApiError && error.status === 403 && error.code === 'permission_denied') {
+  if (
+    error instanceof ApiError &&
+    ((error.status === 403 && error.code === 'permission_denied') || error.code === 'not_found')
+  ) {
     void queries.invalidateQueries({ queryKey: meQuery.queryKey });
   }
 };

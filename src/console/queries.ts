@@ -1,6 +1,7 @@
 import { infiniteQueryOptions, type QueryClient, queryOptions } from '@tanstack/react-query';
 import { TEAM_FIRST_PAGE } from '../contracts/console.ts';
 import { ApiError, api, type Me, type Member, type Organization, type Page, type Role } from './api.ts';
+import { forgetRememberedOrg } from './org-memory.ts';
 
 /** One definition per shared query: the pages read them, and a cold start fetches them early. */
 
@@ -60,7 +61,12 @@ export const orgQuery = (orgId: string) =>
     queryFn: () => api<Organization>('GET', `/orgs/${orgId}`),
   });
 
-/** Drops every cached read about an organization the user no longer sees (left, deleted). */
+/**
+ * Drops every cached read about an organization the user left or deleted, and the browser's memory
+ * of it (so the console does not later explain its absence as a removal).
+ */
 export function forgetOrg(client: QueryClient, orgId: string): void {
+  const me = client.getQueryData(meQuery.queryKey);
+  if (me) forgetRememberedOrg(me.user.id, orgId);
   client.removeQueries({ predicate: (q) => q.queryKey.includes(orgId) });
 }

@@ -1,12 +1,14 @@
 import { auditWordStrings } from './audit-words.strings.ts';
 import { catalogStrings } from './catalog-words.strings.ts';
-import type { Strings } from './i18n.ts';
 import { accountStrings } from './pages/Account.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
+import { problemStrings } from './problems.strings.ts';
+import { shellStrings } from './shell.strings.ts';
+import type { Strings } from './strings-bundle.ts';
 
 /**
  * Each page's own words (`pages/<Page>.strings.ts`), merged by i18n.ts with the shared ones. A page
@@ -21,4 +23,6 @@ export const pageStrings: Strings[] = [
   catalogStrings,
   auditWordStrings,
   memberDetailStrings,
+  problemStrings,
+  shellStrings,
 ];

@@ -85,7 +85,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Account in a browser', () => {
     await poll(() => page.getByRole('heading', { name: 'Cuenta', level: 1 }).count()).toBe(1);
     await poll(() => page.getByRole('link', { name: 'Equipo' }).count()).toBe(1);
     const perfil = page.getByRole('region', { name: 'Perfil' });
-    await poll(() => perfil.getByRole('status').textContent()).toBe('Perfil guardado.');
+    await poll(() => page.getByTestId('notifications').textContent()).toContain('Perfil guardado.');
     const saved = (await me(owner.cookie)).json().user;
     expect(saved).toMatchObject({ name: 'Olivia Ownerson', locale: 'es', timezone: 'Europe/Madrid' });
     await poll(() => page.getByText('Las horas se muestran en Europe/Madrid.').count()).toBe(1);
@@ -132,7 +132,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Account in a browser', () => {
 
     // The server's rules, in words under the field.
     await fill(STRONG_PASSWORD, 'short-pass', 'short-pass');
-    await poll(() => section.getByText('Must be at least 12 characters.').count()).toBe(1);
+    await poll(() => section.getByText('Use at least 12 characters.').count()).toBe(1);
 
     await fill('not-my-password-at-all', NEW_PASSWORD, NEW_PASSWORD);
     await poll(() => section.getByText('The password is incorrect.').count()).toBe(1);
@@ -141,7 +141,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Account in a browser', () => {
     expect((await me(elsewhere)).statusCode).toBe(200);
 
     await fill(STRONG_PASSWORD, NEW_PASSWORD, NEW_PASSWORD);
-    await poll(() => section.getByRole('status').textContent()).toMatch(/Every other session/);
+    await poll(() => page.getByTestId('notifications').textContent()).toMatch(/Every other session/);
     await shoot(page, 'account-password-changed');
 
     // The older session is dead; this browser carries on with the new cookie it was given.

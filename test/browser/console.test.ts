@@ -57,7 +57,7 @@ describe.skipIf(!HAS_CHROMIUM)('the web console in a browser', () => {
     await page.getByLabel('Emails').fill(bob.email);
     await shoot(page, '03-invite-dialog');
     await page.getByRole('button', { name: 'Send invitations' }).click();
-    await expect.poll(() => page.getByRole('cell', { name: bob.email }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('cell', { name: bob.email, exact: true }).count()).toBe(1);
     await expectAccessible(page, 'team page');
     await shoot(page, '04-team');
 

@@ -66,7 +66,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Organization → Profile', () => {
     await teamEmails.press('Enter');
     await expectAccessible(page, 'profile page, editing');
     await details.getByRole('button', { name: 'Save changes' }).click();
-    await expect.poll(() => details.getByRole('status').textContent()).toBe('Saved.');
+    await expect.poll(() => page.getByTestId('notifications').textContent()).toContain('Saved.');
     const saved = await readOrg(org.owner, org.orgId);
     expect(saved).toMatchObject({
       name: 'Profile Works Ltd',
@@ -105,7 +105,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Organization → Profile', () => {
     const meAgain = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/me');
     await details.getByRole('button', { name: 'Save changes' }).click();
     await meAgain;
-    await expect.poll(() => details.getByRole('status').textContent()).toBe('Saved.');
+    await expect.poll(() => page.getByTestId('notifications').textContent()).toContain('Saved.');
     expect((await readOrg(org.owner, org.orgId)).slug).toBe(newSlug);
     const me = expectStatus(await as(t.app, org.owner).get('/api/v1/me'), 200).json();
     expect(me.memberships.find((m: { org: { id: string } }) => m.org.id === org.orgId).org.slug).toBe(
@@ -165,6 +165,8 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Organization → Profile', () => {
     ).toBe(true);
 
     await logo.getByRole('button', { name: 'Remove logo' }).click();
+    const confirmRemove = page.getByRole('dialog', { name: 'Remove the logo?' });
+    await confirmRemove.getByRole('button', { name: 'Remove logo' }).click();
     await expect.poll(() => logo.getByText('No logo yet.').count()).toBe(1);
     expect(await page.getByTestId('org-logo').count()).toBe(0);
     expect((await as(t.app, org.owner).get(`/api/v1/orgs/${org.orgId}/logo`)).statusCode).toBe(404);
@@ -183,7 +185,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Organization → Profile', () => {
     await expect.poll(() => page.getByRole('link', { name: 'Team' }).count()).toBe(1);
     expect(await page.getByRole('link', { name: 'Profile' }).count()).toBe(0);
     await page.goto(profileUrl(org.orgId));
-    await expect.poll(() => page.getByText('requires the "settings:read" permission').count()).toBe(1);
+    await expect.poll(() => page.getByText('Your role does not allow this').count()).toBe(1);
 
     // The owner lets Viewers read settings (not change them).
     const roles = expectStatus(await as(t.app, org.owner).get(`/api/v1/orgs/${org.orgId}/roles`), 200).json();

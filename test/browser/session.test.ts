@@ -39,7 +39,8 @@ describe.skipIf(!HAS_CHROMIUM)('sign-in, sign-out and the console’s memory', (
     const sessions = page.locator('[data-testid^="session-"]');
     await expect.poll(() => sessions.count()).toBe(3);
 
-    await page.getByRole('button', { name: 'Sign out' }).first().click();
+    await page.getByRole('button', { name: /account menu$/ }).click();
+    await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/signin/);
     await signIn(page, b.owner.email);
     await page.waitForURL(new RegExp(`/orgs/${b.orgId}/settings/team`));

@@ -80,6 +80,10 @@ describe.skipIf(!HAS_CHROMIUM)('share link, requests to join and audit filters i
 
     // Rotating hides the old link: it no longer works.
     await linkSection.getByRole('button', { name: 'Rotate link' }).click();
+    // Rotating breaks the link for whoever has it: the console asks first.
+    const rotateDialog = admin.getByRole('dialog', { name: 'Rotate the share link?' });
+    await h.expectAccessible(admin, 'rotate share link confirmation');
+    await rotateDialog.getByRole('button', { name: 'Rotate link' }).click();
     await expect.poll(async () => (await shown.textContent()) !== url).toBe(true);
     const stranger = await signUp(h.t.app);
     const other = await as(h.t.app, stranger).post('/api/v1/join-requests', {
@@ -87,6 +91,10 @@ describe.skipIf(!HAS_CHROMIUM)('share link, requests to join and audit filters i
     });
     expect(other.statusCode).toBe(410);
     await linkSection.getByRole('button', { name: 'Turn off' }).click();
+    await admin
+      .getByRole('dialog', { name: 'Turn off the share link?' })
+      .getByRole('button', { name: 'Turn off' })
+      .click();
     await expect.poll(() => linkSection.getByTestId('join-link-state').textContent()).toBe('Off.');
   });
 

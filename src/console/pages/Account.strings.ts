@@ -1,4 +1,4 @@
-import type { Strings } from '../i18n.ts';
+import type { Strings } from '../strings-bundle.ts';
 
 const en = {
   accountIntro: 'Your own sign-in and preferences. They apply in every organization you belong to.',
@@ -54,17 +54,8 @@ const en = {
   accountLastOwner:
     'You are the last owner of {{org}}, so you cannot leave it. Make another member an owner first, or delete the organization.',
 
-  accountErrIncorrect: 'The password is incorrect.',
-  accountErrMinLength: 'Must be at least {{count}} characters.',
-  accountErrMaxLength: 'Must be at most {{count}} characters.',
-  accountErrRepetitive: 'Too repetitive: use at least 4 different characters.',
-  accountErrEmail: 'Must not be your email address.',
-  accountErrName: 'Must not be your name.',
-  accountErrCommon: 'This is a commonly used password. Choose another.',
-  accountErrSame: 'Must differ from your current password.',
-  accountErrLocale: 'Choose English or Español.',
-  accountErrTimezone: 'Choose a time zone from the list.',
-  accountErrRequired: 'Required.',
+  accountSessionEnded: '{{device}} signed out.',
+  accountLeft: 'You left {{org}}.',
   accountErrBlank: 'Must not be blank or contain control characters.',
 };
 
@@ -124,17 +115,8 @@ const es: typeof en = {
   accountLastOwner:
     'Eres el último propietario de {{org}}, así que no puedes abandonarla. Haz propietario antes a otro miembro, o elimina la organización.',
 
-  accountErrIncorrect: 'La contraseña es incorrecta.',
-  accountErrMinLength: 'Debe tener al menos {{count}} caracteres.',
-  accountErrMaxLength: 'Debe tener como máximo {{count}} caracteres.',
-  accountErrRepetitive: 'Demasiado repetitiva: usa al menos 4 caracteres distintos.',
-  accountErrEmail: 'No puede ser tu correo electrónico.',
-  accountErrName: 'No puede ser tu nombre.',
-  accountErrCommon: 'Es una contraseña de uso común. Elige otra.',
-  accountErrSame: 'Debe ser distinta de tu contraseña actual.',
-  accountErrLocale: 'Elige English o Español.',
-  accountErrTimezone: 'Elige una zona horaria de la lista.',
-  accountErrRequired: 'Obligatorio.',
+  accountSessionEnded: 'Sesión de {{device}} cerrada.',
+  accountLeft: 'Has dejado {{org}}.',
   accountErrBlank: 'No puede estar en blanco ni contener caracteres de control.',
 };
 

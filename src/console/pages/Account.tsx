@@ -1,9 +1,7 @@
 import {
   Alert,
-  Badge,
   Button,
   Group,
-  Loader,
   PasswordInput,
   Select,
   Stack,
@@ -13,30 +11,21 @@ import {
   Title,
   VisuallyHidden,
 } from '@mantine/core';
-import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
-import type { TFunction } from 'i18next';
-import { type ChangeEvent, type FormEvent, type ReactNode, useId, useMemo, useState } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { type ChangeEvent, type FormEvent, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
-import { ErrorText, useMe } from '../App.tsx';
-import { ApiError, api, type Me, type Page } from '../api.ts';
+import { ApiError, api, type Me } from '../api.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { Dialog, DialogActions } from '../components.tsx';
-import { useFormat } from '../format.ts';
+import { ConfirmDialog, Section } from '../components.tsx';
+import { useMe } from '../hooks.ts';
+import { notify } from '../notify.tsx';
+import { ErrorText, fieldErrors } from '../problems.tsx';
 import { forgetOrg, meQuery } from '../queries.ts';
+import { SessionsSection } from './AccountSessions.tsx';
 
 type User = Me['user'];
 type Membership = Me['memberships'][number];
-
-interface SessionView {
-  id: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  ip: string | null;
-  userAgent: string | null;
-  current: boolean;
-}
 
 /** The select value standing for "no preference" (null on the server). */
 const NOT_SET = 'not-set';
@@ -66,71 +55,6 @@ export function AccountPage() {
   );
 }
 
-/** A page section named by its heading, so it is a landmark (region) of its own. */
-function Section({ title, children }: { title: string; children: ReactNode }) {
-  const id = useId();
-  return (
-    <Stack component="section" aria-labelledby={id} gap="sm" maw={960}>
-      <Title order={2} size="h4" id={id}>
-        {title}
-      </Title>
-      {children}
-    </Stack>
-  );
-}
-
-/**
- * The server's field message, in the reader's language when it is one the server is known to send;
- * otherwise the server's own words.
- */
-function fieldMessage(t: TFunction, message: string): string {
-  const known: Record<string, string> = {
-    'is incorrect': 'accountErrIncorrect',
-    'is too repetitive': 'accountErrRepetitive',
-    'must not be your email address': 'accountErrEmail',
-    'must not be your name': 'accountErrName',
-    'is too common': 'accountErrCommon',
-    'must differ from the current password': 'accountErrSame',
-    'must be a supported language (en, es)': 'accountErrLocale',
-    'must be an IANA time zone such as Europe/Madrid': 'accountErrTimezone',
-    'is required': 'accountErrRequired',
-  };
-  const key = known[message];
-  if (key) return t(key);
-  const min = /^must (?:be at least|NOT have fewer than) (\d+) characters?$/.exec(message);
-  if (min) return t('accountErrMinLength', { count: Number(min[1]) });
-  const max = /^must (?:be at most|NOT have more than) (\d+) characters?$/.exec(message);
-  if (max) return t('accountErrMaxLength', { count: Number(max[1]) });
-  if (message.startsWith('must match pattern')) return t('accountErrBlank');
-  return message.charAt(0).toUpperCase() + message.slice(1);
-}
-
-/**
- * Splits an API error into messages for the form's own fields (by the last segment of the problem
- * document's field pointer) and whether anything is left to show above the form.
- */
-function splitErrors(
-  t: TFunction,
-  error: unknown,
-  fields: readonly string[],
-): { byField: Record<string, string>; rest: unknown } {
-  if (!(error instanceof ApiError) || error.fields.length === 0) return { byField: {}, rest: error };
-  const byField: Record<string, string> = {};
-  let unplaced = false;
-  for (const f of error.fields) {
-    const name = f.field.split('/').pop() ?? '';
-    if (fields.includes(name)) byField[name] ??= fieldMessage(t, f.message);
-    else unplaced = true;
-  }
-  return { byField, rest: unplaced ? error : null };
-}
-
-/** Dates and times as everywhere in the console, and the zone they are in (format.ts). */
-function useDateTime() {
-  const format = useFormat();
-  return { format: format.dateTime, zone: format.timeZone };
-}
-
 const languageOf = (locale: string | null) =>
   locale === null ? NOT_SET : locale.startsWith('es') ? 'es' : 'en';
 
@@ -142,12 +66,11 @@ function timeZoneOptions(current: string | null): string[] {
 }
 
 function ProfileSection({ user }: { user: User }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const client = useQueryClient();
   const [name, setName] = useState(user.name);
   const [language, setLang] = useState(languageOf(user.locale));
   const [timezone, setTimezone] = useState(user.timezone ?? NOT_SET);
-  const [saved, setSaved] = useState(false);
   const zones = useMemo(() => timeZoneOptions(user.timezone), [user.timezone]);
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -162,18 +85,19 @@ function ProfileSection({ user }: { user: User }) {
     mutationFn: (body: typeof changes) => api<{ user: User }>('PATCH', '/me', body),
     onSuccess: async (res) => {
       setName(res.user.name);
-      setSaved(true);
+      // A new language applies at once, so that the confirmation is already in it.
+      if (res.user.locale) await i18n.changeLanguage(res.user.locale.startsWith('es') ? 'es' : 'en');
+      notify(i18n.t('accountSaved'));
       // The saved user at once (the form is no longer "changed"), then /me again for the rest; the
       // layout's reader of /me switches the UI language when the saved locale changes.
       client.setQueryData(meQuery.queryKey, (old) => (old ? { ...old, user: res.user } : old));
       await client.invalidateQueries({ queryKey: ['me'], exact: true });
     },
   });
-  const { byField, rest } = splitErrors(t, save.error, ['name', 'locale', 'timezone']);
-  const edited = () => {
-    setSaved(false);
-    save.reset();
-  };
+  const { byField, rest } = fieldErrors(t, save.error, ['name', 'locale', 'timezone'], {
+    rules: { name: t('accountErrBlank') },
+  });
+  const edited = () => save.reset();
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     if (dirty) save.mutate(changes);
@@ -226,11 +150,6 @@ function ProfileSection({ user }: { user: User }) {
             }}
           />
           <ErrorText error={rest} />
-          {saved && (
-            <Alert color="green" role="status">
-              {t('accountSaved')}
-            </Alert>
-          )}
           <Group>
             <Button type="submit" loading={save.isPending} disabled={!dirty || !name.trim()}>
               {t('accountSave')}
@@ -251,11 +170,12 @@ function PasswordSection({ email }: { email: string }) {
     mutationFn: () => api('POST', '/me/password', { currentPassword: form.current, newPassword: form.next }),
     onSuccess: async () => {
       setForm({ current: '', next: '', confirm: '' });
+      notify(t('accountPasswordChanged'));
       // The server ended every other session and gave this browser a new cookie.
       await client.invalidateQueries({ queryKey: ['sessions'] });
     },
   });
-  const { byField, rest } = splitErrors(t, change.error, ['currentPassword', 'newPassword']);
+  const { byField, rest } = fieldErrors(t, change.error, ['currentPassword', 'newPassword']);
   const set = (field: keyof typeof form) => (e: ChangeEvent<HTMLInputElement>) => {
     setForm({ ...form, [field]: e.currentTarget.value });
     setMismatch(false);
@@ -301,11 +221,6 @@ function PasswordSection({ email }: { email: string }) {
             onChange={set('confirm')}
           />
           <ErrorText error={rest} />
-          {change.isSuccess && (
-            <Alert color="green" role="status">
-              {t('accountPasswordChanged')}
-            </Alert>
-          )}
           <Group>
             <Button type="submit" loading={change.isPending}>
               {t('accountChangePassword')}
@@ -313,181 +228,6 @@ function PasswordSection({ email }: { email: string }) {
           </Group>
         </Stack>
       </form>
-    </Section>
-  );
-}
-
-/**
- * A user agent in words: "Firefox 128 on Windows". Only the common browsers and systems are named;
- * the full string stays visible beside it for anything unusual.
- */
-function describeAgent(t: TFunction, ua: string | null): string {
-  if (!ua) return t('accountUnknownBrowser');
-  const browsers: Array<[RegExp, string]> = [
-    [/Edg(?:e|A|iOS)?\/(\d+)/, 'Edge'],
-    [/OPR\/(\d+)/, 'Opera'],
-    [/SamsungBrowser\/(\d+)/, 'Samsung Internet'],
-    [/(?:Firefox|FxiOS)\/(\d+)/, 'Firefox'],
-    [/HeadlessChrome\/(\d+)/, 'Headless Chrome'],
-    [/CriOS\/(\d+)/, 'Chrome'],
-    [/Chromium\/(\d+)/, 'Chromium'],
-    [/Chrome\/(\d+)/, 'Chrome'],
-    [/Version\/(\d+)[\d.]*(?: Mobile\/\S+)? Safari\//, 'Safari'],
-    [/^curl\/(\d+)/, 'curl'],
-  ];
-  const systems: Array<[RegExp, string]> = [
-    [/Windows NT/, 'Windows'],
-    [/iPad/, 'iPadOS'],
-    [/iPhone|iPod/, 'iOS'],
-    [/Android/, 'Android'],
-    [/CrOS/, 'ChromeOS'],
-    [/Macintosh|Mac OS X/, 'macOS'],
-    [/Linux/, 'Linux'],
-  ];
-  let browser: string | undefined;
-  for (const [pattern, label] of browsers) {
-    const match = pattern.exec(ua);
-    if (match) {
-      browser = `${label} ${match[1]}`;
-      break;
-    }
-  }
-  const os = systems.find(([pattern]) => pattern.test(ua))?.[1];
-  if (!browser && !os) return t('accountUnknownBrowser');
-  return t('accountAgent', {
-    browser: browser ?? t('accountUnknownBrowser'),
-    os: os ?? t('accountUnknownOs'),
-  });
-}
-
-function SessionsSection() {
-  const { t } = useTranslation();
-  const client = useQueryClient();
-  const when = useDateTime();
-  const [revoking, setRevoking] = useState<SessionView | null>(null);
-  const sessions = useInfiniteQuery({
-    queryKey: ['sessions'],
-    queryFn: ({ pageParam }) =>
-      api<Page<SessionView>>(
-        'GET',
-        `/me/sessions?limit=50${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last: Page<SessionView>) => last.nextCursor ?? undefined,
-  });
-  const rows = sessions.data?.pages.flatMap((p) => p.items) ?? [];
-  const revoke = useMutation({
-    mutationFn: (session: SessionView) => api('DELETE', `/me/sessions/${session.id}`),
-    onSuccess: async (_res, session) => {
-      setRevoking(null);
-      // Ending this very session signs the browser out: the sign-in page follows, as after "Sign out".
-      // Nothing read as this user is kept for whoever signs in next in this tab.
-      if (session.current) {
-        // Signed out: every other cached read goes with the user (main.tsx).
-        client.setQueryData(meQuery.queryKey, null);
-      } else await client.invalidateQueries({ queryKey: ['sessions'] });
-    },
-  });
-  const close = () => {
-    setRevoking(null);
-    revoke.reset();
-  };
-  const device = (s: SessionView) => describeAgent(t, s.userAgent);
-
-  return (
-    <Section title={t('accountSessions')}>
-      <Text>{t('accountSessionsHelp')}</Text>
-      <ErrorText error={sessions.error} />
-      {sessions.isPending ? (
-        <Loader aria-label={t('accountSessions')} size="sm" />
-      ) : (
-        <Table>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('accountDevice')}</Table.Th>
-              <Table.Th>{t('accountIp')}</Table.Th>
-              <Table.Th>{t('accountSignedIn')}</Table.Th>
-              <Table.Th>{t('accountLastSeen')}</Table.Th>
-              <Table.Th>
-                <VisuallyHidden>{t('action')}</VisuallyHidden>
-              </Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.map((s) => (
-              <Table.Tr key={s.id} data-testid={`session-${s.id}`} data-current={s.current || undefined}>
-                <Table.Td>
-                  <Group gap="xs">
-                    <Text size="sm" fw={500}>
-                      {device(s)}
-                    </Text>
-                    {s.current && <Badge variant="light">{t('accountThisSession')}</Badge>}
-                  </Group>
-                  {s.userAgent && (
-                    <Text size="xs" c="gray.7" style={{ wordBreak: 'break-all' }}>
-                      {s.userAgent}
-                    </Text>
-                  )}
-                </Table.Td>
-                <Table.Td>{s.ip ?? t('accountUnknown')}</Table.Td>
-                <Table.Td>{when.format(s.createdAt)}</Table.Td>
-                <Table.Td>{when.format(s.lastSeenAt)}</Table.Td>
-                <Table.Td>
-                  <Button
-                    size="xs"
-                    variant="subtle"
-                    color="red"
-                    aria-label={
-                      s.current
-                        ? t('accountSignOutThis')
-                        : t('accountSignOutSession', { device: device(s), when: when.format(s.createdAt) })
-                    }
-                    onClick={() => setRevoking(s)}
-                  >
-                    {t('signOut')}
-                  </Button>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      {sessions.hasNextPage && (
-        <Group>
-          <Button
-            variant="default"
-            onClick={() => sessions.fetchNextPage()}
-            loading={sessions.isFetchingNextPage}
-          >
-            {t('loadMore')}
-          </Button>
-        </Group>
-      )}
-      <Text size="sm">{t('accountTimesIn', { zone: when.zone })}</Text>
-      <Dialog opened={revoking !== null} onClose={close} title={t('accountRevokeTitle')}>
-        <Stack>
-          <Text>
-            {revoking &&
-              t('accountRevokeConfirm', {
-                device: device(revoking),
-                when: when.format(revoking.createdAt),
-                ip: revoking.ip ?? t('accountUnknown'),
-              })}
-          </Text>
-          {revoking?.current && (
-            <Alert color="orange" role="note">
-              {t('accountRevokeCurrent')}
-            </Alert>
-          )}
-          <ErrorText error={revoke.error} />
-          <DialogActions
-            onCancel={close}
-            label={t('signOut')}
-            loading={revoke.isPending}
-            onConfirm={() => revoking && revoke.mutate(revoking)}
-          />
-        </Stack>
-      </Dialog>
     </Section>
   );
 }
@@ -502,6 +242,7 @@ function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
     mutationFn: (m: Membership) => api('DELETE', `/me/memberships/${m.org.id}`),
     onSuccess: async (_res, m) => {
       setLeaving(null);
+      notify(t('accountLeft', { org: m.org.name }));
       // Nothing read in that org stays cached.
       forgetOrg(client, m.org.id);
       await client.invalidateQueries({ queryKey: ['me'], exact: true });
@@ -551,25 +292,23 @@ function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
           </Table.Tbody>
         </Table>
       )}
-      <Dialog opened={leaving !== null} onClose={close} title={t('accountLeaveTitle', { org })}>
-        <Stack>
-          <Text>{t('accountLeaveConfirm', { org })}</Text>
-          {lastOwner ? (
-            <Alert color="red" role="alert" title={t('accountLastOwnerTitle')}>
-              {t('accountLastOwner', { org })}
-            </Alert>
-          ) : (
-            <ErrorText error={leave.error} />
-          )}
-          <DialogActions
-            onCancel={close}
-            label={t('accountLeave')}
-            loading={leave.isPending}
-            disabled={lastOwner}
-            onConfirm={() => leaving && leave.mutate(leaving)}
-          />
-        </Stack>
-      </Dialog>
+      <ConfirmDialog
+        opened={leaving !== null}
+        onCancel={close}
+        title={t('accountLeaveTitle', { org })}
+        message={t('accountLeaveConfirm', { org })}
+        confirmLabel={t('accountLeave')}
+        loading={leave.isPending}
+        disabled={lastOwner}
+        error={lastOwner ? null : leave.error}
+        onConfirm={() => leaving && leave.mutate(leaving)}
+      >
+        {lastOwner && (
+          <Alert color="red" role="alert" title={t('accountLastOwnerTitle')}>
+            {t('accountLastOwner', { org })}
+          </Alert>
+        )}
+      </ConfirmDialog>
     </Section>
   );
 }

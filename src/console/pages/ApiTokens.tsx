@@ -15,11 +15,14 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
-import { ErrorText, usePermissions } from '../App.tsx';
-import { api, type CreatedToken, type Page, type TokenView, type UsageEntry } from '../api.ts';
+import type { CreatedToken, Page, TokenView, UsageEntry } from '../../contracts/wire.ts';
+import { api } from '../api.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { Dialog } from '../components.tsx';
+import { ConfirmDialog, Dialog, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
+import { usePermissions } from '../hooks.ts';
+import { notify } from '../notify.tsx';
+import { ErrorText, fieldErrors } from '../problems.tsx';
 import { rolesQuery } from '../queries.ts';
 
 /** Settings → Organization → API Tokens: your personal tokens, and the org's automation tokens. */
@@ -86,6 +89,7 @@ function TokenSection({
   const [expiry, setExpiry] = useState<string>(kind === 'personal' ? '30' : '90');
   const [role, setRole] = useState<string | null>('viewer');
   const [usageOf, setUsageOf] = useState<TokenView | null>(null);
+  const [revoking, setRevoking] = useState<TokenView | null>(null);
   const refresh = () => client.invalidateQueries({ queryKey: ['tokens', kind, orgId] });
   const create = useMutation({
     mutationFn: () => {
@@ -100,16 +104,28 @@ function TokenSection({
           });
     },
     onSuccess: async (created) => {
+      // The form starts afresh for the next token; the new one is shown once, in the dialog.
       setName('');
+      setScopes(['read']);
+      setExpiry(kind === 'personal' ? '30' : '90');
+      setRole('viewer');
       onCreated(created);
       await refresh();
     },
   });
   const revoke = useMutation({
-    mutationFn: (id: string) =>
-      api('DELETE', kind === 'personal' ? `/me/tokens/${id}` : `/orgs/${orgId}/automation-tokens/${id}`),
-    onSuccess: refresh,
+    mutationFn: (tok: TokenView) =>
+      api(
+        'DELETE',
+        kind === 'personal' ? `/me/tokens/${tok.id}` : `/orgs/${orgId}/automation-tokens/${tok.id}`,
+      ),
+    onSuccess: async (_res, tok) => {
+      setRevoking(null);
+      notify(t('tokensRevoked', { name: tok.name }));
+      await refresh();
+    },
   });
+  const { byField, rest } = fieldErrors(t, create.error, ['name', 'role', 'scopes', 'expiresInDays']);
   const lifetimes = kind === 'personal' ? ['30', '90'] : ['30', '90', '365'];
   const title = kind === 'personal' ? t('personalTokens') : t('automationTokens');
   return (
@@ -128,6 +144,7 @@ function TokenSection({
             label={t('tokenName')}
             required
             value={name}
+            error={byField.name}
             onChange={(e) => setName(e.currentTarget.value)}
           />
           {kind === 'automation' && (
@@ -163,52 +180,73 @@ function TokenSection({
           </Button>
         </Group>
       </form>
-      <ErrorText error={list.error ?? create.error ?? revoke.error} />
+      <ErrorText error={list.error ?? rest} />
       {(list.data?.items ?? []).length === 0 ? (
         <Text c="gray.7">{t('noItems')}</Text>
       ) : (
-        <Table>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('tokenName')}</Table.Th>
-              <Table.Th>{t('scopes')}</Table.Th>
-              {kind === 'automation' && <Table.Th>{t('role')}</Table.Th>}
-              <Table.Th>{t('created')}</Table.Th>
-              <Table.Th>{t('lastUsed')}</Table.Th>
-              <Table.Th>{t('expires')}</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {(list.data?.items ?? []).map((tok) => (
-              <Table.Tr key={tok.id}>
-                <Table.Td>
-                  {tok.name} <Code>{tok.hint}</Code>
-                </Table.Td>
-                <Table.Td>{tok.scopes.join(', ')}</Table.Td>
-                {kind === 'automation' && <Table.Td>{tok.role ? catalog.roleName(tok.role) : ''}</Table.Td>}
-                <Table.Td>{when(tok.createdAt)}</Table.Td>
-                <Table.Td>{when(tok.lastUsedAt) || t('never')}</Table.Td>
-                <Table.Td>
-                  {tok.status === 'expired' ? t('expired') : when(tok.expiresAt) || t('noExpiry')}
-                </Table.Td>
-                <Table.Td>
-                  <Group gap="xs">
-                    {kind === 'automation' && (
-                      <Button size="xs" variant="default" onClick={() => setUsageOf(tok)}>
-                        {t('usage')}
-                      </Button>
-                    )}
-                    <Button size="xs" variant="subtle" color="red" onClick={() => revoke.mutate(tok.id)}>
-                      {t('revoke')}
-                    </Button>
-                  </Group>
-                </Table.Td>
+        <ScrollFrame label={title} minWidth={720}>
+          <Table>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t('tokenName')}</Table.Th>
+                <Table.Th>{t('scopes')}</Table.Th>
+                {kind === 'automation' && <Table.Th>{t('role')}</Table.Th>}
+                <Table.Th>{t('created')}</Table.Th>
+                <Table.Th>{t('lastUsed')}</Table.Th>
+                <Table.Th>{t('expires')}</Table.Th>
+                <Table.Th />
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+            </Table.Thead>
+            <Table.Tbody>
+              {(list.data?.items ?? []).map((tok) => (
+                <Table.Tr key={tok.id}>
+                  <Table.Td>
+                    {tok.name} <Code>{tok.hint}</Code>
+                  </Table.Td>
+                  <Table.Td>{tok.scopes.join(', ')}</Table.Td>
+                  {kind === 'automation' && <Table.Td>{tok.role ? catalog.roleName(tok.role) : ''}</Table.Td>}
+                  <Table.Td>{when(tok.createdAt)}</Table.Td>
+                  <Table.Td>{when(tok.lastUsedAt) || t('never')}</Table.Td>
+                  <Table.Td>
+                    {tok.status === 'expired' ? t('expired') : when(tok.expiresAt) || t('noExpiry')}
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap="xs">
+                      {kind === 'automation' && (
+                        <Button size="xs" variant="default" onClick={() => setUsageOf(tok)}>
+                          {t('usage')}
+                        </Button>
+                      )}
+                      <Button
+                        size="xs"
+                        variant="subtle"
+                        color="red"
+                        aria-label={`${t('revoke')}: ${tok.name}`}
+                        onClick={() => setRevoking(tok)}
+                      >
+                        {t('revoke')}
+                      </Button>
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </ScrollFrame>
       )}
+      <ConfirmDialog
+        opened={revoking !== null}
+        title={t('tokensRevokeTitle', { name: revoking?.name ?? '' })}
+        message={t('tokensRevokeConfirm', { name: revoking?.name ?? '' })}
+        confirmLabel={t('revoke')}
+        onCancel={() => {
+          setRevoking(null);
+          revoke.reset();
+        }}
+        onConfirm={() => revoking && revoke.mutate(revoking)}
+        loading={revoke.isPending}
+        error={revoke.error}
+      />
       {kind === 'automation' && (
         <UsageDialog orgId={orgId} token={usageOf} onClose={() => setUsageOf(null)} />
       )}
@@ -236,21 +274,23 @@ function UsageDialog({
   return (
     <Dialog opened={token !== null} onClose={onClose} title={`${t('usage')}: ${token?.name ?? ''}`} size="xl">
       <ErrorText error={usage.error} />
-      <Table>
-        <Table.Tbody>
-          {(usage.data?.items ?? []).map((u) => (
-            <Table.Tr key={`${u.at} ${u.ip} ${u.method} ${u.route} ${u.status}`}>
-              <Table.Td>{when(u.at)}</Table.Td>
-              <Table.Td>{u.ip}</Table.Td>
-              <Table.Td>
-                {u.method} {u.route}
-              </Table.Td>
-              <Table.Td>{u.status}</Table.Td>
-              <Table.Td>×{u.count}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <ScrollFrame label={t('usage')} minWidth={560}>
+        <Table>
+          <Table.Tbody>
+            {(usage.data?.items ?? []).map((u) => (
+              <Table.Tr key={`${u.at} ${u.ip} ${u.method} ${u.route} ${u.status}`}>
+                <Table.Td>{when(u.at)}</Table.Td>
+                <Table.Td>{u.ip}</Table.Td>
+                <Table.Td>
+                  {u.method} {u.route}
+                </Table.Td>
+                <Table.Td>{u.status}</Table.Td>
+                <Table.Td>×{u.count}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </ScrollFrame>
     </Dialog>
   );
 }

@@ -10,13 +10,15 @@ import {
   summaryWords,
   targetWords,
 } from '../audit-words.ts';
-import { Dialog } from '../components.tsx';
+import { Dialog, ScrollFrame } from '../components.tsx';
 
 /**
  * Audit entries as rows in words: number (opens the entry), time, actor, action, target, the change
  * in a line and the IP. With `filterBy`, an actor or a target is a button that filters by it.
  */
 export function AuditEntriesTable(props: {
+  /** The table's name, for the frame it scrolls in at narrow widths. */
+  label: string;
   entries: readonly AuditEvent[];
   words: AuditWords;
   onShow: (entry: AuditEvent) => void;
@@ -33,7 +35,7 @@ export function AuditEntriesTable(props: {
       label
     );
   return (
-    <Table.ScrollContainer minWidth={860}>
+    <ScrollFrame label={props.label} minWidth={860}>
       <Table striped>
         <Table.Thead>
           <Table.Tr>
@@ -76,7 +78,7 @@ export function AuditEntriesTable(props: {
           ))}
         </Table.Tbody>
       </Table>
-    </Table.ScrollContainer>
+    </ScrollFrame>
   );
 }
 

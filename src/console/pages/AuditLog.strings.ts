@@ -1,4 +1,4 @@
-import type { Strings } from '../i18n.ts';
+import type { Strings } from '../strings-bundle.ts';
 
 const en = {
   auditFilters: 'Filter the audit log',

@@ -4,9 +4,10 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams, useSearchParams } from 'react-router';
-import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Page } from '../api.ts';
 import { type AuditEvent, useAuditWords } from '../audit-words.ts';
+import { usePermissions } from '../hooks.ts';
+import { ErrorText } from '../problems.tsx';
 import { membersQuery, orgQuery } from '../queries.ts';
 import { AuditEntriesTable, AuditEntryDialog } from './AuditEntry.tsx';
 
@@ -198,7 +199,13 @@ export function AuditLogPage() {
         {!exportBlocked && (from || to) && !rangeBad && <Text size="sm">{t('auditExportRange')}</Text>}
       </Group>
       <ErrorText error={events.error ?? verify.error ?? org.error} />
-      <AuditEntriesTable entries={rows} words={words} onShow={setShown} filterBy={setField} />
+      <AuditEntriesTable
+        label={t('auditLog')}
+        entries={rows}
+        words={words}
+        onShow={setShown}
+        filterBy={setField}
+      />
       {rows.length === 0 && events.isSuccess && <Text c="gray.7">{t('noItems')}</Text>}
       {events.hasNextPage && (
         <Button variant="default" onClick={() => events.fetchNextPage()} loading={events.isFetchingNextPage}>

@@ -1,13 +1,14 @@
 import { Anchor, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { useId, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
-import { ErrorText, usePermissions } from '../App.tsx';
 import { api, type Member, type Page, type TokenView } from '../api.ts';
 import { type AuditEvent, type AuditWords, useAuditWords } from '../audit-words.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { PageLoader } from '../components.tsx';
+import { PageLoader, ScrollFrame, Section } from '../components.tsx';
+import { usePermissions } from '../hooks.ts';
+import { ErrorText } from '../problems.tsx';
 import { AuditEntriesTable, AuditEntryDialog } from './AuditEntry.tsx';
 
 /** How many of their latest entries the timeline shows; the audit log has the rest. */
@@ -88,18 +89,6 @@ export function MemberDetailPage() {
   );
 }
 
-function Section(props: { title: string; children: React.ReactNode; testId: string }) {
-  const id = useId();
-  return (
-    <Stack component="section" aria-labelledby={id} gap="xs" data-testid={props.testId}>
-      <Title order={2} size="h4" id={id}>
-        {props.title}
-      </Title>
-      {props.children}
-    </Stack>
-  );
-}
-
 function TokensSection(props: { orgId: string; userId: string; allowed: boolean; words: AuditWords }) {
   const { t } = useTranslation();
   const { format } = props.words;
@@ -119,7 +108,7 @@ function TokensSection(props: { orgId: string; userId: string; allowed: boolean;
           <ErrorText error={tokens.error} />
           {tokens.isSuccess && items.length === 0 && <Text c="gray.7">{t('memberNoTokens')}</Text>}
           {items.length > 0 && (
-            <Table.ScrollContainer minWidth={640}>
+            <ScrollFrame label={t('personalTokens')} minWidth={640}>
               <Table striped>
                 <Table.Thead>
                   <Table.Tr>
@@ -146,7 +135,7 @@ function TokensSection(props: { orgId: string; userId: string; allowed: boolean;
                   ))}
                 </Table.Tbody>
               </Table>
-            </Table.ScrollContainer>
+            </ScrollFrame>
           )}
         </>
       )}
@@ -187,7 +176,14 @@ function TimelineSection(props: { orgId: string; userId: string; allowed: boolea
           {asActor.isSuccess && asTarget.isSuccess && entries.length === 0 && (
             <Text c="gray.7">{t('noItems')}</Text>
           )}
-          {entries.length > 0 && <AuditEntriesTable entries={entries} words={words} onShow={setShown} />}
+          {entries.length > 0 && (
+            <AuditEntriesTable
+              label={t('memberActivity')}
+              entries={entries}
+              words={words}
+              onShow={setShown}
+            />
+          )}
           <Group gap="md">
             <Button component={Link} variant="default" to={`${log}?actorId=${props.userId}`}>
               {t('memberAllByThem')}

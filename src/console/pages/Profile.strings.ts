@@ -1,4 +1,4 @@
-import type { Strings } from '../i18n.ts';
+import type { Strings } from '../strings-bundle.ts';
 
 const en = {
   profileTitle: 'Organization profile',
@@ -58,6 +58,11 @@ const en = {
   profileDeletePassword: 'Your password',
   profileDeleteSubmit: 'Delete this organization',
   profileWrongPassword: 'The password is incorrect.',
+  profileLogoSaved: 'Logo saved.',
+  profileLogoRemoved: 'Logo removed.',
+  profileLogoRemoveTitle: 'Remove the logo?',
+  profileLogoRemoveConfirm: '{{name}} shows no logo until a new one is uploaded.',
+  profileDeleted: '{{name}} was deleted.',
 };
 
 const es: typeof en = {
@@ -121,6 +126,11 @@ const es: typeof en = {
   profileDeletePassword: 'Tu contraseña',
   profileDeleteSubmit: 'Eliminar esta organización',
   profileWrongPassword: 'La contraseña no es correcta.',
+  profileLogoSaved: 'Logo guardado.',
+  profileLogoRemoved: 'Logo eliminado.',
+  profileLogoRemoveTitle: '¿Quitar el logo?',
+  profileLogoRemoveConfirm: '{{name}} no mostrará logo hasta que se suba uno nuevo.',
+  profileDeleted: '{{name}} se eliminó.',
 };
 
 export const profileStrings: Strings = { en, es };

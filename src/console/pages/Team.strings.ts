@@ -1,4 +1,4 @@
-import type { Strings } from '../i18n.ts';
+import type { Strings } from '../strings-bundle.ts';
 
 const en = {
   teamJoinLink: 'Share link',
@@ -18,6 +18,26 @@ const en = {
   joinAsk: 'Ask to join',
   joinSent: 'Your request to join {{org}} is waiting for an admin.',
   joinNoLink: 'This page needs the link you were sent, in full.',
+  teamInvited_one: 'Invitation sent.',
+  teamInvited_other: '{{count}} invitations sent.',
+  teamInviteResent: 'Invitation to {{email}} sent again.',
+  teamInviteCancelled: 'Invitation to {{email}} cancelled.',
+  teamCancelInvite: 'Cancel invitation',
+  teamCancelInviteTitle: 'Cancel this invitation?',
+  teamCancelInviteConfirm:
+    'The link sent to {{email}} stops working at once. You can invite them again later.',
+  teamRemoveTitle: 'Remove {{name}}?',
+  teamRemoved: '{{name}} was removed from the organization.',
+  teamRoleChanged: '{{email}} is now {{role}}.',
+  teamApproved: '{{email}} joined the organization.',
+  teamDenied: 'Request from {{email}} denied.',
+  teamJoinLinkRotateTitle: 'Rotate the share link?',
+  teamJoinLinkRotateConfirm:
+    'The current link stops working at once; anyone who has it must get the new one. Pending requests stay.',
+  teamJoinLinkDisableTitle: 'Turn off the share link?',
+  teamJoinLinkDisableConfirm: 'The link stops working at once. You can create a new one later.',
+  teamJoinLinkDisabled: 'Share link turned off.',
+  teamJoinLinkCreated: 'New share link created. Copy it now.',
 };
 
 const es: typeof en = {
@@ -38,6 +58,26 @@ const es: typeof en = {
   joinAsk: 'Pedir unirme',
   joinSent: 'Tu solicitud para unirte a {{org}} espera a un administrador.',
   joinNoLink: 'Esta página necesita el enlace que te enviaron, completo.',
+  teamInvited_one: 'Invitación enviada.',
+  teamInvited_other: '{{count}} invitaciones enviadas.',
+  teamInviteResent: 'Invitación a {{email}} enviada de nuevo.',
+  teamInviteCancelled: 'Invitación a {{email}} cancelada.',
+  teamCancelInvite: 'Cancelar invitación',
+  teamCancelInviteTitle: '¿Cancelar esta invitación?',
+  teamCancelInviteConfirm:
+    'El enlace enviado a {{email}} deja de funcionar al instante. Puedes volver a invitar más adelante.',
+  teamRemoveTitle: '¿Quitar a {{name}}?',
+  teamRemoved: '{{name}} ya no pertenece a la organización.',
+  teamRoleChanged: '{{email}} ahora es {{role}}.',
+  teamApproved: '{{email}} se unió a la organización.',
+  teamDenied: 'Solicitud de {{email}} denegada.',
+  teamJoinLinkRotateTitle: '¿Rotar el enlace para compartir?',
+  teamJoinLinkRotateConfirm:
+    'El enlace actual deja de funcionar al instante; quien lo tenga necesitará el nuevo. Las solicitudes pendientes se mantienen.',
+  teamJoinLinkDisableTitle: '¿Desactivar el enlace para compartir?',
+  teamJoinLinkDisableConfirm: 'El enlace deja de funcionar al instante. Puedes crear uno nuevo más adelante.',
+  teamJoinLinkDisabled: 'Enlace para compartir desactivado.',
+  teamJoinLinkCreated: 'Nuevo enlace creado. Cópialo ahora.',
 };
 
 export const teamStrings: Strings = { en, es };

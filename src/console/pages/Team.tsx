@@ -15,11 +15,13 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { memo, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
-import { ErrorText, useMe, usePermissions } from '../App.tsx';
 import { api, type Invitation, type Member, type Page } from '../api.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { Dialog, DialogActions } from '../components.tsx';
+import { ConfirmDialog, Dialog, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
+import { useMe, usePermissions } from '../hooks.ts';
+import { notify } from '../notify.tsx';
+import { ErrorText, fieldErrors } from '../problems.tsx';
 import { MEMBERS_PAGE, membersQuery, rolesQuery } from '../queries.ts';
 import classes from './Team.module.css';
 import { JoinLinkSection, JoinRequestsSection } from './TeamJoin.tsx';
@@ -38,6 +40,7 @@ export function TeamPage() {
   const [status, setStatus] = useState('');
   const [inviting, setInviting] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
+  const [cancelling, setCancelling] = useState<Invitation | null>(null);
   const catalog = useCatalogWords();
   const { date } = useFormat();
 
@@ -61,29 +64,40 @@ export function TeamPage() {
       predicate: (x) => ['members', 'invitations', 'roles'].includes(x.queryKey[0] as string),
     });
   const changeRole = useMutation({
-    mutationFn: (v: { userId: string; role: string }) =>
+    mutationFn: (v: { userId: string; role: string; email: string }) =>
       api('PATCH', `/orgs/${orgId}/members/${v.userId}`, { role: v.role }),
-    onSuccess: refresh,
+    onSuccess: async (_res, v) => {
+      notify(t('teamRoleChanged', { email: v.email, role: roleLabel(v.role) }));
+      await refresh();
+    },
   });
   const remove = useMutation({
-    mutationFn: (userId: string) => api('DELETE', `/orgs/${orgId}/members/${userId}`),
-    onSuccess: async () => {
+    mutationFn: (m: Member) => api('DELETE', `/orgs/${orgId}/members/${m.userId}`),
+    onSuccess: async (_res, m) => {
       setRemoving(null);
+      notify(t('teamRemoved', { name: m.name }));
       await refresh();
     },
   });
   const inviteAction = useMutation({
-    mutationFn: (v: { id: string; action: 'resend' | 'cancel' }) =>
+    mutationFn: (v: { invitation: Invitation; action: 'resend' | 'cancel' }) =>
       v.action === 'resend'
-        ? api('POST', `/orgs/${orgId}/invitations/${v.id}/resend`)
-        : api('DELETE', `/orgs/${orgId}/invitations/${v.id}`),
-    onSuccess: refresh,
+        ? api('POST', `/orgs/${orgId}/invitations/${v.invitation.id}/resend`)
+        : api('DELETE', `/orgs/${orgId}/invitations/${v.invitation.id}`),
+    onSuccess: async (_res, v) => {
+      if (v.action === 'cancel') setCancelling(null);
+      notify(
+        t(v.action === 'resend' ? 'teamInviteResent' : 'teamInviteCancelled', { email: v.invitation.email }),
+      );
+      await refresh();
+    },
   });
   const roleOptions = useMemo(
     () => (roles.data?.items ?? []).map((r) => ({ value: r.slug, label: catalog.roleName(r.slug, r.name) })),
     [roles.data, catalog],
   );
   const manage = can.has('members:manage');
+  const roleLabel = (slug: string) => roleOptions.find((o) => o.value === slug)?.label ?? slug;
 
   return (
     <Stack>
@@ -116,39 +130,41 @@ export function TeamPage() {
           ]}
         />
       </Group>
-      <ErrorText error={members.error ?? changeRole.error ?? inviteAction.error} />
-      <table className={classes.table}>
-        <thead>
-          <tr>
-            <th>{t('name')}</th>
-            <th>{t('email')}</th>
-            <th>{t('role')}</th>
-            <th>{t('status')}</th>
-            <th>{t('joined')}</th>
-            <th>{t('lastActive')}</th>
-            {manage && (
-              <th>
-                <VisuallyHidden>{t('actions')}</VisuallyHidden>
-              </th>
-            )}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((m) => (
-            <MemberRow
-              // A new role from the server starts the row afresh (its pending choice included).
-              key={`${m.userId}:${m.role}`}
-              member={m}
-              manage={manage}
-              self={m.userId === me.data?.user.id}
-              roleOptions={roleOptions}
-              date={date}
-              onRole={changeRole.mutate}
-              onRemove={setRemoving}
-            />
-          ))}
-        </tbody>
-      </table>
+      <ErrorText error={members.error ?? changeRole.error ?? (cancelling ? null : inviteAction.error)} />
+      <ScrollFrame label={t('members')} minWidth={720}>
+        <table className={classes.table}>
+          <thead>
+            <tr>
+              <th>{t('name')}</th>
+              <th>{t('email')}</th>
+              <th>{t('role')}</th>
+              <th>{t('status')}</th>
+              <th>{t('joined')}</th>
+              <th>{t('lastActive')}</th>
+              {manage && (
+                <th>
+                  <VisuallyHidden>{t('actions')}</VisuallyHidden>
+                </th>
+              )}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((m) => (
+              <MemberRow
+                // A new role from the server starts the row afresh (its pending choice included).
+                key={`${m.userId}:${m.role}`}
+                member={m}
+                manage={manage}
+                self={m.userId === me.data?.user.id}
+                roleOptions={roleOptions}
+                date={date}
+                onRole={changeRole.mutate}
+                onRemove={setRemoving}
+              />
+            ))}
+          </tbody>
+        </table>
+      </ScrollFrame>
       {members.hasNextPage && (
         <Button
           variant="default"
@@ -167,39 +183,43 @@ export function TeamPage() {
           {(invitations.data?.items ?? []).length === 0 ? (
             <Text c="gray.7">{t('noItems')}</Text>
           ) : (
-            <Table>
-              <Table.Tbody>
-                {(invitations.data?.items ?? []).map((i) => (
-                  <Table.Tr key={i.id}>
-                    <Table.Td>{i.email}</Table.Td>
-                    <Table.Td>{roleOptions.find((o) => o.value === i.role)?.label ?? i.role}</Table.Td>
-                    <Table.Td>{t(i.status)}</Table.Td>
-                    <Table.Td>
-                      {t('expires')} {date(i.expiresAt)}
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap="xs">
-                        <Button
-                          size="xs"
-                          variant="default"
-                          onClick={() => inviteAction.mutate({ id: i.id, action: 'resend' })}
-                        >
-                          {t('resend')}
-                        </Button>
-                        <Button
-                          size="xs"
-                          variant="subtle"
-                          color="red"
-                          onClick={() => inviteAction.mutate({ id: i.id, action: 'cancel' })}
-                        >
-                          {t('cancel')}
-                        </Button>
-                      </Group>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <ScrollFrame label={t('pendingInvites')} minWidth={560}>
+              <Table>
+                <Table.Tbody>
+                  {(invitations.data?.items ?? []).map((i) => (
+                    <Table.Tr key={i.id}>
+                      <Table.Td>{i.email}</Table.Td>
+                      <Table.Td>{roleOptions.find((o) => o.value === i.role)?.label ?? i.role}</Table.Td>
+                      <Table.Td>{t(i.status)}</Table.Td>
+                      <Table.Td>
+                        {t('expires')} {date(i.expiresAt)}
+                      </Table.Td>
+                      <Table.Td>
+                        <Group gap="xs">
+                          <Button
+                            size="xs"
+                            variant="default"
+                            aria-label={`${t('resend')}: ${i.email}`}
+                            onClick={() => inviteAction.mutate({ invitation: i, action: 'resend' })}
+                          >
+                            {t('resend')}
+                          </Button>
+                          <Button
+                            size="xs"
+                            variant="subtle"
+                            color="red"
+                            aria-label={`${t('teamCancelInvite')}: ${i.email}`}
+                            onClick={() => setCancelling(i)}
+                          >
+                            {t('cancel')}
+                          </Button>
+                        </Group>
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </ScrollFrame>
           )}
         </>
       )}
@@ -218,18 +238,32 @@ export function TeamPage() {
         roles={roleOptions}
         onDone={refresh}
       />
-      <Dialog opened={removing !== null} onClose={() => setRemoving(null)} title={t('remove')}>
-        <Stack>
-          <Text>{t('confirmRemove', { name: removing?.name ?? '' })}</Text>
-          <ErrorText error={remove.error} />
-          <DialogActions
-            onCancel={() => setRemoving(null)}
-            label={t('confirm')}
-            loading={remove.isPending}
-            onConfirm={() => removing && remove.mutate(removing.userId)}
-          />
-        </Stack>
-      </Dialog>
+      <ConfirmDialog
+        opened={removing !== null}
+        title={t('teamRemoveTitle', { name: removing?.name ?? '' })}
+        message={t('confirmRemove', { name: removing?.name ?? '' })}
+        confirmLabel={t('remove')}
+        onCancel={() => {
+          setRemoving(null);
+          remove.reset();
+        }}
+        onConfirm={() => removing && remove.mutate(removing)}
+        loading={remove.isPending}
+        error={remove.error}
+      />
+      <ConfirmDialog
+        opened={cancelling !== null}
+        title={t('teamCancelInviteTitle')}
+        message={t('teamCancelInviteConfirm', { email: cancelling?.email ?? '' })}
+        confirmLabel={t('teamCancelInvite')}
+        onCancel={() => {
+          setCancelling(null);
+          inviteAction.reset();
+        }}
+        onConfirm={() => cancelling && inviteAction.mutate({ invitation: cancelling, action: 'cancel' })}
+        loading={inviteAction.isPending}
+        error={cancelling ? inviteAction.error : null}
+      />
     </Stack>
   );
 }
@@ -244,7 +278,7 @@ const MemberRow = memo(function MemberRow(props: {
   self: boolean;
   roleOptions: Array<{ value: string; label: string }>;
   date: (iso: string | null) => string;
-  onRole: (v: { userId: string; role: string }) => void;
+  onRole: (v: { userId: string; role: string; email: string }) => void;
   onRemove: (m: Member) => void;
 }) {
   const { t } = useTranslation();
@@ -266,7 +300,7 @@ const MemberRow = memo(function MemberRow(props: {
             className={classes.roleForm}
             onSubmit={(e) => {
               e.preventDefault();
-              if (choice !== m.role) props.onRole({ userId: m.userId, role: choice });
+              if (choice !== m.role) props.onRole({ userId: m.userId, role: choice, email: m.email });
             }}
           >
             <select
@@ -325,26 +359,34 @@ function InviteDialog(props: {
   const [emails, setEmails] = useState('');
   const [role, setRole] = useState('developer');
   const send = useMutation({
-    mutationFn: () =>
-      api('POST', `/orgs/${props.orgId}/invitations`, {
-        emails: emails
-          .split(/[,\s]+/)
-          .map((e) => e.trim())
-          .filter(Boolean),
-        role,
-      }),
-    onSuccess: async () => {
+    mutationFn: (body: { emails: string[]; role: string }) =>
+      api('POST', `/orgs/${props.orgId}/invitations`, body),
+    onSuccess: async (_res, body) => {
       setEmails('');
+      setRole('developer');
       props.onClose();
+      notify(t('teamInvited', { count: body.emails.length }));
       await props.onDone();
     },
   });
+  const { byField, rest } = fieldErrors(t, send.error, ['emails', 'role'], { body: send.variables });
+  const close = () => {
+    send.reset();
+    props.onClose();
+  };
   return (
-    <Dialog opened={props.opened} onClose={props.onClose} title={t('invite')}>
+    <Dialog opened={props.opened} onClose={close} title={t('invite')}>
       <form
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          send.mutate();
+          send.mutate({
+            emails: emails
+              .split(/[,\s]+/)
+              .map((e) => e.trim())
+              .filter(Boolean),
+            role,
+          });
         }}
       >
         <Stack>
@@ -353,15 +395,17 @@ function InviteDialog(props: {
             description={t('inviteHelp')}
             required
             value={emails}
+            error={byField.emails}
             onChange={(e) => setEmails(e.currentTarget.value)}
           />
           <NativeSelect
             label={t('role')}
             data={props.roles}
             value={role}
+            error={byField.role}
             onChange={(e) => setRole(e.currentTarget.value)}
           />
-          <ErrorText error={send.error} />
+          <ErrorText error={rest} feature="maxMembers" />
           <Button type="submit" loading={send.isPending}>
             {t('send')}
           </Button>

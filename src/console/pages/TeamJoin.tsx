@@ -13,18 +13,12 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ErrorText } from '../App.tsx';
-import { api, type Page } from '../api.ts';
+import type { JoinLinkState, JoinRequest, Page } from '../../contracts/wire.ts';
+import { api } from '../api.ts';
+import { ConfirmDialog, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
-
-interface JoinRequest {
-  id: string;
-  userId: string;
-  email: string;
-  name: string;
-  status: string;
-  createdAt: string;
-}
+import { notify } from '../notify.tsx';
+import { ErrorText } from '../problems.tsx';
 
 /**
  * The org's share link: people who open it ask to join, and an admin approves each request. Only
@@ -35,15 +29,18 @@ export function JoinLinkSection({ orgId }: { orgId: string }) {
   const { date } = useFormat();
   const client = useQueryClient();
   const [url, setUrl] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<'rotate' | 'disable' | null>(null);
   const state = useQuery({
     queryKey: ['join-link', orgId],
-    queryFn: () => api<{ enabled: boolean; createdAt: string | null }>('GET', `/orgs/${orgId}/join-link`),
+    queryFn: () => api<JoinLinkState>('GET', `/orgs/${orgId}/join-link`),
   });
   const refresh = () => client.invalidateQueries({ queryKey: ['join-link', orgId] });
   const rotate = useMutation({
     mutationFn: () => api<{ url: string }>('POST', `/orgs/${orgId}/join-link`),
     onSuccess: async (res) => {
       setUrl(res.url);
+      setConfirming(null);
+      notify(t('teamJoinLinkCreated'));
       await refresh();
     },
   });
@@ -51,6 +48,8 @@ export function JoinLinkSection({ orgId }: { orgId: string }) {
     mutationFn: () => api('DELETE', `/orgs/${orgId}/join-link`),
     onSuccess: async () => {
       setUrl(null);
+      setConfirming(null);
+      notify(t('teamJoinLinkDisabled'));
       await refresh();
     },
   });
@@ -83,17 +82,36 @@ export function JoinLinkSection({ orgId }: { orgId: string }) {
           </Group>
         </Stack>
       )}
-      <ErrorText error={state.error ?? rotate.error ?? disable.error} />
+      <ErrorText error={state.error ?? (confirming ? null : (rotate.error ?? disable.error))} />
       <Group>
-        <Button variant="default" loading={rotate.isPending} onClick={() => rotate.mutate()}>
+        <Button
+          variant="default"
+          loading={rotate.isPending && !confirming}
+          // Rotating a live link breaks it for everyone who has it: that asks first; a first link does not.
+          onClick={() => (enabled ? setConfirming('rotate') : rotate.mutate())}
+        >
           {enabled ? t('teamJoinLinkRotate') : t('teamJoinLinkCreate')}
         </Button>
         {enabled && (
-          <Button variant="subtle" color="red" loading={disable.isPending} onClick={() => disable.mutate()}>
+          <Button variant="subtle" color="red" onClick={() => setConfirming('disable')}>
             {t('teamJoinLinkDisable')}
           </Button>
         )}
       </Group>
+      <ConfirmDialog
+        opened={confirming !== null}
+        title={t(confirming === 'disable' ? 'teamJoinLinkDisableTitle' : 'teamJoinLinkRotateTitle')}
+        message={t(confirming === 'disable' ? 'teamJoinLinkDisableConfirm' : 'teamJoinLinkRotateConfirm')}
+        confirmLabel={t(confirming === 'disable' ? 'teamJoinLinkDisable' : 'teamJoinLinkRotate')}
+        onCancel={() => {
+          setConfirming(null);
+          rotate.reset();
+          disable.reset();
+        }}
+        onConfirm={() => (confirming === 'disable' ? disable.mutate() : rotate.mutate())}
+        loading={rotate.isPending || disable.isPending}
+        error={rotate.error ?? disable.error}
+      />
     </Stack>
   );
 }
@@ -114,11 +132,12 @@ export function JoinRequestsSection(props: {
     queryFn: () => api<Page<JoinRequest>>('GET', `/orgs/${orgId}/join-requests`),
   });
   const decide = useMutation({
-    mutationFn: (v: { id: string; approve: boolean; role: string }) =>
+    mutationFn: (v: { id: string; approve: boolean; role: string; email: string }) =>
       v.approve
         ? api('POST', `/orgs/${orgId}/join-requests/${v.id}/approve`, { role: v.role })
         : api('POST', `/orgs/${orgId}/join-requests/${v.id}/deny`),
     onSuccess: async (_res, v) => {
+      notify(t(v.approve ? 'teamApproved' : 'teamDenied', { email: v.email }));
       await client.invalidateQueries({ queryKey: ['join-requests', orgId] });
       if (v.approve) await props.onApproved();
     },
@@ -138,51 +157,53 @@ export function JoinRequestsSection(props: {
       {items.length === 0 ? (
         <Text c="gray.7">{t('noItems')}</Text>
       ) : (
-        <Table>
-          <Table.Tbody>
-            {items.map((r) => {
-              const role = chosen[r.id] ?? fallback;
-              return (
-                <Table.Tr key={r.id} data-testid={`join-request-${r.email}`}>
-                  <Table.Td>{r.name}</Table.Td>
-                  <Table.Td>{r.email}</Table.Td>
-                  <Table.Td>{dateTime(r.createdAt)}</Table.Td>
-                  <Table.Td>
-                    <NativeSelect
-                      aria-label={`${t('role')}: ${r.email}`}
-                      data={props.roles}
-                      value={role}
-                      onChange={(e) => {
-                        const value = e.currentTarget.value;
-                        setChosen((c) => ({ ...c, [r.id]: value }));
-                      }}
-                    />
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Button
-                        size="xs"
-                        aria-label={`${t('teamApprove')}: ${r.email}`}
-                        onClick={() => decide.mutate({ id: r.id, approve: true, role })}
-                      >
-                        {t('teamApprove')}
-                      </Button>
-                      <Button
-                        size="xs"
-                        variant="subtle"
-                        color="red"
-                        aria-label={`${t('teamDeny')}: ${r.email}`}
-                        onClick={() => decide.mutate({ id: r.id, approve: false, role })}
-                      >
-                        {t('teamDeny')}
-                      </Button>
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              );
-            })}
-          </Table.Tbody>
-        </Table>
+        <ScrollFrame label={t('teamJoinRequests')} minWidth={640}>
+          <Table>
+            <Table.Tbody>
+              {items.map((r) => {
+                const role = chosen[r.id] ?? fallback;
+                return (
+                  <Table.Tr key={r.id} data-testid={`join-request-${r.email}`}>
+                    <Table.Td>{r.name}</Table.Td>
+                    <Table.Td>{r.email}</Table.Td>
+                    <Table.Td>{dateTime(r.createdAt)}</Table.Td>
+                    <Table.Td>
+                      <NativeSelect
+                        aria-label={`${t('role')}: ${r.email}`}
+                        data={props.roles}
+                        value={role}
+                        onChange={(e) => {
+                          const value = e.currentTarget.value;
+                          setChosen((c) => ({ ...c, [r.id]: value }));
+                        }}
+                      />
+                    </Table.Td>
+                    <Table.Td>
+                      <Group gap="xs" wrap="nowrap">
+                        <Button
+                          size="xs"
+                          aria-label={`${t('teamApprove')}: ${r.email}`}
+                          onClick={() => decide.mutate({ id: r.id, approve: true, role, email: r.email })}
+                        >
+                          {t('teamApprove')}
+                        </Button>
+                        <Button
+                          size="xs"
+                          variant="subtle"
+                          color="red"
+                          aria-label={`${t('teamDeny')}: ${r.email}`}
+                          onClick={() => decide.mutate({ id: r.id, approve: false, role, email: r.email })}
+                        >
+                          {t('teamDeny')}
+                        </Button>
+                      </Group>
+                    </Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        </ScrollFrame>
       )}
     </Stack>
   );

@@ -11,20 +11,33 @@ interface AjvIssue {
   params?: Record<string, unknown>;
 }
 
-/** Turns Ajv issues into `{field, message}` pairs that name the offending field. */
+/** Ajv parameters that only locate the field (already in the pointer), never part of the rule. */
+const LOCATING_PARAMS = new Set(['missingProperty', 'additionalProperty']);
+
+/**
+ * Turns Ajv issues into field errors that name the offending field, with the schema keyword as
+ * `reason` and the keyword's own parameters (`{ format: 'email' }`, `{ limit: 12 }`) as `params`,
+ * so that a client can say it in its own words instead of repeating the English `message`.
+ */
 export function fieldErrorsFromValidation(context: string, issues: AjvIssue[]): FieldError[] {
   return issues.map((issue) => {
     let pointer = issue.instancePath ?? '';
     let message = issue.message ?? 'is invalid';
-    const params = issue.params ?? {};
-    if (issue.keyword === 'required' && typeof params.missingProperty === 'string') {
-      pointer += `/${params.missingProperty}`;
+    const ajvParams = issue.params ?? {};
+    if (issue.keyword === 'required' && typeof ajvParams.missingProperty === 'string') {
+      pointer += `/${ajvParams.missingProperty}`;
       message = 'is required';
-    } else if (issue.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
-      pointer += `/${params.additionalProperty}`;
+    } else if (issue.keyword === 'additionalProperties' && typeof ajvParams.additionalProperty === 'string') {
+      pointer += `/${ajvParams.additionalProperty}`;
       message = 'is not a known field';
     }
-    return { field: `/${context}${pointer}`, message };
+    const error: FieldError = { field: `/${context}${pointer}`, message };
+    if (issue.keyword) {
+      error.reason = issue.keyword;
+      const params = Object.fromEntries(Object.entries(ajvParams).filter(([k]) => !LOCATING_PARAMS.has(k)));
+      if (Object.keys(params).length > 0) error.params = params;
+    }
+    return error;
   });
 }
 

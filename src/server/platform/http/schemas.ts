@@ -35,10 +35,19 @@ export const ProblemSchema = Type.Object(
     errors: Type.Optional(
       Type.Array(
         Type.Object({
-          field: Type.String(),
+          field: Type.String({ description: 'JSON pointer into the request part, e.g. /body/email' }),
           message: Type.String(),
-          reason: Type.Optional(Type.String()),
-          params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          reason: Type.Optional(
+            Type.String({
+              description:
+                'Why, for clients to put in their own words: the schema keyword (format, minLength, required, …) or a rule (common_password)',
+            }),
+          ),
+          params: Type.Optional(
+            Type.Record(Type.String(), Type.Unknown(), {
+              description: "The rule's parameters, e.g. { format: 'email' }, { limit: 12 }",
+            }),
+          ),
         }),
       ),
     ),

@@ -1,0 +1,140 @@
+import i18next from 'i18next';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROBLEM_CODES } from '../contracts/problems.ts';
+import { ApiError } from './api.ts';
+import { problemStrings } from './problems.strings.ts';
+import { describeField, describeProblem, fieldErrors, planAllowing } from './problems.tsx';
+
+const en = i18next.createInstance();
+const es = i18next.createInstance();
+
+describe('the console says problems in words', () => {
+  beforeAll(async () => {
+    for (const [instance, lng] of [
+      [en, 'en'],
+      [es, 'es'],
+    ] as const) {
+      await instance.init({
+        lng,
+        resources: { [lng]: { translation: problemStrings[lng] } },
+        interpolation: { escapeValue: false },
+      });
+    }
+  });
+
+  it('has a title and a next step for every problem code, in English and in Spanish', () => {
+    for (const code of PROBLEM_CODES) {
+      for (const lang of ['en', 'es'] as const) {
+        const strings = problemStrings[lang] as Record<string, string>;
+        expect(strings[`problem_${code}_title`], `${lang} ${code} title`).toBeTruthy();
+        expect(strings[`problem_${code}`], `${lang} ${code}`).toBeTruthy();
+      }
+    }
+  });
+
+  it('names the plan that allows what the plan refused, and who can change it', () => {
+    expect(planAllowing('customRoles')).toBe('Scale');
+    expect(planAllowing('maxMembers')).toBe('Scale');
+    const refused = new ApiError(403, 'plan_limit', 'Custom roles are not part of this plan.');
+    expect(describeProblem(en.t, refused, { feature: 'customRoles' }).message).toBe(
+      'Custom roles needs the Scale plan. Only an Owner can change the plan: ask an Owner.',
+    );
+    expect(describeProblem(es.t, refused, { feature: 'customRoles' }).message).toMatch(
+      /plan Scale.*Propietario/,
+    );
+  });
+
+  it('says what to do when the person owns as many organizations as one may', () => {
+    const refused = new ApiError(409, 'org_limit', 'You own 10 organizations, the most one person may.');
+    expect(describeProblem(en.t, refused).message).toMatch(
+      /^Delete an organization .* transfer its ownership/,
+    );
+    expect(describeProblem(es.t, refused).message).toMatch(
+      /^Elimina una organización .* transfiere su propiedad/,
+    );
+  });
+
+  it('says how long to wait when rate limited, and never shows a code it does not know', () => {
+    expect(describeProblem(en.t, new ApiError(429, 'rate_limited', 'x', [], 30)).message).toBe(
+      'Wait 30 seconds, then try again.',
+    );
+    const unknown = describeProblem(en.t, new ApiError(400, 'brand_new_code', 'x'));
+    expect(unknown.title).toBe('Something went wrong');
+    expect(describeProblem(en.t, new TypeError('Failed to fetch')).title).toBe('Could not reach the server');
+  });
+
+  it('puts each field error in words beside its field, for every reason the server sends', () => {
+    const field = (reason: string, params?: Record<string, unknown>, pointer = '/body/x') => ({
+      field: pointer,
+      message: 'server words',
+      reason,
+      ...(params ? { params } : {}),
+    });
+    const cases: Array<[ReturnType<typeof field>, string, string]> = [
+      [
+        field('format', { format: 'email' }),
+        'Enter an email address, like name@example.com.',
+        'Escribe una dirección de correo, como nombre@ejemplo.com.',
+      ],
+      [
+        field('format', { format: 'uri' }),
+        'Enter a full web address, starting with https://.',
+        'Escribe una dirección web completa, que empiece por https://.',
+      ],
+      [
+        field('format', { format: 'uuid' }),
+        'This is not a valid identifier.',
+        'No es un identificador válido.',
+      ],
+      [field('minLength', { limit: 12 }), 'Use at least 12 characters.', 'Usa al menos 12 caracteres.'],
+      [field('maxLength', { limit: 100 }), 'Use at most 100 characters.', 'Usa como máximo 100 caracteres.'],
+      [field('required'), 'This field is required.', 'Este campo es obligatorio.'],
+      [
+        field('pattern', { pattern: '^x$' }),
+        'Use only the characters allowed here, on one line, not only spaces.',
+        'Usa solo los caracteres permitidos aquí, en una línea, no solo espacios.',
+      ],
+      [
+        field('enum', { allowedValues: ['read', 'write'] }),
+        'Choose one of: read, write.',
+        'Elige uno de: read, write.',
+      ],
+      [field('minItems', { limit: 1 }), 'Add at least 1 entry.', 'Añade al menos 1 elemento.'],
+      [field('maxItems', { limit: 50 }), 'Add at most 50 entries.', 'Añade como máximo 50 elementos.'],
+      [
+        field('common_password'),
+        'This is one of the most common passwords. Choose a longer or less predictable one.',
+        'Es una de las contraseñas más comunes. Elige una más larga o menos previsible.',
+      ],
+      [
+        field('contains_personal_info'),
+        'Do not put your email address or your name in your password.',
+        'No incluyas tu correo electrónico ni tu nombre en la contraseña.',
+      ],
+    ];
+    for (const [error, english, spanish] of cases) {
+      expect(describeField(en.t, error), error.reason).toBe(english);
+      expect(describeField(es.t, error), error.reason).toBe(spanish);
+    }
+    // An item of a list is named by the value that was sent.
+    const item = field('format', { format: 'email' }, '/body/emails/1');
+    expect(describeField(en.t, item, { emails: ['a@b.test', 'bob@'] })).toBe(
+      '“bob@” is not an email address.',
+    );
+    // A rule with no known reason is never shown in the server's English.
+    expect(describeField(es.t, { field: '/body/x', message: 'must be frobnicated' })).toBe(
+      'Este valor no se acepta.',
+    );
+  });
+
+  it('places field errors under the form fields they name, and keeps the rest for above the form', () => {
+    const error = new ApiError(400, 'validation_failed', 'x', [
+      { field: '/body/emails/0', message: 'm', reason: 'format', params: { format: 'email' } },
+      { field: '/body/other', message: 'm', reason: 'required' },
+    ]);
+    const split = fieldErrors(en.t, error, ['emails'], { body: { emails: ['nope'] } });
+    expect(split.byField).toEqual({ emails: '“nope” is not an email address.' });
+    expect(split.rest).toBe(error);
+    expect(fieldErrors(en.t, error, ['emails', 'other']).rest).toBeNull();
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The JSON shapes the API answers with, as clients read them (times as RFC 3339 strings). The
+ * console imports these instead of describing server rows itself; the route schemas
+ * (TypeBox, src/server/modules) are the authority and these follow them.
+ */
+
+export interface Me {
+  user: { id: string; email: string; name: string; locale: string | null; timezone: string | null };
+  memberships: Array<{
+    org: { id: string; slug: string; name: string };
+    role: string;
+    permissions: string[];
+  }>;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface Member {
+  userId: string;
+  email: string;
+  name: string;
+  role: string;
+  status: string;
+  joinedAt: string;
+  lastActiveAt: string | null;
+}
+
+/** A role as GET /orgs/:orgId/roles presents it. */
+export interface Role {
+  id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  builtin: boolean;
+  /** Whether its permissions can change (every role but Owner). */
+  editable: boolean;
+  permissions: string[];
+  /** Active members holding it (the list gives it; a single role's answer does not). */
+  memberCount?: number;
+}
+
+/** One permission of the catalog (GET /permissions). */
+export interface PermissionEntry {
+  key: string;
+  resource: string;
+  action: string;
+  description: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: string;
+  status: string;
+  expiresAt: string;
+}
+
+export interface TokenView {
+  id: string;
+  name: string;
+  role?: string | null;
+  scopes: string[];
+  permissions?: string[];
+  status: string;
+  hint: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface CreatedToken extends TokenView {
+  token: string;
+}
+
+export interface UsageEntry {
+  at: string;
+  ip: string | null;
+  method: string;
+  route: string;
+  status: number;
+  count: number;
+}
+
+/** The organization profile (GET /orgs/:orgId). */
+export interface Organization {
+  id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  contactEmail: string | null;
+  website: string | null;
+  industry: string | null;
+  teamEmails: string[];
+  invoiceRecipients: string[];
+  plan: string;
+  /** What the plan allows; `name` is the plan's display name. */
+  entitlements: { name: string; [entitlement: string]: unknown };
+  /** Same-origin path of the logo (versioned), or null when there is none. */
+  logoUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A request to join through the share link, waiting for an admin. */
+export interface JoinRequest {
+  id: string;
+  userId: string;
+  email: string;
+  name: string;
+  status: string;
+  createdAt: string;
+}
+
+/** The share link's state; its URL is only ever shown when created or rotated. */
+export interface JoinLinkState {
+  enabled: boolean;
+  createdAt: string | null;
+}
+
+/** What an invitation link is for (POST /invitations/preview). */
+export interface InvitationPreview {
+  org: { id: string; name: string };
+  email: string;
+  role: string;
+  roleName: string;
+}
