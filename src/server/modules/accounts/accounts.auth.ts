@@ -82,11 +82,12 @@ export async function registerAccount(
 ) {
   const email = body.email.trim();
   const name = body.name.trim();
-  await refuseWeakPassword('/body/password', body.password, { email, name });
-  // Counted per address before any hashing: account creation cannot be used to flood the
-  // server, fill the database, or probe which emails have accounts at speed.
+  // Counted per address before the password is judged (tens of milliseconds of the event loop)
+  // or hashed: account creation cannot be used to flood the server, fill the database, or probe
+  // which emails have accounts at speed. A refused password counts as an attempt.
   const accountKey = emailKey(email);
   await throttle.reserve({ kind: 'signup', accountKey, ip: clientKey(request.ip) });
+  await refuseWeakPassword('/body/password', body.password, { email, name });
   const passwordHash = await hashPassword(body.password, accountKey);
   const { user, session, deviceToken } = await request.server.gatehouse.commands.run(
     signUp,
