@@ -247,6 +247,8 @@ export const resendInvitation = defineCommand({
     if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
       throw new ConflictError(`The invitation was ${invitation.status}; invite the person again instead.`);
     }
+    // A new link grants the role anew: only a role within the actor's reach, as when inviting.
+    assertCanGrant(access, rolePermissions(invitation.role, invitation.rolePermissions));
     // An expired invitation gave its seat back; renewing it takes one again.
     if (invitation.status === 'expired') await assertSeats(ctx, access.orgId, access.plan, 1);
     await assertSendAllowed(ctx, access.orgId, input.limits, 1, [invitation.id]);
