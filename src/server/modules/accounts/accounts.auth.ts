@@ -82,11 +82,12 @@ export async function registerAccount(
 ) {
   const email = body.email.trim();
   const name = body.name.trim();
-  await refuseWeakPassword('/body/password', body.password, { email, name });
-  // Counted per address before any hashing: account creation cannot be used to flood the
-  // server, fill the database, or probe which emails have accounts at speed.
+  // Counted per address before the password is judged (tens of milliseconds of the event loop)
+  // or hashed: account creation cannot be used to flood the server, fill the database, or probe
+  // which emails have accounts at speed. A refused password counts as an attempt.
   const accountKey = emailKey(email);
   await throttle.reserve({ kind: 'signup', accountKey, ip: clientKey(request.ip) });
+  await refuseWeakPassword('/body/password', body.password, { email, name });
   const passwordHash = await hashPassword(body.password, accountKey);
   const { user, session, deviceToken } = await request.server.gatehouse.commands.run(
     signUp,
@@ -121,17 +122,19 @@ export async function logIn(
   const release = await throttle.reserve(attempt);
   // Unknown email and wrong password take the same path and the same time. Refused for want of
   // hashing capacity (429), the attempt was not judged: it does not count as a failure.
+  const unjudged = async (err: unknown): Promise<never> => {
+    if (err instanceof RateLimitedError) await release();
+    throw err;
+  };
   const valid = await verifyPassword(user?.passwordHash ?? null, body.password, attempt.accountKey).catch(
-    async (err: unknown) => {
-      if (err instanceof RateLimitedError) await release();
-      throw err;
-    },
+    unjudged,
   );
   if (!valid || !user) throw new InvalidCredentialsError();
   // Each sign-in makes a session: even with the right password they are counted, so nobody can
   // make sessions (and their audit entries) without bound. Checked only once the password is
-  // right, so the limit tells nothing to someone who does not know it.
-  await throttle.reserve({ kind: 'signin', accountKey: attempt.accountKey, ip: attempt.ip });
+  // right, so the limit tells nothing to someone who does not know it. A right password refused
+  // here is no failure: it spends neither the account's nor the address's failure budget.
+  await throttle.reserve({ kind: 'signin', accountKey: attempt.accountKey, ip: attempt.ip }).catch(unjudged);
   await throttle.succeeded(attempt);
 
   const newPasswordHash = needsRehash(user.passwordHash)

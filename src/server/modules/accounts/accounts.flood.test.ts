@@ -55,6 +55,30 @@ describe('successful sign-ins per account', () => {
     const other = await signUp(t.app);
     expect((await login(other)).statusCode).toBe(200);
   });
+  it("counts a right password refused by the sign-in limit as no failure: it does not spend the address's budget", async () => {
+    const strict = await createTestApp({ loginThrottle: { maxSignInsPerAccount: 1, maxFailuresPerIp: 3 } });
+    const send = (who: { email: string; password: string }) =>
+      strict.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: who.email, password: who.password },
+        headers: { origin: ORIGIN },
+      });
+    try {
+      const busy = await signUp(strict.app);
+      expect((await send(busy)).statusCode).toBe(200);
+      for (let i = 0; i < 4; i++) {
+        const refused = await send(busy);
+        expect(refused.statusCode).toBe(429);
+        expect(refused.json().detail).toMatch(/sign-ins/);
+      }
+      // A colleague behind the same address signs in: the refusals above were not failures.
+      const colleague = await signUp(strict.app);
+      expect((await send(colleague)).statusCode).toBe(200);
+    } finally {
+      await strict.close();
+    }
+  });
 });
 
 describe('live sessions per user', () => {

@@ -427,4 +427,26 @@ describe('weak passwords', () => {
   it('accepts a long passphrase', async () => {
     expect((await signup('violet-anchor-meadow-42')).statusCode).toBe(201);
   });
+
+  it('judges a sign-up password only within the address budget: past it, 429 before any judging', async () => {
+    // Judging a password takes tens of milliseconds of the event loop: anonymous requests must
+    // not get it without limit.
+    const strict = await createTestApp({ loginThrottle: { maxSignupsPerIp: 2 } });
+    try {
+      const send = (password: string) =>
+        strict.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/signup',
+          payload: { email: uniqueEmail(), password, name: 'Pat Doe' },
+          headers: { origin: ORIGIN },
+        });
+      expect((await send('1q2w3e4r5t6y7u8i9o0p')).statusCode).toBe(400);
+      expect((await send(STRONG_PASSWORD)).statusCode).toBe(201);
+      const refused = await send('1q2w3e4r5t6y7u8i9o0p');
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    } finally {
+      await strict.close();
+    }
+  });
 });

@@ -12,6 +12,7 @@ import {
   PlanLimitError,
   RateLimitedError,
   UnauthenticatedError,
+  ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
 import {
@@ -92,6 +93,17 @@ async function assertSendAllowed(
   count: number,
   resent: string[],
 ): Promise<void> {
+  // More at once than any hour allows would never go out: waiting cannot help, so no 429.
+  if (count > limits.maxPerOrgPerHour) {
+    throw new ValidationError([
+      {
+        field: '/body/emails',
+        message: `must not hold more than the ${limits.maxPerOrgPerHour} invitation emails an organization may send an hour`,
+        reason: 'maxItems',
+        params: { limit: limits.maxPerOrgPerHour },
+      },
+    ]);
+  }
   const orgWait = await sendsWaitSeconds(ctx.tx, { orgId }, HOUR_MS, limits.maxPerOrgPerHour, count);
   if (orgWait !== undefined) {
     throw new RateLimitedError(
@@ -235,6 +247,8 @@ export const resendInvitation = defineCommand({
     if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
       throw new ConflictError(`The invitation was ${invitation.status}; invite the person again instead.`);
     }
+    // A new link grants the role anew: only a role within the actor's reach, as when inviting.
+    assertCanGrant(access, rolePermissions(invitation.role, invitation.rolePermissions));
     // An expired invitation gave its seat back; renewing it takes one again.
     if (invitation.status === 'expired') await assertSeats(ctx, access.orgId, access.plan, 1);
     await assertSendAllowed(ctx, access.orgId, input.limits, 1, [invitation.id]);

@@ -48,8 +48,12 @@ describe('invitation email limits', () => {
     expectRateLimited(await invite(org, emails(1)));
     expectRateLimited(await as(t.app, org.owner).post(`${invitationsUrl(org)}/${first[1].id}/resend`));
     expect(await invitationCount(org)).toBe(5);
-    // More at once than an hour allows is refused outright.
-    expectRateLimited(await invite(await createOrg(t.app, { plan: 'pro' }), emails(7)));
+    // More at once than an hour allows could never go out: refused outright, not to be retried.
+    const tooMany = expectStatus(await invite(await createOrg(t.app, { plan: 'pro' }), emails(7)), 400);
+    expect(tooMany.headers['retry-after']).toBeUndefined();
+    expect(tooMany.json().errors).toEqual([
+      expect.objectContaining({ field: '/body/emails', reason: 'maxItems', params: { limit: 6 } }),
+    ]);
     // Another organization has its own budget.
     expectStatus(await invite(await createOrg(t.app, { plan: 'pro' }), emails(6)), 201);
     const stray = t.mail.messages.filter((m) => refusedEmails.some((e) => m.to.includes(e.toLowerCase())));

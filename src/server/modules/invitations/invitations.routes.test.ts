@@ -482,6 +482,34 @@ describe('POST /api/v1/orgs/:orgId/invitations/:id/resend', () => {
     const res = await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/invitations/${item!.id}/resend`);
     expect(res.statusCode).toBe(404);
   });
+  it('renews only an invitation to a role within reach: a new link is a new grant', async () => {
+    const org = await newOrg({ plan: 'pro' });
+    expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/roles`, {
+        slug: 'inviter',
+        name: 'Inviter',
+        permissions: ['members:read', 'members:manage'],
+      }),
+      201,
+    );
+    const inviter = await member(org, 'inviter');
+    const email = uniqueEmail('lapsed-admin');
+    const [item] = await invite(org, [email], 'admin');
+    await expire(item!.id);
+    const lapsed = await invitationRow(item!.id);
+    const sent = mailsTo(email).length;
+    const res = await as(t.app, inviter).post(`/api/v1/orgs/${org.orgId}/invitations/${item!.id}/resend`);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('permission_denied');
+    expect(await invitationRow(item!.id)).toEqual(lapsed);
+    expect(mailsTo(email)).toHaveLength(sent);
+    // One within reach is renewed as before.
+    const [own] = await invite(org, [uniqueEmail('reachable')], 'inviter', inviter);
+    expectStatus(
+      await as(t.app, inviter).post(`/api/v1/orgs/${org.orgId}/invitations/${own!.id}/resend`),
+      200,
+    );
+  });
 });
 
 describe('DELETE /api/v1/orgs/:orgId/invitations/:id', () => {

@@ -44,7 +44,8 @@ export class ForbiddenOriginError extends AppError {
 
 /**
  * Cross-site request forgery defence for cookie-authenticated requests: a state-changing request
- * whose Origin (or, failing that, Referer / Sec-Fetch-Site) shows another site is refused.
+ * whose Origin (or, failing that, Referer / Sec-Fetch-Site) shows another site, or another
+ * origin of this site that is not allowed, is refused.
  * Requests with neither header come from non-browser clients, which cannot be made to carry a
  * victim's cookie.
  */
@@ -66,7 +67,9 @@ export function isForeignOrigin(request: FastifyRequest, allowed: ReadonlySet<st
       return true;
     }
   }
-  return false;
+  // Another origin of this site (a sibling subdomain, whose requests Lax cookies go with) that
+  // does not say which: it is not known to be allowed.
+  return fetchSite === 'same-site';
 }
 
 export function readSessionCookie(request: FastifyRequest, name: string): string | undefined {

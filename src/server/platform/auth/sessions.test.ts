@@ -117,6 +117,9 @@ describe('cross-site request defence', () => {
       { 'sec-fetch-site': 'cross-site' },
       { origin: 'https://evil.example' },
       { referer: 'https://evil.example/page' },
+      // A sibling subdomain's page (same site, so Lax sends the cookie) that sends no Referer.
+      { 'sec-fetch-site': 'same-site' },
+      { 'sec-fetch-site': 'same-site', referer: 'https://files.localhost/page' },
     ]) {
       const res = await t.app.inject({ url, headers: { cookie: org.owner.cookie, ...headers } });
       expect(res.statusCode).toBe(403);
@@ -130,6 +133,12 @@ describe('cross-site request defence', () => {
     });
     expect(own.statusCode).toBe(200);
     expect((await head()).headSeq).toBeGreaterThan(before.headSeq);
+    // Another origin of the site that says which it is, and is allowed (here the public URL).
+    const sibling = await t.app.inject({
+      url,
+      headers: { cookie: org.owner.cookie, 'sec-fetch-site': 'same-site', referer: `${ORIGIN}/audit` },
+    });
+    expect(sibling.statusCode).toBe(200);
   });
 
   it('declares every GET that writes: the audit export is the only one', () => {
