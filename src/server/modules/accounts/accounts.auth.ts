@@ -175,16 +175,35 @@ export async function confirmOwnPassword(
   password: string,
   field = '/body/password',
 ): Promise<void> {
+  const attempt = await reserveReentry(request, throttle, user);
+  await verifyReentry(attempt, user, password, field);
+  await throttle.succeeded(attempt);
+}
+
+/** Takes one re-entry from the account's budget (429 past it). */
+async function reserveReentry(
+  request: FastifyRequest,
+  throttle: LoginThrottle,
+  user: { id: string },
+): Promise<Attempt> {
   const attempt: Attempt = {
     kind: 'password_change',
     accountKey: userKey(user.id),
     ip: clientKey(request.ip),
   };
   await throttle.reserve(attempt);
+  return attempt;
+}
+
+async function verifyReentry(
+  attempt: Attempt,
+  user: { passwordHash: string },
+  password: string,
+  field: string,
+): Promise<void> {
   if (!(await verifyPassword(user.passwordHash, password, attempt.accountKey))) {
     throw new ValidationError([{ field, message: 'is incorrect' }], 'The password is incorrect.');
   }
-  await throttle.succeeded(attempt);
 }
 
 /** The signed-in user's password re-entered correctly, or a 400 / 429. */
@@ -208,13 +227,17 @@ export async function changeOwnPassword(
   if (request.actor.type !== 'user') throw new UnauthenticatedError();
   const user = await findUserById(request.server.gatehouse.database.db, request.actor.userId);
   if (!user) throw new UnauthenticatedError();
+  // One attempt of the account's re-entry budget covers the whole change and is given back only
+  // once the change is made: judging the new password costs tens of milliseconds of the event
+  // loop, so refused new passwords count like wrong current ones (429 past the budget).
+  const attempt = await reserveReentry(request, throttle, user);
   await refuseWeakPassword('/body/newPassword', body.newPassword, user);
   if (body.newPassword === body.currentPassword) {
     throw new ValidationError([
       { field: '/body/newPassword', message: 'must differ from the current password' },
     ]);
   }
-  await confirmOwnPassword(request, throttle, user, body.currentPassword, '/body/currentPassword');
+  await verifyReentry(attempt, user, body.currentPassword, '/body/currentPassword');
   const passwordHash = await hashPassword(body.newPassword, userKey(user.id));
   const { session, deviceToken } = await request.server.gatehouse.commands.run(
     changePassword,
@@ -224,6 +247,7 @@ export async function changeOwnPassword(
       passwordHash,
     },
   );
+  await throttle.succeeded(attempt);
   setSessionCookie(request, reply, session.token);
   setDeviceCookie(request, reply, deviceToken);
 }

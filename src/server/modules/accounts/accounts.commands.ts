@@ -87,7 +87,12 @@ export const signIn = defineCommand({
     // user belongs to (orgs see their members' activity as lastActiveAt).
     ctx.record({
       target: { type: 'session', id: session.id },
-      after: { userId: user.id, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent },
+      after: {
+        userId: user.id,
+        ip: ctx.meta.ip,
+        userAgent: ctx.meta.userAgent,
+        ...(session.displaced.length > 0 ? { sessionsEnded: session.displaced } : {}),
+      },
       actor: { type: 'user', userId: user.id, email: user.email },
     });
     const { passwordHash: _hash, ...publicUser } = user;

@@ -89,6 +89,13 @@ describe('live sessions per user', () => {
     expect(await sessionRows(user.userId)).toBe(3);
     expect((await me(cookies[0]!)).statusCode).toBe(401);
     for (const cookie of cookies.slice(1)) expect((await me(cookie)).statusCode).toBe(200);
+    // The sign-in that pushed the oldest session out says so in the user's own log.
+    const log = await t.app.inject({ url: '/api/v1/me/audit-events', headers: { cookie: cookies[3]! } });
+    const signIns = (log.json().items as Array<{ action: string; after: Record<string, unknown> }>).filter(
+      (e) => e.action === 'session.created',
+    );
+    expect(signIns[0]!.after.sessionsEnded).toHaveLength(1);
+    expect(signIns.slice(1).every((e) => e.after.sessionsEnded === undefined)).toBe(true);
   });
 
   it.runIf(onPostgres)('holds under concurrent sign-ins', async () => {

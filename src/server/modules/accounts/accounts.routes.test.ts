@@ -424,6 +424,27 @@ describe('weak passwords', () => {
     expect(res.json().errors[0]).toMatchObject({ field: '/body/newPassword', reason: 'common_password' });
   });
 
+  it('counts refused new passwords against the account’s re-entry budget: judging them is not free', async () => {
+    const { password, cookie } = await signUp(t.app);
+    const max = t.config.loginThrottle.maxFailuresPerAccount;
+    for (let i = 0; i < max; i++) {
+      const res = await post(
+        '/api/v1/me/password',
+        { currentPassword: password, newPassword: 'password123456' },
+        cookie,
+      );
+      expect(res.statusCode).toBe(400);
+    }
+    const past = await post(
+      '/api/v1/me/password',
+      { currentPassword: password, newPassword: 'password123456' },
+      cookie,
+    );
+    expect(past.statusCode).toBe(429);
+    expect(past.json().code).toBe('rate_limited');
+    expect(Number(past.headers['retry-after'])).toBeGreaterThan(60);
+  });
+
   it('accepts a long passphrase', async () => {
     expect((await signup('violet-anchor-meadow-42')).statusCode).toBe(201);
   });

@@ -96,7 +96,7 @@ export class SessionService {
     ctx: CommandScope,
     userId: string,
     meta: { ip: string | null; userAgent: string | null },
-  ): Promise<{ token: string; id: string; expiresAt: Date }> {
+  ): Promise<{ token: string; id: string; expiresAt: Date; displaced: string[] }> {
     const { tx } = ctx;
     await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
     // Idle by the database's record even allowing for activity an instance has yet to write.
@@ -111,8 +111,19 @@ export class SessionService {
             ORDER BY ${sessions.createdAt} DESC, ${sessions.id} DESC OFFSET ${this.policy.maxPerUser - 1}))`,
         ),
       )
-      .returning({ tokenHash: sessions.tokenHash });
+      .returning({
+        id: sessions.id,
+        tokenHash: sessions.tokenHash,
+        expiresAt: sessions.expiresAt,
+        lastSeenAt: sessions.lastSeenAt,
+      });
     for (const row of ended) await ctx.invalidate(SESSIONS_CACHE, row.tokenHash.toString('hex'));
+    // Sessions that were still live and ended only to keep the user within the cap: the sign-in's
+    // audit entry names them, so the user can see why a device was signed out.
+    const now = Date.now();
+    const displaced = ended
+      .filter((r) => r.expiresAt.getTime() > now && r.lastSeenAt.getTime() >= idleCutoff.getTime())
+      .map((r) => r.id);
     const token = generateSecret();
     const expiresAt = new Date(Date.now() + this.policy.absoluteLifetimeMs);
     const [row] = await tx
@@ -125,7 +136,7 @@ export class SessionService {
         userAgent: meta.userAgent?.slice(0, 512) ?? null,
       })
       .returning({ id: sessions.id });
-    return { token, id: row!.id, expiresAt };
+    return { token, id: row!.id, expiresAt, displaced };
   }
 
   /** The live session and user for a cookie token, or undefined. */
