@@ -5,7 +5,7 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bodyOf } from '../../../../test/support/mail.ts';
-import { createMailer, type Mailer, type MailerLog } from './mailer.ts';
+import { createMailer, type Mailer, type MailerLog, quoted } from './mailer.ts';
 
 // Long enough to be folded by quoted-printable, with `=` that it escapes: the link has to arrive intact.
 const LINK =
@@ -234,5 +234,19 @@ describe('createMailer without an SMTP URL', () => {
     ]) {
       expect(() => createMailer({ smtpUrl: undefined, from, dataDir, log })).toThrow(/email sender/);
     }
+  });
+});
+
+describe('quoted', () => {
+  it('defangs a name that carries a link, whatever dots, colons or invisible characters spell it', () => {
+    expect(quoted('reset at http://evil.example')).toBe('"reset at hxxp[:]//evil[.]example"');
+    // One-dot leader, small full stop, full-width letters and colon: NFKC makes them the real ones.
+    expect(quoted('evil\u2024example')).toBe('"evil[.]example"');
+    expect(quoted('evil\ufe52example')).toBe('"evil[.]example"');
+    expect(quoted('\uff48\uff54\uff54\uff50\uff1a//x')).toBe('"hxxp[:]//x"');
+    // A zero-width space inside the scheme, a right-to-left override reversing what follows.
+    expect(quoted('ht\u200btp://evil.example')).toBe('"hxxp[:]//evil[.]example"');
+    expect(quoted('Acme \u202eelpmaxe.live\u202c')).toBe('"Acme elpmaxe[.]live"');
+    expect(quoted('Ana María')).toBe('"Ana María"');
   });
 });

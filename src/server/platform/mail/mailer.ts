@@ -182,7 +182,13 @@ const MAX_QUOTED = 80;
  * `"reset your password at hxxp[:]//evil[.]example"`.
  */
 export function quoted(text: string): string {
-  let s = oneLine(text).replace(/\s+/g, ' ').trim();
+  // Compatibility forms first (one-dot leaders, small and full-width dots and colons become the
+  // characters a mail client links on); then no invisible or direction-changing characters
+  // (format characters: bidi overrides, zero-width joiners), which would hide what the link is.
+  let s = oneLine(text.normalize('NFKC'))
+    .replace(/\p{Cf}/gu, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (s.length > MAX_QUOTED) s = `${s.slice(0, MAX_QUOTED - 3)}...`;
   s = s
     .replace(/"/g, "'")
