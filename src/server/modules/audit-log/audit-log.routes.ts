@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
+import type { Actor } from '../../platform/actor.ts';
 import { describePublicKey, parsePublicKey } from '../../platform/audit/keys.ts';
 import type { VerifyReport } from '../../platform/audit/verify.ts';
 import { auditKeys } from '../../platform/db/schema.ts';
@@ -167,6 +168,12 @@ export function auditLogRoutes(app: FastifyInstance): void {
   // One verification per chain and scope at a time on this instance, and no more chains at once
   // than the hash pool has threads (at least two).
   const verifications = new VerifyRuns<VerifyResponse>(Math.max(2, audit.hashThreads));
+  const requesterOf = (actor: Actor) =>
+    actor.type === 'user'
+      ? `user:${actor.userId}`
+      : actor.type === 'token'
+        ? `token:${actor.tokenId}`
+        : undefined;
 
   r.get(
     '/api/v1/orgs/:orgId/audit-events',
@@ -255,7 +262,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
           'missing_head (the chain’s head record is gone). By default from the last checkpoint this ' +
           'installation signed (hourly, and at every export): the entries since, and that the entry it ' +
           'names is unchanged; `full=true` checks the whole chain. 429 rate_limited while too many ' +
-          'verifications run on this server.',
+          'verifications run on this server, or while one the caller started is still running.',
         params: OrgParams,
         querystring: Type.Object(
           {
@@ -274,16 +281,20 @@ export function auditLogRoutes(app: FastifyInstance): void {
     async (request) => {
       const orgId = requestOrgId(request);
       const full = request.query.full === true;
-      return verifications.run(`${orgId}:${full ? 'full' : 'since'}`, async () => {
-        const chain = { kind: 'org' as const, id: orgId };
-        if (!full) {
-          const since = await audit.verify(database.db, chain, { sinceCheckpoint: true });
-          if (since.ok) return { ...since, scope: 'since_checkpoint' as const };
-          // Something is wrong: the whole chain is checked to name the first entry that is not
-          // what was written (it may precede the checkpoint).
-        }
-        return { ...(await audit.verify(database.db, chain)), scope: 'full' as const };
-      });
+      return verifications.run(
+        `${orgId}:${full ? 'full' : 'since'}`,
+        async () => {
+          const chain = { kind: 'org' as const, id: orgId };
+          if (!full) {
+            const since = await audit.verify(database.db, chain, { sinceCheckpoint: true });
+            if (since.ok) return { ...since, scope: 'since_checkpoint' as const };
+            // Something is wrong: the whole chain is checked to name the first entry that is not
+            // what was written (it may precede the checkpoint).
+          }
+          return { ...(await audit.verify(database.db, chain)), scope: 'full' as const };
+        },
+        requesterOf(request.actor),
+      );
     },
   );
 

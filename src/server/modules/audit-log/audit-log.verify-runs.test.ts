@@ -45,3 +45,23 @@ describe('VerifyRuns', () => {
     expect(runs.size).toBe(0);
   });
 });
+
+describe('VerifyRuns per requester', () => {
+  it('lets one requester start one verification at a time, and still join one that is running', async () => {
+    const runs = new VerifyRuns<string>(4);
+    const mine = pending();
+    const theirs = pending();
+    const first = runs.run('org-a:full', () => mine.promise, 'user:1');
+    // Another organization's whole chain, by the same person: refused while theirs runs.
+    expect(() => runs.run('org-b:full', () => Promise.resolve('b'), 'user:1')).toThrow(RateLimitedError);
+    // Someone else's verification goes ahead, and joining a running one is free.
+    const other = runs.run('org-c:full', () => theirs.promise, 'user:2');
+    const joined = runs.run('org-c:full', () => Promise.resolve('never'), 'user:1');
+    mine.end('a');
+    theirs.end('c');
+    expect(await first).toBe('a');
+    expect(await other).toBe('c');
+    expect(await joined).toBe('c');
+    expect(await runs.run('org-b:full', () => Promise.resolve('b'), 'user:1')).toBe('b');
+  });
+});
