@@ -55,10 +55,6 @@ export function describeProblem(
 // Field errors some routes raise themselves, without a schema keyword behind them.
 const MESSAGES: Record<string, string> = {
   'is incorrect': 'field_incorrect',
-  'is too repetitive': 'field_repetitive',
-  'must not be your email address': 'field_not_email',
-  'must not be your name': 'field_not_name',
-  'is too common': 'field_common_password',
   'must differ from the current password': 'field_same_password',
   'is not a role of this organization': 'field_unknown_role',
   'is required': 'field_required',
@@ -113,15 +109,6 @@ export function describeField(t: TFunction, error: FieldError, body?: unknown): 
       return t(`field_${error.reason}`);
   }
   if (error.message === 'is incorrect' && /password/i.test(error.field)) return t('field_password_incorrect');
-  // Rules some routes check themselves (a password's length), said in the schema's own words.
-  const length =
-    /^must (?:be at least|NOT have fewer than|be at most|NOT have more than) (\d+) characters?$/.exec(
-      error.message,
-    );
-  if (length) {
-    const key = /least|fewer/.test(error.message) ? 'field_minLength' : 'field_maxLength';
-    return t(key, { count: Number(length[1]) });
-  }
   const known = MESSAGES[error.message];
   return t(known ?? 'field_invalid');
 }
