@@ -66,6 +66,7 @@ describe('an entry’s target in words', () => {
         prevHash: OLD_SHAPED.prevHash,
         hash: entry.hash,
         computed: entry.hash,
+        hashAt: line.indexOf(`"hash":"${entry.hash}`) + 8,
       });
       // Edited words no longer match the hash.
       const edited = line.replace(`"id":"${target.id}"`, `"id":"${target.id}x"`);

@@ -1,12 +1,13 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChainKind } from './entry.ts';
-import type { HashAnswer, HashTask } from './hash-worker.ts';
-import { type HashedBatch, hashRowBatch } from './row-hash.ts';
+import { type HashAnswer, type HashResult, type HashTask, runHashTask } from './hash-worker.ts';
+import type { LineBatch } from './line-batch.ts';
+import type { HashedBatch } from './row-hash.ts';
 
 interface Pending {
   task: HashTask;
-  resolve: (batch: HashedBatch) => void;
+  resolve: (result: HashResult) => void;
   reject: (err: Error) => void;
 }
 
@@ -35,9 +36,6 @@ function startWorker(): Worker {
   return new Worker(code, { eval: true });
 }
 
-const hashHere = (task: HashTask) =>
-  hashRowBatch(task.kind, task.rows, { keyId: task.mac.keyId, macKey: Buffer.from(task.mac.macKey) });
-
 /**
  * Hashes audit entries on worker threads, one per core: verification reads a chain on the main
  * thread and hands each batch here, so a long chain neither holds the event loop nor uses more
@@ -58,9 +56,28 @@ export class HashPool {
   ) {}
 
   /** Hashes and authenticates a batch of entries (see row-hash.ts). */
-  hash(kind: ChainKind, rows: string, mac: { keyId: string; macKey: Buffer }): Promise<HashedBatch> {
-    const task: HashTask = { id: this.nextId++, kind, rows, mac: { keyId: mac.keyId, macKey: mac.macKey } };
-    if (this.closed || this.broken) return Promise.resolve(hashHere(task));
+  async hash(kind: ChainKind, rows: string, mac: { keyId: string; macKey: Buffer }): Promise<HashedBatch> {
+    const result = await this.run({
+      id: this.nextId++,
+      type: 'rows',
+      kind,
+      rows,
+      mac: { keyId: mac.keyId, macKey: mac.macKey },
+    });
+    return (result as { batch: HashedBatch }).batch;
+  }
+
+  /**
+   * Splits and hashes the complete lines of an exported log in `bytes[0, length)` (see
+   * line-batch.ts). The bytes are shared with the thread: they must not change until answered.
+   */
+  async splitLines(bytes: SharedArrayBuffer, length: number): Promise<LineBatch> {
+    const result = await this.run({ id: this.nextId++, type: 'lines', bytes, length });
+    return (result as { lines: LineBatch }).lines;
+  }
+
+  private run(task: HashTask): Promise<HashResult> {
+    if (this.closed || this.broken) return runHashTask(task);
     return new Promise((resolve, reject) => {
       this.queue.push({ task, resolve, reject });
       this.dispatch();
@@ -89,7 +106,7 @@ export class HashPool {
       if (!pending) return;
       thread.running.delete(answer.id);
       if ('error' in answer) pending.reject(new Error(answer.error));
-      else pending.resolve(answer.batch);
+      else pending.resolve(answer);
       this.dispatch();
     });
     const lost = (err: unknown) => {
@@ -114,11 +131,7 @@ export class HashPool {
   private drainInProcess(): void {
     if (!this.broken && !this.closed) return;
     for (let pending = this.queue.shift(); pending; pending = this.queue.shift()) {
-      try {
-        pending.resolve(hashHere(pending.task));
-      } catch (err) {
-        pending.reject(err as Error);
-      }
+      runHashTask(pending.task).then(pending.resolve, pending.reject);
     }
   }
 

@@ -1,11 +1,15 @@
 import type { KeyObject } from 'node:crypto';
 import type { ChainKind } from './entry.ts';
 import { GENESIS_HASH } from './entry.ts';
+import type { HashPool } from './hash-pool.ts';
 import type { Checkpoint } from './keys.ts';
+import { isCheckpointLine, type LineBatch } from './line-batch.ts';
 import {
   ChainVerifier,
   checkpointProblem,
   type FailureReason,
+  latin1,
+  type SplitEntry,
   splitEntryBytes,
   type VerifyReport,
 } from './verify.ts';
@@ -18,8 +22,6 @@ export interface FileVerifyReport extends VerifyReport {
   /** The line (from 1) that holds the problem, when it is a line's own: not an entry, or another log's. */
   firstBadLine?: number;
 }
-
-const CHECKPOINT_PREFIX = '{"checkpoint":';
 
 function chainOfCheckpoint(cp: Checkpoint): { kind: ChainKind; id: string } | undefined {
   if (typeof cp.orgId === 'string') return { kind: 'org', id: cp.orgId };
@@ -126,19 +128,64 @@ class ExportVerifier {
     if (end > start && bytes[end - 1] === 13 /* \r */) end--;
     if (end === start) return true;
     if (isCheckpointLine(bytes, start, end)) {
-      const cp = readCheckpoint(bytes.toString('utf8', start, end));
-      if (cp) this.acceptCheckpoint(cp);
-      else {
-        const at = (this.verifier?.head.seq ?? 0) + 1;
-        this.problems.push({
-          seq: at,
-          reason: 'malformed',
-          detail: `line ${this.lineNo} is not a checkpoint`,
-        });
-      }
+      this.checkpointLine(bytes.toString('utf8', start, end));
       return true;
     }
-    const entry = splitEntryBytes(bytes, start, end, this.last?.hash);
+    return this.entry(splitEntryBytes(bytes, start, end, this.last?.hash));
+  }
+
+  /**
+   * A chunk's lines as a hash pool thread split and hashed them (line-batch.ts), `bytes` the
+   * chunk: the same verdict as feeding its lines one by one.
+   */
+  batch(batch: LineBatch, bytes: Buffer): boolean {
+    const hashOf = (index: number) => latin1(bytes, batch.hashAt[index]!, batch.hashAt[index]! + 64);
+    for (const item of batch.items) {
+      this.lineNo += item.blank + 1;
+      if (item.kind === 'checkpoint') {
+        this.checkpointLine(item.text);
+        continue;
+      }
+      if (item.kind === 'bad') {
+        if (!this.entry(undefined)) return false;
+        continue;
+      }
+      if (!this.entry(item.first)) return false;
+      if (item.count === 1) continue;
+      const verifier = this.verifier!;
+      const firstSeq = item.first.seq;
+      const at = (seq: number) => hashOf(item.from + seq - firstSeq);
+      if (verifier.undecided) {
+        // The first entry's link broke: the second tells which of the two was changed.
+        this.lineNo++;
+        const second = at(firstSeq + 1);
+        verifier.push(firstSeq + 1, item.first.hash, second, second);
+        return false;
+      }
+      verifier.advance(item.lastSeq, at);
+      this.lineNo += item.count - 1;
+      if (verifier.failed) return false;
+      this.last = { seq: item.lastSeq, prevHash: at(item.lastSeq - 1), hash: item.lastHash };
+    }
+    this.lineNo += batch.trailingBlank;
+    return true;
+  }
+
+  private checkpointLine(text: string): void {
+    const cp = readCheckpoint(text);
+    if (cp) this.acceptCheckpoint(cp);
+    else {
+      const at = (this.verifier?.head.seq ?? 0) + 1;
+      this.problems.push({
+        seq: at,
+        reason: 'malformed',
+        detail: `line ${this.lineNo} is not a checkpoint`,
+      });
+    }
+  }
+
+  /** An entry line as split (undefined: the line is not an entry). */
+  private entry(entry: SplitEntry | undefined): boolean {
     let verifier = this.verifier;
     if (!verifier) {
       const firstSeq = entry?.seq ?? 1;
@@ -232,16 +279,6 @@ class ExportVerifier {
   }
 }
 
-const CHECKPOINT_BYTES = Buffer.from(CHECKPOINT_PREFIX);
-
-function isCheckpointLine(bytes: Buffer, start: number, end: number): boolean {
-  // An entry line starts `{"action"`: the third byte tells them apart before any comparison.
-  if (end - start < CHECKPOINT_BYTES.length || bytes[start + 2] !== CHECKPOINT_BYTES[2]) return false;
-  for (let i = 0; i < CHECKPOINT_BYTES.length; i++)
-    if (bytes[start + i] !== CHECKPOINT_BYTES[i]) return false;
-  return true;
-}
-
 /**
  * Verifies an exported JSON Lines audit log offline, with the public keys the verifier trusts
  * (by key id), plus any checkpoints held separately (e.g. saved from GET audit-checkpoints
@@ -264,24 +301,24 @@ export async function verifyExportLines(
  * The same from the file's bytes as they are read (e.g. an fs.ReadStream with large chunks): the
  * lines are found in each chunk without decoding it or allocating a string per line, and only a
  * line that straddles two chunks is copied. Stops reading at the first failure.
+ *
+ * With `pool`, the chunks' lines are split and hashed on its threads, several chunks at once,
+ * and the verdicts are taken in file order: the same report, on every core.
  */
 export async function verifyExportStream(
   chunks: AsyncIterable<Uint8Array | string>,
   keys: ReadonlyMap<string, KeyObject>,
   extraCheckpoints: readonly Checkpoint[] = [],
+  options: { pool?: Pick<HashPool, 'splitLines' | 'size'> } = {},
 ): Promise<FileVerifyReport> {
   const state = new ExportVerifier(keys, extraCheckpoints);
+  if (options.pool) return verifyOnThreads(chunks, state, options.pool);
   /** The start of a line whose end is in a later chunk, in pieces (copied: a source may reuse its buffer). */
   const carry: Buffer[] = [];
   let carried = 0;
   let going = true;
   for await (const piece of chunks) {
-    const chunk =
-      typeof piece === 'string'
-        ? Buffer.from(piece, 'utf8')
-        : Buffer.isBuffer(piece)
-          ? piece
-          : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    const chunk = asBuffer(piece);
     let start = 0;
     let nl = chunk.indexOf(10);
     if (carried > 0 && nl >= 0) {
@@ -309,4 +346,75 @@ export async function verifyExportStream(
   }
   if (going && carried > 0) state.line(Buffer.concat(carry));
   return state.finish();
+}
+
+function asBuffer(piece: Uint8Array | string): Buffer {
+  return typeof piece === 'string'
+    ? Buffer.from(piece, 'utf8')
+    : Buffer.isBuffer(piece)
+      ? piece
+      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+}
+
+/**
+ * verifyExportStream on the pool's threads: each chunk's complete lines (with the start of the
+ * line the chunk before left open) are copied into shared memory of their own and split there,
+ * up to two chunks a thread at a time; the answers are applied in file order.
+ */
+async function verifyOnThreads(
+  chunks: AsyncIterable<Uint8Array | string>,
+  state: ExportVerifier,
+  pool: Pick<HashPool, 'splitLines' | 'size'>,
+): Promise<FileVerifyReport> {
+  const inFlight: Array<{ bytes: Buffer; shared: SharedArrayBuffer; answer: Promise<LineBatch> }> = [];
+  const spare: SharedArrayBuffer[] = [];
+  let going = true;
+  /** The oldest chunk's answer, applied; its memory is used again. */
+  const applyOldest = async () => {
+    const { bytes, shared, answer } = inFlight.shift()!;
+    const batch = await answer;
+    if (going) going = state.batch(batch, bytes);
+    spare.push(shared);
+  };
+  const carry: Buffer[] = [];
+  let carried = 0;
+  try {
+    for await (const piece of chunks) {
+      const chunk = asBuffer(piece);
+      const nl = chunk.lastIndexOf(10);
+      if (nl < 0) {
+        carry.push(Buffer.from(chunk));
+        carried += chunk.length;
+        if (carried > MAX_LINE_BYTES) {
+          while (inFlight.length > 0) await applyOldest();
+          if (going) state.lineTooLong();
+          going = false;
+          break;
+        }
+        continue;
+      }
+      const length = carried + nl + 1;
+      let shared = spare.pop();
+      if (!shared || shared.byteLength < length) shared = new SharedArrayBuffer(Math.max(length, 1 << 20));
+      const bytes = Buffer.from(shared, 0, length);
+      let at = 0;
+      for (const part of carry) at += part.copy(bytes, at);
+      chunk.copy(bytes, at, 0, nl + 1);
+      carry.length = 0;
+      carried = 0;
+      if (nl + 1 < chunk.length) {
+        carry.push(Buffer.from(chunk.subarray(nl + 1)));
+        carried = chunk.length - nl - 1;
+      }
+      inFlight.push({ bytes, shared, answer: pool.splitLines(shared, length) });
+      while (inFlight.length > 2 * pool.size || (inFlight.length > 0 && !going)) await applyOldest();
+      if (!going) break;
+    }
+    while (inFlight.length > 0) await applyOldest();
+    if (going && carried > 0) state.line(Buffer.concat(carry));
+    return state.finish();
+  } finally {
+    // Stopped early or failed: let the threads finish with the memory they were given.
+    await Promise.allSettled(inFlight.map((f) => f.answer));
+  }
 }

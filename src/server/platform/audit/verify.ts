@@ -154,6 +154,39 @@ export class ChainVerifier {
     }
   }
 
+  /** A link broke at the last entry pushed: the next entry decides which of the two was changed. */
+  get undecided(): boolean {
+    return this.suspect !== undefined;
+  }
+
+  /**
+   * Entries up to `toSeq` that follow the last one pushed, each already known to match its hash
+   * and to commit to the one before it (the caller checked them as it hashed them): the same as
+   * pushing them one by one, with `hashOf(seq)` giving an entry's hash where a checkpoint asks.
+   * Only when the walk stands on an accepted entry (not failed, nothing undecided).
+   */
+  advance(toSeq: number, hashOf: (seq: number) => string): void {
+    if (this.failure || this.suspect || this.lastSeq === null || toSeq <= this.lastSeq) return;
+    const from = this.lastSeq + 1;
+    const due: number[] = [];
+    for (const seq of this.pending.keys()) if (seq >= from && seq <= toSeq) due.push(seq);
+    due.sort((a, b) => a - b);
+    for (const seq of due) {
+      const cp = this.pending.get(seq)!;
+      this.pending.delete(seq);
+      const hash = hashOf(seq);
+      this.checked += seq - this.lastSeq;
+      this.lastSeq = seq;
+      this.lastHash = hash;
+      this.checkCheckpoint(cp, hash);
+      if (this.failure) return;
+    }
+    if (toSeq === this.lastSeq) return;
+    this.checked += toSeq - this.lastSeq;
+    this.lastSeq = toSeq;
+    this.lastHash = hashOf(toSeq);
+  }
+
   /** A link broke at `suspect`; `followed`: the entry after it commits to it. */
   private decideSuspect(followed: boolean): void {
     const { seq } = this.suspect!;
@@ -283,7 +316,7 @@ function fieldAt(bytes: Uint8Array, at: number, end: number, field: Uint8Array):
 }
 
 /** Bytes as a one-byte string (hex digits): Buffer's own latin1 slice, without argument checks. */
-const latin1 = (bytes: Buffer, start: number, end: number): string =>
+export const latin1 = (bytes: Buffer, start: number, end: number): string =>
   (bytes as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
 
 export interface SplitEntry {
@@ -294,6 +327,8 @@ export interface SplitEntry {
   computed: string;
   /** The chain the line names: its `orgId`, `userId` or `instanceId` (absent when it names none). */
   chainId?: string;
+  /** Where the stored hash's 64 hex digits start in the bytes split. */
+  hashAt?: number;
 }
 
 /**
@@ -413,7 +448,7 @@ export function splitEntryBytes(
   const computed = digest('sha256', body, 'hex');
   const hash = latin1(bytes, hashAt, hashAt + 64);
   const chainId = chainIdOf(bytes, idAt, p, end);
-  const split: SplitEntry = { seq, prevHash, hash: computed, computed };
+  const split: SplitEntry = { seq, prevHash, hash: computed, computed, hashAt };
   if (chainId !== undefined) split.chainId = chainId;
   if (hash === computed) return split;
   if (!HEX64.test(hash)) return undefined;
