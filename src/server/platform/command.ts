@@ -102,7 +102,7 @@ export interface CommandDefinition<I, O> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds commands of every shape
-type AnyCommand = CommandDefinition<any, any>;
+export type AnyCommand = CommandDefinition<any, any>;
 
 const registry: AnyCommand[] = [];
 
