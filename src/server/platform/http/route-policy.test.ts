@@ -221,6 +221,35 @@ describe('a route and the commands it runs', () => {
     );
   });
 
+  it('refuses a route that may change something without saying which commands it runs', async () => {
+    const { app } = build();
+    expect(() =>
+      app.post('/api/v1/orgs/:orgId/probe', { config: { permission: 'members:manage' } }, async () => ''),
+    ).toThrow('POST /api/v1/orgs/:orgId/probe may change something but does not say which command it runs');
+    expect(() => app.delete('/api/v1/me/probe', { config: { authenticated: true } }, async () => '')).toThrow(
+      /DELETE \/api\/v1\/me\/probe may change something/,
+    );
+    expect(() => app.put('/api/v1/auth/probe', { config: { public: true } }, async () => '')).toThrow(
+      /may change something/,
+    );
+    expect(() =>
+      app.get(
+        '/api/v1/orgs/:orgId/probe',
+        { config: { permission: 'members:manage', writes: true } },
+        async () => '',
+      ),
+    ).toThrow(/GET \/api\/v1\/orgs\/:orgId\/probe may change something/);
+    // A route that runs a command is a writing route (cross-site cookie requests are refused).
+    expect(() =>
+      app.get('/api/v1/orgs/:orgId/probe', { config: { command: manage } }, async () => ''),
+    ).toThrow('GET /api/v1/orgs/:orgId/probe runs probe.managed but does not declare that it writes');
+    // Saying it runs none is saying it.
+    app.post('/api/v1/auth/probe', { config: { public: true, command: [] } }, async () => '');
+    app.get('/api/v1/orgs/:orgId/probe', { config: { command: manage, writes: true } }, async () => '');
+    await expect(app.ready()).resolves.toBeDefined();
+    await app.close();
+  });
+
   it("stops the real app from starting when a module's route disagrees with its command", async () => {
     const app: FastifyInstance = await buildApp({ config: t.config, database: t.db.database, quiet: true });
     try {

@@ -145,6 +145,20 @@ export function installRoutePolicy(app: FastifyInstance): RouteInventoryEntry[] 
       (route.schema as Record<string, unknown>).security = [];
     }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    // A route that may change something says which commands it runs, so the permission it
+    // declares can be checked against theirs; a route that runs one is a writing route.
+    const commands = routeCommands(declared);
+    const writes = methods.some((method) => routeWrites(method, declared));
+    if (writes && commands === undefined) {
+      throw new RoutePolicyError(
+        `${describe(route)} may change something but does not say which command it runs: declare config.command (the command, a list of them, or [] for none)`,
+      );
+    }
+    if (!writes && commands !== undefined && commands.length > 0) {
+      throw new RoutePolicyError(
+        `${describe(route)} runs ${commands.map((c) => c.action).join(', ')} but does not declare that it writes (config.writes)`,
+      );
+    }
     for (const method of methods) {
       if (method === 'HEAD') continue;
       inventory.push({
