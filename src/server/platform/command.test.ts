@@ -237,4 +237,37 @@ describe('defineCommand runner', () => {
       ),
     ).rejects.toMatchObject({ code: 'permission_denied' });
   });
+
+  it('refuses to run, for a request, a command its route does not declare', async () => {
+    const declared = defineCommand({
+      action: 'probe.declared',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (7)`);
+        ctx.record({ target: { type: 'probe', id: '7' } });
+      },
+    });
+    const other = defineCommand({
+      action: 'probe.undeclared',
+      async run(ctx) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (8)`);
+        ctx.record({ target: { type: 'probe', id: '8' } });
+      },
+    });
+    const route = 'POST /api/v1/me/probe';
+    await expect(
+      t.app.gatehouse.commands.run(other, { ...invocation, route, routeCommands: [declared] }, undefined),
+    ).rejects.toThrow(`${route} runs probe.undeclared, which it does not declare in config.command`);
+    // A route that declares none (a read) runs none.
+    await expect(
+      t.app.gatehouse.commands.run(declared, { ...invocation, route, routeCommands: [] }, undefined),
+    ).rejects.toThrow(/runs probe\.declared, which it does not declare/);
+    expect(await rows()).not.toContain(8);
+    expect(await rows()).not.toContain(7);
+    await t.app.gatehouse.commands.run(
+      declared,
+      { ...invocation, route, routeCommands: [declared] },
+      undefined,
+    );
+    expect(await rows()).toContain(7);
+  });
 });

@@ -27,11 +27,16 @@ export interface Invocation {
   /** `METHOD /route/:pattern` of the request, when there is one. */
   route?: string;
   /**
-   * The permission the request's route declares (`config.permission`). A command run for that
-   * route must require the same one: the runner refuses to run it otherwise, so a route and its
-   * command cannot drift apart.
+   * The permission the request's route declares (`config.permission`, or its command's). A command
+   * run for that route must require the same one: the runner refuses to run it otherwise, a second
+   * line behind the check made when the route is registered.
    */
   routePermission?: Permission;
+  /**
+   * The commands the request's route declares it runs (`config.command`; none when it declares
+   * none). The runner refuses to run any other for the request.
+   */
+  routeCommands?: readonly AnyCommand[];
 }
 
 /** Platform services a command may call inside its transaction. */
@@ -102,7 +107,7 @@ export interface CommandDefinition<I, O> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds commands of every shape
-type AnyCommand = CommandDefinition<any, any>;
+export type AnyCommand = CommandDefinition<any, any>;
 
 const registry: AnyCommand[] = [];
 
@@ -165,6 +170,11 @@ export class CommandRunner {
     invocation: Invocation,
     input: I,
   ): Promise<O> {
+    if (invocation.routeCommands !== undefined && !invocation.routeCommands.includes(command)) {
+      throw new Error(
+        `${invocation.route ?? 'a route'} runs ${command.action}, which it does not declare in config.command`,
+      );
+    }
     if (invocation.routePermission !== undefined && invocation.routePermission !== command.permission) {
       throw new Error(
         `${invocation.route ?? 'a route'} declares "${invocation.routePermission}" but runs ${command.action}, which requires ${command.permission ? `"${command.permission}"` : 'no permission'}`,

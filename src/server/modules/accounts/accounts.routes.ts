@@ -7,7 +7,14 @@ import { ValidationError } from '../../platform/errors/app-error.ts';
 import { PageQuery } from '../../platform/http/paging.ts';
 import { Body, DateTime, Email, problemResponses, SingleLine, Uuid } from '../../platform/http/schemas.ts';
 import { changeOwnPassword, logIn, logOut, registerAccount } from './accounts.auth.ts';
-import { revokeSession, updateProfile } from './accounts.commands.ts';
+import {
+  changePassword,
+  revokeSession,
+  signIn,
+  signOut,
+  signUp,
+  updateProfile,
+} from './accounts.commands.ts';
 import { getMe, listMySessions } from './accounts.queries.ts';
 import type { LoginThrottle } from './accounts.throttle.ts';
 
@@ -162,20 +169,24 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
 
   r.post(
     '/api/v1/auth/signup',
-    { config: { public: true }, schema: signupSchema },
+    { config: { public: true, command: signUp }, schema: signupSchema },
     async (request, reply) => {
       const user = await registerAccount(request, reply, throttle, request.body);
       return reply.status(201).send({ user });
     },
   );
 
-  r.post('/api/v1/auth/login', { config: { public: true }, schema: loginSchema }, async (request, reply) => {
-    return { user: await logIn(request, reply, throttle, request.body) };
-  });
+  r.post(
+    '/api/v1/auth/login',
+    { config: { public: true, command: signIn }, schema: loginSchema },
+    async (request, reply) => {
+      return { user: await logIn(request, reply, throttle, request.body) };
+    },
+  );
 
   r.post(
     '/api/v1/auth/logout',
-    { config: { public: true }, schema: logoutSchema },
+    { config: { public: true, command: signOut }, schema: logoutSchema },
     async (request, reply) => {
       await logOut(request, reply);
       return reply.status(204).send(null);
@@ -188,7 +199,7 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
 
   r.patch(
     '/api/v1/me',
-    { config: { authenticated: true, sessionOnly: true }, schema: updateMeSchema },
+    { config: { authenticated: true, sessionOnly: true, command: updateProfile }, schema: updateMeSchema },
     async (request) => {
       const user = await app.gatehouse.commands.run(
         updateProfile,
@@ -201,7 +212,10 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
 
   r.post(
     '/api/v1/me/password',
-    { config: { authenticated: true, sessionOnly: true }, schema: changePasswordSchema },
+    {
+      config: { authenticated: true, sessionOnly: true, command: changePassword },
+      schema: changePasswordSchema,
+    },
     async (request, reply) => {
       await changeOwnPassword(request, reply, throttle, request.body);
       return reply.status(204).send(null);
@@ -216,7 +230,10 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
 
   r.delete(
     '/api/v1/me/sessions/:id',
-    { config: { authenticated: true, sessionOnly: true }, schema: revokeSessionSchema },
+    {
+      config: { authenticated: true, sessionOnly: true, command: revokeSession },
+      schema: revokeSessionSchema,
+    },
     async (request, reply) => {
       await app.gatehouse.commands.run(revokeSession, request.invocation(), { sessionId: request.params.id });
       return reply.status(204).send(null);

@@ -161,7 +161,7 @@ export function apiTokensRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/me/tokens',
     {
-      config: { authenticated: true, sessionOnly: true },
+      config: { authenticated: true, sessionOnly: true, command: createPersonalToken },
       schema: {
         tags: ['tokens'],
         summary: 'Create a personal API token for one of your organizations',
@@ -191,7 +191,7 @@ export function apiTokensRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/me/tokens/:id',
     {
-      config: { authenticated: true, sessionOnly: true },
+      config: { authenticated: true, sessionOnly: true, command: revokePersonalToken },
       schema: {
         tags: ['tokens'],
         summary: 'Revoke one of your personal tokens; its next request is refused',
@@ -223,7 +223,7 @@ export function apiTokensRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/automation-tokens',
     {
-      config: { permission: 'api_keys:manage', sessionOnly: true },
+      config: { command: createAutomationToken, sessionOnly: true },
       schema: {
         tags: ['tokens'],
         summary: 'Create an automation token acting with a role of the organization',
@@ -261,7 +261,7 @@ export function apiTokensRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId/automation-tokens/:id',
     {
-      config: { permission: 'api_keys:manage' },
+      config: { command: revokeOrgToken },
       schema: {
         tags: ['tokens'],
         summary: 'Revoke an automation token; its next request is refused',
@@ -319,7 +319,7 @@ export function apiTokensRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId/personal-tokens/:id',
     {
-      config: { permission: 'api_keys:manage' },
+      config: { command: revokeOrgToken },
       schema: {
         tags: ['tokens'],
         summary: "Revoke a member's personal token for this organization",

@@ -201,7 +201,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
   r.get(
     '/api/v1/orgs/:orgId/audit-events/export',
     {
-      config: { permission: 'audit:export', writes: true },
+      config: { command: exportAuditLog, writes: true },
       schema: {
         tags: ['audit'],
         summary: 'Download the audit log as CSV, JSON or JSON Lines (streamed)',
@@ -332,7 +332,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/audit-checkpoints',
     {
-      config: { permission: 'audit:export' },
+      config: { command: createAuditCheckpoint },
       schema: {
         tags: ['audit'],
         summary: 'Sign a checkpoint of the log’s head now',

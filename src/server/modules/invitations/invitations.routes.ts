@@ -83,7 +83,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/invitations',
     {
-      config: { permission: 'members:manage' },
+      config: { command: inviteMembers },
       schema: {
         tags: ['invitations'],
         summary: 'Invite one or more people by email with a role',
@@ -152,7 +152,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/invitations/:id/resend',
     {
-      config: { permission: 'members:manage' },
+      config: { command: resendInvitation },
       schema: {
         tags: ['invitations'],
         summary: 'Send the invitation again with a new link; the old link stops working',
@@ -172,7 +172,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId/invitations/:id',
     {
-      config: { permission: 'members:manage' },
+      config: { command: cancelInvitation },
       schema: {
         tags: ['invitations'],
         summary: 'Cancel an invitation; its link stops working',
@@ -189,7 +189,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/invitations/preview',
     {
-      config: { public: true },
+      config: { public: true, command: [] },
       schema: {
         tags: ['invitations'],
         summary: 'What an invitation link is for, before signing in to accept it',
@@ -224,7 +224,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/invitations/accept',
     {
-      config: { authenticated: true, sessionOnly: true },
+      config: { authenticated: true, sessionOnly: true, command: acceptInvitation },
       schema: {
         tags: ['invitations'],
         summary: 'Accept an invitation sent to your email address',
@@ -264,7 +264,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/join-link',
     {
-      config: { permission: 'members:manage' },
+      config: { command: rotateJoinLink },
       schema: {
         tags: ['invitations'],
         summary: 'Create or rotate the share link (the previous link stops working)',
@@ -285,7 +285,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId/join-link',
     {
-      config: { permission: 'members:manage' },
+      config: { command: disableJoinLink },
       schema: {
         tags: ['invitations'],
         summary: 'Turn the share link off',
@@ -302,7 +302,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/join-requests',
     {
-      config: { authenticated: true, sessionOnly: true },
+      config: { authenticated: true, sessionOnly: true, command: requestToJoin },
       schema: {
         tags: ['invitations'],
         summary: 'Ask to join an organization through its share link',
@@ -359,7 +359,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/join-requests/:id/approve',
     {
-      config: { permission: 'members:manage' },
+      config: { command: approveJoinRequest },
       schema: {
         tags: ['invitations'],
         summary: 'Approve a request to join, with a role',
@@ -381,7 +381,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/join-requests/:id/deny',
     {
-      config: { permission: 'members:manage' },
+      config: { command: denyJoinRequest },
       schema: {
         tags: ['invitations'],
         summary: 'Deny a request to join',

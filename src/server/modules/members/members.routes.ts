@@ -142,7 +142,7 @@ export function membersRoutes(app: FastifyInstance): void {
   r.patch(
     '/api/v1/orgs/:orgId/members/:userId',
     {
-      config: { permission: 'members:manage' },
+      config: { command: changeMemberRole },
       schema: {
         tags: ['members'],
         summary: "Change a member's role; effective on their next request",
@@ -165,7 +165,7 @@ export function membersRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId/members/:userId',
     {
-      config: { permission: 'members:manage' },
+      config: { command: removeMember },
       schema: {
         tags: ['members'],
         summary: 'Remove a member; their access to the organization ends at once',
@@ -184,7 +184,7 @@ export function membersRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/ownership-transfer',
     {
-      config: { permission: 'org:transfer', sessionOnly: true },
+      config: { command: transferOwnership, sessionOnly: true },
       schema: {
         tags: ['organizations'],
         summary: 'Make an Admin the owner; you become an Admin',
@@ -202,7 +202,7 @@ export function membersRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/me/memberships/:orgId',
     {
-      config: { authenticated: true, sessionOnly: true },
+      config: { authenticated: true, sessionOnly: true, command: leaveOrganization },
       schema: {
         tags: ['account'],
         summary: 'Leave an organization',

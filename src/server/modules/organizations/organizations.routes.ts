@@ -146,7 +146,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs',
     {
-      config: { authenticated: true, sessionOnly: true },
+      config: { authenticated: true, sessionOnly: true, command: createOrganization },
       schema: {
         tags: ['organizations'],
         summary: 'Create an organization; you become its owner',
@@ -251,7 +251,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
   r.patch(
     '/api/v1/orgs/:orgId',
     {
-      config: { permission: 'settings:update' },
+      config: { command: updateOrganization },
       schema: {
         tags: ['organizations'],
         summary: 'Change the organization profile',
@@ -276,7 +276,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId',
     {
-      config: { permission: 'org:delete', sessionOnly: true },
+      config: { command: deleteOrganization, sessionOnly: true },
       schema: {
         tags: ['organizations'],
         summary: 'Delete the organization (irreversible); re-enter your password',
@@ -297,7 +297,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
   r.put(
     '/api/v1/orgs/:orgId/logo',
     {
-      config: { permission: 'settings:update' },
+      config: { command: setLogo },
       preParsing: requireImageBody,
       schema: {
         tags: ['organizations'],
@@ -354,7 +354,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId/logo',
     {
-      config: { permission: 'settings:update' },
+      config: { command: removeLogo },
       schema: {
         tags: ['organizations'],
         summary: 'Remove the logo',

@@ -130,7 +130,7 @@ export function rolesRoutes(app: FastifyInstance): void {
   r.post(
     '/api/v1/orgs/:orgId/roles',
     {
-      config: { permission: 'roles:manage' },
+      config: { command: createRole },
       schema: {
         tags: ['roles'],
         summary: 'Create a custom role (plans with custom roles)',
@@ -160,7 +160,7 @@ export function rolesRoutes(app: FastifyInstance): void {
   r.patch(
     '/api/v1/orgs/:orgId/roles/:slug',
     {
-      config: { permission: 'roles:manage' },
+      config: { command: editRole },
       schema: {
         tags: ['roles'],
         summary: "Change a role's permissions (and a custom role's name or description)",
@@ -194,7 +194,7 @@ export function rolesRoutes(app: FastifyInstance): void {
   r.delete(
     '/api/v1/orgs/:orgId/roles/:slug',
     {
-      config: { permission: 'roles:manage' },
+      config: { command: removeRole },
       schema: {
         tags: ['roles'],
         summary: 'Delete a custom role',

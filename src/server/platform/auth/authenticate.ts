@@ -11,7 +11,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
 } from '../errors/app-error.ts';
-import { type RouteAccess, routeWrites } from '../http/route-policy.ts';
+import { type RouteAccess, routeCommands, routeWrites } from '../http/route-policy.ts';
 import type { ResolvedSession, SessionService } from './sessions.ts';
 import type { TokenEntry, TokenService } from './tokens.ts';
 
@@ -137,6 +137,7 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
       ...(this.routeOptions.config.permission
         ? { routePermission: this.routeOptions.config.permission }
         : {}),
+      routeCommands: routeCommands(this.routeOptions.config) ?? [],
     };
   });
 

@@ -1,6 +1,9 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
+import { buildApp } from '../../app.ts';
+import { createRole } from '../../modules/roles/roles.commands.ts';
+import { defineCommand } from '../command.ts';
 import { installRoutePolicy } from './route-policy.ts';
 
 let t: TestApp;
@@ -138,5 +141,130 @@ describe('deny by default', () => {
     app.get('/api/v1/orgs/:orgId/members', { config: { permission: 'members:read' } }, async () => '');
     await expect(app.ready()).resolves.toBeDefined();
     await app.close();
+  });
+});
+
+describe('a route and the commands it runs', () => {
+  const build = () => {
+    const app = Fastify();
+    return { app, inventory: installRoutePolicy(app) };
+  };
+  const probe = (action: string, permission?: 'members:read' | 'members:manage') =>
+    defineCommand({
+      action,
+      ...(permission ? { permission } : {}),
+      async run() {},
+    });
+  const manage = probe('probe.managed', 'members:manage');
+  const account = probe('probe.own');
+
+  it('takes its permission from the command it runs, once', async () => {
+    const { app, inventory } = build();
+    app.post('/api/v1/orgs/:orgId/probe', { config: { command: manage } }, async () => '');
+    app.delete(
+      '/api/v1/orgs/:orgId/probe',
+      { config: { command: [manage, probe('probe.also_managed', 'members:manage')] } },
+      async () => '',
+    );
+    app.post('/api/v1/me/probe', { config: { authenticated: true, command: account } }, async () => '');
+    await app.ready();
+    expect(inventory.map((r) => `${r.method} ${r.url} → ${r.access}`)).toEqual([
+      'POST /api/v1/orgs/:orgId/probe → members:manage',
+      'DELETE /api/v1/orgs/:orgId/probe → members:manage',
+      'POST /api/v1/me/probe → authenticated',
+    ]);
+    await app.close();
+  });
+
+  it("refuses a route whose declared permission is not its command's", () => {
+    const { app } = build();
+    expect(() =>
+      app.post(
+        '/api/v1/orgs/:orgId/probe',
+        { config: { permission: 'members:read', command: manage } },
+        async () => '',
+      ),
+    ).toThrow(
+      'POST /api/v1/orgs/:orgId/probe declares "members:read" but runs probe.managed, which requires "members:manage"',
+    );
+    expect(() =>
+      app.post(
+        '/api/v1/orgs/:orgId/probe',
+        { config: { permission: 'members:manage', command: account } },
+        async () => '',
+      ),
+    ).toThrow('declares "members:manage" but runs probe.own, which requires no permission');
+    expect(() =>
+      app.post('/api/v1/me/probe', { config: { authenticated: true, command: manage } }, async () => ''),
+    ).toThrow('POST /api/v1/me/probe declares config.authenticated but runs probe.managed');
+    expect(() =>
+      app.post('/api/v1/auth/probe', { config: { public: true, command: manage } }, async () => ''),
+    ).toThrow('declares config.public but runs probe.managed');
+    expect(() =>
+      app.post(
+        '/api/v1/orgs/:orgId/probe',
+        { config: { command: [manage, probe('probe.read', 'members:read')] } },
+        async () => '',
+      ),
+    ).toThrow(
+      /runs probe\.managed, which requires "members:manage", and probe\.read, which requires "members:read"/,
+    );
+    // An org command needs the org in the path, as a declared permission does.
+    expect(() => app.post('/api/v1/probe', { config: { command: manage } }, async () => '')).toThrow(
+      /no :orgId/,
+    );
+    // Declaring the command's own permission as well is allowed.
+    app.post(
+      '/api/v1/orgs/:orgId/probe',
+      { config: { permission: 'members:manage', command: manage } },
+      async () => '',
+    );
+  });
+
+  it('refuses a route that may change something without saying which commands it runs', async () => {
+    const { app } = build();
+    expect(() =>
+      app.post('/api/v1/orgs/:orgId/probe', { config: { permission: 'members:manage' } }, async () => ''),
+    ).toThrow('POST /api/v1/orgs/:orgId/probe may change something but does not say which command it runs');
+    expect(() => app.delete('/api/v1/me/probe', { config: { authenticated: true } }, async () => '')).toThrow(
+      /DELETE \/api\/v1\/me\/probe may change something/,
+    );
+    expect(() => app.put('/api/v1/auth/probe', { config: { public: true } }, async () => '')).toThrow(
+      /may change something/,
+    );
+    expect(() =>
+      app.get(
+        '/api/v1/orgs/:orgId/probe',
+        { config: { permission: 'members:manage', writes: true } },
+        async () => '',
+      ),
+    ).toThrow(/GET \/api\/v1\/orgs\/:orgId\/probe may change something/);
+    // A route that runs a command is a writing route (cross-site cookie requests are refused).
+    expect(() =>
+      app.get('/api/v1/orgs/:orgId/probe', { config: { command: manage } }, async () => ''),
+    ).toThrow('GET /api/v1/orgs/:orgId/probe runs probe.managed but does not declare that it writes');
+    // Saying it runs none is saying it.
+    app.post('/api/v1/auth/probe', { config: { public: true, command: [] } }, async () => '');
+    app.get('/api/v1/orgs/:orgId/probe', { config: { command: manage, writes: true } }, async () => '');
+    await expect(app.ready()).resolves.toBeDefined();
+    await app.close();
+  });
+
+  it("stops the real app from starting when a module's route disagrees with its command", async () => {
+    const app: FastifyInstance = await buildApp({ config: t.config, database: t.db.database, quiet: true });
+    try {
+      app.register(async (module) => {
+        module.post(
+          '/api/v1/orgs/:orgId/roles-probe',
+          { config: { permission: 'members:read', command: createRole } },
+          async () => '',
+        );
+      });
+      await expect(app.ready()).rejects.toThrow(
+        'POST /api/v1/orgs/:orgId/roles-probe declares "members:read" but runs role.created, which requires "roles:manage"',
+      );
+    } finally {
+      await app.close();
+    }
   });
 });
