@@ -212,9 +212,18 @@ export async function listMembers(
     conditions.push(sql`${lastActive} < ${inactiveCutoff}`, sql`${memberships.joinedAt} < ${inactiveCutoff}`);
   }
   if (filter.roleId) conditions.push(eq(memberships.roleId, filter.roleId));
+  if (page.after) {
+    conditions.push(keysetBefore(memberships.joinedAt, memberships.userId, page.after));
+  }
   let prefetched: string[] | undefined;
   if (filter.q) {
     const match = userMatch(filter.q);
+    if (filter.q.length < MIN_SUBSTRING_QUERY) {
+      // One or two characters: most names start with some common pair, so the newest members
+      // usually fill the page before the matching users could even be collected.
+      const walked = await memberPageOfNewest(db, and(...conditions)!, match, page.limit);
+      if (walked.length === page.limit) return walked;
+    }
     // Rare terms are found through the trigram indexes, common ones by a short scan that stops at
     // the limit. (The indexes keep no pending list: one would make every search read it.)
     const matching = await db
@@ -225,9 +234,6 @@ export async function listMembers(
     if (matching.length === 0) return [];
     if (matching.length <= MAX_PREFETCHED_USERS) prefetched = matching.map((u) => u.id);
     else conditions.push(match);
-  }
-  if (page.after) {
-    conditions.push(keysetBefore(memberships.joinedAt, memberships.userId, page.after));
   }
   if (prefetched) {
     conditions.push(inArray(memberships.userId, prefetched));
@@ -261,6 +267,32 @@ function memberPageByKey(db: Executor, where: SQL, limit: number) {
     .from(page)
     .innerJoin(users, eq(users.id, memberships.userId))
     .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .orderBy(...newestFirst)
+    .limit(limit);
+}
+
+/** How many of the newest members a short search reads before it collects the matching users. */
+const FIRST_WALK_ROWS = 2000;
+
+/**
+ * The first page of members matching `match` among the FIRST_WALK_ROWS newest ones that meet
+ * `where`: a full page is the page (nothing newer was skipped); fewer means the search must look
+ * further. The inner `LIMIT` bounds the rows read however rare the term, and the join to users is
+ * by primary key.
+ */
+function memberPageOfNewest(db: Executor, where: SQL, match: SQL, limit: number) {
+  const newest = new Subquery(
+    sql`SELECT * FROM ${memberships} WHERE ${where}
+      ORDER BY ${memberships.joinedAt} DESC, ${memberships.userId} DESC LIMIT ${FIRST_WALK_ROWS}`,
+    { userId: memberships.userId },
+    'memberships',
+  );
+  return db
+    .select(memberColumns)
+    .from(newest)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(match)
     .orderBy(...newestFirst)
     .limit(limit);
 }

@@ -143,6 +143,28 @@ describe('GET /orgs/:orgId/members', () => {
       } while (cursor);
       expect(seen).toEqual(listOrder);
     }
+    // Two characters match the start of names: the newest members are read first, then the rest.
+    const everyone: { userId: string; name: string | null; email: string }[] = expectStatus(
+      await owner.get(members(org.orgId, '?limit=100')),
+      200,
+    ).json().items;
+    const startsPa = everyone
+      .filter((m) => m.name?.toLowerCase().startsWith('pa') || m.email.startsWith('pa'))
+      .map((m) => m.userId);
+    expect(startsPa.length).toBeGreaterThan(3);
+    expect(startsPa.length).toBeLessThan(everyone.length);
+    for (const limit of [1, 2, 3, 50]) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `?q=pA&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+        const page = expectStatus(await owner.get(members(org.orgId, query)), 200).json();
+        seen.push(...page.items.map((m: { userId: string }) => m.userId));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(startsPa);
+      expect(seen.filter((id) => ids.has(id))).toEqual(listOrder);
+    }
   });
 
   it('records a member’s last activity from their requests', async () => {
