@@ -81,7 +81,7 @@ export interface Config {
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
-    /** Live organizations one user may own; creating another is refused (409 `org_limit`). */
+    /** Live organizations one user may own; creating or being made owner of another is refused (409 `org_limit`). */
     maxOwnedPerUser: number;
   };
 }

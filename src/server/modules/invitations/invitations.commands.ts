@@ -1,4 +1,5 @@
 import { entitlements } from '../../../contracts/plans.ts';
+import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockLiveOrg, orgAccess } from '../../platform/access/guard.ts';
@@ -18,6 +19,7 @@ import { quoted } from '../../platform/mail/mailer.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
+  assertMayOwnAnother,
   countSeats,
   findActiveMemberByEmail,
   listOwnerEmails,
@@ -311,7 +313,7 @@ export const cancelInvitation = defineCommand({
  */
 export const acceptInvitation = defineCommand({
   action: 'invite.accepted',
-  async run(ctx, input: { token: string }) {
+  async run(ctx, input: { token: string; maxOwnedPerUser: number }) {
     const user = requireUser(ctx);
     const tokenHash = hashSecret(input.token);
     const found = await findInvitationOrgByToken(ctx.tx, tokenHash);
@@ -334,6 +336,7 @@ export const acceptInvitation = defineCommand({
         'This invitation was sent to another email address. Sign in with that address to accept it.',
       );
     }
+    if (invitation.role === OWNER_ROLE) await assertMayOwnAnother(ctx.tx, user.userId, input.maxOwnedPerUser);
     const admitted = await admitMember(ctx.tx, org.id, user.userId, invitation.roleId);
     if (!admitted)
       throw new ConflictError('You are already a member of this organization.', 'already_member');
@@ -425,7 +428,7 @@ export const approveJoinRequest = defineCommand({
   action: 'join_request.approved',
   permission: 'members:manage',
   orgLock: 'exclusive',
-  async run(ctx, input: { id: string; role: string }) {
+  async run(ctx, input: { id: string; role: string; maxOwnedPerUser: number }) {
     const access = orgAccess(ctx);
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
     assertFound(request, 'join request');
@@ -437,6 +440,9 @@ export const approveJoinRequest = defineCommand({
     const invited = await findPendingByEmail(ctx.tx, access.orgId, request.email);
     const holdsSeat = invited !== undefined && invited.expiresAt.getTime() > Date.now();
     await assertSeats(ctx, access.orgId, access.plan, holdsSeat ? 0 : 1);
+    if (role.slug === OWNER_ROLE) {
+      await assertMayOwnAnother(ctx.tx, request.userId, input.maxOwnedPerUser, request.email);
+    }
     const admitted = await admitMember(ctx.tx, access.orgId, request.userId, role.id);
     if (!admitted)
       throw new ConflictError('They are already a member; deny the request instead.', 'already_member');

@@ -3,7 +3,8 @@ import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import { invitations, memberships, roles, users } from '../../platform/db/schema.ts';
+import { liveOrganization } from '../../platform/db/live.ts';
+import { invitations, memberships, organizations, roles, users } from '../../platform/db/schema.ts';
 import { keysetBefore } from '../../platform/http/paging.ts';
 
 export type MemberStatus = 'active' | 'inactive' | 'removed';
@@ -126,6 +127,24 @@ export async function countOwners(db: Executor, orgId: string): Promise<number> 
     .from(memberships)
     .innerJoin(roles, eq(roles.id, memberships.roleId))
     .where(activeOwners(orgId));
+  return row?.n ?? 0;
+}
+
+/** Live organizations the user is an active owner of (what `ORGS_MAX_OWNED_PER_USER` caps). */
+export async function countOwnedOrgs(db: Executor, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(
+      and(
+        eq(memberships.userId, userId),
+        eq(memberships.status, 'active'),
+        eq(roles.slug, OWNER_ROLE),
+        liveOrganization(),
+      ),
+    );
   return row?.n ?? 0;
 }
 
