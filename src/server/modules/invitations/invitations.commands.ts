@@ -164,7 +164,7 @@ export const inviteMembers = defineCommand({
   ): Promise<InvitationView[]> {
     const access = orgAccess(ctx);
     const role = await roleForAssignment(ctx, input.role);
-    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions), { role: role.slug });
     const emails = [...new Set(input.emails.map(normalizeEmail))];
     const members: string[] = [];
     for (const email of emails) {
@@ -250,7 +250,10 @@ export const resendInvitation = defineCommand({
       throw new ConflictError(`The invitation was ${invitation.status}; invite the person again instead.`);
     }
     // A new link grants the role anew: only a role within the actor's reach, as when inviting.
-    assertCanGrant(access, rolePermissions(invitation.role, invitation.rolePermissions));
+    assertCanGrant(access, rolePermissions(invitation.role, invitation.rolePermissions), {
+      invitation: invitation.id,
+      role: invitation.role,
+    });
     // An expired invitation gave its seat back; renewing it takes one again.
     if (invitation.status === 'expired') await assertSeats(ctx, access.orgId, access.plan, 1);
     await assertSendAllowed(ctx, access.orgId, input.limits, 1, [invitation.id]);
@@ -434,7 +437,10 @@ export const approveJoinRequest = defineCommand({
     assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
     const role = await roleForAssignment(ctx, input.role);
-    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions), {
+      joinRequest: request.id,
+      role: role.slug,
+    });
     // Someone also invited by email who joins through the link instead: the invitation already
     // holds the seat this membership takes, and is superseded (else it would hold a second one).
     const invited = await findPendingByEmail(ctx.tx, access.orgId, request.email);

@@ -53,7 +53,9 @@ async function memberInReach(ctx: CommandContext, userId: string): Promise<Membe
   const access = orgAccess(ctx);
   const member = await lockMember(ctx.tx, access.orgId, userId);
   if (!member || member.status === 'removed') throw new NotFoundError('member');
-  if (member.userId !== access.userId) assertCanGrant(access, permissionsOf(member));
+  if (member.userId !== access.userId) {
+    assertCanGrant(access, permissionsOf(member), { member: member.userId });
+  }
   return member;
 }
 
@@ -66,7 +68,10 @@ export const changeMemberRole = defineCommand({
     const access = orgAccess(ctx);
     const member = await memberInReach(ctx, input.userId);
     const role = await roleForAssignment(ctx, input.role);
-    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions), {
+      member: member.userId,
+      role: role.slug,
+    });
     if (role.id === member.roleId) {
       ctx.unchanged();
       return member;
