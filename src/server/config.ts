@@ -75,7 +75,7 @@ export interface Config {
   invitations: {
     /** Invitation emails (new, renewed and resent) one organization may send in any hour. */
     maxPerOrgPerHour: number;
-    /** Times one invitation may be sent again (resent, or the address invited again) in any 24 hours. */
+    /** Times one address may be sent an invitation again (resent, invited again, after a cancel too) in any 24 hours. */
     maxResendsPerDay: number;
   };
   organizations: {

@@ -86,15 +86,17 @@ const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Invitation emails go to any address a member types: an organization sends at most so many an
- * hour, and one invitation is sent again at most so many times a day, whatever the instance.
+ * hour, and one address is sent an invitation again at most so many times a day, whatever the
+ * instance. The address's budget counts every invitation email the organization sent it in the
+ * last day, whichever invitation carried it: cancelling and inviting again starts no new one.
  */
 async function assertSendAllowed(
   ctx: CommandContext,
   orgId: string,
   limits: SendLimits,
-  count: number,
-  resent: string[],
+  emails: string[],
 ): Promise<void> {
+  const count = emails.length;
   // More at once than any hour allows would never go out: waiting cannot help, so no 429.
   if (count > limits.maxPerOrgPerHour) {
     throw new ValidationError([
@@ -113,12 +115,13 @@ async function assertSendAllowed(
       `This organization may send ${limits.maxPerOrgPerHour} invitation emails an hour; try again later.`,
     );
   }
-  for (const invitationId of resent) {
-    const wait = await sendsWaitSeconds(ctx.tx, { invitationId }, DAY_MS, limits.maxResendsPerDay, 1);
+  for (const email of emails) {
+    // The first email of the day, then `maxResendsPerDay` more.
+    const wait = await sendsWaitSeconds(ctx.tx, { orgId, email }, DAY_MS, limits.maxResendsPerDay + 1, 1);
     if (wait !== undefined) {
       throw new RateLimitedError(
         wait,
-        `An invitation may be sent again ${limits.maxResendsPerDay} times a day; try again later.`,
+        `An address may be sent an invitation again ${limits.maxResendsPerDay} times a day, cancelled invitations included; try again later.`,
       );
     }
   }
@@ -182,13 +185,7 @@ export const inviteMembers = defineCommand({
     const now = Date.now();
     const extra = emails.filter((e) => (pending.get(e)?.expiresAt.getTime() ?? 0) <= now).length;
     await assertSeats(ctx, access.orgId, access.plan, extra);
-    await assertSendAllowed(
-      ctx,
-      access.orgId,
-      input.limits,
-      emails.length,
-      [...pending.values()].map((p) => p.id),
-    );
+    await assertSendAllowed(ctx, access.orgId, input.limits, emails);
     const expiresAt = new Date(now + INVITATION_TTL_MS);
     const created: InvitationView[] = [];
     const messages: ReturnType<typeof inviteMessage>[] = [];
@@ -256,7 +253,7 @@ export const resendInvitation = defineCommand({
     });
     // An expired invitation gave its seat back; renewing it takes one again.
     if (invitation.status === 'expired') await assertSeats(ctx, access.orgId, access.plan, 1);
-    await assertSendAllowed(ctx, access.orgId, input.limits, 1, [invitation.id]);
+    await assertSendAllowed(ctx, access.orgId, input.limits, [invitation.email]);
     const token = generateSecret();
     const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
     await renewInvitation(ctx.tx, access.orgId, invitation.id, { tokenHash: hashSecret(token), expiresAt });
