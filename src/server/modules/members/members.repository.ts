@@ -235,13 +235,14 @@ export async function listMembers(
   if (filter.q) {
     const match = userMatch(filter.q);
     // Rare terms are found through the trigram indexes, common ones by a short scan that stops at
-    // the limit. (The indexes keep no pending list: one would make every search read it.)
+    // the limit. (The indexes keep no pending list: one would make every search read it.) No
+    // match anywhere goes on to the org's page query, as matches outside the org do: answering at
+    // once would tell the org's admins, by the time taken, that no account anywhere matches.
     const matching = await db
       .select({ id: users.id })
       .from(users)
       .where(match)
       .limit(MAX_PREFETCHED_USERS + 1);
-    if (matching.length === 0) return [];
     if (matching.length <= MAX_PREFETCHED_USERS) prefetched = matching.map((u) => u.id);
     else conditions.push(match);
   }
