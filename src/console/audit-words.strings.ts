@@ -69,6 +69,8 @@ const fields: Record<string, readonly [string, string]> = {
   description: ['Description', 'Descripción'],
   permissions: ['Permissions', 'Permisos'],
   permission: ['Permission', 'Permiso'],
+  missing: ['Permissions lacked', 'Permisos que faltan'],
+  asked: ['Asked for', 'Solicitado'],
   scopes: ['Scopes', 'Alcances'],
   expiresAt: ['Expires', 'Caduca'],
   owner: ['Owner', 'Propietario'],

@@ -53,6 +53,8 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
   loading?: boolean;
   error?: unknown;
+  /** The action makes someone else an owner (how an `org_limit` refusal is worded). */
+  grantee?: boolean;
   /** Further fields the action needs (a password, a role to move members to). */
   children?: ReactNode;
   disabled?: boolean;
@@ -62,7 +64,7 @@ export function ConfirmDialog(props: {
       <Stack>
         {typeof props.message === 'string' ? <Text>{props.message}</Text> : props.message}
         {props.children}
-        <ErrorText error={props.error} />
+        <ErrorText error={props.error} grantee={props.grantee ?? false} />
         <DialogActions
           onCancel={props.onCancel}
           onConfirm={props.onConfirm}

@@ -26,7 +26,10 @@ const en = {
   problem_token_limit: 'Revoke tokens you no longer use, then create the new one.',
   problem_org_limit_title: 'You own as many organizations as one person may',
   problem_org_limit:
-    'Delete an organization you no longer use, or transfer its ownership to someone else, then create the new one.',
+    'Delete an organization you no longer use, or transfer its ownership to someone else, then try again.',
+  problem_org_limit_grantee_title: 'They own as many organizations as one person may',
+  problem_org_limit_grantee:
+    'They cannot be made an owner here until they delete an organization they own or transfer its ownership to someone else.',
   problem_not_found_title: 'Not found',
   problem_not_found:
     'It may have been removed, or you may no longer have access. Reload the page to see what is there now.',
@@ -142,7 +145,10 @@ const es: Strings<typeof en>['es'] = {
   problem_token_limit: 'Revoca los tokens que ya no uses y después crea el nuevo.',
   problem_org_limit_title: 'Ya eres propietario de tantas organizaciones como se permite',
   problem_org_limit:
-    'Elimina una organización que ya no uses o transfiere su propiedad a otra persona y después crea la nueva.',
+    'Elimina una organización que ya no uses o transfiere su propiedad a otra persona y después vuelve a intentarlo.',
+  problem_org_limit_grantee_title: 'Ya es propietario de tantas organizaciones como se permite',
+  problem_org_limit_grantee:
+    'No se le puede hacer propietario aquí hasta que elimine una organización suya o transfiera su propiedad a otra persona.',
   problem_not_found_title: 'No encontrado',
   problem_not_found:
     'Puede que se haya eliminado o que ya no tengas acceso. Recarga la página para ver lo que hay ahora.',

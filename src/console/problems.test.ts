@@ -52,6 +52,17 @@ describe('the console says problems in words', () => {
     expect(describeProblem(es.t, refused).message).toMatch(
       /^Elimina una organización .* transfiere su propiedad/,
     );
+    // Made owner by someone else (a transfer, a role change, an approval): the refusal is about them.
+    const theirs = describeProblem(en.t, refused, { grantee: true });
+    expect(theirs.title).toBe('They own as many organizations as one person may');
+    expect(theirs.message).toMatch(/^They cannot be made an owner here/);
+    expect(describeProblem(es.t, refused, { grantee: true }).message).toMatch(
+      /^No se le puede hacer propietario/,
+    );
+    // Any other problem is worded as usual.
+    expect(describeProblem(en.t, new ApiError(409, 'last_owner', 'x'), { grantee: true }).title).toBe(
+      describeProblem(en.t, new ApiError(409, 'last_owner', 'x')).title,
+    );
   });
 
   it('says how long to wait when rate limited, and never shows a code it does not know', () => {

@@ -30,14 +30,19 @@ const KNOWN = new Set<string>(PROBLEM_CODES);
 export function describeProblem(
   t: TFunction,
   error: unknown,
-  context: { feature?: PlanFeature } = {},
+  context: {
+    feature?: PlanFeature;
+    /** The action makes someone else an owner: an `org_limit` is about them, not the reader. */
+    grantee?: boolean;
+  } = {},
 ): { title: string; message: string; requestId?: string } {
   if (!(error instanceof ApiError)) {
     // fetch rejects with a TypeError when the server cannot be reached at all.
     const key = error instanceof TypeError ? 'network' : 'unknown';
     return { title: t(`problem_${key}_title`), message: t(`problem_${key}`) };
   }
-  const code = KNOWN.has(error.code) ? error.code : error.status >= 500 ? 'internal_error' : 'unknown';
+  let code = KNOWN.has(error.code) ? error.code : error.status >= 500 ? 'internal_error' : 'unknown';
+  if (code === 'org_limit' && context.grantee) code = 'org_limit_grantee';
   let message = t(`problem_${code}`);
   if (code === 'plan_limit' && context.feature) {
     const plan = planAllowing(context.feature);
@@ -162,10 +167,22 @@ export function fieldErrors(
  * An error as an alert in words: a title, what to do next, and for a refusal of fields the form
  * did not place, each of them by name.
  */
-export function ErrorText({ error, feature }: { error: unknown; feature?: PlanFeature }) {
+export function ErrorText({
+  error,
+  feature,
+  grantee,
+}: {
+  error: unknown;
+  feature?: PlanFeature;
+  /** The action makes someone else an owner (see describeProblem). */
+  grantee?: boolean;
+}) {
   const { t } = useTranslation();
   if (!error) return null;
-  const problem = describeProblem(t, error, feature ? { feature } : {});
+  const problem = describeProblem(t, error, {
+    ...(feature ? { feature } : {}),
+    ...(grantee ? { grantee } : {}),
+  });
   const fields = error instanceof ApiError ? error.fields : [];
   return (
     <Alert color="red" role="alert" title={problem.title}>

@@ -75,13 +75,13 @@ export interface Config {
   invitations: {
     /** Invitation emails (new, renewed and resent) one organization may send in any hour. */
     maxPerOrgPerHour: number;
-    /** Times one invitation may be sent again (resent, or the address invited again) in any 24 hours. */
+    /** Times one address may be sent an invitation again (resent, invited again, after a cancel too) in any 24 hours. */
     maxResendsPerDay: number;
   };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
-    /** Live organizations one user may own; creating another is refused (409 `org_limit`). */
+    /** Live organizations one user may own; creating or being made owner of another is refused (409 `org_limit`). */
     maxOwnedPerUser: number;
   };
 }

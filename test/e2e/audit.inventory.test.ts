@@ -788,6 +788,63 @@ describe('access.denied: a member refused on a sensitive route', () => {
     expectStatus(await as(t.app, org.owner).get(at(org.orgId)), 200);
   });
 
+  it('a different refusal on the same route within the minute is its own entry; the identical one is not', async () => {
+    const route = 'PATCH /api/v1/orgs/:orgId/members/:userId';
+    const reader = `reader-${rand()}`;
+    expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, '/roles'), {
+        slug: reader,
+        name: 'Billing reader',
+        permissions: ['billing:read'],
+      }),
+      201,
+    );
+    const admin = await addMember(t.app, org, 'admin', { name: 'Ada Admin' }, t.mail);
+    const dev = await addMember(t.app, org, 'developer', { name: 'Dev Eloper' }, t.mail);
+    const patch = (who: Person, role: string) => ({
+      method: 'PATCH' as const,
+      url: at(org.orgId, `/members/${who.userId}`),
+      payload: { role },
+    });
+    const recorded = async (spec: ReturnType<typeof patch>) =>
+      (await refused(admin, spec)).entries.map((e) => [e.action, e.target.id, e.after]);
+    // A harmless refusal first: a role carrying billing:read, which an Admin lacks.
+    const harmless = {
+      permission: 'billing:read',
+      missing: ['billing:read'],
+      asked: { member: dev.userId, role: reader },
+      role: 'admin',
+      roleName: 'Admin',
+    };
+    expect(await recorded(patch(dev, reader))).toEqual([['access.denied', route, harmless]]);
+    expect(await recorded(patch(dev, reader)), 'the same refusal again adds nothing').toEqual([]);
+    // Then, on the same route within the minute, the serious one: making someone an Owner.
+    const [serious, ...more] = await recorded(patch(dev, 'owner'));
+    expect(more).toEqual([]);
+    expect(serious).toEqual([
+      'access.denied',
+      route,
+      {
+        permission: 'billing:read',
+        missing: expect.arrayContaining(['billing:read', 'billing:manage', 'org:delete', 'org:transfer']),
+        asked: { member: dev.userId, role: 'owner' },
+        role: 'admin',
+        roleName: 'Admin',
+      },
+    ]);
+    expect(await recorded(patch(dev, 'owner'))).toEqual([]);
+    // The same grant asked for someone else, and a member out of reach, are each recorded too.
+    const other = await addMember(t.app, org, 'viewer', { name: 'Val Viewer' }, t.mail);
+    expect(
+      (await recorded(patch(other, 'owner'))).map(([, , after]) => (after as { asked: unknown }).asked),
+    ).toEqual([{ member: other.userId, role: 'owner' }]);
+    expect(
+      (await recorded(patch(org.owner, 'viewer'))).map(([, , after]) => (after as { asked: unknown }).asked),
+    ).toEqual([{ member: org.owner.userId }]);
+    expect(await recorded(patch(org.owner, 'developer')), 'out of reach whatever the role asked').toEqual([]);
+    await expectVerifies(orgChain(org.orgId));
+  });
+
   it('who is not a member gets 404 and nothing is recorded anywhere', async () => {
     const stranger = await signUp(t.app);
     const { grown } = await refused(stranger, { method: 'GET', url: at(org.orgId, '/audit-events') }, 404);

@@ -110,6 +110,7 @@ function TransferOwnership({ org }: { org: Organization }) {
         onConfirm={() => target && transfer.mutate(target)}
         loading={transfer.isPending}
         error={transfer.error}
+        grantee
       />
     </Stack>
   );

@@ -130,7 +130,10 @@ export function TeamPage() {
           ]}
         />
       </Group>
-      <ErrorText error={members.error ?? changeRole.error ?? (cancelling ? null : inviteAction.error)} />
+      <ErrorText
+        error={members.error ?? changeRole.error ?? (cancelling ? null : inviteAction.error)}
+        grantee
+      />
       <ScrollFrame label={t('members')} minWidth={720}>
         <table className={classes.table}>
           <thead>

@@ -153,7 +153,7 @@ export function JoinRequestsSection(props: {
         </Title>
         {items.length > 0 && <Badge variant="filled">{items.length}</Badge>}
       </Group>
-      <ErrorText error={requests.error ?? decide.error} />
+      <ErrorText error={requests.error ?? decide.error} grantee />
       {items.length === 0 ? (
         <Text c="gray.7">{t('noItems')}</Text>
       ) : (

@@ -158,6 +158,7 @@ export class CommandRunner {
           access: invocation.access,
           permission: err.permission,
           ...(err.missing ? { missing: err.missing } : {}),
+          ...(err.asked ? { asked: err.asked } : {}),
           route: invocation.route ?? `command ${command.action}`,
         });
       }

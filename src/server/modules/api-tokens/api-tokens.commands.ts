@@ -176,6 +176,7 @@ export const createAutomationToken = defineCommand({
     assertCanGrant(
       access,
       tokenPermissions(scopePermissions(input.scopes), rolePermissions(role.slug, role.permissions)),
+      { role: role.slug, scopes: [...input.scopes].sort().join(',') },
     );
     if (
       (await countLiveTokens(ctx.tx, { kind: 'automation', orgId: access.orgId })) >= MAX_AUTOMATION_TOKENS

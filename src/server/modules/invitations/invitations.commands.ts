@@ -1,4 +1,5 @@
 import { entitlements } from '../../../contracts/plans.ts';
+import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockLiveOrg, orgAccess } from '../../platform/access/guard.ts';
@@ -18,6 +19,7 @@ import { quoted } from '../../platform/mail/mailer.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
+  assertMayOwnAnother,
   countSeats,
   findActiveMemberByEmail,
   listOwnerEmails,
@@ -84,15 +86,17 @@ const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Invitation emails go to any address a member types: an organization sends at most so many an
- * hour, and one invitation is sent again at most so many times a day, whatever the instance.
+ * hour, and one address is sent an invitation again at most so many times a day, whatever the
+ * instance. The address's budget counts every invitation email the organization sent it in the
+ * last day, whichever invitation carried it: cancelling and inviting again starts no new one.
  */
 async function assertSendAllowed(
   ctx: CommandContext,
   orgId: string,
   limits: SendLimits,
-  count: number,
-  resent: string[],
+  emails: string[],
 ): Promise<void> {
+  const count = emails.length;
   // More at once than any hour allows would never go out: waiting cannot help, so no 429.
   if (count > limits.maxPerOrgPerHour) {
     throw new ValidationError([
@@ -111,12 +115,13 @@ async function assertSendAllowed(
       `This organization may send ${limits.maxPerOrgPerHour} invitation emails an hour; try again later.`,
     );
   }
-  for (const invitationId of resent) {
-    const wait = await sendsWaitSeconds(ctx.tx, { invitationId }, DAY_MS, limits.maxResendsPerDay, 1);
+  for (const email of emails) {
+    // The first email of the day, then `maxResendsPerDay` more.
+    const wait = await sendsWaitSeconds(ctx.tx, { orgId, email }, DAY_MS, limits.maxResendsPerDay + 1, 1);
     if (wait !== undefined) {
       throw new RateLimitedError(
         wait,
-        `An invitation may be sent again ${limits.maxResendsPerDay} times a day; try again later.`,
+        `An address may be sent an invitation again ${limits.maxResendsPerDay} times a day, cancelled invitations included; try again later.`,
       );
     }
   }
@@ -162,7 +167,7 @@ export const inviteMembers = defineCommand({
   ): Promise<InvitationView[]> {
     const access = orgAccess(ctx);
     const role = await roleForAssignment(ctx, input.role);
-    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions), { role: role.slug });
     const emails = [...new Set(input.emails.map(normalizeEmail))];
     const members: string[] = [];
     for (const email of emails) {
@@ -180,13 +185,7 @@ export const inviteMembers = defineCommand({
     const now = Date.now();
     const extra = emails.filter((e) => (pending.get(e)?.expiresAt.getTime() ?? 0) <= now).length;
     await assertSeats(ctx, access.orgId, access.plan, extra);
-    await assertSendAllowed(
-      ctx,
-      access.orgId,
-      input.limits,
-      emails.length,
-      [...pending.values()].map((p) => p.id),
-    );
+    await assertSendAllowed(ctx, access.orgId, input.limits, emails);
     const expiresAt = new Date(now + INVITATION_TTL_MS);
     const created: InvitationView[] = [];
     const messages: ReturnType<typeof inviteMessage>[] = [];
@@ -248,10 +247,13 @@ export const resendInvitation = defineCommand({
       throw new ConflictError(`The invitation was ${invitation.status}; invite the person again instead.`);
     }
     // A new link grants the role anew: only a role within the actor's reach, as when inviting.
-    assertCanGrant(access, rolePermissions(invitation.role, invitation.rolePermissions));
+    assertCanGrant(access, rolePermissions(invitation.role, invitation.rolePermissions), {
+      invitation: invitation.id,
+      role: invitation.role,
+    });
     // An expired invitation gave its seat back; renewing it takes one again.
     if (invitation.status === 'expired') await assertSeats(ctx, access.orgId, access.plan, 1);
-    await assertSendAllowed(ctx, access.orgId, input.limits, 1, [invitation.id]);
+    await assertSendAllowed(ctx, access.orgId, input.limits, [invitation.email]);
     const token = generateSecret();
     const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
     await renewInvitation(ctx.tx, access.orgId, invitation.id, { tokenHash: hashSecret(token), expiresAt });
@@ -311,7 +313,7 @@ export const cancelInvitation = defineCommand({
  */
 export const acceptInvitation = defineCommand({
   action: 'invite.accepted',
-  async run(ctx, input: { token: string }) {
+  async run(ctx, input: { token: string; maxOwnedPerUser: number }) {
     const user = requireUser(ctx);
     const tokenHash = hashSecret(input.token);
     const found = await findInvitationOrgByToken(ctx.tx, tokenHash);
@@ -334,6 +336,7 @@ export const acceptInvitation = defineCommand({
         'This invitation was sent to another email address. Sign in with that address to accept it.',
       );
     }
+    if (invitation.role === OWNER_ROLE) await assertMayOwnAnother(ctx.tx, user.userId, input.maxOwnedPerUser);
     const admitted = await admitMember(ctx.tx, org.id, user.userId, invitation.roleId);
     if (!admitted)
       throw new ConflictError('You are already a member of this organization.', 'already_member');
@@ -425,18 +428,24 @@ export const approveJoinRequest = defineCommand({
   action: 'join_request.approved',
   permission: 'members:manage',
   orgLock: 'exclusive',
-  async run(ctx, input: { id: string; role: string }) {
+  async run(ctx, input: { id: string; role: string; maxOwnedPerUser: number }) {
     const access = orgAccess(ctx);
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
     assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
     const role = await roleForAssignment(ctx, input.role);
-    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions), {
+      joinRequest: request.id,
+      role: role.slug,
+    });
     // Someone also invited by email who joins through the link instead: the invitation already
     // holds the seat this membership takes, and is superseded (else it would hold a second one).
     const invited = await findPendingByEmail(ctx.tx, access.orgId, request.email);
     const holdsSeat = invited !== undefined && invited.expiresAt.getTime() > Date.now();
     await assertSeats(ctx, access.orgId, access.plan, holdsSeat ? 0 : 1);
+    if (role.slug === OWNER_ROLE) {
+      await assertMayOwnAnother(ctx.tx, request.userId, input.maxOwnedPerUser, request.email);
+    }
     const admitted = await admitMember(ctx.tx, access.orgId, request.userId, role.id);
     if (!admitted)
       throw new ConflictError('They are already a member; deny the request instead.', 'already_member');

@@ -77,6 +77,48 @@ describe('invitation email limits', () => {
     // Other invitations of the org are not held back.
     expectStatus(await invite(org, emails(1)), 201);
   });
+
+  it('an address’s budget outlives its invitation: cancelling and inviting again does not renew it', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const url = invitationsUrl(org);
+    const owner = as(t.app, org.owner);
+    const sentTo = (email: string) =>
+      t.mail.messages.filter((m) => m.to.includes(email.toLowerCase())).length;
+
+    // Resent to the limit, cancelled, invited again: refused, and nothing goes out.
+    const spent = uniqueEmail('spent');
+    const [first] = expectStatus(await invite(org, [spent]), 201).json().items;
+    for (let i = 0; i < LIMITS.maxResendsPerDay; i++)
+      expectStatus(await owner.post(`${url}/${first.id}/resend`), 200);
+    expectStatus(await owner.delete(`${url}/${first.id}`), 204);
+    const refused = expectRateLimited(await invite(org, [spent]));
+    expect(refused.detail).toContain('2 times a day');
+    expect(refused.retryAfter).toBeLessThanOrEqual(24 * 3600);
+    // Nor does a list that holds it send to the others.
+    const bystander = uniqueEmail('bystander');
+    expectRateLimited(await invite(org, [bystander, spent]));
+    expect(sentTo(spent)).toBe(1 + LIMITS.maxResendsPerDay);
+    expect(sentTo(bystander)).toBe(0);
+    // Other addresses of the org are not held back.
+    expectStatus(await invite(org, [bystander]), 201);
+
+    // With one resend left (in another org, within its hourly budget): the new invitation takes
+    // it, and its own resend is refused.
+    const other = await createOrg(t.app, { plan: 'pro' });
+    const otherUrl = invitationsUrl(other);
+    const left = uniqueEmail('left');
+    const [before] = expectStatus(await invite(other, [left]), 201).json().items;
+    for (let i = 0; i < LIMITS.maxResendsPerDay - 1; i++) {
+      expectStatus(await as(t.app, other.owner).post(`${otherUrl}/${before.id}/resend`), 200);
+    }
+    expectStatus(await as(t.app, other.owner).delete(`${otherUrl}/${before.id}`), 204);
+    const [again] = expectStatus(await invite(other, [left]), 201).json().items;
+    expect(again.id).not.toBe(before.id);
+    expectRateLimited(await as(t.app, other.owner).post(`${otherUrl}/${again.id}/resend`));
+    expect(sentTo(left)).toBe(1 + LIMITS.maxResendsPerDay);
+    // Another organization has its own budget for the same address.
+    expectStatus(await invite(other, [spent]), 201);
+  });
 });
 
 describe('names in emails are untrusted text', () => {

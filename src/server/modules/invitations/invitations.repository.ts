@@ -329,26 +329,27 @@ export async function listJoinRequests(
 }
 
 /**
- * Whether `extra` more sends fit in the last `windowMs` of `scope` (an org's sends, or one
- * invitation's resends), measured with the database's clock: undefined when they fit, else the
- * seconds until enough of the counted sends have left the window. The caller holds the org's
- * lock, so no concurrent send is counted between this check and `recordSends`.
+ * Whether `extra` more sends fit in the last `windowMs` of `scope` (an org's sends, or with
+ * `email` the org's sends to that address, whichever invitation carried them: a cancelled one
+ * too), measured with the database's clock: undefined when they fit, else the seconds until
+ * enough of the counted sends have left the window. The caller holds the org's lock, so no
+ * concurrent send is counted between this check and `recordSends`.
  */
 export async function sendsWaitSeconds(
   tx: Executor,
-  scope: { orgId: string } | { invitationId: string },
+  scope: { orgId: string; email?: string },
   windowMs: number,
   max: number,
   extra: number,
 ): Promise<number | undefined> {
   const window = sql`now() - make_interval(secs => ${windowMs / 1000})`;
+  const inOrg = and(eq(invitationSends.orgId, scope.orgId), gt(invitationSends.sentAt, window));
   const where =
-    'orgId' in scope
-      ? and(eq(invitationSends.orgId, scope.orgId), gt(invitationSends.sentAt, window))
+    scope.email === undefined
+      ? inOrg
       : and(
-          eq(invitationSends.invitationId, scope.invitationId),
-          eq(invitationSends.resend, true),
-          gt(invitationSends.sentAt, window),
+          inOrg,
+          sql`${invitationSends.invitationId} IN (SELECT ${invitations.id} FROM ${invitations} WHERE ${invitations.orgId} = ${scope.orgId} AND ${invitations.email} = ${normalizeEmail(scope.email)})`,
         );
   const [{ used } = { used: 0 }] = await tx
     .select({ used: sql<number>`count(*)::int` })

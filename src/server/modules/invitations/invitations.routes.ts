@@ -229,7 +229,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
         tags: ['invitations'],
         summary: 'Accept an invitation sent to your email address',
         description:
-          '410 invite_expired for an expired, cancelled, replaced or unknown link (alike); 409 invite_used once accepted; 403 invite_email_mismatch when signed in as someone else.',
+          '410 invite_expired for an expired, cancelled, replaced or unknown link (alike); 409 invite_used once accepted; 403 invite_email_mismatch when signed in as someone else; 409 org_limit for an Owner invitation while you own ORGS_MAX_OWNED_PER_USER organizations.',
         body: Body({ token: Token }),
         response: {
           200: Type.Object({ org: OrgSummary, role: Type.String() }),
@@ -237,7 +237,11 @@ export function invitationsRoutes(app: FastifyInstance): void {
         },
       },
     },
-    async (request) => commands.run(acceptInvitation, request.invocation(), { token: request.body.token }),
+    async (request) =>
+      commands.run(acceptInvitation, request.invocation(), {
+        token: request.body.token,
+        maxOwnedPerUser: config.organizations.maxOwnedPerUser,
+      }),
   );
 
   r.get(
@@ -363,6 +367,8 @@ export function invitationsRoutes(app: FastifyInstance): void {
       schema: {
         tags: ['invitations'],
         summary: 'Approve a request to join, with a role',
+        description:
+          'As Owner: refused (409 org_limit) while the requester owns ORGS_MAX_OWNED_PER_USER organizations.',
         params: ItemParams,
         body: Body({ role: RoleSlug }),
         response: {
@@ -375,6 +381,7 @@ export function invitationsRoutes(app: FastifyInstance): void {
       commands.run(approveJoinRequest, request.invocation(), {
         id: request.params.id,
         role: request.body.role,
+        maxOwnedPerUser: config.organizations.maxOwnedPerUser,
       }),
   );
 

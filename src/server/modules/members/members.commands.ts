@@ -15,6 +15,7 @@ import { quoted } from '../../platform/mail/mailer.ts';
 import { revokeTokens } from '../api-tokens/index.ts';
 import { findRoleBySlug, isPrivileged, roleForAssignment } from '../roles/index.ts';
 import { alertOwnersOfPromotion } from './members.alerts.ts';
+import { assertMayOwnAnother } from './members.ownership.ts';
 import {
   countOwners,
   findMember,
@@ -52,7 +53,9 @@ async function memberInReach(ctx: CommandContext, userId: string): Promise<Membe
   const access = orgAccess(ctx);
   const member = await lockMember(ctx.tx, access.orgId, userId);
   if (!member || member.status === 'removed') throw new NotFoundError('member');
-  if (member.userId !== access.userId) assertCanGrant(access, permissionsOf(member));
+  if (member.userId !== access.userId) {
+    assertCanGrant(access, permissionsOf(member), { member: member.userId });
+  }
   return member;
 }
 
@@ -61,14 +64,20 @@ export const changeMemberRole = defineCommand({
   constraints: keepsAnOwner,
   permission: 'members:manage',
   orgLock: 'exclusive',
-  async run(ctx, input: { userId: string; role: string }) {
+  async run(ctx, input: { userId: string; role: string; maxOwnedPerUser: number }) {
     const access = orgAccess(ctx);
     const member = await memberInReach(ctx, input.userId);
     const role = await roleForAssignment(ctx, input.role);
-    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions), {
+      member: member.userId,
+      role: role.slug,
+    });
     if (role.id === member.roleId) {
       ctx.unchanged();
       return member;
+    }
+    if (role.slug === OWNER_ROLE) {
+      await assertMayOwnAnother(ctx.tx, member.userId, input.maxOwnedPerUser, member.email);
     }
     if (
       member.role === OWNER_ROLE &&
@@ -149,7 +158,7 @@ export const transferOwnership = defineCommand({
   constraints: keepsAnOwner,
   permission: 'org:transfer',
   orgLock: 'exclusive',
-  async run(ctx, input: { userId: string }) {
+  async run(ctx, input: { userId: string; maxOwnedPerUser: number }) {
     const access = orgAccess(ctx);
     const ownerId = actingMember(access, 'org:transfer');
     if (access.roleSlug !== OWNER_ROLE) {
@@ -165,6 +174,7 @@ export const transferOwnership = defineCommand({
     if (target.role !== ADMIN_ROLE) {
       throw new ConflictError('Ownership can only be transferred to an Admin. Make them an Admin first.');
     }
+    await assertMayOwnAnother(ctx.tx, target.userId, input.maxOwnedPerUser, target.email);
     const owner = await findRoleBySlug(ctx.tx, access.orgId, OWNER_ROLE);
     const admin = await findRoleBySlug(ctx.tx, access.orgId, ADMIN_ROLE);
     // Promote first: the last-owner check runs at commit and sees one owner either way.

@@ -3,7 +3,8 @@ import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import { invitations, memberships, roles, users } from '../../platform/db/schema.ts';
+import { liveOrganization } from '../../platform/db/live.ts';
+import { invitations, memberships, organizations, roles, users } from '../../platform/db/schema.ts';
 import { keysetBefore } from '../../platform/http/paging.ts';
 
 export type MemberStatus = 'active' | 'inactive' | 'removed';
@@ -129,6 +130,24 @@ export async function countOwners(db: Executor, orgId: string): Promise<number> 
   return row?.n ?? 0;
 }
 
+/** Live organizations the user is an active owner of (what `ORGS_MAX_OWNED_PER_USER` caps). */
+export async function countOwnedOrgs(db: Executor, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(
+      and(
+        eq(memberships.userId, userId),
+        eq(memberships.status, 'active'),
+        eq(roles.slug, OWNER_ROLE),
+        liveOrganization(),
+      ),
+    );
+  return row?.n ?? 0;
+}
+
 /** Seats in use for the plan's member limit: active members plus live pending invitations. */
 export async function countSeats(db: Executor, orgId: string): Promise<number> {
   const [members] = await db
@@ -225,13 +244,14 @@ export async function listMembers(
       if (walked.length === page.limit) return walked;
     }
     // Rare terms are found through the trigram indexes, common ones by a short scan that stops at
-    // the limit. (The indexes keep no pending list: one would make every search read it.)
+    // the limit. (The indexes keep no pending list: one would make every search read it.) No
+    // match anywhere goes on to the org's page query, as matches outside the org do: answering at
+    // once would tell the org's admins, by the time taken, that no account anywhere matches.
     const matching = await db
       .select({ id: users.id })
       .from(users)
       .where(match)
       .limit(MAX_PREFETCHED_USERS + 1);
-    if (matching.length === 0) return [];
     if (matching.length <= MAX_PREFETCHED_USERS) prefetched = matching.map((u) => u.id);
     else conditions.push(match);
   }

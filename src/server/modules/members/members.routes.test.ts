@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
 import { addMember, as, createOrg, expectStatus } from '../../../../test/support/orgs.ts';
+import type { Db } from '../../platform/db/client.ts';
+import * as schema from '../../platform/db/schema.ts';
+import { listMembers } from './members.repository.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -108,6 +114,35 @@ describe('GET /orgs/:orgId/members', () => {
       { relname: 'users_email_search_trgm_idx', reloptions: ['fastupdate=off'] },
       { relname: 'users_name_trgm_idx', reloptions: ['fastupdate=off'] },
     ]);
+  });
+
+  it('a search takes the same path whether or not anyone outside the org matches', async () => {
+    // Counts the statements a search sends, on the same database (a drizzle logger on its client).
+    const statements: string[] = [];
+    const logger = { logQuery: (query: string) => statements.push(query) };
+    const { pglite, pool } = t.db.database;
+    const db = (pglite
+      ? drizzlePglite({ client: pglite, schema, logger })
+      : drizzleNodePg({ client: pool!, schema, logger })) as unknown as Db;
+    const search = async (orgId: string, q: string) => {
+      statements.length = 0;
+      const rows = await listMembers(db, orgId, { q }, { limit: 20 });
+      return { rows, statements: statements.length };
+    };
+    const org = await createOrg(t.app);
+    const marker = `zq${randomBytes(6).toString('hex')}`;
+    // Somebody elsewhere in the installation bears the name; nobody bears the other one.
+    await signUp(t.app, { name: `Outside ${marker}` });
+    const outside = await search(org.orgId, marker);
+    const nobody = await search(org.orgId, `zq${randomBytes(6).toString('hex')}`);
+    expect(outside.rows).toEqual([]);
+    expect(nobody.rows).toEqual([]);
+    expect(nobody.statements).toBe(outside.statements);
+    // And the same as when a member of the org matches.
+    await addMember(t.app, org, 'viewer', { name: `Inside ${marker}` }, t.mail);
+    const inside = await search(org.orgId, marker);
+    expect(inside.rows.map((m) => m.name)).toEqual([`Inside ${marker}`]);
+    expect(inside.statements).toBe(outside.statements);
   });
 
   it('pages a search with a cursor in the list order, equal join times ordered by user id', async () => {

@@ -50,7 +50,7 @@ const present = (m: MemberRow) => ({
 
 export function membersRoutes(app: FastifyInstance): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { commands, database } = app.gatehouse;
+  const { commands, database, config } = app.gatehouse;
 
   r.get(
     '/api/v1/orgs/:orgId/members',
@@ -147,7 +147,7 @@ export function membersRoutes(app: FastifyInstance): void {
         tags: ['members'],
         summary: "Change a member's role; effective on their next request",
         description:
-          'You can only give a role whose permissions you hold, and only change members whose role you could give. The last owner cannot be demoted (409 last_owner).',
+          'You can only give a role whose permissions you hold, and only change members whose role you could give. The last owner cannot be demoted (409 last_owner); nobody is made an owner while they own ORGS_MAX_OWNED_PER_USER organizations (409 org_limit).',
         params: MemberParams,
         body: Body({ role: RoleSlug }),
         response: { 200: Type.Ref('Member'), ...problemResponses(400, 401, 403, 404, 409) },
@@ -157,6 +157,7 @@ export function membersRoutes(app: FastifyInstance): void {
       const member = await commands.run(changeMemberRole, request.invocation(), {
         userId: request.params.userId,
         role: request.body.role,
+        maxOwnedPerUser: config.organizations.maxOwnedPerUser,
       });
       return present(member);
     },
@@ -188,6 +189,8 @@ export function membersRoutes(app: FastifyInstance): void {
       schema: {
         tags: ['organizations'],
         summary: 'Make an Admin the owner; you become an Admin',
+        description:
+          'Refused (409 org_limit) while the Admin owns ORGS_MAX_OWNED_PER_USER organizations already.',
         params: OrgParams,
         body: Body({ userId: Uuid }),
         response: {
@@ -196,7 +199,11 @@ export function membersRoutes(app: FastifyInstance): void {
         },
       },
     },
-    async (request) => commands.run(transferOwnership, request.invocation(), { userId: request.body.userId }),
+    async (request) =>
+      commands.run(transferOwnership, request.invocation(), {
+        userId: request.body.userId,
+        maxOwnedPerUser: config.organizations.maxOwnedPerUser,
+      }),
   );
 
   r.delete(

@@ -11,10 +11,9 @@ import {
 } from '../../platform/errors/app-error.ts';
 import { lockUser } from '../accounts/index.ts';
 import { revokeTokens } from '../api-tokens/index.ts';
-import { admitMember } from '../members/index.ts';
+import { admitMember, assertMayOwnAnother } from '../members/index.ts';
 import { insertBuiltinRoles } from '../roles/index.ts';
 import {
-  countOwnedOrgs,
   creationWaitSeconds,
   deleteLogo,
   findOrg,
@@ -86,12 +85,7 @@ export const createOrganization = defineCommand({
         `You may create ${limits.maxCreatedPerUserPerDay} organizations a day; try again later.`,
       );
     }
-    if ((await countOwnedOrgs(ctx.tx, ctx.actor.userId)) >= limits.maxOwnedPerUser) {
-      throw new ConflictError(
-        `You own ${limits.maxOwnedPerUser} organizations, the most one person may. Delete one or transfer its ownership first.`,
-        'org_limit',
-      );
-    }
+    await assertMayOwnAnother(ctx.tx, ctx.actor.userId, limits.maxOwnedPerUser);
     const explicitSlug = input.slug !== undefined;
     const derived = slugFromName(input.name);
     const suffixed = () =>

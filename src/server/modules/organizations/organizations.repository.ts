@@ -1,5 +1,4 @@
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
-import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import { preparedPerExecutor } from '../../platform/db/prepared.ts';
@@ -203,22 +202,4 @@ export async function creationWaitSeconds(
     .offset(used - max)
     .limit(1);
   return Math.max(1, Number(row?.wait ?? 86_400));
-}
-
-/** Live organizations the user is an active owner of. */
-export async function countOwnedOrgs(tx: Executor, userId: string): Promise<number> {
-  const [row] = await tx
-    .select({ n: sql<number>`count(*)::int` })
-    .from(memberships)
-    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .innerJoin(roles, eq(roles.id, memberships.roleId))
-    .where(
-      and(
-        eq(memberships.userId, userId),
-        eq(memberships.status, 'active'),
-        eq(roles.slug, OWNER_ROLE),
-        isNull(organizations.deletedAt),
-      ),
-    );
-  return row?.n ?? 0;
 }

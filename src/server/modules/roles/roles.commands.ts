@@ -144,7 +144,9 @@ export const editRole = defineCommand({
     // A role is within reach only when the actor holds all it carries, now and after the edit:
     // otherwise taking permissions away from a role would demote its holders (the Admin role
     // included) past what the actor could do to any of them directly.
-    assertCanGrant(access, new Set([...rolePermissions(role.slug, role.permissions), ...(next ?? [])]));
+    assertCanGrant(access, new Set([...rolePermissions(role.slug, role.permissions), ...(next ?? [])]), {
+      role: role.slug,
+    });
     const held = new Set(role.permissions);
     if (next !== undefined && (next.length !== held.size || next.some((p) => !held.has(p)))) {
       changes.permissions = next;
@@ -169,7 +171,7 @@ export const removeRole = defineCommand({
     const role = await requireRole(ctx, input.slug);
     if (role.builtin) throw new ConflictError('Built-in roles cannot be deleted.');
     // Deleting a role moves its holders: only a role within the actor's reach may go.
-    assertCanGrant(access, rolePermissions(role.slug, role.permissions));
+    assertCanGrant(access, rolePermissions(role.slug, role.permissions), { role: role.slug });
     const assigned = await countRoleAssignments(ctx.tx, access.orgId, role.id);
     const tokens = await countRoleTokens(ctx.tx, access.orgId, role.id);
     let target: RoleRow | undefined;
@@ -193,7 +195,10 @@ export const removeRole = defineCommand({
         ]);
       }
       // Moving members (or tokens) into a role is giving them that role.
-      assertCanGrant(access, rolePermissions(target.slug, target.permissions));
+      assertCanGrant(access, rolePermissions(target.slug, target.permissions), {
+        role: role.slug,
+        reassignTo: target.slug,
+      });
     } else if (assigned.members + assigned.invitations + tokens > 0) {
       throw new ConflictError(
         `The role is assigned to ${assigned.members} member(s), ${assigned.invitations} pending invitation(s) and ${tokens} automation token(s). ` +

@@ -4,7 +4,11 @@ import type { Actor, RequestMeta } from '../actor.ts';
 import type { AuditLog } from './log.ts';
 import { auditActor } from './log.ts';
 
-/** One entry per member (or token), route and minute at most: a loop of refused requests cannot flood the log. */
+/**
+ * One entry per member (or token), route, refusal and minute at most: a loop of identical refused
+ * requests cannot flood the log, while a different refusal on the same route (another permission
+ * lacked, another member or role asked for) is recorded in its own right.
+ */
 const REPEAT_WINDOW_MS = 60_000;
 const REMEMBERED = 10_000;
 
@@ -15,6 +19,8 @@ export interface Refusal {
   permission: string;
   /** A grant beyond reach: every permission lacked for it (`permission` is the first). */
   missing?: readonly string[];
+  /** A grant beyond reach: what was asked for, by name (`{ member, role }`, `{ role }`...). */
+  asked?: Readonly<Record<string, string>>;
   /** `METHOD /route/:pattern`, or the command refused when there is no route. */
   route: string;
 }
@@ -34,9 +40,16 @@ export function deniedRecorder(
   roleName: (orgId: string, roleId: string) => Promise<string | undefined> = async () => undefined,
 ): DeniedRecorder {
   const recent = new Map<string, number>();
-  return async ({ actor, meta, access, permission, missing, route }) => {
+  return async ({ actor, meta, access, permission, missing, asked, route }) => {
     if (!missing && (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission))) return;
-    const key = `${access.orgId}|${access.tokenId ?? access.userId}|${route}`;
+    const key = JSON.stringify([
+      access.orgId,
+      access.tokenId ?? access.userId,
+      route,
+      permission,
+      missing ?? [],
+      asked ? Object.entries(asked).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [],
+    ]);
     const now = Date.now();
     const last = recent.get(key);
     if (last !== undefined && now - last < REPEAT_WINDOW_MS) return;
@@ -57,6 +70,7 @@ export function deniedRecorder(
           after: {
             permission,
             ...(missing ? { missing: [...missing] } : {}),
+            ...(asked ? { asked: { ...asked } } : {}),
             role: access.roleSlug,
             ...(name ? { roleName: name } : {}),
           },

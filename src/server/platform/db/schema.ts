@@ -275,7 +275,8 @@ export const invitations = pgTable(
 
 /**
  * Every invitation email sent (first send, renewal, resend): what the per-organization and
- * per-invitation send limits count, shared by every instance. Rows past a day are purged as new
+ * per-address send limits count (an address's sends through its invitations' emails), shared by
+ * every instance. Rows past a day are purged as new
  * ones are written.
  */
 export const invitationSends = pgTable(

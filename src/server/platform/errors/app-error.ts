@@ -48,11 +48,13 @@ export class PermissionDeniedError extends AppError {
   /**
    * @param permission the permission lacked (the first of `missing`, for a grant).
    * @param missing for a grant beyond the actor's reach: every permission they lack for it.
+   * @param asked for a grant: what was asked for (the role, the member, the role moved to...), by name.
    */
   constructor(
     readonly permission: string,
     detail = `This action requires the "${permission}" permission.`,
     readonly missing?: readonly string[],
+    readonly asked?: Readonly<Record<string, string>>,
   ) {
     super(403, 'permission_denied', 'Permission denied', detail);
   }
