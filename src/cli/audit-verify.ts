@@ -10,7 +10,11 @@ import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { HashPool } from '../server/platform/audit/hash-pool.ts';
 import { type Checkpoint, keyIdOf, parsePublicKey } from '../server/platform/audit/keys.ts';
-import { type FileVerifyReport, verifyExportStream } from '../server/platform/audit/verify-file.ts';
+import {
+  type FileVerifyReport,
+  verifyExportReader,
+  verifyExportStream,
+} from '../server/platform/audit/verify-file.ts';
 
 /** Something wrong with how the command was called (exit code 2), not with the log. */
 export class UsageError extends Error {}
@@ -212,11 +216,26 @@ export async function verifyExportFile(
       ? new HashPool((err, msg) => process.stderr.write(`${msg}: ${(err as Error).message}\n`))
       : undefined;
   try {
-    return await verifyExportStream(readChunks(file), keys, checkpoints, { pool });
+    if (pool) {
+      const handle = await fs.promises.open(file, 'r');
+      try {
+        let position = 0;
+        const read = async (into: Buffer) => {
+          const { bytesRead } = await handle.read(into, 0, into.length, position);
+          position += bytesRead;
+          return bytesRead;
+        };
+        return await verifyExportReader(read, keys, checkpoints, pool);
+      } catch {
+        // A thread failed (the file's own problems are a report, not an error): on this one.
+      } finally {
+        await pool.close();
+        await handle.close();
+      }
+    }
+    return await verifyExportStream(readChunks(file), keys, checkpoints);
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
-  } finally {
-    await pool?.close();
   }
 }
 

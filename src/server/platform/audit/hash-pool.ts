@@ -69,11 +69,14 @@ export class HashPool {
 
   /**
    * Splits and hashes the complete lines of an exported log in `bytes[0, length)` (see
-   * line-batch.ts). The bytes are shared with the thread: they must not change until answered.
+   * line-batch.ts). The memory moves to the thread and comes back with the answer (`bytes`);
+   * until then it is not the caller's. Should the thread die meanwhile, the memory is lost with
+   * it and the task fails: the caller verifies again without threads.
    */
-  async splitLines(bytes: SharedArrayBuffer, length: number): Promise<LineBatch> {
+  async splitLines(bytes: ArrayBuffer, length: number): Promise<{ batch: LineBatch; bytes: ArrayBuffer }> {
     const result = await this.run({ id: this.nextId++, type: 'lines', bytes, length });
-    return (result as { lines: LineBatch }).lines;
+    const answer = result as { lines: LineBatch; bytes: ArrayBuffer };
+    return { batch: answer.lines, bytes: answer.bytes };
   }
 
   private run(task: HashTask): Promise<HashResult> {
@@ -90,7 +93,8 @@ export class HashPool {
       if (!thread) return;
       const pending = this.queue.shift()!;
       thread.running.set(pending.task.id, pending);
-      thread.worker.postMessage(pending.task);
+      const { task } = pending;
+      thread.worker.postMessage(task, task.type === 'lines' ? [task.bytes] : []);
     }
   }
 
@@ -117,7 +121,11 @@ export class HashPool {
         this.broken = true;
         this.logError(err, 'an audit hashing thread failed; hashing on the main thread from now on');
       }
-      for (const pending of thread.running.values()) this.queue.unshift(pending);
+      for (const pending of thread.running.values()) {
+        // Bytes moved to the thread went with it.
+        if (pending.task.type === 'lines') pending.reject(new Error('an audit hashing thread failed'));
+        else this.queue.unshift(pending);
+      }
       thread.running.clear();
       this.drainInProcess();
     };
@@ -135,12 +143,18 @@ export class HashPool {
     }
   }
 
-  /** Stops the threads; tasks still running or queued are finished on the calling thread. */
+  /**
+   * Stops the threads; tasks still running or queued are finished on the calling thread, but for
+   * a running split of lines, whose bytes went to the thread: it fails.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const threads = this.threads.splice(0);
     for (const thread of threads) {
-      for (const pending of thread.running.values()) this.queue.unshift(pending);
+      for (const pending of thread.running.values()) {
+        if (pending.task.type === 'lines') pending.reject(new Error('the audit hash pool was closed'));
+        else this.queue.unshift(pending);
+      }
       thread.running.clear();
     }
     this.drainInProcess();

@@ -10,15 +10,15 @@ import type { HashedBatch } from './row-hash.ts';
 
 export type HashTask =
   | { id: number; type: 'rows'; kind: ChainKind; rows: string; mac: { keyId: string; macKey: Uint8Array } }
-  /** Complete lines of an export in `bytes[0, length)`, shared with the thread, not copied. */
-  | { id: number; type: 'lines'; bytes: SharedArrayBuffer; length: number };
+  /**
+   * Complete lines of an export in `bytes[0, length)`, moved to the thread and back, not copied
+   * (memory shared between threads would be: hashing copies shared bytes first).
+   */
+  | { id: number; type: 'lines'; bytes: ArrayBuffer; length: number };
 
-export type HashAnswer =
-  | { id: number; batch: HashedBatch }
-  | { id: number; lines: LineBatch }
-  | { id: number; error: string };
+export type HashResult = { batch: HashedBatch } | { lines: LineBatch; bytes: ArrayBuffer };
 
-export type HashResult = { batch: HashedBatch } | { lines: LineBatch };
+export type HashAnswer = ({ id: number } & HashResult) | { id: number; error: string };
 
 /**
  * One task's work, on whichever thread runs it. The stored rows' decoder (and the database
@@ -27,7 +27,8 @@ export type HashResult = { batch: HashedBatch } | { lines: LineBatch };
  */
 export async function runHashTask(task: HashTask): Promise<HashResult> {
   if (task.type === 'lines') {
-    return { lines: splitLineBatch(Buffer.from(task.bytes, 0, task.length), task.length) };
+    const lines = splitLineBatch(Buffer.from(task.bytes, 0, task.length), task.length);
+    return { lines, bytes: task.bytes };
   }
   const { hashRowBatch } = await import('./row-hash.ts');
   const mac = { keyId: task.mac.keyId, macKey: Buffer.from(task.mac.macKey) };
@@ -41,5 +42,5 @@ parentPort?.on('message', async (task: HashTask) => {
   } catch (err) {
     answer = { id: task.id, error: err instanceof Error ? err.message : String(err) };
   }
-  parentPort!.postMessage(answer);
+  parentPort!.postMessage(answer, 'bytes' in answer ? [answer.bytes] : []);
 });

@@ -1,17 +1,25 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { THREADS_FROM_BYTES, verifyExportFile } from '../../../cli/audit-verify.ts';
 import { type AuditEntry, entryHash, entryLine, GENESIS_HASH } from './entry.ts';
 import { HashPool } from './hash-pool.ts';
 import { type Checkpoint, signCheckpoint, signingKeyFrom } from './keys.ts';
 import { splitLineBatch } from './line-batch.ts';
-import { verifyExportStream } from './verify-file.ts';
+import { verifyExportReader, verifyExportStream } from './verify-file.ts';
 
 const ORG = '0190a0b0-0000-7000-8000-00000000000a';
 const OTHER_ORG = '0190a0b0-0000-7000-8000-00000000000b';
 const key = signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
 const keys = new Map([[key.keyId, createPublicKey(key.privateKey)]]);
 
-function chain(count: number, orgId = ORG): AuditEntry[] {
+function chain(
+  count: number,
+  orgId = ORG,
+  userAgent = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)',
+): AuditEntry[] {
   const out: AuditEntry[] = [];
   let prevHash = GENESIS_HASH;
   for (let seq = 1; seq <= count; seq++) {
@@ -26,7 +34,7 @@ function chain(count: number, orgId = ORG): AuditEntry[] {
       before: { name: `Acme ${seq - 1}`, hash: 'not the top-level one' },
       after: { name: `Acme ${seq}`, note: seq % 7 === 0 ? ',"hash":"x"' : null },
       ip: seq % 3 === 0 ? null : '192.0.2.7',
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)',
+      userAgent,
       requestId: `req-${seq}`,
       prevHash,
       hash: '',
@@ -111,9 +119,9 @@ async function* chunksOf(bytes: Buffer, size: number) {
 let batches = 0;
 const here = {
   size: 2,
-  splitLines: async (bytes: SharedArrayBuffer, length: number) => {
+  splitLines: async (bytes: ArrayBuffer, length: number) => {
     batches++;
-    return splitLineBatch(Buffer.from(bytes, 0, length), length);
+    return { batch: splitLineBatch(Buffer.from(bytes, 0, length), length), bytes };
   },
 };
 
@@ -133,6 +141,17 @@ describe('verification on the hash pool’s threads', () => {
       }
       const threaded = await verifyExportStream(chunksOf(file, 4000), keys, variant.extra, { pool });
       expect({ name, report: threaded }).toEqual({ name, report: expected });
+      // Read straight into the chunks, a few bytes or many at a time.
+      for (const most of [333, 70_000]) {
+        let at = 0;
+        const read = async (into: Buffer) => {
+          const n = file.copy(into, 0, at, Math.min(file.length, at + most));
+          at += n;
+          return n;
+        };
+        const report = await verifyExportReader(read, keys, variant.extra ?? [], pool);
+        expect({ name, most, report }).toEqual({ name, most, report: expected });
+      }
     }
     expect(batches).toBeGreaterThan(Object.keys(variants).length * 4);
   });
@@ -161,6 +180,31 @@ describe('verification on the hash pool’s threads', () => {
     expect(await verdict('unsigned')).toBe('unsigned_tail@1');
     expect(await verdict('leading checkpoint, later start')).toBe('ok');
     expect(await verdict('foreign entry')).toBe('foreign_entry@36');
+  });
+
+  it('the command’s verifier takes threads for a long file and reports as it does without', async () => {
+    const long = chain(THREADS_FROM_BYTES / 600, ORG, `agent ${'x'.repeat(500)}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-threads-'));
+    try {
+      const intact = path.join(dir, 'intact.jsonl');
+      const edited = path.join(dir, 'edited.jsonl');
+      const text = `${[...long.map(entryLine), JSON.stringify({ checkpoint: checkpointOf(long.at(-1)!) })].join('\n')}\n`;
+      fs.writeFileSync(intact, text);
+      fs.writeFileSync(edited, text.replace('"name":"Acme 9000"', '"name":"Acme 9001"'));
+      expect(fs.statSync(intact).size).toBeGreaterThan(THREADS_FROM_BYTES);
+      expect(await verifyExportFile(intact, keys)).toMatchObject({
+        ok: true,
+        checked: long.length,
+        signedSeq: long.length,
+      });
+      expect(await verifyExportFile(edited, keys)).toMatchObject({
+        ok: false,
+        firstBadSeq: 9000,
+        reason: 'hash_mismatch',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a line longer than the limit is named as it is without threads', async () => {
