@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { and, asc, desc, eq, gte, lte, sql } from 'drizzle-orm';
 import type { Actor, ChangeRecord, RequestMeta } from '../actor.ts';
 import type { Database, Executor, Tx } from '../db/client.ts';
@@ -127,7 +128,11 @@ function describeHeadless(range: HeadlessRange): string {
  * checkpoints, verifies chains and prunes by retention.
  */
 export class AuditLog {
-  /** Hashes entries for verification off the main thread (threads start on first use). */
+  /**
+   * Hashes entries for verification off the main thread (threads start on first use): one
+   * thread fewer than the cores, so that a verification leaves a core to the requests (and the
+   * database, when it runs on the same machine). Reading the rows bounds its pace anyway.
+   */
   private readonly hashPool: HashPool;
 
   constructor(
@@ -135,7 +140,7 @@ export class AuditLog {
     readonly signingKey: SigningKey,
     private readonly logError: (err: unknown, msg: string) => void,
   ) {
-    this.hashPool = new HashPool(logError);
+    this.hashPool = new HashPool(logError, Math.max(1, Math.min(os.availableParallelism() - 1, 8)));
   }
 
   private keyRegistered = false;
