@@ -13,6 +13,8 @@ export class ApiError extends Error {
     /** Seconds to wait before trying again (`Retry-After`), when the server said. */
     readonly retryAfter?: number,
     readonly requestId?: string,
+    /** The problem's particulars (`params`), e.g. the permission lacked. */
+    readonly params: Record<string, unknown> = {},
   ) {
     super(detail);
   }
@@ -50,7 +52,16 @@ async function request<T>(
       ...fields.map((f) => `${f.field.split('/').pop()}: ${f.message}`),
     ].join(' ');
     const retryAfter = Number(res.headers.get('retry-after')) || undefined;
-    throw new ApiError(res.status, json?.code ?? 'error', detail, fields, retryAfter, json?.requestId);
+    const params = json?.params && typeof json.params === 'object' ? json.params : {};
+    throw new ApiError(
+      res.status,
+      json?.code ?? 'error',
+      detail,
+      fields,
+      retryAfter,
+      json?.requestId,
+      params,
+    );
   }
   return json as T;
 }

@@ -66,6 +66,10 @@ const en = {
   problem_already_member: 'That person already belongs to this organization.',
   problem_role_in_use_title: 'This role is still in use',
   problem_role_in_use: 'Move its members and tokens to another role first.',
+  problem_permission_denied_named:
+    'It needs the permission to {{what}} ({{permission}}). Ask an Owner or Admin of this organization to do it for you, or to give you a role that allows it.',
+  problem_role_in_use_counts:
+    'It is still held by {{members}} member(s), {{invitations}} pending invitation(s) and {{tokens}} automation token(s). Choose a role to move them to, or move them first.',
   problem_slug_taken_title: 'That identifier is taken',
   problem_slug_taken: 'Choose another one.',
   problem_audit_verification_failed_title: 'The audit log failed its integrity check',
@@ -185,6 +189,10 @@ const es: Strings<typeof en>['es'] = {
   problem_already_member: 'Esa persona ya pertenece a esta organización.',
   problem_role_in_use_title: 'Este rol todavía está en uso',
   problem_role_in_use: 'Mueve primero sus miembros y tokens a otro rol.',
+  problem_permission_denied_named:
+    'Hace falta el permiso para {{what}} ({{permission}}). Pide a un Propietario o Administrador de esta organización que lo haga por ti, o que te dé un rol que lo permita.',
+  problem_role_in_use_counts:
+    'Todavía lo tienen {{members}} miembro(s), {{invitations}} invitación(es) pendiente(s) y {{tokens}} token(s) de automatización. Elige un rol al que moverlos, o muévelos antes.',
   problem_slug_taken_title: 'Ese identificador ya está en uso',
   problem_slug_taken: 'Elige otro.',
   problem_audit_verification_failed_title: 'El registro de auditoría no superó la verificación de integridad',

@@ -2,6 +2,7 @@ import i18next from 'i18next';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_CODES } from '../contracts/problems.ts';
 import { ApiError } from './api.ts';
+import { catalogStrings } from './catalog-words.strings.ts';
 import { problemStrings } from './problems.strings.ts';
 import { describeField, describeProblem, fieldErrors, planAllowing } from './problems.tsx';
 
@@ -16,7 +17,7 @@ describe('the console says problems in words', () => {
     ] as const) {
       await instance.init({
         lng,
-        resources: { [lng]: { translation: problemStrings[lng] } },
+        resources: { [lng]: { translation: { ...catalogStrings[lng], ...problemStrings[lng] } } },
         interpolation: { escapeValue: false },
       });
     }
@@ -30,6 +31,31 @@ describe('the console says problems in words', () => {
         expect(strings[`problem_${code}`], `${lang} ${code}`).toBeTruthy();
       }
     }
+  });
+
+  it('names the permission lacked and what still holds a role, from the problem’s params', () => {
+    const denied = new ApiError(403, 'permission_denied', 'x', [], undefined, undefined, {
+      permission: 'members:manage',
+    });
+    expect(describeProblem(en.t, denied).message).toBe(
+      'It needs the permission to invite, remove and change the role of members (members:manage). Ask an Owner or Admin of this organization to do it for you, or to give you a role that allows it.',
+    );
+    expect(describeProblem(es.t, denied).message).toMatch(
+      /^Hace falta el permiso para [a-záéíóúñ ,]+ \(members:manage\)\./,
+    );
+    // Without params (an older server) or with an unknown permission: the general sentence.
+    for (const params of [{}, { permission: 'nope:nope' }]) {
+      const plain = new ApiError(403, 'permission_denied', 'x', [], undefined, undefined, params);
+      expect(describeProblem(en.t, plain).message).toBe(en.t('problem_permission_denied'));
+    }
+    const inUse = new ApiError(409, 'role_in_use', 'x', [], undefined, undefined, {
+      members: 3,
+      invitations: 1,
+      tokens: 0,
+    });
+    expect(describeProblem(en.t, inUse).message).toBe(
+      'It is still held by 3 member(s), 1 pending invitation(s) and 0 automation token(s). Choose a role to move them to, or move them first.',
+    );
   });
 
   it('names the plan that allows what the plan refused, and who can change it', () => {

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { type Entitlements, PLAN_CATALOG, PLANS } from '../contracts/plans.ts';
 import { type FieldError, PROBLEM_CODES } from '../contracts/problems.ts';
 import { ApiError } from './api.ts';
+import { permissionKey } from './catalog-words.strings.ts';
 
 /**
  * The one place the console turns a problem the API answered with into words: the `code` becomes a
@@ -49,6 +50,19 @@ export function describeProblem(
     if (plan) message = t('problem_plan_limit_feature', { feature: t(`feature_${context.feature}`), plan });
   } else if (code === 'rate_limited' && error.retryAfter) {
     message = t('problem_rate_limited_wait', { count: error.retryAfter });
+  } else if (code === 'permission_denied' && typeof error.params.permission === 'string') {
+    // Named by the catalog's description of it, in the reader's language, and by its key.
+    const permission = error.params.permission;
+    const described = t(permissionKey(permission), { defaultValue: '' });
+    if (described) {
+      const what = described.charAt(0).toLowerCase() + described.slice(1).replace(/\.$/, '');
+      message = t('problem_permission_denied_named', { what, permission });
+    }
+  } else if (code === 'role_in_use') {
+    const { members, invitations, tokens } = error.params;
+    if ([members, invitations, tokens].every((n) => typeof n === 'number')) {
+      message = t('problem_role_in_use_counts', { members, invitations, tokens });
+    }
   }
   return {
     title: t(`problem_${code}_title`),

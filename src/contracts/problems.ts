@@ -51,6 +51,12 @@ export interface Problem {
   code: ProblemCode;
   requestId?: string;
   errors?: FieldError[];
+  /**
+   * The particulars, for clients to put in their own words: for `permission_denied`
+   * `{permission, missing?}` (the permission lacked; for a grant beyond reach, every one),
+   * for `role_in_use` `{members, invitations, tokens}` (what still holds the role).
+   */
+  params?: Record<string, unknown>;
 }
 
 export const problemType = (code: ProblemCode) => `urn:gatehouse:problem:${code}`;

@@ -204,6 +204,7 @@ export const removeRole = defineCommand({
         `The role is assigned to ${assigned.members} member(s), ${assigned.invitations} pending invitation(s) and ${tokens} automation token(s). ` +
           'Name a role to move them to with ?reassignTo=<slug>.',
         'role_in_use',
+        { members: assigned.members, invitations: assigned.invitations, tokens },
       );
     }
     // Moved members are told, as on any role change; a move into Admin or Owner alerts the owners.

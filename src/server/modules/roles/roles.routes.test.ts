@@ -288,7 +288,7 @@ describe('POST /api/v1/orgs/:orgId/roles', () => {
       await as(t.app, dev).post(rolesUrl(org), { slug: 'mine', name: 'Mine', permissions: [] }),
       403,
     );
-    expect(res.json().code).toBe('permission_denied');
+    expect(res.json()).toMatchObject({ code: 'permission_denied', params: { permission: 'roles:manage' } });
   });
 });
 
@@ -304,7 +304,10 @@ describe('no escalation: nobody grants what they do not hold', () => {
       }),
       403,
     );
-    expect(res.json()).toMatchObject({ code: 'permission_denied' });
+    expect(res.json()).toMatchObject({
+      code: 'permission_denied',
+      params: { permission: 'billing:read', missing: ['billing:read'] },
+    });
     expect(res.json().detail).toContain('billing:read');
     expectStatus(await as(t.app, org.owner).get(roleUrl(org, 'biller')), 404);
     // Within what the Admin holds, creating is fine.
@@ -635,7 +638,10 @@ describe('DELETE /api/v1/orgs/:orgId/roles/:slug', () => {
     expectStatus(await as(t.app, member).get(profile), 200);
 
     const inUse = expectStatus(await as(t.app, org.owner).delete(roleUrl(org, 'settings-reader')), 409);
-    expect(inUse.json().code).toBe('role_in_use');
+    expect(inUse.json()).toMatchObject({
+      code: 'role_in_use',
+      params: { members: 1, invitations: 0, tokens: 0 },
+    });
     expect(await memberRole(org, member.userId)).toBe('settings-reader');
 
     const unknown = expectStatus(

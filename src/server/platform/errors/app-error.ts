@@ -8,13 +8,19 @@ export class AppError extends Error {
   readonly errors: FieldError[] | undefined;
   /** Extra response headers (e.g. Retry-After). */
   readonly headers: Record<string, string>;
+  /** The problem's particulars for clients (the problem document's `params`). */
+  readonly params: Record<string, unknown> | undefined;
 
   constructor(
     status: number,
     code: ProblemCode,
     title: string,
     detail: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    options: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      params?: Record<string, unknown>;
+    } = {},
   ) {
     super(detail);
     this.name = 'AppError';
@@ -23,6 +29,7 @@ export class AppError extends Error {
     this.title = title;
     this.errors = options.errors;
     this.headers = options.headers ?? {};
+    this.params = options.params;
   }
 }
 
@@ -56,7 +63,9 @@ export class PermissionDeniedError extends AppError {
     readonly missing?: readonly string[],
     readonly asked?: Readonly<Record<string, string>>,
   ) {
-    super(403, 'permission_denied', 'Permission denied', detail);
+    super(403, 'permission_denied', 'Permission denied', detail, {
+      params: missing ? { permission, missing: [...missing] } : { permission },
+    });
   }
 }
 
@@ -67,8 +76,8 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(detail: string, code: ProblemCode = 'conflict') {
-    super(409, code, 'Conflict', detail);
+  constructor(detail: string, code: ProblemCode = 'conflict', params?: Record<string, unknown>) {
+    super(409, code, 'Conflict', detail, params ? { params } : {});
   }
 }
 

@@ -107,9 +107,11 @@ export function sendProblem(
   title: string,
   detail: string,
   errors?: FieldError[],
+  params?: Record<string, unknown>,
 ): FastifyReply {
   const body: Problem = { type: problemType(code), title, status, detail, code, requestId: request.id };
   if (errors) body.errors = errors;
+  if (params) body.params = params;
   return reply.status(status).type('application/problem+json; charset=utf-8').send(body);
 }
 
@@ -185,7 +187,16 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError | Error, request, reply) => {
     if (error instanceof AppError) {
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      return sendProblem(reply, request, error.status, error.code, error.title, error.message, error.errors);
+      return sendProblem(
+        reply,
+        request,
+        error.status,
+        error.code,
+        error.title,
+        error.message,
+        error.errors,
+        error.params,
+      );
     }
     const fe = error as FastifyError;
     if (Array.isArray(fe.validation)) {

@@ -51,6 +51,12 @@ export const ProblemSchema = Type.Object(
         }),
       ),
     ),
+    params: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          "The problem's particulars, for clients to put in their own words: permission_denied {permission, missing?}, role_in_use {members, invitations, tokens}",
+      }),
+    ),
   },
   { $id: 'Problem', description: 'RFC 9457 problem document' },
 );
