@@ -845,6 +845,28 @@ describe('access.denied: a member refused on a sensitive route', () => {
     await expectVerifies(orgChain(org.orgId));
   });
 
+  it('asking for other mixes of the permissions lacked is no new refusal: each permission is recorded once a minute', async () => {
+    // An Admin lacks billing:read, billing:manage, org:delete and org:transfer: fifteen mixes of
+    // them to ask for, but four permissions to be refused.
+    const admin = await addMember(t.app, org, 'admin', { name: 'Mix Admin' }, t.mail);
+    const create = (permissions: string[]) => ({
+      method: 'POST' as const,
+      url: at(org.orgId, '/roles'),
+      payload: { slug: `mix-${rand()}`, name: 'Mix', permissions: ['members:read', ...permissions] },
+    });
+    const recorded = async (permissions: string[]) =>
+      (await refused(admin, create(permissions))).entries.map(
+        (e) => (e.after as { missing: string[] }).missing,
+      );
+    expect(await recorded(['billing:read'])).toEqual([['billing:read']]);
+    expect(await recorded(['billing:read', 'billing:manage'])).toEqual([['billing:read', 'billing:manage']]);
+    expect(await recorded(['billing:manage']), 'nothing it has not been refused').toEqual([]);
+    expect(await recorded(['billing:manage', 'billing:read'])).toEqual([]);
+    // A permission not refused yet is recorded, with the rest of what was asked.
+    expect(await recorded(['billing:read', 'org:delete'])).toEqual([['billing:read', 'org:delete']]);
+    expect(await recorded(['org:delete', 'billing:manage'])).toEqual([]);
+  });
+
   it('who is not a member gets 404 and nothing is recorded anywhere', async () => {
     const stranger = await signUp(t.app);
     const { grown } = await refused(stranger, { method: 'GET', url: at(org.orgId, '/audit-events') }, 404);

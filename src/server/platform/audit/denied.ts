@@ -5,9 +5,11 @@ import type { AuditLog } from './log.ts';
 import { auditActor } from './log.ts';
 
 /**
- * One entry per member (or token), route, refusal and minute at most: a loop of identical refused
- * requests cannot flood the log, while a different refusal on the same route (another permission
- * lacked, another member or role asked for) is recorded in its own right.
+ * One entry per member (or token), route, thing asked for, permission lacked and minute at most: a
+ * loop of refused requests cannot flood the log, while a different refusal on the same route
+ * (another permission lacked, another member or role asked for) is recorded in its own right. A
+ * refusal is recorded when it lacks a permission not yet recorded for what it asked: asking for
+ * other mixes of the same permissions (a role's, in any combination) is no new refusal.
  */
 const REPEAT_WINDOW_MS = 60_000;
 const REMEMBERED = 10_000;
@@ -42,20 +44,24 @@ export function deniedRecorder(
   const recent = new Map<string, number>();
   return async ({ actor, meta, access, permission, missing, asked, route }) => {
     if (!missing && (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission))) return;
-    const key = JSON.stringify([
+    const of = JSON.stringify([
       access.orgId,
       access.tokenId ?? access.userId,
       route,
-      permission,
-      missing ?? [],
       asked ? Object.entries(asked).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [],
     ]);
+    const keys = (missing ?? [permission]).map((p) => `${of}|${p}`);
     const now = Date.now();
-    const last = recent.get(key);
-    if (last !== undefined && now - last < REPEAT_WINDOW_MS) return;
-    recent.delete(key);
-    recent.set(key, now);
-    if (recent.size > REMEMBERED) recent.delete(recent.keys().next().value as string);
+    const fresh = (key: string) => {
+      const last = recent.get(key);
+      return last === undefined || now - last >= REPEAT_WINDOW_MS;
+    };
+    if (!keys.some(fresh)) return;
+    for (const key of keys) {
+      recent.delete(key);
+      recent.set(key, now);
+      if (recent.size > REMEMBERED) recent.delete(recent.keys().next().value as string);
+    }
     try {
       // The refusal is recorded even when its words cannot be read.
       const name = access.roleId
