@@ -25,7 +25,9 @@ export type LineItem =
       from: number;
     }
   | { kind: 'checkpoint'; blank: number; text: string }
-  | { kind: 'bad'; blank: number };
+  | { kind: 'bad'; blank: number }
+  /** A line longer than MAX_LINE_BYTES: the verdict; the lines after it are not split. */
+  | { kind: 'long'; blank: number };
 
 export interface LineBatch {
   items: LineItem[];
@@ -37,6 +39,13 @@ export interface LineBatch {
   /** The empty lines after the last item. */
   trailingBlank: number;
 }
+
+/**
+ * Longest line a verifier reads (its bytes before the line break), whether it lies within one
+ * chunk or across several: far beyond any entry (the before/after objects of one change), small
+ * enough that a file without line breaks cannot exhaust memory.
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 const CHECKPOINT_BYTES = Buffer.from('{"checkpoint":');
 
@@ -66,6 +75,10 @@ export function splitLineBatch(bytes: Buffer, length: number): LineBatch {
     let end = bytes.indexOf(10, start);
     if (end < 0 || end > length) end = length;
     const next = end + 1;
+    if (end - start > MAX_LINE_BYTES) {
+      items.push({ kind: 'long', blank });
+      return { items, hashAt: hashAt.subarray(0, entries), trailingBlank: 0 };
+    }
     if (end > start && bytes[end - 1] === 13 /* \r */) end--;
     if (end === start) {
       blank++;

@@ -8,7 +8,7 @@ import { type AuditEntry, entryHash, entryLine, GENESIS_HASH } from './entry.ts'
 import { HashPool } from './hash-pool.ts';
 import { type Checkpoint, signCheckpoint, signingKeyFrom } from './keys.ts';
 import { splitLineBatch } from './line-batch.ts';
-import { verifyExportReader, verifyExportStream } from './verify-file.ts';
+import { MAX_LINE_BYTES, verifyExportReader, verifyExportStream } from './verify-file.ts';
 
 const ORG = '0190a0b0-0000-7000-8000-00000000000a';
 const OTHER_ORG = '0190a0b0-0000-7000-8000-00000000000b';
@@ -205,6 +205,23 @@ describe('verification on the hash pool’s threads', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a line past MAX_LINE_BYTES is refused wherever the chunks end, with threads or without', async () => {
+    const long = Buffer.alloc(MAX_LINE_BYTES + 10, 0x61);
+    const head = Buffer.from(`${lines.slice(0, 5).join('\n')}\n`);
+    const file = Buffer.concat([head, long, Buffer.from(`\n${lines.slice(5).join('\n')}\n`)]);
+    const reports = [
+      await verifyExportStream(chunksOf(file, file.length), keys),
+      await verifyExportStream(chunksOf(file, 1 << 20), keys),
+      await verifyExportStream(chunksOf(file, file.length), keys, [], { pool: here }),
+      await verifyExportStream(chunksOf(file, 1 << 20), keys, [], { pool }),
+    ];
+    expect(reports[0]).toMatchObject({ ok: false, reason: 'malformed', firstBadSeq: 6 });
+    expect(reports[0]!.detail).toBe(
+      `line 6 is longer than ${MAX_LINE_BYTES} bytes: not an exported audit entry`,
+    );
+    for (const report of reports) expect(report).toEqual(reports[0]);
   });
 
   it('a line longer than the limit is named as it is without threads', async () => {

@@ -3,7 +3,7 @@ import type { ChainKind } from './entry.ts';
 import { GENESIS_HASH } from './entry.ts';
 import type { HashPool } from './hash-pool.ts';
 import type { Checkpoint } from './keys.ts';
-import { isCheckpointLine, type LineBatch } from './line-batch.ts';
+import { isCheckpointLine, type LineBatch, MAX_LINE_BYTES } from './line-batch.ts';
 import {
   ChainVerifier,
   checkpointProblem,
@@ -53,12 +53,7 @@ function readCheckpoint(line: string): Checkpoint | undefined {
 
 type Problem = { seq: number; reason: FailureReason; detail: string };
 
-/**
- * Longest line the stream reader holds while looking for its end: far beyond any entry (the
- * before/after objects of one change), small enough that a file without line breaks cannot
- * exhaust memory.
- */
-export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+export { MAX_LINE_BYTES };
 
 /**
  * The state of one export's verification, fed one line at a time (text or UTF-8 bytes, without
@@ -124,6 +119,10 @@ class ExportVerifier {
 
   /** The line at bytes[start, end), its line break excluded; the bytes are not kept. */
   lineAt(bytes: Buffer, start: number, end: number): boolean {
+    if (end - start > MAX_LINE_BYTES) {
+      this.lineTooLong();
+      return false;
+    }
     this.lineNo++;
     if (end > start && bytes[end - 1] === 13 /* \r */) end--;
     if (end === start) return true;
@@ -141,6 +140,11 @@ class ExportVerifier {
   batch(batch: LineBatch, bytes: Buffer): boolean {
     const hashOf = (index: number) => latin1(bytes, batch.hashAt[index]!, batch.hashAt[index]! + 64);
     for (const item of batch.items) {
+      if (item.kind === 'long') {
+        this.lineNo += item.blank;
+        this.lineTooLong();
+        return false;
+      }
       this.lineNo += item.blank + 1;
       if (item.kind === 'checkpoint') {
         this.checkpointLine(item.text);
@@ -237,7 +241,7 @@ class ExportVerifier {
     return true;
   }
 
-  /** A line too long to be an entry; nothing after it is read. */
+  /** A line longer than MAX_LINE_BYTES (wherever chunks end): not an entry; nothing after it is read. */
   lineTooLong(): void {
     this.lineNo++;
     const at = (this.verifier?.head.seq ?? 0) + 1;
