@@ -37,6 +37,13 @@ export function secretsKeyId(key: Buffer): string {
     .toString('base64url');
 }
 
+/** No key is configured and the data folder holds none. */
+export class MissingSecretsKeyError extends Error {
+  constructor(file: string) {
+    super(`no secrets key: SECRETS_KEY and SECRETS_KEY_FILE are unset and ${file} does not exist`);
+  }
+}
+
 function readKeyFile(file: string, name: string): Buffer {
   try {
     return parseSecretsKey(fs.readFileSync(file, 'utf8'));
@@ -55,11 +62,14 @@ export function loadSecretsKey(options: {
   key?: Buffer | undefined;
   file?: string | undefined;
   dataDir: string;
+  /** False: refuse instead of generating a key (a rotation must never invent the key it seals under). */
+  generate?: boolean;
 }): Buffer {
   if (options.key) return options.key;
   if (options.file) return readKeyFile(options.file, 'SECRETS_KEY_FILE');
   const file = path.join(options.dataDir, 'secrets-key');
   if (fs.existsSync(file)) return readKeyFile(file, 'the secrets key file');
+  if (options.generate === false) throw new MissingSecretsKeyError(file);
   const key = randomBytes(SECRETS_KEY_BYTES);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // Written whole under another name, then linked into place: link never replaces a file, so a

@@ -256,6 +256,10 @@ describe('SECRETS_KEY, SECRETS_KEY_FILE, SECRETS_PREVIOUS_KEYS', () => {
     );
     fs.writeFileSync(file, key.toString('hex'));
     expect(() => loadSecretsKey({ file, dataDir: dir })).toThrow(/does not hold the base64 of exactly 32/);
+    // Asked not to generate (a rotation), it refuses instead of inventing a key.
+    expect(() => loadSecretsKey({ dataDir: dir, generate: false })).toThrow(
+      `no secrets key: SECRETS_KEY and SECRETS_KEY_FILE are unset and ${path.join(dir, 'secrets-key')} does not exist`,
+    );
     // The configured key wins over the data folder's and nothing is generated.
     expect(loadSecretsKey({ key, dataDir: dir }).equals(key)).toBe(true);
     expect(fs.existsSync(path.join(dir, 'secrets-key'))).toBe(false);

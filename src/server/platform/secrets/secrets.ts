@@ -139,6 +139,7 @@ export function loadSecrets(options: {
   file?: string | undefined;
   previousKeys?: readonly Buffer[];
   dataDir: string;
+  generate?: boolean;
 }): Secrets {
   return new Secrets(loadSecretsKey(options), options.previousKeys ?? []);
 }
