@@ -22,7 +22,9 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const registry = new Map<string, SealedColumn>();
 
 /**
- * Declares a column of sealed secrets (once, when its module loads). Returns a function that
+ * Declares a column of sealed secrets, once, at the top level of the owning module's code that
+ * app.ts imports: `gatehouse secrets rotate` loads the app's modules to find every declaration,
+ * so a column declared anywhere else would be skipped by the rotation. Returns a function that
  * withdraws the declaration. Two declarations of one column are refused: they could disagree on
  * the context.
  */
