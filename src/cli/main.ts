@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../server/config.ts';
 import type { AuditVerifyOptions } from './audit-verify.ts';
 
@@ -56,6 +56,30 @@ export function buildCli(): Command {
       } finally {
         await database.close();
       }
+    });
+
+  const secrets = program.command('secrets').description('Secrets stored encrypted in the database');
+  secrets
+    .command('rotate')
+    .description(
+      'Re-encrypt every stored secret under SECRETS_KEY; values sealed under SECRETS_PREVIOUS_KEYS are opened with them. Safe while the server runs (PostgreSQL) and to run again',
+    )
+    .option(
+      '--batch-size <n>',
+      'values re-sealed per transaction',
+      (value: string) => {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+          throw new InvalidArgumentError('an integer between 1 and 10000');
+        }
+        return n;
+      },
+      500,
+    )
+    .action(async (options: { batchSize: number }) => {
+      const config = loadConfig();
+      const { runSecretsRotate } = await import('./secrets-rotate.ts');
+      process.exitCode = await runSecretsRotate(config, options);
     });
 
   const audit = program.command('audit').description('The tamper-evident audit log');

@@ -42,6 +42,7 @@ import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
 import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
+import { loadSecrets, type Secrets } from './platform/secrets/secrets.ts';
 
 /** What every module may use. Built once per app. */
 export interface AppContext {
@@ -54,6 +55,8 @@ export interface AppContext {
   access: AccessResolver;
   mailer: Mailer;
   audit: AuditLog;
+  /** Seals and opens secrets stored in the database (AES-256-GCM under SECRETS_KEY). */
+  secrets: Secrets;
   routes: RouteInventoryEntry[];
   /**
    * Checks the signed-in caller's password, re-entered before a sensitive step (throttled per
@@ -183,6 +186,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     logError,
   );
   app.addHook('onClose', async () => audit.close());
+  const secrets = loadSecrets({
+    key: config.secrets.key,
+    file: config.secrets.keyFile,
+    previousKeys: config.secrets.previousKeys,
+    dataDir: config.dataDir,
+  });
   const commands = new CommandRunner(
     database,
     bus,
@@ -207,6 +216,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     access,
     mailer,
     audit,
+    secrets,
     routes,
     confirmPassword: async () => {
       throw new Error('the accounts module is not registered');

@@ -2,6 +2,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parsePrivateKey, signingKeyFrom } from './platform/audit/keys.ts';
+import { parseSecretsKey, SECRETS_KEY_HINT } from './platform/secrets/keys.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a `Config`.
@@ -62,6 +63,14 @@ export interface Config {
     enterpriseRetentionDays: number;
     /** Retention of each user's own account log (sign-ins, password changes). */
     accountRetentionDays: number;
+  };
+  secrets: {
+    /** The key new secrets are sealed under (AES-256), from SECRETS_KEY. Never logged. */
+    key: Buffer | undefined;
+    /** A file holding it; default `<dataDir>/secrets-key`, generated on first start. */
+    keyFile: string | undefined;
+    /** Keys that still open values sealed before a rotation, never seal new ones. */
+    previousKeys: Buffer[];
   };
   loginThrottle: {
     windowMs: number;
@@ -220,6 +229,40 @@ function readSigningKey(env: Env): string | undefined {
   return pem;
 }
 
+/**
+ * SECRETS_KEY or SECRETS_KEY_FILE (not both: which one seals would be a guess), and
+ * SECRETS_PREVIOUS_KEYS. No message repeats a key.
+ */
+function readSecrets(env: Env): Config['secrets'] {
+  const raw = env.SECRETS_KEY?.trim() || undefined;
+  const file = env.SECRETS_KEY_FILE?.trim() || undefined;
+  if (raw && file) {
+    throw new ConfigError('set SECRETS_KEY or SECRETS_KEY_FILE, not both');
+  }
+  let key: Buffer | undefined;
+  if (raw) {
+    try {
+      key = parseSecretsKey(raw);
+    } catch {
+      throw new ConfigError(`SECRETS_KEY must be ${SECRETS_KEY_HINT}`);
+    }
+  }
+  const previous = (env.SECRETS_PREVIOUS_KEYS ?? '').split(',').map((s) => s.trim());
+  const previousKeys: Buffer[] = [];
+  for (const [i, entry] of previous.entries()) {
+    if (entry === '') continue;
+    try {
+      previousKeys.push(parseSecretsKey(entry));
+    } catch {
+      throw new ConfigError(
+        `SECRETS_PREVIOUS_KEYS must be a comma-separated list of keys, each ${SECRETS_KEY_HINT}; ` +
+          `entry ${i + 1} is not`,
+      );
+    }
+  }
+  return { key, keyFile: file ? path.resolve(file) : undefined, previousKeys };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -270,6 +313,7 @@ export function loadConfig(env: Env = process.env): Config {
       enterpriseRetentionDays: readInt(env, 'AUDIT_RETENTION_ENTERPRISE_DAYS', 730, 30, 3650),
       accountRetentionDays: readInt(env, 'AUDIT_RETENTION_ACCOUNT_DAYS', 365, 30, 3650),
     },
+    secrets: readSecrets(env),
     loginThrottle: {
       windowMs: readInt(env, 'LOGIN_THROTTLE_WINDOW_MINUTES', 15, 1, 24 * 60) * 60_000,
       maxFailuresPerAccount: readInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 1000),
