@@ -135,7 +135,9 @@ describe.skipIf(!HAS_CHROMIUM)('the Roles page in a browser', () => {
     const moveTo = confirm.getByLabel('Move its members to');
     await poll(() => moveTo.count()).toBe(1);
     // The server's refusal (409 role_in_use), in words.
-    expect(await confirm.textContent()).toContain('Move its members and tokens to another role first.');
+    expect(await confirm.textContent()).toContain(
+      'It is still held by 1 member(s), 0 pending invitation(s) and 0 automation token(s).',
+    );
     const offered = await moveTo.locator('option:not([disabled])').allTextContents();
     expect(offered).toEqual(['Admin', 'Cyberoper', 'Developer', 'Viewer']);
     expect(await confirm.getByRole('button', { name: 'Move and delete' }).isDisabled()).toBe(true);
