@@ -268,27 +268,39 @@ export async function listMembers(
 const newestFirst = [desc(memberships.joinedAt), desc(memberships.userId)];
 
 /**
- * A page of members whose condition names their ids: their rows are looked up by user id, sorted,
- * cut to the page, and only then joined to their users and roles. The inner subquery's `OFFSET 0`
- * is a planning fence (PostgreSQL does not flatten a subquery with an OFFSET): without it the
- * planner walks the org's list index in page order and tests every row against the ids, thousands
- * of rows for a few hundred matches. The subqueries are aliased `memberships`, so the shared
- * member columns read from them; the order is the list's own (joined_at, user_id), newest first.
+ * A page of members from `rows`, SQL selecting membership rows newest first: joined to their
+ * users and roles (optionally kept only where `match` holds), in the list's own order
+ * (joined_at, user_id), newest first, cut to `limit`. The subquery is aliased `memberships`, so
+ * the shared member columns read from it.
  */
-function memberPageByKey(db: Executor, where: SQL, limit: number) {
-  const page = new Subquery(
-    sql`SELECT * FROM (SELECT * FROM ${memberships} WHERE ${where} OFFSET 0) AS ${memberships}
-      ORDER BY ${memberships.joinedAt} DESC, ${memberships.userId} DESC LIMIT ${limit}`,
-    { userId: memberships.userId },
-    'memberships',
-  );
+function pageOf(db: Executor, rows: SQL, limit: number, match?: SQL) {
+  const page = new Subquery(rows, { userId: memberships.userId }, 'memberships');
   return db
     .select(memberColumns)
     .from(page)
     .innerJoin(users, eq(users.id, memberships.userId))
     .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(match)
     .orderBy(...newestFirst)
     .limit(limit);
+}
+
+const NEWEST_FIRST_SQL = sql`ORDER BY ${memberships.joinedAt} DESC, ${memberships.userId} DESC`;
+
+/**
+ * A page of members whose condition names their ids: their rows are looked up by user id, sorted
+ * and cut to the page before they are joined. The inner subquery's `OFFSET 0` is a planning fence
+ * (PostgreSQL does not flatten a subquery with an OFFSET): without it the planner walks the org's
+ * list index in page order and tests every row against the ids, thousands of rows for a few
+ * hundred matches.
+ */
+function memberPageByKey(db: Executor, where: SQL, limit: number) {
+  return pageOf(
+    db,
+    sql`SELECT * FROM (SELECT * FROM ${memberships} WHERE ${where} OFFSET 0) AS ${memberships}
+      ${NEWEST_FIRST_SQL} LIMIT ${limit}`,
+    limit,
+  );
 }
 
 /** How many of the newest members a short search reads before it collects the matching users. */
@@ -301,20 +313,12 @@ const FIRST_WALK_ROWS = 2000;
  * by primary key.
  */
 function memberPageOfNewest(db: Executor, where: SQL, match: SQL, limit: number) {
-  const newest = new Subquery(
-    sql`SELECT * FROM ${memberships} WHERE ${where}
-      ORDER BY ${memberships.joinedAt} DESC, ${memberships.userId} DESC LIMIT ${FIRST_WALK_ROWS}`,
-    { userId: memberships.userId },
-    'memberships',
+  return pageOf(
+    db,
+    sql`SELECT * FROM ${memberships} WHERE ${where} ${NEWEST_FIRST_SQL} LIMIT ${FIRST_WALK_ROWS}`,
+    limit,
+    match,
   );
-  return db
-    .select(memberColumns)
-    .from(newest)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(roles, eq(roles.id, memberships.roleId))
-    .where(match)
-    .orderBy(...newestFirst)
-    .limit(limit);
 }
 
 /** Whether a user with this email is an active member (invitations to members are refused). */
