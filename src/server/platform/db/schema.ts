@@ -45,6 +45,11 @@ export const users = pgTable(
     passwordChangedAt: timestamp('password_changed_at', { withTimezone: true, mode: 'date', precision: 3 })
       .notNull()
       .defaultNow(),
+    /**
+     * Set by an operator (`gatehouse operator users disable`): sign-in is refused and no session or
+     * personal token of the account is honoured until it is cleared.
+     */
+    disabledAt: time('disabled_at'),
   },
   (t) => [
     // Emails are stored normalised (normalizeEmail: Alice@x.io is alice@x.io), so the database
@@ -154,6 +159,11 @@ export const organizations = pgTable(
     createdAt: createdAt(),
     updatedAt: time('updated_at').notNull().defaultNow(),
     deletedAt: time('deleted_at'),
+    /**
+     * Set by an operator (`gatehouse operator orgs suspend`): every org-scoped route answers 403
+     * `org_suspended` to its members and tokens until it is cleared. The data and memberships stay.
+     */
+    suspendedAt: time('suspended_at'),
   },
   (t) => [uniqueIndex('organizations_slug_key').on(sql`lower(${t.slug})`).where(sql`${t.deletedAt} IS NULL`)],
 );
