@@ -3,11 +3,14 @@
 
 /**
  * Who acts: a user (signed in, or through one of their personal tokens: `tokenId`), an
- * organization's automation token, the system, or nobody yet. Later capabilities add SCIM.
+ * organization's automation token, the system, an operator of the installation (the `gatehouse
+ * operator` and `break-glass` commands, run on the server's own database), or nobody yet. Later
+ * capabilities add SCIM.
  */
 export type Actor =
   | { type: 'anonymous' }
   | { type: 'system' }
+  | { type: 'operator' }
   | { type: 'user'; userId: string; email: string; sessionId?: string; tokenId?: string }
   | { type: 'token'; tokenId: string; orgId: string; name: string };
 
@@ -48,6 +51,8 @@ export function describeActor(actor: Actor): string {
       return actor.email;
     case 'token':
       return `the automation token "${actor.name}"`;
+    case 'operator':
+      return 'an operator of this installation';
     default:
       return 'the system';
   }

@@ -27,7 +27,7 @@ export const AuditEvent = Type.Object(
     seq: Type.Integer({ minimum: 1, description: 'Position in the chain: 1, 2, 3, … with no gap' }),
     occurredAt: Type.String({ format: 'date-time' }),
     actor: Type.Object({
-      type: Type.String({ description: 'user, token, scim, system' }),
+      type: Type.String({ description: 'user, token, scim, system, operator, anonymous' }),
       id: Nullable(Type.String()),
       email: Nullable(Type.String()),
       tokenId: Type.Optional(

@@ -11,7 +11,12 @@ export type ChainKind = 'org' | 'user' | 'instance';
 /** The installation's own chain id. */
 export const INSTANCE_CHAIN_ID = '00000000-0000-0000-0000-000000000000';
 
-export type AuditActorType = 'user' | 'token' | 'scim' | 'system' | 'anonymous';
+/**
+ * `operator`: someone with the installation's own database acting through the CLI (no id, no
+ * email: the entry's `after.reason` says why). The type is hashed as the string it is, so adding
+ * one leaves every existing entry's hash as it was.
+ */
+export type AuditActorType = 'user' | 'token' | 'scim' | 'system' | 'operator' | 'anonymous';
 
 export interface AuditActor {
   type: AuditActorType;

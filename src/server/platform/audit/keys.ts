@@ -158,15 +158,28 @@ export function checkpointSignatureValid(
  * The instance's signing key: from configuration (PEM text or a file) when given, else the one
  * in the data folder, generated (mode 0600) on first start.
  */
+/** No signing key is configured or stored, and none may be made (see `loadSigningKey`). */
+export class MissingSigningKeyError extends Error {}
+
 export function loadSigningKey(options: {
   pem?: string | undefined;
   file?: string | undefined;
   dataDir: string;
+  /**
+   * Make a key when none is configured or stored (default). A command that writes entries for a
+   * server to verify passes false: entries under a key made up on the spot would fail its checks.
+   */
+  generate?: boolean;
 }): SigningKey {
   if (options.pem) return signingKeyFrom(parsePrivateKey(options.pem));
   const file = options.file ?? path.join(options.dataDir, 'audit-signing-key.pem');
   if (fs.existsSync(file)) return signingKeyFrom(parsePrivateKey(fs.readFileSync(file, 'utf8')));
   if (options.file) throw new Error(`AUDIT_SIGNING_KEY_FILE ${file} does not exist`);
+  if (options.generate === false) {
+    throw new MissingSigningKeyError(
+      `no audit signing key: AUDIT_SIGNING_KEY and AUDIT_SIGNING_KEY_FILE are not set and ${file} does not exist`,
+    );
+  }
   const { privateKey } = generateKeyPairSync('ed25519');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();

@@ -71,6 +71,8 @@ export function auditActor(actor: Actor): AuditActor {
       return { type: 'token', id: actor.tokenId, email: null };
     case 'system':
       return { type: 'system', id: null, email: null };
+    case 'operator':
+      return { type: 'operator', id: null, email: null };
     default:
       return { type: 'anonymous', id: null, email: null };
   }
@@ -723,9 +725,14 @@ export class AuditLog {
   }
 }
 
-/** Which chain a command's record goes to: its org's, else the user's own account log. */
+/**
+ * Which chain a command's record goes to: its org's, else the user's own account log. An
+ * operator's change that concerns no organization (an account disabled or enabled) goes to the
+ * installation's log, which records what operators did.
+ */
 export function chainOf(change: ChangeRecord): ChainRef {
   if (change.orgId) return { kind: 'org', id: change.orgId };
+  if (change.actor.type === 'operator') return { kind: 'instance', id: INSTANCE_CHAIN_ID };
   if (change.actor.type === 'user') return { kind: 'user', id: change.actor.userId };
   if (change.target.type === 'user') return { kind: 'user', id: change.target.id };
   return { kind: 'instance', id: INSTANCE_CHAIN_ID };
