@@ -129,7 +129,9 @@ export async function logIn(
   const valid = await verifyPassword(user?.passwordHash ?? null, body.password, attempt.accountKey).catch(
     unjudged,
   );
-  if (!valid || !user) throw new InvalidCredentialsError();
+  // A disabled account is refused exactly like a wrong password, the attempt counted as a failure:
+  // a different answer, or a different count, would tell whoever is guessing that the guess was right.
+  if (!valid || !user || user.disabled) throw new InvalidCredentialsError();
   // Each sign-in makes a session: even with the right password they are counted, so nobody can
   // make sessions (and their audit entries) without bound. Checked only once the password is
   // right, so the limit tells nothing to someone who does not know it. A right password refused

@@ -73,7 +73,10 @@ export const signIn = defineCommand({
     // since, this sign-in used the old one and must fail: otherwise a session made with the old
     // password could be created just after the change ended all others.
     const user = await lockUser(ctx.tx, input.userId);
-    if (!user || user.passwordHash !== input.verifiedHash) throw new InvalidCredentialsError();
+    // Disabled meanwhile (the disabling holds this row too): refused like any other sign-in to it.
+    if (!user || user.disabled || user.passwordHash !== input.verifiedHash) {
+      throw new InvalidCredentialsError();
+    }
     // A session presented at sign-in is replaced, never reused (no session fixation).
     if (input.previousSession) {
       await ctx.services.sessions.revoke(ctx, input.previousSession.userId, {

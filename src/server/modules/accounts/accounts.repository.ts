@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import { type SessionUser, userColumns } from '../../platform/auth/sessions.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -10,10 +10,17 @@ import { keysetBefore } from '../../platform/http/paging.ts';
  * sign-in), never a bare id from another tenant.
  */
 
-type UserWithHash = SessionUser & { passwordHash: string };
+/** `disabled`: an operator disabled the account (no sign-in, no session, no personal token). */
+type UserWithHash = SessionUser & { passwordHash: string; disabled: boolean };
 
 const selectUserWithHash = (db: Executor) =>
-  db.select({ ...userColumns, passwordHash: users.passwordHash }).from(users);
+  db
+    .select({
+      ...userColumns,
+      passwordHash: users.passwordHash,
+      disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
+    })
+    .from(users);
 
 /** The account with this email, in any spelling that normalises to the stored one. */
 export async function findUserByEmail(db: Executor, email: string): Promise<UserWithHash | undefined> {
@@ -24,6 +31,22 @@ export async function findUserByEmail(db: Executor, email: string): Promise<User
 export async function findUserById(db: Executor, userId: string): Promise<UserWithHash | undefined> {
   const [row] = await selectUserWithHash(db).where(eq(users.id, userId));
   return row;
+}
+
+/** The account with this email, its row locked for the rest of the transaction. */
+export async function lockUserByEmail(db: Executor, email: string): Promise<UserWithHash | undefined> {
+  const [row] = await selectUserWithHash(db)
+    .where(eq(users.email, normalizeEmail(email)))
+    .for('update');
+  return row;
+}
+
+/** Sets or clears the operator's disabling of an account. */
+export async function setUserDisabled(db: Executor, userId: string, disabled: boolean): Promise<void> {
+  await db
+    .update(users)
+    .set({ disabledAt: disabled ? sql`now()` : null })
+    .where(eq(users.id, userId));
 }
 
 /** Locks the user's row for the rest of the transaction (password change vs. concurrent change). */
@@ -118,4 +141,29 @@ export async function findUserSession(
     .from(sessions)
     .where(and(eq(sessions.userId, userId), eq(sessions.id, sessionId)));
   return row;
+}
+
+export interface OperatorUserRow {
+  email: string;
+  name: string;
+  orgs: number;
+  disabled: boolean;
+  createdAt: Date;
+}
+
+/** Every account of the installation, oldest first, with the organizations it is an active member of. */
+export async function listAllUsers(db: Executor): Promise<OperatorUserRow[]> {
+  return db
+    .select({
+      email: users.email,
+      name: users.name,
+      // Written out qualified: in a one-table select the builder leaves column names bare, and a
+      // bare "id" inside the subquery would name the subquery's own tables.
+      orgs: sql<number>`(SELECT count(*)::int FROM memberships m INNER JOIN organizations o ON o.id = m.org_id
+        WHERE m.user_id = "users"."id" AND m.status = 'active' AND o.deleted_at IS NULL)`,
+      disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
+      createdAt: users.createdAt,
+    })
+    .from(users)
+    .orderBy(asc(users.createdAt), asc(users.id));
 }

@@ -3,7 +3,14 @@ import { confirmSignedInPassword } from './accounts.auth.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
 
-export { lockUser } from './accounts.repository.ts';
+export {
+  findUserByEmail,
+  listAllUsers,
+  lockUser,
+  lockUserByEmail,
+  type OperatorUserRow,
+  setUserDisabled,
+} from './accounts.repository.ts';
 
 /** Accounts: sign-up, sign-in, sessions and the signed-in user's own profile. */
 export async function accountsModule(app: FastifyInstance): Promise<void> {

@@ -1,4 +1,4 @@
-import { and, eq, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { InvalidatingCache } from '../cache/cache.ts';
 import type { CommandScope } from '../command-scope.ts';
 import type { Db, Executor } from '../db/client.ts';
@@ -212,8 +212,12 @@ export class SessionService {
     };
   }
 
+  /** The account, unless an operator disabled it: then no session or personal token of it is honoured. */
   private async loadUser(userId: string): Promise<SessionUser | undefined> {
-    const [row] = await this.db.select(userColumns).from(users).where(eq(users.id, userId));
+    const [row] = await this.db
+      .select(userColumns)
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.disabledAt)));
     return row;
   }
 
