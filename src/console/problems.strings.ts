@@ -30,6 +30,9 @@ const en = {
   problem_org_limit_grantee_title: 'They own as many organizations as one person may',
   problem_org_limit_grantee:
     'They cannot be made an owner here until they delete an organization they own or transfer its ownership to someone else.',
+  problem_org_suspended_title: 'This organization is suspended',
+  problem_org_suspended:
+    'The operators of this installation suspended it: nothing in it can be seen or changed for now. Ask them, or the organization’s owners, why and when it will be lifted.',
   problem_not_found_title: 'Not found',
   problem_not_found:
     'It may have been removed, or you may no longer have access. Reload the page to see what is there now.',
@@ -153,6 +156,9 @@ const es: Strings<typeof en>['es'] = {
   problem_org_limit_grantee_title: 'Ya es propietario de tantas organizaciones como se permite',
   problem_org_limit_grantee:
     'No se le puede hacer propietario aquí hasta que elimine una organización suya o transfiera su propiedad a otra persona.',
+  problem_org_suspended_title: 'Esta organización está suspendida',
+  problem_org_suspended:
+    'Los operadores de esta instalación la suspendieron: por ahora no se puede ver ni cambiar nada en ella. Pregúntales a ellos, o a los propietarios de la organización, por qué y cuándo se levantará.',
   problem_not_found_title: 'No encontrado',
   problem_not_found:
     'Puede que se haya eliminado o que ya no tengas acceso. Recarga la página para ver lo que hay ahora.',

@@ -11,6 +11,7 @@ export const PROBLEM_CODES = [
   'session_required',
   'token_limit',
   'org_limit',
+  'org_suspended',
   'not_found',
   'method_not_allowed',
   'conflict',

@@ -9,7 +9,7 @@ import type { Delivery, InvalidationBus } from './cache/cache.ts';
 import type { CommandScope } from './command-scope.ts';
 import type { Database, Tx } from './db/client.ts';
 import { pgConstraint, pgErrorCode } from './db/errors.ts';
-import { AppError, ConflictError, PermissionDeniedError } from './errors/app-error.ts';
+import { AppError, ConflictError, OrgSuspendedError, PermissionDeniedError } from './errors/app-error.ts';
 import type { Mailer } from './mail/mailer.ts';
 
 // The actor's types live in a leaf module every layer may import; these names stay for importers.
@@ -196,6 +196,8 @@ export class CommandRunner {
           if (command.permission) {
             if (!access) throw new PermissionDeniedError(command.permission);
             access = await lockActorAccess(tx, invocation.actor, access.orgId, command.orgLock ?? 'shared');
+            // Suspended since the request was let in: refused under the same lock a suspension takes.
+            if (access.suspended) throw new OrgSuspendedError();
             if (!access.permissions.has(command.permission)) {
               throw new PermissionDeniedError(command.permission);
             }

@@ -77,7 +77,15 @@ export const meSchema = {
       user: Type.Ref('User'),
       memberships: Type.Array(
         Type.Object({
-          org: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }),
+          org: Type.Object({
+            id: Uuid,
+            slug: Type.String(),
+            name: Type.String(),
+            suspended: Type.Boolean({
+              description:
+                'Suspended by the operators of the installation: its routes answer 403 org_suspended',
+            }),
+          }),
           role: Type.String({ description: "The role's slug" }),
           permissions: Type.Array(Type.String(), {
             description:

@@ -291,7 +291,7 @@ describe('the invitation email', () => {
     const me = expectStatus(await as(t.app, person).get('/api/v1/me'), 200);
     expect(me.json().memberships).toEqual([
       {
-        org: { id: org.orgId, slug: org.slug, name: 'Welcome Works' },
+        org: { id: org.orgId, slug: org.slug, name: 'Welcome Works', suspended: false },
         role: 'cyberoper',
         permissions: PERMISSIONS.filter((p) =>
           BUILTIN_ROLES.find((r) => r.slug === 'cyberoper')!.permissions.includes(p),

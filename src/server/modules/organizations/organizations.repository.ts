@@ -106,6 +106,7 @@ export interface UserOrgRow {
   plan: string;
   role: string;
   joinedAt: Date;
+  suspended: boolean;
 }
 
 /** The live organizations a user is an active member of, by name (keyset on lower(name), id). */
@@ -129,6 +130,7 @@ export async function listUserOrgs(
       plan: organizations.plan,
       role: roles.slug,
       joinedAt: memberships.joinedAt,
+      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
     })
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
@@ -202,4 +204,61 @@ export async function creationWaitSeconds(
     .offset(used - max)
     .limit(1);
   return Math.max(1, Number(row?.wait ?? 86_400));
+}
+
+/** A live organization by slug (any case) as operators name it, its row locked like a membership change. */
+export async function lockLiveOrgBySlug(
+  tx: Executor,
+  slug: string,
+): Promise<{ id: string; slug: string; name: string; plan: string; suspended: boolean } | undefined> {
+  const [row] = await tx
+    .select({
+      id: organizations.id,
+      slug: organizations.slug,
+      name: organizations.name,
+      plan: organizations.plan,
+      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
+    })
+    .from(organizations)
+    .where(and(sql`lower(${organizations.slug}) = lower(${slug})`, liveOrganization()))
+    .for('no key update');
+  return row;
+}
+
+export async function setOrgSuspended(tx: Executor, orgId: string, suspended: boolean): Promise<void> {
+  await tx
+    .update(organizations)
+    .set({ suspendedAt: suspended ? sql`now()` : null })
+    .where(live(orgId));
+}
+
+export async function setOrgPlan(tx: Executor, orgId: string, plan: string): Promise<void> {
+  await tx.update(organizations).set({ plan, updatedAt: sql`now()` }).where(live(orgId));
+}
+
+export interface OperatorOrgRow {
+  slug: string;
+  name: string;
+  plan: string;
+  members: number;
+  suspended: boolean;
+  createdAt: Date;
+}
+
+/** Every live organization of the installation, oldest first, with its active members counted. */
+export async function listAllOrgs(db: Executor): Promise<OperatorOrgRow[]> {
+  return db
+    .select({
+      slug: organizations.slug,
+      name: organizations.name,
+      plan: organizations.plan,
+      // Written out qualified: in a one-table select the builder leaves column names bare.
+      members: sql<number>`(SELECT count(*)::int FROM memberships m
+        WHERE m.org_id = "organizations"."id" AND m.status = 'active')`,
+      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
+      createdAt: organizations.createdAt,
+    })
+    .from(organizations)
+    .where(liveOrganization())
+    .orderBy(asc(organizations.createdAt), asc(organizations.id));
 }

@@ -64,7 +64,11 @@ describe('POST /api/v1/orgs', () => {
     });
     expect(org.id).toMatch(/^[0-9a-f-]{36}$/);
     expect((await me(owner)).memberships).toEqual([
-      { org: { id: org.id, slug: org.slug, name }, role: 'owner', permissions: [...PERMISSIONS] },
+      {
+        org: { id: org.id, slug: org.slug, name, suspended: false },
+        role: 'owner',
+        permissions: [...PERMISSIONS],
+      },
     ]);
     const members = expectStatus(await as(t.app, owner).get(`/api/v1/orgs/${org.id}/members`), 200).json();
     expect(members.items).toEqual([
@@ -319,7 +323,7 @@ describe('GET / PATCH /api/v1/orgs/:orgId', () => {
     expect((await membershipIn(dev, org.orgId)).org.name).not.toBe('Brand new name');
     expectStatus(await as(t.app, org.owner).patch(orgUrl(org), { name: '  Brand new name ' }), 200);
     expect(await membershipIn(org.owner, org.orgId)).toEqual({
-      org: { id: org.orgId, slug: org.slug, name: 'Brand new name' },
+      org: { id: org.orgId, slug: org.slug, name: 'Brand new name', suspended: false },
       role: 'owner',
       permissions: [...PERMISSIONS],
     });

@@ -205,6 +205,10 @@ export function organizationsRoutes(app: FastifyInstance): void {
                 plan: Type.String(),
                 role: Type.String({ description: "Your role's slug" }),
                 joinedAt: DateTime,
+                suspended: Type.Boolean({
+                  description:
+                    'Suspended by the operators of the installation: its routes answer 403 org_suspended',
+                }),
               }),
             ),
             nextCursor: Type.Union([Type.String(), Type.Null()]),

@@ -21,6 +21,8 @@ export interface OrgEntry {
   slug: string;
   name: string;
   plan: string;
+  /** Suspended by an operator: its members and tokens are refused (403 `org_suspended`). */
+  suspended: boolean;
 }
 
 export interface MembershipEntry {
@@ -56,6 +58,11 @@ export interface OrgAccess {
   roleId: string;
   roleSlug: string;
   permissions: ReadonlySet<Permission>;
+  /**
+   * The organization is suspended by an operator: whoever may see it is told so (403
+   * `org_suspended`) whatever the route asks for; set only then.
+   */
+  suspended?: true;
 }
 
 export const ALL_PERMISSIONS: ReadonlySet<Permission> = new Set(PERMISSIONS);
@@ -108,6 +115,7 @@ export class AccessResolver {
       roleId: role.id,
       roleSlug: role.slug,
       permissions: role.permissions,
+      ...(org.suspended ? { suspended: true as const } : {}),
     };
   }
 
@@ -115,16 +123,18 @@ export class AccessResolver {
    * The live organizations the user is an active member of, with their role, by name: from the
    * same caches as every decision (no database round trip once they are warm).
    */
-  async userOrgs(
-    userId: string,
-  ): Promise<
-    Array<{ org: { id: string; slug: string; name: string }; role: string; permissions: Permission[] }>
+  async userOrgs(userId: string): Promise<
+    Array<{
+      org: { id: string; slug: string; name: string; suspended: boolean };
+      role: string;
+      permissions: Permission[];
+    }>
   > {
     const userMemberships =
       this.membershipCache.get(userId) ??
       (await this.membershipCache.load(userId, () => this.loadMemberships(userId)));
     const out: Array<{
-      org: { id: string; slug: string; name: string };
+      org: { id: string; slug: string; name: string; suspended: boolean };
       role: string;
       permissions: Permission[];
       key: string;
@@ -136,7 +146,7 @@ export class AccessResolver {
         (await this.roleCache.load(membership.roleId, () => this.loadRole(membership.roleId)));
       if (!org || !role) continue;
       out.push({
-        org: { id: org.id, slug: org.slug, name: org.name },
+        org: { id: org.id, slug: org.slug, name: org.name, suspended: org.suspended },
         role: role.slug,
         // In catalog order, so that clients can show and compare them as they are.
         permissions: PERMISSIONS.filter((p) => role.permissions.has(p)),
@@ -165,6 +175,7 @@ export class AccessResolver {
       roleId: role.id,
       roleSlug: role.slug,
       permissions: role.permissions,
+      ...(org.suspended ? { suspended: true as const } : {}),
     };
   }
 
@@ -173,7 +184,9 @@ export class AccessResolver {
    * cached. What `resolve` + `has` cost on the hot path, without the promise.
    */
   decideCached(orgId: string, userId: string, permission: Permission): boolean | undefined {
-    if (!this.orgCache.get(orgId)) return undefined;
+    const org = this.orgCache.get(orgId);
+    if (!org) return undefined;
+    if (org.suspended) return false;
     const membership = this.membershipCache.get(userId)?.get(orgId);
     if (!membership) return undefined;
     const role = this.roleCache.get(membership.roleId);
@@ -208,10 +221,13 @@ export class AccessResolver {
         slug: organizations.slug,
         name: organizations.name,
         plan: organizations.plan,
+        suspendedAt: organizations.suspendedAt,
       })
       .from(organizations)
       .where(and(eq(organizations.id, orgId), liveOrganization()));
-    return row;
+    if (!row) return undefined;
+    const { suspendedAt, ...org } = row;
+    return { ...org, suspended: suspendedAt !== null };
   }
 
   private async loadMemberships(userId: string): Promise<UserMemberships> {

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Permission } from '../../../contracts/permissions.ts';
 import { scopePermissions, type TokenScope } from '../../../contracts/tokens.ts';
 import type { Actor } from '../actor.ts';
@@ -47,12 +47,21 @@ export async function lockOrgAccess(
     roleId: member.roleId,
     roleSlug: member.slug,
     permissions: rolePermissions(member.slug, member.permissions),
+    ...(org.suspended ? { suspended: true as const } : {}),
   };
 }
 
-async function lockOrgRow(tx: Tx, orgId: string, lock: OrgLock): Promise<{ name: string; plan: string }> {
+async function lockOrgRow(
+  tx: Tx,
+  orgId: string,
+  lock: OrgLock,
+): Promise<{ name: string; plan: string; suspended: boolean }> {
   const query = tx
-    .select({ name: organizations.name, plan: organizations.plan })
+    .select({
+      name: organizations.name,
+      plan: organizations.plan,
+      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
+    })
     .from(organizations)
     .where(and(eq(organizations.id, orgId), liveOrganization()));
   const [org] = await (lock === 'exclusive' ? query.for('no key update') : query.for('share'));
@@ -87,6 +96,7 @@ export async function lockActorAccess(
       roleId: '',
       roleSlug: '',
       permissions: new Set(),
+      ...(org.suspended ? { suspended: true as const } : {}),
     };
   }
   const tokenId = actor.tokenId!;

@@ -8,6 +8,7 @@ import {
   AppError,
   assertFound,
   NotFoundError,
+  OrgSuspendedError,
   PermissionDeniedError,
   UnauthenticatedError,
 } from '../errors/app-error.ts';
@@ -223,6 +224,9 @@ async function authorize(
   permission: Permission,
   options: AuthenticationOptions,
 ): Promise<void> {
+  // Suspended by an operator: every member and token is told so, whatever the route asks for
+  // (those who may not see the org got their 404 before this).
+  if (resolved.suspended) throw new OrgSuspendedError();
   if (!resolved.permissions.has(permission)) {
     const { actor, meta, route } = request.invocation();
     await options.onDenied?.({ actor, meta, access: resolved, permission, route: route! });

@@ -69,6 +69,21 @@ export class PermissionDeniedError extends AppError {
   }
 }
 
+/**
+ * The organization was suspended by an operator of the installation: its members and tokens are
+ * refused on every org-scoped route until it is unsuspended (told only to those who may see it).
+ */
+export class OrgSuspendedError extends AppError {
+  constructor() {
+    super(
+      403,
+      'org_suspended',
+      'Organization suspended',
+      'This organization is suspended by the operators of this installation; nothing in it can be read or changed until they lift the suspension.',
+    );
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(what = 'resource') {
     super(404, 'not_found', 'Not found', `The ${what} does not exist or is not visible to you.`);
