@@ -4,7 +4,14 @@ import { Member, membersRoutes } from './members.routes.ts';
 export { roleForAssignment } from '../roles/index.ts';
 export { alertOwnersOfPromotion } from './members.alerts.ts';
 export { assertMayOwnAnother } from './members.ownership.ts';
-export { admitMember, countSeats, findActiveMemberByEmail, listOwnerEmails } from './members.repository.ts';
+export {
+  admitMember,
+  countSeats,
+  findActiveMemberByEmail,
+  listOwnerEmails,
+  lockMember,
+  setMemberRole,
+} from './members.repository.ts';
 
 /** Members: the list, role changes, removal, leaving, ownership transfer. */
 export async function membersModule(app: FastifyInstance): Promise<void> {

@@ -1,6 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { Organization, organizationsRoutes } from './organizations.routes.ts';
 
+export { endOrganization, orgTarget } from './organizations.commands.ts';
+export {
+  listAllOrgs,
+  lockLiveOrgBySlug,
+  type OperatorOrgRow,
+  setOrgPlan,
+  setOrgSuspended,
+} from './organizations.repository.ts';
+
 /** Organizations: creation, the profile and logo, deletion. */
 export async function organizationsModule(app: FastifyInstance): Promise<void> {
   app.addSchema(Organization);

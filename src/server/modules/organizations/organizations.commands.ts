@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
-import { defineCommand } from '../../platform/command.ts';
+import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
   PermissionDeniedError,
@@ -46,7 +46,7 @@ export function slugFromName(name: string): string {
   return slug.length >= 2 ? slug : `org-${slug}`.replace(/-+$/, '');
 }
 
-const snapshot = (o: OrgRow) => ({
+export const snapshot = (o: OrgRow) => ({
   slug: o.slug,
   name: o.name,
   description: o.description,
@@ -59,7 +59,11 @@ const snapshot = (o: OrgRow) => ({
 });
 
 /** An organization as the audit trail names it (its name as of the change). */
-const orgTarget = (o: OrgRow) => ({ type: 'organization', id: o.id, name: o.name });
+export const orgTarget = (o: Pick<OrgRow, 'id' | 'name'>) => ({
+  type: 'organization',
+  id: o.id,
+  name: o.name,
+});
 
 /** How many organizations one user may create and own (the server's settings). */
 export interface CreationLimits {
@@ -179,10 +183,23 @@ export const deleteOrganization = defineCommand({
     // Deletion is the Owner's alone, whatever another role was given.
     if (roleSlug !== OWNER_ROLE) throw new PermissionDeniedError('org:delete');
     const before = (await findOrg(ctx.tx, orgId))!;
-    await markOrgDeleted(ctx.tx, orgId);
-    await ctx.invalidate(ORGS_CACHE, orgId);
-    // Its tokens die with it (personal ones would otherwise still read their owner's account).
-    await revokeTokens(ctx, { orgId }, userId);
+    await endOrganization(ctx, orgId, userId);
     ctx.record({ target: orgTarget(before), before: snapshot(before) });
   },
 });
+
+/**
+ * What deleting an organization does, whoever deletes it (its Owner through the API, an operator
+ * from the CLI): the row is marked deleted, so every member's access ends on every instance at
+ * commit and the slug is free; its tokens are revoked. Call with the organization locked.
+ */
+export async function endOrganization(
+  ctx: Pick<CommandContext, 'tx' | 'invalidate'>,
+  orgId: string,
+  revokedBy: string | null,
+): Promise<void> {
+  await markOrgDeleted(ctx.tx, orgId);
+  await ctx.invalidate(ORGS_CACHE, orgId);
+  // Its tokens die with it (personal ones would otherwise still read their owner's account).
+  await revokeTokens(ctx, { orgId }, revokedBy);
+}
