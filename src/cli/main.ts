@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../server/config.ts';
 import type { AuditVerifyOptions } from './audit-verify.ts';
+import { UsageError } from './operator.ts';
 
 function fail(err: unknown): never {
   process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  process.exit(err instanceof ConfigError || err instanceof UsageError ? 2 : 1);
 }
 
 export function buildCli(): Command {
@@ -80,6 +81,105 @@ export function buildCli(): Command {
       const config = loadConfig();
       const { runSecretsRotate } = await import('./secrets-rotate.ts');
       process.exitCode = await runSecretsRotate(config, options);
+    });
+
+  const operator = program
+    .command('operator')
+    .description(
+      "The installation's operators, on the server's own database (as `migrate` reaches it): organizations and accounts. Every change needs --reason and is recorded in the audit log with actor operator",
+    );
+  const orgs = operator.command('orgs').description('Organizations of the whole installation');
+  orgs
+    .command('list')
+    .description('Every live organization: slug, name, plan, members, suspended, created')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runOperatorOrgsList } = await import('./operator-commands.ts');
+      await runOperatorOrgsList(loadConfig(), options);
+    });
+  const reasonOption = ['--reason <text>', 'why (required; kept in the audit entry)'] as const;
+  orgs
+    .command('suspend')
+    .description(
+      'Suspend an organization: its members and tokens get 403 org_suspended on every route of it until unsuspended',
+    )
+    .argument('<slug>')
+    .option(...reasonOption)
+    .action(async (slug: string, options: { reason?: string }) => {
+      const { runOperatorOrgWrite } = await import('./operator-commands.ts');
+      await runOperatorOrgWrite(loadConfig(), 'suspend', slug, options);
+    });
+  orgs
+    .command('unsuspend')
+    .description('Lift a suspension')
+    .argument('<slug>')
+    .option(...reasonOption)
+    .action(async (slug: string, options: { reason?: string }) => {
+      const { runOperatorOrgWrite } = await import('./operator-commands.ts');
+      await runOperatorOrgWrite(loadConfig(), 'unsuspend', slug, options);
+    });
+  orgs
+    .command('delete')
+    .description(
+      "Delete an organization as its Owner would: every member's access ends, its tokens are revoked, the slug is free; the data stays until purged",
+    )
+    .argument('<slug>')
+    .option(...reasonOption)
+    .action(async (slug: string, options: { reason?: string }) => {
+      const { runOperatorOrgWrite } = await import('./operator-commands.ts');
+      await runOperatorOrgWrite(loadConfig(), 'delete', slug, options);
+    });
+  orgs
+    .command('set-plan')
+    .description('Move an organization to another plan of the catalog (free, pro, enterprise)')
+    .argument('<slug>')
+    .argument('<plan>')
+    .option(...reasonOption)
+    .action(async (slug: string, plan: string, options: { reason?: string }) => {
+      const { runOperatorOrgWrite } = await import('./operator-commands.ts');
+      await runOperatorOrgWrite(loadConfig(), 'set-plan', slug, { ...options, plan });
+    });
+  const users = operator.command('users').description('Accounts of the whole installation');
+  users
+    .command('list')
+    .description('Every account: email, name, organizations, disabled, created')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runOperatorUsersList } = await import('./operator-commands.ts');
+      await runOperatorUsersList(loadConfig(), options);
+    });
+  users
+    .command('disable')
+    .description(
+      'Disable an account: its sessions end, its personal tokens are refused (not revoked) and sign-in is refused as a wrong password is',
+    )
+    .argument('<email>')
+    .option(...reasonOption)
+    .action(async (email: string, options: { reason?: string }) => {
+      const { runOperatorUserWrite } = await import('./operator-commands.ts');
+      await runOperatorUserWrite(loadConfig(), 'disable', email, options);
+    });
+  users
+    .command('enable')
+    .description('Enable a disabled account: sign-in and its personal tokens work again')
+    .argument('<email>')
+    .option(...reasonOption)
+    .action(async (email: string, options: { reason?: string }) => {
+      const { runOperatorUserWrite } = await import('./operator-commands.ts');
+      await runOperatorUserWrite(loadConfig(), 'enable', email, options);
+    });
+
+  program
+    .command('break-glass')
+    .description(
+      "Make an existing account an Owner of an organization (its role becomes Owner, or it joins as Owner), within ORGS_MAX_OWNED_PER_USER; the org's owners are told by email",
+    )
+    .option('--org <slug>', 'the organization')
+    .option('--email <email>', 'the account')
+    .option(...reasonOption)
+    .action(async (options: { org?: string; email?: string; reason?: string }) => {
+      const { runBreakGlass } = await import('./operator-commands.ts');
+      await runBreakGlass(loadConfig(), options);
     });
 
   const audit = program.command('audit').description('The tamper-evident audit log');

@@ -18,6 +18,10 @@ const actions = {
   'join_request.created': ['Asked to join', 'Solicitud para unirse enviada'],
   'join_request.denied': ['Request to join denied', 'Solicitud para unirse rechazada'],
   'member.invited': ['People invited', 'Personas invitadas'],
+  'member.break_glass': [
+    'Made Owner by an operator (break-glass)',
+    'Hecho Propietario por un operador (acceso de emergencia)',
+  ],
   'member.left': ['Member left', 'Un miembro se fue'],
   'member.removed': ['Member removed', 'Miembro quitado'],
   'member.role_changed': ['Role changed', 'Rol cambiado'],
@@ -25,6 +29,9 @@ const actions = {
   'org.created': ['Organization created', 'Organización creada'],
   'org.deleted': ['Organization deleted', 'Organización eliminada'],
   'org.logo_changed': ['Logo changed', 'Logotipo cambiado'],
+  'org.plan_changed': ['Plan changed by an operator', 'Plan cambiado por un operador'],
+  'org.suspended': ['Organization suspended', 'Organización suspendida'],
+  'org.unsuspended': ['Organization suspension lifted', 'Suspensión de la organización levantada'],
   'org.logo_removed': ['Logo removed', 'Logotipo quitado'],
   'org.updated': ['Organization profile updated', 'Perfil de la organización actualizado'],
   'ownership.transferred': ['Ownership transferred', 'Propiedad transferida'],
@@ -37,6 +44,8 @@ const actions = {
   'token.created': ['Token created', 'Token creado'],
   'token.revoked': ['Token revoked', 'Token revocado'],
   'user.created': ['Account created', 'Cuenta creada'],
+  'user.disabled': ['Account disabled', 'Cuenta desactivada'],
+  'user.enabled': ['Account enabled again', 'Cuenta reactivada'],
   'user.password_changed': ['Password changed', 'Contraseña cambiada'],
   'user.updated': ['Account updated', 'Cuenta actualizada'],
 } as const satisfies Record<string, readonly [string, string]>;
@@ -85,6 +94,9 @@ const fields: Record<string, readonly [string, string]> = {
   joinLink: ['Share link', 'Enlace para compartir'],
   movedTo: ['Members moved to', 'Miembros movidos a'],
   plan: ['Plan', 'Plan'],
+  reason: ['Reason', 'Motivo'],
+  suspended: ['Suspended', 'Suspendida'],
+  disabled: ['Disabled', 'Desactivada'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */
@@ -94,6 +106,7 @@ const key = auditKey;
 function bundle(): Strings {
   const en: Record<string, string> = {
     auditSystem: 'System',
+    auditOperator: 'An operator of this installation',
     auditAnonymous: 'Someone not signed in',
     auditViaToken: '{{who}} (token)',
     auditAutomationToken: 'Automation token {{id}}',
@@ -104,6 +117,7 @@ function bundle(): Strings {
   };
   const es: Record<string, string> = {
     auditSystem: 'Sistema',
+    auditOperator: 'Un operador de esta instalación',
     auditAnonymous: 'Alguien sin sesión iniciada',
     auditViaToken: '{{who}} (token)',
     auditAutomationToken: 'Token de automatización {{id}}',

@@ -91,6 +91,7 @@ export function actorWords(e: AuditEvent, w: AuditWords): string {
   if (actor.type === 'token')
     return w.t('auditAutomationToken', { id: short(actor.tokenId ?? actor.id ?? '') });
   if (actor.type === 'system') return w.t('auditSystem');
+  if (actor.type === 'operator') return w.t('auditOperator');
   if (actor.type === 'anonymous') return w.t('auditAnonymous');
   return email ?? (actor.id ? `${actor.type} ${short(actor.id)}` : actor.type);
 }

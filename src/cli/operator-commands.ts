@@ -1,0 +1,185 @@
+import { isPlan, PLANS } from '../contracts/plans.ts';
+import type { Config } from '../server/config.ts';
+import { AppError } from '../server/platform/errors/app-error.ts';
+import { type OperatorSession, openOperator, requireReason, UsageError } from './operator.ts';
+
+/**
+ * `gatehouse operator …` and `gatehouse break-glass`. Exit 0 when done (or when nothing needed
+ * doing, which is said and not recorded), 2 for what the operator typed wrong (no --reason, an
+ * unknown slug, email or plan: nothing is changed), 1 when the change is refused (the owner cap).
+ */
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+async function withOperator<T>(
+  config: Config,
+  writes: boolean,
+  fn: (session: OperatorSession) => Promise<T>,
+): Promise<T> {
+  const session = await openOperator(config, { writes });
+  try {
+    return await fn(session);
+  } catch (err) {
+    if (err instanceof AppError) {
+      // Not found: a slug, email or plan that does not exist is the operator's typo.
+      throw err.status === 404 ? new UsageError(err.message) : new Error(err.message);
+    }
+    throw err;
+  } finally {
+    await session.close();
+  }
+}
+
+function table(rows: Record<string, string>[], columns: string[]): string {
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => r[c]!)))].join('\n');
+}
+
+export async function runOperatorOrgsList(config: Config, options: { json?: boolean }): Promise<void> {
+  const { listAllOrgs } = await import('../server/modules/operator/index.ts');
+  const orgs = await withOperator(config, false, (s) => s.read((db) => listAllOrgs(db)));
+  if (options.json) {
+    out(JSON.stringify(orgs.map((o) => ({ ...o, createdAt: o.createdAt.toISOString() }))));
+    return;
+  }
+  if (orgs.length === 0) {
+    out('no organizations');
+    return;
+  }
+  out(
+    table(
+      orgs.map((o) => ({
+        slug: o.slug,
+        name: JSON.stringify(o.name),
+        plan: o.plan,
+        members: String(o.members),
+        suspended: o.suspended ? 'yes' : 'no',
+        created: o.createdAt.toISOString(),
+      })),
+      ['slug', 'name', 'plan', 'members', 'suspended', 'created'],
+    ),
+  );
+}
+
+export async function runOperatorUsersList(config: Config, options: { json?: boolean }): Promise<void> {
+  const { listAllUsers } = await import('../server/modules/operator/index.ts');
+  const users = await withOperator(config, false, (s) => s.read((db) => listAllUsers(db)));
+  if (options.json) {
+    out(JSON.stringify(users.map((u) => ({ ...u, createdAt: u.createdAt.toISOString() }))));
+    return;
+  }
+  if (users.length === 0) {
+    out('no accounts');
+    return;
+  }
+  out(
+    table(
+      users.map((u) => ({
+        email: u.email,
+        name: JSON.stringify(u.name),
+        orgs: String(u.orgs),
+        disabled: u.disabled ? 'yes' : 'no',
+        created: u.createdAt.toISOString(),
+      })),
+      ['email', 'name', 'orgs', 'disabled', 'created'],
+    ),
+  );
+}
+
+type OrgWrite = 'suspend' | 'unsuspend' | 'delete' | 'set-plan';
+
+export async function runOperatorOrgWrite(
+  config: Config,
+  what: OrgWrite,
+  slug: string,
+  options: { reason?: string; plan?: string },
+): Promise<void> {
+  const reason = requireReason(options.reason);
+  if (what === 'set-plan' && !isPlan(options.plan)) {
+    throw new UsageError(`unknown plan "${options.plan}": the plans are ${PLANS.join(', ')}`);
+  }
+  const ops = await import('../server/modules/operator/index.ts');
+  await withOperator(config, true, async (s) => {
+    switch (what) {
+      case 'suspend': {
+        const { org, changed } = await s.run(ops.suspendOrganization, { slug, reason });
+        out(changed ? `suspended ${org.slug}` : `${org.slug} was already suspended; nothing changed`);
+        return;
+      }
+      case 'unsuspend': {
+        const { org, changed } = await s.run(ops.unsuspendOrganization, { slug, reason });
+        out(changed ? `unsuspended ${org.slug}` : `${org.slug} was not suspended; nothing changed`);
+        return;
+      }
+      case 'delete': {
+        const { org } = await s.run(ops.deleteOrganizationAsOperator, { slug, reason });
+        out(`deleted ${org.slug}: its members' access and its tokens are ended; the slug is free`);
+        return;
+      }
+      case 'set-plan': {
+        const plan = options.plan!;
+        const { org, changed } = await s.run(ops.changeOrganizationPlan, { slug, plan, reason });
+        out(
+          changed
+            ? `${org.slug} is now on the ${plan} plan`
+            : `${org.slug} is already on ${plan}; nothing changed`,
+        );
+        return;
+      }
+    }
+  });
+}
+
+export async function runOperatorUserWrite(
+  config: Config,
+  what: 'disable' | 'enable',
+  email: string,
+  options: { reason?: string },
+): Promise<void> {
+  const reason = requireReason(options.reason);
+  const ops = await import('../server/modules/operator/index.ts');
+  await withOperator(config, true, async (s) => {
+    if (what === 'disable') {
+      const { user, changed, sessionsEnded } = await s.run(ops.disableUser, { email, reason });
+      out(
+        changed
+          ? `disabled ${user.email}: ${sessionsEnded} session${sessionsEnded === 1 ? '' : 's'} ended; its personal tokens are refused until it is enabled`
+          : `${user.email} was already disabled; nothing changed`,
+      );
+    } else {
+      const { user, changed } = await s.run(ops.enableUser, { email, reason });
+      out(changed ? `enabled ${user.email}` : `${user.email} was not disabled; nothing changed`);
+    }
+  });
+}
+
+export async function runBreakGlass(
+  config: Config,
+  options: { org?: string; email?: string; reason?: string },
+): Promise<void> {
+  if (!options.org) throw new UsageError('--org <slug> is required');
+  if (!options.email) throw new UsageError('--email <email> is required');
+  const reason = requireReason(options.reason);
+  const { slug, email } = { slug: options.org, email: options.email };
+  const ops = await import('../server/modules/operator/index.ts');
+  await withOperator(config, true, async (s) => {
+    const result = await s.run(ops.breakGlass, {
+      slug,
+      email,
+      reason,
+      maxOwnedPerUser: config.organizations.maxOwnedPerUser,
+    });
+    out(
+      !result.changed
+        ? `${result.user.email} is already an Owner of ${result.org.slug}; nothing changed`
+        : result.was
+          ? `${result.user.email} is now an Owner of ${result.org.slug} (was ${result.was})`
+          : `${result.user.email} is now an Owner of ${result.org.slug} (joined as Owner)`,
+    );
+  });
+}

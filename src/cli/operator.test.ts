@@ -1,0 +1,402 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, ORIGIN, signUp, type TestApp, uniqueEmail } from '../../test/support/app.ts';
+import { runCli as run, tempDirs } from '../../test/support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
+import {
+  as,
+  createOrg,
+  createPersonalToken,
+  expectStatus,
+  type Person,
+  withToken,
+} from '../../test/support/orgs.ts';
+import { INSTANCE_CHAIN_ID } from '../server/platform/audit/entry.ts';
+import { openDatabase } from '../server/platform/db/client.ts';
+import { migrateDatabase } from '../server/platform/db/migrate.ts';
+import { auditEvents } from '../server/platform/db/schema.ts';
+
+/**
+ * `gatehouse operator …` and `gatehouse break-glass`, spawned as operators run them, on the test's
+ * database. On PostgreSQL the app stays up while the command runs (its caches must hear of each
+ * change); the embedded database serves one process at a time, so there the app is closed while
+ * the command runs and opened again on the same data folder after.
+ */
+
+const dirs = tempDirs('gatehouse-cli-operator-');
+let pg: TestDatabase | undefined;
+let dataDir: string;
+let env: Record<string, string>;
+let live: TestApp | undefined;
+
+async function openApp(): Promise<TestApp> {
+  if (pg) {
+    live ??= await createTestApp({ dataDir }, pg);
+    return live;
+  }
+  const database = await openDatabase({ dataDir });
+  await migrateDatabase(database);
+  const t = await createTestApp({ dataDir }, { database, url: undefined, destroy: () => database.close() });
+  live = {
+    ...t,
+    close: async () => {
+      await t.close();
+      await database.close();
+    },
+  };
+  return live;
+}
+
+/** The app, open (PGlite: opened on the data folder, closed again by `operator`). */
+async function app(): Promise<TestApp['app']> {
+  return (live ?? (await openApp())).app;
+}
+
+/** Runs the CLI with the database to itself where it must have it. */
+async function operator(args: string[]) {
+  if (!pg && live) {
+    await live.close();
+    live = undefined;
+  }
+  return run(args, env);
+}
+
+beforeAll(async () => {
+  dataDir = dirs.make();
+  if (process.env.DATABASE_URL) pg = await createTestDatabase();
+  env = {
+    DATA_DIR: dataDir,
+    DATABASE_URL: pg?.url ?? '',
+    LOG_LEVEL: 'warn',
+    AUDIT_SIGNING_KEY: '',
+    AUDIT_SIGNING_KEY_FILE: '',
+    SMTP_URL: '',
+  };
+  await openApp();
+});
+afterAll(async () => {
+  await live?.close();
+  await pg?.destroy();
+  dirs.cleanup();
+});
+
+async function login(email: string, password: string) {
+  return (await app()).inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    headers: { origin: ORIGIN },
+    payload: { email, password },
+  });
+}
+
+async function orgEntries(owner: Person, orgId: string) {
+  const res = expectStatus(
+    await as(await app(), owner).get(`/api/v1/orgs/${orgId}/audit-events?limit=200`),
+    200,
+  );
+  return res.json().items as Array<{
+    action: string;
+    actor: { type: string; id: string | null; email: string | null };
+    target: { type: string; id: string; email?: string };
+    before: Record<string, unknown> | null;
+    after: Record<string, unknown> | null;
+  }>;
+}
+
+async function verifiesFully(owner: Person, orgId: string) {
+  const res = expectStatus(
+    await as(await app(), owner).get(`/api/v1/orgs/${orgId}/audit-events/verify?full=true`),
+    200,
+  );
+  expect(res.json()).toMatchObject({ ok: true });
+}
+
+async function orgOf(owner: Person, orgId: string) {
+  return expectStatus(await as(await app(), owner).get(`/api/v1/orgs/${orgId}`), 200).json();
+}
+
+describe('gatehouse operator and break-glass', () => {
+  it('lists organizations and accounts, as a table and as JSON; the help names no reset-2fa', async () => {
+    const org = await createOrg(await app(), { name: 'Listed Co', plan: 'free' });
+    const text = await operator(['operator', 'orgs', 'list']);
+    expect(text.code, text.out).toBe(0);
+    expect(text.out).toMatch(/slug\s+name\s+plan\s+members\s+suspended\s+created/);
+    expect(text.out).toContain(org.slug);
+    const json = await operator(['operator', 'orgs', 'list', '--json']);
+    expect(json.code, json.out).toBe(0);
+    expect(JSON.parse(json.out)).toContainEqual(
+      expect.objectContaining({
+        slug: org.slug,
+        name: 'Listed Co',
+        plan: 'free',
+        members: 1,
+        suspended: false,
+      }),
+    );
+    const users = await operator(['operator', 'users', 'list', '--json']);
+    expect(users.code, users.out).toBe(0);
+    expect(JSON.parse(users.out)).toContainEqual(
+      expect.objectContaining({ email: org.owner.email, orgs: 1, disabled: false }),
+    );
+    const help = await operator(['operator', 'users', '--help']);
+    expect(help.out).toContain('disable');
+    expect(help.out).not.toContain('reset-2fa');
+  });
+
+  it('break-glass makes a non-member an Owner, audited as the operator with the reason; the chain still verifies', async () => {
+    const org = await createOrg(await app(), { name: 'Glass Co' });
+    const rescuer = await signUp(await app(), { email: uniqueEmail('rescuer') });
+    const done = await operator([
+      'break-glass',
+      '--org',
+      org.slug,
+      '--email',
+      rescuer.email,
+      '--reason',
+      'Owner left the company, ticket OPS-12',
+    ]);
+    expect(done.code, done.out).toBe(0);
+    expect(done.out).toContain('is now an Owner');
+    const me = expectStatus(await as(await app(), rescuer).get('/api/v1/me'), 200).json();
+    expect(me.memberships).toContainEqual(
+      expect.objectContaining({ org: expect.objectContaining({ id: org.orgId }), role: 'owner' }),
+    );
+    const [entry] = await orgEntries(org.owner, org.orgId);
+    expect(entry).toMatchObject({
+      action: 'member.break_glass',
+      actor: { type: 'operator', id: null, email: null },
+      target: { type: 'member', id: rescuer.userId, email: rescuer.email },
+      before: null,
+      after: { role: 'owner', reason: 'Owner left the company, ticket OPS-12' },
+    });
+    await verifiesFully(org.owner, org.orgId);
+
+    // Already an Owner: nothing to do, nothing recorded.
+    const again = await operator([
+      'break-glass',
+      '--org',
+      org.slug,
+      '--email',
+      rescuer.email,
+      '--reason',
+      'x',
+    ]);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain('already an Owner');
+    expect(
+      (await orgEntries(org.owner, org.orgId)).filter((e) => e.action === 'member.break_glass'),
+    ).toHaveLength(1);
+  });
+
+  it('set-plan moves an organization to a paid plan, audited; an unknown plan, slug or email changes nothing (exit 2)', async () => {
+    const org = await createOrg(await app(), { name: 'Plan Co', plan: 'free' });
+    const unknownPlan = await operator([
+      'operator',
+      'orgs',
+      'set-plan',
+      org.slug,
+      'platinum',
+      '--reason',
+      'deal',
+    ]);
+    expect(unknownPlan.code).toBe(2);
+    expect(unknownPlan.out).toContain('unknown plan "platinum"');
+    const unknownSlug = await operator([
+      'operator',
+      'orgs',
+      'set-plan',
+      'no-such-org-x',
+      'pro',
+      '--reason',
+      'deal',
+    ]);
+    expect(unknownSlug.code).toBe(2);
+    expect(unknownSlug.out).toContain('No live organization has the slug "no-such-org-x"');
+    const unknownEmail = await operator([
+      'break-glass',
+      '--org',
+      org.slug,
+      '--email',
+      'nobody-here@example.test',
+      '--reason',
+      'x',
+    ]);
+    expect(unknownEmail.code).toBe(2);
+    expect(unknownEmail.out).toContain('No account has the email nobody-here@example.test');
+    expect((await orgOf(org.owner, org.orgId)).plan).toBe('free');
+    expect((await orgEntries(org.owner, org.orgId)).map((e) => e.action)).toEqual(['org.created']);
+
+    const moved = await operator([
+      'operator',
+      'orgs',
+      'set-plan',
+      org.slug,
+      'pro',
+      '--reason',
+      'Signed contract 42',
+    ]);
+    expect(moved.code, moved.out).toBe(0);
+    const after = await orgOf(org.owner, org.orgId);
+    expect(after.plan).toBe('pro');
+    expect(after.entitlements.customRoles).toBe(true);
+    const [entry] = await orgEntries(org.owner, org.orgId);
+    expect(entry).toMatchObject({
+      action: 'org.plan_changed',
+      actor: { type: 'operator' },
+      target: { type: 'organization', id: org.orgId },
+      before: { plan: 'free' },
+      after: { plan: 'pro', reason: 'Signed contract 42' },
+    });
+    await verifiesFully(org.owner, org.orgId);
+  });
+
+  it('refuses every write without --reason (exit 2), changing nothing', async () => {
+    const org = await createOrg(await app(), { name: 'Reasonless Co', plan: 'free' });
+    const someone = await signUp(await app(), { email: uniqueEmail('someone') });
+    for (const args of [
+      ['operator', 'orgs', 'suspend', org.slug],
+      ['operator', 'orgs', 'set-plan', org.slug, 'enterprise', '--reason', '   '],
+      ['operator', 'orgs', 'delete', org.slug],
+      ['operator', 'users', 'disable', someone.email],
+      ['break-glass', '--org', org.slug, '--email', someone.email],
+    ]) {
+      const res = await operator(args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.out).toContain('--reason "<why>" is required');
+    }
+    expect(await orgOf(org.owner, org.orgId)).toMatchObject({ plan: 'free' });
+    expect((await orgEntries(org.owner, org.orgId)).map((e) => e.action)).toEqual(['org.created']);
+    expect((await login(someone.email, someone.password)).statusCode).toBe(200);
+  });
+
+  it('a suspended organization answers 403 org_suspended to cookie and token alike, still listed as suspended; unsuspending restores it', async () => {
+    const org = await createOrg(await app(), { name: 'Suspended Co' });
+    const { token } = await createPersonalToken(await app(), org.owner, org.orgId, ['read']);
+    // Warm every cache first: the change must reach a server that already decided.
+    expectStatus(await as(await app(), org.owner).get(`/api/v1/orgs/${org.orgId}/members`), 200);
+    expectStatus(await withToken(await app(), token).get(`/api/v1/orgs/${org.orgId}/members`), 200);
+
+    const suspended = await operator(['operator', 'orgs', 'suspend', org.slug, '--reason', 'Abuse report 7']);
+    expect(suspended.code, suspended.out).toBe(0);
+    for (const res of [
+      await as(await app(), org.owner).get(`/api/v1/orgs/${org.orgId}/members`),
+      await as(await app(), org.owner).patch(`/api/v1/orgs/${org.orgId}`, { name: 'Renamed' }),
+      await withToken(await app(), token).get(`/api/v1/orgs/${org.orgId}/members`),
+    ]) {
+      expect(res.statusCode, res.body).toBe(403);
+      expect(res.json().code).toBe('org_suspended');
+    }
+    // The account's own reads still work, and say so.
+    const me = expectStatus(await as(await app(), org.owner).get('/api/v1/me'), 200).json();
+    expect(me.memberships).toContainEqual(
+      expect.objectContaining({ org: expect.objectContaining({ id: org.orgId, suspended: true }) }),
+    );
+    const list = expectStatus(await as(await app(), org.owner).get('/api/v1/orgs'), 200).json();
+    expect(list.items).toContainEqual(expect.objectContaining({ id: org.orgId, suspended: true }));
+    // Someone who is not a member still learns nothing.
+    const stranger = await signUp(await app(), { email: uniqueEmail('stranger') });
+    expect((await as(await app(), stranger).get(`/api/v1/orgs/${org.orgId}/members`)).statusCode).toBe(404);
+
+    const lifted = await operator(['operator', 'orgs', 'unsuspend', org.slug, '--reason', 'Resolved']);
+    expect(lifted.code, lifted.out).toBe(0);
+    expectStatus(await as(await app(), org.owner).get(`/api/v1/orgs/${org.orgId}/members`), 200);
+    expectStatus(await withToken(await app(), token).get(`/api/v1/orgs/${org.orgId}/members`), 200);
+    const entries = await orgEntries(org.owner, org.orgId);
+    expect(entries.slice(0, 2)).toMatchObject([
+      {
+        action: 'org.unsuspended',
+        actor: { type: 'operator' },
+        after: { suspended: false, reason: 'Resolved' },
+      },
+      {
+        action: 'org.suspended',
+        actor: { type: 'operator' },
+        after: { suspended: true, reason: 'Abuse report 7' },
+      },
+    ]);
+    await verifiesFully(org.owner, org.orgId);
+  });
+
+  it('a disabled account cannot sign in and its session and token are refused; enabling restores sign-in; both in the installation log', async () => {
+    const org = await createOrg(await app(), { name: 'Disabled Co' });
+    const user = org.owner;
+    const { token } = await createPersonalToken(await app(), user, org.orgId, ['read']);
+    expectStatus(await as(await app(), user).get('/api/v1/me'), 200);
+    expectStatus(await withToken(await app(), token).get(`/api/v1/orgs/${org.orgId}/members`), 200);
+
+    const disabled = await operator([
+      'operator',
+      'users',
+      'disable',
+      user.email,
+      '--reason',
+      'Compromised laptop',
+    ]);
+    expect(disabled.code, disabled.out).toBe(0);
+    expect(disabled.out).toContain('1 session ended');
+    expect((await as(await app(), user).get('/api/v1/me')).statusCode).toBe(401);
+    expect((await withToken(await app(), token).get(`/api/v1/orgs/${org.orgId}/members`)).statusCode).toBe(
+      401,
+    );
+    expect((await withToken(await app(), token).get('/api/v1/me')).statusCode).toBe(401);
+    const refused = await login(user.email, user.password);
+    expect(refused.statusCode).toBe(401);
+    // The same answer as a wrong password.
+    const wrong = await login(user.email, 'not-the-password-at-all');
+    expect(refused.json()).toMatchObject({ code: 'invalid_credentials', detail: wrong.json().detail });
+
+    const enabled = await operator(['operator', 'users', 'enable', user.email, '--reason', 'Laptop wiped']);
+    expect(enabled.code, enabled.out).toBe(0);
+    const back = await login(user.email, user.password);
+    expect(back.statusCode, back.body).toBe(200);
+    expectStatus(await withToken(await app(), token).get(`/api/v1/orgs/${org.orgId}/members`), 200);
+
+    const unknown = await operator([
+      'operator',
+      'users',
+      'disable',
+      'nobody-else@example.test',
+      '--reason',
+      'x',
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('No account has the email');
+
+    await app();
+    const t = live!;
+    const rows = await t.db.database.db
+      .select({ action: auditEvents.action, actorType: auditEvents.actorType, after: auditEvents.after })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.chainId, INSTANCE_CHAIN_ID), eq(auditEvents.targetId, user.userId)))
+      .orderBy(auditEvents.seq);
+    expect(rows).toEqual([
+      {
+        action: 'user.disabled',
+        actorType: 'operator',
+        after: { disabled: true, sessionsEnded: 1, reason: 'Compromised laptop' },
+      },
+      { action: 'user.enabled', actorType: 'operator', after: { disabled: false, reason: 'Laptop wiped' } },
+    ]);
+    const report = await t.app.gatehouse.audit.verify(t.db.database.db, {
+      kind: 'instance',
+      id: INSTANCE_CHAIN_ID,
+    });
+    expect(report.ok, report.detail).toBe(true);
+  });
+
+  it('deletes an organization as its Owner would: access ends and the slug is free', async () => {
+    const org = await createOrg(await app(), { name: 'Doomed Co' });
+    const deleted = await operator([
+      'operator',
+      'orgs',
+      'delete',
+      org.slug,
+      '--reason',
+      'Customer asked, #99',
+    ]);
+    expect(deleted.code, deleted.out).toBe(0);
+    expect((await as(await app(), org.owner).get(`/api/v1/orgs/${org.orgId}`)).statusCode).toBe(404);
+    const listed = await operator(['operator', 'orgs', 'list', '--json']);
+    expect(JSON.parse(listed.out).map((o: { slug: string }) => o.slug)).not.toContain(org.slug);
+  });
+});

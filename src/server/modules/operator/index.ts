@@ -1,0 +1,13 @@
+// Instance operators: commands the CLI runs on the server's own database (no HTTP route).
+export { listAllUsers, type OperatorUserRow } from '../accounts/index.ts';
+export { listAllOrgs, type OperatorOrgRow } from '../organizations/index.ts';
+export {
+  breakGlass,
+  changeOrganizationPlan,
+  deleteOrganizationAsOperator,
+  disableUser,
+  enableUser,
+  OperatorNotFoundError,
+  suspendOrganization,
+  unsuspendOrganization,
+} from './operator.commands.ts';

@@ -1,0 +1,222 @@
+import { isPlan } from '../../../contracts/plans.ts';
+import { OWNER_ROLE } from '../../../contracts/roles.ts';
+import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
+import { USERS_CACHE } from '../../platform/auth/sessions.ts';
+import { type CommandContext, defineCommand } from '../../platform/command.ts';
+import { AppError, ConflictError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
+import { findUserByEmail, lockUserByEmail, setUserDisabled } from '../accounts/index.ts';
+import {
+  admitMember,
+  alertOwnersOfPromotion,
+  assertMayOwnAnother,
+  lockMember,
+  setMemberRole,
+} from '../members/index.ts';
+import {
+  endOrganization,
+  lockLiveOrgBySlug,
+  orgTarget,
+  setOrgPlan,
+  setOrgSuspended,
+} from '../organizations/index.ts';
+import { findRoleBySlug } from '../roles/index.ts';
+
+/**
+ * What the installation's operators do from the CLI, on the server's own database: suspend,
+ * unsuspend, delete and re-plan organizations, disable and enable accounts, and make someone an
+ * Owner of an organization (break-glass). Each runs as `{type: 'operator'}` and records the
+ * operator's reason in its entry: in the organization's log for what concerns one, else in the
+ * installation's.
+ */
+
+/** What an operator named does not exist (the CLI answers it as a usage error). */
+export class OperatorNotFoundError extends AppError {
+  constructor(detail: string) {
+    super(404, 'not_found', 'Not found', detail);
+  }
+}
+
+interface Reasoned {
+  /** Why, in the operator's words: kept in the entry's `after`. */
+  reason: string;
+}
+
+function asOperator(ctx: CommandContext): void {
+  // Only the CLI runs these, as the operator; nothing else may borrow them.
+  if (ctx.actor.type !== 'operator') throw new UnauthenticatedError();
+}
+
+async function liveOrg(ctx: CommandContext, slug: string) {
+  const org = await lockLiveOrgBySlug(ctx.tx, slug);
+  if (!org) throw new OperatorNotFoundError(`No live organization has the slug "${slug}".`);
+  return org;
+}
+
+async function account(ctx: CommandContext, email: string) {
+  const user = await lockUserByEmail(ctx.tx, email);
+  if (!user) throw new OperatorNotFoundError(`No account has the email ${email}.`);
+  return user;
+}
+
+/** Set or lift a suspension; `changed` false when it already was as asked (nothing recorded). */
+async function suspension(ctx: CommandContext, input: Reasoned & { slug: string }, suspended: boolean) {
+  asOperator(ctx);
+  const org = await liveOrg(ctx, input.slug);
+  if (org.suspended === suspended) {
+    ctx.unchanged();
+    return { org, changed: false };
+  }
+  await setOrgSuspended(ctx.tx, org.id, suspended);
+  // Every instance decides its next request to the org afresh.
+  await ctx.invalidate(ORGS_CACHE, org.id);
+  ctx.record({
+    orgId: org.id,
+    target: orgTarget(org),
+    before: { suspended: !suspended },
+    after: { suspended, reason: input.reason },
+  });
+  return { org, changed: true };
+}
+
+export const suspendOrganization = defineCommand({
+  action: 'org.suspended',
+  run: (ctx, input: Reasoned & { slug: string }) => suspension(ctx, input, true),
+});
+
+export const unsuspendOrganization = defineCommand({
+  action: 'org.unsuspended',
+  run: (ctx, input: Reasoned & { slug: string }) => suspension(ctx, input, false),
+});
+
+export const changeOrganizationPlan = defineCommand({
+  action: 'org.plan_changed',
+  async run(ctx, input: Reasoned & { slug: string; plan: string }) {
+    asOperator(ctx);
+    if (!isPlan(input.plan)) throw new OperatorNotFoundError(`There is no plan "${input.plan}".`);
+    const org = await liveOrg(ctx, input.slug);
+    if (org.plan === input.plan) {
+      ctx.unchanged();
+      return { org, changed: false };
+    }
+    await setOrgPlan(ctx.tx, org.id, input.plan);
+    // Decisions read the plan from the cached organization.
+    await ctx.invalidate(ORGS_CACHE, org.id);
+    ctx.record({
+      orgId: org.id,
+      target: orgTarget(org),
+      before: { plan: org.plan },
+      after: { plan: input.plan, reason: input.reason },
+    });
+    return { org: { ...org, plan: input.plan }, changed: true };
+  },
+});
+
+/** The same deletion as an Owner's through the API (endOrganization), by an operator. */
+export const deleteOrganizationAsOperator = defineCommand({
+  action: 'org.deleted',
+  async run(ctx, input: Reasoned & { slug: string }) {
+    asOperator(ctx);
+    const org = await liveOrg(ctx, input.slug);
+    await endOrganization(ctx, org.id, null);
+    ctx.record({
+      orgId: org.id,
+      target: orgTarget(org),
+      before: { slug: org.slug, name: org.name, plan: org.plan },
+      after: { reason: input.reason },
+    });
+    return { org };
+  },
+});
+
+/**
+ * Disabling ends the account's sessions at once; its personal tokens are refused while it stays
+ * disabled (not revoked: enabling it gives them back, and its owner can revoke them then), and
+ * signing in is refused as a wrong password is.
+ */
+export const disableUser = defineCommand({
+  action: 'user.disabled',
+  async run(ctx, input: Reasoned & { email: string }) {
+    asOperator(ctx);
+    // The row lock orders this against a sign-in in flight: it commits first (and its session
+    // ends here) or sees the account disabled.
+    const user = await account(ctx, input.email);
+    if (user.disabled) {
+      ctx.unchanged();
+      return { user, changed: false, sessionsEnded: 0 };
+    }
+    await setUserDisabled(ctx.tx, user.id, true);
+    const sessionsEnded = await ctx.services.sessions.revoke(ctx, user.id);
+    // Sessions and personal tokens look the account up through this cache on every request.
+    await ctx.invalidate(USERS_CACHE, user.id);
+    ctx.record({
+      target: { type: 'user', id: user.id, email: user.email, name: user.name },
+      before: { disabled: false },
+      after: { disabled: true, sessionsEnded, reason: input.reason },
+    });
+    return { user, changed: true, sessionsEnded };
+  },
+});
+
+export const enableUser = defineCommand({
+  action: 'user.enabled',
+  async run(ctx, input: Reasoned & { email: string }) {
+    asOperator(ctx);
+    const user = await account(ctx, input.email);
+    if (!user.disabled) {
+      ctx.unchanged();
+      return { user, changed: false };
+    }
+    await setUserDisabled(ctx.tx, user.id, false);
+    await ctx.invalidate(USERS_CACHE, user.id);
+    ctx.record({
+      target: { type: 'user', id: user.id, email: user.email, name: user.name },
+      before: { disabled: true },
+      after: { disabled: false, reason: input.reason },
+    });
+    return { user, changed: true };
+  },
+});
+
+/**
+ * Break-glass: makes an existing account an Owner of an organization, whether it is a member (its
+ * role becomes Owner) or not (an active Owner membership, a removed one brought back). The cap on
+ * the organizations one person may own holds here as everywhere (409 `org_limit`): the operator
+ * sets that cap (ORGS_MAX_OWNED_PER_USER) and can raise it, or pick another account. The plan's
+ * member limit does not stop it: the point is to give the organization back an Owner, who can
+ * then make room. The organization's owners are told by email, as of every promotion.
+ */
+export const breakGlass = defineCommand({
+  action: 'member.break_glass',
+  async run(ctx, input: Reasoned & { slug: string; email: string; maxOwnedPerUser: number }) {
+    asOperator(ctx);
+    const org = await liveOrg(ctx, input.slug);
+    // Read without its lock: the membership is locked first, then the user (assertMayOwnAnother),
+    // the order every grant of ownership takes.
+    const user = await findUserByEmail(ctx.tx, input.email);
+    if (!user) throw new OperatorNotFoundError(`No account has the email ${input.email}.`);
+    if (user.disabled) {
+      throw new ConflictError(`The account ${user.email} is disabled: enable it first.`);
+    }
+    const member = await lockMember(ctx.tx, org.id, user.id);
+    const active = member !== undefined && member.status !== 'removed';
+    if (active && member.role === OWNER_ROLE) {
+      ctx.unchanged();
+      return { org, user, changed: false, was: OWNER_ROLE };
+    }
+    await assertMayOwnAnother(ctx.tx, user.id, input.maxOwnedPerUser, user.email);
+    const owner = await findRoleBySlug(ctx.tx, org.id, OWNER_ROLE);
+    if (!owner) throw new Error(`organization ${org.id} has no Owner role`);
+    // The owners as they were are told (the new one knows).
+    await alertOwnersOfPromotion(ctx, { orgId: org.id, orgName: org.name }, user.email, owner.name);
+    if (active) await setMemberRole(ctx.tx, org.id, user.id, owner.id);
+    else await admitMember(ctx.tx, org.id, user.id, owner.id);
+    await invalidateMemberships(ctx, org.id, [user.id]);
+    ctx.record({
+      orgId: org.id,
+      target: { type: 'member', id: user.id, email: user.email, name: user.name },
+      before: active ? { role: member.role, roleName: member.roleName, status: 'active' } : null,
+      after: { role: OWNER_ROLE, roleName: owner.name, status: 'active', reason: input.reason },
+    });
+    return { org, user, changed: true, was: active ? member.role : null };
+  },
+});
