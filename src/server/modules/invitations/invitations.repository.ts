@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';

@@ -1,7 +1,7 @@
 import { and, eq, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { InvalidatingCache } from '../cache/cache.ts';
 import type { CommandScope } from '../command-scope.ts';
-import type { Db, Executor } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
 import { sessions, users } from '../db/schema.ts';
 import { generateSecret, hashSecret, hashSecretHex } from './secrets.ts';
 
