@@ -30,6 +30,18 @@ async function withOperator<T>(
   }
 }
 
+/**
+ * Text someone else chose (a name, an email), quoted for the operator's terminal: JSON escapes C0
+ * controls but leaves C1 controls (U+009B is CSI to many terminals) and the bidi and invisible
+ * format characters that reorder or hide what follows, so those are escaped here too.
+ */
+export function shown(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u0080-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function table(rows: Record<string, string>[], columns: string[]): string {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) =>
@@ -55,7 +67,7 @@ export async function runOperatorOrgsList(config: Config, options: { json?: bool
     table(
       orgs.map((o) => ({
         slug: o.slug,
-        name: JSON.stringify(o.name),
+        name: shown(o.name),
         plan: o.plan,
         members: String(o.members),
         suspended: o.suspended ? 'yes' : 'no',
@@ -81,7 +93,7 @@ export async function runOperatorUsersList(config: Config, options: { json?: boo
     table(
       users.map((u) => ({
         email: u.email,
-        name: JSON.stringify(u.name),
+        name: shown(u.name),
         orgs: String(u.orgs),
         disabled: u.disabled ? 'yes' : 'no',
         created: u.createdAt.toISOString(),

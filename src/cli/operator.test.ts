@@ -143,6 +143,18 @@ describe('gatehouse operator and break-glass', () => {
     expect(help.out).not.toContain('reset-2fa');
   });
 
+  it('lists names people chose with the characters a terminal would act on (C1 controls, bidi overrides) escaped', async () => {
+    const hostile = 'Evil\u009b2J\u202eon\u2066 Co';
+    const owner = await signUp(await app(), { email: uniqueEmail('hostile'), name: hostile });
+    await createOrg(await app(), { name: hostile }, owner);
+    for (const what of ['orgs', 'users']) {
+      const text = await operator(['operator', what, 'list']);
+      expect(text.code, text.out).toBe(0);
+      expect(text.out).not.toMatch(/[\u0080-\u009f\u202a-\u202e\u2066-\u2069]/);
+      expect(text.out).toContain('"Evil\\u009b2J\\u202eon\\u2066 Co"');
+    }
+  });
+
   it('break-glass makes a non-member an Owner, audited as the operator with the reason; the chain still verifies', async () => {
     const org = await createOrg(await app(), { name: 'Glass Co' });
     const rescuer = await signUp(await app(), { email: uniqueEmail('rescuer') });

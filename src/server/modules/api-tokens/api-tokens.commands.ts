@@ -15,6 +15,7 @@ import { users } from '../../platform/db/schema.ts';
 import {
   assertFound,
   ConflictError,
+  OrgSuspendedError,
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
@@ -111,6 +112,7 @@ export const createPersonalToken = defineCommand({
   async run(ctx, input: NewTokenInput & { orgId: string }): Promise<CreatedToken> {
     const userId = sessionUser(ctx);
     const access = await lockOrgAccess(ctx.tx, input.orgId, userId, 'shared');
+    if (access.suspended) throw new OrgSuspendedError();
     // One creation at a time per user, so the limit holds under concurrent requests.
     await ctx.tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update');
     if ((await countLiveTokens(ctx.tx, { kind: 'personal', userId })) >= MAX_PERSONAL_TOKENS) {

@@ -10,6 +10,7 @@ import {
   AppError,
   assertFound,
   ConflictError,
+  OrgSuspendedError,
   PlanLimitError,
   RateLimitedError,
   UnauthenticatedError,
@@ -336,6 +337,8 @@ export const acceptInvitation = defineCommand({
         'This invitation was sent to another email address. Sign in with that address to accept it.',
       );
     }
+    // Told only to the person the invitation is for, once the link is shown to be theirs.
+    if (org.suspended) throw new OrgSuspendedError();
     if (invitation.role === OWNER_ROLE) await assertMayOwnAnother(ctx.tx, user.userId, input.maxOwnedPerUser);
     const admitted = await admitMember(ctx.tx, org.id, user.userId, invitation.roleId);
     if (!admitted)
@@ -398,6 +401,8 @@ export const requestToJoin = defineCommand({
     if (!linked) throw new InviteExpiredError('This join link is no longer valid. Ask for a new one.');
     const org = await lockLiveOrg(ctx.tx, linked.id);
     if (!org) throw new InviteExpiredError('This join link is no longer valid. Ask for a new one.');
+    // No request (nor an email to its owners) while an operator holds the organization suspended.
+    if (org.suspended) throw new OrgSuspendedError();
     if (await findActiveMemberByEmail(ctx.tx, org.id, user.email)) {
       throw new ConflictError('You are already a member of this organization.', 'already_member');
     }

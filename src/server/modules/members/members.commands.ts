@@ -7,6 +7,7 @@ import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
   NotFoundError,
+  OrgSuspendedError,
   PermissionDeniedError,
   UnauthenticatedError,
   ValidationError,
@@ -136,6 +137,8 @@ export const leaveOrganization = defineCommand({
   async run(ctx, input: { orgId: string }) {
     if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
     const access = await lockOrgAccess(ctx.tx, input.orgId, ctx.actor.userId, 'exclusive');
+    // Nothing in a suspended organization changes, its memberships included (told to members only).
+    if (access.suspended) throw new OrgSuspendedError();
     if (access.roleSlug === OWNER_ROLE && (await countOwners(ctx.tx, input.orgId)) <= 1) {
       throw new LastOwnerError('The last owner cannot leave. Transfer ownership or delete the organization.');
     }

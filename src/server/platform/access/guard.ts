@@ -155,13 +155,14 @@ export function orgAccess(ctx: { access?: OrgAccess | undefined }): OrgAccess {
 export async function lockLiveOrg(
   tx: Tx,
   orgId: string,
-): Promise<{ id: string; slug: string; name: string; plan: string } | undefined> {
+): Promise<{ id: string; slug: string; name: string; plan: string; suspended: boolean } | undefined> {
   const [org] = await tx
     .select({
       id: organizations.id,
       slug: organizations.slug,
       name: organizations.name,
       plan: organizations.plan,
+      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
     })
     .from(organizations)
     .where(and(eq(organizations.id, orgId), liveOrganization()))
