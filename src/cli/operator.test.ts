@@ -15,6 +15,7 @@ import { INSTANCE_CHAIN_ID } from '../server/platform/audit/entry.ts';
 import { openDatabase } from '../server/platform/db/client.ts';
 import { migrateDatabase } from '../server/platform/db/migrate.ts';
 import { auditEvents } from '../server/platform/db/schema.ts';
+import { requireReason } from './operator.ts';
 
 /**
  * `gatehouse operator …` and `gatehouse break-glass`, spawned as operators run them, on the test's
@@ -260,6 +261,13 @@ describe('gatehouse operator and break-glass', () => {
       after: { plan: 'pro', reason: 'Signed contract 42' },
     });
     await verifiesFully(org.owner, org.orgId);
+  });
+
+  it('takes a reason only as one line of plain text: no control, bidi or invisible characters', () => {
+    expect(requireReason('  Owner locked out, ticket #4411  ')).toBe('Owner locked out, ticket #4411');
+    for (const bad of ['a\nb', 'a\u009b2Jb', 'ok \u202egnp.exe', 'zero\u200bwidth', 'b\ufeffom', '']) {
+      expect(() => requireReason(bad), JSON.stringify(bad)).toThrow(/--reason/);
+    }
   });
 
   it('refuses every write without --reason (exit 2), changing nothing', async () => {

@@ -17,8 +17,9 @@ export function requireReason(reason: unknown): string {
     );
   }
   if (text.length > MAX_REASON) throw new UsageError(`--reason is longer than ${MAX_REASON} characters`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(text)) throw new UsageError('--reason must be one line of plain text');
+  // Control characters (C0, DEL, C1) and invisible or bidi format characters could rewrite or
+  // reorder what an auditor reads later, in a terminal or an export.
+  if (/[\p{Cc}\p{Cf}]/u.test(text)) throw new UsageError('--reason must be one line of plain text');
   return text;
 }
 
