@@ -119,6 +119,27 @@ export function ScrollFrame({
   );
 }
 
+/**
+ * A table row's destructive action (revoke, cancel, deny, leave, sign out): the same small red
+ * button everywhere, named for screen readers by what it acts on (`label`); it opens the
+ * confirmation or acts.
+ */
+export function RowDangerButton({
+  label,
+  onClick,
+  children,
+}: {
+  label: string;
+  onClick: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <Button size="xs" variant="subtle" color="red" aria-label={label} onClick={onClick}>
+      {children}
+    </Button>
+  );
+}
+
 /** A page section named by its heading, so it is a landmark (region) of its own. */
 export function Section({
   title,

@@ -17,7 +17,7 @@ import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { ApiError, api, type Me } from '../api.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { ConfirmDialog, Section } from '../components.tsx';
+import { ConfirmDialog, RowDangerButton, Section } from '../components.tsx';
 import { useMe } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
@@ -277,15 +277,12 @@ function OrganizationsSection({ memberships }: { memberships: Membership[] }) {
                 <Table.Td>{m.org.name}</Table.Td>
                 <Table.Td>{catalog.roleName(m.role)}</Table.Td>
                 <Table.Td>
-                  <Button
-                    size="xs"
-                    variant="subtle"
-                    color="red"
-                    aria-label={t('accountLeaveLabel', { org: m.org.name })}
+                  <RowDangerButton
+                    label={t('accountLeaveLabel', { org: m.org.name })}
                     onClick={() => setLeaving(m)}
                   >
                     {t('accountLeave')}
-                  </Button>
+                  </RowDangerButton>
                 </Table.Td>
               </Table.Tr>
             ))}

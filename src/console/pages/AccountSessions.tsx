@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Page } from '../../contracts/wire.ts';
 import { api } from '../api.ts';
-import { ConfirmDialog, ScrollFrame, Section } from '../components.tsx';
+import { ConfirmDialog, RowDangerButton, ScrollFrame, Section } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText } from '../problems.tsx';
@@ -149,11 +149,8 @@ export function SessionsSection() {
                   <Table.Td>{when.format(s.createdAt)}</Table.Td>
                   <Table.Td>{when.format(s.lastSeenAt)}</Table.Td>
                   <Table.Td>
-                    <Button
-                      size="xs"
-                      variant="subtle"
-                      color="red"
-                      aria-label={
+                    <RowDangerButton
+                      label={
                         s.current
                           ? t('accountSignOutThis')
                           : t('accountSignOutSession', { device: device(s), when: when.format(s.createdAt) })
@@ -161,7 +158,7 @@ export function SessionsSection() {
                       onClick={() => setRevoking(s)}
                     >
                       {t('signOut')}
-                    </Button>
+                    </RowDangerButton>
                   </Table.Td>
                 </Table.Tr>
               ))}

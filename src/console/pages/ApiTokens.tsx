@@ -18,7 +18,7 @@ import { useParams } from 'react-router';
 import type { CreatedToken, Page, TokenView, UsageEntry } from '../../contracts/wire.ts';
 import { api } from '../api.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { ConfirmDialog, Dialog, ScrollFrame } from '../components.tsx';
+import { ConfirmDialog, Dialog, RowDangerButton, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
@@ -217,15 +217,9 @@ function TokenSection({
                           {t('usage')}
                         </Button>
                       )}
-                      <Button
-                        size="xs"
-                        variant="subtle"
-                        color="red"
-                        aria-label={`${t('revoke')}: ${tok.name}`}
-                        onClick={() => setRevoking(tok)}
-                      >
+                      <RowDangerButton label={`${t('revoke')}: ${tok.name}`} onClick={() => setRevoking(tok)}>
                         {t('revoke')}
-                      </Button>
+                      </RowDangerButton>
                     </Group>
                   </Table.Td>
                 </Table.Tr>

@@ -17,7 +17,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api, type Invitation, type Member, type Page } from '../api.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { ConfirmDialog, Dialog, ScrollFrame } from '../components.tsx';
+import { ConfirmDialog, Dialog, RowDangerButton, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { useMe, usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
@@ -207,15 +207,12 @@ export function TeamPage() {
                           >
                             {t('resend')}
                           </Button>
-                          <Button
-                            size="xs"
-                            variant="subtle"
-                            color="red"
-                            aria-label={`${t('teamCancelInvite')}: ${i.email}`}
+                          <RowDangerButton
+                            label={`${t('teamCancelInvite')}: ${i.email}`}
                             onClick={() => setCancelling(i)}
                           >
                             {t('cancel')}
-                          </Button>
+                          </RowDangerButton>
                         </Group>
                       </Table.Td>
                     </Table.Tr>

@@ -15,7 +15,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { JoinLinkState, JoinRequest, Page } from '../../contracts/wire.ts';
 import { api } from '../api.ts';
-import { ConfirmDialog, ScrollFrame } from '../components.tsx';
+import { ConfirmDialog, RowDangerButton, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText } from '../problems.tsx';
@@ -187,15 +187,12 @@ export function JoinRequestsSection(props: {
                         >
                           {t('teamApprove')}
                         </Button>
-                        <Button
-                          size="xs"
-                          variant="subtle"
-                          color="red"
-                          aria-label={`${t('teamDeny')}: ${r.email}`}
+                        <RowDangerButton
+                          label={`${t('teamDeny')}: ${r.email}`}
                           onClick={() => decide.mutate({ id: r.id, approve: false, role, email: r.email })}
                         >
                           {t('teamDeny')}
-                        </Button>
+                        </RowDangerButton>
                       </Group>
                     </Table.Td>
                   </Table.Tr>
