@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { type LockedOrg, lockLiveOrgWhere } from '../../platform/access/guard.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import { preparedPerExecutor } from '../../platform/db/prepared.ts';
@@ -207,22 +208,8 @@ export async function creationWaitSeconds(
 }
 
 /** A live organization by slug (any case) as operators name it, its row locked like a membership change. */
-export async function lockLiveOrgBySlug(
-  tx: Executor,
-  slug: string,
-): Promise<{ id: string; slug: string; name: string; plan: string; suspended: boolean } | undefined> {
-  const [row] = await tx
-    .select({
-      id: organizations.id,
-      slug: organizations.slug,
-      name: organizations.name,
-      plan: organizations.plan,
-      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
-    })
-    .from(organizations)
-    .where(and(sql`lower(${organizations.slug}) = lower(${slug})`, liveOrganization()))
-    .for('no key update');
-  return row;
+export function lockLiveOrgBySlug(tx: Executor, slug: string): Promise<LockedOrg | undefined> {
+  return lockLiveOrgWhere(tx, sql`lower(${organizations.slug}) = lower(${slug})`);
 }
 
 export async function setOrgSuspended(tx: Executor, orgId: string, suspended: boolean): Promise<void> {

@@ -1,9 +1,9 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Permission } from '../../../contracts/permissions.ts';
 import { scopePermissions, type TokenScope } from '../../../contracts/tokens.ts';
 import type { Actor } from '../actor.ts';
 import { tokenPermissions } from '../auth/tokens.ts';
-import type { Tx } from '../db/client.ts';
+import type { Executor, Tx } from '../db/client.ts';
 import { liveOrganization, liveToken } from '../db/live.ts';
 import { apiTokens, memberships, organizations, roles } from '../db/schema.ts';
 import { assertFound, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
@@ -147,15 +147,20 @@ export function orgAccess(ctx: { access?: OrgAccess | undefined }): OrgAccess {
   return ctx.access;
 }
 
+/** A live organization as a lock on it answers: what commands outside its routes need to know. */
+export interface LockedOrg {
+  id: string;
+  slug: string;
+  name: string;
+  plan: string;
+  suspended: boolean;
+}
+
 /**
- * Locks a live organization for a command that is not an org member's (accepting an invitation,
- * asking to join): the same lock membership changes take, so seat counts and "at most once"
- * checks made under it hold at commit.
+ * Locks the live organization `where` names, with the lock membership changes take, so that seat
+ * counts and "at most once" checks made under it hold at commit.
  */
-export async function lockLiveOrg(
-  tx: Tx,
-  orgId: string,
-): Promise<{ id: string; slug: string; name: string; plan: string; suspended: boolean } | undefined> {
+export async function lockLiveOrgWhere(tx: Executor, where: SQL): Promise<LockedOrg | undefined> {
   const [org] = await tx
     .select({
       id: organizations.id,
@@ -165,7 +170,15 @@ export async function lockLiveOrg(
       suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
     })
     .from(organizations)
-    .where(and(eq(organizations.id, orgId), liveOrganization()))
+    .where(and(where, liveOrganization()))
     .for('no key update');
   return org;
+}
+
+/**
+ * Locks a live organization for a command that is not an org member's (accepting an invitation,
+ * asking to join), by id.
+ */
+export function lockLiveOrg(tx: Tx, orgId: string): Promise<LockedOrg | undefined> {
+  return lockLiveOrgWhere(tx, eq(organizations.id, orgId));
 }
