@@ -5,6 +5,7 @@ import type { HashPool } from './hash-pool.ts';
 import type { Checkpoint } from './keys.ts';
 import { isCheckpointLine, type LineBatch, MAX_LINE_BYTES } from './line-batch.ts';
 import {
+  asBuffer,
   ChainVerifier,
   checkpointProblem,
   type FailureReason,
@@ -108,12 +109,7 @@ class ExportVerifier {
   }
 
   line(raw: string | Uint8Array): boolean {
-    const bytes =
-      typeof raw === 'string'
-        ? Buffer.from(raw, 'utf8')
-        : Buffer.isBuffer(raw)
-          ? raw
-          : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    const bytes = asBuffer(raw);
     return this.lineAt(bytes, 0, bytes.length);
   }
 
@@ -350,14 +346,6 @@ export async function verifyExportStream(
   }
   if (going && carried > 0) state.line(Buffer.concat(carry));
   return state.finish();
-}
-
-function asBuffer(piece: Uint8Array | string): Buffer {
-  return typeof piece === 'string'
-    ? Buffer.from(piece, 'utf8')
-    : Buffer.isBuffer(piece)
-      ? piece
-      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
 }
 
 /**

@@ -315,6 +315,15 @@ function fieldAt(bytes: Uint8Array, at: number, end: number, field: Uint8Array):
   return true;
 }
 
+/** Text as its UTF-8 bytes, bytes as a Buffer over the same memory (no copy). */
+export function asBuffer(piece: Uint8Array | string): Buffer {
+  return typeof piece === 'string'
+    ? Buffer.from(piece, 'utf8')
+    : Buffer.isBuffer(piece)
+      ? piece
+      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+}
+
 /** Bytes as a one-byte string (hex digits): Buffer's own latin1 slice, without argument checks. */
 export const latin1 = (bytes: Buffer, start: number, end: number): string =>
   (bytes as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
@@ -370,12 +379,7 @@ export function splitEntryLine(
   line: string | Uint8Array,
   previousHash?: string | null,
 ): SplitEntry | undefined {
-  const bytes =
-    typeof line === 'string'
-      ? Buffer.from(line, 'utf8')
-      : Buffer.isBuffer(line)
-        ? line
-        : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
+  const bytes = asBuffer(line);
   return splitEntryBytes(bytes, 0, bytes.length, previousHash);
 }
 
