@@ -31,6 +31,10 @@ export const User = Type.Object(
     }),
     createdAt: DateTime,
     updatedAt: DateTime,
+    emailVerified: Type.Boolean({
+      description: 'The address was proven: a mailed link was followed, or an invitation to it accepted',
+    }),
+    twoFactorEnabled: Type.Boolean({ description: 'TOTP two-factor authentication is on' }),
   },
   { $id: 'User' },
 );

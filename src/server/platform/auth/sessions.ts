@@ -43,6 +43,10 @@ export interface SessionUser {
   timezone: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The email address was proven (a mailed link followed, or an invitation to it accepted). */
+  emailVerified: boolean;
+  /** TOTP 2FA is on (confirmed with a code). */
+  twoFactorEnabled: boolean;
 }
 
 export interface SessionPolicy {
@@ -66,6 +70,8 @@ export const userColumns = {
   timezone: users.timezone,
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
+  emailVerified: sql<boolean>`(${users.emailVerifiedAt} IS NOT NULL)`.as('email_verified'),
+  twoFactorEnabled: sql<boolean>`(${users.totpEnabledAt} IS NOT NULL)`.as('two_factor_enabled'),
 };
 
 /**

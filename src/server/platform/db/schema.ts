@@ -50,6 +50,23 @@ export const users = pgTable(
      * personal token of the account is honoured until it is cleared.
      */
     disabledAt: time('disabled_at'),
+    /** The address was proven: a link mailed to it was followed, or an invitation sent to it accepted. */
+    emailVerifiedAt: time('email_verified_at'),
+    /**
+     * TOTP (RFC 6238): the confirmed secret, sealed with platform/secrets (context `totp:<userId>`);
+     * NULL when 2FA is off. `totp_enabled_at` is set exactly when it is.
+     */
+    totpSecret: text('totp_secret'),
+    /** A secret handed out by enrolment and not yet confirmed with a code (sealed, `totp-pending:<userId>`). */
+    totpPendingSecret: text('totp_pending_secret'),
+    totpEnabledAt: time('totp_enabled_at'),
+    /**
+     * The highest time step a code was accepted for: a code is accepted only for a later step
+     * (`UPDATE … WHERE totp_last_step < $step`), so none is used twice, even in parallel.
+     */
+    totpLastStep: bigint('totp_last_step', { mode: 'number' }).notNull().default(0),
+    /** The account was deleted by its owner: the row stays (as "deleted user") so history keeps its ids. */
+    deletedAt: time('deleted_at'),
   },
   (t) => [
     // Emails are stored normalised (normalizeEmail: Alice@x.io is alice@x.io), so the database
@@ -164,6 +181,12 @@ export const organizations = pgTable(
      * `org_suspended` to its members and tokens until it is cleared. The data and memberships stay.
      */
     suspendedAt: time('suspended_at'),
+    /** Security policy: members without 2FA are refused on the org's routes (403 two_factor_required). */
+    require2fa: boolean('require_2fa').notNull().default(false),
+    /** Idle minutes after which a session of a member ends; NULL follows the installation's timeout. */
+    sessionIdleMinutes: integer('session_idle_minutes'),
+    /** CIDR blocks requests to the org's routes must come from (empty: any address). */
+    ipAllowlist: text('ip_allowlist').array().notNull().default(sql`'{}'`),
   },
   (t) => [uniqueIndex('organizations_slug_key').on(sql`lower(${t.slug})`).where(sql`${t.deletedAt} IS NULL`)],
 );
@@ -507,4 +530,99 @@ export const apiTokenUsage = pgTable(
     count: integer('count').notNull().default(1),
   },
   (t) => [index('api_token_usage_token_idx').on(t.tokenId, t.id)],
+);
+
+/**
+ * Recovery codes of a user's 2FA: ten per set, only their SHA-256 stored. Using one marks it
+ * (`UPDATE … WHERE used_at IS NULL`), so a code is used once even by parallel requests; a new set
+ * deletes the old one.
+ */
+export const recoveryCodes = pgTable(
+  'recovery_codes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: bytea('code_hash').notNull(),
+    createdAt: createdAt(),
+    usedAt: time('used_at'),
+  },
+  (t) => [uniqueIndex('recovery_codes_user_code_key').on(t.userId, t.codeHash)],
+);
+
+/** WebAuthn credentials (passkeys) of a user, each named by them. */
+export const passkeys = pgTable(
+  'passkeys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The credential id as the authenticator gave it (base64url). */
+    credentialId: text('credential_id').notNull(),
+    publicKey: bytea('public_key').notNull(),
+    /** The signature counter last seen (0 for authenticators that keep none, such as synced passkeys). */
+    counter: bigint('counter', { mode: 'number' }).notNull().default(0),
+    transports: text('transports').array().notNull().default(sql`'{}'`),
+    name: text('name').notNull(),
+    aaguid: text('aaguid'),
+    deviceType: text('device_type'),
+    backedUp: boolean('backed_up').notNull().default(false),
+    createdAt: createdAt(),
+    lastUsedAt: time('last_used_at'),
+  },
+  (t) => [
+    uniqueIndex('passkeys_credential_id_key').on(t.credentialId),
+    index('passkeys_user_idx').on(t.userId, t.createdAt),
+  ],
+);
+
+/**
+ * Challenges handed out by the WebAuthn options routes, each usable once (deleted when a response
+ * names it) and only until it expires; `user_id` is set for a registration and for a sign-in that
+ * named its account.
+ */
+export const webauthnChallenges = pgTable(
+  'webauthn_challenges',
+  {
+    challenge: text('challenge').primaryKey(),
+    purpose: text('purpose').notNull(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: time('expires_at').notNull(),
+  },
+  (t) => [
+    check('webauthn_challenges_purpose_check', sql`${t.purpose} IN ('registration', 'authentication')`),
+    index('webauthn_challenges_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+/**
+ * Links mailed to a user that prove something when followed: the address is theirs
+ * (`email_verification`), they may set a new password (`password_reset`), a new address is theirs
+ * (`email_change`, with `new_email`). Only the token's SHA-256 is stored; each is used once.
+ */
+export const accountTokens = pgTable(
+  'account_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose').notNull(),
+    tokenHash: bytea('token_hash').notNull(),
+    newEmail: text('new_email'),
+    createdAt: createdAt(),
+    expiresAt: time('expires_at').notNull(),
+    usedAt: time('used_at'),
+  },
+  (t) => [
+    check(
+      'account_tokens_purpose_check',
+      sql`${t.purpose} IN ('email_verification', 'password_reset', 'email_change')`,
+    ),
+    uniqueIndex('account_tokens_token_hash_key').on(t.tokenHash),
+    index('account_tokens_user_idx').on(t.userId, t.purpose, t.createdAt),
+  ],
 );
