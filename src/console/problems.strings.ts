@@ -33,6 +33,18 @@ const en = {
   problem_org_suspended_title: 'This organization is suspended',
   problem_org_suspended:
     'The operators of this installation suspended it: nothing in it can be seen or changed for now. Ask them, or the organization’s owners, why and when it will be lifted.',
+  problem_ip_not_allowed_title: 'Not from this address',
+  problem_ip_not_allowed:
+    'This organization accepts requests only from the addresses on its allowlist, and yours is not on it. Connect from an allowed network (the office or the VPN), or ask an Admin to add your address.',
+  problem_two_factor_required_title: 'This organization requires two-factor authentication',
+  problem_two_factor_required:
+    'Turn on two-factor authentication for your account to keep working in this organization. Your account pages and leaving the organization still work.',
+  problem_would_lock_out_title: 'This would lock you out',
+  problem_would_lock_out: 'The change would refuse your own access. Fix that first, then save again.',
+  problem_would_lock_out_ip_allowlist:
+    'Your own address ({{address}}) is not in the new allowlist, so saving it would lock you out. Add it, or a block that contains it, then save.',
+  problem_would_lock_out_two_factor:
+    'You do not use two-factor authentication yourself, so requiring it would lock you out. Turn it on for your account first.',
   problem_not_found_title: 'Not found',
   problem_not_found:
     'It may have been removed, or you may no longer have access. Reload the page to see what is there now.',
@@ -93,6 +105,8 @@ const en = {
   feature_auditExport: 'Exporting the audit log',
   feature_sso: 'Single sign-on',
   feature_scim: 'SCIM provisioning',
+  feature_ipAllowlist: 'An IP allowlist',
+  feature_customSessionTimeout: 'A custom session idle timeout',
 
   field_format_email: 'Enter an email address, like name@example.com.',
   field_format_email_item: '“{{value}}” is not an email address.',
@@ -122,6 +136,10 @@ const en = {
   field_same_password: 'Must differ from your current password.',
   field_unknown_role: 'Choose a role of this organization.',
   field_invalid: 'This value is not accepted.',
+  field_cidr_invalid:
+    '“{{value}}” is not an IP address or a CIDR block (like 203.0.113.0/24 or 2001:db8::/32).',
+  field_cidr_host_bits:
+    '“{{value}}” has bits set past its prefix: write the network address (like 203.0.113.0/24).',
   field_named: '{{field}}: {{message}}',
 };
 
@@ -159,6 +177,18 @@ const es: Strings<typeof en>['es'] = {
   problem_org_suspended_title: 'Esta organización está suspendida',
   problem_org_suspended:
     'Los operadores de esta instalación la suspendieron: por ahora no se puede ver ni cambiar nada en ella. Pregúntales a ellos, o a los propietarios de la organización, por qué y cuándo se levantará.',
+  problem_ip_not_allowed_title: 'No desde esta dirección',
+  problem_ip_not_allowed:
+    'Esta organización solo acepta solicitudes desde las direcciones de su lista de permitidas, y la tuya no está en ella. Conéctate desde una red permitida (la oficina o la VPN) o pide a un Admin que añada tu dirección.',
+  problem_two_factor_required_title: 'Esta organización exige la verificación en dos pasos',
+  problem_two_factor_required:
+    'Activa la verificación en dos pasos en tu cuenta para seguir trabajando en esta organización. Las páginas de tu cuenta y abandonar la organización siguen funcionando.',
+  problem_would_lock_out_title: 'Esto te dejaría fuera',
+  problem_would_lock_out: 'El cambio rechazaría tu propio acceso. Corrígelo primero y vuelve a guardar.',
+  problem_would_lock_out_ip_allowlist:
+    'Tu propia dirección ({{address}}) no está en la nueva lista, así que guardarla te dejaría fuera. Añádela, o un bloque que la contenga, y guarda.',
+  problem_would_lock_out_two_factor:
+    'Tú no usas la verificación en dos pasos, así que exigirla te dejaría fuera. Actívala primero en tu cuenta.',
   problem_not_found_title: 'No encontrado',
   problem_not_found:
     'Puede que se haya eliminado o que ya no tengas acceso. Recarga la página para ver lo que hay ahora.',
@@ -219,6 +249,8 @@ const es: Strings<typeof en>['es'] = {
   feature_auditExport: 'Exportar el registro de auditoría',
   feature_sso: 'El inicio de sesión único',
   feature_scim: 'El aprovisionamiento SCIM',
+  feature_ipAllowlist: 'Una lista de IP permitidas',
+  feature_customSessionTimeout: 'Un tiempo de inactividad de sesión propio',
 
   field_format_email: 'Escribe una dirección de correo, como nombre@ejemplo.com.',
   field_format_email_item: '«{{value}}» no es una dirección de correo.',
@@ -248,6 +280,10 @@ const es: Strings<typeof en>['es'] = {
   field_same_password: 'Debe ser distinta de tu contraseña actual.',
   field_unknown_role: 'Elige un rol de esta organización.',
   field_invalid: 'Este valor no se acepta.',
+  field_cidr_invalid:
+    '«{{value}}» no es una dirección IP ni un bloque CIDR (como 203.0.113.0/24 o 2001:db8::/32).',
+  field_cidr_host_bits:
+    '«{{value}}» tiene bits puestos después del prefijo: escribe la dirección de red (como 203.0.113.0/24).',
   field_named: '{{field}}: {{message}}',
 };
 

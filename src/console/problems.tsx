@@ -15,7 +15,14 @@ import { permissionKey } from './catalog-words.strings.ts';
  */
 
 /** A plan-gated thing the page was doing, so that a `plan_limit` can name the plan that allows it. */
-export type PlanFeature = 'customRoles' | 'maxMembers' | 'auditExport' | 'sso' | 'scim';
+export type PlanFeature =
+  | 'customRoles'
+  | 'maxMembers'
+  | 'auditExport'
+  | 'sso'
+  | 'scim'
+  | 'ipAllowlist'
+  | 'customSessionTimeout';
 
 /** The first plan, in catalog order, that allows `feature` (more members: one without a limit). */
 export function planAllowing(feature: PlanFeature): string | null {
@@ -58,6 +65,11 @@ export function describeProblem(
       const what = described.charAt(0).toLowerCase() + described.slice(1).replace(/\.$/, '');
       message = t('problem_permission_denied_named', { what, permission });
     }
+  } else if (code === 'would_lock_out' && typeof error.params.reason === 'string') {
+    message = t(`problem_would_lock_out_${error.params.reason}`, {
+      address: String(error.params.address ?? ''),
+      defaultValue: message,
+    });
   } else if (code === 'role_in_use') {
     const { members, invitations, tokens } = error.params;
     if ([members, invitations, tokens].every((n) => typeof n === 'number')) {
@@ -126,6 +138,9 @@ export function describeField(t: TFunction, error: FieldError, body?: unknown): 
     case 'common_password':
     case 'contains_personal_info':
       return t(`field_${error.reason}`);
+    case 'cidr_invalid':
+    case 'cidr_host_bits':
+      return t(`field_${error.reason}`, { value: typeof item === 'string' ? item : '' });
   }
   if (error.message === 'is incorrect' && /password/i.test(error.field)) return t('field_password_incorrect');
   const known = MESSAGES[error.message];

@@ -157,8 +157,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ttlMs: 5 * 60_000,
   });
   const userCache = new InvalidatingCache<SessionUser>('users', bus, { max: 100_000, ttlMs: 5 * 60_000 });
-  const sessions = new SessionService(database.db, sessionCache, userCache, config.session, logError);
   const access = createAccessResolver(database.db, bus, logError);
+  // Organizations may end their members' idle sessions sooner than the installation does.
+  const sessions = new SessionService(database.db, sessionCache, userCache, config.session, logError, access);
   const tokens = new TokenService(
     database.db,
     new InvalidatingCache<TokenEntry>(TOKENS_CACHE, bus, { max: 100_000, ttlMs: 5 * 60_000 }),

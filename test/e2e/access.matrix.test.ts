@@ -239,6 +239,23 @@ const ROUTES: Record<string, RouteCase> = {
     effect: (_org, res, req) =>
       expect(res.json().description).toBe((req.payload as { description: string }).description),
   },
+  'GET /api/v1/orgs/:orgId/security': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/security') }),
+    effect: (_org, res) => expect(res.json().ipAllowlist).toEqual([]),
+  },
+  'PATCH /api/v1/orgs/:orgId/security': {
+    status: 200,
+    prepare: async (org) => {
+      // From the installation's timeout to the standard 30 minutes (every plan's), so it changes.
+      expectStatus(
+        await as(t.app, org.owner).patch(orgUrl(org, '/security'), { sessionIdleMinutes: null }),
+        200,
+      );
+      return { method: 'PATCH', url: orgUrl(org, '/security'), payload: { sessionIdleMinutes: 30 } };
+    },
+    effect: (_org, res) => expect(res.json().sessionIdleMinutes).toBe(30),
+  },
   'DELETE /api/v1/orgs/:orgId': {
     status: 204,
     ownOrg: true,

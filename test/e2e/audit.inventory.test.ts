@@ -275,6 +275,22 @@ const INVENTORY: Record<string, InventoryCase> = {
       return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
     },
   },
+  'org.security_updated': {
+    how: 'PATCH /orgs/:orgId/security',
+    arrange: async () => {
+      expectStatus(
+        await as(t.app, shared.owner).patch(at(shared.orgId, '/security'), { sessionIdleMinutes: null }),
+        200,
+      );
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, '/security'), { sessionIdleMinutes: 30 }),
+          200,
+        );
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
+      };
+    },
+  },
   'org.logo_changed': {
     how: 'PUT /orgs/:orgId/logo',
     arrange: async () => async () => {

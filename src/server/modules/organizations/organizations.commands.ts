@@ -1,13 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { entitlements, PLAN_CATALOG, PLANS } from '../../../contracts/plans.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
+import { allowlistOf, isAllowed, parseCidr } from '../../platform/access/cidr.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
+  AppError,
   ConflictError,
   PermissionDeniedError,
   RateLimitedError,
   UnauthenticatedError,
+  ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { lockUser } from '../accounts/index.ts';
 import { revokeTokens } from '../api-tokens/index.ts';
@@ -17,12 +21,15 @@ import {
   creationWaitSeconds,
   deleteLogo,
   findOrg,
+  findSecurity,
   insertOrg,
   isSlugTaken,
   markOrgDeleted,
   type OrgProfileChanges,
   type OrgRow,
+  type OrgSecurity,
   updateOrg,
+  updateSecurity,
   upsertLogo,
 } from './organizations.repository.ts';
 
@@ -203,3 +210,144 @@ export async function endOrganization(
   // Its tokens die with it (personal ones would otherwise still read their owner's account).
   await revokeTokens(ctx, { orgId }, revokedBy);
 }
+
+/** The idle minutes every plan may choose (the product's default); others are Enterprise's. */
+export const STANDARD_IDLE_MINUTES = 30;
+/** Blocks one allowlist may hold: room for every office and VPN, not a place for a blocklist. */
+export const MAX_ALLOWLIST_ENTRIES = 100;
+
+/** A feature of the security policy the org's plan lacks: 403 `plan_limit`, naming its plan. */
+class PolicyPlanError extends AppError {
+  constructor(feature: 'ipAllowlist' | 'customSessionTimeout', plan: string) {
+    const needs = PLANS.find((p) => PLAN_CATALOG[p][feature]);
+    const what =
+      feature === 'ipAllowlist'
+        ? 'An IP allowlist'
+        : `An idle timeout other than ${STANDARD_IDLE_MINUTES} minutes`;
+    super(
+      403,
+      'plan_limit',
+      'Plan limit reached',
+      `${what} is not part of the ${entitlements(plan).name} plan${needs ? `; it needs the ${PLAN_CATALOG[needs].name} plan` : ''}.`,
+      { params: { feature, plan, ...(needs ? { requiredPlan: needs } : {}) } },
+    );
+  }
+}
+
+/** The change would refuse the one making it: 409 `would_lock_out`, saying why. */
+export class WouldLockOutError extends AppError {
+  constructor(reason: 'ip_allowlist' | 'two_factor', address: string | null) {
+    super(
+      409,
+      'would_lock_out',
+      'Conflict',
+      reason === 'ip_allowlist'
+        ? `Your own address (${address ?? 'unknown'}) is outside the new allowlist: this change would lock you out. Add it first.`
+        : 'You do not use two-factor authentication yourself: requiring it would lock you out. Turn it on for your account first.',
+      { params: { reason, ...(reason === 'ip_allowlist' ? { address } : {}) } },
+    );
+  }
+}
+
+/**
+ * The allowlist as stored: each entry parsed and written canonically, duplicates (after
+ * normalising) dropped, order kept. Bad entries are named by their index in what was sent.
+ */
+export function normalizeAllowlist(entries: readonly string[]): string[] {
+  const errors: Array<{ field: string; message: string; reason: string; params?: Record<string, unknown> }> =
+    [];
+  if (entries.length > MAX_ALLOWLIST_ENTRIES) {
+    errors.push({
+      field: '/body/ipAllowlist',
+      message: `must have at most ${MAX_ALLOWLIST_ENTRIES} entries`,
+      reason: 'maxItems',
+      params: { limit: MAX_ALLOWLIST_ENTRIES },
+    });
+  }
+  const out: string[] = [];
+  entries.forEach((entry, i) => {
+    const cidr = parseCidr(entry);
+    if (cidr === 'cidr_invalid') {
+      errors.push({
+        field: `/body/ipAllowlist/${i}`,
+        message: 'is not an IP address or CIDR block',
+        reason: cidr,
+      });
+    } else if (cidr === 'cidr_host_bits') {
+      errors.push({
+        field: `/body/ipAllowlist/${i}`,
+        message: 'has bits set past its prefix length (write the network address)',
+        reason: cidr,
+      });
+    } else if (!out.includes(cidr.text)) {
+      out.push(cidr.text);
+    }
+  });
+  if (errors.length > 0) throw new ValidationError(errors);
+  return out;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Settings → Security. The org's row is held exclusively, so two admins' changes apply one after
+ * the other and each entry's before/after is exact. The org's cached entry (policy included) is
+ * dropped on every instance at commit: the allowlist, require-2FA and every member's idle limit
+ * (derived from it, see AccessResolver.idleLimit) hold from the next request on.
+ */
+export const updateSecurityPolicy = defineCommand({
+  action: 'org.security_updated',
+  permission: 'settings:update',
+  orgLock: 'exclusive',
+  async run(ctx, input: Partial<OrgSecurity>): Promise<OrgSecurity> {
+    const { orgId, orgName, plan } = orgAccess(ctx);
+    const before = (await findSecurity(ctx.tx, orgId))!;
+    const after: OrgSecurity = {
+      require2fa: input.require2fa ?? before.require2fa,
+      sessionIdleMinutes:
+        input.sessionIdleMinutes !== undefined ? input.sessionIdleMinutes : before.sessionIdleMinutes,
+      ipAllowlist:
+        input.ipAllowlist !== undefined ? normalizeAllowlist(input.ipAllowlist) : before.ipAllowlist,
+    };
+    const allowlistChanged = !sameList(after.ipAllowlist, before.ipAllowlist);
+    const idleChanged = after.sessionIdleMinutes !== before.sessionIdleMinutes;
+    if (!allowlistChanged && !idleChanged && after.require2fa === before.require2fa) {
+      ctx.unchanged();
+      return before;
+    }
+    // Only what changes is gated: an org that left Enterprise may still clear what it set then.
+    const { ipAllowlist: mayAllowlist, customSessionTimeout } = entitlements(plan);
+    if (allowlistChanged && after.ipAllowlist.length > 0 && !mayAllowlist)
+      throw new PolicyPlanError('ipAllowlist', plan);
+    if (
+      idleChanged &&
+      after.sessionIdleMinutes !== null &&
+      after.sessionIdleMinutes !== STANDARD_IDLE_MINUTES &&
+      !customSessionTimeout
+    ) {
+      throw new PolicyPlanError('customSessionTimeout', plan);
+    }
+    // Whoever makes the change must still get in afterwards, by the rules the door applies.
+    if (
+      allowlistChanged &&
+      after.ipAllowlist.length > 0 &&
+      !isAllowed(allowlistOf(after.ipAllowlist)!, ctx.meta.ip ?? undefined)
+    ) {
+      throw new WouldLockOutError('ip_allowlist', ctx.meta.ip);
+    }
+    if (after.require2fa && !before.require2fa && ctx.actor.type === 'user') {
+      // Locked: turning 2FA off (which an org requiring it refuses) waits for this to commit.
+      const user = await lockUser(ctx.tx, ctx.actor.userId);
+      if (!user?.twoFactorEnabled) throw new WouldLockOutError('two_factor', null);
+    }
+    await updateSecurity(ctx.tx, orgId, after);
+    await ctx.invalidate(ORGS_CACHE, orgId);
+    ctx.record({
+      target: { type: 'organization', id: orgId, name: orgName },
+      before: { ...before },
+      after: { ...after },
+    });
+    return after;
+  },
+});

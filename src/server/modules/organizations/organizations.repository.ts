@@ -249,3 +249,34 @@ export async function listAllOrgs(db: Executor): Promise<OperatorOrgRow[]> {
     .where(liveOrganization())
     .orderBy(asc(organizations.createdAt), asc(organizations.id));
 }
+
+/** An organization's security policy (Settings → Security). */
+export interface OrgSecurity {
+  require2fa: boolean;
+  /** Null: the installation's idle timeout. */
+  sessionIdleMinutes: number | null;
+  /** Canonical CIDR blocks; empty: any address. */
+  ipAllowlist: string[];
+}
+
+const securityColumns = {
+  require2fa: organizations.require2fa,
+  sessionIdleMinutes: organizations.sessionIdleMinutes,
+  ipAllowlist: organizations.ipAllowlist,
+};
+
+export async function findSecurity(db: Executor, orgId: string): Promise<OrgSecurity | undefined> {
+  const [row] = await db.select(securityColumns).from(organizations).where(live(orgId));
+  return row;
+}
+
+export async function updateSecurity(
+  tx: Executor,
+  orgId: string,
+  changes: Partial<OrgSecurity>,
+): Promise<void> {
+  await tx
+    .update(organizations)
+    .set({ ...changes, updatedAt: sql`now()` })
+    .where(live(orgId));
+}

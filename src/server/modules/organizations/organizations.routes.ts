@@ -18,11 +18,20 @@ import {
 import {
   createOrganization,
   deleteOrganization,
+  MAX_ALLOWLIST_ENTRIES,
   removeLogo,
   setLogo,
   updateOrganization,
+  updateSecurityPolicy,
 } from './organizations.commands.ts';
-import { findLogo, findOrg, listUserOrgs, type OrgRow } from './organizations.repository.ts';
+import {
+  findLogo,
+  findOrg,
+  findSecurity,
+  listUserOrgs,
+  type OrgRow,
+  type OrgSecurity,
+} from './organizations.repository.ts';
 
 export const MAX_LOGO_BYTES = 1024 * 1024;
 const LOGO_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg']);
@@ -97,6 +106,30 @@ const organizationFields = {
 };
 
 export const Organization = Type.Object(organizationFields, { $id: 'Organization' });
+
+/** Idle minutes an organization may set: from 5 minutes to a week. */
+const IdleMinutes = Type.Integer({ minimum: 5, maximum: 7 * 24 * 60 });
+
+const securityFields = {
+  require2fa: Type.Boolean({ description: 'Members without 2FA get 403 two_factor_required on its routes' }),
+  sessionIdleMinutes: Type.Union([IdleMinutes, Type.Null()], {
+    description:
+      "A member's sessions end after this many idle minutes (the strictest of their orgs applies); null: the installation's timeout. Values other than 30 need Enterprise",
+  }),
+  ipAllowlist: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    maxItems: MAX_ALLOWLIST_ENTRIES,
+    description:
+      'CIDR blocks (IPv4 or IPv6; a plain address is one host) its routes answer, to cookies and tokens alike; empty: any address. Enterprise',
+  }),
+};
+
+const Security = Type.Object({
+  ...securityFields,
+  defaultSessionIdleMinutes: Type.Integer({ description: "The installation's idle timeout, in minutes" }),
+  yourAddress: Type.Union([Type.String(), Type.Null()], {
+    description: 'Your address as the server sees it (behind TRUST_PROXY, the forwarded one)',
+  }),
+});
 
 function present(org: OrgRow) {
   const { logoUpdatedAt, ...rest } = org;
@@ -274,6 +307,57 @@ export function organizationsRoutes(app: FastifyInstance): void {
       if (typeof body.name === 'string') body.name = body.name.trim();
       const org = await commands.run(updateOrganization, request.invocation(), body);
       return present(org);
+    },
+  );
+
+  const presentSecurity = (security: OrgSecurity, request: FastifyRequest) => ({
+    ...security,
+    defaultSessionIdleMinutes: Math.round(app.gatehouse.config.session.idleTimeoutMs / 60_000),
+    yourAddress: request.ip ?? null,
+  });
+
+  r.get(
+    '/api/v1/orgs/:orgId/security',
+    {
+      config: { permission: 'settings:read' },
+      schema: {
+        tags: ['organizations'],
+        summary: 'The security policy: require 2FA, session idle timeout, IP allowlist',
+        params: OrgParams,
+        response: { 200: Security, ...problemResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const security = await findSecurity(app.gatehouse.database.db, requestOrgId(request));
+      assertFound(security, 'organization');
+      return presentSecurity(security, request);
+    },
+  );
+
+  r.patch(
+    '/api/v1/orgs/:orgId/security',
+    {
+      config: { command: updateSecurityPolicy },
+      schema: {
+        tags: ['organizations'],
+        summary: 'Change the security policy',
+        description:
+          'A change that would refuse you yourself (your address outside the new allowlist, or 2FA required while you have none) is refused with 409 would_lock_out. A custom idle timeout and an allowlist need Enterprise (403 plan_limit). Entries with bits set past their prefix are refused (400).',
+        params: OrgParams,
+        body: Type.Object(
+          {
+            require2fa: Type.Optional(securityFields.require2fa),
+            sessionIdleMinutes: Type.Optional(securityFields.sessionIdleMinutes),
+            ipAllowlist: Type.Optional(securityFields.ipAllowlist),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: Security, ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const security = await commands.run(updateSecurityPolicy, request.invocation(), request.body);
+      return presentSecurity(security, request);
     },
   );
 

@@ -1,3 +1,4 @@
+import type { BlockList } from 'node:net';
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
@@ -8,6 +9,7 @@ import type { Db } from '../db/client.ts';
 import { liveOrganization } from '../db/live.ts';
 import { memberships, organizations, roles } from '../db/schema.ts';
 import { assertFound } from '../errors/app-error.ts';
+import { allowlistOf } from './cidr.ts';
 
 export const ORGS_CACHE = 'orgs';
 export const MEMBERSHIPS_CACHE = 'memberships';
@@ -23,6 +25,12 @@ export interface OrgEntry {
   plan: string;
   /** Suspended by an operator: its members and tokens are refused (403 `org_suspended`). */
   suspended: boolean;
+  /** Members without 2FA are refused on its routes (403 `two_factor_required`). */
+  require2fa: boolean;
+  /** Its members' sessions end after this many idle minutes; null: the installation's timeout. */
+  sessionIdleMinutes: number | null;
+  /** The addresses its routes answer, parsed once per cached entry; undefined: any address. */
+  allowlist: BlockList | undefined;
 }
 
 export interface MembershipEntry {
@@ -63,7 +71,17 @@ export interface OrgAccess {
    * `org_suspended`) whatever the route asks for; set only then.
    */
   suspended?: true;
+  /** The organization's security policy, as the request's door enforces it (set by the resolver). */
+  policy?: OrgPolicy;
 }
+
+/** What an organization's security policy asks of each request to its routes. */
+export interface OrgPolicy {
+  require2fa: boolean;
+  allowlist: BlockList | undefined;
+}
+
+const policyOf = (org: OrgEntry): OrgPolicy => ({ require2fa: org.require2fa, allowlist: org.allowlist });
 
 export const ALL_PERMISSIONS: ReadonlySet<Permission> = new Set(PERMISSIONS);
 
@@ -116,7 +134,45 @@ export class AccessResolver {
       roleSlug: role.slug,
       permissions: role.permissions,
       ...(org.suspended ? { suspended: true as const } : {}),
+      policy: policyOf(org),
     };
+  }
+
+  /**
+   * The strictest idle timeout (ms) among the live organizations the user is an active member of,
+   * or null when none sets one. Derived on each call from the same two caches every decision uses
+   * (the user's memberships, one entry; each org, one entry), never cached as a value of its own:
+   * a policy change drops one org entry and a membership change one user entry, and the answer
+   * is right on every instance at once, whatever the org's size. A user belongs to few orgs, so
+   * the walk costs a handful of map lookups.
+   */
+  idleLimitCached(userId: string): number | null | undefined {
+    const userMemberships = this.membershipCache.get(userId);
+    if (!userMemberships) return undefined;
+    let strictest: number | null = null;
+    for (const orgId of userMemberships.keys()) {
+      const org = this.orgCache.get(orgId);
+      if (!org) return undefined;
+      if (org.sessionIdleMinutes !== null && (strictest === null || org.sessionIdleMinutes < strictest)) {
+        strictest = org.sessionIdleMinutes;
+      }
+    }
+    return strictest === null ? null : strictest * 60_000;
+  }
+
+  /** `idleLimitCached`, loading whatever is not cached (a deleted org sets nothing). */
+  async idleLimit(userId: string): Promise<number | null> {
+    const userMemberships =
+      this.membershipCache.get(userId) ??
+      (await this.membershipCache.load(userId, () => this.loadMemberships(userId)));
+    let strictest: number | null = null;
+    for (const orgId of userMemberships?.keys() ?? []) {
+      const org = this.orgCache.get(orgId) ?? (await this.orgCache.load(orgId, () => this.loadOrg(orgId)));
+      if (org?.sessionIdleMinutes != null && (strictest === null || org.sessionIdleMinutes < strictest)) {
+        strictest = org.sessionIdleMinutes;
+      }
+    }
+    return strictest === null ? null : strictest * 60_000;
   }
 
   /**
@@ -176,6 +232,7 @@ export class AccessResolver {
       roleSlug: role.slug,
       permissions: role.permissions,
       ...(org.suspended ? { suspended: true as const } : {}),
+      policy: policyOf(org),
     };
   }
 
@@ -222,12 +279,15 @@ export class AccessResolver {
         name: organizations.name,
         plan: organizations.plan,
         suspendedAt: organizations.suspendedAt,
+        require2fa: organizations.require2fa,
+        sessionIdleMinutes: organizations.sessionIdleMinutes,
+        ipAllowlist: organizations.ipAllowlist,
       })
       .from(organizations)
       .where(and(eq(organizations.id, orgId), liveOrganization()));
     if (!row) return undefined;
-    const { suspendedAt, ...org } = row;
-    return { ...org, suspended: suspendedAt !== null };
+    const { suspendedAt, ipAllowlist, ...org } = row;
+    return { ...org, suspended: suspendedAt !== null, allowlist: allowlistOf(ipAllowlist) };
   }
 
   private async loadMemberships(userId: string): Promise<UserMemberships> {

@@ -25,6 +25,12 @@ export interface Refusal {
   asked?: Readonly<Record<string, string>>;
   /** `METHOD /route/:pattern`, or the command refused when there is no route. */
   route: string;
+  /**
+   * Refused by the organization's policy rather than for a permission (`permission` is then what
+   * the route asks for): always recorded, since a request from outside the allowlist with a valid
+   * credential is something its admins want to know of.
+   */
+  reason?: 'ip_not_allowed';
 }
 
 export type DeniedRecorder = (refusal: Refusal) => Promise<void>;
@@ -42,12 +48,13 @@ export function deniedRecorder(
   roleName: (orgId: string, roleId: string) => Promise<string | undefined> = async () => undefined,
 ): DeniedRecorder {
   const recent = new Map<string, number>();
-  return async ({ actor, meta, access, permission, missing, asked, route }) => {
-    if (!missing && (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission))) return;
+  return async ({ actor, meta, access, permission, missing, asked, route, reason }) => {
+    if (!reason && !missing && (!isPermission(permission) || !SENSITIVE_PERMISSIONS.has(permission))) return;
     const of = JSON.stringify([
       access.orgId,
       access.tokenId ?? access.userId,
       route,
+      reason ?? null,
       asked ? Object.entries(asked).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [],
     ]);
     const keys = (missing ?? [permission]).map((p) => `${of}|${p}`);
@@ -74,6 +81,7 @@ export function deniedRecorder(
           action: 'access.denied',
           target: { type: 'route', id: route },
           after: {
+            ...(reason ? { reason } : {}),
             permission,
             ...(missing ? { missing: [...missing] } : {}),
             ...(asked ? { asked: { ...asked } } : {}),

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Permission } from '../../../contracts/permissions.ts';
 import type { AccessResolver, OrgAccess } from '../access/access.ts';
+import { isAllowed } from '../access/cidr.ts';
 import type { Actor } from '../actor.ts';
 import type { DeniedRecorder } from '../audit/denied.ts';
 import type { Invocation } from '../command.ts';
@@ -71,6 +72,30 @@ export function isForeignOrigin(request: FastifyRequest, allowed: ReadonlySet<st
   // Another origin of this site (a sibling subdomain, whose requests Lax cookies go with) that
   // does not say which: it is not known to be allowed.
   return fetchSite === 'same-site';
+}
+
+/** The organization's IP allowlist does not cover the request's address (as TRUST_PROXY reads it). */
+export class IpNotAllowedError extends AppError {
+  constructor() {
+    super(
+      403,
+      'ip_not_allowed',
+      'Address not allowed',
+      "This organization accepts requests only from the addresses on its allowlist, and this request's address is not on it.",
+    );
+  }
+}
+
+/** The organization requires two-factor authentication of its members, and this one has none yet. */
+export class TwoFactorRequiredError extends AppError {
+  constructor() {
+    super(
+      403,
+      'two_factor_required',
+      'Two-factor authentication required',
+      'This organization requires its members to use two-factor authentication. Turn it on for your account, then try again.',
+    );
+  }
 }
 
 export function readSessionCookie(request: FastifyRequest, name: string): string | undefined {
@@ -204,7 +229,7 @@ async function authenticate(
     const orgId = pathOrgId(request);
     const resolved = await options.access.resolve(orgId, request.actor.userId);
     assertFound(resolved, 'organization');
-    await authorize(request, resolved, access.permission, options);
+    await authorize(request, resolved, access.permission, options, request.session!.user.twoFactorEnabled);
   }
 }
 
@@ -218,15 +243,38 @@ function pathOrgId(request: FastifyRequest): string {
   return orgId.toLowerCase();
 }
 
+/**
+ * The member (or token) may see the org: now its policy, then the route's permission. The
+ * allowlist comes first (cookie and bearer alike): a request from elsewhere learns nothing more
+ * about the org, not even that it is suspended. `twoFactor` is the person's 2FA state, or
+ * undefined for an automation token, which belongs to the org and is not held by require-2FA.
+ */
 async function authorize(
   request: FastifyRequest,
   resolved: OrgAccess,
   permission: Permission,
   options: AuthenticationOptions,
+  twoFactor: boolean | undefined,
 ): Promise<void> {
+  const policy = resolved.policy;
+  if (policy?.allowlist && !isAllowed(policy.allowlist, request.ip)) {
+    const { actor, meta, route } = request.invocation();
+    await options.onDenied?.({
+      actor,
+      meta,
+      access: resolved,
+      permission,
+      route: route!,
+      reason: 'ip_not_allowed',
+    });
+    throw new IpNotAllowedError();
+  }
   // Suspended by an operator: every member and token is told so, whatever the route asks for
   // (those who may not see the org got their 404 before this).
   if (resolved.suspended) throw new OrgSuspendedError();
+  // Not audited: the member's own set-up is unfinished, which is no attempt at anything (and the
+  // console asks again on every page until it is done).
+  if (policy?.require2fa && twoFactor === false) throw new TwoFactorRequiredError();
   if (!resolved.permissions.has(permission)) {
     const { actor, meta, route } = request.invocation();
     await options.onDenied?.({ actor, meta, access: resolved, permission, route: route! });
@@ -255,9 +303,11 @@ async function authenticateBearer(
   const match = BEARER.exec(authorization);
   const token = match ? await options.tokens.resolve(match[1]!, request.ip ?? null) : undefined;
   if (!token) throw new InvalidTokenError();
+  let twoFactor: boolean | undefined;
   if (token.kind === 'personal') {
     const user = await options.sessions.user(token.userId!);
     if (!user) throw new InvalidTokenError();
+    twoFactor = user.twoFactorEnabled;
     request.actor = { type: 'user', userId: user.id, email: user.email, tokenId: token.id };
   } else {
     request.actor = { type: 'token', tokenId: token.id, orgId: token.orgId, name: token.name };
@@ -283,7 +333,13 @@ async function authenticateBearer(
       : await options.access.resolveRole(orgId, token.roleId!);
   assertFound(resolved, 'organization');
   const permissions = options.tokens.effective(token, resolved.permissions);
-  await authorize(request, { ...resolved, tokenId: token.id, permissions }, access.permission, options);
+  await authorize(
+    request,
+    { ...resolved, tokenId: token.id, permissions },
+    access.permission,
+    options,
+    twoFactor,
+  );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

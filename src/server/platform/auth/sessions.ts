@@ -56,6 +56,16 @@ export interface SessionPolicy {
   maxPerUser: number;
 }
 
+/**
+ * Idle limits stricter than the installation's, set by the organizations a user belongs to (the
+ * access layer answers it from its caches; see AccessResolver.idleLimit). Null: none is set.
+ */
+export interface UserIdleLimits {
+  /** The limit from cached facts alone; undefined when something is not cached. */
+  idleLimitCached(userId: string): number | null | undefined;
+  idleLimit(userId: string): Promise<number | null>;
+}
+
 export interface ResolvedSession {
   session: SessionEntry;
   user: SessionUser;
@@ -86,6 +96,7 @@ export class SessionService {
     private readonly userCache: InvalidatingCache<SessionUser>,
     readonly policy: SessionPolicy,
     private readonly onError: (err: unknown, msg: string) => void,
+    private readonly idleLimits?: UserIdleLimits,
   ) {
     this.touchIntervalMs = Math.min(MAX_TOUCH_INTERVAL_MS, policy.idleTimeoutMs / 4);
   }
@@ -157,14 +168,15 @@ export class SessionService {
     if (!entry) return undefined;
     const now = Date.now();
     if (now >= entry.expiresAt) return this.expire(entry, tokenHash);
-    if (now - Math.max(entry.lastSeenAt, entry.persistedLastSeenAt) > this.policy.idleTimeoutMs) {
+    const idleTimeoutMs = await this.idleTimeoutOf(entry.userId);
+    if (now - Math.max(entry.lastSeenAt, entry.persistedLastSeenAt) > idleTimeoutMs) {
       // Another instance may have seen activity this one has not: ask the database before ending it.
       if (fromCache) {
         this.sessionCache.drop(tokenHash);
         entry = await this.sessionCache.load(tokenHash, load);
         if (!entry) return undefined;
       }
-      if (now - entry.persistedLastSeenAt > this.policy.idleTimeoutMs) return this.expire(entry, tokenHash);
+      if (now - entry.persistedLastSeenAt > idleTimeoutMs) return this.expire(entry, tokenHash);
     }
     const user = this.userCache.get(entry.userId) ?? (await this.user(entry.userId));
     if (!user) return undefined;
@@ -184,6 +196,19 @@ export class SessionService {
         .catch((err) => this.onError(err, 'could not record session activity'));
     }
     return { session: entry, user, tokenHash };
+  }
+
+  /**
+   * How long a session of the user may go unused: the installation's timeout, or the strictest
+   * one among the user's organizations when that is shorter ("A session idle longer than the
+   * strictest sessionIdleMinutes among its user's orgs ends"). Organizations allow no less than
+   * 5 minutes, so the touch interval (at most a minute) stays well inside any limit.
+   */
+  private async idleTimeoutOf(userId: string): Promise<number> {
+    if (!this.idleLimits) return this.policy.idleTimeoutMs;
+    const cached = this.idleLimits.idleLimitCached(userId);
+    const limit = cached !== undefined ? cached : await this.idleLimits.idleLimit(userId);
+    return limit === null ? this.policy.idleTimeoutMs : Math.min(limit, this.policy.idleTimeoutMs);
   }
 
   /** A user as requests see them (cached; dropped everywhere when their profile changes). */
