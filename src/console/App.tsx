@@ -29,6 +29,7 @@ import { ErrorText, fieldErrors } from './problems.tsx';
 // The Team page, where an org opens, comes with the first load; the other pages load when visited.
 const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ default: m.ProfilePage })));
 const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default: m.RolesPage })));
+const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
@@ -377,6 +378,7 @@ export function App() {
             <Route path="team" element={<TeamPage />} />
             <Route path="team/:userId" element={<MemberDetailPage />} />
             <Route path="roles" element={<RolesPage />} />
+            <Route path="security" element={<SecurityPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
             <Route path="account" element={<AccountPage />} />

@@ -107,6 +107,7 @@ export type {
   Me,
   Member,
   Organization,
+  OrgSecurity,
   Page,
   Role,
   TokenView,

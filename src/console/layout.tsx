@@ -1,4 +1,5 @@
 import {
+  Alert,
   AppShell,
   Box,
   Burger,
@@ -244,6 +245,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'profile', label: 'profile', needs: 'settings:read' },
   { path: 'team', label: 'team' },
   { path: 'roles', label: 'roles' },
+  { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
@@ -265,7 +267,8 @@ export function OrgLayout() {
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on navigation
   useEffect(() => setNavOpen(false), [location.pathname]);
   const memberships = me.data?.memberships ?? [];
-  if (!memberships.some((m) => m.org.id === orgId)) return <Navigate to="/" replace />;
+  const membership = memberships.find((m) => m.org.id === orgId);
+  if (!membership) return <Navigate to="/" replace />;
   const section = (path: string) => `/orgs/${orgId}/settings/${path}`;
   return (
     <AppShell
@@ -315,6 +318,12 @@ export function OrgLayout() {
           ))}
       </AppShell.Navbar>
       <AppShell.Main component="main" miw={0}>
+        {/* Suspended: said once, plainly, above whatever the page could not load. */}
+        {membership.org.suspended && (
+          <Alert color="orange" title={t('problem_org_suspended_title')} mb="md" maw={880}>
+            {t('suspendedBanner')}
+          </Alert>
+        )}
         <PageBoundary>
           <Outlet />
         </PageBoundary>

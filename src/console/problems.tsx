@@ -1,6 +1,7 @@
-import { Alert, Text } from '@mantine/core';
+import { Alert, Anchor, Text } from '@mantine/core';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
+import { Link, useParams } from 'react-router';
 import { type Entitlements, PLAN_CATALOG, PLANS } from '../contracts/plans.ts';
 import { type FieldError, PROBLEM_CODES } from '../contracts/problems.ts';
 import { ApiError } from './api.ts';
@@ -207,6 +208,7 @@ export function ErrorText({
   grantee?: boolean;
 }) {
   const { t } = useTranslation();
+  const { orgId } = useParams();
   if (!error) return null;
   const problem = describeProblem(t, error, {
     ...(feature ? { feature } : {}),
@@ -221,6 +223,18 @@ export function ErrorText({
           {t('field_named', { field: fieldName(f.field) || f.field, message: describeField(t, f) })}
         </Text>
       ))}
+      {/* Held by the org's require-2FA: the way out is the member's own account page. */}
+      {error instanceof ApiError && error.code === 'two_factor_required' && orgId && (
+        <Anchor
+          component={Link}
+          to={`/orgs/${orgId}/settings/account/security`}
+          size="sm"
+          c="inherit"
+          underline="always"
+        >
+          {t('twoFactorHeldLink')}
+        </Anchor>
+      )}
       {problem.requestId && <Text size="xs">{t('problem_request_id', { id: problem.requestId })}</Text>}
     </Alert>
   );

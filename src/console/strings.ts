@@ -5,6 +5,7 @@ import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
+import { securityStrings } from './pages/Security.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
 import { problemStrings } from './problems.strings.ts';
 import { shellStrings } from './shell.strings.ts';
@@ -20,6 +21,7 @@ export const pageStrings: Strings[] = [
   rolesStrings,
   teamStrings,
   profileStrings,
+  securityStrings,
   catalogStrings,
   auditWordStrings,
   memberDetailStrings,

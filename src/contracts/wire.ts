@@ -5,9 +5,19 @@
  */
 
 export interface Me {
-  user: { id: string; email: string; name: string; locale: string | null; timezone: string | null };
+  user: {
+    id: string;
+    email: string;
+    name: string;
+    locale: string | null;
+    timezone: string | null;
+    emailVerified: boolean;
+    /** TOTP 2FA is on: what an organization requiring 2FA asks of its members. */
+    twoFactorEnabled: boolean;
+  };
   memberships: Array<{
-    org: { id: string; slug: string; name: string };
+    /** `suspended`: by the installation's operators; its routes answer 403 org_suspended. */
+    org: { id: string; slug: string; name: string; suspended: boolean };
     role: string;
     permissions: string[];
   }>;
@@ -102,6 +112,18 @@ export interface Organization {
   logoUrl: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** An organization's security policy (GET /orgs/:orgId/security). */
+export interface OrgSecurity {
+  require2fa: boolean;
+  /** Null: the installation's timeout (`defaultSessionIdleMinutes`). */
+  sessionIdleMinutes: number | null;
+  /** Canonical CIDR blocks; empty: any address. */
+  ipAllowlist: string[];
+  defaultSessionIdleMinutes: number;
+  /** The caller's address as the server sees it. */
+  yourAddress: string | null;
 }
 
 /** A request to join through the share link, waiting for an admin. */
