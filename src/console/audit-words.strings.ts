@@ -34,6 +34,7 @@ const actions = {
   'org.unsuspended': ['Organization suspension lifted', 'Suspensión de la organización levantada'],
   'org.logo_removed': ['Logo removed', 'Logotipo quitado'],
   'org.updated': ['Organization profile updated', 'Perfil de la organización actualizado'],
+  'org.security_updated': ['Security policy changed', 'Política de seguridad cambiada'],
   'ownership.transferred': ['Ownership transferred', 'Propiedad transferida'],
   'role.created': ['Role created', 'Rol creado'],
   'role.deleted': ['Role deleted', 'Rol eliminado'],
@@ -97,6 +98,9 @@ const fields: Record<string, readonly [string, string]> = {
   reason: ['Reason', 'Motivo'],
   suspended: ['Suspended', 'Suspendida'],
   disabled: ['Disabled', 'Desactivada'],
+  require2fa: ['Two-factor authentication required', 'Verificación en dos pasos obligatoria'],
+  sessionIdleMinutes: ['Session idle timeout (minutes)', 'Inactividad de la sesión (minutos)'],
+  ipAllowlist: ['IP allowlist', 'Lista de IP permitidas'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */
@@ -114,6 +118,7 @@ function bundle(): Strings {
     auditNo: 'No',
     auditNone: '—',
     auditAsRole: 'as {{role}}',
+    auditIpNotAllowed: 'From an address outside the IP allowlist',
   };
   const es: Record<string, string> = {
     auditSystem: 'Sistema',
@@ -125,6 +130,7 @@ function bundle(): Strings {
     auditNo: 'No',
     auditNone: '—',
     auditAsRole: 'como {{role}}',
+    auditIpNotAllowed: 'Desde una dirección fuera de la lista de IP permitidas',
   };
   for (const [prefix, table] of [
     ['auditAction', actions],

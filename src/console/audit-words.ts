@@ -165,6 +165,8 @@ export function summaryWords(e: AuditEvent, w: AuditWords): string {
       return role ? `${people} (${w.t('auditAsRole', { role })})` : people;
     }
     case 'access.denied': {
+      // Refused by the org's policy, not for want of the permission the route asks for.
+      if (after.reason === 'ip_not_allowed') return w.t('auditIpNotAllowed');
       const permission = text(after.permission);
       return permission ? `${permission}: ${w.catalog.permission(permission)}` : '';
     }

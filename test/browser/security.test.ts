@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../support/app.ts';
+import { setTwoFactorInDatabase, type TestApp } from '../support/app.ts';
 import { type ConsoleHarness, HAS_CHROMIUM, openConsole } from '../support/console.ts';
 import { addMember, as, createOrg, expectStatus } from '../support/orgs.ts';
 
@@ -29,11 +28,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Security', () => {
   const readPolicy = async (who: { cookie: string }, orgId: string) =>
     expectStatus(await as(t.app, who).get(`/api/v1/orgs/${orgId}/security`), 200).json();
   const expectAccessible = (page: Page, what: string) => h.expectAccessible(page, what);
-  /** TOTP on, behind the API's back (its set-up is another page), with the cached user dropped. */
-  const enableTwoFactor = async (userId: string) => {
-    await t.db.database.db.execute(sql`UPDATE users SET totp_enabled_at = now() WHERE id = ${userId}`);
-    t.app.gatehouse.bus.dropLocal('users', userId);
-  };
+  const enableTwoFactor = (userId: string) => setTwoFactorInDatabase(t, userId);
 
   it('the owner requires 2FA and sets an allowlist, warned while it leaves them out', {
     timeout: 120_000,

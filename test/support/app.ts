@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/server/app.ts';
 import { type Config, loadConfig } from '../../src/server/config.ts';
@@ -103,4 +104,15 @@ export async function signUp(
   });
   if (response.statusCode !== 201) throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
   return { userId: response.json().user.id, email, password, cookie: sessionCookie(response) };
+}
+
+/**
+ * Turns TOTP 2FA on (or off) for a user straight in the database, for tests of what 2FA changes
+ * elsewhere (an org's require-2FA), and drops the cached user as the command doing it would.
+ */
+export async function setTwoFactorInDatabase(t: TestApp, userId: string, on = true): Promise<void> {
+  await t.db.database.db.execute(
+    sql`UPDATE users SET totp_enabled_at = ${on ? sql`now()` : null} WHERE id = ${userId}`,
+  );
+  t.app.gatehouse.bus.dropLocal('users', userId);
 }

@@ -1,6 +1,12 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, ORIGIN, signUp, type TestApp } from '../../../../test/support/app.ts';
+import {
+  createTestApp,
+  ORIGIN,
+  setTwoFactorInDatabase,
+  signUp,
+  type TestApp,
+} from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
 import {
   addMember,
@@ -51,13 +57,7 @@ function send(
   });
 }
 
-/** Turns TOTP on for the user behind the API's back (its set-up lives elsewhere), as a command would drop caches. */
-async function enableTwoFactor(app: TestApp, userId: string, on = true) {
-  await app.db.database.db.execute(
-    sql`UPDATE users SET totp_enabled_at = ${on ? sql`now()` : null} WHERE id = ${userId}`,
-  );
-  app.app.gatehouse.bus.dropLocal('users', userId);
-}
+const enableTwoFactor = setTwoFactorInDatabase;
 
 const auditOf = (app: TestApp, org: Org) =>
   app.db.database.db
