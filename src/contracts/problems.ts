@@ -26,6 +26,8 @@ export const PROBLEM_CODES = [
   'already_member',
   'role_in_use',
   'slug_taken',
+  'passkey_rejected',
+  'passkey_exists',
   'audit_verification_failed',
   'internal_error',
   'service_unavailable',

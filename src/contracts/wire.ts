@@ -5,12 +5,28 @@
  */
 
 export interface Me {
-  user: { id: string; email: string; name: string; locale: string | null; timezone: string | null };
+  user: {
+    id: string;
+    email: string;
+    name: string;
+    locale: string | null;
+    timezone: string | null;
+    /** Passkeys the user has registered. */
+    passkeyCount?: number;
+  };
   memberships: Array<{
     org: { id: string; slug: string; name: string };
     role: string;
     permissions: string[];
   }>;
+}
+
+/** One of the signed-in user's passkeys (GET /me/passkeys). */
+export interface PasskeyView {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
 }
 
 export interface Page<T> {
