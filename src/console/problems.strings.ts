@@ -80,6 +80,8 @@ const en = {
     'It could not be verified, or the request took too long. Try adding it again, and confirm with your fingerprint, face or PIN when asked.',
   problem_passkey_exists_title: 'This passkey is already registered',
   problem_passkey_exists: 'It is already in use for an account here. Use another passkey or device.',
+  problem_passkey_limit_title: 'You have as many passkeys as an account may have',
+  problem_passkey_limit: 'Remove one you no longer use, then add the new one.',
   problem_audit_verification_failed_title: 'The audit log failed its integrity check',
   problem_audit_verification_failed:
     'Entries may have been altered. Export the log and tell whoever is responsible for security.',
@@ -211,6 +213,8 @@ const es: Strings<typeof en>['es'] = {
     'No se pudo verificar, o la solicitud tardó demasiado. Vuelve a añadirla y confirma con tu huella, tu cara o tu PIN cuando se te pida.',
   problem_passkey_exists_title: 'Esta llave de acceso ya está registrada',
   problem_passkey_exists: 'Ya se usa para una cuenta aquí. Usa otra llave de acceso u otro dispositivo.',
+  problem_passkey_limit_title: 'Tienes tantas llaves de acceso como permite una cuenta',
+  problem_passkey_limit: 'Quita una que ya no uses y después añade la nueva.',
   problem_audit_verification_failed_title: 'El registro de auditoría no superó la verificación de integridad',
   problem_audit_verification_failed:
     'Puede que se hayan alterado entradas. Exporta el registro y avisa al responsable de seguridad.',

@@ -28,6 +28,7 @@ export const PROBLEM_CODES = [
   'slug_taken',
   'passkey_rejected',
   'passkey_exists',
+  'passkey_limit',
   'audit_verification_failed',
   'internal_error',
   'service_unavailable',

@@ -1,13 +1,16 @@
 import { defineCommand } from '../../platform/command.ts';
-import { ConflictError, NotFoundError } from '../../platform/errors/app-error.ts';
+import { ConflictError, NotFoundError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import { requireUser } from './accounts.commands.ts';
 import {
+  countPasskeys,
   deletePasskeyRow,
   insertPasskey,
+  MAX_PASSKEYS_PER_USER,
   type NewPasskey,
   type PasskeyView,
   renamePasskeyRow,
 } from './accounts.passkeys.ts';
+import { lockUser } from './accounts.repository.ts';
 
 /** The signed-in user's own passkeys: added after a verified registration, renamed, removed. */
 
@@ -23,6 +26,15 @@ export const addPasskey = defineCommand({
   },
   async run(ctx, input: NewPasskey) {
     const userId = requireUser(ctx.actor);
+    // Counted under the user's row lock, so parallel registrations cannot pass the limit together.
+    if (!(await lockUser(ctx.tx, userId))) throw new UnauthenticatedError();
+    if ((await countPasskeys(ctx.tx, userId)) >= MAX_PASSKEYS_PER_USER) {
+      throw new ConflictError(
+        `An account may have at most ${MAX_PASSKEYS_PER_USER} passkeys. Remove one first.`,
+        'passkey_limit',
+        { limit: MAX_PASSKEYS_PER_USER },
+      );
+    }
     const passkey = await insertPasskey(ctx.tx, { ...input, userId });
     ctx.record({
       target: passkeyTarget(passkey),

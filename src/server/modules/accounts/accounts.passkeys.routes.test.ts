@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestApp,
@@ -11,6 +11,7 @@ import {
 import { onPostgres } from '../../../../test/support/database.ts';
 import { SoftPasskey } from '../../../../test/support/webauthn.ts';
 import { auditEvents, users, webauthnChallenges } from '../../platform/db/schema.ts';
+import { MAX_PASSKEYS_PER_USER, purgeChallenges } from './accounts.passkeys.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -171,6 +172,19 @@ describe('POST /api/v1/me/passkeys', () => {
     expect(theirs.statusCode).toBe(409);
   });
 
+  it('refuses a passkey past the limit per account (409)', async () => {
+    const who = await signUp(t.app);
+    for (let i = 0; i < MAX_PASSKEYS_PER_USER; i++) await register(who, new SoftPasskey(), `Key ${i}`);
+    const res = await send(
+      'POST',
+      '/api/v1/me/passkeys',
+      { name: 'One too many', response: new SoftPasskey().register(await registrationOptions(who)) },
+      who.cookie,
+    );
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'passkey_limit', params: { limit: MAX_PASSKEYS_PER_USER } });
+  });
+
   it('answers junk with 400, never 500', async () => {
     const who = await signUp(t.app);
     const options = await registrationOptions(who);
@@ -264,6 +278,21 @@ describe('POST /api/v1/auth/passkey/options', () => {
     // And the same stand-in every time, as a real account's credentials would be.
     expect((await signInOptions(unknown)).allowCredentials).toEqual(answers[2].allowCredentials);
     expect(answers[2].allowCredentials).not.toEqual(answers[1].allowCredentials);
+  });
+
+  it('stores its challenge until it expires; housekeeping drops the expired ones', async () => {
+    const fresh = await signInOptions();
+    const stale = await signInOptions();
+    await t.db.database.db
+      .update(webauthnChallenges)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(webauthnChallenges.challenge, stale.challenge));
+    await purgeChallenges(t.db.database.db);
+    const left = await t.db.database.db
+      .select({ challenge: webauthnChallenges.challenge, purpose: webauthnChallenges.purpose })
+      .from(webauthnChallenges)
+      .where(inArray(webauthnChallenges.challenge, [fresh.challenge, stale.challenge]));
+    expect(left).toEqual([{ challenge: fresh.challenge, purpose: 'authentication' }]);
   });
 
   it('is limited per client address (429)', async () => {

@@ -42,6 +42,8 @@ export const CHALLENGE_TTL_MS = 5 * 60_000;
 /** Registration challenges one user may have outstanding; asking for more drops the oldest. */
 const MAX_REGISTRATION_CHALLENGES = 5;
 const RP_NAME = 'Gatehouse';
+/** Passkeys one account may hold: enough for every device a person has, and a bound on the rows. */
+export const MAX_PASSKEYS_PER_USER = 20;
 
 export type ChallengePurpose = 'registration' | 'authentication';
 
