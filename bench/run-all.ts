@@ -15,6 +15,7 @@ const SCRIPTS = [
   'token-throughput.ts',
   'console-load.ts',
   'login.ts',
+  'sign-in-passkey.ts',
   'permissions.ts',
   'member-search.ts',
   'audit-write.ts',

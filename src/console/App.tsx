@@ -3,6 +3,7 @@ import {
   Button,
   Card,
   Center,
+  Divider,
   Group,
   Paper,
   PasswordInput,
@@ -24,6 +25,7 @@ import { LanguageSelect, OrgLayout, SignedInPage } from './layout.tsx';
 import { Notifications, notify } from './notify.tsx';
 import { forgetRememberedOrg, recallOrgs, rememberOrgs } from './org-memory.ts';
 import { TeamPage } from './pages/Team.tsx';
+import { PasskeyErrorText, signInWithPasskey } from './passkeys.tsx';
 import { ErrorText, fieldErrors } from './problems.tsx';
 
 // The Team page, where an org opens, comes with the first load; the other pages load when visited.
@@ -33,6 +35,9 @@ const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ de
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
+const AccountSecurityPage = lazy(() =>
+  import('./pages/AccountSecurity.tsx').then((m) => ({ default: m.AccountSecurityPage })),
+);
 const MemberDetailPage = lazy(() =>
   import('./pages/MemberDetail.tsx').then((m) => ({ default: m.MemberDetailPage })),
 );
@@ -55,20 +60,27 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const navigate = useNavigate();
   const location = useLocation();
   const [form, setForm] = useState({ email: '', password: '', name: '' });
+  const signedIn = () => {
+    // Forget "signed out": the next page asks the server again before it decides.
+    client.removeQueries({ queryKey: ['me'] });
+    navigate(safeNext(new URLSearchParams(location.search).get('next')));
+  };
   const submit = useMutation({
     mutationFn: () =>
       mode === 'signin'
         ? api('POST', '/auth/login', { email: form.email, password: form.password })
         : api('POST', '/auth/signup', form),
-    onSuccess: () => {
-      // Forget "signed out": the next page asks the server again before it decides.
-      client.removeQueries({ queryKey: ['me'] });
-      navigate(safeNext(new URLSearchParams(location.search).get('next')));
-    },
+    onSuccess: signedIn,
+  });
+  // The passkey way in: with the email typed, that account's passkeys; without, any of this site's.
+  const passkey = useMutation({
+    mutationFn: () => signInWithPasskey(form.email),
+    onSuccess: signedIn,
   });
   const { byField, rest } = fieldErrors(t, submit.error, ['email', 'password', 'name']);
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
+    passkey.reset();
     submit.mutate();
   };
   return (
@@ -111,6 +123,26 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
           <Button type="submit" loading={submit.isPending}>
             {mode === 'signin' ? t('signIn') : t('signUp')}
           </Button>
+          {mode === 'signin' && (
+            <>
+              <Divider label={t('passkeyOr')} labelPosition="center" />
+              <Button
+                variant="default"
+                loading={passkey.isPending}
+                aria-describedby="passkey-help"
+                onClick={() => {
+                  submit.reset();
+                  passkey.mutate();
+                }}
+              >
+                {t('passkeySignIn')}
+              </Button>
+              <Text size="xs" c="gray.7" id="passkey-help">
+                {t('passkeySignInHelp')}
+              </Text>
+              <PasskeyErrorText error={passkey.error} />
+            </>
+          )}
           {mode === 'signin' ? (
             <Anchor component={Link} to={`/signup${location.search}`}>
               {t('noAccount')} {t('signUp')}
@@ -382,6 +414,7 @@ export function App() {
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
             <Route path="account" element={<AccountPage />} />
+            <Route path="account/security" element={<AccountSecurityPage />} />
           </Route>
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />

@@ -47,6 +47,9 @@ const actions = {
   'user.created': ['Account created', 'Cuenta creada'],
   'user.disabled': ['Account disabled', 'Cuenta desactivada'],
   'user.enabled': ['Account enabled again', 'Cuenta reactivada'],
+  'user.passkey_added': ['Passkey added', 'Llave de acceso añadida'],
+  'user.passkey_removed': ['Passkey removed', 'Llave de acceso eliminada'],
+  'user.passkey_renamed': ['Passkey renamed', 'Llave de acceso renombrada'],
   'user.password_changed': ['Password changed', 'Contraseña cambiada'],
   'user.updated': ['Account updated', 'Cuenta actualizada'],
 } as const satisfies Record<string, readonly [string, string]>;
@@ -61,6 +64,7 @@ const targetTypes: Record<string, readonly [string, string]> = {
   invitation: ['Invitation', 'Invitación'],
   role: ['Role', 'Rol'],
   session: ['Session', 'Sesión'],
+  passkey: ['Passkey', 'Llave de acceso'],
   personal_token: ['Personal token', 'Token personal'],
   automation_token: ['Automation token', 'Token de automatización'],
   join_request: ['Request to join', 'Solicitud para unirse'],
@@ -101,6 +105,11 @@ const fields: Record<string, readonly [string, string]> = {
   require2fa: ['Two-factor authentication required', 'Verificación en dos pasos obligatoria'],
   sessionIdleMinutes: ['Session idle timeout (minutes)', 'Inactividad de la sesión (minutos)'],
   ipAllowlist: ['IP allowlist', 'Lista de IP permitidas'],
+  method: ['Signed in with', 'Inicio de sesión con'],
+  passkeyId: ['Passkey', 'Llave de acceso'],
+  aaguid: ['Authenticator model (AAGUID)', 'Modelo de autenticador (AAGUID)'],
+  deviceType: ['Device type', 'Tipo de dispositivo'],
+  backedUp: ['Backed up', 'Con copia de seguridad'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */

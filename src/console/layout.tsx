@@ -249,6 +249,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
+  { path: 'account/security', label: 'accountSecurityNav' },
 ];
 
 /**
@@ -270,6 +271,13 @@ export function OrgLayout() {
   const membership = memberships.find((m) => m.org.id === orgId);
   if (!membership) return <Navigate to="/" replace />;
   const section = (path: string) => `/orgs/${orgId}/settings/${path}`;
+  // The listed page the location is in: the longest path it equals or lies under.
+  const marked = settingsPages
+    .map((p) => p.path)
+    .filter(
+      (path) => location.pathname === section(path) || location.pathname.startsWith(`${section(path)}/`),
+    )
+    .sort((a, b) => b.length - a.length)[0];
   return (
     <AppShell
       header={{ height: 60 }}
@@ -309,10 +317,8 @@ export function OrgLayout() {
               component={Link}
               to={section(p.path)}
               label={t(p.label)}
-              // A page's own pages (a member's, under Team) keep it marked.
-              active={
-                location.pathname === section(p.path) || location.pathname.startsWith(`${section(p.path)}/`)
-              }
+              // A page's own pages (a member's, under Team) keep it marked, unless listed themselves.
+              active={p.path === marked}
               aria-current={location.pathname === section(p.path) ? 'page' : undefined}
             />
           ))}

@@ -87,6 +87,13 @@ const en = {
     'It is still held by {{members}} member(s), {{invitations}} pending invitation(s) and {{tokens}} automation token(s). Choose a role to move them to, or move them first.',
   problem_slug_taken_title: 'That identifier is taken',
   problem_slug_taken: 'Choose another one.',
+  problem_passkey_rejected_title: 'The passkey was not accepted',
+  problem_passkey_rejected:
+    'It could not be verified, or the request took too long. Try adding it again, and confirm with your fingerprint, face or PIN when asked.',
+  problem_passkey_exists_title: 'This passkey is already registered',
+  problem_passkey_exists: 'It is already in use for an account here. Use another passkey or device.',
+  problem_passkey_limit_title: 'You have as many passkeys as an account may have',
+  problem_passkey_limit: 'Remove one you no longer use, then add the new one.',
   problem_audit_verification_failed_title: 'The audit log failed its integrity check',
   problem_audit_verification_failed:
     'Entries may have been altered. Export the log and tell whoever is responsible for security.',
@@ -231,6 +238,13 @@ const es: Strings<typeof en>['es'] = {
     'Todavía lo tienen {{members}} miembro(s), {{invitations}} invitación(es) pendiente(s) y {{tokens}} token(s) de automatización. Elige un rol al que moverlos, o muévelos antes.',
   problem_slug_taken_title: 'Ese identificador ya está en uso',
   problem_slug_taken: 'Elige otro.',
+  problem_passkey_rejected_title: 'No se aceptó la llave de acceso',
+  problem_passkey_rejected:
+    'No se pudo verificar, o la solicitud tardó demasiado. Vuelve a añadirla y confirma con tu huella, tu cara o tu PIN cuando se te pida.',
+  problem_passkey_exists_title: 'Esta llave de acceso ya está registrada',
+  problem_passkey_exists: 'Ya se usa para una cuenta aquí. Usa otra llave de acceso u otro dispositivo.',
+  problem_passkey_limit_title: 'Tienes tantas llaves de acceso como permite una cuenta',
+  problem_passkey_limit: 'Quita una que ya no uses y después añade la nueva.',
   problem_audit_verification_failed_title: 'El registro de auditoría no superó la verificación de integridad',
   problem_audit_verification_failed:
     'Puede que se hayan alterado entradas. Exporta el registro y avisa al responsable de seguridad.',

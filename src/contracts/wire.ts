@@ -14,6 +14,8 @@ export interface Me {
     emailVerified: boolean;
     /** TOTP 2FA is on: what an organization requiring 2FA asks of its members. */
     twoFactorEnabled: boolean;
+    /** Passkeys the user has registered. */
+    passkeyCount?: number;
   };
   memberships: Array<{
     /** `suspended`: by the installation's operators; its routes answer 403 org_suspended. */
@@ -21,6 +23,14 @@ export interface Me {
     role: string;
     permissions: string[];
   }>;
+}
+
+/** One of the signed-in user's passkeys (GET /me/passkeys). */
+export interface PasskeyView {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
 }
 
 export interface Page<T> {

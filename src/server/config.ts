@@ -80,6 +80,8 @@ export interface Config {
     maxSignupsPerIp: number;
     /** Successful sign-ins of one account in the window. */
     maxSignInsPerAccount: number;
+    /** Passkey sign-in challenges one client address may ask for in the window. */
+    maxPasskeyChallengesPerIp: number;
   };
   invitations: {
     /** Invitation emails (new, renewed and resent) one organization may send in any hour. */
@@ -320,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxFailuresPerIp: readInt(env, 'LOGIN_MAX_FAILURES_PER_IP', 100, 1, 100000),
       maxSignupsPerIp: readInt(env, 'SIGNUP_MAX_PER_IP', 20, 1, 100000),
       maxSignInsPerAccount: readInt(env, 'LOGIN_MAX_PER_ACCOUNT', 30, 1, 100000),
+      maxPasskeyChallengesPerIp: readInt(env, 'PASSKEY_CHALLENGES_MAX_PER_IP', 300, 1, 100000),
     },
     invitations: {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),

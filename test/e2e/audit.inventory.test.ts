@@ -28,6 +28,7 @@ import {
   TINY_PNG,
   tokenFromMail,
 } from '../support/orgs.ts';
+import { SoftPasskey } from '../support/webauthn.ts';
 
 /**
  * The audit inventory: every command there is (`listCommands()`, once every module is loaded) has
@@ -144,6 +145,13 @@ async function sessionIdOf(who: { cookie: string }): Promise<string> {
   return list.items.find((s: { current: boolean }) => s.current).id;
 }
 
+/** Registers a software passkey for `who`; returns the passkey's id. */
+async function addPasskey(who: { cookie: string }, name: string): Promise<string> {
+  const options = expectStatus(await as(t.app, who).post('/api/v1/me/passkeys/options'), 200).json();
+  const response = new SoftPasskey().register(options);
+  return expectStatus(await as(t.app, who).post('/api/v1/me/passkeys', { name, response }), 201).json().id;
+}
+
 async function logIn(who: { email: string; password: string }) {
   const res = await t.app.inject({
     method: 'POST',
@@ -250,6 +258,44 @@ const INVENTORY: Record<string, InventoryCase> = {
           204,
         );
         return { chain: userChain(who), actor: who, target: userNamed(who) };
+      };
+    },
+  },
+  'user.passkey_added': {
+    how: 'POST /me/passkeys → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        const id = await addPasskey(who, 'Audited key');
+        return { chain: userChain(who), actor: who, target: { type: 'passkey', id, name: 'Audited key' } };
+      };
+    },
+  },
+  'user.passkey_renamed': {
+    how: 'PATCH /me/passkeys/{id} → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const id = await addPasskey(who, 'Before');
+      return async () => {
+        expectStatus(await as(t.app, who).patch(`/api/v1/me/passkeys/${id}`, { name: 'After' }), 200);
+        return {
+          chain: userChain(who),
+          actor: who,
+          target: { type: 'passkey', id, name: 'After' },
+          before: { name: 'Before' },
+          after: { name: 'After' },
+        };
+      };
+    },
+  },
+  'user.passkey_removed': {
+    how: 'DELETE /me/passkeys/{id} → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const id = await addPasskey(who, 'Doomed key');
+      return async () => {
+        expectStatus(await as(t.app, who).delete(`/api/v1/me/passkeys/${id}`), 204);
+        return { chain: userChain(who), actor: who, target: { type: 'passkey', id, name: 'Doomed key' } };
       };
     },
   },

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { buildConsoleIfStale } from '../../scripts/console-build.mjs';
-import { createTestApp, STRONG_PASSWORD, type TestApp } from './app.ts';
+import { createTestApp, ORIGIN, STRONG_PASSWORD, type TestApp } from './app.ts';
 import { CHROMIUM, launchChromium } from './browser.ts';
 
 /** Whether this machine can run the browser tests (Debian's chromium is installed). */
@@ -32,14 +33,45 @@ export interface ConsoleHarness {
   close(): Promise<void>;
 }
 
+export interface ConsoleOptions {
+  /**
+   * Serve the console at http://localhost:<port> with PUBLIC_URL set to it, instead of the
+   * loopback address: WebAuthn refuses an IP address as RP ID, so passkey tests need a host name.
+   */
+  localhost?: boolean;
+}
+
+/** A TCP port free on loopback right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * The web console in a real browser (Debian's chromium, headless) against a real server on
  * loopback, with what every browser test needs. Call in beforeAll; close in afterAll.
  */
-export async function openConsole(): Promise<ConsoleHarness> {
+export async function openConsole(options: ConsoleOptions = {}): Promise<ConsoleHarness> {
   await buildConsoleIfStale({ quiet: true });
-  const t = await createTestApp();
-  const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  let t: TestApp;
+  let base: string;
+  if (options.localhost) {
+    // PUBLIC_URL must name the port the browser loads, so the port is chosen before the app is built.
+    const port = await freePort();
+    base = `http://localhost:${port}`;
+    // The test helpers' requests (app.inject) still say they come from the default ORIGIN.
+    t = await createTestApp({ publicUrl: base, allowedOrigins: [ORIGIN] });
+    await t.app.listen({ host: '127.0.0.1', port });
+  } else {
+    t = await createTestApp();
+    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  }
   const browser: Browser = await launchChromium();
   fs.mkdirSync(SHOTS, { recursive: true });
   const contexts: BrowserContext[] = [];

@@ -1,3 +1,4 @@
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword, needsRehash, passwordProblem, verifyPassword } from '../../platform/auth/passwords.ts';
 import { sessionCookieName } from '../../platform/auth/sessions.ts';
@@ -7,7 +8,14 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { changePassword, signIn, signOut, signUp } from './accounts.commands.ts';
+import { changePassword, type SignInProof, signIn, signOut, signUp } from './accounts.commands.ts';
+import {
+  challengeOf,
+  consumeChallenge,
+  findCredential,
+  relyingParty,
+  verifyAssertion,
+} from './accounts.passkeys.ts';
 import { findUserByEmail, findUserById } from './accounts.repository.ts';
 import {
   type Attempt,
@@ -131,7 +139,7 @@ export async function logIn(
   );
   // A disabled account is refused exactly like a wrong password, the attempt counted as a failure:
   // a different answer, or a different count, would tell whoever is guessing that the guess was right.
-  if (!valid || !user || user.disabled) throw new InvalidCredentialsError();
+  if (!valid || !user || user.disabled || user.deleted) throw new InvalidCredentialsError();
   // Each sign-in makes a session: even with the right password they are counted, so nobody can
   // make sessions (and their audit entries) without bound. Checked only once the password is
   // right, so the limit tells nothing to someone who does not know it. A right password refused
@@ -142,17 +150,74 @@ export async function logIn(
   const newPasswordHash = needsRehash(user.passwordHash)
     ? await hashPassword(body.password, attempt.accountKey)
     : undefined;
+  return startSession(request, reply, user, device, {
+    method: 'password',
+    verifiedHash: user.passwordHash,
+    newPasswordHash,
+  });
+}
+
+/**
+ * The end of every sign-in, once its proof was checked: the signIn command (which confirms the
+ * proof under the user's lock), the session cookie, and this browser marked as the account's.
+ * A session the request came with is replaced.
+ */
+async function startSession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: { id: string; email: string },
+  device: { deviceId: string; userId: string } | undefined,
+  proof: SignInProof,
+) {
   const previous = request.session
     ? { id: request.session.session.id, userId: request.session.user.id }
     : undefined;
   const result = await request.server.gatehouse.commands.run(
     signIn,
     { ...request.invocation(), actor: { type: 'user', userId: user.id, email: user.email } },
-    { userId: user.id, verifiedHash: user.passwordHash, newPasswordHash, previousSession: previous, device },
+    { userId: user.id, proof, previousSession: previous, device },
   );
   setSessionCookie(request, reply, result.session.token);
   setDeviceCookie(request, reply, result.deviceToken);
   return result.user;
+}
+
+/**
+ * Sign-in with a passkey: the challenge the assertion answers is taken from the store first (so
+ * an assertion is good once, verified or not), then the credential it names is looked up and the
+ * assertion verified against its public key and counter, user verification required. Every
+ * refusal is the same 401 as a wrong password: unknown challenge, unknown or foreign credential,
+ * bad signature, disabled account.
+ */
+export async function logInWithPasskey(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  throttle: LoginThrottle,
+  response: AuthenticationResponseJSON,
+) {
+  const { db } = request.server.gatehouse.database;
+  const rp = relyingParty(request.server.gatehouse.config.publicUrl);
+  const challenge = challengeOf(response.response.clientDataJSON);
+  const issued = challenge ? await consumeChallenge(db, challenge, 'authentication') : undefined;
+  if (!challenge || !issued) throw new InvalidCredentialsError();
+  const credential = await findCredential(db, response.id);
+  // A challenge handed out for one account's credentials answers for no other account's.
+  if (!credential || (issued.userId !== null && issued.userId !== credential.userId)) {
+    throw new InvalidCredentialsError();
+  }
+  const verified = await verifyAssertion(rp, response, challenge, credential);
+  if (!verified) throw new InvalidCredentialsError();
+  const user = await findUserById(db, credential.userId);
+  if (!user || user.disabled || user.deleted) throw new InvalidCredentialsError();
+  // Sign-ins make sessions: counted per account like password sign-ins.
+  const accountKey = userKey(user.id);
+  await throttle.reserve({ kind: 'signin', accountKey, ip: clientKey(request.ip) });
+  const device = await throttle.deviceOwner(request.cookies[DEVICE_COOKIE]);
+  return startSession(request, reply, user, device?.userId === user.id ? device : undefined, {
+    method: 'passkey',
+    passkeyId: credential.id,
+    ...verified,
+  });
 }
 
 export async function logOut(request: FastifyRequest, reply: FastifyReply): Promise<void> {

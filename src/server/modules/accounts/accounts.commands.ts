@@ -7,6 +7,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import { recordPasskeyUse } from './accounts.passkeys.ts';
 import {
   findUserSession,
   insertUser,
@@ -34,7 +35,8 @@ const userTarget = (u: { id: string; email: string; name: string }) => ({
   name: u.name,
 });
 
-function requireUser(actor: { type: string; userId?: string }): string {
+/** The signed-in user acting on their own account, or 401. */
+export function requireUser(actor: { type: string; userId?: string }): string {
   if (actor.type !== 'user' || !actor.userId) throw new UnauthenticatedError();
   return actor.userId;
 }
@@ -56,25 +58,50 @@ export const signUp = defineCommand({
   },
 });
 
+/**
+ * What a sign-in was proven with, checked before the transaction (argon2 and signature checks
+ * take a while) and confirmed in it:
+ * - `password`: the hash the password was verified against, and a stronger one to store if due;
+ * - `passkey`: a verified assertion with user verification (two factors on its own: no second
+ *   factor is asked), its new signature counter and backup state.
+ */
+export type SignInProof =
+  | { method: 'password'; verifiedHash: string; newPasswordHash: string | undefined }
+  | { method: 'passkey'; passkeyId: string; counter: number; backedUp: boolean };
+
 export const signIn = defineCommand({
   action: 'session.created',
   async run(
     ctx,
     input: {
       userId: string;
-      /** The hash the password was verified against, outside this transaction. */
-      verifiedHash: string;
-      newPasswordHash: string | undefined;
+      proof: SignInProof;
       previousSession: { id: string; userId: string } | undefined;
       device: Device;
     },
   ) {
-    // The password was checked before the transaction (argon2 takes a while). If it changed
-    // since, this sign-in used the old one and must fail: otherwise a session made with the old
-    // password could be created just after the change ended all others.
+    const { proof } = input;
     const user = await lockUser(ctx.tx, input.userId);
-    // Disabled meanwhile (the disabling holds this row too): refused like any other sign-in to it.
-    if (!user || user.disabled || user.passwordHash !== input.verifiedHash) {
+    // Disabled or deleted meanwhile (the disabling holds this row too): refused like any other
+    // sign-in to it.
+    if (!user || user.disabled || user.deleted) throw new InvalidCredentialsError();
+    // If the password changed since it was checked, this sign-in used the old one and must fail:
+    // otherwise a session made with the old password could be created just after the change
+    // ended all others.
+    if (proof.method === 'password' && user.passwordHash !== proof.verifiedHash) {
+      throw new InvalidCredentialsError();
+    }
+    // The passkey's counter moves forward here, with the session: a cloned authenticator or a
+    // racing copy of the same assertion is refused, and a refused sign-in leaves it unchanged.
+    if (
+      proof.method === 'passkey' &&
+      !(await recordPasskeyUse(ctx.tx, {
+        passkeyId: proof.passkeyId,
+        userId: user.id,
+        counter: proof.counter,
+        backedUp: proof.backedUp,
+      }))
+    ) {
       throw new InvalidCredentialsError();
     }
     // A session presented at sign-in is replaced, never reused (no session fixation).
@@ -83,7 +110,9 @@ export const signIn = defineCommand({
         onlyId: input.previousSession.id,
       });
     }
-    if (input.newPasswordHash) await updatePasswordHash(ctx.tx, user.id, input.newPasswordHash, false);
+    if (proof.method === 'password' && proof.newPasswordHash) {
+      await updatePasswordHash(ctx.tx, user.id, proof.newPasswordHash, false);
+    }
     const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta);
     const deviceToken = await trustDevice(ctx.tx, user.id, input.device);
     // One entry, in the user's own log: a sign-in costs one audit write however many orgs the
@@ -92,13 +121,15 @@ export const signIn = defineCommand({
       target: { type: 'session', id: session.id },
       after: {
         userId: user.id,
+        method: proof.method,
+        ...(proof.method === 'passkey' ? { passkeyId: proof.passkeyId } : {}),
         ip: ctx.meta.ip,
         userAgent: ctx.meta.userAgent,
         ...(session.displaced.length > 0 ? { sessionsEnded: session.displaced } : {}),
       },
       actor: { type: 'user', userId: user.id, email: user.email },
     });
-    const { passwordHash: _hash, ...publicUser } = user;
+    const { passwordHash: _hash, disabled: _disabled, deleted: _deleted, ...publicUser } = user;
     return { user: publicUser, session, deviceToken };
   },
 });

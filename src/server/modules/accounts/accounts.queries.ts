@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import { decodeCursor, toPage } from '../../platform/http/paging.ts';
+import { countPasskeys } from './accounts.passkeys.ts';
 import { listUserSessions } from './accounts.repository.ts';
 
 function signedIn(request: FastifyRequest) {
@@ -19,10 +20,16 @@ async function currentUser(request: FastifyRequest) {
 
 export async function getMe(request: FastifyRequest) {
   const user = await currentUser(request);
-  const memberships = await request.server.gatehouse.access.userOrgs(user.id);
+  const [memberships, passkeyCount] = await Promise.all([
+    request.server.gatehouse.access.userOrgs(user.id),
+    countPasskeys(request.server.gatehouse.database.db, user.id),
+  ]);
   // A personal token reaches one organization: it sees no other.
   const tokenOrg = request.apiToken?.orgId;
-  return { user, memberships: tokenOrg ? memberships.filter((m) => m.org.id === tokenOrg) : memberships };
+  return {
+    user: { ...user, passkeyCount },
+    memberships: tokenOrg ? memberships.filter((m) => m.org.id === tokenOrg) : memberships,
+  };
 }
 
 export async function listMySessions(request: FastifyRequest, query: { limit?: number; cursor?: string }) {

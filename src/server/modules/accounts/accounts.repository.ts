@@ -10,8 +10,11 @@ import { keysetBefore } from '../../platform/http/paging.ts';
  * sign-in), never a bare id from another tenant.
  */
 
-/** `disabled`: an operator disabled the account (no sign-in, no session, no personal token). */
-type UserWithHash = SessionUser & { passwordHash: string; disabled: boolean };
+/**
+ * `disabled`: an operator disabled the account (no sign-in, no session, no personal token).
+ * `deleted`: the account was deleted (kept only for what the audit log says of it).
+ */
+type UserWithHash = SessionUser & { passwordHash: string; disabled: boolean; deleted: boolean };
 
 const selectUserWithHash = (db: Executor) =>
   db
@@ -19,6 +22,7 @@ const selectUserWithHash = (db: Executor) =>
       ...userColumns,
       passwordHash: users.passwordHash,
       disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
+      deleted: sql<boolean>`${users.deletedAt} IS NOT NULL`,
     })
     .from(users);
 

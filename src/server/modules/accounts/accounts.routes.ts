@@ -35,6 +35,9 @@ export const User = Type.Object(
       description: 'The address was proven: a mailed link was followed, or an invitation to it accepted',
     }),
     twoFactorEnabled: Type.Boolean({ description: 'TOTP two-factor authentication is on' }),
+    passkeyCount: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Passkeys the user has registered (in GET /me)' }),
+    ),
   },
   { $id: 'User' },
 );

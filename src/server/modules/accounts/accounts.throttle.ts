@@ -16,10 +16,16 @@ export interface ThrottlePolicy {
   maxSignupsPerIp: number;
   /** Successful sign-ins of one account in the window (each one makes a session). */
   maxSignInsPerAccount: number;
+  /** Passkey sign-in challenges one client address may ask for (each is a stored row). */
+  maxPasskeyChallengesPerIp: number;
 }
 
-/** `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without bound. */
-export type AttemptKind = 'login' | 'password_change' | 'signup' | 'signin';
+/**
+ * `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without bound.
+ * `passkey_challenge` is a passkey sign-in challenge handed out: counted per address, never cleared,
+ * so nobody can fill the challenge table from one address.
+ */
+export type AttemptKind = 'login' | 'password_change' | 'signup' | 'signin' | 'passkey_challenge';
 
 export interface Attempt {
   kind: AttemptKind;
@@ -69,6 +75,11 @@ export class LoginThrottle {
     const ofKind = eq(loginAttempts.kind, kind);
     if (kind === 'signup') {
       return [{ where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxSignupsPerIp }];
+    }
+    if (kind === 'passkey_challenge') {
+      return [
+        { where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxPasskeyChallengesPerIp },
+      ];
     }
     if (kind === 'signin') {
       return [

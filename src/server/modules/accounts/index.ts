@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { confirmSignedInPassword } from './accounts.auth.ts';
+import { passkeyRoutes } from './accounts.passkeys.routes.ts';
+import { purgeChallenges } from './accounts.passkeys.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
 
@@ -12,16 +14,20 @@ export {
   setUserDisabled,
 } from './accounts.repository.ts';
 
-/** Accounts: sign-up, sign-in, sessions and the signed-in user's own profile. */
+/** Accounts: sign-up, sign-in (password or passkey), sessions, passkeys and the signed-in user's own profile. */
 export async function accountsModule(app: FastifyInstance): Promise<void> {
   const { database, config } = app.gatehouse;
   const throttle = new LoginThrottle(database.db, config.loginThrottle);
   app.gatehouse.confirmPassword = (request, password) => confirmSignedInPassword(request, throttle, password);
   app.addSchema(User);
   accountsRoutes(app, throttle);
+  passkeyRoutes(app, throttle);
 
   const purge = setInterval(() => {
     throttle.purge().catch((err) => app.log.error({ err }, 'login throttle housekeeping failed'));
+    purgeChallenges(database.db).catch((err) =>
+      app.log.error({ err }, 'passkey challenge housekeeping failed'),
+    );
   }, 10 * 60_000);
   purge.unref();
   app.addHook('onClose', async () => clearInterval(purge));

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { loadSecretsKey, SECRETS_KEY_BYTES, secretsKeyId } from './keys.ts';
 
 /**
@@ -103,6 +103,18 @@ export class Secrets {
           '(altered, or sealed for another context)',
       );
     }
+  }
+
+  /**
+   * A keyed digest of `data` for `context` (HMAC-SHA256 under a key derived from the current
+   * key): the same answer on every instance sharing SECRETS_KEY, unguessable without it. For
+   * stable stand-in values that must not be told apart from real ones (no account enumeration).
+   */
+  mac(context: string, data: string): Buffer {
+    checkContext(context);
+    checkText(data, 'the value to digest');
+    const key = createHmac('sha256', this.#current).update(`${VERSION}.mac.${context}`).digest();
+    return createHmac('sha256', key).update(data, 'utf8').digest();
   }
 
   /** True unless `sealed` is an envelope under the current key (what `rotate` re-seals). */
