@@ -4,6 +4,7 @@ import { accountStrings } from './pages/Account.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
+import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
 import { problemStrings } from './problems.strings.ts';
@@ -20,6 +21,7 @@ export const pageStrings: Strings[] = [
   rolesStrings,
   teamStrings,
   profileStrings,
+  recoveryStrings,
   catalogStrings,
   auditWordStrings,
   memberDetailStrings,

@@ -5,7 +5,16 @@
  */
 
 export interface Me {
-  user: { id: string; email: string; name: string; locale: string | null; timezone: string | null };
+  user: {
+    id: string;
+    email: string;
+    name: string;
+    locale: string | null;
+    timezone: string | null;
+    /** The address was proven (a mailed link followed, or an invitation to it accepted). */
+    emailVerified: boolean;
+    twoFactorEnabled: boolean;
+  };
   memberships: Array<{
     org: { id: string; slug: string; name: string };
     role: string;

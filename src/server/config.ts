@@ -80,6 +80,10 @@ export interface Config {
     maxSignupsPerIp: number;
     /** Successful sign-ins of one account in the window. */
     maxSignInsPerAccount: number;
+    /** Password-reset, verification and address-change emails asked for one account in the window. */
+    maxMailsPerAccount: number;
+    /** The same, asked for from one client address. */
+    maxMailsPerIp: number;
   };
   invitations: {
     /** Invitation emails (new, renewed and resent) one organization may send in any hour. */
@@ -320,6 +324,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxFailuresPerIp: readInt(env, 'LOGIN_MAX_FAILURES_PER_IP', 100, 1, 100000),
       maxSignupsPerIp: readInt(env, 'SIGNUP_MAX_PER_IP', 20, 1, 100000),
       maxSignInsPerAccount: readInt(env, 'LOGIN_MAX_PER_ACCOUNT', 30, 1, 100000),
+      maxMailsPerAccount: readInt(env, 'ACCOUNT_MAIL_MAX_PER_ACCOUNT', 5, 1, 1000),
+      maxMailsPerIp: readInt(env, 'ACCOUNT_MAIL_MAX_PER_IP', 30, 1, 100000),
     },
     invitations: {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),

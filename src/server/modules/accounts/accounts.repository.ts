@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import { type SessionUser, userColumns } from '../../platform/auth/sessions.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -10,7 +10,10 @@ import { keysetBefore } from '../../platform/http/paging.ts';
  * sign-in), never a bare id from another tenant.
  */
 
-/** `disabled`: an operator disabled the account (no sign-in, no session, no personal token). */
+/**
+ * `disabled`: an operator disabled the account, or its owner deleted it (no sign-in, no session,
+ * no personal token, no mailed link).
+ */
 type UserWithHash = SessionUser & { passwordHash: string; disabled: boolean };
 
 const selectUserWithHash = (db: Executor) =>
@@ -18,7 +21,7 @@ const selectUserWithHash = (db: Executor) =>
     .select({
       ...userColumns,
       passwordHash: users.passwordHash,
-      disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
+      disabled: sql<boolean>`(${users.disabledAt} IS NOT NULL OR ${users.deletedAt} IS NOT NULL)`,
     })
     .from(users);
 
@@ -153,17 +156,21 @@ export interface OperatorUserRow {
 
 /** Every account of the installation, oldest first, with the organizations it is an active member of. */
 export async function listAllUsers(db: Executor): Promise<OperatorUserRow[]> {
-  return db
-    .select({
-      email: users.email,
-      name: users.name,
-      // Written out qualified: in a one-table select the builder leaves column names bare, and a
-      // bare "id" inside the subquery would name the subquery's own tables.
-      orgs: sql<number>`(SELECT count(*)::int FROM memberships m INNER JOIN organizations o ON o.id = m.org_id
+  return (
+    db
+      .select({
+        email: users.email,
+        name: users.name,
+        // Written out qualified: in a one-table select the builder leaves column names bare, and a
+        // bare "id" inside the subquery would name the subquery's own tables.
+        orgs: sql<number>`(SELECT count(*)::int FROM memberships m INNER JOIN organizations o ON o.id = m.org_id
         WHERE m.user_id = "users"."id" AND m.status = 'active' AND o.deleted_at IS NULL)`,
-      disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
-      createdAt: users.createdAt,
-    })
-    .from(users)
-    .orderBy(asc(users.createdAt), asc(users.id));
+        disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
+        createdAt: users.createdAt,
+      })
+      .from(users)
+      // A deleted account's row stays (history names its id) but it is nobody's any more.
+      .where(isNull(users.deletedAt))
+      .orderBy(asc(users.createdAt), asc(users.id))
+  );
 }

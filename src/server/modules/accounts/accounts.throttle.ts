@@ -16,10 +16,24 @@ export interface ThrottlePolicy {
   maxSignupsPerIp: number;
   /** Successful sign-ins of one account in the window (each one makes a session). */
   maxSignInsPerAccount: number;
+  /** Account emails (reset, verification and address-change links) asked for one account or address in the window. */
+  maxMailsPerAccount: number;
+  /** The same, asked for from one client address, whatever the account. */
+  maxMailsPerIp: number;
 }
 
-/** `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without bound. */
-export type AttemptKind = 'login' | 'password_change' | 'signup' | 'signin';
+/**
+ * `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without
+ * bound. `password_reset` and `account_mail` (verification and address-change links) are requests
+ * that send an email: counted, never cleared, so nobody can flood a mailbox or the mail server.
+ */
+export type AttemptKind =
+  | 'login'
+  | 'password_change'
+  | 'signup'
+  | 'signin'
+  | 'password_reset'
+  | 'account_mail';
 
 export interface Attempt {
   kind: AttemptKind;
@@ -69,6 +83,17 @@ export class LoginThrottle {
     const ofKind = eq(loginAttempts.kind, kind);
     if (kind === 'signup') {
       return [{ where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxSignupsPerIp }];
+    }
+    if (kind === 'password_reset' || kind === 'account_mail') {
+      const detail = 'Too many emails asked for. Try again later.';
+      return [
+        {
+          where: and(ofKind, eq(loginAttempts.accountKey, attempt.accountKey))!,
+          max: this.policy.maxMailsPerAccount,
+          detail,
+        },
+        { where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxMailsPerIp, detail },
+      ];
     }
     if (kind === 'signin') {
       return [

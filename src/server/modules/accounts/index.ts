@@ -1,16 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { confirmSignedInPassword } from './accounts.auth.ts';
+import { recoveryRoutes } from './accounts.recovery.routes.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
 
+export { clearSessionCookie } from './accounts.auth.ts';
+export { eraseAccount, findAccountDates, listPasskeyMetadata } from './accounts.lifecycle.repository.ts';
+export { markEmailVerified } from './accounts.recovery.repository.ts';
 export {
   findUserByEmail,
+  findUserById,
   listAllUsers,
+  listUserSessions,
   lockUser,
   lockUserByEmail,
   type OperatorUserRow,
   setUserDisabled,
 } from './accounts.repository.ts';
+export { forgetDevices } from './accounts.throttle.ts';
 
 /** Accounts: sign-up, sign-in, sessions and the signed-in user's own profile. */
 export async function accountsModule(app: FastifyInstance): Promise<void> {
@@ -19,6 +26,7 @@ export async function accountsModule(app: FastifyInstance): Promise<void> {
   app.gatehouse.confirmPassword = (request, password) => confirmSignedInPassword(request, throttle, password);
   app.addSchema(User);
   accountsRoutes(app, throttle);
+  recoveryRoutes(app, throttle);
 
   const purge = setInterval(() => {
     throttle.purge().catch((err) => app.log.error({ err }, 'login throttle housekeeping failed'));
