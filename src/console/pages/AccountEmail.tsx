@@ -16,8 +16,12 @@ export function EmailVerificationBanner({ user }: { user: Me['user'] }) {
   });
   if (user.emailVerified) return null;
   return (
-    <Alert color="yellow" title={t('recoveryUnverifiedTitle')} data-testid="unverified-banner">
+    // The title inside, in the body's colour: a yellow or orange title on its tinted ground is too faint to read.
+    <Alert color="orange" data-testid="unverified-banner">
       <Stack gap="xs">
+        <Text size="sm" fw={700}>
+          {t('recoveryUnverifiedTitle')}
+        </Text>
         <Text size="sm">{t('recoveryUnverified', { email: user.email })}</Text>
         <ErrorText error={resend.error} />
         <Group>
