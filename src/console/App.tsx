@@ -42,6 +42,11 @@ const MemberDetailPage = lazy(() =>
   import('./pages/MemberDetail.tsx').then((m) => ({ default: m.MemberDetailPage })),
 );
 const JoinPage = lazy(() => import('./pages/Join.tsx').then((m) => ({ default: m.JoinPage })));
+const recovery = () => import('./pages/Recovery.tsx');
+const ForgotPasswordPage = lazy(() => recovery().then((m) => ({ default: m.ForgotPasswordPage })));
+const ResetPasswordPage = lazy(() => recovery().then((m) => ({ default: m.ResetPasswordPage })));
+const VerifyEmailPage = lazy(() => recovery().then((m) => ({ default: m.VerifyEmailPage })));
+const ConfirmEmailPage = lazy(() => recovery().then((m) => ({ default: m.ConfirmEmailPage })));
 
 /** A page seen signed out: a card in the middle. */
 function Centered({ children, w = 420 }: { children: ReactNode; w?: number }) {
@@ -119,6 +124,11 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
             error={byField.password}
             onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
           />
+          {mode === 'signin' && (
+            <Anchor component={Link} to="/forgot-password" size="sm">
+              {t('recoveryForgot')}
+            </Anchor>
+          )}
           <ErrorText error={rest} />
           <Button type="submit" loading={submit.isPending}>
             {mode === 'signin' ? t('signIn') : t('signUp')}
@@ -393,6 +403,16 @@ export function App() {
         <Route path="/signin" element={<AuthPage mode="signin" />} />
         <Route path="/signup" element={<AuthPage mode="signup" />} />
         <Route path="/invitations/accept" element={<AcceptInvitation />} />
+        {(
+          [
+            ['/forgot-password', <ForgotPasswordPage key="forgot" />],
+            ['/reset-password', <ResetPasswordPage key="reset" />],
+            ['/verify-email', <VerifyEmailPage key="verify" />],
+            ['/confirm-email', <ConfirmEmailPage key="confirm" />],
+          ] as const
+        ).map(([path, page]) => (
+          <Route key={path} path={path} element={<PageBoundary>{page}</PageBoundary>} />
+        ))}
         <Route
           path="/join"
           element={

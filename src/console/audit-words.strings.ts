@@ -50,7 +50,14 @@ const actions = {
   'user.passkey_added': ['Passkey added', 'Llave de acceso añadida'],
   'user.passkey_removed': ['Passkey removed', 'Llave de acceso eliminada'],
   'user.passkey_renamed': ['Passkey renamed', 'Llave de acceso renombrada'],
+  'user.deleted': ['Account deleted', 'Cuenta eliminada'],
+  'user.email_change_requested': ['Email change asked for', 'Cambio de correo solicitado'],
+  'user.email_changed': ['Email address changed', 'Correo cambiado'],
+  'user.email_verification_sent': ['Verification link sent', 'Enlace de verificación enviado'],
+  'user.email_verified': ['Email address verified', 'Correo verificado'],
   'user.password_changed': ['Password changed', 'Contraseña cambiada'],
+  'user.password_reset': ['Password reset', 'Contraseña restablecida'],
+  'user.password_reset_requested': ['Password reset asked for', 'Restablecimiento de contraseña solicitado'],
   'user.updated': ['Account updated', 'Cuenta actualizada'],
 } as const satisfies Record<string, readonly [string, string]>;
 

@@ -71,6 +71,14 @@ const en = {
   problem_rate_limited_wait_other: 'Wait {{count}} seconds, then try again.',
   problem_invite_expired_title: 'This invitation has expired',
   problem_invite_expired: 'Ask the person who invited you to send a new one.',
+  problem_token_expired_title: 'This link has expired',
+  problem_token_expired: 'It was already used, a newer one was sent, or it is too old. Ask for a new link.',
+  problem_second_factor_required_title: 'Enter your second factor',
+  problem_second_factor_required:
+    'Two-factor authentication is on for this account: enter a code from your authenticator app or a recovery code.',
+  problem_invalid_second_factor_title: 'That code did not work',
+  problem_invalid_second_factor:
+    'The code is wrong or was already used. Enter a new code from your app, or a recovery code.',
   problem_invite_used_title: 'This invitation was already used',
   problem_invite_used:
     'If you accepted it, sign in with that account. Otherwise ask the organization for a new invitation.',
@@ -222,6 +230,14 @@ const es: Strings<typeof en>['es'] = {
   problem_rate_limited_wait_other: 'Espera {{count}} segundos y vuelve a intentarlo.',
   problem_invite_expired_title: 'Esta invitación ha caducado',
   problem_invite_expired: 'Pide a quien te invitó que te envíe una nueva.',
+  problem_token_expired_title: 'Este enlace ha caducado',
+  problem_token_expired: 'Ya se usó, se envió uno más reciente o es demasiado antiguo. Pide un enlace nuevo.',
+  problem_second_factor_required_title: 'Introduce tu segundo factor',
+  problem_second_factor_required:
+    'Esta cuenta tiene la verificación en dos pasos activada: introduce un código de tu app de autenticación o un código de recuperación.',
+  problem_invalid_second_factor_title: 'Ese código no ha funcionado',
+  problem_invalid_second_factor:
+    'El código es incorrecto o ya se usó. Introduce un código nuevo de tu app, o un código de recuperación.',
   problem_invite_used_title: 'Esta invitación ya se usó',
   problem_invite_used:
     'Si la aceptaste tú, inicia sesión con esa cuenta. Si no, pide una nueva invitación a la organización.',

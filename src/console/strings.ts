@@ -5,6 +5,7 @@ import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
+import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { securityStrings } from './pages/Security.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
@@ -24,6 +25,7 @@ export const pageStrings: Strings[] = [
   teamStrings,
   profileStrings,
   securityStrings,
+  recoveryStrings,
   catalogStrings,
   auditWordStrings,
   memberDetailStrings,

@@ -5,6 +5,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Config } from './config.ts';
+import { accountLifecycleModule } from './modules/account-lifecycle/index.ts';
 import { accountsModule } from './modules/accounts/index.ts';
 import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
@@ -311,6 +312,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(invitationsModule);
   await app.register(auditLogModule);
   await app.register(apiTokensModule);
+  await app.register(accountLifecycleModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

@@ -82,6 +82,10 @@ export interface Config {
     maxSignInsPerAccount: number;
     /** Passkey sign-in challenges one client address may ask for in the window. */
     maxPasskeyChallengesPerIp: number;
+    /** Password-reset, verification and address-change emails asked for one account in the window. */
+    maxMailsPerAccount: number;
+    /** The same, asked for from one client address. */
+    maxMailsPerIp: number;
   };
   invitations: {
     /** Invitation emails (new, renewed and resent) one organization may send in any hour. */
@@ -323,6 +327,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxSignupsPerIp: readInt(env, 'SIGNUP_MAX_PER_IP', 20, 1, 100000),
       maxSignInsPerAccount: readInt(env, 'LOGIN_MAX_PER_ACCOUNT', 30, 1, 100000),
       maxPasskeyChallengesPerIp: readInt(env, 'PASSKEY_CHALLENGES_MAX_PER_IP', 300, 1, 100000),
+      maxMailsPerAccount: readInt(env, 'ACCOUNT_MAIL_MAX_PER_ACCOUNT', 5, 1, 1000),
+      maxMailsPerIp: readInt(env, 'ACCOUNT_MAIL_MAX_PER_IP', 30, 1, 100000),
     },
     invitations: {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),

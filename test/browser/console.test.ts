@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
 import { type ConsoleHarness, HAS_CHROMIUM, openConsole } from '../support/console.ts';
-import { tokenFromMail } from '../support/orgs.ts';
+import { INVITATION_LINK, tokenFromMail } from '../support/orgs.ts';
 
 /**
  * The web console in a real browser (Debian's chromium, headless) against a real server on
@@ -62,7 +62,7 @@ describe.skipIf(!HAS_CHROMIUM)('the web console in a browser', () => {
     await shoot(page, '04-team');
 
     // Bob opens the emailed link in a browser of his own, creates his account and accepts.
-    const mail = await t.mail.latestTo(bob.email);
+    const mail = await t.mail.latestTo(bob.email, 0, INVITATION_LINK);
     const link = `${base}/invitations/accept#token=${tokenFromMail(mail.text)}`;
     const bobPage = await newPage();
     await bobPage.goto(link);

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, uniqueEmail } from '../support/app.ts';
 import { type ConsoleHarness, HAS_CHROMIUM, openConsole } from '../support/console.ts';
-import { addMember, as, createOrg, expectStatus, tokenFromMail } from '../support/orgs.ts';
+import { addMember, as, createOrg, expectStatus, INVITATION_LINK, tokenFromMail } from '../support/orgs.ts';
 
 /**
  * The console in words and without dead ends, in a real browser against a real server: refusals
@@ -125,7 +125,7 @@ describe.skipIf(!HAS_CHROMIUM)('the console in words, without dead ends', () => 
       }),
       201,
     );
-    const link = tokenFromMail((await h.t.mail.latestTo(invited)).text);
+    const link = tokenFromMail((await h.t.mail.latestTo(invited, 0, INVITATION_LINK)).text);
     await page.goto(`${h.base}/invitations/accept#token=${link}`);
     await poll(() => page.getByText('This invitation is for another email address').count()).toBe(1);
     expect(await page.getByText(new RegExp(`sent to ${invited.replace('.', '\\.')}`)).count()).toBe(1);

@@ -22,6 +22,7 @@ import {
   createOrg,
   createPersonalToken,
   expectStatus,
+  INVITATION_LINK,
   type Person,
   requestToJoin,
   sendAs,
@@ -55,7 +56,7 @@ interface ChainRef {
 interface Expected {
   chain: ChainRef;
   /** A person (a user actor), or the system (retention). */
-  actor: Pick<Person, 'userId' | 'email'> | 'system';
+  actor: Pick<Person, 'userId' | 'email'> | 'system' | 'anonymous';
   /** With the words that name it (`name`, `email`) exactly when the entry must carry them. */
   target: { type: string; id: string; name?: string; email?: string };
   /** Members `before` / `after` must hold (role names beside slugs, the people named). */
@@ -130,8 +131,8 @@ async function entriesSince(chain: ChainRef, afterSeq: number): Promise<AuditEnt
 }
 
 const actorOf = (actor: Expected['actor']) =>
-  actor === 'system'
-    ? { type: 'system', id: null, email: null }
+  actor === 'system' || actor === 'anonymous'
+    ? { type: actor, id: null, email: null }
     : { type: 'user', id: actor.userId, email: actor.email };
 
 async function expectVerifies(chain: ChainRef): Promise<void> {
@@ -299,6 +300,119 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
+  'user.email_verification_sent': {
+    how: 'POST /me/email-verification → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        expectStatus(await as(t.app, who).post('/api/v1/me/email-verification'), 202);
+        return { chain: userChain(who), actor: who, target: userNamed(who) };
+      };
+    },
+  },
+  'user.email_verified': {
+    how: 'POST /auth/verify-email (the mailed link) → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const token = tokenFromMail((await t.mail.latestTo(who.email, 0, /verify-email#token=/)).text);
+      return async () => {
+        expectStatus(
+          await sendAs(t.app, undefined, {
+            method: 'POST',
+            url: '/api/v1/auth/verify-email',
+            payload: { token },
+          }),
+          200,
+        );
+        return { chain: userChain(who), actor: who, target: userNamed(who) };
+      };
+    },
+  },
+  'user.password_reset_requested': {
+    how: 'POST /auth/password-reset (signed out) → the account’s own log, by an anonymous actor',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        expectStatus(
+          await sendAs(t.app, undefined, {
+            method: 'POST',
+            url: '/api/v1/auth/password-reset',
+            payload: { email: who.email },
+          }),
+          202,
+        );
+        return { chain: userChain(who), actor: 'anonymous', target: userNamed(who) };
+      };
+    },
+  },
+  'user.password_reset': {
+    how: 'POST /auth/password-reset/confirm (the mailed link) → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const since = t.mail.messages.length;
+      await sendAs(t.app, undefined, {
+        method: 'POST',
+        url: '/api/v1/auth/password-reset',
+        payload: { email: who.email },
+      });
+      const token = tokenFromMail((await t.mail.latestTo(who.email, since, /reset-password#token=/)).text);
+      return async () => {
+        expectStatus(
+          await sendAs(t.app, undefined, {
+            method: 'POST',
+            url: '/api/v1/auth/password-reset/confirm',
+            payload: { token, newPassword: NEW_PASSWORD },
+          }),
+          204,
+        );
+        return { chain: userChain(who), actor: who, target: userNamed(who) };
+      };
+    },
+  },
+  'user.email_change_requested': {
+    how: 'POST /me/email → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const newEmail = uniqueEmail('moving');
+      return async () => {
+        expectStatus(
+          await as(t.app, who).post('/api/v1/me/email', { newEmail, password: who.password }),
+          202,
+        );
+        return { chain: userChain(who), actor: who, target: userNamed(who), after: { newEmail } };
+      };
+    },
+  },
+  'user.email_changed': {
+    how: 'POST /me/email/confirm (the link mailed to the new address) → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const newEmail = uniqueEmail('moved');
+      const since = t.mail.messages.length;
+      expectStatus(await as(t.app, who).post('/api/v1/me/email', { newEmail, password: who.password }), 202);
+      const token = tokenFromMail((await t.mail.latestTo(newEmail, since, /confirm-email#token=/)).text);
+      return async () => {
+        expectStatus(await as(t.app, who).post('/api/v1/me/email/confirm', { token }), 200);
+        return {
+          chain: userChain(who),
+          actor: who,
+          target: { ...userNamed(who), email: newEmail },
+          before: { email: who.email },
+          after: { email: newEmail },
+        };
+      };
+    },
+  },
+  'user.deleted': {
+    how: 'DELETE /me (an account in no organization) → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        expectStatus(await as(t.app, who).delete('/api/v1/me', { password: who.password }), 204);
+        return { chain: userChain(who), actor: who, target: userNamed(who), after: { deleted: true } };
+      };
+    },
+  },
   'org.created': {
     how: 'POST /orgs → the new org’s log',
     arrange: async () => {
@@ -411,7 +525,7 @@ const INVENTORY: Record<string, InventoryCase> = {
     arrange: async () => {
       const { id, email } = await ownerInvites(shared);
       const invitee = await signUp(t.app, { email });
-      const token = tokenFromMail((await t.mail.latestTo(email)).text);
+      const token = tokenFromMail((await t.mail.latestTo(email, 0, INVITATION_LINK)).text);
       return async () => {
         expectStatus(await as(t.app, invitee).post('/api/v1/invitations/accept', { token }), 200);
         return {
@@ -739,7 +853,7 @@ describe('a sign-in is one entry, in the user’s own log', () => {
       await as(t.app, org.owner).post(at(org.orgId, '/invitations'), { emails: [who.email], role }),
       201,
     );
-    const token = tokenFromMail((await t.mail.latestTo(who.email, since)).text);
+    const token = tokenFromMail((await t.mail.latestTo(who.email, since, INVITATION_LINK)).text);
     expectStatus(await as(t.app, who).post('/api/v1/invitations/accept', { token }), 200);
   }
 
@@ -981,7 +1095,7 @@ describe('a command that fails writes nothing', () => {
       async () => {
         const { email } = await ownerInvites(org);
         const invitee = await signUp(t.app, { email });
-        const token = tokenFromMail((await t.mail.latestTo(email)).text);
+        const token = tokenFromMail((await t.mail.latestTo(email, 0, INVITATION_LINK)).text);
         expectStatus(await as(t.app, invitee).post('/api/v1/invitations/accept', { token }), 200);
         return () => as(t.app, invitee).post('/api/v1/invitations/accept', { token });
       },

@@ -32,7 +32,12 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
     databaseUrl: url,
     session: { ...base.session, ...overrides.session },
     // Test files create many accounts from one address; tests of the sign-up limit lower it.
-    loginThrottle: { ...base.loginThrottle, maxSignupsPerIp: 100_000, ...overrides.loginThrottle },
+    loginThrottle: {
+      ...base.loginThrottle,
+      maxSignupsPerIp: 100_000,
+      maxMailsPerIp: 100_000,
+      ...overrides.loginThrottle,
+    },
     invitations: { ...base.invitations, ...overrides.invitations },
     // Test files create many organizations for one user; tests of these limits lower them.
     organizations: {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { type Database, openDatabase, PGLITE_OPTIONS } from '../../src/server/platform/db/client.ts';
@@ -46,4 +47,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const pglite = await PGlite.create({ ...PGLITE_OPTIONS, loadDataDir: new Blob([snapshot]) });
   const database = await openDatabase({ pglite });
   return { database, url: undefined, destroy: () => database.close() };
+}
+
+/** The rows a raw SQL statement returns (the result's shape differs between the two drivers' types). */
+export async function queryRows<T>(db: Database['db'], query: SQL): Promise<T[]> {
+  return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
 }

@@ -56,7 +56,7 @@ export async function addMember(
   org: { orgId: string; owner: { cookie: string } },
   role: string,
   fields: { name?: string; email?: string } = {},
-  mail?: { latestTo(to: string): Promise<{ text: string }> },
+  mail?: { latestTo(to: string, since?: number, match?: RegExp): Promise<{ text: string }> },
 ): Promise<Person> {
   const email = fields.email ?? uniqueEmail(role);
   expectStatus(
@@ -65,12 +65,16 @@ export async function addMember(
   );
   const person = await signUp(app, { email, name: fields.name ?? `${role} person` });
   if (!mail) throw new Error('addMember needs the mail sink to read the invitation link');
-  const token = tokenFromMail((await mail.latestTo(email)).text);
+  // The invitation, not the verification link sign-up mails to the same address.
+  const token = tokenFromMail((await mail.latestTo(email, 0, INVITATION_LINK)).text);
   expectStatus(await as(app, person).post('/api/v1/invitations/accept', { token }), 200);
   return person;
 }
 
-/** The token in an invitation or join link (it travels in the URL fragment). */
+/** An invitation email's link (sign-up mails a verification link to the same address too). */
+export const INVITATION_LINK = /\/invitations\/accept#token=/;
+
+/** The token in an invitation, join or account link (it travels in the URL fragment). */
 export function tokenFromMail(text: string): string {
   const match = /#token=([A-Za-z0-9_-]+)/.exec(text);
   if (!match) throw new Error(`no invitation link in: ${text}`);

@@ -22,7 +22,10 @@ import { useMe } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
 import { forgetOrg, meQuery } from '../queries.ts';
+import { DeleteAccountSection, PersonalDataSection } from './AccountDanger.tsx';
+import { ChangeEmailSection, EmailVerificationBanner } from './AccountEmail.tsx';
 import { SessionsSection } from './AccountSessions.tsx';
+import { NewPasswordFields } from './NewPasswordFields.tsx';
 
 type User = Me['user'];
 type Membership = Me['memberships'][number];
@@ -47,10 +50,14 @@ export function AccountPage() {
         </Title>
         <Text>{t('accountIntro')}</Text>
       </Stack>
+      <EmailVerificationBanner user={user} />
       <ProfileSection key={user.id} user={user} />
+      <ChangeEmailSection email={user.email} />
       <PasswordSection email={user.email} />
       <SessionsSection />
       <OrganizationsSection memberships={me.data?.memberships ?? []} />
+      <PersonalDataSection />
+      <DeleteAccountSection />
     </Stack>
   );
 }
@@ -203,22 +210,13 @@ function PasswordSection({ email }: { email: string }) {
             error={byField.currentPassword}
             onChange={set('current')}
           />
-          <PasswordInput
-            label={t('accountNewPassword')}
-            description={t('accountPasswordRules')}
-            required
-            autoComplete="new-password"
-            value={form.next}
+          <NewPasswordFields
+            next={form.next}
+            confirm={form.confirm}
             error={byField.newPassword}
-            onChange={set('next')}
-          />
-          <PasswordInput
-            label={t('accountConfirmPassword')}
-            required
-            autoComplete="new-password"
-            value={form.confirm}
-            error={mismatch ? t('accountPasswordMismatch') : undefined}
-            onChange={set('confirm')}
+            mismatch={mismatch}
+            onNext={set('next')}
+            onConfirm={set('confirm')}
           />
           <ErrorText error={rest} />
           <Group>

@@ -122,6 +122,32 @@ describe('defineCommand runner', () => {
     expect(await audited('probe.both')).toEqual([]);
   });
 
+  it('writes the further records a command declares (alsoRecords) beside its own one, and no others', async () => {
+    const spread = defineCommand({
+      action: 'probe.spread',
+      alsoRecords: ['probe.noted'],
+      async run(ctx, input: { id: number; notes: number; own: number; stray?: string }) {
+        await ctx.tx.execute(sql`INSERT INTO command_probe (id) VALUES (${input.id})`);
+        for (let i = 0; i < input.notes; i++) {
+          ctx.record({ action: 'probe.noted', target: { type: 'probe', id: `${input.id}-${i}` } });
+        }
+        for (let i = 0; i < input.own; i++) ctx.record({ target: { type: 'probe', id: String(input.id) } });
+        if (input.stray) ctx.record({ action: input.stray, target: { type: 'probe', id: 'stray' } });
+      },
+    });
+    const run = (input: Parameters<typeof spread.run>[1]) =>
+      t.app.gatehouse.commands.run(spread, invocation, input);
+    await run({ id: 30, notes: 2, own: 1 });
+    expect((await audited('probe.spread')).map((r) => r.target_id)).toEqual(['30']);
+    expect((await audited('probe.noted')).map((r) => r.target_id)).toEqual(['30-0', '30-1']);
+    // Its own record is still required exactly once; an undeclared action is refused.
+    await expect(run({ id: 31, notes: 1, own: 0 })).rejects.toThrow(/recorded 0 changes/);
+    await expect(run({ id: 32, notes: 0, own: 2 })).rejects.toThrow(/recorded 2 changes/);
+    await expect(run({ id: 33, notes: 0, own: 1, stray: 'probe.other' })).rejects.toThrow(/does not declare/);
+    expect((await rows()).filter((id) => id >= 31 && id <= 33)).toEqual([]);
+    expect(await audited('probe.noted')).toHaveLength(2);
+  });
+
   it('turns a unique violation into a 409 conflict, not a 500', async () => {
     await t.db.database.db.execute(sql`INSERT INTO command_probe (id) VALUES (10)`);
     const duplicate = defineCommand({

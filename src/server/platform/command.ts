@@ -62,8 +62,9 @@ export interface CommandContext extends Invocation, CommandScope {
   tx: Tx;
   services: CommandServices;
   /**
-   * Declare what changed. Exactly one record per command run, unless the command declared it
-   * changed nothing (`unchanged`); the audit hook writes it in this same transaction.
+   * Declare what changed. Exactly one record of the command's own action per run, unless the
+   * command declared it changed nothing (`unchanged`); the audit hook writes it in this same
+   * transaction. `action` names one of the command's `alsoRecords`, for a record beside it.
    */
   record(change: {
     target: AuditTarget;
@@ -71,6 +72,7 @@ export interface CommandContext extends Invocation, CommandScope {
     after?: Record<string, unknown> | null;
     orgId?: string | null;
     actor?: Actor;
+    action?: string;
   }): void;
   /**
    * Declare that this run changes nothing (a role set to the one already held, identical
@@ -103,6 +105,12 @@ export interface CommandDefinition<I, O> {
    * A unique violation no entry names is a generic 409 conflict; anything else stays a failure.
    */
   constraints?: Readonly<Record<string, () => AppError>>;
+  /**
+   * Further actions the command records, any number of times, beside its own one record: a change
+   * that reaches into several logs says so in each (deleting an account records `member.left` in
+   * every organization it leaves, in the same transaction as `user.deleted`).
+   */
+  alsoRecords?: readonly string[];
   run(ctx: CommandContext, input: I): Promise<O>;
 }
 
@@ -208,8 +216,13 @@ export class CommandRunner {
             tx,
             services: this.services,
             record: (change) => {
+              if (change.action !== undefined && !command.alsoRecords?.includes(change.action)) {
+                throw new Error(
+                  `command ${command.action} records ${change.action}, which it does not declare`,
+                );
+              }
               records.push({
-                action: command.action,
+                action: change.action ?? command.action,
                 orgId: change.orgId ?? access?.orgId ?? null,
                 target: change.target,
                 before: change.before ?? null,
@@ -230,16 +243,21 @@ export class CommandRunner {
             },
           };
           const output = await command.run(ctx, input);
-          if (records.length !== (unchanged ? 0 : 1)) {
+          const own = records.filter((r) => r.action === command.action).length;
+          if (unchanged ? records.length !== 0 : own !== 1) {
             throw new Error(
               unchanged
                 ? `command ${command.action} declared no change yet recorded ${records.length}`
-                : `command ${command.action} recorded ${records.length} changes; exactly one is required`,
+                : `command ${command.action} recorded ${own} changes; exactly one is required`,
             );
           }
-          // The audit entry commits with the change or not at all (a run that changed nothing has none).
-          const change = records[0];
-          if (change) await this.audit.append(tx, [this.audit.entryFor(change, invocation.meta)]);
+          // The audit entries commit with the change or not at all (a run that changed nothing has none).
+          if (records.length > 0) {
+            await this.audit.append(
+              tx,
+              records.map((change) => this.audit.entryFor(change, invocation.meta)),
+            );
+          }
           // Last statement before COMMIT: a marker that follows every notice this command sent.
           if (invalidated) delivery = await this.bus.beginDelivery(tx);
           return output;

@@ -73,7 +73,7 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
 }
 
 /** 400 validation_failed naming the field and why (`common_password`, …) when a new password is weak. */
-async function refuseWeakPassword(
+export async function refuseWeakPassword(
   field: string,
   password: string,
   owner: { email: string; name: string },
@@ -104,6 +104,7 @@ export async function registerAccount(
       email,
       name,
       passwordHash,
+      publicUrl: request.server.gatehouse.config.publicUrl,
     },
   );
   setSessionCookie(request, reply, session.token);

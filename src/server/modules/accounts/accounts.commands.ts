@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { recordPasskeyUse } from './accounts.passkeys.ts';
+import { mailVerificationLink } from './accounts.recovery.ts';
 import {
   findUserSession,
   insertUser,
@@ -43,12 +44,14 @@ export function requireUser(actor: { type: string; userId?: string }): string {
 
 export const signUp = defineCommand({
   action: 'user.created',
-  async run(ctx, input: { email: string; name: string; passwordHash: string }) {
-    const user = await insertUser(ctx.tx, input);
+  async run(ctx, input: { email: string; name: string; passwordHash: string; publicUrl: string }) {
+    const { publicUrl, ...values } = input;
+    const user = await insertUser(ctx.tx, values);
     // The unique index on the (normalised) email decides, so two racing sign-ups cannot both win.
     if (!user) throw new ConflictError('An account with this email already exists.', 'email_taken');
     const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta);
     const deviceToken = await trustDevice(ctx.tx, user.id, undefined);
+    await mailVerificationLink(ctx, user, publicUrl);
     ctx.record({
       target: userTarget(user),
       after: userSnapshot(user),

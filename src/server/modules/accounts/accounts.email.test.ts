@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, ORIGIN, signUp, type TestApp } from '../../../../test/support/app.ts';
-import { as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
+import {
+  as,
+  createOrg,
+  expectStatus,
+  INVITATION_LINK,
+  tokenFromMail,
+} from '../../../../test/support/orgs.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 
 let t: TestApp;
@@ -114,7 +120,7 @@ describe('one normalisation of emails for every path', () => {
     ).json();
     expect(invited.items.map((i: { email: string }) => i.email)).toEqual([`${local}@example.test`]);
     const invitee = await signUp(t.app, { email: `${local.replace('mike', 'Mike')}@example.test` });
-    const token = tokenFromMail((await t.mail.latestTo(`${local}@example.test`)).text);
+    const token = tokenFromMail((await t.mail.latestTo(`${local}@example.test`, 0, INVITATION_LINK)).text);
     expectStatus(await as(t.app, invitee).post('/api/v1/invitations/accept', { token }), 200);
     // Now a member under any spelling: inviting another spelling of the address is refused.
     const again = await owner.post(`/api/v1/orgs/${org.orgId}/invitations`, {

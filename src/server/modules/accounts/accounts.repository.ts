@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import { type SessionUser, userColumns } from '../../platform/auth/sessions.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -11,8 +11,9 @@ import { keysetBefore } from '../../platform/http/paging.ts';
  */
 
 /**
- * `disabled`: an operator disabled the account (no sign-in, no session, no personal token).
- * `deleted`: the account was deleted (kept only for what the audit log says of it).
+ * `disabled`: an operator disabled the account, or its owner deleted it (no sign-in, no session,
+ * no personal token, no mailed link). `deleted`: its owner deleted it (kept only for what the
+ * audit log says of it).
  */
 type UserWithHash = SessionUser & { passwordHash: string; disabled: boolean; deleted: boolean };
 
@@ -21,7 +22,7 @@ const selectUserWithHash = (db: Executor) =>
     .select({
       ...userColumns,
       passwordHash: users.passwordHash,
-      disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
+      disabled: sql<boolean>`(${users.disabledAt} IS NOT NULL OR ${users.deletedAt} IS NOT NULL)`,
       deleted: sql<boolean>`${users.deletedAt} IS NOT NULL`,
     })
     .from(users);
@@ -157,17 +158,21 @@ export interface OperatorUserRow {
 
 /** Every account of the installation, oldest first, with the organizations it is an active member of. */
 export async function listAllUsers(db: Executor): Promise<OperatorUserRow[]> {
-  return db
-    .select({
-      email: users.email,
-      name: users.name,
-      // Written out qualified: in a one-table select the builder leaves column names bare, and a
-      // bare "id" inside the subquery would name the subquery's own tables.
-      orgs: sql<number>`(SELECT count(*)::int FROM memberships m INNER JOIN organizations o ON o.id = m.org_id
+  return (
+    db
+      .select({
+        email: users.email,
+        name: users.name,
+        // Written out qualified: in a one-table select the builder leaves column names bare, and a
+        // bare "id" inside the subquery would name the subquery's own tables.
+        orgs: sql<number>`(SELECT count(*)::int FROM memberships m INNER JOIN organizations o ON o.id = m.org_id
         WHERE m.user_id = "users"."id" AND m.status = 'active' AND o.deleted_at IS NULL)`,
-      disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
-      createdAt: users.createdAt,
-    })
-    .from(users)
-    .orderBy(asc(users.createdAt), asc(users.id));
+        disabled: sql<boolean>`${users.disabledAt} IS NOT NULL`,
+        createdAt: users.createdAt,
+      })
+      .from(users)
+      // A deleted account's row stays (history names its id) but it is nobody's any more.
+      .where(isNull(users.deletedAt))
+      .orderBy(asc(users.createdAt), asc(users.id))
+  );
 }

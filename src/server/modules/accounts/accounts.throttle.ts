@@ -18,14 +18,27 @@ export interface ThrottlePolicy {
   maxSignInsPerAccount: number;
   /** Passkey sign-in challenges one client address may ask for (each is a stored row). */
   maxPasskeyChallengesPerIp: number;
+  /** Account emails (reset, verification and address-change links) asked for one account or address in the window. */
+  maxMailsPerAccount: number;
+  /** The same, asked for from one client address, whatever the account. */
+  maxMailsPerIp: number;
 }
 
 /**
- * `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without bound.
- * `passkey_challenge` is a passkey sign-in challenge handed out: counted per address, never cleared,
- * so nobody can fill the challenge table from one address.
+ * `signin` is a successful sign-in: counted, never cleared, so sign-ins cannot be made without
+ * bound. `passkey_challenge` is a passkey sign-in challenge handed out: counted per address, never
+ * cleared, so nobody can fill the challenge table from one address. `password_reset` and
+ * `account_mail` (verification and address-change links) are requests that send an email: counted,
+ * never cleared, so nobody can flood a mailbox or the mail server.
  */
-export type AttemptKind = 'login' | 'password_change' | 'signup' | 'signin' | 'passkey_challenge';
+export type AttemptKind =
+  | 'login'
+  | 'password_change'
+  | 'signup'
+  | 'signin'
+  | 'passkey_challenge'
+  | 'password_reset'
+  | 'account_mail';
 
 export interface Attempt {
   kind: AttemptKind;
@@ -79,6 +92,17 @@ export class LoginThrottle {
     if (kind === 'passkey_challenge') {
       return [
         { where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxPasskeyChallengesPerIp },
+      ];
+    }
+    if (kind === 'password_reset' || kind === 'account_mail') {
+      const detail = 'Too many emails asked for. Try again later.';
+      return [
+        {
+          where: and(ofKind, eq(loginAttempts.accountKey, attempt.accountKey))!,
+          max: this.policy.maxMailsPerAccount,
+          detail,
+        },
+        { where: and(ofKind, eq(loginAttempts.ip, attempt.ip))!, max: this.policy.maxMailsPerIp, detail },
       ];
     }
     if (kind === 'signin') {

@@ -2,17 +2,24 @@ import type { FastifyInstance } from 'fastify';
 import { confirmSignedInPassword } from './accounts.auth.ts';
 import { passkeyRoutes } from './accounts.passkeys.routes.ts';
 import { purgeChallenges } from './accounts.passkeys.ts';
+import { recoveryRoutes } from './accounts.recovery.routes.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
 
+export { clearSessionCookie } from './accounts.auth.ts';
+export { eraseAccount, findAccountDates, listPasskeyMetadata } from './accounts.lifecycle.repository.ts';
+export { markEmailVerified } from './accounts.recovery.repository.ts';
 export {
   findUserByEmail,
+  findUserById,
   listAllUsers,
+  listUserSessions,
   lockUser,
   lockUserByEmail,
   type OperatorUserRow,
   setUserDisabled,
 } from './accounts.repository.ts';
+export { forgetDevices } from './accounts.throttle.ts';
 
 /** Accounts: sign-up, sign-in (password or passkey), sessions, passkeys and the signed-in user's own profile. */
 export async function accountsModule(app: FastifyInstance): Promise<void> {
@@ -22,6 +29,7 @@ export async function accountsModule(app: FastifyInstance): Promise<void> {
   app.addSchema(User);
   accountsRoutes(app, throttle);
   passkeyRoutes(app, throttle);
+  recoveryRoutes(app, throttle);
 
   const purge = setInterval(() => {
     throttle.purge().catch((err) => app.log.error({ err }, 'login throttle housekeeping failed'));

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { TokenKind } from '../../../contracts/tokens.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -244,4 +244,34 @@ export async function revokeUnrevokedTokens(
     .set({ revokedAt: sql`now()`, revokedBy })
     .where(and(...conditions))
     .returning({ id: apiTokens.id, tokenHash: apiTokens.tokenHash });
+}
+
+/** Every personal token `userId` ever had, as metadata only (never the hash), for their data export. */
+export async function listPersonalTokenHistory(db: Executor, userId: string) {
+  return db
+    .select({
+      id: apiTokens.id,
+      orgId: apiTokens.orgId,
+      name: apiTokens.name,
+      scopes: apiTokens.scopes,
+      lastFour: apiTokens.lastFour,
+      createdAt: apiTokens.createdAt,
+      expiresAt: apiTokens.expiresAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+      lastUsedIp: apiTokens.lastUsedIp,
+      revokedAt: apiTokens.revokedAt,
+    })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.userId, userId), eq(apiTokens.kind, 'personal')))
+    .orderBy(asc(apiTokens.createdAt), asc(apiTokens.id));
+}
+
+/** The organizations where `userId` still holds an unrevoked personal token. */
+export async function orgsWithPersonalTokens(db: Executor, userId: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ orgId: apiTokens.orgId })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.userId, userId), eq(apiTokens.kind, 'personal'), isNull(apiTokens.revokedAt)))
+    .orderBy(asc(apiTokens.orgId));
+  return rows.map((r) => r.orgId);
 }

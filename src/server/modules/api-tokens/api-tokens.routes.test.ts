@@ -611,7 +611,7 @@ describe('tokens and the organization around them', () => {
       }),
       200,
     );
-    const alert = await t.mail.latestTo(org.owner.email);
+    const alert = await t.mail.latestTo(org.owner.email, 0, /automation token/);
     expect(alert.text).toContain('by the automation token "Promoter"');
   });
 });

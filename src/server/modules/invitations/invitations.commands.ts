@@ -5,6 +5,7 @@ import { assertCanGrant } from '../../platform/access/grants.ts';
 import { lockLiveOrg, orgAccess } from '../../platform/access/guard.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import { generateSecret, hashSecret } from '../../platform/auth/secrets.ts';
+import { USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   AppError,
@@ -17,6 +18,7 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
+import { markEmailVerified } from '../accounts/index.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
@@ -345,6 +347,8 @@ export const acceptInvitation = defineCommand({
       throw new ConflictError('You are already a member of this organization.', 'already_member');
     await markInvitation(ctx.tx, org.id, invitation.id, { status: 'accepted', userId: user.userId });
     await invalidateMemberships(ctx, org.id, [user.userId]);
+    // The invitation was mailed to this address and its link followed: the address is proven.
+    if (await markEmailVerified(ctx.tx, user.userId)) await ctx.invalidate(USERS_CACHE, user.userId);
     if (isPrivileged({ slug: invitation.role, permissions: invitation.rolePermissions })) {
       await alertOwnersOfPromotion(
         ctx,

@@ -2,7 +2,14 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
-import { addMember, as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
+import {
+  addMember,
+  as,
+  createOrg,
+  expectStatus,
+  INVITATION_LINK,
+  tokenFromMail,
+} from '../../../../test/support/orgs.ts';
 import { invitations, joinRequests, memberships } from '../../platform/db/schema.ts';
 import { countSeats } from '../members/index.ts';
 
@@ -31,7 +38,7 @@ describe.skipIf(!onPostgres)('invitations under concurrent requests', () => {
       await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/invitations`, { emails: [email], role }),
       201,
     );
-    const token = tokenFromMail((await t.mail.latestTo(email)).text);
+    const token = tokenFromMail((await t.mail.latestTo(email, 0, INVITATION_LINK)).text);
     return { id: res.json().items[0].id as string, token };
   }
 

@@ -3,12 +3,15 @@ import { Member, membersRoutes } from './members.routes.ts';
 
 export { roleForAssignment } from '../roles/index.ts';
 export { alertOwnersOfPromotion } from './members.alerts.ts';
+export { departOrganization, keepsAnOwner, LastOwnerError } from './members.commands.ts';
 export { assertMayOwnAnother } from './members.ownership.ts';
 export {
   admitMember,
   countSeats,
   findActiveMemberByEmail,
+  listActiveOrgIds,
   listOwnerEmails,
+  listUserMembershipHistory,
   lockMember,
   setMemberRole,
 } from './members.repository.ts';

@@ -36,7 +36,7 @@ export class LastOwnerError extends ConflictError {
  * The database's wall behind the owner checks: a concurrent change that would leave the org
  * without an active owner fails at commit under this constraint trigger.
  */
-const keepsAnOwner = { memberships_last_owner: () => new LastOwnerError() };
+export const keepsAnOwner = { memberships_last_owner: () => new LastOwnerError() };
 
 /** A member as the audit trail names them: by email and name as they are now, kept in the entry. */
 const memberTarget = (m: Pick<MemberRow, 'userId' | 'email' | 'name'>) => ({
@@ -130,28 +130,45 @@ export const removeMember = defineCommand({
   },
 });
 
+/**
+ * The active member `userId` leaves `orgId` inside a command: the org held exclusively (so the
+ * last-owner check cannot race another owner leaving), their membership ended everywhere at
+ * commit and their personal tokens for the org revoked. Returns the `member.left` record for the
+ * org's log. A suspended org is left only when `evenIfSuspended` (an account being deleted).
+ */
+export async function departOrganization(
+  ctx: CommandContext,
+  orgId: string,
+  userId: string,
+  evenIfSuspended = false,
+) {
+  const access = await lockOrgAccess(ctx.tx, orgId, userId, 'exclusive');
+  // Nothing in a suspended organization changes, its memberships included (told to members only).
+  if (access.suspended && !evenIfSuspended) throw new OrgSuspendedError();
+  if (access.roleSlug === OWNER_ROLE && (await countOwners(ctx.tx, orgId)) <= 1) {
+    throw new LastOwnerError('The last owner cannot leave. Transfer ownership or delete the organization.');
+  }
+  // An active member (lockOrgAccess refuses anyone else), named in the entry as they are now.
+  const member = (await findMember(ctx.tx, orgId, userId))!;
+  await markMemberRemoved(ctx.tx, orgId, userId);
+  await invalidateMemberships(ctx, orgId, [userId]);
+  await revokeTokens(ctx, { orgId, userId, kind: 'personal' }, userId);
+  return {
+    action: 'member.left',
+    orgId,
+    target: memberTarget(member),
+    before: { role: access.roleSlug, roleName: member.roleName, status: 'active' },
+  };
+}
+
 /** A member leaves an organization of their own accord (account-level: no org permission needed). */
 export const leaveOrganization = defineCommand({
   action: 'member.left',
   constraints: keepsAnOwner,
   async run(ctx, input: { orgId: string }) {
     if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
-    const access = await lockOrgAccess(ctx.tx, input.orgId, ctx.actor.userId, 'exclusive');
-    // Nothing in a suspended organization changes, its memberships included (told to members only).
-    if (access.suspended) throw new OrgSuspendedError();
-    if (access.roleSlug === OWNER_ROLE && (await countOwners(ctx.tx, input.orgId)) <= 1) {
-      throw new LastOwnerError('The last owner cannot leave. Transfer ownership or delete the organization.');
-    }
-    // An active member (lockOrgAccess refuses anyone else), named in the entry as they are now.
-    const member = (await findMember(ctx.tx, input.orgId, access.userId))!;
-    await markMemberRemoved(ctx.tx, input.orgId, access.userId);
-    await invalidateMemberships(ctx, input.orgId, [access.userId]);
-    await revokeTokens(ctx, { orgId: input.orgId, userId: access.userId, kind: 'personal' }, access.userId);
-    ctx.record({
-      orgId: input.orgId,
-      target: memberTarget(member),
-      before: { role: access.roleSlug, roleName: member.roleName, status: 'active' },
-    });
+    const { action: _own, ...record } = await departOrganization(ctx, input.orgId, ctx.actor.userId);
+    ctx.record(record);
   },
 });
 

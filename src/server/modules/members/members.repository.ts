@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, or, type SQL, Subquery, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, or, type SQL, Subquery, sql } from 'drizzle-orm';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
@@ -350,4 +350,33 @@ export async function listOwnerEmails(db: Executor, orgId: string): Promise<stri
     .innerJoin(roles, eq(roles.id, memberships.roleId))
     .where(activeOwners(orgId));
   return rows.map((r) => r.email);
+}
+
+/** The live organizations `userId` is an active member of, by id (the order their locks are taken in). */
+export async function listActiveOrgIds(db: Executor, userId: string): Promise<string[]> {
+  const rows = await db
+    .select({ orgId: memberships.orgId })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .where(and(eq(memberships.userId, userId), eq(memberships.status, 'active'), liveOrganization()))
+    .orderBy(asc(memberships.orgId));
+  return rows.map((r) => r.orgId);
+}
+
+/** Every membership `userId` has or had, with its organization and role, for their data export. */
+export async function listUserMembershipHistory(db: Executor, userId: string) {
+  return db
+    .select({
+      org: { id: organizations.id, slug: organizations.slug, name: organizations.name },
+      role: roles.slug,
+      status: memberships.status,
+      joinedAt: memberships.joinedAt,
+      lastActiveAt: memberships.lastActiveAt,
+      removedAt: memberships.removedAt,
+    })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(eq(memberships.userId, userId))
+    .orderBy(asc(memberships.joinedAt), asc(memberships.orgId));
 }

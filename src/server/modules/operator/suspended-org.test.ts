@@ -5,6 +5,7 @@ import {
   as,
   createOrg,
   expectStatus,
+  INVITATION_LINK,
   orgState,
   tokenFromMail,
 } from '../../../../test/support/orgs.ts';
@@ -41,7 +42,7 @@ describe('a suspended organization, from outside its org-scoped routes', () => {
       }),
       201,
     );
-    const inviteToken = tokenFromMail((await t.mail.latestTo(inviteeEmail)).text);
+    const inviteToken = tokenFromMail((await t.mail.latestTo(inviteeEmail, 0, INVITATION_LINK)).text);
     const { token: joinToken } = expectStatus(
       await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/join-link`),
       201,

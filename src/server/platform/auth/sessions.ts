@@ -243,12 +243,15 @@ export class SessionService {
     };
   }
 
-  /** The account, unless an operator disabled it: then no session or personal token of it is honoured. */
+  /**
+   * The account, unless an operator disabled it or its owner deleted it: then no session or
+   * personal token of it is honoured.
+   */
   private async loadUser(userId: string): Promise<SessionUser | undefined> {
     const [row] = await this.db
       .select(userColumns)
       .from(users)
-      .where(and(eq(users.id, userId), isNull(users.disabledAt)));
+      .where(and(eq(users.id, userId), isNull(users.disabledAt), isNull(users.deletedAt)));
     return row;
   }
 

@@ -1,0 +1,327 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestApp,
+  ORIGIN,
+  sessionCookie,
+  signUp,
+  type TestApp,
+  uniqueEmail,
+} from '../../../../test/support/app.ts';
+import { onPostgres, queryRows } from '../../../../test/support/database.ts';
+import { as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
+import { hashSecret } from '../../platform/auth/secrets.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({ loginThrottle: { maxMailsPerAccount: 3 } });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const NEW_PASSWORD = 'copper-lantern-harbor-77';
+
+const post = (url: string, payload: unknown, cookie?: string) =>
+  t.app.inject({
+    method: 'POST',
+    url,
+    payload: payload as object,
+    headers: { origin: ORIGIN, ...(cookie ? { cookie } : {}) },
+  });
+const me = (cookie: string) => t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie } });
+const login = (email: string, password: string) => post('/api/v1/auth/login', { email, password });
+
+const RESET = /reset-password#token=/;
+const VERIFY = /verify-email#token=/;
+const CONFIRM = /confirm-email#token=/;
+
+/** Asks for a reset link for `email` and returns the token the real SMTP server received. */
+async function resetToken(email: string): Promise<string> {
+  const since = t.mail.messages.length;
+  expectStatus(await post('/api/v1/auth/password-reset', { email }), 202);
+  const mail = await t.mail.latestTo(email, since, RESET);
+  expect(mail.text).toContain(`${t.config.publicUrl}/reset-password#token=`);
+  return tokenFromMail(mail.text);
+}
+
+/** The entries of the user's own account log with this action. */
+async function accountEntries(userId: string, action: string) {
+  return queryRows<{ before: unknown; after: unknown }>(
+    t.db.database.db,
+    sql`SELECT before, after FROM audit_events WHERE chain_id = ${userId} AND action = ${action} ORDER BY seq`,
+  );
+}
+
+describe('email verification', () => {
+  it('sign-up mails a link; following it proves the address, once', async () => {
+    const since = t.mail.messages.length;
+    const person = await signUp(t.app, { name: 'Vera' });
+    expect((await me(person.cookie)).json().user.emailVerified).toBe(false);
+    const mail = await t.mail.latestTo(person.email, since, VERIFY);
+    expect(mail.text).toContain(`${t.config.publicUrl}/verify-email#token=`);
+    expect(mail.text).toContain('"Vera"');
+    const token = tokenFromMail(mail.text);
+
+    const res = expectStatus(await post('/api/v1/auth/verify-email', { token }), 200);
+    expect(res.json().user).toMatchObject({ id: person.userId, emailVerified: true });
+    expect((await me(person.cookie)).json().user.emailVerified).toBe(true);
+    expect(await accountEntries(person.userId, 'user.email_verified')).toHaveLength(1);
+
+    const again = expectStatus(await post('/api/v1/auth/verify-email', { token }), 410);
+    expect(again.json().code).toBe('token_expired');
+  });
+
+  it('answers an unknown link like a used one', async () => {
+    const res = expectStatus(await post('/api/v1/auth/verify-email', { token: 'x'.repeat(43) }), 410);
+    expect(res.json().code).toBe('token_expired');
+  });
+
+  it('resending mails a new link and the earlier one dies; throttled per account', async () => {
+    const since = t.mail.messages.length;
+    const person = await signUp(t.app);
+    const first = tokenFromMail((await t.mail.latestTo(person.email, since, VERIFY)).text);
+    const before = t.mail.messages.length;
+    expectStatus(await as(t.app, person).post('/api/v1/me/email-verification'), 202);
+    const second = tokenFromMail((await t.mail.latestTo(person.email, before, VERIFY)).text);
+    expect(second).not.toBe(first);
+    expectStatus(await post('/api/v1/auth/verify-email', { token: first }), 410);
+    expectStatus(await as(t.app, person).post('/api/v1/me/email-verification'), 202);
+    expectStatus(await as(t.app, person).post('/api/v1/me/email-verification'), 202);
+    const limited = expectStatus(await as(t.app, person).post('/api/v1/me/email-verification'), 429);
+    expect(limited.headers['retry-after']).toBeDefined();
+  });
+
+  it('accepting an invitation by its token proves the address', async () => {
+    const org = await createOrg(t.app);
+    const email = uniqueEmail('invitee');
+    const since = t.mail.messages.length;
+    expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/invitations`, {
+        emails: [email],
+        role: 'developer',
+      }),
+      201,
+    );
+    const token = tokenFromMail((await t.mail.latestTo(email, since, /invitations\/accept/)).text);
+    const person = await signUp(t.app, { email });
+    expect((await me(person.cookie)).json().user.emailVerified).toBe(false);
+    expectStatus(await as(t.app, person).post('/api/v1/invitations/accept', { token }), 200);
+    expect((await me(person.cookie)).json().user.emailVerified).toBe(true);
+  });
+});
+
+describe('password reset', () => {
+  it('the mailed link sets a new password once; every session ends; the old password is dead', async () => {
+    const person = await signUp(t.app);
+    const elsewhere = sessionCookie(expectStatus(await login(person.email, person.password), 200));
+    const token = await resetToken(person.email);
+    expect(await accountEntries(person.userId, 'user.password_reset_requested')).toHaveLength(1);
+
+    expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD }),
+      204,
+    );
+    expect((await me(person.cookie)).statusCode).toBe(401);
+    expect((await me(elsewhere)).statusCode).toBe(401);
+    expect((await login(person.email, person.password)).statusCode).toBe(401);
+    expectStatus(await login(person.email, NEW_PASSWORD), 200);
+    const [entry] = await accountEntries(person.userId, 'user.password_reset');
+    expect(entry?.after).toEqual({ sessionsEnded: 2 });
+
+    const second = expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: 'another-quiet-river-81' }),
+      410,
+    );
+    expect(second.json().code).toBe('token_expired');
+    expectStatus(await login(person.email, NEW_PASSWORD), 200);
+  });
+
+  it('an expired link answers 410 and changes nothing', async () => {
+    const person = await signUp(t.app);
+    const token = await resetToken(person.email);
+    await t.db.database.db.execute(
+      sql`UPDATE account_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = ${hashSecret(token)}`,
+    );
+    const res = expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD }),
+      410,
+    );
+    expect(res.json().code).toBe('token_expired');
+    expectStatus(await me(person.cookie), 200);
+    expectStatus(await login(person.email, person.password), 200);
+  });
+
+  it('a new request makes earlier links dead', async () => {
+    const person = await signUp(t.app);
+    const first = await resetToken(person.email);
+    const second = await resetToken(person.email);
+    expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token: first, newPassword: NEW_PASSWORD }),
+      410,
+    );
+    expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token: second, newPassword: NEW_PASSWORD }),
+      204,
+    );
+  });
+
+  it('answers an unknown address exactly like a known one, and mails nothing', async () => {
+    const person = await signUp(t.app);
+    const unknown = uniqueEmail('nobody');
+    const since = t.mail.messages.length;
+    const a = await post('/api/v1/auth/password-reset', { email: unknown });
+    const b = await post('/api/v1/auth/password-reset', { email: person.email });
+    expect(a.statusCode).toBe(202);
+    expect(b.statusCode).toBe(202);
+    expect(a.body).toBe(b.body);
+    expect(Object.keys(a.headers).sort()).toEqual(Object.keys(b.headers).sort());
+    await t.mail.latestTo(person.email, since, RESET);
+    expect(t.mail.messages.slice(since).filter((m) => m.to.includes(unknown))).toEqual([]);
+  });
+
+  it('is limited per address, known or not, with the same answers', async () => {
+    const person = await signUp(t.app);
+    const unknown = uniqueEmail('nobody');
+    for (const email of [person.email, unknown]) {
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++)
+        codes.push((await post('/api/v1/auth/password-reset', { email })).statusCode);
+      expect(codes).toEqual([202, 202, 202, 429]);
+    }
+  });
+
+  it('judges the new password like sign-up does', async () => {
+    const person = await signUp(t.app);
+    const token = await resetToken(person.email);
+    const res = expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: 'password123' }),
+      400,
+    );
+    expect(res.json().errors[0].field).toBe('/body/newPassword');
+    // The link was not spent on a refused password.
+    expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD }),
+      204,
+    );
+  });
+
+  it('with two-factor authentication on, the link alone is not enough', async () => {
+    const person = await signUp(t.app);
+    await t.db.database.db.execute(sql`UPDATE users SET totp_enabled_at = now() WHERE id = ${person.userId}`);
+    const token = await resetToken(person.email);
+    const res = expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD }),
+      401,
+    );
+    expect(res.json().code).toBe('second_factor_required');
+    // Still usable once the code is given (the refusal spent nothing).
+    const [row] = await queryRows<{ used: boolean }>(
+      t.db.database.db,
+      sql`SELECT used_at IS NOT NULL AS used FROM account_tokens WHERE token_hash = ${hashSecret(token)}`,
+    );
+    expect(row?.used).toBe(false);
+    expectStatus(await login(person.email, person.password), 200);
+  });
+
+  it.runIf(onPostgres)('parallel confirms of one link: exactly one succeeds', async () => {
+    const person = await signUp(t.app);
+    const token = await resetToken(person.email);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        post('/api/v1/auth/password-reset/confirm', { token, newPassword: `${NEW_PASSWORD}-${i}` }),
+      ),
+    );
+    const codes = results.map((r) => r.statusCode).sort();
+    expect(codes.filter((c) => c === 204)).toHaveLength(1);
+    expect(codes.filter((c) => c === 410)).toHaveLength(7);
+    expect(await accountEntries(person.userId, 'user.password_reset')).toHaveLength(1);
+  });
+});
+
+describe('email change', () => {
+  it('mails a link to the new address and a notice to the old; the link moves the account', async () => {
+    const person = await signUp(t.app, { name: 'Mover' });
+    const newEmail = uniqueEmail('moved');
+    const since = t.mail.messages.length;
+    expectStatus(
+      await as(t.app, person).post('/api/v1/me/email', { newEmail, password: person.password }),
+      202,
+    );
+    const link = await t.mail.latestTo(newEmail, since, CONFIRM);
+    expect(link.text).toContain(`${t.config.publicUrl}/confirm-email#token=`);
+    const notice = await t.mail.latestTo(person.email, since, /about to change/);
+    expect(notice.text).toContain(newEmail);
+    expect(notice.text).not.toContain('#token=');
+
+    const res = expectStatus(
+      await as(t.app, person).post('/api/v1/me/email/confirm', { token: tokenFromMail(link.text) }),
+      200,
+    );
+    expect(res.json().user).toMatchObject({ email: newEmail, emailVerified: true });
+    expect((await me(person.cookie)).json().user.email).toBe(newEmail);
+    expect((await login(person.email, person.password)).statusCode).toBe(401);
+    expectStatus(await login(newEmail, person.password), 200);
+    const [entry] = await accountEntries(person.userId, 'user.email_changed');
+    expect(entry).toEqual({ before: { email: person.email }, after: { email: newEmail } });
+    // The old address is free again.
+    await signUp(t.app, { email: person.email });
+  });
+
+  it('refuses an address another account has (409 email_taken), at request and at confirm', async () => {
+    const person = await signUp(t.app);
+    const other = await signUp(t.app);
+    const taken = expectStatus(
+      await as(t.app, person).post('/api/v1/me/email', { newEmail: other.email, password: person.password }),
+      409,
+    );
+    expect(taken.json().code).toBe('email_taken');
+
+    const wanted = uniqueEmail('wanted');
+    const since = t.mail.messages.length;
+    expectStatus(
+      await as(t.app, person).post('/api/v1/me/email', { newEmail: wanted, password: person.password }),
+      202,
+    );
+    const token = tokenFromMail((await t.mail.latestTo(wanted, since, CONFIRM)).text);
+    await signUp(t.app, { email: wanted });
+    const late = expectStatus(await as(t.app, person).post('/api/v1/me/email/confirm', { token }), 409);
+    expect(late.json().code).toBe('email_taken');
+    expect((await me(person.cookie)).json().user.email).toBe(person.email);
+  });
+
+  it('needs the password, and the link works only for the account that asked', async () => {
+    const person = await signUp(t.app);
+    const stranger = await signUp(t.app);
+    expectStatus(
+      await as(t.app, person).post('/api/v1/me/email', {
+        newEmail: uniqueEmail(),
+        password: 'not-my-password',
+      }),
+      400,
+    );
+    const wanted = uniqueEmail('wanted');
+    const since = t.mail.messages.length;
+    expectStatus(
+      await as(t.app, person).post('/api/v1/me/email', { newEmail: wanted, password: person.password }),
+      202,
+    );
+    const token = tokenFromMail((await t.mail.latestTo(wanted, since, CONFIRM)).text);
+    expectStatus(await as(t.app, stranger).post('/api/v1/me/email/confirm', { token }), 410);
+    expect((await me(stranger.cookie)).json().user.email).toBe(stranger.email);
+  });
+
+  it('a link mailed to the old address no longer acts after the move', async () => {
+    const since = t.mail.messages.length;
+    const person = await signUp(t.app);
+    const verify = tokenFromMail((await t.mail.latestTo(person.email, since, VERIFY)).text);
+    const wanted = uniqueEmail('wanted');
+    expectStatus(
+      await as(t.app, person).post('/api/v1/me/email', { newEmail: wanted, password: person.password }),
+      202,
+    );
+    const token = tokenFromMail((await t.mail.latestTo(wanted, since, CONFIRM)).text);
+    expectStatus(await as(t.app, person).post('/api/v1/me/email/confirm', { token }), 200);
+    expectStatus(await post('/api/v1/auth/verify-email', { token: verify }), 410);
+  });
+});

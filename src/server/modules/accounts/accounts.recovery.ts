@@ -1,0 +1,303 @@
+import { type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
+import { type CommandContext, defineCommand } from '../../platform/command.ts';
+import type { Tx } from '../../platform/db/client.ts';
+import {
+  AppError,
+  ConflictError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../../platform/errors/app-error.ts';
+import { quoted } from '../../platform/mail/mailer.ts';
+import {
+  changeUserEmail,
+  consumeAccountToken,
+  endAccountTokens,
+  issueAccountToken,
+  markEmailVerified,
+} from './accounts.recovery.repository.ts';
+import { findUserById, lockUser, lockUserByEmail, updatePasswordHash } from './accounts.repository.ts';
+import { forgetDevices } from './accounts.throttle.ts';
+
+/**
+ * The mailed-link flows of an account: proving the address, resetting a forgotten password,
+ * moving to a new address. Each link carries a random token in its fragment (never sent to a
+ * server, so never in logs or Referer headers); the database keeps only its hash, and a link
+ * works once, until it expires or a newer one of its kind is mailed.
+ */
+
+const HOUR_MS = 3_600_000;
+export const VERIFICATION_TTL_MS = 48 * HOUR_MS;
+export const RESET_TTL_MS = HOUR_MS;
+export const EMAIL_CHANGE_TTL_MS = 24 * HOUR_MS;
+
+/** Used, expired, replaced and unknown links all answer alike: a token's past is no one's business. */
+export class TokenExpiredError extends AppError {
+  constructor(detail = 'This link has expired or was already used. Ask for a new one.') {
+    super(410, 'token_expired', 'Link expired', detail);
+  }
+}
+
+export class SecondFactorRequiredError extends AppError {
+  constructor() {
+    super(
+      401,
+      'second_factor_required',
+      'Second factor required',
+      'Two-factor authentication is on for this account: enter a code from your authenticator app or a recovery code.',
+    );
+  }
+}
+
+export class InvalidSecondFactorError extends AppError {
+  constructor() {
+    super(
+      401,
+      'invalid_second_factor',
+      'Invalid second factor',
+      'The code is incorrect or was already used.',
+    );
+  }
+}
+
+export class EmailTakenError extends ConflictError {
+  constructor() {
+    super('Another account uses this email address.', 'email_taken');
+  }
+}
+
+const until = (at: Date) => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+export const verifyEmailLink = (publicUrl: string, token: string) =>
+  `${publicUrl}/verify-email#token=${token}`;
+export const resetPasswordLink = (publicUrl: string, token: string) =>
+  `${publicUrl}/reset-password#token=${token}`;
+export const confirmEmailLink = (publicUrl: string, token: string) =>
+  `${publicUrl}/confirm-email#token=${token}`;
+
+/** A user as the audit trail names them, in the entry itself. */
+const userTarget = (u: { id: string; email: string; name: string }) => ({
+  type: 'user',
+  id: u.id,
+  email: u.email,
+  name: u.name,
+});
+
+const userActor = (u: { id: string; email: string }) => ({
+  type: 'user' as const,
+  userId: u.id,
+  email: u.email,
+});
+
+function requireUser(ctx: CommandContext): string {
+  if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
+  return ctx.actor.userId;
+}
+
+/**
+ * Mails a new verification link to the user's address once the transaction commits; earlier
+ * links die. Called by sign-up and by the resend command.
+ */
+export async function mailVerificationLink(
+  ctx: Pick<CommandContext, 'tx' | 'afterCommit' | 'services'>,
+  user: { id: string; email: string; name: string },
+  publicUrl: string,
+): Promise<void> {
+  const { token, expiresAt } = await issueAccountToken(
+    ctx.tx,
+    user.id,
+    'email_verification',
+    VERIFICATION_TTL_MS,
+  );
+  const link = verifyEmailLink(publicUrl, token);
+  ctx.afterCommit(() =>
+    ctx.services.mailer.dispatch({
+      to: user.email,
+      subject: 'Confirm your email address for Gatehouse',
+      text:
+        `Hello ${quoted(user.name)},\n\n` +
+        `Confirm that this address is yours: ${link}\n\n` +
+        `The link works once and expires on ${until(expiresAt)}.\n` +
+        'If you did not create a Gatehouse account, ignore this email.\n',
+    }),
+  );
+}
+
+export const resendEmailVerification = defineCommand({
+  action: 'user.email_verification_sent',
+  async run(ctx, input: { publicUrl: string }) {
+    const user = await lockUser(ctx.tx, requireUser(ctx));
+    if (!user) throw new UnauthenticatedError();
+    if (user.emailVerified) {
+      throw new ConflictError('Your email address is already verified.');
+    }
+    await mailVerificationLink(ctx, user, input.publicUrl);
+    ctx.record({ target: userTarget(user), after: { email: user.email } });
+  },
+});
+
+export const verifyEmail = defineCommand({
+  action: 'user.email_verified',
+  async run(ctx, input: { token: string }): Promise<SessionUser> {
+    const used = await consumeAccountToken(ctx.tx, input.token, 'email_verification');
+    if (!used) throw new TokenExpiredError();
+    const newlyVerified = await markEmailVerified(ctx.tx, used.userId);
+    const user = await findUserById(ctx.tx, used.userId);
+    if (!user) throw new TokenExpiredError();
+    const { passwordHash: _hash, disabled: _disabled, ...publicUser } = user;
+    // Proven earlier (an invitation accepted meanwhile): the link is spent, nothing else changes.
+    if (!newlyVerified) {
+      ctx.unchanged();
+      return publicUser;
+    }
+    await ctx.invalidate(USERS_CACHE, user.id);
+    ctx.record({ target: userTarget(user), after: { email: user.email }, actor: userActor(user) });
+    return publicUser;
+  },
+});
+
+export const requestPasswordReset = defineCommand({
+  action: 'user.password_reset_requested',
+  async run(ctx, input: { email: string; publicUrl: string }): Promise<void> {
+    // The same transaction whether or not the account exists (the answer is the same 202):
+    // only an existing, usable account gets a link.
+    const user = await lockUserByEmail(ctx.tx, input.email);
+    if (!user || user.disabled) {
+      ctx.unchanged();
+      return;
+    }
+    const { token, expiresAt } = await issueAccountToken(ctx.tx, user.id, 'password_reset', RESET_TTL_MS);
+    const link = resetPasswordLink(input.publicUrl, token);
+    ctx.afterCommit(() =>
+      ctx.services.mailer.dispatch({
+        to: user.email,
+        subject: 'Reset your Gatehouse password',
+        text:
+          'Someone, hopefully you, asked to reset the password of the Gatehouse account for this address.\n\n' +
+          `Choose a new password: ${link}\n\n` +
+          `The link works once and expires in one hour (${until(expiresAt)}). Every session of the account ends when the password is reset.\n` +
+          'If you did not ask for this, ignore this email: your password stays as it is.\n',
+      }),
+    );
+    ctx.record({ target: userTarget(user), after: { ip: ctx.meta.ip } });
+  },
+});
+
+/**
+ * The second factor a password reset needs when the account has two-factor authentication on:
+ * a reset link proves the mailbox, not the person, so with 2FA on the link alone must not be
+ * enough. Runs inside the reset's transaction (a code accepted here is spent with the link).
+ *
+ * Until codes can be checked here, a code given is refused: nothing with 2FA on is reset without
+ * a verified second factor.
+ */
+export async function requireSecondFactorForReset(
+  _tx: Tx,
+  user: { id: string; twoFactorEnabled: boolean },
+  codes: { totp?: string | undefined; recoveryCode?: string | undefined },
+): Promise<void> {
+  if (!user.twoFactorEnabled) return;
+  if (!codes.totp && !codes.recoveryCode) throw new SecondFactorRequiredError();
+  throw new InvalidSecondFactorError();
+}
+
+export const resetPassword = defineCommand({
+  action: 'user.password_reset',
+  async run(
+    ctx,
+    input: {
+      token: string;
+      userId: string;
+      passwordHash: string;
+      totp?: string | undefined;
+      recoveryCode?: string | undefined;
+    },
+  ): Promise<void> {
+    const used = await consumeAccountToken(ctx.tx, input.token, 'password_reset');
+    // The new password was judged and hashed for the account the link named before this began.
+    if (!used || used.userId !== input.userId) throw new TokenExpiredError();
+    const user = await lockUser(ctx.tx, used.userId);
+    if (!user || user.disabled) throw new TokenExpiredError();
+    await requireSecondFactorForReset(ctx.tx, user, input);
+    await updatePasswordHash(ctx.tx, user.id, input.passwordHash, true);
+    // Whoever held a session (or a trusted browser) may be the reason for the reset: all end.
+    const ended = await ctx.services.sessions.revoke(ctx, user.id);
+    await forgetDevices(ctx.tx, user.id);
+    await endAccountTokens(ctx.tx, user.id, 'password_reset');
+    // The link reached the mailbox: the address is proven too.
+    if (await markEmailVerified(ctx.tx, user.id)) await ctx.invalidate(USERS_CACHE, user.id);
+    ctx.record({
+      target: userTarget(user),
+      after: { sessionsEnded: ended },
+      actor: userActor(user),
+    });
+  },
+});
+
+export const requestEmailChange = defineCommand({
+  action: 'user.email_change_requested',
+  async run(ctx, input: { newEmail: string; verifiedHash: string; publicUrl: string }): Promise<void> {
+    const user = await lockUser(ctx.tx, requireUser(ctx));
+    if (!user) throw new UnauthenticatedError();
+    // Changed by a concurrent request since the password was checked: check again.
+    if (user.passwordHash !== input.verifiedHash) {
+      throw new ValidationError([{ field: '/body/password', message: 'is incorrect' }]);
+    }
+    if (input.newEmail === user.email) {
+      throw new ValidationError([{ field: '/body/newEmail', message: 'is your current address' }]);
+    }
+    const holder = await lockUserByEmail(ctx.tx, input.newEmail);
+    if (holder) throw new EmailTakenError();
+    const { token, expiresAt } = await issueAccountToken(
+      ctx.tx,
+      user.id,
+      'email_change',
+      EMAIL_CHANGE_TTL_MS,
+      input.newEmail,
+    );
+    const link = confirmEmailLink(input.publicUrl, token);
+    ctx.afterCommit(() => {
+      ctx.services.mailer.dispatch({
+        to: input.newEmail,
+        subject: 'Confirm your new email address for Gatehouse',
+        text:
+          `${quoted(user.name)} asked to use this address for their Gatehouse account.\n\n` +
+          `Confirm it (you will be asked to sign in): ${link}\n\n` +
+          `The link works once and expires on ${until(expiresAt)}. If you did not ask for this, ignore this email.\n`,
+      });
+      ctx.services.mailer.dispatch({
+        to: user.email,
+        subject: 'Your Gatehouse email address is about to change',
+        text:
+          `A change of your Gatehouse account's email address to ${input.newEmail} was asked for. ` +
+          'It happens only once the link sent to the new address is followed.\n\n' +
+          'If this was not you, change your password now and end your other sessions from your account page.\n',
+      });
+    });
+    ctx.record({ target: userTarget(user), after: { newEmail: input.newEmail } });
+  },
+});
+
+export const confirmEmailChange = defineCommand({
+  action: 'user.email_changed',
+  constraints: { users_email_key: () => new EmailTakenError() },
+  async run(ctx, input: { token: string }): Promise<SessionUser> {
+    const userId = requireUser(ctx);
+    const used = await consumeAccountToken(ctx.tx, input.token, 'email_change');
+    // Another account's link answers like a dead one: whose it is stays unsaid.
+    if (!used || used.userId !== userId || !used.newEmail) throw new TokenExpiredError();
+    const before = await lockUser(ctx.tx, userId);
+    if (!before) throw new UnauthenticatedError();
+    if (!(await changeUserEmail(ctx.tx, userId, used.newEmail))) throw new EmailTakenError();
+    // Links mailed to the old address (verification, reset) must not act on the new one.
+    await endAccountTokens(ctx.tx, userId);
+    await ctx.invalidate(USERS_CACHE, userId);
+    const after = await findUserById(ctx.tx, userId);
+    const { passwordHash: _hash, disabled: _disabled, ...publicUser } = after!;
+    ctx.record({
+      target: userTarget(after!),
+      before: { email: before.email },
+      after: { email: after!.email },
+    });
+    return publicUser;
+  },
+});
