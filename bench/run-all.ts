@@ -15,6 +15,7 @@ const SCRIPTS = [
   'token-throughput.ts',
   'console-load.ts',
   'login.ts',
+  'sign-in-second-factor.ts',
   'permissions.ts',
   'member-search.ts',
   'audit-write.ts',

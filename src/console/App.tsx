@@ -25,6 +25,12 @@ import { Notifications, notify } from './notify.tsx';
 import { forgetRememberedOrg, recallOrgs, rememberOrgs } from './org-memory.ts';
 import { TeamPage } from './pages/Team.tsx';
 import { ErrorText, fieldErrors } from './problems.tsx';
+import {
+  isSecondFactorProblem,
+  type SecondFactor,
+  SecondFactorStep,
+  secondFactorBody,
+} from './second-factor.tsx';
 
 // The Team page, where an org opens, comes with the first load; the other pages load when visited.
 const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ default: m.ProfilePage })));
@@ -32,6 +38,9 @@ const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default:
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
+const AccountSecurityPage = lazy(() =>
+  import('./pages/AccountSecurity.tsx').then((m) => ({ default: m.AccountSecurityPage })),
+);
 const MemberDetailPage = lazy(() =>
   import('./pages/MemberDetail.tsx').then((m) => ({ default: m.MemberDetailPage })),
 );
@@ -54,18 +63,30 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const navigate = useNavigate();
   const location = useLocation();
   const [form, setForm] = useState({ email: '', password: '', name: '' });
+  // The second step, once the server said the password is right and 2FA is on.
+  const [factor, setFactor] = useState<SecondFactor | null>(null);
   const submit = useMutation({
     mutationFn: () =>
       mode === 'signin'
-        ? api('POST', '/auth/login', { email: form.email, password: form.password })
+        ? api('POST', '/auth/login', {
+            email: form.email,
+            password: form.password,
+            ...(factor ? secondFactorBody(factor) : {}),
+          })
         : api('POST', '/auth/signup', form),
     onSuccess: () => {
       // Forget "signed out": the next page asks the server again before it decides.
       client.removeQueries({ queryKey: ['me'] });
       navigate(safeNext(new URLSearchParams(location.search).get('next')));
     },
+    onError: (err) => {
+      if (err instanceof ApiError && err.code === 'second_factor_required') {
+        setFactor({ kind: 'totp', code: '' });
+      }
+    },
   });
-  const { byField, rest } = fieldErrors(t, submit.error, ['email', 'password', 'name']);
+  const asked = submit.error instanceof ApiError && submit.error.code === 'second_factor_required';
+  const { byField, rest } = fieldErrors(t, asked ? null : submit.error, ['email', 'password', 'name']);
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     submit.mutate();
@@ -76,11 +97,21 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
         <Stack>
           <Group justify="space-between">
             <Title order={1} size="h3">
-              {mode === 'signin' ? t('signIn') : t('signUp')}
+              {factor ? t('signInCodeTitle') : mode === 'signin' ? t('signIn') : t('signUp')}
             </Title>
             <LanguageSelect />
           </Group>
-          {mode === 'signup' && (
+          {factor && (
+            <SecondFactorStep
+              factor={factor}
+              error={submit.error}
+              onChange={(next) => {
+                setFactor(next);
+                if (!submit.isPending) submit.reset();
+              }}
+            />
+          )}
+          {mode === 'signup' && !factor && (
             <TextInput
               label={t('name')}
               required
@@ -89,26 +120,28 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
               onChange={(e) => setForm({ ...form, name: e.currentTarget.value })}
             />
           )}
-          <TextInput
-            label={t('email')}
-            type="email"
-            required
-            autoComplete="email"
-            value={form.email}
-            error={byField.email}
-            onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
-          />
-          <PasswordInput
-            label={t('password')}
-            required
-            autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
-            value={form.password}
-            error={byField.password}
-            onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
-          />
-          <ErrorText error={rest} />
+          <Stack display={factor ? 'none' : undefined}>
+            <TextInput
+              label={t('email')}
+              type="email"
+              required
+              autoComplete="email"
+              value={form.email}
+              error={byField.email}
+              onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
+            />
+            <PasswordInput
+              label={t('password')}
+              required
+              autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+              value={form.password}
+              error={byField.password}
+              onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+            />
+          </Stack>
+          <ErrorText error={factor && isSecondFactorProblem(submit.error) ? null : rest} />
           <Button type="submit" loading={submit.isPending}>
-            {mode === 'signin' ? t('signIn') : t('signUp')}
+            {factor ? t('signInVerify') : mode === 'signin' ? t('signIn') : t('signUp')}
           </Button>
           {mode === 'signin' ? (
             <Anchor component={Link} to={`/signup${location.search}`}>
@@ -380,6 +413,7 @@ export function App() {
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
             <Route path="account" element={<AccountPage />} />
+            <Route path="account/security" element={<AccountSecurityPage />} />
           </Route>
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />

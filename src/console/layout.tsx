@@ -247,6 +247,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
+  { path: 'account/security', label: 'accountSecurity' },
 ];
 
 /**
@@ -306,9 +307,11 @@ export function OrgLayout() {
               component={Link}
               to={section(p.path)}
               label={t(p.label)}
-              // A page's own pages (a member's, under Team) keep it marked.
+              // A page's own pages (a member's, under Team) keep it marked, unless listed themselves.
               active={
-                location.pathname === section(p.path) || location.pathname.startsWith(`${section(p.path)}/`)
+                location.pathname === section(p.path) ||
+                (location.pathname.startsWith(`${section(p.path)}/`) &&
+                  !settingsPages.some((other) => other !== p && location.pathname === section(other.path)))
               }
               aria-current={location.pathname === section(p.path) ? 'page' : undefined}
             />

@@ -14,6 +14,15 @@ const en = {
   problem_unauthenticated: 'Your session ended. Sign in again to continue.',
   problem_invalid_credentials_title: 'Wrong email or password',
   problem_invalid_credentials: 'Check both and try again. No account yet? Create one.',
+  problem_second_factor_required_title: 'Enter your authentication code',
+  problem_second_factor_required:
+    'Your account has two-factor authentication on. Enter the 6-digit code from your authenticator app, or one of your recovery codes.',
+  problem_invalid_second_factor_title: 'That code is not right',
+  problem_invalid_second_factor:
+    'Enter the current code from your authenticator app (each code works once), or an unused recovery code.',
+  problem_two_factor_required_title: 'Two-factor authentication is required',
+  problem_two_factor_required:
+    'An organization you belong to requires two-factor authentication, so it cannot be turned off.',
   problem_permission_denied_title: 'Your role does not allow this',
   problem_permission_denied:
     'Ask an Owner or Admin of this organization to do it for you, or to give you a role that allows it.',
@@ -139,6 +148,15 @@ const es: Strings<typeof en>['es'] = {
   problem_unauthenticated: 'Tu sesión terminó. Inicia sesión de nuevo para continuar.',
   problem_invalid_credentials_title: 'Correo o contraseña incorrectos',
   problem_invalid_credentials: 'Revisa ambos y vuelve a intentarlo. ¿Aún no tienes cuenta? Crea una.',
+  problem_second_factor_required_title: 'Introduce tu código de autenticación',
+  problem_second_factor_required:
+    'Tu cuenta tiene activada la autenticación en dos pasos. Introduce el código de 6 dígitos de tu aplicación de autenticación o uno de tus códigos de recuperación.',
+  problem_invalid_second_factor_title: 'Ese código no es correcto',
+  problem_invalid_second_factor:
+    'Introduce el código actual de tu aplicación de autenticación (cada código sirve una sola vez) o un código de recuperación sin usar.',
+  problem_two_factor_required_title: 'La autenticación en dos pasos es obligatoria',
+  problem_two_factor_required:
+    'Una organización a la que perteneces exige la autenticación en dos pasos, así que no se puede desactivar.',
   problem_permission_denied_title: 'Tu rol no permite esto',
   problem_permission_denied:
     'Pide a un Propietario o Administrador de esta organización que lo haga por ti, o que te dé un rol que lo permita.',

@@ -1,6 +1,7 @@
 import { auditWordStrings } from './audit-words.strings.ts';
 import { catalogStrings } from './catalog-words.strings.ts';
 import { accountStrings } from './pages/Account.strings.ts';
+import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
@@ -16,6 +17,7 @@ import type { Strings } from './strings-bundle.ts';
  */
 export const pageStrings: Strings[] = [
   accountStrings,
+  accountSecurityStrings,
   auditLogStrings,
   rolesStrings,
   teamStrings,

@@ -5,7 +5,15 @@
  */
 
 export interface Me {
-  user: { id: string; email: string; name: string; locale: string | null; timezone: string | null };
+  user: {
+    id: string;
+    email: string;
+    name: string;
+    locale: string | null;
+    timezone: string | null;
+    emailVerified: boolean;
+    twoFactorEnabled: boolean;
+  };
   memberships: Array<{
     org: { id: string; slug: string; name: string };
     role: string;

@@ -7,6 +7,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import type { Secrets } from '../../platform/secrets/secrets.ts';
 import {
   findUserSession,
   insertUser,
@@ -15,6 +16,7 @@ import {
   updateUserProfile,
 } from './accounts.repository.ts';
 import { forgetDevices, trustDevice } from './accounts.throttle.ts';
+import { requireSecondFactor, type SecondFactor } from './accounts.two-factor.ts';
 
 type Device = { deviceId: string; userId: string } | undefined;
 
@@ -67,6 +69,9 @@ export const signIn = defineCommand({
       newPasswordHash: string | undefined;
       previousSession: { id: string; userId: string } | undefined;
       device: Device;
+      /** A TOTP code or recovery code, spent here when the account has 2FA on. */
+      secondFactor: SecondFactor;
+      secrets: Secrets;
     },
   ) {
     // The password was checked before the transaction (argon2 takes a while). If it changed
@@ -77,6 +82,9 @@ export const signIn = defineCommand({
     if (!user || user.disabled || user.passwordHash !== input.verifiedHash) {
       throw new InvalidCredentialsError();
     }
+    // Spent in this transaction, under the user's row lock: of sign-ins racing with one code,
+    // exactly one makes a session; the others roll back with nothing spent.
+    const secondFactor = await requireSecondFactor(ctx.tx, input.secrets, user.id, input.secondFactor);
     // A session presented at sign-in is replaced, never reused (no session fixation).
     if (input.previousSession) {
       await ctx.services.sessions.revoke(ctx, input.previousSession.userId, {
@@ -94,6 +102,7 @@ export const signIn = defineCommand({
         userId: user.id,
         ip: ctx.meta.ip,
         userAgent: ctx.meta.userAgent,
+        ...(secondFactor ? { secondFactor } : {}),
         ...(session.displaced.length > 0 ? { sessionsEnded: session.displaced } : {}),
       },
       actor: { type: 'user', userId: user.id, email: user.email },

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { confirmSignedInPassword } from './accounts.auth.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
+import { twoFactorRoutes } from './accounts.two-factor.routes.ts';
+import type { TwoFactorPolicy } from './accounts.two-factor.ts';
 
 export {
   findUserByEmail,
@@ -11,14 +13,33 @@ export {
   type OperatorUserRow,
   setUserDisabled,
 } from './accounts.repository.ts';
+export {
+  consumeSecondFactor,
+  InvalidSecondFactorError,
+  requireSecondFactor,
+  resetTwoFactor,
+  type SecondFactor,
+  type SecondFactorMethod,
+  SecondFactorRequiredError,
+  type TwoFactorPolicy,
+} from './accounts.two-factor.ts';
 
-/** Accounts: sign-up, sign-in, sessions and the signed-in user's own profile. */
-export async function accountsModule(app: FastifyInstance): Promise<void> {
+export interface AccountsOptions {
+  /**
+   * The organizations that hold a user to 2FA (the organizations module's rule, handed in by the
+   * app: that module depends on this one).
+   */
+  orgsRequiringTwoFactor: TwoFactorPolicy;
+}
+
+/** Accounts: sign-up, sign-in (with TOTP 2FA), sessions and the signed-in user's own profile. */
+export async function accountsModule(app: FastifyInstance, options: AccountsOptions): Promise<void> {
   const { database, config } = app.gatehouse;
   const throttle = new LoginThrottle(database.db, config.loginThrottle);
   app.gatehouse.confirmPassword = (request, password) => confirmSignedInPassword(request, throttle, password);
   app.addSchema(User);
   accountsRoutes(app, throttle);
+  twoFactorRoutes(app, throttle, options.orgsRequiringTwoFactor);
 
   const purge = setInterval(() => {
     throttle.purge().catch((err) => app.log.error({ err }, 'login throttle housekeeping failed'));

@@ -1,0 +1,22 @@
+import { Stack, Text, Title } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
+import { TwoFactorSection } from './AccountTwoFactor.tsx';
+
+/**
+ * Settings → Account → Security: how the signed-in user proves who they are. A list of sections,
+ * each its own file; nothing here needs an organization permission.
+ */
+export function AccountSecurityPage() {
+  const { t } = useTranslation();
+  return (
+    <Stack gap="xl">
+      <Stack gap={4}>
+        <Title order={1} size="h3">
+          {t('accountSecurity')}
+        </Title>
+        <Text>{t('securityIntro')}</Text>
+      </Stack>
+      <TwoFactorSection />
+    </Stack>
+  );
+}
