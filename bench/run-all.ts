@@ -16,6 +16,7 @@ const SCRIPTS = [
   'console-load.ts',
   'login.ts',
   'sign-in-passkey.ts',
+  'sign-in-second-factor.ts',
   'permissions.ts',
   'member-search.ts',
   'audit-write.ts',

@@ -168,6 +168,17 @@ export function buildCli(): Command {
       const { runOperatorUserWrite } = await import('./operator-commands.ts');
       await runOperatorUserWrite(loadConfig(), 'enable', email, options);
     });
+  users
+    .command('reset-2fa')
+    .description(
+      'Turn off the two-factor authentication of an account whose owner lost their authenticator and recovery codes: its secret and recovery codes are deleted and its sessions end',
+    )
+    .argument('<email>')
+    .option(...reasonOption)
+    .action(async (email: string, options: { reason?: string }) => {
+      const { runOperatorUserWrite } = await import('./operator-commands.ts');
+      await runOperatorUserWrite(loadConfig(), 'reset-2fa', email, options);
+    });
 
   program
     .command('break-glass')

@@ -149,14 +149,21 @@ export async function runOperatorOrgWrite(
 
 export async function runOperatorUserWrite(
   config: Config,
-  what: 'disable' | 'enable',
+  what: 'disable' | 'enable' | 'reset-2fa',
   email: string,
   options: { reason?: string },
 ): Promise<void> {
   const reason = requireReason(options.reason);
   const ops = await import('../server/modules/operator/index.ts');
   await withOperator(config, true, async (s) => {
-    if (what === 'disable') {
+    if (what === 'reset-2fa') {
+      const { user, changed, sessionsEnded } = await s.run(ops.resetUserTwoFactor, { email, reason });
+      out(
+        changed
+          ? `two-factor authentication of ${user.email} is off: ${sessionsEnded} session${sessionsEnded === 1 ? '' : 's'} ended; it signs in with its password and can set 2FA up again`
+          : `${user.email} has no two-factor authentication; nothing changed`,
+      );
+    } else if (what === 'disable') {
       const { user, changed, sessionsEnded } = await s.run(ops.disableUser, { email, reason });
       out(
         changed

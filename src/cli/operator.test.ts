@@ -11,6 +11,7 @@ import {
   type Person,
   withToken,
 } from '../../test/support/orgs.ts';
+import { enableTwoFactor } from '../../test/support/two-factor.ts';
 import { INSTANCE_CHAIN_ID } from '../server/platform/audit/entry.ts';
 import { openDatabase } from '../server/platform/db/client.ts';
 import { migrateDatabase } from '../server/platform/db/migrate.ts';
@@ -117,7 +118,7 @@ async function orgOf(owner: Person, orgId: string) {
 }
 
 describe('gatehouse operator and break-glass', () => {
-  it('lists organizations and accounts, as a table and as JSON; the help names no reset-2fa', async () => {
+  it('lists organizations and accounts, as a table and as JSON; the help names every account command', async () => {
     const org = await createOrg(await app(), { name: 'Listed Co', plan: 'free' });
     const text = await operator(['operator', 'orgs', 'list']);
     expect(text.code, text.out).toBe(0);
@@ -141,7 +142,7 @@ describe('gatehouse operator and break-glass', () => {
     );
     const help = await operator(['operator', 'users', '--help']);
     expect(help.out).toContain('disable');
-    expect(help.out).not.toContain('reset-2fa');
+    expect(help.out).toContain('reset-2fa');
   });
 
   it('lists names people chose with the characters a terminal would act on (C1 controls, bidi overrides) escaped', async () => {
@@ -396,6 +397,61 @@ describe('gatehouse operator and break-glass', () => {
         after: { disabled: true, sessionsEnded: 1, reason: 'Compromised laptop' },
       },
       { action: 'user.enabled', actorType: 'operator', after: { disabled: false, reason: 'Laptop wiped' } },
+    ]);
+    const report = await t.app.gatehouse.audit.verify(t.db.database.db, {
+      kind: 'instance',
+      id: INSTANCE_CHAIN_ID,
+    });
+    expect(report.ok, report.detail).toBe(true);
+  });
+
+  it('reset-2fa turns off a locked-out account’s 2FA and ends its sessions, audited as the operator with the reason', async () => {
+    const who = await signUp(await app(), { email: uniqueEmail('lost-phone') });
+    await enableTwoFactor(await app(), who);
+    expect((await login(who.email, who.password)).json().code).toBe('second_factor_required');
+
+    const refused = await operator(['operator', 'users', 'reset-2fa', who.email]);
+    expect(refused.code).toBe(2);
+    expect(refused.out).toContain('--reason "<why>" is required');
+    expect((await login(who.email, who.password)).json().code).toBe('second_factor_required');
+
+    const reset = await operator([
+      'operator',
+      'users',
+      'reset-2fa',
+      who.email,
+      '--reason',
+      'Lost phone, identity checked on a call, ticket SEC-7',
+    ]);
+    expect(reset.code, reset.out).toBe(0);
+    expect(reset.out).toContain('1 session ended');
+    // The session it had is over; the password alone signs in.
+    expect((await as(await app(), who).get('/api/v1/me')).statusCode).toBe(401);
+    const back = await login(who.email, who.password);
+    expect(back.statusCode, back.body).toBe(200);
+    expect(back.json().user.twoFactorEnabled).toBe(false);
+
+    const again = await operator(['operator', 'users', 'reset-2fa', who.email, '--reason', 'x']);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain('nothing changed');
+
+    await app();
+    const t = live!;
+    const rows = await t.db.database.db
+      .select({ action: auditEvents.action, actorType: auditEvents.actorType, after: auditEvents.after })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.chainId, INSTANCE_CHAIN_ID), eq(auditEvents.targetId, who.userId)))
+      .orderBy(auditEvents.seq);
+    expect(rows).toEqual([
+      {
+        action: 'user.2fa_reset',
+        actorType: 'operator',
+        after: {
+          twoFactorEnabled: false,
+          sessionsEnded: 1,
+          reason: 'Lost phone, identity checked on a call, ticket SEC-7',
+        },
+      },
     ]);
     const report = await t.app.gatehouse.audit.verify(t.db.database.db, {
       kind: 'instance',

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as run, tempDirs } from '../../test/support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { CLI_SEALED_TABLE, cliSealedContext } from '../../test/support/sealed-column.ts';
 import { type Database, openDatabase } from '../server/platform/db/client.ts';
+import { migrateDatabase } from '../server/platform/db/migrate.ts';
+import { users } from '../server/platform/db/schema.ts';
 import { Secrets } from '../server/platform/secrets/secrets.ts';
 
 const dirs = tempDirs('gatehouse-cli-secrets-');
@@ -54,6 +56,8 @@ beforeAll(async () => {
   };
   const old = new Secrets(oldKey);
   await withDatabase(async (database) => {
+    // As served: the modules' own tables (users, with its sealed TOTP columns) are there.
+    if (!pg) await migrateDatabase(database);
     await database.db.execute(
       sql.raw(`CREATE TABLE ${CLI_SEALED_TABLE} (id integer PRIMARY KEY, secret text)`),
     );
@@ -90,11 +94,12 @@ describe('gatehouse secrets rotate', () => {
     expect(none.out).not.toContain(b64(oldKey));
   });
 
-  it('says so when no column of sealed secrets is declared', async () => {
+  it('walks the columns the modules declare (TOTP secrets) even when none holds a value yet', async () => {
     const { code, out } = await run(['secrets', 'rotate'], { ...env, SECRETS_KEY: b64(newKey) });
-    expect(code).toBe(0);
+    expect(code, out).toBe(0);
     expect(out).toContain(`re-sealed 0 values under key id ${new Secrets(newKey).currentKeyId}`);
-    expect(out).toContain('no column of sealed secrets is declared yet');
+    expect(out).toContain('users.totp_secret: 0 re-sealed, 0 could not be opened');
+    expect(out).toContain('users.totp_pending_secret: 0 re-sealed, 0 could not be opened');
   });
 
   it('exits 1 listing the values it cannot open, and leaves them as they were', async () => {
@@ -115,14 +120,40 @@ describe('gatehouse secrets rotate', () => {
   });
 
   it('re-seals every value under the new key with the old one among the previous keys; a second run re-seals nothing', async () => {
+    // An account with 2FA on and a set-up pending, both sealed under the old key as the server sealed them.
+    const old = new Secrets(oldKey);
+    const userId = await withDatabase(async (database) => {
+      const [user] = await database.db
+        .insert(users)
+        .values({ email: 'rotated@example.test', name: 'Rotated', passwordHash: 'x' })
+        .returning({ id: users.id });
+      const id = user!.id;
+      await database.db
+        .update(users)
+        .set({
+          totpSecret: old.seal('TOTPSECRETONE', `totp:${id}`),
+          totpPendingSecret: old.seal('TOTPSECRETTWO', `totp-pending:${id}`),
+          totpEnabledAt: new Date(),
+        })
+        .where(eq(users.id, id));
+      return id;
+    });
     const keys = { SECRETS_KEY: b64(newKey), SECRETS_PREVIOUS_KEYS: b64(oldKey) };
     const first = await run(['secrets', 'rotate', '--batch-size', '2'], { ...env, ...withColumn, ...keys });
-    expect(first.out).toContain(`re-sealed 5 values under key id ${new Secrets(newKey).currentKeyId}`);
+    expect(first.out).toContain(`re-sealed 7 values under key id ${new Secrets(newKey).currentKeyId}`);
     expect(first.out).toContain(`${CLI_SEALED_TABLE}.secret: 5 re-sealed, 0 could not be opened`);
+    expect(first.out).toContain('users.totp_secret: 1 re-sealed, 0 could not be opened');
+    expect(first.out).toContain('users.totp_pending_secret: 1 re-sealed, 0 could not be opened');
+    expect(first.out).not.toContain('TOTPSECRET');
     expect(first.code).toBe(0);
     const newOnly = new Secrets(newKey);
     const rotated = await rows();
     for (const row of rotated) expect(newOnly.open(row.secret, cliSealedContext(row))).toBe(PLAIN(row.id));
+    const [account] = await withDatabase((database) =>
+      database.db.select().from(users).where(eq(users.id, userId)),
+    );
+    expect(newOnly.open(account!.totpSecret!, `totp:${userId}`)).toBe('TOTPSECRETONE');
+    expect(newOnly.open(account!.totpPendingSecret!, `totp-pending:${userId}`)).toBe('TOTPSECRETTWO');
 
     const second = await run(['secrets', 'rotate'], { ...env, ...withColumn, ...keys });
     expect(second.code).toBe(0);

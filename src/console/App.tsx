@@ -27,6 +27,12 @@ import { forgetRememberedOrg, recallOrgs, rememberOrgs } from './org-memory.ts';
 import { TeamPage } from './pages/Team.tsx';
 import { PasskeyErrorText, signInWithPasskey } from './passkeys.tsx';
 import { ErrorText, fieldErrors } from './problems.tsx';
+import {
+  isSecondFactorProblem,
+  type SecondFactor,
+  SecondFactorStep,
+  secondFactorBody,
+} from './second-factor.tsx';
 
 // The Team page, where an org opens, comes with the first load; the other pages load when visited.
 const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ default: m.ProfilePage })));
@@ -65,6 +71,8 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const navigate = useNavigate();
   const location = useLocation();
   const [form, setForm] = useState({ email: '', password: '', name: '' });
+  // The second step, once the server said the password is right and 2FA is on.
+  const [factor, setFactor] = useState<SecondFactor | null>(null);
   const signedIn = () => {
     // Forget "signed out": the next page asks the server again before it decides.
     client.removeQueries({ queryKey: ['me'] });
@@ -73,16 +81,26 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const submit = useMutation({
     mutationFn: () =>
       mode === 'signin'
-        ? api('POST', '/auth/login', { email: form.email, password: form.password })
+        ? api('POST', '/auth/login', {
+            email: form.email,
+            password: form.password,
+            ...(factor ? secondFactorBody(factor) : {}),
+          })
         : api('POST', '/auth/signup', form),
     onSuccess: signedIn,
+    onError: (err) => {
+      if (err instanceof ApiError && err.code === 'second_factor_required') {
+        setFactor({ kind: 'totp', code: '' });
+      }
+    },
   });
   // The passkey way in: with the email typed, that account's passkeys; without, any of this site's.
   const passkey = useMutation({
     mutationFn: () => signInWithPasskey(form.email),
     onSuccess: signedIn,
   });
-  const { byField, rest } = fieldErrors(t, submit.error, ['email', 'password', 'name']);
+  const asked = submit.error instanceof ApiError && submit.error.code === 'second_factor_required';
+  const { byField, rest } = fieldErrors(t, asked ? null : submit.error, ['email', 'password', 'name']);
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     passkey.reset();
@@ -94,11 +112,21 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
         <Stack>
           <Group justify="space-between">
             <Title order={1} size="h3">
-              {mode === 'signin' ? t('signIn') : t('signUp')}
+              {factor ? t('signInCodeTitle') : mode === 'signin' ? t('signIn') : t('signUp')}
             </Title>
             <LanguageSelect />
           </Group>
-          {mode === 'signup' && (
+          {factor && (
+            <SecondFactorStep
+              factor={factor}
+              error={submit.error}
+              onChange={(next) => {
+                setFactor(next);
+                if (!submit.isPending) submit.reset();
+              }}
+            />
+          )}
+          {mode === 'signup' && !factor && (
             <TextInput
               label={t('name')}
               required
@@ -107,33 +135,35 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
               onChange={(e) => setForm({ ...form, name: e.currentTarget.value })}
             />
           )}
-          <TextInput
-            label={t('email')}
-            type="email"
-            required
-            autoComplete="email"
-            value={form.email}
-            error={byField.email}
-            onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
-          />
-          <PasswordInput
-            label={t('password')}
-            required
-            autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
-            value={form.password}
-            error={byField.password}
-            onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
-          />
-          {mode === 'signin' && (
-            <Anchor component={Link} to="/forgot-password" size="sm">
-              {t('recoveryForgot')}
-            </Anchor>
-          )}
-          <ErrorText error={rest} />
+          <Stack display={factor ? 'none' : undefined}>
+            <TextInput
+              label={t('email')}
+              type="email"
+              required
+              autoComplete="email"
+              value={form.email}
+              error={byField.email}
+              onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
+            />
+            <PasswordInput
+              label={t('password')}
+              required
+              autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+              value={form.password}
+              error={byField.password}
+              onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+            />
+            {mode === 'signin' && (
+              <Anchor component={Link} to="/forgot-password" size="sm">
+                {t('recoveryForgot')}
+              </Anchor>
+            )}
+          </Stack>
+          <ErrorText error={factor && isSecondFactorProblem(submit.error) ? null : rest} />
           <Button type="submit" loading={submit.isPending}>
-            {mode === 'signin' ? t('signIn') : t('signUp')}
+            {factor ? t('signInVerify') : mode === 'signin' ? t('signIn') : t('signUp')}
           </Button>
-          {mode === 'signin' && (
+          {mode === 'signin' && !factor && (
             <>
               <Divider label={t('passkeyOr')} labelPosition="center" />
               <Button

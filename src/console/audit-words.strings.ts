@@ -44,6 +44,12 @@ const actions = {
   'session.revoked': ['Session revoked', 'Sesión revocada'],
   'token.created': ['Token created', 'Token creado'],
   'token.revoked': ['Token revoked', 'Token revocado'],
+  'user.2fa_disabled': ['Two-factor authentication turned off', 'Autenticación en dos pasos desactivada'],
+  'user.2fa_enabled': ['Two-factor authentication turned on', 'Autenticación en dos pasos activada'],
+  'user.2fa_reset': [
+    'Two-factor authentication reset by an operator',
+    'Autenticación en dos pasos restablecida por un operador',
+  ],
   'user.created': ['Account created', 'Cuenta creada'],
   'user.disabled': ['Account disabled', 'Cuenta desactivada'],
   'user.enabled': ['Account enabled again', 'Cuenta reactivada'],
@@ -58,6 +64,7 @@ const actions = {
   'user.password_changed': ['Password changed', 'Contraseña cambiada'],
   'user.password_reset': ['Password reset', 'Contraseña restablecida'],
   'user.password_reset_requested': ['Password reset asked for', 'Restablecimiento de contraseña solicitado'],
+  'user.recovery_codes_regenerated': ['Recovery codes replaced', 'Códigos de recuperación renovados'],
   'user.updated': ['Account updated', 'Cuenta actualizada'],
 } as const satisfies Record<string, readonly [string, string]>;
 
@@ -117,6 +124,10 @@ const fields: Record<string, readonly [string, string]> = {
   aaguid: ['Authenticator model (AAGUID)', 'Modelo de autenticador (AAGUID)'],
   deviceType: ['Device type', 'Tipo de dispositivo'],
   backedUp: ['Backed up', 'Con copia de seguridad'],
+  twoFactorEnabled: ['Two-factor authentication', 'Autenticación en dos pasos'],
+  secondFactor: ['Second factor', 'Segundo factor'],
+  confirmedWith: ['Confirmed with', 'Confirmado con'],
+  codesIssued: ['Recovery codes issued', 'Códigos de recuperación emitidos'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */

@@ -249,7 +249,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
-  { path: 'account/security', label: 'accountSecurityNav' },
+  { path: 'account/security', label: 'accountSecurity' },
 ];
 
 /**

@@ -14,6 +14,15 @@ const en = {
   problem_unauthenticated: 'Your session ended. Sign in again to continue.',
   problem_invalid_credentials_title: 'Wrong email or password',
   problem_invalid_credentials: 'Check both and try again. No account yet? Create one.',
+  problem_second_factor_required_title: 'Enter your authentication code',
+  problem_second_factor_required:
+    'Your account has two-factor authentication on. Enter the 6-digit code from your authenticator app, or one of your recovery codes.',
+  problem_invalid_second_factor_title: 'That code is not right',
+  problem_invalid_second_factor:
+    'Enter the current code from your authenticator app (each code works once), or an unused recovery code.',
+  problem_two_factor_required_title: 'Two-factor authentication is required',
+  problem_two_factor_required:
+    'An organization you belong to requires two-factor authentication: turn it on (Account → Security) to keep working there — your account pages and leaving the organization still work — and it cannot be turned off while that organization requires it.',
   problem_permission_denied_title: 'Your role does not allow this',
   problem_permission_denied:
     'Ask an Owner or Admin of this organization to do it for you, or to give you a role that allows it.',
@@ -36,9 +45,6 @@ const en = {
   problem_ip_not_allowed_title: 'Not from this address',
   problem_ip_not_allowed:
     'This organization accepts requests only from the addresses on its allowlist, and yours is not on it. Connect from an allowed network (the office or the VPN), or ask an Admin to add your address.',
-  problem_two_factor_required_title: 'This organization requires two-factor authentication',
-  problem_two_factor_required:
-    'Turn on two-factor authentication for your account to keep working in this organization. Your account pages and leaving the organization still work.',
   problem_would_lock_out_title: 'This would lock you out',
   problem_would_lock_out: 'The change would refuse your own access. Fix that first, then save again.',
   problem_would_lock_out_ip_allowlist:
@@ -73,12 +79,6 @@ const en = {
   problem_invite_expired: 'Ask the person who invited you to send a new one.',
   problem_token_expired_title: 'This link has expired',
   problem_token_expired: 'It was already used, a newer one was sent, or it is too old. Ask for a new link.',
-  problem_second_factor_required_title: 'Enter your second factor',
-  problem_second_factor_required:
-    'Two-factor authentication is on for this account: enter a code from your authenticator app or a recovery code.',
-  problem_invalid_second_factor_title: 'That code did not work',
-  problem_invalid_second_factor:
-    'The code is wrong or was already used. Enter a new code from your app, or a recovery code.',
   problem_invite_used_title: 'This invitation was already used',
   problem_invite_used:
     'If you accepted it, sign in with that account. Otherwise ask the organization for a new invitation.',
@@ -172,6 +172,15 @@ const es: Strings<typeof en>['es'] = {
   problem_unauthenticated: 'Tu sesión terminó. Inicia sesión de nuevo para continuar.',
   problem_invalid_credentials_title: 'Correo o contraseña incorrectos',
   problem_invalid_credentials: 'Revisa ambos y vuelve a intentarlo. ¿Aún no tienes cuenta? Crea una.',
+  problem_second_factor_required_title: 'Introduce tu código de autenticación',
+  problem_second_factor_required:
+    'Tu cuenta tiene activada la autenticación en dos pasos. Introduce el código de 6 dígitos de tu aplicación de autenticación o uno de tus códigos de recuperación.',
+  problem_invalid_second_factor_title: 'Ese código no es correcto',
+  problem_invalid_second_factor:
+    'Introduce el código actual de tu aplicación de autenticación (cada código sirve una sola vez) o un código de recuperación sin usar.',
+  problem_two_factor_required_title: 'La autenticación en dos pasos es obligatoria',
+  problem_two_factor_required:
+    'Una organización a la que perteneces exige la autenticación en dos pasos: actívala (Cuenta → Seguridad) para seguir trabajando en ella —las páginas de tu cuenta y salir de la organización siguen funcionando— y no se puede desactivar mientras esa organización la exija.',
   problem_permission_denied_title: 'Tu rol no permite esto',
   problem_permission_denied:
     'Pide a un Propietario o Administrador de esta organización que lo haga por ti, o que te dé un rol que lo permita.',
@@ -195,9 +204,6 @@ const es: Strings<typeof en>['es'] = {
   problem_ip_not_allowed_title: 'No desde esta dirección',
   problem_ip_not_allowed:
     'Esta organización solo acepta solicitudes desde las direcciones de su lista de permitidas, y la tuya no está en ella. Conéctate desde una red permitida (la oficina o la VPN) o pide a un Admin que añada tu dirección.',
-  problem_two_factor_required_title: 'Esta organización exige la verificación en dos pasos',
-  problem_two_factor_required:
-    'Activa la verificación en dos pasos en tu cuenta para seguir trabajando en esta organización. Las páginas de tu cuenta y abandonar la organización siguen funcionando.',
   problem_would_lock_out_title: 'Esto te dejaría fuera',
   problem_would_lock_out: 'El cambio rechazaría tu propio acceso. Corrígelo primero y vuelve a guardar.',
   problem_would_lock_out_ip_allowlist:
@@ -232,12 +238,6 @@ const es: Strings<typeof en>['es'] = {
   problem_invite_expired: 'Pide a quien te invitó que te envíe una nueva.',
   problem_token_expired_title: 'Este enlace ha caducado',
   problem_token_expired: 'Ya se usó, se envió uno más reciente o es demasiado antiguo. Pide un enlace nuevo.',
-  problem_second_factor_required_title: 'Introduce tu segundo factor',
-  problem_second_factor_required:
-    'Esta cuenta tiene la verificación en dos pasos activada: introduce un código de tu app de autenticación o un código de recuperación.',
-  problem_invalid_second_factor_title: 'Ese código no ha funcionado',
-  problem_invalid_second_factor:
-    'El código es incorrecto o ya se usó. Introduce un código nuevo de tu app, o un código de recuperación.',
   problem_invite_used_title: 'Esta invitación ya se usó',
   problem_invite_used:
     'Si la aceptaste tú, inicia sesión con esa cuenta. Si no, pide una nueva invitación a la organización.',

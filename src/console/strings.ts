@@ -2,6 +2,7 @@ import { auditWordStrings } from './audit-words.strings.ts';
 import { catalogStrings } from './catalog-words.strings.ts';
 import { accountStrings } from './pages/Account.strings.ts';
 import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
+import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
@@ -20,6 +21,7 @@ import type { Strings } from './strings-bundle.ts';
 export const pageStrings: Strings[] = [
   accountStrings,
   passkeyStrings,
+  accountSecurityStrings,
   auditLogStrings,
   rolesStrings,
   teamStrings,

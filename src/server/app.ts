@@ -13,7 +13,7 @@ import { consoleModule } from './modules/console/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
-import { organizationsModule } from './modules/organizations/index.ts';
+import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { deniedRecorder } from './platform/audit/denied.ts';
@@ -306,7 +306,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   await app.register(healthModule);
   await app.register(rolesModule);
-  await app.register(accountsModule);
+  await app.register(accountsModule, { orgsRequiringTwoFactor });
   await app.register(organizationsModule);
   await app.register(membersModule);
   await app.register(invitationsModule);

@@ -7,10 +7,6 @@ const en = {
     'With an email typed above, only that account’s passkeys are offered; with none, choose any passkey you hold for this site.',
   passkeyOr: 'or',
 
-  accountSecurityNav: 'Security',
-  accountSecurityTitle: 'Security',
-  accountSecurityIntro: 'How you sign in to your account. This applies in every organization you belong to.',
-
   passkeysTitle: 'Passkeys',
   passkeysHelp:
     'A passkey signs you in with your fingerprint, face or device PIN instead of your password, and cannot be phished. It counts as two-factor authentication.',
@@ -50,11 +46,6 @@ const es: typeof en = {
   passkeySignInHelp:
     'Con un correo escrito arriba, solo se ofrecen las llaves de acceso de esa cuenta; sin él, elige cualquier llave de acceso que tengas para este sitio.',
   passkeyOr: 'o',
-
-  accountSecurityNav: 'Seguridad',
-  accountSecurityTitle: 'Seguridad',
-  accountSecurityIntro:
-    'Cómo inicias sesión en tu cuenta. Se aplica en todas las organizaciones a las que perteneces.',
 
   passkeysTitle: 'Llaves de acceso',
   passkeysHelp:

@@ -1,18 +1,23 @@
 import { Stack, Text, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { PasskeysSection } from './AccountPasskeys.tsx';
+import { TwoFactorSection } from './AccountTwoFactor.tsx';
 
-/** Settings → Account → Security: how the signed-in user signs in (passkeys). */
+/**
+ * Settings → Account → Security: how the signed-in user proves who they are. A list of sections,
+ * each its own file; nothing here needs an organization permission.
+ */
 export function AccountSecurityPage() {
   const { t } = useTranslation();
   return (
     <Stack gap="xl">
       <Stack gap={4}>
         <Title order={1} size="h3">
-          {t('accountSecurityTitle')}
+          {t('accountSecurity')}
         </Title>
-        <Text>{t('accountSecurityIntro')}</Text>
+        <Text>{t('securityIntro')}</Text>
       </Stack>
+      <TwoFactorSection />
       <PasskeysSection />
     </Stack>
   );

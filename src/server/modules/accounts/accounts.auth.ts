@@ -26,6 +26,11 @@ import {
   type LoginThrottle,
   userKey,
 } from './accounts.throttle.ts';
+import {
+  InvalidSecondFactorError,
+  type SecondFactor,
+  SecondFactorRequiredError,
+} from './accounts.two-factor.ts';
 
 /**
  * Sign-up, sign-in, sign-out and password change: the credential checks and cookies around the
@@ -116,7 +121,7 @@ export async function logIn(
   request: FastifyRequest,
   reply: FastifyReply,
   throttle: LoginThrottle,
-  body: { email: string; password: string },
+  body: { email: string; password: string; totp?: string; recoveryCode?: string },
 ) {
   const email = body.email.trim();
   const device = await throttle.deviceOwner(request.cookies[DEVICE_COOKIE]);
@@ -141,21 +146,43 @@ export async function logIn(
   // A disabled account is refused exactly like a wrong password, the attempt counted as a failure:
   // a different answer, or a different count, would tell whoever is guessing that the guess was right.
   if (!valid || !user || user.disabled || user.deleted) throw new InvalidCredentialsError();
+  const secondFactor = { totp: body.totp, recoveryCode: body.recoveryCode };
+  const factorGiven = body.totp !== undefined || body.recoveryCode !== undefined;
+  // Asked for only once the password is right; asking is no failure (the client asks the person
+  // and sends both again). A wrong code is one: its attempt stays counted.
+  if (user.twoFactorEnabled && !factorGiven) {
+    await release();
+    throw new SecondFactorRequiredError();
+  }
   // Each sign-in makes a session: even with the right password they are counted, so nobody can
   // make sessions (and their audit entries) without bound. Checked only once the password is
   // right, so the limit tells nothing to someone who does not know it. A right password refused
   // here is no failure: it spends neither the account's nor the address's failure budget.
-  await throttle.reserve({ kind: 'signin', accountKey: attempt.accountKey, ip: attempt.ip }).catch(unjudged);
-  await throttle.succeeded(attempt);
+  const releaseSignIn = await throttle
+    .reserve({ kind: 'signin', accountKey: attempt.accountKey, ip: attempt.ip })
+    .catch(unjudged);
 
   const newPasswordHash = needsRehash(user.passwordHash)
     ? await hashPassword(body.password, attempt.accountKey)
     : undefined;
-  return startSession(request, reply, user, device, {
-    method: 'password',
-    verifiedHash: user.passwordHash,
-    newPasswordHash,
+  const signedIn = await startSession(
+    request,
+    reply,
+    user,
+    device,
+    { method: 'password', verifiedHash: user.passwordHash, newPasswordHash },
+    secondFactor,
+  ).catch(async (err: unknown) => {
+    // No session was made. 2FA turned on meanwhile: asked for as above, nothing counted.
+    if (err instanceof SecondFactorRequiredError || err instanceof InvalidSecondFactorError) {
+      await releaseSignIn();
+    }
+    if (err instanceof SecondFactorRequiredError) await release();
+    throw err;
   });
+  // Only a sign-in that happened proves the failures before it were the owner's own.
+  await throttle.succeeded(attempt);
+  return signedIn;
 }
 
 /**
@@ -169,6 +196,8 @@ async function startSession(
   user: { id: string; email: string },
   device: { deviceId: string; userId: string } | undefined,
   proof: SignInProof,
+  /** With a password: the TOTP or recovery code given, spent in the sign-in's transaction. */
+  secondFactor?: SecondFactor,
 ) {
   const previous = request.session
     ? { id: request.session.session.id, userId: request.session.user.id }
@@ -176,7 +205,14 @@ async function startSession(
   const result = await request.server.gatehouse.commands.run(
     signIn,
     { ...request.invocation(), actor: { type: 'user', userId: user.id, email: user.email } },
-    { userId: user.id, proof, previousSession: previous, device },
+    {
+      userId: user.id,
+      proof,
+      previousSession: previous,
+      device,
+      ...(secondFactor ? { secondFactor } : {}),
+      secrets: request.server.gatehouse.secrets,
+    },
   );
   setSessionCookie(request, reply, result.session.token);
   setDeviceCookie(request, reply, result.deviceToken);
@@ -246,6 +282,25 @@ export async function confirmOwnPassword(
   const attempt = await reserveReentry(request, throttle, user);
   await verifyReentry(attempt, user, password, field);
   await throttle.succeeded(attempt);
+}
+
+/**
+ * confirmOwnPassword for a step that also proves something the caller could guess (a 2FA code):
+ * the re-entry is given back only once `step` succeeded too, so a wrong code after the right
+ * password spends the budget as a wrong password does.
+ */
+export async function withOwnPassword<T>(
+  request: FastifyRequest,
+  throttle: LoginThrottle,
+  user: { id: string; passwordHash: string },
+  password: string,
+  step: () => Promise<T>,
+): Promise<T> {
+  const attempt = await reserveReentry(request, throttle, user);
+  await verifyReentry(attempt, user, password, '/body/password');
+  const result = await step();
+  await throttle.succeeded(attempt);
+  return result;
 }
 
 /** Takes one re-entry from the account's budget (429 past it). */

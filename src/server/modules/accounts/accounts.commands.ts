@@ -7,6 +7,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import type { Secrets } from '../../platform/secrets/secrets.ts';
 import { recordPasskeyUse } from './accounts.passkeys.ts';
 import { mailVerificationLink } from './accounts.recovery.ts';
 import {
@@ -17,6 +18,7 @@ import {
   updateUserProfile,
 } from './accounts.repository.ts';
 import { forgetDevices, trustDevice } from './accounts.throttle.ts';
+import { requireSecondFactor, type SecondFactor } from './accounts.two-factor.ts';
 
 type Device = { deviceId: string; userId: string } | undefined;
 
@@ -81,6 +83,12 @@ export const signIn = defineCommand({
       proof: SignInProof;
       previousSession: { id: string; userId: string } | undefined;
       device: Device;
+      /**
+       * With a password: a TOTP code or recovery code, spent here when the account has 2FA on. A
+       * passkey (user verification required) is two factors on its own and needs none.
+       */
+      secondFactor?: SecondFactor;
+      secrets: Secrets;
     },
   ) {
     const { proof } = input;
@@ -107,6 +115,12 @@ export const signIn = defineCommand({
     ) {
       throw new InvalidCredentialsError();
     }
+    // Spent in this transaction, under the user's row lock: of sign-ins racing with one code,
+    // exactly one makes a session; the others roll back with nothing spent.
+    const secondFactor =
+      proof.method === 'password'
+        ? await requireSecondFactor(ctx.tx, input.secrets, user.id, input.secondFactor ?? {})
+        : null;
     // A session presented at sign-in is replaced, never reused (no session fixation).
     if (input.previousSession) {
       await ctx.services.sessions.revoke(ctx, input.previousSession.userId, {
@@ -128,6 +142,7 @@ export const signIn = defineCommand({
         ...(proof.method === 'passkey' ? { passkeyId: proof.passkeyId } : {}),
         ip: ctx.meta.ip,
         userAgent: ctx.meta.userAgent,
+        ...(secondFactor ? { secondFactor } : {}),
         ...(session.displaced.length > 0 ? { sessionsEnded: session.displaced } : {}),
       },
       actor: { type: 'user', userId: user.id, email: user.email },

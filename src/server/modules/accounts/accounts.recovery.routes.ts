@@ -17,7 +17,8 @@ import {
   verifyEmail,
 } from './accounts.recovery.ts';
 import { findUserByEmail, findUserById } from './accounts.repository.ts';
-import { clientKey, emailKey, type LoginThrottle, userKey } from './accounts.throttle.ts';
+import { type Attempt, clientKey, emailKey, type LoginThrottle, userKey } from './accounts.throttle.ts';
+import { InvalidSecondFactorError } from './accounts.two-factor.ts';
 
 // 256-bit base64url tokens are 43 characters; the bound only keeps junk out of the hash.
 const LinkToken = Type.String({ minLength: 20, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
@@ -114,14 +115,29 @@ export function recoveryRoutes(app: FastifyInstance, throttle: LoginThrottle): v
       const user = live && (await findUserById(database.db, live.userId));
       if (!user || user.disabled) throw new TokenExpiredError();
       await refuseWeakPassword('/body/newPassword', newPassword, user);
+      // With 2FA on, the code is judged too: each try counts on the account's sign-in failure
+      // budget, so a link from a stolen mailbox cannot be used to guess codes.
+      const codeAttempt: Attempt | undefined =
+        user.twoFactorEnabled && (totp !== undefined || recoveryCode !== undefined)
+          ? { kind: 'login', accountKey: userKey(user.id), ip: clientKey(request.ip) }
+          : undefined;
+      const release = codeAttempt ? await throttle.reserve(codeAttempt) : undefined;
       const passwordHash = await hashPassword(newPassword, userKey(user.id));
-      await commands.run(resetPassword, request.invocation(), {
-        token,
-        userId: user.id,
-        passwordHash,
-        totp,
-        recoveryCode,
-      });
+      await commands
+        .run(resetPassword, request.invocation(), {
+          token,
+          userId: user.id,
+          passwordHash,
+          totp,
+          recoveryCode,
+          secrets: request.server.gatehouse.secrets,
+        })
+        .catch(async (err: unknown) => {
+          // Only a wrong code is a failure; anything else (an expired link) judged nothing.
+          if (release && !(err instanceof InvalidSecondFactorError)) await release();
+          throw err;
+        });
+      if (codeAttempt) await throttle.succeeded(codeAttempt);
       // Whatever session this browser held ended with the others.
       if (request.session) clearSessionCookie(request, reply);
       return reply.status(204).send(null);

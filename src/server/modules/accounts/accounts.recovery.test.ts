@@ -10,6 +10,7 @@ import {
 } from '../../../../test/support/app.ts';
 import { onPostgres, queryRows } from '../../../../test/support/database.ts';
 import { as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
+import { enableTwoFactor, totpCode } from '../../../../test/support/two-factor.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
 
 let t: TestApp;
@@ -221,7 +222,63 @@ describe('password reset', () => {
       sql`SELECT used_at IS NOT NULL AS used FROM account_tokens WHERE token_hash = ${hashSecret(token)}`,
     );
     expect(row?.used).toBe(false);
-    expectStatus(await login(person.email, person.password), 200);
+    // The password is unchanged: it is still right (the sign-in asks for the second factor next).
+    expect(expectStatus(await login(person.email, person.password), 401).json().code).toBe(
+      'second_factor_required',
+    );
+  });
+
+  it('with two-factor authentication on, a wrong code is refused and a right one (or a recovery code) resets', async () => {
+    const person = await signUp(t.app);
+    const { secret, recoveryCodes } = await enableTwoFactor(t.app, person);
+    const token = await resetToken(person.email);
+    const wrong = totpCode(secret) === '000000' ? '111111' : '000000';
+    expect(
+      expectStatus(
+        await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD, totp: wrong }),
+        401,
+      ).json().code,
+    ).toBe('invalid_second_factor');
+    expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', {
+        token,
+        newPassword: NEW_PASSWORD,
+        totp: totpCode(secret),
+      }),
+      204,
+    );
+    expectStatus(await login(person.email, person.password), 401);
+    // A second reset, this time with a recovery code; the code is spent with it.
+    const again = await resetToken(person.email);
+    const body = { token: again, newPassword: `${NEW_PASSWORD}-2`, recoveryCode: recoveryCodes[0] };
+    expectStatus(await post('/api/v1/auth/password-reset/confirm', body), 204);
+    const third = await resetToken(person.email);
+    expect(
+      expectStatus(
+        await post('/api/v1/auth/password-reset/confirm', {
+          ...body,
+          token: third,
+          newPassword: `${NEW_PASSWORD}-3`,
+        }),
+        401,
+      ).json().code,
+    ).toBe('invalid_second_factor');
+  });
+
+  it('with two-factor authentication on, wrong codes count on the account’s failure budget', async () => {
+    const person = await signUp(t.app);
+    const { secret } = await enableTwoFactor(t.app, person);
+    const token = await resetToken(person.email);
+    const wrong = totpCode(secret) === '000000' ? '111111' : '000000';
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push(
+        (await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD, totp: wrong }))
+          .statusCode,
+      );
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
   });
 
   it.runIf(onPostgres)('parallel confirms of one link: exactly one succeeds', async () => {

@@ -1,6 +1,5 @@
 import { type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
-import type { Tx } from '../../platform/db/client.ts';
 import {
   AppError,
   ConflictError,
@@ -8,6 +7,7 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
+import type { Secrets } from '../../platform/secrets/secrets.ts';
 import {
   changeUserEmail,
   consumeAccountToken,
@@ -17,6 +17,7 @@ import {
 } from './accounts.recovery.repository.ts';
 import { findUserById, lockUser, lockUserByEmail, updatePasswordHash } from './accounts.repository.ts';
 import { forgetDevices } from './accounts.throttle.ts';
+import { requireSecondFactor } from './accounts.two-factor.ts';
 
 /**
  * The mailed-link flows of an account: proving the address, resetting a forgotten password,
@@ -34,28 +35,6 @@ export const EMAIL_CHANGE_TTL_MS = 24 * HOUR_MS;
 export class TokenExpiredError extends AppError {
   constructor(detail = 'This link has expired or was already used. Ask for a new one.') {
     super(410, 'token_expired', 'Link expired', detail);
-  }
-}
-
-export class SecondFactorRequiredError extends AppError {
-  constructor() {
-    super(
-      401,
-      'second_factor_required',
-      'Second factor required',
-      'Two-factor authentication is on for this account: enter a code from your authenticator app or a recovery code.',
-    );
-  }
-}
-
-export class InvalidSecondFactorError extends AppError {
-  constructor() {
-    super(
-      401,
-      'invalid_second_factor',
-      'Invalid second factor',
-      'The code is incorrect or was already used.',
-    );
   }
 }
 
@@ -182,24 +161,6 @@ export const requestPasswordReset = defineCommand({
   },
 });
 
-/**
- * The second factor a password reset needs when the account has two-factor authentication on:
- * a reset link proves the mailbox, not the person, so with 2FA on the link alone must not be
- * enough. Runs inside the reset's transaction (a code accepted here is spent with the link).
- *
- * Until codes can be checked here, a code given is refused: nothing with 2FA on is reset without
- * a verified second factor.
- */
-export async function requireSecondFactorForReset(
-  _tx: Tx,
-  user: { id: string; twoFactorEnabled: boolean },
-  codes: { totp?: string | undefined; recoveryCode?: string | undefined },
-): Promise<void> {
-  if (!user.twoFactorEnabled) return;
-  if (!codes.totp && !codes.recoveryCode) throw new SecondFactorRequiredError();
-  throw new InvalidSecondFactorError();
-}
-
 export const resetPassword = defineCommand({
   action: 'user.password_reset',
   async run(
@@ -210,6 +171,7 @@ export const resetPassword = defineCommand({
       passwordHash: string;
       totp?: string | undefined;
       recoveryCode?: string | undefined;
+      secrets: Secrets;
     },
   ): Promise<void> {
     const used = await consumeAccountToken(ctx.tx, input.token, 'password_reset');
@@ -217,7 +179,12 @@ export const resetPassword = defineCommand({
     if (!used || used.userId !== input.userId) throw new TokenExpiredError();
     const user = await lockUser(ctx.tx, used.userId);
     if (!user || user.disabled) throw new TokenExpiredError();
-    await requireSecondFactorForReset(ctx.tx, user, input);
+    // A link proves the mailbox, not the person: with 2FA on, a code is needed too, spent in this
+    // transaction with the link (refused, neither is spent and the link can be tried again).
+    const secondFactor = await requireSecondFactor(ctx.tx, input.secrets, user.id, {
+      totp: input.totp,
+      recoveryCode: input.recoveryCode,
+    });
     await updatePasswordHash(ctx.tx, user.id, input.passwordHash, true);
     // Whoever held a session (or a trusted browser) may be the reason for the reset: all end.
     const ended = await ctx.services.sessions.revoke(ctx, user.id);
@@ -227,7 +194,7 @@ export const resetPassword = defineCommand({
     if (await markEmailVerified(ctx.tx, user.id)) await ctx.invalidate(USERS_CACHE, user.id);
     ctx.record({
       target: userTarget(user),
-      after: { sessionsEnded: ended },
+      after: { sessionsEnded: ended, ...(secondFactor ? { secondFactor } : {}) },
       actor: userActor(user),
     });
   },

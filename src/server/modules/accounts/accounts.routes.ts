@@ -59,12 +59,19 @@ export const loginSchema = {
   tags: ['auth'],
   summary: 'Sign in with email and password',
   description:
-    'Failed attempts are limited per account and per address (429 with Retry-After). A browser that signed in to the account before is counted separately, so guessing cannot lock its owner out. Successful sign-ins are limited per account too (LOGIN_MAX_PER_ACCOUNT), and a new session beyond SESSION_MAX_PER_USER ends the oldest.',
+    'Failed attempts are limited per account and per address (429 with Retry-After). A browser that signed in to the account before is counted separately, so guessing cannot lock its owner out. Successful sign-ins are limited per account too (LOGIN_MAX_PER_ACCOUNT), and a new session beyond SESSION_MAX_PER_USER ends the oldest. With two-factor authentication on, the right password without `totp` or `recoveryCode` answers 401 `second_factor_required`, and a wrong, used or stale code 401 `invalid_second_factor` (counted as a failed attempt); each code is accepted once.',
   body: Body({
     email: Type.String({ minLength: 1, maxLength: 254 }),
     password: Password,
     totp: Type.Optional(
       Type.String({ pattern: '^[0-9]{6,8}$', description: 'Second factor, when enrolled' }),
+    ),
+    recoveryCode: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'A recovery code in place of `totp` (each works once)',
+      }),
     ),
   }),
   response: { 200: UserEnvelope, ...problemResponses(400, 401, 403, 429) },

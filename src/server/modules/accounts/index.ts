@@ -5,6 +5,8 @@ import { purgeChallenges } from './accounts.passkeys.ts';
 import { recoveryRoutes } from './accounts.recovery.routes.ts';
 import { accountsRoutes, User } from './accounts.routes.ts';
 import { LoginThrottle } from './accounts.throttle.ts';
+import { twoFactorRoutes } from './accounts.two-factor.routes.ts';
+import type { TwoFactorPolicy } from './accounts.two-factor.ts';
 
 export { clearSessionCookie } from './accounts.auth.ts';
 export { eraseAccount, findAccountDates, listPasskeyMetadata } from './accounts.lifecycle.repository.ts';
@@ -20,9 +22,30 @@ export {
   setUserDisabled,
 } from './accounts.repository.ts';
 export { forgetDevices } from './accounts.throttle.ts';
+export {
+  consumeSecondFactor,
+  InvalidSecondFactorError,
+  requireSecondFactor,
+  resetTwoFactor,
+  type SecondFactor,
+  type SecondFactorMethod,
+  SecondFactorRequiredError,
+  type TwoFactorPolicy,
+} from './accounts.two-factor.ts';
 
-/** Accounts: sign-up, sign-in (password or passkey), sessions, passkeys and the signed-in user's own profile. */
-export async function accountsModule(app: FastifyInstance): Promise<void> {
+export interface AccountsOptions {
+  /**
+   * The organizations that hold a user to 2FA (the organizations module's rule, handed in by the
+   * app: that module depends on this one).
+   */
+  orgsRequiringTwoFactor: TwoFactorPolicy;
+}
+
+/**
+ * Accounts: sign-up, sign-in (password with TOTP 2FA, or passkey), sessions, passkeys, account
+ * recovery and the signed-in user's own profile.
+ */
+export async function accountsModule(app: FastifyInstance, options: AccountsOptions): Promise<void> {
   const { database, config } = app.gatehouse;
   const throttle = new LoginThrottle(database.db, config.loginThrottle);
   app.gatehouse.confirmPassword = (request, password) => confirmSignedInPassword(request, throttle, password);
@@ -30,6 +53,7 @@ export async function accountsModule(app: FastifyInstance): Promise<void> {
   accountsRoutes(app, throttle);
   passkeyRoutes(app, throttle);
   recoveryRoutes(app, throttle);
+  twoFactorRoutes(app, throttle, options.orgsRequiringTwoFactor);
 
   const purge = setInterval(() => {
     throttle.purge().catch((err) => app.log.error({ err }, 'login throttle housekeeping failed'));

@@ -8,6 +8,7 @@ export {
   disableUser,
   enableUser,
   OperatorNotFoundError,
+  resetUserTwoFactor,
   suspendOrganization,
   unsuspendOrganization,
 } from './operator.commands.ts';

@@ -4,7 +4,7 @@ import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.
 import { USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { AppError, ConflictError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
-import { findUserByEmail, lockUserByEmail, setUserDisabled } from '../accounts/index.ts';
+import { findUserByEmail, lockUserByEmail, resetTwoFactor, setUserDisabled } from '../accounts/index.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
@@ -174,6 +174,33 @@ export const enableUser = defineCommand({
       after: { disabled: false, reason: input.reason },
     });
     return { user, changed: true };
+  },
+});
+
+/**
+ * For an account whose owner lost both their authenticator and their recovery codes: 2FA is turned
+ * off (secret and recovery codes gone) and every session ends, so whoever held one must sign in
+ * again with the password alone, and the owner sets 2FA up afresh. The operator is expected to
+ * have proven who asks (the reason says how).
+ */
+export const resetUserTwoFactor = defineCommand({
+  action: 'user.2fa_reset',
+  async run(ctx, input: Reasoned & { email: string }) {
+    asOperator(ctx);
+    const user = await account(ctx, input.email);
+    if (!(await resetTwoFactor(ctx.tx, user.id))) {
+      ctx.unchanged();
+      return { user, changed: false, sessionsEnded: 0 };
+    }
+    const sessionsEnded = await ctx.services.sessions.revoke(ctx, user.id);
+    // twoFactorEnabled is read from this cache on every request.
+    await ctx.invalidate(USERS_CACHE, user.id);
+    ctx.record({
+      target: { type: 'user', id: user.id, email: user.email, name: user.name },
+      before: { twoFactorEnabled: true },
+      after: { twoFactorEnabled: false, sessionsEnded, reason: input.reason },
+    });
+    return { user, changed: true, sessionsEnded };
   },
 });
 

@@ -6,6 +6,7 @@ export {
   listAllOrgs,
   lockLiveOrgBySlug,
   type OperatorOrgRow,
+  orgsRequiringTwoFactor,
   setOrgPlan,
   setOrgSuspended,
 } from './organizations.repository.ts';

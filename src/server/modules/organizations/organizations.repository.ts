@@ -280,3 +280,26 @@ export async function updateSecurity(
     .set({ ...changes, updatedAt: sql`now()` })
     .where(live(orgId));
 }
+
+/**
+ * The live organizations `userId` is an active member of that require two-factor authentication
+ * of their members (by name). The account's own 2FA may not be turned off while this is not empty.
+ */
+export async function orgsRequiringTwoFactor(
+  db: Executor,
+  userId: string,
+): Promise<{ id: string; slug: string; name: string }[]> {
+  return db
+    .select({ id: organizations.id, slug: organizations.slug, name: organizations.name })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .where(
+      and(
+        eq(memberships.userId, userId),
+        eq(memberships.status, 'active'),
+        eq(organizations.require2fa, true),
+        liveOrganization(),
+      ),
+    )
+    .orderBy(asc(organizations.name), asc(organizations.id));
+}
