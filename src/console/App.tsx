@@ -143,7 +143,7 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
           <Button type="submit" loading={submit.isPending}>
             {factor ? t('signInVerify') : mode === 'signin' ? t('signIn') : t('signUp')}
           </Button>
-          {mode === 'signin' ? (
+          {factor ? null : mode === 'signin' ? (
             <Anchor component={Link} to={`/signup${location.search}`}>
               {t('noAccount')} {t('signUp')}
             </Anchor>
