@@ -405,7 +405,9 @@ describe('gatehouse operator and break-glass', () => {
     expect(report.ok, report.detail).toBe(true);
   });
 
-  it('reset-2fa turns off a locked-out account’s 2FA and ends its sessions, audited as the operator with the reason', async () => {
+  it('reset-2fa turns off a locked-out account’s 2FA and ends its sessions, audited as the operator with the reason', {
+    timeout: 90_000,
+  }, async () => {
     const who = await signUp(await app(), { email: uniqueEmail('lost-phone') });
     await enableTwoFactor(await app(), who);
     expect((await login(who.email, who.password)).json().code).toBe('second_factor_required');

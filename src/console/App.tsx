@@ -183,7 +183,7 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
               <PasskeyErrorText error={passkey.error} />
             </>
           )}
-          {mode === 'signin' ? (
+          {factor ? null : mode === 'signin' ? (
             <Anchor component={Link} to={`/signup${location.search}`}>
               {t('noAccount')} {t('signUp')}
             </Anchor>
