@@ -39,7 +39,9 @@ const actions = {
   'role.created': ['Role created', 'Rol creado'],
   'role.deleted': ['Role deleted', 'Rol eliminado'],
   'role.updated': ['Role updated', 'Rol actualizado'],
+  // Entries written before sign-ins were named user.signed_in.
   'session.created': ['Signed in', 'Inicio de sesión'],
+  'user.signed_in': ['Signed in', 'Inicio de sesión'],
   'session.ended': ['Signed out', 'Cierre de sesión'],
   'session.revoked': ['Session revoked', 'Sesión revocada'],
   'token.created': ['Token created', 'Token creado'],

@@ -78,7 +78,7 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
     const [entry] = await h.t.db.database.db
       .select()
       .from(auditEvents)
-      .where(and(eq(auditEvents.action, 'session.created'), eq(auditEvents.actorId, person.userId)))
+      .where(and(eq(auditEvents.action, 'user.signed_in'), eq(auditEvents.actorId, person.userId)))
       .orderBy(desc(auditEvents.occurredAt))
       .limit(1);
     expect(entry?.after).toMatchObject({ method: 'passkey', passkeyId: listed[0].id });

@@ -201,7 +201,7 @@ const INVENTORY: Record<string, InventoryCase> = {
       return { chain: userChain(who), actor: who, target: userNamed(who) };
     },
   },
-  'session.created': {
+  'user.signed_in': {
     how: 'POST /auth/login → the user’s own log',
     arrange: async () => {
       const who = await signUp(t.app);
@@ -913,7 +913,7 @@ describe('a sign-in is one entry, in the user’s own log', () => {
     expectStatus(await as(t.app, who).post('/api/v1/invitations/accept', { token }), 200);
   }
 
-  it('session.created in the user’s log and nothing in any of their orgs’ logs', async () => {
+  it('user.signed_in in the user’s log and nothing in any of their orgs’ logs', async () => {
     const who = await signUp(t.app, { name: 'Mo Multi' });
     await createOrg(t.app, { name: `Own ${rand()}` }, who);
     const other = await createOrg(t.app, { name: `Other ${rand()}` });
@@ -926,7 +926,7 @@ describe('a sign-in is one entry, in the user’s own log', () => {
     const chain = userChain(who);
     expect(await grownChains(before)).toEqual([chainName(chain)]);
     const entries = await entriesSince(chain, before.get(chain.id)?.seq ?? 0);
-    expect(entries.map((e) => e.action)).toEqual(['session.created']);
+    expect(entries.map((e) => e.action)).toEqual(['user.signed_in']);
     expect(entries[0]!.actor).toEqual(actorOf(who));
     expect(entries[0]!.target).toEqual({ type: 'session', id: sessionId });
     await expectVerifies(chain);

@@ -75,7 +75,7 @@ export type SignInProof =
   | { method: 'passkey'; passkeyId: string; counter: number; backedUp: boolean };
 
 export const signIn = defineCommand({
-  action: 'session.created',
+  action: 'user.signed_in',
   async run(
     ctx,
     input: {

@@ -92,7 +92,7 @@ describe('live sessions per user', () => {
     // The sign-in that pushed the oldest session out says so in the user's own log.
     const log = await t.app.inject({ url: '/api/v1/me/audit-events', headers: { cookie: cookies[3]! } });
     const signIns = (log.json().items as Array<{ action: string; after: Record<string, unknown> }>).filter(
-      (e) => e.action === 'session.created',
+      (e) => e.action === 'user.signed_in',
     );
     expect(signIns[0]!.after.sessionsEnded).toHaveLength(1);
     expect(signIns.slice(1).every((e) => e.after.sessionsEnded === undefined)).toBe(true);

@@ -326,7 +326,7 @@ describe('POST /api/v1/auth/passkey', () => {
     expect(res.json().user).toMatchObject({ id: who.userId, email: who.email });
     const me = (await send('GET', '/api/v1/me', undefined, sessionCookie(res))).json();
     expect(me.user.id).toBe(who.userId);
-    const entry = await lastEntry('session.created', who.userId);
+    const entry = await lastEntry('user.signed_in', who.userId);
     expect(entry?.after).toMatchObject({ userId: who.userId, method: 'passkey', passkeyId: row.id });
     const list = (await send('GET', '/api/v1/me/passkeys', undefined, who.cookie)).json();
     expect(list.items[0].lastUsedAt).not.toBeNull();

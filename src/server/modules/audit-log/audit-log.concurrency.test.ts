@@ -133,14 +133,14 @@ describe.skipIf(!onPostgres)('the audit chain under concurrent writers (PostgreS
           );
         }
       });
-      for (const member of members) requests.push(signIn(member).then((res) => ['session.created', res]));
+      for (const member of members) requests.push(signIn(member).then((res) => ['user.signed_in', res]));
       tally(await Promise.all(requests), done);
     }
 
     expect(done).toEqual({
       'org.updated': 8 * rounds,
       'member.role_changed': 8 * rounds,
-      'session.created': 8 * rounds,
+      'user.signed_in': 8 * rounds,
     });
     const length = await expectOneLine(org.orgId);
     expect(length).toBe(start + 16 * rounds);
