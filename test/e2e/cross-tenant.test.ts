@@ -95,6 +95,10 @@ const ROUTES: Record<string, RouteCase> = {
   'PATCH /api/v1/orgs/:orgId': {
     request: (o) => ({ method: 'PATCH', url: at(o), payload: { description: 'cross-tenant write' } }),
   },
+  'GET /api/v1/orgs/:orgId/security': { request: (o) => ({ method: 'GET', url: at(o, '/security') }) },
+  'PATCH /api/v1/orgs/:orgId/security': {
+    request: (o) => ({ method: 'PATCH', url: at(o, '/security'), payload: { sessionIdleMinutes: 30 } }),
+  },
   'DELETE /api/v1/orgs/:orgId': {
     // A's owner's own password: right for the account, wrong org.
     request: (o) => ({ method: 'DELETE', url: at(o), payload: { password: STRONG_PASSWORD } }),

@@ -42,6 +42,8 @@ describe('route inventory', () => {
         'GET /api/v1/orgs/:orgId → settings:read',
         'PATCH /api/v1/orgs/:orgId → settings:update',
         'DELETE /api/v1/orgs/:orgId → org:delete (session only)',
+        'GET /api/v1/orgs/:orgId/security → settings:read',
+        'PATCH /api/v1/orgs/:orgId/security → settings:update',
         'PUT /api/v1/orgs/:orgId/logo → settings:update',
         'GET /api/v1/orgs/:orgId/logo → members:read',
         'DELETE /api/v1/orgs/:orgId/logo → settings:update',
