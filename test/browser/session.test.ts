@@ -17,7 +17,7 @@ describe.skipIf(!HAS_CHROMIUM)('sign-in, sign-out and the console’s memory', (
   async function signIn(page: import('playwright-core').Page, email: string) {
     await page.getByLabel('Email').fill(email);
     await page.locator('input[type=password]').fill(STRONG_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
 
   it('after signing out, the next person in the tab sees nothing read as the one before', {
