@@ -8,6 +8,16 @@ export function totpCode(secret: string, steps = 0): string {
 }
 
 /**
+ * Waits for the next time step when less than `marginMs` of this one is left: a code computed for
+ * the previous step just before a step ends would be two steps old when the server reads it, and
+ * refused. Waiting out the few seconds is the real clock, not a fake one.
+ */
+export async function clearOfStepEnd(marginMs = 5_000): Promise<void> {
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < marginMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
+
+/**
  * Turns 2FA on for `who` through the API. The confirming code is the previous step's, so the
  * current step's and the next one's are still free for the test to sign in with.
  */
@@ -16,6 +26,7 @@ export async function enableTwoFactor(
   who: { cookie: string },
 ): Promise<{ secret: string; otpauthUrl: string; recoveryCodes: string[] }> {
   const { secret, otpauthUrl } = expectStatus(await as(app, who).post('/api/v1/me/2fa/totp'), 200).json();
+  await clearOfStepEnd();
   const confirmed = expectStatus(
     await as(app, who).post('/api/v1/me/2fa/totp/confirm', { code: totpCode(secret, -1) }),
     200,
