@@ -270,6 +270,12 @@ export async function deletePasskeyRow(
   return row;
 }
 
+/** Removes every passkey of the user; returns how many there were. */
+export async function deleteAllPasskeys(db: Executor, userId: string): Promise<number> {
+  const rows = await db.delete(passkeys).where(eq(passkeys.userId, userId)).returning({ id: passkeys.id });
+  return rows.length;
+}
+
 /**
  * Records a verified use of a passkey. The signature counter must move forward, except that an
  * authenticator keeping none (synced passkeys) reports 0 every time against a stored 0: guarded
