@@ -198,6 +198,37 @@ describe('POST /api/v1/me/passkeys', () => {
       expect(res.statusCode, res.body).toBe(400);
     }
   });
+
+  it('answers a challenge no server wrote (a NUL byte, not base64url) as refused, never 500', async () => {
+    const who = await signUp(t.app);
+    const clientDataJSON = (challenge: string) =>
+      Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: ORIGIN })).toString('base64url');
+    for (const challenge of ['a\u0000b', 'not base64url!', 'é']) {
+      const registration = {
+        id: 'AAAA',
+        rawId: 'AAAA',
+        type: 'public-key',
+        response: { clientDataJSON: clientDataJSON(challenge), attestationObject: 'AAAA' },
+        clientExtensionResults: {},
+      };
+      const added = await send(
+        'POST',
+        '/api/v1/me/passkeys',
+        { name: 'Junk', response: registration },
+        who.cookie,
+      );
+      expect(added.statusCode, added.body).toBe(400);
+      const assertion = {
+        id: 'AAAA',
+        rawId: 'AAAA',
+        type: 'public-key',
+        response: { clientDataJSON: clientDataJSON(challenge), authenticatorData: 'AAAA', signature: 'AAAA' },
+        clientExtensionResults: {},
+      };
+      const signedIn = await signInWith(assertion);
+      expect(signedIn.statusCode, signedIn.body).toBe(401);
+    }
+  });
 });
 
 describe('GET, PATCH and DELETE /api/v1/me/passkeys', () => {

@@ -65,6 +65,9 @@ export function relyingParty(publicUrl: string): RelyingParty {
  */
 export const userHandle = (userId: string) => new TextEncoder().encode(userId);
 
+/** A challenge as generateXOptions writes it: base64url, bounded. */
+const CHALLENGE = /^[A-Za-z0-9_-]{1,128}$/;
+
 /**
  * The challenge an authenticator's response answers, read from its clientDataJSON, or undefined
  * when that is not the JSON a browser writes. Only a key to find the stored challenge by: the
@@ -74,9 +77,9 @@ export function challengeOf(clientDataJSON: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8'));
     const challenge = (parsed as { challenge?: unknown } | null)?.challenge;
-    return typeof challenge === 'string' && challenge.length > 0 && challenge.length <= 128
-      ? challenge
-      : undefined;
+    // Only the form this server hands out (base64url): anything else answers no challenge of ours,
+    // and a NUL byte would make the database refuse the lookup (a 500) instead of finding nothing.
+    return typeof challenge === 'string' && CHALLENGE.test(challenge) ? challenge : undefined;
   } catch {
     return undefined;
   }
@@ -268,6 +271,12 @@ export async function deletePasskeyRow(
     .where(and(eq(passkeys.userId, userId), eq(passkeys.id, id)))
     .returning(viewColumns);
   return row;
+}
+
+/** Removes every passkey of the user; returns how many there were. */
+export async function deleteAllPasskeys(db: Executor, userId: string): Promise<number> {
+  const rows = await db.delete(passkeys).where(eq(passkeys.userId, userId)).returning({ id: passkeys.id });
+  return rows.length;
 }
 
 /**

@@ -38,7 +38,7 @@ export const passwordResetConfirmSchema = {
   tags: ['auth'],
   summary: 'Set a new password with a reset link',
   description:
-    'Every session of the account ends and its trusted browsers are forgotten. 410 token_expired for a used, expired or unknown link. With two-factor authentication on, a code is needed too (401 second_factor_required).',
+    'Every session of the account ends and its trusted browsers are forgotten; when the link is the first proof of the address, passkeys added before it are removed. 410 token_expired for a used, expired or unknown link. With two-factor authentication on, a code is needed too (401 second_factor_required).',
   body: Body({
     token: LinkToken,
     newPassword: Password,

@@ -11,6 +11,7 @@ import {
 import { onPostgres, queryRows } from '../../../../test/support/database.ts';
 import { as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
 import { enableTwoFactor, totpCode } from '../../../../test/support/two-factor.ts';
+import { SoftPasskey } from '../../../../test/support/webauthn.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
 
 let t: TestApp;
@@ -293,6 +294,55 @@ describe('password reset', () => {
     expect(codes.filter((c) => c === 204)).toHaveLength(1);
     expect(codes.filter((c) => c === 410)).toHaveLength(7);
     expect(await accountEntries(person.userId, 'user.password_reset')).toHaveLength(1);
+  });
+  it('a reset that first proves the mailbox removes the passkeys added before (account pre-hijacking)', async () => {
+    // Someone signs up with an address that is not theirs (nothing proves it) and adds a passkey;
+    // the address's owner then takes the account over with a reset link. The passkey was never
+    // the owner's: it must not keep signing its maker in.
+    const squatter = await signUp(t.app, { name: 'Squatter' });
+    const passkey = new SoftPasskey();
+    const options = (await post('/api/v1/me/passkeys/options', {}, squatter.cookie)).json();
+    expectStatus(
+      await post(
+        '/api/v1/me/passkeys',
+        { name: 'Mine', response: passkey.register(options) },
+        squatter.cookie,
+      ),
+      201,
+    );
+    const signInWithPasskey = async () => {
+      const request = (await post('/api/v1/auth/passkey/options', { email: squatter.email })).json();
+      return post('/api/v1/auth/passkey', { response: passkey.assert(request) });
+    };
+    expectStatus(await signInWithPasskey(), 200);
+    const token = await resetToken(squatter.email);
+    expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD }),
+      204,
+    );
+    expect((await signInWithPasskey()).statusCode).toBe(401);
+    const [entry] = (await accountEntries(squatter.userId, 'user.password_reset')).slice(-1);
+    expect(entry?.after).toMatchObject({ passkeysRemoved: 1 });
+  });
+
+  it('a reset of an account whose address was proven keeps its passkeys', async () => {
+    const owner = await signUp(t.app, { name: 'Owner' });
+    await t.db.database.db.execute(
+      sql`UPDATE users SET email_verified_at = now() WHERE id = ${owner.userId}`,
+    );
+    const passkey = new SoftPasskey();
+    const options = (await post('/api/v1/me/passkeys/options', {}, owner.cookie)).json();
+    expectStatus(
+      await post('/api/v1/me/passkeys', { name: 'Mine', response: passkey.register(options) }, owner.cookie),
+      201,
+    );
+    const token = await resetToken(owner.email);
+    expectStatus(
+      await post('/api/v1/auth/password-reset/confirm', { token, newPassword: NEW_PASSWORD }),
+      204,
+    );
+    const request = (await post('/api/v1/auth/passkey/options', { email: owner.email })).json();
+    expectStatus(await post('/api/v1/auth/passkey', { response: passkey.assert(request) }), 200);
   });
 });
 

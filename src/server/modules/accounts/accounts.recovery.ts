@@ -8,6 +8,7 @@ import {
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
+import { deleteAllPasskeys } from './accounts.passkeys.ts';
 import {
   changeUserEmail,
   consumeAccountToken,
@@ -190,11 +191,22 @@ export const resetPassword = defineCommand({
     const ended = await ctx.services.sessions.revoke(ctx, user.id);
     await forgetDevices(ctx.tx, user.id);
     await endAccountTokens(ctx.tx, user.id, 'password_reset');
-    // The link reached the mailbox: the address is proven too.
-    if (await markEmailVerified(ctx.tx, user.id)) await ctx.invalidate(USERS_CACHE, user.id);
+    // The link reached the mailbox: the address is proven too. When this is its first proof, the
+    // account may have been made by someone else with an address that is not theirs, waiting for
+    // its owner to take it over (account pre-hijacking): a passkey added before then was never
+    // proven to be the owner's and would keep signing its maker in, so it goes.
+    let passkeysRemoved = 0;
+    if (await markEmailVerified(ctx.tx, user.id)) {
+      passkeysRemoved = await deleteAllPasskeys(ctx.tx, user.id);
+      await ctx.invalidate(USERS_CACHE, user.id);
+    }
     ctx.record({
       target: userTarget(user),
-      after: { sessionsEnded: ended, ...(secondFactor ? { secondFactor } : {}) },
+      after: {
+        sessionsEnded: ended,
+        ...(secondFactor ? { secondFactor } : {}),
+        ...(passkeysRemoved > 0 ? { passkeysRemoved } : {}),
+      },
       actor: userActor(user),
     });
   },
