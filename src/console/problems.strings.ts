@@ -22,7 +22,7 @@ const en = {
     'Enter the current code from your authenticator app (each code works once), or an unused recovery code.',
   problem_two_factor_required_title: 'Two-factor authentication is required',
   problem_two_factor_required:
-    'An organization you belong to requires two-factor authentication: turn it on (Account → Security) to keep working there — your account pages and leaving the organization still work — and it cannot be turned off while that organization requires it.',
+    'An organization you belong to requires two-factor authentication: turn it on (Account security) to keep working there — your account pages and leaving the organization still work — and it cannot be turned off while that organization requires it.',
   problem_permission_denied_title: 'Your role does not allow this',
   problem_permission_denied:
     'Ask an Owner or Admin of this organization to do it for you, or to give you a role that allows it.',
@@ -180,7 +180,7 @@ const es: Strings<typeof en>['es'] = {
     'Introduce el código actual de tu aplicación de autenticación (cada código sirve una sola vez) o un código de recuperación sin usar.',
   problem_two_factor_required_title: 'La autenticación en dos pasos es obligatoria',
   problem_two_factor_required:
-    'Una organización a la que perteneces exige la autenticación en dos pasos: actívala (Cuenta → Seguridad) para seguir trabajando en ella —las páginas de tu cuenta y salir de la organización siguen funcionando— y no se puede desactivar mientras esa organización la exija.',
+    'Una organización a la que perteneces exige la autenticación en dos pasos: actívala (Seguridad de la cuenta) para seguir trabajando en ella —las páginas de tu cuenta y salir de la organización siguen funcionando— y no se puede desactivar mientras esa organización la exija.',
   problem_permission_denied_title: 'Tu rol no permite esto',
   problem_permission_denied:
     'Pide a un Propietario o Administrador de esta organización que lo haga por ti, o que te dé un rol que lo permita.',

@@ -42,7 +42,7 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
     });
 
     await page.goto(`${h.base}/orgs/${orgId}/settings/account/security`);
-    await poll(() => page.getByRole('heading', { name: 'Security', level: 1 }).count()).toBe(1);
+    await poll(() => page.getByRole('heading', { name: 'Account security', level: 1 }).count()).toBe(1);
     const section = page.getByRole('region', { name: 'Passkeys' });
     await poll(() => section.getByText('You have no passkeys yet.').count()).toBe(1);
     await h.expectAccessible(page, 'security page, no passkeys');

@@ -54,7 +54,7 @@ describe.skipIf(!HAS_CHROMIUM)('password reset and email verification in a brows
 
     await page.getByLabel('Email').fill(person.email);
     await page.getByRole('textbox', { name: 'Password' }).fill(NEW_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await poll(() => new URL(page.url()).pathname).not.toBe('/signin');
     expect((await me(await h.cookieOf(page))).json().user.email).toBe(person.email);
   });

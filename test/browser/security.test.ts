@@ -37,10 +37,13 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Security', () => {
     await enableTwoFactor(org.owner.userId);
     const page = await h.pageAs(org.owner);
     await page.goto(securityUrl(org.orgId));
-    await page.getByRole('heading', { name: 'Security', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Security', level: 1, exact: true }).waitFor();
     await expect
       .poll(() =>
-        page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Security' }).count(),
+        page
+          .getByRole('navigation', { name: 'Settings' })
+          .getByRole('link', { name: 'Security', exact: true })
+          .count(),
       )
       .toBe(1);
     await page.getByText('Your address, as the server sees it: 127.0.0.1').waitFor();
@@ -127,16 +130,16 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Security', () => {
     await page.goto(`${base}/orgs/${org.orgId}/settings/team`);
     await page
       .getByRole('alert')
-      .filter({ hasText: 'This organization requires two-factor authentication' })
+      .filter({ hasText: 'Two-factor authentication is required' })
       .first()
       .waitFor();
-    const link = page.getByRole('link', { name: 'Go to Account → Security' }).first();
+    const link = page.getByRole('link', { name: 'Go to Account security' }).first();
     expect(await link.getAttribute('href')).toBe(`/orgs/${org.orgId}/settings/account/security`);
     // The developer has no settings:read: no Security page in their navigation.
     expect(
       await page
         .getByRole('navigation', { name: 'Settings' })
-        .getByRole('link', { name: 'Security' })
+        .getByRole('link', { name: 'Security', exact: true })
         .count(),
     ).toBe(0);
     await expectAccessible(page, 'team page, held by require-2FA');

@@ -52,8 +52,11 @@ describe.skipIf(!HAS_CHROMIUM)('Account → Security: two-factor authentication 
     const { orgId, owner } = await createOrg(h.t.app, { name: 'Two Step Co' });
     const page = await h.pageAs(owner);
     await page.goto(`${h.base}/orgs/${orgId}/settings/account`);
-    await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Security' }).click();
-    await poll(() => page.getByRole('heading', { name: 'Security', level: 1 }).count()).toBe(1);
+    await page
+      .getByRole('navigation', { name: 'Settings' })
+      .getByRole('link', { name: 'Account security' })
+      .click();
+    await poll(() => page.getByRole('heading', { name: 'Account security', level: 1 }).count()).toBe(1);
     const section = page.getByRole('region', { name: 'Two-factor authentication' });
     await poll(() => section.getByText('Off', { exact: true }).count()).toBe(1);
     await h.expectAccessible(page, 'security page, 2FA off');
@@ -130,7 +133,7 @@ describe.skipIf(!HAS_CHROMIUM)('Account → Security: two-factor authentication 
     await page.getByLabel(/^Recovery code/).fill(codes[4]!);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(new RegExp(`/orgs/${orgId}/settings/account/security$`));
-    await poll(() => page.getByRole('heading', { name: 'Security', level: 1 }).count()).toBe(1);
+    await poll(() => page.getByRole('heading', { name: 'Account security', level: 1 }).count()).toBe(1);
     expect((await me(await h.cookieOf(page))).twoFactorEnabled).toBe(true);
   });
 
@@ -162,8 +165,8 @@ describe.skipIf(!HAS_CHROMIUM)('Account → Security: two-factor authentication 
     await page.getByRole('button', { name: 'Verificar' }).click();
     await page.waitForURL(new RegExp(`/orgs/${orgId}/settings/team`));
 
-    await page.getByRole('link', { name: 'Seguridad' }).click();
-    await poll(() => page.getByRole('heading', { name: 'Seguridad', level: 1 }).count()).toBe(1);
+    await page.getByRole('link', { name: 'Seguridad de la cuenta' }).click();
+    await poll(() => page.getByRole('heading', { name: 'Seguridad de la cuenta', level: 1 }).count()).toBe(1);
     const seccion = page.getByRole('region', { name: 'Autenticación en dos pasos' });
     await poll(() => seccion.getByText('Activada', { exact: true }).count()).toBe(1);
     await h.expectAccessible(page, 'security page in Spanish');

@@ -2,7 +2,7 @@ import type { Strings } from '../strings-bundle.ts';
 
 /** Account → Security (two-factor authentication, recovery codes) and the sign-in's second step. */
 const en = {
-  accountSecurity: 'Security',
+  accountSecurity: 'Account security',
   securityIntro: 'How you prove it is you when you sign in. These settings are yours, in every organization.',
 
   twoFactorTitle: 'Two-factor authentication',
@@ -56,7 +56,7 @@ const en = {
 };
 
 const es: typeof en = {
-  accountSecurity: 'Seguridad',
+  accountSecurity: 'Seguridad de la cuenta',
   securityIntro:
     'Cómo demuestras que eres tú al iniciar sesión. Estos ajustes son tuyos, en todas tus organizaciones.',
 

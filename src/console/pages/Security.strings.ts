@@ -31,7 +31,7 @@ const en = {
   securityDiscard: 'Discard changes',
   securitySaved: 'Security policy saved.',
   twoFactorHeldTitle: 'Set up two-factor authentication to continue',
-  twoFactorHeldLink: 'Go to Account → Security',
+  twoFactorHeldLink: 'Go to Account security',
   suspendedBanner:
     'This organization is suspended by the operators of this installation: nothing in it can be seen or changed until they lift the suspension.',
 };
@@ -67,7 +67,7 @@ const es: Strings<typeof en>['es'] = {
   securityDiscard: 'Descartar cambios',
   securitySaved: 'Política de seguridad guardada.',
   twoFactorHeldTitle: 'Configura la verificación en dos pasos para continuar',
-  twoFactorHeldLink: 'Ir a Cuenta → Seguridad',
+  twoFactorHeldLink: 'Ir a Seguridad de la cuenta',
   suspendedBanner:
     'Los operadores de esta instalación han suspendido esta organización: no se puede ver ni cambiar nada en ella hasta que levanten la suspensión.',
 };
