@@ -44,7 +44,7 @@ describe.skipIf(!HAS_CHROMIUM)('sign-in, sign-out and the console’s memory', (
     await page.waitForURL(/\/signin/);
     await signIn(page, b.owner.email);
     await page.waitForURL(new RegExp(`/orgs/${b.orgId}/settings/team`));
-    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
     // B's own sessions (the API one and this browser's), not A's three cached moments ago and
     // still "fresh" for 30 s.
     const own = await h.t.app.inject({
