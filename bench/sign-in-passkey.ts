@@ -14,6 +14,7 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/sign-in-passkey.ts
  */
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { loadConfig } from '../src/server/config.ts';
 import { type RunningServer, startServer } from '../src/server/main.ts';
@@ -106,6 +107,10 @@ async function main(): Promise<void> {
       expect(signup, 201, 'sign-up');
       const cookie = signup.cookies.find((c) => c.name === 'gatehouse_session')!;
       const session = `${cookie.name}=${cookie.value}`;
+      // Passkeys are added only to an account whose address is proven.
+      await app.gatehouse.database.db.execute(
+        sql`UPDATE users SET email_verified_at = now() WHERE email = ${email}`,
+      );
       const { res: options } = await inject('/api/v1/me/passkeys/options', {}, session);
       expect(options, 200, 'registration options');
       const passkey = new SoftPasskey();

@@ -117,7 +117,8 @@ async function orgOf(owner: Person, orgId: string) {
   return expectStatus(await as(await app(), owner).get(`/api/v1/orgs/${orgId}`), 200).json();
 }
 
-describe('gatehouse operator and break-glass', () => {
+// Each test spawns the command several times (a few seconds each on a busy machine).
+describe('gatehouse operator and break-glass', { timeout: 120_000 }, () => {
   it('lists organizations and accounts, as a table and as JSON; the help names every account command', async () => {
     const org = await createOrg(await app(), { name: 'Listed Co', plan: 'free' });
     const text = await operator(['operator', 'orgs', 'list']);
@@ -405,9 +406,7 @@ describe('gatehouse operator and break-glass', () => {
     expect(report.ok, report.detail).toBe(true);
   });
 
-  it('reset-2fa turns off a locked-out account’s 2FA and ends its sessions, audited as the operator with the reason', {
-    timeout: 90_000,
-  }, async () => {
+  it('reset-2fa turns off a locked-out account’s 2FA and ends its sessions, audited as the operator with the reason', async () => {
     const who = await signUp(await app(), { email: uniqueEmail('lost-phone') });
     await enableTwoFactor(await app(), who);
     expect((await login(who.email, who.password)).json().code).toBe('second_factor_required');

@@ -79,7 +79,8 @@ const withColumn = {
   NODE_OPTIONS: `--import tsx --import ${path.resolve('test/support/sealed-column.ts')}`,
 };
 
-describe('gatehouse secrets rotate', () => {
+// Each test spawns the command (a few seconds each on a busy machine).
+describe('gatehouse secrets rotate', { timeout: 120_000 }, () => {
   it('refuses a bad SECRETS_KEY, or no key at all, with a clear message and exit code 2', async () => {
     const bad = randomBytes(16).toString('base64');
     const refused = await run(['secrets', 'rotate'], { ...env, SECRETS_KEY: bad });
@@ -120,9 +121,7 @@ describe('gatehouse secrets rotate', () => {
   });
 
   // Two runs of the command compiled from source (the test's column is declared through tsx).
-  it('re-seals every value under the new key with the old one among the previous keys; a second run re-seals nothing', {
-    timeout: 90_000,
-  }, async () => {
+  it('re-seals every value under the new key with the old one among the previous keys; a second run re-seals nothing', async () => {
     // An account with 2FA on and a set-up pending, both sealed under the old key as the server sealed them.
     const old = new Secrets(oldKey);
     const userId = await withDatabase(async (database) => {

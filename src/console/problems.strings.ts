@@ -20,6 +20,9 @@ const en = {
   problem_invalid_second_factor_title: 'That code is not right',
   problem_invalid_second_factor:
     'Enter the current code from your authenticator app (each code works once), or an unused recovery code.',
+  problem_email_unverified_title: 'Verify your email address first',
+  problem_email_unverified:
+    'Two-factor authentication and passkeys can be added once your address is proven: follow the link we mailed you (the Account page can send a new one).',
   problem_two_factor_required_title: 'Two-factor authentication is required',
   problem_two_factor_required:
     'An organization you belong to requires two-factor authentication: turn it on (Account security) to keep working there — your account pages and leaving the organization still work — and it cannot be turned off while that organization requires it.',
@@ -178,6 +181,9 @@ const es: Strings<typeof en>['es'] = {
   problem_invalid_second_factor_title: 'Ese código no es correcto',
   problem_invalid_second_factor:
     'Introduce el código actual de tu aplicación de autenticación (cada código sirve una sola vez) o un código de recuperación sin usar.',
+  problem_email_unverified_title: 'Primero verifica tu correo',
+  problem_email_unverified:
+    'La autenticación en dos pasos y las llaves de acceso se pueden añadir cuando tu dirección esté verificada: sigue el enlace que te enviamos (la página Cuenta puede enviarte uno nuevo).',
   problem_two_factor_required_title: 'La autenticación en dos pasos es obligatoria',
   problem_two_factor_required:
     'Una organización a la que perteneces exige la autenticación en dos pasos: actívala (Seguridad de la cuenta) para seguir trabajando en ella —las páginas de tu cuenta y salir de la organización siguen funcionando— y no se puede desactivar mientras esa organización la exija.',

@@ -9,6 +9,7 @@ export const PROBLEM_CODES = [
   'second_factor_required',
   'invalid_second_factor',
   'two_factor_required',
+  'email_unverified',
   'permission_denied',
   'forbidden_origin',
   'session_required',

@@ -1,7 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../../src/server/platform/db/schema.ts';
-import { signUp, uniqueEmail } from '../support/app.ts';
+import { signUp, uniqueEmail, verifyEmailInDatabase } from '../support/app.ts';
 import { type ConsoleHarness, HAS_CHROMIUM, openConsole } from '../support/console.ts';
 import { as, createOrg, expectStatus } from '../support/orgs.ts';
 
@@ -27,6 +27,7 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
     timeout: 120_000,
   }, async () => {
     const person = await signUp(h.t.app, { email: uniqueEmail('pat'), name: 'Pat Passkey' });
+    await verifyEmailInDatabase(h.t.app, person.userId);
     const { orgId } = await createOrg(h.t.app, { name: 'Passkey Labs' }, person);
     const page = await h.pageAs(person);
     const cdp = await page.context().newCDPSession(page);

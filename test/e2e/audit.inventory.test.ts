@@ -15,6 +15,7 @@ import {
   signUp,
   type TestApp,
   uniqueEmail,
+  verifyEmailInDatabase,
 } from '../support/app.ts';
 import {
   addMember,
@@ -148,7 +149,8 @@ async function sessionIdOf(who: { cookie: string }): Promise<string> {
 }
 
 /** Registers a software passkey for `who`; returns the passkey's id. */
-async function addPasskey(who: { cookie: string }, name: string): Promise<string> {
+async function addPasskey(who: { cookie: string; userId: string }, name: string): Promise<string> {
+  await verifyEmailInDatabase(t.app, who.userId);
   const options = expectStatus(await as(t.app, who).post('/api/v1/me/passkeys/options'), 200).json();
   const response = new SoftPasskey().register(options);
   return expectStatus(await as(t.app, who).post('/api/v1/me/passkeys', { name, response }), 201).json().id;
@@ -418,6 +420,7 @@ const INVENTORY: Record<string, InventoryCase> = {
     how: 'POST /me/2fa/totp/confirm → the user’s own log',
     arrange: async () => {
       const who = await signUp(t.app);
+      await verifyEmailInDatabase(t.app, who.userId);
       const { secret } = expectStatus(await as(t.app, who).post('/api/v1/me/2fa/totp'), 200).json();
       return async () => {
         expectStatus(

@@ -121,3 +121,14 @@ export async function setTwoFactorInDatabase(t: TestApp, userId: string, on = tr
   );
   t.app.gatehouse.bus.dropLocal('users', userId);
 }
+
+/**
+ * Marks a user's address as proven straight in the database (as following the mailed link would),
+ * for tests that add a credential: 2FA and passkeys need a verified address.
+ */
+export async function verifyEmailInDatabase(app: FastifyInstance, userId: string): Promise<void> {
+  await app.gatehouse.database.db.execute(
+    sql`UPDATE users SET email_verified_at = now() WHERE id = ${userId}`,
+  );
+  app.gatehouse.bus.dropLocal('users', userId);
+}

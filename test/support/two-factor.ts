@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Secret, TOTP } from 'otpauth';
+import { verifyEmailInDatabase } from './app.ts';
 import { as, expectStatus } from './orgs.ts';
 
 /** The code an authenticator app shows for `secret`, `steps` time steps from now (RFC 6238 defaults). */
@@ -23,8 +24,10 @@ export async function clearOfStepEnd(marginMs = 5_000): Promise<void> {
  */
 export async function enableTwoFactor(
   app: FastifyInstance,
-  who: { cookie: string },
+  who: { cookie: string; userId: string },
 ): Promise<{ secret: string; otpauthUrl: string; recoveryCodes: string[] }> {
+  // 2FA is added only to an account whose address is proven.
+  await verifyEmailInDatabase(app, who.userId);
   const { secret, otpauthUrl } = expectStatus(await as(app, who).post('/api/v1/me/2fa/totp'), 200).json();
   await clearOfStepEnd();
   const confirmed = expectStatus(

@@ -7,6 +7,7 @@ import {
   signUp,
   type TestApp,
   uniqueEmail,
+  verifyEmailInDatabase,
 } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
 import { SoftPasskey } from '../../../../test/support/webauthn.ts';
@@ -32,6 +33,8 @@ const send = (method: 'POST' | 'PATCH' | 'DELETE' | 'GET', url: string, payload?
   });
 
 async function registrationOptions(who: Who) {
+  // Passkeys are added only to an account whose address is proven.
+  await verifyEmailInDatabase(t.app, who.userId);
   const res = await send('POST', '/api/v1/me/passkeys/options', undefined, who.cookie);
   expect(res.statusCode, res.body).toBe(200);
   return res.json();

@@ -17,6 +17,7 @@ import {
   relyingParty,
   verifyRegistration,
 } from './accounts.passkeys.ts';
+import { assertEmailVerified } from './accounts.recovery.ts';
 import { findUserByEmail } from './accounts.repository.ts';
 import { clientKey, type LoginThrottle } from './accounts.throttle.ts';
 
@@ -111,7 +112,11 @@ export function passkeyRoutes(app: FastifyInstance, throttle: LoginThrottle): vo
         },
       },
     },
-    async (request) => registrationOptions(db, rp(), signedInUser(request)),
+    async (request) => {
+      const user = signedInUser(request);
+      await assertEmailVerified(db, user.id);
+      return registrationOptions(db, rp(), user);
+    },
   );
 
   r.post(

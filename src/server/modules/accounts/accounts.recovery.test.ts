@@ -7,6 +7,7 @@ import {
   signUp,
   type TestApp,
   uniqueEmail,
+  verifyEmailInDatabase,
 } from '../../../../test/support/app.ts';
 import { onPostgres, queryRows } from '../../../../test/support/database.ts';
 import { as, createOrg, expectStatus, tokenFromMail } from '../../../../test/support/orgs.ts';
@@ -295,11 +296,29 @@ describe('password reset', () => {
     expect(codes.filter((c) => c === 410)).toHaveLength(7);
     expect(await accountEntries(person.userId, 'user.password_reset')).toHaveLength(1);
   });
-  it('a reset that first proves the mailbox removes the passkeys added before (account pre-hijacking)', async () => {
-    // Someone signs up with an address that is not theirs (nothing proves it) and adds a passkey;
-    // the address's owner then takes the account over with a reset link. The passkey was never
-    // the owner's: it must not keep signing its maker in.
+  it('an account whose address is not proven can add neither a passkey nor 2FA (account pre-hijacking)', async () => {
+    // Someone signs up with an address that is not theirs (nothing proves it). A credential they
+    // added would outlive the owner's takeover by a reset link, and a second factor only they hold
+    // would lock the owner out of that reset.
     const squatter = await signUp(t.app, { name: 'Squatter' });
+    for (const url of ['/api/v1/me/passkeys/options', '/api/v1/me/2fa/totp']) {
+      const res = expectStatus(await post(url, {}, squatter.cookie), 403);
+      expect(res.json().code).toBe('email_unverified');
+    }
+    const [row] = await queryRows<{ pending: string | null; challenges: number }>(
+      t.db.database.db,
+      sql`SELECT totp_pending_secret AS pending,
+            (SELECT count(*)::int FROM webauthn_challenges WHERE user_id = ${squatter.userId}) AS challenges
+          FROM users WHERE id = ${squatter.userId}`,
+    );
+    expect(row).toEqual({ pending: null, challenges: 0 });
+  });
+
+  it('a reset that first proves the mailbox removes passkeys added before it (accounts older than the rule)', async () => {
+    // Passkeys registered while nothing proved the address (before the rule above): registered
+    // here with the address marked proven, then put back to unproven as such an account would be.
+    const squatter = await signUp(t.app, { name: 'Squatter' });
+    await verifyEmailInDatabase(t.app, squatter.userId);
     const passkey = new SoftPasskey();
     const options = (await post('/api/v1/me/passkeys/options', {}, squatter.cookie)).json();
     expectStatus(
@@ -309,6 +328,9 @@ describe('password reset', () => {
         squatter.cookie,
       ),
       201,
+    );
+    await t.db.database.db.execute(
+      sql`UPDATE users SET email_verified_at = NULL WHERE id = ${squatter.userId}`,
     );
     const signInWithPasskey = async () => {
       const request = (await post('/api/v1/auth/passkey/options', { email: squatter.email })).json();
@@ -327,9 +349,7 @@ describe('password reset', () => {
 
   it('a reset of an account whose address was proven keeps its passkeys', async () => {
     const owner = await signUp(t.app, { name: 'Owner' });
-    await t.db.database.db.execute(
-      sql`UPDATE users SET email_verified_at = now() WHERE id = ${owner.userId}`,
-    );
+    await verifyEmailInDatabase(t.app, owner.userId);
     const passkey = new SoftPasskey();
     const options = (await post('/api/v1/me/passkeys/options', {}, owner.cookie)).json();
     expectStatus(

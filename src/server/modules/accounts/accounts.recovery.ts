@@ -1,5 +1,6 @@
 import { type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
+import type { Executor } from '../../platform/db/client.ts';
 import {
   AppError,
   ConflictError,
@@ -16,7 +17,13 @@ import {
   issueAccountToken,
   markEmailVerified,
 } from './accounts.recovery.repository.ts';
-import { findUserById, lockUser, lockUserByEmail, updatePasswordHash } from './accounts.repository.ts';
+import {
+  findUserById,
+  isEmailVerified,
+  lockUser,
+  lockUserByEmail,
+  updatePasswordHash,
+} from './accounts.repository.ts';
 import { forgetDevices } from './accounts.throttle.ts';
 import { requireSecondFactor } from './accounts.two-factor.ts';
 
@@ -31,6 +38,28 @@ const HOUR_MS = 3_600_000;
 export const VERIFICATION_TTL_MS = 48 * HOUR_MS;
 export const RESET_TTL_MS = HOUR_MS;
 export const EMAIL_CHANGE_TTL_MS = 24 * HOUR_MS;
+
+/**
+ * 403 email_unverified: a sign-in credential (an authenticator app, a passkey) is added only to an
+ * account whose address was proven. Otherwise anyone could sign up with someone else's address
+ * before they do, add a credential, and keep it after the address's owner takes the account over
+ * with a reset link, or lock them out of the reset with a second factor only the squatter holds.
+ */
+export class EmailUnverifiedError extends AppError {
+  constructor() {
+    super(
+      403,
+      'email_unverified',
+      'Email address not verified',
+      'Verify your email address (follow the link we mailed you) before adding two-factor authentication or a passkey.',
+    );
+  }
+}
+
+/** Refuses (403 email_unverified) unless the account's address is proven, read from the database now. */
+export async function assertEmailVerified(db: Executor, userId: string): Promise<void> {
+  if (!(await isEmailVerified(db, userId))) throw new EmailUnverifiedError();
+}
 
 /** Used, expired, replaced and unknown links all answer alike: a token's past is no one's business. */
 export class TokenExpiredError extends AppError {

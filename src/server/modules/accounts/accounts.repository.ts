@@ -176,3 +176,12 @@ export async function listAllUsers(db: Executor): Promise<OperatorUserRow[]> {
       .orderBy(asc(users.createdAt), asc(users.id))
   );
 }
+
+/** Whether the account's address was proven (a mailed link followed, an invitation accepted). */
+export async function isEmailVerified(db: Executor, userId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ verified: sql<boolean>`${users.emailVerifiedAt} IS NOT NULL` })
+    .from(users)
+    .where(eq(users.id, userId));
+  return row?.verified === true;
+}

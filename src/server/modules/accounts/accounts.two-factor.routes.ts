@@ -5,6 +5,7 @@ import { PASSWORD_MAX_LENGTH } from '../../platform/auth/passwords.ts';
 import { ConflictError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import { Body, problemResponses } from '../../platform/http/schemas.ts';
 import { confirmOwnPassword, withOwnPassword } from './accounts.auth.ts';
+import { assertEmailVerified } from './accounts.recovery.ts';
 import { findUserById } from './accounts.repository.ts';
 import type { LoginThrottle } from './accounts.throttle.ts';
 import {
@@ -89,6 +90,7 @@ export function twoFactorRoutes(
     { config: { ...own, command: [] }, schema: startSchema },
     async (request, reply) => {
       const user = await signedInUser(request);
+      await assertEmailVerified(app.gatehouse.database.db, user.id);
       const enrolment = await startTotpEnrolment(app.gatehouse.database.db, secrets, user);
       if (!enrolment) throw new ConflictError('Two-factor authentication is already on.');
       noStore(reply);

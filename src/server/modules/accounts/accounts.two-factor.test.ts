@@ -1,6 +1,13 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, ORIGIN, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
+import {
+  createTestApp,
+  ORIGIN,
+  signUp as signUpUnverified,
+  type TestApp,
+  uniqueEmail,
+  verifyEmailInDatabase,
+} from '../../../../test/support/app.ts';
 import {
   as,
   createOrg,
@@ -11,6 +18,13 @@ import {
 import { enableTwoFactor, totpCode } from '../../../../test/support/two-factor.ts';
 import { organizations, recoveryCodes, users } from '../../platform/db/schema.ts';
 import { matchTotp, totpStep } from './accounts.two-factor.ts';
+
+/** A new account whose address is proven (2FA is added only to such accounts). */
+async function signUp(...args: Parameters<typeof signUpUnverified>) {
+  const who = await signUpUnverified(...args);
+  await verifyEmailInDatabase(args[0], who.userId);
+  return who;
+}
 
 /**
  * TOTP 2FA and recovery codes through the API, on a real database: set-up, sign-in with each
