@@ -138,6 +138,24 @@ describe.skipIf(!HAS_CHROMIUM)('Account → Security: two-factor authentication 
     expect((await me(await h.cookieOf(page))).twoFactorEnabled).toBe(true);
   });
 
+  it('an account whose address is unproven is told to verify it before adding a second factor', {
+    timeout: 120_000,
+  }, async () => {
+    const { orgId, owner } = await createOrg(h.t.app, { name: 'Unproven Co' });
+    const page = await h.pageAs(owner);
+    await page.goto(`${h.base}/orgs/${orgId}/settings/account/security`);
+    await poll(() =>
+      page
+        .getByText('Two-factor authentication and passkeys can be added once your email address is verified.')
+        .count(),
+    ).toBe(1);
+    const section = page.getByRole('region', { name: 'Two-factor authentication' });
+    await section.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await poll(() => section.getByText('Verify your email address first').count()).toBe(1);
+    await h.expectAccessible(page, 'account security, address unproven');
+    expect((await me(await h.cookieOf(page))).twoFactorEnabled).toBe(false);
+  });
+
   it('speaks Spanish: the code step and the Security page', { timeout: 120_000 }, async () => {
     const { orgId, owner } = await createOrg(h.t.app, { name: 'Dos Pasos SL' });
     await verifyEmailInDatabase(h.t.app, owner.userId);

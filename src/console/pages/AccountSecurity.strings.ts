@@ -3,6 +3,8 @@ import type { Strings } from '../strings-bundle.ts';
 /** Account → Security (two-factor authentication, recovery codes) and the sign-in's second step. */
 const en = {
   accountSecurity: 'Account security',
+  securityNeedsVerifiedEmail:
+    'Two-factor authentication and passkeys can be added once your email address is verified.',
   securityIntro: 'How you prove it is you when you sign in. These settings are yours, in every organization.',
 
   twoFactorTitle: 'Two-factor authentication',
@@ -57,6 +59,8 @@ const en = {
 
 const es: typeof en = {
   accountSecurity: 'Seguridad de la cuenta',
+  securityNeedsVerifiedEmail:
+    'La autenticación en dos pasos y las llaves de acceso se pueden añadir cuando tu correo esté verificado.',
   securityIntro:
     'Cómo demuestras que eres tú al iniciar sesión. Estos ajustes son tuyos, en todas tus organizaciones.',
 

@@ -1,5 +1,7 @@
 import { Stack, Text, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
+import { useMe } from '../hooks.ts';
+import { EmailVerificationBanner } from './AccountEmail.tsx';
 import { PasskeysSection } from './AccountPasskeys.tsx';
 import { TwoFactorSection } from './AccountTwoFactor.tsx';
 
@@ -9,6 +11,7 @@ import { TwoFactorSection } from './AccountTwoFactor.tsx';
  */
 export function AccountSecurityPage() {
   const { t } = useTranslation();
+  const user = useMe().data?.user;
   return (
     <Stack gap="xl">
       <Stack gap={4}>
@@ -17,6 +20,13 @@ export function AccountSecurityPage() {
         </Title>
         <Text>{t('securityIntro')}</Text>
       </Stack>
+      {user && !user.emailVerified && (
+        // Credentials are added only once the address is proven (the server answers email_unverified).
+        <Stack gap="xs">
+          <Text>{t('securityNeedsVerifiedEmail')}</Text>
+          <EmailVerificationBanner user={user} />
+        </Stack>
+      )}
       <TwoFactorSection />
       <PasskeysSection />
     </Stack>
