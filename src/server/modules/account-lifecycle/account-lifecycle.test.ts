@@ -9,6 +9,7 @@ import {
   createPersonalToken,
   expectStatus,
   type Person,
+  requestToJoin,
 } from '../../../../test/support/orgs.ts';
 
 let t: TestApp;
@@ -203,4 +204,21 @@ describe('DELETE /api/v1/me', () => {
       }
     },
   );
+});
+
+describe('DELETE /api/v1/me and a request to join made before it', () => {
+  it('a deleted account’s pending request cannot be approved: nobody deleted becomes a member', async () => {
+    const org = await createOrg(t.app);
+    const { id, person } = await requestToJoin(t.app, org);
+    expectStatus(await deleteMe(person), 204);
+    const res = await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/join-requests/${id}/approve`, {
+      role: 'viewer',
+    });
+    expect(res.statusCode, res.body).toBe(409);
+    const [row] = await queryRows<{ n: number }>(
+      t.db.database.db,
+      sql`SELECT count(*)::int AS n FROM memberships WHERE user_id = ${person.userId} AND status = 'active'`,
+    );
+    expect(row?.n).toBe(0);
+  });
 });

@@ -18,7 +18,7 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
-import { markEmailVerified } from '../accounts/index.ts';
+import { lockUser, markEmailVerified } from '../accounts/index.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
@@ -341,6 +341,10 @@ export const acceptInvitation = defineCommand({
     }
     // Told only to the person the invitation is for, once the link is shown to be theirs.
     if (org.suspended) throw new OrgSuspendedError();
+    // The account is held until this commits: one deleted or disabled meanwhile is not admitted
+    // (its sessions end with it, but this request was already past the door).
+    const account = await lockUser(ctx.tx, user.userId);
+    if (!account || account.disabled) throw new UnauthenticatedError();
     if (invitation.role === OWNER_ROLE) await assertMayOwnAnother(ctx.tx, user.userId, input.maxOwnedPerUser);
     const admitted = await admitMember(ctx.tx, org.id, user.userId, invitation.roleId);
     if (!admitted)
@@ -442,6 +446,14 @@ export const approveJoinRequest = defineCommand({
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
     assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
+    // The requester's account, held until this commits: one deleted or disabled by an operator
+    // since it asked is not admitted.
+    const requester = await lockUser(ctx.tx, request.userId);
+    if (!requester || requester.disabled) {
+      throw new ConflictError(
+        'This account was deleted or disabled since it asked to join; deny the request instead.',
+      );
+    }
     const role = await roleForAssignment(ctx, input.role);
     assertCanGrant(access, rolePermissions(role.slug, role.permissions), {
       joinRequest: request.id,
@@ -491,6 +503,14 @@ export const denyJoinRequest = defineCommand({
     const request = await lockJoinRequest(ctx.tx, access.orgId, input.id);
     assertFound(request, 'join request');
     if (request.status !== 'pending') throw new ConflictError(`The request was already ${request.status}.`);
+    // The requester's account, held until this commits: one deleted or disabled by an operator
+    // since it asked is not admitted.
+    const requester = await lockUser(ctx.tx, request.userId);
+    if (!requester || requester.disabled) {
+      throw new ConflictError(
+        'This account was deleted or disabled since it asked to join; deny the request instead.',
+      );
+    }
     await decideJoinRequest(ctx.tx, access.orgId, request.id, 'denied', access.userId);
     ctx.record({
       target: { type: 'join_request', id: request.id, email: request.email, name: request.name },
