@@ -3,7 +3,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
-import { as, createOrg, expectStatus, type Person, tokenFromMail } from '../../../../test/support/orgs.ts';
+import {
+  as,
+  createOrg,
+  expectStatus,
+  INVITATION_LINK,
+  type Person,
+  tokenFromMail,
+} from '../../../../test/support/orgs.ts';
 
 /**
  * "An organization always has at least one owner", under concurrent requests on PostgreSQL: two
@@ -40,7 +47,7 @@ describe.skipIf(!onPostgres)('the last owner under concurrent requests (PostgreS
         }),
         201,
       );
-      const token = tokenFromMail((await t.mail.latestTo(bob.email, since, /#token=/)).text);
+      const token = tokenFromMail((await t.mail.latestTo(bob.email, since, INVITATION_LINK)).text);
       expectStatus(await as(t.app, bob).post('/api/v1/invitations/accept', { token }), 200);
     } else {
       await t.db.database.pool!.query(
