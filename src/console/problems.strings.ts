@@ -74,6 +74,14 @@ const en = {
     "The organization's current plan does not allow this. Only an Owner can change the plan: ask an Owner.",
   problem_plan_limit_feature:
     '{{feature}} needs the {{plan}} plan. Only an Owner can change the plan: ask an Owner.',
+  problem_quota_exhausted_title: 'Not enough tokens left',
+  problem_quota_exhausted:
+    'This scan costs more tokens than remain this month for the organization, your budget or your department. Ask an Owner or Admin for a boost or a larger budget.',
+  problem_invalid_sarif_title: 'The SARIF file is not valid',
+  problem_invalid_sarif: 'Check that the file is a SARIF 2.1.0 log from your scanner, then upload it again.',
+  problem_reauthentication_required_title: 'Confirm it is you',
+  problem_reauthentication_required:
+    'Enter your password again to continue. This protects your account if someone else has your session.',
   problem_rate_limited_title: 'Too many attempts',
   problem_rate_limited: 'Wait a moment, then try again.',
   problem_rate_limited_wait_one: 'Wait {{count}} second, then try again.',
@@ -236,6 +244,15 @@ const es: Strings<typeof en>['es'] = {
     'El plan actual de la organización no lo permite. Solo un Propietario puede cambiar el plan: pídeselo a un Propietario.',
   problem_plan_limit_feature:
     '{{feature}} requiere el plan {{plan}}. Solo un Propietario puede cambiar el plan: pídeselo a un Propietario.',
+  problem_quota_exhausted_title: 'No quedan suficientes tokens',
+  problem_quota_exhausted:
+    'Este análisis cuesta más tokens de los que quedan este mes a la organización, a tu presupuesto o a tu departamento. Pide a un Owner o Admin un aumento o más presupuesto.',
+  problem_invalid_sarif_title: 'El archivo SARIF no es válido',
+  problem_invalid_sarif:
+    'Comprueba que el archivo es un registro SARIF 2.1.0 de tu escáner y vuelve a subirlo.',
+  problem_reauthentication_required_title: 'Confirma que eres tú',
+  problem_reauthentication_required:
+    'Vuelve a escribir tu contraseña para continuar. Así se protege tu cuenta si otra persona tiene tu sesión.',
   problem_rate_limited_title: 'Demasiados intentos',
   problem_rate_limited: 'Espera un momento y vuelve a intentarlo.',
   problem_rate_limited_wait_one: 'Espera {{count}} segundo y vuelve a intentarlo.',

@@ -104,6 +104,16 @@ export const sessions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull(),
     ip: text('ip'),
     userAgent: text('user_agent'),
+    /**
+     * When the user last proved who they are on this session (signing in, or re-entering the
+     * password): adding a credential asks for a recent proof, so a stolen cookie alone cannot.
+     */
+    authenticatedAt: time('authenticated_at').notNull().defaultNow(),
+    /**
+     * How the session was signed in (RFC 8176 method names): `pwd`, plus `otp` for a TOTP code,
+     * `rc` for a recovery code, `hwk` for a passkey. Empty for sessions older than the column.
+     */
+    amr: text('amr').array().notNull().default(sql`'{}'`),
   },
   (t) => [uniqueIndex('sessions_token_hash_key').on(t.tokenHash), index('sessions_user_id_idx').on(t.userId)],
 );
@@ -625,4 +635,405 @@ export const accountTokens = pgTable(
     uniqueIndex('account_tokens_token_hash_key').on(t.tokenHash),
     index('account_tokens_user_idx').on(t.userId, t.purpose, t.createdAt),
   ],
+);
+
+/**
+ * Tokens a scan spends per module. The defaults are seeded by the migration; an operator changes
+ * them (`gatehouse operator plans set-module-cost`), and `GET /plans` shows them.
+ */
+export const moduleCosts = pgTable(
+  'module_costs',
+  {
+    module: text('module').primaryKey(),
+    tokens: integer('tokens').notNull(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('module_costs_module_check', sql`${t.module} IN ('dependencies', 'sast', 'secrets', 'api')`),
+    check('module_costs_tokens_check', sql`${t.tokens} >= 0`),
+  ],
+);
+
+/** The applications (repositories, services) an organization scans. */
+export const applications = pgTable(
+  'applications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    repositoryUrl: text('repository_url'),
+    description: text('description'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('applications_org_name_key').on(t.orgId, sql`lower(${t.name})`),
+    // Lets scans, findings and policies reference (org, application): another org's cannot be used.
+    unique('applications_org_id_key').on(t.orgId, t.id),
+    index('applications_org_list_idx').on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/**
+ * Scans of an application. A scan with results (SARIF) is `completed` at once; one created without
+ * them is `pending` until results arrive. `tokens` is what it cost; the counts and the policy
+ * result are fixed when its results are ingested.
+ */
+export const scans = pgTable(
+  'scans',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    applicationId: uuid('application_id').notNull(),
+    modules: text('modules').array().notNull(),
+    status: text('status').notNull(),
+    tokens: integer('tokens').notNull(),
+    /** The member who started it (a personal token's owner too); null for an automation token. */
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    /** The API token it came through, if any. */
+    tokenId: uuid('token_id').references(() => apiTokens.id, { onDelete: 'set null' }),
+    /** SARIF tool names seen (`runs[].tool.driver.name`). */
+    tools: text('tools').array().notNull().default(sql`'{}'`),
+    findingsTotal: integer('findings_total').notNull().default(0),
+    findingsCritical: integer('findings_critical').notNull().default(0),
+    findingsHigh: integer('findings_high').notNull().default(0),
+    findingsMedium: integer('findings_medium').notNull().default(0),
+    findingsLow: integer('findings_low').notNull().default(0),
+    /** `{passed, violations: [{policyId, name, failOn, findingIds}]}` as answered at ingestion. */
+    policy: jsonb('policy').notNull().default(sql`'{"passed": true, "violations": []}'::jsonb`),
+    createdAt: createdAt(),
+    completedAt: time('completed_at'),
+  },
+  (t) => [
+    check('scans_status_check', sql`${t.status} IN ('pending', 'completed', 'failed')`),
+    check('scans_tokens_check', sql`${t.tokens} >= 0`),
+    foreignKey({
+      name: 'scans_application_fkey',
+      columns: [t.orgId, t.applicationId],
+      foreignColumns: [applications.orgId, applications.id],
+    }).onDelete('cascade'),
+    unique('scans_org_id_key').on(t.orgId, t.id),
+    index('scans_org_list_idx').on(t.orgId, t.createdAt, t.id),
+    index('scans_org_app_idx').on(t.orgId, t.applicationId, t.createdAt, t.id),
+  ],
+);
+
+/** The SARIF log a scan was created with, gzip-compressed, for `export?format=sarif`. */
+export const scanSarif = pgTable('scan_sarif', {
+  scanId: uuid('scan_id')
+    .primaryKey()
+    .references(() => scans.id, { onDelete: 'cascade' }),
+  gzip: bytea('gzip').notNull(),
+  bytes: integer('bytes').notNull(),
+});
+
+/**
+ * Findings: one row per distinct problem in one application, across its scans. `fingerprint` is
+ * the SARIF `partialFingerprints` (else rule + location) that tells a finding seen again from a
+ * new one; `occurrences` counts the scans that saw it.
+ */
+export const findings = pgTable(
+  'findings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    applicationId: uuid('application_id').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    ruleId: text('rule_id').notNull(),
+    title: text('title').notNull(),
+    message: text('message'),
+    severity: text('severity').notNull(),
+    status: text('status').notNull().default('open'),
+    assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
+    /** `{path, startLine?, endLine?, startColumn?}` of the first location, or null. */
+    location: jsonb('location'),
+    /** The SARIF tool that reported it. */
+    tool: text('tool'),
+    firstSeenAt: time('first_seen_at').notNull().defaultNow(),
+    lastSeenAt: time('last_seen_at').notNull().defaultNow(),
+    occurrences: integer('occurrences').notNull().default(1),
+    lastScanId: uuid('last_scan_id'),
+    resolvedAt: time('resolved_at'),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+    /** What `q` searches, lower-cased: title, rule and path (substring match, trigram-indexed). */
+    searchText: text('search_text').generatedAlwaysAs(
+      sql`lower(title || ' ' || rule_id || ' ' || coalesce(location->>'path', ''))`,
+    ),
+  },
+  (t) => [
+    check('findings_severity_check', sql`${t.severity} IN ('critical', 'high', 'medium', 'low')`),
+    check(
+      'findings_status_check',
+      sql`${t.status} IN ('open', 'triaged', 'false_positive', 'mitigated', 'resolved')`,
+    ),
+    foreignKey({
+      name: 'findings_application_fkey',
+      columns: [t.orgId, t.applicationId],
+      foreignColumns: [applications.orgId, applications.id],
+    }).onDelete('cascade'),
+    uniqueIndex('findings_app_fingerprint_key').on(t.orgId, t.applicationId, t.fingerprint),
+    unique('findings_org_id_key').on(t.orgId, t.id),
+    // The list, newest first, and its filters (keyset on last_seen_at, id).
+    index('findings_org_list_idx').on(t.orgId, t.lastSeenAt, t.id),
+    index('findings_org_status_idx').on(t.orgId, t.status, t.lastSeenAt, t.id),
+    index('findings_org_severity_idx').on(t.orgId, t.severity, t.lastSeenAt, t.id),
+    index('findings_org_assignee_idx').on(t.orgId, t.assigneeId, t.lastSeenAt, t.id),
+    index('findings_org_app_list_idx').on(t.orgId, t.applicationId, t.lastSeenAt, t.id),
+    index('findings_search_trgm_idx')
+      .using('gin', sql`${t.searchText} gin_trgm_ops`)
+      .with({ fastupdate: false }),
+  ],
+);
+
+/** Which findings each scan saw (a scan's detail, its policy violations, its export). */
+export const scanFindings = pgTable(
+  'scan_findings',
+  {
+    orgId: uuid('org_id').notNull(),
+    scanId: uuid('scan_id').notNull(),
+    findingId: uuid('finding_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'scan_findings_pkey', columns: [t.scanId, t.findingId] }),
+    foreignKey({
+      name: 'scan_findings_scan_fkey',
+      columns: [t.orgId, t.scanId],
+      foreignColumns: [scans.orgId, scans.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      name: 'scan_findings_finding_fkey',
+      columns: [t.orgId, t.findingId],
+      foreignColumns: [findings.orgId, findings.id],
+    }).onDelete('cascade'),
+    index('scan_findings_finding_idx').on(t.findingId),
+  ],
+);
+
+export const findingComments = pgTable(
+  'finding_comments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id').notNull(),
+    findingId: uuid('finding_id').notNull(),
+    authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'finding_comments_finding_fkey',
+      columns: [t.orgId, t.findingId],
+      foreignColumns: [findings.orgId, findings.id],
+    }).onDelete('cascade'),
+    index('finding_comments_finding_idx').on(t.findingId, t.createdAt, t.id),
+  ],
+);
+
+/** Proposed fixes for a finding; approving one is a separate permission. */
+export const remediations = pgTable(
+  'remediations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id').notNull(),
+    findingId: uuid('finding_id').notNull(),
+    summary: text('summary').notNull(),
+    patch: text('patch'),
+    status: text('status').notNull().default('proposed'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    approvedBy: uuid('approved_by').references(() => users.id, { onDelete: 'set null' }),
+    approvedAt: time('approved_at'),
+  },
+  (t) => [
+    check('remediations_status_check', sql`${t.status} IN ('proposed', 'approved')`),
+    foreignKey({
+      name: 'remediations_finding_fkey',
+      columns: [t.orgId, t.findingId],
+      foreignColumns: [findings.orgId, findings.id],
+    }).onDelete('cascade'),
+    index('remediations_finding_idx').on(t.orgId, t.findingId, t.createdAt),
+  ],
+);
+
+/**
+ * Security policies: a scan fails one when it saw a finding at `fail_on` or above, for the
+ * policy's modules and applications (empty arrays: all of them).
+ */
+export const policies = pgTable(
+  'policies',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    failOn: text('fail_on').notNull(),
+    modules: text('modules').array().notNull().default(sql`'{}'`),
+    applicationIds: uuid('application_ids').array().notNull().default(sql`'{}'`),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('policies_fail_on_check', sql`${t.failOn} IN ('critical', 'high', 'medium', 'low')`),
+    uniqueIndex('policies_org_name_key').on(t.orgId, sql`lower(${t.name})`),
+    index('policies_org_list_idx').on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/**
+ * Departments (teams) of an Enterprise organization. They nest: a child's spending also counts
+ * against every ancestor's budget. `monthly_budget` null: no budget of its own.
+ */
+export const departments = pgTable(
+  'departments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    parentId: uuid('parent_id'),
+    name: text('name').notNull(),
+    monthlyBudget: integer('monthly_budget'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('departments_budget_check', sql`${t.monthlyBudget} IS NULL OR ${t.monthlyBudget} >= 0`),
+    unique('departments_org_id_key').on(t.orgId, t.id),
+    uniqueIndex('departments_org_name_key').on(t.orgId, sql`lower(${t.name})`),
+    foreignKey({
+      name: 'departments_parent_fkey',
+      columns: [t.orgId, t.parentId],
+      foreignColumns: [t.orgId, t.id],
+    }),
+  ],
+);
+
+/** A member belongs to at most one department of an org. */
+export const departmentMembers = pgTable(
+  'department_members',
+  {
+    orgId: uuid('org_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    departmentId: uuid('department_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'department_members_pkey', columns: [t.orgId, t.userId] }),
+    foreignKey({
+      name: 'department_members_department_fkey',
+      columns: [t.orgId, t.departmentId],
+      foreignColumns: [departments.orgId, departments.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      name: 'department_members_membership_fkey',
+      columns: [t.orgId, t.userId],
+      foreignColumns: [memberships.orgId, memberships.userId],
+    }).onDelete('cascade'),
+    index('department_members_department_idx').on(t.orgId, t.departmentId),
+  ],
+);
+
+/** Per-member monthly budgets (Enterprise); no row: no budget of their own. */
+export const memberBudgets = pgTable(
+  'member_budgets',
+  {
+    orgId: uuid('org_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    monthlyTokens: integer('monthly_tokens').notNull(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'member_budgets_pkey', columns: [t.orgId, t.userId] }),
+    check('member_budgets_tokens_check', sql`${t.monthlyTokens} >= 0`),
+    foreignKey({
+      name: 'member_budgets_membership_fkey',
+      columns: [t.orgId, t.userId],
+      foreignColumns: [memberships.orgId, memberships.userId],
+    }).onDelete('cascade'),
+  ],
+);
+
+/** Extra tokens for 30 days (Enterprise). */
+export const quotaBoosts = pgTable(
+  'quota_boosts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    tokens: integer('tokens').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: time('expires_at').notNull(),
+  },
+  (t) => [
+    check('quota_boosts_tokens_check', sql`${t.tokens} > 0`),
+    index('quota_boosts_org_idx').on(t.orgId, t.expiresAt),
+  ],
+);
+
+/**
+ * What has been spent in one calendar month (UTC, `YYYY-MM`) by a subject: the org's pool
+ * (`org`), a member (`member:<userId>`) or a department (`department:<id>`). Spending is a guarded
+ * `UPDATE … SET used = used + $n WHERE used + $n <= $limit`, so no concurrency overspends.
+ */
+export const quotaCounters = pgTable(
+  'quota_counters',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    month: text('month').notNull(),
+    subject: text('subject').notNull(),
+    used: integer('used').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ name: 'quota_counters_pkey', columns: [t.orgId, t.month, t.subject] }),
+    check('quota_counters_used_check', sql`${t.used} >= 0`),
+  ],
+);
+
+/**
+ * Every spend, for usage by module and member and the trend. Kept when the scan is deleted
+ * (the tokens stay spent).
+ */
+export const quotaLedger = pgTable(
+  'quota_ledger',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    month: text('month').notNull(),
+    scanId: uuid('scan_id'),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    departmentId: uuid('department_id'),
+    module: text('module').notNull(),
+    tokens: integer('tokens').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('quota_ledger_org_month_idx').on(t.orgId, t.month)],
+);
+
+/** Thresholds of the month's pool already crossed (50, 75, 90, 100): each recorded once. */
+export const quotaThresholds = pgTable(
+  'quota_thresholds',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    month: text('month').notNull(),
+    percent: integer('percent').notNull(),
+    reachedAt: time('reached_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'quota_thresholds_pkey', columns: [t.orgId, t.month, t.percent] })],
 );
