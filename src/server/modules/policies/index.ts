@@ -1,0 +1,9 @@
+/** Security policies: which scans fail, and why. */
+export {
+  evaluatePolicies,
+  type PolicyResult,
+  type PolicyViolation,
+  SEVERITIES,
+  type Severity,
+  severityRank,
+} from './policies.evaluate.ts';
