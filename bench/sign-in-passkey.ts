@@ -15,32 +15,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { loadConfig } from '../src/server/config.ts';
 import { type RunningServer, startServer } from '../src/server/main.ts';
 import { SoftPasskey } from '../test/support/webauthn.ts';
-import { freePort, machineLine, ms, removeDir, tempDir } from './lib.ts';
+import { freePort, machineLine, ms, percentile, removeDir, tempDir } from './lib.ts';
+import { createBenchDatabase, dropBenchDatabase } from './pg.ts';
 
 const USERS = Number(process.env.SIGNIN_USERS ?? 20);
 const ROUNDS = Number(process.env.SIGNIN_ROUNDS ?? 10);
 const PASSWORD = 'violet-anchor-meadow-42';
-const ADMIN_URL = process.env.DATABASE_URL?.trim() || undefined;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
 const line = (label: string, values: readonly number[]) =>
   `    ${label.padEnd(34)} p50 ${ms(percentile(values, 50), 1).padStart(9)}  p99 ${ms(percentile(values, 99), 1).padStart(9)}  (n=${values.length})\n`;
 
@@ -48,19 +31,8 @@ async function main(): Promise<void> {
   process.stdout.write('== sign-in: password only vs. passkey (server time per sign-in) ==\n');
   process.stdout.write(`${machineLine()}\n`);
   const dataDir = tempDir('signin-passkey');
-  let dbName: string | undefined;
-  let databaseUrl: string | undefined;
-  if (ADMIN_URL) {
-    const host = new URL(ADMIN_URL).hostname;
-    if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
-      throw new Error(`refusing to benchmark a non-loopback host: ${host}`);
-    }
-    dbName = `bench_${randomBytes(6).toString('hex')}`;
-    await admin(`CREATE DATABASE ${dbName}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${dbName}`;
-    databaseUrl = url.toString();
-  }
+  const db = process.env.DATABASE_URL ? await createBenchDatabase() : undefined;
+  const databaseUrl = db?.url;
   let server: RunningServer | undefined;
   try {
     const port = await freePort();
@@ -80,7 +52,7 @@ async function main(): Promise<void> {
     server = await startServer(config, { quiet: true });
     const app = server.app;
     process.stdout.write(
-      `server on ${databaseUrl ? `PostgreSQL (database ${dbName})` : 'embedded PGlite (fresh data dir)'}; ${USERS} users x ${ROUNDS} rounds\n`,
+      `server on ${databaseUrl ? `PostgreSQL (database ${db?.name})` : 'embedded PGlite (fresh data dir)'}; ${USERS} users x ${ROUNDS} rounds\n`,
     );
     const inject = async (url: string, payload: unknown, cookie?: string) => {
       const started = performance.now();
@@ -149,7 +121,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await server?.stop();
-    if (dbName) await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    if (db) await dropBenchDatabase(db.name);
     removeDir(dataDir);
   }
 }

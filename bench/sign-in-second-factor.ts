@@ -23,7 +23,7 @@ import { type RunningServer, startServer } from '../src/server/main.ts';
 import { matchTotp } from '../src/server/modules/accounts/accounts.two-factor.ts';
 import { Secrets } from '../src/server/platform/secrets/secrets.ts';
 import { clearOfStepEnd } from '../test/support/two-factor.ts';
-import { call, machineLine, ms, removeDir, tempDir } from './lib.ts';
+import { call, machineLine, ms, percentile, removeDir, tempDir } from './lib.ts';
 import { createBenchDatabase, dropBenchDatabase } from './pg.ts';
 
 const PASSWORD = 'violet-anchor-meadow-42';
@@ -33,11 +33,6 @@ const SETUP_CONCURRENCY = 4;
 
 const code = (secret: string, steps = 0) =>
   TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + steps * 30_000 });
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 function verificationAlone(): void {
   const secret = new Secret({ size: 20 }).base32;
