@@ -23,6 +23,8 @@ export interface Me {
     role: string;
     permissions: string[];
   }>;
+  /** This session (absent for a personal token): how it was signed in, RFC 8176 names (`hwk`: a passkey). */
+  session?: { amr: string[] };
 }
 
 /** One of the signed-in user's passkeys (GET /me/passkeys). */

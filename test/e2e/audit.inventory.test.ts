@@ -265,6 +265,17 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
+  'user.reauthenticated': {
+    how: 'POST /me/reauthenticate → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const sessionId = await sessionIdOf(who);
+      return async () => {
+        expectStatus(await as(t.app, who).post('/api/v1/me/reauthenticate', { password: who.password }), 204);
+        return { chain: userChain(who), actor: who, target: { type: 'session', id: sessionId } };
+      };
+    },
+  },
   'user.passkey_added': {
     how: 'POST /me/passkeys → the user’s own log',
     arrange: async () => {
