@@ -161,3 +161,15 @@ export interface InvitationPreview {
   role: string;
   roleName: string;
 }
+
+/** A security policy (GET /orgs/{orgId}/policies). */
+export interface PolicyView {
+  id: string;
+  name: string;
+  description: string | null;
+  failOn: 'critical' | 'high' | 'medium' | 'low';
+  modules: string[];
+  applicationIds: string[];
+  createdAt: string;
+  updatedAt: string;
+}
