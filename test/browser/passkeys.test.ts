@@ -1,4 +1,5 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../../src/server/platform/db/schema.ts';
 import { signUp, uniqueEmail, verifyEmailInDatabase } from '../support/app.ts';
@@ -24,13 +25,8 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
 
   const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000 });
 
-  it('adds a passkey, signs out, signs in with it, renames and removes it', {
-    timeout: 120_000,
-  }, async () => {
-    const person = await signUp(h.t.app, { email: uniqueEmail('pat'), name: 'Pat Passkey' });
-    await verifyEmailInDatabase(h.t.app, person.userId);
-    const { orgId } = await createOrg(h.t.app, { name: 'Passkey Labs' }, person);
-    const page = await h.pageAs(person);
+  /** A platform authenticator with user verification on, for the page (Chromium's CDP WebAuthn). */
+  async function virtualAuthenticator(page: Page) {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -42,6 +38,17 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
         isUserVerified: true,
       },
     });
+    return { cdp, authenticatorId };
+  }
+
+  it('adds a passkey, signs out, signs in with it, renames and removes it', {
+    timeout: 120_000,
+  }, async () => {
+    const person = await signUp(h.t.app, { email: uniqueEmail('pat'), name: 'Pat Passkey' });
+    await verifyEmailInDatabase(h.t.app, person.userId);
+    const { orgId } = await createOrg(h.t.app, { name: 'Passkey Labs' }, person);
+    const page = await h.pageAs(person);
+    const { cdp, authenticatorId } = await virtualAuthenticator(page);
 
     await page.goto(`${h.base}/orgs/${orgId}/settings/account/security`);
     await poll(() => page.getByRole('heading', { name: 'Account security', level: 1 }).count()).toBe(1);
@@ -112,17 +119,7 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
     const { orgId } = await createOrg(h.t.app, { name: 'Stale Keys' }, person);
     const { secret } = await enableTwoFactor(h.t.app, person);
     const page = await h.pageAs(person);
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+    await virtualAuthenticator(page);
     await h.t.db.database.db.execute(
       sql`UPDATE sessions SET authenticated_at = now() - interval '20 minutes' WHERE user_id = ${person.userId}`,
     );
