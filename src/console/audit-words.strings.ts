@@ -42,6 +42,10 @@ const actions = {
   // Entries written before sign-ins were named user.signed_in.
   'session.created': ['Signed in', 'Inicio de sesión'],
   'user.signed_in': ['Signed in', 'Inicio de sesión'],
+  'policy.created': ['Policy created', 'Política creada'],
+  'policy.updated': ['Policy changed', 'Política modificada'],
+  'policy.deleted': ['Policy deleted', 'Política eliminada'],
+  'user.reauthenticated': ['Identity confirmed again', 'Identidad confirmada de nuevo'],
   'session.ended': ['Signed out', 'Cierre de sesión'],
   'session.revoked': ['Session revoked', 'Sesión revocada'],
   'token.created': ['Token created', 'Token creado'],

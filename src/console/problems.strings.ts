@@ -23,9 +23,9 @@ const en = {
   problem_email_unverified_title: 'Verify your email address first',
   problem_email_unverified:
     'Two-factor authentication and passkeys can be added once your address is proven: follow the link we mailed you (the Account page can send a new one).',
-  problem_two_factor_required_title: 'Two-factor authentication is required',
+  problem_two_factor_required_title: 'Two-factor authentication or a passkey is required',
   problem_two_factor_required:
-    'An organization you belong to requires two-factor authentication: turn it on (Account security) to keep working there — your account pages and leaving the organization still work — and it cannot be turned off while that organization requires it.',
+    'An organization you belong to requires two-factor authentication or a passkey: turn two-factor authentication on (Account security), or sign in with a passkey, to keep working there — your account pages and leaving the organization still work. Two-factor authentication cannot be turned off while that organization requires it, unless you have a passkey.',
   problem_permission_denied_title: 'Your role does not allow this',
   problem_permission_denied:
     'Ask an Owner or Admin of this organization to do it for you, or to give you a role that allows it.',
@@ -53,7 +53,7 @@ const en = {
   problem_would_lock_out_ip_allowlist:
     'Your own address ({{address}}) is not in the new allowlist, so saving it would lock you out. Add it, or a block that contains it, then save.',
   problem_would_lock_out_two_factor:
-    'You do not use two-factor authentication yourself, so requiring it would lock you out. Turn it on for your account first.',
+    'You use neither two-factor authentication nor a passkey sign-in yourself, so requiring it would lock you out. Turn two-factor authentication on for your account, or sign in with a passkey, first.',
   problem_not_found_title: 'Not found',
   problem_not_found:
     'It may have been removed, or you may no longer have access. Reload the page to see what is there now.',
@@ -192,9 +192,9 @@ const es: Strings<typeof en>['es'] = {
   problem_email_unverified_title: 'Primero verifica tu correo',
   problem_email_unverified:
     'La autenticación en dos pasos y las llaves de acceso se pueden añadir cuando tu dirección esté verificada: sigue el enlace que te enviamos (la página Cuenta puede enviarte uno nuevo).',
-  problem_two_factor_required_title: 'La autenticación en dos pasos es obligatoria',
+  problem_two_factor_required_title: 'Se exige la autenticación en dos pasos o una llave de acceso',
   problem_two_factor_required:
-    'Una organización a la que perteneces exige la autenticación en dos pasos: actívala (Seguridad de la cuenta) para seguir trabajando en ella —las páginas de tu cuenta y salir de la organización siguen funcionando— y no se puede desactivar mientras esa organización la exija.',
+    'Una organización a la que perteneces exige la autenticación en dos pasos o una llave de acceso: activa la autenticación en dos pasos (Seguridad de la cuenta) o inicia sesión con una llave de acceso para seguir trabajando en ella —las páginas de tu cuenta y salir de la organización siguen funcionando—. La autenticación en dos pasos no se puede desactivar mientras esa organización la exija, salvo que tengas una llave de acceso.',
   problem_permission_denied_title: 'Tu rol no permite esto',
   problem_permission_denied:
     'Pide a un Propietario o Administrador de esta organización que lo haga por ti, o que te dé un rol que lo permita.',
@@ -223,7 +223,7 @@ const es: Strings<typeof en>['es'] = {
   problem_would_lock_out_ip_allowlist:
     'Tu propia dirección ({{address}}) no está en la nueva lista, así que guardarla te dejaría fuera. Añádela, o un bloque que la contenga, y guarda.',
   problem_would_lock_out_two_factor:
-    'Tú no usas la verificación en dos pasos, así que exigirla te dejaría fuera. Actívala primero en tu cuenta.',
+    'Tú no usas la verificación en dos pasos ni has iniciado sesión con una llave de acceso, así que exigirla te dejaría fuera. Activa primero la verificación en dos pasos en tu cuenta o inicia sesión con una llave de acceso.',
   problem_not_found_title: 'No encontrado',
   problem_not_found:
     'Puede que se haya eliminado o que ya no tengas acceso. Recarga la página para ver lo que hay ahora.',

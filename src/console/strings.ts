@@ -5,6 +5,7 @@ import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
 import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
+import { policiesStrings } from './pages/Policies.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
@@ -24,6 +25,7 @@ export const pageStrings: Strings[] = [
   accountSecurityStrings,
   auditLogStrings,
   rolesStrings,
+  policiesStrings,
   teamStrings,
   profileStrings,
   securityStrings,

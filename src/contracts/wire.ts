@@ -23,6 +23,8 @@ export interface Me {
     role: string;
     permissions: string[];
   }>;
+  /** This session (absent for a personal token): how it was signed in, RFC 8176 names (`hwk`: a passkey). */
+  session?: { amr: string[] };
 }
 
 /** One of the signed-in user's passkeys (GET /me/passkeys). */
@@ -158,4 +160,16 @@ export interface InvitationPreview {
   email: string;
   role: string;
   roleName: string;
+}
+
+/** A security policy (GET /orgs/{orgId}/policies). */
+export interface PolicyView {
+  id: string;
+  name: string;
+  description: string | null;
+  failOn: 'critical' | 'high' | 'medium' | 'low';
+  modules: string[];
+  applicationIds: string[];
+  createdAt: string;
+  updatedAt: string;
 }

@@ -1,9 +1,11 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../../src/server/platform/db/schema.ts';
 import { signUp, uniqueEmail, verifyEmailInDatabase } from '../support/app.ts';
 import { type ConsoleHarness, HAS_CHROMIUM, openConsole } from '../support/console.ts';
 import { as, createOrg, expectStatus } from '../support/orgs.ts';
+import { clearOfStepEnd, enableTwoFactor, totpCode } from '../support/two-factor.ts';
 
 /**
  * Passkeys in a real browser, with Chromium's virtual authenticator (CDP WebAuthn domain, user
@@ -23,13 +25,8 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
 
   const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000 });
 
-  it('adds a passkey, signs out, signs in with it, renames and removes it', {
-    timeout: 120_000,
-  }, async () => {
-    const person = await signUp(h.t.app, { email: uniqueEmail('pat'), name: 'Pat Passkey' });
-    await verifyEmailInDatabase(h.t.app, person.userId);
-    const { orgId } = await createOrg(h.t.app, { name: 'Passkey Labs' }, person);
-    const page = await h.pageAs(person);
+  /** A platform authenticator with user verification on, for the page (Chromium's CDP WebAuthn). */
+  async function virtualAuthenticator(page: Page) {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -41,6 +38,17 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
         isUserVerified: true,
       },
     });
+    return { cdp, authenticatorId };
+  }
+
+  it('adds a passkey, signs out, signs in with it, renames and removes it', {
+    timeout: 120_000,
+  }, async () => {
+    const person = await signUp(h.t.app, { email: uniqueEmail('pat'), name: 'Pat Passkey' });
+    await verifyEmailInDatabase(h.t.app, person.userId);
+    const { orgId } = await createOrg(h.t.app, { name: 'Passkey Labs' }, person);
+    const page = await h.pageAs(person);
+    const { cdp, authenticatorId } = await virtualAuthenticator(page);
 
     await page.goto(`${h.base}/orgs/${orgId}/settings/account/security`);
     await poll(() => page.getByRole('heading', { name: 'Account security', level: 1 }).count()).toBe(1);
@@ -102,6 +110,37 @@ describe.skipIf(!HAS_CHROMIUM)('Passkeys in a browser', () => {
     expect(expectStatus(await as(h.t.app, { cookie }).get('/api/v1/me/passkeys'), 200).json().items).toEqual(
       [],
     );
+  });
+
+  it('a session signed in long ago confirms it is you (password and code) before adding a passkey', {
+    timeout: 120_000,
+  }, async () => {
+    const person = await signUp(h.t.app, { email: uniqueEmail('stale'), name: 'Stale Sam' });
+    const { orgId } = await createOrg(h.t.app, { name: 'Stale Keys' }, person);
+    const { secret } = await enableTwoFactor(h.t.app, person);
+    const page = await h.pageAs(person);
+    await virtualAuthenticator(page);
+    await h.t.db.database.db.execute(
+      sql`UPDATE sessions SET authenticated_at = now() - interval '20 minutes' WHERE user_id = ${person.userId}`,
+    );
+    await page.goto(`${h.base}/orgs/${orgId}/settings/account/security`);
+    const section = page.getByRole('region', { name: 'Passkeys' });
+    await poll(() => section.getByText('You have no passkeys yet.').count()).toBe(1);
+    await section.getByLabel('Passkey name').fill('Confirmed key');
+    await section.getByRole('button', { name: 'Add a passkey' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+    await poll(() => dialog.count()).toBe(1);
+    await h.expectAccessible(page, 'confirm it is you, with a code');
+    await dialog.getByLabel(/^Password/).fill(person.password);
+    await dialog.getByLabel(/^Code or recovery code/).fill('000000');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await poll(() => dialog.getByText(/^That code is not right/).count()).toBe(1);
+    await clearOfStepEnd();
+    await dialog.getByLabel(/^Code or recovery code/).fill(totpCode(secret));
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await poll(() => dialog.count()).toBe(0);
+    // The refused addition is made again once confirmed.
+    await poll(() => section.getByRole('cell', { name: 'Confirmed key', exact: true }).count()).toBe(1);
   });
 
   it('explains a passkey sign-in the person cancels, in Spanish too', { timeout: 60_000 }, async () => {

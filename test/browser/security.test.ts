@@ -91,11 +91,15 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Security', () => {
       await page.getByText('Part of the Enterprise plan. This organization is on the Scale plan.').count(),
     ).toBe(2);
     // Requiring 2FA is every plan's; the owner has none yet, so the page says what to do first.
-    await page.getByRole('switch', { name: /Require two-factor authentication/ }).check({ force: true });
+    await page
+      .getByRole('switch', { name: /Require two-factor authentication or a passkey/ })
+      .check({ force: true });
     await page.getByRole('link', { name: 'Set up two-factor authentication' }).waitFor();
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page
-      .getByText('You do not use two-factor authentication yourself, so requiring it would lock you out')
+      .getByText(
+        'You use neither two-factor authentication nor a passkey sign-in yourself, so requiring it would lock you out',
+      )
       .waitFor();
     await expectAccessible(page, 'security page on the Scale plan');
 
@@ -130,7 +134,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Security', () => {
     await page.goto(`${base}/orgs/${org.orgId}/settings/team`);
     await page
       .getByRole('alert')
-      .filter({ hasText: 'Two-factor authentication is required' })
+      .filter({ hasText: 'Two-factor authentication or a passkey is required' })
       .first()
       .waitFor();
     const link = page.getByRole('link', { name: 'Go to Account security' }).first();

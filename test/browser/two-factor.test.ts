@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STRONG_PASSWORD, verifyEmailInDatabase } from '../support/app.ts';
@@ -136,6 +137,38 @@ describe.skipIf(!HAS_CHROMIUM)('Account → Security: two-factor authentication 
     await page.waitForURL(new RegExp(`/orgs/${orgId}/settings/account/security$`));
     await poll(() => page.getByRole('heading', { name: 'Account security', level: 1 }).count()).toBe(1);
     expect((await me(await h.cookieOf(page))).twoFactorEnabled).toBe(true);
+  });
+
+  it('a session signed in long ago confirms it is you (password) before setting up 2FA, then goes on', {
+    timeout: 120_000,
+  }, async () => {
+    const { orgId, owner } = await createOrg(h.t.app, { name: 'Stale Session Co' });
+    await verifyEmailInDatabase(h.t.app, owner.userId);
+    const page = await h.pageAs(owner);
+    // Proven 20 minutes ago, as the database records it: past the 15-minute window.
+    await h.t.db.database.db.execute(
+      sql`UPDATE sessions SET authenticated_at = now() - interval '20 minutes' WHERE user_id = ${owner.userId}`,
+    );
+    await page.goto(`${h.base}/orgs/${orgId}/settings/account/security`);
+    const section = page.getByRole('region', { name: 'Two-factor authentication' });
+    await section.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+    await poll(() => dialog.count()).toBe(1);
+    // 2FA is off: the password alone.
+    expect(await dialog.getByLabel(/^Code or recovery code/).count()).toBe(0);
+    await h.expectAccessible(page, 'confirm it is you dialog');
+    await shoot(page, 'security-reauth-dialog');
+
+    await dialog.getByLabel(/^Password/).fill('not-the-password-at-all');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await poll(() => dialog.getByText('That password is not right.').count()).toBe(1);
+    await dialog.getByLabel(/^Password/).fill(STRONG_PASSWORD);
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    // Confirmed: the dialog closes and the set-up it stood in front of carries on.
+    await poll(() => dialog.count()).toBe(0);
+    await poll(() =>
+      section.getByRole('img', { name: 'QR code to scan with your authenticator app' }).count(),
+    ).toBe(1);
   });
 
   it('an account whose address is unproven is told to verify it before adding a second factor', {

@@ -222,6 +222,15 @@ async function member(org: Org, userId: string) {
   return as(t.app, org.owner).get(orgUrl(org, `/members/${userId}`));
 }
 
+/** A policy the owner made (failing on high); returns its id. */
+async function ownerCreatesPolicy(org: Org): Promise<string> {
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/policies'), {
+    name: `Policy ${rand()}`,
+    failOn: 'high',
+  });
+  return expectStatus(res, 201).json().id;
+}
+
 /** How to make a valid request to each permission route. Keys are the inventory's `METHOD url`. */
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId': {
@@ -405,6 +414,53 @@ const ROUTES: Record<string, RouteCase> = {
       await ownerCreatesRole(org, slug, ['findings:read']);
       return { method: 'DELETE', url: orgUrl(org, `/roles/${slug}`) };
     },
+    effect: async (org, _res, req) =>
+      expectProblem(await as(t.app, org.owner).get(req.url), 404, 'not_found'),
+  },
+  'GET /api/v1/orgs/:orgId/policies': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/policies') }),
+    effect: (_org, res) => expect(res.json()).toMatchObject({ items: expect.any(Array) }),
+  },
+  'GET /api/v1/orgs/:orgId/policies/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/policies/${await ownerCreatesPolicy(org)}`),
+    }),
+    effect: (_org, res) => expect(res.json().failOn).toBe('high'),
+  },
+  'POST /api/v1/orgs/:orgId/policies': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/policies'),
+      payload: { name: `Made ${rand()}`, failOn: 'critical', modules: ['secrets'] },
+    }),
+    effect: async (org, res) => {
+      const made = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, `/policies/${res.json().id}`)),
+        200,
+      );
+      expect(made.json()).toMatchObject({ failOn: 'critical', modules: ['secrets'] });
+    },
+  },
+  'PATCH /api/v1/orgs/:orgId/policies/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, `/policies/${await ownerCreatesPolicy(org)}`),
+      payload: { failOn: 'low' },
+    }),
+    effect: async (org, _res, req) =>
+      expect(expectStatus(await as(t.app, org.owner).get(req.url), 200).json().failOn).toBe('low'),
+  },
+  'DELETE /api/v1/orgs/:orgId/policies/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/policies/${await ownerCreatesPolicy(org)}`),
+    }),
     effect: async (org, _res, req) =>
       expectProblem(await as(t.app, org.owner).get(req.url), 404, 'not_found'),
   },

@@ -265,6 +265,17 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
+  'user.reauthenticated': {
+    how: 'POST /me/reauthenticate → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      const sessionId = await sessionIdOf(who);
+      return async () => {
+        expectStatus(await as(t.app, who).post('/api/v1/me/reauthenticate', { password: who.password }), 204);
+        return { chain: userChain(who), actor: who, target: { type: 'session', id: sessionId } };
+      };
+    },
+  },
   'user.passkey_added': {
     how: 'POST /me/passkeys → the user’s own log',
     arrange: async () => {
@@ -739,6 +750,42 @@ const INVENTORY: Record<string, InventoryCase> = {
             previousOwnerRoleName: 'Admin',
           },
         };
+      };
+    },
+  },
+  'policy.created': {
+    how: 'POST /orgs/:orgId/policies',
+    arrange: async () => async () => {
+      const name = `Gate ${randomBytes(4).toString('hex')}`;
+      const res = await as(t.app, shared.owner).post(at(shared.orgId, '/policies'), { name, failOn: 'high' });
+      const { id } = expectStatus(res, 201).json();
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'policy', id, name } };
+    },
+  },
+  'policy.updated': {
+    how: 'PATCH /orgs/:orgId/policies/:id',
+    arrange: async () => {
+      const name = `Gate ${randomBytes(4).toString('hex')}`;
+      const res = await as(t.app, shared.owner).post(at(shared.orgId, '/policies'), { name, failOn: 'high' });
+      const { id } = expectStatus(res, 201).json();
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/policies/${id}`), { failOn: 'low' }),
+          200,
+        );
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'policy', id, name } };
+      };
+    },
+  },
+  'policy.deleted': {
+    how: 'DELETE /orgs/:orgId/policies/:id',
+    arrange: async () => {
+      const name = `Gate ${randomBytes(4).toString('hex')}`;
+      const res = await as(t.app, shared.owner).post(at(shared.orgId, '/policies'), { name, failOn: 'high' });
+      const { id } = expectStatus(res, 201).json();
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/policies/${id}`)), 204);
+        return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'policy', id, name } };
       };
     },
   },

@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
+import { queryRows } from '../support/database.ts';
 import {
   addMember,
   as,
@@ -45,6 +47,9 @@ interface Tenant {
   joinRequestId: string;
   automationTokenId: string;
   personalTokenId: string;
+  /** A policy, scoped to an application of this org (seeded as a row). */
+  policyId: string;
+  policyApplicationId: string;
 }
 
 /** The ids a request names. */
@@ -59,6 +64,8 @@ type Ids = Pick<
   | 'joinRequestId'
   | 'automationTokenId'
   | 'personalTokenId'
+  | 'policyId'
+  | 'policyApplicationId'
 >;
 
 interface ForeignVariant {
@@ -68,6 +75,8 @@ interface ForeignVariant {
   status: 404 | 400;
   /** For 400: the field the problem names. */
   field?: string;
+  /** For 400: what it says of the field (default: not a role of this organization). */
+  message?: string;
 }
 
 interface RouteCase {
@@ -377,6 +386,68 @@ const ROUTES: Record<string, RouteCase> = {
       },
     ],
   },
+  'GET /api/v1/orgs/:orgId/policies': { request: (o) => ({ method: 'GET', url: at(o, '/policies') }) },
+  'GET /api/v1/orgs/:orgId/policies/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/policies/${ids.policyId}`) }),
+    foreign: [
+      {
+        what: "B's policy",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/policies/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'POST /api/v1/orgs/:orgId/policies': {
+    request: (o, ids) => ({
+      method: 'POST',
+      url: at(o, '/policies'),
+      payload: { name: `Cross ${rand()}`, failOn: 'high', applicationIds: [ids.policyApplicationId] },
+    }),
+    foreign: [
+      {
+        what: "a policy scoped to B's application",
+        request: (a, b) => ROUTES['POST /api/v1/orgs/:orgId/policies']!.request(a, b),
+        status: 400,
+        field: '/body/applicationIds/0',
+        message: 'is not an application of this organization',
+      },
+    ],
+  },
+  'PATCH /api/v1/orgs/:orgId/policies/:id': {
+    request: (o, ids) => ({
+      method: 'PATCH',
+      url: at(o, `/policies/${ids.policyId}`),
+      payload: { failOn: 'low' },
+    }),
+    foreign: [
+      {
+        what: "B's policy",
+        request: (a, b) => ROUTES['PATCH /api/v1/orgs/:orgId/policies/:id']!.request(a, b),
+        status: 404,
+      },
+      {
+        what: "A's policy scoped to B's application",
+        request: (a, b) => ({
+          method: 'PATCH',
+          url: at(a, `/policies/${a.policyId}`),
+          payload: { applicationIds: [b.policyApplicationId] },
+        }),
+        status: 400,
+        field: '/body/applicationIds/0',
+        message: 'is not an application of this organization',
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/policies/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/policies/${ids.policyId}`) }),
+    foreign: [
+      {
+        what: "B's policy",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/policies/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
   // Account-level, but org-scoped: leaving an org one does not belong to.
   'DELETE /api/v1/me/memberships/:orgId': {
     request: (o) => ({ method: 'DELETE', url: `/api/v1/me/memberships/${o.orgId}` }),
@@ -419,6 +490,18 @@ async function tenant(name: string): Promise<Tenant> {
     201,
   );
   const personal = await createPersonalToken(t.app, developer, org.orgId, ['read']);
+  const [app] = await queryRows<{ id: string }>(
+    t.db.database.db,
+    sql`INSERT INTO applications (org_id, name) VALUES (${org.orgId}, ${`${name} app`}) RETURNING id`,
+  );
+  const policy = expectStatus(
+    await owner.post(at(org, '/policies'), {
+      name: `${name} gate`,
+      failOn: 'high',
+      applicationIds: [app!.id],
+    }),
+    201,
+  );
   return {
     orgId: org.orgId,
     owner: org.owner,
@@ -429,6 +512,8 @@ async function tenant(name: string): Promise<Tenant> {
     joinRequestId,
     automationTokenId: automation.json().id,
     personalTokenId: personal.id,
+    policyId: policy.json().id,
+    policyApplicationId: app!.id,
   };
 }
 
@@ -469,6 +554,8 @@ beforeAll(async () => {
     joinRequestId: randomUUID(),
     automationTokenId: randomUUID(),
     personalTokenId: randomUUID(),
+    policyId: randomUUID(),
+    policyApplicationId: randomUUID(),
   };
 });
 afterAll(async () => {
@@ -545,7 +632,7 @@ describe('tenant isolation', () => {
       } else {
         expectProblem(res, 400, 'validation_failed', v.what);
         expect(res.json().errors).toEqual([
-          { field: v.field, message: 'is not a role of this organization' },
+          { field: v.field, message: v.message ?? 'is not a role of this organization' },
         ]);
       }
       expect(withoutRequestId(res.json()), 'the same answer as for an id that exists nowhere').toEqual(
@@ -584,6 +671,7 @@ describe('tenant isolation', () => {
       `targetId=${B.orgId}`,
       `targetId=${B.automationTokenId}`,
       `targetId=${B.personalTokenId}`,
+      `targetId=${B.policyId}`,
     ]) {
       const found = expectStatus(await owner.get(at(A, `/audit-events?${query}`)), 200).json();
       expect(found.items, query).toEqual([]);
@@ -597,6 +685,7 @@ describe('tenant isolation', () => {
       B.invitationId,
       B.automationTokenId,
       B.personalTokenId,
+      B.policyId,
     ]) {
       expect(exported).not.toContain(id);
     }

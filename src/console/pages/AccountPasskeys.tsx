@@ -16,6 +16,7 @@ import { useFormat } from '../format.ts';
 import { notify } from '../notify.tsx';
 import { addPasskey, PasskeyErrorText } from '../passkeys.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
+import { needsReauthentication, ReauthDialog } from './AccountReauth.tsx';
 
 /**
  * Settings → Account → Security → Passkeys: the signed-in user's passkeys (name, added, last
@@ -41,6 +42,7 @@ export function PasskeysSection() {
     // /me counts them.
     await client.invalidateQueries({ queryKey: ['me'] });
   };
+  const [reauth, setReauth] = useState(false);
   const add = useMutation({
     mutationFn: () => addPasskey(name.trim()),
     onSuccess: async (passkey) => {
@@ -48,6 +50,7 @@ export function PasskeysSection() {
       notify(t('passkeyAdded', { name: passkey.name }));
       await changed();
     },
+    onError: (error) => setReauth(needsReauthentication(error)),
   });
   const rename = useMutation({
     mutationFn: (p: PasskeyView) =>
@@ -155,7 +158,19 @@ export function PasskeysSection() {
           </Button>
         </Group>
       </form>
-      <PasskeyErrorText error={addErrors.rest} />
+      <PasskeyErrorText error={needsReauthentication(addErrors.rest) ? null : addErrors.rest} />
+      {reauth && (
+        <ReauthDialog
+          onCancel={() => {
+            setReauth(false);
+            add.reset();
+          }}
+          onDone={() => {
+            setReauth(false);
+            add.mutate();
+          }}
+        />
+      )}
       <Dialog opened={renaming !== null} onClose={() => setRenaming(null)} title={t('passkeyRenameTitle')}>
         <form
           noValidate

@@ -47,6 +47,15 @@ const en = {
     'You get ten new codes; the ones you have now stop working at once. Enter your password to continue.',
   recoveryReplaceHelp: 'Lost your recovery codes, or used most of them? Make a new set.',
 
+  reauthTitle: 'Confirm it is you',
+  reauthHelp:
+    'Adding a sign-in method needs a recent proof that it is you. Enter your password to continue; you will not be asked again for 15 minutes.',
+  reauthHelpWithCode:
+    'Adding a sign-in method needs a recent proof that it is you. Enter your password and a code from your authenticator app (or a recovery code); you will not be asked again for 15 minutes.',
+  reauthConfirm: 'Confirm',
+  reauthWrongPassword: 'That password is not right.',
+  reauthWrongCode: 'That code is not right. Enter the code the app shows now, or an unused recovery code.',
+
   signInCodeTitle: 'Two-step verification',
   signInCode: 'Authentication code',
   signInCodeHelp: 'Open your authenticator app and enter the 6-digit code for Gatehouse.',
@@ -104,6 +113,16 @@ const es: typeof en = {
   recoveryReplaceConfirm:
     'Recibirás diez códigos nuevos; los que tienes ahora dejan de funcionar al instante. Introduce tu contraseña para continuar.',
   recoveryReplaceHelp: '¿Has perdido tus códigos de recuperación o has usado casi todos? Genera otros.',
+
+  reauthTitle: 'Confirma que eres tú',
+  reauthHelp:
+    'Para añadir un método de inicio de sesión hace falta una prueba reciente de que eres tú. Introduce tu contraseña para continuar; no se te volverá a pedir en 15 minutos.',
+  reauthHelpWithCode:
+    'Para añadir un método de inicio de sesión hace falta una prueba reciente de que eres tú. Introduce tu contraseña y un código de tu aplicación de autenticación (o un código de recuperación); no se te volverá a pedir en 15 minutos.',
+  reauthConfirm: 'Confirmar',
+  reauthWrongPassword: 'Esa contraseña no es correcta.',
+  reauthWrongCode:
+    'Ese código no es correcto. Introduce el que muestra ahora la aplicación o un código de recuperación sin usar.',
 
   signInCodeTitle: 'Verificación en dos pasos',
   signInCode: 'Código de autenticación',

@@ -20,6 +20,7 @@ import { ConfirmDialog, Section } from '../components.tsx';
 import { useMe } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
+import { needsReauthentication, ReauthDialog } from './AccountReauth.tsx';
 
 /**
  * Account → Security → Two-factor authentication: set-up (QR code, setup key, confirming code),
@@ -249,9 +250,11 @@ export function TwoFactorSection() {
   const [enrolment, setEnrolment] = useState<Enrolment | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [dialog, setDialog] = useState<'off' | 'replace' | null>(null);
+  const [reauth, setReauth] = useState(false);
   const start = useMutation({
     mutationFn: () => api<Enrolment>('POST', '/me/2fa/totp'),
     onSuccess: setEnrolment,
+    onError: (error) => setReauth(needsReauthentication(error)),
   });
   const refreshMe = () => client.invalidateQueries({ queryKey: ['me'], exact: true });
   if (!user) return null;
@@ -292,13 +295,25 @@ export function TwoFactorSection() {
       ) : (
         <Stack gap="sm" maw={560}>
           <Text>{t('twoFactorOffHelp')}</Text>
-          <ErrorText error={start.error} />
+          <ErrorText error={needsReauthentication(start.error) ? null : start.error} />
           <Group>
             <Button loading={start.isPending} onClick={() => start.mutate()}>
               {t('twoFactorSetUp')}
             </Button>
           </Group>
         </Stack>
+      )}
+      {reauth && (
+        <ReauthDialog
+          onCancel={() => {
+            setReauth(false);
+            start.reset();
+          }}
+          onDone={() => {
+            setReauth(false);
+            start.mutate();
+          }}
+        />
       )}
       {dialog && (
         <PasswordDialog

@@ -8,11 +8,11 @@ const en = {
   securityEnterprise: 'Enterprise',
   securityEnterpriseOnly: 'Part of the Enterprise plan. This organization is on the {{plan}} plan.',
   securityTwoFactor: 'Two-factor authentication',
-  securityRequire2fa: 'Require two-factor authentication for every member',
+  securityRequire2fa: 'Require two-factor authentication or a passkey for every member',
   securityRequire2faHelp:
-    'Members without it can only reach their own account until they turn it on. Automation tokens are not affected.',
+    'Members must use two-factor authentication or sign in with a passkey; until they do, they can only reach their own account. Automation tokens are not affected.',
   securityYouLack2fa:
-    'You do not use two-factor authentication yourself, so you cannot require it yet: turn it on for your account first.',
+    'You use neither two-factor authentication nor a passkey sign-in yourself, so you cannot require it yet: turn two-factor authentication on for your account, or sign in with a passkey, first.',
   securitySetUp2fa: 'Set up two-factor authentication',
   securityIdle: 'Session idle timeout',
   securityIdleMinutes: 'Minutes of inactivity before a session ends',
@@ -30,7 +30,7 @@ const en = {
   securitySave: 'Save policy',
   securityDiscard: 'Discard changes',
   securitySaved: 'Security policy saved.',
-  twoFactorHeldTitle: 'Set up two-factor authentication to continue',
+  twoFactorHeldTitle: 'Set up two-factor authentication or a passkey to continue',
   twoFactorHeldLink: 'Go to Account security',
   suspendedBanner:
     'This organization is suspended by the operators of this installation: nothing in it can be seen or changed until they lift the suspension.',
@@ -44,11 +44,11 @@ const es: Strings<typeof en>['es'] = {
   securityEnterprise: 'Enterprise',
   securityEnterpriseOnly: 'Forma parte del plan Enterprise. Esta organización tiene el plan {{plan}}.',
   securityTwoFactor: 'Verificación en dos pasos',
-  securityRequire2fa: 'Exigir la verificación en dos pasos a todos los miembros',
+  securityRequire2fa: 'Exigir la verificación en dos pasos o una llave de acceso a todos los miembros',
   securityRequire2faHelp:
-    'Quien no la tenga solo podrá entrar en su propia cuenta hasta que la active. Los tokens de automatización no se ven afectados.',
+    'Los miembros deben usar la verificación en dos pasos o iniciar sesión con una llave de acceso; hasta entonces solo podrán entrar en su propia cuenta. Los tokens de automatización no se ven afectados.',
   securityYouLack2fa:
-    'Tú no usas la verificación en dos pasos, así que aún no puedes exigirla: actívala primero en tu cuenta.',
+    'Tú no usas la verificación en dos pasos ni has iniciado sesión con una llave de acceso, así que aún no puedes exigirla: activa la verificación en dos pasos en tu cuenta o inicia sesión con una llave de acceso.',
   securitySetUp2fa: 'Configurar la verificación en dos pasos',
   securityIdle: 'Tiempo de inactividad de la sesión',
   securityIdleMinutes: 'Minutos sin actividad antes de que termine una sesión',
@@ -66,7 +66,7 @@ const es: Strings<typeof en>['es'] = {
   securitySave: 'Guardar la política',
   securityDiscard: 'Descartar cambios',
   securitySaved: 'Política de seguridad guardada.',
-  twoFactorHeldTitle: 'Configura la verificación en dos pasos para continuar',
+  twoFactorHeldTitle: 'Configura la verificación en dos pasos o una llave de acceso para continuar',
   twoFactorHeldLink: 'Ir a Seguridad de la cuenta',
   suspendedBanner:
     'Los operadores de esta instalación han suspendido esta organización: no se puede ver ni cambiar nada en ella hasta que levanten la suspensión.',

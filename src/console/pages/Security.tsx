@@ -153,7 +153,8 @@ function SecurityEditor(props: {
   const entries = entriesOf(form.allowlist);
   const address = saved.yourAddress;
   const excludesYou = entries.length > 0 && address !== null && !listCovers(entries, address);
-  const has2fa = me.data?.user.twoFactorEnabled ?? false;
+  // What the server's would_lock_out asks of this session: TOTP, or a passkey sign-in.
+  const has2fa = (me.data?.user.twoFactorEnabled || me.data?.session?.amr.includes('hwk')) ?? false;
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     if (canEdit && dirty) save.mutate(body);

@@ -1,4 +1,4 @@
-import { type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
+import { PASSKEY_AMR, type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
+import { mailSecurityNotice } from './accounts.notices.ts';
 import { recordPasskeyUse } from './accounts.passkeys.ts';
 import { mailVerificationLink } from './accounts.recovery.ts';
 import {
@@ -18,7 +19,7 @@ import {
   updateUserProfile,
 } from './accounts.repository.ts';
 import { forgetDevices, trustDevice } from './accounts.throttle.ts';
-import { requireSecondFactor, type SecondFactor } from './accounts.two-factor.ts';
+import { requireSecondFactor, type SecondFactor, type SecondFactorMethod } from './accounts.two-factor.ts';
 
 type Device = { deviceId: string; userId: string } | undefined;
 
@@ -51,7 +52,7 @@ export const signUp = defineCommand({
     const user = await insertUser(ctx.tx, values);
     // The unique index on the (normalised) email decides, so two racing sign-ups cannot both win.
     if (!user) throw new ConflictError('An account with this email already exists.', 'email_taken');
-    const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta);
+    const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta, { amr: ['pwd'] });
     const deviceToken = await trustDevice(ctx.tx, user.id, undefined);
     await mailVerificationLink(ctx, user, publicUrl);
     ctx.record({
@@ -73,6 +74,14 @@ export const signUp = defineCommand({
 export type SignInProof =
   | { method: 'password'; verifiedHash: string; newPasswordHash: string | undefined }
   | { method: 'passkey'; passkeyId: string; counter: number; backedUp: boolean };
+
+/** RFC 8176 names of how a sign-in was proven, as the session keeps them. */
+function signInMethods(proof: SignInProof, secondFactor: SecondFactorMethod | null): string[] {
+  if (proof.method === 'passkey') return [PASSKEY_AMR, 'user'];
+  if (secondFactor === 'totp') return ['pwd', 'otp'];
+  if (secondFactor === 'recovery_code') return ['pwd', 'rc'];
+  return ['pwd'];
+}
 
 export const signIn = defineCommand({
   action: 'user.signed_in',
@@ -130,7 +139,9 @@ export const signIn = defineCommand({
     if (proof.method === 'password' && proof.newPasswordHash) {
       await updatePasswordHash(ctx.tx, user.id, proof.newPasswordHash, false);
     }
-    const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta);
+    const session = await ctx.services.sessions.create(ctx, user.id, ctx.meta, {
+      amr: signInMethods(proof, secondFactor),
+    });
     const deviceToken = await trustDevice(ctx.tx, user.id, input.device);
     // One entry, in the user's own log: a sign-in costs one audit write however many orgs the
     // user belongs to (orgs see their members' activity as lastActiveAt).
@@ -205,12 +216,19 @@ export const changePassword = defineCommand({
       throw new ValidationError([{ field: '/body/currentPassword', message: 'is incorrect' }]);
     }
     await updatePasswordHash(ctx.tx, userId, input.passwordHash, true);
+    // The new session continues this one: it keeps how and when this one was proven (the
+    // password re-entered here is no second factor, so it does not make the session recent).
+    const previous =
+      ctx.actor.type === 'user' && ctx.actor.sessionId
+        ? await ctx.services.sessions.proofOf(ctx, ctx.actor.sessionId)
+        : undefined;
     // Every session ends, this one included: the caller continues on a fresh token, so a copy of
     // the old cookie is worth nothing. Browsers trusted for sign-in are forgotten too.
     const ended = await ctx.services.sessions.revoke(ctx, userId);
-    const session = await ctx.services.sessions.create(ctx, userId, ctx.meta);
+    const session = await ctx.services.sessions.create(ctx, userId, ctx.meta, previous ?? { amr: ['pwd'] });
     await forgetDevices(ctx.tx, userId);
     const deviceToken = await trustDevice(ctx.tx, userId, undefined);
+    mailSecurityNotice(ctx, user, 'password_changed');
     ctx.record({ target: userTarget(user), after: { sessionsEnded: ended } });
     return { session, deviceToken };
   },

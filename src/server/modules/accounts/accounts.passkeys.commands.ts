@@ -1,6 +1,7 @@
 import { defineCommand } from '../../platform/command.ts';
 import { ConflictError, NotFoundError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import { requireUser } from './accounts.commands.ts';
+import { mailSecurityNotice } from './accounts.notices.ts';
 import {
   countPasskeys,
   deletePasskeyRow,
@@ -27,7 +28,8 @@ export const addPasskey = defineCommand({
   async run(ctx, input: NewPasskey) {
     const userId = requireUser(ctx.actor);
     // Counted under the user's row lock, so parallel registrations cannot pass the limit together.
-    if (!(await lockUser(ctx.tx, userId))) throw new UnauthenticatedError();
+    const user = await lockUser(ctx.tx, userId);
+    if (!user) throw new UnauthenticatedError();
     if ((await countPasskeys(ctx.tx, userId)) >= MAX_PASSKEYS_PER_USER) {
       throw new ConflictError(
         `An account may have at most ${MAX_PASSKEYS_PER_USER} passkeys. Remove one first.`,
@@ -36,6 +38,7 @@ export const addPasskey = defineCommand({
       );
     }
     const passkey = await insertPasskey(ctx.tx, { ...input, userId });
+    mailSecurityNotice(ctx, user, 'passkey_added', passkey.name);
     ctx.record({
       target: passkeyTarget(passkey),
       after: {
@@ -73,8 +76,13 @@ export const removePasskey = defineCommand({
   action: 'user.passkey_removed',
   async run(ctx, input: { id: string }) {
     const userId = requireUser(ctx.actor);
+    // Under the user's row lock, like turning TOTP off: whether the account keeps a way to meet
+    // an organization's require-2FA is decided by one of them at a time.
+    const user = await lockUser(ctx.tx, userId);
+    if (!user) throw new UnauthenticatedError();
     const removed = await deletePasskeyRow(ctx.tx, userId, input.id);
     if (!removed) throw new NotFoundError('passkey');
+    mailSecurityNotice(ctx, user, 'passkey_removed', removed.name);
     ctx.record({ target: passkeyTarget(removed), before: { name: removed.name } });
   },
 });

@@ -17,6 +17,7 @@ import {
   relyingParty,
   verifyRegistration,
 } from './accounts.passkeys.ts';
+import { assertRecentlyAuthenticated } from './accounts.reauth.ts';
 import { assertEmailVerified } from './accounts.recovery.ts';
 import { findUserByEmail } from './accounts.repository.ts';
 import { clientKey, type LoginThrottle } from './accounts.throttle.ts';
@@ -105,7 +106,7 @@ export function passkeyRoutes(app: FastifyInstance, throttle: LoginThrottle): vo
         tags: ['account'],
         summary: 'Options for registering a new passkey (navigator.credentials.create)',
         description:
-          'A discoverable credential with user verification; the challenge is good for 5 minutes and once.',
+          'A discoverable credential with user verification; the challenge is good for 5 minutes and once. 403 `reauthentication_required` unless the session signed in or re-authenticated (POST /me/reauthenticate) within 15 minutes.',
         response: {
           200: Options('PublicKeyCredentialCreationOptionsJSON'),
           ...problemResponses(401, 403),
@@ -115,6 +116,7 @@ export function passkeyRoutes(app: FastifyInstance, throttle: LoginThrottle): vo
     async (request) => {
       const user = signedInUser(request);
       await assertEmailVerified(db, user.id);
+      await assertRecentlyAuthenticated(request);
       return registrationOptions(db, rp(), user);
     },
   );

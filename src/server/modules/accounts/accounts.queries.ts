@@ -29,6 +29,7 @@ export async function getMe(request: FastifyRequest) {
   return {
     user: { ...user, passkeyCount },
     memberships: tokenOrg ? memberships.filter((m) => m.org.id === tokenOrg) : memberships,
+    ...(request.session ? { session: { amr: request.session.session.amr } } : {}),
   };
 }
 

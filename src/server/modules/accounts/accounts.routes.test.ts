@@ -40,7 +40,11 @@ describe('POST /api/v1/auth/signup', () => {
     expect(cookie.value.length).toBeGreaterThanOrEqual(43); // 256 bits, base64url
     const me = await get('/api/v1/me', sessionCookie(res));
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toEqual({ user: { ...body.user, passkeyCount: 0 }, memberships: [] });
+    expect(me.json()).toEqual({
+      user: { ...body.user, passkeyCount: 0 },
+      memberships: [],
+      session: { amr: ['pwd'] },
+    });
   });
 
   it('treats emails case-insensitively: a second account with another case is refused', async () => {

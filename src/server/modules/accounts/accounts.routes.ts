@@ -16,6 +16,7 @@ import {
   updateProfile,
 } from './accounts.commands.ts';
 import { getMe, listMySessions } from './accounts.queries.ts';
+import { reauthenticate, reauthenticateSession } from './accounts.reauth.ts';
 import type { LoginThrottle } from './accounts.throttle.ts';
 
 export const User = Type.Object(
@@ -107,6 +108,17 @@ export const meSchema = {
           }),
         }),
       ),
+      session: Type.Optional(
+        Type.Object(
+          {
+            amr: Type.Array(Type.String(), {
+              description:
+                'How this session was signed in (RFC 8176): `pwd` plus `otp` or `rc`, or `hwk` for a passkey. A passkey sign-in meets an organization’s require-2FA.',
+            }),
+          },
+          { description: 'This session (absent for a personal token)' },
+        ),
+      ),
     }),
     ...problemResponses(401),
   },
@@ -142,6 +154,18 @@ const SessionItem = Type.Object({
   userAgent: Type.Union([Type.String(), Type.Null()]),
   current: Type.Boolean(),
 });
+
+export const reauthenticateSchema = {
+  tags: ['account'],
+  summary: 'Confirm it is you again: this session may add credentials for the next 15 minutes',
+  description:
+    'Adding a passkey or starting two-factor set-up answers 403 `reauthentication_required` unless the session signed in or re-authenticated within 15 minutes. `code` is a current TOTP code or a recovery code, needed when 2FA is on (401 `second_factor_required` without it, `invalid_second_factor` when wrong); a wrong password is 401 `invalid_credentials`. Attempts share the account’s password re-entry budget (429). Only this session is stamped.',
+  body: Body({
+    password: Password,
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  }),
+  response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 429) },
+};
 
 export const listSessionsSchema = {
   tags: ['account'],
@@ -229,6 +253,18 @@ export function accountsRoutes(app: FastifyInstance, throttle: LoginThrottle): v
         checkedProfile(request.body),
       );
       return { user };
+    },
+  );
+
+  r.post(
+    '/api/v1/me/reauthenticate',
+    {
+      config: { authenticated: true, sessionOnly: true, command: reauthenticateSession },
+      schema: reauthenticateSchema,
+    },
+    async (request, reply) => {
+      await reauthenticate(request, throttle, request.body);
+      return reply.status(204).send(null);
     },
   );
 

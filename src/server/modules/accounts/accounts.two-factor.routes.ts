@@ -5,6 +5,7 @@ import { PASSWORD_MAX_LENGTH } from '../../platform/auth/passwords.ts';
 import { ConflictError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import { Body, problemResponses } from '../../platform/http/schemas.ts';
 import { confirmOwnPassword, withOwnPassword } from './accounts.auth.ts';
+import { assertRecentlyAuthenticated } from './accounts.reauth.ts';
 import { assertEmailVerified } from './accounts.recovery.ts';
 import { findUserById } from './accounts.repository.ts';
 import type { LoginThrottle } from './accounts.throttle.ts';
@@ -31,7 +32,7 @@ const startSchema = {
   tags: ['account'],
   summary: 'Start setting up TOTP two-factor authentication',
   description:
-    'Hands out a new secret (base32) and its otpauth:// URL for an authenticator app. Nothing changes until a code from it is confirmed; starting again replaces the secret. 409 when 2FA is already on.',
+    'Hands out a new secret (base32) and its otpauth:// URL for an authenticator app. Nothing changes until a code from it is confirmed; starting again replaces the secret. 409 when 2FA is already on; 403 `reauthentication_required` unless the session signed in or re-authenticated (POST /me/reauthenticate) within 15 minutes.',
   response: {
     200: Type.Object({ secret: Type.String(), otpauthUrl: Type.String() }),
     ...problemResponses(401, 403, 409),
@@ -91,6 +92,7 @@ export function twoFactorRoutes(
     async (request, reply) => {
       const user = await signedInUser(request);
       await assertEmailVerified(app.gatehouse.database.db, user.id);
+      await assertRecentlyAuthenticated(request);
       const enrolment = await startTotpEnrolment(app.gatehouse.database.db, secrets, user);
       if (!enrolment) throw new ConflictError('Two-factor authentication is already on.');
       noStore(reply);

@@ -13,6 +13,8 @@ import {
 } from '../../platform/errors/app-error.ts';
 import { registerSealedColumn } from '../../platform/secrets/rotate.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
+import { mailSecurityNotice } from './accounts.notices.ts';
+import { countPasskeys } from './accounts.passkeys.ts';
 import { lockUser } from './accounts.repository.ts';
 
 /**
@@ -297,6 +299,7 @@ export const confirmTwoFactor = defineCommand({
     const codes = await replaceRecoveryCodes(ctx.tx, user.id);
     // Every instance sees twoFactorEnabled change with the next request.
     await ctx.invalidate(USERS_CACHE, user.id);
+    mailSecurityNotice(ctx, user, 'two_factor_enabled');
     ctx.record({
       target: target(user),
       before: { twoFactorEnabled: false },
@@ -317,7 +320,8 @@ async function clearTwoFactor(tx: Executor, userId: string): Promise<void> {
 
 /**
  * Turns 2FA off with a current code or a recovery code (the password was checked before). Refused
- * with 409 `two_factor_required` while an organization of the user requires it.
+ * with 409 `two_factor_required` while an organization of the user requires it and the account
+ * has no passkey.
  */
 export const disableTwoFactor = defineCommand({
   action: 'user.2fa_disabled',
@@ -326,14 +330,19 @@ export const disableTwoFactor = defineCommand({
     if (!(await twoFactorEnabled(ctx.tx, user.id))) {
       throw new ConflictError('Two-factor authentication is not on.');
     }
+    // A passkey meets those organizations' requirement too (signed in with it): with one, the
+    // account can still comply, so TOTP may go.
     const requiring = await input.requiredBy(ctx.tx, user.id);
-    if (requiring.length > 0) throw new TwoFactorRequiredError(requiring);
+    if (requiring.length > 0 && (await countPasskeys(ctx.tx, user.id)) === 0) {
+      throw new TwoFactorRequiredError(requiring);
+    }
     // Six digits are a TOTP code; anything else is tried as a recovery code.
     const factor = /^[0-9]{6}$/.test(input.code) ? { totp: input.code } : { recoveryCode: input.code };
     const method = await consumeSecondFactor(ctx.tx, input.secrets, user.id, factor);
     if (!method) throw wrongCode();
     await clearTwoFactor(ctx.tx, user.id);
     await ctx.invalidate(USERS_CACHE, user.id);
+    mailSecurityNotice(ctx, user, 'two_factor_disabled');
     ctx.record({
       target: target(user),
       before: { twoFactorEnabled: true },
@@ -351,6 +360,7 @@ export const regenerateRecoveryCodes = defineCommand({
       throw new ConflictError('Two-factor authentication is not on: there are no recovery codes.');
     }
     const codes = await replaceRecoveryCodes(ctx.tx, user.id);
+    mailSecurityNotice(ctx, user, 'recovery_codes_regenerated');
     ctx.record({ target: target(user), after: { codesIssued: codes.length } });
     return { recoveryCodes: codes };
   },

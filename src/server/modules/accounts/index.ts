@@ -10,6 +10,8 @@ import type { TwoFactorPolicy } from './accounts.two-factor.ts';
 
 export { clearSessionCookie } from './accounts.auth.ts';
 export { eraseAccount, findAccountDates, listPasskeyMetadata } from './accounts.lifecycle.repository.ts';
+export { mailSecurityNotice, NOTICE_SUBJECT_PREFIX, type SecurityNotice } from './accounts.notices.ts';
+export { actorMeetsTwoFactor } from './accounts.reauth.ts';
 export { markEmailVerified } from './accounts.recovery.repository.ts';
 export {
   findUserByEmail,

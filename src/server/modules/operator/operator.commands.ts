@@ -4,7 +4,13 @@ import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.
 import { USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { AppError, ConflictError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
-import { findUserByEmail, lockUserByEmail, resetTwoFactor, setUserDisabled } from '../accounts/index.ts';
+import {
+  findUserByEmail,
+  lockUserByEmail,
+  mailSecurityNotice,
+  resetTwoFactor,
+  setUserDisabled,
+} from '../accounts/index.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
@@ -195,6 +201,7 @@ export const resetUserTwoFactor = defineCommand({
     const sessionsEnded = await ctx.services.sessions.revoke(ctx, user.id);
     // twoFactorEnabled is read from this cache on every request.
     await ctx.invalidate(USERS_CACHE, user.id);
+    mailSecurityNotice(ctx, user, 'two_factor_reset');
     ctx.record({
       target: { type: 'user', id: user.id, email: user.email, name: user.name },
       before: { twoFactorEnabled: true },

@@ -13,7 +13,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { lockUser } from '../accounts/index.ts';
+import { actorMeetsTwoFactor, lockUser } from '../accounts/index.ts';
 import { revokeTokens } from '../api-tokens/index.ts';
 import { admitMember, assertMayOwnAnother } from '../members/index.ts';
 import { insertBuiltinRoles } from '../roles/index.ts';
@@ -243,7 +243,7 @@ export class WouldLockOutError extends AppError {
       'Conflict',
       reason === 'ip_allowlist'
         ? `Your own address (${address ?? 'unknown'}) is outside the new allowlist: this change would lock you out. Add it first.`
-        : 'You do not use two-factor authentication yourself: requiring it would lock you out. Turn it on for your account first.',
+        : 'You use neither two-factor authentication nor a passkey sign-in yourself: requiring it would lock you out. Turn two-factor authentication on for your account, or sign in with a passkey, first.',
       { params: { reason, ...(reason === 'ip_allowlist' ? { address } : {}) } },
     );
   }
@@ -339,7 +339,7 @@ export const updateSecurityPolicy = defineCommand({
     if (after.require2fa && !before.require2fa && ctx.actor.type === 'user') {
       // Locked: turning 2FA off (which an org requiring it refuses) waits for this to commit.
       const user = await lockUser(ctx.tx, ctx.actor.userId);
-      if (!user?.twoFactorEnabled) throw new WouldLockOutError('two_factor', null);
+      if (!user || !(await actorMeetsTwoFactor(ctx, user))) throw new WouldLockOutError('two_factor', null);
     }
     await updateSecurity(ctx.tx, orgId, after);
     await ctx.invalidate(ORGS_CACHE, orgId);

@@ -1,3 +1,6 @@
+import type { FastifyInstance } from 'fastify';
+import { Policy, policiesRoutes } from './policies.routes.ts';
+
 /** Security policies: which scans fail, and why. */
 export {
   evaluatePolicies,
@@ -7,3 +10,9 @@ export {
   type Severity,
   severityRank,
 } from './policies.evaluate.ts';
+
+/** Policies: each organization's rules for which scans fail (CRUD; evaluation is evaluatePolicies). */
+export async function policiesModule(app: FastifyInstance): Promise<void> {
+  app.addSchema(Policy);
+  policiesRoutes(app);
+}

@@ -14,7 +14,7 @@ import {
   UnauthenticatedError,
 } from '../errors/app-error.ts';
 import { type RouteAccess, routeCommands, routeWrites } from '../http/route-policy.ts';
-import type { ResolvedSession, SessionService } from './sessions.ts';
+import { type ResolvedSession, type SessionService, sessionSatisfiesTwoFactor } from './sessions.ts';
 import type { TokenEntry, TokenService } from './tokens.ts';
 
 declare module 'fastify' {
@@ -86,14 +86,18 @@ export class IpNotAllowedError extends AppError {
   }
 }
 
-/** The organization requires two-factor authentication of its members, and this one has none yet. */
+/**
+ * The organization requires two-factor authentication of its members, and this request's proof
+ * has none: no TOTP on the account, and not a passkey sign-in (or, for a personal token, no
+ * passkey on the account).
+ */
 export class TwoFactorRequiredError extends AppError {
   constructor() {
     super(
       403,
       'two_factor_required',
       'Two-factor authentication required',
-      'This organization requires its members to use two-factor authentication. Turn it on for your account, then try again.',
+      'This organization requires its members to use two-factor authentication or a passkey. Turn two-factor authentication on for your account, or sign in with a passkey, then try again.',
     );
   }
 }
@@ -229,7 +233,10 @@ async function authenticate(
     const orgId = pathOrgId(request);
     const resolved = await options.access.resolve(orgId, request.actor.userId);
     assertFound(resolved, 'organization');
-    await authorize(request, resolved, access.permission, options, request.session!.user.twoFactorEnabled);
+    const { user, session } = request.session!;
+    await authorize(request, resolved, access.permission, options, () =>
+      sessionSatisfiesTwoFactor(user, session),
+    );
   }
 }
 
@@ -246,15 +253,16 @@ function pathOrgId(request: FastifyRequest): string {
 /**
  * The member (or token) may see the org: now its policy, then the route's permission. The
  * allowlist comes first (cookie and bearer alike): a request from elsewhere learns nothing more
- * about the org, not even that it is suspended. `twoFactor` is the person's 2FA state, or
- * undefined for an automation token, which belongs to the org and is not held by require-2FA.
+ * about the org, not even that it is suspended. `twoFactor` says whether the person's proof meets
+ * require-2FA (asked only of an org that requires it), or is undefined for an automation token,
+ * which belongs to the org and is not held by require-2FA.
  */
 async function authorize(
   request: FastifyRequest,
   resolved: OrgAccess,
   permission: Permission,
   options: AuthenticationOptions,
-  twoFactor: boolean | undefined,
+  twoFactor: (() => boolean | Promise<boolean>) | undefined,
 ): Promise<void> {
   const policy = resolved.policy;
   if (policy?.allowlist && !isAllowed(policy.allowlist, request.ip)) {
@@ -274,7 +282,7 @@ async function authorize(
   if (resolved.suspended) throw new OrgSuspendedError();
   // Not audited: the member's own set-up is unfinished, which is no attempt at anything (and the
   // console asks again on every page until it is done).
-  if (policy?.require2fa && twoFactor === false) throw new TwoFactorRequiredError();
+  if (policy?.require2fa && twoFactor && !(await twoFactor())) throw new TwoFactorRequiredError();
   if (!resolved.permissions.has(permission)) {
     const { actor, meta, route } = request.invocation();
     await options.onDenied?.({ actor, meta, access: resolved, permission, route: route! });
@@ -303,11 +311,13 @@ async function authenticateBearer(
   const match = BEARER.exec(authorization);
   const token = match ? await options.tokens.resolve(match[1]!, request.ip ?? null) : undefined;
   if (!token) throw new InvalidTokenError();
-  let twoFactor: boolean | undefined;
+  let twoFactor: (() => boolean | Promise<boolean>) | undefined;
   if (token.kind === 'personal') {
     const user = await options.sessions.user(token.userId!);
     if (!user) throw new InvalidTokenError();
-    twoFactor = user.twoFactorEnabled;
+    // A token shows no sign-in: its owner qualifies by what the account holds, TOTP or a passkey
+    // (looked up only when an org requiring 2FA asks, and TOTP is off).
+    twoFactor = () => user.twoFactorEnabled || options.sessions.hasPasskey(user.id);
     request.actor = { type: 'user', userId: user.id, email: user.email, tokenId: token.id };
   } else {
     request.actor = { type: 'token', tokenId: token.id, orgId: token.orgId, name: token.name };

@@ -2,7 +2,7 @@ import { and, eq, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { InvalidatingCache } from '../cache/cache.ts';
 import type { CommandScope } from '../command-scope.ts';
 import type { Db } from '../db/client.ts';
-import { sessions, users } from '../db/schema.ts';
+import { passkeys, sessions, users } from '../db/schema.ts';
 import { generateSecret, hashSecret, hashSecretHex } from './secrets.ts';
 
 export const SESSION_COOKIE = 'gatehouse_session';
@@ -33,7 +33,32 @@ export interface SessionEntry {
   persistedLastSeenAt: number;
   /** Last activity seen by this instance (may be newer than the database). */
   lastSeenAt: number;
+  /**
+   * How the session was signed in (RFC 8176 names: `pwd`, `otp`, `rc`, `hwk`). Fixed for the
+   * session's life, so a cached copy is never stale.
+   */
+  amr: string[];
 }
+
+/**
+ * How a session is proven: the sign-in's methods, and when (now, unless a session that replaces
+ * another keeps the earlier proof's time: a password change proves the password, not the factor
+ * the old session was signed in with).
+ */
+export interface SessionProof {
+  amr: readonly string[];
+  authenticatedAt?: Date;
+}
+
+/** A passkey (user verification required) is a phishing-resistant multi-factor credential. */
+export const PASSKEY_AMR = 'hwk';
+
+/**
+ * What an organization requiring 2FA asks of a session: TOTP on the account, or a sign-in made
+ * with a passkey. A password-only session of an account that has passkeys does not qualify.
+ */
+export const sessionSatisfiesTwoFactor = (user: SessionUser, session: Pick<SessionEntry, 'amr'>) =>
+  user.twoFactorEnabled || session.amr.includes(PASSKEY_AMR);
 
 export interface SessionUser {
   id: string;
@@ -113,6 +138,7 @@ export class SessionService {
     ctx: CommandScope,
     userId: string,
     meta: { ip: string | null; userAgent: string | null },
+    proof: SessionProof,
   ): Promise<{ token: string; id: string; expiresAt: Date; displaced: string[] }> {
     const { tx } = ctx;
     await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
@@ -151,6 +177,8 @@ export class SessionService {
         expiresAt,
         ip: meta.ip,
         userAgent: meta.userAgent?.slice(0, 512) ?? null,
+        amr: [...proof.amr],
+        ...(proof.authenticatedAt ? { authenticatedAt: proof.authenticatedAt } : {}),
       })
       .returning({ id: sessions.id });
     return { token, id: row!.id, expiresAt, displaced };
@@ -229,6 +257,7 @@ export class SessionService {
         userId: sessions.userId,
         expiresAt: sessions.expiresAt,
         lastSeenAt: sessions.lastSeenAt,
+        amr: sessions.amr,
       })
       .from(sessions)
       .where(eq(sessions.tokenHash, Buffer.from(tokenHash, 'hex')));
@@ -240,6 +269,7 @@ export class SessionService {
       expiresAt: row.expiresAt.getTime(),
       persistedLastSeenAt: lastSeen,
       lastSeenAt: lastSeen,
+      amr: row.amr,
     };
   }
 
@@ -273,6 +303,50 @@ export class SessionService {
       .returning({ tokenHash: sessions.tokenHash });
     for (const row of ended) await ctx.invalidate(SESSIONS_CACHE, row.tokenHash.toString('hex'));
     return ended.length;
+  }
+
+  /**
+   * Whether the session proved itself (signed in or re-authenticated) within `withinMs`. Read
+   * from the database, never the cache: a re-authentication on another instance counts at once,
+   * and the comparison uses the database's clock on both sides.
+   */
+  async provenWithin(sessionId: string, withinMs: number): Promise<boolean> {
+    const [row] = await this.db
+      .select({
+        recent: sql<boolean>`${sessions.authenticatedAt} > now() - make_interval(secs => ${withinMs / 1000})`,
+      })
+      .from(sessions)
+      .where(eq(sessions.id, sessionId));
+    return row?.recent === true;
+  }
+
+  /** Stamps a fresh proof on one session (re-authentication), inside a command. */
+  async markProven(ctx: CommandScope, sessionId: string): Promise<boolean> {
+    const rows = await ctx.tx
+      .update(sessions)
+      .set({ authenticatedAt: sql`now()` })
+      .where(eq(sessions.id, sessionId))
+      .returning({ id: sessions.id });
+    return rows.length === 1;
+  }
+
+  /** The proof a session carries: its methods and when it was given (for a session that replaces it). */
+  async proofOf(ctx: CommandScope, sessionId: string): Promise<SessionProof | undefined> {
+    const [row] = await ctx.tx
+      .select({ amr: sessions.amr, authenticatedAt: sessions.authenticatedAt })
+      .from(sessions)
+      .where(eq(sessions.id, sessionId));
+    return row;
+  }
+
+  /** Whether the user has at least one passkey (what a personal token's owner needs for require-2FA). */
+  async hasPasskey(userId: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: passkeys.id })
+      .from(passkeys)
+      .where(eq(passkeys.userId, userId))
+      .limit(1);
+    return row !== undefined;
   }
 
   /** Deletes sessions past their absolute or idle limits (housekeeping; lookups already refuse them). */
