@@ -45,6 +45,8 @@ interface Tenant {
   joinRequestId: string;
   automationTokenId: string;
   personalTokenId: string;
+  applicationId: string;
+  scanId: string;
 }
 
 /** The ids a request names. */
@@ -59,6 +61,8 @@ type Ids = Pick<
   | 'joinRequestId'
   | 'automationTokenId'
   | 'personalTokenId'
+  | 'applicationId'
+  | 'scanId'
 >;
 
 interface ForeignVariant {
@@ -334,6 +338,103 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/v1/orgs/:orgId/audit-checkpoints': {
     request: (o) => ({ method: 'POST', url: at(o, '/audit-checkpoints') }),
   },
+  'GET /api/v1/orgs/:orgId/applications': {
+    request: (o) => ({ method: 'GET', url: at(o, '/applications') }),
+  },
+  'POST /api/v1/orgs/:orgId/applications': {
+    request: (o) => ({ method: 'POST', url: at(o, '/applications'), payload: { name: `cross ${rand()}` } }),
+  },
+  'GET /api/v1/orgs/:orgId/applications/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/applications/${ids.applicationId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/applications/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'PATCH /api/v1/orgs/:orgId/applications/:id': {
+    request: (o, ids) => ({
+      method: 'PATCH',
+      url: at(o, `/applications/${ids.applicationId}`),
+      payload: { description: 'cross-tenant' },
+    }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['PATCH /api/v1/orgs/:orgId/applications/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/applications/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/applications/${ids.applicationId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/applications/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans/${ids.scanId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/scans/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/scans/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/scans/${ids.scanId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/scans/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id/findings': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans/${ids.scanId}/findings`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/scans/:id/findings']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id/export': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans/${ids.scanId}/export?format=json`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/scans/:id/export']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans?applicationId=${ids.applicationId}`) }),
+  },
+  'POST /api/v1/orgs/:orgId/scans': {
+    request: (o, ids) => ({
+      method: 'POST',
+      url: at(o, '/scans'),
+      payload: { applicationId: ids.applicationId, modules: ['secrets'] },
+    }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['POST /api/v1/orgs/:orgId/scans']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
   'GET /api/v1/orgs/:orgId/automation-tokens': {
     request: (o) => ({ method: 'GET', url: at(o, '/automation-tokens') }),
   },
@@ -419,6 +520,11 @@ async function tenant(name: string): Promise<Tenant> {
     201,
   );
   const personal = await createPersonalToken(t.app, developer, org.orgId, ['read']);
+  const application = expectStatus(await owner.post(at(org, '/applications'), { name: `${name} app` }), 201);
+  const scan = expectStatus(
+    await owner.post(at(org, '/scans'), { applicationId: application.json().id, modules: ['secrets'] }),
+    201,
+  );
   return {
     orgId: org.orgId,
     owner: org.owner,
@@ -429,6 +535,8 @@ async function tenant(name: string): Promise<Tenant> {
     joinRequestId,
     automationTokenId: automation.json().id,
     personalTokenId: personal.id,
+    applicationId: application.json().id,
+    scanId: scan.json().id,
   };
 }
 
@@ -469,6 +577,8 @@ beforeAll(async () => {
     joinRequestId: randomUUID(),
     automationTokenId: randomUUID(),
     personalTokenId: randomUUID(),
+    applicationId: randomUUID(),
+    scanId: randomUUID(),
   };
 });
 afterAll(async () => {
