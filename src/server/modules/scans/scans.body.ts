@@ -2,17 +2,18 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
+import { SARIF_MEDIA_TYPE, SCAN_UPLOAD_LIMIT } from '../../../contracts/scans.ts';
 import { AppError } from '../../platform/errors/app-error.ts';
 
-/** What a scan upload may send on the wire (compressed or not). */
-export const SCAN_BODY_LIMIT = 10 * 1024 * 1024;
+/** What a scan upload may send on the wire (compressed or not); the console tells it to users. */
+export const SCAN_BODY_LIMIT = SCAN_UPLOAD_LIMIT;
 /**
  * What a gzip-encoded upload may grow to once decompressed: SARIF compresses about tenfold, so
  * a full 10 MiB upload fits, and a gzip bomb stops here instead of at the memory's end.
  */
 export const SCAN_DECODED_LIMIT = 64 * 1024 * 1024;
 
-export const SARIF_MEDIA_TYPE = 'application/sarif+json';
+export { SARIF_MEDIA_TYPE };
 
 const gunzip = promisify(zlib.gunzip) as (buf: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>;
 
