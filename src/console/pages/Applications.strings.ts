@@ -37,7 +37,6 @@ const en = {
   appsNoDelete: 'Deleting applications needs the applications:delete permission.',
   appsScans: 'Scans',
   appsScansLabel: 'Scans of {{name}}',
-  appsNoRead: 'Seeing the applications needs the applications:read permission.',
 };
 
 const es: typeof en = {
@@ -78,7 +77,6 @@ const es: typeof en = {
   appsNoDelete: 'Para eliminar aplicaciones hace falta el permiso applications:delete.',
   appsScans: 'Análisis',
   appsScansLabel: 'Análisis de {{name}}',
-  appsNoRead: 'Para ver las aplicaciones hace falta el permiso applications:read.',
 };
 
 export const applicationsStrings: Strings<typeof en> = { en, es };

@@ -175,9 +175,7 @@ export function ScanDetailPage() {
               {s.policy.violations.map((v) => (
                 <Table.Tr key={v.policyId} data-testid={`violation-${v.name}`}>
                   <Table.Th scope="row">{v.name}</Table.Th>
-                  <Table.Td>
-                    {t('scansFailOnValue', { severity: t(`scansSeverity_${v.failOn}`).toLowerCase() })}
-                  </Table.Td>
+                  <Table.Td>{t('scansFailOnValue', { severity: t(`scansSeverity_${v.failOn}`) })}</Table.Td>
                   <Table.Td>{t('scansViolationFindings', { count: v.findingCount })}</Table.Td>
                 </Table.Tr>
               ))}

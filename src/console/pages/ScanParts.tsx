@@ -20,6 +20,7 @@ export function SeverityCountBadges({ counts }: { counts: SeverityCounts }) {
     <Group gap={4} wrap="nowrap" role="img" aria-label={t('scansCountsLabel', { ...counts })}>
       {COUNTED.map((s) => (
         <Badge
+          maw="none"
           key={s}
           // None of a severity is drawn quietly, so the ones present stand out.
           color={counts[s] > 0 ? SEVERITY_COLOR[s] : 'gray.6'}
@@ -39,7 +40,7 @@ export function SeverityCountBadges({ counts }: { counts: SeverityCounts }) {
 export function SeverityBadge({ severity }: { severity: CountedSeverity }) {
   const { t } = useTranslation();
   return (
-    <Badge color={SEVERITY_COLOR[severity]} c="white" variant="filled">
+    <Badge maw="none" color={SEVERITY_COLOR[severity]} c="white" variant="filled">
       {t(`scansSeverity_${severity}`)}
     </Badge>
   );
@@ -49,11 +50,11 @@ export function SeverityBadge({ severity }: { severity: CountedSeverity }) {
 export function PolicyBadge({ policy }: { policy: ScanView['policy'] }) {
   const { t } = useTranslation();
   return policy.passed ? (
-    <Badge color="green.9" variant="filled">
+    <Badge maw="none" color="#166534" c="white" variant="filled">
       {t('scansPolicyPassed')}
     </Badge>
   ) : (
-    <Badge color="red.9" variant="filled">
+    <Badge maw="none" color="#b91c1c" c="white" variant="filled">
       {t('scansPolicyFailed')}
     </Badge>
   );

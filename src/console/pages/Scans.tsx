@@ -98,7 +98,7 @@ export function ScansPage() {
       ) : rows.length === 0 ? (
         list.data && <Text c="gray.7">{t('scansNone')}</Text>
       ) : (
-        <ScrollFrame label={t('scansList')} minWidth={1080}>
+        <ScrollFrame label={t('scansList')} minWidth={1200}>
           <Table striped highlightOnHover data-testid="scans-table">
             <Table.Thead>
               <Table.Tr>
@@ -135,7 +135,7 @@ export function ScansPage() {
                   <Table.Td>
                     <PolicyBadge policy={scan.policy} />
                   </Table.Td>
-                  <Table.Td style={{ wordBreak: 'break-all' }}>{creatorOf(t, scan)}</Table.Td>
+                  <Table.Td style={{ overflowWrap: 'anywhere' }}>{creatorOf(t, scan)}</Table.Td>
                   <Table.Td>{when(scan.createdAt)}</Table.Td>
                 </Table.Tr>
               ))}
