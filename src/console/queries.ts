@@ -90,3 +90,13 @@ export const moduleCostsQuery = queryOptions({
   retry: false,
   staleTime: 5 * 60_000,
 });
+
+/** A list read a page at a time by cursor: `path` already holds its query (`?limit=…&…`). */
+export const pagedQuery = <T>(queryKey: readonly unknown[], path: string) =>
+  infiniteQueryOptions({
+    queryKey,
+    queryFn: ({ pageParam }) =>
+      api<Page<T>>('GET', `${path}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`),
+    initialPageParam: '',
+    getNextPageParam: (last: Page<T>) => last.nextCursor ?? undefined,
+  });

@@ -4,13 +4,13 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import type { ApplicationView } from '../../contracts/scans.ts';
-import type { Page } from '../../contracts/wire.ts';
 import { ApiError, api } from '../api.ts';
-import { ConfirmDialog, Dialog, PageLoader, RowDangerButton, ScrollFrame } from '../components.tsx';
+import { ConfirmDialog, Dialog, LoadMore, PageLoader, RowDangerButton, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
+import { pagedQuery } from '../queries.ts';
 
 /** What the server takes as a repository URL: http(s), a host, no credentials (checked before sending). */
 function repositoryUrlOk(value: string): boolean {
@@ -38,16 +38,9 @@ export function ApplicationsPage() {
   const remove = can.has('applications:delete');
   const [editing, setEditing] = useState<ApplicationView | 'new' | null>(null);
   const [deleting, setDeleting] = useState<ApplicationView | null>(null);
-  const list = useInfiniteQuery({
-    queryKey: ['applications', orgId, 'pages'],
-    queryFn: ({ pageParam }) =>
-      api<Page<ApplicationView>>(
-        'GET',
-        `/orgs/${orgId}/applications?limit=50${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last: Page<ApplicationView>) => last.nextCursor ?? undefined,
-  });
+  const list = useInfiniteQuery(
+    pagedQuery<ApplicationView>(['applications', orgId, 'pages'], `/orgs/${orgId}/applications?limit=50`),
+  );
   const rows = (list.data?.pages ?? []).flatMap((p) => p.items);
   // Scans and findings name applications too: a change here is a change there.
   const refresh = () =>
@@ -145,13 +138,9 @@ export function ApplicationsPage() {
           </Table>
         </ScrollFrame>
       )}
-      {list.hasNextPage && (
-        <Group>
-          <Button variant="default" onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage}>
-            {t('loadMore')}
-          </Button>
-        </Group>
-      )}
+      <Group>
+        <LoadMore list={list} />
+      </Group>
       {manage && (
         <ApplicationDialog
           key={editing === null ? 'closed' : editing === 'new' ? 'new' : editing.id}

@@ -4,13 +4,13 @@ import { type ReactNode, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
 import type { ScanFindingView, ScanView } from '../../contracts/scans.ts';
-import type { Page } from '../../contracts/wire.ts';
 import { api } from '../api.ts';
-import { ConfirmDialog, PageLoader, ScrollFrame, Section } from '../components.tsx';
+import { ConfirmDialog, LoadMore, PageLoader, ScrollFrame, Section } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText } from '../problems.tsx';
+import { pagedQuery } from '../queries.ts';
 import { COUNTED, creatorOf, ModuleList, PolicyBadge, SeverityBadge } from './ScanParts.tsx';
 
 /** One fact of the summary: its name above, its value below. */
@@ -213,14 +213,10 @@ export function ScanDetailPage() {
 function ScanFindings({ orgId, scanId, total }: { orgId: string; scanId: string; total: number }) {
   const { t } = useTranslation();
   const list = useInfiniteQuery({
-    queryKey: ['scans', orgId, 'findings', scanId],
-    queryFn: ({ pageParam }) =>
-      api<Page<ScanFindingView>>(
-        'GET',
-        `/orgs/${orgId}/scans/${scanId}/findings?limit=50${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last: Page<ScanFindingView>) => last.nextCursor ?? undefined,
+    ...pagedQuery<ScanFindingView>(
+      ['scans', orgId, 'findings', scanId],
+      `/orgs/${orgId}/scans/${scanId}/findings?limit=50`,
+    ),
     enabled: total > 0,
   });
   if (total === 0) return <Text>{t('scansNoFindings')}</Text>;
@@ -269,13 +265,9 @@ function ScanFindings({ orgId, scanId, total }: { orgId: string; scanId: string;
           </Table>
         </ScrollFrame>
       )}
-      {list.hasNextPage && (
-        <Group>
-          <Button variant="default" onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage}>
-            {t('loadMore')}
-          </Button>
-        </Group>
-      )}
+      <Group>
+        <LoadMore list={list} />
+      </Group>
     </>
   );
 }

@@ -4,14 +4,12 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { SCAN_STATUSES, type ScanView } from '../../contracts/scans.ts';
-import type { Page } from '../../contracts/wire.ts';
-import { api } from '../api.ts';
-import { PageLoader, ScrollFrame } from '../components.tsx';
+import { LoadMore, PageLoader, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText } from '../problems.tsx';
-import { applicationsQuery } from '../queries.ts';
+import { applicationsQuery, pagedQuery } from '../queries.ts';
 import { NewScanDialog } from './ScanDialog.tsx';
 import { creatorOf, ModuleList, PolicyBadge, SeverityCountBadges } from './ScanParts.tsx';
 
@@ -33,16 +31,9 @@ export function ScansPage() {
     const value = params.get(key);
     if (value) query.set(key, value);
   }
-  const list = useInfiniteQuery({
-    queryKey: ['scans', orgId, query.toString()],
-    queryFn: ({ pageParam }) =>
-      api<Page<ScanView>>(
-        'GET',
-        `/orgs/${orgId}/scans?${query}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last: Page<ScanView>) => last.nextCursor ?? undefined,
-  });
+  const list = useInfiniteQuery(
+    pagedQuery<ScanView>(['scans', orgId, query.toString()], `/orgs/${orgId}/scans?${query}`),
+  );
   const rows = (list.data?.pages ?? []).flatMap((p) => p.items);
   const setFilter = (key: (typeof FILTER_KEYS)[number], value: string) => {
     const next = new URLSearchParams(params);
@@ -149,11 +140,7 @@ export function ScansPage() {
             {t('scansShown', { count: rows.length })}
           </Text>
         )}
-        {list.hasNextPage && (
-          <Button variant="default" onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage}>
-            {t('loadMore')}
-          </Button>
-        )}
+        <LoadMore list={list} />
       </Group>
       {can.has('scans:create') && (
         <NewScanDialog
