@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../server/config.ts';
 import type { AuditVerifyOptions } from './audit-verify.ts';
 import { UsageError } from './operator.ts';
+import type { ScanUploadOptions } from './scan-upload.ts';
 
 function fail(err: unknown): never {
   process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -213,6 +214,26 @@ export function buildCli(): Command {
     .action(async (file: string, options: AuditVerifyOptions) => {
       const { runAuditVerify } = await import('./audit-verify.ts');
       process.exitCode = await runAuditVerify(file, options);
+    });
+
+  const scan = program.command('scan').description('Scans of applications');
+  scan
+    .command('upload')
+    .description(
+      'Upload a SARIF 2.1.0 file as a scan (token in GATEHOUSE_TOKEN); exit 0 passed, 1 a policy failed, 2 error',
+    )
+    .argument('<file>', 'the SARIF log')
+    .requiredOption('--app <name|id>', 'the application, by name or id')
+    .requiredOption(
+      '--module <module>',
+      'dependencies, sast, secrets or api (repeatable, or comma-separated)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--url <url>', 'the Gatehouse server (default GATEHOUSE_URL or http://localhost:3000)')
+    .option('--org <id>', 'the organization (default GATEHOUSE_ORG, or the one a personal token reaches)')
+    .action(async (file: string, options: ScanUploadOptions) => {
+      const { runScanUpload } = await import('./scan-upload.ts');
+      process.exitCode = await runScanUpload(file, options);
     });
 
   return program;

@@ -40,6 +40,13 @@ const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default:
 const PoliciesPage = lazy(() => import('./pages/Policies.tsx').then((m) => ({ default: m.PoliciesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
+const ApplicationsPage = lazy(() =>
+  import('./pages/Applications.tsx').then((m) => ({ default: m.ApplicationsPage })),
+);
+const ScansPage = lazy(() => import('./pages/Scans.tsx').then((m) => ({ default: m.ScansPage })));
+const ScanDetailPage = lazy(() =>
+  import('./pages/ScanDetail.tsx').then((m) => ({ default: m.ScanDetailPage })),
+);
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
 const AccountSecurityPage = lazy(() =>
@@ -465,6 +472,9 @@ export function App() {
             <Route path="security" element={<SecurityPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
+            <Route path="applications" element={<ApplicationsPage />} />
+            <Route path="scans" element={<ScansPage />} />
+            <Route path="scans/:scanId" element={<ScanDetailPage />} />
             <Route path="account" element={<AccountPage />} />
             <Route path="account/security" element={<AccountSecurityPage />} />
           </Route>

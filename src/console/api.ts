@@ -90,14 +90,14 @@ export async function apiWithEtag<T>(path: string): Promise<{ data: T; etag: str
   return { data, etag };
 }
 
-/** Sends a file as the raw request body (e.g. a logo), with its own content type. */
-export function apiUpload(
+/** Sends a file as the raw request body (a logo, a SARIF log), with its own content type. */
+export function apiUpload<T = void>(
   method: 'PUT' | 'POST',
   path: string,
-  file: Blob,
+  file: Blob | string,
   contentType: string,
-): Promise<void> {
-  return request<void>(method, path, { bytes: file, type: contentType });
+): Promise<T> {
+  return request<T>(method, path, { bytes: file, type: contentType });
 }
 
 // The shapes the API answers with live in src/contracts/wire.ts, shared with the server.

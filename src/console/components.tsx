@@ -198,3 +198,18 @@ export class PageBoundary extends Component<{ children: ReactNode }, { error: un
     return <Suspense fallback={<PageLoader />}>{this.props.children}</Suspense>;
   }
 }
+
+/** A paged list's next page, offered while there is one. */
+export function LoadMore({
+  list,
+}: {
+  list: { hasNextPage: boolean; isFetchingNextPage: boolean; fetchNextPage: () => unknown };
+}) {
+  const { t } = useTranslation();
+  if (!list.hasNextPage) return null;
+  return (
+    <Button variant="default" onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage}>
+      {t('loadMore')}
+    </Button>
+  );
+}

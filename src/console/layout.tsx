@@ -248,6 +248,8 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'policies', label: 'policiesNav' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
+  { path: 'applications', label: 'applicationsNav', needs: 'applications:read' },
+  { path: 'scans', label: 'scansNav', needs: 'scans:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },

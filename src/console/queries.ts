@@ -1,5 +1,6 @@
 import { infiniteQueryOptions, type QueryClient, queryOptions } from '@tanstack/react-query';
 import { TEAM_FIRST_PAGE } from '../contracts/console.ts';
+import type { ApplicationView, PlanCatalogView } from '../contracts/scans.ts';
 import { ApiError, api, type Me, type Member, type Organization, type Page, type Role } from './api.ts';
 import { forgetRememberedOrg } from './org-memory.ts';
 
@@ -70,3 +71,32 @@ export function forgetOrg(client: QueryClient, orgId: string): void {
   if (me) forgetRememberedOrg(me.user.id, orgId);
   client.removeQueries({ predicate: (q) => q.queryKey.includes(orgId) });
 }
+
+/**
+ * The org's applications for pickers and names (the first 200; the Applications page pages
+ * through all of them). Under `['applications', orgId]`, so any change to one refreshes both.
+ */
+export const applicationsQuery = (orgId: string) =>
+  queryOptions({
+    queryKey: ['applications', orgId],
+    queryFn: () => api<Page<ApplicationView>>('GET', `/orgs/${orgId}/applications?limit=200`),
+  });
+
+/** The tokens each scan module costs: the same for every org (the operator sets them). */
+export const moduleCostsQuery = queryOptions({
+  queryKey: ['plans'],
+  queryFn: () => api<PlanCatalogView>('GET', '/plans'),
+  select: (data) => data.moduleCosts,
+  retry: false,
+  staleTime: 5 * 60_000,
+});
+
+/** A list read a page at a time by cursor: `path` already holds its query (`?limit=…&…`). */
+export const pagedQuery = <T>(queryKey: readonly unknown[], path: string) =>
+  infiniteQueryOptions({
+    queryKey,
+    queryFn: ({ pageParam }) =>
+      api<Page<T>>('GET', `${path}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`),
+    initialPageParam: '',
+    getNextPageParam: (last: Page<T>) => last.nextCursor ?? undefined,
+  });

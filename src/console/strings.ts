@@ -3,12 +3,14 @@ import { catalogStrings } from './catalog-words.strings.ts';
 import { accountStrings } from './pages/Account.strings.ts';
 import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
 import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
+import { applicationsStrings } from './pages/Applications.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { policiesStrings } from './pages/Policies.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
+import { scansStrings } from './pages/Scans.strings.ts';
 import { securityStrings } from './pages/Security.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
 import { problemStrings } from './problems.strings.ts';
@@ -33,6 +35,8 @@ export const pageStrings: Strings[] = [
   catalogStrings,
   auditWordStrings,
   memberDetailStrings,
+  applicationsStrings,
+  scansStrings,
   problemStrings,
   shellStrings,
 ];

@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { accountLifecycleModule } from './modules/account-lifecycle/index.ts';
 import { accountsModule } from './modules/accounts/index.ts';
 import { apiTokensModule } from './modules/api-tokens/index.ts';
+import { applicationsModule } from './modules/applications/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
 import { consoleModule } from './modules/console/index.ts';
 import { healthModule } from './modules/health/index.ts';
@@ -16,6 +17,7 @@ import { alertOwnersOfPromotion, membersModule } from './modules/members/index.t
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { policiesModule } from './modules/policies/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
+import { scansModule } from './modules/scans/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { deniedRecorder } from './platform/audit/denied.ts';
 import { loadSigningKey } from './platform/audit/keys.ts';
@@ -315,6 +317,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(apiTokensModule);
   await app.register(accountLifecycleModule);
   await app.register(policiesModule);
+  await app.register(applicationsModule);
+  await app.register(scansModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

@@ -168,6 +168,23 @@ function expectProblem(res: LightMyRequestResponse, status: number, code: string
   expect(res.json()).toMatchObject({ status, code });
 }
 
+/** An application of the org, made by its owner; returns its id. */
+async function ownerCreatesApplication(org: Org): Promise<string> {
+  return expectStatus(
+    await as(t.app, org.owner).post(orgUrl(org, '/applications'), { name: `app ${rand()}` }),
+    201,
+  ).json().id;
+}
+
+/** A pending scan of a new application, made by the owner; returns its id. */
+async function ownerCreatesScan(org: Org): Promise<string> {
+  const applicationId = await ownerCreatesApplication(org);
+  return expectStatus(
+    await as(t.app, org.owner).post(orgUrl(org, '/scans'), { applicationId, modules: ['secrets'] }),
+    201,
+  ).json().id;
+}
+
 async function ownerCreatesRole(org: Org, slug: string, permissions: string[]): Promise<void> {
   if (org.roles.has(slug)) return;
   expectStatus(
@@ -640,6 +657,96 @@ const ROUTES: Record<string, RouteCase> = {
       const listed = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/audit-checkpoints')), 200);
       expect(listed.json().items).toContainEqual(created);
     },
+  },
+  'GET /api/v1/orgs/:orgId/applications': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerCreatesApplication(org);
+      return { method: 'GET', url: orgUrl(org, '/applications') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/applications': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/applications'),
+      payload: { name: `app ${rand()}` },
+    }),
+    effect: async (org, res) => {
+      expectStatus(await as(t.app, org.owner).get(orgUrl(org, `/applications/${res.json().id}`)), 200);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/applications/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/applications/${await ownerCreatesApplication(org)}`),
+    }),
+  },
+  'PATCH /api/v1/orgs/:orgId/applications/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, `/applications/${await ownerCreatesApplication(org)}`),
+      payload: { description: `edited ${rand()}` },
+    }),
+    effect: (_org, res, req) =>
+      expect(res.json().description).toBe((req.payload as { description: string }).description),
+  },
+  'DELETE /api/v1/orgs/:orgId/applications/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/applications/${await ownerCreatesApplication(org)}`),
+    }),
+    effect: async (org, _res, req) => {
+      expect((await as(t.app, org.owner).get(req.url)).statusCode).toBe(404);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/scans': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerCreatesScan(org);
+      return { method: 'GET', url: orgUrl(org, '/scans') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/scans': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/scans'),
+      payload: { applicationId: await ownerCreatesApplication(org), modules: ['secrets'] },
+    }),
+    effect: async (org, res) => {
+      expectStatus(await as(t.app, org.owner).get(orgUrl(org, `/scans/${res.json().id}`)), 200);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, `/scans/${await ownerCreatesScan(org)}`) }),
+  },
+  'DELETE /api/v1/orgs/:orgId/scans/:id': {
+    status: 204,
+    prepare: async (org) => ({ method: 'DELETE', url: orgUrl(org, `/scans/${await ownerCreatesScan(org)}`) }),
+    effect: async (org, _res, req) => {
+      expect((await as(t.app, org.owner).get(req.url)).statusCode).toBe(404);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id/findings': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/scans/${await ownerCreatesScan(org)}/findings`),
+    }),
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id/export': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/scans/${await ownerCreatesScan(org)}/export?format=csv`),
+    }),
   },
   'GET /api/v1/orgs/:orgId/automation-tokens': {
     status: 200,

@@ -81,6 +81,21 @@ let t: TestApp;
 let shared: { orgId: string; owner: Person };
 
 const rand = () => randomBytes(4).toString('hex');
+
+/** An application of the shared org named `app <its id>`; returns its id. */
+async function sharedApplication(): Promise<string> {
+  const made = expectStatus(
+    await as(t.app, shared.owner).post(at(shared.orgId, '/applications'), { name: `app ${rand()}` }),
+    201,
+  ).json();
+  expectStatus(
+    await as(t.app, shared.owner).patch(at(shared.orgId, `/applications/${made.id}`), {
+      name: `app ${made.id}`,
+    }),
+    200,
+  );
+  return made.id;
+}
 const at = (orgId: string, rest = '') => `/api/v1/orgs/${orgId}${rest}`;
 const orgChain = (orgId: string): ChainRef => ({ kind: 'org', id: orgId });
 const userChain = (who: { userId: string }): ChainRef => ({ kind: 'user', id: who.userId });
@@ -786,6 +801,98 @@ const INVENTORY: Record<string, InventoryCase> = {
       return async () => {
         expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/policies/${id}`)), 204);
         return { chain: orgChain(shared.orgId), actor: shared.owner, target: { type: 'policy', id, name } };
+      };
+    },
+  },
+  'application.created': {
+    how: 'POST /orgs/:orgId/applications',
+    arrange: async () => async () => {
+      const name = `app ${rand()}`;
+      const res = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, '/applications'), { name }),
+        201,
+      );
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'application', id: res.json().id, name },
+        after: { name, repositoryUrl: null },
+      };
+    },
+  },
+  'application.updated': {
+    how: 'PATCH /orgs/:orgId/applications/:id',
+    arrange: async () => {
+      const id = await sharedApplication();
+      return async () => {
+        const name = `renamed ${rand()}`;
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/applications/${id}`), { name }),
+          200,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'application', id, name },
+          after: { name },
+        };
+      };
+    },
+  },
+  'application.deleted': {
+    how: 'DELETE /orgs/:orgId/applications/:id',
+    arrange: async () => {
+      const id = await sharedApplication();
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/applications/${id}`)), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'application', id, name: `app ${id}` },
+        };
+      };
+    },
+  },
+  'scan.created': {
+    how: 'POST /orgs/:orgId/scans',
+    arrange: async () => {
+      const id = await sharedApplication();
+      return async () => {
+        const res = expectStatus(
+          await as(t.app, shared.owner).post(at(shared.orgId, '/scans'), {
+            applicationId: id,
+            modules: ['secrets'],
+          }),
+          201,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'scan', id: res.json().id, name: `app ${id}` },
+          after: { applicationId: id, modules: ['secrets'], status: 'pending', tokens: 5 },
+        };
+      };
+    },
+  },
+  'scan.deleted': {
+    how: 'DELETE /orgs/:orgId/scans/:id',
+    arrange: async () => {
+      const applicationId = await sharedApplication();
+      const scan = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, '/scans'), {
+          applicationId,
+          modules: ['secrets'],
+        }),
+        201,
+      ).json();
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/scans/${scan.id}`)), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'scan', id: scan.id },
+          before: { applicationId, modules: ['secrets'], tokens: 5 },
+        };
       };
     },
   },

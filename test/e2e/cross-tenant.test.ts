@@ -1,10 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
-import { queryRows } from '../support/database.ts';
 import {
   addMember,
   as,
@@ -50,6 +48,8 @@ interface Tenant {
   /** A policy, scoped to an application of this org (seeded as a row). */
   policyId: string;
   policyApplicationId: string;
+  applicationId: string;
+  scanId: string;
 }
 
 /** The ids a request names. */
@@ -66,6 +66,8 @@ type Ids = Pick<
   | 'personalTokenId'
   | 'policyId'
   | 'policyApplicationId'
+  | 'applicationId'
+  | 'scanId'
 >;
 
 interface ForeignVariant {
@@ -343,6 +345,103 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/v1/orgs/:orgId/audit-checkpoints': {
     request: (o) => ({ method: 'POST', url: at(o, '/audit-checkpoints') }),
   },
+  'GET /api/v1/orgs/:orgId/applications': {
+    request: (o) => ({ method: 'GET', url: at(o, '/applications') }),
+  },
+  'POST /api/v1/orgs/:orgId/applications': {
+    request: (o) => ({ method: 'POST', url: at(o, '/applications'), payload: { name: `cross ${rand()}` } }),
+  },
+  'GET /api/v1/orgs/:orgId/applications/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/applications/${ids.applicationId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/applications/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'PATCH /api/v1/orgs/:orgId/applications/:id': {
+    request: (o, ids) => ({
+      method: 'PATCH',
+      url: at(o, `/applications/${ids.applicationId}`),
+      payload: { description: 'cross-tenant' },
+    }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['PATCH /api/v1/orgs/:orgId/applications/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/applications/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/applications/${ids.applicationId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/applications/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans/${ids.scanId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/scans/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/scans/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/scans/${ids.scanId}`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/scans/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id/findings': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans/${ids.scanId}/findings`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/scans/:id/findings']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans/:id/export': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans/${ids.scanId}/export?format=json`) }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/scans/:id/export']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scans': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/scans?applicationId=${ids.applicationId}`) }),
+  },
+  'POST /api/v1/orgs/:orgId/scans': {
+    request: (o, ids) => ({
+      method: 'POST',
+      url: at(o, '/scans'),
+      payload: { applicationId: ids.applicationId, modules: ['secrets'] },
+    }),
+    foreign: [
+      {
+        what: "B's object",
+        request: (a, b) => ROUTES['POST /api/v1/orgs/:orgId/scans']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
   'GET /api/v1/orgs/:orgId/automation-tokens': {
     request: (o) => ({ method: 'GET', url: at(o, '/automation-tokens') }),
   },
@@ -490,16 +589,17 @@ async function tenant(name: string): Promise<Tenant> {
     201,
   );
   const personal = await createPersonalToken(t.app, developer, org.orgId, ['read']);
-  const [app] = await queryRows<{ id: string }>(
-    t.db.database.db,
-    sql`INSERT INTO applications (org_id, name) VALUES (${org.orgId}, ${`${name} app`}) RETURNING id`,
-  );
+  const application = expectStatus(await owner.post(at(org, '/applications'), { name: `${name} app` }), 201);
   const policy = expectStatus(
     await owner.post(at(org, '/policies'), {
       name: `${name} gate`,
       failOn: 'high',
-      applicationIds: [app!.id],
+      applicationIds: [application.json().id],
     }),
+    201,
+  );
+  const scan = expectStatus(
+    await owner.post(at(org, '/scans'), { applicationId: application.json().id, modules: ['secrets'] }),
     201,
   );
   return {
@@ -513,7 +613,9 @@ async function tenant(name: string): Promise<Tenant> {
     automationTokenId: automation.json().id,
     personalTokenId: personal.id,
     policyId: policy.json().id,
-    policyApplicationId: app!.id,
+    policyApplicationId: application.json().id,
+    applicationId: application.json().id,
+    scanId: scan.json().id,
   };
 }
 
@@ -556,6 +658,8 @@ beforeAll(async () => {
     personalTokenId: randomUUID(),
     policyId: randomUUID(),
     policyApplicationId: randomUUID(),
+    applicationId: randomUUID(),
+    scanId: randomUUID(),
   };
 });
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { entitlements } from '../../../contracts/plans.ts';
+import { SCAN_MODULES, type ScanModule } from '../../../contracts/scans.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import {
   departmentMembers,
@@ -14,8 +15,7 @@ import {
 } from '../../platform/db/schema.ts';
 import { AppError } from '../../platform/errors/app-error.ts';
 
-export const SCAN_MODULES = ['dependencies', 'sast', 'secrets', 'api'] as const;
-export type ScanModule = (typeof SCAN_MODULES)[number];
+export { SCAN_MODULES, type ScanModule };
 
 /** The pool thresholds recorded once per org per month (`quota.threshold_reached`). */
 export const THRESHOLDS = [50, 75, 90, 100] as const;

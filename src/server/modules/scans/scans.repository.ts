@@ -1,0 +1,339 @@
+import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.ts';
+import { applications, findings, scanFindings, scanSarif, scans, users } from '../../platform/db/schema.ts';
+import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
+import type { PolicyResult, Severity } from '../policies/index.ts';
+import type { ParsedFinding } from './scans.sarif.ts';
+
+/** Rows per INSERT: well under PostgreSQL's 65,535 parameters, few round trips for 25,000 results. */
+const FINDINGS_BATCH = 2_000;
+const LINKS_BATCH = 10_000;
+
+export interface SeenFinding {
+  id: string;
+  title: string;
+  severity: Severity;
+  status: string;
+  /** It was resolved and this scan reopened it. */
+  reopened: boolean;
+}
+
+/**
+ * Records what a scan saw in its application's findings: a new fingerprint is a new open finding;
+ * one already known is seen again (`last_seen_at`, `occurrences + 1`, `last_scan_id`, and the
+ * result's current words and severity), and reopened if it had been resolved. The known rows are
+ * locked first, in fingerprint order, so the status read is the status replaced.
+ */
+export async function upsertFindings(
+  tx: Executor,
+  orgId: string,
+  applicationId: string,
+  scanId: string,
+  parsed: readonly ParsedFinding[],
+  at: Date,
+): Promise<SeenFinding[]> {
+  const seen: SeenFinding[] = [];
+  for (let start = 0; start < parsed.length; start += FINDINGS_BATCH) {
+    const batch = parsed.slice(start, start + FINDINGS_BATCH);
+    const known = await tx
+      .select({ fingerprint: findings.fingerprint, status: findings.status })
+      .from(findings)
+      .where(
+        and(
+          eq(findings.orgId, orgId),
+          eq(findings.applicationId, applicationId),
+          inArray(
+            findings.fingerprint,
+            batch.map((f) => f.fingerprint),
+          ),
+        ),
+      )
+      .orderBy(findings.fingerprint)
+      .for('update');
+    const wasResolved = new Set(known.filter((k) => k.status === 'resolved').map((k) => k.fingerprint));
+    const rows = await tx
+      .insert(findings)
+      .values(
+        batch.map((f) => ({
+          orgId,
+          applicationId,
+          fingerprint: f.fingerprint,
+          ruleId: f.ruleId,
+          title: f.title,
+          message: f.message,
+          severity: f.severity,
+          location: f.location,
+          tool: f.tool,
+          firstSeenAt: at,
+          lastSeenAt: at,
+          lastScanId: scanId,
+          updatedAt: at,
+        })),
+      )
+      .onConflictDoUpdate({
+        target: [findings.orgId, findings.applicationId, findings.fingerprint],
+        set: {
+          ruleId: sql`excluded.rule_id`,
+          title: sql`excluded.title`,
+          message: sql`excluded.message`,
+          severity: sql`excluded.severity`,
+          location: sql`excluded.location`,
+          tool: sql`excluded.tool`,
+          lastSeenAt: sql`excluded.last_seen_at`,
+          lastScanId: sql`excluded.last_scan_id`,
+          occurrences: sql`${findings.occurrences} + 1`,
+          status: sql`CASE WHEN ${findings.status} = 'resolved' THEN 'open' ELSE ${findings.status} END`,
+          resolvedAt: sql`CASE WHEN ${findings.status} = 'resolved' THEN NULL ELSE ${findings.resolvedAt} END`,
+          updatedAt: sql`excluded.updated_at`,
+        },
+      })
+      .returning({
+        id: findings.id,
+        fingerprint: findings.fingerprint,
+        title: findings.title,
+        severity: findings.severity,
+        status: findings.status,
+      });
+    for (const row of rows) {
+      seen.push({
+        id: row.id,
+        title: row.title,
+        severity: row.severity as Severity,
+        status: row.status,
+        reopened: wasResolved.has(row.fingerprint),
+      });
+    }
+  }
+  return seen;
+}
+
+export async function linkScanFindings(
+  tx: Executor,
+  orgId: string,
+  scanId: string,
+  findingIds: readonly string[],
+): Promise<void> {
+  for (let start = 0; start < findingIds.length; start += LINKS_BATCH) {
+    await tx
+      .insert(scanFindings)
+      .values(
+        findingIds.slice(start, start + LINKS_BATCH).map((findingId) => ({ orgId, scanId, findingId })),
+      );
+  }
+}
+
+export interface SeverityCounts {
+  total: number;
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+}
+
+export async function insertScan(
+  tx: Executor,
+  values: {
+    id: string;
+    orgId: string;
+    applicationId: string;
+    modules: string[];
+    status: 'pending' | 'completed';
+    tokens: number;
+    createdBy: string | null;
+    tokenId: string | null;
+    tools: string[];
+    counts: SeverityCounts;
+    policy: PolicyResult;
+    createdAt: Date;
+  },
+): Promise<void> {
+  const { counts, ...rest } = values;
+  await tx.insert(scans).values({
+    ...rest,
+    findingsTotal: counts.total,
+    findingsCritical: counts.critical,
+    findingsHigh: counts.high,
+    findingsMedium: counts.medium,
+    findingsLow: counts.low,
+    completedAt: values.status === 'completed' ? values.createdAt : null,
+  });
+}
+
+export async function insertScanSarif(
+  tx: Executor,
+  scanId: string,
+  gzip: Buffer,
+  bytes: number,
+): Promise<void> {
+  await tx.insert(scanSarif).values({ scanId, gzip, bytes });
+}
+
+const scanColumns = {
+  id: scans.id,
+  applicationId: scans.applicationId,
+  applicationName: applications.name,
+  status: scans.status,
+  modules: scans.modules,
+  tokens: scans.tokens,
+  tools: scans.tools,
+  createdBy: scans.createdBy,
+  createdByEmail: users.email,
+  tokenId: scans.tokenId,
+  findingsTotal: scans.findingsTotal,
+  findingsCritical: scans.findingsCritical,
+  findingsHigh: scans.findingsHigh,
+  findingsMedium: scans.findingsMedium,
+  findingsLow: scans.findingsLow,
+  policy: scans.policy,
+  createdAt: scans.createdAt,
+  completedAt: scans.completedAt,
+  hasSarif: sql<boolean>`EXISTS (SELECT 1 FROM ${scanSarif} WHERE ${scanSarif.scanId} = ${scans.id})`,
+};
+
+export type ScanRow = {
+  id: string;
+  applicationId: string;
+  applicationName: string;
+  status: string;
+  modules: string[];
+  tokens: number;
+  tools: string[];
+  createdBy: string | null;
+  createdByEmail: string | null;
+  tokenId: string | null;
+  findingsTotal: number;
+  findingsCritical: number;
+  findingsHigh: number;
+  findingsMedium: number;
+  findingsLow: number;
+  policy: unknown;
+  createdAt: Date;
+  completedAt: Date | null;
+  hasSarif: boolean;
+};
+
+function selectScans(db: Executor) {
+  return db
+    .select(scanColumns)
+    .from(scans)
+    .innerJoin(
+      applications,
+      and(eq(applications.orgId, scans.orgId), eq(applications.id, scans.applicationId)),
+    )
+    .leftJoin(users, eq(users.id, scans.createdBy));
+}
+
+export async function findScan(db: Executor, orgId: string, id: string): Promise<ScanRow | undefined> {
+  const [row] = await selectScans(db).where(and(eq(scans.orgId, orgId), eq(scans.id, id)));
+  return row;
+}
+
+export interface ScanFilter {
+  applicationId?: string;
+  status?: string;
+  createdBy?: string;
+}
+
+export async function listScans(
+  db: Executor,
+  orgId: string,
+  page: { limit: number; after?: TimeCursor } & ScanFilter,
+): Promise<ScanRow[]> {
+  const conditions: SQL[] = [eq(scans.orgId, orgId)];
+  if (page.applicationId) conditions.push(eq(scans.applicationId, page.applicationId));
+  if (page.status) conditions.push(eq(scans.status, page.status));
+  if (page.createdBy) conditions.push(eq(scans.createdBy, page.createdBy));
+  if (page.after) conditions.push(keysetBefore(scans.createdAt, scans.id, page.after));
+  return selectScans(db)
+    .where(and(...conditions))
+    .orderBy(desc(scans.createdAt), desc(scans.id))
+    .limit(page.limit);
+}
+
+/** The scan's row, held for its deletion. */
+export async function lockScan(tx: Executor, orgId: string, id: string) {
+  const [row] = await tx
+    .select({
+      id: scans.id,
+      applicationId: scans.applicationId,
+      modules: scans.modules,
+      tokens: scans.tokens,
+    })
+    .from(scans)
+    .where(and(eq(scans.orgId, orgId), eq(scans.id, id)))
+    .for('update');
+  return row;
+}
+
+/** Deletes a scan with its links and stored log; its findings and the tokens spent stay. */
+export async function deleteScanRow(tx: Executor, orgId: string, id: string): Promise<void> {
+  await tx.delete(scans).where(and(eq(scans.orgId, orgId), eq(scans.id, id)));
+}
+
+export async function readScanSarif(db: Executor, orgId: string, id: string) {
+  const [row] = await db
+    .select({ gzip: scanSarif.gzip, bytes: scanSarif.bytes })
+    .from(scanSarif)
+    .innerJoin(scans, eq(scans.id, scanSarif.scanId))
+    .where(and(eq(scans.orgId, orgId), eq(scans.id, id)));
+  return row;
+}
+
+const SEVERITY_ORDER = sql`CASE ${findings.severity} WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END`;
+
+export const scanFindingColumns = {
+  id: findings.id,
+  applicationId: findings.applicationId,
+  ruleId: findings.ruleId,
+  title: findings.title,
+  message: findings.message,
+  severity: findings.severity,
+  status: findings.status,
+  assigneeId: findings.assigneeId,
+  location: findings.location,
+  tool: findings.tool,
+  fingerprint: findings.fingerprint,
+  firstSeenAt: findings.firstSeenAt,
+  lastSeenAt: findings.lastSeenAt,
+  occurrences: findings.occurrences,
+};
+
+export type ScanFindingRow = {
+  id: string;
+  applicationId: string;
+  ruleId: string;
+  title: string;
+  message: string | null;
+  severity: string;
+  status: string;
+  assigneeId: string | null;
+  location: unknown;
+  tool: string | null;
+  fingerprint: string;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  occurrences: number;
+};
+
+/**
+ * The findings a scan saw, most severe first, then by id; `after` continues from the last one
+ * of a previous page (its severity rank and id).
+ */
+export async function listScanFindings(
+  db: Executor,
+  orgId: string,
+  scanId: string,
+  page: { limit: number; after?: { rank: number; id: string }; severity?: string },
+): Promise<ScanFindingRow[]> {
+  const conditions: SQL[] = [eq(scanFindings.orgId, orgId), eq(scanFindings.scanId, scanId)];
+  if (page.severity) conditions.push(eq(findings.severity, page.severity));
+  if (page.after)
+    conditions.push(sql`(${SEVERITY_ORDER}, ${findings.id}) > (${page.after.rank}, ${page.after.id}::uuid)`);
+  return db
+    .select(scanFindingColumns)
+    .from(scanFindings)
+    .innerJoin(findings, and(eq(findings.orgId, scanFindings.orgId), eq(findings.id, scanFindings.findingId)))
+    .where(and(...conditions))
+    .orderBy(SEVERITY_ORDER, findings.id)
+    .limit(page.limit);
+}
