@@ -14,6 +14,7 @@ import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
+import { quotaModule } from './modules/quota/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { deniedRecorder } from './platform/audit/denied.ts';
@@ -313,6 +314,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(auditLogModule);
   await app.register(apiTokensModule);
   await app.register(accountLifecycleModule);
+  await app.register(quotaModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 
