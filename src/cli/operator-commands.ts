@@ -204,7 +204,7 @@ export async function runBreakGlass(
 }
 
 export async function runOperatorPlansShow(config: Config, options: { json?: boolean }): Promise<void> {
-  const { planCatalog } = await import('../server/modules/quota/index.ts');
+  const { planCatalog } = await import('../server/modules/operator/index.ts');
   const catalog = await withOperator(config, false, (s) => s.read((db) => planCatalog(db)));
   if (options.json) {
     out(JSON.stringify(catalog));
@@ -253,7 +253,7 @@ export async function runOperatorSetModuleCost(
     throw new UsageError(`<tokens> must be a whole number from 0 to ${MAX_MODULE_COST}`);
   }
   const cost = Number(tokens);
-  const { changeModuleCost } = await import('../server/modules/quota/index.ts');
+  const { changeModuleCost } = await import('../server/modules/operator/index.ts');
   await withOperator(config, true, async (s) => {
     const result = await s.run(changeModuleCost, { module, tokens: cost, reason });
     out(

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Department, quotaRoutes } from './quota.routes.ts';
 
-/** The shared monthly token pool: what scans spend, budgets, departments, boosts and usage. */
-export { changeModuleCost, UnknownModuleError } from './quota.commands.ts';
 export { planCatalog } from './quota.queries.ts';
+/** The shared monthly token pool: what scans spend, budgets, departments, boosts and usage. */
+export { setModuleCost } from './quota.repository.ts';
 export {
   monthOf,
   poolLimit,

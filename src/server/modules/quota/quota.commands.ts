@@ -3,11 +3,9 @@ import type { FieldError } from '../../../contracts/problems.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
-  AppError,
   ConflictError,
   NotFoundError,
   PlanLimitError,
-  UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { lockMember } from '../members/index.ts';
@@ -28,10 +26,8 @@ import {
   MAX_DEPARTMENT_DEPTH,
   putMemberBudget,
   setDepartmentMembers,
-  setModuleCost,
   updateDepartment,
 } from './quota.repository.ts';
-import { SCAN_MODULES, type ScanModule } from './quota.spend.ts';
 
 /** How long a boost adds to the pool. */
 export const BOOST_DAYS = 30;
@@ -256,40 +252,5 @@ export const boostQuota = defineCommand({
       after: { tokens: boost.tokens, expiresAt: boost.expiresAt.toISOString() },
     });
     return boost;
-  },
-});
-
-/** What a module is called wrong by the operator: the CLI answers it as a usage error. */
-export class UnknownModuleError extends AppError {
-  constructor(module: string) {
-    super(
-      404,
-      'not_found',
-      'Not found',
-      `There is no module "${module}": the modules are ${SCAN_MODULES.join(', ')}.`,
-    );
-  }
-}
-
-/** Tokens one scan module costs, for the whole installation; recorded in the installation's log. */
-export const changeModuleCost = defineCommand({
-  action: 'module_cost.changed',
-  async run(ctx, input: { module: string; tokens: number; reason: string }) {
-    // Only the CLI runs this, as the operator.
-    if (ctx.actor.type !== 'operator') throw new UnauthenticatedError();
-    if (!(SCAN_MODULES as readonly string[]).includes(input.module))
-      throw new UnknownModuleError(input.module);
-    const module = input.module as ScanModule;
-    const { before, changed } = await setModuleCost(ctx.tx, module, input.tokens);
-    if (!changed) {
-      ctx.unchanged();
-      return { module, tokens: input.tokens, changed: false };
-    }
-    ctx.record({
-      target: { type: 'module_cost', id: module, name: module },
-      before: { tokens: before },
-      after: { tokens: input.tokens, reason: input.reason },
-    });
-    return { module, tokens: input.tokens, changed: true };
   },
 });
