@@ -39,6 +39,7 @@ const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ defa
 const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default: m.RolesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
+const UsagePage = lazy(() => import('./pages/Usage.tsx').then((m) => ({ default: m.UsagePage })));
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
 const AccountSecurityPage = lazy(() =>
@@ -463,6 +464,7 @@ export function App() {
             <Route path="security" element={<SecurityPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
+            <Route path="usage" element={<UsagePage />} />
             <Route path="account" element={<AccountPage />} />
             <Route path="account/security" element={<AccountSecurityPage />} />
           </Route>

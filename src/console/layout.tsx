@@ -247,6 +247,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'roles', label: 'roles' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
+  { path: 'usage', label: 'usageNav', needs: 'quota:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },

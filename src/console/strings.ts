@@ -10,6 +10,7 @@ import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { securityStrings } from './pages/Security.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
+import { usageStrings } from './pages/Usage.strings.ts';
 import { problemStrings } from './problems.strings.ts';
 import { shellStrings } from './shell.strings.ts';
 import type { Strings } from './strings-bundle.ts';
@@ -33,4 +34,5 @@ export const pageStrings: Strings[] = [
   memberDetailStrings,
   problemStrings,
   shellStrings,
+  usageStrings,
 ];
