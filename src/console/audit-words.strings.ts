@@ -9,6 +9,9 @@ const actions = {
   'audit.checkpoint_created': ['Audit checkpoint signed', 'Punto de control de auditoría firmado'],
   'audit.exported': ['Audit log exported', 'Registro de auditoría exportado'],
   'audit.pruned': ['Old audit entries pruned', 'Entradas antiguas de auditoría depuradas'],
+  'department.created': ['Department created', 'Departamento creado'],
+  'department.deleted': ['Department deleted', 'Departamento eliminado'],
+  'department.updated': ['Department changed', 'Departamento cambiado'],
   'invite.accepted': ['Invitation accepted', 'Invitación aceptada'],
   'invite.cancelled': ['Invitation cancelled', 'Invitación cancelada'],
   'invite.resent': ['Invitation resent', 'Invitación reenviada'],
@@ -18,6 +21,7 @@ const actions = {
   'join_request.created': ['Asked to join', 'Solicitud para unirse enviada'],
   'join_request.denied': ['Request to join denied', 'Solicitud para unirse rechazada'],
   'member.invited': ['People invited', 'Personas invitadas'],
+  'member.budget_set': ['Member budget set', 'Presupuesto de miembro fijado'],
   'member.break_glass': [
     'Made Owner by an operator (break-glass)',
     'Hecho Propietario por un operador (acceso de emergencia)',
@@ -35,7 +39,12 @@ const actions = {
   'org.logo_removed': ['Logo removed', 'Logotipo quitado'],
   'org.updated': ['Organization profile updated', 'Perfil de la organización actualizado'],
   'org.security_updated': ['Security policy changed', 'Política de seguridad cambiada'],
+  'module_cost.changed': [
+    'Scan module cost changed by an operator',
+    'Coste de un módulo de escaneo cambiado por un operador',
+  ],
   'ownership.transferred': ['Ownership transferred', 'Propiedad transferida'],
+  'quota.boosted': ['Quota boosted', 'Cuota ampliada'],
   'role.created': ['Role created', 'Rol creado'],
   'role.deleted': ['Role deleted', 'Rol eliminado'],
   'role.updated': ['Role updated', 'Rol actualizado'],
@@ -87,6 +96,9 @@ const targetTypes: Record<string, readonly [string, string]> = {
   audit_log: ['Audit log', 'Registro de auditoría'],
   audit_checkpoint: ['Audit checkpoint', 'Punto de control de auditoría'],
   route: ['Route', 'Ruta'],
+  department: ['Department', 'Departamento'],
+  quota_boost: ['Quota boost', 'Ampliación de cuota'],
+  module_cost: ['Scan module cost', 'Coste de módulo de escaneo'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -114,6 +126,12 @@ const fields: Record<string, readonly [string, string]> = {
   sessionsEnded: ['Sessions ended', 'Sesiones terminadas'],
   joinLink: ['Share link', 'Enlace para compartir'],
   movedTo: ['Members moved to', 'Miembros movidos a'],
+  monthlyBudget: ['Monthly budget', 'Presupuesto mensual'],
+  monthlyTokens: ['Monthly budget', 'Presupuesto mensual'],
+  memberIds: ['Members', 'Miembros'],
+  parentId: ['Parent department', 'Departamento superior'],
+  moved: ['Moved from another department', 'Movidos desde otro departamento'],
+  tokens: ['Tokens', 'Tokens'],
   plan: ['Plan', 'Plan'],
   reason: ['Reason', 'Motivo'],
   suspended: ['Suspended', 'Suspendida'],
