@@ -10,7 +10,7 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { entitlements } from '../../contracts/plans.ts';
 import type {
@@ -27,6 +27,37 @@ import { useFormat } from '../format.ts';
 import { usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
+
+/** A section listing rows in a table (or saying there are none), with its form below. */
+function ListSection(props: {
+  title: string;
+  testId: string;
+  help: string;
+  empty: string;
+  error: unknown;
+  minWidth: number;
+  head: ReactNode;
+  rows: ReactNode;
+  children?: ReactNode;
+}) {
+  return (
+    <Section title={props.title} testId={props.testId}>
+      <Text size="sm">{props.help}</Text>
+      <ErrorText error={props.error} />
+      {props.rows === null ? (
+        <Text size="sm">{props.empty}</Text>
+      ) : (
+        <ScrollFrame label={props.title} minWidth={props.minWidth}>
+          <Table>
+            <Table.Thead>{props.head}</Table.Thead>
+            <Table.Tbody>{props.rows}</Table.Tbody>
+          </Table>
+        </ScrollFrame>
+      )}
+      {props.children}
+    </Section>
+  );
+}
 
 /** Typed tokens: empty is null (no budget); anything else as typed, for the server to judge. */
 const tokensOf = (value: string | number) => (value === '' ? null : Number(value));
@@ -82,63 +113,62 @@ function Departments({ orgId, report, manage }: { orgId: string; report: UsageRe
   const nameOf = (id: string | null) => items.find((d) => d.id === id)?.name ?? '';
   const spent = new Map(report.byDepartment.map((d) => [d.id, d.tokens]));
   return (
-    <Section title={t('usageDepartments')} testId="departments">
-      <Text size="sm">{t('usageDepartmentsHelp')}</Text>
-      <ErrorText error={list.error} />
-      {items.length === 0 ? (
-        <Text size="sm">{t('usageNoDepartments')}</Text>
-      ) : (
-        <ScrollFrame label={t('usageDepartments')} minWidth={640}>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('usageName')}</Table.Th>
-                <Table.Th>{t('usageParent')}</Table.Th>
-                <Table.Th>{t('usageMembers')}</Table.Th>
-                <Table.Th ta="right">{t('usageBudget')}</Table.Th>
-                <Table.Th ta="right">{t('usageUsed')}</Table.Th>
-                {manage && <Table.Th />}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((d) => (
-                <Table.Tr key={d.id}>
-                  <Table.Td>{d.name}</Table.Td>
-                  <Table.Td>{nameOf(d.parentId)}</Table.Td>
-                  <Table.Td>{d.members.map((m) => m.email).join(', ')}</Table.Td>
-                  <Table.Td ta="right">
-                    {d.monthlyBudget === null ? t('usageNoBudget') : n(d.monthlyBudget)}
+    <ListSection
+      title={t('usageDepartments')}
+      testId="departments"
+      help={t('usageDepartmentsHelp')}
+      empty={t('usageNoDepartments')}
+      error={list.error}
+      minWidth={640}
+      head={
+        <Table.Tr>
+          <Table.Th>{t('usageName')}</Table.Th>
+          <Table.Th>{t('usageParent')}</Table.Th>
+          <Table.Th>{t('usageMembers')}</Table.Th>
+          <Table.Th ta="right">{t('usageBudget')}</Table.Th>
+          <Table.Th ta="right">{t('usageUsed')}</Table.Th>
+          {manage && <Table.Th />}
+        </Table.Tr>
+      }
+      rows={
+        items.length === 0
+          ? null
+          : items.map((d) => (
+              <Table.Tr key={d.id}>
+                <Table.Td>{d.name}</Table.Td>
+                <Table.Td>{nameOf(d.parentId)}</Table.Td>
+                <Table.Td>{d.members.map((m) => m.email).join(', ')}</Table.Td>
+                <Table.Td ta="right">
+                  {d.monthlyBudget === null ? t('usageNoBudget') : n(d.monthlyBudget)}
+                </Table.Td>
+                <Table.Td ta="right">{n(spent.get(d.id) ?? 0)}</Table.Td>
+                {manage && (
+                  <Table.Td>
+                    <Group gap="xs" justify="flex-end" wrap="nowrap">
+                      <Button
+                        size="xs"
+                        variant="default"
+                        aria-label={t('usageEditNamed', { name: d.name })}
+                        onClick={() => setEditing(d)}
+                      >
+                        {t('usageEdit')}
+                      </Button>
+                      <RowDangerButton
+                        label={t('usageDeleteNamed', { name: d.name })}
+                        onClick={() => {
+                          remove.reset();
+                          setDeleting(d);
+                        }}
+                      >
+                        {t('usageDelete')}
+                      </RowDangerButton>
+                    </Group>
                   </Table.Td>
-                  <Table.Td ta="right">{n(spent.get(d.id) ?? 0)}</Table.Td>
-                  {manage && (
-                    <Table.Td>
-                      <Group gap="xs" justify="flex-end" wrap="nowrap">
-                        <Button
-                          size="xs"
-                          variant="default"
-                          aria-label={t('usageEditNamed', { name: d.name })}
-                          onClick={() => setEditing(d)}
-                        >
-                          {t('usageEdit')}
-                        </Button>
-                        <RowDangerButton
-                          label={t('usageDeleteNamed', { name: d.name })}
-                          onClick={() => {
-                            remove.reset();
-                            setDeleting(d);
-                          }}
-                        >
-                          {t('usageDelete')}
-                        </RowDangerButton>
-                      </Group>
-                    </Table.Td>
-                  )}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </ScrollFrame>
-      )}
+                )}
+              </Table.Tr>
+            ))
+      }
+    >
       {manage && (
         <Group>
           <Button onClick={() => setEditing('new')}>{t('usageNewDepartment')}</Button>
@@ -163,7 +193,7 @@ function Departments({ orgId, report, manage }: { orgId: string; report: UsageRe
         loading={remove.isPending}
         error={remove.error}
       />
-    </Section>
+    </ListSection>
   );
 }
 
@@ -281,44 +311,43 @@ function MemberBudgets({ orgId, manage }: { orgId: string; manage: boolean }) {
   const { byField, rest } = fieldErrors(t, put.error, ['monthlyTokens']);
   const items = list.data?.items ?? [];
   return (
-    <Section title={t('usageMemberBudgets')} testId="member-budgets">
-      <Text size="sm">{t('usageMemberBudgetsHelp')}</Text>
-      <ErrorText error={list.error} />
-      {items.length === 0 ? (
-        <Text size="sm">{t('usageNoMemberBudgets')}</Text>
-      ) : (
-        <ScrollFrame label={t('usageMemberBudgets')} minWidth={480}>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('usageMember')}</Table.Th>
-                <Table.Th ta="right">{t('usageBudget')}</Table.Th>
-                <Table.Th ta="right">{t('usageSpent')}</Table.Th>
-                {manage && <Table.Th />}
+    <ListSection
+      title={t('usageMemberBudgets')}
+      testId="member-budgets"
+      help={t('usageMemberBudgetsHelp')}
+      empty={t('usageNoMemberBudgets')}
+      error={list.error}
+      minWidth={480}
+      head={
+        <Table.Tr>
+          <Table.Th>{t('usageMember')}</Table.Th>
+          <Table.Th ta="right">{t('usageBudget')}</Table.Th>
+          <Table.Th ta="right">{t('usageSpent')}</Table.Th>
+          {manage && <Table.Th />}
+        </Table.Tr>
+      }
+      rows={
+        items.length === 0
+          ? null
+          : items.map((b) => (
+              <Table.Tr key={b.userId}>
+                <Table.Td>{b.email}</Table.Td>
+                <Table.Td ta="right">{n(b.monthlyTokens)}</Table.Td>
+                <Table.Td ta="right">{n(b.used)}</Table.Td>
+                {manage && (
+                  <Table.Td ta="right">
+                    <RowDangerButton
+                      label={t('usageClearBudget', { email: b.email })}
+                      onClick={() => put.mutate({ userId: b.userId, monthlyTokens: null })}
+                    >
+                      {t('usageClear')}
+                    </RowDangerButton>
+                  </Table.Td>
+                )}
               </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((b) => (
-                <Table.Tr key={b.userId}>
-                  <Table.Td>{b.email}</Table.Td>
-                  <Table.Td ta="right">{n(b.monthlyTokens)}</Table.Td>
-                  <Table.Td ta="right">{n(b.used)}</Table.Td>
-                  {manage && (
-                    <Table.Td ta="right">
-                      <RowDangerButton
-                        label={t('usageClearBudget', { email: b.email })}
-                        onClick={() => put.mutate({ userId: b.userId, monthlyTokens: null })}
-                      >
-                        {t('usageClear')}
-                      </RowDangerButton>
-                    </Table.Td>
-                  )}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </ScrollFrame>
-      )}
+            ))
+      }
+    >
       {manage && (
         <form
           onSubmit={(e) => {
@@ -352,7 +381,7 @@ function MemberBudgets({ orgId, manage }: { orgId: string; manage: boolean }) {
           <ErrorText error={rest} />
         </form>
       )}
-    </Section>
+    </ListSection>
   );
 }
 
@@ -379,35 +408,34 @@ function Boosts({ orgId, manage }: { orgId: string; manage: boolean }) {
   const { byField, rest } = fieldErrors(t, add.error, ['tokens']);
   const items = list.data?.items ?? [];
   return (
-    <Section title={t('usageBoosts')} testId="quota-boosts">
-      <Text size="sm">{t('usageBoostsHelp')}</Text>
-      <ErrorText error={list.error} />
-      {items.length === 0 ? (
-        <Text size="sm">{t('usageNoBoosts')}</Text>
-      ) : (
-        <ScrollFrame label={t('usageBoosts')} minWidth={480}>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th ta="right">{t('usageTokens')}</Table.Th>
-                <Table.Th>{t('usageAdded')}</Table.Th>
-                <Table.Th>{t('usageExpires')}</Table.Th>
-                <Table.Th>{t('usageStatus')}</Table.Th>
+    <ListSection
+      title={t('usageBoosts')}
+      testId="quota-boosts"
+      help={t('usageBoostsHelp')}
+      empty={t('usageNoBoosts')}
+      error={list.error}
+      minWidth={480}
+      head={
+        <Table.Tr>
+          <Table.Th ta="right">{t('usageTokens')}</Table.Th>
+          <Table.Th>{t('usageAdded')}</Table.Th>
+          <Table.Th>{t('usageExpires')}</Table.Th>
+          <Table.Th>{t('usageStatus')}</Table.Th>
+        </Table.Tr>
+      }
+      rows={
+        items.length === 0
+          ? null
+          : items.map((b) => (
+              <Table.Tr key={b.id}>
+                <Table.Td ta="right">{n(b.tokens)}</Table.Td>
+                <Table.Td>{dateTime(b.createdAt)}</Table.Td>
+                <Table.Td>{dateTime(b.expiresAt)}</Table.Td>
+                <Table.Td>{b.active ? t('usageActive') : t('usageExpired')}</Table.Td>
               </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((b) => (
-                <Table.Tr key={b.id}>
-                  <Table.Td ta="right">{n(b.tokens)}</Table.Td>
-                  <Table.Td>{dateTime(b.createdAt)}</Table.Td>
-                  <Table.Td>{dateTime(b.expiresAt)}</Table.Td>
-                  <Table.Td>{b.active ? t('usageActive') : t('usageExpired')}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </ScrollFrame>
-      )}
+            ))
+      }
+    >
       {manage && (
         <form
           onSubmit={(e) => {
@@ -434,6 +462,6 @@ function Boosts({ orgId, manage }: { orgId: string; manage: boolean }) {
           <ErrorText error={rest} />
         </form>
       )}
-    </Section>
+    </ListSection>
   );
 }

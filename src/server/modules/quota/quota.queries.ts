@@ -2,6 +2,7 @@ import { entitlements, PLAN_CATALOG, PLANS } from '../../../contracts/plans.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import {
   boostsOverlapping,
+  type DepartmentRow,
   ledgerByMonth,
   listBoosts,
   listDepartmentMembers,
@@ -100,14 +101,7 @@ export async function readDepartments(db: Executor, orgId: string) {
 }
 
 export function presentDepartment(
-  d: {
-    id: string;
-    name: string;
-    parentId: string | null;
-    monthlyBudget: number | null;
-    createdAt: Date;
-    updatedAt: Date;
-  },
+  d: DepartmentRow,
   members: { departmentId: string; userId: string; email: string; name: string }[],
 ) {
   const own = members.filter((m) => m.departmentId === d.id);

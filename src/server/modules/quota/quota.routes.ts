@@ -12,6 +12,7 @@ import {
   SingleLine,
   Uuid,
 } from '../../platform/http/schemas.ts';
+import { Entitlements } from '../organizations/index.ts';
 import {
   boostQuota,
   createDepartment,
@@ -44,25 +45,7 @@ const ModuleCosts = Type.Object({
   api: Tokens,
 });
 
-const PlanEntry = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  tokensPerMonth: Tokens,
-  maxMembers: Nullable(Type.Integer()),
-  customRoles: Type.Boolean(),
-  scim: Type.Boolean(),
-  auditExport: Type.Boolean(),
-  complianceReports: Type.Boolean(),
-  fixVerification: Type.Boolean(),
-  sso: Type.Boolean(),
-  auditRetentionDays: Type.Integer(),
-  ipAllowlist: Type.Boolean(),
-  budgets: Type.Boolean(),
-  quotaBoosts: Type.Boolean(),
-  customSessionTimeout: Type.Boolean(),
-  deepAiEnrichment: Type.Boolean(),
-  sms: Type.Boolean(),
-});
+const PlanEntry = Type.Object({ id: Type.String(), ...Entitlements.properties });
 
 const Usage = Type.Object({
   month: Type.String(),
@@ -255,15 +238,7 @@ export function quotaRoutes(app: FastifyInstance): void {
         description:
           '`memberIds` replaces the members; one who is in another department moves here (`moved`). A parent that would put the department under itself answers 409.',
         params: DepartmentParams,
-        body: Type.Object(
-          {
-            name: Type.Optional(DepartmentFields.name),
-            monthlyBudget: Type.Optional(DepartmentFields.monthlyBudget),
-            memberIds: Type.Optional(DepartmentFields.memberIds),
-            parentId: Type.Optional(DepartmentFields.parentId),
-          },
-          { additionalProperties: false, minProperties: 1 },
-        ),
+        body: Type.Partial(Type.Object(DepartmentFields), { additionalProperties: false, minProperties: 1 }),
         response: { 200: DepartmentChange, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
