@@ -181,6 +181,28 @@ export function buildCli(): Command {
       await runOperatorUserWrite(loadConfig(), 'reset-2fa', email, options);
     });
 
+  const plans = operator.command('plans').description('The plan catalog and what scan modules cost');
+  plans
+    .command('show')
+    .description('Every plan with its tokens per month and members, and the tokens each scan module costs')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runOperatorPlansShow } = await import('./operator-commands.ts');
+      await runOperatorPlansShow(loadConfig(), options);
+    });
+  plans
+    .command('set-module-cost')
+    .description(
+      'Set the tokens one scan module (dependencies, sast, secrets, api) costs, for every organization; scans already made keep what they cost',
+    )
+    .argument('<module>')
+    .argument('<tokens>')
+    .option(...reasonOption)
+    .action(async (module: string, tokens: string, options: { reason?: string }) => {
+      const { runOperatorSetModuleCost } = await import('./operator-commands.ts');
+      await runOperatorSetModuleCost(loadConfig(), module, tokens, options);
+    });
+
   program
     .command('break-glass')
     .description(

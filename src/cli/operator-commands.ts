@@ -202,3 +202,64 @@ export async function runBreakGlass(
     );
   });
 }
+
+export async function runOperatorPlansShow(config: Config, options: { json?: boolean }): Promise<void> {
+  const { planCatalog } = await import('../server/modules/operator/index.ts');
+  const catalog = await withOperator(config, false, (s) => s.read((db) => planCatalog(db)));
+  if (options.json) {
+    out(JSON.stringify(catalog));
+    return;
+  }
+  out(
+    table(
+      catalog.items.map((p) => ({
+        plan: p.id,
+        name: p.name,
+        'tokens/month': String(p.tokensPerMonth),
+        members: p.maxMembers === null ? 'unlimited' : String(p.maxMembers),
+        budgets: p.budgets ? 'yes' : 'no',
+        boosts: p.quotaBoosts ? 'yes' : 'no',
+      })),
+      ['plan', 'name', 'tokens/month', 'members', 'budgets', 'boosts'],
+    ),
+  );
+  out('');
+  out(
+    table(
+      Object.entries(catalog.moduleCosts).map(([module, tokens]) => ({
+        module,
+        'tokens/scan': String(tokens),
+      })),
+      ['module', 'tokens/scan'],
+    ),
+  );
+}
+
+/** The most one module may cost (a scan of every module stays far inside an integer). */
+const MAX_MODULE_COST = 1_000_000;
+
+export async function runOperatorSetModuleCost(
+  config: Config,
+  module: string,
+  tokens: string,
+  options: { reason?: string },
+): Promise<void> {
+  const reason = requireReason(options.reason);
+  const { SCAN_MODULES } = await import('../server/modules/quota/index.ts');
+  if (!(SCAN_MODULES as readonly string[]).includes(module)) {
+    throw new UsageError(`unknown module "${module}": the modules are ${SCAN_MODULES.join(', ')}`);
+  }
+  if (!/^[0-9]{1,7}$/.test(tokens) || Number(tokens) > MAX_MODULE_COST) {
+    throw new UsageError(`<tokens> must be a whole number from 0 to ${MAX_MODULE_COST}`);
+  }
+  const cost = Number(tokens);
+  const { changeModuleCost } = await import('../server/modules/operator/index.ts');
+  await withOperator(config, true, async (s) => {
+    const result = await s.run(changeModuleCost, { module, tokens: cost, reason });
+    out(
+      result.changed
+        ? `a ${module} scan now costs ${cost} token${cost === 1 ? '' : 's'}`
+        : `a ${module} scan already costs ${cost}; nothing changed`,
+    );
+  });
+}

@@ -476,4 +476,68 @@ describe('gatehouse operator and break-glass', { timeout: 120_000 }, () => {
     const listed = await operator(['operator', 'orgs', 'list', '--json']);
     expect(JSON.parse(listed.out).map((o: { slug: string }) => o.slug)).not.toContain(org.slug);
   });
+
+  it('plans show lists the catalog and module costs; set-module-cost changes one, audited with its reason, and GET /plans shows it', {
+    timeout: 240_000,
+  }, async () => {
+    const shown = await operator(['operator', 'plans', 'show']);
+    expect(shown.code, shown.out).toBe(0);
+    expect(shown.out).toMatch(/plan\s+name\s+tokens\/month\s+members/);
+    expect(shown.out).toMatch(/free\s+Free\s+48\s+5/);
+    expect(shown.out).toMatch(/sast\s+15/);
+
+    for (const [args, message] of [
+      [['sast', '12'], '--reason "<why>" is required'],
+      [['linting', '12', '--reason', 'x'], 'unknown module "linting"'],
+      [['sast', '1.5', '--reason', 'x'], '<tokens> must be a whole number'],
+    ] as const) {
+      const refused = await operator(['operator', 'plans', 'set-module-cost', ...args]);
+      expect(refused.code, refused.out).toBe(2);
+      expect(refused.out).toContain(message);
+    }
+    const set = await operator([
+      'operator',
+      'plans',
+      'set-module-cost',
+      'sast',
+      '12',
+      '--reason',
+      'New SAST engine is cheaper',
+    ]);
+    expect(set.code, set.out).toBe(0);
+    expect(set.out).toContain('a sast scan now costs 12 tokens');
+    const again = await operator(['operator', 'plans', 'set-module-cost', 'sast', '12', '--reason', 'again']);
+    expect(again.out).toContain('nothing changed');
+    const json = await operator(['operator', 'plans', 'show', '--json']);
+    expect(JSON.parse(json.out).moduleCosts).toEqual({ dependencies: 10, sast: 12, secrets: 5, api: 20 });
+
+    const plans = expectStatus(
+      await (await app()).inject({ method: 'GET', url: '/api/v1/plans' }),
+      200,
+    ).json();
+    expect(plans.moduleCosts.sast).toBe(12);
+    const t = live!;
+    const rows = await t.db.database.db
+      .select({
+        action: auditEvents.action,
+        actorType: auditEvents.actorType,
+        before: auditEvents.before,
+        after: auditEvents.after,
+      })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.chainId, INSTANCE_CHAIN_ID), eq(auditEvents.action, 'module_cost.changed')));
+    expect(rows).toEqual([
+      {
+        action: 'module_cost.changed',
+        actorType: 'operator',
+        before: { tokens: 15 },
+        after: { tokens: 12, reason: 'New SAST engine is cheaper' },
+      },
+    ]);
+    const report = await t.app.gatehouse.audit.verify(t.db.database.db, {
+      kind: 'instance',
+      id: INSTANCE_CHAIN_ID,
+    });
+    expect(report.ok, report.detail).toBe(true);
+  });
 });

@@ -47,6 +47,7 @@ const ScansPage = lazy(() => import('./pages/Scans.tsx').then((m) => ({ default:
 const ScanDetailPage = lazy(() =>
   import('./pages/ScanDetail.tsx').then((m) => ({ default: m.ScanDetailPage })),
 );
+const UsagePage = lazy(() => import('./pages/Usage.tsx').then((m) => ({ default: m.UsagePage })));
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
 const AccountSecurityPage = lazy(() =>
@@ -475,6 +476,7 @@ export function App() {
             <Route path="applications" element={<ApplicationsPage />} />
             <Route path="scans" element={<ScansPage />} />
             <Route path="scans/:scanId" element={<ScanDetailPage />} />
+            <Route path="usage" element={<UsagePage />} />
             <Route path="account" element={<AccountPage />} />
             <Route path="account/security" element={<AccountSecurityPage />} />
           </Route>

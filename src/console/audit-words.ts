@@ -187,6 +187,11 @@ function valueWords(field: string, value: unknown, side: Record<string, unknown>
   if ((field === 'owner' || field === 'userId') && typeof value === 'string') {
     return w.memberOf(value)?.email ?? short(value);
   }
+  if (field === 'memberIds' && Array.isArray(value)) {
+    return (
+      value.map((id) => w.memberOf(String(id))?.email ?? short(String(id))).join(', ') || w.t('auditNone')
+    );
+  }
   if (typeof value === 'boolean') return w.t(value ? 'auditYes' : 'auditNo');
   if (typeof value === 'number') return w.format.number(value);
   if (typeof value === 'string') return ISO.test(value) ? w.format.dateTime(value) : value;

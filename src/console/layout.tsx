@@ -250,6 +250,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'applications', label: 'applicationsNav', needs: 'applications:read' },
   { path: 'scans', label: 'scansNav', needs: 'scans:read' },
+  { path: 'usage', label: 'usageNav', needs: 'quota:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },

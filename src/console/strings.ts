@@ -13,6 +13,7 @@ import { rolesStrings } from './pages/Roles.strings.ts';
 import { scansStrings } from './pages/Scans.strings.ts';
 import { securityStrings } from './pages/Security.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
+import { usageStrings } from './pages/Usage.strings.ts';
 import { problemStrings } from './problems.strings.ts';
 import { shellStrings } from './shell.strings.ts';
 import type { Strings } from './strings-bundle.ts';
@@ -39,4 +40,5 @@ export const pageStrings: Strings[] = [
   scansStrings,
   problemStrings,
   shellStrings,
+  usageStrings,
 ];

@@ -173,3 +173,55 @@ export interface PolicyView {
   createdAt: string;
   updatedAt: string;
 }
+
+/** GET /orgs/:orgId/usage: the shared token pool in a month. */
+export interface UsageReport {
+  month: string;
+  plan: string;
+  limit: number;
+  boosts: number;
+  used: number;
+  remaining: number;
+  byModule: { module: string; tokens: number }[];
+  /** userId null: automation tokens. */
+  byMember: { userId: string | null; email: string | null; tokens: number }[];
+  byDepartment: {
+    id: string;
+    name: string;
+    parentId: string | null;
+    budget: number | null;
+    tokens: number;
+  }[];
+  trend: { month: string; used: number; limit: number }[];
+}
+
+/** A department (team) with its monthly budget (null: none) and members. */
+export interface DepartmentView {
+  id: string;
+  name: string;
+  parentId: string | null;
+  monthlyBudget: number | null;
+  memberIds: string[];
+  members: { userId: string; email: string; name: string }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A member's own monthly budget, with what they spent this month. */
+export interface MemberBudgetView {
+  userId: string;
+  email: string;
+  name: string;
+  monthlyTokens: number;
+  used: number;
+}
+
+/** Tokens added to the pool for 30 days. */
+export interface QuotaBoostView {
+  id: string;
+  tokens: number;
+  createdAt: string;
+  expiresAt: string;
+  active: boolean;
+  createdBy: { id: string; email: string | null } | null;
+}

@@ -16,6 +16,7 @@ import { invitationsModule } from './modules/invitations/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { policiesModule } from './modules/policies/index.ts';
+import { quotaModule } from './modules/quota/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { scansModule } from './modules/scans/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
@@ -319,6 +320,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(policiesModule);
   await app.register(applicationsModule);
   await app.register(scansModule);
+  await app.register(quotaModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
@@ -247,6 +248,116 @@ async function ownerCreatesPolicy(org: Org): Promise<string> {
   });
   return expectStatus(res, 201).json().id;
 }
+
+/** Budgets and boosts are Enterprise's: the org is moved to it (in the database) first. */
+async function enterprise(org: Org): Promise<void> {
+  await t.db.database.db.execute(sql`UPDATE organizations SET plan = 'enterprise' WHERE id = ${org.orgId}`);
+}
+
+async function ownerCreatesDepartment(org: Org): Promise<string> {
+  await enterprise(org);
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/departments'), { name: `Team ${rand()}` });
+  return expectStatus(res, 201).json().id;
+}
+
+const QUOTA_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/usage': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/usage?month=2025-01') }),
+    effect: (_org, res) => expect(res.json()).toMatchObject({ month: '2025-01', used: 0 }),
+  },
+  'GET /api/v1/orgs/:orgId/departments': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerCreatesDepartment(org);
+      return { method: 'GET', url: orgUrl(org, '/departments') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'GET /api/v1/orgs/:orgId/departments/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/departments/${await ownerCreatesDepartment(org)}`),
+    }),
+    effect: (_org, res, req) => expect(res.json().id).toBe(req.url.split('/').at(-1)),
+  },
+  'POST /api/v1/orgs/:orgId/departments': {
+    status: 201,
+    prepare: async (org) => {
+      await enterprise(org);
+      return {
+        method: 'POST',
+        url: orgUrl(org, '/departments'),
+        payload: { name: `Made ${rand()}`, monthlyBudget: 10 },
+      };
+    },
+    effect: async (org, res) => {
+      const got = await as(t.app, org.owner).get(orgUrl(org, `/departments/${res.json().id}`));
+      expect(expectStatus(got, 200).json().monthlyBudget).toBe(10);
+    },
+  },
+  'PATCH /api/v1/orgs/:orgId/departments/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, `/departments/${await ownerCreatesDepartment(org)}`),
+      payload: { monthlyBudget: 99 },
+    }),
+    effect: async (org, _res, req) => {
+      const got = await as(t.app, org.owner).get(req.url);
+      expect(expectStatus(got, 200).json().monthlyBudget).toBe(99);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/departments/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/departments/${await ownerCreatesDepartment(org)}`),
+    }),
+    effect: async (org, _res, req) => {
+      const got = await as(t.app, org.owner).get(req.url);
+      expectProblem(got, 404, 'not_found');
+    },
+  },
+  'GET /api/v1/orgs/:orgId/member-budgets': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/member-budgets') }),
+    effect: (_org, res) => expect(Array.isArray(res.json().items)).toBe(true),
+  },
+  'PUT /api/v1/orgs/:orgId/members/:userId/budget': {
+    status: 200,
+    prepare: async (org) => {
+      await enterprise(org);
+      return {
+        method: 'PUT',
+        url: orgUrl(org, `/members/${org.owner.userId}/budget`),
+        payload: { monthlyTokens: 1000 + (Number.parseInt(rand(), 16) % 100_000) },
+      };
+    },
+    effect: async (org, _res, req) => {
+      const list = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/member-budgets')), 200).json();
+      const mine = list.items.find((b: { userId: string }) => b.userId === org.owner.userId);
+      expect(mine.monthlyTokens).toBe((req.payload as { monthlyTokens: number }).monthlyTokens);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/quota-boosts': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/quota-boosts') }),
+    effect: (_org, res) => expect(Array.isArray(res.json().items)).toBe(true),
+  },
+  'POST /api/v1/orgs/:orgId/quota-boosts': {
+    status: 201,
+    prepare: async (org) => {
+      await enterprise(org);
+      return { method: 'POST', url: orgUrl(org, '/quota-boosts'), payload: { tokens: 7 } };
+    },
+    effect: async (org, res) => {
+      const list = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/quota-boosts')), 200).json();
+      expect(list.items.map((b: { id: string }) => b.id)).toContain(res.json().id);
+    },
+  },
+};
 
 /** How to make a valid request to each permission route. Keys are the inventory's `METHOD url`. */
 const ROUTES: Record<string, RouteCase> = {
@@ -815,6 +926,7 @@ const ROUTES: Record<string, RouteCase> = {
       expectStatus(await withToken(t.app, token).get(orgUrl(org, '/members')), 401);
     },
   },
+  ...QUOTA_ROUTES,
 };
 
 /** Personal tokens made by `prepare`, by id, for `effect` to try. */

@@ -210,7 +210,113 @@ async function putLogo(org: { orgId: string; owner: Person }) {
 }
 
 /** Every command's action, and how it is audited. */
+/** An Enterprise organization (budgets and boosts), made on first use. */
+let enterpriseOrg: { orgId: string; owner: Person } | undefined;
+async function enterprise() {
+  enterpriseOrg ??= await createOrg(t.app, { name: 'Budgeted Inc', plan: 'enterprise' });
+  return enterpriseOrg;
+}
+
+async function ownerCreatesDepartment(org: { orgId: string; owner: Person }) {
+  const name = `Team ${rand()}`;
+  const res = await as(t.app, org.owner).post(at(org.orgId, '/departments'), { name, monthlyBudget: 10 });
+  return { id: expectStatus(res, 201).json().id as string, name };
+}
+
+const QUOTA_INVENTORY: Record<string, InventoryCase> = {
+  'department.created': {
+    how: 'POST /orgs/:orgId/departments',
+    arrange: async () => {
+      const org = await enterprise();
+      return async () => {
+        const made = await ownerCreatesDepartment(org);
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: { type: 'department', ...made },
+          after: { monthlyBudget: 10, memberIds: [] },
+        };
+      };
+    },
+  },
+  'department.updated': {
+    how: 'PATCH /orgs/:orgId/departments/:id',
+    arrange: async () => {
+      const org = await enterprise();
+      const made = await ownerCreatesDepartment(org);
+      return async () => {
+        expectStatus(
+          await as(t.app, org.owner).patch(at(org.orgId, `/departments/${made.id}`), { monthlyBudget: 20 }),
+          200,
+        );
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: { type: 'department', ...made },
+          before: { monthlyBudget: 10 },
+          after: { monthlyBudget: 20 },
+        };
+      };
+    },
+  },
+  'department.deleted': {
+    how: 'DELETE /orgs/:orgId/departments/:id',
+    arrange: async () => {
+      const org = await enterprise();
+      const made = await ownerCreatesDepartment(org);
+      return async () => {
+        expectStatus(await as(t.app, org.owner).delete(at(org.orgId, `/departments/${made.id}`)), 204);
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: { type: 'department', ...made },
+          before: { monthlyBudget: 10 },
+        };
+      };
+    },
+  },
+  'member.budget_set': {
+    how: 'PUT /orgs/:orgId/members/:userId/budget',
+    arrange: async () => {
+      const org = await enterprise();
+      const who = await addMember(t.app, org, 'developer', { name: 'Bud Get' }, t.mail);
+      return async () => {
+        expectStatus(
+          await as(t.app, org.owner).put(at(org.orgId, `/members/${who.userId}/budget`), {
+            monthlyTokens: 25,
+          }),
+          200,
+        );
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: memberNamed(who, 'Bud Get'),
+          before: { monthlyTokens: null },
+          after: { monthlyTokens: 25 },
+        };
+      };
+    },
+  },
+  'quota.boosted': {
+    how: 'POST /orgs/:orgId/quota-boosts',
+    arrange: async () => {
+      const org = await enterprise();
+      return async () => {
+        const res = await as(t.app, org.owner).post(at(org.orgId, '/quota-boosts'), { tokens: 100 });
+        const { id } = expectStatus(res, 201).json();
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: { type: 'quota_boost', id },
+          after: { tokens: 100 },
+        };
+      };
+    },
+  },
+};
+
 const INVENTORY: Record<string, InventoryCase> = {
+  ...QUOTA_INVENTORY,
   'user.created': {
     how: 'POST /auth/signup → the new user’s own log',
     arrange: async () => async () => {

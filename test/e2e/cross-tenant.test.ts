@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
@@ -100,6 +101,81 @@ const rand = () => randomBytes(4).toString('hex');
 const at = (org: { orgId: string }, rest = '') => `/api/v1/orgs/${org.orgId}${rest}`;
 const routeKey = (r: Pick<RouteInventoryEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;
 const withoutRequestId = ({ requestId: _, ...problem }: Record<string, unknown>) => problem;
+
+/** Each org's department (budgets are Enterprise's: the tenants are moved to it for these). */
+const DEPARTMENT = new Map<string, string>();
+const departmentOf = (o: Ids) => DEPARTMENT.get(o.orgId) ?? randomUUID();
+
+async function giveDepartment(x: Tenant): Promise<void> {
+  await t.db.database.db.execute(sql`UPDATE organizations SET plan = 'enterprise' WHERE id = ${x.orgId}`);
+  const res = await as(t.app, x.owner).post(at(x, '/departments'), { name: 'Team', monthlyBudget: 5 });
+  DEPARTMENT.set(x.orgId, expectStatus(res, 201).json().id);
+}
+
+const QUOTA_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/usage': { request: (o) => ({ method: 'GET', url: at(o, '/usage') }) },
+  'GET /api/v1/orgs/:orgId/departments': { request: (o) => ({ method: 'GET', url: at(o, '/departments') }) },
+  'POST /api/v1/orgs/:orgId/departments': {
+    request: (o) => ({ method: 'POST', url: at(o, '/departments'), payload: { name: `Cross ${rand()}` } }),
+  },
+  'GET /api/v1/orgs/:orgId/departments/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/departments/${departmentOf(ids)}`) }),
+    foreign: [
+      {
+        what: "B's department",
+        request: (a, b) => QUOTA_ROUTES['GET /api/v1/orgs/:orgId/departments/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'PATCH /api/v1/orgs/:orgId/departments/:id': {
+    request: (o, ids) => ({
+      method: 'PATCH',
+      url: at(o, `/departments/${departmentOf(ids)}`),
+      payload: { monthlyBudget: 1 },
+    }),
+    foreign: [
+      {
+        what: "B's department",
+        request: (a, b) => QUOTA_ROUTES['PATCH /api/v1/orgs/:orgId/departments/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/departments/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/departments/${departmentOf(ids)}`) }),
+    foreign: [
+      {
+        what: "B's department",
+        request: (a, b) => QUOTA_ROUTES['DELETE /api/v1/orgs/:orgId/departments/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/member-budgets': {
+    request: (o) => ({ method: 'GET', url: at(o, '/member-budgets') }),
+  },
+  'PUT /api/v1/orgs/:orgId/members/:userId/budget': {
+    request: (o, ids) => ({
+      method: 'PUT',
+      url: at(o, `/members/${ids.developer.userId}/budget`),
+      payload: { monthlyTokens: 3 },
+    }),
+    foreign: [
+      {
+        what: "B's member",
+        request: (a, b) => QUOTA_ROUTES['PUT /api/v1/orgs/:orgId/members/:userId/budget']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/quota-boosts': {
+    request: (o) => ({ method: 'GET', url: at(o, '/quota-boosts') }),
+  },
+  'POST /api/v1/orgs/:orgId/quota-boosts': {
+    request: (o) => ({ method: 'POST', url: at(o, '/quota-boosts'), payload: { tokens: 1 } }),
+  },
+};
 
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId': { request: (o) => ({ method: 'GET', url: at(o) }) },
@@ -551,6 +627,7 @@ const ROUTES: Record<string, RouteCase> = {
   'DELETE /api/v1/me/memberships/:orgId': {
     request: (o) => ({ method: 'DELETE', url: `/api/v1/me/memberships/${o.orgId}` }),
   },
+  ...QUOTA_ROUTES,
 };
 
 async function tenant(name: string): Promise<Tenant> {
@@ -645,6 +722,7 @@ beforeAll(async () => {
   t = await createTestApp();
   A = await tenant('Alpha');
   B = await tenant('Bravo');
+  for (const x of [A, B]) await giveDepartment(x);
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {
     orgId: randomUUID(),

@@ -1,8 +1,10 @@
 // Instance operators: commands the CLI runs on the server's own database (no HTTP route).
 export { listAllUsers, type OperatorUserRow } from '../accounts/index.ts';
 export { listAllOrgs, type OperatorOrgRow } from '../organizations/index.ts';
+export { planCatalog } from '../quota/index.ts';
 export {
   breakGlass,
+  changeModuleCost,
   changeOrganizationPlan,
   deleteOrganizationAsOperator,
   disableUser,

@@ -25,6 +25,7 @@ import {
   setOrgPlan,
   setOrgSuspended,
 } from '../organizations/index.ts';
+import { SCAN_MODULES, type ScanModule, setModuleCost } from '../quota/index.ts';
 import { findRoleBySlug } from '../roles/index.ts';
 
 /**
@@ -252,5 +253,33 @@ export const breakGlass = defineCommand({
       after: { role: OWNER_ROLE, roleName: owner.name, status: 'active', reason: input.reason },
     });
     return { org, user, changed: true, was: active ? member.role : null };
+  },
+});
+
+/**
+ * Tokens one scan module costs, for the whole installation (recorded in the installation's log):
+ * scans made afterwards spend the new cost; those made before keep what they spent.
+ */
+export const changeModuleCost = defineCommand({
+  action: 'module_cost.changed',
+  async run(ctx, input: Reasoned & { module: string; tokens: number }) {
+    asOperator(ctx);
+    if (!(SCAN_MODULES as readonly string[]).includes(input.module)) {
+      throw new OperatorNotFoundError(
+        `There is no module "${input.module}": the modules are ${SCAN_MODULES.join(', ')}.`,
+      );
+    }
+    const module = input.module as ScanModule;
+    const { before, changed } = await setModuleCost(ctx.tx, module, input.tokens);
+    if (!changed) {
+      ctx.unchanged();
+      return { module, tokens: input.tokens, changed: false };
+    }
+    ctx.record({
+      target: { type: 'module_cost', id: module, name: module },
+      before: { tokens: before },
+      after: { tokens: input.tokens, reason: input.reason },
+    });
+    return { module, tokens: input.tokens, changed: true };
   },
 });

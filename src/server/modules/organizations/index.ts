@@ -10,6 +10,7 @@ export {
   setOrgPlan,
   setOrgSuspended,
 } from './organizations.repository.ts';
+export { Entitlements } from './organizations.routes.ts';
 
 /** Organizations: creation, the profile and logo, deletion. */
 export async function organizationsModule(app: FastifyInstance): Promise<void> {

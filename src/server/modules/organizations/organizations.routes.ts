@@ -69,7 +69,8 @@ const profileFields = {
   invoiceRecipients: EmailList(20),
 };
 
-const Entitlements = Type.Object({
+/** A plan's entitlements, as the organization and the plan catalog (GET /plans) show them. */
+export const Entitlements = Type.Object({
   name: Type.String(),
   tokensPerMonth: Type.Integer(),
   maxMembers: Type.Union([Type.Integer(), Type.Null()]),

@@ -1,4 +1,9 @@
+import type { FastifyInstance } from 'fastify';
+import { Department, quotaRoutes } from './quota.routes.ts';
+
+export { planCatalog } from './quota.queries.ts';
 /** The shared monthly token pool: what scans spend, budgets, departments, boosts and usage. */
+export { setModuleCost } from './quota.repository.ts';
 export {
   monthOf,
   poolLimit,
@@ -11,3 +16,8 @@ export {
   spendTokens,
   THRESHOLDS,
 } from './quota.spend.ts';
+
+export async function quotaModule(app: FastifyInstance): Promise<void> {
+  app.addSchema(Department);
+  quotaRoutes(app);
+}

@@ -91,36 +91,6 @@ async function departmentChain(tx: Executor, orgId: string, userId: string) {
   return result.rows.map((r) => ({ id: r.id, budget: r.monthly_budget }));
 }
 
-/**
- * Adds `tokens` to one counter if it stays within `limit` (null: no limit), by one guarded UPDATE:
- * concurrent spenders queue on the row and each sees the others' committed spending.
- * Returns the new total, or null when the limit would be passed.
- */
-async function addToCounter(
-  tx: Executor,
-  key: { orgId: string; month: string; subject: string },
-  tokens: number,
-  limit: number | null,
-): Promise<{ used: number } | { refused: number }> {
-  await tx
-    .insert(quotaCounters)
-    .values({ ...key, used: 0 })
-    .onConflictDoNothing();
-  const where = and(
-    eq(quotaCounters.orgId, key.orgId),
-    eq(quotaCounters.month, key.month),
-    eq(quotaCounters.subject, key.subject),
-  );
-  const [row] = await tx
-    .update(quotaCounters)
-    .set({ used: sql`${quotaCounters.used} + ${tokens}` })
-    .where(limit === null ? where : and(where, sql`${quotaCounters.used} + ${tokens} <= ${limit}`))
-    .returning({ used: quotaCounters.used });
-  if (row) return { used: row.used };
-  const [current] = await tx.select({ used: quotaCounters.used }).from(quotaCounters).where(where);
-  return { refused: current?.used ?? 0 };
-}
-
 export interface SpendInput {
   orgId: string;
   /** Whose budget (and department) is charged besides the pool; null for an automation token. */
@@ -141,98 +111,158 @@ export interface SpendResult {
   thresholdsReached: number[];
 }
 
+/** Stands for "no limit" in the guarded upsert (counters are 32-bit integers). */
+const NO_LIMIT = 2_147_483_647;
+
+interface Charge {
+  subject: string;
+  limit: number | null;
+  who: QuotaSubject;
+  departmentId?: string;
+}
+
+/** The raw rows of a statement (both drivers answer `{ rows }`). */
+async function rowsOf<T>(tx: Executor, query: ReturnType<typeof sql>): Promise<T[]> {
+  return ((await tx.execute(query)) as unknown as { rows: T[] }).rows;
+}
+
+/** The plan, the unexpired boosts and the member's own budget, in one read. */
+async function spendContext(tx: Executor, orgId: string, userId: string | null, at: Date) {
+  const [row] = await rowsOf<{ plan: string | null; boosts: number; budget: number | null }>(
+    tx,
+    sql`SELECT (SELECT plan FROM ${organizations} WHERE id = ${orgId}) AS plan,
+               (SELECT coalesce(sum(tokens), 0)::int FROM ${quotaBoosts}
+                 WHERE org_id = ${orgId} AND expires_at > ${at.toISOString()}::timestamptz) AS boosts,
+               (SELECT monthly_tokens FROM ${memberBudgets}
+                 WHERE org_id = ${orgId} AND user_id = ${userId}::uuid) AS budget`,
+  );
+  return { plan: row?.plan ?? 'free', boosts: row?.boosts ?? 0, memberBudget: row?.budget ?? null };
+}
+
+async function counterUsed(tx: Executor, orgId: string, month: string, subject: string): Promise<number> {
+  const [row] = await tx
+    .select({ used: quotaCounters.used })
+    .from(quotaCounters)
+    .where(
+      and(eq(quotaCounters.orgId, orgId), eq(quotaCounters.month, month), eq(quotaCounters.subject, subject)),
+    );
+  return row?.used ?? 0;
+}
+
 /**
  * Takes a spend from the org's monthly pool and, on plans with budgets, from the member's budget
- * and their department's and its ancestors' budgets, all in the caller's transaction: each by a
- * guarded UPDATE, so no concurrency overspends any of them. The pool's row is always taken first,
- * so spenders of one org queue there and never deadlock on the rows after it. Throws
- * QuotaExhaustedError (and the caller's transaction rolls back whatever was taken) when any of
- * them cannot cover it.
+ * and their department's and its ancestors' budgets, all in the caller's transaction.
+ *
+ * Every counter moves in one statement: a multi-row upsert whose update is guarded
+ * (`used + tokens <= limit`), with the ledger rows and the thresholds written by the same
+ * statement only when every counter took the spend. Concurrent spenders queue on the counters'
+ * rows, each seeing the others' committed spending, so none is ever overspent; the rows are taken
+ * in one order (pool, member, departments nearest first), so spenders never deadlock. The rows stay
+ * locked until the caller commits: call this last in the transaction, so that the org's spenders
+ * wait for each other as briefly as possible.
+ *
+ * Throws QuotaExhaustedError when any of them cannot cover it; the caller's transaction must then
+ * roll back (the counters that could cover it were already moved).
  */
 export async function spendTokens(tx: Executor, input: SpendInput): Promise<SpendResult> {
   const at = input.at ?? new Date();
   const month = monthOf(at);
   const tokens = input.charges.reduce((sum, c) => sum + c.tokens, 0);
-  const [org] = await tx
-    .select({ plan: organizations.plan })
-    .from(organizations)
-    .where(eq(organizations.id, input.orgId));
-  const plan = org?.plan ?? 'free';
-  const { limit } = await poolLimit(tx, input.orgId, plan, at);
+  const context = await spendContext(tx, input.orgId, input.userId, at);
+  const { budgets, tokensPerMonth } = entitlements(context.plan);
+  const limit = tokensPerMonth + context.boosts;
 
-  const pool = await addToCounter(tx, { orgId: input.orgId, month, subject: 'org' }, tokens, limit);
-  if ('refused' in pool) throw new QuotaExhaustedError('organization', { limit, used: pool.refused, tokens });
-
+  const charged: Charge[] = [{ subject: 'org', limit, who: 'organization' }];
   let departmentId: string | null = null;
   if (input.userId) {
-    const budgets = entitlements(plan).budgets;
-    const [own] = budgets
-      ? await tx
-          .select({ monthlyTokens: memberBudgets.monthlyTokens })
-          .from(memberBudgets)
-          .where(and(eq(memberBudgets.orgId, input.orgId), eq(memberBudgets.userId, input.userId)))
-      : [];
-    const memberLimit = own?.monthlyTokens ?? null;
-    const member = await addToCounter(
-      tx,
-      { orgId: input.orgId, month, subject: `member:${input.userId}` },
-      tokens,
-      memberLimit,
-    );
-    if ('refused' in member) {
-      throw new QuotaExhaustedError('member', { limit: memberLimit ?? 0, used: member.refused, tokens });
-    }
+    charged.push({
+      subject: `member:${input.userId}`,
+      limit: budgets ? context.memberBudget : null,
+      who: 'member',
+    });
     const chain = await departmentChain(tx, input.orgId, input.userId);
     departmentId = chain[0]?.id ?? null;
-    for (const department of chain) {
-      const departmentLimit = budgets ? department.budget : null;
-      const spent = await addToCounter(
-        tx,
-        { orgId: input.orgId, month, subject: `department:${department.id}` },
-        tokens,
-        departmentLimit,
-      );
-      if ('refused' in spent) {
-        throw new QuotaExhaustedError('department', {
-          limit: departmentLimit ?? 0,
-          used: spent.refused,
-          tokens,
-          departmentId: department.id,
-        });
-      }
+    for (const d of chain) {
+      charged.push({
+        subject: `department:${d.id}`,
+        limit: budgets ? d.budget : null,
+        who: 'department',
+        departmentId: d.id,
+      });
     }
   }
 
-  if (input.charges.length > 0) {
-    await tx.insert(quotaLedger).values(
-      input.charges.map((c) => ({
-        orgId: input.orgId,
-        month,
-        scanId: input.scanId,
-        userId: input.userId,
-        departmentId,
-        module: c.module,
-        tokens: c.tokens,
-        createdAt: at,
-      })),
-    );
-  }
+  const refuse = async (charge: Charge): Promise<never> => {
+    const used = await counterUsed(tx, input.orgId, month, charge.subject);
+    throw new QuotaExhaustedError(charge.who, {
+      limit: charge.limit ?? 0,
+      used,
+      tokens,
+      ...(charge.departmentId ? { departmentId: charge.departmentId } : {}),
+    });
+  };
+  // A subject's first spend of the month inserts its row unguarded: it must fit on its own.
+  const tooBig = charged.find((c) => c.limit !== null && tokens > c.limit);
+  if (tooBig) return refuse(tooBig);
 
-  const crossed = limit > 0 ? THRESHOLDS.filter((p) => pool.used * 100 >= p * limit) : [];
-  const thresholdsReached =
-    crossed.length === 0
-      ? []
-      : (
-          await tx
-            .insert(quotaThresholds)
-            .values(crossed.map((percent) => ({ orgId: input.orgId, month, percent, reachedAt: at })))
-            .onConflictDoNothing()
-            .returning({ percent: quotaThresholds.percent })
+  const values = sql.join(
+    charged.map((c) => sql`(${input.orgId}::uuid, ${month}::text, ${c.subject}::text, ${tokens}::int)`),
+    sql`, `,
+  );
+  const limits = sql.join(
+    charged.map((c) => sql`WHEN ${c.subject}::text THEN ${c.limit ?? NO_LIMIT}::int`),
+    sql` `,
+  );
+  const ledger =
+    input.charges.length === 0
+      ? sql`(SELECT NULL::text AS module, NULL::int AS tokens WHERE false)`
+      : sql`(VALUES ${sql.join(
+          input.charges.map((c) => sql`(${c.module}::text, ${c.tokens}::int)`),
+          sql`, `,
+        )})`;
+  const [row] = await rowsOf<{
+    counters: { subject: string; used: number }[] | null;
+    reached: number[] | null;
+  }>(
+    tx,
+    sql`WITH up AS (
+          INSERT INTO ${quotaCounters} AS c (org_id, month, subject, used) VALUES ${values}
+          ON CONFLICT ON CONSTRAINT quota_counters_pkey DO UPDATE SET used = c.used + excluded.used
+           WHERE c.used + excluded.used <= CASE excluded.subject ${limits} END
+          RETURNING c.subject, c.used
+        ),
+        ok AS (SELECT count(*) = ${charged.length} AS ok FROM up),
+        led AS (
+          INSERT INTO ${quotaLedger} (org_id, month, scan_id, user_id, department_id, module, tokens, created_at)
+          SELECT ${input.orgId}::uuid, ${month}::text, ${input.scanId}::uuid, ${input.userId}::uuid,
+                 ${departmentId}::uuid, l.module, l.tokens, ${at.toISOString()}::timestamptz
+            FROM ${ledger} AS l(module, tokens)
+           WHERE (SELECT ok FROM ok)
+          RETURNING 1
+        ),
+        thr AS (
+          INSERT INTO ${quotaThresholds} (org_id, month, percent, reached_at)
+          SELECT ${input.orgId}::uuid, ${month}::text, p, ${at.toISOString()}::timestamptz
+            FROM unnest(${`{${THRESHOLDS.join(',')}}`}::int[]) AS p
+           WHERE (SELECT ok FROM ok) AND ${limit}::int > 0
+             AND (SELECT used FROM up WHERE subject = 'org')::bigint * 100 >= p::bigint * ${limit}::int
+          ON CONFLICT DO NOTHING
+          RETURNING percent
         )
-          .map((r) => r.percent)
-          .sort((a, b) => a - b);
-
-  return { tokens, month, used: pool.used, limit, thresholdsReached };
+        SELECT (SELECT json_agg(json_build_object('subject', subject, 'used', used)) FROM up) AS counters,
+               (SELECT json_agg(percent ORDER BY percent) FROM thr) AS reached,
+               (SELECT count(*) FROM led) AS ledger`,
+  );
+  const moved = new Map((row?.counters ?? []).map((c) => [c.subject, c.used]));
+  const refused = charged.find((c) => !moved.has(c.subject));
+  if (refused) return refuse(refused);
+  return {
+    tokens,
+    month,
+    used: moved.get('org')!,
+    limit,
+    thresholdsReached: row?.reached ?? [],
+  };
 }
 
 /** Counters of several subjects in one month (usage views). */
