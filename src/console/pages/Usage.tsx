@@ -5,7 +5,6 @@ import {
   Group,
   NativeSelect,
   RingProgress,
-  Select,
   SimpleGrid,
   Stack,
   Table,
