@@ -245,7 +245,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'profile', label: 'profile', needs: 'settings:read' },
   { path: 'team', label: 'team' },
   { path: 'roles', label: 'roles' },
-  { path: 'policies', label: 'policiesNav' },
+  { path: 'policies', label: 'policiesNav', needs: 'policies:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'applications', label: 'applicationsNav', needs: 'applications:read' },

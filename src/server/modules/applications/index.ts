@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Application, applicationsRoutes } from './applications.routes.ts';
 
-export { type ApplicationRow, findApplication, findApplicationByName } from './applications.repository.ts';
+export {
+  type ApplicationRow,
+  findApplication,
+  findApplicationByName,
+  lockOrgApplications,
+} from './applications.repository.ts';
 
 /** The applications (repositories, services) an organization scans. */
 export async function applicationsModule(app: FastifyInstance): Promise<void> {

@@ -1,10 +1,10 @@
 import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { assertFound, ConflictError, ValidationError } from '../../platform/errors/app-error.ts';
+import { lockOrgApplications } from '../applications/index.ts';
 import {
   deletePolicy,
   insertPolicy,
-  lockOrgApplications,
   lockPolicy,
   type PolicyRow,
   type PolicyValues,

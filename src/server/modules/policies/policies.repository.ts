@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
-import { applications, policies } from '../../platform/db/schema.ts';
+import { policies } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
 
 export interface PolicyRow {
@@ -96,23 +96,4 @@ export async function updatePolicy(
 
 export async function deletePolicy(db: Executor, orgId: string, id: string): Promise<void> {
   await db.delete(policies).where(and(eq(policies.orgId, orgId), eq(policies.id, id)));
-}
-
-/**
- * Which of `ids` are applications of the org, each held (KEY SHARE) until the transaction ends:
- * an application deleted meanwhile waits for the policy naming it to commit, or is not found here.
- * Another org's id is simply not among them.
- */
-export async function lockOrgApplications(
-  db: Executor,
-  orgId: string,
-  ids: readonly string[],
-): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db
-    .select({ id: applications.id })
-    .from(applications)
-    .where(and(eq(applications.orgId, orgId), inArray(applications.id, [...ids])))
-    .for('key share');
-  return new Set(rows.map((r) => r.id));
 }
