@@ -22,6 +22,8 @@ const SCRIPTS = [
   'audit-write.ts',
   'audit-export.ts',
   'audit-verify.ts',
+  'scan-admission.ts',
+  'sarif-ingestion.ts',
 ];
 /** Generous upper bound per script; each one is bounded by its own durations well below this. */
 const SCRIPT_TIMEOUT_MS = 10 * 60_000;
