@@ -93,9 +93,3 @@ export async function signUp(base: string): Promise<string> {
   if (!res.cookie) throw new Error('sign-up answered without a session cookie');
   return res.cookie;
 }
-
-/** The p-th percentile (nearest rank) of unsorted values; NaN for none. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
