@@ -10,6 +10,7 @@ import { accountsModule } from './modules/accounts/index.ts';
 import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
 import { consoleModule } from './modules/console/index.ts';
+import { findingsModule } from './modules/findings/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
@@ -313,6 +314,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(auditLogModule);
   await app.register(apiTokensModule);
   await app.register(accountLifecycleModule);
+  await app.register(findingsModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 
