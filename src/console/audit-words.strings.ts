@@ -9,6 +9,8 @@ const actions = {
   'audit.checkpoint_created': ['Audit checkpoint signed', 'Punto de control de auditoría firmado'],
   'audit.exported': ['Audit log exported', 'Registro de auditoría exportado'],
   'audit.pruned': ['Old audit entries pruned', 'Entradas antiguas de auditoría depuradas'],
+  'finding.commented': ['Comment on a finding', 'Comentario en un hallazgo'],
+  'finding.updated': ['Finding updated', 'Hallazgo actualizado'],
   'invite.accepted': ['Invitation accepted', 'Invitación aceptada'],
   'invite.cancelled': ['Invitation cancelled', 'Invitación cancelada'],
   'invite.resent': ['Invitation resent', 'Invitación reenviada'],
@@ -36,6 +38,8 @@ const actions = {
   'org.updated': ['Organization profile updated', 'Perfil de la organización actualizado'],
   'org.security_updated': ['Security policy changed', 'Política de seguridad cambiada'],
   'ownership.transferred': ['Ownership transferred', 'Propiedad transferida'],
+  'remediation.approved': ['Remediation approved', 'Corrección aprobada'],
+  'remediation.created': ['Remediation proposed', 'Corrección propuesta'],
   'role.created': ['Role created', 'Rol creado'],
   'role.deleted': ['Role deleted', 'Rol eliminado'],
   'role.updated': ['Role updated', 'Rol actualizado'],
@@ -87,6 +91,8 @@ const targetTypes: Record<string, readonly [string, string]> = {
   audit_log: ['Audit log', 'Registro de auditoría'],
   audit_checkpoint: ['Audit checkpoint', 'Punto de control de auditoría'],
   route: ['Route', 'Ruta'],
+  finding: ['Finding', 'Hallazgo'],
+  remediation: ['Remediation', 'Corrección'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -130,6 +136,9 @@ const fields: Record<string, readonly [string, string]> = {
   secondFactor: ['Second factor', 'Segundo factor'],
   confirmedWith: ['Confirmed with', 'Confirmado con'],
   codesIssued: ['Recovery codes issued', 'Códigos de recuperación emitidos'],
+  assigneeId: ['Assignee', 'Responsable'],
+  commentId: ['Comment', 'Comentario'],
+  findingId: ['Finding', 'Hallazgo'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */

@@ -13,6 +13,7 @@ import { consoleModule } from './modules/console/index.ts';
 import { findingsModule } from './modules/findings/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
+import { mcpModule } from './modules/mcp/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
@@ -315,6 +316,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(apiTokensModule);
   await app.register(accountLifecycleModule);
   await app.register(findingsModule);
+  await app.register(mcpModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 
