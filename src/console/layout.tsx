@@ -248,6 +248,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'api-tokens', label: 'apiTokens' },
+  { path: 'findings', label: 'findingsNav', needs: 'findings:read' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },
 ];

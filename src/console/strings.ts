@@ -4,6 +4,7 @@ import { accountStrings } from './pages/Account.strings.ts';
 import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
 import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
+import { findingsStrings } from './pages/Findings.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
@@ -31,6 +32,7 @@ export const pageStrings: Strings[] = [
   catalogStrings,
   auditWordStrings,
   memberDetailStrings,
+  findingsStrings,
   problemStrings,
   shellStrings,
 ];

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, type SQL, Subquery, sql } from 'drizzle-orm';
+import type { FindingSeverity, FindingStatus } from '../../../contracts/findings.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import {
   applications,
@@ -11,10 +12,12 @@ import {
 } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
 
-export const FINDING_SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
-export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
-export const FINDING_STATUSES = ['open', 'triaged', 'false_positive', 'mitigated', 'resolved'] as const;
-export type FindingStatus = (typeof FINDING_STATUSES)[number];
+export {
+  FINDING_SEVERITIES,
+  FINDING_STATUSES,
+  type FindingSeverity,
+  type FindingStatus,
+} from '../../../contracts/findings.ts';
 
 export interface FindingLocation {
   path?: string;
