@@ -56,6 +56,20 @@ export function mcpRoutes(app: FastifyInstance): void {
       }
     }
   });
-  app.get('/mcp', { config: access, schema: { ...schema, summary: 'Not allowed (405): this MCP server keeps no sessions' } }, notAllowed);
-  app.delete('/mcp', { config: { ...access, command: [] }, schema: { ...schema, summary: 'Not allowed (405): this MCP server keeps no sessions' } }, notAllowed);
+  app.get(
+    '/mcp',
+    {
+      config: access,
+      schema: { ...schema, summary: 'Not allowed (405): this MCP server keeps no sessions' },
+    },
+    notAllowed,
+  );
+  app.delete(
+    '/mcp',
+    {
+      config: { ...access, command: [] },
+      schema: { ...schema, summary: 'Not allowed (405): this MCP server keeps no sessions' },
+    },
+    notAllowed,
+  );
 }
