@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
@@ -8,6 +7,7 @@ import {
   PreconditionFailedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import { digestTag, ifMatches } from '../../platform/http/etag.ts';
 import { findMember } from '../members/index.ts';
 import {
   approveProposed,
@@ -29,15 +29,7 @@ const findingTarget = (f: FindingDetailRow) => ({ type: 'finding', id: f.id, nam
  * ask for its change to apply only to the finding as it read it (If-Match), as roles do.
  */
 export function findingEtag(f: { status: string; assigneeId: string | null }): string {
-  const digest = createHash('sha256').update(JSON.stringify([f.status, f.assigneeId]));
-  return `"${digest.digest('base64url').slice(0, 22)}"`;
-}
-
-function ifMatches(header: string, etag: string): boolean {
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag;
-  });
+  return digestTag([f.status, f.assigneeId]);
 }
 
 async function requireFinding(tx: Parameters<typeof lockFinding>[0], orgId: string, id: string) {

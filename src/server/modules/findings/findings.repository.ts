@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, type SQL, Subquery, sql } from 'drizzle-orm';
-import type { FindingSeverity, FindingStatus } from '../../../contracts/findings.ts';
+import type { FindingSeverity, FindingStatus, FindingView } from '../../../contracts/findings.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import {
   applications,
@@ -19,26 +19,13 @@ export {
   type FindingStatus,
 } from '../../../contracts/findings.ts';
 
-export interface FindingLocation {
-  path?: string;
-  startLine?: number;
-  endLine?: number;
-  startColumn?: number;
-}
+export type FindingLocation = NonNullable<FindingView['location']>;
 
-export interface FindingRow {
-  id: string;
-  applicationId: string;
-  ruleId: string;
-  title: string;
-  severity: FindingSeverity;
-  status: FindingStatus;
-  assigneeId: string | null;
+/** A finding as the list reads it (the wire's FindingView, with times as Dates). */
+export interface FindingRow extends Omit<FindingView, 'firstSeenAt' | 'lastSeenAt' | 'location'> {
   location: FindingLocation | null;
-  fingerprint: string;
   firstSeenAt: Date;
   lastSeenAt: Date;
-  occurrences: number;
 }
 
 const listColumns = {
@@ -74,7 +61,7 @@ const MIN_TRIGRAM_QUERY = 3;
  * How many of the newest matching-by-filter findings a search reads before it asks the trigram
  * index: a common term fills its page among them, so it never pays for the index's posting lists.
  */
-const FIRST_WALK_ROWS = 2000;
+const FIRST_WALK_ROWS = 10_000;
 
 const NEWEST_FIRST = [desc(findings.lastSeenAt), desc(findings.id)];
 const NEWEST_FIRST_SQL = sql`ORDER BY ${findings.lastSeenAt} DESC, ${findings.id} DESC`;
@@ -84,7 +71,8 @@ const NEWEST_FIRST_SQL = sql`ORDER BY ${findings.lastSeenAt} DESC, ${findings.id
  *
  * Plans (see bench/findings-list.ts, 1,000,000 findings in one org): each equality filter has an
  * index `(org_id, <column>, last_seen_at, id)` that serves the order, so a page reads its rows
- * and stops. Several severities or statuses are several such ordered scans merged (`IN` on the
+ * and stops; status and severity together have `(org_id, status, severity, last_seen_at, id)`,
+ * without which a rare pair (false positives among the criticals) walks every row of the status. Several severities or statuses are several such ordered scans merged (`IN` on the
  * leading columns of those indexes would read every matching row and sort them). A search
  * first reads the FIRST_WALK_ROWS newest rows that pass the other filters: a common term fills
  * the page there. A rarer one is answered from the trigram index on `search_text`, behind a
@@ -141,8 +129,9 @@ function baseConditions(orgId: string, filter: FindingFilter, after: TimeCursor 
 }
 
 /**
- * A page in list order. With several severities (or, lacking those, statuses) asked for, one
- * ordered, limited scan per value, merged: each reads at most a page from its own index.
+ * A page in list order. With several severities or statuses asked for, one ordered, limited scan
+ * per (severity, status) pair, merged: each reads at most a page from its own index range
+ * (`findings_org_status_severity_idx` when both are asked for).
  */
 async function orderedPage(
   db: Executor,
@@ -150,12 +139,19 @@ async function orderedPage(
   filter: FindingFilter,
   limit: number,
 ): Promise<FindingRow[]> {
+  // One part per (severity, status) pair asked for: each an ordered scan of one index range.
+  const severities = filter.severities?.length ? filter.severities : [undefined];
+  const statuses = filter.statuses?.length ? filter.statuses : [undefined];
+  const pairs = severities.flatMap((severity) => statuses.map((status) => [severity, status] as const));
   const split =
-    filter.severities && filter.severities.length > 1
-      ? filter.severities.map((s) => eq(findings.severity, s))
-      : filter.statuses && filter.statuses.length > 1
-        ? filter.statuses.map((s) => eq(findings.status, s))
-        : undefined;
+    pairs.length > 1
+      ? pairs.map(([severity, status]) =>
+          and(
+            severity ? eq(findings.severity, severity) : undefined,
+            status ? eq(findings.status, status) : undefined,
+          ),
+        )
+      : undefined;
   if (!split) {
     return db
       .select(listColumns)

@@ -119,6 +119,9 @@ describe('GET /orgs/:orgId/findings', () => {
     expect(ids(await list('?status=open'))).toEqual([f[0], f[3], f[4]]);
     expect(ids(await list('?status=triaged,resolved'))).toEqual([f[1], f[2]]);
     expect(ids(await list('?status=open&severity=high'))).toEqual([f[4]]);
+    expect(ids(await list('?severity=high,critical&status=open,triaged'))).toEqual([f[0], f[1], f[4]]);
+    expect(ids(await list('?severity=low&status=resolved,open'))).toEqual([f[2]]);
+    expect(ids(await list('?severity=critical&status=false_positive'))).toEqual([]);
     expect(ids(await list(`?assigneeId=${dev.userId}`))).toEqual([f[1]]);
     expect(ids(await list('?assigneeId=none'))).toEqual([f[0], f[2], f[3], f[4]]);
     expect(ids(await list(`?applicationId=${appB}`))).toEqual([f[4]]);

@@ -58,23 +58,23 @@ const Location = Nullable(
   }),
 );
 
-export const Finding = Type.Object(
-  {
-    id: Uuid,
-    applicationId: Uuid,
-    ruleId: Type.String(),
-    title: Type.String(),
-    severity: Severity,
-    status: Status,
-    assigneeId: Nullable(Uuid),
-    location: Location,
-    fingerprint: Type.String(),
-    firstSeenAt: DateTime,
-    lastSeenAt: DateTime,
-    occurrences: Type.Integer(),
-  },
-  { $id: 'Finding' },
-);
+/** What a finding is, in the list and in its detail. */
+const findingFields = {
+  id: Uuid,
+  applicationId: Uuid,
+  ruleId: Type.String(),
+  title: Type.String(),
+  severity: Severity,
+  status: Status,
+  assigneeId: Nullable(Uuid),
+  location: Location,
+  fingerprint: Type.String(),
+  firstSeenAt: DateTime,
+  lastSeenAt: DateTime,
+  occurrences: Type.Integer(),
+};
+
+export const Finding = Type.Object(findingFields, { $id: 'Finding' });
 
 const Person = Nullable(Type.Object({ id: Uuid, name: Type.String() }));
 
@@ -94,18 +94,7 @@ export const Remediation = Type.Object(
 );
 
 const FindingDetail = Type.Object({
-  id: Uuid,
-  applicationId: Uuid,
-  ruleId: Type.String(),
-  title: Type.String(),
-  severity: Severity,
-  status: Status,
-  assigneeId: Nullable(Uuid),
-  location: Location,
-  fingerprint: Type.String(),
-  firstSeenAt: DateTime,
-  lastSeenAt: DateTime,
-  occurrences: Type.Integer(),
+  ...findingFields,
   message: Nullable(Type.String()),
   tool: Nullable(Type.String()),
   resolvedAt: Nullable(DateTime),

@@ -1,0 +1,1 @@
+CREATE INDEX "findings_org_status_severity_idx" ON "findings" USING btree ("org_id","status","severity","last_seen_at","id");
