@@ -224,9 +224,10 @@ CREATE UNIQUE INDEX "findings_app_fingerprint_key" ON "findings" USING btree ("o
 CREATE INDEX "findings_org_list_idx" ON "findings" USING btree ("org_id","last_seen_at","id");--> statement-breakpoint
 CREATE INDEX "findings_org_status_idx" ON "findings" USING btree ("org_id","status","last_seen_at","id");--> statement-breakpoint
 CREATE INDEX "findings_org_severity_idx" ON "findings" USING btree ("org_id","severity","last_seen_at","id");--> statement-breakpoint
+CREATE INDEX "findings_org_status_severity_idx" ON "findings" USING btree ("org_id","status","severity","last_seen_at","id");--> statement-breakpoint
 CREATE INDEX "findings_org_assignee_idx" ON "findings" USING btree ("org_id","assignee_id","last_seen_at","id");--> statement-breakpoint
 CREATE INDEX "findings_org_app_list_idx" ON "findings" USING btree ("org_id","application_id","last_seen_at","id");--> statement-breakpoint
-CREATE INDEX "findings_search_trgm_idx" ON "findings" USING gin ("search_text" gin_trgm_ops) WITH (fastupdate=false);--> statement-breakpoint
+CREATE INDEX "findings_search_trgm_idx" ON "findings" USING gin ("search_text" gin_trgm_ops);--> statement-breakpoint
 CREATE UNIQUE INDEX "policies_org_name_key" ON "policies" USING btree ("org_id",lower("name"));--> statement-breakpoint
 CREATE INDEX "policies_org_list_idx" ON "policies" USING btree ("org_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "quota_boosts_org_idx" ON "quota_boosts" USING btree ("org_id","expires_at");--> statement-breakpoint

@@ -48,6 +48,10 @@ const ScanDetailPage = lazy(() =>
   import('./pages/ScanDetail.tsx').then((m) => ({ default: m.ScanDetailPage })),
 );
 const UsagePage = lazy(() => import('./pages/Usage.tsx').then((m) => ({ default: m.UsagePage })));
+const FindingsPage = lazy(() => import('./pages/Findings.tsx').then((m) => ({ default: m.FindingsPage })));
+const FindingDetailPage = lazy(() =>
+  import('./pages/FindingDetail.tsx').then((m) => ({ default: m.FindingDetailPage })),
+);
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
 const AccountSecurityPage = lazy(() =>
@@ -477,6 +481,8 @@ export function App() {
             <Route path="scans" element={<ScansPage />} />
             <Route path="scans/:scanId" element={<ScanDetailPage />} />
             <Route path="usage" element={<UsagePage />} />
+            <Route path="findings" element={<FindingsPage />} />
+            <Route path="findings/:findingId" element={<FindingDetailPage />} />
             <Route path="account" element={<AccountPage />} />
             <Route path="account/security" element={<AccountSecurityPage />} />
           </Route>

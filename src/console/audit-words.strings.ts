@@ -12,6 +12,8 @@ const actions = {
   'department.created': ['Department created', 'Departamento creado'],
   'department.deleted': ['Department deleted', 'Departamento eliminado'],
   'department.updated': ['Department changed', 'Departamento cambiado'],
+  'finding.commented': ['Comment on a finding', 'Comentario en un hallazgo'],
+  'finding.updated': ['Finding updated', 'Hallazgo actualizado'],
   'invite.accepted': ['Invitation accepted', 'Invitación aceptada'],
   'invite.cancelled': ['Invitation cancelled', 'Invitación cancelada'],
   'invite.resent': ['Invitation resent', 'Invitación reenviada'],
@@ -55,6 +57,8 @@ const actions = {
   ],
   'quota.threshold_reached': ['Token quota threshold reached', 'Umbral de la cuota de tokens alcanzado'],
   'quota.boosted': ['Quota boosted', 'Cuota ampliada'],
+  'remediation.approved': ['Remediation approved', 'Corrección aprobada'],
+  'remediation.created': ['Remediation proposed', 'Corrección propuesta'],
   'role.created': ['Role created', 'Rol creado'],
   'role.deleted': ['Role deleted', 'Rol eliminado'],
   'role.updated': ['Role updated', 'Rol actualizado'],
@@ -113,6 +117,8 @@ const targetTypes: Record<string, readonly [string, string]> = {
   department: ['Department', 'Departamento'],
   quota_boost: ['Quota boost', 'Ampliación de cuota'],
   module_cost: ['Scan module cost', 'Coste de módulo de escaneo'],
+  finding: ['Finding', 'Hallazgo'],
+  remediation: ['Remediation', 'Corrección'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -162,6 +168,9 @@ const fields: Record<string, readonly [string, string]> = {
   secondFactor: ['Second factor', 'Segundo factor'],
   confirmedWith: ['Confirmed with', 'Confirmado con'],
   codesIssued: ['Recovery codes issued', 'Códigos de recuperación emitidos'],
+  assigneeId: ['Assignee', 'Responsable'],
+  commentId: ['Comment', 'Comentario'],
+  findingId: ['Finding', 'Hallazgo'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */

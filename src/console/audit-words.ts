@@ -184,7 +184,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 function valueWords(field: string, value: unknown, side: Record<string, unknown>, w: AuditWords): string {
   if (value === null || value === undefined) return w.t('auditNone');
   if (field === 'role' && typeof value === 'string') return w.catalog.roleName(value, text(side.roleName));
-  if ((field === 'owner' || field === 'userId') && typeof value === 'string') {
+  if ((field === 'owner' || field === 'userId' || field === 'assigneeId') && typeof value === 'string') {
     return w.memberOf(value)?.email ?? short(value);
   }
   if (field === 'memberIds' && Array.isArray(value)) {

@@ -252,6 +252,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'scans', label: 'scansNav', needs: 'scans:read' },
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
   { path: 'api-tokens', label: 'apiTokens' },
+  { path: 'findings', label: 'findingsNav', needs: 'findings:read' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },
 ];

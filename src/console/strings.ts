@@ -5,6 +5,7 @@ import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
 import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
 import { applicationsStrings } from './pages/Applications.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
+import { findingsStrings } from './pages/Findings.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { policiesStrings } from './pages/Policies.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
@@ -38,6 +39,7 @@ export const pageStrings: Strings[] = [
   memberDetailStrings,
   applicationsStrings,
   scansStrings,
+  findingsStrings,
   problemStrings,
   shellStrings,
   usageStrings,

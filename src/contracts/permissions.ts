@@ -90,6 +90,7 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
  * where a member probing them is a signal. Refusals of everyday reads are not recorded.
  */
 export const SENSITIVE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
+  'findings:mark_false_positive',
   'remediations:approve',
   'scans:delete',
   'scanners:configure',

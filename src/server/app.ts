@@ -11,8 +11,10 @@ import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { applicationsModule } from './modules/applications/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
 import { consoleModule } from './modules/console/index.ts';
+import { findingsModule } from './modules/findings/index.ts';
 import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
+import { mcpModule } from './modules/mcp/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { policiesModule } from './modules/policies/index.ts';
@@ -321,6 +323,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(applicationsModule);
   await app.register(scansModule);
   await app.register(quotaModule);
+  await app.register(findingsModule);
+  await app.register(mcpModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

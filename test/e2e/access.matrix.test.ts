@@ -4,6 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, signUp, type TestApp, uniqueEmail } from '../support/app.ts';
+import { seedApplication, seedFindings } from '../support/findings.ts';
 import {
   addMember,
   as,
@@ -238,6 +239,13 @@ async function invitation(org: Org, id: string, status: string) {
 
 async function member(org: Org, userId: string) {
   return as(t.app, org.owner).get(orgUrl(org, `/members/${userId}`));
+}
+
+/** A new high-severity finding of the org (in an application of its own). */
+async function findingOf(org: Org): Promise<string> {
+  const app = await seedApplication(t.app, org.orgId);
+  const [id] = await seedFindings(t.app, org.orgId, app, [{ severity: 'high' }]);
+  return id!;
 }
 
 /** A policy the owner made (failing on high); returns its id. */
@@ -927,6 +935,82 @@ const ROUTES: Record<string, RouteCase> = {
     },
   },
   ...QUOTA_ROUTES,
+  // Findings (written by SARIF ingestion; seeded here straight into the database).
+  'GET /api/v1/orgs/:orgId/findings': {
+    status: 200,
+    prepare: async (org) => {
+      await findingOf(org);
+      return { method: 'GET', url: orgUrl(org, '/findings?severity=high') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'GET /api/v1/orgs/:orgId/findings/:id': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, `/findings/${await findingOf(org)}`) }),
+    effect: (_org, res) => expect(res.json().severity).toBe('high'),
+  },
+  'PATCH /api/v1/orgs/:orgId/findings/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, `/findings/${await findingOf(org)}`),
+      payload: { status: 'triaged' },
+    }),
+    effect: async (org, _res, req) => {
+      expect(expectStatus(await as(t.app, org.owner).get(req.url), 200).json().status).toBe('triaged');
+    },
+  },
+  'GET /api/v1/orgs/:orgId/findings/:id/comments': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/findings/${await findingOf(org)}/comments`),
+    }),
+  },
+  'POST /api/v1/orgs/:orgId/findings/:id/comments': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, `/findings/${await findingOf(org)}/comments`),
+      payload: { body: 'Seen it' },
+    }),
+    effect: async (org, _res, req) => {
+      const list = expectStatus(await as(t.app, org.owner).get(req.url), 200).json();
+      expect(list.items.map((c: { body: string }) => c.body)).toContain('Seen it');
+    },
+  },
+  'GET /api/v1/orgs/:orgId/findings/:id/remediations': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/findings/${await findingOf(org)}/remediations`),
+    }),
+  },
+  'POST /api/v1/orgs/:orgId/findings/:id/remediations': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, `/findings/${await findingOf(org)}/remediations`),
+      payload: { summary: 'Patch it' },
+    }),
+    effect: async (org, _res, req) => {
+      const list = expectStatus(await as(t.app, org.owner).get(req.url), 200).json();
+      expect(list.items.map((r: { summary: string }) => r.summary)).toContain('Patch it');
+    },
+  },
+  'POST /api/v1/orgs/:orgId/remediations/:id/approve': {
+    status: 200,
+    prepare: async (org) => {
+      const id = expectStatus(
+        await as(t.app, org.owner).post(orgUrl(org, `/findings/${await findingOf(org)}/remediations`), {
+          summary: 'To approve',
+        }),
+        201,
+      ).json().id;
+      return { method: 'POST', url: orgUrl(org, `/remediations/${id}/approve`) };
+    },
+    effect: (_org, res) => expect(res.json().status).toBe('approved'),
+  },
 };
 
 /** Personal tokens made by `prepare`, by id, for `effect` to try. */

@@ -17,6 +17,7 @@ import {
   uniqueEmail,
   verifyEmailInDatabase,
 } from '../support/app.ts';
+import { seedApplication, seedFindings } from '../support/findings.ts';
 import {
   addMember,
   as,
@@ -314,6 +315,13 @@ const QUOTA_INVENTORY: Record<string, InventoryCase> = {
     },
   },
 };
+
+/** A finding of the shared org, seeded as SARIF ingestion would leave it. */
+async function sharedFinding(title: string): Promise<string> {
+  const app = await seedApplication(t.app, shared.orgId);
+  const [id] = await seedFindings(t.app, shared.orgId, app, [{ title }]);
+  return id!;
+}
 
 const INVENTORY: Record<string, InventoryCase> = {
   ...QUOTA_INVENTORY,
@@ -1116,6 +1124,88 @@ const INVENTORY: Record<string, InventoryCase> = {
       return async () => {
         expect(await runAuditRetention(t.app, new Date(Date.now() + 31 * DAY_MS))).toBe(1);
         return { chain: orgChain(org.orgId), actor: 'system', target: organization(org.orgId, name) };
+      };
+    },
+  },
+  'finding.updated': {
+    how: 'PATCH /orgs/:orgId/findings/:id',
+    arrange: async () => {
+      const id = await sharedFinding('Audited finding');
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/findings/${id}`), { status: 'triaged' }),
+          200,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'finding', id, name: 'Audited finding' },
+          before: { status: 'open', assigneeId: null },
+          after: { status: 'triaged', assigneeId: null },
+        };
+      };
+    },
+  },
+  'finding.commented': {
+    how: 'POST /orgs/:orgId/findings/:id/comments',
+    arrange: async () => {
+      const id = await sharedFinding('Commented finding');
+      return async () => {
+        const comment = expectStatus(
+          await as(t.app, shared.owner).post(at(shared.orgId, `/findings/${id}/comments`), { body: 'Noted' }),
+          201,
+        ).json();
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'finding', id, name: 'Commented finding' },
+          after: { commentId: comment.id },
+        };
+      };
+    },
+  },
+  'remediation.created': {
+    how: 'POST /orgs/:orgId/findings/:id/remediations',
+    arrange: async () => {
+      const findingId = await sharedFinding('Remediated finding');
+      return async () => {
+        const created = expectStatus(
+          await as(t.app, shared.owner).post(at(shared.orgId, `/findings/${findingId}/remediations`), {
+            summary: 'Bump the library',
+          }),
+          201,
+        ).json();
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'remediation', id: created.id, name: 'Bump the library' },
+          after: { findingId, status: 'proposed' },
+        };
+      };
+    },
+  },
+  'remediation.approved': {
+    how: 'POST /orgs/:orgId/remediations/:id/approve',
+    arrange: async () => {
+      const findingId = await sharedFinding('Approved finding');
+      const { id } = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, `/findings/${findingId}/remediations`), {
+          summary: 'Pin the version',
+        }),
+        201,
+      ).json();
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).post(at(shared.orgId, `/remediations/${id}/approve`)),
+          200,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'remediation', id, name: 'Pin the version' },
+          before: { status: 'proposed' },
+          after: { status: 'approved', findingId },
+        };
       };
     },
   },

@@ -4,6 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
+import { seedFindings } from '../support/findings.ts';
 import {
   addMember,
   as,
@@ -51,6 +52,8 @@ interface Tenant {
   policyApplicationId: string;
   applicationId: string;
   scanId: string;
+  findingId: string;
+  remediationId: string;
 }
 
 /** The ids a request names. */
@@ -69,6 +72,8 @@ type Ids = Pick<
   | 'policyApplicationId'
   | 'applicationId'
   | 'scanId'
+  | 'findingId'
+  | 'remediationId'
 >;
 
 interface ForeignVariant {
@@ -623,12 +628,70 @@ const ROUTES: Record<string, RouteCase> = {
       },
     ],
   },
+  // Findings: the org's own, named by id.
+  'GET /api/v1/orgs/:orgId/findings': { request: (o) => ({ method: 'GET', url: at(o, '/findings') }) },
+  ...findingRoutes(),
   // Account-level, but org-scoped: leaving an org one does not belong to.
   'DELETE /api/v1/me/memberships/:orgId': {
     request: (o) => ({ method: 'DELETE', url: `/api/v1/me/memberships/${o.orgId}` }),
   },
   ...QUOTA_ROUTES,
 };
+
+/** The routes that name a finding or a remediation: B's, asked for in A, are not found. */
+function findingRoutes(): Record<string, RouteCase> {
+  const cases: Array<[string, (o: Ids, ids: Ids) => RequestSpec]> = [
+    [
+      'GET /api/v1/orgs/:orgId/findings/:id',
+      (o, ids) => ({ method: 'GET', url: at(o, `/findings/${ids.findingId}`) }),
+    ],
+    [
+      'PATCH /api/v1/orgs/:orgId/findings/:id',
+      (o, ids) => ({
+        method: 'PATCH',
+        url: at(o, `/findings/${ids.findingId}`),
+        payload: { status: 'triaged' },
+      }),
+    ],
+    [
+      'GET /api/v1/orgs/:orgId/findings/:id/comments',
+      (o, ids) => ({ method: 'GET', url: at(o, `/findings/${ids.findingId}/comments`) }),
+    ],
+    [
+      'POST /api/v1/orgs/:orgId/findings/:id/comments',
+      (o, ids) => ({
+        method: 'POST',
+        url: at(o, `/findings/${ids.findingId}/comments`),
+        payload: { body: 'x' },
+      }),
+    ],
+    [
+      'GET /api/v1/orgs/:orgId/findings/:id/remediations',
+      (o, ids) => ({ method: 'GET', url: at(o, `/findings/${ids.findingId}/remediations`) }),
+    ],
+    [
+      'POST /api/v1/orgs/:orgId/findings/:id/remediations',
+      (o, ids) => ({
+        method: 'POST',
+        url: at(o, `/findings/${ids.findingId}/remediations`),
+        payload: { summary: 'x' },
+      }),
+    ],
+    [
+      'POST /api/v1/orgs/:orgId/remediations/:id/approve',
+      (o, ids) => ({ method: 'POST', url: at(o, `/remediations/${ids.remediationId}/approve`) }),
+    ],
+  ];
+  return Object.fromEntries(
+    cases.map(([key, request]) => [
+      key,
+      {
+        request,
+        foreign: [{ what: "B's id", request: (a: Ids, b: Ids) => request(a, b), status: 404 as const }],
+      },
+    ]),
+  );
+}
 
 async function tenant(name: string): Promise<Tenant> {
   const org = await createOrg(t.app, { plan: 'pro', name });
@@ -679,6 +742,13 @@ async function tenant(name: string): Promise<Tenant> {
     await owner.post(at(org, '/scans'), { applicationId: application.json().id, modules: ['secrets'] }),
     201,
   );
+  const [findingId] = await seedFindings(t.app, org.orgId, application.json().id, [
+    { title: `${name} finding` },
+  ]);
+  const remediation = expectStatus(
+    await owner.post(at(org, `/findings/${findingId}/remediations`), { summary: `${name} fix` }),
+    201,
+  );
   return {
     orgId: org.orgId,
     owner: org.owner,
@@ -693,6 +763,8 @@ async function tenant(name: string): Promise<Tenant> {
     policyApplicationId: application.json().id,
     applicationId: application.json().id,
     scanId: scan.json().id,
+    findingId: findingId!,
+    remediationId: remediation.json().id,
   };
 }
 
@@ -738,6 +810,8 @@ beforeAll(async () => {
     policyApplicationId: randomUUID(),
     applicationId: randomUUID(),
     scanId: randomUUID(),
+    findingId: randomUUID(),
+    remediationId: randomUUID(),
   };
 });
 afterAll(async () => {

@@ -9,6 +9,7 @@ export {
   admitMember,
   countSeats,
   findActiveMemberByEmail,
+  findMember,
   listActiveOrgIds,
   listOwnerEmails,
   listUserMembershipHistory,

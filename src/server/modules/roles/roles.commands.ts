@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
 import { entitlements } from '../../../contracts/plans.ts';
 import { BUILTIN_ROLE_SLUGS, OWNER_ROLE } from '../../../contracts/roles.ts';
@@ -14,6 +13,7 @@ import {
   PreconditionFailedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import { digestTag, ifMatches } from '../../platform/http/etag.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
 import { isPrivileged } from './roles.privilege.ts';
 import {
@@ -58,16 +58,7 @@ export function checkedPermissions(input: readonly string[], field = '/body/perm
  * client can ask for its edit to apply only to the role as it read it (If-Match).
  */
 export function roleEtag(r: RoleRow): string {
-  const digest = createHash('sha256').update(JSON.stringify([r.name, r.description, r.permissions]));
-  return `"${digest.digest('base64url').slice(0, 22)}"`;
-}
-
-/** Whether an If-Match header value (one tag, a list, or `*`) names the current tag. */
-function ifMatches(header: string, etag: string): boolean {
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag;
-  });
+  return digestTag([r.name, r.description, r.permissions]);
 }
 
 const snapshot = (r: RoleRow) => ({

@@ -124,6 +124,18 @@ class ReadOnlyTokenError extends AppError {
   }
 }
 
+/** A route for people's own tools (MCP) called with an organization's automation token. */
+class PersonalTokenRequiredError extends AppError {
+  constructor() {
+    super(
+      403,
+      'permission_denied',
+      'Permission denied',
+      'Only personal API tokens can call this route; automation tokens cannot.',
+    );
+  }
+}
+
 /** Every bearer failure answers the same: an unknown, revoked, expired and malformed token look alike. */
 class InvalidTokenError extends UnauthenticatedError {
   constructor() {
@@ -208,6 +220,11 @@ async function authenticate(
   // Only the Bearer scheme carries a token: another (a proxy's Basic credentials) leaves the cookie in charge.
   if (authorization !== undefined && !access.public && BEARER_SCHEME.test(authorization)) {
     return authenticateBearer(request, authorization, access, options);
+  }
+  if (access.personalTokenOnly) {
+    throw new UnauthenticatedError(
+      'Send a personal API token as a bearer token; sessions cannot call this route.',
+    );
   }
   // Origin check first and for every request that may write, whatever its method (a GET that
   // records an export too): login CSRF is a thing too.
@@ -326,8 +343,11 @@ async function authenticateBearer(
   if (access.sessionOnly) throw new SessionRequiredError();
   if (access.authenticated) {
     if (token.kind === 'automation') {
+      if (access.personalTokenOnly) throw new PersonalTokenRequiredError();
       throw new SessionRequiredError('This route acts on a user account; automation tokens cannot call it.');
     }
+    // Each thing such a route does is a request of its own, authorized there.
+    if (access.personalTokenOnly) return;
     if (!SAFE_METHODS.has(request.method)) {
       throw new SessionRequiredError('Personal tokens can read account routes but not change them.');
     }

@@ -105,6 +105,17 @@ describe('route inventory', () => {
         'GET /api/v1/orgs/:orgId/automation-tokens/:id/usage → api_keys:manage',
         'GET /api/v1/orgs/:orgId/personal-tokens → api_keys:manage',
         'DELETE /api/v1/orgs/:orgId/personal-tokens/:id → api_keys:manage',
+        'GET /api/v1/orgs/:orgId/findings → findings:read',
+        'GET /api/v1/orgs/:orgId/findings/:id → findings:read',
+        'PATCH /api/v1/orgs/:orgId/findings/:id → findings:update',
+        'GET /api/v1/orgs/:orgId/findings/:id/comments → findings:read',
+        'POST /api/v1/orgs/:orgId/findings/:id/comments → findings:update',
+        'GET /api/v1/orgs/:orgId/findings/:id/remediations → findings:read',
+        'POST /api/v1/orgs/:orgId/findings/:id/remediations → remediations:create',
+        'POST /api/v1/orgs/:orgId/remediations/:id/approve → remediations:approve',
+        'POST /mcp → authenticated',
+        'GET /mcp → authenticated',
+        'DELETE /mcp → authenticated',
       ].sort(),
     );
   });
@@ -120,6 +131,8 @@ describe('route inventory', () => {
     expect(doc.paths['/api/v1/me'].get.security).toEqual([{ session: [] }, { bearer: [] }]);
     expect(doc.paths['/api/v1/me/password'].post.security).toEqual([{ session: [] }]);
     expect(doc.paths['/api/v1/auth/signup'].post.security).toEqual([]);
+    // Personal tokens only: no session.
+    expect(doc.paths['/mcp'].post.security).toEqual([{ bearer: [] }]);
   });
 
   it('serves the reference UI at /docs', async () => {

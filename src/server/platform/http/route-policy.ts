@@ -23,6 +23,13 @@ export interface RouteAccess {
   /** Refuse bearer tokens: only an interactive session may call this route. */
   sessionOnly?: true;
   /**
+   * With `authenticated`: only a personal API token, sent as a bearer, may call this route, with
+   * any method (cookies and automation tokens are refused). For endpoints that act by calling
+   * the API again with the same token (MCP), where each call is authorized as a request of its
+   * own.
+   */
+  personalTokenOnly?: true;
+  /**
    * This route changes something (appends to the audit log, signs, sends) although its method is
    * safe (a GET that records an export). Routes with unsafe methods write whatever they declare.
    * Cookie-authenticated requests to a writing route from another site are refused.
@@ -128,6 +135,11 @@ export function installRoutePolicy(app: FastifyInstance): RouteInventoryEntry[] 
         `${describe(route)} must declare exactly one of config.public, config.authenticated or config.permission (or run a command that requires one)`,
       );
     }
+    if (declared.personalTokenOnly && (!declared.authenticated || declared.sessionOnly)) {
+      throw new RoutePolicyError(
+        `${describe(route)} declares personalTokenOnly without config.authenticated`,
+      );
+    }
     if (declared.permission !== undefined) {
       if (!isPermission(declared.permission)) {
         throw new RoutePolicyError(`${describe(route)} declares unknown permission "${declared.permission}"`);
@@ -139,7 +151,11 @@ export function installRoutePolicy(app: FastifyInstance): RouteInventoryEntry[] 
     // The OpenAPI document states what each route requires, from the same declaration.
     if (route.schema && !declared.public) {
       const schema = route.schema as Record<string, unknown>;
-      schema.security = declared.sessionOnly ? [{ session: [] }] : [{ session: [] }, { bearer: [] }];
+      schema.security = declared.sessionOnly
+        ? [{ session: [] }]
+        : declared.personalTokenOnly
+          ? [{ bearer: [] }]
+          : [{ session: [] }, { bearer: [] }];
       if (declared.permission) schema['x-permission'] = declared.permission;
     } else if (route.schema) {
       (route.schema as Record<string, unknown>).security = [];
