@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, auditWordStrings } from '../src/console/audit-words.strings.ts';
 import { catalogStrings } from '../src/console/catalog-words.strings.ts';
+import { pageStrings } from '../src/console/strings.ts';
 import { PERMISSIONS } from '../src/contracts/permissions.ts';
 import { PRUNED_ACTION } from '../src/server/platform/audit/log.ts';
 
@@ -25,6 +26,18 @@ function serverActions(): Set<string> {
 }
 
 describe('the console’s words for the audit log and the catalogs', () => {
+  it('never defines one key in two pages’ bundles (the console refuses to start if it does)', () => {
+    const owner = new Map<string, number>();
+    const twice: string[] = [];
+    pageStrings.forEach((bundle, i) => {
+      for (const key of Object.keys(bundle.en)) {
+        if (owner.has(key)) twice.push(key);
+        owner.set(key, i);
+      }
+    });
+    expect(twice).toEqual([]);
+  });
+
   it('has a label, in English and Spanish, for every action the server records', () => {
     const actions = serverActions();
     // The scan finds what the server writes (a sanity floor, so an empty scan cannot pass).

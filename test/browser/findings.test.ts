@@ -29,13 +29,55 @@ describe.skipIf(!HAS_CHROMIUM)('the Findings pages in a browser', () => {
     const org = await createOrg(t.app);
     const dev = await addMember(t.app, org, 'developer', { name: 'Dee Dev' }, t.mail);
     const viewer = await addMember(t.app, org, 'viewer', { name: 'Vic Viewer' }, t.mail);
-    const app = await seedApplication(t.app, org.orgId, 'payments');
-    const [sqli, secret, , redirect] = await seedFindings(t.app, org.orgId, app, [
-      { severity: 'critical', title: 'SQL injection in login', ruleId: 'py.sqli', path: 'src/login.py' },
-      { severity: 'high', title: 'Hard-coded secret', ruleId: 'secrets.aws', path: 'config/prod.env' },
-      { severity: 'low', title: 'Verbose errors', ruleId: 'js.errors', path: 'web/app.js' },
-      { severity: 'medium', title: 'Open redirect', ruleId: 'js.redirect', path: 'web/redirect.js' },
-    ]);
+    // The findings arrive as a CI pipeline sends them: a SARIF log uploaded through the API.
+    const owner = as(t.app, org.owner);
+    const app = expectStatus(
+      await owner.post(`/api/v1/orgs/${org.orgId}/applications`, { name: 'payments' }),
+      201,
+    ).json().id;
+    const seen = [
+      { title: 'SQL injection in login', ruleId: 'py.sqli', path: 'src/login.py', score: '9.8' },
+      { title: 'Hard-coded secret', ruleId: 'secrets.aws', path: 'config/prod.env', score: '7.5' },
+      { title: 'Verbose errors', ruleId: 'js.errors', path: 'web/app.js', score: '2.0' },
+      { title: 'Open redirect', ruleId: 'js.redirect', path: 'web/redirect.js', score: '5.4' },
+    ];
+    const sarif = {
+      version: '2.1.0',
+      $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+      runs: [
+        {
+          tool: {
+            driver: {
+              name: 'Semgrep OSS',
+              rules: seen.map((f) => ({
+                id: f.ruleId,
+                shortDescription: { text: f.title },
+                properties: { 'security-severity': f.score },
+              })),
+            },
+          },
+          results: seen.map((f) => ({
+            ruleId: f.ruleId,
+            message: { text: `${f.title} found` },
+            locations: [
+              { physicalLocation: { artifactLocation: { uri: f.path }, region: { startLine: 3 } } },
+            ],
+          })),
+        },
+      ],
+    };
+    expectStatus(
+      await owner.post(`/api/v1/orgs/${org.orgId}/scans`, { applicationId: app, modules: ['sast'], sarif }),
+      201,
+    );
+    const listed = expectStatus(await owner.get(`/api/v1/orgs/${org.orgId}/findings`), 200).json().items as {
+      id: string;
+      title: string;
+    }[];
+    const idOf = (title: string) => listed.find((f) => f.title === title)!.id;
+    const [sqli, secret, redirect] = ['SQL injection in login', 'Hard-coded secret', 'Open redirect'].map(
+      idOf,
+    );
 
     const page = await h.pageAs(org.owner);
     await page.goto(`${h.base}/orgs/${org.orgId}/settings/team`);

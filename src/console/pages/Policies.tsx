@@ -124,7 +124,7 @@ function PolicyDialog({
             label={t('policyFailOn')}
             description={t('policyFailOnHelp')}
             value={draft.failOn}
-            data={SEVERITIES.map((s) => ({ value: s, label: t(`severity_${s}`) }))}
+            data={SEVERITIES.map((s) => ({ value: s, label: t(`policyFailOn_${s}`) }))}
             onChange={(e) => set({ failOn: e.currentTarget.value as Draft['failOn'] })}
           />
           <MultiSelect
@@ -239,7 +239,7 @@ export function PoliciesPage() {
                       </Text>
                     )}
                   </Table.Td>
-                  <Table.Td>{t(`severity_${p.failOn}`)}</Table.Td>
+                  <Table.Td>{t(`policyFailOn_${p.failOn}`)}</Table.Td>
                   <Table.Td>
                     {p.modules.length === 0
                       ? t('policyAllModules')

@@ -104,6 +104,37 @@ describe('POST /mcp', () => {
     }
   });
 
+  it('lists applications and scans through the same routes as the API, scans filtered by application', async () => {
+    const owner = as(t.app, org.owner);
+    const made = expectStatus(
+      await owner.post(`/api/v1/orgs/${org.orgId}/applications`, { name: 'billing' }),
+      201,
+    );
+    const scan = expectStatus(
+      await owner.post(`/api/v1/orgs/${org.orgId}/scans`, {
+        applicationId: made.json().id,
+        modules: ['secrets'],
+      }),
+      201,
+    ).json();
+    const { token } = await createPersonalToken(t.app, dev, org.orgId, ['read']);
+    const client = await connect(token);
+    try {
+      const apps = json(await client.callTool({ name: 'list_applications', arguments: {} }));
+      expect(apps.items.map((a: { name: string }) => a.name)).toEqual(['billing', 'payments']);
+      const scans = json(
+        await client.callTool({ name: 'list_scans', arguments: { applicationId: made.json().id } }),
+      );
+      expect(scans.items.map((s: { id: string }) => s.id)).toEqual([scan.id]);
+      const none = json(
+        await client.callTool({ name: 'list_scans', arguments: { applicationId: apps.items[1].id } }),
+      );
+      expect(none.items).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('updates a status with a write token; a read token is refused with the API’s code', async () => {
     const reader = await connect((await createPersonalToken(t.app, dev, org.orgId, ['read'])).token);
     const writer = await connect((await createPersonalToken(t.app, dev, org.orgId, ['write'])).token);
