@@ -155,7 +155,9 @@ describe.skipIf(!HAS_CHROMIUM)('the Findings pages in a browser', () => {
 
     // Back in the list, the assignee filter finds it now.
     await page.getByRole('link', { name: 'All findings' }).click();
+    await poll(() => table.getByRole('link').count()).toBe(4);
     await page.getByLabel('Assignee').selectOption({ label: `Dee Dev <${dev.email}>` });
+    await poll(() => new URL(page.url()).searchParams.get('assigneeId')).toBe(dev.userId);
     await poll(() => table.getByRole('link').allTextContents()).toEqual(['SQL injection in login']);
 
     // A Developer may triage but not approve; a Viewer reads only, without false positive.
