@@ -244,3 +244,49 @@ describe('re-authentication is per session', () => {
     }
   });
 });
+
+describe("members' email addresses", () => {
+  it('reach only roles that may read the members (members:read)', async () => {
+    const org = await createOrg(t.app);
+    const app = await seedApplication(t.app, org.orgId);
+    const [finding] = (await seedFindings(t.app, org.orgId, app, [{ assigneeId: org.owner.userId }])) as [
+      string,
+    ];
+    const scan = expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, '/scans'), { applicationId: app, modules: ['sast'] }),
+      201,
+    );
+    expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, '/roles'), {
+        slug: 'triage-bot',
+        name: 'Triage bot',
+        permissions: ['findings:read', 'scans:read', 'scans:export'],
+      }),
+      201,
+    );
+    const reader = await addMember(t.app, org, 'triage-bot', {}, t.mail);
+    const who = as(t.app, reader);
+    const answers = [
+      await who.get(at(org.orgId, `/findings/${finding}`)),
+      await who.get(at(org.orgId, '/scans')),
+      await who.get(at(org.orgId, `/scans/${scan.json().id}`)),
+      await who.get(at(org.orgId, `/scans/${scan.json().id}/export?format=json`)),
+    ];
+    for (const res of answers) {
+      expectStatus(res, 200);
+      expect(res.body).not.toContain(org.owner.email);
+    }
+    expect(answers[0]!.json().assignee).toMatchObject({ id: org.owner.userId, email: null });
+    expect(answers[2]!.json().createdBy).toEqual({ id: org.owner.userId, email: null });
+
+    // A Viewer holds members:read: it sees them.
+    const viewer = await addMember(t.app, org, 'viewer', {}, t.mail);
+    const seen = expectStatus(await as(t.app, viewer).get(at(org.orgId, `/findings/${finding}`)), 200);
+    expect(seen.json().assignee.email).toBe(org.owner.email);
+    const scanSeen = expectStatus(
+      await as(t.app, viewer).get(at(org.orgId, `/scans/${scan.json().id}`)),
+      200,
+    );
+    expect(scanSeen.json().createdBy.email).toBe(org.owner.email);
+  });
+});
