@@ -290,3 +290,52 @@ describe("members' email addresses", () => {
     expect(scanSeen.json().createdBy.email).toBe(org.owner.email);
   });
 });
+
+describe('MCP batches', () => {
+  it('refuses a batch of a thousand tool calls (each would be an API request; the SDK caps batches at 100) and takes a small one', async () => {
+    const org = await createOrg(t.app);
+    const app = await seedApplication(t.app, org.orgId);
+    const [finding] = (await seedFindings(t.app, org.orgId, app, [{}])) as [string];
+    const token = await createPersonalToken(t.app, org.owner, org.orgId, ['read']);
+    const batch = (n: number) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/mcp',
+        headers: {
+          authorization: `Bearer ${token.token}`,
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+        },
+        payload: Array.from({ length: n }, (_, i) => ({
+          jsonrpc: '2.0',
+          id: i,
+          method: 'tools/call',
+          params: { name: 'get_finding', arguments: { id: finding } },
+        })),
+      });
+    const huge = await batch(1_500);
+    expect(huge.statusCode).toBe(400);
+    expect(huge.json().error.code).toBe(-32600);
+    const small = expectStatus(await batch(2), 200);
+    expect(small.json()).toHaveLength(2);
+  });
+});
+
+describe('a stale session minting a lasting credential', () => {
+  // Not fixed yet (`it.fails` until it is): POST /me/tokens asks for no recent proof, so a stolen
+  // cookie of a session signed in days ago mints a personal token (admin scope included) that
+  // outlives the password change and the end of every session. Drop `.fails` with the fix.
+  it.fails('asks a session that has not proven itself recently to re-authenticate', async () => {
+    const org = await createOrg(t.app);
+    await t.db.database.db.execute(
+      sql`UPDATE sessions SET authenticated_at = now() - interval '16 minutes' WHERE user_id = ${org.owner.userId}`,
+    );
+    const res = await as(t.app, org.owner).post('/api/v1/me/tokens', {
+      name: 'persist',
+      orgId: org.orgId,
+      scopes: ['read', 'write', 'admin'],
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('reauthentication_required');
+  });
+});
