@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, ORIGIN, sessionCookie, type TestApp, verifyEmailInDatabase } from '../support/app.ts';
-import { queryRows } from '../support/database.ts';
+import { onPostgres, queryRows } from '../support/database.ts';
 import { seedApplication, seedFindings } from '../support/findings.ts';
 import { addMember, as, createOrg, createPersonalToken, expectStatus, withToken } from '../support/orgs.ts';
 
@@ -337,5 +337,42 @@ describe('a stale session minting a lasting credential', () => {
     });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('reauthentication_required');
+  });
+});
+
+describe('an application deleted while a scan of it is admitted', () => {
+  // PostgreSQL only: PGlite serves one connection, so nothing runs in between. The scan waits on
+  // the module costs (held here) after it found the application; the deletion commits meanwhile.
+  it.runIf(onPostgres)('either comes first, never a 500 from the foreign key', async () => {
+    const org = await createOrg(t.app);
+    const app = await seedApplication(t.app, org.orgId);
+    const db = t.db.database.db;
+    let scan: Promise<{ statusCode: number; body: string }> | undefined;
+    let removal: Promise<{ statusCode: number; body: string }> | undefined;
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`LOCK TABLE module_costs IN ACCESS EXCLUSIVE MODE`);
+      scan = as(t.app, org.owner).post(at(org.orgId, '/scans'), { applicationId: app, modules: ['sast'] });
+      const waiters = async () =>
+        (
+          await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`)
+        )[0]!.n;
+      while ((await waiters()) === 0) await new Promise((r) => setTimeout(r, 20));
+      // The deletion either commits now or waits for the scan: both are fine, a 500 is not.
+      let settled = false;
+      removal = as(t.app, org.owner)
+        .delete(at(org.orgId, `/applications/${app}`))
+        .finally(() => {
+          settled = true;
+        });
+      while (!settled && (await waiters()) < 2) await new Promise((r) => setTimeout(r, 20));
+    });
+    expect((await removal!).statusCode).toBe(204);
+    const res = await scan!;
+    expect([201, 404], res.body).toContain(res.statusCode);
+    const [left] = await queryRows<{ n: number }>(
+      db,
+      sql`SELECT count(*)::int AS n FROM scans WHERE application_id = ${app}`,
+    );
+    expect(left!.n).toBe(0);
   });
 });
