@@ -66,7 +66,7 @@ export function ModuleList({ modules }: { modules: readonly string[] }) {
   return <Text size="sm">{modules.map((m) => t(`scansModule_${m}`, { defaultValue: m })).join(', ')}</Text>;
 }
 
-/** Who created a scan: their email, an API token, or an account gone since. */
+/** Who created a scan: their email (shown with members:read), an API token, or an account whose email is not shown (or gone since). */
 export function creatorOf(t: (key: string) => string, scan: ScanView): string {
   const who = scan.createdBy?.email ?? (scan.createdBy ? t('scansNobody') : '');
   if (scan.viaToken) return who ? `${who} (${t('scansViaToken')})` : t('scansViaToken');

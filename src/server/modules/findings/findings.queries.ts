@@ -48,7 +48,8 @@ export const presentRemediation = (r: RemediationRow) => ({
 });
 
 /** A finding with what its page shows beside it; not found (404) for another org's. */
-export async function findingDetail(db: Executor, orgId: string, id: string) {
+/** `emails`: the assignee's address is shown (to a caller with members:read), else null. */
+export async function findingDetail(db: Executor, orgId: string, id: string, emails: boolean) {
   const finding = await findFinding(db, orgId, id);
   assertFound(finding, 'finding');
   const [scans, commentsCount, remediations] = await Promise.all([
@@ -65,7 +66,7 @@ export async function findingDetail(db: Executor, orgId: string, id: string) {
     application: { id: finding.applicationId, name: finding.applicationName },
     assignee:
       finding.assigneeId && finding.assigneeName !== null && finding.assigneeEmail !== null
-        ? { id: finding.assigneeId, name: finding.assigneeName, email: finding.assigneeEmail }
+        ? { id: finding.assigneeId, name: finding.assigneeName, email: emails ? finding.assigneeEmail : null }
         : null,
     scans,
     commentsCount,

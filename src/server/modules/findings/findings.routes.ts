@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { requestOrgId } from '../../platform/access/access.ts';
+import { mayReadMembers, requestOrgId } from '../../platform/access/access.ts';
 import { assertFound, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
 import { Body, DateTime, Nullable, Page, problemResponses, Uuid } from '../../platform/http/schemas.ts';
@@ -100,7 +100,13 @@ const FindingDetail = Type.Object({
   resolvedAt: Nullable(DateTime),
   updatedAt: DateTime,
   application: Type.Object({ id: Uuid, name: Type.String() }),
-  assignee: Nullable(Type.Object({ id: Uuid, name: Type.String(), email: Type.String() })),
+  assignee: Nullable(
+    Type.Object({
+      id: Uuid,
+      name: Type.String(),
+      email: Nullable(Type.String({ description: 'Shown to callers with members:read, else null' })),
+    }),
+  ),
   scans: Type.Array(
     Type.Object({ id: Uuid, status: Type.String(), modules: Type.Array(Type.String()), createdAt: DateTime }),
     { description: 'The most recent scans that saw it (up to 10), newest first' },
@@ -202,7 +208,12 @@ export function findingsRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
-      const detail = await findingDetail(database.db, requestOrgId(request), request.params.id);
+      const detail = await findingDetail(
+        database.db,
+        requestOrgId(request),
+        request.params.id,
+        mayReadMembers(request),
+      );
       return reply.header('etag', findingEtag(detail)).send(detail);
     },
   );
@@ -234,7 +245,7 @@ export function findingsRoutes(app: FastifyInstance): void {
         ...(assigneeId !== undefined ? { assigneeId: assigneeId?.toLowerCase() ?? null } : {}),
         ...(ifMatch !== undefined ? { ifMatch } : {}),
       });
-      const detail = await findingDetail(database.db, orgId, request.params.id);
+      const detail = await findingDetail(database.db, orgId, request.params.id, mayReadMembers(request));
       return reply.header('etag', findingEtag(detail)).send(detail);
     },
   );

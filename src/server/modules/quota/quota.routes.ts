@@ -32,9 +32,11 @@ import { listDepartmentMembers } from './quota.repository.ts';
 import { monthOf } from './quota.spend.ts';
 
 const Tokens = Type.Integer({ minimum: 0 });
+// Years 1970-2999 only: before 100 JavaScript's Date.UTC reads the year as 19xx (a wrong trend),
+// and December 9999's end is a year PostgreSQL cannot be sent (a 500); no pool has such months.
 const Month = Type.String({
-  pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$',
-  description: 'A calendar month in UTC, `YYYY-MM`',
+  pattern: '^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$',
+  description: 'A calendar month in UTC, `YYYY-MM` (years 1970 to 2999)',
 });
 const Budget = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { defineCommand } from '../../platform/command.ts';
 import { assertFound } from '../../platform/errors/app-error.ts';
-import { findApplication } from '../applications/index.ts';
+import { findApplication, lockOrgApplications } from '../applications/index.ts';
 import { evaluatePolicies, type PolicyResult } from '../policies/index.ts';
 import { readModuleCosts, type ScanModule, spendTokens } from '../quota/index.ts';
 import {
@@ -52,6 +52,10 @@ export const createScan = defineCommand({
   async run(ctx, input: NewScanInput): Promise<CreatedScan> {
     const access = orgAccess(ctx);
     const orgId = access.orgId;
+    // Held (KEY SHARE) until commit: a deletion of the application waits for the scan and takes
+    // it with it, instead of leaving the scan's rows to fail their foreign key (a 500). Scans of
+    // one application still run side by side.
+    await lockOrgApplications(ctx.tx, orgId, [input.applicationId]);
     const application = await findApplication(ctx.tx, orgId, input.applicationId);
     // Another organization's application is as unknown as one that never existed.
     assertFound(application, 'application');

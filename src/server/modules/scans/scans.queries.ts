@@ -23,7 +23,7 @@ interface StoredPolicy {
 }
 
 /** A scan as the API shows it. */
-export function presentScan(row: ScanRow, orgId: string) {
+export function presentScan(row: ScanRow, orgId: string, emails: boolean) {
   const policy = row.policy as StoredPolicy;
   return {
     id: row.id,
@@ -33,7 +33,7 @@ export function presentScan(row: ScanRow, orgId: string) {
     modules: row.modules,
     tokens: row.tokens,
     tools: row.tools,
-    createdBy: row.createdBy ? { id: row.createdBy, email: row.createdByEmail } : null,
+    createdBy: row.createdBy ? { id: row.createdBy, email: emails ? row.createdByEmail : null } : null,
     viaToken: row.tokenId !== null,
     findings: {
       total: row.findingsTotal,
@@ -60,17 +60,19 @@ export async function listScansPage(
   db: Executor,
   orgId: string,
   query: { limit?: number; cursor?: string } & ScanFilter,
+  emails: boolean,
 ) {
   const limit = query.limit ?? 50;
   const after = decodeCursor(query.cursor);
   const { cursor: _c, limit: _l, ...filter } = query;
   const rows = await listScans(db, orgId, { ...filter, limit: limit + 1, ...(after ? { after } : {}) });
-  return toPage(rows, limit, (row) => presentScan(row, orgId));
+  return toPage(rows, limit, (row) => presentScan(row, orgId, emails));
 }
 
-export async function readScan(db: Executor, orgId: string, id: string) {
+/** `emails`: the creator's address is shown (to a caller with members:read). */
+export async function readScan(db: Executor, orgId: string, id: string, emails = false) {
   const row = await findScan(db, orgId, id);
-  return row ? presentScan(row, orgId) : undefined;
+  return row ? presentScan(row, orgId, emails) : undefined;
 }
 
 const rankOf = (severity: string) => SEVERITIES.indexOf(severity as (typeof SEVERITIES)[number]);

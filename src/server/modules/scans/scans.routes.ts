@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { requestOrgId } from '../../platform/access/access.ts';
+import { mayReadMembers, requestOrgId } from '../../platform/access/access.ts';
 import { assertFound, NotFoundError, ValidationError } from '../../platform/errors/app-error.ts';
 import { PageQuery } from '../../platform/http/paging.ts';
 import {
@@ -238,11 +238,16 @@ export function scansRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const { applicationId, createdBy, ...rest } = request.query;
-      return listScansPage(database.db, requestOrgId(request), {
-        ...rest,
-        ...(applicationId ? { applicationId: applicationId.toLowerCase() } : {}),
-        ...(createdBy ? { createdBy: createdBy.toLowerCase() } : {}),
-      });
+      return listScansPage(
+        database.db,
+        requestOrgId(request),
+        {
+          ...rest,
+          ...(applicationId ? { applicationId: applicationId.toLowerCase() } : {}),
+          ...(createdBy ? { createdBy: createdBy.toLowerCase() } : {}),
+        },
+        mayReadMembers(request),
+      );
     },
   );
 
@@ -258,7 +263,12 @@ export function scansRoutes(app: FastifyInstance): void {
       },
     },
     async (request) => {
-      const scan = await readScan(database.db, requestOrgId(request), request.params.id);
+      const scan = await readScan(
+        database.db,
+        requestOrgId(request),
+        request.params.id,
+        mayReadMembers(request),
+      );
       assertFound(scan, 'scan');
       return scan;
     },
@@ -329,7 +339,7 @@ export function scansRoutes(app: FastifyInstance): void {
       const orgId = requestOrgId(request);
       const { id } = request.params;
       const format = request.query.format ?? 'json';
-      const scan = await readScan(database.db, orgId, id);
+      const scan = await readScan(database.db, orgId, id, mayReadMembers(request));
       assertFound(scan, 'scan');
       const filename = `gatehouse-scan-${scan.id}.${format === 'sarif' ? 'sarif' : format}`;
       reply

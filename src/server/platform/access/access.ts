@@ -352,6 +352,14 @@ export function createAccessResolver(
   );
 }
 
+/**
+ * Whether the caller may see members' email addresses where another resource names a member (a
+ * scan's creator, a finding's assignee): only with members:read, as the member list itself asks.
+ */
+export function mayReadMembers(request: FastifyRequest): boolean {
+  return request.access?.permissions.has('members:read') === true;
+}
+
 /** The org of an org-scoped request, as the access hook resolved it (404 on any other route). */
 export function requestOrgId(request: FastifyRequest): string {
   assertFound(request.access, 'organization');
