@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
@@ -110,7 +111,17 @@ describe.skipIf(!HAS_CHROMIUM)('the web console in a browser', () => {
     await page.waitForURL(/\/settings\/api-tokens/);
     const personal = page.getByRole('region', { name: 'Personal tokens' });
     await personal.getByLabel('Token name').fill('laptop');
+    // A token outlives the session: one signed in a while ago confirms it is you first.
+    await t.db.database.db.execute(
+      sql`UPDATE sessions SET authenticated_at = now() - interval '20 minutes'
+           WHERE user_id = (SELECT id FROM users WHERE email = ${admin.email})`,
+    );
     await personal.getByRole('button', { name: 'Create token' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Confirm it is you' });
+    await expect.poll(() => confirm.count()).toBe(1);
+    await confirm.getByLabel(/^Password/).fill(STRONG_PASSWORD);
+    await confirm.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => confirm.count()).toBe(0);
     const revealed = page.getByTestId('revealed-token');
     await expect.poll(() => revealed.textContent()).toMatch(/^gtp_[0-9A-Za-z]{38}$/);
     const token = (await revealed.textContent())!;

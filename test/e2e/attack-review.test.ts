@@ -322,21 +322,37 @@ describe('MCP batches', () => {
 });
 
 describe('a stale session minting a lasting credential', () => {
-  // Not fixed yet (`it.fails` until it is): POST /me/tokens asks for no recent proof, so a stolen
-  // cookie of a session signed in days ago mints a personal token (admin scope included) that
-  // outlives the password change and the end of every session. Drop `.fails` with the fix.
-  it.fails('asks a session that has not proven itself recently to re-authenticate', async () => {
+  // A stolen cookie of a session signed in long ago must not mint a token (admin scope included)
+  // that outlives the password change and the end of every session.
+  it('asks a session that has not proven itself recently to re-authenticate before minting a token', async () => {
     const org = await createOrg(t.app);
     await t.db.database.db.execute(
       sql`UPDATE sessions SET authenticated_at = now() - interval '16 minutes' WHERE user_id = ${org.owner.userId}`,
     );
-    const res = await as(t.app, org.owner).post('/api/v1/me/tokens', {
+    const owner = as(t.app, org.owner);
+    const personal = await owner.post('/api/v1/me/tokens', {
       name: 'persist',
       orgId: org.orgId,
       scopes: ['read', 'write', 'admin'],
     });
-    expect(res.statusCode).toBe(403);
-    expect(res.json().code).toBe('reauthentication_required');
+    expect(personal.statusCode).toBe(403);
+    expect(personal.json().code).toBe('reauthentication_required');
+    const automation = await owner.post(at(org.orgId, '/automation-tokens'), {
+      name: 'persist bot',
+      role: 'admin',
+      scopes: ['read', 'write'],
+    });
+    expect(automation.statusCode).toBe(403);
+    expect(automation.json().code).toBe('reauthentication_required');
+    expect((await owner.get('/api/v1/me/tokens')).json().items).toEqual([]);
+    expect((await owner.get(at(org.orgId, '/automation-tokens'))).json().items).toEqual([]);
+
+    // Proven again, the same session mints them.
+    expectStatus(await owner.post('/api/v1/me/reauthenticate', { password: org.owner.password }), 204);
+    expectStatus(
+      await owner.post('/api/v1/me/tokens', { name: 'persist', orgId: org.orgId, scopes: ['read'] }),
+      201,
+    );
   });
 });
 

@@ -24,6 +24,7 @@ import { usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
 import { rolesQuery } from '../queries.ts';
+import { needsReauthentication, ReauthDialog } from './AccountReauth.tsx';
 
 /** Settings → Organization → API Tokens: your personal tokens, and the org's automation tokens. */
 export function ApiTokensPage() {
@@ -90,6 +91,7 @@ function TokenSection({
   const [role, setRole] = useState<string | null>('viewer');
   const [usageOf, setUsageOf] = useState<TokenView | null>(null);
   const [revoking, setRevoking] = useState<TokenView | null>(null);
+  const [reauth, setReauth] = useState(false);
   const refresh = () => client.invalidateQueries({ queryKey: ['tokens', kind, orgId] });
   const create = useMutation({
     mutationFn: () => {
@@ -112,6 +114,8 @@ function TokenSection({
       onCreated(created);
       await refresh();
     },
+    // A token outlives the session: an old session confirms it is you first, then creates it.
+    onError: (error) => setReauth(needsReauthentication(error)),
   });
   const revoke = useMutation({
     mutationFn: (tok: TokenView) =>
@@ -180,7 +184,19 @@ function TokenSection({
           </Button>
         </Group>
       </form>
-      <ErrorText error={list.error ?? rest} />
+      <ErrorText error={list.error ?? (needsReauthentication(rest) ? null : rest)} />
+      {reauth && (
+        <ReauthDialog
+          onCancel={() => {
+            setReauth(false);
+            create.reset();
+          }}
+          onDone={() => {
+            setReauth(false);
+            create.mutate();
+          }}
+        />
+      )}
       {(list.data?.items ?? []).length === 0 ? (
         <Text c="gray.7">{t('noItems')}</Text>
       ) : (

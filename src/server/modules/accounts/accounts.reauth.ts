@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { verifyPassword } from '../../platform/auth/passwords.ts';
 import { PASSKEY_AMR } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
-import { AppError, InvalidCredentialsError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
+import { InvalidCredentialsError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
 import { countPasskeys } from './accounts.passkeys.ts';
 import { findUserById, lockUser } from './accounts.repository.ts';
@@ -15,29 +15,7 @@ import { requireSecondFactor, type SecondFactor, SecondFactorRequiredError } fro
  * thief's. The session proves itself again with the password, plus a code when 2FA is on.
  */
 
-/** How long a sign-in or re-authentication counts as recent. */
-export const REAUTH_WINDOW_MS = 15 * 60_000;
-
-export class ReauthenticationRequiredError extends AppError {
-  constructor() {
-    super(
-      403,
-      'reauthentication_required',
-      'Re-authentication required',
-      'Confirm it is you first: POST /api/v1/me/reauthenticate with your password (and a code when two-factor authentication is on), then try again.',
-    );
-  }
-}
-
-/** 403 `reauthentication_required` unless this request's session proved itself in the window. */
-export async function assertRecentlyAuthenticated(request: FastifyRequest): Promise<void> {
-  const session = request.session;
-  // The routes asking for this are session-only: a bearer request never gets here.
-  if (!session) throw new UnauthenticatedError();
-  if (!(await request.server.gatehouse.sessions.provenWithin(session.session.id, REAUTH_WINDOW_MS))) {
-    throw new ReauthenticationRequiredError();
-  }
-}
+export { assertRecentlyAuthenticated, REAUTH_WINDOW_MS } from '../../platform/auth/recent.ts';
 
 /** Stamps a fresh proof on the caller's session, the password and any second factor confirmed here. */
 export const reauthenticateSession = defineCommand({

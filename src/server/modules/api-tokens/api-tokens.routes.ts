@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { PERMISSIONS } from '../../../contracts/permissions.ts';
 import { requestOrgId } from '../../platform/access/access.ts';
+import { assertRecentlyAuthenticated } from '../../platform/auth/recent.ts';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { PageQuery } from '../../platform/http/paging.ts';
 import {
@@ -177,6 +178,8 @@ export function apiTokensRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
+      // A lasting credential: minting one asks for a recently proven session, like adding a passkey.
+      await assertRecentlyAuthenticated(request);
       const { name, orgId, scopes, expiresInDays } = request.body;
       const created = await commands.run(createPersonalToken, request.invocation(), {
         name: name.trim(),
@@ -241,6 +244,7 @@ export function apiTokensRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
+      await assertRecentlyAuthenticated(request);
       const orgId = requestOrgId(request);
       const { name, role, scopes, expiresInDays } = request.body;
       if (request.body.orgId !== undefined && request.body.orgId.toLowerCase() !== orgId) {
