@@ -4,7 +4,7 @@ import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
-import { addMember, as, createOrg, expectStatus } from '../../../../test/support/orgs.ts';
+import { addMember, as, createOrg, expectStatus, INVITATION_LINK } from '../../../../test/support/orgs.ts';
 import type { Db } from '../../platform/db/client.ts';
 import * as schema from '../../platform/db/schema.ts';
 import { listMembers } from './members.repository.ts';
@@ -323,7 +323,7 @@ describe('DELETE /orgs/:orgId/members/:userId', () => {
       }),
       201,
     );
-    const link = (await t.mail.latestTo(dev.email, since)).text;
+    const link = (await t.mail.latestTo(dev.email, since, INVITATION_LINK)).text;
     const token = /#token=([A-Za-z0-9_-]+)/.exec(link)![1]!;
     expectStatus(await devApi.post('/api/v1/invitations/accept', { token }), 200);
     const back = expectStatus(

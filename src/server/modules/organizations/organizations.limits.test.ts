@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type TestApp } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
-import { as, createOrg, expectStatus, type Person, tokenFromMail } from '../../../../test/support/orgs.ts';
+import {
+  as,
+  createOrg,
+  expectStatus,
+  INVITATION_LINK,
+  type Person,
+  tokenFromMail,
+} from '../../../../test/support/orgs.ts';
 
 const create = (t: TestApp, who: Person, name = 'Limited Labs') =>
   as(t.app, who).post('/api/v1/orgs', { name });
@@ -70,7 +77,7 @@ function ownershipGrants(t: TestApp) {
       await as(t.app, org.owner).post(`${base(org)}/invitations`, { emails: [who.email], role }),
       201,
     );
-    return tokenFromMail((await t.mail.latestTo(who.email, since)).text);
+    return tokenFromMail((await t.mail.latestTo(who.email, since, INVITATION_LINK)).text);
   };
   const accept = (who: Person, token: string) => as(t.app, who).post('/api/v1/invitations/accept', { token });
   const join = async (org: Org, who: Person, role: string) =>
