@@ -51,6 +51,23 @@ async function readBody(
 }
 
 /**
+ * Scanners copy terminal output into results (ANSI colours, stray control characters). Everywhere
+ * else the platform refuses such text; in a scan's log it is dropped instead, string by string, so
+ * a real scanner's file is taken as it is. Only a log that escapes a control character or a
+ * surrogate somewhere pays for the reviver.
+ */
+const ESCAPED_CONTROL = /\\u(00[01][0-9a-fA-F]|007[fF]|[dD][89a-fA-F][0-9a-fA-F]{2})/;
+// biome-ignore lint/complexity/useRegexLiterals: a literal would trip noControlCharactersInRegex
+const ANSI_SEQUENCE = new RegExp('\\u001b\\[[0-9;?]*[ -/]*[@-~]', 'g');
+// biome-ignore lint/complexity/useRegexLiterals: a literal would trip noControlCharactersInRegex
+const CONTROL = new RegExp('[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]', 'g');
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+function withoutControls(_key: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return value.replace(ANSI_SEQUENCE, '').replace(CONTROL, '').replace(LONE_SURROGATE, '\ufffd');
+}
+
+/**
  * JSON bodies of the scans routes, which may be gzip-encoded (`Content-Encoding: gzip`), and the
  * SARIF log sent as the whole body (`application/sarif+json`, what `curl --data-binary` of a
  * results file sends). The route's `bodyLimit` bounds the bytes on the wire; the decompressed
@@ -88,8 +105,9 @@ export function installScanBodyParser(
       }
       if (body.length === 0) throw malformed('The request declares a JSON body but sends none.');
       let value: unknown;
+      const text = body.toString('utf8');
       try {
-        value = secureJson.parse(body.toString('utf8'), undefined, {
+        value = secureJson.parse(text, ESCAPED_CONTROL.test(text) ? withoutControls : undefined, {
           protoAction: 'error',
           constructorAction: 'error',
         });

@@ -206,6 +206,34 @@ describe('scans: SARIF uploads, findings, tokens and policies', () => {
     expect(noApp.json().errors[0].field).toBe('/querystring/applicationId');
   });
 
+  it('takes a log whose messages carry terminal colours and control characters, without them', async () => {
+    const log = fixture('trivy');
+    log.runs[0].results[0].message.text = '\u001b[31mCritical\u001b[0m: bad \u0007package\ud800';
+    const scan = expectStatus(
+      await as(t.app, org.owner).post(`${base()}/scans`, {
+        applicationId: appId,
+        modules: ['dependencies'],
+        sarif: log,
+      }),
+      201,
+    ).json();
+    const seen = expectStatus(
+      await as(t.app, org.owner).get(`${base()}/scans/${scan.id}/findings`),
+      200,
+    ).json();
+    const ids = seen.items.map((f: { id: string }) => f.id);
+    const messages = await Promise.all(
+      ids.map(
+        async (id: string) =>
+          expectStatus(await as(t.app, org.owner).get(`${base()}/findings/${id}`), 200).json().message,
+      ),
+    );
+    expect(messages).toContain('Critical: bad package\ufffd');
+    // Anywhere else, such text is still refused.
+    const named = await as(t.app, org.owner).post(`${base()}/applications`, { name: 'bad\u0007name' });
+    expect(named.statusCode).toBe(400);
+  });
+
   it('malformed SARIF: 400 invalid_sarif with the pointer, nothing created, nothing charged', async () => {
     const before = await used();
     const [{ n: scansBefore }] = (await rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM scans`)) as [
