@@ -32,15 +32,22 @@ const canonicalModules = (modules: readonly string[]) => POLICY_MODULES.filter((
 
 /**
  * The ids once each, in the order given, every one an application of this org (held until
- * commit): anything else is a 400 naming its index, whether it does not exist or is another
- * org's (which is never told apart).
+ * commit) or one the policy already names: anything else is a 400 naming its index, whether it
+ * does not exist or is another org's (which is never told apart). A policy keeps the id of an
+ * application deleted since (it then applies to none of the others, as before; dropping the id
+ * could leave the list empty, which means every application), so sending back the list just
+ * read is always accepted.
  */
-async function checkedApplications(ctx: CommandContext, ids: readonly string[]): Promise<string[]> {
+async function checkedApplications(
+  ctx: CommandContext,
+  ids: readonly string[],
+  kept: readonly string[] = [],
+): Promise<string[]> {
   const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
   const found = await lockOrgApplications(ctx.tx, orgAccess(ctx).orgId, unique);
   const errors = ids
     .map((id, i) => ({ id: id.toLowerCase(), i }))
-    .filter(({ id }) => !found.has(id))
+    .filter(({ id }) => !found.has(id) && !kept.includes(id))
     .map(({ i }) => ({
       field: `/body/applicationIds/${i}`,
       message: 'is not an application of this organization',
@@ -88,7 +95,7 @@ export const editPolicy = defineCommand({
       if (modules.join() !== before.modules.join()) changes.modules = modules;
     }
     if (input.applicationIds !== undefined) {
-      const ids = await checkedApplications(ctx, input.applicationIds);
+      const ids = await checkedApplications(ctx, input.applicationIds, before.applicationIds);
       if (ids.join() !== before.applicationIds.join()) changes.applicationIds = ids;
     }
     if (Object.keys(changes).length === 0) {

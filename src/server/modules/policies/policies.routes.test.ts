@@ -153,6 +153,28 @@ describe('policies CRUD', () => {
     expect(
       expectStatus(await as(t.app, org.owner).get(url(org, created.id)), 200).json().applicationIds,
     ).toEqual([mine]);
+
+    // Its application deleted, the policy keeps the id (it applies to no other application), and
+    // the list read back is accepted as it is; a new unknown id still is not.
+    const other = await seedApplication(org, 'Other');
+    expectStatus(
+      await as(t.app, org.owner).patch(url(org, created.id), { applicationIds: [mine, other] }),
+      200,
+    );
+    expectStatus(await as(t.app, org.owner).delete(`/api/v1/orgs/${org.orgId}/applications/${mine}`), 204);
+    const kept = expectStatus(await as(t.app, org.owner).get(url(org, created.id)), 200).json();
+    expect(kept.applicationIds).toEqual([mine, other]);
+    expectStatus(
+      await as(t.app, org.owner).patch(url(org, created.id), {
+        applicationIds: kept.applicationIds,
+        failOn: 'low',
+      }),
+      200,
+    );
+    expectStatus(
+      await as(t.app, org.owner).patch(url(org, created.id), { applicationIds: [other, theirs] }),
+      400,
+    );
   });
 
   it('refuses junk: unknown severity or module, malformed ids, empty patch', async () => {
