@@ -55,8 +55,19 @@ describe('gatehouse scan upload', () => {
       expect(notSarif.code).toBe(2);
       expect(notSarif.out).toContain('invalid_sarif');
 
-      // 48 tokens a month: 15 spent, two more fit, the fourth does not.
-      expect((await upload(fixture('trivy'))).code).toBe(0);
+      // A policy of another application fails the build there: exit 1, and it says which.
+      const payments = (await send(`/api/v1/orgs/${org.id}/applications`, { name: 'Payments' }, cookie)).json;
+      const gate = { name: 'No criticals', failOn: 'critical', applicationIds: [payments.id] };
+      expect((await send(`/api/v1/orgs/${org.id}/policies`, gate, cookie)).res.status).toBe(201);
+      const failed = await run(
+        ['scan', 'upload', fixture('codeql'), '--app', 'payments', '--module', 'sast', '--url', url],
+        { GATEHOUSE_TOKEN: token },
+      );
+      expect(failed.out).toContain('policies: FAILED');
+      expect(failed.out).toContain('No criticals');
+      expect(failed.code).toBe(1);
+
+      // 48 tokens a month: 30 spent, one more scan fits, the next does not.
       expect((await upload(fixture('trivy'))).code).toBe(0);
       const exhausted = await upload(fixture('trivy'));
       expect(exhausted.code).toBe(2);
