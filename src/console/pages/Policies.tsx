@@ -16,6 +16,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
+import { FINDING_SEVERITIES } from '../../contracts/findings.ts';
 import type { Page, PolicyView } from '../../contracts/wire.ts';
 import { ApiError, api } from '../api.ts';
 import { ConfirmDialog, Dialog, DialogActions, RowDangerButton, ScrollFrame } from '../components.tsx';
@@ -28,7 +29,6 @@ import { ErrorText, fieldErrors } from '../problems.tsx';
  * edited in a dialog, deleted after a confirmation. Without policies:manage the list is read-only.
  */
 
-const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 const MODULES = ['dependencies', 'sast', 'secrets', 'api'] as const;
 
 interface Draft {
@@ -124,7 +124,7 @@ function PolicyDialog({
             label={t('policyFailOn')}
             description={t('policyFailOnHelp')}
             value={draft.failOn}
-            data={SEVERITIES.map((s) => ({ value: s, label: t(`policyFailOn_${s}`) }))}
+            data={FINDING_SEVERITIES.map((s) => ({ value: s, label: t(`policyFailOn_${s}`) }))}
             onChange={(e) => set({ failOn: e.currentTarget.value as Draft['failOn'] })}
           />
           <MultiSelect

@@ -1,9 +1,10 @@
 import { Badge, Group, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
+import { FINDING_SEVERITIES } from '../../contracts/findings.ts';
 import type { CountedSeverity, ScanView, SeverityCounts } from '../../contracts/scans.ts';
 
 /** The severities a scan counts, most severe first. */
-export const COUNTED: readonly CountedSeverity[] = ['critical', 'high', 'medium', 'low'];
+export const COUNTED: readonly CountedSeverity[] = FINDING_SEVERITIES;
 
 // Dark enough for white text at 4.5:1 and more; the word is always there beside the color.
 const SEVERITY_COLOR: Record<CountedSeverity, string> = {

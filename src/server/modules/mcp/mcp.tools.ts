@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { FINDING_SEVERITIES, FINDING_STATUSES } from '../../../contracts/findings.ts';
 
 /**
  * How a tool reaches the API: a request of its own, in-process, carrying the caller's own bearer
@@ -63,8 +64,8 @@ const query = (params: Record<string, string | number | readonly string[] | unde
 const Id = z.string().uuid();
 const Limit = z.number().int().min(1).max(200).optional().describe('Page size (default 50)');
 const Cursor = z.string().max(512).optional().describe('nextCursor of the previous page');
-const Severity = z.enum(['critical', 'high', 'medium', 'low']);
-const Status = z.enum(['open', 'triaged', 'false_positive', 'mitigated', 'resolved']);
+const Severity = z.enum(FINDING_SEVERITIES);
+const Status = z.enum(FINDING_STATUSES);
 
 /** The MCP server for one request (stateless: nothing is kept between requests). */
 export function buildMcpServer(call: ApiCaller, version: string): McpServer {

@@ -1,9 +1,11 @@
 import { eq } from 'drizzle-orm';
+import { FINDING_SEVERITIES, type FindingSeverity } from '../../../contracts/findings.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { policies } from '../../platform/db/schema.ts';
 
-export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+/** The severities most severe first, as the contract has them. */
+export const SEVERITIES = FINDING_SEVERITIES;
+export type Severity = FindingSeverity;
 
 /** critical 3 … low 0: a finding fails a policy when its rank is at least the policy's `failOn`. */
 export const severityRank = (severity: Severity): number =>

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
 import { onPostgres, queryRows } from '../../../../test/support/database.ts';
+import { seedApplication } from '../../../../test/support/findings.ts';
 import { addMember, as, createOrg, expectStatus } from '../../../../test/support/orgs.ts';
 import { evaluatePolicies, type Severity } from './policies.evaluate.ts';
 
@@ -22,15 +23,6 @@ afterAll(async () => {
 type Org = Awaited<ReturnType<typeof createOrg>>;
 const url = (org: { orgId: string }, id = '') => `/api/v1/orgs/${org.orgId}/policies${id ? `/${id}` : ''}`;
 
-/** An application row of the org, straight in the database (its own module makes them through the API). */
-async function seedApplication(org: { orgId: string }, name: string): Promise<string> {
-  const [row] = await queryRows<{ id: string }>(
-    t.db.database.db,
-    sql`INSERT INTO applications (org_id, name) VALUES (${org.orgId}, ${name}) RETURNING id`,
-  );
-  return row!.id;
-}
-
 async function auditOf(org: { orgId: string }, action: string) {
   return queryRows<{ target_id: string; before: unknown; after: unknown }>(
     t.db.database.db,
@@ -46,7 +38,7 @@ describe('policies CRUD', () => {
   });
 
   it('creates, reads, edits and deletes a policy, each change audited', async () => {
-    const app = await seedApplication(org, 'Storefront');
+    const app = await seedApplication(t.app, org.orgId, 'Storefront');
     const created = expectStatus(
       await as(t.app, org.owner).post(url(org), {
         name: '  No criticals  ',
@@ -125,8 +117,8 @@ describe('policies CRUD', () => {
   });
 
   it('takes only applications of the same org: unknown and cross-tenant ids are a 400 naming the field', async () => {
-    const mine = await seedApplication(org, 'Mine');
-    const theirs = await seedApplication(await createOrg(t.app, { name: 'Theirs' }), 'Theirs');
+    const mine = await seedApplication(t.app, org.orgId, 'Mine');
+    const theirs = await seedApplication(t.app, (await createOrg(t.app, { name: 'Theirs' })).orgId, 'Theirs');
     const refused = expectStatus(
       await as(t.app, org.owner).post(url(org), {
         name: 'Scoped',
@@ -156,7 +148,7 @@ describe('policies CRUD', () => {
 
     // Its application deleted, the policy keeps the id (it applies to no other application), and
     // the list read back is accepted as it is; a new unknown id still is not.
-    const other = await seedApplication(org, 'Other');
+    const other = await seedApplication(t.app, org.orgId, 'Other');
     expectStatus(
       await as(t.app, org.owner).patch(url(org, created.id), { applicationIds: [mine, other] }),
       200,
@@ -261,8 +253,8 @@ describe('evaluatePolicies', () => {
 
   it('applies policies by module and application, fails at or above the threshold, ignores settled findings', async () => {
     const org = await createOrg(t.app, { name: 'Evaluated' });
-    const web = await seedApplication(org, 'Web');
-    const api = await seedApplication(org, 'Api');
+    const web = await seedApplication(t.app, org.orgId, 'Web');
+    const api = await seedApplication(t.app, org.orgId, 'Api');
     const highAnywhere = await policy(org, { name: 'High anywhere', failOn: 'high' });
     const secretsLow = await policy(org, { name: 'Secrets low', failOn: 'low', modules: ['secrets'] });
     const webMedium = await policy(org, { name: 'Web medium', failOn: 'medium', applicationIds: [web] });
