@@ -17,6 +17,7 @@ import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useParams } from 'react-router';
 import { FINDING_SEVERITIES } from '../../contracts/findings.ts';
+import { SCAN_MODULES } from '../../contracts/scans.ts';
 import type { Page, PolicyView } from '../../contracts/wire.ts';
 import { ApiError, api } from '../api.ts';
 import { ConfirmDialog, Dialog, DialogActions, RowDangerButton, ScrollFrame } from '../components.tsx';
@@ -28,8 +29,6 @@ import { ErrorText, fieldErrors } from '../problems.tsx';
  * Settings → Organization → Policies: the org's security policies (which scans fail), created and
  * edited in a dialog, deleted after a confirmation. Without policies:manage the list is read-only.
  */
-
-const MODULES = ['dependencies', 'sast', 'secrets', 'api'] as const;
 
 interface Draft {
   name: string;
@@ -131,7 +130,7 @@ function PolicyDialog({
             label={t('policyModules')}
             description={t('policyModulesHelp')}
             placeholder={draft.modules.length === 0 ? t('policyAllModules') : undefined}
-            data={MODULES.map((m) => ({ value: m, label: t(`module_${m}`) }))}
+            data={SCAN_MODULES.map((m) => ({ value: m, label: t(`module_${m}`) }))}
             value={draft.modules}
             error={byField.modules}
             onChange={(modules) => set({ modules })}

@@ -1,3 +1,4 @@
+import { SCAN_MODULES } from '../../../contracts/scans.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { assertFound, ConflictError, ValidationError } from '../../platform/errors/app-error.ts';
@@ -12,7 +13,8 @@ import {
 } from './policies.repository.ts';
 
 /** Scan modules a policy may be limited to (none: every module). */
-export const POLICY_MODULES = ['dependencies', 'sast', 'secrets', 'api'] as const;
+/** A policy names the modules a scan may run: the scans' own list. */
+export const POLICY_MODULES = SCAN_MODULES;
 
 const nameTaken = () =>
   new ConflictError('Another policy of this organization has this name.', 'conflict', { field: 'name' });
