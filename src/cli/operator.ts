@@ -102,7 +102,8 @@ export async function openOperator(config: Config, options: { writes: boolean })
     const runner = new CommandRunner(
       database,
       bus,
-      { sessions, mailer, audit, alertPromotion: alertOwnersOfPromotion },
+      // Jobs this command enqueues are carried out by a running server's outbox worker.
+      { sessions, mailer, audit, outbox: { wake: () => undefined }, alertPromotion: alertOwnersOfPromotion },
       audit,
       logError,
     );

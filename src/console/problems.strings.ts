@@ -79,6 +79,9 @@ const en = {
     'This scan costs more tokens than remain this month for the organization, your budget or your department. Ask an Owner or Admin for a boost or a larger budget.',
   problem_invalid_sarif_title: 'The SARIF file is not valid',
   problem_invalid_sarif: 'Check that the file is a SARIF 2.1.0 log from your scanner, then upload it again.',
+  problem_url_not_allowed_title: 'This address cannot be reached from Gatehouse',
+  problem_url_not_allowed:
+    'Use an https:// address on the public internet. Addresses on this machine or a private network are refused unless the operator allows them (OUTBOUND_ALLOWLIST).',
   problem_reauthentication_required_title: 'Confirm it is you',
   problem_reauthentication_required:
     'Enter your password again to continue. This protects your account if someone else has your session.',
@@ -250,6 +253,9 @@ const es: Strings<typeof en>['es'] = {
   problem_invalid_sarif_title: 'El archivo SARIF no es válido',
   problem_invalid_sarif:
     'Comprueba que el archivo es un registro SARIF 2.1.0 de tu escáner y vuelve a subirlo.',
+  problem_url_not_allowed_title: 'Gatehouse no puede conectarse a esta dirección',
+  problem_url_not_allowed:
+    'Use una dirección https:// de internet. Las direcciones de esta máquina o de una red privada se rechazan, salvo que el operador las permita (OUTBOUND_ALLOWLIST).',
   problem_reauthentication_required_title: 'Confirma que eres tú',
   problem_reauthentication_required:
     'Vuelve a escribir tu contraseña para continuar. Así se protege tu cuenta si otra persona tiene tu sesión.',

@@ -27,6 +27,7 @@ export const PROBLEM_CODES = [
   'plan_limit',
   'quota_exhausted',
   'invalid_sarif',
+  'url_not_allowed',
   'reauthentication_required',
   'rate_limited',
   'invite_expired',

@@ -49,6 +49,7 @@ import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
 import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
+import { OutboxWorker } from './platform/outbox/index.ts';
 import { loadSecrets, type Secrets } from './platform/secrets/secrets.ts';
 
 /** What every module may use. Built once per app. */
@@ -62,6 +63,11 @@ export interface AppContext {
   access: AccessResolver;
   mailer: Mailer;
   audit: AuditLog;
+  /**
+   * This instance's outbox worker: modules register their job handlers (`register`) and event
+   * subscribers (`subscribe`) on it when they are registered; it starts once the app is ready.
+   */
+  outbox: OutboxWorker;
   /** Seals and opens secrets stored in the database (AES-256-GCM under SECRETS_KEY). */
   secrets: Secrets;
   routes: RouteInventoryEntry[];
@@ -200,10 +206,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     previousKeys: config.secrets.previousKeys,
     dataDir: config.dataDir,
   });
+  const outbox = new OutboxWorker(database, {
+    log: {
+      warn: (obj, msg) => app.log.warn(obj, msg),
+      error: (obj, msg) => app.log.error(obj, msg),
+    },
+  });
+  app.addHook('onReady', async () => outbox.start());
+  // Before the audit log and the mailer close (onClose): the attempts under way finish first.
+  app.addHook('preClose', async () => outbox.stop());
   const commands = new CommandRunner(
     database,
     bus,
-    { sessions, mailer, audit, alertPromotion: alertOwnersOfPromotion },
+    { sessions, mailer, audit, outbox, alertPromotion: alertOwnersOfPromotion },
     // The benchmark's baseline writes the change alone, to measure what the audit costs.
     options.unaudited ? { entryFor: audit.entryFor.bind(audit), append: async () => [] } : audit,
     logError,
@@ -224,6 +239,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     access,
     mailer,
     audit,
+    outbox,
     secrets,
     routes,
     confirmPassword: async () => {

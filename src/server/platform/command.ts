@@ -11,6 +11,7 @@ import type { Database, Tx } from './db/client.ts';
 import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, OrgSuspendedError, PermissionDeniedError } from './errors/app-error.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { emitEvent, enqueue, type OutboxJob, type PlatformEvent } from './outbox/outbox.ts';
 
 // The actor's types live in a leaf module every layer may import; these names stay for importers.
 export type { Actor, ChangeRecord, RequestMeta } from './actor.ts';
@@ -46,6 +47,8 @@ export interface CommandServices {
   mailer: Mailer;
   /** The audit log (signing checkpoints, retention); entries themselves are appended by the runner. */
   audit: AuditLog;
+  /** The outbox worker of this instance: woken after a commit that enqueued work. */
+  outbox: { wake(): void };
   /**
    * Tells an org's owners that someone was given a privileged role (the members module's rule,
    * offered here to the modules members itself depends on, such as roles).
@@ -85,8 +88,23 @@ export interface CommandContext extends Invocation, CommandScope {
    * the change.
    */
   invalidate(cacheName: string, key: string): Promise<void>;
-  /** Run after a successful commit (never on rollback). Errors are logged, not raised. */
+  /**
+   * Run after a successful commit (never on rollback). Errors are logged, not raised. Only for
+   * what may be lost in a crash (cache drops, logging): work that must happen is `enqueue`d.
+   */
   afterCommit(fn: () => void | Promise<void>): void;
+  /**
+   * Writes an outbox job in this transaction (it exists exactly when the change commits); the
+   * worker is woken once the transaction commits. Null when its `dedupeKey` was already queued.
+   */
+  enqueue<P>(job: OutboxJob<P>): Promise<string | null>;
+  /** Emits an event to the subscribers (webhooks, notifications, Slack) once this change commits. */
+  emit<D extends Record<string, unknown>>(event: {
+    type: PlatformEvent['type'];
+    orgId: string;
+    data: D;
+    at?: Date;
+  }): Promise<PlatformEvent<D>>;
 }
 
 export interface CommandDefinition<I, O> {
@@ -195,6 +213,7 @@ export class CommandRunner {
     for (let attempt = 1; ; attempt++) {
       const after: Array<() => void | Promise<void>> = [];
       let invalidated = false;
+      let queued = false;
       let delivery: Delivery | undefined;
       try {
         const result = await this.database.db.transaction(async (tx) => {
@@ -241,6 +260,14 @@ export class CommandRunner {
             afterCommit: (fn) => {
               after.push(fn);
             },
+            enqueue: (job) => {
+              queued = true;
+              return enqueue(tx, job);
+            },
+            emit: (event) => {
+              queued = true;
+              return emitEvent(tx, event);
+            },
           };
           const output = await command.run(ctx, input);
           const own = records.filter((r) => r.action === command.action).length;
@@ -267,6 +294,7 @@ export class CommandRunner {
         if (delivery) {
           await delivery.wait().catch((err) => this.logError(err, `delivery of ${command.action} notices`));
         }
+        if (queued) this.services.outbox.wake();
         for (const fn of after) {
           try {
             await fn();

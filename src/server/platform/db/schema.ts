@@ -1040,3 +1040,58 @@ export const quotaThresholds = pgTable(
   },
   (t) => [primaryKey({ name: 'quota_thresholds_pkey', columns: [t.orgId, t.month, t.percent] })],
 );
+
+/**
+ * The transactional outbox: work that must survive a crash (email, webhook deliveries,
+ * notifications, exports), written in the same transaction as the change that causes it and
+ * carried out by the outbox worker of any instance. A job is claimed with `FOR UPDATE SKIP
+ * LOCKED` and leased until `locked_until`; a lease that runs out (the instance died) makes the
+ * job claimable again, so delivery is at least once.
+ */
+export const outboxJobs = pgTable(
+  'outbox_jobs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** The handler that carries it out (`email.send`, `event.dispatch`, `webhook.deliver`, ...). */
+    kind: text('kind').notNull(),
+    /** The org the job belongs to, when it belongs to one (jobs of a deleted org go with it). */
+    orgId: uuid('org_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    payload: jsonb('payload').notNull(),
+    /** pending → done, or → dead once its attempts are spent (or its handler gave up). */
+    state: text('state').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Not before this time (backoff, quiet hours, digests). */
+    runAt: time('run_at').notNull().defaultNow(),
+    lockedUntil: time('locked_until'),
+    lockedBy: text('locked_by'),
+    lastError: text('last_error'),
+    /** Makes enqueueing idempotent: a second job with the same key is not written. */
+    dedupeKey: text('dedupe_key'),
+    createdAt: createdAt(),
+    finishedAt: time('finished_at'),
+  },
+  (t) => [
+    check('outbox_jobs_state', sql`${t.state} IN ('pending', 'done', 'dead')`),
+    uniqueIndex('outbox_jobs_dedupe_key_idx').on(t.dedupeKey),
+    index('outbox_jobs_due_idx').on(t.runAt).where(sql`${t.state} = 'pending'`),
+    index('outbox_jobs_org_idx').on(t.orgId),
+  ],
+);
+
+/** Each attempt at an outbox job: when, how long, and how it ended. */
+export const outboxAttempts = pgTable(
+  'outbox_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => outboxJobs.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    instance: text('instance').notNull(),
+    startedAt: time('started_at').notNull(),
+    finishedAt: time('finished_at').notNull().defaultNow(),
+    ok: boolean('ok').notNull(),
+    error: text('error'),
+  },
+  (t) => [index('outbox_attempts_job_idx').on(t.jobId, t.attempt)],
+);

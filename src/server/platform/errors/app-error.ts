@@ -124,3 +124,12 @@ export function assertFound<T>(value: T | null | undefined, what?: string): asse
 export function assertThat(condition: unknown, error: () => AppError): asserts condition {
   if (!condition) throw error();
 }
+
+/** A URL Gatehouse will not send requests to (the outbound guard's rules). */
+export class UrlNotAllowedError extends AppError {
+  constructor(detail: string, field?: string) {
+    super(400, 'url_not_allowed', 'Address not allowed', detail, {
+      ...(field ? { errors: [{ field, message: detail, reason: 'url_not_allowed' }] } : {}),
+    });
+  }
+}
