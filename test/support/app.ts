@@ -17,6 +17,11 @@ export interface TestApp {
   logs: string[];
   /** The real SMTP server (on loopback) the app sends its email to. */
   mail: MailSink;
+  /**
+   * Waits until the outbox holds no job that is due (optionally of one kind): the work the tested
+   * requests enqueued has been carried out (or failed and is scheduled for later).
+   */
+  drainOutbox(options?: { kind?: string; timeoutMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +80,7 @@ export async function createTestApp(overrides: ConfigOverrides = {}, db?: TestDa
     config,
     logs,
     mail,
+    drainOutbox: (options) => drainOutbox(app, options),
     close: async () => {
       await app.close();
       await mail.close();
@@ -84,6 +90,24 @@ export async function createTestApp(overrides: ConfigOverrides = {}, db?: TestDa
 }
 
 export const ORIGIN = 'http://localhost:3000';
+
+/** See `TestApp.drainOutbox`. */
+export async function drainOutbox(
+  app: FastifyInstance,
+  options: { kind?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    app.gatehouse.outbox.wake();
+    const result = (await app.gatehouse.database.db.execute(sql`
+      SELECT count(*)::int AS n FROM outbox_jobs
+       WHERE state = 'pending' AND run_at <= now()
+         ${options.kind ? sql`AND kind = ${options.kind}` : sql``}`)) as unknown as { rows: { n: number }[] };
+    if (result.rows[0]?.n === 0) return;
+    if (Date.now() > deadline) throw new Error(`the outbox still holds ${result.rows[0]?.n} due jobs`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 export function sessionCookie(response: LightMyRequestResponse): string {
   const cookie = response.cookies.find((c) => c.name === 'gatehouse_session');
