@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     // Every spend passed and none was lost: the ledger and the pool agree.
     const [check] = (
       (await database.db.execute(
-        sql`SELECT (SELECT used FROM quota_counters WHERE org_id = ${f.orgId} AND subject = 'org') AS pool,
+        sql`SELECT (SELECT sum(used)::int FROM quota_counters WHERE org_id = ${f.orgId} AND (subject = 'org' OR subject LIKE 'org:%')) AS pool,
                    (SELECT coalesce(sum(tokens), 0)::int FROM quota_ledger WHERE org_id = ${f.orgId}) AS ledger`,
       )) as unknown as { rows: { pool: number; ledger: number }[] }
     ).rows;

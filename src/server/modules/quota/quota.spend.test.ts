@@ -4,7 +4,7 @@ import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
 import { quotaCounters, quotaLedger, quotaThresholds } from '../../platform/db/schema.ts';
-import { monthOf, QuotaExhaustedError, type SpendResult, spendTokens } from './quota.spend.ts';
+import { monthOf, poolUsed, QuotaExhaustedError, type SpendResult, spendTokens } from './quota.spend.ts';
 
 /**
  * The guarded spend, each call in a real transaction of its own, many at once: on PostgreSQL they
@@ -45,7 +45,9 @@ async function spendMany(orgId: string, userId: string | null, tokens: number, t
   return { ok, refused };
 }
 
+/** A counter's use; `org` is the whole pool (its master row and slots). */
 async function counter(orgId: string, subject: string, m = month): Promise<number> {
+  if (subject === 'org') return poolUsed(t.db.database.db, orgId, m);
   const [row] = await t.db.database.db
     .select({ used: quotaCounters.used })
     .from(quotaCounters)
@@ -110,6 +112,46 @@ describe('spendTokens under concurrency', { timeout: 180_000 }, () => {
       }),
     );
     expect(later).toMatchObject({ used: 30, month: monthOf(next), thresholdsReached: [50] });
+  });
+
+  it("spreads one org's spenders over the pool's slots, never past the pool; each threshold is recorded by the spend that reaches it", async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise' });
+    const { ok, refused } = await spendMany(org.orgId, null, 50, 220);
+    expect(ok).toHaveLength(200);
+    expect(refused).toHaveLength(20);
+    expect(await counter(org.orgId, 'org')).toBe(10_000);
+    expect(await ledgerTotal(org.orgId)).toBe(10_000);
+    const slots = (await t.db.database.db.execute(
+      sql`SELECT count(*)::int AS n FROM quota_counters WHERE org_id = ${org.orgId} AND subject LIKE 'org:%' AND used > 0`,
+    )) as unknown as { rows: { n: number }[] };
+    expect(slots.rows[0]!.n).toBeGreaterThan(1);
+    const crossings = ok.flatMap((r) => r.thresholdsReached.map((p) => ({ p, used: r.used })));
+    expect(crossings.map((c) => c.p).sort((a, b) => a - b)).toEqual([50, 75, 90, 100]);
+    for (const { p, used } of crossings) {
+      // The exact use after the spend that recorded it: at or past the threshold, and it was
+      // below it before that spend of 50.
+      expect(used * 100).toBeGreaterThanOrEqual(p * 10_000);
+      expect((used - 50) * 100).toBeLessThan(p * 10_000);
+    }
+    expect(await thresholds(org.orgId)).toEqual([50, 75, 90, 100]);
+  });
+
+  it("slots allotted under a boost stop spending once it expires: the pool's new limit holds exactly", async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise' });
+    const boost = expectStatus(
+      await as(t.app, org.owner).post(url(org, '/quota-boosts'), { tokens: 10_000 }),
+      201,
+    ).json();
+    expect((await spendMany(org.orgId, null, 50, 20)).ok).toHaveLength(20);
+    await t.db.database.db.execute(
+      sql`UPDATE quota_boosts SET created_at = now() - interval '31 days', expires_at = now() - interval '1 day' WHERE id = ${boost.id}`,
+    );
+    const { ok } = await spendMany(org.orgId, null, 50, 200);
+    expect(ok).toHaveLength(180);
+    expect(ok.every((r) => r.limit === 10_000)).toBe(true);
+    expect(await counter(org.orgId, 'org')).toBe(10_000);
+    expect(await ledgerTotal(org.orgId)).toBe(10_000);
+    expect(await thresholds(org.orgId)).toEqual([50, 75, 90, 100]);
   });
 
   describe('Enterprise budgets', () => {

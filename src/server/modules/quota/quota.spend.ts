@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { entitlements } from '../../../contracts/plans.ts';
 import { SCAN_MODULES, type ScanModule } from '../../../contracts/scans.ts';
@@ -104,7 +105,10 @@ export interface SpendInput {
 export interface SpendResult {
   tokens: number;
   month: string;
-  /** The pool after this spend. */
+  /**
+   * The pool's use after this spend: exact when a threshold was reached; otherwise as this
+   * transaction saw it (other spenders' uncommitted spending not counted).
+   */
   used: number;
   limit: number;
   /** Thresholds this spend crossed first in the month (each reported once per org per month). */
@@ -149,20 +153,30 @@ async function counterUsed(tx: Executor, orgId: string, month: string, subject: 
   return row?.used ?? 0;
 }
 
+/** The pool's slots: concurrent spenders of one org spread over this many rows. */
+export const POOL_SLOTS = 16;
+const MASTER = 'org';
+
 /**
  * Takes a spend from the org's monthly pool and, on plans with budgets, from the member's budget
  * and their department's and its ancestors' budgets, all in the caller's transaction.
  *
- * Every counter moves in one statement: a multi-row upsert whose update is guarded
- * (`used + tokens <= limit`), with the ledger rows and the thresholds written by the same
- * statement only when every counter took the spend. Concurrent spenders queue on the counters'
- * rows, each seeing the others' committed spending, so none is ever overspent; the rows are taken
- * in one order (pool, member, departments nearest first), so spenders never deadlock. The rows stay
- * locked until the caller commits: call this last in the transaction, so that the org's spenders
- * wait for each other as briefly as possible.
+ * The pool is a master row and POOL_SLOTS slot rows (schema.ts, quota_counters). The common case
+ * takes the spend from one slot, chosen at random, by one guarded update (`used + n <=
+ * allotted`), so an org's concurrent spenders rarely wait for each other; the member's and
+ * departments' counters move in the same statement, also guarded, and the ledger rows are
+ * written only when every counter took the spend. When the slot cannot cover it (spent, never
+ * allotted, or allotted under a larger limit than today's), the slow path takes the master row's
+ * lock and every slot's, counts the pool's use exactly, spends on the master row if the pool
+ * covers it, records the thresholds crossed, and allots the room left below the next threshold
+ * (or the limit) to the slots again. So the pool is never overspent, and a threshold is crossed
+ * only on the slow path, where the count is exact: each is recorded once, by the spend that
+ * reached it. Rows are locked in one order (slot, then master, then every slot by subject;
+ * member and departments last), so spenders never deadlock. Locks stay until the caller
+ * commits: call this last in the transaction.
  *
  * Throws QuotaExhaustedError when any of them cannot cover it; the caller's transaction must then
- * roll back (the counters that could cover it were already moved).
+ * roll back.
  */
 export async function spendTokens(tx: Executor, input: SpendInput): Promise<SpendResult> {
   const at = input.at ?? new Date();
@@ -172,7 +186,7 @@ export async function spendTokens(tx: Executor, input: SpendInput): Promise<Spen
   const { budgets, tokensPerMonth } = entitlements(context.plan);
   const limit = tokensPerMonth + context.boosts;
 
-  const charged: Charge[] = [{ subject: 'org', limit, who: 'organization' }];
+  const charged: Charge[] = [];
   let departmentId: string | null = null;
   if (input.userId) {
     charged.push({
@@ -192,27 +206,82 @@ export async function spendTokens(tx: Executor, input: SpendInput): Promise<Spen
     }
   }
 
-  const refuse = async (charge: Charge): Promise<never> => {
-    const used = await counterUsed(tx, input.orgId, month, charge.subject);
+  const refuse = async (charge: Charge, used?: number): Promise<never> => {
     throw new QuotaExhaustedError(charge.who, {
       limit: charge.limit ?? 0,
-      used,
+      used: used ?? (await counterUsed(tx, input.orgId, month, charge.subject)),
       tokens,
       ...(charge.departmentId ? { departmentId: charge.departmentId } : {}),
     });
   };
+  const pool: Charge = { subject: MASTER, limit, who: 'organization' };
+  if (tokens > limit) return refuse(pool, await poolUsed(tx, input.orgId, month));
   // A subject's first spend of the month inserts its row unguarded: it must fit on its own.
   const tooBig = charged.find((c) => c.limit !== null && tokens > c.limit);
   if (tooBig) return refuse(tooBig);
 
-  const values = sql.join(
-    charged.map((c) => sql`(${input.orgId}::uuid, ${month}::text, ${c.subject}::text, ${tokens}::int)`),
-    sql`, `,
-  );
-  const limits = sql.join(
-    charged.map((c) => sql`WHEN ${c.subject}::text THEN ${c.limit ?? NO_LIMIT}::int`),
-    sql` `,
-  );
+  const statement = { tx, input, charged, month, at, tokens, limit, departmentId };
+  const slot = `${MASTER}:${randomInt(POOL_SLOTS)}`;
+  // An UPDATE that waited for the slot and then found it short still holds its lock; rolled back
+  // to here, it lets go of it before waiting for the master row, which the slow path of another
+  // spender may hold while it waits for this very slot.
+  await tx.execute(sql`SAVEPOINT quota_slot`);
+  const fast = await charge(statement, { subject: slot, guarded: true });
+  if (fast.pool !== null) {
+    const refused = charged.find((c) => !fast.moved.has(c.subject));
+    if (refused) return refuse(refused);
+    return { tokens, month, used: fast.total, limit, thresholdsReached: [] };
+  }
+  await tx.execute(sql`ROLLBACK TO SAVEPOINT quota_slot`);
+  return spendOnMaster(statement, refuse);
+}
+
+interface Statement {
+  tx: Executor;
+  input: SpendInput;
+  /** The member's and departments' counters (the pool's row is given apart). */
+  charged: Charge[];
+  month: string;
+  at: Date;
+  tokens: number;
+  limit: number;
+  departmentId: string | null;
+}
+
+/**
+ * One statement: the pool row (a slot, guarded by its allotment and by the limit its allotment
+ * was made under; or the master, already checked under its lock), then the member's and
+ * departments' counters only if the pool row moved, then the ledger only if all moved.
+ */
+async function charge(
+  s: Statement,
+  pool: { subject: string; guarded: boolean },
+): Promise<{ pool: number | null; total: number; moved: Map<string, number> }> {
+  const { input, month, tokens } = s;
+  const guard = pool.guarded
+    ? sql`AND c.used + ${tokens}::int <= c.allotted
+          AND coalesce((SELECT m.allot_limit FROM ${quotaCounters} m
+                         WHERE m.org_id = ${input.orgId}::uuid AND m.month = ${month}::text
+                           AND m.subject = ${MASTER}), ${NO_LIMIT}::int) <= ${s.limit}::int`
+    : sql``;
+  const others =
+    s.charged.length === 0
+      ? sql`SELECT NULL::text AS subject, NULL::int AS used WHERE false`
+      : sql`INSERT INTO ${quotaCounters} AS c (org_id, month, subject, used)
+            SELECT v.org_id, v.month, v.subject, v.used
+              FROM (VALUES ${sql.join(
+                s.charged.map(
+                  (c) => sql`(${input.orgId}::uuid, ${month}::text, ${c.subject}::text, ${tokens}::int)`,
+                ),
+                sql`, `,
+              )}) AS v(org_id, month, subject, used)
+             WHERE EXISTS (SELECT 1 FROM pool)
+            ON CONFLICT ON CONSTRAINT quota_counters_pkey DO UPDATE SET used = c.used + excluded.used
+             WHERE c.used + excluded.used <= CASE excluded.subject ${sql.join(
+               s.charged.map((c) => sql`WHEN ${c.subject}::text THEN ${c.limit ?? NO_LIMIT}::int`),
+               sql` `,
+             )} END
+            RETURNING c.subject, c.used`;
   const ledger =
     input.charges.length === 0
       ? sql`(SELECT NULL::text AS module, NULL::int AS tokens WHERE false)`
@@ -221,48 +290,123 @@ export async function spendTokens(tx: Executor, input: SpendInput): Promise<Spen
           sql`, `,
         )})`;
   const [row] = await rowsOf<{
+    pool: number | null;
+    total: number;
     counters: { subject: string; used: number }[] | null;
-    reached: number[] | null;
   }>(
-    tx,
-    sql`WITH up AS (
-          INSERT INTO ${quotaCounters} AS c (org_id, month, subject, used) VALUES ${values}
-          ON CONFLICT ON CONSTRAINT quota_counters_pkey DO UPDATE SET used = c.used + excluded.used
-           WHERE c.used + excluded.used <= CASE excluded.subject ${limits} END
-          RETURNING c.subject, c.used
+    s.tx,
+    sql`WITH pool AS (
+          UPDATE ${quotaCounters} c SET used = c.used + ${tokens}::int
+           WHERE c.org_id = ${input.orgId}::uuid AND c.month = ${month}::text AND c.subject = ${pool.subject}::text
+                 ${guard}
+          RETURNING c.used
         ),
-        ok AS (SELECT count(*) = ${charged.length} AS ok FROM up),
+        up AS (${others}),
+        ok AS (SELECT EXISTS (SELECT 1 FROM pool) AND (SELECT count(*) FROM up) = ${s.charged.length} AS ok),
         led AS (
           INSERT INTO ${quotaLedger} (org_id, month, scan_id, user_id, department_id, module, tokens, created_at)
           SELECT ${input.orgId}::uuid, ${month}::text, ${input.scanId}::uuid, ${input.userId}::uuid,
-                 ${departmentId}::uuid, l.module, l.tokens, ${at.toISOString()}::timestamptz
+                 ${s.departmentId}::uuid, l.module, l.tokens, ${s.at.toISOString()}::timestamptz
             FROM ${ledger} AS l(module, tokens)
            WHERE (SELECT ok FROM ok)
           RETURNING 1
-        ),
-        thr AS (
+        )
+        SELECT (SELECT used FROM pool) AS pool,
+               -- The pool's use as this statement's snapshot saw it (before this spend).
+               (SELECT coalesce(sum(used), 0)::int FROM ${quotaCounters}
+                 WHERE org_id = ${input.orgId}::uuid AND month = ${month}::text
+                   AND (subject = ${MASTER} OR subject LIKE ${`${MASTER}:%`})) AS total,
+               (SELECT json_agg(json_build_object('subject', subject, 'used', used)) FROM up) AS counters,
+               (SELECT count(*) FROM led) AS ledger`,
+  );
+  return {
+    pool: row?.pool ?? null,
+    total: (row?.total ?? 0) + tokens,
+    moved: new Map((row?.counters ?? []).map((c) => [c.subject, c.used])),
+  };
+}
+
+/**
+ * The slow path: under the master row's lock and every slot's, the pool's exact use; the spend
+ * on the master row when the pool covers it; the thresholds it crossed; the slots allotted again.
+ */
+async function spendOnMaster(
+  s: Statement,
+  refuse: (charge: Charge, used?: number) => Promise<never>,
+): Promise<SpendResult> {
+  const { tx, input, month, tokens, limit } = s;
+  await tx.execute(sql`
+    INSERT INTO ${quotaCounters} (org_id, month, subject, used)
+    VALUES (${input.orgId}::uuid, ${month}::text, ${MASTER}, 0)
+    ON CONFLICT ON CONSTRAINT quota_counters_pkey DO NOTHING`);
+  const [master] = await rowsOf<{ used: number }>(
+    tx,
+    sql`SELECT used FROM ${quotaCounters}
+         WHERE org_id = ${input.orgId}::uuid AND month = ${month}::text AND subject = ${MASTER}
+         FOR UPDATE`,
+  );
+  // Waits for the slots' spenders in flight: once they commit, every count below is exact.
+  const slots = await rowsOf<{ subject: string; used: number }>(
+    tx,
+    sql`SELECT subject, used FROM ${quotaCounters}
+         WHERE org_id = ${input.orgId}::uuid AND month = ${month}::text AND subject LIKE ${`${MASTER}:%`}
+         ORDER BY subject
+         FOR UPDATE`,
+  );
+  const before = (master?.used ?? 0) + slots.reduce((sum, r) => sum + r.used, 0);
+  if (before + tokens > limit) return refuse({ subject: MASTER, limit, who: 'organization' }, before);
+  const spent = await charge(s, { subject: MASTER, guarded: false });
+  const refused = s.charged.find((c) => !spent.moved.has(c.subject));
+  if (refused) return refuse(refused);
+  const after = before + tokens;
+
+  const [row] = await rowsOf<{ reached: number[] | null }>(
+    tx,
+    sql`WITH thr AS (
           INSERT INTO ${quotaThresholds} (org_id, month, percent, reached_at)
-          SELECT ${input.orgId}::uuid, ${month}::text, p, ${at.toISOString()}::timestamptz
+          SELECT ${input.orgId}::uuid, ${month}::text, p, ${s.at.toISOString()}::timestamptz
             FROM unnest(${`{${THRESHOLDS.join(',')}}`}::int[]) AS p
-           WHERE (SELECT ok FROM ok) AND ${limit}::int > 0
-             AND (SELECT used FROM up WHERE subject = 'org')::bigint * 100 >= p::bigint * ${limit}::int
+           WHERE ${limit}::int > 0 AND ${after}::bigint * 100 >= p::bigint * ${limit}::int
           ON CONFLICT DO NOTHING
           RETURNING percent
         )
-        SELECT (SELECT json_agg(json_build_object('subject', subject, 'used', used)) FROM up) AS counters,
-               (SELECT json_agg(percent ORDER BY percent) FROM thr) AS reached,
-               (SELECT count(*) FROM led) AS ledger`,
+        SELECT json_agg(percent ORDER BY percent) AS reached FROM thr`,
   );
-  const moved = new Map((row?.counters ?? []).map((c) => [c.subject, c.used]));
-  const refused = charged.find((c) => !moved.has(c.subject));
-  if (refused) return refuse(refused);
-  return {
-    tokens,
-    month,
-    used: moved.get('org')!,
-    limit,
-    thresholdsReached: row?.reached ?? [],
-  };
+
+  // Allot the room below the next threshold (or the limit) to the slots, in equal parts; a slot
+  // keeps what it has spent. Nothing is allotted across a threshold: crossing it takes this path.
+  const next = THRESHOLDS.map((p) => Math.ceil((p * limit) / 100)).find((b) => b > after);
+  const room = (next === undefined ? limit : next - 1) - after;
+  const share = Math.max(0, Math.floor(room / POOL_SLOTS));
+  if (share === 0 && slots.length === 0) {
+    return { tokens, month, used: after, limit, thresholdsReached: row?.reached ?? [] };
+  }
+  // Every slot's allotment is set again, so what the slots had left goes back into the room.
+  const used = new Map(slots.map((r) => [r.subject, r.used]));
+  const allotments = Array.from({ length: POOL_SLOTS }, (_, i) => {
+    const subject = `${MASTER}:${i}`;
+    const spentBySlot = used.get(subject) ?? 0;
+    return sql`(${input.orgId}::uuid, ${month}::text, ${subject}::text, ${spentBySlot}::int, ${spentBySlot + share}::int)`;
+  });
+  await tx.execute(sql`
+    INSERT INTO ${quotaCounters} AS c (org_id, month, subject, used, allotted)
+    VALUES ${sql.join(allotments, sql`, `)}
+    ON CONFLICT ON CONSTRAINT quota_counters_pkey DO UPDATE SET allotted = excluded.allotted`);
+  await tx.execute(sql`
+    UPDATE ${quotaCounters} SET allot_limit = ${limit}::int
+     WHERE org_id = ${input.orgId}::uuid AND month = ${month}::text AND subject = ${MASTER}`);
+  return { tokens, month, used: after, limit, thresholdsReached: row?.reached ?? [] };
+}
+
+/** The pool's use in a month: the master row and every slot. */
+export async function poolUsed(tx: Executor, orgId: string, month: string): Promise<number> {
+  const [row] = await rowsOf<{ used: number }>(
+    tx,
+    sql`SELECT coalesce(sum(used), 0)::int AS used FROM ${quotaCounters}
+         WHERE org_id = ${orgId}::uuid AND month = ${month}::text
+           AND (subject = ${MASTER} OR subject LIKE ${`${MASTER}:%`})`,
+  );
+  return row?.used ?? 0;
 }
 
 /** Counters of several subjects in one month (usage views). */

@@ -22,7 +22,7 @@ describe('scans admitted under concurrency', () => {
   const outcome = async (orgId: string) => {
     const rows = await queryRows<{ used: number; scans: number; ledger: number }>(
       t.db.database.db,
-      sql`SELECT (SELECT used FROM quota_counters WHERE org_id = ${orgId} AND subject = 'org') AS used,
+      sql`SELECT (SELECT sum(used)::int FROM quota_counters WHERE org_id = ${orgId} AND (subject = 'org' OR subject LIKE 'org:%')) AS used,
                  (SELECT count(*)::int FROM scans WHERE org_id = ${orgId}) AS scans,
                  (SELECT coalesce(sum(tokens), 0)::int FROM quota_ledger WHERE org_id = ${orgId}) AS ledger`,
     );

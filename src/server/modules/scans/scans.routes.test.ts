@@ -24,7 +24,7 @@ describe('scans: SARIF uploads, findings, tokens and policies', () => {
   const used = async (orgId = org.orgId) =>
     (
       await rows<{ used: number }>(
-        sql`SELECT used FROM quota_counters WHERE org_id = ${orgId} AND subject = 'org'`,
+        sql`SELECT sum(used)::int AS used FROM quota_counters WHERE org_id = ${orgId} AND (subject = 'org' OR subject LIKE 'org:%')`,
       )
     )[0]?.used ?? 0;
 

@@ -985,9 +985,15 @@ export const quotaBoosts = pgTable(
 );
 
 /**
- * What has been spent in one calendar month (UTC, `YYYY-MM`) by a subject: the org's pool
- * (`org`), a member (`member:<userId>`) or a department (`department:<id>`). Spending is a guarded
+ * What has been spent in one calendar month (UTC, `YYYY-MM`) by a subject: the org's pool, a
+ * member (`member:<userId>`) or a department (`department:<id>`). Spending is a guarded
  * `UPDATE … SET used = used + $n WHERE used + $n <= $limit`, so no concurrency overspends.
+ *
+ * The org's pool is several rows, so that the org's concurrent spenders do not all queue on one:
+ * the master row `org` and slots `org:0` … `org:15`. The pool's use is the sum of their `used`.
+ * A slot may spend only within its `allotted` tokens; slots are allotted (and their unspent
+ * allotments taken back) only under the master row's lock, never beyond the limit the master
+ * records in `allot_limit`, nor across a threshold not yet reached (see quota.spend.ts).
  */
 export const quotaCounters = pgTable(
   'quota_counters',
@@ -998,10 +1004,15 @@ export const quotaCounters = pgTable(
     month: text('month').notNull(),
     subject: text('subject').notNull(),
     used: integer('used').notNull().default(0),
+    /** A pool slot's allotment: what it may spend in all. */
+    allotted: integer('allotted'),
+    /** The master row: the pool limit the slots' allotments were made under. */
+    allotLimit: integer('allot_limit'),
   },
   (t) => [
     primaryKey({ name: 'quota_counters_pkey', columns: [t.orgId, t.month, t.subject] }),
     check('quota_counters_used_check', sql`${t.used} >= 0`),
+    check('quota_counters_allotted_check', sql`${t.allotted} IS NULL OR ${t.used} <= ${t.allotted}`),
   ],
 );
 
