@@ -100,6 +100,14 @@ export async function listFindings(
     match,
   );
   if (walked.length === page.limit) return walked;
+  // The walk read every finding that passes the other filters (a small org, a narrow filter):
+  // its matches are all there are. Cheaper than the trigram index, whose candidates span every org.
+  const [seen] = await db
+    .execute(
+      sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${findings} WHERE ${where} LIMIT ${FIRST_WALK_ROWS}) w`,
+    )
+    .then((r) => (r as unknown as { rows: { n: number }[] }).rows);
+  if ((seen?.n ?? 0) < FIRST_WALK_ROWS) return walked;
   return pageOf(db, sql`SELECT * FROM ${findings} WHERE ${and(where, match)} OFFSET 0`, page.limit);
 }
 

@@ -128,6 +128,31 @@ describe('GET /orgs/:orgId/findings', () => {
     expect(ids(await list(`?applicationId=${appA}&severity=low,medium`))).toEqual([f[2], f[3]]);
   });
 
+  it('searches an org larger than the first walk through the trigram index: old matches, in list order, only its own', async () => {
+    const big = await createOrg(t.app);
+    const app = await seedApplication(t.app, big.orgId, 'monolith');
+    // 10,100 findings, newest first by i; the three rare ones are the oldest, beyond the walk.
+    await t.db.database.db.execute(sql`
+      INSERT INTO findings (org_id, application_id, fingerprint, rule_id, title, severity, status,
+                            location, tool, first_seen_at, last_seen_at)
+      SELECT ${big.orgId}::uuid, ${app}::uuid, 'fp-' || i, 'rule.' || (i % 7),
+             CASE WHEN i > 10097 THEN 'Quokka deserialization ' || i ELSE 'Common issue ' || i END,
+             'medium', 'open', jsonb_build_object('path', 'src/mod' || (i % 50) || '/f.py', 'startLine', 1),
+             'semgrep', now() - make_interval(secs => i), now() - make_interval(secs => i)
+        FROM generate_series(1, 10100) AS i`);
+    const res = expectStatus(
+      await as(t.app, big.owner).get(at(big.orgId, '/findings?q=quokka%20deser')),
+      200,
+    );
+    expect(res.json().items.map((i: { title: string }) => i.title)).toEqual([
+      'Quokka deserialization 10098',
+      'Quokka deserialization 10099',
+      'Quokka deserialization 10100',
+    ]);
+    // The same rare term in another org is not found from here.
+    expect(ids(await as(t.app, org.owner).get(at(org.orgId, '/findings?q=quokka%20deser')))).toEqual([]);
+  });
+
   it('searches title, rule and path for a substring in any case, wildcards taken literally', async () => {
     expect(ids(await list('?q=injection'))).toEqual([f[0]]);
     expect(ids(await list('?q=SQL%20INJ'))).toEqual([f[0]]);
