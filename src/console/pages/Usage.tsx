@@ -204,7 +204,9 @@ function UsageFigures({ report }: { report: UsageReport }) {
               <Table.Tbody>
                 {report.byMember.map((m) => (
                   <Table.Tr key={m.userId ?? 'automation'}>
-                    <Table.Td>{m.email ?? t('usageAutomation')}</Table.Td>
+                    <Table.Td>
+                      {m.email ?? (m.userId === null ? t('usageAutomation') : t('usageMemberHidden'))}
+                    </Table.Td>
                     <Table.Td ta="right">{n(m.tokens)}</Table.Td>
                     <Table.Td ta="right">{share(m.tokens)}</Table.Td>
                   </Table.Tr>

@@ -131,6 +131,22 @@ describe('GET /orgs/:orgId/usage', () => {
     expect(past.trend.at(-1)).toEqual({ month: monthsAgo(2), used: 200, limit: 10_000 });
   });
 
+  it('names the spending members only to those who may read the member list', async () => {
+    expectStatus(
+      await as(t.app, org.owner).post(url(org, '/roles'), {
+        slug: 'quota-reader',
+        name: 'Quota reader',
+        permissions: ['quota:read'],
+      }),
+      201,
+    );
+    const reader = await addMember(t.app, org, 'quota-reader', { name: 'Quinn' }, t.mail);
+    const usage = expectStatus(await as(t.app, reader).get(url(org, '/usage')), 200).json();
+    expect(usage.byMember.length).toBeGreaterThan(0);
+    expect(usage.byMember.every((m: { email: string | null }) => m.email === null)).toBe(true);
+    expect(usage.byMember.map((m: { userId: string | null }) => m.userId)).toContain(alice.userId);
+  });
+
   it('a boost in force during a past month counts in that month’s limit', async () => {
     const other = await createOrg(t.app, { plan: 'enterprise', name: 'Past Boost' });
     const boost = expectStatus(

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { requestOrgId } from '../../platform/access/access.ts';
+import { mayReadMembers, requestOrgId } from '../../platform/access/access.ts';
 import { NotFoundError } from '../../platform/errors/app-error.ts';
 import {
   Body,
@@ -158,7 +158,12 @@ export function quotaRoutes(app: FastifyInstance): void {
         response: { 200: Usage, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => readUsage(db, requestOrgId(request), request.query.month ?? monthOf(new Date())),
+    async (request) => {
+      const usage = await readUsage(db, requestOrgId(request), request.query.month ?? monthOf(new Date()));
+      // Who the members are is for those who may read the member list; the rest see their ids.
+      if (mayReadMembers(request)) return usage;
+      return { ...usage, byMember: usage.byMember.map((m) => ({ ...m, email: null })) };
+    },
   );
 
   r.get(
