@@ -334,6 +334,20 @@ describe('Outbound.request to loopback listeners (allowlisted)', () => {
     expect(`${err.message} ${err.stack}`).not.toMatch(/do-not-print-me|the-request-body/);
   });
 
+  it('refuses a header it cannot send without repeating its value', async () => {
+    const receiver = await listen();
+    const outbound = createOutbound({ allowlist: ['127.0.0.1/32'] });
+    const err = await refusal(
+      outbound.request(`http://127.0.0.1:${receiver.port}/`, {
+        headers: { 'x-signature': 'secret-value\r\nx-injected: 1' },
+      }),
+      OutboundError,
+    );
+    expect(err.reason).toBe('protocol');
+    expect(`${err.message} ${err.stack}`).not.toContain('secret-value');
+    expect(receiver.requests).toHaveLength(0);
+  });
+
   it('gives up after timeoutMs on a body that stops coming', async () => {
     const stalling = await listenRaw((socket) => {
       socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nfirst bytes');

@@ -285,6 +285,14 @@ function toOutboundError(err: unknown): OutboundError {
   const e = err as NodeJS.ErrnoException & { cause?: unknown };
   if (e?.cause instanceof OutboundError) return e.cause;
   const code = String(e?.code ?? '');
+  // undici refused what the caller gave (a header value with a line break, say): its own
+  // message may quote the value, so it is not passed on.
+  if (code === 'UND_ERR_INVALID_ARG') {
+    return new OutboundError(
+      'protocol',
+      'the request could not be sent as given (an invalid header or option)',
+    );
+  }
   const reason: OutboundFailure = (() => {
     if (['ENOTFOUND', 'EAI_AGAIN', 'ENODATA', 'EAI_FAIL', 'EAI_NONAME'].includes(code)) return 'dns';
     if (
