@@ -49,6 +49,8 @@ import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
 import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
+import { createOutbound, type OutboundLookup } from './platform/outbound/client.ts';
+import type { Outbound } from './platform/outbound/outbound.ts';
 import { OutboxWorker } from './platform/outbox/index.ts';
 import { loadSecrets, type Secrets } from './platform/secrets/secrets.ts';
 
@@ -70,6 +72,11 @@ export interface AppContext {
   outbox: OutboxWorker;
   /** Seals and opens secrets stored in the database (AES-256-GCM under SECRETS_KEY). */
   secrets: Secrets;
+  /**
+   * The one HTTP client for user-supplied URLs (the SSRF guard): `check` a URL when it is
+   * submitted, `request` it when delivering. Nothing else may fetch a user's URL.
+   */
+  outbound: Outbound;
   routes: RouteInventoryEntry[];
   /**
    * Checks the signed-in caller's password, re-entered before a sensitive step (throttled per
@@ -96,6 +103,8 @@ export interface BuildOptions {
    * costs. Not reachable from configuration.
    */
   unaudited?: boolean;
+  /** Tests only: the resolver outbound requests use instead of the system's (DNS rebinding tests). */
+  outboundLookup?: OutboundLookup;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -206,6 +215,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     previousKeys: config.secrets.previousKeys,
     dataDir: config.dataDir,
   });
+  const outbound = createOutbound({
+    allowlist: config.outbound.allowlist,
+    allowHttp: config.outbound.allowHttp,
+    ...(options.outboundLookup ? { lookup: options.outboundLookup } : {}),
+  });
   const outbox = new OutboxWorker(database, {
     log: {
       warn: (obj, msg) => app.log.warn(obj, msg),
@@ -241,6 +255,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     audit,
     outbox,
     secrets,
+    outbound,
     routes,
     confirmPassword: async () => {
       throw new Error('the accounts module is not registered');

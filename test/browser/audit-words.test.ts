@@ -63,6 +63,10 @@ describe.skipIf(!HAS_CHROMIUM)('audit entries in words and the member page', () 
     await poll(() => invited.textContent()).toContain(dana.email);
     expect(await invited.textContent()).toContain('Organization: Acme Security');
     expect(await page.getByRole('link', { name: 'Export CSV' }).count()).toBe(1);
+    // OCSF for SIEMs beside the others.
+    expect(await page.getByRole('link', { name: 'Export OCSF' }).getAttribute('href')).toContain(
+      'format=ocsf',
+    );
     await h.expectAccessible(page, 'audit log in words');
     await h.shoot(page, 'audit-words-01-log');
 

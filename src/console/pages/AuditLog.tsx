@@ -180,7 +180,7 @@ export function AuditLogPage() {
         )}
       </Group>
       <Group gap="xs">
-        {['csv', 'json', 'jsonl'].map((format) =>
+        {['csv', 'json', 'jsonl', 'ocsf'].map((format) =>
           exportBlocked || (readsPlan && !org.data) ? (
             <Button key={format} variant="default" disabled aria-describedby={exportReasonId}>
               {t('export')} {format.toUpperCase()}
