@@ -21,6 +21,7 @@ import { policiesModule } from './modules/policies/index.ts';
 import { quotaModule } from './modules/quota/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { scansModule } from './modules/scans/index.ts';
+import { webhooksModule } from './modules/webhooks/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { deniedRecorder } from './platform/audit/denied.ts';
 import { loadSigningKey } from './platform/audit/keys.ts';
@@ -49,6 +50,7 @@ import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
 import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
+import type { Outbound } from './platform/outbound/outbound.ts';
 import { OutboxWorker } from './platform/outbox/index.ts';
 import { loadSecrets, type Secrets } from './platform/secrets/secrets.ts';
 
@@ -70,6 +72,11 @@ export interface AppContext {
   outbox: OutboxWorker;
   /** Seals and opens secrets stored in the database (AES-256-GCM under SECRETS_KEY). */
   secrets: Secrets;
+  /**
+   * The one HTTP client for user-supplied URLs (the SSRF guard): `check` a URL when it is
+   * submitted, `request` it when delivering. Nothing else may fetch a user's URL.
+   */
+  outbound: Outbound;
   routes: RouteInventoryEntry[];
   /**
    * Checks the signed-in caller's password, re-entered before a sensitive step (throttled per
@@ -97,6 +104,16 @@ export interface BuildOptions {
    */
   unaudited?: boolean;
 }
+
+// Replaced by the guard's implementation (platform/outbound) when it lands.
+const unavailableOutbound: Outbound = {
+  check: async () => {
+    throw new Error('the outbound guard is not available yet');
+  },
+  request: async () => {
+    throw new Error('the outbound guard is not available yet');
+  },
+};
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -241,6 +258,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     audit,
     outbox,
     secrets,
+    outbound: unavailableOutbound,
     routes,
     confirmPassword: async () => {
       throw new Error('the accounts module is not registered');
@@ -340,6 +358,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(scansModule);
   await app.register(quotaModule);
   await app.register(findingsModule);
+  await app.register(webhooksModule);
   await app.register(mcpModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);

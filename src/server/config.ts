@@ -93,6 +93,15 @@ export interface Config {
     /** Times one address may be sent an invitation again (resent, invited again, after a cancel too) in any 24 hours. */
     maxResendsPerDay: number;
   };
+  webhooks: {
+    /**
+     * Seconds to wait before each retry of a failed delivery (WEBHOOK_RETRY_SCHEDULE, comma-separated);
+     * a delivery is given up after `retrySchedule.length + 1` attempts.
+     */
+    retrySchedule: number[];
+    /** How often each instance looks for audit entries to stream to `audit.entry` webhooks (ms). */
+    auditStreamIntervalMs: number;
+  };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
@@ -269,6 +278,27 @@ function readSecrets(env: Env): Config['secrets'] {
   return { key, keyFile: file ? path.resolve(file) : undefined, previousKeys };
 }
 
+/** The contract's schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18_000, 36_000, 36_000];
+
+/** WEBHOOK_RETRY_SCHEDULE: whole seconds, comma-separated (`0` retries at once), 1 to 20 retries. */
+function readRetrySchedule(env: Env): number[] {
+  const raw = env.WEBHOOK_RETRY_SCHEDULE?.trim();
+  if (!raw) return [...DEFAULT_WEBHOOK_RETRY_SCHEDULE];
+  const parts = raw.split(',').map((s) => s.trim());
+  const delays = parts.map(Number);
+  if (
+    parts.length > 20 ||
+    parts.some((p) => !/^\d{1,7}$/.test(p)) ||
+    delays.some((d) => !Number.isInteger(d) || d > 7 * 86_400)
+  ) {
+    throw new ConfigError(
+      `WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated whole numbers of seconds, each at most 604800 (7 days), e.g. 5,300,1800; got "${raw}"`,
+    );
+  }
+  return delays;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -333,6 +363,10 @@ export function loadConfig(env: Env = process.env): Config {
     invitations: {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),
       maxResendsPerDay: readInt(env, 'INVITATION_MAX_RESENDS_PER_DAY', 5, 0, 1000),
+    },
+    webhooks: {
+      retrySchedule: readRetrySchedule(env),
+      auditStreamIntervalMs: readInt(env, 'WEBHOOK_AUDIT_STREAM_INTERVAL_MS', 2_000, 50, 600_000),
     },
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),

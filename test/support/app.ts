@@ -44,6 +44,7 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
       ...overrides.loginThrottle,
     },
     invitations: { ...base.invitations, ...overrides.invitations },
+    webhooks: { ...base.webhooks, ...overrides.webhooks },
     // Test files create many organizations for one user; tests of these limits lower them.
     organizations: {
       maxCreatedPerUserPerDay: 100_000,

@@ -11,7 +11,7 @@ import type { Database, Tx } from './db/client.ts';
 import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, OrgSuspendedError, PermissionDeniedError } from './errors/app-error.ts';
 import type { Mailer } from './mail/mailer.ts';
-import { emitEvent, enqueue, type OutboxJob, type PlatformEvent } from './outbox/outbox.ts';
+import { emitEvent, emitEvents, enqueue, type OutboxJob, type PlatformEvent } from './outbox/outbox.ts';
 
 // The actor's types live in a leaf module every layer may import; these names stay for importers.
 export type { Actor, ChangeRecord, RequestMeta } from './actor.ts';
@@ -105,6 +105,13 @@ export interface CommandContext extends Invocation, CommandScope {
     data: D;
     at?: Date;
   }): Promise<PlatformEvent<D>>;
+  /**
+   * Emits many events at once (a scan's new findings): each its own event, carried in a few
+   * outbox rows however many there are (see `emitEvents`).
+   */
+  emitMany<D extends Record<string, unknown>>(
+    events: ReadonlyArray<{ type: PlatformEvent['type']; orgId: string; data: D; at?: Date }>,
+  ): Promise<PlatformEvent<D>[]>;
 }
 
 export interface CommandDefinition<I, O> {
@@ -267,6 +274,10 @@ export class CommandRunner {
             emit: (event) => {
               queued = true;
               return emitEvent(tx, event);
+            },
+            emitMany: (events) => {
+              if (events.length > 0) queued = true;
+              return emitEvents(tx, events);
             },
           };
           const output = await command.run(ctx, input);

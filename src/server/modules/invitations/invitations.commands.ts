@@ -24,6 +24,7 @@ import {
   alertOwnersOfPromotion,
   assertMayOwnAnother,
   countSeats,
+  emitMemberAdded,
   findActiveMemberByEmail,
   listOwnerEmails,
   roleForAssignment,
@@ -362,6 +363,13 @@ export const acceptInvitation = defineCommand({
       );
     }
     const invitee = await ctx.services.sessions.user(user.userId);
+    await emitMemberAdded(
+      ctx,
+      org.id,
+      { userId: user.userId, email: user.email, name: invitee?.name ?? '' },
+      { slug: invitation.role, name: invitation.roleName },
+      'invitation',
+    );
     ctx.record({
       orgId: org.id,
       target: { type: 'invitation', id: invitation.id, email: invitation.email, name: invitee?.name },
@@ -473,6 +481,13 @@ export const approveJoinRequest = defineCommand({
     if (invited) await markInvitation(ctx.tx, access.orgId, invited.id, { status: 'cancelled' });
     await decideJoinRequest(ctx.tx, access.orgId, request.id, 'approved', access.userId);
     await invalidateMemberships(ctx, access.orgId, [request.userId]);
+    await emitMemberAdded(
+      ctx,
+      access.orgId,
+      { userId: request.userId, email: request.email, name: request.name },
+      role,
+      'join_request',
+    );
     if (isPrivileged(role)) await alertOwnersOfPromotion(ctx, access, request.email, role.name);
     ctx.afterCommit(() =>
       ctx.services.mailer.dispatch({

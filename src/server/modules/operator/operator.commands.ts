@@ -15,6 +15,8 @@ import {
   admitMember,
   alertOwnersOfPromotion,
   assertMayOwnAnother,
+  emitMemberAdded,
+  emitRoleChanged,
   lockMember,
   setMemberRole,
 } from '../members/index.ts';
@@ -246,6 +248,17 @@ export const breakGlass = defineCommand({
     if (active) await setMemberRole(ctx.tx, org.id, user.id, owner.id);
     else await admitMember(ctx.tx, org.id, user.id, owner.id);
     await invalidateMemberships(ctx, org.id, [user.id]);
+    const who = { userId: user.id, email: user.email, name: user.name };
+    if (active) {
+      await emitRoleChanged(ctx, org.id, who, {
+        from: member.role,
+        to: OWNER_ROLE,
+        toName: owner.name,
+        reason: 'break_glass',
+      });
+    } else {
+      await emitMemberAdded(ctx, org.id, who, { slug: OWNER_ROLE, name: owner.name }, 'break_glass');
+    }
     ctx.record({
       orgId: org.id,
       target: { type: 'member', id: user.id, email: user.email, name: user.name },

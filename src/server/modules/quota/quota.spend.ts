@@ -1,4 +1,5 @@
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { QuotaThresholdReachedData } from '../../../contracts/events.ts';
 import { entitlements } from '../../../contracts/plans.ts';
 import { SCAN_MODULES, type ScanModule } from '../../../contracts/scans.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -14,6 +15,7 @@ import {
   quotaThresholds,
 } from '../../platform/db/schema.ts';
 import { AppError } from '../../platform/errors/app-error.ts';
+import { emitEvent } from '../../platform/outbox/index.ts';
 
 export { SCAN_MODULES, type ScanModule };
 
@@ -256,13 +258,14 @@ export async function spendTokens(tx: Executor, input: SpendInput): Promise<Spen
   const moved = new Map((row?.counters ?? []).map((c) => [c.subject, c.used]));
   const refused = charged.find((c) => !moved.has(c.subject));
   if (refused) return refuse(refused);
-  return {
-    tokens,
-    month,
-    used: moved.get('org')!,
-    limit,
-    thresholdsReached: row?.reached ?? [],
-  };
+  const used = moved.get('org')!;
+  const thresholdsReached = row?.reached ?? [];
+  // Each threshold's event is written with the row that records it: once per org per month.
+  for (const percent of thresholdsReached) {
+    const data: QuotaThresholdReachedData = { orgId: input.orgId, percent, month, used, limit };
+    await emitEvent(tx, { type: 'quota.threshold_reached', orgId: input.orgId, data: { ...data }, at });
+  }
+  return { tokens, month, used, limit, thresholdsReached };
 }
 
 /** Counters of several subjects in one month (usage views). */

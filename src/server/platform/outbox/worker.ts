@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/client.ts';
 import { serializeError } from '../log/serialize-error.ts';
-import { EVENT_DISPATCH, type PlatformEvent } from './outbox.ts';
+import { dispatchedEvents, EVENT_DISPATCH, type EventBatch, type PlatformEvent } from './outbox.ts';
 
 /** What a handler is told about the job it carries out. */
 export interface JobInfo {
@@ -40,6 +40,15 @@ export class GiveUp extends Error {}
 /** Receives every emitted event once committed; must be idempotent (a dispatch may repeat). */
 export type EventSubscriber = (event: PlatformEvent, db: Db) => Promise<void>;
 
+/**
+ * Receives the events of one dispatch together (many events emitted by one change arrive as
+ * one batch, in order; a single event as a batch of one), to do its work for all of them in a
+ * few statements. Idempotent like any subscriber.
+ */
+export interface BatchSubscriber {
+  batch(events: readonly PlatformEvent[], db: Db): Promise<void>;
+}
+
 /** Default backoff: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h. */
 export const DEFAULT_RETRY_DELAYS = [5, 30, 120, 600, 1800, 3600, 10_800, 21_600] as const;
 
@@ -65,7 +74,7 @@ export interface OutboxWorkerOptions {
 export class OutboxWorker {
   readonly instance = `i_${randomUUID().slice(0, 8)}`;
   private readonly handlers = new Map<string, JobHandler>();
-  private readonly subscribers = new Map<string, EventSubscriber>();
+  private readonly subscribers = new Map<string, BatchSubscriber['batch']>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = true;
@@ -80,12 +89,13 @@ export class OutboxWorker {
   ) {
     this.pollMs = options.pollMs ?? 1000;
     this.concurrency = options.concurrency ?? 8;
-    this.register<PlatformEvent>({
+    this.register<PlatformEvent | EventBatch>({
       kind: EVENT_DISPATCH,
-      run: async (event, _job, db) => {
+      run: async (payload, _job, db) => {
+        const events = dispatchedEvents(payload);
         for (const [name, subscriber] of this.subscribers) {
           try {
-            await subscriber(event, db);
+            await subscriber(events, db);
           } catch (err) {
             // The whole dispatch is tried again; subscribers are idempotent.
             throw new Error(`subscriber ${name}: ${(err as Error).message}`, { cause: err });
@@ -100,9 +110,16 @@ export class OutboxWorker {
     this.handlers.set(handler.kind, handler as JobHandler);
   }
 
-  subscribe(name: string, subscriber: EventSubscriber): void {
+  subscribe(name: string, subscriber: EventSubscriber | BatchSubscriber): void {
     if (this.subscribers.has(name)) throw new Error(`event subscriber ${name} registered twice`);
-    this.subscribers.set(name, subscriber);
+    this.subscribers.set(
+      name,
+      typeof subscriber === 'function'
+        ? async (events, db) => {
+            for (const event of events) await subscriber(event, db);
+          }
+        : (events, db) => subscriber.batch(events, db),
+    );
   }
 
   start(): void {
