@@ -196,3 +196,50 @@ export interface WebhookPayload<T extends EventType | typeof TEST_EVENT_TYPE = E
   timestamp: string;
   data: T extends EventType ? EventData[T] : WebhookTestData;
 }
+
+/** A webhook as the API sends it (never its secret). */
+export interface WebhookView {
+  id: string;
+  url: string;
+  description: string | null;
+  events: EventType[];
+  enabled: boolean;
+  /** Why Gatehouse turned it off: it answered 410 (`gone`), or failed for 5 days (`failing`). */
+  disabledReason: 'gone' | 'failing' | null;
+  disabledAt: string | null;
+  /** Since when every attempt has failed (null while it answers). */
+  failingSince: string | null;
+  /** Until when the secret before the last rotation still signs. */
+  previousSecretExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** POST …/webhooks: the webhook, and its secret this once. */
+export interface CreatedWebhook extends WebhookView {
+  secret: string;
+}
+
+/** One attempt in a webhook's delivery log. */
+export interface WebhookDeliveryView {
+  id: string;
+  eventId: string;
+  type: EventType | typeof TEST_EVENT_TYPE;
+  attempt: number;
+  state: 'pending' | 'delivered' | 'failed';
+  responseStatus: number | null;
+  responseBody: string | null;
+  durationMs: number | null;
+  error: string | null;
+  at: string;
+  nextAttemptAt: string | null;
+}
+
+/** POST …/webhooks/{id}/test */
+export interface WebhookTestResult {
+  delivered: boolean;
+  status: number | null;
+  body: string | null;
+  durationMs: number;
+  error?: string;
+}
