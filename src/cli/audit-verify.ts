@@ -1,9 +1,10 @@
 /**
  * `gatehouse audit verify FILE --public-key KEY`: checks an exported JSON Lines audit log offline,
- * with nothing but the file, the public keys the verifier trusts and, optionally, checkpoints
- * saved earlier from GET /api/v1/orgs/:orgId/audit-checkpoints (they catch a file cut short
- * together with its last checkpoint). The file is read as a stream: memory stays bounded by the
- * longest line, whatever the length of the log.
+ * with nothing but the file, the public keys the verifier trusts and, optionally, checkpoints held
+ * outside the installation (`--checkpoints`): saved from GET /api/v1/orgs/:orgId/audit-checkpoints,
+ * or gathered by a receiver of the `audit.checkpoint` event. They catch a log cut short together
+ * with its last checkpoints, even when the database's own head was wound back to match. The file
+ * is read as a stream: memory stays bounded by the longest line, whatever the length of the log.
  */
 import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { HashPool } from '../server/platform/audit/hash-pool.ts';
 import { type Checkpoint, keyIdOf, parsePublicKey } from '../server/platform/audit/keys.ts';
 import {
+  chainOfCheckpoint,
   type FileVerifyReport,
   verifyExportReader,
   verifyExportStream,
@@ -113,12 +115,22 @@ export function loadPublicKeys(values: readonly string[]): Map<string, KeyObject
   return keys;
 }
 
-function asCheckpoint(value: unknown, where: string): Checkpoint {
-  const cp = (
-    value && typeof value === 'object' && 'checkpoint' in value
-      ? (value as { checkpoint: unknown }).checkpoint
-      : value
-  ) as Partial<Checkpoint> | null;
+/**
+ * The checkpoint one item holds: a checkpoint, an export's `{"checkpoint": …}` line, or an
+ * `audit.checkpoint` event — as a webhook delivered it (`{type, timestamp, data}`) or as the
+ * platform emits it (`{id, type, orgId, timestamp, data}`). Undefined for an event of another type
+ * (a receiver's log may hold every event it was sent).
+ */
+function checkpointOf(value: unknown, where: string): Checkpoint | undefined {
+  let item = value;
+  if (item && typeof item === 'object' && 'checkpoint' in item)
+    item = (item as { checkpoint: unknown }).checkpoint;
+  else if (item && typeof item === 'object' && typeof (item as { type?: unknown }).type === 'string') {
+    const event = item as { type: string; data?: unknown };
+    if (event.type !== 'audit.checkpoint') return undefined;
+    item = event.data;
+  }
+  const cp = item as Partial<Checkpoint> | null;
   if (
     !cp ||
     typeof cp !== 'object' ||
@@ -131,38 +143,114 @@ function asCheckpoint(value: unknown, where: string): Checkpoint {
   ) {
     throw new UsageError(`${where} is not a signed checkpoint (seq, hash, signedAt, keyId, signature)`);
   }
-  return cp as Checkpoint;
+  const { orgId, userId, seq, hash, signedAt, keyId, signature } = cp as Checkpoint;
+  const instanceId = (cp as { instanceId?: unknown }).instanceId;
+  return {
+    ...(orgId !== undefined ? { orgId } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+    ...(instanceId !== undefined ? { instanceId } : {}),
+    seq: seq as number,
+    hash: hash as string,
+    signedAt: signedAt as string,
+    keyId: keyId as string,
+    signature: signature as string,
+  } as Checkpoint;
 }
 
 /**
- * Checkpoints saved from GET audit-checkpoints: the response (`{items: [...]}`), an array of
- * checkpoints, or JSON Lines of them (as the export writes them, `{"checkpoint": …}`).
+ * Checkpoints held outside the installation: the GET audit-checkpoints response (`{items: [...]}`),
+ * an array, or JSON Lines — of checkpoints, of an export's checkpoint lines, or of
+ * `audit.checkpoint` events (their bodies as a receiver got them, or their `data`). Events of
+ * other types are skipped.
  */
 export function loadCheckpoints(file: string): Checkpoint[] {
   const text = readText(file, 'the checkpoints file').trim();
+  const keep = (items: unknown[], where: (i: number) => string) =>
+    items.flatMap((item, i) => checkpointOf(item, where(i)) ?? []);
   try {
     if (text === '') return [];
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (err) {
-      // JSON Lines, one checkpoint a line.
+      // JSON Lines, one item a line.
       if (!text.includes('\n')) throw err;
-      return text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line, i) => asCheckpoint(JSON.parse(line), `line ${i + 1} of ${file}`));
+      const lines = text.split('\n').map((line, i) => ({ line, no: i + 1 }));
+      const items = lines.filter(({ line }) => line.trim() !== '');
+      return keep(
+        items.map(({ line, no }) => {
+          try {
+            return JSON.parse(line);
+          } catch {
+            throw new UsageError(`line ${no} of the checkpoints file ${file} is not JSON`);
+          }
+        }),
+        (i) => `line ${items[i]!.no} of ${file}`,
+      );
     }
     const items = Array.isArray(json)
       ? json
       : json && typeof json === 'object' && Array.isArray((json as { items?: unknown }).items)
         ? (json as { items: unknown[] }).items
         : [json];
-    return items.map((item, i) => asCheckpoint(item, `item ${i} of ${file}`));
+    return keep(items, (i) => `item ${i} of ${file}`);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`the checkpoints file ${file} is not JSON: ${(err as Error).message}`);
   }
+}
+
+type ChainRef = { kind: 'org' | 'user' | 'instance'; id: string };
+
+/** The log an export belongs to, from its first entry or checkpoint line (undefined: neither found). */
+export async function chainOfExport(file: string): Promise<ChainRef | undefined> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(256 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    for (const line of buffer.toString('utf8', 0, bytesRead).split('\n')) {
+      let item: Record<string, unknown>;
+      try {
+        item = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (!item || typeof item !== 'object') continue;
+      const named = (item.checkpoint ?? item) as Record<string, unknown>;
+      const chain = chainOfCheckpoint(named as unknown as Checkpoint);
+      if (chain) return chain;
+    }
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+const sameChain = (a: ChainRef | undefined, b: ChainRef | undefined) =>
+  !!a && !!b && a.kind === b.kind && a.id === b.id;
+
+/**
+ * Of the checkpoints held outside, those of the export's own log (a receiver may gather several
+ * organizations' checkpoints in one file). Refuses a file that holds checkpoints of other logs
+ * only: checking against it would vouch for nothing.
+ */
+export function witnessedFor(
+  chain: ChainRef | undefined,
+  checkpoints: readonly Checkpoint[],
+  file: string,
+): Checkpoint[] {
+  if (!chain) return [...checkpoints];
+  const own = checkpoints.filter((cp) => {
+    const of = chainOfCheckpoint(cp);
+    return !of || sameChain(of, chain);
+  });
+  if (checkpoints.length > 0 && own.length === 0) {
+    throw new UsageError(
+      `the checkpoints file ${file} holds ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'}, ` +
+        `none of the ${chain.kind} ${chain.id} whose log the export holds`,
+    );
+  }
+  return own;
 }
 
 function assertFile(file: string): void {
@@ -242,19 +330,32 @@ export async function verifyExportFile(
 /** The size from which verifyExportFile uses threads (starting them costs tens of milliseconds). */
 export const THREADS_FROM_BYTES = 8 * 1024 * 1024;
 
+/** What the checkpoints held outside (`--checkpoints`) covered: how many, up to which entry. */
+export interface Witnessed {
+  checkpoints: number;
+  throughSeq: number | null;
+}
+
 /** The one-line verdict. */
-export function describeReport(report: FileVerifyReport): string {
+export function describeReport(report: FileVerifyReport & { witnessed?: Witnessed }): string {
+  const witnessedSeq = report.witnessed?.throughSeq ?? null;
   if (!report.ok) {
     const line = report.firstBadLine === undefined ? '' : `, line ${report.firstBadLine}`;
-    return `FAIL at seq ${report.firstBadSeq}${line} (${report.reason}): ${report.detail}`;
+    const cut =
+      report.reason === 'truncated' && witnessedSeq !== null && witnessedSeq >= (report.firstBadSeq ?? 0)
+        ? `; a checkpoint held outside the installation (--checkpoints) vouches for entries through ${witnessedSeq}: ` +
+          `entries ${report.firstBadSeq} to ${witnessedSeq} were cut off the end of the log after they were witnessed`
+        : '';
+    return `FAIL at seq ${report.firstBadSeq}${line} (${report.reason}): ${report.detail}${cut}`;
   }
   if (report.checked === 0) return 'FAIL: the file holds no audit entries';
   const signer = report.signedBy ? ` by key ${report.signedBy}` : '';
   // Whose log it is: a valid export of another organization verifies just as well.
   const chain = report.chain ? ` of ${report.chain.kind} ${report.chain.id}` : '';
+  const witness = witnessedSeq === null ? '' : `, witnessed through seq ${witnessedSeq}`;
   return (
     `OK: ${report.checked} ${report.checked === 1 ? 'entry' : 'entries'}${chain} (seq ${report.firstSeq}–${report.headSeq}), ` +
-    `head ${report.headSeq} ${report.headHash}, signed through seq ${report.signedSeq}${signer}`
+    `head ${report.headSeq} ${report.headHash}, signed through seq ${report.signedSeq}${signer}${witness}`
   );
 }
 
@@ -276,8 +377,20 @@ export async function runAuditVerify(
     }
     assertFile(file);
     const keys = loadPublicKeys(options.publicKey);
-    const checkpoints = options.checkpoints ? loadCheckpoints(options.checkpoints) : [];
-    const report = await verifyExportFile(file, keys, checkpoints);
+    const checkpoints = options.checkpoints
+      ? witnessedFor(await chainOfExport(file), loadCheckpoints(options.checkpoints), options.checkpoints)
+      : [];
+    const report: FileVerifyReport & { witnessed?: Witnessed } = await verifyExportFile(
+      file,
+      keys,
+      checkpoints,
+    );
+    if (options.checkpoints) {
+      report.witnessed = {
+        checkpoints: checkpoints.length,
+        throughSeq: checkpoints.length === 0 ? null : Math.max(...checkpoints.map((cp) => cp.seq)),
+      };
+    }
     const ok = report.ok && report.checked > 0;
     if (options.json) {
       const shown =

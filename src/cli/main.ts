@@ -230,7 +230,9 @@ export function buildCli(): Command {
     )
     .option(
       '--checkpoints <file>',
-      'checkpoints saved from GET /api/v1/orgs/:orgId/audit-checkpoints, to catch a file cut short with its last checkpoint',
+      'checkpoints held outside the installation, to catch a log cut short with its last checkpoints: ' +
+        'saved from GET /api/v1/orgs/:orgId/audit-checkpoints, or audit.checkpoint events a receiver gathered ' +
+        '(JSON, or JSON Lines of the webhook bodies or their data)',
     )
     .option('--json', 'print the report as JSON')
     .action(async (file: string, options: AuditVerifyOptions) => {

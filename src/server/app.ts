@@ -50,6 +50,7 @@ import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
 import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
+import { createOutbound, type OutboundLookup } from './platform/outbound/client.ts';
 import type { Outbound } from './platform/outbound/outbound.ts';
 import { OutboxWorker } from './platform/outbox/index.ts';
 import { loadSecrets, type Secrets } from './platform/secrets/secrets.ts';
@@ -103,17 +104,9 @@ export interface BuildOptions {
    * costs. Not reachable from configuration.
    */
   unaudited?: boolean;
+  /** Tests only: the resolver outbound requests use instead of the system's (DNS rebinding tests). */
+  outboundLookup?: OutboundLookup;
 }
-
-// Replaced by the guard's implementation (platform/outbound) when it lands.
-const unavailableOutbound: Outbound = {
-  check: async () => {
-    throw new Error('the outbound guard is not available yet');
-  },
-  request: async () => {
-    throw new Error('the outbound guard is not available yet');
-  },
-};
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -223,6 +216,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     previousKeys: config.secrets.previousKeys,
     dataDir: config.dataDir,
   });
+  const outbound = createOutbound({
+    allowlist: config.outbound.allowlist,
+    allowHttp: config.outbound.allowHttp,
+    ...(options.outboundLookup ? { lookup: options.outboundLookup } : {}),
+  });
   const outbox = new OutboxWorker(database, {
     log: {
       warn: (obj, msg) => app.log.warn(obj, msg),
@@ -258,7 +256,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     audit,
     outbox,
     secrets,
-    outbound: unavailableOutbound,
+    outbound,
     routes,
     confirmPassword: async () => {
       throw new Error('the accounts module is not registered');

@@ -2,6 +2,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parsePrivateKey, signingKeyFrom } from './platform/audit/keys.ts';
+import { parseAllowlist } from './platform/outbound/addresses.ts';
 import { parseSecretsKey, SECRETS_KEY_HINT } from './platform/secrets/keys.ts';
 
 /**
@@ -71,6 +72,16 @@ export interface Config {
     keyFile: string | undefined;
     /** Keys that still open values sealed before a rotation, never seal new ones. */
     previousKeys: Buffer[];
+  };
+  outbound: {
+    /**
+     * OUTBOUND_ALLOWLIST: address ranges (`10.0.0.0/8`), addresses and host names (`hooks.internal`,
+     * `*.corp.example`) that outbound requests (webhooks, Slack, integrations) may reach although
+     * they are not public — on-premises targets. Plain http is allowed to them.
+     */
+    allowlist: string[];
+    /** OUTBOUND_ALLOW_HTTP: plain http to public targets too (development only; default off). */
+    allowHttp: boolean;
   };
   loginThrottle: {
     windowMs: number;
@@ -299,6 +310,28 @@ function readRetrySchedule(env: Env): number[] {
   return delays;
 }
 
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+/** OUTBOUND_ALLOWLIST: validated here so a typo stops the start instead of a delivery. */
+function readOutboundAllowlist(env: Env): string[] {
+  const entries = (env.OUTBOUND_ALLOWLIST ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    parseAllowlist(entries);
+  } catch (err) {
+    throw new ConfigError(`OUTBOUND_ALLOWLIST: ${(err as Error).message}`);
+  }
+  return entries;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -350,6 +383,10 @@ export function loadConfig(env: Env = process.env): Config {
       accountRetentionDays: readInt(env, 'AUDIT_RETENTION_ACCOUNT_DAYS', 365, 30, 3650),
     },
     secrets: readSecrets(env),
+    outbound: {
+      allowlist: readOutboundAllowlist(env),
+      allowHttp: readBoolean(env, 'OUTBOUND_ALLOW_HTTP', false),
+    },
     loginThrottle: {
       windowMs: readInt(env, 'LOGIN_THROTTLE_WINDOW_MINUTES', 15, 1, 24 * 60) * 60_000,
       maxFailuresPerAccount: readInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, 1, 1000),

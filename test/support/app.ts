@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/server/app.ts';
+import { type BuildOptions, buildApp } from '../../src/server/app.ts';
 import { type Config, loadConfig } from '../../src/server/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { type MailSink, startMailSink } from './mail.ts';
@@ -45,6 +45,7 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
     },
     invitations: { ...base.invitations, ...overrides.invitations },
     webhooks: { ...base.webhooks, ...overrides.webhooks },
+    outbound: { ...base.outbound, ...overrides.outbound },
     // Test files create many organizations for one user; tests of these limits lower them.
     organizations: {
       maxCreatedPerUserPerDay: 100_000,
@@ -55,7 +56,11 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
 }
 
 /** A real app on a real (fresh) database, driven with `app.inject`. */
-export async function createTestApp(overrides: ConfigOverrides = {}, db?: TestDatabase): Promise<TestApp> {
+export async function createTestApp(
+  overrides: ConfigOverrides = {},
+  db?: TestDatabase,
+  build: Pick<BuildOptions, 'outboundLookup'> = {},
+): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
   const mail = await startMailSink();
   const config = testConfig(
@@ -73,7 +78,7 @@ export async function createTestApp(overrides: ConfigOverrides = {}, db?: TestDa
       done();
     },
   });
-  const app = await buildApp({ config, database: database.database, logStream });
+  const app = await buildApp({ config, database: database.database, logStream, ...build });
   await app.ready();
   return {
     app,

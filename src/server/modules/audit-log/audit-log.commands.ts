@@ -7,7 +7,8 @@ import { defineCommand } from '../../platform/command.ts';
 import { auditChains, auditCheckpoints, auditEvents } from '../../platform/db/schema.ts';
 import { ConflictError, PlanLimitError } from '../../platform/errors/app-error.ts';
 
-export type ExportFormat = 'csv' | 'json' | 'jsonl';
+/** `ocsf`: one OCSF 1.3.0 event per line (NDJSON), for SIEMs; `jsonl` is the verifiable form. */
+export type ExportFormat = 'csv' | 'json' | 'jsonl' | 'ocsf';
 
 export interface ExportPlan {
   fromSeq: number;

@@ -4,11 +4,21 @@ import type { Checkpoint } from '../../platform/audit/keys.ts';
 import { type AuditLog, entryFromRow } from '../../platform/audit/log.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import type { ExportFormat, ExportPlan } from './audit-log.commands.ts';
+import { toOcsf } from './audit-log.ocsf.ts';
 
 export const EXPORT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8',
   json: 'application/json; charset=utf-8',
   jsonl: 'application/x-ndjson; charset=utf-8',
+  ocsf: 'application/x-ndjson; charset=utf-8',
+};
+
+/** The downloaded file's extension. */
+export const EXPORT_EXTENSIONS: Record<ExportFormat, string> = {
+  csv: 'csv',
+  json: 'json',
+  jsonl: 'jsonl',
+  ocsf: 'ocsf.jsonl',
 };
 
 const CSV_COLUMNS = [
@@ -79,7 +89,8 @@ const checkpointLine = (cp: Checkpoint) => JSON.stringify({ checkpoint: cp });
  * The export as chunks of text, one batch of entries at a time: memory stays bounded whatever
  * the length. JSON Lines is the verifiable form: each entry line is the entry's canonical JSON,
  * with the signed checkpoint anchoring its start (when it does not begin the chain) before the
- * entries and the one vouching for its last entry after them.
+ * entries and the one vouching for its last entry after them. OCSF holds events only: each entry
+ * as an OCSF event (with its hash chain fields under `unmapped`), one a line.
  */
 export async function* exportChunks(
   executor: Executor,
@@ -108,6 +119,7 @@ export async function* exportChunks(
       for (const row of rows) {
         const entry = entryFromRow('org', row);
         if (format === 'jsonl') chunk += `${entryLine(entry)}\n`;
+        else if (format === 'ocsf') chunk += `${JSON.stringify(toOcsf(entry))}\n`;
         else if (format === 'csv') chunk += `${csvRow(entry)}\r\n`;
         else {
           chunk += `${first ? '\n' : ',\n'}${entryLine(entry)}`;

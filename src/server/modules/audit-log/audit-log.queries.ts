@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, like, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, like, lt, lte, type SQL } from 'drizzle-orm';
 import { type AuditEntry, type ChainKind, chainKey } from '../../platform/audit/entry.ts';
 import type { Checkpoint } from '../../platform/audit/keys.ts';
 import { type AuditLog, checkpointFromRow, entryFromRow } from '../../platform/audit/log.ts';
@@ -69,4 +69,27 @@ export async function listCheckpoints(
     .orderBy(desc(auditCheckpoints.seq), asc(auditCheckpoints.keyId))
     .limit(page.limit);
   return rows.map((r) => ({ [chainKey(chain.kind)]: r.chainId, ...checkpointFromRow(r) }));
+}
+
+/** Most entries `readOrgEntriesAfter` returns at once. */
+export const MAX_ENTRIES_AFTER = 1_000;
+
+/**
+ * An organization's entries after `afterSeq`, oldest first, at most `limit` (up to 1,000): what a
+ * stream of the log (the `audit.entry` event) reads, a batch at a time, from where it got to.
+ * Entries retention removed are skipped; an empty answer means the stream is at the head.
+ */
+export async function readOrgEntriesAfter(
+  executor: Executor,
+  orgId: string,
+  afterSeq: number,
+  limit = 500,
+): Promise<AuditEntry[]> {
+  const rows = await executor
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.chainId, orgId), gt(auditEvents.seq, afterSeq)))
+    .orderBy(asc(auditEvents.seq))
+    .limit(Math.max(1, Math.min(limit, MAX_ENTRIES_AFTER)));
+  return rows.map((row) => entryFromRow('org', row));
 }

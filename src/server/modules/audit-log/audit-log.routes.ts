@@ -11,7 +11,7 @@ import { UnauthenticatedError, ValidationError } from '../../platform/errors/app
 import { decodeSeqCursor, encodeSeqCursor, PageQuery } from '../../platform/http/paging.ts';
 import { Nullable, OrgParams, problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import { createAuditCheckpoint, exportAuditLog } from './audit-log.commands.ts';
-import { EXPORT_TYPES, exportChunks } from './audit-log.export.ts';
+import { EXPORT_EXTENSIONS, EXPORT_TYPES, exportChunks } from './audit-log.export.ts';
 import { listAuditEntries, listCheckpoints } from './audit-log.queries.ts';
 import { VerifyRuns } from './audit-log.verify-runs.ts';
 
@@ -204,18 +204,22 @@ export function auditLogRoutes(app: FastifyInstance): void {
       config: { command: exportAuditLog, writes: true },
       schema: {
         tags: ['audit'],
-        summary: 'Download the audit log as CSV, JSON or JSON Lines (streamed)',
+        summary: 'Download the audit log as CSV, JSON, JSON Lines or OCSF (streamed)',
         description:
           'JSON Lines is the verifiable form: one canonical entry per line, with signed checkpoints ' +
           '(`{"checkpoint": …}` lines) before the first entry (unless it starts the chain) and after the ' +
-          'last. Check it offline with `gatehouse audit verify FILE --public-key KEY`. Not on the Free plan.',
+          'last. Check it offline with `gatehouse audit verify FILE --public-key KEY`. `ocsf`: one OCSF ' +
+          "1.3.0 event per line (NDJSON) for SIEMs, the entry's own fields under `unmapped`. Not on the Free plan.",
         params: OrgParams,
         querystring: Type.Object(
           {
             format: Type.Optional(
-              Type.Union([Type.Literal('csv'), Type.Literal('json'), Type.Literal('jsonl')], {
-                default: 'jsonl',
-              }),
+              Type.Union(
+                [Type.Literal('csv'), Type.Literal('json'), Type.Literal('jsonl'), Type.Literal('ocsf')],
+                {
+                  default: 'jsonl',
+                },
+              ),
             ),
             ...RangeQuery,
           },
@@ -236,7 +240,10 @@ export function auditLogRoutes(app: FastifyInstance): void {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       reply
         .header('content-type', EXPORT_TYPES[format])
-        .header('content-disposition', `attachment; filename="gatehouse-audit-${orgId}-${stamp}.${format}"`);
+        .header(
+          'content-disposition',
+          `attachment; filename="gatehouse-audit-${orgId}-${stamp}.${EXPORT_EXTENSIONS[format]}"`,
+        );
       // Sent as a byte stream (no serializer): the next batch is read only once the client has
       // taken the last one, so memory stays bounded for any length.
       const body = Readable.from(exportChunks(database.db, audit, orgId, plan, format), {

@@ -3,7 +3,8 @@ import { startAuditJobs } from './audit-log.jobs.ts';
 import { AuditCheckpoint, AuditEvent, auditLogRoutes } from './audit-log.routes.ts';
 
 export { runAuditRetention } from './audit-log.jobs.ts';
-export { listAuditEntries } from './audit-log.queries.ts';
+export { OCSF_VERSION, ocsfClassOf, toOcsf } from './audit-log.ocsf.ts';
+export { listAuditEntries, MAX_ENTRIES_AFTER, readOrgEntriesAfter } from './audit-log.queries.ts';
 
 /** The audit log: search, export, verification, signed checkpoints, retention. */
 export async function auditLogModule(app: FastifyInstance): Promise<void> {

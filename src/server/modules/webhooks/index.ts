@@ -6,7 +6,6 @@ import { AuditStream, webhookSubscriber } from './webhooks.dispatch.ts';
 import { Webhook, WebhookDelivery, webhooksRoutes } from './webhooks.routes.ts';
 
 export { DELIVER_JOB } from './webhooks.delivery.ts';
-export { auditEntryToOcsf } from './webhooks.ocsf.ts';
 export { signatureHeaders } from './webhooks.signing.ts';
 
 // `gatehouse secrets rotate` re-seals both; the contexts are built from the row's id as below.
@@ -32,12 +31,12 @@ export async function webhooksModule(app: FastifyInstance): Promise<void> {
   app.addSchema(Webhook);
   app.addSchema(WebhookDelivery);
   webhooksRoutes(app);
-  const { config, database, outbound, secrets, commands, outbox, audit } = app.gatehouse;
+  const { config, database, outbound, secrets, commands, outbox } = app.gatehouse;
   outbox.register(
     deliveryHandler({ database, outbound, secrets, commands, retrySchedule: config.webhooks.retrySchedule }),
   );
   outbox.subscribe('webhooks', webhookSubscriber);
-  const stream = new AuditStream({ database, audit, outbox }, config.webhooks.auditStreamIntervalMs, {
+  const stream = new AuditStream({ database, outbox }, config.webhooks.auditStreamIntervalMs, {
     error: (obj, msg) => app.log.error(obj, msg),
   });
   app.addHook('onReady', async () => stream.start());

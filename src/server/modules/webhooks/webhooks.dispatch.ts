@@ -1,13 +1,11 @@
 import { and, eq } from 'drizzle-orm';
-import type { AuditLog } from '../../platform/audit/log.ts';
-import { entryFromRow } from '../../platform/audit/log.ts';
 import type { Database, Db } from '../../platform/db/client.ts';
 import { webhooks } from '../../platform/db/schema.ts';
 import { serializeError } from '../../platform/log/serialize-error.ts';
 import { type BatchSubscriber, enqueue, type PlatformEvent } from '../../platform/outbox/index.ts';
+import { readOrgEntriesAfter, toOcsf } from '../audit-log/index.ts';
 import { AUDIT_ENTRY_EVENT } from './webhooks.commands.ts';
 import { queueDeliveries } from './webhooks.delivery.ts';
-import { auditEntryToOcsf } from './webhooks.ocsf.ts';
 import {
   auditHead,
   lockWebhook,
@@ -67,7 +65,7 @@ export interface AuditStreamLog {
  * audit chain handed over. A sweep (every WEBHOOK_AUDIT_STREAM_INTERVAL_MS on every instance)
  * reads, in one indexed query, the webhooks whose org's chain head is past their cursor, and for
  * each, with its row locked (so instances take turns), turns the entries after the cursor into
- * deliveries (in the OCSF form, in order) and moves the cursor, in one transaction. An audited
+ * deliveries (in OCSF form, `toOcsf` of the audit log, in order) and moves the cursor, in one transaction. An audited
  * command costs nothing more for it, in any org: the stream reads what the chain already holds.
  * The sweep also forgets deliveries older than 30 days.
  */
@@ -77,7 +75,7 @@ export class AuditStream {
   private lastPurge = 0;
 
   constructor(
-    private readonly services: { database: Database; audit: AuditLog; outbox: { wake(): void } },
+    private readonly services: { database: Database; outbox: { wake(): void } },
     private readonly intervalMs: number,
     private readonly log: AuditStreamLog,
   ) {}
@@ -123,35 +121,33 @@ export class AuditStream {
 
   /** Hands over the next entries after one webhook's cursor; returns how many. */
   private async streamOne(orgId: string, webhookId: string): Promise<number> {
-    const { database, audit } = this.services;
-    return database.db.transaction(async (tx) => {
+    return this.services.database.db.transaction(async (tx) => {
       const hook = await lockWebhook(tx, orgId, webhookId);
       if (!hook?.enabled || hook.auditCursor === null) return 0;
-      const head = await auditHead(tx, orgId);
-      if (head <= hook.auditCursor) return 0;
-      const toSeq = Math.min(head, hook.auditCursor + STREAM_BATCH);
-      const items: Parameters<typeof queueDeliveries>[2][number][] = [];
-      for await (const rows of audit.readEntries(tx, orgId, { fromSeq: hook.auditCursor + 1, toSeq })) {
-        for (const row of rows) {
-          const entry = entryFromRow('org', row);
-          items.push({
-            webhookId,
-            event: {
-              id: `evt_${entry.id.replaceAll('-', '')}`,
-              type: AUDIT_ENTRY_EVENT,
-              timestamp: entry.occurredAt,
-              data: auditEntryToOcsf(entry, orgId),
-            },
-          });
-        }
-      }
-      await queueDeliveries(tx, orgId, items, (job) => enqueue(tx, job));
+      const entries = await readOrgEntriesAfter(tx, orgId, hook.auditCursor, STREAM_BATCH);
+      // Nothing after the cursor although the head is past it: entries retention removed.
+      const toSeq = entries.at(-1)?.seq ?? (await auditHead(tx, orgId));
+      if (toSeq <= hook.auditCursor) return 0;
+      await queueDeliveries(
+        tx,
+        orgId,
+        entries.map((entry) => ({
+          webhookId,
+          event: {
+            id: `evt_${entry.id.replaceAll('-', '')}`,
+            type: AUDIT_ENTRY_EVENT,
+            timestamp: entry.occurredAt,
+            data: toOcsf(entry),
+          },
+        })),
+        (job) => enqueue(tx, job),
+      );
       // Not through updateWebhook: the cursor is bookkeeping, not an edit (updated_at stays).
       await tx
         .update(webhooks)
         .set({ auditCursor: toSeq })
         .where(and(eq(webhooks.orgId, orgId), eq(webhooks.id, webhookId)));
-      return toSeq - hook.auditCursor;
+      return entries.length;
     });
   }
 }

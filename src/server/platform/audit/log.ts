@@ -4,8 +4,10 @@ import os from 'node:os';
 import { and, asc, desc, eq, gte, lte, sql } from 'drizzle-orm';
 import type { Actor, ChangeRecord, RequestMeta } from '../actor.ts';
 import type { Database, Executor, Tx } from '../db/client.ts';
-import { auditChains, auditCheckpoints, auditEvents, auditKeys } from '../db/schema.ts';
+import { liveOrganization } from '../db/live.ts';
+import { auditChains, auditCheckpoints, auditEvents, auditKeys, organizations } from '../db/schema.ts';
 import { ConflictError } from '../errors/app-error.ts';
+import { emitEvent } from '../outbox/outbox.ts';
 import {
   type AuditActor,
   type AuditEntry,
@@ -653,7 +655,7 @@ export class AuditLog {
       hash: report.headHash,
       signedAt: new Date().toISOString(),
     });
-    await tx
+    const inserted = await tx
       .insert(auditCheckpoints)
       .values({
         chainId: chain.id,
@@ -663,12 +665,37 @@ export class AuditLog {
         keyId: cp.keyId,
         signature: cp.signature,
       })
-      .onConflictDoNothing();
+      .onConflictDoNothing()
+      .returning({ seq: auditCheckpoints.seq });
+    if (inserted.length > 0 && chain.kind === 'org') await this.announceCheckpoint(tx, chain.id, cp);
     await tx
       .update(auditChains)
       .set({ checkpointedSeq: sql`greatest(${auditChains.checkpointedSeq}, ${seq})` })
       .where(eq(auditChains.chainId, chain.id));
     return cp;
+  }
+
+  /**
+   * Sends a new checkpoint of an organization's log to its subscribers (`audit.checkpoint`), in
+   * the transaction that signs it: whoever receives it outside the installation holds the log's
+   * head as signed, and a later export cut short of it (entries removed from the end together
+   * with their checkpoints, the head wound back) fails `gatehouse audit verify --checkpoints`.
+   * The data is the checkpoint itself: `{orgId, seq, hash, signedAt, keyId, signature}`, the
+   * signature Ed25519 over the canonical JSON of `{orgId, seq, hash, signedAt}` under the key
+   * `keyId` names (GET /api/v1/audit-keys). A deleted organization's checkpoints go to nobody.
+   */
+  private async announceCheckpoint(tx: Tx, orgId: string, cp: Checkpoint): Promise<void> {
+    const [live] = await tx
+      .select({ id: organizations.id })
+      .from(organizations)
+      .where(and(eq(organizations.id, orgId), liveOrganization()));
+    if (!live) return;
+    const { seq, hash, signedAt, keyId, signature } = cp;
+    await emitEvent(tx, {
+      type: 'audit.checkpoint',
+      orgId,
+      data: { orgId, seq, hash, signedAt, keyId, signature },
+    });
   }
 
   /**

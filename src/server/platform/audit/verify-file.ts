@@ -24,7 +24,8 @@ export interface FileVerifyReport extends VerifyReport {
   firstBadLine?: number;
 }
 
-function chainOfCheckpoint(cp: Checkpoint): { kind: ChainKind; id: string } | undefined {
+/** The log a checkpoint names (`orgId`, `userId` or `instanceId`). */
+export function chainOfCheckpoint(cp: Checkpoint): { kind: ChainKind; id: string } | undefined {
   if (typeof cp.orgId === 'string') return { kind: 'org', id: cp.orgId };
   if (typeof cp.userId === 'string') return { kind: 'user', id: cp.userId };
   const instanceId = (cp as { instanceId?: unknown }).instanceId;

@@ -1,6 +1,7 @@
 /**
  * The one HTTP client for user-supplied URLs (webhooks, Slack, AI providers, integrations, OIDC
- * discovery, SAML metadata). THE INTERFACE ONLY: the guard is being built on its own branch.
+ * discovery, SAML metadata): its interface. `createOutbound` (client.ts) implements it; the
+ * app's instance is `app.gatehouse.outbound`.
  */
 export interface OutboundRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

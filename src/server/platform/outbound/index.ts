@@ -1,0 +1,23 @@
+export {
+  type AddressClass,
+  type AddressDecision,
+  type AddressKind,
+  type Allowlist,
+  classifyAddress,
+  decideAddress,
+  parseAllowlist,
+} from './addresses.ts';
+export {
+  createOutbound,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  type OutboundLookup,
+  type OutboundOptions,
+} from './client.ts';
+export {
+  type Outbound,
+  OutboundError,
+  type OutboundFailure,
+  type OutboundRequest,
+  type OutboundResponse,
+} from './outbound.ts';
