@@ -93,6 +93,18 @@ export interface Config {
     /** Times one address may be sent an invitation again (resent, invited again, after a cancel too) in any 24 hours. */
     maxResendsPerDay: number;
   };
+  outbox: {
+    /** Whether this instance carries out outbox jobs (OUTBOX_WORKER=off: it only enqueues them). */
+    worker: boolean;
+    /** How often the worker looks for due jobs when no notice woke it (ms). */
+    pollMs: number;
+    /** Jobs one instance carries out at once. */
+    concurrency: number;
+    /** Days a done job (and its attempts) is kept. */
+    retentionDays: number;
+    /** Days a dead job is kept, for operators to look at and retry. */
+    deadRetentionDays: number;
+  };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
@@ -269,6 +281,14 @@ function readSecrets(env: Env): Config['secrets'] {
   return { key, keyFile: file ? path.resolve(file) : undefined, previousKeys };
 }
 
+function readSwitch(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase() ?? '';
+  if (raw === '') return fallback;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -333,6 +353,13 @@ export function loadConfig(env: Env = process.env): Config {
     invitations: {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),
       maxResendsPerDay: readInt(env, 'INVITATION_MAX_RESENDS_PER_DAY', 5, 0, 1000),
+    },
+    outbox: {
+      worker: readSwitch(env, 'OUTBOX_WORKER', true),
+      pollMs: readInt(env, 'OUTBOX_POLL_MS', 1000, 50, 60_000),
+      concurrency: readInt(env, 'OUTBOX_CONCURRENCY', 8, 1, 256),
+      retentionDays: readInt(env, 'OUTBOX_RETENTION_DAYS', 7, 1, 3650),
+      deadRetentionDays: readInt(env, 'OUTBOX_DEAD_RETENTION_DAYS', 30, 1, 3650),
     },
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),

@@ -1,13 +1,25 @@
 export {
+  JOB_STATES,
+  type JobRow,
+  type JobState,
+  listJobs,
+  lockJob,
+  purgeFinishedJobs,
+  type Retention,
+  reviveJob,
+} from './jobs.ts';
+export {
   EVENT_DISPATCH,
   EVENT_TYPES,
   type EventType,
   emitEvent,
   enqueue,
+  OUTBOX_WAKE_TOPIC,
   type OutboxJob,
   type PlatformEvent,
 } from './outbox.ts';
 export {
+  DEFAULT_LEASE_SECONDS,
   DEFAULT_RETRY_DELAYS,
   type EventSubscriber,
   GiveUp,
