@@ -113,6 +113,18 @@ export interface Config {
     /** How often each instance looks for audit entries to stream to `audit.entry` webhooks (ms). */
     auditStreamIntervalMs: number;
   };
+  outbox: {
+    /** Whether this instance carries out outbox jobs (OUTBOX_WORKER=off: it only enqueues them). */
+    worker: boolean;
+    /** How often the worker looks for due jobs when no notice woke it (ms). */
+    pollMs: number;
+    /** Jobs one instance carries out at once. */
+    concurrency: number;
+    /** Days a done job (and its attempts) is kept. */
+    retentionDays: number;
+    /** Days a dead job is kept, for operators to look at and retry. */
+    deadRetentionDays: number;
+  };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
@@ -332,6 +344,14 @@ function readOutboundAllowlist(env: Env): string[] {
   return entries;
 }
 
+function readSwitch(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase() ?? '';
+  if (raw === '') return fallback;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -404,6 +424,13 @@ export function loadConfig(env: Env = process.env): Config {
     webhooks: {
       retrySchedule: readRetrySchedule(env),
       auditStreamIntervalMs: readInt(env, 'WEBHOOK_AUDIT_STREAM_INTERVAL_MS', 2_000, 50, 600_000),
+    },
+    outbox: {
+      worker: readSwitch(env, 'OUTBOX_WORKER', true),
+      pollMs: readInt(env, 'OUTBOX_POLL_MS', 1000, 50, 60_000),
+      concurrency: readInt(env, 'OUTBOX_CONCURRENCY', 8, 1, 256),
+      retentionDays: readInt(env, 'OUTBOX_RETENTION_DAYS', 7, 1, 3650),
+      deadRetentionDays: readInt(env, 'OUTBOX_DEAD_RETENTION_DAYS', 30, 1, 3650),
     },
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),

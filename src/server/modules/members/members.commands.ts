@@ -19,10 +19,11 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
+import { queueEmail } from '../../platform/mail/queue.ts';
 import { revokeTokens } from '../api-tokens/index.ts';
 import { findRoleBySlug, isPrivileged, roleForAssignment } from '../roles/index.ts';
 import { alertOwnersOfPromotion } from './members.alerts.ts';
+import { ownershipReceived, roleChanged } from './members.mail.ts';
 import { assertMayOwnAnother } from './members.ownership.ts';
 import {
   countOwners,
@@ -165,11 +166,12 @@ export const changeMemberRole = defineCommand({
       toName: role.name,
       reason: 'changed',
     });
-    ctx.afterCommit(() =>
-      ctx.services.mailer.dispatch({
-        to: member.email,
-        subject: `Your role in ${quoted(access.orgName)} is now ${quoted(role.name)}`,
-        text: `Your role in ${quoted(access.orgName)} changed from ${member.role} to ${role.slug}.\n`,
+    await queueEmail(ctx, member.email, (language) =>
+      roleChanged(language, {
+        orgName: access.orgName,
+        roleName: role.name,
+        from: member.role,
+        to: role.slug,
       }),
     );
     if (isPrivileged(role) && !isPrivileged({ slug: member.role, permissions: member.rolePermissions })) {
@@ -296,12 +298,8 @@ export const transferOwnership = defineCommand({
       });
     }
     await alertOwnersOfPromotion(ctx, access, target.email, owner!.name);
-    ctx.afterCommit(() =>
-      ctx.services.mailer.dispatch({
-        to: target.email,
-        subject: `You are now the owner of ${quoted(access.orgName)}`,
-        text: `Ownership of ${quoted(access.orgName)} was transferred to you. The previous owner is now an Admin.\n`,
-      }),
+    await queueEmail(ctx, target.email, (language) =>
+      ownershipReceived(language, { orgName: access.orgName }),
     );
     ctx.record({
       target: { type: 'organization', id: access.orgId, name: access.orgName },

@@ -16,7 +16,8 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { digestTag, ifMatches } from '../../platform/http/etag.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
+import { queueEmail } from '../../platform/mail/queue.ts';
+import { movedByDeletion } from './roles.mail.ts';
 import { isPrivileged } from './roles.privilege.ts';
 import {
   countRoleAssignments,
@@ -208,7 +209,6 @@ export const removeRole = defineCommand({
     await invalidateMemberships(ctx, access.orgId, moved);
     const tokensMoved = await moveTokensToRole(ctx, access.orgId, role.id, to!.id);
     if (target && holders.length > 0) {
-      const { orgName } = access;
       // Each moved member's role changed: the event members' own role changes send (members
       // cannot be imported here, it depends on roles).
       for (const holder of holders) {
@@ -223,15 +223,17 @@ export const removeRole = defineCommand({
         };
         await ctx.emit({ type: 'member.role_changed', orgId: access.orgId, data: { ...data } });
       }
-      ctx.afterCommit(() => {
-        for (const { email } of holders) {
-          ctx.services.mailer.dispatch({
-            to: email,
-            subject: `Your role in ${quoted(orgName)} is now ${quoted(target.name)}`,
-            text: `Your role in ${quoted(orgName)} changed from ${role.slug} to ${target.slug}: the ${quoted(role.name)} role was deleted.\n`,
-          });
-        }
-      });
+      for (const { email } of holders) {
+        await queueEmail(ctx, email, (language) =>
+          movedByDeletion(language, {
+            orgName: access.orgName,
+            roleName: target.name,
+            from: role.slug,
+            to: target.slug,
+            deletedRoleName: role.name,
+          }),
+        );
+      }
       if (isPrivileged(target) && !isPrivileged(role)) {
         for (const { email } of holders) await ctx.services.alertPromotion(ctx, access, email, target.name);
       }

@@ -39,6 +39,7 @@ export async function webhooksModule(app: FastifyInstance): Promise<void> {
   const stream = new AuditStream({ database, outbox }, config.webhooks.auditStreamIntervalMs, {
     error: (obj, msg) => app.log.error(obj, msg),
   });
-  app.addHook('onReady', async () => stream.start());
+  // It feeds the outbox: it runs where the outbox's worker does (OUTBOX_WORKER).
+  if (config.outbox.worker) app.addHook('onReady', async () => stream.start());
   app.addHook('preClose', async () => stream.stop());
 }

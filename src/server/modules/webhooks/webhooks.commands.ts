@@ -3,10 +3,10 @@ import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { assertFound, ConflictError } from '../../platform/errors/app-error.ts';
 import { redactUrl } from '../../platform/http/redact.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
-import type { Secrets } from '../../platform/secrets/secrets.ts';
+import { mailLanguage, queueEmail } from '../../platform/mail/queue.ts';
 import { listMembersHolding } from '../members/index.ts';
 import { findOrg } from '../organizations/index.ts';
+import { webhookDisabled } from './webhooks.mail.ts';
 import {
   auditHead,
   countWebhooks,
@@ -25,9 +25,6 @@ export const WEBHOOKS_PER_ORG = 20;
 
 /** How long a rotated-out secret keeps signing beside the new one. */
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
-
-/** The email job's kind (the outbox handler that sends mail). */
-export const EMAIL_JOB = 'email.send';
 
 /** Where a webhook's secrets are sealed: the context names the row, so a value moved elsewhere does not open. */
 export const secretContext = (id: string) => `webhook-secret:${id}`;
@@ -73,19 +70,18 @@ export interface CreatedWebhook extends WebhookRow {
 export const createWebhook = defineCommand({
   action: 'webhook.created',
   permission: 'webhooks:manage',
-  async run(ctx, input: WebhookValues & { secrets: Secrets }): Promise<CreatedWebhook> {
+  async run(ctx, input: WebhookValues): Promise<CreatedWebhook> {
     const access = orgAccess(ctx);
     // Counted under the org's lock (shared: creations of one org queue on the count's rows).
     if ((await countWebhooks(ctx.tx, access.orgId)) >= WEBHOOKS_PER_ORG) throw new WebhookLimitError();
     const id = randomUUID();
     const secret = generateSecret();
-    const { secrets, ...values } = input;
     const row = await insertWebhook(ctx.tx, access.orgId, {
-      ...values,
+      ...input,
       id,
-      secret: secrets.seal(secret, secretContext(id)),
+      secret: ctx.services.secrets.seal(secret, secretContext(id)),
       createdBy: access.userId,
-      auditCursor: await cursorFor(ctx, access.orgId, values.events),
+      auditCursor: await cursorFor(ctx, access.orgId, input.events),
     });
     ctx.record({ target: target(row), after: snapshot(row) });
     return { ...row, secret };
@@ -156,19 +152,17 @@ export const removeWebhook = defineCommand({
 export const rotateWebhookSecret = defineCommand({
   action: 'webhook.secret_rotated',
   permission: 'webhooks:manage',
-  async run(
-    ctx,
-    input: { id: string; secrets: Secrets },
-  ): Promise<{ secret: string; previousSecretExpiresAt: Date }> {
+  async run(ctx, input: { id: string }): Promise<{ secret: string; previousSecretExpiresAt: Date }> {
+    const { secrets } = ctx.services;
     const { orgId } = orgAccess(ctx);
     const webhook = await lockWebhook(ctx.tx, orgId, input.id);
     assertFound(webhook, 'webhook');
-    const current = input.secrets.open(webhook.secret, secretContext(webhook.id));
+    const current = secrets.open(webhook.secret, secretContext(webhook.id));
     const secret = generateSecret();
     const previousSecretExpiresAt = new Date(Date.now() + ROTATION_OVERLAP_MS);
     await updateWebhook(ctx.tx, orgId, webhook.id, {
-      secret: input.secrets.seal(secret, secretContext(webhook.id)),
-      previousSecret: input.secrets.seal(current, previousSecretContext(webhook.id)),
+      secret: secrets.seal(secret, secretContext(webhook.id)),
+      previousSecret: secrets.seal(current, previousSecretContext(webhook.id)),
       previousSecretExpiresAt,
     });
     ctx.record({
@@ -203,13 +197,20 @@ export const disableWebhook = defineCommand({
       disabledAt: new Date(),
     });
     const org = await findOrg(ctx.tx, input.orgId);
-    const admins = await listMembersHolding(ctx.tx, input.orgId, 'webhooks:manage');
-    for (const admin of admins) {
-      await ctx.enqueue({
-        kind: EMAIL_JOB,
-        orgId: input.orgId,
-        payload: disabledNotice(admin, webhook, { ...input, orgName: org?.name ?? '' }),
-      });
+    const url = redactUrl(webhook.url) ?? '';
+    for (const admin of await listMembersHolding(ctx.tx, input.orgId, 'webhooks:manage')) {
+      await queueEmail(
+        ctx,
+        admin.email,
+        (language) =>
+          webhookDisabled(language, {
+            orgName: org?.name ?? '',
+            url,
+            reason: input.reason,
+            detail: input.detail,
+          }),
+        { language: mailLanguage(admin.locale) },
+      );
     }
     ctx.record({
       orgId: input.orgId,
@@ -220,33 +221,3 @@ export const disableWebhook = defineCommand({
     return true;
   },
 });
-
-/** The notice to one admin, in their language (English unless they chose Spanish). */
-function disabledNotice(
-  admin: { email: string; locale: string | null },
-  webhook: Pick<WebhookRow, 'url'>,
-  input: { reason: DisableReason; detail: string; orgName: string },
-): { to: string; subject: string; text: string } {
-  const org = quoted(input.orgName);
-  const url = redactUrl(webhook.url) ?? '';
-  if (admin.locale?.startsWith('es')) {
-    const why =
-      input.reason === 'gone'
-        ? 'El receptor respondió 410 Gone: dice que la dirección ya no existe.'
-        : 'Todas las entregas han fallado durante 5 días seguidos.';
-    return {
-      to: admin.email,
-      subject: `Gatehouse desactivó un webhook de ${org}`,
-      text: `El webhook ${url} de ${org} se desactivó. ${why}\n\nÚltimo error: ${input.detail}\n\nRevisa el receptor y vuelve a activarlo en Ajustes → Webhooks.\n`,
-    };
-  }
-  const why =
-    input.reason === 'gone'
-      ? 'The receiver answered 410 Gone: it says the address no longer exists.'
-      : 'Every delivery to it has failed for 5 days straight.';
-  return {
-    to: admin.email,
-    subject: `Gatehouse turned off a webhook of ${org}`,
-    text: `The webhook ${url} of ${org} was turned off. ${why}\n\nLast error: ${input.detail}\n\nCheck the receiver, then turn it back on in Settings → Webhooks.\n`,
-  };
-}

@@ -124,7 +124,7 @@ const canonicalEvents = (events: readonly string[]) => EVENT_TYPES.filter((e) =>
 
 export function webhooksRoutes(app: FastifyInstance): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { commands, database, secrets } = app.gatehouse;
+  const { commands, database } = app.gatehouse;
   const base = '/api/v1/orgs/:orgId/webhooks';
 
   r.get(
@@ -187,7 +187,6 @@ export function webhooksRoutes(app: FastifyInstance): void {
         events: canonicalEvents(request.body.events),
         description: request.body.description?.trim() || null,
         enabled: request.body.enabled ?? true,
-        secrets,
       });
       return reply.status(201).send({ ...present(created), secret: created.secret });
     },
@@ -284,8 +283,7 @@ export function webhooksRoutes(app: FastifyInstance): void {
         },
       },
     },
-    async (request) =>
-      commands.run(rotateWebhookSecret, request.invocation(), { id: request.params.id, secrets }),
+    async (request) => commands.run(rotateWebhookSecret, request.invocation(), { id: request.params.id }),
   );
 
   r.post(

@@ -1074,6 +1074,8 @@ export const outboxJobs = pgTable(
     check('outbox_jobs_state', sql`${t.state} IN ('pending', 'done', 'dead')`),
     uniqueIndex('outbox_jobs_dedupe_key_idx').on(t.dedupeKey),
     index('outbox_jobs_due_idx').on(t.runAt).where(sql`${t.state} = 'pending'`),
+    // Retention's purge and the operators' list of dead jobs.
+    index('outbox_jobs_finished_idx').on(t.state, t.finishedAt).where(sql`${t.state} <> 'pending'`),
     index('outbox_jobs_org_idx').on(t.orgId),
   ],
 );

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { EventType } from '../../../contracts/events.ts';
+import { wakeNotice } from '../cache/cache.ts';
 import type { Executor } from '../db/client.ts';
-import { outboxJobs } from '../db/schema.ts';
 
 /** Work to carry out once the transaction that writes it commits. */
 export interface OutboxJob<P = unknown> {
@@ -15,25 +16,39 @@ export interface OutboxJob<P = unknown> {
   runAt?: Date;
   /** Idempotency: a job whose key is already in the outbox is not written again. */
   dedupeKey?: string;
+  /**
+   * The job's id, when the payload must name it before it is written (a secret sealed for this
+   * row: `outbox_jobs.payload:<id>`); a random one otherwise.
+   */
+  id?: string;
 }
+
+/** The topic of the wake notice each enqueue sends to every instance's worker (PostgreSQL). */
+export const OUTBOX_WAKE_TOPIC = 'outbox';
 
 /**
  * Writes a job in the caller's transaction: it exists exactly when the change that caused it
  * committed. Returns the job's id, or null when a job with the same `dedupeKey` already exists.
+ *
+ * A job due now also queues a wake notice in the same statement (no extra round trip): at commit
+ * PostgreSQL tells every instance listening on the cache bus, whose worker then claims it at once
+ * instead of at its next poll. PostgreSQL folds identical notices of one transaction into one.
  */
 export async function enqueue<P>(tx: Executor, job: OutboxJob<P>): Promise<string | null> {
-  const rows = await tx
-    .insert(outboxJobs)
-    .values({
-      kind: job.kind,
-      payload: job.payload as object,
-      orgId: job.orgId ?? null,
-      ...(job.runAt ? { runAt: job.runAt } : {}),
-      dedupeKey: job.dedupeKey ?? null,
-    })
-    .onConflictDoNothing({ target: outboxJobs.dedupeKey })
-    .returning({ id: outboxJobs.id });
-  return rows[0]?.id ?? null;
+  const id = job.id ?? randomUUID();
+  const due = job.runAt === undefined || job.runAt.getTime() <= Date.now();
+  const wake = wakeNotice(OUTBOX_WAKE_TOPIC);
+  const result = (await tx.execute(sql`
+    WITH job AS (
+      INSERT INTO outbox_jobs (id, kind, payload, org_id, run_at, dedupe_key)
+      VALUES (${id}, ${job.kind}, ${JSON.stringify(job.payload ?? null)}::jsonb, ${job.orgId ?? null},
+              ${job.runAt ? sql`${job.runAt.toISOString()}::timestamptz` : sql`now()`}, ${job.dedupeKey ?? null})
+      ON CONFLICT (dedupe_key) DO NOTHING
+      RETURNING id)
+    SELECT id${due ? sql`, pg_notify(${wake.channel}, ${wake.payload})` : sql``} FROM job`)) as unknown as {
+    rows: { id: string }[];
+  };
+  return result.rows[0]?.id ?? null;
 }
 
 /**

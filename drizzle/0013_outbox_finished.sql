@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_jobs_finished_idx" ON "outbox_jobs" USING btree ("state","finished_at") WHERE "outbox_jobs"."state" <> 'pending';
