@@ -203,6 +203,39 @@ export function buildCli(): Command {
       await runOperatorSetModuleCost(loadConfig(), module, tokens, options);
     });
 
+  const outbox = program
+    .command('outbox')
+    .description(
+      "Work the servers carry out after a change commits (emails; later webhook deliveries): what was given up, and trying it again. On the server's own database, as `operator` reaches it",
+    );
+  outbox
+    .command('list')
+    .description(
+      'Outbox jobs, the most recent first: id, kind, state (pending, done, dead), attempts, organization, when, last error',
+    )
+    .option('--dead', 'only the jobs given up (their attempts spent, or refused for good)')
+    .option('--state <state>', 'only jobs in this state: pending, done or dead')
+    .option('--kind <kind>', 'only jobs of this kind (email.send, event.dispatch, ...)')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--json', 'print JSON')
+    .action(
+      async (options: { dead?: boolean; state?: string; kind?: string; limit?: string; json?: boolean }) => {
+        const { runOutboxList } = await import('./operator-commands.ts');
+        await runOutboxList(loadConfig(), options);
+      },
+    );
+  outbox
+    .command('retry')
+    .description(
+      'Make a dead job due again: one more attempt (a failure leaves it dead). Recorded in the audit log with actor operator',
+    )
+    .argument('<id>', 'the job, as `gatehouse outbox list --dead` shows it')
+    .option(...reasonOption)
+    .action(async (id: string, options: { reason?: string }) => {
+      const { runOutboxRetry } = await import('./operator-commands.ts');
+      await runOutboxRetry(loadConfig(), id, options);
+    });
+
   program
     .command('break-glass')
     .description(

@@ -263,3 +263,88 @@ export async function runOperatorSetModuleCost(
     );
   });
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The longest error shown per job in the table (`--json` has it whole). */
+const ERROR_SHOWN = 100;
+
+export async function runOutboxList(
+  config: Config,
+  options: { dead?: boolean; state?: string; kind?: string; limit?: string; json?: boolean },
+): Promise<void> {
+  const { JOB_STATES, listJobs } = await import('../server/modules/operator/index.ts');
+  const state = options.dead ? 'dead' : options.state;
+  if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
+    throw new UsageError(`unknown state "${state}": the states are ${JOB_STATES.join(', ')}`);
+  }
+  const limitText = options.limit ?? '100';
+  if (!/^[0-9]{1,5}$/.test(limitText) || Number(limitText) < 1) {
+    throw new UsageError('--limit must be a whole number from 1 to 99999');
+  }
+  const jobs = await withOperator(config, false, (s) =>
+    s.read((db) =>
+      listJobs(db, {
+        ...(state ? { state: state as (typeof JOB_STATES)[number] } : {}),
+        ...(options.kind ? { kind: options.kind } : {}),
+        limit: Number(limitText),
+      }),
+    ),
+  );
+  if (options.json) {
+    out(
+      JSON.stringify(
+        jobs.map((j) => ({
+          ...j,
+          runAt: j.runAt.toISOString(),
+          createdAt: j.createdAt.toISOString(),
+          finishedAt: j.finishedAt?.toISOString() ?? null,
+        })),
+      ),
+    );
+    return;
+  }
+  if (jobs.length === 0) {
+    out(state ? `no ${state} jobs` : 'no jobs');
+    return;
+  }
+  out(
+    table(
+      jobs.map((j) => ({
+        id: j.id,
+        kind: j.kind,
+        state: j.state,
+        attempts: String(j.attempts),
+        org: j.orgId ?? '-',
+        when: (j.finishedAt ?? j.createdAt).toISOString(),
+        'last error':
+          j.lastError === null
+            ? '-'
+            : shown(
+                j.lastError.length > ERROR_SHOWN
+                  ? `${j.lastError.slice(0, ERROR_SHOWN - 3)}...`
+                  : j.lastError,
+              ),
+      })),
+      ['id', 'kind', 'state', 'attempts', 'org', 'when', 'last error'],
+    ),
+  );
+}
+
+export async function runOutboxRetry(
+  config: Config,
+  id: string,
+  options: { reason?: string },
+): Promise<void> {
+  const reason = requireReason(options.reason);
+  if (!UUID.test(id))
+    throw new UsageError(`"${id}" is not a job id (a UUID, as \`gatehouse outbox list\` shows)`);
+  const { retryOutboxJob } = await import('../server/modules/operator/index.ts');
+  await withOperator(config, true, async (s) => {
+    const job = await s.run(retryOutboxJob, { id: id.toLowerCase(), reason });
+    out(
+      `${job.kind} job ${job.id} is due again (attempt ${job.attempts + 1}); ` +
+        (config.databaseUrl ? 'the running servers take it up now' : 'the server takes it up when it starts'),
+    );
+  });
+}

@@ -59,7 +59,8 @@ export async function openOperator(config: Config, options: { writes: boolean })
     const { AuditLog } = await import('../server/platform/audit/log.ts');
     const { createInvalidationBus, InvalidatingCache } = await import('../server/platform/cache/cache.ts');
     const { SessionService } = await import('../server/platform/auth/sessions.ts');
-    const { createMailer } = await import('../server/platform/mail/mailer.ts');
+    const { loadSecrets } = await import('../server/platform/secrets/secrets.ts');
+    const { MissingSecretsKeyError } = await import('../server/platform/secrets/keys.ts');
     const { CommandRunner } = await import('../server/platform/command.ts');
     const { alertOwnersOfPromotion } = await import('../server/modules/members/index.ts');
     const logError = (err: unknown, msg: string) =>
@@ -90,20 +91,30 @@ export async function openOperator(config: Config, options: { writes: boolean })
       config.session,
       logError,
     );
-    const mailer = createMailer({
-      smtpUrl: config.smtpUrl,
-      from: config.mailFrom,
-      dataDir: config.dataDir,
-      log: { info: () => undefined, warn: (_obj, msg) => process.stderr.write(`gatehouse: ${msg}\n`) },
-    });
-    closers.push(() => mailer.close());
+    let secrets: ReturnType<typeof loadSecrets>;
+    try {
+      // Emails are sealed into their outbox jobs: under the servers' key, or no server opens them.
+      secrets = loadSecrets({
+        key: config.secrets.key,
+        file: config.secrets.keyFile,
+        previousKeys: config.secrets.previousKeys,
+        dataDir: config.dataDir,
+        generate: false,
+      });
+    } catch (err) {
+      if (!(err instanceof MissingSecretsKeyError)) throw err;
+      throw new ConfigError(
+        `${err.message}; set SECRETS_KEY (or SECRETS_KEY_FILE) as the servers have it, or DATA_DIR to the folder that holds their secrets-key`,
+      );
+    }
     const audit = new AuditLog(database, signingKey, logError);
     closers.push(() => audit.close());
     const runner = new CommandRunner(
       database,
       bus,
-      // Jobs this command enqueues are carried out by a running server's outbox worker.
-      { sessions, mailer, audit, outbox: { wake: () => undefined }, alertPromotion: alertOwnersOfPromotion },
+      // Jobs this command enqueues (its emails) are carried out by the servers' outbox workers: at
+      // once on PostgreSQL (the commit's wake notice), on the embedded database when it next starts.
+      { sessions, secrets, audit, outbox: { wake: () => undefined }, alertPromotion: alertOwnersOfPromotion },
       audit,
       logError,
     );

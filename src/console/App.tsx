@@ -52,6 +52,7 @@ const FindingsPage = lazy(() => import('./pages/Findings.tsx').then((m) => ({ de
 const FindingDetailPage = lazy(() =>
   import('./pages/FindingDetail.tsx').then((m) => ({ default: m.FindingDetailPage })),
 );
+const WebhooksPage = lazy(() => import('./pages/Webhooks.tsx').then((m) => ({ default: m.WebhooksPage })));
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
 const AccountSecurityPage = lazy(() =>
@@ -477,6 +478,7 @@ export function App() {
             <Route path="security" element={<SecurityPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
+            <Route path="webhooks" element={<WebhooksPage />} />
             <Route path="applications" element={<ApplicationsPage />} />
             <Route path="scans" element={<ScansPage />} />
             <Route path="scans/:scanId" element={<ScanDetailPage />} />

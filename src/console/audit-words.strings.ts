@@ -45,6 +45,10 @@ const actions = {
     'Scan module cost changed by an operator',
     'Coste de un módulo de escaneo cambiado por un operador',
   ],
+  'outbox.job_retried': [
+    'Failed delivery retried by an operator',
+    'Entrega fallida reintentada por un operador',
+  ],
   'ownership.transferred': ['Ownership transferred', 'Propiedad transferida'],
   'application.created': ['Application added', 'Aplicación añadida'],
   'application.updated': ['Application updated', 'Aplicación actualizada'],

@@ -252,6 +252,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
+  { path: 'webhooks', label: 'webhooksNav', needs: 'webhooks:manage' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },

@@ -82,6 +82,8 @@ const en = {
   problem_url_not_allowed_title: 'This address cannot be reached from Gatehouse',
   problem_url_not_allowed:
     'Use an https:// address on the public internet. Addresses on this machine or a private network are refused unless the operator allows them (OUTBOUND_ALLOWLIST).',
+  problem_webhook_limit_title: 'This organization has as many webhooks as it may have',
+  problem_webhook_limit: 'Delete a webhook you no longer use, or add the new events to an existing one.',
   problem_reauthentication_required_title: 'Confirm it is you',
   problem_reauthentication_required:
     'Enter your password again to continue. This protects your account if someone else has your session.',
@@ -256,6 +258,8 @@ const es: Strings<typeof en>['es'] = {
   problem_url_not_allowed_title: 'Gatehouse no puede conectarse a esta dirección',
   problem_url_not_allowed:
     'Use una dirección https:// de internet. Las direcciones de esta máquina o de una red privada se rechazan, salvo que el operador las permita (OUTBOUND_ALLOWLIST).',
+  problem_webhook_limit_title: 'Esta organización ya tiene tantos webhooks como puede tener',
+  problem_webhook_limit: 'Elimina un webhook que ya no uses o añade los nuevos eventos a uno existente.',
   problem_reauthentication_required_title: 'Confirma que eres tú',
   problem_reauthentication_required:
     'Vuelve a escribir tu contraseña para continuar. Así se protege tu cuenta si otra persona tiene tu sesión.',

@@ -15,6 +15,7 @@ import { scansStrings } from './pages/Scans.strings.ts';
 import { securityStrings } from './pages/Security.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
 import { usageStrings } from './pages/Usage.strings.ts';
+import { webhooksStrings } from './pages/Webhooks.strings.ts';
 import { problemStrings } from './problems.strings.ts';
 import { shellStrings } from './shell.strings.ts';
 import type { Strings } from './strings-bundle.ts';
@@ -43,4 +44,5 @@ export const pageStrings: Strings[] = [
   problemStrings,
   shellStrings,
   usageStrings,
+  webhooksStrings,
 ];

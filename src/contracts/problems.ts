@@ -28,6 +28,7 @@ export const PROBLEM_CODES = [
   'quota_exhausted',
   'invalid_sarif',
   'url_not_allowed',
+  'webhook_limit',
   'reauthentication_required',
   'rate_limited',
   'invite_expired',

@@ -21,6 +21,7 @@ import { policiesModule } from './modules/policies/index.ts';
 import { quotaModule } from './modules/quota/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { scansModule } from './modules/scans/index.ts';
+import { webhooksModule } from './modules/webhooks/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { deniedRecorder } from './platform/audit/denied.ts';
 import { loadSigningKey } from './platform/audit/keys.ts';
@@ -49,9 +50,10 @@ import { ProblemSchema } from './platform/http/schemas.ts';
 import { findUnsafeText, schemaController } from './platform/http/validation.ts';
 import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
+import { emailHandler } from './platform/mail/queue.ts';
 import { createOutbound, type OutboundLookup } from './platform/outbound/client.ts';
 import type { Outbound } from './platform/outbound/outbound.ts';
-import { OutboxWorker } from './platform/outbox/index.ts';
+import { OUTBOX_WAKE_TOPIC, OutboxWorker } from './platform/outbox/index.ts';
 import { loadSecrets, type Secrets } from './platform/secrets/secrets.ts';
 
 /** What every module may use. Built once per app. */
@@ -221,18 +223,25 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ...(options.outboundLookup ? { lookup: options.outboundLookup } : {}),
   });
   const outbox = new OutboxWorker(database, {
+    pollMs: config.outbox.pollMs,
+    concurrency: config.outbox.concurrency,
+    retention: { doneDays: config.outbox.retentionDays, deadDays: config.outbox.deadRetentionDays },
     log: {
       warn: (obj, msg) => app.log.warn(obj, msg),
       error: (obj, msg) => app.log.error(obj, msg),
     },
   });
-  app.addHook('onReady', async () => outbox.start());
+  outbox.register(emailHandler(mailer, secrets));
+  // Jobs committed by any instance wake this one's worker (PostgreSQL; polling stays the fallback).
+  bus.onWake(OUTBOX_WAKE_TOPIC, () => outbox.wake());
+  // OUTBOX_WORKER=off: this instance enqueues and serves, and leaves the jobs to the others.
+  if (config.outbox.worker) app.addHook('onReady', async () => outbox.start());
   // Before the audit log and the mailer close (onClose): the attempts under way finish first.
   app.addHook('preClose', async () => outbox.stop());
   const commands = new CommandRunner(
     database,
     bus,
-    { sessions, mailer, audit, outbox, alertPromotion: alertOwnersOfPromotion },
+    { sessions, secrets, audit, outbox, alertPromotion: alertOwnersOfPromotion },
     // The benchmark's baseline writes the change alone, to measure what the audit costs.
     options.unaudited ? { entryFor: audit.entryFor.bind(audit), append: async () => [] } : audit,
     logError,
@@ -355,6 +364,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(scansModule);
   await app.register(quotaModule);
   await app.register(findingsModule);
+  await app.register(webhooksModule);
   await app.register(mcpModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);

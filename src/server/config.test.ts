@@ -95,3 +95,36 @@ describe('MAIL_FROM', () => {
     );
   });
 });
+
+describe('OUTBOX_*', () => {
+  it('runs the worker by default, polling every second, eight jobs at once, keeping done jobs 7 days and dead 30', () => {
+    expect(loadConfig({}).outbox).toEqual({
+      worker: true,
+      pollMs: 1000,
+      concurrency: 8,
+      retentionDays: 7,
+      deadRetentionDays: 30,
+    });
+  });
+
+  it('takes OUTBOX_WORKER=off (an instance that only enqueues) and the other settings', () => {
+    expect(
+      loadConfig({
+        OUTBOX_WORKER: 'off',
+        OUTBOX_POLL_MS: '250',
+        OUTBOX_CONCURRENCY: '2',
+        OUTBOX_RETENTION_DAYS: '3',
+        OUTBOX_DEAD_RETENTION_DAYS: '90',
+      }).outbox,
+    ).toEqual({ worker: false, pollMs: 250, concurrency: 2, retentionDays: 3, deadRetentionDays: 90 });
+    expect(loadConfig({ OUTBOX_WORKER: ' On ' }).outbox.worker).toBe(true);
+  });
+
+  it('refuses values it cannot read, naming the setting', () => {
+    expect(() => loadConfig({ OUTBOX_WORKER: 'sometimes' })).toThrow(/^OUTBOX_WORKER must be on or off/);
+    expect(() => loadConfig({ OUTBOX_POLL_MS: '0' })).toThrow(/^OUTBOX_POLL_MS must be an integer/);
+    expect(() => loadConfig({ OUTBOX_CONCURRENCY: 'many' })).toThrow(
+      /^OUTBOX_CONCURRENCY must be an integer/,
+    );
+  });
+});

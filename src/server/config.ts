@@ -104,6 +104,27 @@ export interface Config {
     /** Times one address may be sent an invitation again (resent, invited again, after a cancel too) in any 24 hours. */
     maxResendsPerDay: number;
   };
+  webhooks: {
+    /**
+     * Seconds to wait before each retry of a failed delivery (WEBHOOK_RETRY_SCHEDULE, comma-separated);
+     * a delivery is given up after `retrySchedule.length + 1` attempts.
+     */
+    retrySchedule: number[];
+    /** How often each instance looks for audit entries to stream to `audit.entry` webhooks (ms). */
+    auditStreamIntervalMs: number;
+  };
+  outbox: {
+    /** Whether this instance carries out outbox jobs (OUTBOX_WORKER=off: it only enqueues them). */
+    worker: boolean;
+    /** How often the worker looks for due jobs when no notice woke it (ms). */
+    pollMs: number;
+    /** Jobs one instance carries out at once. */
+    concurrency: number;
+    /** Days a done job (and its attempts) is kept. */
+    retentionDays: number;
+    /** Days a dead job is kept, for operators to look at and retry. */
+    deadRetentionDays: number;
+  };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
@@ -280,6 +301,27 @@ function readSecrets(env: Env): Config['secrets'] {
   return { key, keyFile: file ? path.resolve(file) : undefined, previousKeys };
 }
 
+/** The contract's schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18_000, 36_000, 36_000];
+
+/** WEBHOOK_RETRY_SCHEDULE: whole seconds, comma-separated (`0` retries at once), 1 to 20 retries. */
+function readRetrySchedule(env: Env): number[] {
+  const raw = env.WEBHOOK_RETRY_SCHEDULE?.trim();
+  if (!raw) return [...DEFAULT_WEBHOOK_RETRY_SCHEDULE];
+  const parts = raw.split(',').map((s) => s.trim());
+  const delays = parts.map(Number);
+  if (
+    parts.length > 20 ||
+    parts.some((p) => !/^\d{1,7}$/.test(p)) ||
+    delays.some((d) => !Number.isInteger(d) || d > 7 * 86_400)
+  ) {
+    throw new ConfigError(
+      `WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated whole numbers of seconds, each at most 604800 (7 days), e.g. 5,300,1800; got "${raw}"`,
+    );
+  }
+  return delays;
+}
+
 function readBoolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -300,6 +342,14 @@ function readOutboundAllowlist(env: Env): string[] {
     throw new ConfigError(`OUTBOUND_ALLOWLIST: ${(err as Error).message}`);
   }
   return entries;
+}
+
+function readSwitch(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase() ?? '';
+  if (raw === '') return fallback;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -370,6 +420,17 @@ export function loadConfig(env: Env = process.env): Config {
     invitations: {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),
       maxResendsPerDay: readInt(env, 'INVITATION_MAX_RESENDS_PER_DAY', 5, 0, 1000),
+    },
+    webhooks: {
+      retrySchedule: readRetrySchedule(env),
+      auditStreamIntervalMs: readInt(env, 'WEBHOOK_AUDIT_STREAM_INTERVAL_MS', 2_000, 50, 600_000),
+    },
+    outbox: {
+      worker: readSwitch(env, 'OUTBOX_WORKER', true),
+      pollMs: readInt(env, 'OUTBOX_POLL_MS', 1000, 50, 60_000),
+      concurrency: readInt(env, 'OUTBOX_CONCURRENCY', 8, 1, 256),
+      retentionDays: readInt(env, 'OUTBOX_RETENTION_DAYS', 7, 1, 3650),
+      deadRetentionDays: readInt(env, 'OUTBOX_DEAD_RETENTION_DAYS', 30, 1, 3650),
     },
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),

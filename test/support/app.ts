@@ -44,7 +44,9 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
       ...overrides.loginThrottle,
     },
     invitations: { ...base.invitations, ...overrides.invitations },
+    webhooks: { ...base.webhooks, ...overrides.webhooks },
     outbound: { ...base.outbound, ...overrides.outbound },
+    outbox: { ...base.outbox, ...overrides.outbox },
     // Test files create many organizations for one user; tests of these limits lower them.
     organizations: {
       maxCreatedPerUserPerDay: 100_000,
@@ -54,18 +56,40 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
   } as Config;
 }
 
-/** A real app on a real (fresh) database, driven with `app.inject`. */
+/**
+ * What apps on one database share, as instances of one installation do: the SMTP server their
+ * outbox workers send to (any instance's worker may send a message another enqueued) and the
+ * secrets key (each opens what another sealed).
+ */
+interface Installation {
+  mail: MailSink;
+  secretsKeyFile: string;
+  apps: number;
+}
+const installations = new Map<TestDatabase['database'], Installation>();
+
+/**
+ * A real app on a real (fresh) database, driven with `app.inject`. A second app on the same
+ * database (`db`) joins the first one's installation: the same mail sink and secrets key.
+ */
 export async function createTestApp(
   overrides: ConfigOverrides = {},
   db?: TestDatabase,
   build: Pick<BuildOptions, 'outboundLookup'> = {},
 ): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
-  const mail = await startMailSink();
+  const joined = installations.get(database.database);
+  const mail = joined?.mail ?? (await startMailSink());
+  const dataDir =
+    overrides.dataDir ??
+    path.join(os.tmpdir(), `gatehouse-test-${process.pid}-${randomBytes(4).toString('hex')}`);
   const config = testConfig(
     {
       smtpUrl: mail.url,
-      dataDir: path.join(os.tmpdir(), `gatehouse-test-${process.pid}-${randomBytes(4).toString('hex')}`),
+      dataDir,
+      ...(joined && !overrides.secrets
+        ? { secrets: { key: undefined, keyFile: joined.secretsKeyFile, previousKeys: [] } }
+        : {}),
       ...overrides,
     },
     database.url,
@@ -79,6 +103,13 @@ export async function createTestApp(
   });
   const app = await buildApp({ config, database: database.database, logStream, ...build });
   await app.ready();
+  const installation = joined ?? {
+    mail,
+    secretsKeyFile: config.secrets.keyFile ?? path.join(config.dataDir, 'secrets-key'),
+    apps: 0,
+  };
+  installation.apps++;
+  installations.set(database.database, installation);
   return {
     app,
     db: database,
@@ -88,7 +119,10 @@ export async function createTestApp(
     drainOutbox: (options) => drainOutbox(app, options),
     close: async () => {
       await app.close();
-      await mail.close();
+      if (--installation.apps === 0) {
+        installations.delete(database.database);
+        await mail.close();
+      }
       if (!db) await database.destroy();
     },
   };

@@ -47,15 +47,25 @@ export function tempDirs(prefix: string) {
   };
 }
 
-/** Starts `gatehouse serve` on a free loopback port and waits until /readyz answers 200. */
-export async function startServe(env: Record<string, string>) {
+/**
+ * Starts `gatehouse serve` on a free loopback port and waits until /readyz answers 200 (at most
+ * `timeoutMs`: a first start on a busy machine compiles the sources and migrates a new database).
+ */
+export async function startServe(env: Record<string, string>, options: { timeoutMs?: number } = {}) {
   const port = await freePort();
   const child = spawn(process.execPath, [bin, 'serve'], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let gone = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      gone = true;
+      resolve(code);
+    }),
+  );
   let ready = false;
-  for (let i = 0; i < 300 && !ready; i++) {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  while (!ready && !gone && Date.now() < deadline) {
     try {
       ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
     } catch {

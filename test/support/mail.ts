@@ -52,8 +52,11 @@ export interface MailSink {
   close(): Promise<void>;
 }
 
-/** A real SMTP server on loopback that keeps every message it receives. */
-export async function startMailSink(): Promise<MailSink> {
+/**
+ * A real SMTP server on loopback that keeps every message it receives; on `port` when given (a
+ * server that comes up where the app was already told to send).
+ */
+export async function startMailSink(port = 0): Promise<MailSink> {
   const messages: CapturedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -74,10 +77,13 @@ export async function startMailSink(): Promise<MailSink> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const bound = (server.server.address() as AddressInfo).port;
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://127.0.0.1:${bound}`,
     messages,
     async latestTo(to, since = 0, match) {
       const want = to.toLowerCase();

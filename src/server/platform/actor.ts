@@ -57,3 +57,15 @@ export function describeActor(actor: Actor): string {
       return 'the system';
   }
 }
+
+/** Who acts, as events name them (`EventActor` of the contract): a type and an id, never a secret. */
+export function eventActor(actor: Actor): { type: Actor['type']; id: string | null } {
+  switch (actor.type) {
+    case 'user':
+      return { type: 'user', id: actor.userId };
+    case 'token':
+      return { type: 'token', id: actor.tokenId };
+    default:
+      return { type: actor.type, id: null };
+  }
+}

@@ -10,8 +10,8 @@ import type { CommandScope } from './command-scope.ts';
 import type { Database, Tx } from './db/client.ts';
 import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, OrgSuspendedError, PermissionDeniedError } from './errors/app-error.ts';
-import type { Mailer } from './mail/mailer.ts';
-import { emitEvent, enqueue, type OutboxJob, type PlatformEvent } from './outbox/outbox.ts';
+import { emitEvent, emitEvents, enqueue, type OutboxJob, type PlatformEvent } from './outbox/outbox.ts';
+import type { Secrets } from './secrets/secrets.ts';
 
 // The actor's types live in a leaf module every layer may import; these names stay for importers.
 export type { Actor, ChangeRecord, RequestMeta } from './actor.ts';
@@ -43,8 +43,11 @@ export interface Invocation {
 /** Platform services a command may call inside its transaction. */
 export interface CommandServices {
   sessions: SessionService;
-  /** Email; send from `afterCommit`, so nothing is sent for a change that rolled back. */
-  mailer: Mailer;
+  /**
+   * Seals secrets the change writes, emails among them: `queueEmail` (platform/mail/queue.ts)
+   * seals each message into its outbox job, so nothing is sent for a change that rolled back.
+   */
+  secrets: Secrets;
   /** The audit log (signing checkpoints, retention); entries themselves are appended by the runner. */
   audit: AuditLog;
   /** The outbox worker of this instance: woken after a commit that enqueued work. */
@@ -54,7 +57,7 @@ export interface CommandServices {
    * offered here to the modules members itself depends on, such as roles).
    */
   alertPromotion(
-    ctx: Pick<CommandContext, 'tx' | 'actor' | 'afterCommit' | 'services'>,
+    ctx: Pick<CommandContext, 'tx' | 'actor' | 'enqueue' | 'services'>,
     org: { orgId: string; orgName: string },
     who: string,
     roleName: string,
@@ -105,6 +108,13 @@ export interface CommandContext extends Invocation, CommandScope {
     data: D;
     at?: Date;
   }): Promise<PlatformEvent<D>>;
+  /**
+   * Emits many events at once (a scan's new findings): each its own event, carried in a few
+   * outbox rows however many there are (see `emitEvents`).
+   */
+  emitMany<D extends Record<string, unknown>>(
+    events: ReadonlyArray<{ type: PlatformEvent['type']; orgId: string; data: D; at?: Date }>,
+  ): Promise<PlatformEvent<D>[]>;
 }
 
 export interface CommandDefinition<I, O> {
@@ -267,6 +277,10 @@ export class CommandRunner {
             emit: (event) => {
               queued = true;
               return emitEvent(tx, event);
+            },
+            emitMany: (events) => {
+              if (events.length > 0) queued = true;
+              return emitEvents(tx, events);
             },
           };
           const output = await command.run(ctx, input);

@@ -50,7 +50,7 @@ export const deleteAccount = defineCommand({
     for (const orgId of await listActiveOrgIds(ctx.tx, userId)) {
       // A suspended organization is left too: nothing else in it changes, but a person's wish to
       // be gone is theirs, not the organization's.
-      const record = await departOrganization(ctx, orgId, userId, true);
+      const record = await departOrganization(ctx, orgId, userId, true, 'account_deleted');
       ctx.record(record);
       orgsLeft.push(orgId);
     }

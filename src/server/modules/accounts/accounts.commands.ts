@@ -228,7 +228,7 @@ export const changePassword = defineCommand({
     const session = await ctx.services.sessions.create(ctx, userId, ctx.meta, previous ?? { amr: ['pwd'] });
     await forgetDevices(ctx.tx, userId);
     const deviceToken = await trustDevice(ctx.tx, userId, undefined);
-    mailSecurityNotice(ctx, user, 'password_changed');
+    await mailSecurityNotice(ctx, user, 'password_changed');
     ctx.record({ target: userTarget(user), after: { sessionsEnded: ended } });
     return { session, deviceToken };
   },

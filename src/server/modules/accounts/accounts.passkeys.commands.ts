@@ -38,7 +38,7 @@ export const addPasskey = defineCommand({
       );
     }
     const passkey = await insertPasskey(ctx.tx, { ...input, userId });
-    mailSecurityNotice(ctx, user, 'passkey_added', passkey.name);
+    await mailSecurityNotice(ctx, user, 'passkey_added', passkey.name);
     ctx.record({
       target: passkeyTarget(passkey),
       after: {
@@ -82,7 +82,7 @@ export const removePasskey = defineCommand({
     if (!user) throw new UnauthenticatedError();
     const removed = await deletePasskeyRow(ctx.tx, userId, input.id);
     if (!removed) throw new NotFoundError('passkey');
-    mailSecurityNotice(ctx, user, 'passkey_removed', removed.name);
+    await mailSecurityNotice(ctx, user, 'passkey_removed', removed.name);
     ctx.record({ target: passkeyTarget(removed), before: { name: removed.name } });
   },
 });

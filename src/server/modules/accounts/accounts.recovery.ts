@@ -7,8 +7,14 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
+import { mailLanguage, queueEmail } from '../../platform/mail/queue.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
+import {
+  emailChangeLetter,
+  emailChangeNoticeLetter,
+  resetLetter,
+  verificationLetter,
+} from './accounts.mail.ts';
 import { deleteAllPasskeys } from './accounts.passkeys.ts';
 import {
   changeUserEmail,
@@ -74,8 +80,6 @@ export class EmailTakenError extends ConflictError {
   }
 }
 
-const until = (at: Date) => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-
 export const verifyEmailLink = (publicUrl: string, token: string) =>
   `${publicUrl}/verify-email#token=${token}`;
 export const resetPasswordLink = (publicUrl: string, token: string) =>
@@ -103,11 +107,11 @@ function requireUser(ctx: CommandContext): string {
 }
 
 /**
- * Mails a new verification link to the user's address once the transaction commits; earlier
+ * Queues a new verification link to the user's address in the change's transaction; earlier
  * links die. Called by sign-up and by the resend command.
  */
 export async function mailVerificationLink(
-  ctx: Pick<CommandContext, 'tx' | 'afterCommit' | 'services'>,
+  ctx: Pick<CommandContext, 'tx' | 'enqueue' | 'services'>,
   user: { id: string; email: string; name: string },
   publicUrl: string,
 ): Promise<void> {
@@ -118,16 +122,8 @@ export async function mailVerificationLink(
     VERIFICATION_TTL_MS,
   );
   const link = verifyEmailLink(publicUrl, token);
-  ctx.afterCommit(() =>
-    ctx.services.mailer.dispatch({
-      to: user.email,
-      subject: 'Confirm your email address for Gatehouse',
-      text:
-        `Hello ${quoted(user.name)},\n\n` +
-        `Confirm that this address is yours: ${link}\n\n` +
-        `The link works once and expires on ${until(expiresAt)}.\n` +
-        'If you did not create a Gatehouse account, ignore this email.\n',
-    }),
+  await queueEmail(ctx, user.email, (language) =>
+    verificationLetter(language, { name: user.name, link, expiresAt }),
   );
 }
 
@@ -176,17 +172,7 @@ export const requestPasswordReset = defineCommand({
     }
     const { token, expiresAt } = await issueAccountToken(ctx.tx, user.id, 'password_reset', RESET_TTL_MS);
     const link = resetPasswordLink(input.publicUrl, token);
-    ctx.afterCommit(() =>
-      ctx.services.mailer.dispatch({
-        to: user.email,
-        subject: 'Reset your Gatehouse password',
-        text:
-          'Someone, hopefully you, asked to reset the password of the Gatehouse account for this address.\n\n' +
-          `Choose a new password: ${link}\n\n` +
-          `The link works once and expires in one hour (${until(expiresAt)}). Every session of the account ends when the password is reset.\n` +
-          'If you did not ask for this, ignore this email: your password stays as it is.\n',
-      }),
-    );
+    await queueEmail(ctx, user.email, (language) => resetLetter(language, { link, expiresAt }));
     ctx.record({ target: userTarget(user), after: { ip: ctx.meta.ip } });
   },
 });
@@ -263,23 +249,16 @@ export const requestEmailChange = defineCommand({
       input.newEmail,
     );
     const link = confirmEmailLink(input.publicUrl, token);
-    ctx.afterCommit(() => {
-      ctx.services.mailer.dispatch({
-        to: input.newEmail,
-        subject: 'Confirm your new email address for Gatehouse',
-        text:
-          `${quoted(user.name)} asked to use this address for their Gatehouse account.\n\n` +
-          `Confirm it (you will be asked to sign in): ${link}\n\n` +
-          `The link works once and expires on ${until(expiresAt)}. If you did not ask for this, ignore this email.\n`,
-      });
-      ctx.services.mailer.dispatch({
-        to: user.email,
-        subject: 'Your Gatehouse email address is about to change',
-        text:
-          `A change of your Gatehouse account's email address to ${input.newEmail} was asked for. ` +
-          'It happens only once the link sent to the new address is followed.\n\n' +
-          'If this was not you, change your password now and end your other sessions from your account page.\n',
-      });
+    // The new address has no account yet: its mail is in the language of the person asking.
+    const language = mailLanguage(user.locale);
+    await queueEmail(
+      ctx,
+      input.newEmail,
+      (lang) => emailChangeLetter(lang, { name: user.name, link, expiresAt }),
+      { language },
+    );
+    await queueEmail(ctx, user.email, (lang) => emailChangeNoticeLetter(lang, { newEmail: input.newEmail }), {
+      language,
     });
     ctx.record({ target: userTarget(user), after: { newEmail: input.newEmail } });
   },

@@ -299,7 +299,7 @@ export const confirmTwoFactor = defineCommand({
     const codes = await replaceRecoveryCodes(ctx.tx, user.id);
     // Every instance sees twoFactorEnabled change with the next request.
     await ctx.invalidate(USERS_CACHE, user.id);
-    mailSecurityNotice(ctx, user, 'two_factor_enabled');
+    await mailSecurityNotice(ctx, user, 'two_factor_enabled');
     ctx.record({
       target: target(user),
       before: { twoFactorEnabled: false },
@@ -342,7 +342,7 @@ export const disableTwoFactor = defineCommand({
     if (!method) throw wrongCode();
     await clearTwoFactor(ctx.tx, user.id);
     await ctx.invalidate(USERS_CACHE, user.id);
-    mailSecurityNotice(ctx, user, 'two_factor_disabled');
+    await mailSecurityNotice(ctx, user, 'two_factor_disabled');
     ctx.record({
       target: target(user),
       before: { twoFactorEnabled: true },
@@ -360,7 +360,7 @@ export const regenerateRecoveryCodes = defineCommand({
       throw new ConflictError('Two-factor authentication is not on: there are no recovery codes.');
     }
     const codes = await replaceRecoveryCodes(ctx.tx, user.id);
-    mailSecurityNotice(ctx, user, 'recovery_codes_regenerated');
+    await mailSecurityNotice(ctx, user, 'recovery_codes_regenerated');
     ctx.record({ target: target(user), after: { codesIssued: codes.length } });
     return { recoveryCodes: codes };
   },

@@ -1,4 +1,6 @@
+import type { FindingResolvedData } from '../../../contracts/events.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
+import { eventActor } from '../../platform/actor.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
   assertFound,
@@ -84,6 +86,27 @@ export const changeFinding = defineCommand({
     }
     await updateFinding(ctx.tx, access.orgId, finding.id, { status, assigneeId });
     const after = await lockFinding(ctx.tx, access.orgId, finding.id);
+    if (status === 'resolved' && finding.status !== 'resolved' && after) {
+      const data: FindingResolvedData = {
+        orgId: access.orgId,
+        finding: {
+          id: after.id,
+          applicationId: after.applicationId,
+          ruleId: after.ruleId,
+          title: after.title,
+          severity: after.severity,
+          status: 'resolved',
+          location: after.location,
+          fingerprint: after.fingerprint,
+          tool: after.tool,
+          firstSeenAt: after.firstSeenAt.toISOString(),
+        },
+        previousStatus: finding.status,
+        resolvedBy: eventActor(ctx.actor),
+        resolvedAt: (after.resolvedAt ?? new Date()).toISOString(),
+      };
+      await ctx.emit({ type: 'finding.resolved', orgId: access.orgId, data: { ...data } });
+    }
     ctx.record({
       target: findingTarget(finding),
       before: { status: finding.status, assigneeId: finding.assigneeId },

@@ -17,18 +17,20 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
+import { queueEmail } from '../../platform/mail/queue.ts';
 import { lockUser, markEmailVerified } from '../accounts/index.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
   assertMayOwnAnother,
   countSeats,
+  emitMemberAdded,
   findActiveMemberByEmail,
   listOwnerEmails,
   roleForAssignment,
 } from '../members/index.ts';
 import { isPrivileged } from '../roles/index.ts';
+import { invitationLetter, joinApprovedLetter, joinRequestLetter } from './invitations.mail.ts';
 import {
   decideJoinRequest,
   deleteJoinLink,
@@ -130,26 +132,14 @@ async function assertSendAllowed(
   }
 }
 
-function inviteMessage(input: {
-  to: string;
-  inviter: string;
-  orgName: string;
-  roleName: string;
-  link: string;
-  expiresAt: Date;
-}) {
-  return {
-    to: input.to,
-    // Sent to any address a member names: nothing they wrote goes in the subject, and the names
-    // in the body are quoted and defanged, so the message cannot carry their phishing text.
-    subject: 'You are invited to an organization on Gatehouse',
-    text:
-      `${quoted(input.inviter)} invited you to join the organization ${quoted(input.orgName)} as ${quoted(input.roleName)}.\n\n` +
-      `Accept the invitation: ${input.link}\n\n` +
-      `Sign in, or create an account with this email address (${input.to}), to accept. ` +
-      `The link works once and expires on ${input.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.\n` +
-      'If you did not expect this invitation, ignore this email.\n',
-  };
+/** Queues one invitation email, in the language of the account at its address if there is one. */
+async function mailInvitation(
+  ctx: CommandContext,
+  p: { to: string; inviter: string; orgName: string; roleName: string; link: string; expiresAt: Date },
+): Promise<void> {
+  // An address with no account (most invitations) reads the installation's default, English:
+  // organizations have no language of their own yet.
+  await queueEmail(ctx, p.to, (language) => invitationLetter(language, p), { fallback: 'en' });
 }
 
 export interface InvitationView {
@@ -191,7 +181,6 @@ export const inviteMembers = defineCommand({
     await assertSendAllowed(ctx, access.orgId, input.limits, emails);
     const expiresAt = new Date(now + INVITATION_TTL_MS);
     const created: InvitationView[] = [];
-    const messages: ReturnType<typeof inviteMessage>[] = [];
     for (const email of emails) {
       const token = generateSecret();
       const existing = pending.get(email);
@@ -204,25 +193,20 @@ export const inviteMembers = defineCommand({
         id = (await insertInvitation(ctx.tx, { ...values, orgId: access.orgId, email })).id;
       }
       created.push({ id, email, role: role.slug, status: 'pending', expiresAt });
-      messages.push(
-        inviteMessage({
-          to: email,
-          inviter: input.inviterName,
-          orgName: access.orgName,
-          roleName: role.name,
-          link: invitationLink(input.publicUrl, token),
-          expiresAt,
-        }),
-      );
+      await mailInvitation(ctx, {
+        to: email,
+        inviter: input.inviterName,
+        orgName: access.orgName,
+        roleName: role.name,
+        link: invitationLink(input.publicUrl, token),
+        expiresAt,
+      });
     }
     await recordSends(
       ctx.tx,
       access.orgId,
       created.map(({ id, email }) => ({ invitationId: id, resend: pending.has(email) })),
     );
-    ctx.afterCommit(() => {
-      for (const message of messages) ctx.services.mailer.dispatch(message);
-    });
     ctx.record({
       target: { type: 'organization', id: access.orgId, name: access.orgName },
       after: {
@@ -260,7 +244,7 @@ export const resendInvitation = defineCommand({
     const token = generateSecret();
     const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
     await renewInvitation(ctx.tx, access.orgId, invitation.id, { tokenHash: hashSecret(token), expiresAt });
-    const message = inviteMessage({
+    await mailInvitation(ctx, {
       to: invitation.email,
       inviter: input.inviterName,
       orgName: access.orgName,
@@ -269,7 +253,6 @@ export const resendInvitation = defineCommand({
       expiresAt,
     });
     await recordSends(ctx.tx, access.orgId, [{ invitationId: invitation.id, resend: true }]);
-    ctx.afterCommit(() => ctx.services.mailer.dispatch(message));
     ctx.record({
       target: { type: 'invitation', id: invitation.id, email: invitation.email },
       before: { expiresAt: invitation.expiresAt.toISOString() },
@@ -362,6 +345,13 @@ export const acceptInvitation = defineCommand({
       );
     }
     const invitee = await ctx.services.sessions.user(user.userId);
+    await emitMemberAdded(
+      ctx,
+      org.id,
+      { userId: user.userId, email: user.email, name: invitee?.name ?? '' },
+      { slug: invitation.role, name: invitation.roleName },
+      'invitation',
+    );
     ctx.record({
       orgId: org.id,
       target: { type: 'invitation', id: invitation.id, email: invitation.email, name: invitee?.name },
@@ -417,15 +407,11 @@ export const requestToJoin = defineCommand({
     const request = await insertJoinRequest(ctx.tx, org.id, user.userId);
     if (request.created) {
       const owners = await listOwnerEmails(ctx.tx, org.id);
-      ctx.afterCommit(() => {
-        for (const to of owners) {
-          ctx.services.mailer.dispatch({
-            to,
-            subject: `${user.email} asks to join ${quoted(org.name)}`,
-            text: `${user.email} asked to join ${quoted(org.name)} through its share link. Approve or deny the request in the organization's members page.\n`,
-          });
-        }
-      });
+      for (const to of owners) {
+        await queueEmail(ctx, to, (language) =>
+          joinRequestLetter(language, { email: user.email, orgName: org.name }),
+        );
+      }
     }
     const requester = await ctx.services.sessions.user(user.userId);
     ctx.record({
@@ -473,13 +459,16 @@ export const approveJoinRequest = defineCommand({
     if (invited) await markInvitation(ctx.tx, access.orgId, invited.id, { status: 'cancelled' });
     await decideJoinRequest(ctx.tx, access.orgId, request.id, 'approved', access.userId);
     await invalidateMemberships(ctx, access.orgId, [request.userId]);
+    await emitMemberAdded(
+      ctx,
+      access.orgId,
+      { userId: request.userId, email: request.email, name: request.name },
+      role,
+      'join_request',
+    );
     if (isPrivileged(role)) await alertOwnersOfPromotion(ctx, access, request.email, role.name);
-    ctx.afterCommit(() =>
-      ctx.services.mailer.dispatch({
-        to: request.email,
-        subject: `You joined ${quoted(access.orgName)}`,
-        text: `Your request to join ${quoted(access.orgName)} was approved. Your role: ${quoted(role.name)}.\n`,
-      }),
+    await queueEmail(ctx, request.email, (language) =>
+      joinApprovedLetter(language, { orgName: access.orgName, roleName: role.name }),
     );
     ctx.record({
       target: { type: 'join_request', id: request.id, email: request.email, name: request.name },

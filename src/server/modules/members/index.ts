@@ -3,7 +3,14 @@ import { Member, membersRoutes } from './members.routes.ts';
 
 export { roleForAssignment } from '../roles/index.ts';
 export { alertOwnersOfPromotion } from './members.alerts.ts';
-export { departOrganization, keepsAnOwner, LastOwnerError } from './members.commands.ts';
+export {
+  departOrganization,
+  emitMemberAdded,
+  emitRoleChanged,
+  eventMember,
+  keepsAnOwner,
+  LastOwnerError,
+} from './members.commands.ts';
 export { assertMayOwnAnother } from './members.ownership.ts';
 export {
   admitMember,
@@ -11,6 +18,7 @@ export {
   findActiveMemberByEmail,
   findMember,
   listActiveOrgIds,
+  listMembersHolding,
   listOwnerEmails,
   listUserMembershipHistory,
   lockMember,

@@ -1,8 +1,15 @@
+import type {
+  EventMember,
+  MemberAddedData,
+  MemberRemovedData,
+  MemberRoleChangedData,
+} from '../../../contracts/events.ts';
 import type { Permission } from '../../../contracts/permissions.ts';
 import { ADMIN_ROLE, OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { actingMember, lockOrgAccess, orgAccess } from '../../platform/access/guard.ts';
+import { eventActor } from '../../platform/actor.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
   ConflictError,
@@ -12,10 +19,11 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
+import { queueEmail } from '../../platform/mail/queue.ts';
 import { revokeTokens } from '../api-tokens/index.ts';
 import { findRoleBySlug, isPrivileged, roleForAssignment } from '../roles/index.ts';
 import { alertOwnersOfPromotion } from './members.alerts.ts';
+import { ownershipReceived, roleChanged } from './members.mail.ts';
 import { assertMayOwnAnother } from './members.ownership.ts';
 import {
   countOwners,
@@ -45,6 +53,69 @@ const memberTarget = (m: Pick<MemberRow, 'userId' | 'email' | 'name'>) => ({
   email: m.email,
   name: m.name,
 });
+
+/** A member as events name them. */
+export const eventMember = (m: Pick<MemberRow, 'userId' | 'email' | 'name'>): EventMember => ({
+  userId: m.userId,
+  email: m.email,
+  name: m.name,
+});
+
+/** `member.role_changed`, written with the change. */
+export async function emitRoleChanged(
+  ctx: Pick<CommandContext, 'emit' | 'actor'>,
+  orgId: string,
+  member: Pick<MemberRow, 'userId' | 'email' | 'name'>,
+  change: { from: string; to: string; toName: string; reason: MemberRoleChangedData['reason'] },
+): Promise<void> {
+  const data: MemberRoleChangedData = {
+    orgId,
+    member: eventMember(member),
+    previousRole: change.from,
+    role: change.to,
+    roleName: change.toName,
+    reason: change.reason,
+    changedBy: eventActor(ctx.actor),
+  };
+  await ctx.emit({ type: 'member.role_changed', orgId, data: { ...data } });
+}
+
+/** `member.added`, written with the membership (an invitation accepted, a request approved, …). */
+export async function emitMemberAdded(
+  ctx: Pick<CommandContext, 'emit' | 'actor'>,
+  orgId: string,
+  member: EventMember,
+  role: { slug: string; name: string },
+  via: MemberAddedData['via'],
+): Promise<void> {
+  const data: MemberAddedData = {
+    orgId,
+    member: eventMember(member),
+    role: role.slug,
+    roleName: role.name,
+    via,
+    addedBy: eventActor(ctx.actor),
+  };
+  await ctx.emit({ type: 'member.added', orgId, data: { ...data } });
+}
+
+/** `member.removed`, written with the change. */
+async function emitRemoved(
+  ctx: Pick<CommandContext, 'emit' | 'actor'>,
+  orgId: string,
+  member: Pick<MemberRow, 'userId' | 'email' | 'name'>,
+  role: string,
+  reason: MemberRemovedData['reason'],
+): Promise<void> {
+  const data: MemberRemovedData = {
+    orgId,
+    member: eventMember(member),
+    role,
+    reason,
+    removedBy: eventActor(ctx.actor),
+  };
+  await ctx.emit({ type: 'member.removed', orgId, data: { ...data } });
+}
 
 const permissionsOf = (r: { role: string; rolePermissions: string[] }): ReadonlySet<Permission> =>
   rolePermissions(r.role, r.rolePermissions);
@@ -89,11 +160,18 @@ export const changeMemberRole = defineCommand({
     }
     await setMemberRole(ctx.tx, access.orgId, member.userId, role.id);
     await invalidateMemberships(ctx, access.orgId, [member.userId]);
-    ctx.afterCommit(() =>
-      ctx.services.mailer.dispatch({
-        to: member.email,
-        subject: `Your role in ${quoted(access.orgName)} is now ${quoted(role.name)}`,
-        text: `Your role in ${quoted(access.orgName)} changed from ${member.role} to ${role.slug}.\n`,
+    await emitRoleChanged(ctx, access.orgId, member, {
+      from: member.role,
+      to: role.slug,
+      toName: role.name,
+      reason: 'changed',
+    });
+    await queueEmail(ctx, member.email, (language) =>
+      roleChanged(language, {
+        orgName: access.orgName,
+        roleName: role.name,
+        from: member.role,
+        to: role.slug,
       }),
     );
     if (isPrivileged(role) && !isPrivileged({ slug: member.role, permissions: member.rolePermissions })) {
@@ -123,6 +201,7 @@ export const removeMember = defineCommand({
     // Their very next request to this org is refused, on every instance, with their tokens too.
     await invalidateMemberships(ctx, access.orgId, [member.userId]);
     await revokeTokens(ctx, { orgId: access.orgId, userId: member.userId, kind: 'personal' }, access.userId);
+    await emitRemoved(ctx, access.orgId, member, member.role, 'removed');
     ctx.record({
       target: memberTarget(member),
       before: { role: member.role, roleName: member.roleName, status: 'active' },
@@ -141,6 +220,7 @@ export async function departOrganization(
   orgId: string,
   userId: string,
   evenIfSuspended = false,
+  reason: 'left' | 'account_deleted' = 'left',
 ) {
   const access = await lockOrgAccess(ctx.tx, orgId, userId, 'exclusive');
   // Nothing in a suspended organization changes, its memberships included (told to members only).
@@ -153,6 +233,7 @@ export async function departOrganization(
   await markMemberRemoved(ctx.tx, orgId, userId);
   await invalidateMemberships(ctx, orgId, [userId]);
   await revokeTokens(ctx, { orgId, userId, kind: 'personal' }, userId);
+  await emitRemoved(ctx, orgId, member, access.roleSlug, reason);
   return {
     action: 'member.left',
     orgId,
@@ -201,13 +282,24 @@ export const transferOwnership = defineCommand({
     await setMemberRole(ctx.tx, access.orgId, target.userId, owner!.id);
     await setMemberRole(ctx.tx, access.orgId, ownerId, admin!.id);
     await invalidateMemberships(ctx, access.orgId, [target.userId, ownerId]);
+    const previousOwner = await findMember(ctx.tx, access.orgId, ownerId);
+    await emitRoleChanged(ctx, access.orgId, target, {
+      from: target.role,
+      to: OWNER_ROLE,
+      toName: owner!.name,
+      reason: 'ownership_transferred',
+    });
+    if (previousOwner) {
+      await emitRoleChanged(ctx, access.orgId, previousOwner, {
+        from: OWNER_ROLE,
+        to: ADMIN_ROLE,
+        toName: admin!.name,
+        reason: 'ownership_transferred',
+      });
+    }
     await alertOwnersOfPromotion(ctx, access, target.email, owner!.name);
-    ctx.afterCommit(() =>
-      ctx.services.mailer.dispatch({
-        to: target.email,
-        subject: `You are now the owner of ${quoted(access.orgName)}`,
-        text: `Ownership of ${quoted(access.orgName)} was transferred to you. The previous owner is now an Admin.\n`,
-      }),
+    await queueEmail(ctx, target.email, (language) =>
+      ownershipReceived(language, { orgName: access.orgName }),
     );
     ctx.record({
       target: { type: 'organization', id: access.orgId, name: access.orgName },

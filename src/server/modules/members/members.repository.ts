@@ -352,6 +352,30 @@ export async function listOwnerEmails(db: Executor, orgId: string): Promise<stri
   return rows.map((r) => r.email);
 }
 
+/**
+ * The addresses and languages of the org's active members who hold `permission` (an Owner holds
+ * every one): who is told of what that permission looks after (a webhook turned off).
+ */
+export async function listMembersHolding(
+  db: Executor,
+  orgId: string,
+  permission: string,
+): Promise<{ email: string; locale: string | null }[]> {
+  return db
+    .select({ email: users.email, locale: users.locale })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .where(
+      and(
+        eq(memberships.orgId, orgId),
+        eq(memberships.status, 'active'),
+        or(eq(roles.slug, OWNER_ROLE), sql`${permission} = ANY(${roles.permissions})`),
+      ),
+    )
+    .orderBy(asc(users.email));
+}
+
 /** The live organizations `userId` is an active member of, by id (the order their locks are taken in). */
 export async function listActiveOrgIds(db: Executor, userId: string): Promise<string[]> {
   const rows = await db

@@ -1,4 +1,6 @@
 // Instance operators: commands the CLI runs on the server's own database (no HTTP route).
+
+export { JOB_STATES, type JobRow, type JobState, listJobs } from '../../platform/outbox/index.ts';
 export { listAllUsers, type OperatorUserRow } from '../accounts/index.ts';
 export { listAllOrgs, type OperatorOrgRow } from '../organizations/index.ts';
 export { planCatalog } from '../quota/index.ts';
@@ -11,6 +13,7 @@ export {
   enableUser,
   OperatorNotFoundError,
   resetUserTwoFactor,
+  retryOutboxJob,
   suspendOrganization,
   unsuspendOrganization,
 } from './operator.commands.ts';

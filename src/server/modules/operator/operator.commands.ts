@@ -4,6 +4,7 @@ import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.
 import { USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { AppError, ConflictError, UnauthenticatedError } from '../../platform/errors/app-error.ts';
+import { lockJob, reviveJob } from '../../platform/outbox/index.ts';
 import {
   findUserByEmail,
   lockUserByEmail,
@@ -15,6 +16,8 @@ import {
   admitMember,
   alertOwnersOfPromotion,
   assertMayOwnAnother,
+  emitMemberAdded,
+  emitRoleChanged,
   lockMember,
   setMemberRole,
 } from '../members/index.ts';
@@ -202,7 +205,7 @@ export const resetUserTwoFactor = defineCommand({
     const sessionsEnded = await ctx.services.sessions.revoke(ctx, user.id);
     // twoFactorEnabled is read from this cache on every request.
     await ctx.invalidate(USERS_CACHE, user.id);
-    mailSecurityNotice(ctx, user, 'two_factor_reset');
+    await mailSecurityNotice(ctx, user, 'two_factor_reset');
     ctx.record({
       target: { type: 'user', id: user.id, email: user.email, name: user.name },
       before: { twoFactorEnabled: true },
@@ -246,6 +249,17 @@ export const breakGlass = defineCommand({
     if (active) await setMemberRole(ctx.tx, org.id, user.id, owner.id);
     else await admitMember(ctx.tx, org.id, user.id, owner.id);
     await invalidateMemberships(ctx, org.id, [user.id]);
+    const who = { userId: user.id, email: user.email, name: user.name };
+    if (active) {
+      await emitRoleChanged(ctx, org.id, who, {
+        from: member.role,
+        to: OWNER_ROLE,
+        toName: owner.name,
+        reason: 'break_glass',
+      });
+    } else {
+      await emitMemberAdded(ctx, org.id, who, { slug: OWNER_ROLE, name: owner.name }, 'break_glass');
+    }
     ctx.record({
       orgId: org.id,
       target: { type: 'member', id: user.id, email: user.email, name: user.name },
@@ -281,5 +295,31 @@ export const changeModuleCost = defineCommand({
       after: { tokens: input.tokens, reason: input.reason },
     });
     return { module, tokens: input.tokens, changed: true };
+  },
+});
+
+/**
+ * A dead outbox job (an email or a delivery given up) is due again: the servers' workers try it
+ * once more, and a further failure leaves it dead. Recorded in its organization's log when it
+ * belongs to one, else in the installation's; the job is named by id and kind, never by what it
+ * carries.
+ */
+export const retryOutboxJob = defineCommand({
+  action: 'outbox.job_retried',
+  async run(ctx, input: Reasoned & { id: string }) {
+    asOperator(ctx);
+    const job = await lockJob(ctx.tx, input.id);
+    if (!job) throw new OperatorNotFoundError(`No outbox job has the id ${input.id}.`);
+    if (job.state !== 'dead') {
+      throw new ConflictError(`The job is ${job.state}, not dead: only a job given up is retried.`);
+    }
+    await reviveJob(ctx.tx, job.id);
+    ctx.record({
+      orgId: job.orgId,
+      target: { type: 'outbox_job', id: job.id, name: job.kind },
+      before: { state: 'dead', attempts: job.attempts },
+      after: { state: 'pending', reason: input.reason },
+    });
+    return job;
   },
 });

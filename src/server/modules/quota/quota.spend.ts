@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { QuotaThresholdReachedData } from '../../../contracts/events.ts';
 import { entitlements } from '../../../contracts/plans.ts';
 import { SCAN_MODULES, type ScanModule } from '../../../contracts/scans.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -15,6 +16,7 @@ import {
   quotaThresholds,
 } from '../../platform/db/schema.ts';
 import { AppError } from '../../platform/errors/app-error.ts';
+import { emitEvent } from '../../platform/outbox/index.ts';
 
 export { SCAN_MODULES, type ScanModule };
 
@@ -373,13 +375,20 @@ async function spendOnMaster(
         SELECT json_agg(percent ORDER BY percent) AS reached FROM thr`,
   );
 
+  const thresholdsReached = row?.reached ?? [];
+  // Each threshold's event is written with the row that records it: once per org per month.
+  for (const percent of thresholdsReached) {
+    const data: QuotaThresholdReachedData = { orgId: input.orgId, percent, month, used: after, limit };
+    await emitEvent(tx, { type: 'quota.threshold_reached', orgId: input.orgId, data: { ...data }, at: s.at });
+  }
+
   // Allot the room below the next threshold (or the limit) to the slots, in equal parts; a slot
   // keeps what it has spent. Nothing is allotted across a threshold: crossing it takes this path.
   const next = THRESHOLDS.map((p) => Math.ceil((p * limit) / 100)).find((b) => b > after);
   const room = (next === undefined ? limit : next - 1) - after;
   const share = Math.max(0, Math.floor(room / POOL_SLOTS));
   if (share === 0 && slots.length === 0) {
-    return { tokens, month, used: after, limit, thresholdsReached: row?.reached ?? [] };
+    return { tokens, month, used: after, limit, thresholdsReached };
   }
   // Every slot's allotment is set again, so what the slots had left goes back into the room.
   const used = new Map(slots.map((r) => [r.subject, r.used]));
@@ -395,7 +404,7 @@ async function spendOnMaster(
   await tx.execute(sql`
     UPDATE ${quotaCounters} SET allot_limit = ${limit}::int
      WHERE org_id = ${input.orgId}::uuid AND month = ${month}::text AND subject = ${MASTER}`);
-  return { tokens, month, used: after, limit, thresholdsReached: row?.reached ?? [] };
+  return { tokens, month, used: after, limit, thresholdsReached };
 }
 
 /** The pool's use in a month: the master row and every slot. */

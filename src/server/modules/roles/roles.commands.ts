@@ -1,9 +1,11 @@
+import type { MemberRoleChangedData } from '../../../contracts/events.ts';
 import { isPermission, PERMISSIONS, type Permission } from '../../../contracts/permissions.ts';
 import { entitlements } from '../../../contracts/plans.ts';
 import { BUILTIN_ROLE_SLUGS, OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ROLES_CACHE, rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
+import { eventActor } from '../../platform/actor.ts';
 import { countRoleTokens, moveTokensToRole } from '../../platform/auth/tokens.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import {
@@ -14,14 +16,15 @@ import {
   ValidationError,
 } from '../../platform/errors/app-error.ts';
 import { digestTag, ifMatches } from '../../platform/http/etag.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
+import { queueEmail } from '../../platform/mail/queue.ts';
+import { movedByDeletion } from './roles.mail.ts';
 import { isPrivileged } from './roles.privilege.ts';
 import {
   countRoleAssignments,
   deleteRole,
   findRoleBySlug,
   insertRole,
-  listRoleMemberEmails,
+  listRoleMembers,
   type RoleRow,
   reassignRole,
   updateRole,
@@ -199,25 +202,40 @@ export const removeRole = defineCommand({
       );
     }
     // Moved members are told, as on any role change; a move into Admin or Owner alerts the owners.
-    const holders = target ? await listRoleMemberEmails(ctx.tx, access.orgId, role.id) : [];
+    const holders = target ? await listRoleMembers(ctx.tx, access.orgId, role.id) : [];
     // Removed members and past invitations keep their history on the new role (or Viewer).
     const to = target ?? (await findRoleBySlug(ctx.tx, access.orgId, 'viewer'));
     const moved = await reassignRole(ctx.tx, access.orgId, role.id, to!.id);
     await invalidateMemberships(ctx, access.orgId, moved);
     const tokensMoved = await moveTokensToRole(ctx, access.orgId, role.id, to!.id);
     if (target && holders.length > 0) {
-      const { orgName } = access;
-      ctx.afterCommit(() => {
-        for (const email of holders) {
-          ctx.services.mailer.dispatch({
-            to: email,
-            subject: `Your role in ${quoted(orgName)} is now ${quoted(target.name)}`,
-            text: `Your role in ${quoted(orgName)} changed from ${role.slug} to ${target.slug}: the ${quoted(role.name)} role was deleted.\n`,
-          });
-        }
-      });
+      // Each moved member's role changed: the event members' own role changes send (members
+      // cannot be imported here, it depends on roles).
+      for (const holder of holders) {
+        const data: MemberRoleChangedData = {
+          orgId: access.orgId,
+          member: holder,
+          previousRole: role.slug,
+          role: target.slug,
+          roleName: target.name,
+          reason: 'role_deleted',
+          changedBy: eventActor(ctx.actor),
+        };
+        await ctx.emit({ type: 'member.role_changed', orgId: access.orgId, data: { ...data } });
+      }
+      for (const { email } of holders) {
+        await queueEmail(ctx, email, (language) =>
+          movedByDeletion(language, {
+            orgName: access.orgName,
+            roleName: target.name,
+            from: role.slug,
+            to: target.slug,
+            deletedRoleName: role.name,
+          }),
+        );
+      }
       if (isPrivileged(target) && !isPrivileged(role)) {
-        for (const email of holders) await ctx.services.alertPromotion(ctx, access, email, target.name);
+        for (const { email } of holders) await ctx.services.alertPromotion(ctx, access, email, target.name);
       }
     }
     await deleteRole(ctx.tx, access.orgId, role.id);

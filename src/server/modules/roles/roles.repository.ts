@@ -125,15 +125,18 @@ export async function countRoleAssignments(
 }
 
 /** The emails of the active members holding a role. */
-export async function listRoleMemberEmails(db: Executor, orgId: string, roleId: string): Promise<string[]> {
-  const rows = await db
-    .select({ email: users.email })
+export async function listRoleMembers(
+  db: Executor,
+  orgId: string,
+  roleId: string,
+): Promise<{ userId: string; email: string; name: string }[]> {
+  return db
+    .select({ userId: users.id, email: users.email, name: users.name })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(
       and(eq(memberships.orgId, orgId), eq(memberships.roleId, roleId), eq(memberships.status, 'active')),
     );
-  return rows.map((r) => r.email);
 }
 
 /**

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { FindingCreatedData, ScanCompletedData, ScanStartedData } from '../../../contracts/events.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
-import { defineCommand } from '../../platform/command.ts';
+import { eventActor } from '../../platform/actor.ts';
+import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { assertFound } from '../../platform/errors/app-error.ts';
 import { findApplication, lockOrgApplications } from '../applications/index.ts';
 import { evaluatePolicies, type PolicyResult } from '../policies/index.ts';
@@ -50,6 +52,7 @@ export const createScan = defineCommand({
   permission: 'scans:create',
   alsoRecords: ['finding.reopened', 'quota.threshold_reached'],
   async run(ctx, input: NewScanInput): Promise<CreatedScan> {
+    const started = Date.now();
     const access = orgAccess(ctx);
     const orgId = access.orgId;
     // Held (KEY SHARE) until commit: a deletion of the application waits for the scan and takes
@@ -135,6 +138,19 @@ export const createScan = defineCommand({
         after: { status: 'open', scanId, applicationId: input.applicationId },
       });
     }
+    await emitScanEvents(ctx, {
+      orgId,
+      scanId,
+      application: { id: application.id, name: application.name },
+      modules: input.modules,
+      tokens,
+      tools: input.results?.tools ?? [],
+      at,
+      counts,
+      policy,
+      results: input.results ? seen : undefined,
+      durationMs: Date.now() - started,
+    });
     for (const percent of spent.thresholdsReached) {
       ctx.record({
         action: 'quota.threshold_reached',
@@ -154,6 +170,83 @@ export const createScan = defineCommand({
     };
   },
 });
+
+/**
+ * A scan's events, emitted with it: `scan.started`; with results, `scan.completed` and one
+ * `finding.created` per finding it saw first. They travel together in few outbox rows (however
+ * many findings), in this order.
+ */
+async function emitScanEvents(
+  ctx: CommandContext,
+  scan: {
+    orgId: string;
+    scanId: string;
+    application: { id: string; name: string };
+    modules: ScanModule[];
+    tokens: number;
+    tools: string[];
+    at: Date;
+    counts: SeverityCounts;
+    policy: PolicyResult;
+    results: Awaited<ReturnType<typeof upsertFindings>> | undefined;
+    durationMs: number;
+  },
+): Promise<void> {
+  const { orgId, scanId, application, at } = scan;
+  const createdAt = at.toISOString();
+  const started: ScanStartedData = {
+    orgId,
+    scan: { id: scanId, modules: scan.modules, tokens: scan.tokens, createdAt },
+    application,
+    startedBy: eventActor(ctx.actor),
+  };
+  const events: Array<{ type: string; orgId: string; data: Record<string, unknown>; at?: Date }> = [
+    { type: 'scan.started', orgId, data: { ...started }, at },
+  ];
+  if (scan.results) {
+    const created = scan.results.filter((f) => f.created);
+    const completed: ScanCompletedData = {
+      orgId,
+      scan: {
+        id: scanId,
+        status: 'completed',
+        modules: scan.modules,
+        tokens: scan.tokens,
+        tools: scan.tools,
+        createdAt,
+        completedAt: createdAt,
+      },
+      application,
+      counts: scan.counts,
+      newFindings: created.length,
+      modules: scan.modules,
+      durationMs: scan.durationMs,
+      policy: { passed: scan.policy.passed, violations: scan.policy.violations.length },
+    };
+    events.push({ type: 'scan.completed', orgId, data: { ...completed } });
+    for (const f of created) {
+      const data: FindingCreatedData = {
+        orgId,
+        finding: {
+          id: f.id,
+          applicationId: application.id,
+          ruleId: f.parsed.ruleId,
+          title: f.title,
+          severity: f.severity,
+          status: 'open',
+          location: f.parsed.location,
+          fingerprint: f.parsed.fingerprint,
+          tool: f.parsed.tool,
+          firstSeenAt: createdAt,
+        },
+        scan: { id: scanId },
+        application,
+      };
+      events.push({ type: 'finding.created', orgId, data: { ...data }, at });
+    }
+  }
+  await ctx.emitMany(events);
+}
 
 /** Deletes a scan and what only it held (its links, its stored log); findings and spent tokens stay. */
 export const deleteScan = defineCommand({

@@ -16,6 +16,10 @@ export interface SeenFinding {
   status: string;
   /** It was resolved and this scan reopened it. */
   reopened: boolean;
+  /** This scan saw it first: its row was inserted, not updated (also under concurrent scans). */
+  created: boolean;
+  /** What the log said of it (a new finding's fields, for its `finding.created` event). */
+  parsed: ParsedFinding;
 }
 
 /**
@@ -93,7 +97,10 @@ export async function upsertFindings(
         title: findings.title,
         severity: findings.severity,
         status: findings.status,
+        // An inserted row has no deleting transaction yet; an updated one has this one's.
+        created: sql<boolean>`(xmax = 0)`,
       });
+    const byFingerprint = new Map(batch.map((f) => [f.fingerprint, f]));
     for (const row of rows) {
       seen.push({
         id: row.id,
@@ -101,6 +108,8 @@ export async function upsertFindings(
         severity: row.severity as Severity,
         status: row.status,
         reopened: wasResolved.has(row.fingerprint),
+        created: row.created,
+        parsed: byFingerprint.get(row.fingerprint)!,
       });
     }
   }

@@ -14,6 +14,11 @@ const ECHO_PREFIX = '~e:';
 const ACK_PREFIX = '~a:';
 const PING_PREFIX = '~p:';
 const BYE_PREFIX = '~b:';
+/**
+ * `~w:<topic>`: something for the instances' workers to pick up (outbox jobs committed). Sent in
+ * the writer's transaction, so it arrives exactly when the work is visible.
+ */
+const WAKE_PREFIX = '~w:';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 const MAX_PAYLOAD_BYTES = 7999;
 
@@ -122,7 +127,18 @@ export interface InvalidationBus {
   beginDelivery(tx: Executor): Promise<Delivery | undefined>;
   /** Drop an entry locally (after commit). */
   dropLocal(cacheName: string, key: string): void;
+  /**
+   * Calls `fn` whenever any instance commits a wake notice for `topic` (see `wakeNotice`): how
+   * one instance's outbox worker hears of jobs another committed. Never called on the embedded
+   * database, where the only process wakes its own worker.
+   */
+  onWake(topic: string, fn: () => void): void;
   close(): Promise<void>;
+}
+
+/** The channel and payload of a wake notice for `topic`, for a `pg_notify` in the writer's own statement. */
+export function wakeNotice(topic: string): { channel: string; payload: string } {
+  return { channel: CHANNEL, payload: `${WAKE_PREFIX}${topic}` };
 }
 
 function payloadFor(cacheName: string, key: string): string {
@@ -135,7 +151,14 @@ function payloadFor(cacheName: string, key: string): string {
 
 abstract class BaseBus implements InvalidationBus {
   protected readonly caches = new Map<string, InvalidatingCache<unknown>>();
+  protected readonly wakers = new Map<string, Array<() => void>>();
   abstract readonly healthy: boolean;
+
+  onWake(topic: string, fn: () => void): void {
+    const list = this.wakers.get(topic) ?? [];
+    list.push(fn);
+    this.wakers.set(topic, list);
+  }
 
   register(cache: InvalidatingCache<unknown>): void {
     if (!/^[A-Za-z0-9_.-]+$/.test(cache.name)) throw new Error(`cache name "${cache.name}" is not allowed`);
@@ -348,6 +371,9 @@ export class PostgresBus extends BaseBus {
         } else {
           this.peers.set(body, now);
         }
+        return;
+      case WAKE_PREFIX:
+        for (const fn of this.wakers.get(body) ?? []) fn();
         return;
       case BYE_PREFIX:
         this.peers.delete(body);

@@ -1085,6 +1085,8 @@ export const outboxJobs = pgTable(
     check('outbox_jobs_state', sql`${t.state} IN ('pending', 'done', 'dead')`),
     uniqueIndex('outbox_jobs_dedupe_key_idx').on(t.dedupeKey),
     index('outbox_jobs_due_idx').on(t.runAt).where(sql`${t.state} = 'pending'`),
+    // Retention's purge and the operators' list of dead jobs.
+    index('outbox_jobs_finished_idx').on(t.state, t.finishedAt).where(sql`${t.state} <> 'pending'`),
     index('outbox_jobs_org_idx').on(t.orgId),
   ],
 );
@@ -1105,4 +1107,102 @@ export const outboxAttempts = pgTable(
     error: text('error'),
   },
   (t) => [index('outbox_attempts_job_idx').on(t.jobId, t.attempt)],
+);
+
+/**
+ * Outgoing webhooks: an organization's endpoints and the events each receives. The signing
+ * secret is sealed (`webhooks.secret:<id>`); after a rotation the previous one is kept, sealed
+ * too, until `previous_secret_expires_at`, and signs alongside. `failing_since` is when the
+ * endpoint's current run of failures began (null while it answers); `disabled_reason` says why
+ * Gatehouse turned it off (`gone`: it answered 410; `failing`: it failed for days). `audit_cursor`
+ * is the last audit entry (`seq` of the org's chain) handed over for `audit.entry` delivery.
+ */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    events: text('events').array().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    secret: text('secret').notNull(),
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: time('previous_secret_expires_at'),
+    failingSince: time('failing_since'),
+    disabledReason: text('disabled_reason'),
+    disabledAt: time('disabled_at'),
+    auditCursor: bigint('audit_cursor', { mode: 'number' }),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('webhooks_disabled_reason_check', sql`${t.disabledReason} IN ('gone', 'failing')`),
+    unique('webhooks_org_id_key').on(t.orgId, t.id),
+    index('webhooks_org_list_idx').on(t.orgId, t.createdAt, t.id),
+    // The audit stream's sweep reads only the endpoints that take audit entries.
+    index('webhooks_audit_stream_idx').on(t.orgId).where(sql`${t.enabled} AND ${t.auditCursor} IS NOT NULL`),
+  ],
+);
+
+/**
+ * One event for one webhook: the exact body sent (the same bytes on every attempt, so one
+ * signature scheme over them holds), under the event's id (`webhook-id`). Written once per
+ * webhook and event, however often the event's dispatch runs.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id').notNull(),
+    webhookId: uuid('webhook_id').notNull(),
+    eventId: text('event_id').notNull(),
+    type: text('type').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'webhook_deliveries_webhook_fkey',
+      columns: [t.orgId, t.webhookId],
+      foreignColumns: [webhooks.orgId, webhooks.id],
+    }).onDelete('cascade'),
+    uniqueIndex('webhook_deliveries_event_key').on(t.webhookId, t.eventId),
+    index('webhook_deliveries_age_idx').on(t.createdAt),
+  ],
+);
+
+/**
+ * The delivery log: one row per attempt at a delivery. A row is `pending` from when the attempt
+ * is queued until it is made; then `delivered` (a 2xx) or `failed`, with the answer (status, the
+ * first KiB of the body), the time it took and, when another attempt follows, `next_attempt_at`.
+ */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id').notNull(),
+    webhookId: uuid('webhook_id').notNull(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    state: text('state').notNull().default('pending'),
+    responseStatus: integer('response_status'),
+    responseBody: text('response_body'),
+    durationMs: integer('duration_ms'),
+    error: text('error'),
+    /** When the row was queued, then when the attempt was made. */
+    at: time('at').notNull().defaultNow(),
+    nextAttemptAt: time('next_attempt_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('webhook_attempts_state_check', sql`${t.state} IN ('pending', 'delivered', 'failed')`),
+    uniqueIndex('webhook_attempts_attempt_key').on(t.deliveryId, t.attempt),
+    index('webhook_attempts_list_idx').on(t.orgId, t.webhookId, t.createdAt, t.id),
+  ],
 );

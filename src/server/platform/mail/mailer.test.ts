@@ -1,11 +1,21 @@
 import fs from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bodyOf } from '../../../../test/support/mail.ts';
-import { createMailer, type Mailer, type MailerLog, quoted } from './mailer.ts';
+import { createMailer, type Mailer, type MailerLog, MailRefusedError, quoted } from './mailer.ts';
+
+/** A loopback port nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 // Long enough to be folded by quoted-printable, with `=` that it escapes: the link has to arrive intact.
 const LINK =
@@ -118,11 +128,31 @@ describe('createMailer with an SMTP URL', () => {
     expect(received[0]?.raw).toMatch(/^Content-Type: text\/html; charset=utf-8$/m);
   });
 
-  it("rejects with the server's refusal, for the caller to log", async () => {
-    await expect(
-      mailer.send({ to: 'nobody@refused.example', subject: 'You are invited to Acme', text: TEXT }),
-    ).rejects.toThrow(/no such mailbox/);
+  it("rejects with the server's refusal; a permanent one (5xx) as MailRefusedError, not worth retrying", async () => {
+    const refused = mailer.send({
+      to: 'nobody@refused.example',
+      subject: 'You are invited to Acme',
+      text: TEXT,
+    });
+    await expect(refused).rejects.toThrow(/no such mailbox/);
+    await expect(refused).rejects.toBeInstanceOf(MailRefusedError);
     expect(received).toEqual([]);
+  });
+
+  it('rejects a message when the server cannot be reached, as an error worth retrying', async () => {
+    const closed = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${await closedPort()}`,
+      from: 'Gatehouse <no-reply@gatehouse.example>',
+      dataDir: '/nonexistent',
+      log,
+    });
+    try {
+      const sending = closed.send({ to: 'new.member@example.com', subject: 'Hello', text: TEXT });
+      await expect(sending).rejects.toThrow(/ECONNREFUSED/);
+      await expect(sending).rejects.not.toBeInstanceOf(MailRefusedError);
+    } finally {
+      await closed.close();
+    }
   });
 
   it('refuses a line break in the subject or the recipient before anything reaches the server', async () => {
@@ -130,6 +160,7 @@ describe('createMailer with an SMTP URL', () => {
       await expect(mailer.send({ to, subject, text: TEXT })).rejects.toThrow(
         /must not contain line breaks or other control characters/,
       );
+      await expect(mailer.send({ to, subject, text: TEXT })).rejects.toBeInstanceOf(MailRefusedError);
     }
     expect(received).toEqual([]);
   });

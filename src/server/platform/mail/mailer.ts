@@ -11,17 +11,33 @@ export interface MailMessage {
   html?: string;
 }
 
+/**
+ * Sends email now. Everything Gatehouse mails goes through the outbox instead (`queueEmail` in
+ * platform/mail/queue.ts): written with the change that causes it, sent by the `email.send` job,
+ * retried while the SMTP server is away.
+ */
 export interface Mailer {
-  /** Resolves once the message is accepted by the SMTP server or written to the data folder. */
-  send(message: MailMessage): Promise<void>;
   /**
-   * Sends in the background: the caller does not wait on the SMTP server, a failure is logged
-   * (recipient and subject, never the body: it may carry a link that grants access).
+   * Resolves once the message is accepted by the SMTP server or written to the data folder.
+   * Rejects with MailRefusedError for a message that can never be sent as it is (no single
+   * recipient, a line break in the subject, a permanent refusal by the server).
    */
-  dispatch(message: MailMessage): void;
+  send(message: MailMessage): Promise<void>;
   /** Waits for the messages being sent, then closes the SMTP connections. */
   close(): Promise<void>;
 }
+
+/** A message that sending again cannot help: malformed, or refused for good (SMTP 5xx). */
+export class MailRefusedError extends Error {
+  override name = 'MailRefusedError';
+}
+
+/**
+ * How long the SMTP server may keep us waiting: connecting, its greeting, and any silence after.
+ * Bounded well inside the `email.send` job's lease, so an attempt that hangs ends (and is retried)
+ * before another instance could take the same message over.
+ */
+export const SMTP_TIMEOUTS = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 };
 
 export interface MailerLog {
   info(obj: object, msg: string): void;
@@ -48,21 +64,16 @@ export function createMailer(options: MailerOptions): Mailer {
       inFlight.add(sending);
       try {
         await sending;
+      } catch (err) {
+        // 5xx: the server will refuse it again (an unknown mailbox); 4xx and network failures pass.
+        const code = (err as { responseCode?: unknown }).responseCode;
+        if (typeof code === 'number' && code >= 500) {
+          throw new MailRefusedError((err as Error).message, { cause: err });
+        }
+        throw err;
       } finally {
         inFlight.delete(sending);
       }
-    },
-    dispatch(message) {
-      this.send(message).catch((err: unknown) =>
-        options.log.warn(
-          {
-            to: message.to,
-            subject: message.subject,
-            err,
-          },
-          'email could not be sent',
-        ),
-      );
     },
     async close() {
       await Promise.allSettled(inFlight);
@@ -79,7 +90,7 @@ interface Delivery {
 function createSmtpDelivery(smtpUrl: string, from: string, log: MailerLog): Delivery {
   // Pooled: one connection serves many messages instead of a TCP + TLS + AUTH handshake each.
   // A `pool=false` in the URL still wins over this default.
-  const transport = nodemailer.createTransport({ url: smtpUrl, pool: true }, { from });
+  const transport = nodemailer.createTransport({ url: smtpUrl, pool: true, ...SMTP_TIMEOUTS }, { from });
   // Mail re-emits transport errors; an EventEmitter 'error' with no listener would end the process.
   transport.on('error', (err) => log.warn({ err }, 'SMTP transport error'));
   return {
@@ -152,7 +163,7 @@ function readSingleAddress(what: string, value: string): string {
   refuseControlCharacters(what, value);
   const parsed = addressparser(value, { flatten: true });
   if (parsed.length !== 1 || !parsed[0]?.address.includes('@')) {
-    throw new Error(`the email ${what} must be exactly one address`);
+    throw new MailRefusedError(`the email ${what} must be exactly one address`);
   }
   return value;
 }
@@ -161,7 +172,9 @@ function refuseControlCharacters(what: string, value: string): void {
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     if (code < 0x20 || code === 0x7f) {
-      throw new Error(`the email ${what} must not contain line breaks or other control characters`);
+      throw new MailRefusedError(
+        `the email ${what} must not contain line breaks or other control characters`,
+      );
     }
   }
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { EventType } from '../../../contracts/events.ts';
+import { wakeNotice } from '../cache/cache.ts';
 import type { Executor } from '../db/client.ts';
-import { outboxJobs } from '../db/schema.ts';
 
 /** Work to carry out once the transaction that writes it commits. */
 export interface OutboxJob<P = unknown> {
@@ -14,44 +16,46 @@ export interface OutboxJob<P = unknown> {
   runAt?: Date;
   /** Idempotency: a job whose key is already in the outbox is not written again. */
   dedupeKey?: string;
+  /**
+   * The job's id, when the payload must name it before it is written (a secret sealed for this
+   * row: `outbox_jobs.payload:<id>`); a random one otherwise.
+   */
+  id?: string;
 }
+
+/** The topic of the wake notice each enqueue sends to every instance's worker (PostgreSQL). */
+export const OUTBOX_WAKE_TOPIC = 'outbox';
 
 /**
  * Writes a job in the caller's transaction: it exists exactly when the change that caused it
  * committed. Returns the job's id, or null when a job with the same `dedupeKey` already exists.
+ *
+ * A job due now also queues a wake notice in the same statement (no extra round trip): at commit
+ * PostgreSQL tells every instance listening on the cache bus, whose worker then claims it at once
+ * instead of at its next poll. PostgreSQL folds identical notices of one transaction into one.
  */
 export async function enqueue<P>(tx: Executor, job: OutboxJob<P>): Promise<string | null> {
-  const rows = await tx
-    .insert(outboxJobs)
-    .values({
-      kind: job.kind,
-      payload: job.payload as object,
-      orgId: job.orgId ?? null,
-      ...(job.runAt ? { runAt: job.runAt } : {}),
-      dedupeKey: job.dedupeKey ?? null,
-    })
-    .onConflictDoNothing({ target: outboxJobs.dedupeKey })
-    .returning({ id: outboxJobs.id });
-  return rows[0]?.id ?? null;
+  const id = job.id ?? randomUUID();
+  const due = job.runAt === undefined || job.runAt.getTime() <= Date.now();
+  const wake = wakeNotice(OUTBOX_WAKE_TOPIC);
+  const result = (await tx.execute(sql`
+    WITH job AS (
+      INSERT INTO outbox_jobs (id, kind, payload, org_id, run_at, dedupe_key)
+      VALUES (${id}, ${job.kind}, ${JSON.stringify(job.payload ?? null)}::jsonb, ${job.orgId ?? null},
+              ${job.runAt ? sql`${job.runAt.toISOString()}::timestamptz` : sql`now()`}, ${job.dedupeKey ?? null})
+      ON CONFLICT (dedupe_key) DO NOTHING
+      RETURNING id)
+    SELECT id${due ? sql`, pg_notify(${wake.channel}, ${wake.payload})` : sql``} FROM job`)) as unknown as {
+    rows: { id: string }[];
+  };
+  return result.rows[0]?.id ?? null;
 }
 
 /**
- * Event types the platform emits (the webhook catalog of the contract). A subscriber (webhooks,
- * notifications, Slack) turns each into its own deliveries.
+ * Event types the platform emits (the webhook catalog of the contract, src/contracts/events.ts).
+ * A subscriber (webhooks, notifications, Slack) turns each into its own deliveries.
  */
-export const EVENT_TYPES = [
-  'scan.started',
-  'scan.completed',
-  'finding.created',
-  'finding.resolved',
-  'member.added',
-  'member.removed',
-  'member.role_changed',
-  'quota.threshold_reached',
-  'audit.entry',
-  'audit.checkpoint',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType } from '../../../contracts/events.ts';
 
 /** Something that happened in an org, as subscribers receive it. */
 export interface PlatformEvent<D = Record<string, unknown>> {
@@ -86,4 +90,50 @@ export async function emitEvent<D extends Record<string, unknown>>(
   };
   await enqueue(tx, { kind: EVENT_DISPATCH, payload: full, orgId: event.orgId });
   return full;
+}
+
+/** Events per `event.dispatch` job when many are emitted at once (see `emitEvents`). */
+export const EVENTS_PER_DISPATCH = 500;
+
+/**
+ * Emits many events of one change in the caller's transaction (a scan's new findings, by the
+ * ten thousand): each is an event of its own, with its own id, but they travel in few
+ * `event.dispatch` jobs of up to EVENTS_PER_DISPATCH each, so the write that emits them adds a
+ * handful of rows however many there are. Subscribers receive them one by one, in order (or in
+ * batches, when they subscribe to batches).
+ */
+export async function emitEvents<D extends Record<string, unknown>>(
+  tx: Executor,
+  events: ReadonlyArray<{ type: PlatformEvent['type']; orgId: string; data: D; at?: Date }>,
+): Promise<PlatformEvent<D>[]> {
+  const full = events.map(
+    (event): PlatformEvent<D> => ({
+      id: `evt_${randomUUID().replaceAll('-', '')}`,
+      type: event.type,
+      orgId: event.orgId,
+      timestamp: (event.at ?? new Date()).toISOString(),
+      data: event.data,
+    }),
+  );
+  for (let start = 0; start < full.length; start += EVENTS_PER_DISPATCH) {
+    const chunk = full.slice(start, start + EVENTS_PER_DISPATCH);
+    const orgs = new Set(chunk.map((e) => e.orgId));
+    await enqueue(tx, {
+      kind: EVENT_DISPATCH,
+      payload: { events: chunk } satisfies EventBatch,
+      // The jobs die with the org when every event of the chunk is the org's.
+      orgId: orgs.size === 1 ? chunk[0]!.orgId : null,
+    });
+  }
+  return full;
+}
+
+/** The payload of an `event.dispatch` job that carries several events. */
+export interface EventBatch {
+  events: PlatformEvent[];
+}
+
+/** The events an `event.dispatch` payload carries: one (`emitEvent`) or several (`emitEvents`). */
+export function dispatchedEvents(payload: PlatformEvent | EventBatch): PlatformEvent[] {
+  return 'events' in payload && Array.isArray(payload.events) ? payload.events : [payload as PlatformEvent];
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/client.ts';
 import { serializeError } from '../log/serialize-error.ts';
-import { EVENT_DISPATCH, type PlatformEvent } from './outbox.ts';
+import { purgeFinishedJobs, type Retention } from './jobs.ts';
+import { dispatchedEvents, EVENT_DISPATCH, type EventBatch, type PlatformEvent } from './outbox.ts';
 
 /** What a handler is told about the job it carries out. */
 export interface JobInfo {
@@ -28,8 +29,18 @@ export interface JobHandler<P = unknown> {
   kind: string;
   /** Seconds to wait before each retry; the job dies after `retryDelays.length + 1` attempts. */
   retryDelays?: readonly number[];
-  /** How long one attempt may hold its lease before another instance may take the job over. */
+  /**
+   * How long one attempt may hold its lease before another instance may take the job over
+   * (default 60 s): longer than the handler can take, since an attempt still running when its
+   * lease runs out may be carried out a second time alongside. Its settling is then refused.
+   */
   leaseSeconds?: number;
+  /**
+   * The payload is emptied once the job is done (it carried something that must not stay at
+   * rest longer than needed, such as a sealed email with a sign-in link). A dead job keeps it, to
+   * be retried.
+   */
+  clearPayloadWhenDone?: boolean;
   /** Resolves with nothing when done, or with a `JobOutcome` to be tried again at a given time. */
   run(payload: P, job: JobInfo, db: Db): Promise<JobOutcome | undefined | unknown>;
 }
@@ -39,6 +50,15 @@ export class GiveUp extends Error {}
 
 /** Receives every emitted event once committed; must be idempotent (a dispatch may repeat). */
 export type EventSubscriber = (event: PlatformEvent, db: Db) => Promise<void>;
+
+/**
+ * Receives the events of one dispatch together (many events emitted by one change arrive as
+ * one batch, in order; a single event as a batch of one), to do its work for all of them in a
+ * few statements. Idempotent like any subscriber.
+ */
+export interface BatchSubscriber {
+  batch(events: readonly PlatformEvent[], db: Db): Promise<void>;
+}
 
 /** Default backoff: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h. */
 export const DEFAULT_RETRY_DELAYS = [5, 30, 120, 600, 1800, 3600, 10_800, 21_600] as const;
@@ -53,26 +73,42 @@ export interface OutboxWorkerOptions {
   pollMs?: number;
   /** Jobs carried out at once by this instance. */
   concurrency?: number;
+  /** How long finished jobs are kept (default: done 7 days, dead 30). */
+  retention?: Retention;
+  /** How often this instance purges finished jobs past their retention (ms, default one hour). */
+  purgeIntervalMs?: number;
   log: WorkerLog;
 }
 
+/** The lease of a handler that names none. */
+export const DEFAULT_LEASE_SECONDS = 60;
+
 /**
  * Carries out the outbox's due jobs: claims a batch with `FOR UPDATE SKIP LOCKED` (instances
- * never claim the same job at once), leases each, runs its handler outside any transaction,
- * records the attempt and settles the job. A lease that runs out makes the job due again, so a
- * job whose instance died mid-attempt is carried out by another: at least once.
+ * never claim the same job at once), leases each for its handler's `leaseSeconds`, runs its
+ * handler outside any transaction, records the attempt and settles the job. A lease that runs
+ * out makes the job due again, so a job whose instance died mid-attempt is carried out by
+ * another: at least once. Settling names the claim it ends (instance and attempt number), so an
+ * attempt whose lease was taken over cannot settle the attempt that took it.
+ *
+ * The worker claims when woken (after a commit that enqueued, on this instance or, through the
+ * cache bus's wake notices on PostgreSQL, on any other), when an attempt ends, and every
+ * `pollMs` otherwise (jobs whose `runAt` or retry time came, notices lost).
  */
 export class OutboxWorker {
   readonly instance = `i_${randomUUID().slice(0, 8)}`;
   private readonly handlers = new Map<string, JobHandler>();
-  private readonly subscribers = new Map<string, EventSubscriber>();
+  private readonly subscribers = new Map<string, BatchSubscriber['batch']>();
   private timer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = true;
   private again = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pollMs: number;
   private readonly concurrency: number;
+  private readonly retention: Retention;
+  private readonly purgeIntervalMs: number;
 
   constructor(
     private readonly database: Database,
@@ -80,12 +116,15 @@ export class OutboxWorker {
   ) {
     this.pollMs = options.pollMs ?? 1000;
     this.concurrency = options.concurrency ?? 8;
-    this.register<PlatformEvent>({
+    this.retention = options.retention ?? { doneDays: 7, deadDays: 30 };
+    this.purgeIntervalMs = options.purgeIntervalMs ?? 3_600_000;
+    this.register<PlatformEvent | EventBatch>({
       kind: EVENT_DISPATCH,
-      run: async (event, _job, db) => {
+      run: async (payload, _job, db) => {
+        const events = dispatchedEvents(payload);
         for (const [name, subscriber] of this.subscribers) {
           try {
-            await subscriber(event, db);
+            await subscriber(events, db);
           } catch (err) {
             // The whole dispatch is tried again; subscribers are idempotent.
             throw new Error(`subscriber ${name}: ${(err as Error).message}`, { cause: err });
@@ -97,18 +136,49 @@ export class OutboxWorker {
 
   register<P>(handler: JobHandler<P>): void {
     if (this.handlers.has(handler.kind)) throw new Error(`outbox handler ${handler.kind} registered twice`);
+    const lease = handler.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    if (!Number.isInteger(lease) || lease < 1) {
+      throw new Error(
+        `outbox handler ${handler.kind}: leaseSeconds must be a whole number of seconds, at least 1`,
+      );
+    }
     this.handlers.set(handler.kind, handler as JobHandler);
   }
 
-  subscribe(name: string, subscriber: EventSubscriber): void {
+  subscribe(name: string, subscriber: EventSubscriber | BatchSubscriber): void {
     if (this.subscribers.has(name)) throw new Error(`event subscriber ${name} registered twice`);
-    this.subscribers.set(name, subscriber);
+    this.subscribers.set(
+      name,
+      typeof subscriber === 'function'
+        ? async (events, db) => {
+            for (const event of events) await subscriber(event, db);
+          }
+        : (events, db) => subscriber.batch(events, db),
+    );
+  }
+
+  /** Whether this instance carries jobs out (started and not stopped). */
+  get started(): boolean {
+    return !this.stopped;
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
     this.wake();
+    // Every instance purges (the deletes are idempotent); the first soon after start.
+    const purge = () => {
+      this.purge().catch((err) =>
+        this.options.log.error({ err: serializeError(err) }, 'outbox: purging finished jobs failed'),
+      );
+    };
+    this.purgeTimer = setInterval(purge, this.purgeIntervalMs);
+    this.purgeTimer.unref();
+  }
+
+  /** Deletes finished jobs past their retention (see `purgeFinishedJobs`). */
+  purge(): Promise<{ done: number; dead: number }> {
+    return purgeFinishedJobs(this.database.db, this.retention);
   }
 
   /** Looks for due jobs now (after a commit that enqueued some) instead of at the next poll. */
@@ -138,6 +208,8 @@ export class OutboxWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.timer = this.purgeTimer = undefined;
     await Promise.allSettled(this.inFlight);
   }
 
@@ -163,11 +235,18 @@ export class OutboxWorker {
 
   private async claim(limit: number): Promise<ClaimedJob[]> {
     const kinds = [...this.handlers.keys()];
+    // Each job leased for its own handler's time.
+    const lease = sql`CASE j.kind ${sql.join(
+      [...this.handlers.values()].map(
+        (h) => sql`WHEN ${h.kind} THEN ${h.leaseSeconds ?? DEFAULT_LEASE_SECONDS}::int`,
+      ),
+      sql` `,
+    )} ELSE ${DEFAULT_LEASE_SECONDS}::int END`;
     const result = (await this.database.db.execute(sql`
       UPDATE outbox_jobs j
          SET attempts = j.attempts + 1,
              locked_by = ${this.instance},
-             locked_until = now() + make_interval(secs => 60)
+             locked_until = now() + make_interval(secs => ${lease})
         FROM (SELECT id FROM outbox_jobs
                WHERE state = 'pending' AND run_at <= now()
                  AND (locked_until IS NULL OR locked_until < now())
@@ -222,24 +301,43 @@ export class OutboxWorker {
         ? outcome.retryAt
         : new Date(Date.now() + (delays[job.attempt - 1] ?? 0) * 1000);
     const state = !failed ? 'done' : spent ? 'dead' : 'pending';
+    let settled = false;
     try {
-      await this.database.db.transaction(async (tx) => {
+      settled = await this.database.db.transaction(async (tx) => {
+        // The attempt happened whoever holds the job now: it is recorded either way.
         await tx.execute(sql`
           INSERT INTO outbox_attempts (job_id, attempt, instance, started_at, ok, error)
           VALUES (${job.id}, ${job.attempt}, ${this.instance}, ${started.toISOString()}, ${!failed}, ${message})`);
-        await tx.execute(sql`
+        // Only the claim this attempt was given: after a lease that ran out, another instance's
+        // claim (or this one's own next one) has moved the attempt count on.
+        const updated = (await tx.execute(sql`
           UPDATE outbox_jobs
              SET state = ${state}, locked_until = NULL, locked_by = NULL, last_error = ${message},
                  run_at = ${state === 'pending' && retryAt ? retryAt.toISOString() : sql`run_at`},
                  finished_at = ${state === 'pending' ? null : sql`now()`}
-           WHERE id = ${job.id} AND locked_by = ${this.instance}`);
+                 ${state === 'done' && handler.clearPayloadWhenDone ? sql`, payload = '{}'::jsonb` : sql``}
+           WHERE id = ${job.id} AND locked_by = ${this.instance} AND attempts = ${job.attempt}
+       RETURNING id`)) as unknown as { rows: unknown[] };
+        return updated.rows.length === 1;
       });
     } catch (err) {
       // The lease runs out and the job is tried again: at least once.
       this.options.log.error({ err: serializeError(err), job: job.id }, 'outbox: settling a job failed');
+      return;
     }
-    if (state === 'dead')
+    if (!settled) {
+      this.options.log.warn(
+        { job: job.id, kind: job.kind, attempt: job.attempt, ok: !failed },
+        'outbox: an attempt outlived its lease; the job was taken over and this attempt does not settle it',
+      );
+    } else if (state === 'dead') {
       this.options.log.warn({ job: job.id, kind: job.kind, error: message }, 'outbox: job given up');
+    } else if (state === 'pending') {
+      this.options.log.warn(
+        { job: job.id, kind: job.kind, attempt: job.attempt, error: message, retryAt },
+        'outbox: attempt failed; the job will be tried again',
+      );
+    }
   }
 }
 
