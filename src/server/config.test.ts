@@ -123,6 +123,8 @@ describe('OUTBOX_*', () => {
   it('refuses values it cannot read, naming the setting', () => {
     expect(() => loadConfig({ OUTBOX_WORKER: 'sometimes' })).toThrow(/^OUTBOX_WORKER must be on or off/);
     expect(() => loadConfig({ OUTBOX_POLL_MS: '0' })).toThrow(/^OUTBOX_POLL_MS must be an integer/);
-    expect(() => loadConfig({ OUTBOX_CONCURRENCY: 'many' })).toThrow(/^OUTBOX_CONCURRENCY must be an integer/);
+    expect(() => loadConfig({ OUTBOX_CONCURRENCY: 'many' })).toThrow(
+      /^OUTBOX_CONCURRENCY must be an integer/,
+    );
   });
 });
