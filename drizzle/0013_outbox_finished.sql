@@ -1,1 +1,0 @@
-CREATE INDEX "outbox_jobs_finished_idx" ON "outbox_jobs" USING btree ("state","finished_at") WHERE "outbox_jobs"."state" <> 'pending';
