@@ -10,7 +10,14 @@ import type { CommandScope } from './command-scope.ts';
 import type { Database, Tx } from './db/client.ts';
 import { pgConstraint, pgErrorCode } from './db/errors.ts';
 import { AppError, ConflictError, OrgSuspendedError, PermissionDeniedError } from './errors/app-error.ts';
-import { emitEvent, emitEvents, enqueue, type OutboxJob, type PlatformEvent } from './outbox/outbox.ts';
+import {
+  emitEvent,
+  emitEvents,
+  enqueue,
+  OUTBOX_WAKE_TOPIC,
+  type OutboxJob,
+  type PlatformEvent,
+} from './outbox/outbox.ts';
 import type { Secrets } from './secrets/secrets.ts';
 
 // The actor's types live in a leaf module every layer may import; these names stay for importers.
@@ -308,7 +315,11 @@ export class CommandRunner {
         if (delivery) {
           await delivery.wait().catch((err) => this.logError(err, `delivery of ${command.action} notices`));
         }
-        if (queued) this.services.outbox.wake();
+        if (queued) {
+          // This instance's worker now, the others' through the bus (sent after the commit).
+          this.services.outbox.wake();
+          this.bus.wake(OUTBOX_WAKE_TOPIC);
+        }
         for (const fn of after) {
           try {
             await fn();

@@ -44,6 +44,7 @@ class FakeBus implements InvalidationBus {
   dropLocal(cacheName: string, key: string): void {
     this.caches.get(cacheName)?.drop(key);
   }
+  wake(): void {}
   onWake(): void {}
   async close(): Promise<void> {}
 }

@@ -15,8 +15,9 @@ const ACK_PREFIX = '~a:';
 const PING_PREFIX = '~p:';
 const BYE_PREFIX = '~b:';
 /**
- * `~w:<topic>`: something for the instances' workers to pick up (outbox jobs committed). Sent in
- * the writer's transaction, so it arrives exactly when the work is visible.
+ * `~w:<sender>:<topic>`: something for the other instances' workers to pick up (outbox jobs
+ * committed). Sent after the commit, never in the writer's transaction: a NOTIFY there would take
+ * PostgreSQL's notification lock in every such commit, queueing them one behind the other.
  */
 const WAKE_PREFIX = '~w:';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
@@ -128,17 +129,17 @@ export interface InvalidationBus {
   /** Drop an entry locally (after commit). */
   dropLocal(cacheName: string, key: string): void;
   /**
-   * Calls `fn` whenever any instance commits a wake notice for `topic` (see `wakeNotice`): how
-   * one instance's outbox worker hears of jobs another committed. Never called on the embedded
-   * database, where the only process wakes its own worker.
+   * Tells every other instance that something for `topic` was committed (outbox jobs): their
+   * `onWake(topic)` listeners run. Call it after the commit; it returns at once. Notices are
+   * coalesced: while one is on its way, further calls send one more after it, so a burst of
+   * commits costs a notice or two, and each commit is followed by a notice sent after it. A notice
+   * lost (a connection down, a crash just after commit) only delays the work until the next poll.
+   * Nothing on the embedded database, where the one process wakes its own worker.
    */
+  wake(topic: string): void;
+  /** Calls `fn` whenever another instance sends `wake(topic)`. */
   onWake(topic: string, fn: () => void): void;
   close(): Promise<void>;
-}
-
-/** The channel and payload of a wake notice for `topic`, for a `pg_notify` in the writer's own statement. */
-export function wakeNotice(topic: string): { channel: string; payload: string } {
-  return { channel: CHANNEL, payload: `${WAKE_PREFIX}${topic}` };
 }
 
 function payloadFor(cacheName: string, key: string): string {
@@ -179,6 +180,7 @@ abstract class BaseBus implements InvalidationBus {
   }
 
   abstract notify(tx: Executor, cacheName: string, key: string): Promise<void>;
+  abstract wake(topic: string): void;
   abstract beginDelivery(tx: Executor): Promise<Delivery | undefined>;
   abstract close(): Promise<void>;
 }
@@ -186,6 +188,7 @@ abstract class BaseBus implements InvalidationBus {
 /** The embedded database serves exactly one process: local invalidation is complete. */
 class LocalBus extends BaseBus {
   readonly healthy = true;
+  wake(): void {}
   async notify(_tx: Executor, cacheName: string, key: string): Promise<void> {
     payloadFor(cacheName, key);
   }
@@ -372,9 +375,13 @@ export class PostgresBus extends BaseBus {
           this.peers.set(body, now);
         }
         return;
-      case WAKE_PREFIX:
-        for (const fn of this.wakers.get(body) ?? []) fn();
+      case WAKE_PREFIX: {
+        const colon = body.indexOf(':');
+        // Our own: the instance that committed has woken its worker already.
+        if (colon < 0 || body.slice(0, colon) === this.id) return;
+        for (const fn of this.wakers.get(body.slice(colon + 1)) ?? []) fn();
         return;
+      }
       case BYE_PREFIX:
         this.peers.delete(body);
         for (const [nonce, delivery] of this.pending) {
@@ -515,6 +522,33 @@ export class PostgresBus extends BaseBus {
 
   async notify(tx: Executor, cacheName: string, key: string): Promise<void> {
     await tx.execute(sql`SELECT pg_notify(${CHANNEL}, ${payloadFor(cacheName, key)})`);
+  }
+
+  /** Per topic: a notice on its way, and whether another must follow it. */
+  private readonly waking = new Map<string, { again: boolean }>();
+
+  wake(topic: string): void {
+    const sending = this.waking.get(topic);
+    if (sending) {
+      sending.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.waking.set(topic, state);
+    const send = (): void => {
+      void this.db
+        .execute(sql`SELECT pg_notify(${CHANNEL}, ${`${WAKE_PREFIX}${this.id}:${topic}`})`)
+        .catch(() => undefined)
+        .finally(() => {
+          if (state.again && !this.closed) {
+            state.again = false;
+            send();
+          } else {
+            this.waking.delete(topic);
+          }
+        });
+    };
+    send();
   }
 
   /** Queues the marker that follows the command's notices; see the class comment. */

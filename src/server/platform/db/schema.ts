@@ -1083,11 +1083,13 @@ export const outboxJobs = pgTable(
   },
   (t) => [
     check('outbox_jobs_state', sql`${t.state} IN ('pending', 'done', 'dead')`),
-    uniqueIndex('outbox_jobs_dedupe_key_idx').on(t.dedupeKey),
+    // Partial, like the org's: most jobs have neither, and an index a job does not enter costs its
+    // write nothing.
+    uniqueIndex('outbox_jobs_dedupe_key_idx').on(t.dedupeKey).where(sql`${t.dedupeKey} IS NOT NULL`),
     index('outbox_jobs_due_idx').on(t.runAt).where(sql`${t.state} = 'pending'`),
     // Retention's purge and the operators' list of dead jobs.
     index('outbox_jobs_finished_idx').on(t.state, t.finishedAt).where(sql`${t.state} <> 'pending'`),
-    index('outbox_jobs_org_idx').on(t.orgId),
+    index('outbox_jobs_org_idx').on(t.orgId).where(sql`${t.orgId} IS NOT NULL`),
   ],
 );
 

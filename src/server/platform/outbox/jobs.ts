@@ -1,8 +1,6 @@
 import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
-import { wakeNotice } from '../cache/cache.ts';
 import type { Executor } from '../db/client.ts';
 import { outboxJobs } from '../db/schema.ts';
-import { OUTBOX_WAKE_TOPIC } from './outbox.ts';
 
 /**
  * The outbox's rows as operators see them: listing (dead jobs first of all), bringing a dead job
@@ -60,7 +58,7 @@ export async function lockJob(tx: Executor, id: string): Promise<JobRow | undefi
 }
 
 /**
- * A dead job is due again now. Its attempt count goes on from where it stopped, so it gets one
+ * A dead job is due again now (run from a command: the runner wakes the workers after commit). Its attempt count goes on from where it stopped, so it gets one
  * more attempt (a further failure leaves it dead again, for an operator to look at once more).
  */
 export async function reviveJob(tx: Executor, id: string): Promise<void> {
@@ -68,9 +66,6 @@ export async function reviveJob(tx: Executor, id: string): Promise<void> {
     .update(outboxJobs)
     .set({ state: 'pending', runAt: sql`now()`, finishedAt: null, lockedBy: null, lockedUntil: null })
     .where(and(eq(outboxJobs.id, id), eq(outboxJobs.state, 'dead')));
-  // Running instances hear of it at commit, as of a job enqueued (see `enqueue`).
-  const wake = wakeNotice(OUTBOX_WAKE_TOPIC);
-  await tx.execute(sql`SELECT pg_notify(${wake.channel}, ${wake.payload})`);
 }
 
 export interface Retention {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { EventType } from '../../../contracts/events.ts';
-import { wakeNotice } from '../cache/cache.ts';
 import type { Executor } from '../db/client.ts';
+import { outboxJobs } from '../db/schema.ts';
 
 /** Work to carry out once the transaction that writes it commits. */
 export interface OutboxJob<P = unknown> {
@@ -23,32 +23,36 @@ export interface OutboxJob<P = unknown> {
   id?: string;
 }
 
-/** The topic of the wake notice each enqueue sends to every instance's worker (PostgreSQL). */
+/**
+ * The topic of the notice that wakes the other instances' workers (on the cache bus). The command
+ * runner sends it after a commit that enqueued (and wakes its own instance's worker): a job
+ * enqueued in a transaction of one's own is found by the workers' next poll, unless the caller
+ * sends it too once committed (`bus.wake(OUTBOX_WAKE_TOPIC)`, `outbox.wake()`).
+ */
 export const OUTBOX_WAKE_TOPIC = 'outbox';
 
 /**
  * Writes a job in the caller's transaction: it exists exactly when the change that caused it
  * committed. Returns the job's id, or null when a job with the same `dedupeKey` already exists.
- *
- * A job due now also queues a wake notice in the same statement (no extra round trip): at commit
- * PostgreSQL tells every instance listening on the cache bus, whose worker then claims it at once
- * instead of at its next poll. PostgreSQL folds identical notices of one transaction into one.
  */
 export async function enqueue<P>(tx: Executor, job: OutboxJob<P>): Promise<string | null> {
-  const id = job.id ?? randomUUID();
-  const due = job.runAt === undefined || job.runAt.getTime() <= Date.now();
-  const wake = wakeNotice(OUTBOX_WAKE_TOPIC);
-  const result = (await tx.execute(sql`
-    WITH job AS (
-      INSERT INTO outbox_jobs (id, kind, payload, org_id, run_at, dedupe_key)
-      VALUES (${id}, ${job.kind}, ${JSON.stringify(job.payload ?? null)}::jsonb, ${job.orgId ?? null},
-              ${job.runAt ? sql`${job.runAt.toISOString()}::timestamptz` : sql`now()`}, ${job.dedupeKey ?? null})
-      ON CONFLICT (dedupe_key) DO NOTHING
-      RETURNING id)
-    SELECT id${due ? sql`, pg_notify(${wake.channel}, ${wake.payload})` : sql``} FROM job`)) as unknown as {
-    rows: { id: string }[];
-  };
-  return result.rows[0]?.id ?? null;
+  const insert = tx.insert(outboxJobs).values({
+    id: job.id ?? randomUUID(),
+    kind: job.kind,
+    payload: (job.payload ?? null) as object,
+    orgId: job.orgId ?? null,
+    ...(job.runAt ? { runAt: job.runAt } : {}),
+    dedupeKey: job.dedupeKey ?? null,
+  });
+  // ON CONFLICT only with a key: without one nothing can conflict, and a plain insert is cheaper.
+  const rows = await (job.dedupeKey === undefined
+    ? insert
+    : insert.onConflictDoNothing({
+        target: outboxJobs.dedupeKey,
+        where: sql`${outboxJobs.dedupeKey} IS NOT NULL`,
+      })
+  ).returning({ id: outboxJobs.id });
+  return rows[0]?.id ?? null;
 }
 
 /**

@@ -303,23 +303,24 @@ export class OutboxWorker {
     const state = !failed ? 'done' : spent ? 'dead' : 'pending';
     let settled = false;
     try {
-      settled = await this.database.db.transaction(async (tx) => {
-        // The attempt happened whoever holds the job now: it is recorded either way.
-        await tx.execute(sql`
-          INSERT INTO outbox_attempts (job_id, attempt, instance, started_at, ok, error)
-          VALUES (${job.id}, ${job.attempt}, ${this.instance}, ${started.toISOString()}, ${!failed}, ${message})`);
-        // Only the claim this attempt was given: after a lease that ran out, another instance's
-        // claim (or this one's own next one) has moved the attempt count on.
-        const updated = (await tx.execute(sql`
+      // One statement, so one round trip and atomic: the attempt is recorded whoever holds the
+      // job now, and the job is settled only under the claim this attempt was given (after a
+      // lease that ran out, another instance's claim, or this one's own next one, has moved the
+      // attempt count on).
+      const result = (await this.database.db.execute(sql`
+        WITH settled AS (
           UPDATE outbox_jobs
              SET state = ${state}, locked_until = NULL, locked_by = NULL, last_error = ${message},
                  run_at = ${state === 'pending' && retryAt ? retryAt.toISOString() : sql`run_at`},
                  finished_at = ${state === 'pending' ? null : sql`now()`}
                  ${state === 'done' && handler.clearPayloadWhenDone ? sql`, payload = '{}'::jsonb` : sql``}
            WHERE id = ${job.id} AND locked_by = ${this.instance} AND attempts = ${job.attempt}
-       RETURNING id`)) as unknown as { rows: unknown[] };
-        return updated.rows.length === 1;
-      });
+       RETURNING id),
+        recorded AS (
+          INSERT INTO outbox_attempts (job_id, attempt, instance, started_at, ok, error)
+          VALUES (${job.id}, ${job.attempt}, ${this.instance}, ${started.toISOString()}, ${!failed}, ${message}))
+        SELECT count(*)::int AS n FROM settled`)) as unknown as { rows: { n: number }[] };
+      settled = result.rows[0]?.n === 1;
     } catch (err) {
       // The lease runs out and the job is tried again: at least once.
       this.options.log.error({ err: serializeError(err), job: job.id }, 'outbox: settling a job failed');
