@@ -104,6 +104,19 @@ export interface Config {
     /** Times one address may be sent an invitation again (resent, invited again, after a cancel too) in any 24 hours. */
     maxResendsPerDay: number;
   };
+  /**
+   * The SMS provider for critical alerts (Enterprise): Twilio's Messages API or one shaped like
+   * it. SMS is off until the account SID, auth token and sender are all set.
+   */
+  sms: {
+    /** SMS_PROVIDER_URL, the API's base (default https://api.twilio.com). */
+    providerUrl: string;
+    accountSid: string | undefined;
+    /** SMS_AUTH_TOKEN: never logged. */
+    authToken: string | undefined;
+    /** SMS_FROM: the sender, an E.164 number or a messaging service the provider knows. */
+    from: string | undefined;
+  };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
@@ -302,6 +315,30 @@ function readOutboundAllowlist(env: Env): string[] {
   return entries;
 }
 
+/** SMS_*: all of SID, token and sender, or none (SMS off); the token is never repeated. */
+function readSms(env: Env): Config['sms'] {
+  const raw = env.SMS_PROVIDER_URL?.trim() || 'https://api.twilio.com';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`SMS_PROVIDER_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
+    throw new ConfigError(
+      'SMS_PROVIDER_URL must be an http(s) URL without credentials (they go in SMS_ACCOUNT_SID and SMS_AUTH_TOKEN)',
+    );
+  }
+  const accountSid = env.SMS_ACCOUNT_SID?.trim() || undefined;
+  const authToken = env.SMS_AUTH_TOKEN?.trim() || undefined;
+  const from = env.SMS_FROM?.trim() || undefined;
+  const set = [accountSid, authToken, from].filter((v) => v !== undefined).length;
+  if (set !== 0 && set !== 3) {
+    throw new ConfigError('set all of SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM to send SMS, or none of them');
+  }
+  return { providerUrl: url.toString().replace(/\/+$/, ''), accountSid, authToken, from };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -371,6 +408,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxPerOrgPerHour: readInt(env, 'INVITATIONS_MAX_PER_ORG_PER_HOUR', 100, 1, 100000),
       maxResendsPerDay: readInt(env, 'INVITATION_MAX_RESENDS_PER_DAY', 5, 0, 1000),
     },
+    sms: readSms(env),
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),
       maxOwnedPerUser: readInt(env, 'ORGS_MAX_OWNED_PER_USER', 100, 1, 1000000),

@@ -1,4 +1,5 @@
 import { orgAccess } from '../../platform/access/guard.ts';
+import { actorRef } from '../../platform/actor.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
   assertFound,
@@ -83,6 +84,14 @@ export const changeFinding = defineCommand({
       }
     }
     await updateFinding(ctx.tx, access.orgId, finding.id, { status, assigneeId });
+    // The new assignee is told (notifications), unless they assigned it to themselves.
+    if (assigneeId !== null && assigneeId !== finding.assigneeId && assigneeId !== access.userId) {
+      await ctx.emit({
+        type: 'finding.assigned',
+        orgId: access.orgId,
+        data: { findingId: finding.id, assigneeId, by: actorRef(ctx.actor) },
+      });
+    }
     const after = await lockFinding(ctx.tx, access.orgId, finding.id);
     ctx.record({
       target: findingTarget(finding),

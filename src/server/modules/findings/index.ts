@@ -3,6 +3,7 @@ import { Finding, findingsRoutes, Remediation } from './findings.routes.ts';
 
 export {
   FINDING_SEVERITIES,
+  findFinding,
   FINDING_STATUSES,
   type FindingSeverity,
   type FindingStatus,

@@ -8,9 +8,11 @@ export { assertMayOwnAnother } from './members.ownership.ts';
 export {
   admitMember,
   countSeats,
+  filterMembersToTell,
   findActiveMemberByEmail,
   findMember,
   listActiveOrgIds,
+  listMembersToTell,
   listOwnerEmails,
   listUserMembershipHistory,
   lockMember,

@@ -1,11 +1,13 @@
-import { describeActor } from '../../platform/actor.ts';
+import { actorRef } from '../../platform/actor.ts';
 import type { CommandContext } from '../../platform/command.ts';
-import { quoted } from '../../platform/mail/mailer.ts';
-import { listOwnerEmails } from './members.repository.ts';
+import { emitEvent } from '../../platform/outbox/index.ts';
 
 /**
- * Someone was given a privileged role: every owner is told by email after commit ("promotion to
- * Admin or Owner raises an alert"), so a compromised admin account cannot quietly raise another.
+ * Someone was given a privileged role: every owner is told ("promotion to Admin or Owner raises
+ * an alert"), so a compromised admin account cannot quietly raise another. Emitted as the
+ * internal event `member.promoted` in the command's transaction; the notifications subscriber
+ * turns it into a `promoted_to_admin` notification for each owner (inbox and email, as each
+ * owner's preferences say), once the change commits.
  */
 export async function alertOwnersOfPromotion(
   ctx: Pick<CommandContext, 'tx' | 'actor' | 'afterCommit' | 'services'>,
@@ -13,17 +15,11 @@ export async function alertOwnersOfPromotion(
   who: string,
   roleName: string,
 ): Promise<void> {
-  const owners = await listOwnerEmails(ctx.tx, org.orgId);
-  // A token's name is written by whoever made it: quoted and defanged like every name in an email.
-  const by =
-    ctx.actor.type === 'token' ? `the automation token ${quoted(ctx.actor.name)}` : describeActor(ctx.actor);
-  ctx.afterCommit(() => {
-    for (const to of owners) {
-      ctx.services.mailer.dispatch({
-        to,
-        subject: `${who} is now ${quoted(roleName)} of ${quoted(org.orgName)}`,
-        text: `${who} was given the ${quoted(roleName)} role in ${quoted(org.orgName)} by ${by}.\n\nIf you did not expect this, review the organization's members now.\n`,
-      });
-    }
+  await emitEvent(ctx.tx, {
+    type: 'member.promoted',
+    orgId: org.orgId,
+    data: { who, roleName, by: actorRef(ctx.actor) },
   });
+  // Written with the transaction's own handle: the worker is woken once it commits.
+  ctx.afterCommit(() => ctx.services.outbox.wake());
 }

@@ -3,6 +3,7 @@ import { Organization, organizationsRoutes } from './organizations.routes.ts';
 
 export { endOrganization, orgTarget } from './organizations.commands.ts';
 export {
+  findOrg,
   listAllOrgs,
   lockLiveOrgBySlug,
   type OperatorOrgRow,
