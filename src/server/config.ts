@@ -334,7 +334,9 @@ function readSms(env: Env): Config['sms'] {
   const from = env.SMS_FROM?.trim() || undefined;
   const set = [accountSid, authToken, from].filter((v) => v !== undefined).length;
   if (set !== 0 && set !== 3) {
-    throw new ConfigError('set all of SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM to send SMS, or none of them');
+    throw new ConfigError(
+      'set all of SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM to send SMS, or none of them',
+    );
   }
   return { providerUrl: url.toString().replace(/\/+$/, ''), accountSid, authToken, from };
 }

@@ -3,10 +3,10 @@ import { Finding, findingsRoutes, Remediation } from './findings.routes.ts';
 
 export {
   FINDING_SEVERITIES,
-  findFinding,
   FINDING_STATUSES,
   type FindingSeverity,
   type FindingStatus,
+  findFinding,
 } from './findings.repository.ts';
 
 /** Findings: the list and its search, triage (status, assignee), comments and remediations. */

@@ -4,7 +4,11 @@ import { digestHandler } from './notifications.digest.ts';
 import { dispatchEvent, QUOTA_ALERT, type QuotaAlertJob, sendQuotaAlert } from './notifications.dispatch.ts';
 import { notificationEmailHandler } from './notifications.email.ts';
 import { notificationsOrgRoutes, QuotaAlertsSchema, SlackConfigSchema } from './notifications.org.routes.ts';
-import { InboxItemSchema, NotificationPreferencesSchema, notificationsRoutes } from './notifications.routes.ts';
+import {
+  InboxItemSchema,
+  NotificationPreferencesSchema,
+  notificationsRoutes,
+} from './notifications.routes.ts';
 import { slackHandler } from './notifications.slack.ts';
 import { type SmsProvider, smsHandler, TwilioSmsProvider } from './notifications.sms.ts';
 

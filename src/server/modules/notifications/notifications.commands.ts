@@ -16,17 +16,22 @@ import { USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { defineCommand } from '../../platform/command.ts';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { lockUser, updateUserProfile } from '../accounts/index.ts';
-import { type ResolvedPreferences, resolvePreferences, storedTypes, zoneOf } from './notifications.preferences.ts';
+import {
+  type ResolvedPreferences,
+  resolvePreferences,
+  storedTypes,
+  zoneOf,
+} from './notifications.preferences.ts';
+import { readQuotaAlerts } from './notifications.queries.ts';
 import {
   deleteSlackConfig,
   findSlackConfig,
   lockPreferences,
   type SlackConfigRow,
-  saveQuotaAlerts,
   savePreferences,
+  saveQuotaAlerts,
   saveSlackConfig,
 } from './notifications.repository.ts';
-import { readQuotaAlerts } from './notifications.queries.ts';
 import type { QuietHours } from './notifications.schedule.ts';
 
 export interface PreferencesChange {
@@ -74,7 +79,10 @@ export const updateNotificationPreferences = defineCommand({
       phone: change.phone === undefined ? current.phone : change.phone,
       timeZone: change.timeZone ?? before.timeZone,
     };
-    if (JSON.stringify(preferencesSnapshot(after)) === JSON.stringify(preferencesSnapshot(before)) && after.phone === before.phone) {
+    if (
+      JSON.stringify(preferencesSnapshot(after)) === JSON.stringify(preferencesSnapshot(before)) &&
+      after.phone === before.phone
+    ) {
       ctx.unchanged();
       return after;
     }
@@ -163,7 +171,10 @@ export const removeSlack = defineCommand({
 });
 
 /** Thresholds in ascending order and channels in catalog order, once each. */
-export function canonicalQuotaAlerts(v: { thresholds: readonly number[]; channels: readonly string[] }): QuotaAlertsView {
+export function canonicalQuotaAlerts(v: {
+  thresholds: readonly number[];
+  channels: readonly string[];
+}): QuotaAlertsView {
   return {
     thresholds: QUOTA_THRESHOLDS.filter((t) => v.thresholds.includes(t)) as QuotaThreshold[],
     channels: QUOTA_CHANNELS.filter((c) => v.channels.includes(c)) as QuotaChannel[],
@@ -185,7 +196,11 @@ export const updateQuotaAlerts = defineCommand({
       return after;
     }
     await saveQuotaAlerts(ctx.tx, orgId, after);
-    ctx.record({ target: { type: "organization", id: orgId, name: orgName }, before: { ...before }, after: { ...after } });
+    ctx.record({
+      target: { type: 'organization', id: orgId, name: orgName },
+      before: { ...before },
+      after: { ...after },
+    });
     return after;
   },
 });

@@ -1,7 +1,7 @@
 import type { NotificationType } from '../../../contracts/notifications.ts';
 import { entitlements } from '../../../contracts/plans.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import { enqueue } from '../../platform/outbox/index.ts';
+import { enqueue, isJobPending } from '../../platform/outbox/index.ts';
 import { findUserById } from '../accounts/index.ts';
 import { enqueueEmail } from './notifications.email.ts';
 import { immediateEmail, languageOf, type NotificationParams, smsText } from './notifications.messages.ts';
@@ -70,7 +70,8 @@ export async function deliverNotice(
     const inApp = switches.inApp && (notice.channels?.inApp ?? true);
     const email = switches.email && (notice.channels?.email ?? true) && prefs.emailDigest !== 'off';
     const digest = email && (prefs.emailDigest === 'daily' || prefs.emailDigest === 'weekly');
-    const sms = notice.sms === true && env.smsConfigured && prefs.phone !== null && entitlements(notice.plan).sms;
+    const sms =
+      notice.sms === true && env.smsConfigured && prefs.phone !== null && entitlements(notice.plan).sms;
     if (!inApp && !email && !sms) continue;
     // The row is the person's record of the notice (and what makes this idempotent), even when
     // neither the inbox nor a digest shows it.
@@ -100,12 +101,26 @@ export async function deliverNotice(
     if (digest) {
       const frequency = prefs.emailDigest as DigestFrequency;
       const period = digestPeriod(now, frequency, zone);
-      await enqueue<DigestJob>(tx, {
-        kind: DIGEST,
-        payload: { userId, frequency, period: period.key, periodEnd: period.end.toISOString() },
-        runAt: afterQuietHours(period.end, prefs.quietHours, zone),
-        dedupeKey: `digest:${userId}:${frequency}:${period.key}`,
-      });
+      const key = `digest:${userId}:${frequency}:${period.key}`;
+      const job: DigestJob = { userId, frequency, period: period.key, periodEnd: period.end.toISOString() };
+      const runAt = afterQuietHours(period.end, prefs.quietHours, zone);
+      const queued = await enqueue<DigestJob>(tx, { kind: DIGEST, payload: job, runAt, dedupeKey: key });
+      // The period's digest went already (another instance's clock was ahead): a later one takes it.
+      if (!queued && !(await isJobPending(tx, key))) {
+        await enqueue<DigestJob>(tx, {
+          kind: DIGEST,
+          payload: {
+            ...job,
+            periodEnd: new Date(Math.max(now.getTime(), period.end.getTime()) + 60_000).toISOString(),
+          },
+          runAt: afterQuietHours(
+            new Date(Math.max(now.getTime(), period.end.getTime())),
+            prefs.quietHours,
+            zone,
+          ),
+          dedupeKey: `${key}:after:${id}`,
+        });
+      }
     }
     if (sms) {
       // A critical alert is not held by quiet hours: giving a number is asking to be woken.

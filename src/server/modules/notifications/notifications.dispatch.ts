@@ -1,9 +1,5 @@
 import { FINDING_SEVERITIES } from '../../../contracts/findings.ts';
-import {
-  DEFAULT_QUOTA_ALERTS,
-  type QuotaChannel,
-  SLACK_EVENTS,
-} from '../../../contracts/notifications.ts';
+import { DEFAULT_QUOTA_ALERTS, type QuotaChannel, SLACK_EVENTS } from '../../../contracts/notifications.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { enqueue, type PlatformEvent } from '../../platform/outbox/index.ts';
 import { findFinding } from '../findings/index.ts';
@@ -63,8 +59,10 @@ const idIn = (data: Data, ...paths: string[]) => {
 function byIn(data: Data): NotificationParams['by'] {
   const by = data.by as NotificationParams['by'] | undefined;
   if (!by || typeof by !== 'object') return null;
-  if (typeof (by as { email?: unknown }).email === 'string') return { email: (by as { email: string }).email };
-  if (typeof (by as { token?: unknown }).token === 'string') return { token: (by as { token: string }).token };
+  if (typeof (by as { email?: unknown }).email === 'string')
+    return { email: (by as { email: string }).email };
+  if (typeof (by as { token?: unknown }).token === 'string')
+    return { token: (by as { token: string }).token };
   if ((by as { operator?: unknown }).operator === true) return { operator: true };
   return null;
 }
@@ -210,7 +208,9 @@ export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: Platf
       const userId = idIn(data, 'userId', 'member.userId', 'member.id');
       const member = userId ? await findMember(tx, org.id, userId) : undefined;
       if (!member || member.status === 'removed') break;
-      const admins = (await listMembersToTell(tx, org.id, 'members:manage')).filter((id) => id !== member.userId);
+      const admins = (await listMembersToTell(tx, org.id, 'members:manage')).filter(
+        (id) => id !== member.userId,
+      );
       await deliverNotice(
         tx,
         env,
@@ -236,7 +236,9 @@ export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: Platf
     case 'quota.threshold_reached': {
       const percent = Number(data.percent);
       if (!Number.isInteger(percent)) break;
-      const month = /^\d{4}-\d{2}$/.test(String(data.month)) ? String(data.month) : utcMonth(new Date(event.timestamp));
+      const month = /^\d{4}-\d{2}$/.test(String(data.month))
+        ? String(data.month)
+        : utcMonth(new Date(event.timestamp));
       await queueQuotaAlerts(tx, org.id, month, percent);
       break;
     }

@@ -59,7 +59,9 @@ function byWhom(p: NotificationParams, lang: Language, q: Quote): string | null 
   if (!by) return null;
   if ('email' in by) return by.email;
   if ('token' in by)
-    return lang === 'es' ? `el token de automatización ${q(by.token)}` : `the automation token ${q(by.token)}`;
+    return lang === 'es'
+      ? `el token de automatización ${q(by.token)}`
+      : `the automation token ${q(by.token)}`;
   return lang === 'es' ? 'un operador de esta instalación' : 'an operator of this installation';
 }
 
@@ -189,7 +191,13 @@ export function immediateEmail(
 
 /** A period's notifications, one email. */
 export function digestEmail(
-  items: Array<{ type: string; params: NotificationParams; link: string | null; orgId: string; createdAt: Date }>,
+  items: Array<{
+    type: string;
+    params: NotificationParams;
+    link: string | null;
+    orgId: string;
+    createdAt: Date;
+  }>,
   frequency: 'daily' | 'weekly',
   lang: Language,
   publicUrl: string,

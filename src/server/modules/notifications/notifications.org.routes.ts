@@ -45,6 +45,7 @@ const QuotaAlerts = Type.Object(
   },
   { $id: 'QuotaAlerts' },
 );
+
 export { QuotaAlerts as QuotaAlertsSchema };
 
 export function notificationsOrgRoutes(app: FastifyInstance): void {

@@ -1,3 +1,4 @@
+import { isTimeZone } from '../../../contracts/locales.ts';
 import {
   DEFAULT_TYPE_SWITCHES,
   EMAIL_DIGESTS,
@@ -6,7 +7,6 @@ import {
   type NotificationType,
   type TypeSwitches,
 } from '../../../contracts/notifications.ts';
-import { isTimeZone } from '../../../contracts/locales.ts';
 import type { PreferencesRow } from './notifications.repository.ts';
 import type { QuietHours } from './notifications.schedule.ts';
 

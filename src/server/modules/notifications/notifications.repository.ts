@@ -142,7 +142,9 @@ export async function countUnread(db: Executor, userId: string): Promise<number>
     .select({ n: sql<number>`count(*)::int` })
     .from(notifications)
     .innerJoin(memberStill, memberStillOn)
-    .where(and(eq(notifications.userId, userId), eq(notifications.inApp, true), isNull(notifications.readAt)));
+    .where(
+      and(eq(notifications.userId, userId), eq(notifications.inApp, true), isNull(notifications.readAt)),
+    );
   return row?.n ?? 0;
 }
 

@@ -22,7 +22,15 @@ const INBOX = '/api/v1/me/inbox';
 
 async function inbox(who: Person, query = '') {
   return expectStatus(await as(t.app, who).get(`${INBOX}${query}`), 200).json() as {
-    items: Array<{ id: string; type: string; orgId: string; title: string; body: string; link: string | null; readAt: string | null }>;
+    items: Array<{
+      id: string;
+      type: string;
+      orgId: string;
+      title: string;
+      body: string;
+      link: string | null;
+      readAt: string | null;
+    }>;
     nextCursor: string | null;
     unread: number;
   };
@@ -90,9 +98,14 @@ describe('GET / PATCH /me/notifications', () => {
     expect(res.types.member_joined).toEqual({ email: true, inApp: false });
     expect(res.types.finding_assigned).toEqual({ email: true, inApp: true });
     expect(expectStatus(await as(t.app, me).get(PREFS), 200).json()).toEqual(res);
-    expect(expectStatus(await as(t.app, me).get('/api/v1/me'), 200).json().user.timezone).toBe('Europe/Madrid');
+    expect(expectStatus(await as(t.app, me).get('/api/v1/me'), 200).json().user.timezone).toBe(
+      'Europe/Madrid',
+    );
 
-    const second = expectStatus(await as(t.app, me).patch(PREFS, { quietHours: null, phone: null }), 200).json();
+    const second = expectStatus(
+      await as(t.app, me).patch(PREFS, { quietHours: null, phone: null }),
+      200,
+    ).json();
     expect(second).toMatchObject({ emailDigest: 'daily', quietHours: null, phone: null });
     expect(second.types.scan_completed).toEqual({ email: false, inApp: true });
 
@@ -130,7 +143,12 @@ describe('GET / PATCH /me/notifications', () => {
     const res = await as(t.app, me).patch(PREFS, body);
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json().code).toBe('validation_failed');
-    expect(res.json().errors.map((e: { field: string }) => e.field).join(' ')).toContain(field);
+    expect(
+      res
+        .json()
+        .errors.map((e: { field: string }) => e.field)
+        .join(' '),
+    ).toContain(field);
     expect(expectStatus(await as(t.app, me).get(PREFS), 200).json()).toEqual(before);
   });
 
@@ -190,13 +208,18 @@ describe('the inbox', () => {
     expect(page2.items.map((i) => i.title)).toEqual(['Scan of “svc-0” completed']);
     expect(page2.nextCursor).toBeNull();
 
-    const read = expectStatus(await as(t.app, member).post(`${INBOX}/${page1.items[0]!.id}/read`), 200).json();
+    const read = expectStatus(
+      await as(t.app, member).post(`${INBOX}/${page1.items[0]!.id}/read`),
+      200,
+    ).json();
     expect(read.readAt).not.toBeNull();
     const res = await as(t.app, member).get(`${INBOX}?unread=true`);
     expect(res.headers['x-unread-count']).toBe('2');
     expect(res.json().items.map((i: { id: string }) => i.id)).not.toContain(page1.items[0]!.id);
 
-    expect(expectStatus(await as(t.app, member).post(`${INBOX}/read-all`), 200).json()).toEqual({ marked: 2 });
+    expect(expectStatus(await as(t.app, member).post(`${INBOX}/read-all`), 200).json()).toEqual({
+      marked: 2,
+    });
     box = await inbox(member);
     expect(box.unread).toBe(0);
     expect(box.items.every((i) => i.readAt !== null)).toBe(true);
@@ -293,7 +316,10 @@ describe('notifications from the commands', () => {
     const org = await createOrg(t.app, { name: 'Promo Org' });
     const dev = await addMember(t.app, org, 'developer', {}, t.mail);
     const since = t.mail.messages.length;
-    expectStatus(await as(t.app, org.owner).patch(at(org.orgId, `/members/${dev.userId}`), { role: 'admin' }), 200);
+    expectStatus(
+      await as(t.app, org.owner).patch(at(org.orgId, `/members/${dev.userId}`), { role: 'admin' }),
+      200,
+    );
     const alert = await t.mail.latestTo(org.owner.email, since, /is now "Admin" of/);
     expect(alert.subject).toBe(`${dev.email} is now "Admin" of "Promo Org"`);
     expect(alert.text).toContain(`by ${org.owner.email}`);
@@ -310,7 +336,11 @@ describe('notifications from the commands', () => {
     const admin = await addMember(t.app, org, 'admin', {}, t.mail);
     const viewer = await addMember(t.app, org, 'viewer', {}, t.mail);
     const db = t.app.gatehouse.database.db;
-    await emitEvent(db, { type: 'member.added', orgId: org.orgId, data: { userId: viewer.userId, role: 'viewer' } });
+    await emitEvent(db, {
+      type: 'member.added',
+      orgId: org.orgId,
+      data: { userId: viewer.userId, role: 'viewer' },
+    });
     await emitEvent(db, {
       type: 'member.role_changed',
       orgId: org.orgId,

@@ -10,7 +10,13 @@ import { type PreferencesChange, updateNotificationPreferences } from './notific
 import { languageOf } from './notifications.messages.ts';
 import { resolvePreferences, zoneOf } from './notifications.preferences.ts';
 import { presentInboxItem } from './notifications.queries.ts';
-import { countUnread, findPreferences, listInbox, markAllRead, markRead } from './notifications.repository.ts';
+import {
+  countUnread,
+  findPreferences,
+  listInbox,
+  markAllRead,
+  markRead,
+} from './notifications.repository.ts';
 import { HHMM, minutesOf } from './notifications.schedule.ts';
 import { E164 } from './notifications.sms.ts';
 

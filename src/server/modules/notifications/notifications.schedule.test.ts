@@ -12,12 +12,20 @@ describe('quiet hours in the person’s time zone', () => {
 
   it('holds an email due late in the evening until the morning after (quiet hours past midnight)', () => {
     // 23:30 in Madrid (UTC+1 in March before the change) → 07:00 the next day, 06:00 UTC.
-    const due = afterQuietHours(at('2026-03-10T22:30:00Z'), { start: '22:00', end: '07:00' }, 'Europe/Madrid');
+    const due = afterQuietHours(
+      at('2026-03-10T22:30:00Z'),
+      { start: '22:00', end: '07:00' },
+      'Europe/Madrid',
+    );
     expect(due.toISOString()).toBe('2026-03-11T06:00:00.000Z');
   });
 
   it('holds an email due in the small hours until the same morning', () => {
-    const due = afterQuietHours(at('2026-03-11T02:15:00Z'), { start: '22:00', end: '07:00' }, 'Europe/Madrid');
+    const due = afterQuietHours(
+      at('2026-03-11T02:15:00Z'),
+      { start: '22:00', end: '07:00' },
+      'Europe/Madrid',
+    );
     expect(due.toISOString()).toBe('2026-03-11T06:00:00.000Z');
   });
 
@@ -32,14 +40,24 @@ describe('quiet hours in the person’s time zone', () => {
 
   it('counts the start as quiet and the end as not', () => {
     const quiet = { start: '13:00', end: '14:00' };
-    expect(afterQuietHours(at('2026-01-05T13:00:00Z'), quiet, 'UTC').toISOString()).toBe('2026-01-05T14:00:00.000Z');
-    expect(afterQuietHours(at('2026-01-05T14:00:00Z'), quiet, 'UTC').toISOString()).toBe('2026-01-05T14:00:00.000Z');
-    expect(afterQuietHours(at('2026-01-05T12:59:59Z'), quiet, 'UTC').toISOString()).toBe('2026-01-05T12:59:59.000Z');
+    expect(afterQuietHours(at('2026-01-05T13:00:00Z'), quiet, 'UTC').toISOString()).toBe(
+      '2026-01-05T14:00:00.000Z',
+    );
+    expect(afterQuietHours(at('2026-01-05T14:00:00Z'), quiet, 'UTC').toISOString()).toBe(
+      '2026-01-05T14:00:00.000Z',
+    );
+    expect(afterQuietHours(at('2026-01-05T12:59:59Z'), quiet, 'UTC').toISOString()).toBe(
+      '2026-01-05T12:59:59.000Z',
+    );
   });
 
   it('ends at the local time across a daylight-saving change', () => {
     // The night Madrid moves from UTC+1 to UTC+2 (29 March 2026): 07:00 is 05:00 UTC.
-    const due = afterQuietHours(at('2026-03-28T23:00:00Z'), { start: '22:00', end: '07:00' }, 'Europe/Madrid');
+    const due = afterQuietHours(
+      at('2026-03-28T23:00:00Z'),
+      { start: '22:00', end: '07:00' },
+      'Europe/Madrid',
+    );
     expect(due.toISOString()).toBe('2026-03-29T05:00:00.000Z');
     expect(localParts(due, 'Europe/Madrid')).toMatchObject({ hour: 7, minute: 0 });
   });
@@ -67,9 +85,9 @@ describe('digest periods', () => {
   });
 
   it('turns a local time into an instant', () => {
-    expect(instantOf({ year: 2026, month: 7, day: 4 }, 9 * 60 + 30, 'America/Los_Angeles').toISOString()).toBe(
-      '2026-07-04T16:30:00.000Z',
-    );
+    expect(
+      instantOf({ year: 2026, month: 7, day: 4 }, 9 * 60 + 30, 'America/Los_Angeles').toISOString(),
+    ).toBe('2026-07-04T16:30:00.000Z');
     expect(instantOf({ year: 2026, month: 7, day: 4 }, 0, 'Asia/Kathmandu').toISOString()).toBe(
       '2026-07-03T18:15:00.000Z',
     );

@@ -76,7 +76,11 @@ function offsetAt(at: Date, zone: string): number {
  * The instant a wall clock in `zone` reads the given date and minute of the day. A time skipped
  * by a daylight-saving change falls after the change; a repeated one is its first occurrence.
  */
-export function instantOf(date: { year: number; month: number; day: number }, minute: number, zone: string): Date {
+export function instantOf(
+  date: { year: number; month: number; day: number },
+  minute: number,
+  zone: string,
+): Date {
   const guess = Date.UTC(date.year, date.month - 1, date.day, Math.floor(minute / 60), minute % 60);
   let t = guess - offsetAt(new Date(guess), zone);
   t = guess - offsetAt(new Date(t), zone);

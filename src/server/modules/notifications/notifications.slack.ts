@@ -1,6 +1,7 @@
 import type { Db } from '../../platform/db/client.ts';
+import { type Outbound, OutboundError } from '../../platform/outbound/outbound.ts';
 import { GiveUp, type JobHandler } from '../../platform/outbox/index.ts';
-import { OutboundError, type Outbound } from '../../platform/outbound/outbound.ts';
+import { registerSealedColumn } from '../../platform/secrets/rotate.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
 import { findSlackConfig } from './notifications.repository.ts';
 
@@ -11,6 +12,14 @@ import { findSlackConfig } from './notifications.repository.ts';
  */
 
 export const slackSealContext = (orgId: string) => `slack:${orgId}`;
+
+// `gatehouse secrets rotate` re-seals the stored URLs under a new key.
+registerSealedColumn({
+  table: 'slack_configs',
+  idColumn: 'org_id',
+  sealedColumn: 'webhook_url',
+  context: (row) => slackSealContext(String(row.org_id)),
+});
 
 export interface SlackMessage {
   /** The notification's plain text (what Slack shows where blocks are not drawn). */
@@ -26,7 +35,11 @@ export const slackEscape = (text: string) =>
  * A message: a bold headline, lines of detail and, when given, a link into the console (which
  * is ours: built from PUBLIC_URL and ids, never from text people typed).
  */
-export function slackMessage(headline: string, lines: string[], link?: { url: string; label: string }): SlackMessage {
+export function slackMessage(
+  headline: string,
+  lines: string[],
+  link?: { url: string; label: string },
+): SlackMessage {
   const body = [`*${slackEscape(headline)}*`, ...lines.map(slackEscape)].join('\n');
   const blocks: Array<Record<string, unknown>> = [{ type: 'section', text: { type: 'mrkdwn', text: body } }];
   if (link) {
@@ -48,7 +61,11 @@ export interface SlackPostResult {
 }
 
 /** Posts one message; never throws (a failure is in the result). */
-export async function postToSlack(outbound: Outbound, url: string, message: SlackMessage): Promise<SlackPostResult> {
+export async function postToSlack(
+  outbound: Outbound,
+  url: string,
+  message: SlackMessage,
+): Promise<SlackPostResult> {
   const started = Date.now();
   try {
     const res = await outbound.request(url, {

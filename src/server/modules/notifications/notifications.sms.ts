@@ -1,5 +1,5 @@
+import { type Outbound, OutboundError } from '../../platform/outbound/outbound.ts';
 import { GiveUp, type JobHandler } from '../../platform/outbox/index.ts';
-import { OutboundError, type Outbound } from '../../platform/outbound/outbound.ts';
 import { findUserById } from '../accounts/index.ts';
 import { findPreferences } from './notifications.repository.ts';
 

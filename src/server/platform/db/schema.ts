@@ -1120,10 +1120,7 @@ export const notificationPreferences = pgTable(
       'notification_preferences_digest_check',
       sql`${t.emailDigest} IN ('immediate', 'daily', 'weekly', 'off')`,
     ),
-    check(
-      'notification_preferences_quiet_check',
-      sql`(${t.quietStart} IS NULL) = (${t.quietEnd} IS NULL)`,
-    ),
+    check('notification_preferences_quiet_check', sql`(${t.quietStart} IS NULL) = (${t.quietEnd} IS NULL)`),
   ],
 );
 

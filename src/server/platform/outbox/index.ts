@@ -4,6 +4,7 @@ export {
   type EventType,
   emitEvent,
   enqueue,
+  isJobPending,
   type OutboxJob,
   type PlatformEvent,
 } from './outbox.ts';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { outboxJobs } from '../db/schema.ts';
 
@@ -86,4 +87,17 @@ export async function emitEvent<D extends Record<string, unknown>>(
   };
   await enqueue(tx, { kind: EVENT_DISPATCH, payload: full, orgId: event.orgId });
   return full;
+}
+
+/**
+ * Whether the job enqueued under `dedupeKey` is still to be carried out (pending), as opposed to
+ * done, dead or never written: a caller whose enqueue was deduplicated learns whether the
+ * existing job will still see what it just wrote.
+ */
+export async function isJobPending(tx: Executor, dedupeKey: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ state: outboxJobs.state })
+    .from(outboxJobs)
+    .where(eq(outboxJobs.dedupeKey, dedupeKey));
+  return row?.state === 'pending';
 }
