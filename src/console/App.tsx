@@ -61,6 +61,13 @@ const AccountSecurityPage = lazy(() =>
 const MemberDetailPage = lazy(() =>
   import('./pages/MemberDetail.tsx').then((m) => ({ default: m.MemberDetailPage })),
 );
+const notifications = {
+  account: lazy(() =>
+    import('./pages/AccountNotifications.tsx').then((m) => ({ default: m.AccountNotificationsPage })),
+  ),
+  org: lazy(() => import('./pages/OrgNotifications.tsx').then((m) => ({ default: m.OrgNotificationsPage }))),
+  inbox: lazy(() => import('./pages/Inbox.tsx').then((m) => ({ default: m.InboxPage }))),
+};
 const JoinPage = lazy(() => import('./pages/Join.tsx').then((m) => ({ default: m.JoinPage })));
 const recovery = () => import('./pages/Recovery.tsx');
 const ForgotPasswordPage = lazy(() => recovery().then((m) => ({ default: m.ForgotPasswordPage })));
@@ -487,6 +494,9 @@ export function App() {
             <Route path="findings/:findingId" element={<FindingDetailPage />} />
             <Route path="account" element={<AccountPage />} />
             <Route path="account/security" element={<AccountSecurityPage />} />
+            <Route path="account/notifications" element={<notifications.account />} />
+            <Route path="notifications" element={<notifications.org />} />
+            <Route path="inbox" element={<notifications.inbox />} />
           </Route>
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />

@@ -61,6 +61,13 @@ const actions = {
   ],
   'quota.threshold_reached': ['Token quota threshold reached', 'Umbral de la cuota de tokens alcanzado'],
   'quota.boosted': ['Quota boosted', 'Cuota ampliada'],
+  'quota_alerts.updated': ['Quota alerts changed', 'Alertas de cuota cambiadas'],
+  'slack.updated': ['Slack connection changed', 'Conexión con Slack cambiada'],
+  'slack.deleted': ['Slack disconnected', 'Slack desconectado'],
+  'user.notifications_updated': [
+    'Notification preferences changed',
+    'Preferencias de notificaciones cambiadas',
+  ],
   'remediation.approved': ['Remediation approved', 'Corrección aprobada'],
   'remediation.created': ['Remediation proposed', 'Corrección propuesta'],
   'role.created': ['Role created', 'Rol creado'],
@@ -123,6 +130,7 @@ const targetTypes: Record<string, readonly [string, string]> = {
   module_cost: ['Scan module cost', 'Coste de módulo de escaneo'],
   finding: ['Finding', 'Hallazgo'],
   remediation: ['Remediation', 'Corrección'],
+  slack: ['Slack', 'Slack'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -175,6 +183,17 @@ const fields: Record<string, readonly [string, string]> = {
   assigneeId: ['Assignee', 'Responsable'],
   commentId: ['Comment', 'Comentario'],
   findingId: ['Finding', 'Hallazgo'],
+  emailDigest: ['Email', 'Correo'],
+  quietHours: ['Quiet hours', 'Horas de silencio'],
+  timeZone: ['Time zone', 'Zona horaria'],
+  types: ['Notification types', 'Tipos de notificación'],
+  phoneSet: ['Phone number for SMS', 'Número de teléfono para SMS'],
+  webhookHost: ['Posts to', 'Publica en'],
+  webhookUrlChanged: ['Webhook URL replaced', 'URL del webhook sustituida'],
+  events: ['Events', 'Eventos'],
+  minSeverity: ['Minimum severity', 'Severidad mínima'],
+  thresholds: ['Thresholds (%)', 'Umbrales (%)'],
+  channels: ['Channels', 'Canales'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */

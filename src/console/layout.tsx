@@ -7,83 +7,23 @@ import {
   Group,
   NativeSelect,
   NavLink,
-  Paper,
   Stack,
   Text,
   Title,
 } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import type { Me } from '../contracts/wire.ts';
 import { api } from './api.ts';
 import { PageBoundary } from './components.tsx';
+import { Disclosure } from './disclosure.tsx';
 import { useMe, usePermissions, useSignOut } from './hooks.ts';
 import { setLanguage } from './i18n.ts';
 import classes from './layout.module.css';
+import { NotificationBell } from './notification-bell.tsx';
 import { meQuery } from './queries.ts';
-
-/**
- * A button that shows a panel (a disclosure: moving elsewhere is a deliberate click, never a side
- * effect of arrowing through a list). Escape or a click elsewhere closes it.
- */
-function Disclosure(props: {
-  label: string;
-  children: (close: () => void) => ReactNode;
-  buttonText: ReactNode;
-  align?: 'left' | 'right';
-  maw?: number;
-}) {
-  const [open, setOpen] = useState(false);
-  const panelId = useId();
-  const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const away = (e: Event) => {
-      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !box.current?.contains(e.target as Node)) {
-        setOpen(false);
-      }
-    };
-    document.addEventListener('keydown', away);
-    document.addEventListener('pointerdown', away);
-    return () => {
-      document.removeEventListener('keydown', away);
-      document.removeEventListener('pointerdown', away);
-    };
-  }, [open]);
-  return (
-    <Box ref={box} pos="relative">
-      <Button
-        variant="default"
-        aria-expanded={open}
-        aria-controls={open ? panelId : undefined}
-        aria-label={props.label}
-        rightSection={<span aria-hidden="true">▾</span>}
-        maw={props.maw ?? 220}
-        onClick={() => setOpen((o) => !o)}
-      >
-        {props.buttonText}
-      </Button>
-      {open && (
-        <Paper
-          id={panelId}
-          withBorder
-          shadow="md"
-          p={4}
-          miw={240}
-          maw="calc(100vw - 16px)"
-          pos="absolute"
-          top="calc(100% + 4px)"
-          {...(props.align === 'right' ? { right: 0 } : { left: 0 })}
-          style={{ zIndex: 200 }}
-        >
-          {props.children(() => setOpen(false))}
-        </Paper>
-      )}
-    </Box>
-  );
-}
 
 /** The organization switcher: links to each of the user's orgs, and to create another. */
 function OrgSwitcher({ orgId, memberships }: { orgId: string; memberships: Me['memberships'] }) {
@@ -215,6 +155,7 @@ function AppHeader(props: { orgId?: string; burger?: ReactNode }) {
         {props.orgId && <OrgSwitcher orgId={props.orgId} memberships={memberships} />}
       </Group>
       <Group wrap="nowrap" gap="xs">
+        {me.data && <NotificationBell orgId={props.orgId ?? memberships[0]?.org.id} />}
         <Box visibleFrom="sm">
           <LanguageSelect />
         </Box>
@@ -240,8 +181,11 @@ export function SignedInPage({ children }: { children: ReactNode }) {
   );
 }
 
-/** The settings pages, in navigation order; a page needing a permission is listed only to holders. */
-const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
+/**
+ * The settings pages, in navigation order; a page needing a permission is listed only to holders
+ * (of any one, for a list).
+ */
+const settingsPages: Array<{ path: string; label: string; needs?: string | readonly string[] }> = [
   { path: 'profile', label: 'profile', needs: 'settings:read' },
   { path: 'team', label: 'team' },
   { path: 'roles', label: 'roles' },
@@ -251,11 +195,13 @@ const settingsPages: Array<{ path: string; label: string; needs?: string }> = [
   { path: 'policies', label: 'policiesNav', needs: 'policies:read' },
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
+  { path: 'notifications', label: 'notifOrgNav', needs: ['integrations:manage', 'quota:manage'] },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'webhooks', label: 'webhooksNav', needs: 'webhooks:manage' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },
+  { path: 'account/notifications', label: 'notifAccountNav' },
 ];
 
 /**
@@ -315,7 +261,7 @@ export function OrgLayout() {
         className={navOpen ? undefined : classes.closedOnNarrow}
       >
         {settingsPages
-          .filter((p) => !p.needs || can.has(p.needs))
+          .filter((p) => !p.needs || [p.needs].flat().some((n) => can.has(n)))
           .map((p) => (
             <NavLink
               key={p.path}

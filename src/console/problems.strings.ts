@@ -171,6 +171,9 @@ const en = {
     '“{{value}}” is not an IP address or a CIDR block (like 203.0.113.0/24 or 2001:db8::/32).',
   field_cidr_host_bits:
     '“{{value}}” has bits set past its prefix: write the network address (like 203.0.113.0/24).',
+  field_url_not_allowed:
+    'Gatehouse does not send requests to this address: use an https:// address on the public internet.',
+  field_e164: 'Write the number in international form, with + and the country code (like +34600111222).',
   field_named: '{{field}}: {{message}}',
 };
 
@@ -347,6 +350,9 @@ const es: Strings<typeof en>['es'] = {
     '«{{value}}» no es una dirección IP ni un bloque CIDR (como 203.0.113.0/24 o 2001:db8::/32).',
   field_cidr_host_bits:
     '«{{value}}» tiene bits puestos después del prefijo: escribe la dirección de red (como 203.0.113.0/24).',
+  field_url_not_allowed:
+    'Gatehouse no envía solicitudes a esta dirección: usa una dirección https:// de internet pública.',
+  field_e164: 'Escribe el número en formato internacional, con + y el prefijo del país (como +34600111222).',
   field_named: '{{field}}: {{message}}',
 };
 

@@ -138,6 +138,8 @@ export function describeField(t: TFunction, error: FieldError, body?: unknown): 
     case 'additionalProperties':
     case 'common_password':
     case 'contains_personal_info':
+    case 'url_not_allowed':
+    case 'e164':
       return t(`field_${error.reason}`);
     case 'cidr_invalid':
     case 'cidr_host_bits':

@@ -7,6 +7,7 @@ import { applicationsStrings } from './pages/Applications.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { findingsStrings } from './pages/Findings.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
+import { notificationsStrings } from './pages/Notifications.strings.ts';
 import { policiesStrings } from './pages/Policies.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
@@ -45,4 +46,5 @@ export const pageStrings: Strings[] = [
   shellStrings,
   usageStrings,
   webhooksStrings,
+  notificationsStrings,
 ];

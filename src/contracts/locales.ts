@@ -15,8 +15,20 @@ export function canonicalLocale(value: string): string | undefined {
 
 let zones: Set<string> | undefined;
 
-/** True for IANA time zone names this runtime knows (and UTC). */
+/**
+ * True for IANA time zone names this runtime knows (and UTC). The runtime lists each zone once,
+ * under ICU's canonical name (`Asia/Calcutta`, `Asia/Katmandu`): the current IANA names
+ * (`Asia/Kolkata`, `Asia/Kathmandu`) and other links it resolves count too.
+ */
 export function isTimeZone(value: string): boolean {
   zones ??= new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
-  return zones.has(value);
+  if (zones.has(value)) return true;
+  // A name, not an offset (`+05:30`, which newer runtimes also accept as a zone).
+  if (!/^[A-Za-z][A-Za-z_-]*(\/[A-Za-z0-9_+-]+){1,2}$/.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -16,6 +16,7 @@ import { healthModule } from './modules/health/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { mcpModule } from './modules/mcp/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
+import { notificationsModule } from './modules/notifications/index.ts';
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { policiesModule } from './modules/policies/index.ts';
 import { quotaModule } from './modules/quota/index.ts';
@@ -366,6 +367,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(findingsModule);
   await app.register(webhooksModule);
   await app.register(mcpModule);
+  await app.register(notificationsModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

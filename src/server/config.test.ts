@@ -86,6 +86,46 @@ describe('SMTP_URL', () => {
   });
 });
 
+describe('SMS_*', () => {
+  it('is off by default, with Twilio as the provider', () => {
+    expect(loadConfig({}).sms).toEqual({
+      providerUrl: 'https://api.twilio.com',
+      accountSid: undefined,
+      authToken: undefined,
+      from: undefined,
+    });
+  });
+
+  it('takes a provider, an account, its token and a sender together', () => {
+    const sms = loadConfig({
+      SMS_PROVIDER_URL: 'https://sms.internal.example/',
+      SMS_ACCOUNT_SID: 'AC1',
+      SMS_AUTH_TOKEN: 'tok',
+      SMS_FROM: '+15005550006',
+    }).sms;
+    expect(sms).toEqual({
+      providerUrl: 'https://sms.internal.example',
+      accountSid: 'AC1',
+      authToken: 'tok',
+      from: '+15005550006',
+    });
+  });
+
+  it('refuses some without the others, and a provider URL that is not http(s) or carries credentials', () => {
+    expect(() => loadConfig({ SMS_ACCOUNT_SID: 'AC1', SMS_AUTH_TOKEN: 'sekrit-token' })).toThrow(
+      /all of SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM/,
+    );
+    expect(() => loadConfig({ SMS_ACCOUNT_SID: 'AC1', SMS_AUTH_TOKEN: 'sekrit-token' })).not.toThrow(
+      /sekrit/,
+    );
+    expect(() => loadConfig({ SMS_PROVIDER_URL: 'ftp://sms.example' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SMS_PROVIDER_URL: 'https://AC1:tok@api.twilio.com' })).toThrow(
+      /without credentials/,
+    );
+    expect(() => loadConfig({ SMS_PROVIDER_URL: 'not a url' })).toThrow(/SMS_PROVIDER_URL/);
+  });
+});
+
 describe('MAIL_FROM', () => {
   it('defaults to a no-reply address and takes any other', () => {
     expect(loadConfig({}).mailFrom).toBe('Gatehouse <no-reply@localhost>');

@@ -125,6 +125,19 @@ export interface Config {
     /** Days a dead job is kept, for operators to look at and retry. */
     deadRetentionDays: number;
   };
+  /**
+   * The SMS provider for critical alerts (Enterprise): Twilio's Messages API or one shaped like
+   * it. SMS is off until the account SID, auth token and sender are all set.
+   */
+  sms: {
+    /** SMS_PROVIDER_URL, the API's base (default https://api.twilio.com). */
+    providerUrl: string;
+    accountSid: string | undefined;
+    /** SMS_AUTH_TOKEN: never logged. */
+    authToken: string | undefined;
+    /** SMS_FROM: the sender, an E.164 number or a messaging service the provider knows. */
+    from: string | undefined;
+  };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
@@ -352,6 +365,32 @@ function readSwitch(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
 }
 
+/** SMS_*: all of SID, token and sender, or none (SMS off); the token is never repeated. */
+function readSms(env: Env): Config['sms'] {
+  const raw = env.SMS_PROVIDER_URL?.trim() || 'https://api.twilio.com';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`SMS_PROVIDER_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
+    throw new ConfigError(
+      'SMS_PROVIDER_URL must be an http(s) URL without credentials (they go in SMS_ACCOUNT_SID and SMS_AUTH_TOKEN)',
+    );
+  }
+  const accountSid = env.SMS_ACCOUNT_SID?.trim() || undefined;
+  const authToken = env.SMS_AUTH_TOKEN?.trim() || undefined;
+  const from = env.SMS_FROM?.trim() || undefined;
+  const set = [accountSid, authToken, from].filter((v) => v !== undefined).length;
+  if (set !== 0 && set !== 3) {
+    throw new ConfigError(
+      'set all of SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM to send SMS, or none of them',
+    );
+  }
+  return { providerUrl: url.toString().replace(/\/+$/, ''), accountSid, authToken, from };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const host = env.HOST?.trim() || 'localhost';
@@ -432,6 +471,7 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: readInt(env, 'OUTBOX_RETENTION_DAYS', 7, 1, 3650),
       deadRetentionDays: readInt(env, 'OUTBOX_DEAD_RETENTION_DAYS', 30, 1, 3650),
     },
+    sms: readSms(env),
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),
       maxOwnedPerUser: readInt(env, 'ORGS_MAX_OWNED_PER_USER', 100, 1, 1000000),

@@ -367,6 +367,85 @@ const QUOTA_ROUTES: Record<string, RouteCase> = {
   },
 };
 
+/** Slack and quota alerts (notifications). The Slack URL is loopback, opened by OUTBOUND_ALLOWLIST. */
+const SLACK_HOOK = 'http://127.0.0.1:9/services/T0/B0/matrix';
+
+async function ownerConnectsSlack(org: Org): Promise<void> {
+  expectStatus(
+    await as(t.app, org.owner).put(orgUrl(org, '/slack'), {
+      webhookUrl: SLACK_HOOK,
+      events: ['scan.completed'],
+      minSeverity: 'high',
+    }),
+    200,
+  );
+}
+
+const NOTIFICATION_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/slack': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerConnectsSlack(org);
+      return { method: 'GET', url: orgUrl(org, '/slack') };
+    },
+    effect: (_org, res) => expect(res.json()).toMatchObject({ configured: true, webhookHost: '127.0.0.1:9' }),
+  },
+  'PUT /api/v1/orgs/:orgId/slack': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PUT',
+      url: orgUrl(org, '/slack'),
+      payload: {
+        webhookUrl: SLACK_HOOK,
+        events: ['member.added'],
+        minSeverity: rand() < '8' ? 'low' : 'medium',
+      },
+    }),
+    effect: async (org, _res, req) => {
+      const got = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/slack')), 200).json();
+      expect(got.minSeverity).toBe((req.payload as { minSeverity: string }).minSeverity);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/slack': {
+    status: 204,
+    prepare: async (org) => {
+      await ownerConnectsSlack(org);
+      return { method: 'DELETE', url: orgUrl(org, '/slack') };
+    },
+    effect: async (org) => {
+      expect(expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/slack')), 200).json().configured).toBe(
+        false,
+      );
+    },
+  },
+  'POST /api/v1/orgs/:orgId/slack/test': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerConnectsSlack(org);
+      return { method: 'POST', url: orgUrl(org, '/slack/test'), payload: {} };
+    },
+    // Nothing listens on the discard port: the answer says so.
+    effect: (_org, res) => expect(res.json()).toMatchObject({ delivered: false, status: null }),
+  },
+  'GET /api/v1/orgs/:orgId/quota-alerts': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/quota-alerts') }),
+    effect: (_org, res) => expect(res.json().thresholds.length).toBeGreaterThan(0),
+  },
+  'PATCH /api/v1/orgs/:orgId/quota-alerts': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, '/quota-alerts'),
+      payload: { thresholds: rand() < '8' ? [50] : [75], channels: ['in_app'] },
+    }),
+    effect: async (org, _res, req) => {
+      const got = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/quota-alerts')), 200).json();
+      expect(got.thresholds).toEqual((req.payload as { thresholds: number[] }).thresholds);
+    },
+  },
+};
+
 /** How to make a valid request to each permission route. Keys are the inventory's `METHOD url`. */
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId': {
@@ -935,6 +1014,7 @@ const ROUTES: Record<string, RouteCase> = {
     },
   },
   ...QUOTA_ROUTES,
+  ...NOTIFICATION_ROUTES,
   // Findings (written by SARIF ingestion; seeded here straight into the database).
   'GET /api/v1/orgs/:orgId/findings': {
     status: 200,
@@ -1034,7 +1114,7 @@ const inventoryEntry = (key: string) => {
 };
 
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'], allowHttp: false } });
   shared = await newOrg();
 });
 afterAll(async () => {

@@ -323,7 +323,89 @@ async function sharedFinding(title: string): Promise<string> {
   return id!;
 }
 
+/** Notification preferences, the Slack channel and quota alerts. */
+const SLACK_HOOK = 'http://127.0.0.1:9/services/T0/B0/audit';
+const NOTIFICATION_INVENTORY: Record<string, InventoryCase> = {
+  'user.notifications_updated': {
+    how: 'PATCH /me/notifications → the user’s own log',
+    arrange: async () => {
+      const who = await signUp(t.app);
+      return async () => {
+        expectStatus(await as(t.app, who).patch('/api/v1/me/notifications', { emailDigest: 'weekly' }), 200);
+        return {
+          chain: userChain(who),
+          actor: who,
+          target: userNamed(who),
+          after: { emailDigest: 'weekly', phoneSet: false },
+        };
+      };
+    },
+  },
+  'slack.updated': {
+    how: 'PUT /orgs/:orgId/slack',
+    arrange: async () => async () => {
+      expectStatus(
+        await as(t.app, shared.owner).put(at(shared.orgId, '/slack'), {
+          webhookUrl: SLACK_HOOK,
+          events: ['scan.completed'],
+          minSeverity: 'high',
+        }),
+        200,
+      );
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'slack', id: shared.orgId, name: 'Slack' },
+        after: { webhookHost: '127.0.0.1:9', webhookUrlChanged: true },
+      };
+    },
+  },
+  'slack.deleted': {
+    how: 'DELETE /orgs/:orgId/slack',
+    arrange: async () => {
+      const org = await createOrg(t.app, { name: 'Slack Leaver' });
+      expectStatus(
+        await as(t.app, org.owner).put(at(org.orgId, '/slack'), {
+          webhookUrl: SLACK_HOOK,
+          events: [],
+          minSeverity: 'low',
+        }),
+        200,
+      );
+      return async () => {
+        expectStatus(await as(t.app, org.owner).delete(at(org.orgId, '/slack')), 204);
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: { type: 'slack', id: org.orgId, name: 'Slack' },
+          before: { webhookHost: '127.0.0.1:9', minSeverity: 'low' },
+        };
+      };
+    },
+  },
+  'quota_alerts.updated': {
+    how: 'PATCH /orgs/:orgId/quota-alerts',
+    arrange: async () => async () => {
+      const thresholds = rand() < '8' ? [75] : [90];
+      expectStatus(
+        await as(t.app, shared.owner).patch(at(shared.orgId, '/quota-alerts'), {
+          thresholds,
+          channels: ['email'],
+        }),
+        200,
+      );
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: sharedOrg(),
+        after: { thresholds, channels: ['email'] },
+      };
+    },
+  },
+};
+
 const INVENTORY: Record<string, InventoryCase> = {
+  ...NOTIFICATION_INVENTORY,
   ...QUOTA_INVENTORY,
   'user.created': {
     how: 'POST /auth/signup → the new user’s own log',
@@ -1212,7 +1294,7 @@ const INVENTORY: Record<string, InventoryCase> = {
 };
 
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'], allowHttp: false } });
   shared = await createOrg(t.app, { name: SHARED_NAME });
 });
 afterAll(async () => {

@@ -182,6 +182,32 @@ const QUOTA_ROUTES: Record<string, RouteCase> = {
   },
 };
 
+/** Slack and quota alerts: nothing in them names another object, only the org in the path. */
+const NOTIFICATION_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/slack': { request: (o) => ({ method: 'GET', url: at(o, '/slack') }) },
+  'PUT /api/v1/orgs/:orgId/slack': {
+    request: (o) => ({
+      method: 'PUT',
+      url: at(o, '/slack'),
+      payload: {
+        webhookUrl: 'https://hooks.slack.example/services/T0/B0/x',
+        events: [],
+        minSeverity: 'high',
+      },
+    }),
+  },
+  'DELETE /api/v1/orgs/:orgId/slack': { request: (o) => ({ method: 'DELETE', url: at(o, '/slack') }) },
+  'POST /api/v1/orgs/:orgId/slack/test': {
+    request: (o) => ({ method: 'POST', url: at(o, '/slack/test'), payload: {} }),
+  },
+  'GET /api/v1/orgs/:orgId/quota-alerts': {
+    request: (o) => ({ method: 'GET', url: at(o, '/quota-alerts') }),
+  },
+  'PATCH /api/v1/orgs/:orgId/quota-alerts': {
+    request: (o) => ({ method: 'PATCH', url: at(o, '/quota-alerts'), payload: { thresholds: [50] } }),
+  },
+};
+
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId': { request: (o) => ({ method: 'GET', url: at(o) }) },
   'PATCH /api/v1/orgs/:orgId': {
@@ -636,6 +662,7 @@ const ROUTES: Record<string, RouteCase> = {
     request: (o) => ({ method: 'DELETE', url: `/api/v1/me/memberships/${o.orgId}` }),
   },
   ...QUOTA_ROUTES,
+  ...NOTIFICATION_ROUTES,
 };
 
 /** The routes that name a finding or a remediation: B's, asked for in A, are not found. */

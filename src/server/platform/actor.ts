@@ -69,3 +69,23 @@ export function eventActor(actor: Actor): { type: Actor['type']; id: string | nu
       return { type: actor.type, id: null };
   }
 }
+
+/**
+ * Who acts, as an event names them for the people it is told to (notifications put it in each
+ * reader's words): a person by email, an automation token by name, an operator; null for the
+ * system.
+ */
+export type ActorRef = { email: string } | { token: string } | { operator: true } | null;
+
+export function actorRef(actor: Actor): ActorRef {
+  switch (actor.type) {
+    case 'user':
+      return { email: actor.email };
+    case 'token':
+      return { token: actor.name };
+    case 'operator':
+      return { operator: true };
+    default:
+      return null;
+  }
+}

@@ -64,7 +64,7 @@ export interface CommandServices {
    * offered here to the modules members itself depends on, such as roles).
    */
   alertPromotion(
-    ctx: Pick<CommandContext, 'tx' | 'actor' | 'enqueue' | 'services'>,
+    ctx: Pick<CommandContext, 'tx' | 'actor' | 'emit' | 'services'>,
     org: { orgId: string; orgName: string },
     who: string,
     roleName: string,

@@ -22,6 +22,7 @@ export {
   lockUserByEmail,
   type OperatorUserRow,
   setUserDisabled,
+  updateUserProfile,
 } from './accounts.repository.ts';
 export { forgetDevices } from './accounts.throttle.ts';
 export {

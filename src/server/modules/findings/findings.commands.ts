@@ -1,6 +1,6 @@
 import type { FindingResolvedData } from '../../../contracts/events.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
-import { eventActor } from '../../platform/actor.ts';
+import { actorRef, eventActor } from '../../platform/actor.ts';
 import { defineCommand } from '../../platform/command.ts';
 import {
   assertFound,
@@ -85,6 +85,14 @@ export const changeFinding = defineCommand({
       }
     }
     await updateFinding(ctx.tx, access.orgId, finding.id, { status, assigneeId });
+    // The new assignee is told (notifications), unless they assigned it to themselves.
+    if (assigneeId !== null && assigneeId !== finding.assigneeId && assigneeId !== access.userId) {
+      await ctx.emit({
+        type: 'finding.assigned',
+        orgId: access.orgId,
+        data: { findingId: finding.id, assigneeId, by: actorRef(ctx.actor) },
+      });
+    }
     const after = await lockFinding(ctx.tx, access.orgId, finding.id);
     if (status === 'resolved' && finding.status !== 'resolved' && after) {
       const data: FindingResolvedData = {

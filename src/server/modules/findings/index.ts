@@ -6,6 +6,7 @@ export {
   FINDING_STATUSES,
   type FindingSeverity,
   type FindingStatus,
+  findFinding,
 } from './findings.repository.ts';
 
 /** Findings: the list and its search, triage (status, assignee), comments and remediations. */

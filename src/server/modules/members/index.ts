@@ -15,10 +15,12 @@ export { assertMayOwnAnother } from './members.ownership.ts';
 export {
   admitMember,
   countSeats,
+  filterMembersToTell,
   findActiveMemberByEmail,
   findMember,
   listActiveOrgIds,
   listMembersHolding,
+  listMembersToTell,
   listOwnerEmails,
   listUserMembershipHistory,
   lockMember,

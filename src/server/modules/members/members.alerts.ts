@@ -1,23 +1,23 @@
+import { actorRef } from '../../platform/actor.ts';
 import type { CommandContext } from '../../platform/command.ts';
-import { queueEmail } from '../../platform/mail/queue.ts';
-import { changedBy, promotionAlert } from './members.mail.ts';
-import { listOwnerEmails } from './members.repository.ts';
 
 /**
- * Someone was given a privileged role: every owner is told by email ("promotion to Admin or Owner
- * raises an alert"), so a compromised admin account cannot quietly raise another. The emails are
- * outbox jobs of the change's own transaction, each in its owner's language.
+ * Someone was given a privileged role: every owner is told ("promotion to Admin or Owner raises
+ * an alert"), so a compromised admin account cannot quietly raise another. Emitted as the
+ * internal event `member.promoted` in the command's transaction; the notifications subscriber
+ * turns it into a `promoted_to_admin` notification for each owner (inbox and email, as each
+ * owner's preferences say), once the change commits.
  */
 export async function alertOwnersOfPromotion(
-  ctx: Pick<CommandContext, 'tx' | 'actor' | 'enqueue' | 'services'>,
+  ctx: Pick<CommandContext, 'tx' | 'actor' | 'emit' | 'services'>,
   org: { orgId: string; orgName: string },
   who: string,
   roleName: string,
 ): Promise<void> {
-  const owners = await listOwnerEmails(ctx.tx, org.orgId);
-  for (const to of owners) {
-    await queueEmail(ctx, to, (language) =>
-      promotionAlert(language, { who, roleName, orgName: org.orgName, by: changedBy(ctx.actor, language) }),
-    );
-  }
+  // The worker is woken once the command commits.
+  await ctx.emit({
+    type: 'member.promoted',
+    orgId: org.orgId,
+    data: { who, roleName, by: actorRef(ctx.actor) },
+  });
 }

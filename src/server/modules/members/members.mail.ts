@@ -1,4 +1,3 @@
-import type { Actor } from '../../platform/actor.ts';
 import { quoted } from '../../platform/mail/mailer.ts';
 import type { Letter, MailLanguage } from '../../platform/mail/queue.ts';
 
@@ -6,40 +5,6 @@ import type { Letter, MailLanguage } from '../../platform/mail/queue.ts';
  * The members module's emails, in English and Spanish. Every name in them was typed by someone
  * (an organization's, a role's, a token's) and goes through `quoted`: defanged, on one line.
  */
-
-/** Who made a change, as an email tells it. */
-export function changedBy(actor: Actor, language: MailLanguage): string {
-  const es = language === 'es';
-  switch (actor.type) {
-    case 'user':
-      return actor.email;
-    case 'token':
-      return es
-        ? `el token de automatización ${quoted(actor.name)}`
-        : `the automation token ${quoted(actor.name)}`;
-    case 'operator':
-      return es ? 'un operador de esta instalación' : 'an operator of this installation';
-    default:
-      return es ? 'el sistema' : 'the system';
-  }
-}
-
-export function promotionAlert(
-  language: MailLanguage,
-  p: { who: string; roleName: string; orgName: string; by: string },
-): Letter {
-  const role = quoted(p.roleName);
-  const org = quoted(p.orgName);
-  return language === 'es'
-    ? {
-        subject: `${p.who} ahora es ${role} de ${org}`,
-        text: `${p.by} dio a ${p.who} el rol ${role} en ${org}.\n\nSi no lo esperabas, revisa ahora los miembros de la organización.\n`,
-      }
-    : {
-        subject: `${p.who} is now ${role} of ${org}`,
-        text: `${p.who} was given the ${role} role in ${org} by ${p.by}.\n\nIf you did not expect this, review the organization's members now.\n`,
-      };
-}
 
 export function roleChanged(
   language: MailLanguage,

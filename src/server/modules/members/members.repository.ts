@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, gt, inArray, or, type SQL, Subquery, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, or, type SQL, Subquery, sql } from 'drizzle-orm';
+import type { Permission } from '../../../contracts/permissions.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
@@ -374,6 +375,62 @@ export async function listMembersHolding(
       ),
     )
     .orderBy(asc(users.email));
+}
+
+/**
+ * Who in the org is told of something (notifications): active members of the live organization
+ * (not suspended) whose account works (not disabled nor deleted), holding `permission` (an Owner holds every
+ * one), or, without one, the Owners. Ids, in a stable order.
+ */
+export async function listMembersToTell(
+  db: Executor,
+  orgId: string,
+  holding: Permission | 'owner',
+): Promise<string[]> {
+  const rows = await db
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .where(
+      and(
+        eq(memberships.orgId, orgId),
+        eq(memberships.status, 'active'),
+        liveOrganization(),
+        isNull(organizations.suspendedAt),
+        isNull(users.disabledAt),
+        isNull(users.deletedAt),
+        holding === 'owner'
+          ? eq(roles.slug, OWNER_ROLE)
+          : or(eq(roles.slug, OWNER_ROLE), sql`${holding} = ANY(${roles.permissions})`),
+      ),
+    )
+    .orderBy(asc(memberships.userId));
+  return rows.map((r) => r.userId);
+}
+
+/** Of `userIds`, those still active members of the live, unsuspended org with a working account. */
+export async function filterMembersToTell(db: Executor, orgId: string, userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await db
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(
+      and(
+        eq(memberships.orgId, orgId),
+        inArray(memberships.userId, userIds),
+        eq(memberships.status, 'active'),
+        liveOrganization(),
+        isNull(organizations.suspendedAt),
+        isNull(users.disabledAt),
+        isNull(users.deletedAt),
+      ),
+    )
+    .orderBy(asc(memberships.userId));
+  return rows.map((r) => r.userId);
 }
 
 /** The live organizations `userId` is an active member of, by id (the order their locks are taken in). */

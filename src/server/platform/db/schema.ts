@@ -1208,3 +1208,100 @@ export const webhookAttempts = pgTable(
     index('webhook_attempts_list_idx').on(t.orgId, t.webhookId, t.createdAt, t.id),
   ],
 );
+
+/**
+ * A person's notification preferences (no row: the defaults). Quiet hours are wall-clock `HH:MM`
+ * in the user's own time zone (`users.timezone`); `types` holds only the switches set away from
+ * their defaults, so a type added later starts at its default for everyone.
+ */
+export const notificationPreferences = pgTable(
+  'notification_preferences',
+  {
+    userId: uuid('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    emailDigest: text('email_digest').notNull().default('immediate'),
+    quietStart: text('quiet_start'),
+    quietEnd: text('quiet_end'),
+    types: jsonb('types').notNull().default(sql`'{}'::jsonb`),
+    /** E.164, for critical alerts by SMS (organizations whose plan has SMS). */
+    phone: text('phone'),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check(
+      'notification_preferences_digest_check',
+      sql`${t.emailDigest} IN ('immediate', 'daily', 'weekly', 'off')`,
+    ),
+    check('notification_preferences_quiet_check', sql`(${t.quietStart} IS NULL) = (${t.quietEnd} IS NULL)`),
+  ],
+);
+
+/**
+ * Notifications, one row per person told: the inbox shows those with `in_app`, and the daily or
+ * weekly digest gathers those with `digest_pending`. Title and body are rendered when read, in the
+ * reader's language, from `params`. `dedupe_key` makes creating one idempotent (an event handed
+ * to the subscriber twice tells each person once).
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    params: jsonb('params').notNull(),
+    link: text('link'),
+    inApp: boolean('in_app').notNull(),
+    digestPending: boolean('digest_pending').notNull().default(false),
+    dedupeKey: text('dedupe_key').notNull(),
+    createdAt: createdAt(),
+    readAt: time('read_at'),
+  },
+  (t) => [
+    unique('notifications_user_dedupe_key').on(t.userId, t.dedupeKey),
+    // The inbox, newest first (keyset on created_at, id), and its unread filter and count.
+    index('notifications_inbox_idx').on(t.userId, t.createdAt, t.id).where(sql`${t.inApp}`),
+    index('notifications_unread_idx')
+      .on(t.userId, t.createdAt, t.id)
+      .where(sql`${t.inApp} AND ${t.readAt} IS NULL`),
+    index('notifications_digest_idx').on(t.userId, t.createdAt).where(sql`${t.digestPending}`),
+    index('notifications_org_idx').on(t.orgId),
+  ],
+);
+
+/**
+ * An organization's Slack incoming webhook: the URL sealed with platform/secrets (context
+ * `slack:<orgId>`), never returned; the events posted and the least severity of finding posted.
+ */
+export const slackConfigs = pgTable(
+  'slack_configs',
+  {
+    orgId: uuid('org_id')
+      .primaryKey()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    webhookUrl: text('webhook_url').notNull(),
+    /** The URL's host, shown so people can tell where it posts (the URL's secret part is its path). */
+    webhookHost: text('webhook_host').notNull(),
+    events: text('events').array().notNull(),
+    minSeverity: text('min_severity').notNull(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('slack_configs_min_severity_check', sql`${t.minSeverity} IN ('critical', 'high', 'medium', 'low')`),
+  ],
+);
+
+/** Which quota thresholds an organization is alerted at, and through which channels (no row: defaults). */
+export const quotaAlertSettings = pgTable('quota_alert_settings', {
+  orgId: uuid('org_id')
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  thresholds: integer('thresholds').array().notNull(),
+  channels: text('channels').array().notNull(),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});

@@ -20,7 +20,7 @@ import {
   joinApprovedLetter,
   joinRequestLetter,
 } from '../../modules/invitations/invitations.mail.ts';
-import { ownershipReceived, promotionAlert, roleChanged } from '../../modules/members/members.mail.ts';
+import { ownershipReceived, roleChanged } from '../../modules/members/members.mail.ts';
 import { movedByDeletion } from '../../modules/roles/roles.mail.ts';
 import { EMAIL_SEND, type Letter, MAIL_LANGUAGES, type MailLanguage, mailLanguage } from './queue.ts';
 
@@ -244,8 +244,6 @@ describe("every email in its recipient's language", () => {
       }),
     joinRequest: (l) => joinRequestLetter(l, { email: 'a@example.test', orgName: 'Acme' }),
     joinApproved: (l) => joinApprovedLetter(l, { orgName: 'Acme', roleName: 'Viewer' }),
-    promotion: (l) =>
-      promotionAlert(l, { who: 'a@example.test', roleName: 'Admin', orgName: 'Acme', by: 'b@example.test' }),
     roleChanged: (l) => roleChanged(l, { orgName: 'Acme', roleName: 'Admin', from: 'viewer', to: 'admin' }),
     ownership: (l) => ownershipReceived(l, { orgName: 'Acme' }),
     movedByDeletion: (l) =>

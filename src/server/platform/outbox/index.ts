@@ -17,6 +17,7 @@ export {
   emitEvent,
   emitEvents,
   enqueue,
+  isJobPending,
   OUTBOX_WAKE_TOPIC,
   type OutboxJob,
   type PlatformEvent,

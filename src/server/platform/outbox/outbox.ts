@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { EventType } from '../../../contracts/events.ts';
 import type { Executor } from '../db/client.ts';
 import { outboxJobs } from '../db/schema.ts';
@@ -140,4 +140,17 @@ export interface EventBatch {
 /** The events an `event.dispatch` payload carries: one (`emitEvent`) or several (`emitEvents`). */
 export function dispatchedEvents(payload: PlatformEvent | EventBatch): PlatformEvent[] {
   return 'events' in payload && Array.isArray(payload.events) ? payload.events : [payload as PlatformEvent];
+}
+
+/**
+ * Whether the job enqueued under `dedupeKey` is still to be carried out (pending), as opposed to
+ * done, dead or never written: a caller whose enqueue was deduplicated learns whether the
+ * existing job will still see what it just wrote.
+ */
+export async function isJobPending(tx: Executor, dedupeKey: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ state: outboxJobs.state })
+    .from(outboxJobs)
+    .where(eq(outboxJobs.dedupeKey, dedupeKey));
+  return row?.state === 'pending';
 }
