@@ -293,14 +293,17 @@ const sameChain = (a: ChainRef | undefined, b: ChainRef | undefined) =>
 
 /**
  * Of the checkpoints held outside, those of the export's own log (a receiver may gather several
- * organizations' checkpoints in one file). Refuses a file that holds checkpoints of other logs
- * only: checking against it would vouch for nothing.
+ * organizations' checkpoints in one file). Refuses a file that holds no checkpoint, or checkpoints
+ * of other logs only: checking against it would vouch for nothing.
  */
 export function witnessedFor(
   chain: ChainRef | undefined,
   checkpoints: readonly Checkpoint[],
   file: string,
 ): Checkpoint[] {
+  if (checkpoints.length === 0) {
+    throw new UsageError(`the checkpoints file ${file} holds no checkpoint: it would vouch for nothing`);
+  }
   if (!chain) return [...checkpoints];
   const own = checkpoints.filter((cp) => {
     const of = chainOfCheckpoint(cp);

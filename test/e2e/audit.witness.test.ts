@@ -286,4 +286,21 @@ describe('the checkpoints a receiver gathered', () => {
     expect(res.out).toContain(`witnessed through seq ${Math.max(...own.map((cp) => cp.seq))}\n`);
     expect(res.code).toBe(0);
   });
+
+  it('must hold a checkpoint: a file of none vouches for nothing and is a usage error', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const exported = await exportTo(as(t.app, org.owner), org.orgId, 'unwitnessed.jsonl');
+    const others = path.join(dir, 'no-checkpoints.ndjson');
+    fs.writeFileSync(others, `${JSON.stringify({ type: 'scan.completed', timestamp: 'x', data: {} })}\n`);
+    const empty = path.join(dir, 'empty.ndjson');
+    fs.writeFileSync(empty, '');
+    for (const file of [others, empty]) {
+      const res = await runCli(
+        ['audit', 'verify', exported, '--public-key', keysFile, '--checkpoints', file],
+        {},
+      );
+      expect(res.out).toContain(`the checkpoints file ${file} holds no checkpoint`);
+      expect(res.code).toBe(2);
+    }
+  });
 });
