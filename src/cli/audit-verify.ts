@@ -14,6 +14,7 @@ import { type Checkpoint, keyIdOf, parsePublicKey } from '../server/platform/aud
 import {
   chainOfCheckpoint,
   type FileVerifyReport,
+  MAX_LINE_BYTES,
   verifyExportReader,
   verifyExportStream,
 } from '../server/platform/audit/verify-file.ts';
@@ -157,47 +158,108 @@ function checkpointOf(value: unknown, where: string): Checkpoint | undefined {
   } as Checkpoint;
 }
 
+/** The items a JSON value holds: an array's, a `{items: [...]}` response's, or the value itself. */
+function itemsOf(json: unknown): unknown[] {
+  if (Array.isArray(json)) return json;
+  if (json && typeof json === 'object' && Array.isArray((json as { items?: unknown }).items))
+    return (json as { items: unknown[] }).items;
+  return [json];
+}
+
+/**
+ * A file's non-blank lines, read a chunk at a time: memory holds one chunk and one line, whatever
+ * the file's length. A line longer than `MAX_LINE_BYTES` is a usage error.
+ */
+function* fileLines(file: string, chunkBytes = 1 << 20): Generator<{ text: string; no: number }> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    const carry: Buffer[] = [];
+    let carried = 0;
+    let no = 0;
+    const line = (piece: Buffer) => {
+      no++;
+      const bytes = carried > 0 ? Buffer.concat([...carry, piece]) : piece;
+      carry.length = 0;
+      carried = 0;
+      const text = bytes.toString('utf8');
+      return text.trim() === '' ? undefined : { text, no };
+    };
+    for (;;) {
+      const bytesRead = fs.readSync(fd, chunk, 0, chunkBytes, null);
+      if (bytesRead === 0) break;
+      const read = chunk.subarray(0, bytesRead);
+      let start = 0;
+      for (let nl = read.indexOf(10); nl !== -1; nl = read.indexOf(10, start)) {
+        const found = line(read.subarray(start, nl));
+        if (found) yield found;
+        start = nl + 1;
+      }
+      if (start < bytesRead) {
+        // The start of a line that goes on in the next chunk (copied: the chunk is read into again).
+        carry.push(Buffer.from(read.subarray(start)));
+        carried += bytesRead - start;
+        if (carried > MAX_LINE_BYTES) {
+          throw new UsageError(
+            `line ${no + 1} of the checkpoints file ${file} is longer than ${MAX_LINE_BYTES} bytes`,
+          );
+        }
+      }
+    }
+    if (carried > 0) {
+      const found = line(Buffer.alloc(0));
+      if (found) yield found;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Checkpoints held outside the installation: the GET audit-checkpoints response (`{items: [...]}`),
  * an array, or JSON Lines — of checkpoints, of an export's checkpoint lines, or of
  * `audit.checkpoint` events (their bodies as a receiver got them, or their `data`). Events of
- * other types are skipped.
+ * other types are skipped. JSON Lines are read a line at a time and only the checkpoints kept: a
+ * receiver's log of every event it was sent may be far larger than memory.
  */
 export function loadCheckpoints(file: string): Checkpoint[] {
-  const text = readText(file, 'the checkpoints file').trim();
-  const keep = (items: unknown[], where: (i: number) => string) =>
-    items.flatMap((item, i) => checkpointOf(item, where(i)) ?? []);
+  const found: Checkpoint[] = [];
   try {
-    if (text === '') return [];
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      // JSON Lines, one item a line.
-      if (!text.includes('\n')) throw err;
-      const lines = text.split('\n').map((line, i) => ({ line, no: i + 1 }));
-      const items = lines.filter(({ line }) => line.trim() !== '');
-      return keep(
-        items.map(({ line, no }) => {
-          try {
-            return JSON.parse(line);
-          } catch {
-            throw new UsageError(`line ${no} of the checkpoints file ${file} is not JSON`);
-          }
-        }),
-        (i) => `line ${items[i]!.no} of ${file}`,
-      );
+    let first = true;
+    for (const { text, no } of fileLines(file)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // Not JSON Lines: one JSON document over several lines (a saved response, pretty-printed).
+        if (first) return loadDocument(file);
+        throw new UsageError(`line ${no} of the checkpoints file ${file} is not JSON`);
+      }
+      first = false;
+      const items = itemsOf(json);
+      const alone = items.length === 1 && items[0] === json;
+      for (const [i, item] of items.entries()) {
+        const cp = checkpointOf(item, alone ? `line ${no} of ${file}` : `item ${i} of line ${no} of ${file}`);
+        if (cp) found.push(cp);
+      }
     }
-    const items = Array.isArray(json)
-      ? json
-      : json && typeof json === 'object' && Array.isArray((json as { items?: unknown }).items)
-        ? (json as { items: unknown[] }).items
-        : [json];
-    return keep(items, (i) => `item ${i} of ${file}`);
+    return found;
   } catch (err) {
     if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read the checkpoints file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The checkpoints in a file holding one JSON document. */
+function loadDocument(file: string): Checkpoint[] {
+  const text = readText(file, 'the checkpoints file');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
     throw new UsageError(`the checkpoints file ${file} is not JSON: ${(err as Error).message}`);
   }
+  return itemsOf(json).flatMap((item, i) => checkpointOf(item, `item ${i} of ${file}`) ?? []);
 }
 
 type ChainRef = { kind: 'org' | 'user' | 'instance'; id: string };
@@ -231,14 +293,17 @@ const sameChain = (a: ChainRef | undefined, b: ChainRef | undefined) =>
 
 /**
  * Of the checkpoints held outside, those of the export's own log (a receiver may gather several
- * organizations' checkpoints in one file). Refuses a file that holds checkpoints of other logs
- * only: checking against it would vouch for nothing.
+ * organizations' checkpoints in one file). Refuses a file that holds no checkpoint, or checkpoints
+ * of other logs only: checking against it would vouch for nothing.
  */
 export function witnessedFor(
   chain: ChainRef | undefined,
   checkpoints: readonly Checkpoint[],
   file: string,
 ): Checkpoint[] {
+  if (checkpoints.length === 0) {
+    throw new UsageError(`the checkpoints file ${file} holds no checkpoint: it would vouch for nothing`);
+  }
   if (!chain) return [...checkpoints];
   const own = checkpoints.filter((cp) => {
     const of = chainOfCheckpoint(cp);

@@ -194,6 +194,8 @@ describe('the checkpoints a receiver gathered', () => {
       'bodies.ndjson': `${lines.join('\n')}\n`,
       'data.ndjson': checkpoints.map((b) => JSON.stringify(b.data)).join('\n'),
       'array.json': JSON.stringify(checkpoints),
+      'pretty.json': JSON.stringify({ items: checkpoints.map((b) => b.data) }, null, 2),
+      'crlf.ndjson': `${lines.join('\r\n')}\r\n`,
       'events.json': JSON.stringify(checkpoints.map((b) => ({ id: 'evt_1', orgId: b.data.orgId, ...b }))),
       'export-lines.ndjson': checkpoints.map((b) => JSON.stringify({ checkpoint: b.data })).join('\n'),
       'one.json': JSON.stringify(checkpoints[0]),
@@ -244,5 +246,61 @@ describe('the checkpoints a receiver gathered', () => {
     const whole = await verify(exported, ['--checkpoints']);
     expect(whole.out).toContain(`witnessed through seq ${Math.max(...own.map((cp) => cp.seq))}\n`);
     expect(whole.code).toBe(0);
+  });
+
+  it('are read a line at a time: a receiver’s log of every event may be far larger than memory', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const owner = as(t.app, org.owner);
+    expectStatus(await owner.post(`${base(org.orgId)}/audit-checkpoints`), 201);
+    const exported = await exportTo(owner, org.orgId, 'large-witness.jsonl');
+    await t.drainOutbox();
+    const own = received(org.orgId);
+    expect(own.length).toBeGreaterThan(0);
+    // What a receiver of every event holds: its checkpoints among a great many other events
+    // (audit.entry carries every entry), here 80 MiB of them, read by a command given 32 MiB.
+    const large = path.join(dir, 'every-event.ndjson');
+    const other = `${JSON.stringify({
+      type: 'audit.entry',
+      timestamp: new Date().toISOString(),
+      data: { class_uid: 6003, message: 'org.updated organization x'.padEnd(1000, '.') },
+    })}\n`;
+    const block = other.repeat(Math.ceil((1024 * 1024) / other.length));
+    const fd = fs.openSync(large, 'w');
+    try {
+      fs.writeSync(fd, fs.readFileSync(witnessFile));
+      for (let written = 0; written < 80 * 1024 * 1024; written += block.length) fs.writeSync(fd, block);
+      fs.writeSync(
+        fd,
+        `${own.map((cp) => JSON.stringify({ type: 'audit.checkpoint', data: cp })).join('\n')}\n`,
+      );
+    } finally {
+      fs.closeSync(fd);
+    }
+    const res = await runCli(
+      ['audit', 'verify', exported, '--public-key', keysFile, '--checkpoints', large],
+      {
+        NODE_OPTIONS: '--max-old-space-size=32',
+      },
+    );
+    fs.rmSync(large);
+    expect(res.out).toContain(`witnessed through seq ${Math.max(...own.map((cp) => cp.seq))}\n`);
+    expect(res.code).toBe(0);
+  });
+
+  it('must hold a checkpoint: a file of none vouches for nothing and is a usage error', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const exported = await exportTo(as(t.app, org.owner), org.orgId, 'unwitnessed.jsonl');
+    const others = path.join(dir, 'no-checkpoints.ndjson');
+    fs.writeFileSync(others, `${JSON.stringify({ type: 'scan.completed', timestamp: 'x', data: {} })}\n`);
+    const empty = path.join(dir, 'empty.ndjson');
+    fs.writeFileSync(empty, '');
+    for (const file of [others, empty]) {
+      const res = await runCli(
+        ['audit', 'verify', exported, '--public-key', keysFile, '--checkpoints', file],
+        {},
+      );
+      expect(res.out).toContain(`the checkpoints file ${file} holds no checkpoint`);
+      expect(res.code).toBe(2);
+    }
   });
 });

@@ -147,6 +147,10 @@ describe('classifyAddress and decideAddress', () => {
     // The IPv4-mapped form of an allowlisted IPv4 address reaches the same place.
     expect(decideAddress('::ffff:127.0.0.1', allowlist)).toMatchObject({ allowed: true, allowlisted: true });
     expect(decideAddress('::ffff:127.0.0.2', allowlist).allowed).toBe(false);
+    // Part of the IPv4-mapped space may be listed in that form.
+    const mapped = parseAllowlist(['::ffff:10.20.0.0/112']);
+    expect(decideAddress('::ffff:10.20.3.4', mapped)).toMatchObject({ allowed: true, allowlisted: true });
+    expect(decideAddress('::ffff:169.254.169.254', mapped).allowed).toBe(false);
     // A public address is allowed without being allowlisted (http stays refused for it).
     expect(decideAddress('8.8.8.8', allowlist)).toMatchObject({ allowed: true, allowlisted: false });
   });
@@ -200,6 +204,11 @@ describe('OUTBOUND_ALLOWLIST', () => {
   it.each([
     ['0.0.0.0/0', /covers every address/],
     ['::/0', /covers every address/],
+    // ::ffff:a.b.c.d is a.b.c.d: a range holding every IPv4-mapped address opens all of IPv4.
+    ['::ffff:0:0/96', /covers every IPv4 address/],
+    ['::ffff:0.0.0.0/96', /covers every IPv4 address/],
+    ['0:0:0:0:0:ffff::/80', /covers every IPv4 address/],
+    ['::/1', /covers every IPv4 address/],
     ['10.0.0.0/33', /prefix length/],
     ['10.0.0/8', /not an address range/],
     ['127.1', /neither/],

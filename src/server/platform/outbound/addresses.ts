@@ -61,6 +61,7 @@ const DOCUMENTATION_V4 = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'].m
 const DOCUMENTATION_V6 = ['2001:db8::/32', '3fff::/20'].map((c) => ipaddr.IPv6.parseCIDR(c));
 const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
 const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
+const IPV4_MAPPED_BASE = ipaddr.IPv6.parse('::ffff:0:0');
 
 const V4_KINDS: Partial<Record<string, AddressKind>> = {
   unicast: 'public',
@@ -182,7 +183,8 @@ const HOST_NAME =
 /**
  * Parses allowlist entries (`10.0.0.0/8`, `127.0.0.1`, `::1`, `hooks.internal`,
  * `*.corp.example`). Throws an Error naming the first bad entry; a range covering every
- * address (`/0`) is refused: it would switch the guard off.
+ * address (`/0`), or every IPv4 address in its IPv4-mapped form, is refused: it would switch the
+ * guard off.
  */
 export function parseAllowlist(entries: readonly string[] | string): Allowlist {
   const list = typeof entries === 'string' ? entries.split(',') : entries;
@@ -204,7 +206,15 @@ export function parseAllowlist(entries: readonly string[] | string): Allowlist {
           `"${raw.trim()}" covers every address, which would switch the guard off; list the ranges you need`,
         );
       }
-      result.ranges.push([ipaddr.parse(base), prefix]);
+      const range = ipaddr.parse(base);
+      // ::ffff:a.b.c.d is reached as a.b.c.d: a range holding all of ::ffff:0:0/96 opens every
+      // IPv4 address (169.254.169.254 included) to a name that answers with its mapped form.
+      if (!isV4 && prefix <= 96 && IPV4_MAPPED_BASE.match(range, prefix)) {
+        throw new Error(
+          `"${raw.trim()}" covers every IPv4 address (as ::ffff:0:0/96, their IPv4-mapped form), which would switch the guard off; list the ranges you need`,
+        );
+      }
+      result.ranges.push([range, prefix]);
       continue;
     }
     if (ipaddr.IPv4.isValidFourPartDecimal(entry)) {

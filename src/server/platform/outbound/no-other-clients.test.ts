@@ -24,6 +24,13 @@ const ALLOWED: { file: string; use: string; reason: string }[] = [
       'the CLI, run by its user on their own machine, uploads to their own Gatehouse server ' +
       '(--url / GATEHOUSE_URL); no Gatehouse user submits that URL to a server',
   },
+  {
+    file: 'src/server/platform/cache/cache.ts',
+    use: 'net.Socket',
+    reason:
+      'the socket the cache bus LISTENs on, handed to pg, which connects it to DATABASE_URL: ' +
+      'the operator’s configuration, never a URL a user submits',
+  },
 ];
 
 /** Modules whose import is itself the offence. */
@@ -57,8 +64,8 @@ const HTTP_SERVER_NAMES = new Set([
   'IncomingHttpHeaders',
   'OutgoingHttpHeaders',
 ]);
-/** Raw connections bypass the guard just as well. */
-const CONNECTING_CALLS = new Set(['connect', 'createConnection']);
+/** Raw connections bypass the guard just as well (a Socket or TLSSocket made and then connected too). */
+const CONNECTING_CALLS = new Set(['connect', 'createConnection', 'Socket', 'TLSSocket']);
 const CONNECTING_MODULES = new Set(['net', 'tls', 'node:net', 'node:tls']);
 const GLOBAL_OBJECTS = new Set(['globalThis', 'global', 'window', 'self']);
 const BROWSER_CLIENTS = new Set(['XMLHttpRequest', 'WebSocket', 'EventSource']);
@@ -83,6 +90,17 @@ function findClientUses(file: string, text: string): { use: string; line: number
   // Local names bound to node:http / net / tls (default or namespace imports).
   const httpNames = new Set<string>();
   const netNames = new Set<string>();
+  /** Names that load a module: require, and what createRequire(...) returned. */
+  const requireNames = new Set<string>(['require']);
+  const isCreateRequire = (node: ts.Node) =>
+    ts.isCallExpression(node) &&
+    ((ts.isIdentifier(node.expression) && node.expression.text === 'createRequire') ||
+      (ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'createRequire'));
+  /** A member of node:http, net or tls taken by name (`http.request`, `const { request } = http`). */
+  const memberUse = (owner: string, member: string, node: ts.Node) => {
+    if (httpNames.has(owner) && !HTTP_SERVER_NAMES.has(member)) add(`http.${member}`, node);
+    if (netNames.has(owner) && CONNECTING_CALLS.has(member)) add(`${owner}.${member}`, node);
+  };
 
   const moduleUse = (specifier: string, node: ts.Node, named?: string[]) => {
     if (CLIENT_MODULES.has(specifier)) add(specifier.replace(/^node:/, ''), node);
@@ -99,8 +117,10 @@ function findClientUses(file: string, text: string): { use: string; line: number
       const specifier = node.moduleSpecifier.text;
       const clause = node.importClause;
       const named: string[] = [];
-      if (clause?.namedBindings && ts.isNamedImports(clause.namedBindings)) {
-        for (const el of clause.namedBindings.elements) named.push((el.propertyName ?? el.name).text);
+      // A type-only import brings nothing that runs.
+      if (clause?.namedBindings && ts.isNamedImports(clause.namedBindings) && !clause.isTypeOnly) {
+        for (const el of clause.namedBindings.elements)
+          if (!el.isTypeOnly) named.push((el.propertyName ?? el.name).text);
       }
       const local =
         clause?.name?.text ??
@@ -119,15 +139,36 @@ function findClientUses(file: string, text: string): { use: string; line: number
     } else if (ts.isCallExpression(node)) {
       const callee = node.expression;
       const first = node.arguments[0];
-      // require('undici'), import('undici')
+      // require('undici'), import('undici'), createRequire(url)('undici'),
+      // process.getBuiltinModule('node:https')
       if (
         (callee.kind === ts.SyntaxKind.ImportKeyword ||
-          (ts.isIdentifier(callee) && callee.text === 'require')) &&
+          (ts.isIdentifier(callee) && requireNames.has(callee.text)) ||
+          isCreateRequire(callee) ||
+          (ts.isPropertyAccessExpression(callee) && callee.name.text === 'getBuiltinModule')) &&
         first &&
         ts.isStringLiteralLike(first)
       ) {
         moduleUse(first.text, node, ['*']);
       }
+    } else if (ts.isVariableDeclaration(node) && node.initializer) {
+      const init = node.initializer;
+      // const load = createRequire(import.meta.url)
+      if (ts.isIdentifier(node.name) && isCreateRequire(init)) requireNames.add(node.name.text);
+      // const { request } = http
+      if (ts.isObjectBindingPattern(node.name) && ts.isIdentifier(init)) {
+        for (const el of node.name.elements) {
+          const key = el.propertyName ?? el.name;
+          if (ts.isIdentifier(key) || ts.isStringLiteral(key)) memberUse(init.text, key.text, el);
+        }
+      }
+    } else if (
+      ts.isElementAccessExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      ts.isStringLiteralLike(node.argumentExpression)
+    ) {
+      // http['request']
+      memberUse(node.expression.text, node.argumentExpression.text, node);
     } else if (ts.isNewExpression(node) && ts.isIdentifier(node.expression)) {
       if (BROWSER_CLIENTS.has(node.expression.text)) add(node.expression.text, node);
     } else if (ts.isIdentifier(node) && node.text === 'fetch') {
@@ -147,10 +188,7 @@ function findClientUses(file: string, text: string): { use: string; line: number
         add('fetch', node);
       }
     } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
-      const owner = node.expression.text;
-      const member = node.name.text;
-      if (httpNames.has(owner) && !HTTP_SERVER_NAMES.has(member)) add(`http.${member}`, node);
-      if (netNames.has(owner) && CONNECTING_CALLS.has(member)) add(`${owner}.${member}`, node);
+      memberUse(node.expression.text, node.name.text, node);
     }
     ts.forEachChild(node, visit);
   };
@@ -178,6 +216,15 @@ describe('HTTP clients outside platform/outbound', () => {
       const mod = await import('got');
       new WebSocket(url);
       http.createServer();
+      const { request: send, createServer } = http;
+      http['get'](url);
+      new net.Socket().connect(443, host);
+      import type { Socket } from 'node:net';
+      import { TLSSocket } from 'node:tls';
+      const https2 = process.getBuiltinModule('node:https');
+      const load = createRequire(import.meta.url);
+      load('undici');
+      createRequire(import.meta.url)('axios');
     `;
     expect(findClientUses('sample.ts', sample).map((u) => u.use)).toEqual([
       'undici',
@@ -191,6 +238,13 @@ describe('HTTP clients outside platform/outbound', () => {
       'net.connect',
       'got',
       'WebSocket',
+      'http.request',
+      'http.get',
+      'net.Socket',
+      'node:tls.TLSSocket',
+      'https',
+      'undici',
+      'axios',
     ]);
   });
 
