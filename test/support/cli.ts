@@ -56,6 +56,13 @@ export async function startServe(env: Record<string, string>, options: { timeout
   const child = spawn(process.execPath, [bin, 'serve'], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
   });
+  let output = '';
+  child.stdout.on('data', (d) => {
+    output += d;
+  });
+  child.stderr.on('data', (d) => {
+    output += d;
+  });
   let gone = false;
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
@@ -72,5 +79,6 @@ export async function startServe(env: Record<string, string>, options: { timeout
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  return { child, port, ready, exited };
+  /** What the server printed so far (stdout and stderr), for a failing test to show. */
+  return { child, port, ready, exited, output: () => output };
 }

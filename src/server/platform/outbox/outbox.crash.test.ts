@@ -61,14 +61,14 @@ async function verificationJobs() {
   }
 }
 
-const STARTED_WITHIN = 60_000;
+const STARTED_WITHIN = 90_000;
 
 describe(`a server killed between commit and delivery (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
-  it('sends the email once started again', { timeout: 180_000 }, async () => {
+  it('sends the email once started again', { timeout: 240_000 }, async () => {
     const first = await startServe({ ...env, OUTBOX_WORKER: 'off' }, { timeoutMs: STARTED_WITHIN });
     const email = uniqueEmail('survivor');
     try {
-      expect(first.ready).toBe(true);
+      expect(first.ready, first.output()).toBe(true);
       const signup = await fetch(`http://127.0.0.1:${first.port}/api/v1/auth/signup`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -85,10 +85,10 @@ describe(`a server killed between commit and delivery (${onPostgres ? 'PostgreSQ
 
     const second = await startServe(env, { timeoutMs: STARTED_WITHIN });
     try {
-      expect(second.ready).toBe(true);
-      const deadline = Date.now() + 20_000;
+      expect(second.ready, second.output()).toBe(true);
+      const deadline = Date.now() + 60_000;
       while (toHim(email).length === 0 && Date.now() < deadline) await sleep(50);
-      expect(toHim(email)).toHaveLength(1);
+      expect(toHim(email), second.output()).toHaveLength(1);
       // Time for a second copy to arrive, were one to be sent.
       await sleep(1500);
     } finally {
