@@ -6,6 +6,7 @@ import { queryRows } from '../../../../test/support/database.ts';
 import { seedApplication, seedFindings } from '../../../../test/support/findings.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
 import { type Receiver, startReceiver, verifyDelivery } from '../../../../test/support/receiver.ts';
+import { sarifLog } from '../../../../test/support/sarif.ts';
 import { EVENT_TYPES } from '../../../contracts/events.ts';
 
 /**
@@ -20,27 +21,6 @@ let t: TestApp;
 let receiver: Receiver;
 
 const at = (orgId: string, rest = '') => `/api/v1/orgs/${orgId}/webhooks${rest}`;
-
-/** A SARIF 2.1.0 log of `n` distinct results (a new finding each). */
-function sarif(n: number, tag = randomBytes(4).toString('hex')) {
-  return {
-    version: '2.1.0',
-    runs: [
-      {
-        tool: { driver: { name: 'Semgrep' } },
-        results: Array.from({ length: n }, (_, i) => ({
-          ruleId: `rule-${i % 7}`,
-          level: i % 2 ? 'error' : 'warning',
-          message: { text: `Problem ${i}` },
-          locations: [
-            { physicalLocation: { artifactLocation: { uri: `src/f${i}.ts` }, region: { startLine: i + 1 } } },
-          ],
-          partialFingerprints: { id: `${tag}-${i}` },
-        })),
-      },
-    ],
-  };
-}
 
 async function hook(who: Person, orgId: string, events: readonly string[], url = receiver.url) {
   const res = await as(t.app, who).post(at(orgId), { url, events });
@@ -110,7 +90,7 @@ describe('every event of the catalog', () => {
       await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/scans`, {
         applicationId,
         modules: ['secrets', 'api'],
-        sarif: sarif(3),
+        sarif: sarifLog(3),
       }),
       201,
     ).json();
@@ -220,7 +200,7 @@ describe('every event of the catalog', () => {
       await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/scans`, {
         applicationId,
         modules: ['secrets'],
-        sarif: sarif(20),
+        sarif: sarifLog(20),
       }),
       201,
     );
@@ -242,7 +222,7 @@ describe('every event of the catalog', () => {
       await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/scans`, {
         applicationId,
         modules: ['sast'],
-        sarif: sarif(520),
+        sarif: sarifLog(520),
       }),
       201,
     ).json();
