@@ -3,6 +3,7 @@ import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { TEST_EVENT_TYPE, type WebhookPayload } from '../../../contracts/events.ts';
 import type { CommandRunner } from '../../platform/command.ts';
 import type { Database, Executor } from '../../platform/db/client.ts';
+import { pgErrorCode } from '../../platform/db/errors.ts';
 import { webhooks } from '../../platform/db/schema.ts';
 import { type Outbound, OutboundError } from '../../platform/outbound/outbound.ts';
 import { GiveUp, type JobHandler, type JobOutcome } from '../../platform/outbox/index.ts';
@@ -15,9 +16,9 @@ import {
 } from './webhooks.commands.ts';
 import {
   type DeliveryRow,
-  findDelivery,
   insertDeliveries,
   insertPendingAttempts,
+  readForAttempt,
   readWebhookForDelivery,
   recordAttempt,
   type WebhookRow,
@@ -193,24 +194,21 @@ export function deliveryHandler(services: DeliveryServices): JobHandler<DeliverP
     async run(payload, job, db): Promise<JobOutcome | undefined> {
       const orgId = job.orgId;
       if (!orgId) throw new GiveUp('a delivery without an organization');
-      const delivery = await findDelivery(db, orgId, payload.deliveryId);
+      const found = await readForAttempt(db, orgId, payload.deliveryId);
       // The webhook (and its log) was deleted meanwhile: nothing to deliver.
-      if (!delivery) return undefined;
-      const webhook = await readWebhookForDelivery(db, orgId, delivery.webhookId);
-      if (!webhook) return undefined;
+      if (!found) return undefined;
+      const { delivery, webhook } = found;
       const ref = { deliveryId: delivery.id, attemptId: payload.attemptId, webhookId: webhook.id };
       const record = (result: Omit<AttemptResult, 'retryAfterMs'>, nextAttemptAt: Date | null) =>
-        services.database.db.transaction((tx) =>
-          recordAttempt(tx, orgId, ref, {
-            state: result.delivered ? 'delivered' : 'failed',
-            responseStatus: result.status,
-            responseBody: result.body,
-            durationMs: result.durationMs,
-            error: result.error ?? null,
-            at: new Date(),
-            nextAttemptAt,
-          }),
-        );
+        recordAttempt(db, orgId, ref, {
+          state: result.delivered ? 'delivered' : 'failed',
+          responseStatus: result.status,
+          responseBody: result.body,
+          durationMs: result.durationMs,
+          error: result.error ?? null,
+          at: new Date(),
+          nextAttemptAt,
+        });
       if (!webhook.enabled) {
         await record(
           { delivered: false, status: null, body: null, durationMs: 0, error: 'the webhook is turned off' },
@@ -221,7 +219,7 @@ export function deliveryHandler(services: DeliveryServices): JobHandler<DeliverP
       const result = await attemptDelivery(services, webhook, { id: delivery.eventId, body: delivery.body });
       if (result.delivered) {
         await record(result, null);
-        await markAnswering(db, orgId, webhook.id);
+        if (webhook.failingSince) await markAnswering(db, orgId, webhook.id);
         return undefined;
       }
       const now = new Date();
@@ -339,25 +337,30 @@ export async function sendTestPing(
   };
   const body = deliveryBody(payload);
   const result = await attemptDelivery(services, webhook, { id, body });
-  await db.transaction(async (tx) => {
-    const [delivery] = await insertDeliveries(tx, orgId, [
-      { webhookId, eventId: id, type: TEST_EVENT_TYPE, body },
-    ]);
-    if (!delivery) return;
-    await recordAttempt(
-      tx,
-      orgId,
-      { deliveryId: delivery.id, attemptId: null, webhookId },
-      {
-        state: result.delivered ? 'delivered' : 'failed',
-        responseStatus: result.status,
-        responseBody: result.body,
-        durationMs: result.durationMs,
-        error: result.error ?? null,
-        at: new Date(),
-        nextAttemptAt: null,
-      },
-    );
-  });
+  try {
+    await db.transaction(async (tx) => {
+      const [delivery] = await insertDeliveries(tx, orgId, [
+        { webhookId, eventId: id, type: TEST_EVENT_TYPE, body },
+      ]);
+      if (!delivery) return;
+      await recordAttempt(
+        tx,
+        orgId,
+        { deliveryId: delivery.id, attemptId: null, webhookId },
+        {
+          state: result.delivered ? 'delivered' : 'failed',
+          responseStatus: result.status,
+          responseBody: result.body,
+          durationMs: result.durationMs,
+          error: result.error ?? null,
+          at: new Date(),
+          nextAttemptAt: null,
+        },
+      );
+    });
+  } catch (err) {
+    // Deleted while the ping was out: there is no log to write it to, and the answer stands.
+    if (pgErrorCode(err) !== '23503') throw err;
+  }
   return result;
 }

@@ -1,5 +1,6 @@
 import { and, desc, eq, isNotNull, max, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
+import { pgErrorCode } from '../../platform/db/errors.ts';
 import { auditChains, webhookAttempts, webhookDeliveries, webhooks } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
 
@@ -227,18 +228,6 @@ const deliveryColumns = {
   body: webhookDeliveries.body,
 };
 
-export async function findDelivery(
-  db: Executor,
-  orgId: string,
-  id: string,
-): Promise<DeliveryRow | undefined> {
-  const [row] = await db
-    .select(deliveryColumns)
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.orgId, orgId), eq(webhookDeliveries.id, id)));
-  return row;
-}
-
 /** The delivery held (attempt numbers are taken under this lock) with its highest attempt number. */
 export async function lockDelivery(
   tx: Executor,
@@ -269,39 +258,61 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records an attempt: it fills the job's queued row while that is still pending (the job's first
- * attempt), else it is a new row numbered after the delivery's last (a retry). In one
- * transaction with the delivery held, so numbers never collide.
+ * Records an attempt, in one statement (one commit): it fills the job's queued row while that is
+ * still pending (the job's first attempt), else it is a new row numbered after the delivery's
+ * last (a retry). Two attempts of one delivery recorded at the same moment (a redelivery beside a
+ * retry) cannot take one number: the unique index refuses the second, which takes the next.
  */
 export async function recordAttempt(
-  tx: Executor,
+  db: Executor,
   orgId: string,
   ref: { deliveryId: string; attemptId: string | null; webhookId: string },
   outcome: AttemptOutcome,
 ): Promise<void> {
-  const delivery = await lockDelivery(tx, orgId, ref.deliveryId);
-  if (!delivery) return;
-  if (ref.attemptId) {
-    const filled = await tx
-      .update(webhookAttempts)
-      .set(outcome)
-      .where(
-        and(
-          eq(webhookAttempts.orgId, orgId),
-          eq(webhookAttempts.id, ref.attemptId),
-          eq(webhookAttempts.state, 'pending'),
-        ),
-      )
-      .returning({ id: webhookAttempts.id });
-    if (filled.length > 0) return;
+  const values = sql`${outcome.state}, ${outcome.responseStatus}::int, ${outcome.responseBody}::text,
+    ${outcome.durationMs}::int, ${outcome.error}::text, ${outcome.at.toISOString()}::timestamptz,
+    ${outcome.nextAttemptAt?.toISOString() ?? null}::timestamptz`;
+  for (let tries = 0; ; tries++) {
+    try {
+      await db.execute(sql`
+        WITH filled AS (
+          UPDATE ${webhookAttempts}
+             SET (state, response_status, response_body, duration_ms, error, at, next_attempt_at) = (${values})
+           WHERE org_id = ${orgId} AND id = ${ref.attemptId}::uuid AND state = 'pending'
+          RETURNING id)
+        INSERT INTO ${webhookAttempts}
+               (org_id, webhook_id, delivery_id, attempt, state, response_status, response_body,
+                duration_ms, error, at, next_attempt_at)
+        SELECT ${orgId}::uuid, ${ref.webhookId}::uuid, d.id,
+               (SELECT coalesce(max(attempt), 0) + 1 FROM ${webhookAttempts} WHERE delivery_id = d.id),
+               ${values}
+          FROM ${webhookDeliveries} d
+         WHERE d.org_id = ${orgId} AND d.id = ${ref.deliveryId}::uuid AND NOT EXISTS (SELECT 1 FROM filled)`);
+      return;
+    } catch (err) {
+      if (pgErrorCode(err) !== '23505' || tries >= 3) throw err;
+    }
   }
-  await tx.insert(webhookAttempts).values({
-    orgId,
-    webhookId: ref.webhookId,
-    deliveryId: ref.deliveryId,
-    attempt: delivery.lastAttempt + 1,
-    ...outcome,
-  });
+}
+
+/** A delivery with its webhook (and the webhook's sealed secrets), for one attempt: one read. */
+export async function readForAttempt(
+  db: Executor,
+  orgId: string,
+  deliveryId: string,
+): Promise<{ delivery: DeliveryRow; webhook: WebhookRow & WebhookSecrets } | undefined> {
+  const [row] = await db
+    .select({
+      delivery: deliveryColumns,
+      webhook: { ...columns, secret: webhooks.secret, previousSecret: webhooks.previousSecret },
+    })
+    .from(webhookDeliveries)
+    .innerJoin(
+      webhooks,
+      and(eq(webhooks.orgId, webhookDeliveries.orgId), eq(webhooks.id, webhookDeliveries.webhookId)),
+    )
+    .where(and(eq(webhookDeliveries.orgId, orgId), eq(webhookDeliveries.id, deliveryId)));
+  return row;
 }
 
 export interface AttemptRow {
