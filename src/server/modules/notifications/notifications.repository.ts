@@ -299,3 +299,20 @@ export async function saveQuotaAlerts(tx: Executor, orgId: string, values: Quota
     .values({ orgId, ...values })
     .onConflictDoUpdate({ target: quotaAlertSettings.orgId, set: { ...values, updatedAt: sql`now()` } });
 }
+
+/**
+ * Forgets notifications older than `days` (the inbox is a recent history, not an archive); one
+ * still waiting for a digest stays until the digest takes it. Returns how many went.
+ */
+export async function purgeOldNotifications(db: Executor, days: number): Promise<number> {
+  const rows = await db
+    .delete(notifications)
+    .where(
+      and(
+        lt(notifications.createdAt, sql`now() - make_interval(days => ${days})`),
+        eq(notifications.digestPending, false),
+      ),
+    )
+    .returning({ id: notifications.id });
+  return rows.length;
+}
