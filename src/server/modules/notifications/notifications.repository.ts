@@ -6,6 +6,7 @@ import {
   notifications,
   organizations,
   quotaAlertSettings,
+  quotaAlertsSent,
   slackConfigs,
 } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
@@ -315,4 +316,20 @@ export async function purgeOldNotifications(db: Executor, days: number): Promise
     )
     .returning({ id: notifications.id });
   return rows.length;
+}
+
+/**
+ * Claims the alert of one channel for a threshold of a month: true the first time, false ever
+ * after (the row stays for the month and beyond).
+ */
+export async function claimQuotaAlert(
+  tx: Executor,
+  alert: { orgId: string; month: string; percent: number; channel: string },
+): Promise<boolean> {
+  const rows = await tx
+    .insert(quotaAlertsSent)
+    .values(alert)
+    .onConflictDoNothing()
+    .returning({ orgId: quotaAlertsSent.orgId });
+  return rows.length > 0;
 }
