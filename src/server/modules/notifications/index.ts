@@ -4,6 +4,7 @@ import { digestHandler } from './notifications.digest.ts';
 import { dispatchEvent, QUOTA_ALERT, type QuotaAlertJob, sendQuotaAlert } from './notifications.dispatch.ts';
 import { notificationEmailHandler } from './notifications.email.ts';
 import { notificationsOrgRoutes, QuotaAlertsSchema, SlackConfigSchema } from './notifications.org.routes.ts';
+import { purgeOldNotifications } from './notifications.repository.ts';
 import {
   InboxItemSchema,
   NotificationPreferencesSchema,
@@ -14,6 +15,7 @@ import { type SmsProvider, smsHandler, TwilioSmsProvider } from './notifications
 
 export { FINDING_ASSIGNED, MEMBER_PROMOTED } from './notifications.dispatch.ts';
 export { enqueueEmail, NOTIFICATION_EMAIL } from './notifications.email.ts';
+export { purgeOldNotifications } from './notifications.repository.ts';
 export { type SmsProvider, TwilioSmsProvider } from './notifications.sms.ts';
 
 /**
@@ -51,4 +53,16 @@ export async function notificationsModule(app: FastifyInstance): Promise<void> {
   outbox.register(digestHandler(config.publicUrl));
   outbox.register(slackHandler(app.gatehouse.outbound, secrets));
   if (sms) outbox.register(smsHandler(sms));
+
+  // Housekeeping on every instance (idempotent): the inbox keeps half a year.
+  const purge = setInterval(() => {
+    purgeOldNotifications(app.gatehouse.database.db, NOTIFICATION_RETENTION_DAYS).catch((err) =>
+      app.log.error({ err }, 'notification housekeeping failed'),
+    );
+  }, 60 * 60_000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
 }
+
+/** How long a notification stays in the inbox. */
+export const NOTIFICATION_RETENTION_DAYS = 180;

@@ -8,7 +8,7 @@ import { findOrg } from '../organizations/index.ts';
 import { findScan } from '../scans/index.ts';
 import { type DeliveryEnv, deliverNotice } from './notifications.deliver.ts';
 import type { NotificationParams } from './notifications.messages.ts';
-import { findQuotaAlerts, findSlackConfig } from './notifications.repository.ts';
+import { claimQuotaAlert, findQuotaAlerts, findSlackConfig } from './notifications.repository.ts';
 import { utcMonth } from './notifications.schedule.ts';
 import { SLACK_POST, type SlackJob, type SlackMessage, slackMessage } from './notifications.slack.ts';
 
@@ -264,8 +264,8 @@ export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: Platf
 
 /**
  * A quota threshold was crossed: one job per channel the organization chose, keyed
- * `quota:<org>:<month>:<percent>:<channel>` — whatever happens, one alert per channel per
- * threshold per month. Thresholds the organization did not choose alert nobody. At 100 %, an SMS
+ * `quota:<org>:<month>:<percent>:<channel>` and claimed in `quota_alerts_sent` (which outlives
+ * the outbox's finished jobs) — whatever happens, one alert per channel per threshold per month. Thresholds the organization did not choose alert nobody. At 100 %, an SMS
  * to those who gave a number (plans with SMS).
  */
 async function queueQuotaAlerts(tx: Executor, orgId: string, month: string, percent: number): Promise<void> {
@@ -274,6 +274,7 @@ async function queueQuotaAlerts(tx: Executor, orgId: string, month: string, perc
   const channels: QuotaAlertJob['channel'][] = [...(settings.channels as QuotaChannel[])];
   if (percent >= 100) channels.push('sms');
   for (const channel of channels) {
+    if (!(await claimQuotaAlert(tx, { orgId, month, percent, channel }))) continue;
     await enqueue<QuotaAlertJob>(tx, {
       kind: QUOTA_ALERT,
       payload: { orgId, month, percent, channel },

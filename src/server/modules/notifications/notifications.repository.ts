@@ -6,6 +6,7 @@ import {
   notifications,
   organizations,
   quotaAlertSettings,
+  quotaAlertsSent,
   slackConfigs,
 } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
@@ -298,4 +299,37 @@ export async function saveQuotaAlerts(tx: Executor, orgId: string, values: Quota
     .insert(quotaAlertSettings)
     .values({ orgId, ...values })
     .onConflictDoUpdate({ target: quotaAlertSettings.orgId, set: { ...values, updatedAt: sql`now()` } });
+}
+
+/**
+ * Forgets notifications older than `days` (the inbox is a recent history, not an archive); one
+ * still waiting for a digest stays until the digest takes it. Returns how many went.
+ */
+export async function purgeOldNotifications(db: Executor, days: number): Promise<number> {
+  const rows = await db
+    .delete(notifications)
+    .where(
+      and(
+        lt(notifications.createdAt, sql`now() - make_interval(days => ${days})`),
+        eq(notifications.digestPending, false),
+      ),
+    )
+    .returning({ id: notifications.id });
+  return rows.length;
+}
+
+/**
+ * Claims the alert of one channel for a threshold of a month: true the first time, false ever
+ * after (the row stays for the month and beyond).
+ */
+export async function claimQuotaAlert(
+  tx: Executor,
+  alert: { orgId: string; month: string; percent: number; channel: string },
+): Promise<boolean> {
+  const rows = await tx
+    .insert(quotaAlertsSent)
+    .values(alert)
+    .onConflictDoNothing()
+    .returning({ orgId: quotaAlertsSent.orgId });
+  return rows.length > 0;
 }

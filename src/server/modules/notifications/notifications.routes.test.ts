@@ -6,6 +6,7 @@ import { queryRows } from '../../../../test/support/database.ts';
 import { seedApplication, seedFindings } from '../../../../test/support/findings.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
 import { emitEvent } from '../../platform/outbox/index.ts';
+import { NOTIFICATION_RETENTION_DAYS, purgeOldNotifications } from './index.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -255,6 +256,26 @@ describe('the inbox', () => {
     );
     expect(rows[0]!.n).toBe(1);
     expect(await inbox(leaver)).toMatchObject({ items: [], unread: 0 });
+  });
+
+  it('forgets notifications after half a year, unless a digest still waits for them', async () => {
+    const keeper = await addMember(t.app, org, 'developer', {}, t.mail);
+    await scanCompleted(org, await scanBy(org, keeper, 'old-one'));
+    await scanCompleted(org, await scanBy(org, keeper, 'recent-one'));
+    const db = t.app.gatehouse.database.db;
+    await db.execute(sql`
+      UPDATE notifications SET created_at = now() - interval '200 days'
+       WHERE user_id = ${keeper.userId} AND params->>'applicationName' = 'old-one'`);
+    // Another person's old notification still waiting for their digest is kept.
+    const other = await addMember(t.app, org, 'developer', {}, t.mail);
+    expectStatus(await as(t.app, other).patch(PREFS, { emailDigest: 'weekly' }), 200);
+    await scanCompleted(org, await scanBy(org, other, 'waiting'));
+    await db.execute(
+      sql`UPDATE notifications SET created_at = now() - interval '200 days' WHERE user_id = ${other.userId}`,
+    );
+    expect(await purgeOldNotifications(db, NOTIFICATION_RETENTION_DAYS)).toBe(1);
+    expect((await inbox(keeper)).items.map((i) => i.title)).toEqual(['Scan of “recent-one” completed']);
+    expect((await inbox(other)).items).toHaveLength(1);
   });
 
   it('follows each person’s switches: a type off in the inbox is not there, off by email is not mailed', async () => {

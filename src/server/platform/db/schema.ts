@@ -1305,3 +1305,22 @@ export const quotaAlertSettings = pgTable('quota_alert_settings', {
   channels: text('channels').array().notNull(),
   updatedAt: time('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * Each quota alert sent: one row per organization, month, threshold and channel. The record that
+ * makes "once per channel per threshold per month" hold for the whole month, however long the
+ * outbox keeps its finished jobs (whose dedupe keys say the same only while they are kept).
+ */
+export const quotaAlertsSent = pgTable(
+  'quota_alerts_sent',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    month: text('month').notNull(),
+    percent: integer('percent').notNull(),
+    channel: text('channel').notNull(),
+    sentAt: time('sent_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'quota_alerts_sent_pkey', columns: [t.orgId, t.month, t.percent, t.channel] })],
+);
