@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { EventType } from '../../../contracts/events.ts';
+import type { Permission } from '../../../contracts/permissions.ts';
+import type { OrgAccess } from '../../platform/access/access.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
-import { assertFound, ConflictError } from '../../platform/errors/app-error.ts';
+import { assertFound, ConflictError, PermissionDeniedError } from '../../platform/errors/app-error.ts';
 import { redactUrl } from '../../platform/http/redact.ts';
 import { mailLanguage, queueEmail } from '../../platform/mail/queue.ts';
 import { listMembersHolding } from '../members/index.ts';
@@ -43,6 +46,45 @@ export class WebhookLimitError extends ConflictError {
   }
 }
 
+/**
+ * What reading each event's data takes: a webhook hands its receiver everything its events carry,
+ * so whoever points one somewhere (creates it, moves its URL, adds events to it) must be able to
+ * read that data themselves. `webhooks:manage` alone is no way around `audit:read`.
+ */
+export const EVENT_READ_PERMISSION: Readonly<Record<EventType, Permission>> = {
+  'scan.started': 'scans:read',
+  'scan.completed': 'scans:read',
+  'finding.created': 'findings:read',
+  'finding.resolved': 'findings:read',
+  'member.added': 'members:read',
+  'member.removed': 'members:read',
+  'member.role_changed': 'members:read',
+  'quota.threshold_reached': 'quota:read',
+  'audit.entry': 'audit:read',
+  'audit.checkpoint': 'audit:read',
+};
+
+/** Refuses (403) events whose data the actor may not read themselves. */
+function assertMayReceive(access: OrgAccess, events: readonly string[], webhookId?: string): void {
+  const missing = [
+    ...new Set(
+      events
+        .map((e) => EVENT_READ_PERMISSION[e as EventType])
+        .filter((p): p is Permission => p !== undefined && !access.permissions.has(p)),
+    ),
+  ];
+  const [first] = missing;
+  if (first === undefined) return;
+  throw new PermissionDeniedError(
+    first,
+    `A webhook sends its receiver the data of its events: taking ${events
+      .filter((e) => missing.includes(EVENT_READ_PERMISSION[e as EventType]))
+      .join(', ')} requires ${missing.join(', ')}.`,
+    missing,
+    webhookId ? { webhook: webhookId } : undefined,
+  );
+}
+
 const target = (w: Pick<WebhookRow, 'id' | 'url' | 'description'>) => ({
   type: 'webhook',
   id: w.id,
@@ -72,6 +114,7 @@ export const createWebhook = defineCommand({
   permission: 'webhooks:manage',
   async run(ctx, input: WebhookValues): Promise<CreatedWebhook> {
     const access = orgAccess(ctx);
+    assertMayReceive(access, input.events);
     // Counted under the org's lock (shared: creations of one org queue on the count's rows).
     if ((await countWebhooks(ctx.tx, access.orgId)) >= WEBHOOKS_PER_ORG) throw new WebhookLimitError();
     const id = randomUUID();
@@ -92,7 +135,8 @@ export const editWebhook = defineCommand({
   action: 'webhook.updated',
   permission: 'webhooks:manage',
   async run(ctx, input: { id: string } & Partial<WebhookValues>): Promise<WebhookRow> {
-    const { orgId } = orgAccess(ctx);
+    const access = orgAccess(ctx);
+    const { orgId } = access;
     const before = await lockWebhook(ctx.tx, orgId, input.id);
     assertFound(before, 'webhook');
     const changes: WebhookChanges = {};
@@ -110,6 +154,15 @@ export const editWebhook = defineCommand({
     }
     const events = changes.events ?? before.events;
     const enabled = changes.enabled ?? before.enabled;
+    // A new URL sends every event somewhere else; new events send more to the same place.
+    if (changes.url !== undefined) assertMayReceive(access, events, before.id);
+    else if (changes.events) {
+      assertMayReceive(
+        access,
+        changes.events.filter((e) => !before.events.includes(e)),
+        before.id,
+      );
+    }
     // Turned back on: it starts afresh (no failure run, no reason), and the audit stream resumes
     // from now, as every other event does (nothing is sent while a webhook is off).
     if (changes.enabled === true) {

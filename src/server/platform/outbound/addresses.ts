@@ -286,6 +286,15 @@ export function decideAddress(ip: string, allowlist: Allowlist = EMPTY_ALLOWLIST
   return { ...cls, allowed: allowlisted || cls.kind === 'public', allowlisted };
 }
 
+/**
+ * Words for the kind of address a name resolved to, without the address: "a loopback address".
+ * What a name resolves to inside the installation is not for those who submit URLs to learn
+ * (problem details, delivery logs), only that it is refused and why.
+ */
+export function describeKind(decision: AddressClass): string {
+  return `${KIND_WORDS[decision.kind]}${decision.embeddedIPv4 ? ' (in an IPv6 form)' : ''}`;
+}
+
 /** Words for an address, for problem details and errors: "127.0.0.1, a loopback address". */
 export function describeAddress(decision: AddressClass): string {
   const carried = decision.embeddedIPv4 ? ` carrying ${decision.embeddedIPv4}` : '';

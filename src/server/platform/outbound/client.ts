@@ -23,6 +23,7 @@ import {
   type Allowlist,
   decideAddress,
   describeAddress,
+  describeKind,
   isLocalhostName,
   isNameAllowlisted,
   normalizeHostName,
@@ -137,7 +138,7 @@ export function createOutbound(options: OutboundOptions = {}): Outbound {
     if (target.nameAllowlisted) return addresses;
     const decisions = addresses.map((a) => decideAddress(a.address, allowlist));
     const refused = decisions.find((d) => !d.allowed);
-    if (refused) throw new Refusal(`${target.host} resolves to ${describeAddress(refused)}`);
+    if (refused) throw new Refusal(`${target.host} resolves to ${describeKind(refused)}`);
     if (target.url.protocol === 'http:' && !allowHttp && !isAllowlistedAll(decisions)) throw httpRefusal();
     return addresses;
   }
