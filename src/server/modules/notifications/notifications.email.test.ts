@@ -120,6 +120,31 @@ describe('quiet hours', () => {
     await scanCompleted(org, dev, 'daytime');
     expect((await t.mail.latestTo(dev.email, since, /daytime/)).subject).toBe('Scan of "daytime" completed');
   });
+  it('send nothing held for a person who has left the organization by the time they end', async () => {
+    const org = await createOrg(t.app, { name: 'Held Org' });
+    const dev = await addMember(t.app, org, 'developer', {}, t.mail);
+    const now = localParts(new Date(), 'UTC');
+    const minute = now.hour * 60 + now.minute;
+    // Quiet from ten minutes ago until three hours from now: the email waits.
+    expectStatus(
+      await as(t.app, dev).patch(PREFS, {
+        quietHours: { start: hhmm(minute + 1440 - 10), end: hhmm(minute + 180) },
+      }),
+      200,
+    );
+    const since = t.mail.messages.length;
+    await scanCompleted(org, dev, 'held-secret-app');
+    const [job] = await jobsOf('notification.email', dev.userId);
+    expect(job!.state).toBe('pending');
+    // Removed from the organization while the email waits; then the quiet hours end.
+    expectStatus(await as(t.app, org.owner).delete(`/api/v1/orgs/${org.orgId}/members/${dev.userId}`), 204);
+    await db().execute(sql`UPDATE outbox_jobs SET run_at = now() WHERE id = ${job!.id}`);
+    await t.drainOutbox();
+    await sleep(300);
+    expect(mailsTo(dev.email, since, /held-secret-app/)).toEqual([]);
+    const [after] = await jobsOf('notification.email', dev.userId);
+    expect(after!.state).toBe('done');
+  });
 });
 
 describe('digests', () => {
