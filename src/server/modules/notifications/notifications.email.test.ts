@@ -235,6 +235,28 @@ describe('digests', () => {
     expect(digest.text).toContain('Terminó el análisis de "uno"');
   });
 
+  it('a notification made after its period’s digest went (a time zone moved west) still reaches a digest', async () => {
+    const org = await createOrg(t.app, { name: 'Late Org' });
+    const dev = await addMember(t.app, org, 'developer', {}, t.mail);
+    expectStatus(await as(t.app, dev).patch(PREFS, { emailDigest: 'daily' }), 200);
+    const since = t.mail.messages.length;
+    await scanCompleted(org, dev, 'first-of-day');
+    const [first] = await jobsOf('notification.digest', dev.userId);
+    await db().execute(sql`UPDATE outbox_jobs SET run_at = now() WHERE id = ${first!.id}`);
+    await t.drainOutbox();
+    expect((await t.mail.latestTo(dev.email, since, /digest/)).text).toContain('first-of-day');
+    // The same day's digest has gone; the next notification of that day waits for a later one.
+    await scanCompleted(org, dev, 'after-the-digest');
+    const later = (await jobsOf('notification.digest', dev.userId)).filter((j) => j.state === 'pending');
+    expect(later).toHaveLength(1);
+    expect(later[0]!.payload.period).toBe(first!.payload.period);
+    await db().execute(sql`UPDATE outbox_jobs SET run_at = now() WHERE id = ${later[0]!.id}`);
+    await t.drainOutbox();
+    const second = await t.mail.latestTo(dev.email, since, /after-the-digest/);
+    expect(second.text).toContain('after-the-digest');
+    expect(mailsTo(dev.email, since, /digest/)).toHaveLength(2);
+  });
+
   it('with email off, nothing is mailed and the inbox still has everything', async () => {
     const org = await createOrg(t.app, { name: 'Off Org' });
     const dev = await addMember(t.app, org, 'developer', {}, t.mail);
