@@ -16,7 +16,7 @@ import { clearDigestItems, findPreferences, lockDigestItems } from './notificati
 export function digestHandler(publicUrl: string): JobHandler<DigestJob> {
   return {
     kind: DIGEST,
-    async run(job, _info, db) {
+    async run(job, info, db) {
       await db.transaction(async (tx) => {
         const items = await lockDigestItems(tx, job.userId, new Date(job.periodEnd));
         if (items.length === 0) return;
@@ -35,7 +35,9 @@ export function digestHandler(publicUrl: string): JobHandler<DigestJob> {
         await enqueueEmail(tx, {
           userId: job.userId,
           ...digestEmail(kept, job.frequency, lang, publicUrl),
-          dedupeKey: `digest-email:${job.userId}:${job.frequency}:${job.period}`,
+          // Per digest job, not per period: a later job for a period whose digest went already
+          // (a time zone moved west) mails what it gathered, where the period's key would drop it.
+          dedupeKey: `digest-email:${info.id}`,
         });
       });
     },

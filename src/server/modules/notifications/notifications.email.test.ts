@@ -120,6 +120,31 @@ describe('quiet hours', () => {
     await scanCompleted(org, dev, 'daytime');
     expect((await t.mail.latestTo(dev.email, since, /daytime/)).subject).toBe('Scan of "daytime" completed');
   });
+  it('send nothing held for a person who has left the organization by the time they end', async () => {
+    const org = await createOrg(t.app, { name: 'Held Org' });
+    const dev = await addMember(t.app, org, 'developer', {}, t.mail);
+    const now = localParts(new Date(), 'UTC');
+    const minute = now.hour * 60 + now.minute;
+    // Quiet from ten minutes ago until three hours from now: the email waits.
+    expectStatus(
+      await as(t.app, dev).patch(PREFS, {
+        quietHours: { start: hhmm(minute + 1440 - 10), end: hhmm(minute + 180) },
+      }),
+      200,
+    );
+    const since = t.mail.messages.length;
+    await scanCompleted(org, dev, 'held-secret-app');
+    const [job] = await jobsOf('notification.email', dev.userId);
+    expect(job!.state).toBe('pending');
+    // Removed from the organization while the email waits; then the quiet hours end.
+    expectStatus(await as(t.app, org.owner).delete(`/api/v1/orgs/${org.orgId}/members/${dev.userId}`), 204);
+    await db().execute(sql`UPDATE outbox_jobs SET run_at = now() WHERE id = ${job!.id}`);
+    await t.drainOutbox();
+    await sleep(300);
+    expect(mailsTo(dev.email, since, /held-secret-app/)).toEqual([]);
+    const [after] = await jobsOf('notification.email', dev.userId);
+    expect(after!.state).toBe('done');
+  });
 });
 
 describe('digests', () => {
@@ -208,6 +233,28 @@ describe('digests', () => {
     const digest = await t.mail.latestTo(dev.email, since, /resumen/);
     expect(digest.subject).toBe('Tu resumen semanal de Gatehouse: 1 notificación');
     expect(digest.text).toContain('Terminó el análisis de "uno"');
+  });
+
+  it('a notification made after its period’s digest went (a time zone moved west) still reaches a digest', async () => {
+    const org = await createOrg(t.app, { name: 'Late Org' });
+    const dev = await addMember(t.app, org, 'developer', {}, t.mail);
+    expectStatus(await as(t.app, dev).patch(PREFS, { emailDigest: 'daily' }), 200);
+    const since = t.mail.messages.length;
+    await scanCompleted(org, dev, 'first-of-day');
+    const [first] = await jobsOf('notification.digest', dev.userId);
+    await db().execute(sql`UPDATE outbox_jobs SET run_at = now() WHERE id = ${first!.id}`);
+    await t.drainOutbox();
+    expect((await t.mail.latestTo(dev.email, since, /digest/)).text).toContain('first-of-day');
+    // The same day's digest has gone; the next notification of that day waits for a later one.
+    await scanCompleted(org, dev, 'after-the-digest');
+    const later = (await jobsOf('notification.digest', dev.userId)).filter((j) => j.state === 'pending');
+    expect(later).toHaveLength(1);
+    expect(later[0]!.payload.period).toBe(first!.payload.period);
+    await db().execute(sql`UPDATE outbox_jobs SET run_at = now() WHERE id = ${later[0]!.id}`);
+    await t.drainOutbox();
+    const second = await t.mail.latestTo(dev.email, since, /after-the-digest/);
+    expect(second.text).toContain('after-the-digest');
+    expect(mailsTo(dev.email, since, /digest/)).toHaveLength(2);
   });
 
   it('with email off, nothing is mailed and the inbox still has everything', async () => {

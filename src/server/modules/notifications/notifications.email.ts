@@ -3,13 +3,16 @@ import type { Mailer } from '../../platform/mail/mailer.ts';
 import type { JobHandler } from '../../platform/outbox/index.ts';
 import { enqueue } from '../../platform/outbox/index.ts';
 import { findUserById } from '../accounts/index.ts';
+import { filterMembersToTell } from '../members/index.ts';
 
 /**
  * Every email a notification sends goes through `enqueueEmail`: one outbox job per message,
  * written in the caller's transaction, sent by `notificationEmailHandler` with retries (a
  * message is not lost when the SMTP server is down for a while). The job names the recipient by
  * user id: the address is read when it is sent, so a changed address is honoured, and a deleted
- * or disabled account gets nothing.
+ * or disabled account gets nothing. An email about an organization (the job's `orgId`) goes only
+ * to a person still a member of it when it is sent: one held through quiet hours, or retried,
+ * tells nothing of it to someone removed meanwhile.
  */
 export const NOTIFICATION_EMAIL = 'notification.email';
 
@@ -40,10 +43,12 @@ export function notificationEmailHandler(mailer: Mailer): JobHandler<Notificatio
   return {
     kind: NOTIFICATION_EMAIL,
     retryDelays: EMAIL_RETRIES,
-    async run(mail, _job, db) {
+    async run(mail, job, db) {
       const user = await findUserById(db, mail.userId);
       // Gone or disabled since: nothing to send, and nothing to retry.
       if (!user || user.disabled) return;
+      // No longer a member of the organization it speaks of: the same.
+      if (job.orgId && (await filterMembersToTell(db, job.orgId, [mail.userId])).length === 0) return;
       await mailer.send({ to: user.email, subject: mail.subject, text: mail.text });
     },
   };

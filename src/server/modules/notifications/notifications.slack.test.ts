@@ -235,7 +235,7 @@ describe('events posted to the channel', () => {
     });
     const application = await seedApplication(t.app, org.orgId, 'storefront <web>');
     const [critical, low] = await seedFindings(t.app, org.orgId, application, [
-      { severity: 'critical', title: 'RCE in <template> & friends' },
+      { severity: 'critical', title: 'RCE in <template> & friends <!channel> <https://evil.example|Reset>' },
       { severity: 'low', title: 'Minor thing' },
     ]);
     const scanId = expectStatus(
@@ -260,14 +260,19 @@ describe('events posted to the channel', () => {
     const posts = receiver.requests.slice(start).map((r) => JSON.parse(r.body));
     expect(posts).toHaveLength(2);
     const finding = posts.find((p) => p.text.startsWith('New critical finding'));
-    expect(finding.text).toContain('RCE in <template> & friends');
-    // Slack's mrkdwn: what people typed is escaped.
-    expect(finding.blocks[0].text.text).toContain('RCE in &lt;template&gt; &amp; friends');
+    // Slack's mrkdwn, in the blocks and in the text shown in notifications: what people typed is
+    // escaped, so a name cannot mention the channel or dress up a link.
+    for (const text of [finding.text, finding.blocks[0].text.text]) {
+      expect(text).toContain(
+        'RCE in &lt;template&gt; &amp; friends &lt;!channel&gt; &lt;https://evil.example|Reset&gt;',
+      );
+      expect(text).not.toMatch(/<!channel>|<https:\/\/evil/);
+    }
     expect(finding.blocks[0].text.text).toContain('*New critical finding in storefront &lt;web&gt;*');
     expect(finding.blocks[1].elements[0].text).toBe(
       `<${t.config.publicUrl}/orgs/${org.orgId}/settings/findings/${critical}|Open the finding>`,
     );
-    expect(posts.find((p) => p.text.startsWith('Scan of storefront <web> completed'))).toBeDefined();
+    expect(posts.find((p) => p.text.startsWith('Scan of storefront &lt;web&gt; completed'))).toBeDefined();
 
     // A receiver failing: the delivery is tried again, and arrives.
     receiver.answer(() => ({ status: 500, body: 'oops' }));

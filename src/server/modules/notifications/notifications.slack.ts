@@ -48,7 +48,9 @@ export function slackMessage(
       elements: [{ type: 'mrkdwn', text: `<${link.url}|${slackEscape(link.label)}>` }],
     });
   }
-  return { text: [headline, ...lines].join('\n'), blocks };
+  // Slack reads `text` as mrkdwn too (it is what notifications and clients without blocks show):
+  // escaped the same, or `<!channel>` in a finding's title would mention the whole channel.
+  return { text: [headline, ...lines].map(slackEscape).join('\n'), blocks };
 }
 
 export interface SlackPostResult {

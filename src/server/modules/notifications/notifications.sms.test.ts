@@ -204,6 +204,28 @@ describe('critical alerts by SMS', () => {
     ]);
   });
 
+  it('does not text, on a retry, someone removed from the organization meanwhile', async () => {
+    const leaver = await addMember(t.app, org, 'developer', {}, t.mail);
+    expectStatus(await as(t.app, leaver).patch('/api/v1/me/notifications', { phone: '+34600999888' }), 200);
+    const application = await seedApplication(t.app, org.orgId, 'leaving');
+    const [finding] = await seedFindings(t.app, org.orgId, application, [
+      { severity: 'critical', title: 'Secret of the org' },
+    ]);
+    twilio.answer(() => ({ status: 503, body: 'down' }));
+    await assign(org, finding!, leaver);
+    const [job] = await smsJobs(leaver.userId);
+    expect(job).toMatchObject({ state: 'pending', attempts: 1 });
+    expectStatus(
+      await as(t.app, org.owner).delete(`/api/v1/orgs/${org.orgId}/members/${leaver.userId}`),
+      204,
+    );
+    twilio.answer(fakeTwilio);
+    await db().execute(sql`UPDATE outbox_jobs SET run_at = now() WHERE id = ${job!.id}`);
+    await t.drainOutbox();
+    expect((await smsJobs(leaver.userId)).at(-1)).toMatchObject({ state: 'done', attempts: 2 });
+    expect(accepted).toEqual([]);
+  });
+
   it('texts those who may manage quota when it is all used (100 %), once a month', async () => {
     await setPhone(org.owner, '+14155550100');
     for (let i = 0; i < 2; i++) {

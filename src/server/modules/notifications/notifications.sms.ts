@@ -1,6 +1,7 @@
 import { type Outbound, OutboundError } from '../../platform/outbound/outbound.ts';
 import { GiveUp, type JobHandler } from '../../platform/outbox/index.ts';
 import { findUserById } from '../accounts/index.ts';
+import { filterMembersToTell } from '../members/index.ts';
 import { findPreferences } from './notifications.repository.ts';
 
 /**
@@ -113,9 +114,11 @@ export function smsHandler(provider: SmsProvider): JobHandler<SmsJob> {
   return {
     kind: SMS_SEND,
     retryDelays: [30, 120, 600, 1800],
-    async run(job, _info, db) {
+    async run(job, info, db) {
       const user = await findUserById(db, job.userId);
       if (!user || user.disabled) return;
+      // Removed from the organization while the text waited for a retry: it is not told.
+      if (info.orgId && (await filterMembersToTell(db, info.orgId, [job.userId])).length === 0) return;
       const phone = (await findPreferences(db, job.userId))?.phone;
       if (!phone) return;
       try {
