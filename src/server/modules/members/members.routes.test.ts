@@ -244,7 +244,7 @@ describe('PATCH /orgs/:orgId/members/:userId', () => {
     );
     expect((await t.mail.latestTo(dev.email, 0, /is now/)).subject).toMatch(/role .* is now "Admin"/);
     // Promotion to Admin alerts the owners.
-    expect((await t.mail.latestTo(org.owner.email, 0, /is now/)).subject).toContain('is now "Admin"');
+    expect((await t.mail.latestTo(org.owner.email, 0, /is now "Admin"/)).subject).toContain('is now "Admin"');
 
     expectStatus(
       await as(t.app, org.owner).patch(members(org.orgId, `/${dev.userId}`), { role: 'viewer' }),
