@@ -16,6 +16,7 @@ export {
   enqueue,
   OUTBOX_WAKE_TOPIC,
   type OutboxJob,
+  outboxSecretContext,
   type PlatformEvent,
 } from './outbox.ts';
 export {
