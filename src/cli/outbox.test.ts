@@ -87,9 +87,9 @@ async function deadEmail(to: string): Promise<string> {
 }
 
 async function jobState(id: string) {
-  const rows = await queryRows<{ state: string; attempts: number; payload: unknown }>(
+  const rows = await queryRows<{ state: string; attempts: number; payload: unknown; secret: string | null }>(
     (await app()).app.gatehouse.database.db,
-    sql`SELECT state, attempts, payload FROM outbox_jobs WHERE id = ${id}`,
+    sql`SELECT state, attempts, payload, secret FROM outbox_jobs WHERE id = ${id}`,
   );
   return rows[0];
 }
@@ -150,7 +150,7 @@ describe('gatehouse outbox', { timeout: 120_000 }, () => {
     const message = await t.mail.latestTo(to, 0, /Delivered at last/);
     expect(message.subject).toBe('Hello again');
     await t.drainOutbox();
-    expect(await jobState(id)).toEqual({ state: 'done', attempts: 10, payload: {} });
+    expect(await jobState(id)).toEqual({ state: 'done', attempts: 10, payload: {}, secret: null });
     expect(t.mail.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
 
     const rows = await t.app.gatehouse.database.db

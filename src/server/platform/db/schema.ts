@@ -1068,6 +1068,12 @@ export const outboxJobs = pgTable(
     /** The org the job belongs to, when it belongs to one (jobs of a deleted org go with it). */
     orgId: uuid('org_id').references(() => organizations.id, { onDelete: 'cascade' }),
     payload: jsonb('payload').notNull(),
+    /**
+     * What the handler needs that must not be at rest in clear (an email's message, with its
+     * links), sealed with platform/secrets under `outbox_jobs.secret:<id>`; re-sealed by
+     * `gatehouse secrets rotate`, and emptied with the payload once done when its handler asks.
+     */
+    secret: text('secret'),
     /** pending → done, or → dead once its attempts are spent (or its handler gave up). */
     state: text('state').notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),

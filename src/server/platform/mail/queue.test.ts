@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
@@ -22,6 +23,10 @@ import {
 } from '../../modules/invitations/invitations.mail.ts';
 import { ownershipReceived, roleChanged } from '../../modules/members/members.mail.ts';
 import { movedByDeletion } from '../../modules/roles/roles.mail.ts';
+import { outboxSecretContext } from '../outbox/index.ts';
+import { loadSecretsKey } from '../secrets/keys.ts';
+import { rotateSecrets } from '../secrets/rotate.ts';
+import { Secrets } from '../secrets/secrets.ts';
 import { EMAIL_SEND, type Letter, MAIL_LANGUAGES, type MailLanguage, mailLanguage } from './queue.ts';
 
 /**
@@ -34,14 +39,15 @@ interface EmailJob {
   id: string;
   state: string;
   attempts: number;
-  payload: { sealed?: string };
+  payload: unknown;
+  secret: string | null;
   last_error: string | null;
 }
 
 async function emailJobs(t: TestApp, since: Date): Promise<EmailJob[]> {
   return queryRows<EmailJob>(
     t.app.gatehouse.database.db,
-    sql`SELECT id, state, attempts, payload, last_error FROM outbox_jobs
+    sql`SELECT id, state, attempts, payload, secret, last_error FROM outbox_jobs
          WHERE kind = ${EMAIL_SEND} AND created_at >= ${since.toISOString()} ORDER BY created_at, id`,
   );
 }
@@ -49,10 +55,12 @@ async function emailJobs(t: TestApp, since: Date): Promise<EmailJob[]> {
 /** The email job whose sealed message is to `to` and matches `pattern` (opened with the app's key). */
 async function jobTo(t: TestApp, since: Date, to: string, pattern: RegExp): Promise<EmailJob> {
   for (const job of await emailJobs(t, since)) {
-    if (!job.payload.sealed) continue;
-    const message = JSON.parse(
-      t.app.gatehouse.secrets.open(job.payload.sealed, `outbox_jobs.payload:${job.id}`),
-    ) as { to: string; subject: string; text: string };
+    if (!job.secret) continue;
+    const message = JSON.parse(t.app.gatehouse.secrets.open(job.secret, outboxSecretContext(job.id))) as {
+      to: string;
+      subject: string;
+      text: string;
+    };
     if (message.to === to && (pattern.test(message.subject) || pattern.test(message.text))) return job;
   }
   throw new Error(`no email job to ${to} matching ${pattern}`);
@@ -89,12 +97,16 @@ describe('an email is an outbox job of the change that causes it', () => {
     await signUp(t.app, { email });
     const job = await jobTo(t, since, email, /verify-email#token=/);
     expect(job.state).toBe('pending');
-    const stored = JSON.stringify(job.payload);
-    expect(stored).toMatch(/^\{"sealed":"gh1\./);
-    expect(stored).not.toContain(email);
-    expect(stored).not.toContain('verify-email');
+    expect(job.payload).toEqual({});
+    expect(job.secret).toMatch(/^gh1\./);
+    const [stored] = await queryRows<{ row: string }>(
+      t.app.gatehouse.database.db,
+      sql`SELECT row_to_json(j)::text AS row FROM outbox_jobs j WHERE id = ${job.id}`,
+    );
+    expect(stored!.row).not.toContain(email);
+    expect(stored!.row).not.toContain('verify-email');
     // Sealed for its own row: copied to another job, it does not open.
-    expect(() => t.app.gatehouse.secrets.open(job.payload.sealed!, 'outbox_jobs.payload:other')).toThrow();
+    expect(() => t.app.gatehouse.secrets.open(job.secret!, outboxSecretContext(randomUUID()))).toThrow();
     expect(mailsTo(t.mail, email, /verify-email#token=/)).toEqual([]);
 
     t.app.gatehouse.outbox.start();
@@ -102,10 +114,42 @@ describe('an email is an outbox job of the change that causes it', () => {
 
     const [sent] = await queryRows<EmailJob>(
       t.app.gatehouse.database.db,
-      sql`SELECT id, state, attempts, payload, last_error FROM outbox_jobs WHERE id = ${job.id}`,
+      sql`SELECT id, state, attempts, payload, secret, last_error FROM outbox_jobs WHERE id = ${job.id}`,
     );
-    expect(sent).toMatchObject({ state: 'done', attempts: 1, payload: {} });
+    expect(sent).toMatchObject({ state: 'done', attempts: 1, payload: {}, secret: null });
     expect(mailsTo(t.mail, email, /verify-email#token=/)).toHaveLength(1);
+  });
+});
+
+describe('a key rotation', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ outbox: { worker: false } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('re-seals the messages still waiting, which then open under the new key only', async () => {
+    const since = new Date(Date.now() - 1000);
+    const email = uniqueEmail('rotated');
+    await signUp(t.app, { email });
+    const job = await jobTo(t, since, email, /verify-email#token=/);
+    const old = t.app.gatehouse.secrets;
+    // A new key, the app's own (read from its data folder) among the previous ones.
+    const rotated = new Secrets(randomBytes(32), [
+      loadSecretsKey({ dataDir: t.config.dataDir, generate: false }),
+    ]);
+    const report = await rotateSecrets(t.app.gatehouse.database, rotated);
+    expect(report.columns.find((c) => c.column === 'outbox_jobs.secret')).toMatchObject({ failures: [] });
+    const [row] = await queryRows<{ secret: string }>(
+      t.app.gatehouse.database.db,
+      sql`SELECT secret FROM outbox_jobs WHERE id = ${job.id}`,
+    );
+    expect(row!.secret.startsWith(`gh1.${rotated.currentKeyId}.`)).toBe(true);
+    const message = JSON.parse(rotated.open(row!.secret, outboxSecretContext(job.id))) as { to: string };
+    expect(message.to).toBe(email);
+    expect(() => old.open(row!.secret, outboxSecretContext(job.id))).toThrow();
   });
 });
 
@@ -216,13 +260,13 @@ describe('a message the SMTP server refuses for good', () => {
     const dead = await waitFor(async () => {
       const [row] = await queryRows<EmailJob>(
         t.app.gatehouse.database.db,
-        sql`SELECT id, state, attempts, payload, last_error FROM outbox_jobs WHERE id = ${job.id}`,
+        sql`SELECT id, state, attempts, payload, secret, last_error FROM outbox_jobs WHERE id = ${job.id}`,
       );
       return row?.state === 'dead' ? row : undefined;
     });
     expect(dead).toMatchObject({ attempts: 1, last_error: expect.stringMatching(/no such mailbox/) });
     // Kept sealed, to be retried by an operator once the address is fixed.
-    expect(dead.payload.sealed).toMatch(/^gh1\./);
+    expect(dead.secret).toMatch(/^gh1\./);
   });
 });
 

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { normalizeEmail } from '../auth/email.ts';
 import type { Executor } from '../db/client.ts';
 import { users } from '../db/schema.ts';
-import { GiveUp, type JobHandler, type OutboxJob } from '../outbox/index.ts';
+import { GiveUp, type JobHandler, type OutboxJob, outboxSecretContext } from '../outbox/index.ts';
 import { type Secrets, SecretsError } from '../secrets/secrets.ts';
 import { type Mailer, type MailMessage, MailRefusedError } from './mailer.ts';
 
@@ -13,9 +13,9 @@ import { type Mailer, type MailMessage, MailRefusedError } from './mailer.ts';
  * crash), then sent by whichever instance's worker claims it, retried on the outbox's schedule
  * while the SMTP server is away or answers 4xx.
  *
- * Messages carry links that grant access (password reset, invitation, address proof): the job's
- * payload holds the message sealed with platform/secrets under a context naming the job's row,
- * never in clear, and is emptied once the message is sent.
+ * Messages carry links that grant access (password reset, invitation, address proof): the job
+ * holds the message only as its `secret`, sealed with platform/secrets under a context naming the
+ * job's row (re-sealed by `gatehouse secrets rotate`), never in clear, emptied once it is sent.
  */
 
 export const EMAIL_SEND = 'email.send';
@@ -30,18 +30,14 @@ export interface Letter {
   text: string;
 }
 
-/** The email job's payload: the message sealed for its row (`{}` once sent). */
-export interface EmailPayload {
-  sealed?: string;
-}
+/** The email job's payload: nothing (the message is the job's sealed `secret`). */
+export type EmailPayload = Record<string, never>;
 
 /**
  * An attempt may take up to the SMTP timeouts (connect 30 s, greeting 30 s, 60 s of silence);
  * the lease is longer, so another instance takes a message over only from an instance that died.
  */
 const EMAIL_LEASE_SECONDS = 300;
-
-const sealContext = (jobId: string) => `outbox_jobs.payload:${jobId}`;
 
 /** The language of a stored locale (`es-MX` → `es`), or `fallback` for none or another. */
 export function mailLanguage(locale: string | null | undefined, fallback: MailLanguage = 'en'): MailLanguage {
@@ -75,7 +71,8 @@ export function emailJob(secrets: Secrets, message: MailMessage): OutboxJob<Emai
   return {
     kind: EMAIL_SEND,
     id,
-    payload: { sealed: secrets.seal(JSON.stringify(message), sealContext(id)) },
+    payload: {},
+    secret: secrets.seal(JSON.stringify(message), outboxSecretContext(id)),
   };
 }
 
@@ -114,11 +111,11 @@ export function emailHandler(mailer: Mailer, secrets: Secrets): JobHandler<Email
     kind: EMAIL_SEND,
     leaseSeconds: EMAIL_LEASE_SECONDS,
     clearPayloadWhenDone: true,
-    async run(payload, job) {
-      if (typeof payload?.sealed !== 'string') throw new GiveUp('the message is no longer in the job');
+    async run(_payload, job) {
+      if (job.secret === null) throw new GiveUp('the message is no longer in the job');
       let message: MailMessage;
       try {
-        message = JSON.parse(secrets.open(payload.sealed, sealContext(job.id))) as MailMessage;
+        message = JSON.parse(secrets.open(job.secret, outboxSecretContext(job.id))) as MailMessage;
       } catch (err) {
         if (err instanceof SecretsError) throw err;
         throw new GiveUp('the sealed message is not a message');

@@ -20,6 +20,7 @@ export {
   isJobPending,
   OUTBOX_WAKE_TOPIC,
   type OutboxJob,
+  outboxSecretContext,
   type PlatformEvent,
 } from './outbox.ts';
 export {

@@ -52,9 +52,9 @@ const toHim = (email: string) =>
 async function verificationJobs() {
   const database = pg ? pg.database : await openDatabase({ dataDir: env.DATA_DIR! });
   try {
-    return await queryRows<{ state: string; attempts: number; payload: unknown }>(
+    return await queryRows<{ state: string; attempts: number; payload: unknown; secret: string | null }>(
       database.db,
-      sql`SELECT state, attempts, payload FROM outbox_jobs WHERE kind = 'email.send'`,
+      sql`SELECT state, attempts, payload, secret FROM outbox_jobs WHERE kind = 'email.send'`,
     );
   } finally {
     if (!pg) await database.close();
@@ -97,6 +97,6 @@ describe(`a server killed between commit and delivery (${onPostgres ? 'PostgreSQ
     expect(await second.exited).toBe(0);
 
     expect(toHim(email)).toHaveLength(1);
-    expect(await verificationJobs()).toEqual([{ state: 'done', attempts: 1, payload: {} }]);
+    expect(await verificationJobs()).toEqual([{ state: 'done', attempts: 1, payload: {}, secret: null }]);
   });
 });

@@ -3,12 +3,13 @@ import { eq, sql } from 'drizzle-orm';
 import type { EventType } from '../../../contracts/events.ts';
 import type { Executor } from '../db/client.ts';
 import { outboxJobs } from '../db/schema.ts';
+import { registerSealedColumn } from '../secrets/rotate.ts';
 
 /** Work to carry out once the transaction that writes it commits. */
 export interface OutboxJob<P = unknown> {
   /** The registered handler that carries it out. */
   kind: string;
-  /** JSON the handler receives (never a secret in clear: seal it, or let the handler look it up). */
+  /** JSON the handler receives (never a secret in clear: see `secret`, or let the handler look it up). */
   payload: P;
   /** The org the job dies with, when it should (a webhook delivery); omit for mail to a person. */
   orgId?: string | null;
@@ -17,11 +18,25 @@ export interface OutboxJob<P = unknown> {
   /** Idempotency: a job whose key is already in the outbox is not written again. */
   dedupeKey?: string;
   /**
-   * The job's id, when the payload must name it before it is written (a secret sealed for this
-   * row: `outbox_jobs.payload:<id>`); a random one otherwise.
+   * A value sealed by the caller with platform/secrets under `outboxSecretContext(id)` (so the job
+   * names its `id` too): what the handler needs that must not be at rest in clear. The handler
+   * receives it as `job.secret`; `gatehouse secrets rotate` re-seals it.
    */
+  secret?: string;
+  /** The job's id, when something must name it before it is written (`secret`); random otherwise. */
   id?: string;
 }
+
+/** The context a job's `secret` is sealed under: it opens for this job's row only. */
+export const outboxSecretContext = (jobId: string) => `outbox_jobs.secret:${jobId}`;
+
+// `gatehouse secrets rotate` re-seals the jobs' secrets (pending and dead ones still hold theirs).
+registerSealedColumn({
+  table: 'outbox_jobs',
+  idColumn: 'id',
+  sealedColumn: 'secret',
+  context: (row) => outboxSecretContext(String(row.id)),
+});
 
 /**
  * The topic of the notice that wakes the other instances' workers (on the cache bus). The command
@@ -40,6 +55,7 @@ export async function enqueue<P>(tx: Executor, job: OutboxJob<P>): Promise<strin
     id: job.id ?? randomUUID(),
     kind: job.kind,
     payload: (job.payload ?? null) as object,
+    secret: job.secret ?? null,
     orgId: job.orgId ?? null,
     ...(job.runAt ? { runAt: job.runAt } : {}),
     dedupeKey: job.dedupeKey ?? null,

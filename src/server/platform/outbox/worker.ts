@@ -13,6 +13,8 @@ export interface JobInfo {
   /** 1 on the first attempt. */
   attempt: number;
   createdAt: Date;
+  /** The job's sealed `secret` (open it with `outboxSecretContext(id)`), or null. */
+  secret: string | null;
 }
 
 /**
@@ -36,9 +38,9 @@ export interface JobHandler<P = unknown> {
    */
   leaseSeconds?: number;
   /**
-   * The payload is emptied once the job is done (it carried something that must not stay at
-   * rest longer than needed, such as a sealed email with a sign-in link). A dead job keeps it, to
-   * be retried.
+   * The payload and the secret are emptied once the job is done (they carried something that must
+   * not stay at rest longer than needed, such as an email with a sign-in link). A dead job keeps
+   * them, to be retried.
    */
   clearPayloadWhenDone?: boolean;
   /** Resolves with nothing when done, or with a `JobOutcome` to be tried again at a given time. */
@@ -166,7 +168,7 @@ export class OutboxWorker {
     if (!this.stopped) return;
     this.stopped = false;
     this.wake();
-    // Every instance purges (the deletes are idempotent); the first soon after start.
+    // Every instance purges, every purgeIntervalMs (the deletes are idempotent).
     const purge = () => {
       this.purge().catch((err) =>
         this.options.log.error({ err: serializeError(err) }, 'outbox: purging finished jobs failed'),
@@ -258,12 +260,13 @@ export class OutboxWorker {
                LIMIT ${limit}
                FOR UPDATE SKIP LOCKED) due
        WHERE j.id = due.id
-   RETURNING j.id, j.kind, j.org_id, j.payload, j.attempts, j.created_at`)) as unknown as {
+   RETURNING j.id, j.kind, j.org_id, j.payload, j.secret, j.attempts, j.created_at`)) as unknown as {
       rows: {
         id: string;
         kind: string;
         org_id: string | null;
         payload: unknown;
+        secret: string | null;
         attempts: number;
         created_at: Date | string;
       }[];
@@ -273,6 +276,7 @@ export class OutboxWorker {
       kind: r.kind,
       orgId: r.org_id,
       payload: r.payload,
+      secret: r.secret,
       attempt: r.attempts,
       createdAt: new Date(r.created_at),
     }));
@@ -313,7 +317,7 @@ export class OutboxWorker {
              SET state = ${state}, locked_until = NULL, locked_by = NULL, last_error = ${message},
                  run_at = ${state === 'pending' && retryAt ? retryAt.toISOString() : sql`run_at`},
                  finished_at = ${state === 'pending' ? null : sql`now()`}
-                 ${state === 'done' && handler.clearPayloadWhenDone ? sql`, payload = '{}'::jsonb` : sql``}
+                 ${state === 'done' && handler.clearPayloadWhenDone ? sql`, payload = '{}'::jsonb, secret = NULL` : sql``}
            WHERE id = ${job.id} AND locked_by = ${this.instance} AND attempts = ${job.attempt}
        RETURNING id),
         recorded AS (
