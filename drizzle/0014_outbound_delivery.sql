@@ -101,6 +101,7 @@ CREATE TABLE "webhooks" (
 --> statement-breakpoint
 DROP INDEX "outbox_jobs_dedupe_key_idx";--> statement-breakpoint
 DROP INDEX "outbox_jobs_org_idx";--> statement-breakpoint
+ALTER TABLE "outbox_jobs" ADD COLUMN "secret" text;--> statement-breakpoint
 ALTER TABLE "notification_preferences" ADD CONSTRAINT "notification_preferences_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "notifications" ADD CONSTRAINT "notifications_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "notifications" ADD CONSTRAINT "notifications_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
