@@ -99,6 +99,11 @@ const actions = {
   'user.password_reset_requested': ['Password reset asked for', 'Restablecimiento de contraseña solicitado'],
   'user.recovery_codes_regenerated': ['Recovery codes replaced', 'Códigos de recuperación renovados'],
   'user.updated': ['Account updated', 'Cuenta actualizada'],
+  'webhook.created': ['Webhook created', 'Webhook creado'],
+  'webhook.updated': ['Webhook changed', 'Webhook modificado'],
+  'webhook.deleted': ['Webhook deleted', 'Webhook eliminado'],
+  'webhook.secret_rotated': ['Webhook signing secret rotated', 'Secreto de firma del webhook rotado'],
+  'webhook.disabled': ['Webhook turned off by Gatehouse', 'Webhook desactivado por Gatehouse'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** The actions the console has words for. */
@@ -123,6 +128,7 @@ const targetTypes: Record<string, readonly [string, string]> = {
   module_cost: ['Scan module cost', 'Coste de módulo de escaneo'],
   finding: ['Finding', 'Hallazgo'],
   remediation: ['Remediation', 'Corrección'],
+  webhook: ['Webhook', 'Webhook'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -175,6 +181,11 @@ const fields: Record<string, readonly [string, string]> = {
   assigneeId: ['Assignee', 'Responsable'],
   commentId: ['Comment', 'Comentario'],
   findingId: ['Finding', 'Hallazgo'],
+  url: ['URL', 'URL'],
+  events: ['Events', 'Eventos'],
+  enabled: ['On', 'Activo'],
+  previousSecretExpiresAt: ['Previous secret signs until', 'El secreto anterior firma hasta'],
+  detail: ['Detail', 'Detalle'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */
