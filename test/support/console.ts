@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { buildConsoleIfStale } from '../../scripts/console-build.mjs';
-import { createTestApp, ORIGIN, STRONG_PASSWORD, type TestApp } from './app.ts';
+import { type ConfigOverrides, createTestApp, ORIGIN, STRONG_PASSWORD, type TestApp } from './app.ts';
 import { CHROMIUM, launchChromium } from './browser.ts';
 
 /** Whether this machine can run the browser tests (Debian's chromium is installed). */
@@ -39,6 +39,8 @@ export interface ConsoleOptions {
    * loopback address: WebAuthn refuses an IP address as RP ID, so passkey tests need a host name.
    */
   localhost?: boolean;
+  /** Configuration of the server behind the console (e.g. an outbound allowlist for loopback receivers). */
+  overrides?: ConfigOverrides;
 }
 
 /** A TCP port free on loopback right now. */
@@ -66,10 +68,10 @@ export async function openConsole(options: ConsoleOptions = {}): Promise<Console
     const port = await freePort();
     base = `http://localhost:${port}`;
     // The test helpers' requests (app.inject) still say they come from the default ORIGIN.
-    t = await createTestApp({ publicUrl: base, allowedOrigins: [ORIGIN] });
+    t = await createTestApp({ ...options.overrides, publicUrl: base, allowedOrigins: [ORIGIN] });
     await t.app.listen({ host: '127.0.0.1', port });
   } else {
-    t = await createTestApp();
+    t = await createTestApp(options.overrides);
     base = await t.app.listen({ host: '127.0.0.1', port: 0 });
   }
   const browser: Browser = await launchChromium();
