@@ -106,6 +106,11 @@ const actions = {
   'user.password_reset_requested': ['Password reset asked for', 'Restablecimiento de contraseña solicitado'],
   'user.recovery_codes_regenerated': ['Recovery codes replaced', 'Códigos de recuperación renovados'],
   'user.updated': ['Account updated', 'Cuenta actualizada'],
+  'webhook.created': ['Webhook created', 'Webhook creado'],
+  'webhook.updated': ['Webhook changed', 'Webhook modificado'],
+  'webhook.deleted': ['Webhook deleted', 'Webhook eliminado'],
+  'webhook.secret_rotated': ['Webhook signing secret rotated', 'Secreto de firma del webhook rotado'],
+  'webhook.disabled': ['Webhook turned off by Gatehouse', 'Webhook desactivado por Gatehouse'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** The actions the console has words for. */
@@ -131,6 +136,7 @@ const targetTypes: Record<string, readonly [string, string]> = {
   finding: ['Finding', 'Hallazgo'],
   remediation: ['Remediation', 'Corrección'],
   slack: ['Slack', 'Slack'],
+  webhook: ['Webhook', 'Webhook'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -194,6 +200,10 @@ const fields: Record<string, readonly [string, string]> = {
   minSeverity: ['Minimum severity', 'Severidad mínima'],
   thresholds: ['Thresholds (%)', 'Umbrales (%)'],
   channels: ['Channels', 'Canales'],
+  url: ['URL', 'URL'],
+  enabled: ['On', 'Activo'],
+  previousSecretExpiresAt: ['Previous secret signs until', 'El secreto anterior firma hasta'],
+  detail: ['Detail', 'Detalle'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */

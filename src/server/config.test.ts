@@ -168,3 +168,25 @@ describe('OUTBOX_*', () => {
     );
   });
 });
+
+describe('webhook settings', () => {
+  it("defaults to the contract's retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h", () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      retrySchedule: [5, 300, 1800, 7200, 18_000, 36_000, 36_000],
+      auditStreamIntervalMs: 2000,
+    });
+  });
+
+  it('takes WEBHOOK_RETRY_SCHEDULE as comma-separated seconds (0: at once)', () => {
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '0, 0,1' }).webhooks.retrySchedule).toEqual([0, 0, 1]);
+    expect(loadConfig({ WEBHOOK_AUDIT_STREAM_INTERVAL_MS: '100' }).webhooks.auditStreamIntervalMs).toBe(100);
+  });
+
+  it('refuses a schedule it cannot read, naming the setting', () => {
+    for (const raw of ['soon', '5,,10', '-1', '1.5', '5,999999999', Array(21).fill('1').join(',')]) {
+      expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: raw }), raw).toThrow(
+        /^WEBHOOK_RETRY_SCHEDULE must be/,
+      );
+    }
+  });
+});

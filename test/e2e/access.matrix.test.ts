@@ -447,6 +447,119 @@ const NOTIFICATION_ROUTES: Record<string, RouteCase> = {
 };
 
 /** How to make a valid request to each permission route. Keys are the inventory's `METHOD url`. */
+/** Where webhooks of these tests point: loopback (allowlisted below), nobody listening. */
+const HOOK_URL = 'http://127.0.0.1:9/hook';
+
+/** A webhook the owner made; its id. */
+async function ownerCreatesWebhook(org: Org): Promise<string> {
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/webhooks'), {
+    url: HOOK_URL,
+    events: ['scan.started'],
+  });
+  return expectStatus(res, 201).json().id;
+}
+
+/** A webhook with one logged (failed) test delivery; the webhook's and the attempt's ids. */
+async function ownerTestsWebhook(org: Org): Promise<{ id: string; attemptId: string }> {
+  const id = await ownerCreatesWebhook(org);
+  expectStatus(await as(t.app, org.owner).post(orgUrl(org, `/webhooks/${id}/test`)), 200);
+  const log = expectStatus(await as(t.app, org.owner).get(orgUrl(org, `/webhooks/${id}/deliveries`)), 200);
+  return { id, attemptId: log.json().items[0].id };
+}
+
+const WEBHOOK_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/webhooks': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerCreatesWebhook(org);
+      return { method: 'GET', url: orgUrl(org, '/webhooks') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/webhooks': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/webhooks'),
+      payload: { url: HOOK_URL, events: ['member.added'], description: `made ${rand()}` },
+    }),
+    effect: async (org, res) => {
+      expect(res.json().secret).toMatch(/^whsec_/);
+      const got = await as(t.app, org.owner).get(orgUrl(org, `/webhooks/${res.json().id}`));
+      expect(expectStatus(got, 200).json().events).toEqual(['member.added']);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/webhooks/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/webhooks/${await ownerCreatesWebhook(org)}`),
+    }),
+    effect: (_org, res) => expect(res.json().url).toBe(HOOK_URL),
+  },
+  'PATCH /api/v1/orgs/:orgId/webhooks/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, `/webhooks/${await ownerCreatesWebhook(org)}`),
+      payload: { enabled: false },
+    }),
+    effect: async (org, _res, req) =>
+      expect(expectStatus(await as(t.app, org.owner).get(req.url), 200).json().enabled).toBe(false),
+  },
+  'DELETE /api/v1/orgs/:orgId/webhooks/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/webhooks/${await ownerCreatesWebhook(org)}`),
+    }),
+    effect: async (org, _res, req) =>
+      expectProblem(await as(t.app, org.owner).get(req.url), 404, 'not_found'),
+  },
+  'POST /api/v1/orgs/:orgId/webhooks/:id/rotate-secret': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, `/webhooks/${await ownerCreatesWebhook(org)}/rotate-secret`),
+    }),
+    effect: async (org, res, req) => {
+      expect(res.json().secret).toMatch(/^whsec_/);
+      const got = await as(t.app, org.owner).get(req.url.replace('/rotate-secret', ''));
+      expect(expectStatus(got, 200).json().previousSecretExpiresAt).toEqual(expect.any(String));
+    },
+  },
+  'POST /api/v1/orgs/:orgId/webhooks/:id/test': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, `/webhooks/${await ownerCreatesWebhook(org)}/test`),
+    }),
+    effect: async (org, res, req) => {
+      expect(res.json()).toMatchObject({ delivered: false, status: null });
+      const log = await as(t.app, org.owner).get(req.url.replace('/test', '/deliveries'));
+      expect(expectStatus(log, 200).json().items).toHaveLength(1);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/webhooks/:id/deliveries': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/webhooks/${(await ownerTestsWebhook(org)).id}/deliveries`),
+    }),
+    effect: (_org, res) =>
+      expect(res.json().items[0]).toMatchObject({ type: 'webhook.test', state: 'failed' }),
+  },
+  'POST /api/v1/orgs/:orgId/webhooks/:id/deliveries/:deliveryId/redeliver': {
+    status: 202,
+    prepare: async (org) => {
+      const { id, attemptId } = await ownerTestsWebhook(org);
+      return { method: 'POST', url: orgUrl(org, `/webhooks/${id}/deliveries/${attemptId}/redeliver`) };
+    },
+    effect: (_org, res) =>
+      expect(res.json()).toMatchObject({ type: 'webhook.test', attempt: 2, state: 'pending' }),
+  },
+};
+
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId': {
     status: 200,
@@ -1015,6 +1128,7 @@ const ROUTES: Record<string, RouteCase> = {
   },
   ...QUOTA_ROUTES,
   ...NOTIFICATION_ROUTES,
+  ...WEBHOOK_ROUTES,
   // Findings (written by SARIF ingestion; seeded here straight into the database).
   'GET /api/v1/orgs/:orgId/findings': {
     status: 200,
@@ -1114,7 +1228,8 @@ const inventoryEntry = (key: string) => {
 };
 
 beforeAll(async () => {
-  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'], allowHttp: false } });
+  // Webhooks point at loopback: allowed here, as an operator allows an on-premises receiver.
+  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'] } });
   shared = await newOrg();
 });
 afterAll(async () => {

@@ -31,6 +31,7 @@ import {
   TINY_PNG,
   tokenFromMail,
 } from '../support/orgs.ts';
+import { type Receiver, startReceiver } from '../support/receiver.ts';
 import { enableTwoFactor, totpCode } from '../support/two-factor.ts';
 import { SoftPasskey } from '../support/webauthn.ts';
 
@@ -1291,13 +1292,135 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
+  'webhook.created': {
+    how: 'POST /orgs/:orgId/webhooks',
+    arrange: async () => async () => {
+      const description = `Hook ${rand()}`;
+      const res = await as(t.app, shared.owner).post(at(shared.orgId, '/webhooks'), {
+        url: receiver.url,
+        events: ['scan.completed'],
+        description,
+      });
+      const { id } = expectStatus(res, 201).json();
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'webhook', id, name: description },
+        after: { url: receiver.url, events: ['scan.completed'], enabled: true, description },
+      };
+    },
+  },
+  'webhook.updated': {
+    how: 'PATCH /orgs/:orgId/webhooks/:id',
+    arrange: async () => {
+      const { id, description } = await sharedWebhook();
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/webhooks/${id}`), {
+            events: ['member.added'],
+          }),
+          200,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'webhook', id, name: description },
+          before: { events: ['scan.completed'] },
+          after: { events: ['member.added'] },
+        };
+      };
+    },
+  },
+  'webhook.deleted': {
+    how: 'DELETE /orgs/:orgId/webhooks/:id',
+    arrange: async () => {
+      const { id, description } = await sharedWebhook();
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/webhooks/${id}`)), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'webhook', id, name: description },
+          before: { url: receiver.url },
+        };
+      };
+    },
+  },
+  'webhook.secret_rotated': {
+    how: 'POST /orgs/:orgId/webhooks/:id/rotate-secret',
+    arrange: async () => {
+      const { id, description } = await sharedWebhook();
+      return async () => {
+        const res = await as(t.app, shared.owner).post(at(shared.orgId, `/webhooks/${id}/rotate-secret`));
+        const { previousSecretExpiresAt } = expectStatus(res, 200).json();
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'webhook', id, name: description },
+          after: { previousSecretExpiresAt },
+        };
+      };
+    },
+  },
+  'webhook.disabled': {
+    how: 'a delivery answered 410 Gone (a redelivery, itself not audited) → by the system',
+    arrange: async () => {
+      const { id, description } = await sharedWebhook();
+      receiver.answer = () => ({ status: 410 });
+      // A test ping (not audited, and never turning a webhook off) leaves a delivery to send again.
+      expectStatus(await as(t.app, shared.owner).post(at(shared.orgId, `/webhooks/${id}/test`)), 200);
+      const log = await as(t.app, shared.owner).get(at(shared.orgId, `/webhooks/${id}/deliveries`));
+      const [attempt] = expectStatus(log, 200).json().items;
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).post(
+            at(shared.orgId, `/webhooks/${id}/deliveries/${attempt.id}/redeliver`),
+          ),
+          202,
+        );
+        await expect
+          .poll(
+            async () =>
+              (await as(t.app, shared.owner).get(at(shared.orgId, `/webhooks/${id}`))).json().enabled,
+            {
+              timeout: 15_000,
+            },
+          )
+          .toBe(false);
+        receiver.answer = () => ({ status: 200 });
+        return {
+          chain: orgChain(shared.orgId),
+          actor: 'system',
+          target: { type: 'webhook', id, name: description },
+          before: { enabled: true },
+          after: { enabled: false, reason: 'gone' },
+        };
+      };
+    },
+  },
 };
 
+/** A webhook of the shared org (to the receiver, taking scan.completed); its id and description. */
+async function sharedWebhook(): Promise<{ id: string; description: string }> {
+  const description = `Hook ${rand()}`;
+  const res = await as(t.app, shared.owner).post(at(shared.orgId, '/webhooks'), {
+    url: receiver.url,
+    events: ['scan.completed'],
+    description,
+  });
+  return { id: expectStatus(res, 201).json().id, description };
+}
+
+let receiver: Receiver;
+
 beforeAll(async () => {
-  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'], allowHttp: false } });
+  // Webhooks point at a loopback receiver: allowed here, as an operator allows an on-premises one.
+  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'] } });
+  receiver = await startReceiver();
   shared = await createOrg(t.app, { name: SHARED_NAME });
 });
 afterAll(async () => {
+  await receiver?.close();
   await t?.close();
 });
 

@@ -117,6 +117,84 @@ async function giveDepartment(x: Tenant): Promise<void> {
   DEPARTMENT.set(x.orgId, expectStatus(res, 201).json().id);
 }
 
+/** Each org's webhook (to loopback, nobody listening) and the attempt of its one test delivery. */
+const WEBHOOK = new Map<string, { id: string; attemptId: string }>();
+const webhookOf = (o: Ids) => WEBHOOK.get(o.orgId) ?? { id: randomUUID(), attemptId: randomUUID() };
+const HOOK_URL = 'http://127.0.0.1:9/hook';
+
+async function giveWebhook(x: Tenant): Promise<void> {
+  const created = await as(t.app, x.owner).post(at(x, '/webhooks'), {
+    url: HOOK_URL,
+    events: ['scan.started'],
+  });
+  const id = expectStatus(created, 201).json().id;
+  expectStatus(await as(t.app, x.owner).post(at(x, `/webhooks/${id}/test`)), 200);
+  const log = expectStatus(await as(t.app, x.owner).get(at(x, `/webhooks/${id}/deliveries`)), 200).json();
+  WEBHOOK.set(x.orgId, { id, attemptId: log.items[0].id });
+}
+
+const webhookUrl = (o: Ids, ids: Ids, rest = '') => at(o, `/webhooks/${webhookOf(ids).id}${rest}`);
+const foreignWebhook = (key: string): ForeignVariant[] => [
+  { what: "B's webhook", request: (a, b) => ROUTES[key]!.request(a, b), status: 404 },
+];
+
+const WEBHOOK_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/webhooks': { request: (o) => ({ method: 'GET', url: at(o, '/webhooks') }) },
+  'POST /api/v1/orgs/:orgId/webhooks': {
+    request: (o) => ({
+      method: 'POST',
+      url: at(o, '/webhooks'),
+      payload: { url: HOOK_URL, events: ['scan.started'] },
+    }),
+  },
+  'GET /api/v1/orgs/:orgId/webhooks/:id': {
+    request: (o, ids) => ({ method: 'GET', url: webhookUrl(o, ids) }),
+    foreign: foreignWebhook('GET /api/v1/orgs/:orgId/webhooks/:id'),
+  },
+  'PATCH /api/v1/orgs/:orgId/webhooks/:id': {
+    request: (o, ids) => ({ method: 'PATCH', url: webhookUrl(o, ids), payload: { enabled: false } }),
+    foreign: foreignWebhook('PATCH /api/v1/orgs/:orgId/webhooks/:id'),
+  },
+  'DELETE /api/v1/orgs/:orgId/webhooks/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: webhookUrl(o, ids) }),
+    foreign: foreignWebhook('DELETE /api/v1/orgs/:orgId/webhooks/:id'),
+  },
+  'POST /api/v1/orgs/:orgId/webhooks/:id/rotate-secret': {
+    request: (o, ids) => ({ method: 'POST', url: webhookUrl(o, ids, '/rotate-secret') }),
+    foreign: foreignWebhook('POST /api/v1/orgs/:orgId/webhooks/:id/rotate-secret'),
+  },
+  'POST /api/v1/orgs/:orgId/webhooks/:id/test': {
+    request: (o, ids) => ({ method: 'POST', url: webhookUrl(o, ids, '/test') }),
+    foreign: foreignWebhook('POST /api/v1/orgs/:orgId/webhooks/:id/test'),
+  },
+  'GET /api/v1/orgs/:orgId/webhooks/:id/deliveries': {
+    request: (o, ids) => ({ method: 'GET', url: webhookUrl(o, ids, '/deliveries') }),
+    foreign: foreignWebhook('GET /api/v1/orgs/:orgId/webhooks/:id/deliveries'),
+  },
+  'POST /api/v1/orgs/:orgId/webhooks/:id/deliveries/:deliveryId/redeliver': {
+    request: (o, ids) => ({
+      method: 'POST',
+      url: webhookUrl(o, ids, `/deliveries/${webhookOf(ids).attemptId}/redeliver`),
+    }),
+    foreign: [
+      {
+        what: "B's webhook and delivery",
+        request: (a, b) =>
+          ROUTES['POST /api/v1/orgs/:orgId/webhooks/:id/deliveries/:deliveryId/redeliver']!.request(a, b),
+        status: 404,
+      },
+      {
+        what: "A's webhook, B's delivery",
+        request: (a, b) => ({
+          method: 'POST',
+          url: webhookUrl(a, a, `/deliveries/${webhookOf(b).attemptId}/redeliver`),
+        }),
+        status: 404,
+      },
+    ],
+  },
+};
+
 const QUOTA_ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId/usage': { request: (o) => ({ method: 'GET', url: at(o, '/usage') }) },
   'GET /api/v1/orgs/:orgId/departments': { request: (o) => ({ method: 'GET', url: at(o, '/departments') }) },
@@ -663,6 +741,7 @@ const ROUTES: Record<string, RouteCase> = {
   },
   ...QUOTA_ROUTES,
   ...NOTIFICATION_ROUTES,
+  ...WEBHOOK_ROUTES,
 };
 
 /** The routes that name a finding or a remediation: B's, asked for in A, are not found. */
@@ -803,8 +882,13 @@ async function state(x: Tenant) {
     expectStatus(await as(t.app, x.owner).get(at(x, `/${kind}-tokens`)), 200)
       .json()
       .items.map((i: { id: string; name: string; role: string }) => [i.id, i.name, i.role]);
+  const hook = WEBHOOK.get(x.orgId);
   return {
     ...(await orgState(t.app, x.owner, x.orgId)),
+    webhooks: expectStatus(await as(t.app, x.owner).get(at(x, '/webhooks?limit=200')), 200).json().items,
+    webhookLog: hook
+      ? expectStatus(await as(t.app, x.owner).get(at(x, `/webhooks/${hook.id}/deliveries`)), 200).json().items
+      : [],
     automationTokens: await tokens('automation'),
     personalTokens: await tokens('personal'),
     auditHead: { seq: newest.seq, action: newest.action, hash: newest.hash },
@@ -818,10 +902,14 @@ function expectProblem(res: LightMyRequestResponse, status: number, code: string
 }
 
 beforeAll(async () => {
-  t = await createTestApp();
+  // Webhooks point at loopback: allowed here, as an operator allows an on-premises receiver.
+  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'] } });
   A = await tenant('Alpha');
   B = await tenant('Bravo');
-  for (const x of [A, B]) await giveDepartment(x);
+  for (const x of [A, B]) {
+    await giveDepartment(x);
+    await giveWebhook(x);
+  }
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {
     orgId: randomUUID(),

@@ -41,6 +41,8 @@ export interface ConsoleOptions {
   localhost?: boolean;
   /** Settings of the app behind the console (e.g. an OUTBOUND_ALLOWLIST for a loopback receiver). */
   config?: ConfigOverrides;
+  /** Configuration of the server behind the console (e.g. an outbound allowlist for loopback receivers). */
+  overrides?: ConfigOverrides;
 }
 
 /** A TCP port free on loopback right now. */
@@ -68,10 +70,15 @@ export async function openConsole(options: ConsoleOptions = {}): Promise<Console
     const port = await freePort();
     base = `http://localhost:${port}`;
     // The test helpers' requests (app.inject) still say they come from the default ORIGIN.
-    t = await createTestApp({ ...options.config, publicUrl: base, allowedOrigins: [ORIGIN] });
+    t = await createTestApp({
+      ...options.config,
+      ...options.overrides,
+      publicUrl: base,
+      allowedOrigins: [ORIGIN],
+    });
     await t.app.listen({ host: '127.0.0.1', port });
   } else {
-    t = await createTestApp(options.config);
+    t = await createTestApp({ ...options.config, ...options.overrides });
     base = await t.app.listen({ host: '127.0.0.1', port: 0 });
   }
   const browser: Browser = await launchChromium();

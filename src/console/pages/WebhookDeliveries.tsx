@@ -132,7 +132,7 @@ function Deliveries({ orgId, webhook }: { orgId: string; webhook: WebhookView })
                         {d.responseBody && (
                           <Button
                             size="xs"
-                            variant="subtle"
+                            variant="default"
                             aria-expanded={open === d.id}
                             onClick={() => setOpen(open === d.id ? null : d.id)}
                           >

@@ -144,6 +144,15 @@ describe('route inventory', () => {
         'POST /api/v1/orgs/:orgId/quota-boosts → quota:manage',
         'POST /api/v1/orgs/:orgId/scans → scans:create',
         'PUT /api/v1/orgs/:orgId/members/:userId/budget → quota:manage',
+        'GET /api/v1/orgs/:orgId/webhooks → webhooks:manage',
+        'POST /api/v1/orgs/:orgId/webhooks → webhooks:manage',
+        'GET /api/v1/orgs/:orgId/webhooks/:id → webhooks:manage',
+        'PATCH /api/v1/orgs/:orgId/webhooks/:id → webhooks:manage',
+        'DELETE /api/v1/orgs/:orgId/webhooks/:id → webhooks:manage',
+        'POST /api/v1/orgs/:orgId/webhooks/:id/rotate-secret → webhooks:manage',
+        'POST /api/v1/orgs/:orgId/webhooks/:id/test → webhooks:manage',
+        'GET /api/v1/orgs/:orgId/webhooks/:id/deliveries → webhooks:manage',
+        'POST /api/v1/orgs/:orgId/webhooks/:id/deliveries/:deliveryId/redeliver → webhooks:manage',
       ].sort(),
     );
   });
