@@ -412,3 +412,34 @@ describe.runIf(onPostgres)('waking other instances (PostgreSQL)', () => {
     expect(runs.slice(2).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `burst ${i}`).sort());
   });
 });
+
+describe('a job deleted while it runs', () => {
+  it('(its org was deleted) ends quietly: nothing recorded for it, no settling error', async () => {
+    const log = recordingLog();
+    const kind = kindFor('orphan');
+    const started = deferred();
+    const release = deferred();
+    const w = new OutboxWorker(t.app.gatehouse.database, { pollMs: 50, concurrency: 1, log });
+    w.register({
+      kind,
+      async run() {
+        started.resolve();
+        await release.promise;
+      },
+    });
+    try {
+      w.start();
+      const id = (await put({ kind, payload: {} }))!;
+      await started.promise;
+      // What deleting the job's organization does to it (the foreign key's cascade).
+      await db().execute(sql`DELETE FROM outbox_jobs WHERE id = ${id}`);
+      release.resolve();
+      await w.stop();
+      expect(log.lines.filter((l) => l.includes('settling a job failed'))).toEqual([]);
+      expect(await attempts(id)).toEqual([]);
+    } finally {
+      release.resolve();
+      await w.stop();
+    }
+  });
+});

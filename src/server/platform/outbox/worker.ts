@@ -322,7 +322,9 @@ export class OutboxWorker {
        RETURNING id),
         recorded AS (
           INSERT INTO outbox_attempts (job_id, attempt, instance, started_at, ok, error)
-          VALUES (${job.id}, ${job.attempt}, ${this.instance}, ${started.toISOString()}, ${!failed}, ${message}))
+          SELECT ${job.id}, ${job.attempt}, ${this.instance}, ${started.toISOString()}::timestamptz, ${!failed}, ${message}
+           -- A job deleted meanwhile (its org was) has no log to write to.
+           WHERE EXISTS (SELECT 1 FROM outbox_jobs WHERE id = ${job.id}))
         SELECT count(*)::int AS n FROM settled`)) as unknown as { rows: { n: number }[] };
       settled = result.rows[0]?.n === 1;
     } catch (err) {
