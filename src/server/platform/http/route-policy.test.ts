@@ -153,6 +153,17 @@ describe('route inventory', () => {
         'POST /api/v1/orgs/:orgId/webhooks/:id/test → webhooks:manage',
         'GET /api/v1/orgs/:orgId/webhooks/:id/deliveries → webhooks:manage',
         'POST /api/v1/orgs/:orgId/webhooks/:id/deliveries/:deliveryId/redeliver → webhooks:manage',
+        'GET /api/v1/me/notifications → authenticated (session only)',
+        'PATCH /api/v1/me/notifications → authenticated (session only)',
+        'GET /api/v1/me/inbox → authenticated (session only)',
+        'POST /api/v1/me/inbox/:id/read → authenticated (session only)',
+        'POST /api/v1/me/inbox/read-all → authenticated (session only)',
+        'GET /api/v1/orgs/:orgId/slack → integrations:manage',
+        'PUT /api/v1/orgs/:orgId/slack → integrations:manage',
+        'DELETE /api/v1/orgs/:orgId/slack → integrations:manage',
+        'POST /api/v1/orgs/:orgId/slack/test → integrations:manage',
+        'GET /api/v1/orgs/:orgId/quota-alerts → quota:manage',
+        'PATCH /api/v1/orgs/:orgId/quota-alerts → quota:manage',
       ].sort(),
     );
   });
