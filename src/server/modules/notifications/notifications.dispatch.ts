@@ -149,6 +149,9 @@ export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: Platf
     }
     case 'finding.created':
     case 'finding.resolved': {
+      // Finding events reach Slack only: an org that takes none there reads nothing more (a scan
+      // may bring thousands of them).
+      if (!(await findSlackConfig(tx, org.id))?.events.includes(event.type)) break;
       const findingId = idIn(data, 'finding.id', 'findingId', 'id');
       const finding = findingId ? await findFinding(tx, org.id, findingId) : undefined;
       if (!finding) break;

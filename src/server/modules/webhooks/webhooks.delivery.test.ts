@@ -238,7 +238,7 @@ describe('every event of the catalog', () => {
     // Dispatched, they become deliveries only for the webhooks that take them: this one takes
     // scan.completed alone (batches of findings reaching receivers: the every-event test, and the
     // two-instance test's 1,000).
-    await t.drainOutbox({ kind: 'event.dispatch' });
+    await t.drainOutbox({ kind: 'event.dispatch', timeoutMs: 60_000 });
     await receiver.until((r) => r.some((x) => x.body.includes(scan.id)));
     await settled(org.owner, org.orgId, id);
     const log = await deliveries(org.owner, org.orgId, id);
