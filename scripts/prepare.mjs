@@ -7,6 +7,7 @@
 //  2. initializes an empty embedded PostgreSQL cluster once, so the first start on a new data
 //     folder copies it instead of running initdb (seconds) — the same cluster initdb would make.
 // Either step may fail without failing the install: Gatehouse works without them, only slower.
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,10 +30,17 @@ async function bundle() {
     entryPoints: [path.join(root, 'src/server/platform/audit/hash-worker.ts')],
     outfile: path.join(root, 'dist/audit-hash-worker.mjs'),
   });
+  // Split into chunks loaded on demand: a command loads what it imports, so `gatehouse audit verify`
+  // (offline, often on a small machine) does not evaluate the server, its routes and their schemas.
+  const dist = path.join(root, 'dist');
+  for (const name of readdirSync(dist)) if (/^chunk-.*\.mjs(\.map)?$/.test(name)) rmSync(path.join(dist, name));
   await build({
     ...options,
-    entryPoints: [path.join(root, 'src/cli/main.ts')],
-    outfile: path.join(root, 'dist/gatehouse.mjs'),
+    entryPoints: { gatehouse: path.join(root, 'src/cli/main.ts') },
+    outdir: dist,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
   });
 }
 
