@@ -2,6 +2,12 @@
 
 export const FINDING_SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type FindingSeverity = (typeof FINDING_SEVERITIES)[number];
+
+/** critical 3 … low 0, and -1 for what is not a severity: a finding at least as severe as a bar ranks ≥ it. */
+export const severityRank = (severity: string | undefined): number => {
+  const i = FINDING_SEVERITIES.indexOf((severity ?? '') as FindingSeverity);
+  return i === -1 ? -1 : FINDING_SEVERITIES.length - 1 - i;
+};
 export const FINDING_STATUSES = ['open', 'triaged', 'false_positive', 'mitigated', 'resolved'] as const;
 export type FindingStatus = (typeof FINDING_STATUSES)[number];
 

@@ -1,4 +1,4 @@
-import { FINDING_SEVERITIES } from '../../../contracts/findings.ts';
+import { severityRank } from '../../../contracts/findings.ts';
 import { DEFAULT_QUOTA_ALERTS, type QuotaChannel, SLACK_EVENTS } from '../../../contracts/notifications.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { enqueue, type PlatformEvent } from '../../platform/outbox/index.ts';
@@ -66,11 +66,6 @@ function byIn(data: Data): NotificationParams['by'] {
   if ((by as { operator?: unknown }).operator === true) return { operator: true };
   return null;
 }
-
-const severityRank = (s: string | undefined) => {
-  const i = FINDING_SEVERITIES.indexOf((s ?? '') as (typeof FINDING_SEVERITIES)[number]);
-  return i === -1 ? FINDING_SEVERITIES.length : i;
-};
 
 export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: PlatformEvent): Promise<void> {
   const org = await findOrg(tx, event.orgId);
@@ -253,7 +248,7 @@ export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: Platf
     const config = await findSlackConfig(tx, org.id);
     const wanted =
       config?.events.includes(event.type) &&
-      (slack.severity === undefined || severityRank(slack.severity) <= severityRank(config.minSeverity));
+      (slack.severity === undefined || severityRank(slack.severity) >= severityRank(config.minSeverity));
     if (wanted) {
       await enqueue<SlackJob>(tx, {
         kind: SLACK_POST,

@@ -1,5 +1,6 @@
 import type { Executor } from '../../platform/db/client.ts';
 import type { Mailer } from '../../platform/mail/mailer.ts';
+import { EMAIL_LEASE_SECONDS, sendFromJob } from '../../platform/mail/queue.ts';
 import type { JobHandler } from '../../platform/outbox/index.ts';
 import { enqueue } from '../../platform/outbox/index.ts';
 import { findUserById } from '../accounts/index.ts';
@@ -12,7 +13,9 @@ import { filterMembersToTell } from '../members/index.ts';
  * user id: the address is read when it is sent, so a changed address is honoured, and a deleted
  * or disabled account gets nothing. An email about an organization (the job's `orgId`) goes only
  * to a person still a member of it when it is sent: one held through quiet hours, or retried,
- * tells nothing of it to someone removed meanwhile.
+ * tells nothing of it to someone removed meanwhile. Unlike `email.send` (platform/mail/queue.ts),
+ * whose messages carry links that grant access and are sealed for an address fixed when written,
+ * a notice names a person and carries nothing secret.
  */
 export const NOTIFICATION_EMAIL = 'notification.email';
 
@@ -43,13 +46,14 @@ export function notificationEmailHandler(mailer: Mailer): JobHandler<Notificatio
   return {
     kind: NOTIFICATION_EMAIL,
     retryDelays: EMAIL_RETRIES,
+    leaseSeconds: EMAIL_LEASE_SECONDS,
     async run(mail, job, db) {
       const user = await findUserById(db, mail.userId);
       // Gone or disabled since: nothing to send, and nothing to retry.
       if (!user || user.disabled) return;
       // No longer a member of the organization it speaks of: the same.
       if (job.orgId && (await filterMembersToTell(db, job.orgId, [mail.userId])).length === 0) return;
-      await mailer.send({ to: user.email, subject: mail.subject, text: mail.text });
+      await sendFromJob(mailer, { to: user.email, subject: mail.subject, text: mail.text });
     },
   };
 }

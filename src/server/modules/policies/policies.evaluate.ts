@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { FINDING_SEVERITIES, type FindingSeverity } from '../../../contracts/findings.ts';
+import { FINDING_SEVERITIES, type FindingSeverity, severityRank } from '../../../contracts/findings.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { policies } from '../../platform/db/schema.ts';
 
@@ -7,9 +7,8 @@ import { policies } from '../../platform/db/schema.ts';
 export const SEVERITIES = FINDING_SEVERITIES;
 export type Severity = FindingSeverity;
 
-/** critical 3 … low 0: a finding fails a policy when its rank is at least the policy's `failOn`. */
-export const severityRank = (severity: Severity): number =>
-  SEVERITIES.length - 1 - SEVERITIES.indexOf(severity);
+/** A finding fails a policy when its rank is at least the policy's `failOn`. */
+export { severityRank };
 
 /** Statuses that no longer fail a build: the team judged the finding harmless or fixed. */
 const SETTLED = new Set(['false_positive', 'resolved']);

@@ -37,7 +37,20 @@ export type EmailPayload = Record<string, never>;
  * An attempt may take up to the SMTP timeouts (connect 30 s, greeting 30 s, 60 s of silence);
  * the lease is longer, so another instance takes a message over only from an instance that died.
  */
-const EMAIL_LEASE_SECONDS = 300;
+export const EMAIL_LEASE_SECONDS = 300;
+
+/**
+ * Sends `message` for an outbox job: a failure to connect, or a 4xx, is thrown for a retry; a
+ * message the server refuses for good (5xx) is given up at once.
+ */
+export async function sendFromJob(mailer: Mailer, message: MailMessage): Promise<void> {
+  try {
+    await mailer.send(message);
+  } catch (err) {
+    if (err instanceof MailRefusedError) throw new GiveUp(err.message, { cause: err });
+    throw err;
+  }
+}
 
 /** The language of a stored locale (`es-MX` → `es`), or `fallback` for none or another. */
 export function mailLanguage(locale: string | null | undefined, fallback: MailLanguage = 'en'): MailLanguage {
@@ -120,12 +133,7 @@ export function emailHandler(mailer: Mailer, secrets: Secrets): JobHandler<Email
         if (err instanceof SecretsError) throw err;
         throw new GiveUp('the sealed message is not a message');
       }
-      try {
-        await mailer.send(message);
-      } catch (err) {
-        if (err instanceof MailRefusedError) throw new GiveUp(err.message, { cause: err });
-        throw err;
-      }
+      await sendFromJob(mailer, message);
     },
   };
 }
