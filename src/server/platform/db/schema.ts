@@ -114,6 +114,11 @@ export const sessions = pgTable(
      * `rc` for a recovery code, `hwk` for a passkey. Empty for sessions older than the column.
      */
     amr: text('amr').array().notNull().default(sql`'{}'`),
+    /**
+     * The organization whose identity provider signed this session in (SSO, `amr` `ext`); null
+     * for every other way. An org that enforces SSO accepts only its own.
+     */
+    ssoOrgId: uuid('sso_org_id').references(() => organizations.id, { onDelete: 'set null' }),
   },
   (t) => [uniqueIndex('sessions_token_hash_key').on(t.tokenHash), index('sessions_user_id_idx').on(t.userId)],
 );
@@ -258,6 +263,11 @@ export const memberships = pgTable(
     joinedAt: time('joined_at').notNull().defaultNow(),
     lastActiveAt: time('last_active_at'),
     removedAt: time('removed_at'),
+    /**
+     * Until when this member may use the org without its SSO while SSO is enforced: set by
+     * `gatehouse break-glass` (the way in when the IdP is down or misconfigured), for a day.
+     */
+    ssoBypassUntil: time('sso_bypass_until'),
   },
   (t) => [
     primaryKey({ name: 'memberships_pkey', columns: [t.orgId, t.userId] }),
@@ -1329,4 +1339,174 @@ export const quotaAlertsSent = pgTable(
     sentAt: time('sent_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ name: 'quota_alerts_sent_pkey', columns: [t.orgId, t.month, t.percent, t.channel] })],
+);
+
+/**
+ * An organization's single sign-on policy (no row: SSO off, coexist). `enforcement`: `coexist`
+ * (password and SSO alike), `preferred` (the sign-in page leads with SSO), `enforced` (a member's
+ * session not established through this org's IdP gets 403 `sso_required` on its routes).
+ * `default_role_id` is the role a just-in-time provisioned member gets when no group mapping
+ * matches. The email domains "Sign in with SSO" finds the org by are `sso_domains`.
+ */
+export const ssoSettings = pgTable(
+  'sso_settings',
+  {
+    orgId: uuid('org_id')
+      .primaryKey()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    enforcement: text('enforcement').notNull().default('coexist'),
+    jitProvisioning: boolean('jit_provisioning').notNull().default(false),
+    defaultRoleId: uuid('default_role_id'),
+    groupsAttribute: text('groups_attribute'),
+    /** SAML responses not answering a request of ours are refused unless this is on. */
+    allowIdpInitiated: boolean('allow_idp_initiated').notNull().default(false),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('sso_settings_enforcement_check', sql`${t.enforcement} IN ('coexist', 'preferred', 'enforced')`),
+    foreignKey({
+      name: 'sso_settings_default_role_fkey',
+      columns: [t.orgId, t.defaultRoleId],
+      foreignColumns: [roles.orgId, roles.id],
+    }),
+  ],
+);
+
+/**
+ * An email domain "Sign in with SSO" finds an org by: one org per domain across the installation
+ * (like a slug, a name looked up before any org is known). It only points the sign-in page at an
+ * IdP; it links and admits no one (see modules/sso).
+ */
+export const ssoDomains = pgTable(
+  'sso_domains',
+  {
+    domain: text('domain').primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+  },
+  (t) => [index('sso_domains_org_idx').on(t.orgId)],
+);
+
+/**
+ * The org's OIDC identity provider. `client_secret` is sealed with platform/secrets (context
+ * `sso_oidc.client_secret:<org>`), never returned. `metadata` is the issuer's discovery document
+ * as fetched (through the outbound guard) when the connection was saved.
+ */
+export const ssoOidc = pgTable('sso_oidc', {
+  orgId: uuid('org_id')
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  issuer: text('issuer').notNull(),
+  clientId: text('client_id').notNull(),
+  clientSecret: text('client_secret').notNull(),
+  scopes: text('scopes').array().notNull(),
+  metadata: jsonb('metadata').notNull(),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});
+
+/** The org's SAML identity provider: its entity id, SSO URL and signing certificates (PEM, several during a rotation). */
+export const ssoSaml = pgTable('sso_saml', {
+  orgId: uuid('org_id')
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  idpEntityId: text('idp_entity_id').notNull(),
+  idpSsoUrl: text('idp_sso_url').notNull(),
+  idpCertificates: text('idp_certificates').array().notNull(),
+  idpMetadataUrl: text('idp_metadata_url'),
+  updatedAt: time('updated_at').notNull().defaultNow(),
+});
+
+/** IdP group → role, applied when a member first signs in through SSO. */
+export const ssoGroupMappings = pgTable(
+  'sso_group_mappings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    idpGroup: text('idp_group').notNull(),
+    roleId: uuid('role_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('sso_group_mappings_org_group_key').on(t.orgId, t.idpGroup),
+    unique('sso_group_mappings_org_id_key').on(t.orgId, t.id),
+    foreignKey({
+      name: 'sso_group_mappings_role_fkey',
+      columns: [t.orgId, t.roleId],
+      foreignColumns: [roles.orgId, roles.id],
+    }),
+  ],
+);
+
+/**
+ * Who an IdP says someone is, linked to an account: (org, protocol, subject) — the OIDC `sub` or
+ * the SAML NameID, taken whole — is one account. The link, not the email, signs them in later.
+ */
+export const ssoIdentities = pgTable(
+  'sso_identities',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    protocol: text('protocol').notNull(),
+    subject: text('subject').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    email: text('email'),
+    createdAt: createdAt(),
+    lastLoginAt: time('last_login_at'),
+  },
+  (t) => [
+    primaryKey({ name: 'sso_identities_pkey', columns: [t.orgId, t.protocol, t.subject] }),
+    check('sso_identities_protocol_check', sql`${t.protocol} IN ('oidc', 'saml')`),
+    index('sso_identities_user_idx').on(t.userId),
+  ],
+);
+
+/**
+ * A sign-in we sent to an IdP and have not had back: the OIDC `state` (by its SHA-256, hex) with
+ * its nonce and PKCE verifier, or the SAML AuthnRequest's ID (node-saml's InResponseTo cache).
+ * Taken once (deleted as it is read), good for ten minutes. `purpose` `test` is an admin's test
+ * sign-in, which shows what the IdP said and signs no one in.
+ */
+export const ssoRequests = pgTable(
+  'sso_requests',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    protocol: text('protocol').notNull(),
+    purpose: text('purpose').notNull().default('login'),
+    nonce: text('nonce'),
+    codeVerifier: text('code_verifier'),
+    next: text('next'),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: time('expires_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'sso_requests_pkey', columns: [t.orgId, t.key] }),
+    check('sso_requests_purpose_check', sql`${t.purpose} IN ('login', 'test')`),
+    index('sso_requests_expires_idx').on(t.expiresAt),
+  ],
+);
+
+/** SAML assertions already taken, kept until they expire: one replayed inside its window is refused. */
+export const ssoAssertionsSeen = pgTable(
+  'sso_assertions_seen',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    assertionId: text('assertion_id').notNull(),
+    expiresAt: time('expires_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'sso_assertions_seen_pkey', columns: [t.orgId, t.assertionId] }),
+    index('sso_assertions_seen_expires_idx').on(t.expiresAt),
+  ],
 );
