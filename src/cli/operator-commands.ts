@@ -194,11 +194,13 @@ export async function runBreakGlass(
       maxOwnedPerUser: config.organizations.maxOwnedPerUser,
     });
     out(
-      !result.changed
-        ? `${result.user.email} is already an Owner of ${result.org.slug}; nothing changed`
-        : result.was
-          ? `${result.user.email} is now an Owner of ${result.org.slug} (was ${result.was})`
-          : `${result.user.email} is now an Owner of ${result.org.slug} (joined as Owner)`,
+      `${
+        !result.changed
+          ? `${result.user.email} is already an Owner of ${result.org.slug}`
+          : result.was
+            ? `${result.user.email} is now an Owner of ${result.org.slug} (was ${result.was})`
+            : `${result.user.email} is now an Owner of ${result.org.slug} (joined as Owner)`
+      }; for 24 hours they may use it without its single sign-on, even where SSO is enforced`,
     );
   });
 }

@@ -48,6 +48,19 @@ const en = {
   problem_ip_not_allowed_title: 'Not from this address',
   problem_ip_not_allowed:
     'This organization accepts requests only from the addresses on its allowlist, and yours is not on it. Connect from an allowed network (the office or the VPN), or ask an Admin to add your address.',
+  problem_sso_required_title: 'Sign in with single sign-on',
+  problem_sso_required:
+    'This organization requires its members to sign in through its identity provider. Sign in with SSO to continue.',
+  problem_sso_failed_title: 'Single sign-on did not complete',
+  problem_sso_failed:
+    'The identity provider’s answer could not be accepted. Start the sign-in again; if it keeps failing, ask an Admin to check the SSO settings.',
+  problem_sso_link_required_title: 'Sign in to link your account',
+  problem_sso_link_required:
+    'An account with this email already exists. Sign in to it with your password or passkey first, then sign in with SSO again to link the two.',
+  problem_idp_unreachable_title: 'The identity provider could not be reached',
+  problem_idp_unreachable: 'Check the address you entered, and that the identity provider is reachable from this server.',
+  problem_idp_invalid_title: 'The identity provider’s configuration is not valid',
+  problem_idp_invalid: 'Check the issuer or the metadata you entered; the reason is shown below.',
   problem_would_lock_out_title: 'This would lock you out',
   problem_would_lock_out: 'The change would refuse your own access. Fix that first, then save again.',
   problem_would_lock_out_ip_allowlist:
@@ -226,6 +239,19 @@ const es: Strings<typeof en>['es'] = {
   problem_ip_not_allowed_title: 'No desde esta dirección',
   problem_ip_not_allowed:
     'Esta organización solo acepta solicitudes desde las direcciones de su lista de permitidas, y la tuya no está en ella. Conéctate desde una red permitida (la oficina o la VPN) o pide a un Admin que añada tu dirección.',
+  problem_sso_required_title: 'Inicia sesión con el inicio de sesión único',
+  problem_sso_required:
+    'Esta organización exige que sus miembros inicien sesión a través de su proveedor de identidad. Inicia sesión con SSO para continuar.',
+  problem_sso_failed_title: 'El inicio de sesión único no se completó',
+  problem_sso_failed:
+    'No se pudo aceptar la respuesta del proveedor de identidad. Vuelve a iniciar sesión; si sigue fallando, pide a un Admin que revise la configuración de SSO.',
+  problem_sso_link_required_title: 'Inicia sesión para vincular tu cuenta',
+  problem_sso_link_required:
+    'Ya existe una cuenta con este correo. Inicia sesión en ella con tu contraseña o llave de acceso y después vuelve a iniciar sesión con SSO para vincularlas.',
+  problem_idp_unreachable_title: 'No se pudo contactar con el proveedor de identidad',
+  problem_idp_unreachable: 'Comprueba la dirección que indicaste y que el proveedor de identidad sea accesible desde este servidor.',
+  problem_idp_invalid_title: 'La configuración del proveedor de identidad no es válida',
+  problem_idp_invalid: 'Comprueba el emisor o los metadatos que indicaste; el motivo se muestra abajo.',
   problem_would_lock_out_title: 'Esto te dejaría fuera',
   problem_would_lock_out: 'El cambio rechazaría tu propio acceso. Corrígelo primero y vuelve a guardar.',
   problem_would_lock_out_ip_allowlist:

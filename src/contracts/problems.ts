@@ -17,6 +17,11 @@ export const PROBLEM_CODES = [
   'org_limit',
   'org_suspended',
   'ip_not_allowed',
+  'sso_required',
+  'sso_failed',
+  'sso_link_required',
+  'idp_unreachable',
+  'idp_invalid',
   'would_lock_out',
   'not_found',
   'method_not_allowed',
@@ -75,6 +80,8 @@ export interface Problem {
    * for `role_in_use` `{members, invitations, tokens}` (what still holds the role).
    */
   params?: Record<string, unknown>;
+  /** For `sso_required`: where the member signs in through the organization's identity provider. */
+  loginUrl?: string;
 }
 
 export const problemType = (code: ProblemCode) => `urn:gatehouse:problem:${code}`;

@@ -23,6 +23,7 @@ import {
   DEVICE_COOKIE,
   DEVICE_COOKIE_MAX_AGE_S,
   emailKey,
+  findDeviceOwner,
   type LoginThrottle,
   userKey,
 } from './accounts.throttle.ts';
@@ -66,6 +67,23 @@ function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, token: st
     path: '/api/v1/auth',
     maxAge: DEVICE_COOKIE_MAX_AGE_S,
   });
+}
+
+/**
+ * The cookies of a sign-in made by another module (SSO): the session, and this browser marked as
+ * the account's. `previousSession` and `device` are what the sign-in's command is handed.
+ */
+export async function signInCookies(request: FastifyRequest) {
+  return {
+    previousSession: request.session
+      ? { id: request.session.session.id, userId: request.session.user.id }
+      : undefined,
+    device: await findDeviceOwner(request.server.gatehouse.database.db, request.cookies[DEVICE_COOKIE]),
+    set(reply: FastifyReply, sessionToken: string, deviceToken: string | undefined) {
+      setSessionCookie(request, reply, sessionToken);
+      setDeviceCookie(request, reply, deviceToken);
+    },
+  };
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {

@@ -65,6 +65,19 @@ export interface Attempt {
  *   attacker who exhausts the account's budget does not lock the real user out.
  * - The window is measured with the database's clock, the one that stamped the rows.
  */
+/** The user id a device cookie was issued to, if it is one of ours. */
+export async function findDeviceOwner(
+  db: Executor,
+  deviceToken: string | undefined,
+): Promise<{ deviceId: string; userId: string } | undefined> {
+  if (!deviceToken || deviceToken.length > 128) return undefined;
+  const [row] = await db
+    .select({ deviceId: trustedDevices.id, userId: trustedDevices.userId })
+    .from(trustedDevices)
+    .where(eq(trustedDevices.tokenHash, hashSecret(deviceToken)));
+  return row;
+}
+
 export class LoginThrottle {
   constructor(
     private readonly db: Db,
@@ -72,15 +85,8 @@ export class LoginThrottle {
   ) {}
 
   /** The user id a device cookie was issued to, if it is one of ours. */
-  async deviceOwner(
-    deviceToken: string | undefined,
-  ): Promise<{ deviceId: string; userId: string } | undefined> {
-    if (!deviceToken || deviceToken.length > 128) return undefined;
-    const [row] = await this.db
-      .select({ deviceId: trustedDevices.id, userId: trustedDevices.userId })
-      .from(trustedDevices)
-      .where(eq(trustedDevices.tokenHash, hashSecret(deviceToken)));
-    return row;
+  deviceOwner(deviceToken: string | undefined): Promise<{ deviceId: string; userId: string } | undefined> {
+    return findDeviceOwner(this.db, deviceToken);
   }
 
   private scopes(attempt: Attempt): Array<{ where: SQL; max: number; detail?: string }> {

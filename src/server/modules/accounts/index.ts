@@ -8,7 +8,7 @@ import { LoginThrottle } from './accounts.throttle.ts';
 import { twoFactorRoutes } from './accounts.two-factor.routes.ts';
 import type { TwoFactorPolicy } from './accounts.two-factor.ts';
 
-export { clearSessionCookie } from './accounts.auth.ts';
+export { clearSessionCookie, signInCookies } from './accounts.auth.ts';
 export { eraseAccount, findAccountDates, listPasskeyMetadata } from './accounts.lifecycle.repository.ts';
 export { mailSecurityNotice, NOTICE_SUBJECT_PREFIX, type SecurityNotice } from './accounts.notices.ts';
 export { actorMeetsTwoFactor } from './accounts.reauth.ts';
@@ -16,6 +16,7 @@ export { markEmailVerified } from './accounts.recovery.repository.ts';
 export {
   findUserByEmail,
   findUserById,
+  insertUser,
   listAllUsers,
   listUserSessions,
   lockUser,
@@ -24,7 +25,7 @@ export {
   setUserDisabled,
   updateUserProfile,
 } from './accounts.repository.ts';
-export { forgetDevices } from './accounts.throttle.ts';
+export { forgetDevices, trustDevice } from './accounts.throttle.ts';
 export {
   consumeSecondFactor,
   InvalidSecondFactorError,

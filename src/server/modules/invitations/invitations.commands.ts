@@ -23,6 +23,7 @@ import {
   admitMember,
   alertOwnersOfPromotion,
   assertMayOwnAnother,
+  assertSeatsFor,
   countSeats,
   emitMemberAdded,
   findActiveMemberByEmail,
@@ -68,17 +69,8 @@ function requireUser(ctx: CommandContext): { userId: string; email: string } {
   return ctx.actor;
 }
 
-/** Refuses when `extra` more seats would pass the plan's member limit (members + live invitations). */
-async function assertSeats(ctx: CommandContext, orgId: string, plan: string, extra: number): Promise<void> {
-  const max = entitlements(plan).maxMembers;
-  if (max === null || extra <= 0) return;
-  const used = await countSeats(ctx.tx, orgId);
-  if (used + extra > max) {
-    throw new PlanLimitError(
-      `The ${entitlements(plan).name} plan allows ${max} members, pending invitations included; ${used} are in use.`,
-    );
-  }
-}
+const assertSeats = (ctx: CommandContext, orgId: string, plan: string, extra: number) =>
+  assertSeatsFor(ctx.tx, orgId, plan, extra);
 
 /** How many invitation emails may go out (the server's settings). */
 export interface SendLimits {

@@ -76,6 +76,25 @@ export async function lockInvitation(
   return row;
 }
 
+/** The live (pending, unexpired) invitation of the org to this email, locked: SSO's sign-in takes it. */
+export async function lockLiveInvitationByEmail(
+  db: Executor,
+  orgId: string,
+  email: string,
+): Promise<InvitationRow | undefined> {
+  const [row] = await selectInvitations(db)
+    .where(
+      and(
+        eq(invitations.orgId, orgId),
+        eq(invitations.email, normalizeEmail(email)),
+        eq(invitations.status, 'pending'),
+        sql`${invitations.expiresAt} > now()`,
+      ),
+    )
+    .for('update', { of: invitations });
+  return row;
+}
+
 /** The invitation a token opens, locked. Undefined for an unknown (or replaced) token. */
 export async function lockInvitationByToken(
   db: Executor,

@@ -14,10 +14,12 @@ export {
 export { assertMayOwnAnother } from './members.ownership.ts';
 export {
   admitMember,
+  assertSeatsFor,
   countSeats,
   filterMembersToTell,
   findActiveMemberByEmail,
   findMember,
+  grantSsoBypass,
   listActiveOrgIds,
   listMembersHolding,
   listMembersToTell,

@@ -1,11 +1,13 @@
 import { and, asc, desc, eq, gt, inArray, isNull, or, type SQL, Subquery, sql } from 'drizzle-orm';
 import type { Permission } from '../../../contracts/permissions.ts';
+import { entitlements } from '../../../contracts/plans.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import { invitations, memberships, organizations, roles, users } from '../../platform/db/schema.ts';
+import { PlanLimitError } from '../../platform/errors/app-error.ts';
 import { keysetBefore } from '../../platform/http/paging.ts';
 
 export type MemberStatus = 'active' | 'inactive' | 'removed';
@@ -109,6 +111,19 @@ export async function setMemberRole(
     .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
 }
 
+/** Lets the member pass the org's enforced SSO until `until` (break-glass). */
+export async function grantSsoBypass(
+  tx: Executor,
+  orgId: string,
+  userId: string,
+  until: Date,
+): Promise<void> {
+  await tx
+    .update(memberships)
+    .set({ ssoBypassUntil: until })
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+}
+
 export async function markMemberRemoved(tx: Executor, orgId: string, userId: string): Promise<void> {
   await tx
     .update(memberships)
@@ -150,6 +165,23 @@ export async function countOwnedOrgs(db: Executor, userId: string): Promise<numb
 }
 
 /** Seats in use for the plan's member limit: active members plus live pending invitations. */
+/** Refuses when `extra` more seats would pass the plan's member limit (members + live invitations). */
+export async function assertSeatsFor(
+  db: Executor,
+  orgId: string,
+  plan: string,
+  extra: number,
+): Promise<void> {
+  const max = entitlements(plan).maxMembers;
+  if (max === null || extra <= 0) return;
+  const used = await countSeats(db, orgId);
+  if (used + extra > max) {
+    throw new PlanLimitError(
+      `The ${entitlements(plan).name} plan allows ${max} members, pending invitations included; ${used} are in use.`,
+    );
+  }
+}
+
 export async function countSeats(db: Executor, orgId: string): Promise<number> {
   const [members] = await db
     .select({ n: sql<number>`count(*)::int` })

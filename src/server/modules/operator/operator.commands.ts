@@ -20,6 +20,7 @@ import {
   emitRoleChanged,
   lockMember,
   setMemberRole,
+  grantSsoBypass,
 } from '../members/index.ts';
 import {
   endOrganization,
@@ -223,6 +224,9 @@ export const resetUserTwoFactor = defineCommand({
  * member limit does not stop it: the point is to give the organization back an Owner, who can
  * then make room. The organization's owners are told by email, as of every promotion.
  */
+/** How long break-glass lets its Owner past the org's enforced SSO. */
+export const BREAK_GLASS_SSO_BYPASS_MS = 24 * 3_600_000;
+
 export const breakGlass = defineCommand({
   action: 'member.break_glass',
   async run(ctx, input: Reasoned & { slug: string; email: string; maxOwnedPerUser: number }) {
@@ -237,8 +241,18 @@ export const breakGlass = defineCommand({
     }
     const member = await lockMember(ctx.tx, org.id, user.id);
     const active = member !== undefined && member.status !== 'removed';
+    // The way in when the org enforces SSO and its IdP fails: for a day, this member's sessions
+    // reach the org however they were signed in (granted whether or not SSO is enforced now).
+    const ssoBypassUntil = new Date(Date.now() + BREAK_GLASS_SSO_BYPASS_MS);
     if (active && member.role === OWNER_ROLE) {
-      ctx.unchanged();
+      await grantSsoBypass(ctx.tx, org.id, user.id, ssoBypassUntil);
+      await invalidateMemberships(ctx, org.id, [user.id]);
+      ctx.record({
+        orgId: org.id,
+        target: { type: 'member', id: user.id, email: user.email, name: user.name },
+        before: { role: OWNER_ROLE, status: 'active' },
+        after: { role: OWNER_ROLE, status: 'active', ssoBypassUntil: ssoBypassUntil.toISOString(), reason: input.reason },
+      });
       return { org, user, changed: false, was: OWNER_ROLE };
     }
     await assertMayOwnAnother(ctx.tx, user.id, input.maxOwnedPerUser, user.email);
@@ -248,6 +262,7 @@ export const breakGlass = defineCommand({
     await alertOwnersOfPromotion(ctx, { orgId: org.id, orgName: org.name }, user.email, owner.name);
     if (active) await setMemberRole(ctx.tx, org.id, user.id, owner.id);
     else await admitMember(ctx.tx, org.id, user.id, owner.id);
+    await grantSsoBypass(ctx.tx, org.id, user.id, ssoBypassUntil);
     await invalidateMemberships(ctx, org.id, [user.id]);
     const who = { userId: user.id, email: user.email, name: user.name };
     if (active) {
@@ -264,7 +279,13 @@ export const breakGlass = defineCommand({
       orgId: org.id,
       target: { type: 'member', id: user.id, email: user.email, name: user.name },
       before: active ? { role: member.role, roleName: member.roleName, status: 'active' } : null,
-      after: { role: OWNER_ROLE, roleName: owner.name, status: 'active', reason: input.reason },
+      after: {
+        role: OWNER_ROLE,
+        roleName: owner.name,
+        status: 'active',
+        ssoBypassUntil: ssoBypassUntil.toISOString(),
+        reason: input.reason,
+      },
     });
     return { org, user, changed: true, was: active ? member.role : null };
   },

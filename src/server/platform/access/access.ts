@@ -7,7 +7,7 @@ import { InvalidatingCache, type InvalidationBus } from '../cache/cache.ts';
 import type { CommandScope } from '../command-scope.ts';
 import type { Db } from '../db/client.ts';
 import { liveOrganization } from '../db/live.ts';
-import { memberships, organizations, roles } from '../db/schema.ts';
+import { memberships, organizations, roles, ssoOidc, ssoSaml, ssoSettings } from '../db/schema.ts';
 import { assertFound } from '../errors/app-error.ts';
 import { allowlistOf } from './cidr.ts';
 
@@ -31,10 +31,16 @@ export interface OrgEntry {
   sessionIdleMinutes: number | null;
   /** The addresses its routes answer, parsed once per cached entry; undefined: any address. */
   allowlist: BlockList | undefined;
+  /** SSO enforced: members' sessions not signed in through its IdP are refused (403 `sso_required`). */
+  ssoEnforced: boolean;
+  /** The protocol of its identity provider, if it has one (where `sso_required` sends people). */
+  ssoProtocol: 'oidc' | 'saml' | null;
 }
 
 export interface MembershipEntry {
   roleId: string;
+  /** Until when (ms) the member may pass enforced SSO (`gatehouse break-glass`); 0: never. */
+  ssoBypassUntil: number;
   /** Last activity written to the database (ms). */
   persistedLastActiveAt: number;
 }
@@ -79,9 +85,25 @@ export interface OrgAccess {
 export interface OrgPolicy {
   require2fa: boolean;
   allowlist: BlockList | undefined;
+  /**
+   * Enforced SSO: where its members sign in (`/sso/{slug}/{protocol}/login`), and whether this
+   * member may pass without it for now (break-glass). Unset when the org does not enforce SSO.
+   */
+  sso?: { loginUrl: string; bypass: boolean };
 }
 
-const policyOf = (org: OrgEntry): OrgPolicy => ({ require2fa: org.require2fa, allowlist: org.allowlist });
+const policyOf = (org: OrgEntry, membership?: MembershipEntry): OrgPolicy => ({
+  require2fa: org.require2fa,
+  allowlist: org.allowlist,
+  ...(org.ssoEnforced
+    ? {
+        sso: {
+          loginUrl: `/sso/${encodeURIComponent(org.slug)}/${org.ssoProtocol ?? 'oidc'}/login`,
+          bypass: membership !== undefined && membership.ssoBypassUntil > Date.now(),
+        },
+      }
+    : {}),
+});
 
 export const ALL_PERMISSIONS: ReadonlySet<Permission> = new Set(PERMISSIONS);
 
@@ -134,7 +156,7 @@ export class AccessResolver {
       roleSlug: role.slug,
       permissions: role.permissions,
       ...(org.suspended ? { suspended: true as const } : {}),
-      policy: policyOf(org),
+      policy: policyOf(org, membership),
     };
   }
 
@@ -282,12 +304,24 @@ export class AccessResolver {
         require2fa: organizations.require2fa,
         sessionIdleMinutes: organizations.sessionIdleMinutes,
         ipAllowlist: organizations.ipAllowlist,
+        ssoEnforcement: ssoSettings.enforcement,
+        oidc: ssoOidc.orgId,
+        saml: ssoSaml.orgId,
       })
       .from(organizations)
+      .leftJoin(ssoSettings, eq(ssoSettings.orgId, organizations.id))
+      .leftJoin(ssoOidc, eq(ssoOidc.orgId, organizations.id))
+      .leftJoin(ssoSaml, eq(ssoSaml.orgId, organizations.id))
       .where(and(eq(organizations.id, orgId), liveOrganization()));
     if (!row) return undefined;
-    const { suspendedAt, ipAllowlist, ...org } = row;
-    return { ...org, suspended: suspendedAt !== null, allowlist: allowlistOf(ipAllowlist) };
+    const { suspendedAt, ipAllowlist, ssoEnforcement, oidc, saml, ...org } = row;
+    return {
+      ...org,
+      suspended: suspendedAt !== null,
+      allowlist: allowlistOf(ipAllowlist),
+      ssoEnforced: ssoEnforcement === 'enforced',
+      ssoProtocol: oidc ? 'oidc' : saml ? 'saml' : null,
+    };
   }
 
   private async loadMemberships(userId: string): Promise<UserMemberships> {
@@ -296,11 +330,19 @@ export class AccessResolver {
         orgId: memberships.orgId,
         roleId: memberships.roleId,
         lastActiveAt: memberships.lastActiveAt,
+        ssoBypassUntil: memberships.ssoBypassUntil,
       })
       .from(memberships)
       .where(and(eq(memberships.userId, userId), eq(memberships.status, 'active')));
     return new Map(
-      rows.map((r) => [r.orgId, { roleId: r.roleId, persistedLastActiveAt: r.lastActiveAt?.getTime() ?? 0 }]),
+      rows.map((r) => [
+        r.orgId,
+        {
+          roleId: r.roleId,
+          persistedLastActiveAt: r.lastActiveAt?.getTime() ?? 0,
+          ssoBypassUntil: r.ssoBypassUntil?.getTime() ?? 0,
+        },
+      ]),
     );
   }
 

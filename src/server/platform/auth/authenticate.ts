@@ -102,6 +102,22 @@ export class TwoFactorRequiredError extends AppError {
   }
 }
 
+/**
+ * The organization enforces SSO and this session was not signed in through its identity
+ * provider: the member signs in there (`loginUrl`), or an operator grants break-glass.
+ */
+export class SsoRequiredError extends AppError {
+  constructor(loginUrl: string) {
+    super(
+      403,
+      'sso_required',
+      'Single sign-on required',
+      'This organization requires its members to sign in through its identity provider. Sign in with SSO, then try again.',
+      { params: { loginUrl }, extensions: { loginUrl } },
+    );
+  }
+}
+
 export function readSessionCookie(request: FastifyRequest, name: string): string | undefined {
   const value = request.cookies?.[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -251,8 +267,14 @@ async function authenticate(
     const resolved = await options.access.resolve(orgId, request.actor.userId);
     assertFound(resolved, 'organization');
     const { user, session } = request.session!;
-    await authorize(request, resolved, access.permission, options, () =>
-      sessionSatisfiesTwoFactor(user, session),
+    await authorize(
+      request,
+      resolved,
+      access.permission,
+      options,
+      // Signed in through the org's own IdP: the second factor is the IdP's to ask for.
+      () => session.ssoOrgId === orgId || sessionSatisfiesTwoFactor(user, session),
+      session.ssoOrgId,
     );
   }
 }
@@ -280,6 +302,8 @@ async function authorize(
   permission: Permission,
   options: AuthenticationOptions,
   twoFactor: (() => boolean | Promise<boolean>) | undefined,
+  /** For a session: the org whose IdP signed it in (null: none). Undefined for an API token. */
+  ssoOrgId?: string | null,
 ): Promise<void> {
   const policy = resolved.policy;
   if (policy?.allowlist && !isAllowed(policy.allowlist, request.ip)) {
@@ -299,6 +323,11 @@ async function authorize(
   if (resolved.suspended) throw new OrgSuspendedError();
   // Not audited: the member's own set-up is unfinished, which is no attempt at anything (and the
   // console asks again on every page until it is done).
+  // Enforced SSO: a session signed in any other way (password, passkey, another org's IdP) does
+  // not reach the org, unless an operator's break-glass lets this member through for now.
+  if (policy?.sso && ssoOrgId !== undefined && ssoOrgId !== resolved.orgId && !policy.sso.bypass) {
+    throw new SsoRequiredError(policy.sso.loginUrl);
+  }
   if (policy?.require2fa && twoFactor && !(await twoFactor())) throw new TwoFactorRequiredError();
   if (!resolved.permissions.has(permission)) {
     const { actor, meta, route } = request.invocation();

@@ -38,6 +38,8 @@ export interface SessionEntry {
    * session's life, so a cached copy is never stale.
    */
   amr: string[];
+  /** The organization whose identity provider signed the session in (SSO), else null. */
+  ssoOrgId: string | null;
 }
 
 /**
@@ -48,6 +50,8 @@ export interface SessionEntry {
 export interface SessionProof {
   amr: readonly string[];
   authenticatedAt?: Date;
+  /** Signed in through this organization's identity provider (SSO). */
+  ssoOrgId?: string;
 }
 
 /** A passkey (user verification required) is a phishing-resistant multi-factor credential. */
@@ -178,6 +182,7 @@ export class SessionService {
         ip: meta.ip,
         userAgent: meta.userAgent?.slice(0, 512) ?? null,
         amr: [...proof.amr],
+        ssoOrgId: proof.ssoOrgId ?? null,
         ...(proof.authenticatedAt ? { authenticatedAt: proof.authenticatedAt } : {}),
       })
       .returning({ id: sessions.id });
@@ -258,6 +263,7 @@ export class SessionService {
         expiresAt: sessions.expiresAt,
         lastSeenAt: sessions.lastSeenAt,
         amr: sessions.amr,
+        ssoOrgId: sessions.ssoOrgId,
       })
       .from(sessions)
       .where(eq(sessions.tokenHash, Buffer.from(tokenHash, 'hex')));
@@ -270,6 +276,7 @@ export class SessionService {
       persistedLastSeenAt: lastSeen,
       lastSeenAt: lastSeen,
       amr: row.amr,
+      ssoOrgId: row.ssoOrgId,
     };
   }
 

@@ -1,4 +1,4 @@
-import type { FieldError, ProblemCode } from '../../../contracts/problems.ts';
+import type { FieldError, Problem, ProblemCode } from '../../../contracts/problems.ts';
 
 /** Every expected failure is an AppError; the single error handler renders it as problem+json. */
 export class AppError extends Error {
@@ -10,6 +10,8 @@ export class AppError extends Error {
   readonly headers: Record<string, string>;
   /** The problem's particulars for clients (the problem document's `params`). */
   readonly params: Record<string, unknown> | undefined;
+  /** Extension members of the problem document itself (RFC 9457 §3.2), e.g. `loginUrl`. */
+  readonly extensions: Pick<Problem, 'loginUrl'> | undefined;
 
   constructor(
     status: number,
@@ -20,6 +22,7 @@ export class AppError extends Error {
       errors?: FieldError[];
       headers?: Record<string, string>;
       params?: Record<string, unknown>;
+      extensions?: Pick<Problem, 'loginUrl'>;
     } = {},
   ) {
     super(detail);
@@ -30,6 +33,7 @@ export class AppError extends Error {
     this.errors = options.errors;
     this.headers = options.headers ?? {};
     this.params = options.params;
+    this.extensions = options.extensions;
   }
 }
 

@@ -108,10 +108,12 @@ export function sendProblem(
   detail: string,
   errors?: FieldError[],
   params?: Record<string, unknown>,
+  extensions?: Pick<Problem, 'loginUrl'>,
 ): FastifyReply {
   const body: Problem = { type: problemType(code), title, status, detail, code, requestId: request.id };
   if (errors) body.errors = errors;
   if (params) body.params = params;
+  if (extensions) Object.assign(body, extensions);
   return reply.status(status).type('application/problem+json; charset=utf-8').send(body);
 }
 
@@ -196,6 +198,7 @@ export function installErrorHandling(app: FastifyInstance): void {
         error.message,
         error.errors,
         error.params,
+        error.extensions,
       );
     }
     const fe = error as FastifyError;

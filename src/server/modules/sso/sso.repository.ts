@@ -1,0 +1,440 @@
+import { createHash } from 'node:crypto';
+import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.ts';
+import { liveOrganization } from '../../platform/db/live.ts';
+import {
+  organizations,
+  roles,
+  ssoDomains,
+  ssoGroupMappings,
+  ssoIdentities,
+  ssoOidc,
+  ssoRequests,
+  ssoSaml,
+  ssoSettings,
+} from '../../platform/db/schema.ts';
+
+export type Enforcement = 'coexist' | 'preferred' | 'enforced';
+export type SsoProtocol = 'oidc' | 'saml';
+
+/** An org's SSO policy as stored, with the default role's slug; defaults when it has no row. */
+export interface SsoSettingsRow {
+  enforcement: Enforcement;
+  jitProvisioning: boolean;
+  defaultRoleId: string | null;
+  defaultRole: string | null;
+  groupsAttribute: string | null;
+  allowIdpInitiated: boolean;
+  domains: string[];
+  updatedAt: Date | null;
+}
+
+export async function findSsoSettings(db: Executor, orgId: string): Promise<SsoSettingsRow> {
+  const [row] = await db
+    .select({
+      enforcement: ssoSettings.enforcement,
+      jitProvisioning: ssoSettings.jitProvisioning,
+      defaultRoleId: ssoSettings.defaultRoleId,
+      defaultRole: roles.slug,
+      groupsAttribute: ssoSettings.groupsAttribute,
+      allowIdpInitiated: ssoSettings.allowIdpInitiated,
+      updatedAt: ssoSettings.updatedAt,
+    })
+    .from(ssoSettings)
+    .leftJoin(roles, and(eq(roles.orgId, ssoSettings.orgId), eq(roles.id, ssoSettings.defaultRoleId)))
+    .where(eq(ssoSettings.orgId, orgId));
+  const domains = await listDomains(db, orgId);
+  if (!row) {
+    return {
+      enforcement: 'coexist',
+      jitProvisioning: false,
+      defaultRoleId: null,
+      defaultRole: null,
+      groupsAttribute: null,
+      allowIdpInitiated: false,
+      domains,
+      updatedAt: null,
+    };
+  }
+  return { ...row, enforcement: row.enforcement as Enforcement, domains };
+}
+
+export interface SsoSettingsValues {
+  enforcement: Enforcement;
+  jitProvisioning: boolean;
+  defaultRoleId: string | null;
+  groupsAttribute: string | null;
+  allowIdpInitiated: boolean;
+}
+
+export async function upsertSsoSettings(
+  tx: Executor,
+  orgId: string,
+  values: SsoSettingsValues,
+): Promise<void> {
+  await tx
+    .insert(ssoSettings)
+    .values({ orgId, ...values })
+    .onConflictDoUpdate({ target: ssoSettings.orgId, set: { ...values, updatedAt: sql`now()` } });
+}
+
+/** Locks the org's settings row (made first if missing): SSO changes of one org queue here. */
+export async function lockSsoSettings(tx: Executor, orgId: string): Promise<void> {
+  await tx.insert(ssoSettings).values({ orgId }).onConflictDoNothing();
+  await tx
+    .select({ orgId: ssoSettings.orgId })
+    .from(ssoSettings)
+    .where(eq(ssoSettings.orgId, orgId))
+    .for('update');
+}
+
+export async function listDomains(db: Executor, orgId: string): Promise<string[]> {
+  const rows = await db
+    .select({ domain: ssoDomains.domain })
+    .from(ssoDomains)
+    .where(eq(ssoDomains.orgId, orgId))
+    .orderBy(asc(ssoDomains.domain));
+  return rows.map((r) => r.domain);
+}
+
+/** Replaces the org's domains; a domain another org holds makes the insert fail on its key. */
+export async function replaceDomains(tx: Executor, orgId: string, domains: readonly string[]): Promise<void> {
+  await tx.delete(ssoDomains).where(eq(ssoDomains.orgId, orgId));
+  if (domains.length > 0) await tx.insert(ssoDomains).values(domains.map((domain) => ({ domain, orgId })));
+}
+
+/** The live org a domain points "Sign in with SSO" at. */
+export async function findOrgByDomain(
+  db: Executor,
+  domain: string,
+): Promise<{ id: string; slug: string } | undefined> {
+  const [row] = await db
+    .select({ id: organizations.id, slug: organizations.slug })
+    .from(ssoDomains)
+    .innerJoin(organizations, eq(organizations.id, ssoDomains.orgId))
+    .where(and(eq(ssoDomains.domain, domain), liveOrganization()));
+  return row;
+}
+
+/** A live org by slug (any case), for the sign-in routes that name it. */
+export async function findOrgBySlug(
+  db: Executor,
+  slug: string,
+): Promise<{ id: string; slug: string; name: string; plan: string; suspended: boolean } | undefined> {
+  const [row] = await db
+    .select({
+      id: organizations.id,
+      slug: organizations.slug,
+      name: organizations.name,
+      plan: organizations.plan,
+      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
+    })
+    .from(organizations)
+    .where(and(sql`lower(${organizations.slug}) = lower(${slug})`, liveOrganization()));
+  return row;
+}
+
+// --- identity providers -------------------------------------------------------------------------
+
+export interface OidcRow {
+  issuer: string;
+  clientId: string;
+  /** Sealed (platform/secrets); never leaves the server. */
+  clientSecret: string;
+  scopes: string[];
+  metadata: Record<string, unknown>;
+  updatedAt: Date;
+}
+
+export async function findOidc(db: Executor, orgId: string): Promise<OidcRow | undefined> {
+  const [row] = await db
+    .select({
+      issuer: ssoOidc.issuer,
+      clientId: ssoOidc.clientId,
+      clientSecret: ssoOidc.clientSecret,
+      scopes: ssoOidc.scopes,
+      metadata: ssoOidc.metadata,
+      updatedAt: ssoOidc.updatedAt,
+    })
+    .from(ssoOidc)
+    .where(eq(ssoOidc.orgId, orgId));
+  return row ? { ...row, metadata: row.metadata as Record<string, unknown> } : undefined;
+}
+
+export async function upsertOidc(
+  tx: Executor,
+  orgId: string,
+  values: Omit<OidcRow, 'updatedAt'>,
+): Promise<void> {
+  await tx
+    .insert(ssoOidc)
+    .values({ orgId, ...values })
+    .onConflictDoUpdate({ target: ssoOidc.orgId, set: { ...values, updatedAt: sql`now()` } });
+}
+
+export async function deleteOidc(tx: Executor, orgId: string): Promise<boolean> {
+  const rows = await tx.delete(ssoOidc).where(eq(ssoOidc.orgId, orgId)).returning({ orgId: ssoOidc.orgId });
+  return rows.length > 0;
+}
+
+export interface SamlRow {
+  idpEntityId: string;
+  idpSsoUrl: string;
+  idpCertificates: string[];
+  idpMetadataUrl: string | null;
+  updatedAt: Date;
+}
+
+export async function findSaml(db: Executor, orgId: string): Promise<SamlRow | undefined> {
+  const [row] = await db
+    .select({
+      idpEntityId: ssoSaml.idpEntityId,
+      idpSsoUrl: ssoSaml.idpSsoUrl,
+      idpCertificates: ssoSaml.idpCertificates,
+      idpMetadataUrl: ssoSaml.idpMetadataUrl,
+      updatedAt: ssoSaml.updatedAt,
+    })
+    .from(ssoSaml)
+    .where(eq(ssoSaml.orgId, orgId));
+  return row;
+}
+
+export async function upsertSaml(
+  tx: Executor,
+  orgId: string,
+  values: Omit<SamlRow, 'updatedAt'>,
+): Promise<void> {
+  await tx
+    .insert(ssoSaml)
+    .values({ orgId, ...values })
+    .onConflictDoUpdate({ target: ssoSaml.orgId, set: { ...values, updatedAt: sql`now()` } });
+}
+
+export async function deleteSaml(tx: Executor, orgId: string): Promise<boolean> {
+  const rows = await tx.delete(ssoSaml).where(eq(ssoSaml.orgId, orgId)).returning({ orgId: ssoSaml.orgId });
+  return rows.length > 0;
+}
+
+// --- group mappings -----------------------------------------------------------------------------
+
+export interface GroupMappingRow {
+  id: string;
+  idpGroup: string;
+  roleId: string;
+  role: string;
+  roleName: string;
+  createdAt: Date;
+}
+
+const mappingColumns = {
+  id: ssoGroupMappings.id,
+  idpGroup: ssoGroupMappings.idpGroup,
+  roleId: ssoGroupMappings.roleId,
+  role: roles.slug,
+  roleName: roles.name,
+  createdAt: ssoGroupMappings.createdAt,
+};
+
+/** The org's mappings in the order they are tried (oldest first). */
+export async function listGroupMappings(db: Executor, orgId: string): Promise<GroupMappingRow[]> {
+  return db
+    .select(mappingColumns)
+    .from(ssoGroupMappings)
+    .innerJoin(roles, and(eq(roles.orgId, ssoGroupMappings.orgId), eq(roles.id, ssoGroupMappings.roleId)))
+    .where(eq(ssoGroupMappings.orgId, orgId))
+    .orderBy(asc(ssoGroupMappings.createdAt), asc(ssoGroupMappings.id));
+}
+
+export async function countGroupMappings(db: Executor, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(ssoGroupMappings)
+    .where(eq(ssoGroupMappings.orgId, orgId));
+  return row?.n ?? 0;
+}
+
+export async function insertGroupMapping(
+  tx: Executor,
+  orgId: string,
+  values: { idpGroup: string; roleId: string },
+): Promise<string> {
+  const [row] = await tx
+    .insert(ssoGroupMappings)
+    .values({ orgId, ...values })
+    .returning({ id: ssoGroupMappings.id });
+  return row!.id;
+}
+
+export async function findGroupMapping(
+  db: Executor,
+  orgId: string,
+  id: string,
+): Promise<GroupMappingRow | undefined> {
+  const [row] = await db
+    .select(mappingColumns)
+    .from(ssoGroupMappings)
+    .innerJoin(roles, and(eq(roles.orgId, ssoGroupMappings.orgId), eq(roles.id, ssoGroupMappings.roleId)))
+    .where(and(eq(ssoGroupMappings.orgId, orgId), eq(ssoGroupMappings.id, id)));
+  return row;
+}
+
+export async function deleteGroupMapping(tx: Executor, orgId: string, id: string): Promise<void> {
+  await tx
+    .delete(ssoGroupMappings)
+    .where(and(eq(ssoGroupMappings.orgId, orgId), eq(ssoGroupMappings.id, id)));
+}
+
+/** Moves the org's SSO references from one role to another (a role deleted with `reassignTo`). */
+export async function reassignSsoRole(tx: Executor, orgId: string, fromRoleId: string, toRoleId: string) {
+  await tx
+    .update(ssoGroupMappings)
+    .set({ roleId: toRoleId })
+    .where(and(eq(ssoGroupMappings.orgId, orgId), eq(ssoGroupMappings.roleId, fromRoleId)));
+  await tx
+    .update(ssoSettings)
+    .set({ defaultRoleId: toRoleId })
+    .where(and(eq(ssoSettings.orgId, orgId), eq(ssoSettings.defaultRoleId, fromRoleId)));
+}
+
+/** How many SSO references hold a role (mappings, and the default role). */
+export async function countSsoRoleUses(db: Executor, orgId: string, roleId: string): Promise<number> {
+  const [row] = await db
+    .select({
+      n: sql<number>`(SELECT count(*)::int FROM ${ssoGroupMappings} WHERE ${ssoGroupMappings.orgId} = ${orgId} AND ${ssoGroupMappings.roleId} = ${roleId})
+        + (SELECT count(*)::int FROM ${ssoSettings} WHERE ${ssoSettings.orgId} = ${orgId} AND ${ssoSettings.defaultRoleId} = ${roleId})`,
+    })
+    .from(sql`(SELECT 1) AS one`);
+  return row?.n ?? 0;
+}
+
+// --- identities ---------------------------------------------------------------------------------
+
+export async function findIdentity(
+  tx: Executor,
+  orgId: string,
+  protocol: SsoProtocol,
+  subject: string,
+): Promise<{ userId: string } | undefined> {
+  const [row] = await tx
+    .select({ userId: ssoIdentities.userId })
+    .from(ssoIdentities)
+    .where(
+      and(
+        eq(ssoIdentities.orgId, orgId),
+        eq(ssoIdentities.protocol, protocol),
+        eq(ssoIdentities.subject, subject),
+      ),
+    )
+    .for('update');
+  return row;
+}
+
+/** Links the identity to the account; false when it was linked meanwhile (the caller retries). */
+export async function insertIdentity(
+  tx: Executor,
+  orgId: string,
+  values: { protocol: SsoProtocol; subject: string; userId: string; email: string | null },
+): Promise<boolean> {
+  const rows = await tx
+    .insert(ssoIdentities)
+    .values({ orgId, ...values, lastLoginAt: sql`now()` })
+    .onConflictDoNothing()
+    .returning({ userId: ssoIdentities.userId });
+  return rows.length > 0;
+}
+
+export async function touchIdentity(
+  tx: Executor,
+  orgId: string,
+  protocol: SsoProtocol,
+  subject: string,
+  email: string | null,
+): Promise<void> {
+  await tx
+    .update(ssoIdentities)
+    .set({ lastLoginAt: sql`now()`, email })
+    .where(
+      and(
+        eq(ssoIdentities.orgId, orgId),
+        eq(ssoIdentities.protocol, protocol),
+        eq(ssoIdentities.subject, subject),
+      ),
+    );
+}
+
+/** The org's identities of one account (its own export, the member's detail). */
+export async function listUserIdentities(db: Executor, userId: string) {
+  return db
+    .select({
+      orgId: ssoIdentities.orgId,
+      protocol: ssoIdentities.protocol,
+      subject: ssoIdentities.subject,
+      createdAt: ssoIdentities.createdAt,
+      lastLoginAt: ssoIdentities.lastLoginAt,
+    })
+    .from(ssoIdentities)
+    .where(eq(ssoIdentities.userId, userId));
+}
+
+// --- sign-ins in flight -------------------------------------------------------------------------
+
+/** How long a sign-in sent to the IdP may take to come back. */
+export const SSO_REQUEST_TTL_MS = 10 * 60_000;
+
+/** The key an OIDC state is stored under: its SHA-256 (the state itself is a bearer value). */
+export const stateKey = (state: string) => createHash('sha256').update(state).digest('hex');
+
+export interface SsoRequestValues {
+  key: string;
+  protocol: SsoProtocol;
+  purpose: 'login' | 'test';
+  nonce?: string | null;
+  codeVerifier?: string | null;
+  next?: string | null;
+  userId?: string | null;
+}
+
+export type SsoRequestRow = Required<Omit<SsoRequestValues, 'key'>>;
+
+export async function insertSsoRequest(db: Executor, orgId: string, values: SsoRequestValues): Promise<void> {
+  await db.insert(ssoRequests).values({
+    orgId,
+    ...values,
+    expiresAt: new Date(Date.now() + SSO_REQUEST_TTL_MS),
+  });
+}
+
+/** Takes a live request once: of concurrent takers, one gets it. */
+export async function takeSsoRequest(
+  db: Executor,
+  orgId: string,
+  protocol: SsoProtocol,
+  key: string,
+): Promise<SsoRequestRow | undefined> {
+  const [row] = await db
+    .delete(ssoRequests)
+    .where(
+      and(
+        eq(ssoRequests.orgId, orgId),
+        eq(ssoRequests.key, key),
+        eq(ssoRequests.protocol, protocol),
+        sql`${ssoRequests.expiresAt} > now()`,
+      ),
+    )
+    .returning({
+      protocol: ssoRequests.protocol,
+      purpose: ssoRequests.purpose,
+      nonce: ssoRequests.nonce,
+      codeVerifier: ssoRequests.codeVerifier,
+      next: ssoRequests.next,
+      userId: ssoRequests.userId,
+    });
+  return row
+    ? { ...row, protocol: row.protocol as SsoProtocol, purpose: row.purpose as 'login' | 'test' }
+    : undefined;
+}
+
+/** Forgets sign-ins that never came back. */
+export async function purgeSsoRequests(db: Executor): Promise<void> {
+  await db.delete(ssoRequests).where(lt(ssoRequests.expiresAt, sql`now()`));
+}
