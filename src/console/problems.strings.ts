@@ -134,15 +134,6 @@ const en = {
   problem_audit_verification_failed_title: 'The audit log failed its integrity check',
   problem_audit_verification_failed:
     'Entries may have been altered. Export the log and tell whoever is responsible for security.',
-  problem_idp_unreachable_title: 'The identity provider could not be reached',
-  problem_idp_unreachable:
-    'Check the issuer URL, and that the identity provider is reachable from Gatehouse over https (addresses on a private network need OUTBOUND_ALLOWLIST).',
-  problem_idp_invalid_title: 'The identity provider cannot be used',
-  problem_idp_invalid:
-    'Its discovery document is missing something single sign-on needs, or names another issuer. Enter the issuer exactly as the identity provider shows it.',
-  problem_sso_failed_title: 'Single sign-on failed',
-  problem_sso_failed:
-    'Start signing in again. If it keeps failing, ask an admin of the organization to check its single sign-on settings.',
   problem_internal_error_title: 'Something went wrong on the server',
   problem_internal_error: 'Try again in a moment. If it keeps happening, tell your administrator.',
   problem_service_unavailable_title: 'The service is unavailable',
@@ -335,15 +326,6 @@ const es: Strings<typeof en>['es'] = {
   problem_audit_verification_failed_title: 'El registro de auditoría no superó la verificación de integridad',
   problem_audit_verification_failed:
     'Puede que se hayan alterado entradas. Exporta el registro y avisa al responsable de seguridad.',
-  problem_idp_unreachable_title: 'No se pudo conectar con el proveedor de identidad',
-  problem_idp_unreachable:
-    'Comprueba la URL del emisor (issuer) y que Gatehouse llega al proveedor de identidad por https (las direcciones de una red privada requieren OUTBOUND_ALLOWLIST).',
-  problem_idp_invalid_title: 'El proveedor de identidad no se puede usar',
-  problem_idp_invalid:
-    'A su documento de descubrimiento le falta algo que el inicio de sesión único necesita, o nombra otro emisor. Escribe el emisor exactamente como lo muestra el proveedor de identidad.',
-  problem_sso_failed_title: 'Falló el inicio de sesión único',
-  problem_sso_failed:
-    'Vuelve a iniciar sesión. Si sigue fallando, pide a un administrador de la organización que revise su configuración de inicio de sesión único.',
   problem_internal_error_title: 'Algo falló en el servidor',
   problem_internal_error: 'Vuelve a intentarlo en un momento. Si sigue ocurriendo, avisa a tu administrador.',
   problem_service_unavailable_title: 'El servicio no está disponible',

@@ -49,9 +49,6 @@ export const PROBLEM_CODES = [
   'passkey_exists',
   'passkey_limit',
   'audit_verification_failed',
-  'idp_unreachable',
-  'idp_invalid',
-  'sso_failed',
   'internal_error',
   'service_unavailable',
 ] as const;

@@ -36,10 +36,10 @@ export interface SsoIdentity {
 }
 
 /**
- * A refused SSO sign-in. `reason` is for the audit log and the server's log (never shown raw to
+ * An SSO sign-in refused after the IdP answered (no email, not a member…). `reason` is for the audit log and the server's log (never shown raw to
  * the browser); the status and code are what the sign-in page explains.
  */
-export class SsoLoginError extends AppError {
+export class SsoRefusedError extends AppError {
   constructor(
     readonly reason: string,
     detail: string,
@@ -136,7 +136,7 @@ export const ssoSignIn = defineCommand({
   async run(ctx, input: SsoSignInInput) {
     const { identity } = input;
     const org = await lockLiveOrg(ctx.tx, input.orgId);
-    if (!org) throw new SsoLoginError('org_gone', 'This organization no longer exists.');
+    if (!org) throw new SsoRefusedError('org_gone', 'This organization no longer exists.');
     if (org.suspended) throw new OrgSuspendedError();
     const settings = await findSsoSettings(ctx.tx, org.id);
 
@@ -148,20 +148,20 @@ export const ssoSignIn = defineCommand({
       userId = known.userId;
     } else {
       if (!identity.email) {
-        throw new SsoLoginError(
+        throw new SsoRefusedError(
           'no_email',
           'Your identity provider sent no email address for you; ask an Admin to have it send one.',
         );
       }
       if (!identity.emailVerified) {
-        throw new SsoLoginError(
+        throw new SsoRefusedError(
           'email_unverified',
           'Your identity provider does not vouch for your email address, so it cannot sign you in here.',
         );
       }
       const existing = await lockUserByEmail(ctx.tx, identity.email);
       if (existing) {
-        if (existing.disabled) throw new SsoLoginError('account_disabled', 'This account is disabled.');
+        if (existing.disabled) throw new SsoRefusedError('account_disabled', 'This account is disabled.');
         // Linked only with the account's own proof, and only an address the account has proven.
         if (input.currentUserId !== existing.id || !existing.emailVerified) throw new SsoLinkRequiredError();
         userId = existing.id;
@@ -175,19 +175,19 @@ export const ssoSignIn = defineCommand({
           passwordHash: NO_PASSWORD,
         });
         if (!made)
-          throw new SsoLoginError('raced', 'Another sign-in made this account meanwhile; try again.', 409);
+          throw new SsoRefusedError('raced', 'Another sign-in made this account meanwhile; try again.', 409);
         await markEmailVerified(ctx.tx, made.id);
         userId = made.id;
         created = true;
       }
       if (!(await insertIdentity(ctx.tx, org.id, { ...identity, userId }))) {
-        throw new SsoLoginError('raced', 'Another sign-in linked this identity meanwhile; try again.', 409);
+        throw new SsoRefusedError('raced', 'Another sign-in linked this identity meanwhile; try again.', 409);
       }
       linked = true;
     }
 
     const user = await lockUser(ctx.tx, userId);
-    if (!user || user.disabled) throw new SsoLoginError('account_disabled', 'This account is disabled.');
+    if (!user || user.disabled) throw new SsoRefusedError('account_disabled', 'This account is disabled.');
 
     // The membership: a returning member keeps theirs as it is (group mappings apply on the first
     // sign-in only); someone removed comes back only by a new invitation.
@@ -213,9 +213,9 @@ export const ssoSignIn = defineCommand({
         };
       } else if (settings.jitProvisioning && !member) {
         const role = await roleForGroups(ctx.tx, org.id, identity.groups, settings.defaultRoleId);
-        if (!role) throw new SsoLoginError('no_role', 'The organization’s default SSO role is gone.', 409);
+        if (!role) throw new SsoRefusedError('no_role', 'The organization’s default SSO role is gone.', 409);
         // Never an Owner by an IdP's say-so (mappings refuse it too); seats as for an invitation.
-        if (role.role === OWNER_ROLE) throw new SsoLoginError('owner_role', 'SSO cannot make Owners.', 409);
+        if (role.role === OWNER_ROLE) throw new SsoRefusedError('owner_role', 'SSO cannot make Owners.', 409);
         await assertSeatsFor(ctx.tx, org.id, org.plan, 1);
         await admitMember(ctx.tx, org.id, user.id, role.roleId);
         provisioned = { ...role, via: 'jit', group: role.via };
