@@ -51,6 +51,7 @@ CREATE TABLE "sso_requests" (
 	"code_verifier" text,
 	"next" text,
 	"user_id" uuid,
+	"browser_binding" text,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"expires_at" timestamp (3) with time zone NOT NULL,
 	CONSTRAINT "sso_requests_pkey" PRIMARY KEY("org_id","key"),

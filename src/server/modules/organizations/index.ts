@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Organization, organizationsRoutes } from './organizations.routes.ts';
 
-export { endOrganization, orgTarget } from './organizations.commands.ts';
+export { endOrganization, orgTarget, WouldLockOutError } from './organizations.commands.ts';
 export {
   findOrg,
   listAllOrgs,

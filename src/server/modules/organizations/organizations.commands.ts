@@ -236,14 +236,16 @@ class PolicyPlanError extends AppError {
 
 /** The change would refuse the one making it: 409 `would_lock_out`, saying why. */
 export class WouldLockOutError extends AppError {
-  constructor(reason: 'ip_allowlist' | 'two_factor', address: string | null) {
+  constructor(reason: 'ip_allowlist' | 'two_factor' | 'sso', address: string | null) {
     super(
       409,
       'would_lock_out',
       'Conflict',
       reason === 'ip_allowlist'
         ? `Your own address (${address ?? 'unknown'}) is outside the new allowlist: this change would lock you out. Add it first.`
-        : 'You use neither two-factor authentication nor a passkey sign-in yourself: requiring it would lock you out. Turn two-factor authentication on for your account, or sign in with a passkey, first.',
+        : reason === 'sso'
+          ? 'You are not signed in through this organization’s identity provider: enforcing SSO would lock you out. Sign in with SSO first (the test sign-in shows whether it works), then enforce it.'
+          : 'You use neither two-factor authentication nor a passkey sign-in yourself: requiring it would lock you out. Turn two-factor authentication on for your account, or sign in with a passkey, first.',
       { params: { reason, ...(reason === 'ip_allowlist' ? { address } : {}) } },
     );
   }

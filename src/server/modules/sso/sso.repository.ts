@@ -381,8 +381,8 @@ export async function listUserIdentities(db: Executor, userId: string) {
 /** How long a sign-in sent to the IdP may take to come back. */
 export const SSO_REQUEST_TTL_MS = 10 * 60_000;
 
-/** The key an OIDC state is stored under: its SHA-256 (the state itself is a bearer value). */
-export const stateKey = (state: string) => createHash('sha256').update(state).digest('hex');
+/** What a bearer value (an OIDC state, a binding cookie) is stored as: its SHA-256, hex. */
+export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
 export interface SsoRequestValues {
   key: string;
@@ -392,9 +392,11 @@ export interface SsoRequestValues {
   codeVerifier?: string | null;
   next?: string | null;
   userId?: string | null;
+  /** SHA-256 (hex) of the browser's binding cookie. */
+  browserBinding: string;
 }
 
-export type SsoRequestRow = Required<Omit<SsoRequestValues, 'key'>>;
+export type SsoRequestRow = Required<Omit<SsoRequestValues, 'key' | 'browserBinding'>>;
 
 export async function insertSsoRequest(db: Executor, orgId: string, values: SsoRequestValues): Promise<void> {
   await db.insert(ssoRequests).values({
@@ -404,12 +406,16 @@ export async function insertSsoRequest(db: Executor, orgId: string, values: SsoR
   });
 }
 
-/** Takes a live request once: of concurrent takers, one gets it. */
+/**
+ * Takes a live request once, in the browser that started it: of concurrent takers, one gets it;
+ * another browser's answer takes nothing (and leaves the request to its own browser).
+ */
 export async function takeSsoRequest(
   db: Executor,
   orgId: string,
   protocol: SsoProtocol,
   key: string,
+  browserBinding: string,
 ): Promise<SsoRequestRow | undefined> {
   const [row] = await db
     .delete(ssoRequests)
@@ -418,6 +424,7 @@ export async function takeSsoRequest(
         eq(ssoRequests.orgId, orgId),
         eq(ssoRequests.key, key),
         eq(ssoRequests.protocol, protocol),
+        eq(ssoRequests.browserBinding, browserBinding),
         sql`${ssoRequests.expiresAt} > now()`,
       ),
     )

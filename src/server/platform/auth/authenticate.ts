@@ -244,7 +244,11 @@ async function authenticate(
   }
   // Origin check first and for every request that may write, whatever its method (a GET that
   // records an export too): login CSRF is a thing too.
-  if (routeWrites(request.method, access) && isForeignOrigin(request, options.allowedOrigins)) {
+  if (
+    routeWrites(request.method, access) &&
+    !access.crossSite &&
+    isForeignOrigin(request, options.allowedOrigins)
+  ) {
     throw new ForbiddenOriginError();
   }
   const token = readSessionCookie(request, options.sessionCookie);

@@ -1469,7 +1469,7 @@ export const ssoIdentities = pgTable(
 /**
  * A sign-in we sent to an IdP and have not had back: the OIDC `state` (by its SHA-256, hex) with
  * its nonce and PKCE verifier, or the SAML AuthnRequest's ID (node-saml's InResponseTo cache).
- * Taken once (deleted as it is read), good for ten minutes. `purpose` `test` is an admin's test
+ * Taken once (deleted as it is read), good for ten minutes, in the browser that started it. `purpose` `test` is an admin's test
  * sign-in, which shows what the IdP said and signs no one in.
  */
 export const ssoRequests = pgTable(
@@ -1485,6 +1485,11 @@ export const ssoRequests = pgTable(
     codeVerifier: text('code_verifier'),
     next: text('next'),
     userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    /**
+     * SHA-256 (hex) of the cookie given to the browser that started the sign-in: the answer is
+     * taken only in that browser (no one else's IdP answer can sign this browser in: login CSRF).
+     */
+    browserBinding: text('browser_binding'),
     createdAt: createdAt(),
     expiresAt: time('expires_at').notNull(),
   },

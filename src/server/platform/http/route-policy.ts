@@ -35,6 +35,13 @@ export interface RouteAccess {
    * Cookie-authenticated requests to a writing route from another site are refused.
    */
   writes?: true;
+  /**
+   * Another site's page sends this request by design (an identity provider's answer: the OIDC
+   * redirect back, SAML's POST binding), so the origin check does not apply. The route proves
+   * the request itself instead: an answer signed by the IdP, to a sign-in this server started,
+   * in the browser that started it.
+   */
+  crossSite?: true;
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
