@@ -95,15 +95,6 @@ const en = {
   problem_url_not_allowed_title: 'This address cannot be reached from Gatehouse',
   problem_url_not_allowed:
     'Use an https:// address on the public internet. Addresses on this machine or a private network are refused unless the operator allows them (OUTBOUND_ALLOWLIST).',
-  problem_idp_invalid_title: 'The identity provider’s settings are not usable',
-  problem_idp_invalid:
-    'Check the metadata or the entity ID, sign-in URL and signing certificate against what your identity provider shows, then save again.',
-  problem_idp_unreachable_title: 'The identity provider could not be reached',
-  problem_idp_unreachable:
-    'Check the metadata URL and that it answers from the internet, or paste the metadata XML instead.',
-  problem_sso_failed_title: 'Single sign-on did not work',
-  problem_sso_failed:
-    'The answer from your identity provider was refused. Start the sign-in again; if it keeps failing, ask an administrator of your organization to check its SSO settings.',
   problem_webhook_limit_title: 'This organization has as many webhooks as it may have',
   problem_webhook_limit: 'Delete a webhook you no longer use, or add the new events to an existing one.',
   problem_reauthentication_required_title: 'Confirm it is you',
@@ -296,15 +287,6 @@ const es: Strings<typeof en>['es'] = {
   problem_url_not_allowed_title: 'Gatehouse no puede conectarse a esta dirección',
   problem_url_not_allowed:
     'Use una dirección https:// de internet. Las direcciones de esta máquina o de una red privada se rechazan, salvo que el operador las permita (OUTBOUND_ALLOWLIST).',
-  problem_idp_invalid_title: 'La configuración del proveedor de identidad no se puede usar',
-  problem_idp_invalid:
-    'Compara los metadatos o el ID de entidad, la URL de inicio de sesión y el certificado de firma con lo que muestra tu proveedor de identidad y vuelve a guardar.',
-  problem_idp_unreachable_title: 'No se pudo contactar con el proveedor de identidad',
-  problem_idp_unreachable:
-    'Comprueba la URL de los metadatos y que responda desde internet, o pega el XML de los metadatos.',
-  problem_sso_failed_title: 'El inicio de sesión único no funcionó',
-  problem_sso_failed:
-    'Se rechazó la respuesta de tu proveedor de identidad. Vuelve a iniciar sesión; si sigue fallando, pide a un administrador de tu organización que revise su configuración de SSO.',
   problem_webhook_limit_title: 'Esta organización ya tiene tantos webhooks como puede tener',
   problem_webhook_limit: 'Elimina un webhook que ya no uses o añade los nuevos eventos a uno existente.',
   problem_reauthentication_required_title: 'Confirma que eres tú',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import {
@@ -9,13 +9,15 @@ import {
   ssoGroupMappings,
   ssoIdentities,
   ssoOidc,
-  ssoRequests,
   ssoSaml,
   ssoSettings,
 } from '../../platform/db/schema.ts';
 
 export type Enforcement = 'coexist' | 'preferred' | 'enforced';
-export type SsoProtocol = 'oidc' | 'saml';
+
+import type { SsoProtocol } from './sso.requests.repository.ts';
+
+export type { SsoProtocol };
 
 /** An org's SSO policy as stored, with the default role's slug; defaults when it has no row. */
 export interface SsoSettingsRow {
@@ -376,72 +378,5 @@ export async function listUserIdentities(db: Executor, userId: string) {
     .where(eq(ssoIdentities.userId, userId));
 }
 
-// --- sign-ins in flight -------------------------------------------------------------------------
-
-/** How long a sign-in sent to the IdP may take to come back. */
-export const SSO_REQUEST_TTL_MS = 10 * 60_000;
-
 /** What a bearer value (an OIDC state, a binding cookie) is stored as: its SHA-256, hex. */
 export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
-
-export interface SsoRequestValues {
-  key: string;
-  protocol: SsoProtocol;
-  purpose: 'login' | 'test';
-  nonce?: string | null;
-  codeVerifier?: string | null;
-  next?: string | null;
-  userId?: string | null;
-  /** SHA-256 (hex) of the browser's binding cookie. */
-  browserBinding: string;
-}
-
-export type SsoRequestRow = Required<Omit<SsoRequestValues, 'key' | 'browserBinding'>>;
-
-export async function insertSsoRequest(db: Executor, orgId: string, values: SsoRequestValues): Promise<void> {
-  await db.insert(ssoRequests).values({
-    orgId,
-    ...values,
-    expiresAt: new Date(Date.now() + SSO_REQUEST_TTL_MS),
-  });
-}
-
-/**
- * Takes a live request once, in the browser that started it: of concurrent takers, one gets it;
- * another browser's answer takes nothing (and leaves the request to its own browser).
- */
-export async function takeSsoRequest(
-  db: Executor,
-  orgId: string,
-  protocol: SsoProtocol,
-  key: string,
-  browserBinding: string,
-): Promise<SsoRequestRow | undefined> {
-  const [row] = await db
-    .delete(ssoRequests)
-    .where(
-      and(
-        eq(ssoRequests.orgId, orgId),
-        eq(ssoRequests.key, key),
-        eq(ssoRequests.protocol, protocol),
-        eq(ssoRequests.browserBinding, browserBinding),
-        sql`${ssoRequests.expiresAt} > now()`,
-      ),
-    )
-    .returning({
-      protocol: ssoRequests.protocol,
-      purpose: ssoRequests.purpose,
-      nonce: ssoRequests.nonce,
-      codeVerifier: ssoRequests.codeVerifier,
-      next: ssoRequests.next,
-      userId: ssoRequests.userId,
-    });
-  return row
-    ? { ...row, protocol: row.protocol as SsoProtocol, purpose: row.purpose as 'login' | 'test' }
-    : undefined;
-}
-
-/** Forgets sign-ins that never came back. */
-export async function purgeSsoRequests(db: Executor): Promise<void> {
-  await db.delete(ssoRequests).where(lt(ssoRequests.expiresAt, sql`now()`));
-}

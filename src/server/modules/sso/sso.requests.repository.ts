@@ -1,4 +1,4 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
 import { ssoAssertionsSeen, ssoRequests } from '../../platform/db/schema.ts';
 
@@ -13,6 +13,8 @@ export interface SsoRequestRow {
   codeVerifier: string | null;
   next: string | null;
   userId: string | null;
+  /** SHA-256 (hex) of the binding cookie of the browser that started it. */
+  browserBinding: string | null;
   createdAt: Date;
   expiresAt: Date;
 }
@@ -31,6 +33,7 @@ export async function saveSsoRequest(
     codeVerifier?: string | null;
     next?: string | null;
     userId?: string | null;
+    browserBinding?: string | null;
   },
 ): Promise<void> {
   await db.insert(ssoRequests).values({
@@ -42,6 +45,7 @@ export async function saveSsoRequest(
     codeVerifier: request.codeVerifier ?? null,
     next: request.next ?? null,
     userId: request.userId ?? null,
+    browserBinding: request.browserBinding ?? null,
     expiresAt: sql`now() + make_interval(secs => ${SSO_REQUEST_TTL_MS / 1000})`,
   });
 }
@@ -73,6 +77,7 @@ export async function takeSsoRequest(
       codeVerifier: ssoRequests.codeVerifier,
       next: ssoRequests.next,
       userId: ssoRequests.userId,
+      browserBinding: ssoRequests.browserBinding,
       createdAt: ssoRequests.createdAt,
       expiresAt: ssoRequests.expiresAt,
     });
@@ -96,4 +101,10 @@ export async function recordSsoAssertion(
     .onConflictDoNothing()
     .returning({ assertionId: ssoAssertionsSeen.assertionId });
   return rows.length === 1;
+}
+
+/** Forgets sign-ins that never came back and assertions past the time they could be replayed. */
+export async function purgeSsoRequests(db: Executor): Promise<void> {
+  await db.delete(ssoRequests).where(lt(ssoRequests.expiresAt, sql`now()`));
+  await db.delete(ssoAssertionsSeen).where(lt(ssoAssertionsSeen.expiresAt, sql`now()`));
 }

@@ -336,7 +336,7 @@ describe('validateSamlResponse', () => {
       name: 'Ada Lovelace',
       groups: ['engineering', 'security'],
       assertionId: assertionIdsOf(response)[0],
-      request: { purpose: 'login', next: '/orgs/acme/findings', userId: ownerId },
+      request: { purpose: 'login', next: '/orgs/acme/findings', userId: ownerId, browserBinding: null },
     });
     const taken = await queryRows(
       db,
@@ -373,7 +373,7 @@ describe('validateSamlResponse', () => {
       rotating,
       await rotated.respond(answer(requestId)),
     );
-    expect(identity.request).toEqual({ purpose: 'login', next: null, userId: null });
+    expect(identity.request).toEqual({ purpose: 'login', next: null, userId: null, browserBinding: null });
   });
 
   it('reads the email from the common attribute names, else from an email-format NameID only', async () => {
@@ -749,7 +749,12 @@ describe('validateSamlResponse', () => {
         { ...config, allowIdpInitiated: true },
         response,
       );
-      expect(identity.request).toEqual({ purpose: 'login', next: '/here', userId: null });
+      expect(identity.request).toEqual({
+        purpose: 'login',
+        next: '/here',
+        userId: null,
+        browserBinding: null,
+      });
     });
   });
 

@@ -63,6 +63,8 @@ export interface SamlRequestContext {
   purpose: SsoPurpose;
   next: string | null;
   userId: string | null;
+  /** SHA-256 (hex) of the binding cookie of the browser that started it (checked by the ACS route). */
+  browserBinding: string | null;
 }
 
 /** Who the IdP says signed in, read from the signed assertion only. */
@@ -461,12 +463,19 @@ export async function samlLoginUrl(
   db: Executor,
   orgId: string,
   config: SamlSpConfig,
-  options: { relayState?: string; purpose: SsoPurpose; next: string | null; userId: string | null },
+  options: {
+    relayState?: string;
+    purpose: SsoPurpose;
+    next: string | null;
+    userId: string | null;
+    browserBinding?: string | null;
+  },
 ): Promise<string> {
   const cache = new SsoRequestCache(db, orgId, {
     purpose: options.purpose,
     next: options.next,
     userId: options.userId,
+    browserBinding: options.browserBinding ?? null,
   });
   return buildSaml(config, false, cache).getAuthorizeUrlAsync(options.relayState ?? '', undefined, {});
 }
@@ -523,7 +532,14 @@ export async function validateSamlResponse(
     name: readName(attributes),
     groups: config.groupsAttribute ? readGroups(attributes, config.groupsAttribute) : [],
     assertionId: assertion.id,
-    request: request ? { purpose: request.purpose, next: request.next, userId: request.userId } : null,
+    request: request
+      ? {
+          purpose: request.purpose,
+          next: request.next,
+          userId: request.userId,
+          browserBinding: request.browserBinding,
+        }
+      : null,
   };
 }
 
