@@ -22,6 +22,7 @@ import { policiesModule } from './modules/policies/index.ts';
 import { quotaModule } from './modules/quota/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { scansModule } from './modules/scans/index.ts';
+import { ssoModule } from './modules/sso/index.ts';
 import { webhooksModule } from './modules/webhooks/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
 import { deniedRecorder } from './platform/audit/denied.ts';
@@ -368,6 +369,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(webhooksModule);
   await app.register(mcpModule);
   await app.register(notificationsModule);
+  await app.register(ssoModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

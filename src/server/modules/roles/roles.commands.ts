@@ -156,10 +156,22 @@ export const editRole = defineCommand({
   },
 });
 
+/** Single sign-on gives the role (a group mapping, or the default role): those are changed first. */
+const roleUsedBySso = () =>
+  new ConflictError(
+    'Single sign-on gives this role (a group mapping, or the default role of new members): change that in the SSO settings first.',
+    'role_in_use',
+    { sso: true },
+  );
+
 export const removeRole = defineCommand({
   action: 'role.deleted',
   permission: 'roles:manage',
   orgLock: 'exclusive',
+  constraints: {
+    sso_group_mappings_role_fkey: roleUsedBySso,
+    sso_settings_default_role_fkey: roleUsedBySso,
+  },
   async run(ctx, input: { slug: string; reassignTo?: string }) {
     const access = orgAccess(ctx);
     const role = await requireRole(ctx, input.slug);

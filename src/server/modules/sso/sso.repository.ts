@@ -286,29 +286,6 @@ export async function deleteGroupMapping(tx: Executor, orgId: string, id: string
     .where(and(eq(ssoGroupMappings.orgId, orgId), eq(ssoGroupMappings.id, id)));
 }
 
-/** Moves the org's SSO references from one role to another (a role deleted with `reassignTo`). */
-export async function reassignSsoRole(tx: Executor, orgId: string, fromRoleId: string, toRoleId: string) {
-  await tx
-    .update(ssoGroupMappings)
-    .set({ roleId: toRoleId })
-    .where(and(eq(ssoGroupMappings.orgId, orgId), eq(ssoGroupMappings.roleId, fromRoleId)));
-  await tx
-    .update(ssoSettings)
-    .set({ defaultRoleId: toRoleId })
-    .where(and(eq(ssoSettings.orgId, orgId), eq(ssoSettings.defaultRoleId, fromRoleId)));
-}
-
-/** How many SSO references hold a role (mappings, and the default role). */
-export async function countSsoRoleUses(db: Executor, orgId: string, roleId: string): Promise<number> {
-  const [row] = await db
-    .select({
-      n: sql<number>`(SELECT count(*)::int FROM ${ssoGroupMappings} WHERE ${ssoGroupMappings.orgId} = ${orgId} AND ${ssoGroupMappings.roleId} = ${roleId})
-        + (SELECT count(*)::int FROM ${ssoSettings} WHERE ${ssoSettings.orgId} = ${orgId} AND ${ssoSettings.defaultRoleId} = ${roleId})`,
-    })
-    .from(sql`(SELECT 1) AS one`);
-  return row?.n ?? 0;
-}
-
 // --- identities ---------------------------------------------------------------------------------
 
 export async function findIdentity(

@@ -57,6 +57,9 @@ export const ProblemSchema = Type.Object(
           "The problem's particulars, for clients to put in their own words: permission_denied {permission, missing?}, role_in_use {members, invitations, tokens}",
       }),
     ),
+    loginUrl: Type.Optional(
+      Type.String({ description: 'With sso_required: where to sign in through the organization’s identity provider' }),
+    ),
   },
   { $id: 'Problem', description: 'RFC 9457 problem document' },
 );
