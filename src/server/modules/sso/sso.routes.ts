@@ -149,7 +149,7 @@ const GroupMapping = Type.Object(
 const Domain = Type.String({
   minLength: 3,
   maxLength: 253,
-  pattern: '^(?=.{3,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}$',
+  pattern: '^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}$',
   description: 'An email domain, e.g. example.com',
 });
 const GroupsAttribute = Nullable(
