@@ -24,6 +24,9 @@ const SCRIPTS = [
   'audit-verify.ts',
   'scan-admission.ts',
   'sarif-ingestion.ts',
+  'outbox-write.ts',
+  'webhook-fanout.ts',
+  'sso.ts',
 ];
 /** Generous upper bound per script; each one is bounded by its own durations well below this. */
 const SCRIPT_TIMEOUT_MS = 10 * 60_000;
