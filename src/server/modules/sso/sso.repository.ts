@@ -308,6 +308,19 @@ export async function findIdentity(
   return row;
 }
 
+/** Forgets a link (its account was deleted: the identity may sign someone in afresh). */
+export async function deleteIdentity(tx: Executor, orgId: string, protocol: SsoProtocol, subject: string) {
+  await tx
+    .delete(ssoIdentities)
+    .where(
+      and(
+        eq(ssoIdentities.orgId, orgId),
+        eq(ssoIdentities.protocol, protocol),
+        eq(ssoIdentities.subject, subject),
+      ),
+    );
+}
+
 /** Links the identity to the account; false when it was linked meanwhile (the caller retries). */
 export async function insertIdentity(
   tx: Executor,

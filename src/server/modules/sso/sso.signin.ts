@@ -15,6 +15,7 @@ import {
 } from '../members/index.ts';
 import { findRoleById, findRoleBySlug, isPrivileged } from '../roles/index.ts';
 import {
+  deleteIdentity,
   findIdentity,
   findSsoSettings,
   insertIdentity,
@@ -143,7 +144,12 @@ export const ssoSignIn = defineCommand({
     let userId: string;
     let linked = false;
     let created = false;
-    const known = await findIdentity(ctx.tx, org.id, identity.protocol, identity.subject);
+    let known = await findIdentity(ctx.tx, org.id, identity.protocol, identity.subject);
+    // Linked to an account its owner deleted since: the link went with it.
+    if (known && (await lockUser(ctx.tx, known.userId))?.deleted) {
+      await deleteIdentity(ctx.tx, org.id, identity.protocol, identity.subject);
+      known = undefined;
+    }
     if (known) {
       userId = known.userId;
     } else {
