@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { type LockedOrg, lockedOrgColumns } from '../../platform/access/guard.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import {
@@ -119,18 +120,9 @@ export async function findOrgByDomain(
 }
 
 /** A live org by slug (any case), for the sign-in routes that name it. */
-export async function findOrgBySlug(
-  db: Executor,
-  slug: string,
-): Promise<{ id: string; slug: string; name: string; plan: string; suspended: boolean } | undefined> {
+export async function findOrgBySlug(db: Executor, slug: string): Promise<LockedOrg | undefined> {
   const [row] = await db
-    .select({
-      id: organizations.id,
-      slug: organizations.slug,
-      name: organizations.name,
-      plan: organizations.plan,
-      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
-    })
+    .select(lockedOrgColumns)
     .from(organizations)
     .where(and(sql`lower(${organizations.slug}) = lower(${slug})`, liveOrganization()));
   return row;

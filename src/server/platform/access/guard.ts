@@ -160,15 +160,18 @@ export interface LockedOrg {
  * Locks the live organization `where` names, with the lock membership changes take, so that seat
  * counts and "at most once" checks made under it hold at commit.
  */
+/** What commands outside an org's routes know of it (LockedOrg), as a select list. */
+export const lockedOrgColumns = {
+  id: organizations.id,
+  slug: organizations.slug,
+  name: organizations.name,
+  plan: organizations.plan,
+  suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
+};
+
 export async function lockLiveOrgWhere(tx: Executor, where: SQL): Promise<LockedOrg | undefined> {
   const [org] = await tx
-    .select({
-      id: organizations.id,
-      slug: organizations.slug,
-      name: organizations.name,
-      plan: organizations.plan,
-      suspended: sql<boolean>`${organizations.suspendedAt} IS NOT NULL`,
-    })
+    .select(lockedOrgColumns)
     .from(organizations)
     .where(and(where, liveOrganization()))
     .for('no key update');
