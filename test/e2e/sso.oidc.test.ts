@@ -3,7 +3,6 @@
  * just-in-time provisioning with group mappings, linking rules, enforcement and break-glass.
  */
 import { sql } from 'drizzle-orm';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakGlass } from '../../src/server/modules/operator/index.ts';
 import {
@@ -15,6 +14,7 @@ import {
   uniqueEmail,
   verifyEmailInDatabase,
 } from '../support/app.ts';
+import { CookieBrowser } from '../support/cookie-browser.ts';
 import { queryRows } from '../support/database.ts';
 import { type IdpAccount, type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
 import { as, createOrg, expectStatus } from '../support/orgs.ts';
@@ -35,29 +35,6 @@ afterAll(async () => {
   await idp?.close();
   await t?.close();
 });
-
-/** A browser: its cookies, kept across requests (the binding cookie, the session). */
-class Browser {
-  cookies = new Map<string, string>();
-  constructor(private readonly app: FastifyInstance) {}
-  header() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-  keep(res: LightMyRequestResponse) {
-    for (const c of res.cookies) {
-      if (c.maxAge === 0 || c.value === '') this.cookies.delete(c.name);
-      else this.cookies.set(c.name, c.value);
-    }
-    return res;
-  }
-  async get(url: string) {
-    return this.keep(await this.app.inject({ method: 'GET', url, headers: { cookie: this.header() } }));
-  }
-  session() {
-    const value = this.cookies.get('gatehouse_session');
-    return value ? { cookie: `gatehouse_session=${value}` } : undefined;
-  }
-}
 
 /** An org with OIDC connected to the test IdP (its redirect URI registered there). */
 async function orgWithOidc(settings: Record<string, unknown> = {}) {
@@ -86,7 +63,7 @@ async function orgWithOidc(settings: Record<string, unknown> = {}) {
 }
 
 /** Signs `account` in through the org's IdP in `browser`; the final response of the callback. */
-async function ssoSignIn(browser: Browser, slug: string, account: IdpAccount, next = '/orgs') {
+async function ssoSignIn(browser: CookieBrowser, slug: string, account: IdpAccount, next = '/orgs') {
   const start = await browser.get(`/sso/${slug}/oidc/login?next=${encodeURIComponent(next)}`);
   expect(start.statusCode).toBe(302);
   const back = await idp.login(start.headers.location as string, account);
@@ -152,7 +129,7 @@ describe('OIDC single sign-on', () => {
       201,
     );
     const dev = account('dev', { groups: ['staff', 'appsec'] });
-    const browser = new Browser(t.app);
+    const browser = new CookieBrowser(t.app);
     const done = await ssoSignIn(browser, org.slug, dev, '/orgs/x/settings/findings');
     expect(done.statusCode).toBe(303);
     expect(done.headers.location).toBe('/orgs/x/settings/findings');
@@ -165,7 +142,7 @@ describe('OIDC single sign-on', () => {
       await owner.patch(`/api/v1/orgs/${org.orgId}/members/${me.user.id}`, { role: 'developer' }),
       200,
     );
-    const again = new Browser(t.app);
+    const again = new CookieBrowser(t.app);
     expect((await ssoSignIn(again, org.slug, dev)).statusCode).toBe(303);
     expect((await members(org.orgId)).find((m) => m.email === dev.email)?.role).toBe('developer');
     // The session knows the org's IdP signed it in; the org's log says who signed in and how they joined.
@@ -175,14 +152,14 @@ describe('OIDC single sign-on', () => {
     expect(actions).toContain('member.signed_in');
     // No group mapped: the default role.
     const other = account('plain', { groups: ['staff'] });
-    expect((await ssoSignIn(new Browser(t.app), org.slug, other)).statusCode).toBe(303);
+    expect((await ssoSignIn(new CookieBrowser(t.app), org.slug, other)).statusCode).toBe(303);
     expect((await members(org.orgId)).find((m) => m.email === other.email)?.role).toBe('viewer');
   });
 
   it('admits only members and invitees without just-in-time provisioning', async () => {
     const org = await orgWithOidc();
     const stranger = account('stranger');
-    const res = await ssoSignIn(new Browser(t.app), org.slug, stranger);
+    const res = await ssoSignIn(new CookieBrowser(t.app), org.slug, stranger);
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toMatch(/^\/signin\?sso_error=sso_failed/);
     const made = await queryRows(t.db.database.db, sql`SELECT 1 FROM users WHERE email = ${stranger.email}`);
@@ -196,7 +173,7 @@ describe('OIDC single sign-on', () => {
       }),
       201,
     );
-    expect((await ssoSignIn(new Browser(t.app), org.slug, invitee)).headers.location).toBe('/orgs');
+    expect((await ssoSignIn(new CookieBrowser(t.app), org.slug, invitee)).headers.location).toBe('/orgs');
     expect((await members(org.orgId)).find((m) => m.email === invitee.email)?.role).toBe('developer');
   });
 
@@ -206,27 +183,27 @@ describe('OIDC single sign-on', () => {
     const victim = await signUp(t.app, { email: uniqueEmail('victim') });
     await verifyEmailInDatabase(t.app, victim.userId);
     const unverified = await ssoSignIn(
-      new Browser(t.app),
+      new CookieBrowser(t.app),
       org.slug,
       account('x', { email: victim.email, email_verified: undefined }),
     );
     expect(unverified.headers.location).toMatch(/sso_error=sso_failed&sso_reason=email_unverified/);
     // It vouches, but nobody proved they hold the account: link required, nothing linked.
     const vouched = account('y', { email: victim.email });
-    const refused = await ssoSignIn(new Browser(t.app), org.slug, vouched);
+    const refused = await ssoSignIn(new CookieBrowser(t.app), org.slug, vouched);
     expect(refused.headers.location).toMatch(/sso_error=sso_link_required/);
     const links = () =>
       queryRows(t.db.database.db, sql`SELECT 1 FROM sso_identities WHERE user_id = ${victim.userId}`);
     expect(await links()).toEqual([]);
     // An unverified account with the email: not linked even from its own session.
     const unproven = await signUp(t.app, { email: uniqueEmail('unproven') });
-    const own = new Browser(t.app);
+    const own = new CookieBrowser(t.app);
     own.cookies.set('gatehouse_session', unproven.cookie.split('=')[1]!);
     expect(
       (await ssoSignIn(own, org.slug, account('z', { email: unproven.email }))).headers.location,
     ).toMatch(/sso_error=sso_link_required/);
     // The account's owner, signed in, links it by signing in through the IdP.
-    const mine = new Browser(t.app);
+    const mine = new CookieBrowser(t.app);
     mine.cookies.set('gatehouse_session', victim.cookie.split('=')[1]!);
     expect((await ssoSignIn(mine, org.slug, vouched)).statusCode).toBe(303);
     expect(await links()).toHaveLength(1);
@@ -235,11 +212,11 @@ describe('OIDC single sign-on', () => {
   it('refuses a callback with a state it never issued, or in another browser, creating nothing', async () => {
     const org = await orgWithOidc({ jitProvisioning: true });
     const person = account('csrf');
-    const browser = new Browser(t.app);
+    const browser = new CookieBrowser(t.app);
     const start = await browser.get(`/sso/${org.slug}/oidc/login`);
     const back = await idp.login(start.headers.location as string, person);
     // Another browser (no binding cookie) brings the same answer: refused, and it takes nothing.
-    const elsewhere = await new Browser(t.app).get(back.pathname + back.search);
+    const elsewhere = await new CookieBrowser(t.app).get(back.pathname + back.search);
     expect(elsewhere.headers.location).toMatch(/sso_error=sso_failed&sso_reason=state_mismatch/);
     const forged = new URL(back);
     forged.searchParams.set('state', 'forged-state');
@@ -260,7 +237,7 @@ describe('OIDC single sign-on', () => {
     // The owner links their account to the IdP, then enforces from that SSO session.
     const ownerAtIdp = account('owner', { email: org.owner.email });
     await verifyEmailInDatabase(t.app, org.owner.userId);
-    const ownerBrowser = new Browser(t.app);
+    const ownerBrowser = new CookieBrowser(t.app);
     ownerBrowser.cookies.set('gatehouse_session', org.owner.cookie.split('=')[1]!);
     expect((await ssoSignIn(ownerBrowser, org.slug, ownerAtIdp)).statusCode).toBe(303);
     const ownerSso = as(t.app, ownerBrowser.session()!);

@@ -136,6 +136,11 @@ export const ssoSignIn = defineCommand({
   alsoRecords: ['member.signed_in', 'member.provisioned'],
   async run(ctx, input: SsoSignInInput) {
     const { identity } = input;
+    // PostgreSQL's text holds no NUL: an IdP's value carrying one (an XML `&#0;`, a JSON
+    // `\u0000`) would fail the first query that names it. Refused as unreadable, not a 500.
+    if ([identity.subject, identity.email, identity.name].some((v) => v?.includes('\u0000'))) {
+      throw new SsoRefusedError('malformed', 'Your identity provider sent an identity that cannot be read.');
+    }
     const org = await lockLiveOrg(ctx.tx, input.orgId);
     if (!org) throw new SsoRefusedError('org_gone', 'This organization no longer exists.');
     if (org.suspended) throw new OrgSuspendedError();
