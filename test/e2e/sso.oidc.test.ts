@@ -202,11 +202,25 @@ describe('OIDC single sign-on', () => {
     expect(
       (await ssoSignIn(own, org.slug, account('z', { email: unproven.email }))).headers.location,
     ).toMatch(/sso_error=sso_link_required/);
-    // The account's owner, signed in, links it by signing in through the IdP.
+    // Even from the account's own session, an org it never joined does not link it (an org's IdP
+    // is its admins' to run: linking would let them sign in as this person elsewhere).
     const mine = new CookieBrowser(t.app);
     mine.cookies.set('gatehouse_session', victim.cookie.split('=')[1]!);
-    expect((await ssoSignIn(mine, org.slug, vouched)).statusCode).toBe(303);
+    expect((await ssoSignIn(mine, org.slug, vouched)).headers.location).toMatch(/sso_error=sso_failed/);
+    expect(await links()).toEqual([]);
+    // Invited, the account's owner, signed in, links it by signing in through the IdP.
+    expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/invitations`, {
+        emails: [victim.email],
+        role: 'developer',
+      }),
+      201,
+    );
+    const again = new CookieBrowser(t.app);
+    again.cookies.set('gatehouse_session', victim.cookie.split('=')[1]!);
+    expect((await ssoSignIn(again, org.slug, vouched)).statusCode).toBe(303);
     expect(await links()).toHaveLength(1);
+    expect((await members(org.orgId)).find((m) => m.email === victim.email)?.role).toBe('developer');
   });
 
   it('refuses a callback with a state it never issued, or in another browser, creating nothing', async () => {

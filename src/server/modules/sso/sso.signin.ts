@@ -175,6 +175,16 @@ export const ssoSignIn = defineCommand({
         if (existing.disabled) throw new SsoRefusedError('account_disabled', 'This account is disabled.');
         // Linked only with the account's own proof, and only an address the account has proven.
         if (input.currentUserId !== existing.id || !existing.emailVerified) throw new SsoLinkRequiredError();
+        // And only to an org the person chose: one they are a member of, or invited to. An org's
+        // IdP (its admins' to configure) never links an account that never joined it, so it can
+        // never sign in as someone to reach their other organizations.
+        const joined = await lockMember(ctx.tx, org.id, existing.id);
+        if (
+          (!joined || joined.status === 'removed') &&
+          !(await lockLiveInvitationByEmail(ctx.tx, org.id, identity.email))
+        ) {
+          throw new SsoNotMemberError();
+        }
         userId = existing.id;
       } else {
         // A new account: only for someone the org will admit (invited, or provisioned).
