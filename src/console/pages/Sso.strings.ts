@@ -106,7 +106,7 @@ const en = {
   ssoEnforcement_coexist_help: 'Members may sign in with SSO, or with their password or passkey.',
   ssoEnforcement_preferred: 'Preferred',
   ssoEnforcement_preferred_help:
-    'Members are asked to sign in with SSO; their password and passkeys still work.',
+    'SSO is the way in you recommend to members; their password and passkeys keep working.',
   ssoEnforcement_enforced: 'Required',
   ssoEnforcement_enforced_help:
     'Members must sign in with SSO: a session signed in any other way cannot reach this organization until they sign in with SSO.',
@@ -272,7 +272,7 @@ const es: Strings<typeof en>['es'] = {
     'Los miembros pueden iniciar sesión con SSO, o con su contraseña o llave de acceso.',
   ssoEnforcement_preferred: 'Preferido',
   ssoEnforcement_preferred_help:
-    'Se pide a los miembros que inicien sesión con SSO; su contraseña y sus llaves de acceso siguen funcionando.',
+    'El SSO es la forma de entrar que recomiendas a los miembros; su contraseña y sus llaves de acceso siguen funcionando.',
   ssoEnforcement_enforced: 'Obligatorio',
   ssoEnforcement_enforced_help:
     'Los miembros deben iniciar sesión con SSO: una sesión iniciada de otra forma no puede entrar en esta organización hasta que inicien sesión con SSO.',
