@@ -32,6 +32,10 @@ const actions = {
   'member.removed': ['Member removed', 'Miembro quitado'],
   'member.role_changed': ['Role changed', 'Rol cambiado'],
   'member.signed_in': ['Member signed in', 'Un miembro inició sesión'],
+  'member.provisioned': [
+    'Member added on their first single sign-on',
+    'Miembro añadido en su primer inicio de sesión único',
+  ],
   'org.created': ['Organization created', 'Organización creada'],
   'org.deleted': ['Organization deleted', 'Organización eliminada'],
   'org.logo_changed': ['Logo changed', 'Logotipo cambiado'],
@@ -62,6 +66,17 @@ const actions = {
   'quota.threshold_reached': ['Token quota threshold reached', 'Umbral de la cuota de tokens alcanzado'],
   'quota.boosted': ['Quota boosted', 'Cuota ampliada'],
   'quota_alerts.updated': ['Quota alerts changed', 'Alertas de cuota cambiadas'],
+  'sso.updated': ['Single sign-on settings changed', 'Configuración del inicio de sesión único cambiada'],
+  'sso.oidc_updated': [
+    'OIDC identity provider connected, changed or disconnected',
+    'Proveedor de identidad OIDC conectado, cambiado o desconectado',
+  ],
+  'sso.saml_updated': [
+    'SAML identity provider connected, changed or disconnected',
+    'Proveedor de identidad SAML conectado, cambiado o desconectado',
+  ],
+  'sso.group_mapping_created': ['SSO group mapped to a role', 'Grupo de SSO asignado a un rol'],
+  'sso.group_mapping_deleted': ['SSO group mapping deleted', 'Asignación de grupo de SSO eliminada'],
   'slack.updated': ['Slack connection changed', 'Conexión con Slack cambiada'],
   'slack.deleted': ['Slack disconnected', 'Slack desconectado'],
   'user.notifications_updated': [
@@ -137,6 +152,8 @@ const targetTypes: Record<string, readonly [string, string]> = {
   remediation: ['Remediation', 'Corrección'],
   slack: ['Slack', 'Slack'],
   webhook: ['Webhook', 'Webhook'],
+  sso: ['Single sign-on', 'Inicio de sesión único'],
+  sso_group_mapping: ['SSO group mapping', 'Asignación de grupo de SSO'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -204,6 +221,30 @@ const fields: Record<string, readonly [string, string]> = {
   enabled: ['On', 'Activo'],
   previousSecretExpiresAt: ['Previous secret signs until', 'El secreto anterior firma hasta'],
   detail: ['Detail', 'Detalle'],
+  enforcement: ['Single sign-on required', 'Inicio de sesión único exigido'],
+  jitProvisioning: ['Just-in-time provisioning', 'Alta automática en el primer inicio de sesión'],
+  defaultRole: ['Default role', 'Rol predeterminado'],
+  groupsAttribute: ['Groups claim or attribute', 'Claim o atributo de grupos'],
+  domains: ['Email domains', 'Dominios de correo'],
+  allowIdpInitiated: [
+    'Sign-in started at the identity provider',
+    'Inicio de sesión empezado en el proveedor de identidad',
+  ],
+  issuer: ['Issuer', 'Emisor'],
+  clientId: ['Client ID', 'ID de cliente'],
+  clientSecretChanged: ['Client secret replaced', 'Secreto de cliente sustituido'],
+  idpEntityId: ['Identity provider entity ID', 'ID de entidad del proveedor de identidad'],
+  idpSsoUrl: ['Identity provider sign-in URL', 'URL de inicio de sesión del proveedor de identidad'],
+  idpMetadataUrl: ['Metadata URL', 'URL de metadatos'],
+  idpCertificates: ['Signing certificates', 'Certificados de firma'],
+  certificateFingerprints: ['Certificate fingerprints (SHA-256)', 'Huellas de los certificados (SHA-256)'],
+  idpGroup: ['Identity provider group', 'Grupo del proveedor de identidad'],
+  roleName: ['Role', 'Rol'],
+  protocol: ['Protocol', 'Protocolo'],
+  subject: ['Subject at the identity provider', 'Sujeto en el proveedor de identidad'],
+  via: ['Through', 'Mediante'],
+  linked: ['Account linked', 'Cuenta vinculada'],
+  accountCreated: ['Account created', 'Cuenta creada'],
 };
 
 /** The i18n key of an action's, a target type's or a field's label. */
