@@ -119,6 +119,8 @@ const en = {
   problem_sso_failed_email_unverified:
     'Your identity provider does not vouch for your email address, so it cannot sign you in here. Ask an Admin to check the identity provider.',
   problem_sso_failed_account_disabled: 'This account is disabled.',
+  problem_sso_failed_not_member:
+    'Your identity provider vouched for you, but you are not a member of this organization and it does not add people on their first sign-in. Ask an Admin to invite you.',
   problem_sso_failed_raced: 'Another sign-in of the same person happened at the same moment. Try again.',
   problem_sso_failed_no_role:
     'The role new members get through single sign-on no longer exists. Ask an Admin to choose another in the SSO settings.',
@@ -407,6 +409,8 @@ const es: Strings<typeof en>['es'] = {
   problem_sso_failed_email_unverified:
     'Tu proveedor de identidad no garantiza tu dirección de correo, así que no puede iniciar tu sesión aquí. Pide a un Administrador que revise el proveedor de identidad.',
   problem_sso_failed_account_disabled: 'Esta cuenta está desactivada.',
+  problem_sso_failed_not_member:
+    'Tu proveedor de identidad respondió por ti, pero no eres miembro de esta organización y esta no añade personas en su primer inicio de sesión. Pide a un Admin que te invite.',
   problem_sso_failed_raced:
     'Otro inicio de sesión de la misma persona ocurrió en ese mismo momento. Vuelve a intentarlo.',
   problem_sso_failed_no_role:

@@ -22,6 +22,8 @@ export interface SsoSettingsView {
   protocol: SsoProtocol | null;
   /** Where the org's members start signing in through it (absolute, null: none connected). */
   loginUrl: string | null;
+  /** What to give the identity provider, before any connection is saved. */
+  serviceProvider: { oidcRedirectUri: string; spEntityId: string; acsUrl: string; metadataUrl: string };
   updatedAt: string | null;
 }
 

@@ -13,7 +13,7 @@ import { CopyValue, Section } from '../components.tsx';
 import { useMe } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { fieldErrors } from '../problems.tsx';
-import { Disconnect, IdpProblem, PROTOCOL_NAMES, spUrls } from './SsoParts.tsx';
+import { Disconnect, IdpProblem, PROTOCOL_NAMES } from './SsoParts.tsx';
 import { SamlForm } from './SsoSaml.tsx';
 import { entriesOf, oidcQuery, ssoKey } from './sso.shared.ts';
 
@@ -173,7 +173,7 @@ function OidcForm(props: {
         />
         <CopyValue
           label={t('ssoRedirectUri')}
-          value={saved?.redirectUri ?? spUrls(props.slug).redirectUri}
+          value={saved?.redirectUri ?? props.settings.serviceProvider.oidcRedirectUri}
           testId="sso-redirect-uri"
         />
         <Text size="sm" c="dimmed">

@@ -16,21 +16,6 @@ export const PROTOCOL_NAMES: Record<SsoProtocol, string> = {
   saml: 'SAML 2.0',
 };
 
-/**
- * This service provider's URLs for the org, to give the IdP. The server answers them once a
- * connection is saved; before that (when the IdP needs them to create the application) they are
- * made the server's way, from the console's own address and the org's slug.
- */
-export function spUrls(slug: string) {
-  const base = `${window.location.origin}/sso/${encodeURIComponent(slug)}`;
-  return {
-    redirectUri: `${base}/oidc/callback`,
-    spEntityId: `${base}/saml/metadata`,
-    acsUrl: `${base}/saml/acs`,
-    metadataUrl: `${base}/saml/metadata`,
-  };
-}
-
 /** A refused connection: the problem in words, and the server's own account of what it found. */
 export function IdpProblem({ error }: { error: unknown }) {
   const { t } = useTranslation();

@@ -18,7 +18,7 @@ import { CopyValue, ScrollFrame } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { notify } from '../notify.tsx';
 import { fieldErrors } from '../problems.tsx';
-import { Disconnect, IdpProblem, spUrls } from './SsoParts.tsx';
+import { Disconnect, IdpProblem } from './SsoParts.tsx';
 import { CERTIFICATE_WARNING_DAYS, daysUntil, samlQuery, ssoKey } from './sso.shared.ts';
 
 type SamlWay = 'xml' | 'url' | 'manual';
@@ -77,7 +77,7 @@ export function SamlForm(props: {
     setForm((f) => ({ ...f, [field]: value }));
   };
   const wayLabel = useId();
-  const urls = saved ?? spUrls(props.slug);
+  const urls = saved ?? props.settings.serviceProvider;
   const mono = { input: { fontFamily: 'monospace' } };
   return (
     <Stack gap="sm">
