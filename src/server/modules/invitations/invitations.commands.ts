@@ -1,4 +1,3 @@
-import { entitlements } from '../../../contracts/plans.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, rolePermissions } from '../../platform/access/access.ts';
 import { assertCanGrant } from '../../platform/access/grants.ts';
@@ -12,7 +11,6 @@ import {
   assertFound,
   ConflictError,
   OrgSuspendedError,
-  PlanLimitError,
   RateLimitedError,
   UnauthenticatedError,
   ValidationError,
@@ -24,7 +22,6 @@ import {
   alertOwnersOfPromotion,
   assertMayOwnAnother,
   assertSeatsFor,
-  countSeats,
   emitMemberAdded,
   findActiveMemberByEmail,
   listOwnerEmails,

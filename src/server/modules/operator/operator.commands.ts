@@ -18,9 +18,9 @@ import {
   assertMayOwnAnother,
   emitMemberAdded,
   emitRoleChanged,
+  grantSsoBypass,
   lockMember,
   setMemberRole,
-  grantSsoBypass,
 } from '../members/index.ts';
 import {
   endOrganization,
@@ -251,7 +251,12 @@ export const breakGlass = defineCommand({
         orgId: org.id,
         target: { type: 'member', id: user.id, email: user.email, name: user.name },
         before: { role: OWNER_ROLE, status: 'active' },
-        after: { role: OWNER_ROLE, status: 'active', ssoBypassUntil: ssoBypassUntil.toISOString(), reason: input.reason },
+        after: {
+          role: OWNER_ROLE,
+          status: 'active',
+          ssoBypassUntil: ssoBypassUntil.toISOString(),
+          reason: input.reason,
+        },
       });
       return { org, user, changed: false, was: OWNER_ROLE };
     }

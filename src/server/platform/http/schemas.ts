@@ -58,7 +58,9 @@ export const ProblemSchema = Type.Object(
       }),
     ),
     loginUrl: Type.Optional(
-      Type.String({ description: 'With sso_required: where to sign in through the organization’s identity provider' }),
+      Type.String({
+        description: 'With sso_required: where to sign in through the organization’s identity provider',
+      }),
     ),
   },
   { $id: 'Problem', description: 'RFC 9457 problem document' },
