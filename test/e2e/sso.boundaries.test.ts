@@ -102,6 +102,23 @@ async function passwordSession(email: string, password: string) {
   return { cookie: sessionCookie(login) };
 }
 
+describe('enforced SSO and API tokens', () => {
+  it('a password session cannot mint a personal token for an org that enforces SSO', async () => {
+    const org = await enforcedOrg();
+    const password = await passwordSession(org.owner.email, org.owner.password);
+    expect((await as(t.app, password).get(`/api/v1/orgs/${org.orgId}/members`)).statusCode).toBe(403);
+    const minted = await as(t.app, password).post('/api/v1/me/tokens', {
+      name: 'ci',
+      orgId: org.orgId,
+      scopes: ['admin'],
+    });
+    expect(minted.statusCode).toBe(403);
+    expect(minted.json()).toMatchObject({ code: 'sso_required', loginUrl: `/sso/${org.slug}/oidc/login` });
+    // The session the IdP signed in may.
+    await createPersonalToken(t.app, org.ownerSso, org.orgId, ['read']);
+  });
+});
+
 describe('who may call the SSO routes', () => {
   it('another org’s admin, a Developer and a Viewer reach nothing of an org’s SSO', async () => {
     const org = await orgWithOidc();
