@@ -331,3 +331,51 @@ describe('the OIDC client secret', () => {
     expect(t.logs.filter((l) => l.includes(SECRET))).toEqual([]);
   });
 });
+
+describe('concurrency', () => {
+  it('two first sign-ins of one person at once make one account, one link and one membership, and no 5xx', async () => {
+    const org = await orgWithOidc({ jitProvisioning: true });
+    const person = account('twice');
+    const browsers = [new CookieBrowser(t.app), new CookieBrowser(t.app)];
+    const callbacks: string[] = [];
+    for (const browser of browsers) {
+      const start = await browser.get(`/sso/${org.slug}/oidc/login`);
+      const back = await idp.login(start.headers.location as string, person);
+      callbacks.push(back.pathname + back.search);
+    }
+    const done = await Promise.all(browsers.map((b, i) => b.get(callbacks[i]!)));
+    for (const res of done) expect(res.statusCode, res.body).toBe(303);
+    expect(done.filter((r) => !String(r.headers.location).includes('sso_error')).length).toBeGreaterThan(0);
+    const counts = await queryRows<{ users: number; links: number; members: number }>(
+      t.db.database.db,
+      sql`SELECT (SELECT count(*)::int FROM users WHERE email = ${person.email}) AS users,
+                 (SELECT count(*)::int FROM sso_identities WHERE org_id = ${org.orgId}) AS links,
+                 (SELECT count(*)::int FROM memberships m JOIN users u ON u.id = m.user_id
+                   WHERE m.org_id = ${org.orgId} AND u.email = ${person.email}) AS members`,
+    );
+    expect(counts[0]).toEqual({ users: 1, links: 1, members: 1 });
+  });
+
+  it('enforcing and disconnecting the IdP at once never leave SSO enforced without an IdP', async () => {
+    const org = await orgWithOidc({ jitProvisioning: true });
+    await verifyEmailInDatabase(t.app, org.owner.userId);
+    const browser = new CookieBrowser(t.app).signedInAs(org.owner);
+    expect(
+      (await ssoSignIn(browser, org.slug, account('owner', { email: org.owner.email }))).statusCode,
+    ).toBe(303);
+    const ownerSso = as(t.app, browser.session()!);
+    const [patch, del] = await Promise.all([
+      ownerSso.patch(`/api/v1/orgs/${org.orgId}/sso`, { enforcement: 'enforced' }),
+      ownerSso.delete(`/api/v1/orgs/${org.orgId}/sso/oidc`),
+    ]);
+    expect([patch.statusCode, del.statusCode].sort()).toEqual(
+      patch.statusCode === 200 ? [200, 409] : [204, 409],
+    );
+    const state = await queryRows<{ enforcement: string; oidc: number }>(
+      t.db.database.db,
+      sql`SELECT s.enforcement, (SELECT count(*)::int FROM sso_oidc WHERE org_id = ${org.orgId}) AS oidc
+          FROM sso_settings s WHERE s.org_id = ${org.orgId}`,
+    );
+    expect(state[0]!.enforcement === 'enforced' && state[0]!.oidc === 0).toBe(false);
+  });
+});
