@@ -119,6 +119,36 @@ describe('enforced SSO and API tokens', () => {
   });
 });
 
+describe('SSO sessions when the IdP goes', () => {
+  it('a session the disconnected IdP signed in no longer counts as signed in through the org’s IdP', async () => {
+    const org = await orgWithOidc({ jitProvisioning: true });
+    await verifyEmailInDatabase(t.app, org.owner.userId);
+    const browser = new CookieBrowser(t.app).signedInAs(org.owner);
+    const owner = account('owner', { email: org.owner.email });
+    expect((await ssoSignIn(browser, org.slug, owner)).statusCode).toBe(303);
+    const session = as(t.app, browser.session()!);
+    expectStatus(await session.delete(`/api/v1/orgs/${org.orgId}/sso/oidc`), 204);
+    expectStatus(
+      await session.put(`/api/v1/orgs/${org.orgId}/sso/oidc`, {
+        issuer: idp.issuer,
+        clientId: `gh-${org.slug}`,
+        clientSecret: SECRET,
+      }),
+      200,
+    );
+    // Still signed in, but not through the IdP the org has now: enforcing would lock it out.
+    const locked = await session.patch(`/api/v1/orgs/${org.orgId}/sso`, { enforcement: 'enforced' });
+    expect(locked.statusCode).toBe(409);
+    expect(locked.json().code).toBe('would_lock_out');
+    // Signed in through it again, it may.
+    expect((await ssoSignIn(browser, org.slug, owner)).statusCode).toBe(303);
+    expectStatus(
+      await as(t.app, browser.session()!).patch(`/api/v1/orgs/${org.orgId}/sso`, { enforcement: 'enforced' }),
+      200,
+    );
+  });
+});
+
 describe('who may call the SSO routes', () => {
   it('another org’s admin, a Developer and a Viewer reach nothing of an org’s SSO', async () => {
     const org = await orgWithOidc();

@@ -394,7 +394,7 @@ export function ssoRoutes(app: FastifyInstance): void {
         tags: ssoTags,
         summary: 'Disconnect the OIDC identity provider',
         description:
-          'Refused (409) while SSO is enforced. Linked identities stay: reconnecting the same issuer signs the same people in.',
+          'Refused (409) while SSO is enforced. Linked identities stay: reconnecting the same issuer signs the same people in. Sessions it signed in no longer count as signed in through the org’s IdP.',
         params: OrgParams,
         response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409) },
       },
