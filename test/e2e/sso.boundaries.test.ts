@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disableUser } from '../../src/server/modules/operator/index.ts';
 import {
   createTestApp,
   ORIGIN,
@@ -146,6 +147,49 @@ describe('SSO sessions when the IdP goes', () => {
       await as(t.app, browser.session()!).patch(`/api/v1/orgs/${org.orgId}/sso`, { enforcement: 'enforced' }),
       200,
     );
+  });
+});
+
+describe('who comes back through SSO', () => {
+  it('a removed member and a disabled account are refused, even with just-in-time provisioning', async () => {
+    const org = await orgWithOidc({ jitProvisioning: true });
+    const leaver = account('leaver');
+    const first = await ssoSignIn(new CookieBrowser(t.app), org.slug, leaver);
+    expect(first.headers.location).toBe('/orgs');
+    const [row] = await queryRows<{ id: string }>(
+      t.db.database.db,
+      sql`SELECT id FROM users WHERE email = ${leaver.email}`,
+    );
+    expectStatus(await as(t.app, org.owner).delete(`/api/v1/orgs/${org.orgId}/members/${row!.id}`), 204);
+    const again = await ssoSignIn(new CookieBrowser(t.app), org.slug, leaver);
+    expect(again.headers.location).toMatch(/sso_error=sso_failed/);
+    expect(again.cookies.some((c) => c.name === 'gatehouse_session' && c.value !== '')).toBe(false);
+
+    const disabled = account('disabled');
+    expect((await ssoSignIn(new CookieBrowser(t.app), org.slug, disabled)).headers.location).toBe('/orgs');
+    await t.app.gatehouse.commands.run(
+      disableUser,
+      { actor: { type: 'operator' }, meta: { ip: null, userAgent: null, requestId: null } },
+      { email: disabled.email, reason: 'test' },
+    );
+    const refused = await ssoSignIn(new CookieBrowser(t.app), org.slug, disabled);
+    expect(refused.headers.location).toMatch(/sso_error=sso_failed&sso_reason=account_disabled/);
+  });
+
+  it('an email differing only in case or width is the same account: linked only with its proof', async () => {
+    const org = await orgWithOidc({ jitProvisioning: true });
+    const victim = await addMember(t.app, org, 'developer', {}, t.mail);
+    await verifyEmailInDatabase(t.app, victim.userId);
+    const [local, domain] = victim.email.split('@') as [string, string];
+    for (const email of [victim.email.toUpperCase(), `${local.replace('d', '\uff44')}@${domain}`]) {
+      const res = await ssoSignIn(new CookieBrowser(t.app), org.slug, account('twin', { email }));
+      expect(res.headers.location, email).toMatch(/sso_error=sso_link_required/);
+    }
+    const [count] = await queryRows<{ n: number }>(
+      t.db.database.db,
+      sql`SELECT count(*)::int AS n FROM sso_identities WHERE user_id = ${victim.userId}`,
+    );
+    expect(count!.n).toBe(0);
   });
 });
 
