@@ -282,6 +282,13 @@ describe('junk on the SSO routes', () => {
             '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "bbbbbbbbbb"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;">]><a>&d;</a>',
         },
       ],
+      [
+        'PUT',
+        `${base}/saml`,
+        {
+          idpMetadataXml: `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x">${'<a>'.repeat(150_000)}${'</a>'.repeat(150_000)}</md:EntityDescriptor>`,
+        },
+      ],
       ['PUT', `${base}/saml`, { idpMetadataUrl: 'file:///etc/passwd' }],
       [
         'PUT',
@@ -338,6 +345,11 @@ describe('junk on the SSO routes', () => {
         '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "bbbbbbbbbb"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&e;</samlp:Response>',
       ).toString('base64'),
     ];
+    // Deeply nested, and as large as the ACS takes.
+    const deep = (n: number) =>
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">${'<a>'.repeat(n)}${'</a>'.repeat(n)}</samlp:Response>`;
+    acs.push(Buffer.from(deep(200_000)).toString('base64'));
+    acs.push(Buffer.from(`<x>${'y'.repeat(1_400_000)}</x>`).toString('base64'));
     for (const SAMLResponse of acs) {
       const res = await new CookieBrowser(t.app).postForm(
         `/sso/${org.slug}/saml/acs`,
