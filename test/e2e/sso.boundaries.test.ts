@@ -18,7 +18,15 @@ import {
 import { CookieBrowser } from '../support/cookie-browser.ts';
 import { queryRows } from '../support/database.ts';
 import { type IdpAccount, type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
-import { addMember, as, createOrg, createPersonalToken, expectStatus, withToken } from '../support/orgs.ts';
+import {
+  addMember,
+  as,
+  createOrg,
+  createPersonalToken,
+  expectStatus,
+  tokenFromMail,
+  withToken,
+} from '../support/orgs.ts';
 
 let t: TestApp;
 let idp: OidcIdp;
@@ -190,6 +198,39 @@ describe('who comes back through SSO', () => {
       sql`SELECT count(*)::int AS n FROM sso_identities WHERE user_id = ${victim.userId}`,
     );
     expect(count!.n).toBe(0);
+  });
+});
+
+describe('an account an IdP made for an address', () => {
+  it('is the mailbox owner’s once they set its password: the IdP that made it signs it in no more without their proof', async () => {
+    // An org's IdP (its admins' to run) makes an account for an address nobody here holds yet.
+    const org = await orgWithOidc({ jitProvisioning: true });
+    const claimed = account('claimed');
+    expect((await ssoSignIn(new CookieBrowser(t.app), org.slug, claimed)).headers.location).toBe('/orgs');
+    // The address's owner takes the account over by a password reset (sign-up says it exists).
+    const since = t.mail.messages.length;
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password-reset',
+      headers: { origin: ORIGIN },
+      payload: { email: claimed.email },
+    });
+    const token = tokenFromMail((await t.mail.latestTo(claimed.email!, since, /reset-password#token=/)).text);
+    expectStatus(
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/password-reset/confirm',
+        headers: { origin: ORIGIN },
+        payload: { token, newPassword: 'owner-of-the-mailbox-77' },
+      }),
+      204,
+    );
+    // The IdP's identity no longer signs into it: linking again needs the account's own session.
+    const again = await ssoSignIn(new CookieBrowser(t.app), org.slug, claimed);
+    expect(again.headers.location).toMatch(/sso_error=sso_link_required/);
+    const owner = await passwordSession(claimed.email!, 'owner-of-the-mailbox-77');
+    const linked = await ssoSignIn(new CookieBrowser(t.app).signedInAs(owner), org.slug, claimed);
+    expect(linked.headers.location).toBe('/orgs');
   });
 });
 
