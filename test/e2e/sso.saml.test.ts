@@ -536,6 +536,28 @@ describe('SAML answers refused at the ACS, leaving nothing behind', () => {
     await expectRefused(async () => postAnswer(browser, org, await idp.respond(options)), 'audience');
   });
 
+  it('an answer to another org’s sign-in, or for its service provider, at this org’s ACS', async () => {
+    // Two orgs trusting one IdP: an answer meant for one is never taken at the other.
+    const other = await orgWithSaml({ jitProvisioning: true });
+    const browser = new CookieBrowser(t.app);
+    const otherRequest = await startSignIn(browser, other);
+    const forOther = await idp.respond(answer(other, mallory, otherRequest));
+    // (Its request is the other org's: refused before its audience is read.)
+    await expectRefused(() => postAnswer(browser, org, forOther), 'unknown_request');
+    // Addressed to this org, answering the other org's request: no request of this org's.
+    const crossed = await idp.respond(answer(org, mallory, otherRequest));
+    await expectRefused(() => postAnswer(browser, org, crossed), 'unknown_request');
+  });
+
+  it('an answer not valid yet (NotBefore ahead, past the skew)', async () => {
+    const { browser, options } = await started(mallory, {
+      issueInstant: new Date(Date.now() + 10 * 60_000),
+      notOnOrAfter: new Date(Date.now() + 15 * 60_000),
+    });
+    // Outside its time window, as an expired one is.
+    await expectRefused(async () => postAnswer(browser, org, await idp.respond(options)), 'expired');
+  });
+
   it('an expired answer', async () => {
     const { browser, options } = await started(mallory, {
       issueInstant: new Date(Date.now() - 10 * 60_000),

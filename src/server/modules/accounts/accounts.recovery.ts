@@ -1,3 +1,4 @@
+import { NO_PASSWORD } from '../../platform/auth/passwords.ts';
 import { type SessionUser, USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -9,6 +10,8 @@ import {
 } from '../../platform/errors/app-error.ts';
 import { mailLanguage, queueEmail } from '../../platform/mail/queue.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
+// The SSO module's repository, not its index: the index's routes import this module's index.
+import { deleteUserIdentities } from '../sso/sso.repository.ts';
 import {
   emailChangeLetter,
   emailChangeNoticeLetter,
@@ -210,9 +213,15 @@ export const resetPassword = defineCommand({
     // account may have been made by someone else with an address that is not theirs, waiting for
     // its owner to take it over (account pre-hijacking): a passkey added before then was never
     // proven to be the owner's and would keep signing its maker in, so it goes.
+    // An account made by an org's IdP is in the same case at its first password: the IdP's word
+    // for the address was no proof of the mailbox, so the identities it linked go too (the next
+    // SSO sign-in links again only from a session of this account, as for any existing account).
+    const madeBySso = user.passwordHash === NO_PASSWORD;
     let passkeysRemoved = 0;
-    if (await markEmailVerified(ctx.tx, user.id)) {
+    let ssoIdentitiesUnlinked = 0;
+    if ((await markEmailVerified(ctx.tx, user.id)) || madeBySso) {
       passkeysRemoved = await deleteAllPasskeys(ctx.tx, user.id);
+      if (madeBySso) ssoIdentitiesUnlinked = await deleteUserIdentities(ctx.tx, user.id);
       await ctx.invalidate(USERS_CACHE, user.id);
     }
     ctx.record({
@@ -221,6 +230,7 @@ export const resetPassword = defineCommand({
         sessionsEnded: ended,
         ...(secondFactor ? { secondFactor } : {}),
         ...(passkeysRemoved > 0 ? { passkeysRemoved } : {}),
+        ...(ssoIdentitiesUnlinked > 0 ? { ssoIdentitiesUnlinked } : {}),
       },
       actor: userActor(user),
     });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { PERMISSIONS } from '../../../contracts/permissions.ts';
 import { requestOrgId } from '../../platform/access/access.ts';
+import { assertSsoSatisfied } from '../../platform/auth/authenticate.ts';
 import { assertRecentlyAuthenticated } from '../../platform/auth/recent.ts';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { PageQuery } from '../../platform/http/paging.ts';
@@ -181,6 +182,10 @@ export function apiTokensRoutes(app: FastifyInstance): void {
       // A lasting credential: minting one asks for a recently proven session, like adding a passkey.
       await assertRecentlyAuthenticated(request);
       const { name, orgId, scopes, expiresInDays } = request.body;
+      // A token is not held by enforced SSO: minting one asks what the org's routes ask of the
+      // session, or a password session would carry itself past enforcement in a token.
+      const access = await app.gatehouse.access.resolve(orgId.toLowerCase(), request.session!.user.id);
+      if (access) assertSsoSatisfied(access, request.session!.session.ssoOrgId);
       const created = await commands.run(createPersonalToken, request.invocation(), {
         name: name.trim(),
         orgId: orgId.toLowerCase(),

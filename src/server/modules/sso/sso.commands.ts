@@ -225,6 +225,8 @@ export const saveOidc = defineCommand({
       input.clientSecret !== undefined
         ? ctx.services.secrets.seal(input.clientSecret, clientSecretContext(orgId))
         : before!.clientSecret;
+    // Another IdP: what the one before signed in is not its word.
+    if (before && before.issuer !== input.issuer) await ctx.services.sessions.forgetSsoOrg(ctx, orgId);
     await upsertOidc(ctx.tx, orgId, {
       issuer: input.issuer,
       clientId: input.clientId,
@@ -254,6 +256,7 @@ export const removeOidc = defineCommand({
     assertFound(before, 'OIDC connection');
     if ((await findSsoSettings(ctx.tx, orgId)).enforcement === 'enforced') throw new EnforcedIdpError();
     await deleteOidc(ctx.tx, orgId);
+    await ctx.services.sessions.forgetSsoOrg(ctx, orgId);
     ctx.record({ target: ssoTarget(orgId, orgName), before: oidcSnapshot(before), after: null });
   },
 });
@@ -277,6 +280,8 @@ export const saveSaml = defineCommand({
     if (await findOidc(ctx.tx, orgId)) throw new IdpConflictError('oidc');
     const before = await findSaml(ctx.tx, orgId);
     const { fingerprints, ...values } = input;
+    if (before && before.idpEntityId !== values.idpEntityId)
+      await ctx.services.sessions.forgetSsoOrg(ctx, orgId);
     await upsertSaml(ctx.tx, orgId, values);
     ctx.record({
       target: ssoTarget(orgId, orgName),
@@ -296,6 +301,7 @@ export const removeSaml = defineCommand({
     assertFound(before, 'SAML connection');
     if ((await findSsoSettings(ctx.tx, orgId)).enforcement === 'enforced') throw new EnforcedIdpError();
     await deleteSaml(ctx.tx, orgId);
+    await ctx.services.sessions.forgetSsoOrg(ctx, orgId);
     ctx.record({ target: ssoTarget(orgId, orgName), before: samlSnapshot(before), after: null });
   },
 });

@@ -360,5 +360,14 @@ export async function listUserIdentities(db: Executor, userId: string) {
     .where(eq(ssoIdentities.userId, userId));
 }
 
+/** Unlinks every SSO identity of one account, in every org; returns how many. */
+export async function deleteUserIdentities(tx: Executor, userId: string): Promise<number> {
+  const rows = await tx
+    .delete(ssoIdentities)
+    .where(eq(ssoIdentities.userId, userId))
+    .returning({ orgId: ssoIdentities.orgId });
+  return rows.length;
+}
+
 /** What a bearer value (an OIDC state, a binding cookie) is stored as: its SHA-256, hex. */
 export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');

@@ -369,11 +369,15 @@ export function ssoRoutes(app: FastifyInstance): void {
     async (request) => {
       const orgId = requestOrgId(request);
       const issuer = request.body.issuer.trim();
+      const clientId = request.body.clientId.trim();
+      if (clientId === '') {
+        throw new ValidationError([{ field: '/body/clientId', message: 'must not be blank' }]);
+      }
       const metadata = await discoverOidc(outbound, issuer, { allowHttp });
       const scopes = request.body.scopes ?? ['openid', 'email', 'profile'];
       await commands.run(saveOidc, request.invocation(), {
         issuer,
-        clientId: request.body.clientId.trim(),
+        clientId,
         ...(request.body.clientSecret !== undefined ? { clientSecret: request.body.clientSecret } : {}),
         scopes: scopes.includes('openid') ? scopes : ['openid', ...scopes],
         metadata: metadata as unknown as Record<string, unknown>,
@@ -390,7 +394,7 @@ export function ssoRoutes(app: FastifyInstance): void {
         tags: ssoTags,
         summary: 'Disconnect the OIDC identity provider',
         description:
-          'Refused (409) while SSO is enforced. Linked identities stay: reconnecting the same issuer signs the same people in.',
+          'Refused (409) while SSO is enforced. Linked identities stay: reconnecting the same issuer signs the same people in. Sessions it signed in no longer count as signed in through the org’s IdP.',
         params: OrgParams,
         response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404, 409) },
       },
@@ -555,8 +559,12 @@ export function ssoRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
+      const idpGroup = request.body.idpGroup.trim();
+      if (idpGroup === '') {
+        throw new ValidationError([{ field: '/body/idpGroup', message: 'must not be blank' }]);
+      }
       const mapping = await commands.run(createGroupMapping, request.invocation(), {
-        idpGroup: request.body.idpGroup.trim(),
+        idpGroup,
         role: request.body.role,
       });
       return reply.status(201).send(presentMapping(mapping));

@@ -1,6 +1,7 @@
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships } from '../../platform/access/access.ts';
 import { lockLiveOrg } from '../../platform/access/guard.ts';
+import { NO_PASSWORD } from '../../platform/auth/passwords.ts';
 import { USERS_CACHE } from '../../platform/auth/sessions.ts';
 import { defineCommand } from '../../platform/command.ts';
 import { AppError, OrgSuspendedError } from '../../platform/errors/app-error.ts';
@@ -80,12 +81,6 @@ export class SsoNotMemberError extends AppError {
     );
   }
 }
-
-/**
- * Accounts made by SSO have no password: this is no argon2 hash, so no password ever matches it
- * (verifyPassword answers false). The person can set one with a password reset.
- */
-const NO_PASSWORD = '!sso';
 
 /** The role a first sign-in gets: the first mapping (oldest first) whose group the IdP sent, else the default. */
 export async function roleForGroups(

@@ -118,6 +118,17 @@ export class SsoRequiredError extends AppError {
   }
 }
 
+/**
+ * Enforced SSO: a session signed in any other way (password, passkey, another org's IdP) does not
+ * reach the org, unless an operator's break-glass lets this member through for now. Asked on the
+ * org's routes, and wherever a session mints a credential for the org (a personal token would
+ * otherwise carry a password session past enforcement).
+ */
+export function assertSsoSatisfied(access: OrgAccess, ssoOrgId: string | null): void {
+  const sso = access.policy?.sso;
+  if (sso && ssoOrgId !== access.orgId && !sso.bypass) throw new SsoRequiredError(sso.loginUrl);
+}
+
 export function readSessionCookie(request: FastifyRequest, name: string): string | undefined {
   const value = request.cookies?.[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -327,11 +338,8 @@ async function authorize(
   if (resolved.suspended) throw new OrgSuspendedError();
   // Not audited: the member's own set-up is unfinished, which is no attempt at anything (and the
   // console asks again on every page until it is done).
-  // Enforced SSO: a session signed in any other way (password, passkey, another org's IdP) does
-  // not reach the org, unless an operator's break-glass lets this member through for now.
-  if (policy?.sso && ssoOrgId !== undefined && ssoOrgId !== resolved.orgId && !policy.sso.bypass) {
-    throw new SsoRequiredError(policy.sso.loginUrl);
-  }
+  // Enforced SSO holds sessions only: a token is not held by it (README, "Single sign-on").
+  if (ssoOrgId !== undefined) assertSsoSatisfied(resolved, ssoOrgId);
   if (policy?.require2fa && twoFactor && !(await twoFactor())) throw new TwoFactorRequiredError();
   if (!resolved.permissions.has(permission)) {
     const { actor, meta, route } = request.invocation();

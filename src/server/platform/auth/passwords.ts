@@ -4,6 +4,12 @@ import { hash, verify } from '@node-rs/argon2';
 import { RateLimitedError } from '../errors/app-error.ts';
 
 /**
+ * The stored hash of an account that has no password (one made by single sign-on): no argon2
+ * hash, so no password ever matches it. A password reset gives the account its first password.
+ */
+export const NO_PASSWORD = '!sso';
+
+/**
  * argon2id with OWASP's recommended parameters (m = 19 MiB, t = 2, p = 1). @node-rs/argon2
  * runs each hash on the libuv thread pool, so the event loop keeps serving while it works.
  */

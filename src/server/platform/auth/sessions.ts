@@ -313,6 +313,22 @@ export class SessionService {
   }
 
   /**
+   * The sessions an org's identity provider signed in no longer count as signed in through it (the
+   * org disconnected or replaced that IdP): they stay signed in, as any other session of theirs,
+   * and an org enforcing SSO asks them to sign in through whatever IdP it has now. Returns how
+   * many. Each is dropped from every instance's cache at commit.
+   */
+  async forgetSsoOrg(ctx: CommandScope, orgId: string): Promise<number> {
+    const changed = await ctx.tx
+      .update(sessions)
+      .set({ ssoOrgId: null })
+      .where(eq(sessions.ssoOrgId, orgId))
+      .returning({ tokenHash: sessions.tokenHash });
+    for (const row of changed) await ctx.invalidate(SESSIONS_CACHE, row.tokenHash.toString('hex'));
+    return changed.length;
+  }
+
+  /**
    * Whether the session proved itself (signed in or re-authenticated) within `withinMs`. Read
    * from the database, never the cache: a re-authentication on another instance counts at once,
    * and the comparison uses the database's clock on both sides.
