@@ -638,6 +638,7 @@ const SSO_ROUTES: Record<string, RouteCase> = {
       expect(res.json()).toMatchObject({ issuer: oidcIdp.issuer, clientSecretSet: true }),
   },
   'PUT /api/v1/orgs/:orgId/sso/oidc': {
+    ownerOnly: true,
     status: 200,
     prepare: async (org) => {
       await ownerDisconnects(org, 'saml');
@@ -649,6 +650,7 @@ const SSO_ROUTES: Record<string, RouteCase> = {
     },
   },
   'DELETE /api/v1/orgs/:orgId/sso/oidc': {
+    ownerOnly: true,
     status: 204,
     prepare: async (org) => {
       await ownerConnectsOidc(org);
@@ -668,6 +670,7 @@ const SSO_ROUTES: Record<string, RouteCase> = {
       expect(res.json()).toMatchObject({ idpEntityId: SAML_FIELDS.idpEntityId, certificates: [{}] }),
   },
   'PUT /api/v1/orgs/:orgId/sso/saml': {
+    ownerOnly: true,
     status: 200,
     prepare: async (org) => {
       await ownerDisconnects(org, 'oidc');
@@ -683,6 +686,7 @@ const SSO_ROUTES: Record<string, RouteCase> = {
     },
   },
   'DELETE /api/v1/orgs/:orgId/sso/saml': {
+    ownerOnly: true,
     status: 204,
     prepare: async (org) => {
       await ownerConnectsSaml(org);

@@ -17,7 +17,7 @@ import {
 import { CookieBrowser } from '../support/cookie-browser.ts';
 import { queryRows } from '../support/database.ts';
 import { type IdpAccount, type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
-import { as, createOrg, expectStatus } from '../support/orgs.ts';
+import { addMember, as, createOrg, expectStatus } from '../support/orgs.ts';
 
 let t: TestApp;
 let idp: OidcIdp;
@@ -314,5 +314,51 @@ describe('OIDC single sign-on', () => {
       domains: [domain],
     });
     expect(taken.statusCode).toBe(409);
+  });
+
+  it('lets only an Owner change the IdP (it signs in as every linked member), and a new issuer forgets the old links', async () => {
+    const org = await orgWithOidc({ jitProvisioning: true });
+    const admin = await addMember(t.app, org, 'admin', {}, t.mail);
+    // An Admin holds sso:manage (policy, mappings) but may not point the org at another IdP.
+    const swap = await as(t.app, admin).put(`/api/v1/orgs/${org.orgId}/sso/oidc`, {
+      issuer: idp.issuer,
+      clientId: 'another-client',
+      clientSecret: 'another-secret',
+    });
+    expect(swap.statusCode).toBe(403);
+    expect(swap.json().code).toBe('permission_denied');
+    expect((await as(t.app, admin).delete(`/api/v1/orgs/${org.orgId}/sso/oidc`)).statusCode).toBe(403);
+    expectStatus(
+      await as(t.app, admin).patch(`/api/v1/orgs/${org.orgId}/sso`, { defaultRole: 'developer' }),
+      200,
+    );
+    // Someone signs in and is linked; the Owner moves the org to another issuer: the link goes.
+    const person = account('linked');
+    expect((await ssoSignIn(new CookieBrowser(t.app), org.slug, person)).statusCode).toBe(303);
+    const linksOf = () =>
+      queryRows(t.db.database.db, sql`SELECT 1 FROM sso_identities WHERE org_id = ${org.orgId}`);
+    expect(await linksOf()).toHaveLength(1);
+    const other = await startOidcIdp({
+      clients: [
+        {
+          client_id: 'other',
+          client_secret: CLIENT.client_secret,
+          redirect_uris: [`http://localhost:3000/sso/${org.slug}/oidc/callback`],
+        },
+      ],
+    });
+    try {
+      expectStatus(
+        await as(t.app, org.owner).put(`/api/v1/orgs/${org.orgId}/sso/oidc`, {
+          issuer: other.issuer,
+          clientId: 'other',
+          clientSecret: CLIENT.client_secret,
+        }),
+        200,
+      );
+      expect(await linksOf()).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -15,6 +15,8 @@ const en = {
   ssoNotConnected: 'No identity provider is connected yet.',
   ssoProtocol: 'Protocol',
   ssoOneIdp: 'An organization has one identity provider: disconnect this one to use the other protocol.',
+  ssoOwnerOnly:
+    'Only an Owner can connect, change or disconnect the identity provider: it signs in as every member linked to it, Owners included.',
   ssoOtherProtocolConnected:
     'This organization already signs in with the other protocol: disconnect that identity provider first.',
   ssoIssuer: 'Issuer URL',
@@ -177,6 +179,8 @@ const es: Strings<typeof en>['es'] = {
   ssoConnected: 'Conectado con {{protocol}}.',
   ssoNotConnected: 'Aún no hay ningún proveedor de identidad conectado.',
   ssoProtocol: 'Protocolo',
+  ssoOwnerOnly:
+    'Solo un Propietario puede conectar, cambiar o desconectar el proveedor de identidad: inicia sesión por cada miembro vinculado a él, Propietarios incluidos.',
   ssoOneIdp:
     'Una organización tiene un único proveedor de identidad: desconecta este para usar el otro protocolo.',
   ssoOtherProtocolConnected:

@@ -28,7 +28,9 @@ export function ConnectionSection(props: {
   const { orgId, settings, oidc, saml } = props;
   const { t } = useTranslation();
   const me = useMe();
-  const slug = me.data?.memberships.find((m) => m.org.id === orgId)?.org.slug ?? '';
+  const membership = me.data?.memberships.find((m) => m.org.id === orgId);
+  const slug = membership?.org.slug ?? '';
+  const isOwner = membership?.role === 'owner';
   const connected: SsoProtocol | null = oidc ? 'oidc' : saml ? 'saml' : null;
   const [chosen, setChosen] = useState<SsoProtocol>(connected ?? 'oidc');
   const protocol = connected ?? chosen;
@@ -38,6 +40,11 @@ export function ConnectionSection(props: {
         <Text data-testid="sso-idp-state">
           {connected ? t('ssoConnected', { protocol: PROTOCOL_NAMES[connected] }) : t('ssoNotConnected')}
         </Text>
+        {membership && !isOwner && (
+          <Text size="sm" c="dimmed" data-testid="sso-owner-only">
+            {t('ssoOwnerOnly')}
+          </Text>
+        )}
         <Radio.Group
           label={t('ssoProtocol')}
           description={connected ? t('ssoOneIdp') : undefined}

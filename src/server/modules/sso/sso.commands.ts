@@ -3,13 +3,19 @@ import { ORGS_CACHE } from '../../platform/access/access.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
 import { pgErrorCode } from '../../platform/db/errors.ts';
-import { assertFound, ConflictError, ValidationError } from '../../platform/errors/app-error.ts';
+import {
+  assertFound,
+  ConflictError,
+  PermissionDeniedError,
+  ValidationError,
+} from '../../platform/errors/app-error.ts';
 import { WouldLockOutError } from '../organizations/index.ts';
 import { findRoleBySlug } from '../roles/index.ts';
 import {
   countGroupMappings,
   deleteGroupMapping,
   deleteOidc,
+  deleteOrgIdentities,
   deleteSaml,
   type Enforcement,
   findGroupMapping,
@@ -73,6 +79,22 @@ class DomainTakenError extends ConflictError {
 async function holdSso(ctx: CommandContext, orgId: string): Promise<void> {
   await lockSsoSettings(ctx.tx, orgId);
   await ctx.invalidate(ORGS_CACHE, orgId);
+}
+
+/**
+ * The identity provider signs in as every member linked to it, Owners included: connecting,
+ * changing or disconnecting it is an Owner's act (as on GitHub), though `sso:manage` covers the
+ * rest of SSO. An Admin who could point the org at an IdP of their own could sign in as its Owner.
+ */
+function assertOwnerForIdp(ctx: CommandContext): { orgId: string; orgName: string } {
+  const access = orgAccess(ctx);
+  if (access.roleSlug !== OWNER_ROLE) {
+    throw new PermissionDeniedError(
+      'sso:manage',
+      'Only an Owner may connect, change or disconnect the identity provider: it signs in as every member linked to it, Owners included.',
+    );
+  }
+  return access;
 }
 
 const ssoTarget = (orgId: string, orgName: string) => ({ type: 'sso', id: orgId, name: orgName });
@@ -214,7 +236,7 @@ export const saveOidc = defineCommand({
   action: 'sso.oidc_updated',
   permission: 'sso:manage',
   async run(ctx, input: OidcInput): Promise<void> {
-    const { orgId, orgName } = orgAccess(ctx);
+    const { orgId, orgName } = assertOwnerForIdp(ctx);
     await holdSso(ctx, orgId);
     if (await findSaml(ctx.tx, orgId)) throw new IdpConflictError('saml');
     const before = await findOidc(ctx.tx, orgId);
@@ -225,8 +247,12 @@ export const saveOidc = defineCommand({
       input.clientSecret !== undefined
         ? ctx.services.secrets.seal(input.clientSecret, clientSecretContext(orgId))
         : before!.clientSecret;
-    // Another IdP: what the one before signed in is not its word.
-    if (before && before.issuer !== input.issuer) await ctx.services.sessions.forgetSsoOrg(ctx, orgId);
+    // Another IdP: what the one before signed in is not its word, and its subjects (unique only
+    // per issuer) name nobody here: the links go too, and people link again on their next sign-in.
+    if (before && before.issuer !== input.issuer) {
+      await ctx.services.sessions.forgetSsoOrg(ctx, orgId);
+      await deleteOrgIdentities(ctx.tx, orgId, 'oidc');
+    }
     await upsertOidc(ctx.tx, orgId, {
       issuer: input.issuer,
       clientId: input.clientId,
@@ -250,7 +276,7 @@ export const removeOidc = defineCommand({
   action: 'sso.oidc_updated',
   permission: 'sso:manage',
   async run(ctx, _input: Record<string, never>): Promise<void> {
-    const { orgId, orgName } = orgAccess(ctx);
+    const { orgId, orgName } = assertOwnerForIdp(ctx);
     await holdSso(ctx, orgId);
     const before = await findOidc(ctx.tx, orgId);
     assertFound(before, 'OIDC connection');
@@ -275,13 +301,15 @@ export const saveSaml = defineCommand({
   action: 'sso.saml_updated',
   permission: 'sso:manage',
   async run(ctx, input: SamlInput & { fingerprints: string[] }): Promise<void> {
-    const { orgId, orgName } = orgAccess(ctx);
+    const { orgId, orgName } = assertOwnerForIdp(ctx);
     await holdSso(ctx, orgId);
     if (await findOidc(ctx.tx, orgId)) throw new IdpConflictError('oidc');
     const before = await findSaml(ctx.tx, orgId);
     const { fingerprints, ...values } = input;
-    if (before && before.idpEntityId !== values.idpEntityId)
+    if (before && before.idpEntityId !== values.idpEntityId) {
       await ctx.services.sessions.forgetSsoOrg(ctx, orgId);
+      await deleteOrgIdentities(ctx.tx, orgId, 'saml');
+    }
     await upsertSaml(ctx.tx, orgId, values);
     ctx.record({
       target: ssoTarget(orgId, orgName),
@@ -295,7 +323,7 @@ export const removeSaml = defineCommand({
   action: 'sso.saml_updated',
   permission: 'sso:manage',
   async run(ctx, _input: Record<string, never>): Promise<void> {
-    const { orgId, orgName } = orgAccess(ctx);
+    const { orgId, orgName } = assertOwnerForIdp(ctx);
     await holdSso(ctx, orgId);
     const before = await findSaml(ctx.tx, orgId);
     assertFound(before, 'SAML connection');

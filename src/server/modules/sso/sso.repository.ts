@@ -313,6 +313,13 @@ export async function deleteIdentity(tx: Executor, orgId: string, protocol: SsoP
     );
 }
 
+/** Forgets every link of the org's IdP of this protocol (the org moved to another IdP). */
+export async function deleteOrgIdentities(tx: Executor, orgId: string, protocol: SsoProtocol): Promise<void> {
+  await tx
+    .delete(ssoIdentities)
+    .where(and(eq(ssoIdentities.orgId, orgId), eq(ssoIdentities.protocol, protocol)));
+}
+
 /** Links the identity to the account; false when it was linked meanwhile (the caller retries). */
 export async function insertIdentity(
   tx: Executor,
