@@ -4,7 +4,8 @@ import { clientSecretContext } from './sso.commands.ts';
 import { purgeSsoRequests } from './sso.requests.repository.ts';
 import { ssoRoutes } from './sso.routes.ts';
 
-export { listUserIdentities } from './sso.repository.ts';
+export { findSsoSettings, listGroupMappings, listUserIdentities } from './sso.repository.ts';
+export { DEFAULT_SSO_ROLE, NO_PASSWORD } from './sso.signin.ts';
 
 // `gatehouse secrets rotate` re-seals the OIDC client secrets; the context names the org.
 registerSealedColumn({

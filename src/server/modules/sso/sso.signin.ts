@@ -83,7 +83,7 @@ export class SsoNotMemberError extends AppError {
  * Accounts made by SSO have no password: this is no argon2 hash, so no password ever matches it
  * (verifyPassword answers false). The person can set one with a password reset.
  */
-const NO_PASSWORD = '!sso';
+export const NO_PASSWORD = '!sso';
 
 /** The role a first sign-in gets: the first mapping (oldest first) whose group the IdP sent, else the default. */
 export async function roleForGroups(
