@@ -186,7 +186,8 @@ describe('gatehouse operator and break-glass', { timeout: 120_000 }, () => {
     });
     await verifiesFully(org.owner, org.orgId);
 
-    // Already an Owner: nothing to do, nothing recorded.
+    // Already an Owner: the role stays, but the day past the org's enforced SSO is granted again,
+    // and that grant is on the record as the operator's, with its reason.
     const again = await operator([
       'break-glass',
       '--org',
@@ -198,9 +199,15 @@ describe('gatehouse operator and break-glass', { timeout: 120_000 }, () => {
     ]);
     expect(again.code, again.out).toBe(0);
     expect(again.out).toContain('already an Owner');
-    expect(
-      (await orgEntries(org.owner, org.orgId)).filter((e) => e.action === 'member.break_glass'),
-    ).toHaveLength(1);
+    const glass = (await orgEntries(org.owner, org.orgId)).filter((e) => e.action === 'member.break_glass');
+    expect(glass).toHaveLength(2);
+    expect(glass[0]).toMatchObject({
+      actor: { type: 'operator', id: null, email: null },
+      target: { type: 'member', id: rescuer.userId, email: rescuer.email },
+      before: { role: 'owner' },
+      after: { role: 'owner', ssoBypassUntil: expect.any(String), reason: 'x' },
+    });
+    await verifiesFully(org.owner, org.orgId);
   });
 
   it('set-plan moves an organization to a paid plan, audited; an unknown plan, slug or email changes nothing (exit 2)', async () => {

@@ -33,12 +33,14 @@ import {
   SecondFactorStep,
   secondFactorBody,
 } from './second-factor.tsx';
+import { SsoRefusal, SsoSignIn } from './sso-signin.tsx';
 
 // The Team page, where an org opens, comes with the first load; the other pages load when visited.
 const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ default: m.ProfilePage })));
 const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default: m.RolesPage })));
 const PoliciesPage = lazy(() => import('./pages/Policies.tsx').then((m) => ({ default: m.PoliciesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
+const SsoPage = lazy(() => import('./pages/Sso.tsx').then((m) => ({ default: m.SsoPage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApplicationsPage = lazy(() =>
   import('./pages/Applications.tsx').then((m) => ({ default: m.ApplicationsPage })),
@@ -127,94 +129,101 @@ function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
     passkey.reset();
     submit.mutate();
   };
+  const query = new URLSearchParams(location.search);
+  // Sent back here by the server when a sign-in through an identity provider was refused.
+  const ssoError = mode === 'signin' ? query.get('sso_error') : null;
   return (
     <Centered w={380}>
-      <form onSubmit={onSubmit} noValidate>
-        <Stack>
-          <Group justify="space-between">
-            <Title order={1} size="h3">
-              {factor ? t('signInCodeTitle') : mode === 'signin' ? t('signIn') : t('signUp')}
-            </Title>
-            <LanguageSelect />
-          </Group>
-          {factor && (
-            <SecondFactorStep
-              factor={factor}
-              error={submit.error}
-              onChange={(next) => {
-                setFactor(next);
-                if (!submit.isPending) submit.reset();
-              }}
-            />
-          )}
-          {mode === 'signup' && !factor && (
-            <TextInput
-              label={t('name')}
-              required
-              value={form.name}
-              error={byField.name}
-              onChange={(e) => setForm({ ...form, name: e.currentTarget.value })}
-            />
-          )}
-          <Stack display={factor ? 'none' : undefined}>
-            <TextInput
-              label={t('email')}
-              type="email"
-              required
-              autoComplete="email"
-              value={form.email}
-              error={byField.email}
-              onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
-            />
-            <PasswordInput
-              label={t('password')}
-              required
-              autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
-              value={form.password}
-              error={byField.password}
-              onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
-            />
-            {mode === 'signin' && (
-              <Anchor component={Link} to="/forgot-password" size="sm">
-                {t('recoveryForgot')}
-              </Anchor>
-            )}
-          </Stack>
-          <ErrorText error={factor && isSecondFactorProblem(submit.error) ? null : rest} />
-          <Button type="submit" loading={submit.isPending}>
-            {factor ? t('signInVerify') : mode === 'signin' ? t('signIn') : t('signUp')}
-          </Button>
-          {mode === 'signin' && !factor && (
-            <>
-              <Divider label={t('passkeyOr')} labelPosition="center" />
-              <Button
-                variant="default"
-                loading={passkey.isPending}
-                aria-describedby="passkey-help"
-                onClick={() => {
-                  submit.reset();
-                  passkey.mutate();
+      <Stack>
+        <form onSubmit={onSubmit} noValidate>
+          <Stack>
+            <Group justify="space-between">
+              <Title order={1} size="h3">
+                {factor ? t('signInCodeTitle') : mode === 'signin' ? t('signIn') : t('signUp')}
+              </Title>
+              <LanguageSelect />
+            </Group>
+            {ssoError && !factor && <SsoRefusal code={ssoError} reason={query.get('sso_reason')} />}
+            {factor && (
+              <SecondFactorStep
+                factor={factor}
+                error={submit.error}
+                onChange={(next) => {
+                  setFactor(next);
+                  if (!submit.isPending) submit.reset();
                 }}
-              >
-                {t('passkeySignIn')}
-              </Button>
-              <Text size="xs" c="gray.7" id="passkey-help">
-                {t('passkeySignInHelp')}
-              </Text>
-              <PasskeyErrorText error={passkey.error} />
-            </>
-          )}
-          {factor ? null : mode === 'signin' ? (
-            <Anchor component={Link} to={`/signup${location.search}`}>
-              {t('noAccount')} {t('signUp')}
-            </Anchor>
-          ) : (
-            <Anchor component={Link} to={`/signin${location.search}`}>
-              {t('haveAccount')} {t('signIn')}
-            </Anchor>
-          )}
-        </Stack>
-      </form>
+              />
+            )}
+            {mode === 'signup' && !factor && (
+              <TextInput
+                label={t('name')}
+                required
+                value={form.name}
+                error={byField.name}
+                onChange={(e) => setForm({ ...form, name: e.currentTarget.value })}
+              />
+            )}
+            <Stack display={factor ? 'none' : undefined}>
+              <TextInput
+                label={t('email')}
+                type="email"
+                required
+                autoComplete="email"
+                value={form.email}
+                error={byField.email}
+                onChange={(e) => setForm({ ...form, email: e.currentTarget.value })}
+              />
+              <PasswordInput
+                label={t('password')}
+                required
+                autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+                value={form.password}
+                error={byField.password}
+                onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+              />
+              {mode === 'signin' && (
+                <Anchor component={Link} to="/forgot-password" size="sm">
+                  {t('recoveryForgot')}
+                </Anchor>
+              )}
+            </Stack>
+            <ErrorText error={factor && isSecondFactorProblem(submit.error) ? null : rest} />
+            <Button type="submit" loading={submit.isPending}>
+              {factor ? t('signInVerify') : mode === 'signin' ? t('signIn') : t('signUp')}
+            </Button>
+          </Stack>
+        </form>
+        {mode === 'signin' && !factor && (
+          <>
+            <Divider label={t('passkeyOr')} labelPosition="center" />
+            <Button
+              variant="default"
+              loading={passkey.isPending}
+              aria-describedby="passkey-help"
+              onClick={() => {
+                submit.reset();
+                passkey.mutate();
+              }}
+            >
+              {t('passkeySignIn')}
+            </Button>
+            <Text size="xs" c="gray.7" id="passkey-help">
+              {t('passkeySignInHelp')}
+            </Text>
+            <PasskeyErrorText error={passkey.error} />
+            <SsoSignIn email={form.email} next={query.get('next')} open={Boolean(ssoError)} />
+          </>
+        )}
+        {factor ? null : mode === 'signin' ? (
+          <Anchor component={Link} to={`/signup${location.search}`}>
+            {t('noAccount')} {t('signUp')}
+          </Anchor>
+        ) : (
+          <Anchor component={Link} to={`/signin${location.search}`}>
+            {t('haveAccount')} {t('signIn')}
+          </Anchor>
+        )}
+      </Stack>
     </Centered>
   );
 }
@@ -483,6 +492,7 @@ export function App() {
             <Route path="roles" element={<RolesPage />} />
             <Route path="policies" element={<PoliciesPage />} />
             <Route path="security" element={<SecurityPage />} />
+            <Route path="sso" element={<SsoPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
             <Route path="webhooks" element={<WebhooksPage />} />

@@ -24,11 +24,16 @@ const actions = {
   'join_request.denied': ['Request to join denied', 'Solicitud para unirse rechazada'],
   'member.invited': ['People invited', 'Personas invitadas'],
   'member.budget_set': ['Member budget set', 'Presupuesto de miembro fijado'],
+  // Also recorded for someone already an Owner: break-glass then grants the day past enforced SSO.
   'member.break_glass': [
-    'Made Owner by an operator (break-glass)',
-    'Hecho Propietario por un operador (acceso de emergencia)',
+    'Owner access given by an operator (break-glass)',
+    'Acceso de Propietario concedido por un operador (acceso de emergencia)',
   ],
   'member.left': ['Member left', 'Un miembro se fue'],
+  'member.provisioned': [
+    'Member added on first single sign-on',
+    'Miembro añadido en su primer inicio de sesión único',
+  ],
   'member.removed': ['Member removed', 'Miembro quitado'],
   'member.role_changed': ['Role changed', 'Rol cambiado'],
   'member.signed_in': ['Member signed in', 'Un miembro inició sesión'],
@@ -62,6 +67,17 @@ const actions = {
   'quota.threshold_reached': ['Token quota threshold reached', 'Umbral de la cuota de tokens alcanzado'],
   'quota.boosted': ['Quota boosted', 'Cuota ampliada'],
   'quota_alerts.updated': ['Quota alerts changed', 'Alertas de cuota cambiadas'],
+  'sso.updated': ['Single sign-on settings changed', 'Configuración del inicio de sesión único cambiada'],
+  'sso.oidc_updated': [
+    'OIDC identity provider connected, changed or removed',
+    'Proveedor de identidad OIDC conectado, cambiado o quitado',
+  ],
+  'sso.saml_updated': [
+    'SAML identity provider connected, changed or removed',
+    'Proveedor de identidad SAML conectado, cambiado o quitado',
+  ],
+  'sso.group_mapping_created': ['IdP group mapped to a role', 'Grupo del IdP asignado a un rol'],
+  'sso.group_mapping_deleted': ['IdP group mapping deleted', 'Asignación de grupo del IdP eliminada'],
   'slack.updated': ['Slack connection changed', 'Conexión con Slack cambiada'],
   'slack.deleted': ['Slack disconnected', 'Slack desconectado'],
   'user.notifications_updated': [
@@ -137,6 +153,8 @@ const targetTypes: Record<string, readonly [string, string]> = {
   remediation: ['Remediation', 'Corrección'],
   slack: ['Slack', 'Slack'],
   webhook: ['Webhook', 'Webhook'],
+  sso: ['Single sign-on', 'Inicio de sesión único'],
+  sso_group_mapping: ['IdP group mapping', 'Asignación de grupo del IdP'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -204,7 +222,56 @@ const fields: Record<string, readonly [string, string]> = {
   enabled: ['On', 'Activo'],
   previousSecretExpiresAt: ['Previous secret signs until', 'El secreto anterior firma hasta'],
   detail: ['Detail', 'Detalle'],
+  ssoBypassUntil: ['May pass enforced SSO until', 'Puede omitir el SSO obligatorio hasta'],
+  enforcement: ['Single sign-on', 'Inicio de sesión único'],
+  jitProvisioning: [
+    'Add people on their first sign-in (just-in-time)',
+    'Añadir personas en su primer inicio de sesión (just-in-time)',
+  ],
+  defaultRole: ['Role when no group matches', 'Rol si ningún grupo coincide'],
+  groupsAttribute: ['Groups attribute', 'Atributo de grupos'],
+  domains: ['Email domains', 'Dominios de correo'],
+  allowIdpInitiated: [
+    'Sign-ins started at the IdP allowed',
+    'Inicios de sesión iniciados en el IdP permitidos',
+  ],
+  issuer: ['Issuer', 'Emisor'],
+  clientId: ['Client ID', 'ID de cliente'],
+  clientSecretChanged: ['Client secret replaced', 'Secreto de cliente sustituido'],
+  idpEntityId: ['IdP entity ID', 'ID de entidad del IdP'],
+  idpSsoUrl: ['IdP sign-in URL', 'URL de inicio de sesión del IdP'],
+  idpMetadataUrl: ['IdP metadata URL', 'URL de metadatos del IdP'],
+  idpCertificates: ['IdP signing certificates', 'Certificados de firma del IdP'],
+  certificateFingerprints: ['Certificate fingerprints (SHA-256)', 'Huellas de los certificados (SHA-256)'],
+  idpGroup: ['IdP group', 'Grupo del IdP'],
+  roleName: ['Role', 'Rol'],
+  via: ['Added by', 'Añadido por'],
+  protocol: ['Protocol', 'Protocolo'],
+  orgId: ['Organization', 'Organización'],
+  subject: ['Identity at the IdP', 'Identidad en el IdP'],
+  linked: ['Account linked to the IdP identity', 'Cuenta vinculada a la identidad del IdP'],
+  accountCreated: ['Account created', 'Cuenta creada'],
 };
+
+/**
+ * Values of a few fields that are words of the server's (`via: 'jit'`), by `<field>_<value>`;
+ * others show as they are.
+ */
+const values: Record<string, readonly [string, string]> = {
+  method_password: ['Password', 'Contraseña'],
+  method_passkey: ['Passkey', 'Llave de acceso'],
+  method_sso: ['Single sign-on', 'Inicio de sesión único'],
+  protocol_oidc: ['OIDC', 'OIDC'],
+  protocol_saml: ['SAML', 'SAML'],
+  via_jit: ['Just-in-time provisioning', 'Alta automática (just-in-time)'],
+  via_invitation: ['Invitation', 'Invitación'],
+  enforcement_coexist: ['Alongside passwords', 'Junto a las contraseñas'],
+  enforcement_preferred: ['Preferred', 'Preferido'],
+  enforcement_enforced: ['Enforced', 'Obligatorio'],
+};
+
+/** Whether the console has words for this field's values (see `values`). */
+export const hasValueWords = (field: string, value: string): boolean => `${field}_${value}` in values;
 
 /** The i18n key of an action's, a target type's or a field's label. */
 export const auditKey = (prefix: string, raw: string) => `${prefix}_${raw.replace(/[^A-Za-z0-9_]/g, '_')}`;
@@ -222,6 +289,8 @@ function bundle(): Strings {
     auditNone: '—',
     auditAsRole: 'as {{role}}',
     auditIpNotAllowed: 'From an address outside the IP allowlist',
+    auditByIdpGroup: 'by the IdP group {{group}}',
+    auditSignedInWith: 'with {{method}}',
   };
   const es: Record<string, string> = {
     auditSystem: 'Sistema',
@@ -234,11 +303,14 @@ function bundle(): Strings {
     auditNone: '—',
     auditAsRole: 'como {{role}}',
     auditIpNotAllowed: 'Desde una dirección fuera de la lista de IP permitidas',
+    auditByIdpGroup: 'por el grupo del IdP {{group}}',
+    auditSignedInWith: 'con {{method}}',
   };
   for (const [prefix, table] of [
     ['auditAction', actions],
     ['auditType', targetTypes],
     ['auditField', fields],
+    ['auditValue', values],
   ] as const) {
     for (const [raw, [english, spanish]] of Object.entries(table)) {
       en[key(prefix, raw)] = english;

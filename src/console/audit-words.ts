@@ -2,7 +2,7 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import type { TFunction } from 'i18next';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
-import { auditKey as key } from './audit-words.strings.ts';
+import { hasValueWords, auditKey as key } from './audit-words.strings.ts';
 import { type CatalogWords, useCatalogWords } from './catalog-words.ts';
 import { type Formats, useFormat } from './format.ts';
 import { MEMBERS_PAGE, membersQuery, meQuery } from './queries.ts';
@@ -164,6 +164,22 @@ export function summaryWords(e: AuditEvent, w: AuditWords): string {
       const role = roleIn(after, w) ?? roleIn(before, w);
       return role ? `${people} (${w.t('auditAsRole', { role })})` : people;
     }
+    case 'member.provisioned': {
+      const role = roleIn(after, w);
+      const group = text(after.idpGroup);
+      const as = role ? w.t('auditAsRole', { role }) : '';
+      return group ? `${as} ${w.t('auditByIdpGroup', { group })}`.trim() : as;
+    }
+    case 'user.signed_in':
+    case 'member.signed_in': {
+      const method = text(after.method);
+      if (!method) return '';
+      const protocol = text(after.protocol);
+      const how = valueWords('method', method, after, w);
+      return w.t('auditSignedInWith', {
+        method: protocol ? `${how} (${valueWords('protocol', protocol, after, w)})` : how,
+      });
+    }
     case 'access.denied': {
       // Refused by the org's policy, not for want of the permission the route asks for.
       if (after.reason === 'ip_not_allowed') return w.t('auditIpNotAllowed');
@@ -184,6 +200,11 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 function valueWords(field: string, value: unknown, side: Record<string, unknown>, w: AuditWords): string {
   if (value === null || value === undefined) return w.t('auditNone');
   if (field === 'role' && typeof value === 'string') return w.catalog.roleName(value, text(side.roleName));
+  if (field === 'defaultRole' && typeof value === 'string') return w.catalog.roleName(value);
+  if (field === 'orgId' && typeof value === 'string') return w.orgName(value) ?? short(value);
+  if (typeof value === 'string' && hasValueWords(field, value)) {
+    return w.t(key('auditValue', `${field}_${value}`), { defaultValue: value });
+  }
   if ((field === 'owner' || field === 'userId' || field === 'assigneeId') && typeof value === 'string') {
     return w.memberOf(value)?.email ?? short(value);
   }

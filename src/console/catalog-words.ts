@@ -1,3 +1,4 @@
+import type { TFunction } from 'i18next';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { BUILTIN_ROLE_SLUGS } from '../contracts/roles.ts';
@@ -21,16 +22,18 @@ export interface CatalogWords {
   permission(key: string, fallback?: string): string;
 }
 
+/** The catalog's words through one translation function (the hook's, or a test's instance). */
+export function catalogWordsOf(t: TFunction): CatalogWords {
+  return {
+    roleName: (slug, name) => (isBuiltinRole(slug) ? t(roleKey(slug, 'name')) : name || slug),
+    roleDescription: (slug, description) =>
+      isBuiltinRole(slug) ? t(roleKey(slug, 'description')) : (description ?? ''),
+    permission: (key, fallback) => t(permissionKey(key), { defaultValue: fallback ?? key }),
+  };
+}
+
 export function useCatalogWords(): CatalogWords {
   const { t, i18n } = useTranslation();
   // biome-ignore lint/correctness/useExhaustiveDependencies: the words change with the language
-  return useMemo(
-    () => ({
-      roleName: (slug, name) => (isBuiltinRole(slug) ? t(roleKey(slug, 'name')) : name || slug),
-      roleDescription: (slug, description) =>
-        isBuiltinRole(slug) ? t(roleKey(slug, 'description')) : (description ?? ''),
-      permission: (key, fallback) => t(permissionKey(key), { defaultValue: fallback ?? key }),
-    }),
-    [t, i18n.language],
-  );
+  return useMemo(() => catalogWordsOf(t), [t, i18n.language]);
 }

@@ -1,4 +1,17 @@
-import { Alert, Box, Button, Group, Loader, Modal, type ModalProps, Stack, Text, Title } from '@mantine/core';
+import {
+  Alert,
+  Box,
+  Button,
+  Code,
+  CopyButton,
+  Group,
+  Loader,
+  Modal,
+  type ModalProps,
+  Stack,
+  Text,
+  Title,
+} from '@mantine/core';
 import { Component, type ReactNode, Suspense, useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
@@ -53,6 +66,8 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
   loading?: boolean;
   error?: unknown;
+  /** Per problem code, the page's own sentence for a refusal (see describeProblem). */
+  errorWords?: Partial<Record<string, string>>;
   /** The action makes someone else an owner (how an `org_limit` refusal is worded). */
   grantee?: boolean;
   /** Further fields the action needs (a password, a role to move members to). */
@@ -64,7 +79,11 @@ export function ConfirmDialog(props: {
       <Stack>
         {typeof props.message === 'string' ? <Text>{props.message}</Text> : props.message}
         {props.children}
-        <ErrorText error={props.error} grantee={props.grantee ?? false} />
+        <ErrorText
+          error={props.error}
+          grantee={props.grantee ?? false}
+          {...(props.errorWords ? { words: props.errorWords } : {})}
+        />
         <DialogActions
           onCancel={props.onCancel}
           onConfirm={props.onConfirm}
@@ -211,5 +230,37 @@ export function LoadMore({
     <Button variant="default" onClick={() => list.fetchNextPage()} loading={list.isFetchingNextPage}>
       {t('loadMore')}
     </Button>
+  );
+}
+
+/**
+ * A value to copy elsewhere (a URL to register at another service): its label, the value as code,
+ * and a Copy button named by the label.
+ */
+export function CopyValue({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  const { t } = useTranslation();
+  return (
+    <Stack gap={2}>
+      <Text size="sm" fw={500}>
+        {label}
+      </Text>
+      <Group gap="xs" wrap="nowrap" align="flex-start">
+        <Code data-testid={testId} style={{ wordBreak: 'break-all' }}>
+          {value}
+        </Code>
+        <CopyButton value={value}>
+          {({ copied, copy }) => (
+            <Button
+              size="xs"
+              variant="default"
+              onClick={copy}
+              aria-label={copied ? t('copied') : t('copyNamed', { what: label })}
+            >
+              {copied ? t('copied') : t('copy')}
+            </Button>
+          )}
+        </CopyButton>
+      </Group>
+    </Stack>
   );
 }

@@ -56,3 +56,16 @@ export function safeNext(next: string | null): string {
     return '/';
   }
 }
+
+/**
+ * Where a browser starts signing in through an organization's identity provider: the server's
+ * `loginUrl` (from discovery, the SSO settings or a `sso_required` problem), with `next` (where to
+ * land afterwards, a path of this console) and `purpose` (`test`: an admin's test sign-in) added.
+ * A full-page navigation, never a fetch: the IdP's pages are the browser's to visit.
+ */
+export function ssoLoginHref(loginUrl: string, options: { next?: string | null; purpose?: 'test' } = {}) {
+  const url = new URL(loginUrl, window.location.origin);
+  if (options.next) url.searchParams.set('next', safeNext(options.next));
+  if (options.purpose) url.searchParams.set('purpose', options.purpose);
+  return url.origin === window.location.origin ? `${url.pathname}${url.search}` : url.href;
+}

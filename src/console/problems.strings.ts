@@ -58,7 +58,8 @@ const en = {
   problem_sso_link_required:
     'An account with this email already exists. Sign in to it with your password or passkey first, then sign in with SSO again to link the two.',
   problem_idp_unreachable_title: 'The identity provider could not be reached',
-  problem_idp_unreachable: 'Check the address you entered, and that the identity provider is reachable from this server.',
+  problem_idp_unreachable:
+    'Check the address you entered, and that the identity provider is reachable from this server.',
   problem_idp_invalid_title: 'The identity provider’s configuration is not valid',
   problem_idp_invalid: 'Check the issuer or the metadata you entered; the reason is shown below.',
   problem_would_lock_out_title: 'This would lock you out',
@@ -67,6 +68,102 @@ const en = {
     'Your own address ({{address}}) is not in the new allowlist, so saving it would lock you out. Add it, or a block that contains it, then save.',
   problem_would_lock_out_two_factor:
     'You use neither two-factor authentication nor a passkey sign-in yourself, so requiring it would lock you out. Turn two-factor authentication on for your account, or sign in with a passkey, first.',
+  problem_would_lock_out_sso:
+    'You are not signed in through this organization’s identity provider, so enforcing SSO would lock you out. Sign in with SSO first (Test sign-in shows whether it works), then enforce it.',
+  problem_conflict_domain:
+    'The domain {{domain}} already points at another organization’s single sign-on. Remove it from the list, or ask that organization to release it.',
+  problem_sso_failed_state_mismatch:
+    'The answer did not match a sign-in started in this browser, or the sign-in took too long. Start again.',
+  problem_sso_failed_nonce_mismatch:
+    'The identity provider’s answer was not for this sign-in (its nonce did not match). Start again.',
+  problem_sso_failed_issuer_mismatch:
+    'The answer came from another identity provider than the one configured (issuer). Ask an Admin to check the issuer in the SSO settings.',
+  problem_sso_failed_idp_error:
+    'The identity provider refused the sign-in or reported an error. Check there that you may use this application, then try again.',
+  problem_sso_failed_invalid_grant:
+    'The identity provider refused the sign-in code (already used, or expired). Start again.',
+  problem_sso_failed_invalid_client:
+    'The identity provider refused Gatehouse’s client ID or client secret. An Admin needs to check them in the SSO settings.',
+  problem_sso_failed_token_error:
+    'The identity provider’s token endpoint refused the request. An Admin needs to check the SSO settings.',
+  problem_sso_failed_id_token_invalid:
+    'The identity provider’s ID token could not be verified (its signature, audience or validity). An Admin needs to check the SSO settings.',
+  problem_sso_failed_userinfo_invalid:
+    'The identity provider’s user information could not be read for this sign-in. Start again.',
+  problem_sso_failed_response_invalid:
+    'The identity provider answered with something its protocol does not allow. An Admin needs to check the identity provider.',
+  problem_sso_failed_idp_unreachable:
+    'The identity provider could not be reached from Gatehouse. Try again in a moment.',
+  problem_sso_failed_signature:
+    'The answer is not signed by a certificate configured for this identity provider. An Admin needs to check its certificates in the SSO settings.',
+  problem_sso_failed_audience:
+    'The answer is meant for another service provider (audience). An Admin needs to check the entity ID given to the identity provider.',
+  problem_sso_failed_recipient:
+    'The answer is addressed to another sign-in URL (recipient). An Admin needs to check the ACS URL given to the identity provider.',
+  problem_sso_failed_expired:
+    'The answer is outside its validity window: it expired, or the clocks disagree. Start again.',
+  problem_sso_failed_replay: 'This answer was already used. Start the sign-in again.',
+  problem_sso_failed_unknown_request:
+    'The answer does not match a sign-in started in this browser, or the sign-in took too long. Start again.',
+  problem_sso_failed_unsolicited:
+    'The identity provider sent an answer Gatehouse did not ask for. Start signing in from Gatehouse, or ask an Admin to allow sign-ins started at the identity provider.',
+  problem_sso_failed_issuer:
+    'The answer comes from another identity provider than the one configured (issuer). An Admin needs to check the SSO settings.',
+  problem_sso_failed_idp_refused: 'The identity provider refused the sign-in.',
+  problem_sso_failed_unsupported:
+    'The answer uses a form Gatehouse does not support (an encrypted assertion). An Admin needs to turn assertion encryption off at the identity provider.',
+  problem_sso_failed_malformed: 'The answer could not be read as a SAML response. Start again.',
+  problem_sso_failed_org_gone: 'This organization no longer exists.',
+  problem_sso_failed_no_email:
+    'Your identity provider sent no email address for you. Ask an Admin to have it send one.',
+  problem_sso_failed_email_unverified:
+    'Your identity provider does not vouch for your email address, so it cannot sign you in here. Ask an Admin to check the identity provider.',
+  problem_sso_failed_account_disabled: 'This account is disabled.',
+  problem_sso_failed_not_member:
+    'Your identity provider vouched for you, but you are not a member of this organization and it does not add people on their first sign-in. Ask an Admin to invite you.',
+  problem_sso_failed_raced: 'Another sign-in of the same person happened at the same moment. Try again.',
+  problem_sso_failed_no_role:
+    'The role new members get through single sign-on no longer exists. Ask an Admin to choose another in the SSO settings.',
+  problem_sso_failed_owner_role:
+    'Single sign-on never makes anyone an Owner. Ask an Admin to choose another role in the SSO settings.',
+  problem_idp_reason_not_allowed:
+    'Gatehouse does not send requests to this address (a private or local network). Use the identity provider’s public address, or ask the operator to allow it (OUTBOUND_ALLOWLIST).',
+  problem_idp_reason_dns: 'Its host name does not resolve. Check the address.',
+  problem_idp_reason_connect:
+    'No connection could be made. Check the address, and that the identity provider is running.',
+  problem_idp_reason_tls: 'The secure connection failed. Check the identity provider’s certificate.',
+  problem_idp_reason_timeout: 'It did not answer in time. Try again in a moment.',
+  problem_idp_reason_too_large: 'Its answer is too large: give the metadata of this one identity provider.',
+  problem_idp_reason_protocol: 'Its answer is not valid HTTP. Check the address.',
+  problem_idp_reason_http_status:
+    'Its discovery document (/.well-known/openid-configuration) answered with an error. Check the issuer.',
+  problem_idp_reason_redirect: 'The address answered with a redirect: give the address it redirects to.',
+  problem_idp_reason_status: 'The metadata URL answered with an error. Check the address.',
+  problem_idp_reason_issuer_invalid:
+    'The issuer must be a full address with no query, fragment, user name or password.',
+  problem_idp_reason_issuer_not_https: 'The issuer must be an https:// address.',
+  problem_idp_reason_not_discovery_document:
+    'The issuer serves no OpenID Connect discovery document. Check the issuer.',
+  problem_idp_reason_issuer_mismatch:
+    'The discovery document names another issuer. Enter the issuer exactly as the identity provider names it (with or without the final slash).',
+  problem_idp_reason_missing_endpoint:
+    'The discovery document lacks an endpoint Gatehouse needs (authorization, token or keys).',
+  problem_idp_reason_endpoint_invalid: 'An endpoint in the discovery document is not a usable address.',
+  problem_idp_reason_code_flow_unsupported:
+    'The identity provider does not offer the authorization code flow.',
+  problem_idp_reason_client_auth_unsupported:
+    'The identity provider accepts neither client_secret_basic nor client_secret_post to authenticate clients.',
+  problem_idp_reason_doctype: 'Metadata with a DOCTYPE is refused.',
+  problem_idp_reason_not_xml: 'The metadata is empty, or not XML.',
+  problem_idp_reason_no_idp: 'The metadata describes no identity provider (IDPSSODescriptor).',
+  problem_idp_reason_several_idps:
+    'The metadata describes several identity providers: give the metadata of one.',
+  problem_idp_reason_no_entity_id: 'The metadata names no entity ID.',
+  problem_idp_reason_no_sso_url:
+    'The metadata names no single sign-on URL (HTTP-Redirect or HTTP-POST binding).',
+  problem_idp_reason_bad_sso_url: 'The single sign-on URL is not an http(s) address.',
+  problem_idp_reason_no_certificate: 'The metadata holds no signing certificate.',
+  problem_idp_reason_bad_certificate: 'A certificate in the metadata is not a valid X.509 certificate.',
   problem_not_found_title: 'Not found',
   problem_not_found:
     'It may have been removed, or you may no longer have access. Reload the page to see what is there now.',
@@ -180,6 +277,8 @@ const en = {
   field_same_password: 'Must differ from your current password.',
   field_unknown_role: 'Choose a role of this organization.',
   field_invalid: 'This value is not accepted.',
+  field_not_owner: 'An identity provider never makes anyone an Owner: choose another role.',
+  field_not_certificate: 'This is not an X.509 certificate in PEM form (-----BEGIN CERTIFICATE----- …).',
   field_cidr_invalid:
     '“{{value}}” is not an IP address or a CIDR block (like 203.0.113.0/24 or 2001:db8::/32).',
   field_cidr_host_bits:
@@ -249,7 +348,8 @@ const es: Strings<typeof en>['es'] = {
   problem_sso_link_required:
     'Ya existe una cuenta con este correo. Inicia sesión en ella con tu contraseña o llave de acceso y después vuelve a iniciar sesión con SSO para vincularlas.',
   problem_idp_unreachable_title: 'No se pudo contactar con el proveedor de identidad',
-  problem_idp_unreachable: 'Comprueba la dirección que indicaste y que el proveedor de identidad sea accesible desde este servidor.',
+  problem_idp_unreachable:
+    'Comprueba la dirección que indicaste y que el proveedor de identidad sea accesible desde este servidor.',
   problem_idp_invalid_title: 'La configuración del proveedor de identidad no es válida',
   problem_idp_invalid: 'Comprueba el emisor o los metadatos que indicaste; el motivo se muestra abajo.',
   problem_would_lock_out_title: 'Esto te dejaría fuera',
@@ -258,6 +358,106 @@ const es: Strings<typeof en>['es'] = {
     'Tu propia dirección ({{address}}) no está en la nueva lista, así que guardarla te dejaría fuera. Añádela, o un bloque que la contenga, y guarda.',
   problem_would_lock_out_two_factor:
     'Tú no usas la verificación en dos pasos ni has iniciado sesión con una llave de acceso, así que exigirla te dejaría fuera. Activa primero la verificación en dos pasos en tu cuenta o inicia sesión con una llave de acceso.',
+  problem_would_lock_out_sso:
+    'No has iniciado sesión mediante el proveedor de identidad de esta organización, así que exigir el SSO te dejaría fuera. Inicia sesión con SSO primero (el inicio de sesión de prueba muestra si funciona) y después exígelo.',
+  problem_conflict_domain:
+    'El dominio {{domain}} ya apunta al inicio de sesión único de otra organización. Quítalo de la lista o pide a esa organización que lo libere.',
+  problem_sso_failed_state_mismatch:
+    'La respuesta no corresponde a un inicio de sesión empezado en este navegador, o tardó demasiado. Vuelve a empezar.',
+  problem_sso_failed_nonce_mismatch:
+    'La respuesta del proveedor de identidad no era para este inicio de sesión (el nonce no coincide). Vuelve a empezar.',
+  problem_sso_failed_issuer_mismatch:
+    'La respuesta vino de un proveedor de identidad distinto del configurado (emisor). Pide a un Administrador que revise el emisor en la configuración del SSO.',
+  problem_sso_failed_idp_error:
+    'El proveedor de identidad rechazó el inicio de sesión o informó de un error. Comprueba allí que puedes usar esta aplicación y vuelve a intentarlo.',
+  problem_sso_failed_invalid_grant:
+    'El proveedor de identidad rechazó el código de inicio de sesión (ya usado o caducado). Vuelve a empezar.',
+  problem_sso_failed_invalid_client:
+    'El proveedor de identidad rechazó el ID o el secreto de cliente de Gatehouse. Un Administrador debe revisarlos en la configuración del SSO.',
+  problem_sso_failed_token_error:
+    'El endpoint de tokens del proveedor de identidad rechazó la solicitud. Un Administrador debe revisar la configuración del SSO.',
+  problem_sso_failed_id_token_invalid:
+    'No se pudo verificar el token de ID del proveedor de identidad (firma, audiencia o validez). Un Administrador debe revisar la configuración del SSO.',
+  problem_sso_failed_userinfo_invalid:
+    'No se pudo leer la información del usuario del proveedor de identidad para este inicio de sesión. Vuelve a empezar.',
+  problem_sso_failed_response_invalid:
+    'El proveedor de identidad respondió con algo que su protocolo no permite. Un Administrador debe revisar el proveedor de identidad.',
+  problem_sso_failed_idp_unreachable:
+    'No se pudo contactar con el proveedor de identidad desde Gatehouse. Vuelve a intentarlo en un momento.',
+  problem_sso_failed_signature:
+    'La respuesta no está firmada por un certificado configurado para este proveedor de identidad. Un Administrador debe revisar sus certificados en la configuración del SSO.',
+  problem_sso_failed_audience:
+    'La respuesta es para otro proveedor de servicios (audiencia). Un Administrador debe revisar el ID de entidad dado al proveedor de identidad.',
+  problem_sso_failed_recipient:
+    'La respuesta va dirigida a otra URL de inicio de sesión (destinatario). Un Administrador debe revisar la URL de ACS dada al proveedor de identidad.',
+  problem_sso_failed_expired:
+    'La respuesta está fuera de su periodo de validez: caducó o los relojes no coinciden. Vuelve a empezar.',
+  problem_sso_failed_replay: 'Esta respuesta ya se usó. Vuelve a iniciar sesión.',
+  problem_sso_failed_unknown_request:
+    'La respuesta no corresponde a un inicio de sesión empezado en este navegador, o tardó demasiado. Vuelve a empezar.',
+  problem_sso_failed_unsolicited:
+    'El proveedor de identidad envió una respuesta que Gatehouse no pidió. Inicia sesión desde Gatehouse, o pide a un Administrador que permita los inicios de sesión empezados en el proveedor de identidad.',
+  problem_sso_failed_issuer:
+    'La respuesta viene de un proveedor de identidad distinto del configurado (emisor). Un Administrador debe revisar la configuración del SSO.',
+  problem_sso_failed_idp_refused: 'El proveedor de identidad rechazó el inicio de sesión.',
+  problem_sso_failed_unsupported:
+    'La respuesta usa una forma que Gatehouse no admite (una aserción cifrada). Un Administrador debe desactivar el cifrado de aserciones en el proveedor de identidad.',
+  problem_sso_failed_malformed: 'La respuesta no se pudo leer como una respuesta SAML. Vuelve a empezar.',
+  problem_sso_failed_org_gone: 'Esta organización ya no existe.',
+  problem_sso_failed_no_email:
+    'Tu proveedor de identidad no envió ninguna dirección de correo tuya. Pide a un Administrador que haga que la envíe.',
+  problem_sso_failed_email_unverified:
+    'Tu proveedor de identidad no garantiza tu dirección de correo, así que no puede iniciar tu sesión aquí. Pide a un Administrador que revise el proveedor de identidad.',
+  problem_sso_failed_account_disabled: 'Esta cuenta está desactivada.',
+  problem_sso_failed_not_member:
+    'Tu proveedor de identidad respondió por ti, pero no eres miembro de esta organización y esta no añade personas en su primer inicio de sesión. Pide a un Admin que te invite.',
+  problem_sso_failed_raced:
+    'Otro inicio de sesión de la misma persona ocurrió en ese mismo momento. Vuelve a intentarlo.',
+  problem_sso_failed_no_role:
+    'El rol que reciben los miembros nuevos mediante el inicio de sesión único ya no existe. Pide a un Administrador que elija otro en la configuración del SSO.',
+  problem_sso_failed_owner_role:
+    'El inicio de sesión único nunca hace Propietario a nadie. Pide a un Administrador que elija otro rol en la configuración del SSO.',
+  problem_idp_reason_not_allowed:
+    'Gatehouse no envía solicitudes a esta dirección (una red privada o local). Usa la dirección pública del proveedor de identidad, o pide al operador que la permita (OUTBOUND_ALLOWLIST).',
+  problem_idp_reason_dns: 'Su nombre de host no se resuelve. Comprueba la dirección.',
+  problem_idp_reason_connect:
+    'No se pudo establecer la conexión. Comprueba la dirección y que el proveedor de identidad esté en marcha.',
+  problem_idp_reason_tls: 'La conexión segura falló. Revisa el certificado del proveedor de identidad.',
+  problem_idp_reason_timeout: 'No respondió a tiempo. Vuelve a intentarlo en un momento.',
+  problem_idp_reason_too_large:
+    'Su respuesta es demasiado grande: da los metadatos de este único proveedor de identidad.',
+  problem_idp_reason_protocol: 'Su respuesta no es HTTP válido. Comprueba la dirección.',
+  problem_idp_reason_http_status:
+    'Su documento de descubrimiento (/.well-known/openid-configuration) respondió con un error. Comprueba el emisor.',
+  problem_idp_reason_redirect:
+    'La dirección respondió con una redirección: da la dirección a la que redirige.',
+  problem_idp_reason_status: 'La URL de metadatos respondió con un error. Comprueba la dirección.',
+  problem_idp_reason_issuer_invalid:
+    'El emisor debe ser una dirección completa sin consulta, fragmento, usuario ni contraseña.',
+  problem_idp_reason_issuer_not_https: 'El emisor debe ser una dirección https://.',
+  problem_idp_reason_not_discovery_document:
+    'El emisor no sirve un documento de descubrimiento de OpenID Connect. Comprueba el emisor.',
+  problem_idp_reason_issuer_mismatch:
+    'El documento de descubrimiento nombra otro emisor. Escribe el emisor tal como lo nombra el proveedor de identidad (con o sin la barra final).',
+  problem_idp_reason_missing_endpoint:
+    'Al documento de descubrimiento le falta un endpoint que Gatehouse necesita (autorización, tokens o claves).',
+  problem_idp_reason_endpoint_invalid:
+    'Un endpoint del documento de descubrimiento no es una dirección utilizable.',
+  problem_idp_reason_code_flow_unsupported:
+    'El proveedor de identidad no ofrece el flujo de código de autorización.',
+  problem_idp_reason_client_auth_unsupported:
+    'El proveedor de identidad no acepta ni client_secret_basic ni client_secret_post para autenticar clientes.',
+  problem_idp_reason_doctype: 'Se rechazan los metadatos con DOCTYPE.',
+  problem_idp_reason_not_xml: 'Los metadatos están vacíos o no son XML.',
+  problem_idp_reason_no_idp: 'Los metadatos no describen ningún proveedor de identidad (IDPSSODescriptor).',
+  problem_idp_reason_several_idps:
+    'Los metadatos describen varios proveedores de identidad: da los metadatos de uno solo.',
+  problem_idp_reason_no_entity_id: 'Los metadatos no nombran ningún ID de entidad.',
+  problem_idp_reason_no_sso_url:
+    'Los metadatos no nombran ninguna URL de inicio de sesión único (enlace HTTP-Redirect o HTTP-POST).',
+  problem_idp_reason_bad_sso_url: 'La URL de inicio de sesión único no es una dirección http(s).',
+  problem_idp_reason_no_certificate: 'Los metadatos no contienen ningún certificado de firma.',
+  problem_idp_reason_bad_certificate: 'Un certificado de los metadatos no es un certificado X.509 válido.',
   problem_not_found_title: 'No encontrado',
   problem_not_found:
     'Puede que se haya eliminado o que ya no tengas acceso. Recarga la página para ver lo que hay ahora.',
@@ -372,6 +572,8 @@ const es: Strings<typeof en>['es'] = {
   field_same_password: 'Debe ser distinta de tu contraseña actual.',
   field_unknown_role: 'Elige un rol de esta organización.',
   field_invalid: 'Este valor no se acepta.',
+  field_not_owner: 'Un proveedor de identidad nunca hace Propietario a nadie: elige otro rol.',
+  field_not_certificate: 'No es un certificado X.509 en formato PEM (-----BEGIN CERTIFICATE----- …).',
   field_cidr_invalid:
     '«{{value}}» no es una dirección IP ni un bloque CIDR (como 203.0.113.0/24 o 2001:db8::/32).',
   field_cidr_host_bits:

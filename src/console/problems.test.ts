@@ -174,4 +174,53 @@ describe('the console says problems in words', () => {
     expect(split.rest).toBe(error);
     expect(fieldErrors(en.t, error, ['emails', 'other']).rest).toBeNull();
   });
+  it('says why single sign-on was refused, from the reason the server gives, in both languages', () => {
+    const refused = (code: string, params: Record<string, unknown> = {}) =>
+      new ApiError(400, code, 'x', [], undefined, undefined, params);
+    // A sign-in the IdP's answer did not complete (also what the sign-in page gets in its query).
+    expect(describeProblem(en.t, refused('sso_failed', { reason: 'email_unverified' })).message).toBe(
+      'Your identity provider does not vouch for your email address, so it cannot sign you in here. Ask an Admin to check the identity provider.',
+    );
+    expect(describeProblem(es.t, refused('sso_failed', { reason: 'signature' })).message).toMatch(
+      /^La respuesta no está firmada/,
+    );
+    // A reason the console has no words for: the general sentence, never the raw reason.
+    expect(describeProblem(en.t, refused('sso_failed', { reason: 'brand_new' })).message).toBe(
+      en.t('problem_sso_failed'),
+    );
+    // An IdP the server could not reach or use, on saving its settings.
+    expect(describeProblem(en.t, refused('idp_invalid', { reason: 'issuer_mismatch' })).message).toMatch(
+      /^The discovery document names another issuer/,
+    );
+    expect(describeProblem(es.t, refused('idp_unreachable', { reason: 'not_allowed' })).message).toMatch(
+      /^Gatehouse no envía solicitudes a esta dirección/,
+    );
+    // Enforcing SSO from a session not signed in through the IdP.
+    expect(
+      describeProblem(
+        en.t,
+        new ApiError(409, 'would_lock_out', 'x', [], undefined, undefined, {
+          reason: 'sso',
+        }),
+      ).message,
+    ).toMatch(/^You are not signed in through this organization’s identity provider/);
+    // A domain another org holds is named; a page's own words for a general code win otherwise.
+    expect(describeProblem(en.t, refused('conflict', { domain: 'acme.test' })).message).toMatch(
+      /^The domain acme\.test already points at another organization/,
+    );
+    expect(
+      describeProblem(en.t, refused('conflict'), { words: { conflict: 'Mapped already.' } }).message,
+    ).toBe('Mapped already.');
+  });
+
+  it('has words for every field message the SSO routes raise themselves', () => {
+    for (const message of [
+      'cannot be Owner',
+      'is not an X.509 certificate in PEM form',
+      'must be an http(s) URL',
+    ]) {
+      expect(describeField(en.t, { field: '/body/x', message })).not.toBe(en.t('field_invalid'));
+      expect(describeField(es.t, { field: '/body/x', message })).not.toBe(es.t('field_invalid'));
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Text } from '@mantine/core';
+import { Alert, Anchor, Button, Text } from '@mantine/core';
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
@@ -6,6 +6,7 @@ import { type Entitlements, PLAN_CATALOG, PLANS } from '../contracts/plans.ts';
 import { type FieldError, PROBLEM_CODES } from '../contracts/problems.ts';
 import { ApiError } from './api.ts';
 import { permissionKey } from './catalog-words.strings.ts';
+import { ssoLoginHref } from './hooks.ts';
 
 /**
  * The one place the console turns a problem the API answered with into words: the `code` becomes a
@@ -43,6 +44,11 @@ export function describeProblem(
     feature?: PlanFeature;
     /** The action makes someone else an owner: an `org_limit` is about them, not the reader. */
     grantee?: boolean;
+    /**
+     * Per problem code, the page's own sentence, where the page knows what a general code
+     * (`conflict`) means for the action it took.
+     */
+    words?: Partial<Record<string, string>>;
   } = {},
 ): { title: string; message: string; requestId?: string } {
   if (!(error instanceof ApiError)) {
@@ -53,7 +59,11 @@ export function describeProblem(
   let code = KNOWN.has(error.code) ? error.code : error.status >= 500 ? 'internal_error' : 'unknown';
   if (code === 'org_limit' && context.grantee) code = 'org_limit_grantee';
   let message = t(`problem_${code}`);
-  if (code === 'plan_limit' && context.feature) {
+  const reason = typeof error.params.reason === 'string' ? error.params.reason.replace(/\W/g, '') : '';
+  const own = context.words?.[error.code];
+  if (own) {
+    message = own;
+  } else if (code === 'plan_limit' && context.feature) {
     const plan = planAllowing(context.feature);
     if (plan) message = t('problem_plan_limit_feature', { feature: t(`feature_${context.feature}`), plan });
   } else if (code === 'rate_limited' && error.retryAfter) {
@@ -71,6 +81,12 @@ export function describeProblem(
       address: String(error.params.address ?? ''),
       defaultValue: message,
     });
+  } else if ((code === 'sso_failed' || code === 'idp_invalid' || code === 'idp_unreachable') && reason) {
+    // Why the IdP's answer or configuration was refused, when the console has words for it.
+    const prefix = code === 'sso_failed' ? 'problem_sso_failed' : 'problem_idp_reason';
+    message = t(`${prefix}_${reason}`, { defaultValue: message });
+  } else if (code === 'conflict' && typeof error.params.domain === 'string') {
+    message = t('problem_conflict_domain', { domain: error.params.domain });
   } else if (code === 'role_in_use') {
     const { members, invitations, tokens } = error.params;
     if ([members, invitations, tokens].every((n) => typeof n === 'number')) {
@@ -90,6 +106,9 @@ const MESSAGES: Record<string, string> = {
   'must differ from the current password': 'field_same_password',
   'is not a role of this organization': 'field_unknown_role',
   'is required': 'field_required',
+  'cannot be Owner': 'field_not_owner',
+  'is not an X.509 certificate in PEM form': 'field_not_certificate',
+  'must be an http(s) URL': 'field_format_uri',
 };
 
 const value = (body: unknown, pointer: string[]): unknown =>
@@ -203,11 +222,14 @@ export function ErrorText({
   error,
   feature,
   grantee,
+  words,
 }: {
   error: unknown;
   feature?: PlanFeature;
   /** The action makes someone else an owner (see describeProblem). */
   grantee?: boolean;
+  /** Per problem code, the page's own sentence (see describeProblem). */
+  words?: Partial<Record<string, string>>;
 }) {
   const { t } = useTranslation();
   const { orgId } = useParams();
@@ -215,7 +237,12 @@ export function ErrorText({
   const problem = describeProblem(t, error, {
     ...(feature ? { feature } : {}),
     ...(grantee ? { grantee } : {}),
+    ...(words ? { words } : {}),
   });
+  const ssoLogin =
+    error instanceof ApiError && error.code === 'sso_required' && typeof error.params.loginUrl === 'string'
+      ? error.params.loginUrl
+      : null;
   const fields = error instanceof ApiError ? error.fields : [];
   return (
     <Alert color="red" role="alert" title={problem.title}>
@@ -236,6 +263,17 @@ export function ErrorText({
         >
           {t('twoFactorHeldLink')}
         </Anchor>
+      )}
+      {/* Held by the org's enforced SSO: the way out is its IdP, and back to this very page. */}
+      {ssoLogin && (
+        <Button
+          component="a"
+          href={ssoLoginHref(ssoLogin, { next: `${window.location.pathname}${window.location.search}` })}
+          size="xs"
+          mt="xs"
+        >
+          {t('ssoSignInButton')}
+        </Button>
       )}
       {problem.requestId && <Text size="xs">{t('problem_request_id', { id: problem.requestId })}</Text>}
     </Alert>

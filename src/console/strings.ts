@@ -14,6 +14,7 @@ import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { scansStrings } from './pages/Scans.strings.ts';
 import { securityStrings } from './pages/Security.strings.ts';
+import { ssoStrings } from './pages/Sso.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
 import { usageStrings } from './pages/Usage.strings.ts';
 import { webhooksStrings } from './pages/Webhooks.strings.ts';
@@ -35,6 +36,7 @@ export const pageStrings: Strings[] = [
   teamStrings,
   profileStrings,
   securityStrings,
+  ssoStrings,
   recoveryStrings,
   catalogStrings,
   auditWordStrings,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, signUp, type TestApp, uniqueEmail } from '../support/app.ts';
 import { seedApplication, seedFindings } from '../support/findings.ts';
+import { type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
 import {
   addMember,
   as,
@@ -19,6 +20,7 @@ import {
   TINY_PNG,
   withToken,
 } from '../support/orgs.ts';
+import { SAML_TEST_KEYS } from '../support/saml-idp.ts';
 
 /**
  * The permission matrix, route by route. Every route of the live inventory
@@ -557,6 +559,164 @@ const WEBHOOK_ROUTES: Record<string, RouteCase> = {
     },
     effect: (_org, res) =>
       expect(res.json()).toMatchObject({ type: 'webhook.test', attempt: 2, state: 'pending' }),
+  },
+};
+
+/**
+ * Single sign-on. An org has one IdP at a time, so each case that connects one removes the other
+ * first. OIDC's discovery document is fetched on save: from the real test IdP on loopback
+ * (allowlisted below); SAML is connected with the fields form and the test IdP's certificate.
+ */
+let oidcIdp: OidcIdp;
+const SAML_FIELDS = {
+  idpEntityId: 'https://idp.example.test',
+  idpSsoUrl: 'https://idp.example.test/sso',
+  idpCertificates: [SAML_TEST_KEYS.idp.certificate],
+};
+
+/** Removes the org's IdP of that protocol if it has one. */
+async function ownerDisconnects(org: Org, protocol: 'oidc' | 'saml'): Promise<void> {
+  const res = await as(t.app, org.owner).delete(orgUrl(org, `/sso/${protocol}`));
+  expect([204, 404], res.body).toContain(res.statusCode);
+}
+
+const oidcBody = () => ({
+  issuer: oidcIdp.issuer,
+  clientId: `matrix-${rand()}`,
+  clientSecret: 'matrix-client-secret-0123456789',
+});
+
+async function ownerConnectsOidc(org: Org): Promise<void> {
+  await ownerDisconnects(org, 'saml');
+  expectStatus(await as(t.app, org.owner).put(orgUrl(org, '/sso/oidc'), oidcBody()), 200);
+}
+
+async function ownerConnectsSaml(org: Org): Promise<void> {
+  await ownerDisconnects(org, 'oidc');
+  expectStatus(await as(t.app, org.owner).put(orgUrl(org, '/sso/saml'), SAML_FIELDS), 200);
+}
+
+/** A group mapping the owner made; its id. */
+async function ownerMapsGroup(org: Org): Promise<string> {
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/sso/group-mappings'), {
+    idpGroup: `group-${rand()}`,
+    role: 'developer',
+  });
+  return expectStatus(res, 201).json().id;
+}
+
+async function groupMappingIds(org: Org): Promise<string[]> {
+  const list = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/sso/group-mappings')), 200).json();
+  return list.items.map((m: { id: string }) => m.id);
+}
+
+const SSO_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/sso': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/sso') }),
+    effect: (_org, res) => expect(res.json()).toMatchObject({ enforcement: 'coexist' }),
+  },
+  'PATCH /api/v1/orgs/:orgId/sso': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, '/sso'),
+      payload: { groupsAttribute: `groups-${rand()}`, defaultRole: 'developer' },
+    }),
+    effect: async (org, _res, req) => {
+      const got = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/sso')), 200).json();
+      expect(got).toMatchObject(req.payload as object);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/sso/oidc': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerConnectsOidc(org);
+      return { method: 'GET', url: orgUrl(org, '/sso/oidc') };
+    },
+    effect: (_org, res) =>
+      expect(res.json()).toMatchObject({ issuer: oidcIdp.issuer, clientSecretSet: true }),
+  },
+  'PUT /api/v1/orgs/:orgId/sso/oidc': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerDisconnects(org, 'saml');
+      return { method: 'PUT', url: orgUrl(org, '/sso/oidc'), payload: oidcBody() };
+    },
+    effect: async (org, _res, req) => {
+      const got = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/sso/oidc')), 200).json();
+      expect(got.clientId).toBe((req.payload as { clientId: string }).clientId);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/sso/oidc': {
+    status: 204,
+    prepare: async (org) => {
+      await ownerConnectsOidc(org);
+      return { method: 'DELETE', url: orgUrl(org, '/sso/oidc') };
+    },
+    effect: async (org) => {
+      expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/sso/oidc')), 404);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/sso/saml': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerConnectsSaml(org);
+      return { method: 'GET', url: orgUrl(org, '/sso/saml') };
+    },
+    effect: (_org, res) =>
+      expect(res.json()).toMatchObject({ idpEntityId: SAML_FIELDS.idpEntityId, certificates: [{}] }),
+  },
+  'PUT /api/v1/orgs/:orgId/sso/saml': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerDisconnects(org, 'oidc');
+      return {
+        method: 'PUT',
+        url: orgUrl(org, '/sso/saml'),
+        payload: { ...SAML_FIELDS, idpSsoUrl: `https://idp.example.test/sso/${rand()}` },
+      };
+    },
+    effect: async (org, _res, req) => {
+      const got = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/sso/saml')), 200).json();
+      expect(got.idpSsoUrl).toBe((req.payload as { idpSsoUrl: string }).idpSsoUrl);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/sso/saml': {
+    status: 204,
+    prepare: async (org) => {
+      await ownerConnectsSaml(org);
+      return { method: 'DELETE', url: orgUrl(org, '/sso/saml') };
+    },
+    effect: async (org) => {
+      expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/sso/saml')), 404);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/sso/group-mappings': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerMapsGroup(org);
+      return { method: 'GET', url: orgUrl(org, '/sso/group-mappings') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/sso/group-mappings': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/sso/group-mappings'),
+      payload: { idpGroup: `made-${rand()}`, role: 'viewer' },
+    }),
+    effect: async (org, res) => expect(await groupMappingIds(org)).toContain(res.json().id),
+  },
+  'DELETE /api/v1/orgs/:orgId/sso/group-mappings/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/sso/group-mappings/${await ownerMapsGroup(org)}`),
+    }),
+    effect: async (org, _res, req) =>
+      expect(await groupMappingIds(org)).not.toContain(req.url.split('/').at(-1)),
   },
 };
 
@@ -1129,6 +1289,7 @@ const ROUTES: Record<string, RouteCase> = {
   ...QUOTA_ROUTES,
   ...NOTIFICATION_ROUTES,
   ...WEBHOOK_ROUTES,
+  ...SSO_ROUTES,
   // Findings (written by SARIF ingestion; seeded here straight into the database).
   'GET /api/v1/orgs/:orgId/findings': {
     status: 200,
@@ -1228,11 +1389,22 @@ const inventoryEntry = (key: string) => {
 };
 
 beforeAll(async () => {
-  // Webhooks point at loopback: allowed here, as an operator allows an on-premises receiver.
+  // Webhooks and the OIDC IdP are on loopback: allowed here, as an operator allows an
+  // on-premises receiver or IdP.
   t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'] } });
+  oidcIdp = await startOidcIdp({
+    clients: [
+      {
+        client_id: 'matrix',
+        client_secret: 'matrix-client-secret-0123456789',
+        redirect_uris: ['http://localhost:3000/sso/matrix/oidc/callback'],
+      },
+    ],
+  });
   shared = await newOrg();
 });
 afterAll(async () => {
+  await oidcIdp?.close();
   await t?.close();
 });
 

@@ -18,6 +18,7 @@ import {
   verifyEmailInDatabase,
 } from '../support/app.ts';
 import { seedApplication, seedFindings } from '../support/findings.ts';
+import { type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
 import {
   addMember,
   as,
@@ -32,6 +33,7 @@ import {
   tokenFromMail,
 } from '../support/orgs.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
+import { createTestSamlIdp } from '../support/saml-idp.ts';
 import { enableTwoFactor, totpCode } from '../support/two-factor.ts';
 import { SoftPasskey } from '../support/webauthn.ts';
 
@@ -76,6 +78,8 @@ interface InventoryCase {
    * returns the trigger: one request (or job run) that makes the command happen once.
    */
   arrange(): Promise<() => Promise<Expected>>;
+  /** Other commands that record the same action (connecting and removing an IdP), each checked alike. */
+  others?: Array<Omit<InventoryCase, 'others'>>;
 }
 
 let t: TestApp;
@@ -405,9 +409,195 @@ const NOTIFICATION_INVENTORY: Record<string, InventoryCase> = {
   },
 };
 
+/**
+ * Single sign-on. Each IdP case has an org of its own (an org has one IdP at a time); OIDC's
+ * discovery document comes from the real test IdP on loopback, SAML is connected with the fields
+ * form and the test IdP's certificate.
+ */
+let oidcIdp: OidcIdp;
+const samlIdp = createTestSamlIdp();
+const OIDC_SECRET = 'audit-client-secret-0123456789';
+const ssoTarget = (org: { orgId: string }, name: string) => ({ type: 'sso', id: org.orgId, name });
+
+async function orgWithOidc(name: string) {
+  const org = await createOrg(t.app, { name });
+  expectStatus(
+    await as(t.app, org.owner).put(at(org.orgId, '/sso/oidc'), {
+      issuer: oidcIdp.issuer,
+      clientId: 'audited',
+      clientSecret: OIDC_SECRET,
+    }),
+    200,
+  );
+  return org;
+}
+
+const SAML_FIELDS = () => ({
+  idpEntityId: samlIdp.entityId,
+  idpSsoUrl: samlIdp.ssoUrl,
+  idpCertificates: [samlIdp.certificate],
+});
+
+/** An org connected to the test SAML IdP; its SP's entity ID and ACS URL, and the certificate's fingerprint. */
+async function orgWithSaml(name: string, settings: Record<string, unknown> = {}) {
+  const org = await createOrg(t.app, { name });
+  const saml = expectStatus(
+    await as(t.app, org.owner).put(at(org.orgId, '/sso/saml'), SAML_FIELDS()),
+    200,
+  ).json();
+  if (Object.keys(settings).length > 0) {
+    expectStatus(await as(t.app, org.owner).patch(at(org.orgId, '/sso'), settings), 200);
+  }
+  return {
+    ...org,
+    spEntityId: saml.spEntityId as string,
+    acsUrl: saml.acsUrl as string,
+    fingerprint: saml.certificates[0].fingerprintSha256 as string,
+  };
+}
+
+async function sharedGroupMapping(idpGroup = `group-${rand()}`) {
+  const res = await as(t.app, shared.owner).post(at(shared.orgId, '/sso/group-mappings'), {
+    idpGroup,
+    role: 'developer',
+  });
+  return { id: expectStatus(res, 201).json().id as string, idpGroup };
+}
+
+const SSO_INVENTORY: Record<string, InventoryCase> = {
+  'sso.updated': {
+    how: 'PATCH /orgs/:orgId/sso',
+    arrange: async () => async () => {
+      const groupsAttribute = `groups-${rand()}`;
+      expectStatus(await as(t.app, shared.owner).patch(at(shared.orgId, '/sso'), { groupsAttribute }), 200);
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: ssoTarget(shared, SHARED_NAME),
+        before: { enforcement: 'coexist' },
+        after: { enforcement: 'coexist', groupsAttribute },
+      };
+    },
+  },
+  'sso.oidc_updated': {
+    how: 'PUT /orgs/:orgId/sso/oidc (the IdP’s discovery fetched first)',
+    arrange: async () => {
+      const org = await createOrg(t.app, { name: 'OIDC Joiner' });
+      return async () => {
+        expectStatus(
+          await as(t.app, org.owner).put(at(org.orgId, '/sso/oidc'), {
+            issuer: oidcIdp.issuer,
+            clientId: 'audited',
+            clientSecret: OIDC_SECRET,
+          }),
+          200,
+        );
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: ssoTarget(org, 'OIDC Joiner'),
+          after: {
+            issuer: oidcIdp.issuer,
+            clientId: 'audited',
+            scopes: ['openid', 'email', 'profile'],
+            clientSecretChanged: true,
+          },
+        };
+      };
+    },
+    others: [
+      {
+        how: 'DELETE /orgs/:orgId/sso/oidc',
+        arrange: async () => {
+          const org = await orgWithOidc('OIDC Leaver');
+          return async () => {
+            expectStatus(await as(t.app, org.owner).delete(at(org.orgId, '/sso/oidc')), 204);
+            return {
+              chain: orgChain(org.orgId),
+              actor: org.owner,
+              target: ssoTarget(org, 'OIDC Leaver'),
+              before: { issuer: oidcIdp.issuer, clientId: 'audited' },
+            };
+          };
+        },
+      },
+    ],
+  },
+  'sso.saml_updated': {
+    how: 'PUT /orgs/:orgId/sso/saml',
+    arrange: async () => {
+      const org = await createOrg(t.app, { name: 'SAML Joiner' });
+      return async () => {
+        const res = await as(t.app, org.owner).put(at(org.orgId, '/sso/saml'), SAML_FIELDS());
+        const fingerprint = expectStatus(res, 200).json().certificates[0].fingerprintSha256;
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: ssoTarget(org, 'SAML Joiner'),
+          after: {
+            idpEntityId: samlIdp.entityId,
+            idpSsoUrl: samlIdp.ssoUrl,
+            idpMetadataUrl: null,
+            idpCertificates: 1,
+            certificateFingerprints: [fingerprint],
+          },
+        };
+      };
+    },
+    others: [
+      {
+        how: 'DELETE /orgs/:orgId/sso/saml',
+        arrange: async () => {
+          const org = await orgWithSaml('SAML Leaver');
+          return async () => {
+            expectStatus(await as(t.app, org.owner).delete(at(org.orgId, '/sso/saml')), 204);
+            return {
+              chain: orgChain(org.orgId),
+              actor: org.owner,
+              target: ssoTarget(org, 'SAML Leaver'),
+              before: { idpEntityId: samlIdp.entityId, idpCertificates: 1 },
+            };
+          };
+        },
+      },
+    ],
+  },
+  'sso.group_mapping_created': {
+    how: 'POST /orgs/:orgId/sso/group-mappings',
+    arrange: async () => async () => {
+      const made = await sharedGroupMapping();
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'sso_group_mapping', id: made.id, name: made.idpGroup },
+        after: { idpGroup: made.idpGroup, role: 'developer', roleName: 'Developer' },
+      };
+    },
+  },
+  'sso.group_mapping_deleted': {
+    how: 'DELETE /orgs/:orgId/sso/group-mappings/:id',
+    arrange: async () => {
+      const made = await sharedGroupMapping();
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).delete(at(shared.orgId, `/sso/group-mappings/${made.id}`)),
+          204,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'sso_group_mapping', id: made.id, name: made.idpGroup },
+          before: { idpGroup: made.idpGroup, role: 'developer', roleName: 'Developer' },
+        };
+      };
+    },
+  },
+};
+
 const INVENTORY: Record<string, InventoryCase> = {
   ...NOTIFICATION_INVENTORY,
   ...QUOTA_INVENTORY,
+  ...SSO_INVENTORY,
   'user.created': {
     how: 'POST /auth/signup → the new user’s own log',
     arrange: async () => async () => {
@@ -416,6 +606,7 @@ const INVENTORY: Record<string, InventoryCase> = {
     },
   },
   'user.signed_in': {
+    // An SSO sign-in records it too, with the org's entries beside it: see "an SSO sign-in" below.
     how: 'POST /auth/login → the user’s own log',
     arrange: async () => {
       const who = await signUp(t.app);
@@ -1414,12 +1605,23 @@ async function sharedWebhook(): Promise<{ id: string; description: string }> {
 let receiver: Receiver;
 
 beforeAll(async () => {
-  // Webhooks point at a loopback receiver: allowed here, as an operator allows an on-premises one.
+  // Webhooks point at a loopback receiver, and the OIDC IdP is on loopback: allowed here, as an
+  // operator allows on-premises ones.
   t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'] } });
   receiver = await startReceiver();
+  oidcIdp = await startOidcIdp({
+    clients: [
+      {
+        client_id: 'audited',
+        client_secret: OIDC_SECRET,
+        redirect_uris: ['http://localhost:3000/sso/audited/oidc/callback'],
+      },
+    ],
+  });
   shared = await createOrg(t.app, { name: SHARED_NAME });
 });
 afterAll(async () => {
+  await oidcIdp?.close();
   await receiver?.close();
   await t?.close();
 });
@@ -1436,27 +1638,27 @@ describe('every command is audited', () => {
       expect(action, 'audit actions are resource.past_tense').toMatch(/^[a-z_]+\.[a-z0-9_]+$/);
   });
 
-  it.each(Object.entries(INVENTORY).map(([action, c]) => [action, c.how] as const))(
-    '%s: %s',
-    async (action) => {
-      const trigger = await INVENTORY[action]!.arrange();
-      const before = await chainHeads();
-      const expected = await trigger();
-      expect(await grownChains(before), `${action} is written to ${chainName(expected.chain)} alone`).toEqual(
-        [chainName(expected.chain)],
-      );
-      const entries = await entriesSince(expected.chain, before.get(expected.chain.id)?.seq ?? 0);
-      expect(
-        entries.map((e) => e.action),
-        'exactly one new entry',
-      ).toEqual([action]);
-      expect(entries[0]!.actor).toEqual(actorOf(expected.actor));
-      expect(entries[0]!.target).toEqual(expected.target);
-      if (expected.before) expect(entries[0]!.before).toMatchObject(expected.before);
-      if (expected.after) expect(entries[0]!.after).toMatchObject(expected.after);
-      await expectVerifies(expected.chain);
-    },
+  const cases = Object.entries(INVENTORY).flatMap(([action, c]) =>
+    [c, ...(c.others ?? [])].map((one) => [action, one.how, one] as const),
   );
+  it.each(cases)('%s: %s', async (action, _how, c) => {
+    const trigger = await c.arrange();
+    const before = await chainHeads();
+    const expected = await trigger();
+    expect(await grownChains(before), `${action} is written to ${chainName(expected.chain)} alone`).toEqual([
+      chainName(expected.chain),
+    ]);
+    const entries = await entriesSince(expected.chain, before.get(expected.chain.id)?.seq ?? 0);
+    expect(
+      entries.map((e) => e.action),
+      'exactly one new entry',
+    ).toEqual([action]);
+    expect(entries[0]!.actor).toEqual(actorOf(expected.actor));
+    expect(entries[0]!.target).toEqual(expected.target);
+    if (expected.before) expect(entries[0]!.before).toMatchObject(expected.before);
+    if (expected.after) expect(entries[0]!.after).toMatchObject(expected.after);
+    await expectVerifies(expected.chain);
+  });
 });
 
 describe('a sign-in is one entry, in the user’s own log', () => {
@@ -1488,6 +1690,110 @@ describe('a sign-in is one entry, in the user’s own log', () => {
     expect(entries[0]!.actor).toEqual(actorOf(who));
     expect(entries[0]!.target).toEqual({ type: 'session', id: sessionId });
     await expectVerifies(chain);
+  });
+});
+
+describe('an SSO sign-in: user.signed_in in the user’s log, the org’s own entries in its log', () => {
+  /** Signs `email` in through the org's SAML IdP as a browser would: login, then the IdP's answer at the ACS. */
+  async function samlSignIn(
+    org: { slug: string; spEntityId: string; acsUrl: string },
+    email: string,
+    groups: string[],
+  ) {
+    const login = await t.app.inject({ method: 'GET', url: `/sso/${org.slug}/saml/login` });
+    expect(login.statusCode, login.body).toBe(302);
+    const binding = login.cookies.find((c) => c.name === 'gatehouse_sso')!;
+    const metadata = (await t.app.inject({ method: 'GET', url: `/sso/${org.slug}/saml/metadata` })).body;
+    const request = await samlIdp.readAuthnRequest(login.headers.location as string, metadata);
+    const SAMLResponse = await samlIdp.respond({
+      inResponseTo: request.id,
+      acsUrl: org.acsUrl,
+      audience: org.spEntityId,
+      nameId: email,
+      email,
+      name: 'Sam Saml',
+      groups,
+    });
+    return t.app.inject({
+      method: 'POST',
+      url: `/sso/${org.slug}/saml/acs`,
+      headers: {
+        cookie: `${binding.name}=${binding.value}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: new URLSearchParams({ SAMLResponse }).toString(),
+    });
+  }
+
+  it('a first sign-in provisions the member: user.signed_in in their log; member.provisioned and member.signed_in in the org’s', async () => {
+    const org = await orgWithSaml('SSO Signers', { jitProvisioning: true, groupsAttribute: 'groups' });
+    expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, '/sso/group-mappings'), {
+        idpGroup: 'engineering',
+        role: 'developer',
+      }),
+      201,
+    );
+    const email = uniqueEmail('saml');
+    const before = await chainHeads();
+    const res = await samlSignIn(org, email, ['staff', 'engineering']);
+    expect(res.statusCode, res.body).toBe(303);
+    const who = { cookie: sessionCookie(res) };
+    const me = expectStatus(await as(t.app, who).get('/api/v1/me'), 200).json();
+    const person = { userId: me.user.id as string, email };
+    const sessionId = await sessionIdOf(who);
+
+    const orgLog = orgChain(org.orgId);
+    const userLog = userChain(person);
+    expect(await grownChains(before)).toEqual([chainName(orgLog), chainName(userLog)].sort());
+    const [signedIn, ...moreOfUser] = await entriesSince(userLog, before.get(person.userId)?.seq ?? 0);
+    expect(moreOfUser).toEqual([]);
+    expect(signedIn).toMatchObject({
+      action: 'user.signed_in',
+      actor: actorOf(person),
+      target: { type: 'session', id: sessionId },
+      after: { method: 'sso', protocol: 'saml', orgId: org.orgId, accountCreated: true, linked: true },
+    });
+    const orgEntries = await entriesSince(orgLog, before.get(org.orgId)!.seq);
+    expect(orgEntries.map((e) => e.action)).toEqual(['member.provisioned', 'member.signed_in']);
+    expect(orgEntries[0]).toMatchObject({
+      actor: actorOf(person),
+      target: memberNamed(person, 'Sam Saml'),
+      after: {
+        role: 'developer',
+        roleName: 'Developer',
+        via: 'jit',
+        idpGroup: 'engineering',
+        protocol: 'saml',
+      },
+    });
+    expect(orgEntries[1]).toMatchObject({
+      actor: actorOf(person),
+      target: { type: 'session', id: sessionId },
+      after: { method: 'sso', protocol: 'saml', orgId: org.orgId },
+    });
+    await expectVerifies(orgLog);
+    await expectVerifies(userLog);
+
+    // Coming back: signed in again, in both logs; nothing provisioned.
+    const again = await chainHeads();
+    expect((await samlSignIn(org, email, ['engineering'])).statusCode).toBe(303);
+    expect((await entriesSince(userLog, again.get(person.userId)!.seq)).map((e) => e.action)).toEqual([
+      'user.signed_in',
+    ]);
+    expect((await entriesSince(orgLog, again.get(org.orgId)!.seq)).map((e) => e.action)).toEqual([
+      'member.signed_in',
+    ]);
+  });
+
+  it('a refused sign-in (not a member, no provisioning) lands on the sign-in page and writes nothing', async () => {
+    const org = await orgWithSaml('SSO Closed');
+    const email = uniqueEmail('outsider');
+    const before = await chainHeads();
+    const res = await samlSignIn(org, email, []);
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toMatch(/^\/signin\?sso_error=sso_failed/);
+    expect(await grownChains(before), 'no chain grew').toEqual([]);
   });
 });
 

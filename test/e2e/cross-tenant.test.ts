@@ -18,6 +18,7 @@ import {
   sendAs,
   TINY_PNG,
 } from '../support/orgs.ts';
+import { SAML_TEST_KEYS } from '../support/saml-idp.ts';
 
 /**
  * Tenant isolation. Two organizations, A and B, each with an owner, an admin, a developer, a
@@ -189,6 +190,91 @@ const WEBHOOK_ROUTES: Record<string, RouteCase> = {
           method: 'POST',
           url: webhookUrl(a, a, `/deliveries/${webhookOf(b).attemptId}/redeliver`),
         }),
+        status: 404,
+      },
+    ],
+  },
+};
+
+/** Each org's SSO group mapping. */
+const GROUP_MAPPING = new Map<string, string>();
+const groupMappingOf = (o: Ids) => GROUP_MAPPING.get(o.orgId) ?? randomUUID();
+
+async function giveGroupMapping(x: Tenant): Promise<void> {
+  const res = await as(t.app, x.owner).post(at(x, '/sso/group-mappings'), {
+    idpGroup: 'engineering',
+    role: 'developer',
+  });
+  GROUP_MAPPING.set(x.orgId, expectStatus(res, 201).json().id);
+}
+
+/**
+ * Single sign-on: the settings and connections name only the org in the path (a PUT is
+ * refused before its IdP is fetched); a group mapping is named by id.
+ */
+const SSO_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/sso': { request: (o) => ({ method: 'GET', url: at(o, '/sso') }) },
+  'PATCH /api/v1/orgs/:orgId/sso': {
+    request: (o) => ({ method: 'PATCH', url: at(o, '/sso'), payload: { jitProvisioning: true } }),
+    foreign: [
+      {
+        what: 'a default role only B has',
+        request: (a, b) => ({ method: 'PATCH', url: at(a, '/sso'), payload: { defaultRole: b.roleSlug } }),
+        status: 400,
+        field: '/body/defaultRole',
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/sso/oidc': { request: (o) => ({ method: 'GET', url: at(o, '/sso/oidc') }) },
+  'PUT /api/v1/orgs/:orgId/sso/oidc': {
+    request: (o) => ({
+      method: 'PUT',
+      url: at(o, '/sso/oidc'),
+      payload: { issuer: 'https://idp.example.test', clientId: 'gatehouse', clientSecret: 'secret-1234' },
+    }),
+  },
+  'DELETE /api/v1/orgs/:orgId/sso/oidc': { request: (o) => ({ method: 'DELETE', url: at(o, '/sso/oidc') }) },
+  'GET /api/v1/orgs/:orgId/sso/saml': { request: (o) => ({ method: 'GET', url: at(o, '/sso/saml') }) },
+  'PUT /api/v1/orgs/:orgId/sso/saml': {
+    request: (o) => ({
+      method: 'PUT',
+      url: at(o, '/sso/saml'),
+      payload: {
+        idpEntityId: 'https://idp.example.test',
+        idpSsoUrl: 'https://idp.example.test/sso',
+        idpCertificates: [SAML_TEST_KEYS.idp.certificate],
+      },
+    }),
+  },
+  'DELETE /api/v1/orgs/:orgId/sso/saml': { request: (o) => ({ method: 'DELETE', url: at(o, '/sso/saml') }) },
+  'GET /api/v1/orgs/:orgId/sso/group-mappings': {
+    request: (o) => ({ method: 'GET', url: at(o, '/sso/group-mappings') }),
+  },
+  'POST /api/v1/orgs/:orgId/sso/group-mappings': {
+    request: (o) => ({
+      method: 'POST',
+      url: at(o, '/sso/group-mappings'),
+      payload: { idpGroup: `group-${rand()}`, role: 'viewer' },
+    }),
+    foreign: [
+      {
+        what: 'an IdP group mapped to a role only B has',
+        request: (a, b) => ({
+          method: 'POST',
+          url: at(a, '/sso/group-mappings'),
+          payload: { idpGroup: 'contractors', role: b.roleSlug },
+        }),
+        status: 400,
+        field: '/body/role',
+      },
+    ],
+  },
+  'DELETE /api/v1/orgs/:orgId/sso/group-mappings/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/sso/group-mappings/${groupMappingOf(ids)}`) }),
+    foreign: [
+      {
+        what: "B's group mapping",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/sso/group-mappings/:id']!.request(a, b),
         status: 404,
       },
     ],
@@ -742,6 +828,7 @@ const ROUTES: Record<string, RouteCase> = {
   ...QUOTA_ROUTES,
   ...NOTIFICATION_ROUTES,
   ...WEBHOOK_ROUTES,
+  ...SSO_ROUTES,
 };
 
 /** The routes that name a finding or a remediation: B's, asked for in A, are not found. */
@@ -909,6 +996,7 @@ beforeAll(async () => {
   for (const x of [A, B]) {
     await giveDepartment(x);
     await giveWebhook(x);
+    await giveGroupMapping(x);
   }
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {
@@ -958,6 +1046,7 @@ describe('tenant isolation', () => {
     expect(s.invitations.pending).toEqual([expect.objectContaining({ id: B.invitationId })]);
     expect(s.joinRequests.pending).toEqual([expect.objectContaining({ id: B.joinRequestId })]);
     expect(s.logo).not.toBe(404);
+    expect(s.sso.groupMappings).toEqual([expect.objectContaining({ id: GROUP_MAPPING.get(B.orgId) })]);
   });
 
   describe("(a) A's owner, B's orgId in the path: 404 on every route, B and A unchanged", () => {
@@ -1089,5 +1178,6 @@ describe('tenant isolation', () => {
       200,
     );
     expectStatus(await owner.patch(at(B, `/roles/${B.roleSlug}`), { permissions: ['findings:read'] }), 200);
+    expectStatus(await owner.delete(at(B, `/sso/group-mappings/${GROUP_MAPPING.get(B.orgId)}`)), 204);
   });
 });

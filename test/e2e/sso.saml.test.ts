@@ -423,7 +423,7 @@ describe('SAML sign-in', () => {
   it('refuses a stranger without just-in-time provisioning, making nothing', async () => {
     const org = await orgWithSaml();
     const stranger = person('stranger');
-    await expectRefused(() => signIn(new CookieBrowser(t.app), org, stranger), null);
+    await expectRefused(() => signIn(new CookieBrowser(t.app), org, stranger), 'not_member');
     expect(await usersWithEmail(stranger.email)).toEqual([]);
   });
   it('refuses to start a sign-in from another site: it would carry the visitor’s session into a link', async () => {
@@ -593,7 +593,7 @@ describe('SAML answers refused at the ACS, leaving nothing behind', () => {
     });
     const commented = signed.replaceAll(`>${whole}<`, `>${member.email}<!---->.evil.test<`);
     expect(commented).toContain(`>${member.email}<!---->.evil.test</saml:NameID>`);
-    await expectRefused(() => postAnswer(browser, closed, encodeSamlResponse(commented)), null);
+    await expectRefused(() => postAnswer(browser, closed, encodeSamlResponse(commented)), 'not_member');
     expect(await usersWithEmail(whole)).toEqual([]);
 
     // With provisioning on, the same trick signs in the whole NameID's new account, not the member.

@@ -131,7 +131,7 @@ export const TINY_PNG = Buffer.from(
 /**
  * Everything an org's owner can read about it, for "nothing changed" assertions: profile,
  * members (current and removed), roles, invitations and join requests of every status, the share
- * link and the logo. Members' `lastActiveAt` is left out: it records requests, denied ones too.
+ * link, the logo, and single sign-on (settings, group mappings, the IdP connection). Members' `lastActiveAt` is left out: it records requests, denied ones too.
  */
 export async function orgState(app: FastifyInstance, owner: { cookie: string }, orgId: string) {
   const base = `/api/v1/orgs/${orgId}`;
@@ -151,7 +151,18 @@ export async function orgState(app: FastifyInstance, owner: { cookie: string }, 
     const res = await as(app, owner).get(`${base}/logo`);
     return res.statusCode === 200 ? { etag: res.headers.etag, bytes: res.rawPayload.length } : res.statusCode;
   };
-  const [profile, current, removed, roles, invitations, joinRequests, joinLink, logoState] =
+  /** The connection's answer, or its status when there is none (404). */
+  const connection = async (protocol: 'oidc' | 'saml') => {
+    const res = await as(app, owner).get(`${base}/sso/${protocol}`);
+    return res.statusCode === 200 ? res.json() : res.statusCode;
+  };
+  const sso = async () => ({
+    settings: await read(`${base}/sso`),
+    groupMappings: await items(`${base}/sso/group-mappings`),
+    oidc: await connection('oidc'),
+    saml: await connection('saml'),
+  });
+  const [profile, current, removed, roles, invitations, joinRequests, joinLink, logoState, ssoState] =
     await Promise.all([
       read(base),
       members(''),
@@ -161,6 +172,7 @@ export async function orgState(app: FastifyInstance, owner: { cookie: string }, 
       byStatus('join-requests', ['pending', 'approved', 'denied']),
       read(`${base}/join-link`),
       logo(),
+      sso(),
     ]);
   return {
     profile,
@@ -171,6 +183,7 @@ export async function orgState(app: FastifyInstance, owner: { cookie: string }, 
     joinRequests,
     joinLink,
     logo: logoState,
+    sso: ssoState,
   };
 }
 

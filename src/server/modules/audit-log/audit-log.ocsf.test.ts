@@ -85,6 +85,13 @@ describe('toOcsf', () => {
     ['member.removed', 3006, 4, 'Group Management: Remove User'],
     ['member.left', 3006, 4, 'Group Management: Remove User'],
     ['member.role_changed', 3006, 1, 'Group Management: Assign Privileges'],
+    ['member.provisioned', 3006, 3, 'Group Management: Add User'],
+    ['member.signed_in', 3002, 1, 'Authentication: Logon'],
+    ['sso.updated', 6003, 3, 'API Activity: Update'],
+    ['sso.oidc_updated', 6003, 3, 'API Activity: Update'],
+    ['sso.saml_updated', 6003, 3, 'API Activity: Update'],
+    ['sso.group_mapping_created', 6003, 1, 'API Activity: Create'],
+    ['sso.group_mapping_deleted', 6003, 4, 'API Activity: Delete'],
     ['role.created', 6003, 1, 'API Activity: Create'],
     ['member.invited', 6003, 1, 'API Activity: Create'],
     ['audit.exported', 6003, 2, 'API Activity: Read'],
@@ -149,6 +156,8 @@ describe('toOcsf', () => {
     expect(toOcsf(entry({ action: 'user.2fa_disabled' })).severity_id).toBe(3);
     expect(toOcsf(entry({ action: 'member.break_glass' })).severity_id).toBe(3);
     expect(toOcsf(entry({ action: 'ownership.transferred' })).severity_id).toBe(2);
+    expect(toOcsf(entry({ action: 'sso.updated' })).severity_id).toBe(2);
+    expect(toOcsf(entry({ action: 'sso.saml_updated' })).severity_id).toBe(2);
     expect(toOcsf(entry({ action: 'org.updated' })).severity_id).toBe(1);
   });
 

@@ -10,7 +10,8 @@
  *   password changed / reset (Password Change / Reset), disabled (Disable), deleted (Delete),
  *   second factors added and removed (MFA Factor Enable / Disable); its other changes are Other.
  * - Group Management (3006), the organization being the group: members joining (`member.added`,
- *   `invite.accepted`, `join_request.approved`: Add User), leaving or removed (Remove User), and
+ *   `invite.accepted`, `join_request.approved`, `member.provisioned` on a first single sign-on:
+ *   Add User), leaving or removed (Remove User), and
  *   given a role or more access (`member.role_changed`, `ownership.transferred`,
  *   `member.break_glass`: Assign Privileges).
  * - API Activity (6003) for everything else, its activity read from the action's verb: created,
@@ -21,7 +22,8 @@
  * Severity: Informational, except refusals (`access.denied`) and what lowers an account's or an
  * organization's protection (second factors removed or reset, break-glass access): Medium; and
  * changes of who holds power (role changes, ownership, organization deleted or its security
- * settings changed, accounts disabled or deleted, tokens created): Low.
+ * settings changed, its single sign-on settings or identity provider changed — the IdP vouches
+ * for who its members are —, accounts disabled or deleted, tokens created): Low.
  *
  * Every event carries the entry itself under `unmapped`, exactly as it is hashed (`prevHash` and
  * `hash` included), so nothing is lost in the mapping and a receiver can follow the hash chain;
@@ -101,6 +103,7 @@ const ACTIONS: Record<string, [OcsfClass, number]> = {
   'member.added': ['group_management', 3],
   'invite.accepted': ['group_management', 3],
   'join_request.approved': ['group_management', 3],
+  'member.provisioned': ['group_management', 3],
   'member.removed': ['group_management', 4],
   'member.left': ['group_management', 4],
   'member.role_changed': ['group_management', 1],
@@ -115,6 +118,9 @@ const LOW = new Set([
   'ownership.transferred',
   'org.deleted',
   'org.security_updated',
+  'sso.updated',
+  'sso.oidc_updated',
+  'sso.saml_updated',
   'user.disabled',
   'user.deleted',
   'token.created',

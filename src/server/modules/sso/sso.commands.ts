@@ -40,6 +40,8 @@ class IdpConflictError extends ConflictError {
   constructor(other: 'oidc' | 'saml') {
     super(
       `This organization signs in with ${other === 'oidc' ? 'OIDC' : 'SAML'}: remove that connection first (an organization has one identity provider).`,
+      'conflict',
+      { reason: 'protocol_taken', protocol: other },
     );
   }
 }
@@ -48,6 +50,8 @@ class EnforcedIdpError extends ConflictError {
   constructor() {
     super(
       'SSO is enforced: removing the identity provider would leave no way in. Set enforcement to coexist or preferred first.',
+      'conflict',
+      { reason: 'sso_enforced' },
     );
   }
 }
@@ -55,6 +59,7 @@ class EnforcedIdpError extends ConflictError {
 class DomainTakenError extends ConflictError {
   constructor(domain: string) {
     super(`The domain ${domain} already points at another organization’s single sign-on.`, 'conflict', {
+      reason: 'domain_taken',
       domain,
     });
   }
@@ -136,7 +141,13 @@ export const updateSsoSettings = defineCommand({
     if (after.enforcement === 'enforced' && before.enforcement !== 'enforced') {
       const [oidc, saml] = [await findOidc(ctx.tx, orgId), await findSaml(ctx.tx, orgId)];
       if (!oidc && !saml) {
-        throw new ConflictError('Connect an identity provider (OIDC or SAML) before enforcing SSO.');
+        throw new ConflictError(
+          'Connect an identity provider (OIDC or SAML) before enforcing SSO.',
+          'conflict',
+          {
+            reason: 'no_identity_provider',
+          },
+        );
       }
       // Enforced from the next request on: the one enforcing must already be through the IdP.
       if (input.callerSsoOrgId !== undefined && input.callerSsoOrgId !== orgId) {
@@ -294,7 +305,13 @@ export const createGroupMapping = defineCommand({
   permission: 'sso:manage',
   constraints: {
     sso_group_mappings_org_group_key: () =>
-      new ConflictError('This IdP group is mapped already: delete its mapping first to change its role.'),
+      new ConflictError(
+        'This IdP group is mapped already: delete its mapping first to change its role.',
+        'conflict',
+        {
+          reason: 'group_mapped',
+        },
+      ),
   },
   async run(ctx, input: { idpGroup: string; role: string }) {
     const { orgId } = orgAccess(ctx);
@@ -306,7 +323,14 @@ export const createGroupMapping = defineCommand({
     if (role.slug === OWNER_ROLE)
       throw new ValidationError([{ field: '/body/role', message: 'cannot be Owner' }]);
     if ((await countGroupMappings(ctx.tx, orgId)) >= GROUP_MAPPINGS_PER_ORG) {
-      throw new ConflictError(`An organization may have ${GROUP_MAPPINGS_PER_ORG} group mappings.`);
+      throw new ConflictError(
+        `An organization may have ${GROUP_MAPPINGS_PER_ORG} group mappings.`,
+        'conflict',
+        {
+          reason: 'mapping_limit',
+          limit: GROUP_MAPPINGS_PER_ORG,
+        },
+      );
     }
     const id = await insertGroupMapping(ctx.tx, orgId, { idpGroup: input.idpGroup, roleId: role.id });
     ctx.record({

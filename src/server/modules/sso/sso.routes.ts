@@ -103,6 +103,15 @@ const SsoSettings = Type.Object(
     allowIdpInitiated: Type.Boolean(),
     protocol: Nullable(Type.Union([Type.Literal('oidc'), Type.Literal('saml')])),
     loginUrl: Nullable(Type.String()),
+    serviceProvider: Type.Object(
+      {
+        oidcRedirectUri: Type.String(),
+        spEntityId: Type.String(),
+        acsUrl: Type.String(),
+        metadataUrl: Type.String(),
+      },
+      { description: 'The values to give the identity provider, before any connection is saved' },
+    ),
     updatedAt: Nullable(DateTime),
   },
   { $id: 'SsoSettings' },
@@ -157,7 +166,11 @@ const GroupsAttribute = Nullable(
 );
 const ssoTags = ['sso'];
 
-const presentSettings = (s: SsoSettingsRow, protocol: SsoProtocol | null, loginUrl: string | null) => ({
+const presentSettings = (
+  s: SsoSettingsRow,
+  protocol: SsoProtocol | null,
+  urls: ReturnType<typeof ssoUrls>,
+) => ({
   enforcement: s.enforcement,
   jitProvisioning: s.jitProvisioning,
   defaultRole: s.defaultRole,
@@ -165,7 +178,13 @@ const presentSettings = (s: SsoSettingsRow, protocol: SsoProtocol | null, loginU
   domains: s.domains,
   allowIdpInitiated: s.allowIdpInitiated,
   protocol,
-  loginUrl,
+  loginUrl: protocol ? urls.loginUrl(protocol) : null,
+  serviceProvider: {
+    oidcRedirectUri: urls.oidcRedirectUri,
+    spEntityId: urls.spEntityId,
+    acsUrl: urls.acsUrl,
+    metadataUrl: urls.metadataUrl,
+  },
   updatedAt: s.updatedAt,
 });
 
@@ -244,11 +263,7 @@ export function ssoRoutes(app: FastifyInstance): void {
       const orgId = requestOrgId(request);
       const protocol = await protocolOf(orgId);
       const slug = await orgSlug(orgId);
-      return presentSettings(
-        await findSsoSettings(db, orgId),
-        protocol,
-        protocol ? ssoUrls(publicUrl, slug).loginUrl(protocol) : null,
-      );
+      return presentSettings(await findSsoSettings(db, orgId), protocol, ssoUrls(publicUrl, slug));
     },
   );
 
@@ -291,7 +306,7 @@ export function ssoRoutes(app: FastifyInstance): void {
       });
       const protocol = await protocolOf(orgId);
       const slug = await orgSlug(orgId);
-      return presentSettings(saved, protocol, protocol ? ssoUrls(publicUrl, slug).loginUrl(protocol) : null);
+      return presentSettings(saved, protocol, ssoUrls(publicUrl, slug));
     },
   );
 

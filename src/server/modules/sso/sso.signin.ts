@@ -57,6 +57,7 @@ export class SsoRefusedError extends AppError {
  * sign in as anyone whose email it claims, and reach their other organizations.)
  */
 export class SsoLinkRequiredError extends AppError {
+  readonly reason = 'link_required';
   constructor() {
     super(
       409,
@@ -69,6 +70,7 @@ export class SsoLinkRequiredError extends AppError {
 
 /** The person is neither a member nor invited, and the org does not provision accounts. */
 export class SsoNotMemberError extends AppError {
+  readonly reason = 'not_member';
   constructor() {
     super(
       403,

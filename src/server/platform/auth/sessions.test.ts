@@ -150,9 +150,18 @@ describe('cross-site request defence', () => {
     expect(sibling.statusCode).toBe(200);
   });
 
-  it('declares every GET that writes: the audit export is the only one', () => {
+  it('declares every GET that writes: the audit export, and the SSO sign-in’s steps (a sign-in in flight stored, a session made)', () => {
     const writingReads = t.app.gatehouse.routes.filter((r) => r.method === 'GET' && r.writes);
-    expect(writingReads.map((r) => r.url)).toEqual(['/api/v1/orgs/:orgId/audit-events/export']);
+    // A new one must be added here on purpose: each is refused from another site unless it
+    // declares crossSite (the IdP's redirect back, which proves itself instead).
+    expect(writingReads.map((r) => r.url).sort()).toEqual(
+      [
+        '/api/v1/orgs/:orgId/audit-events/export',
+        '/sso/:orgSlug/oidc/login',
+        '/sso/:orgSlug/oidc/callback',
+        '/sso/:orgSlug/saml/login',
+      ].sort(),
+    );
   });
 });
 
