@@ -158,12 +158,6 @@ export function scimRoutes(app: FastifyInstance): void {
 
   app.decorateRequest('scimOrgId', undefined);
   app.decorateRequest('scimError', undefined);
-  // IdPs send SCIM's own media type; it is JSON.
-  app.addContentTypeParser(
-    SCIM_CONTENT_TYPE,
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
 
   // ---- the org's tokens and request log (members with sso:manage) ----
 
@@ -262,6 +256,39 @@ export function scimRoutes(app: FastifyInstance): void {
   );
 
   // ---- /scim/v2: the identity provider, with the org's SCIM token ----
+  // In a context of their own: their own body parsing, error documents and request log.
+  app.register(async (app) => {
+    scimProtocolRoutes(app, base);
+  });
+}
+
+/**
+ * SCIM bodies: JSON sent as `application/scim+json` (or `application/json`); an empty body is no
+ * body (IdPs send a content type with DELETE); `__proto__` keys are dropped; malformed JSON is a
+ * SCIM `invalidSyntax`.
+ */
+function parseScimJson(
+  _request: FastifyRequest,
+  body: string,
+  done: (err: Error | null, body?: unknown) => void,
+) {
+  if (body.trim() === '') return done(null, undefined);
+  try {
+    done(
+      null,
+      JSON.parse(body, (key, value) => (key === '__proto__' ? undefined : value)),
+    );
+  } catch {
+    done(new ScimError(400, 'The body is not valid JSON.', 'invalidSyntax'));
+  }
+}
+
+function scimProtocolRoutes(app: FastifyInstance, base: string): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { commands, database } = app.gatehouse;
+  const db = database.db;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(['application/json', SCIM_CONTENT_TYPE], { parseAs: 'string' }, parseScimJson);
 
   /** The SCIM token of the request, or a 401 in SCIM's words. */
   async function authenticateScim(request: FastifyRequest) {
@@ -282,10 +309,18 @@ export function scimRoutes(app: FastifyInstance): void {
 
   const scimRoute = {
     config: { public: true as const },
-    schema: { hide: true },
     errorHandler: sendScimError,
     onRequest: authenticateScim,
   };
+  /** The OpenAPI words of each method of `/scim/v2/*` (SCIM bodies follow RFC 7643, not these schemas). */
+  const scimDoc = (summary: string) => ({
+    schema: {
+      tags: ['scim'],
+      summary,
+      description:
+        'SCIM 2.0 (RFC 7644) for the organization of the SCIM token sent as `Authorization: Bearer scim_…`. Resource names are matched case-insensitively; bodies and answers are `application/scim+json`; errors are SCIM error documents.',
+    },
+  });
 
   const send = (reply: FastifyReply, status: number, body: unknown) =>
     reply.status(status).type(SCIM_CONTENT_TYPE).send(body);
@@ -386,49 +421,62 @@ export function scimRoutes(app: FastifyInstance): void {
   const orgOf = (request: FastifyRequest) => request.scimOrgId!;
   const queryOf = (request: FastifyRequest) => request.query as Query;
 
-  r.get('/scim/v2/*', scimRoute, async (request, reply) => {
-    const { resource, id } = target(request);
-    const orgId = orgOf(request);
-    const query = queryOf(request);
-    switch (resource) {
-      case 'serviceproviderconfig':
-        if (id) break;
-        return send(reply, 200, serviceProviderConfig(base, MAX_RESULTS));
-      case 'resourcetypes': {
-        const types = resourceTypes(base);
-        if (!id) return send(reply, 200, listResponse(types, types.length, 1));
-        const one = types.find((t) => t.id.toLowerCase() === id.toLowerCase());
-        if (one) return send(reply, 200, one);
-        break;
+  r.get(
+    '/scim/v2/*',
+    {
+      ...scimRoute,
+      ...scimDoc(
+        'SCIM: ServiceProviderConfig, ResourceTypes, Schemas; list or read Users and Groups (filter, startIndex, count, attributes, excludedAttributes)',
+      ),
+    },
+    async (request, reply) => {
+      const { resource, id } = target(request);
+      const orgId = orgOf(request);
+      const query = queryOf(request);
+      switch (resource) {
+        case 'serviceproviderconfig':
+          if (id) break;
+          return send(reply, 200, serviceProviderConfig(base, MAX_RESULTS));
+        case 'resourcetypes': {
+          const types = resourceTypes(base);
+          if (!id) return send(reply, 200, listResponse(types, types.length, 1));
+          const one = types.find((t) => t.id.toLowerCase() === id.toLowerCase());
+          if (one) return send(reply, 200, one);
+          break;
+        }
+        case 'schemas': {
+          const schemas = schemaDefinitions(base);
+          if (!id) return send(reply, 200, listResponse(schemas, schemas.length, 1));
+          const one = schemas.find((s) => s.id.toLowerCase() === id.toLowerCase());
+          if (one) return send(reply, 200, one);
+          break;
+        }
+        case 'users':
+          if (!id) return send(reply, 200, await listUsers(orgId, query));
+          return send(
+            reply,
+            200,
+            project(await loadUser(orgId, id), query.attributes, query.excludedAttributes),
+          );
+        case 'groups':
+          if (!id) return send(reply, 200, await listGroups(orgId, query));
+          return send(
+            reply,
+            200,
+            project(await loadGroup(orgId, id), query.attributes, query.excludedAttributes),
+          );
       }
-      case 'schemas': {
-        const schemas = schemaDefinitions(base);
-        if (!id) return send(reply, 200, listResponse(schemas, schemas.length, 1));
-        const one = schemas.find((s) => s.id.toLowerCase() === id.toLowerCase());
-        if (one) return send(reply, 200, one);
-        break;
-      }
-      case 'users':
-        if (!id) return send(reply, 200, await listUsers(orgId, query));
-        return send(
-          reply,
-          200,
-          project(await loadUser(orgId, id), query.attributes, query.excludedAttributes),
-        );
-      case 'groups':
-        if (!id) return send(reply, 200, await listGroups(orgId, query));
-        return send(
-          reply,
-          200,
-          project(await loadGroup(orgId, id), query.attributes, query.excludedAttributes),
-        );
-    }
-    throw new ScimError(404, 'No such resource.');
-  });
+      throw new ScimError(404, 'No such resource.');
+    },
+  );
 
   r.post(
     '/scim/v2/*',
-    { ...scimRoute, config: { ...scimRoute.config, command: [provisionScimUser, createScimGroup] } },
+    {
+      ...scimRoute,
+      ...scimDoc('SCIM: create a User (POST /Users) or a Group (POST /Groups)'),
+      config: { ...scimRoute.config, command: [provisionScimUser, createScimGroup] },
+    },
     async (request, reply) => {
       const { resource, id } = target(request);
       const orgId = orgOf(request);
@@ -452,7 +500,11 @@ export function scimRoutes(app: FastifyInstance): void {
 
   r.put(
     '/scim/v2/*',
-    { ...scimRoute, config: { ...scimRoute.config, command: [replaceScimUser, replaceScimGroup] } },
+    {
+      ...scimRoute,
+      ...scimDoc('SCIM: replace a User or a Group (PUT /Users/{id}, /Groups/{id})'),
+      config: { ...scimRoute.config, command: [replaceScimUser, replaceScimGroup] },
+    },
     async (request, reply) => {
       const { resource, id } = target(request);
       const orgId = orgOf(request);
@@ -478,7 +530,11 @@ export function scimRoutes(app: FastifyInstance): void {
 
   r.patch(
     '/scim/v2/*',
-    { ...scimRoute, config: { ...scimRoute.config, command: [replaceScimUser, replaceScimGroup] } },
+    {
+      ...scimRoute,
+      ...scimDoc('SCIM: patch a User or a Group (PatchOp add, replace, remove)'),
+      config: { ...scimRoute.config, command: [replaceScimUser, replaceScimGroup] },
+    },
     async (request, reply) => {
       const { resource, id } = target(request);
       const orgId = orgOf(request);
@@ -509,7 +565,11 @@ export function scimRoutes(app: FastifyInstance): void {
 
   r.delete(
     '/scim/v2/*',
-    { ...scimRoute, config: { ...scimRoute.config, command: [deprovisionScimUser, removeScimGroup] } },
+    {
+      ...scimRoute,
+      ...scimDoc('SCIM: delete a User (their access ends at once) or a Group'),
+      config: { ...scimRoute.config, command: [deprovisionScimUser, removeScimGroup] },
+    },
     async (request, reply) => {
       const { resource, id } = target(request);
       if (id !== undefined && UUID.test(id) && resource === 'users') {
