@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm';
+import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
 import { queryRows } from '../../../../test/support/database.ts';
 import { as, createOrg, expectStatus } from '../../../../test/support/orgs.ts';
+import { purgeScimRequests } from './scim.repository.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -494,5 +496,137 @@ describe('tenancy', () => {
       true,
     );
     expect(JSON.stringify(aLog)).not.toContain('scim_');
+  });
+});
+
+describe('under pressure', () => {
+  it('two identical POSTs at once make one user: 201 and 409 uniqueness', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const c = idp(await scimToken(org));
+    const body = oktaUser(uniqueEmail('twin'));
+    const answers = await Promise.all([c.post('/Users', body), c.post('/Users', body)]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+    scimError(answers.find((r) => r.statusCode === 409)!, 409, 'uniqueness');
+    expect(expectStatus(await c.get('/Users'), 200).json().totalResults).toBe(1);
+  });
+
+  it('answers any request with a live token below 500, errors as SCIM error documents', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const c = idp(await scimToken(org));
+    const user = expectStatus(await c.post('/Users', oktaUser(uniqueEmail('fuzz'))), 201).json();
+    const group = expectStatus(
+      await c.post('/Groups', { schemas: [GROUP], displayName: 'Fuzz' }),
+      201,
+    ).json();
+    const segment = fc.oneof(
+      fc.constantFrom(
+        'Users',
+        'users',
+        'GROUPS',
+        'Groups',
+        'Schemas',
+        'ResourceTypes',
+        'ServiceProviderConfig',
+        'Bulk',
+        '',
+      ),
+      fc.string({ maxLength: 20 }).map(encodeURIComponent),
+    );
+    const id = fc.oneof(
+      fc.constantFrom(user.id, group.id, '', '%00', '..', 'null'),
+      fc.uuid(),
+      fc.string({ maxLength: 40 }).map(encodeURIComponent),
+    );
+    const filter = fc.oneof(
+      fc.constantFrom(
+        'userName eq "x"',
+        'emails[type eq "work"].value co "@"',
+        'userName pr',
+        'displayName sw "F" or externalId eq "1"',
+        'members[value eq "x"]',
+        '(((',
+      ),
+      fc.string({ maxLength: 40 }),
+    );
+    const json = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record({
+        schemas: fc.constant([USER]),
+        userName: fc.string({ maxLength: 30 }),
+        active: fc.oneof(fc.boolean(), fc.string()),
+        emails: fc.jsonValue({ maxDepth: 2 }),
+      }),
+      fc.record({
+        schemas: fc.constant([PATCH_OP]),
+        Operations: fc.array(
+          fc.record({
+            op: fc.constantFrom('add', 'Replace', 'remove', 'move'),
+            path: fc.option(
+              fc.constantFrom(
+                'active',
+                'members',
+                'members[value eq "x"]',
+                'name.givenName',
+                'emails[type eq "work"].value',
+                'nope',
+                '[[',
+              ),
+              { nil: undefined },
+            ),
+            value: fc.jsonValue({ maxDepth: 2 }),
+          }),
+          { maxLength: 3 },
+        ),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE') as fc.Arbitrary<
+          'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+        >,
+        segment,
+        fc.option(id, { nil: undefined }),
+        fc.option(filter, { nil: undefined }),
+        json,
+        async (method, resource, one, f, body) => {
+          const path = `/${resource}${one !== undefined ? `/${one}` : ''}${f !== undefined ? `?filter=${encodeURIComponent(f)}&startIndex=-3&count=abc` : ''}`;
+          // Never delete the fixtures: the rest of the run needs something to act on.
+          if (method === 'DELETE' && (one === user.id || one === group.id)) return;
+          const res =
+            method === 'GET'
+              ? await c.get(path)
+              : method === 'DELETE'
+                ? await c.delete(path)
+                : await (method === 'POST'
+                    ? c.post(path, body)
+                    : method === 'PUT'
+                      ? c.put(path, body)
+                      : c.patch(path, [body]));
+          expect(res.statusCode, `${method} ${path} ${JSON.stringify(body)} → ${res.body}`).toBeLessThan(500);
+          if (res.statusCode >= 400) scimError(res, res.statusCode);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('keeps the request log within 30 days and 10,000 entries per org', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const db = t.db.database.db;
+    await db.execute(sql`
+      INSERT INTO scim_requests (org_id, created_at, method, path, status)
+      SELECT ${org.orgId}, now() - make_interval(secs => n), 'GET', '/scim/v2/Users', 200 FROM generate_series(1, 10005) n`);
+    await db.execute(sql`
+      INSERT INTO scim_requests (org_id, created_at, method, path, status)
+      VALUES (${org.orgId}, now() - interval '31 days', 'GET', '/scim/v2/Old', 200)`);
+    await purgeScimRequests(db);
+    // The series was written with one now(), a second apart: the newest 10,000 span 9,999 seconds.
+    const [left] = await queryRows<{ n: number; old: number; span: number }>(
+      db,
+      sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE path = '/scim/v2/Old')::int AS old,
+                 extract(epoch FROM max(created_at) - min(created_at))::int AS span
+            FROM scim_requests WHERE org_id = ${org.orgId}`,
+    );
+    expect(left).toEqual({ n: 10_000, old: 0, span: 9_999 });
   });
 });
