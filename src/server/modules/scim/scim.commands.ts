@@ -178,6 +178,15 @@ export const provisionScimUser = defineCommand({
     if (account) {
       if (account.disabled || account.deleted)
         throw new ScimError(409, 'The account with this email is disabled.', 'uniqueness');
+      // Only an account that proved the address: someone who signed up with it unproven must never
+      // be admitted to the org whose IdP provisions its real owner (account pre-hijacking).
+      if (!account.emailVerified) {
+        throw new ScimError(
+          409,
+          'An account with this email exists but has not verified it; it can be provisioned once it has.',
+          'uniqueness',
+        );
+      }
       if (await findScimUserByAccount(ctx.tx, org.id, account.id)) {
         throw new ScimError(409, 'Another SCIM user is linked to the account with this email.', 'uniqueness');
       }

@@ -2,7 +2,13 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, signUp, type TestApp, uniqueEmail } from '../../../../test/support/app.ts';
+import {
+  createTestApp,
+  signUp,
+  type TestApp,
+  uniqueEmail,
+  verifyEmailInDatabase,
+} from '../../../../test/support/app.ts';
 import { queryRows } from '../../../../test/support/database.ts';
 import { as, createOrg, expectStatus } from '../../../../test/support/orgs.ts';
 import { purgeScimRequests } from './scim.repository.ts';
@@ -338,6 +344,10 @@ describe('deprovisioning', () => {
     const org = await createOrg(t.app, { plan: 'pro' });
     const c = idp(await scimToken(org));
     const person = await signUp(t.app, { email: uniqueEmail('linked'), name: 'Linus Linked' });
+    // An account that has not proven its address is never linked (someone may have signed up with it).
+    scimError(await c.post('/Users', oktaUser(person.email)), 409, 'uniqueness');
+    expect(await memberOf(org.orgId, person.userId)).toBeUndefined();
+    await verifyEmailInDatabase(t.app, person.userId);
     const user = expectStatus(await c.post('/Users', oktaUser(person.email)), 201).json();
     const membersUrl = `/api/v1/orgs/${org.orgId}/members`;
     expectStatus(await as(t.app, person).get(membersUrl), 200);
@@ -357,6 +367,7 @@ describe('deprovisioning', () => {
   it('never removes the last Owner: a SCIM error, and nothing changes', async () => {
     const org = await createOrg(t.app, { plan: 'pro' });
     const c = idp(await scimToken(org));
+    await verifyEmailInDatabase(t.app, org.owner.userId);
     const user = expectStatus(await c.post('/Users', oktaUser(org.owner.email)), 201).json();
     expect(await memberOf(org.orgId, org.owner.userId)).toEqual({ status: 'active', role: 'owner' });
     scimError(await c.patch(`/Users/${user.id}`, [{ op: 'replace', value: { active: 'False' } }]), 409);

@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { entitlements } from '../../../contracts/plans.ts';
 import { requestOrgId } from '../../platform/access/access.ts';
 import { assertRecentlyAuthenticated } from '../../platform/auth/recent.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
@@ -304,6 +305,8 @@ function scimProtocolRoutes(app: FastifyInstance, base: string): void {
     request.actor = { type: 'scim', tokenId: token.id, orgId: token.orgId, name: token.name };
     request.scimOrgId = token.orgId;
     if (token.suspended) throw new ScimError(403, 'This organization is suspended.');
+    if (!entitlements(token.plan).scim)
+      throw new ScimError(403, 'SCIM provisioning is not part of this plan.');
     await touchScimToken(db, token.id);
   }
 
