@@ -179,14 +179,24 @@ export async function listScimUsers(
   db: Executor,
   orgId: string,
   only: { userName?: string; externalId?: string } = {},
+  page?: { offset: number; limit: number },
 ): Promise<ScimUserView[]> {
   const conditions: SQL[] = [eq(scimUsers.orgId, orgId)];
   if (only.userName !== undefined)
     conditions.push(sql`lower(${scimUsers.userName}) = lower(${only.userName})`);
   if (only.externalId !== undefined) conditions.push(eq(scimUsers.externalId, only.externalId));
-  return selectUsers(db)
+  const query = selectUsers(db)
     .where(and(...conditions))
     .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id));
+  return page ? query.offset(page.offset).limit(page.limit) : query;
+}
+
+export async function countScimUsers(db: Executor, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(scimUsers)
+    .where(eq(scimUsers.orgId, orgId));
+  return row?.n ?? 0;
 }
 
 export interface ScimUserValues {

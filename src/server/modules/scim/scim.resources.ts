@@ -411,7 +411,8 @@ export function readPaging(
     return n;
   };
   return {
-    startIndex: Math.max(1, int(query.startIndex, 1)),
+    // Bounded: an offset past any org's size reads nothing (and stays a valid SQL offset).
+    startIndex: Math.min(1_000_000_000, Math.max(1, int(query.startIndex, 1))),
     count: Math.min(max, Math.max(0, int(query.count, max))),
   };
 }

@@ -333,6 +333,10 @@ describe('/scim/v2 as Microsoft Entra ID sends it', () => {
     ).json();
     expect(listed.Resources).toHaveLength(1);
     expect(listed.Resources[0].members).toBeUndefined();
+    expect(expectStatus(await c.get('/Users?startIndex=99999999999999999999'), 200).json()).toMatchObject({
+      totalResults: 2,
+      Resources: [],
+    });
     const paged = expectStatus(await c.get('/Users?startIndex=2&count=1&attributes=userName'), 200).json();
     expect(paged).toMatchObject({ totalResults: 2, startIndex: 2, itemsPerPage: 1 });
     expect(Object.keys(paged.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);

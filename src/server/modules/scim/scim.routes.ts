@@ -29,6 +29,7 @@ import {
   SCIM_TOKEN_PREFIX,
 } from './scim.commands.ts';
 import {
+  countScimUsers,
   findScimBearer,
   findScimGroup,
   findScimUser,
@@ -374,6 +375,26 @@ function scimProtocolRoutes(app: FastifyInstance, base: string): void {
 
   async function listUsers(orgId: string, query: Query) {
     const filter = query.filter ? readFilter('User', query.filter) : undefined;
+    if (!filter) {
+      // No filter (an IdP's import, page by page): the page alone is read.
+      const { startIndex, count } = readPaging(query, MAX_RESULTS);
+      const [total, rows] = await Promise.all([
+        countScimUsers(db, orgId),
+        listScimUsers(db, orgId, {}, { offset: startIndex - 1, limit: count }),
+      ]);
+      const groups = await userGroups(orgId, rows);
+      return listResponse(
+        rows.map((row) =>
+          project(
+            userResource(row, base, groups.get(row.id) ?? []),
+            query.attributes,
+            query.excludedAttributes,
+          ),
+        ),
+        total,
+        startIndex,
+      );
+    }
     const userName = filter && equalityOn(filter, 'userName');
     const externalId = filter && equalityOn(filter, 'externalId');
     const rows = await listScimUsers(db, orgId, {
