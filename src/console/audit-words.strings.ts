@@ -31,9 +31,27 @@ const actions = {
   ],
   'member.left': ['Member left', 'Un miembro se fue'],
   'member.provisioned': [
-    'Member added on first single sign-on',
-    'Miembro añadido en su primer inicio de sesión único',
+    'Member added by the identity provider (first single sign-on or SCIM)',
+    'Miembro añadido por el proveedor de identidad (primer inicio de sesión único o SCIM)',
   ],
+  'member.deactivated': [
+    'Member deactivated by the identity provider (SCIM)',
+    'Miembro desactivado por el proveedor de identidad (SCIM)',
+  ],
+  'member.reactivated': [
+    'Member reactivated by the identity provider (SCIM)',
+    'Miembro reactivado por el proveedor de identidad (SCIM)',
+  ],
+  'member.deprovisioned': [
+    'Member deleted by the identity provider (SCIM)',
+    'Miembro eliminado por el proveedor de identidad (SCIM)',
+  ],
+  'scim.user_updated': ['SCIM user changed', 'Usuario SCIM cambiado'],
+  'scim.group_created': ['SCIM group created', 'Grupo SCIM creado'],
+  'scim.group_updated': ['SCIM group changed', 'Grupo SCIM cambiado'],
+  'scim.group_deleted': ['SCIM group deleted', 'Grupo SCIM eliminado'],
+  'scim_token.created': ['SCIM token created', 'Token SCIM creado'],
+  'scim_token.revoked': ['SCIM token revoked', 'Token SCIM revocado'],
   'member.removed': ['Member removed', 'Miembro quitado'],
   'member.role_changed': ['Role changed', 'Rol cambiado'],
   'member.signed_in': ['Member signed in', 'Un miembro inició sesión'],
@@ -155,6 +173,8 @@ const targetTypes: Record<string, readonly [string, string]> = {
   webhook: ['Webhook', 'Webhook'],
   sso: ['Single sign-on', 'Inicio de sesión único'],
   sso_group_mapping: ['IdP group mapping', 'Asignación de grupo del IdP'],
+  scim_token: ['SCIM token', 'Token SCIM'],
+  scim_group: ['SCIM group', 'Grupo SCIM'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -250,6 +270,17 @@ const fields: Record<string, readonly [string, string]> = {
   orgId: ['Organization', 'Organización'],
   subject: ['Identity at the IdP', 'Identidad en el IdP'],
   linked: ['Account linked to the IdP identity', 'Cuenta vinculada a la identidad del IdP'],
+  userName: ['SCIM user name', 'Nombre de usuario SCIM'],
+  externalId: ['Identity provider ID', 'ID en el proveedor de identidad'],
+  active: ['Active', 'Activo'],
+  displayName: ['Display name', 'Nombre visible'],
+  emails: ['Email addresses', 'Correos'],
+  enterprise: ['Enterprise attributes', 'Atributos de empresa'],
+  attributes: ['Other attributes', 'Otros atributos'],
+  linkedMember: ['Already a member', 'Ya era miembro'],
+  membersAdded: ['Members added', 'Miembros añadidos'],
+  membersRemoved: ['Members removed', 'Miembros quitados'],
+  members: ['Members', 'Miembros'],
   accountCreated: ['Account created', 'Cuenta creada'],
 };
 

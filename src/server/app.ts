@@ -22,6 +22,7 @@ import { policiesModule } from './modules/policies/index.ts';
 import { quotaModule } from './modules/quota/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { scansModule } from './modules/scans/index.ts';
+import { scimModule } from './modules/scim/index.ts';
 import { ssoModule } from './modules/sso/index.ts';
 import { webhooksModule } from './modules/webhooks/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
@@ -370,6 +371,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(mcpModule);
   await app.register(notificationsModule);
   await app.register(ssoModule);
+  await app.register(scimModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

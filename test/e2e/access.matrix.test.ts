@@ -724,6 +724,63 @@ const SSO_ROUTES: Record<string, RouteCase> = {
   },
 };
 
+/** A SCIM token the owner made; its id and value. */
+async function ownerMakesScimToken(org: Org): Promise<{ id: string; token: string }> {
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/scim-tokens'), { name: `idp-${rand()}` });
+  return expectStatus(res, 201).json();
+}
+
+async function scimTokenIds(org: Org): Promise<string[]> {
+  const list = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/scim-tokens')), 200).json();
+  return list.items.map((m: { id: string }) => m.id);
+}
+
+const SCIM_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/scim-tokens': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerMakesScimToken(org);
+      return { method: 'GET', url: orgUrl(org, '/scim-tokens') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/scim-tokens': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/scim-tokens'),
+      payload: { name: `made-${rand()}` },
+    }),
+    effect: async (org, res) => {
+      expect(res.json().token).toMatch(/^scim_/);
+      expect(await scimTokenIds(org)).toContain(res.json().id);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/scim-tokens/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/scim-tokens/${(await ownerMakesScimToken(org)).id}`),
+    }),
+    effect: async (org, _res, req) =>
+      expect(await scimTokenIds(org)).not.toContain(req.url.split('/').at(-1)),
+  },
+  'GET /api/v1/orgs/:orgId/scim-log': {
+    status: 200,
+    prepare: async (org) => {
+      const { token } = await ownerMakesScimToken(org);
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/scim/v2/Users',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expectStatus(res, 200);
+      return { method: 'GET', url: orgUrl(org, '/scim-log') };
+    },
+    effect: (_org, res) => expect(res.json().items).toBeInstanceOf(Array),
+  },
+};
+
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId': {
     status: 200,
@@ -1294,6 +1351,7 @@ const ROUTES: Record<string, RouteCase> = {
   ...NOTIFICATION_ROUTES,
   ...WEBHOOK_ROUTES,
   ...SSO_ROUTES,
+  ...SCIM_ROUTES,
   // Findings (written by SARIF ingestion; seeded here straight into the database).
   'GET /api/v1/orgs/:orgId/findings': {
     status: 200,

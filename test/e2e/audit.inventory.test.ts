@@ -61,8 +61,8 @@ interface ChainRef {
 /** What the one entry a command writes must say. */
 interface Expected {
   chain: ChainRef;
-  /** A person (a user actor), or the system (retention). */
-  actor: Pick<Person, 'userId' | 'email'> | 'system' | 'anonymous';
+  /** A person (a user actor), the system (retention), or an org's identity provider (a SCIM token). */
+  actor: Pick<Person, 'userId' | 'email'> | 'system' | 'anonymous' | { scimTokenId: string };
   /** With the words that name it (`name`, `email`) exactly when the entry must carry them. */
   target: { type: string; id: string; name?: string; email?: string };
   /** Members `before` / `after` must hold (role names beside slugs, the people named). */
@@ -156,7 +156,9 @@ async function entriesSince(chain: ChainRef, afterSeq: number): Promise<AuditEnt
 const actorOf = (actor: Expected['actor']) =>
   actor === 'system' || actor === 'anonymous'
     ? { type: actor, id: null, email: null }
-    : { type: 'user', id: actor.userId, email: actor.email };
+    : 'scimTokenId' in actor
+      ? { type: 'scim', id: actor.scimTokenId, email: null }
+      : { type: 'user', id: actor.userId, email: actor.email };
 
 async function expectVerifies(chain: ChainRef): Promise<void> {
   const report = await t.app.gatehouse.audit.verify(t.db.database.db, chain);
@@ -594,8 +596,229 @@ const SSO_INVENTORY: Record<string, InventoryCase> = {
   },
 };
 
+/** The shared org's SCIM token (made once): its id, and a client sending SCIM requests with it. */
+let sharedScim:
+  | {
+      id: string;
+      send: (
+        method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+        url: string,
+        body?: unknown,
+      ) => Promise<LightMyRequestResponse>;
+    }
+  | undefined;
+async function scimClient() {
+  if (sharedScim) return sharedScim;
+  const made = expectStatus(
+    await as(t.app, shared.owner).post(at(shared.orgId, '/scim-tokens'), { name: 'Audited IdP' }),
+    201,
+  ).json();
+  const send = (method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
+    t.app.inject({
+      method,
+      url: `/scim/v2${url}`,
+      headers: { authorization: `Bearer ${made.token}`, 'content-type': 'application/scim+json' },
+      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+    });
+  sharedScim = { id: made.id, send };
+  return sharedScim;
+}
+const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+/** A user of the shared org provisioned by SCIM: the SCIM id, the account, the userName. */
+async function scimUser() {
+  const scim = await scimClient();
+  const email = uniqueEmail('scim');
+  const res = expectStatus(
+    await scim.send('POST', '/Users', { schemas: [SCIM_USER], userName: email, displayName: 'Sam Scim' }),
+    201,
+  ).json();
+  const [row] = await t.db.database.db
+    .select({ userId: auditEvents.targetId })
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.chainId, shared.orgId),
+        eq(auditEvents.action, 'member.provisioned'),
+        eq(auditEvents.targetEmail, email),
+      ),
+    );
+  return { id: res.id as string, email, userId: row!.userId };
+}
+async function scimGroup(): Promise<{ id: string; displayName: string }> {
+  const scim = await scimClient();
+  const displayName = `Group ${rand()}`;
+  const res = expectStatus(
+    await scim.send('POST', '/Groups', { schemas: [SCIM_GROUP], displayName }),
+    201,
+  ).json();
+  return { id: res.id, displayName };
+}
+
+const SCIM_INVENTORY: Record<string, InventoryCase> = {
+  'scim_token.created': {
+    how: 'POST /orgs/:orgId/scim-tokens',
+    arrange: async () => async () => {
+      const made = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, '/scim-tokens'), { name: 'Okta' }),
+        201,
+      ).json();
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'scim_token', id: made.id, name: 'Okta' },
+        after: { name: 'Okta' },
+      };
+    },
+  },
+  'scim_token.revoked': {
+    how: 'DELETE /orgs/:orgId/scim-tokens/:id',
+    arrange: async () => {
+      const made = expectStatus(
+        await as(t.app, shared.owner).post(at(shared.orgId, '/scim-tokens'), { name: 'Entra' }),
+        201,
+      ).json();
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/scim-tokens/${made.id}`)), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'scim_token', id: made.id, name: 'Entra' },
+          before: { name: 'Entra' },
+        };
+      };
+    },
+  },
+  'member.provisioned': {
+    how: 'POST /scim/v2/Users',
+    arrange: async () => {
+      const scim = await scimClient();
+      return async () => {
+        const email = uniqueEmail('provisioned');
+        expectStatus(
+          await scim.send('POST', '/Users', {
+            schemas: [SCIM_USER],
+            userName: email,
+            displayName: 'Pat Provisioned',
+          }),
+          201,
+        );
+        const [row] = await t.db.database.db
+          .select({ userId: auditEvents.targetId })
+          .from(auditEvents)
+          .where(and(eq(auditEvents.chainId, shared.orgId), eq(auditEvents.targetEmail, email)));
+        return {
+          chain: orgChain(shared.orgId),
+          actor: { scimTokenId: scim.id },
+          target: memberNamed({ userId: row!.userId, email }, 'Pat Provisioned'),
+          after: { via: 'scim', role: 'viewer', userName: email, accountCreated: true },
+        };
+      };
+    },
+  },
+  'scim.user_updated': {
+    how: 'PATCH /scim/v2/Users/:id',
+    arrange: async () => {
+      const user = await scimUser();
+      const scim = await scimClient();
+      return async () => {
+        expectStatus(
+          await scim.send('PATCH', `/Users/${user.id}`, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [{ op: 'replace', path: 'displayName', value: 'Sam Renamed' }],
+          }),
+          200,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: { scimTokenId: scim.id },
+          target: memberNamed(user, 'Sam Scim'),
+          before: { displayName: 'Sam Scim' },
+          after: { displayName: 'Sam Renamed' },
+        };
+      };
+    },
+  },
+  'member.deprovisioned': {
+    how: 'DELETE /scim/v2/Users/:id',
+    arrange: async () => {
+      const user = await scimUser();
+      const scim = await scimClient();
+      return async () => {
+        expectStatus(await scim.send('DELETE', `/Users/${user.id}`), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: { scimTokenId: scim.id },
+          target: memberNamed(user, 'Sam Scim'),
+          before: { userName: user.email, role: 'viewer' },
+          after: { via: 'scim' },
+        };
+      };
+    },
+  },
+  'scim.group_created': {
+    how: 'POST /scim/v2/Groups',
+    arrange: async () => {
+      const scim = await scimClient();
+      return async () => {
+        const displayName = `Group ${rand()}`;
+        const made = expectStatus(
+          await scim.send('POST', '/Groups', { schemas: [SCIM_GROUP], displayName }),
+          201,
+        ).json();
+        return {
+          chain: orgChain(shared.orgId),
+          actor: { scimTokenId: scim.id },
+          target: { type: 'scim_group', id: made.id, name: displayName },
+          after: { displayName, members: 0 },
+        };
+      };
+    },
+  },
+  'scim.group_updated': {
+    how: 'PATCH /scim/v2/Groups/:id',
+    arrange: async () => {
+      const group = await scimGroup();
+      const user = await scimUser();
+      const scim = await scimClient();
+      return async () => {
+        expectStatus(
+          await scim.send('PATCH', `/Groups/${group.id}`, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [{ op: 'add', path: 'members', value: [{ value: user.id }] }],
+          }),
+          204,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: { scimTokenId: scim.id },
+          target: { type: 'scim_group', id: group.id, name: group.displayName },
+          after: { membersAdded: [user.id] },
+        };
+      };
+    },
+  },
+  'scim.group_deleted': {
+    how: 'DELETE /scim/v2/Groups/:id',
+    arrange: async () => {
+      const group = await scimGroup();
+      const scim = await scimClient();
+      return async () => {
+        expectStatus(await scim.send('DELETE', `/Groups/${group.id}`), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: { scimTokenId: scim.id },
+          target: { type: 'scim_group', id: group.id, name: group.displayName },
+          before: { displayName: group.displayName },
+        };
+      };
+    },
+  },
+};
+
 const INVENTORY: Record<string, InventoryCase> = {
   ...NOTIFICATION_INVENTORY,
+  ...SCIM_INVENTORY,
   ...QUOTA_INVENTORY,
   ...SSO_INVENTORY,
   'user.created': {

@@ -208,6 +208,37 @@ async function giveGroupMapping(x: Tenant): Promise<void> {
   GROUP_MAPPING.set(x.orgId, expectStatus(res, 201).json().id);
 }
 
+/** Each org's SCIM token id. */
+const SCIM_TOKEN = new Map<string, string>();
+const scimTokenOf = (o: Ids) => SCIM_TOKEN.get(o.orgId) ?? randomUUID();
+
+async function giveScimToken(x: Tenant): Promise<void> {
+  const res = await as(t.app, x.owner).post(at(x, '/scim-tokens'), { name: 'IdP' });
+  SCIM_TOKEN.set(x.orgId, expectStatus(res, 201).json().id);
+}
+
+/**
+ * SCIM tokens and the request log name only the org in the path, a token by id. (`/scim/v2`
+ * itself names no org: the token says which; its tenancy is swept in modules/scim's tests.)
+ */
+const SCIM_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/scim-tokens': { request: (o) => ({ method: 'GET', url: at(o, '/scim-tokens') }) },
+  'POST /api/v1/orgs/:orgId/scim-tokens': {
+    request: (o) => ({ method: 'POST', url: at(o, '/scim-tokens'), payload: { name: `idp-${rand()}` } }),
+  },
+  'DELETE /api/v1/orgs/:orgId/scim-tokens/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: at(o, `/scim-tokens/${scimTokenOf(ids)}`) }),
+    foreign: [
+      {
+        what: "B's SCIM token",
+        request: (a, b) => ROUTES['DELETE /api/v1/orgs/:orgId/scim-tokens/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/scim-log': { request: (o) => ({ method: 'GET', url: at(o, '/scim-log') }) },
+};
+
 /**
  * Single sign-on: the settings and connections name only the org in the path (a PUT is
  * refused before its IdP is fetched); a group mapping is named by id.
@@ -829,6 +860,7 @@ const ROUTES: Record<string, RouteCase> = {
   ...NOTIFICATION_ROUTES,
   ...WEBHOOK_ROUTES,
   ...SSO_ROUTES,
+  ...SCIM_ROUTES,
 };
 
 /** The routes that name a finding or a remediation: B's, asked for in A, are not found. */
@@ -997,6 +1029,7 @@ beforeAll(async () => {
     await giveDepartment(x);
     await giveWebhook(x);
     await giveGroupMapping(x);
+    await giveScimToken(x);
   }
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {

@@ -206,6 +206,17 @@ function expectContract(request: FuzzRequest, res: FuzzResponse): void {
   const context = describeRequest(request, res);
   expect(res.statusCode, context).toBeLessThan(500);
   if (res.statusCode < 400) return;
+  // SCIM answers its clients (identity providers) in SCIM's own error schema (RFC 7644 §3.12);
+  // what never reaches a SCIM route (a method it does not serve, a path `..` leads elsewhere) is
+  // answered like any unknown route. No other route answers in SCIM's schema.
+  if (
+    request.route.startsWith('/scim/v2/') &&
+    SCIM_METHODS.has(request.method) &&
+    String(res.headers['content-type']).startsWith('application/scim+json')
+  ) {
+    if (request.method !== 'HEAD') expectScimError(res, context);
+    return;
+  }
   // /docs/* included: @fastify/swagger-ui serves its files through @fastify/static, whose
   // failures (404, 403 for traversal, 412 for a failed precondition, 416 for an unsatisfiable
   // Range) are raised as errors or sent to the not-found handler, so they come out as problem
@@ -227,6 +238,23 @@ function expectContract(request: FuzzRequest, res: FuzzResponse): void {
   });
   expect(PROBLEM_CODES, context).toContain(problem.code);
   expect(problem.type, context).toBe(problemType(problem.code as ProblemCode));
+}
+
+const SCIM_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+function expectScimError(res: FuzzResponse, context: string): void {
+  expect(String(res.headers['content-type']), context).toMatch(/^application\/scim\+json/);
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    throw new Error(`4xx body is not JSON: ${context}`);
+  }
+  expect(body, context).toMatchObject({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+    status: String(res.statusCode),
+    detail: expect.any(String),
+  });
 }
 
 /** A log line at error level or above means something broke even if the status did not say so. */

@@ -4,15 +4,16 @@
 /**
  * Who acts: a user (signed in, or through one of their personal tokens: `tokenId`), an
  * organization's automation token, the system, an operator of the installation (the `gatehouse
- * operator` and `break-glass` commands, run on the server's own database), or nobody yet. Later
- * capabilities add SCIM.
+ * operator` and `break-glass` commands, run on the server's own database), an organization's
+ * identity provider through one of its SCIM tokens, or nobody yet.
  */
 export type Actor =
   | { type: 'anonymous' }
   | { type: 'system' }
   | { type: 'operator' }
   | { type: 'user'; userId: string; email: string; sessionId?: string; tokenId?: string }
-  | { type: 'token'; tokenId: string; orgId: string; name: string };
+  | { type: 'token'; tokenId: string; orgId: string; name: string }
+  | { type: 'scim'; tokenId: string; orgId: string; name: string };
 
 export interface RequestMeta {
   ip: string | null;
@@ -51,6 +52,8 @@ export function describeActor(actor: Actor): string {
       return actor.email;
     case 'token':
       return `the automation token "${actor.name}"`;
+    case 'scim':
+      return `the identity provider (SCIM token "${actor.name}")`;
     case 'operator':
       return 'an operator of this installation';
     default:
@@ -65,6 +68,8 @@ export function eventActor(actor: Actor): { type: Actor['type']; id: string | nu
       return { type: 'user', id: actor.userId };
     case 'token':
       return { type: 'token', id: actor.tokenId };
+    case 'scim':
+      return { type: 'scim', id: actor.tokenId };
     default:
       return { type: actor.type, id: null };
   }
@@ -82,6 +87,7 @@ export function actorRef(actor: Actor): ActorRef {
     case 'user':
       return { email: actor.email };
     case 'token':
+    case 'scim':
       return { token: actor.name };
     case 'operator':
       return { operator: true };

@@ -220,7 +220,7 @@ export async function departOrganization(
   orgId: string,
   userId: string,
   evenIfSuspended = false,
-  reason: 'left' | 'account_deleted' = 'left',
+  reason: 'left' | 'account_deleted' | 'deprovisioned' = 'left',
 ) {
   const access = await lockOrgAccess(ctx.tx, orgId, userId, 'exclusive');
   // Nothing in a suspended organization changes, its memberships included (told to members only).
@@ -232,7 +232,8 @@ export async function departOrganization(
   const member = (await findMember(ctx.tx, orgId, userId))!;
   await markMemberRemoved(ctx.tx, orgId, userId);
   await invalidateMemberships(ctx, orgId, [userId]);
-  await revokeTokens(ctx, { orgId, userId, kind: 'personal' }, userId);
+  // Deprovisioned by the org's identity provider: revoked by no person.
+  await revokeTokens(ctx, { orgId, userId, kind: 'personal' }, reason === 'deprovisioned' ? null : userId);
   await emitRemoved(ctx, orgId, member, access.roleSlug, reason);
   return {
     action: 'member.left',

@@ -4,7 +4,9 @@ import { clientSecretContext } from './sso.commands.ts';
 import { purgeSsoRequests } from './sso.requests.repository.ts';
 import { ssoRoutes } from './sso.routes.ts';
 
-export { listUserIdentities } from './sso.repository.ts';
+export { NO_PASSWORD } from '../../platform/auth/passwords.ts';
+export { findSsoSettings, listGroupMappings, listUserIdentities } from './sso.repository.ts';
+export { DEFAULT_SSO_ROLE } from './sso.signin.ts';
 
 // `gatehouse secrets rotate` re-seals the OIDC client secrets; the context names the org.
 registerSealedColumn({

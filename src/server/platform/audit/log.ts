@@ -71,11 +71,13 @@ export function auditActor(actor: Actor): AuditActor {
         : { type: 'user', id: actor.userId, email: actor.email };
     case 'token':
       return { type: 'token', id: actor.tokenId, email: null };
+    case 'scim':
+      return { type: 'scim', id: actor.tokenId, email: null };
     case 'system':
       return { type: 'system', id: null, email: null };
     case 'operator':
       return { type: 'operator', id: null, email: null };
-    default:
+    case 'anonymous':
       return { type: 'anonymous', id: null, email: null };
   }
 }

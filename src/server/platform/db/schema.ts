@@ -1515,3 +1515,127 @@ export const ssoAssertionsSeen = pgTable(
     index('sso_assertions_seen_expires_idx').on(t.expiresAt),
   ],
 );
+
+/**
+ * An org's SCIM bearer tokens (`scim_…`): shown once, only the SHA-256 kept. A token reaches its
+ * own org's `/scim/v2` and nothing else; revoked ones stay for the record.
+ */
+export const scimTokens = pgTable(
+  'scim_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: bytea('token_hash').notNull(),
+    lastFour: text('last_four').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    lastUsedAt: time('last_used_at'),
+    revokedAt: time('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('scim_tokens_hash_key').on(t.tokenHash),
+    index('scim_tokens_org_idx').on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/**
+ * A SCIM User: the IdP's view of one member (its `id` is the resource id the IdP addresses).
+ * `scim_role_id` is the role SCIM last gave the membership: a membership whose role differs was
+ * changed by hand since, and group mappings leave it alone.
+ */
+export const scimUsers = pgTable(
+  'scim_users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    userName: text('user_name').notNull(),
+    externalId: text('external_id'),
+    active: boolean('active').notNull().default(true),
+    /** The core schema's `name` (givenName, familyName, formatted…), as sent. */
+    name: jsonb('name'),
+    displayName: text('display_name'),
+    emails: jsonb('emails').notNull().default(sql`'[]'::jsonb`),
+    /** The enterprise extension (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`), as sent. */
+    enterprise: jsonb('enterprise'),
+    /** The other core attributes kept as sent (title, phoneNumbers, addresses, locale…); never the password. */
+    attributes: jsonb('attributes'),
+    scimRoleId: uuid('scim_role_id'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('scim_users_org_user_name_key').on(t.orgId, sql`lower(${t.userName})`),
+    unique('scim_users_org_user_key').on(t.orgId, t.userId),
+    unique('scim_users_org_id_key').on(t.orgId, t.id),
+    index('scim_users_org_created_idx').on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/** A SCIM Group: its displayName is what SSO group mappings (`idp_group`) match. */
+export const scimGroups = pgTable(
+  'scim_groups',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    displayName: text('display_name').notNull(),
+    externalId: text('external_id'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('scim_groups_org_display_name_key').on(t.orgId, sql`lower(${t.displayName})`),
+    unique('scim_groups_org_id_key').on(t.orgId, t.id),
+    index('scim_groups_org_created_idx').on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/** Who is in a SCIM Group; both ends in the same org (composite foreign keys). */
+export const scimGroupMembers = pgTable(
+  'scim_group_members',
+  {
+    orgId: uuid('org_id').notNull(),
+    groupId: uuid('group_id').notNull(),
+    scimUserId: uuid('scim_user_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'scim_group_members_pkey', columns: [t.orgId, t.groupId, t.scimUserId] }),
+    foreignKey({
+      name: 'scim_group_members_group_fkey',
+      columns: [t.orgId, t.groupId],
+      foreignColumns: [scimGroups.orgId, scimGroups.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      name: 'scim_group_members_user_fkey',
+      columns: [t.orgId, t.scimUserId],
+      foreignColumns: [scimUsers.orgId, scimUsers.id],
+    }).onDelete('cascade'),
+    index('scim_group_members_user_idx').on(t.orgId, t.scimUserId),
+  ],
+);
+
+/** Every `/scim/v2` request an org's token made (never the token): the request log, bounded per org. */
+export const scimRequests = pgTable(
+  'scim_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    at: createdAt(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    status: integer('status').notNull(),
+    error: text('error'),
+  },
+  (t) => [index('scim_requests_org_at_idx').on(t.orgId, t.at, t.id), index('scim_requests_at_idx').on(t.at)],
+);

@@ -181,6 +181,16 @@ describe('route inventory', () => {
         'GET /sso/:orgSlug/saml/metadata → public',
         'GET /sso/:orgSlug/saml/login → public',
         'POST /sso/:orgSlug/saml/acs → public',
+        'GET /api/v1/orgs/:orgId/scim-tokens → sso:manage',
+        'POST /api/v1/orgs/:orgId/scim-tokens → sso:manage (session only)',
+        'DELETE /api/v1/orgs/:orgId/scim-tokens/:id → sso:manage',
+        'GET /api/v1/orgs/:orgId/scim-log → sso:manage',
+        // The identity provider's SCIM token is checked by the routes' own hook.
+        'GET /scim/v2/* → public',
+        'POST /scim/v2/* → public',
+        'PUT /scim/v2/* → public',
+        'PATCH /scim/v2/* → public',
+        'DELETE /scim/v2/* → public',
       ].sort(),
     );
   });
@@ -190,7 +200,8 @@ describe('route inventory', () => {
     expect(doc.openapi).toBe('3.1.0');
     for (const route of t.app.gatehouse.routes) {
       if (route.url.startsWith('/docs') || route.url === '/openapi.json' || route.url === '/*') continue;
-      const path = route.url.replace(/:(\w+)/g, '{$1}');
+      // A trailing wildcard (`/scim/v2/*`) is the parameter `{*}` in the document.
+      const path = route.url.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{*}');
       expect(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
     }
     expect(doc.paths['/api/v1/me'].get.security).toEqual([{ session: [] }, { bearer: [] }]);
