@@ -27,6 +27,7 @@ const SCRIPTS = [
   'outbox-write.ts',
   'webhook-fanout.ts',
   'sso.ts',
+  'scim.ts',
 ];
 /** Generous upper bound per script; each one is bounded by its own durations well below this. */
 const SCRIPT_TIMEOUT_MS = 10 * 60_000;
