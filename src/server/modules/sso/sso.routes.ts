@@ -4,7 +4,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
-import { AppError, assertFound, NotFoundError, ValidationError } from '../../platform/errors/app-error.ts';
+import {
+  AppError,
+  assertFound,
+  NotFoundError,
+  PermissionDeniedError,
+  ValidationError,
+} from '../../platform/errors/app-error.ts';
 import {
   Body,
   DateTime,
@@ -659,14 +665,9 @@ export function ssoRoutes(app: FastifyInstance): void {
     const userId = request.session?.user.id;
     const access = userId ? await app.gatehouse.access.resolve(orgId, userId) : undefined;
     if (!access?.permissions.has('sso:manage')) {
-      throw new AppError(
-        403,
-        'permission_denied',
-        'Permission denied',
+      throw new PermissionDeniedError(
+        'sso:manage',
         'Only an SSO admin of this organization may test its sign-in.',
-        {
-          params: { permission: 'sso:manage' },
-        },
       );
     }
     return 'test';

@@ -142,6 +142,11 @@ export const ssoSignIn = defineCommand({
     if (!org) throw new SsoRefusedError('org_gone', 'This organization no longer exists.');
     if (org.suspended) throw new OrgSuspendedError();
     const settings = await findSsoSettings(ctx.tx, org.id);
+    // The person's live invitation, read (and locked) once: the linking, account and membership
+    // steps below all ask for it, always for the same address.
+    let invitationLookup: ReturnType<typeof lockLiveInvitationByEmail> | undefined;
+    const liveInvitation = (email: string) =>
+      (invitationLookup ??= lockLiveInvitationByEmail(ctx.tx, org.id, email));
 
     let userId: string;
     let linked = false;
@@ -176,16 +181,13 @@ export const ssoSignIn = defineCommand({
         // IdP (its admins' to configure) never links an account that never joined it, so it can
         // never sign in as someone to reach their other organizations.
         const joined = await lockMember(ctx.tx, org.id, existing.id);
-        if (
-          (!joined || joined.status === 'removed') &&
-          !(await lockLiveInvitationByEmail(ctx.tx, org.id, identity.email))
-        ) {
+        if ((!joined || joined.status === 'removed') && !(await liveInvitation(identity.email))) {
           throw new SsoNotMemberError();
         }
         userId = existing.id;
       } else {
         // A new account: only for someone the org will admit (invited, or provisioned).
-        const invited = await lockLiveInvitationByEmail(ctx.tx, org.id, identity.email);
+        const invited = await liveInvitation(identity.email);
         if (!invited && !settings.jitProvisioning) throw new SsoNotMemberError();
         const made = await insertUser(ctx.tx, {
           email: identity.email,
@@ -218,7 +220,7 @@ export const ssoSignIn = defineCommand({
       group: string | null;
     } | null = null;
     if (!member || member.status === 'removed') {
-      const invited = await lockLiveInvitationByEmail(ctx.tx, org.id, user.email);
+      const invited = await liveInvitation(user.email);
       if (invited) {
         await admitMember(ctx.tx, org.id, user.id, invited.roleId);
         await markInvitation(ctx.tx, org.id, invited.id, { status: 'accepted', userId: user.id });
