@@ -41,6 +41,8 @@ const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default:
 const PoliciesPage = lazy(() => import('./pages/Policies.tsx').then((m) => ({ default: m.PoliciesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
 const SsoPage = lazy(() => import('./pages/Sso.tsx').then((m) => ({ default: m.SsoPage })));
+const PlatformPage = lazy(() => import('./pages/Platform.tsx').then((m) => ({ default: m.PlatformPage })));
+const LanguagePage = lazy(() => import('./pages/Language.tsx').then((m) => ({ default: m.LanguagePage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApplicationsPage = lazy(() =>
   import('./pages/Applications.tsx').then((m) => ({ default: m.ApplicationsPage })),
@@ -492,6 +494,8 @@ export function App() {
             <Route path="roles" element={<RolesPage />} />
             <Route path="policies" element={<PoliciesPage />} />
             <Route path="security" element={<SecurityPage />} />
+            <Route path="platform" element={<PlatformPage />} />
+            <Route path="language" element={<LanguagePage />} />
             <Route path="sso" element={<SsoPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />

@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useParams } from 'react-router';
 import { meQuery } from './queries.ts';
 
 /**
@@ -50,8 +51,41 @@ function dateTimeFormat(locale: string, timeZone: string, options: Intl.DateTime
   return format;
 }
 
-/** The formats for a locale and zone; a zone this browser does not know falls back to its own. */
-export function formatsFor(locale: string, zone: string | null | undefined): Formats {
+/**
+ * A date (and time) in a fixed order, from the zone's wall clock: `iso` 2026-12-04 21:05, `dmy`
+ * 04/12/2026, `mdy` 12/04/2026 (times on 24 hours).
+ */
+function fixedOrder(order: 'iso' | 'dmy' | 'mdy', timeZone: string, withTime: boolean) {
+  const format = dateTimeFormat('en-US', timeZone, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  return (at: Date) => {
+    const p: Record<string, string> = {};
+    for (const part of format.formatToParts(at)) p[part.type] = part.value;
+    const date =
+      order === 'iso'
+        ? `${p.year}-${p.month}-${p.day}`
+        : order === 'dmy'
+          ? `${p.day}/${p.month}/${p.year}`
+          : `${p.month}/${p.day}/${p.year}`;
+    return withTime ? `${date} ${p.hour}:${p.minute}` : date;
+  };
+}
+
+/**
+ * The formats for a locale and zone; a zone this browser does not know falls back to its own.
+ * `dateOrder` (Settings → Language of the org): `locale` writes dates as the language does.
+ */
+export function formatsFor(
+  locale: string,
+  zone: string | null | undefined,
+  dateOrder: string = 'locale',
+): Formats {
   let timeZone = zone || browserZone();
   try {
     dateTimeFormat(locale, timeZone, { dateStyle: 'medium' });
@@ -64,26 +98,40 @@ export function formatsFor(locale: string, zone: string | null | undefined): For
     numbers = new Intl.NumberFormat(locale);
     cache.set(numberKey, numbers);
   }
-  const apply = (options: Intl.DateTimeFormatOptions) => (iso: string | null | undefined) => {
-    if (!iso) return '';
-    const at = new Date(iso);
-    return Number.isNaN(at.getTime()) ? iso : dateTimeFormat(locale, timeZone, options).format(at);
+  const zoneUsed = timeZone;
+  const apply = (options: Intl.DateTimeFormatOptions, withTime: boolean) => {
+    const write =
+      dateOrder === 'iso' || dateOrder === 'dmy' || dateOrder === 'mdy'
+        ? fixedOrder(dateOrder, zoneUsed, withTime)
+        : (at: Date) => dateTimeFormat(locale, zoneUsed, options).format(at);
+    return (iso: string | null | undefined) => {
+      if (!iso) return '';
+      const at = new Date(iso);
+      return Number.isNaN(at.getTime()) ? iso : write(at);
+    };
   };
   const n = numbers;
   return {
     locale,
     timeZone,
-    dateTime: apply({ dateStyle: 'medium', timeStyle: 'short' }),
-    date: apply({ dateStyle: 'medium' }),
+    dateTime: apply({ dateStyle: 'medium', timeStyle: 'short' }, true),
+    date: apply({ dateStyle: 'medium' }, false),
     number: (value) => n.format(value),
   };
 }
 
-/** The signed-in user's formats (see Formats); before /me answers, the browser's zone. */
+/**
+ * The signed-in user's formats (see Formats): their own zone, else (on an organization's pages)
+ * the organization's, else the browser's; dates in the organization's order.
+ */
 export function useFormat(): Formats {
   const { i18n } = useTranslation();
+  const { orgId } = useParams();
   const me = useQuery(meQuery);
   const user = me.data?.user;
+  const org = orgId ? me.data?.memberships.find((m) => m.org.id === orgId)?.org.localization : undefined;
   const locale = localeFor(i18n.language, user?.locale);
-  return useMemo(() => formatsFor(locale, user?.timezone), [locale, user?.timezone]);
+  const zone = user?.timezone ?? org?.timezone;
+  const order = org?.dateFormat ?? 'locale';
+  return useMemo(() => formatsFor(locale, zone, order), [locale, zone, order]);
 }

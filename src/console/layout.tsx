@@ -12,7 +12,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useId, useState } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import type { Me } from '../contracts/wire.ts';
@@ -194,6 +194,8 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'findings', label: 'findingsNav', needs: 'findings:read' },
   { path: 'policies', label: 'policiesNav', needs: 'policies:read' },
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
+  { path: 'platform', label: 'platformNav', needs: 'settings:read' },
+  { path: 'language', label: 'orgLangNav', needs: 'settings:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'sso', label: 'ssoNav', needs: 'sso:manage' },
   { path: 'notifications', label: 'notifOrgNav', needs: ['integrations:manage', 'quota:manage'] },
@@ -210,9 +212,21 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
  * screen) and the page.
  */
 export function OrgLayout() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { orgId = '' } = useParams();
   const me = useMe();
+  // Without a language of their own, a member reads the org's console in the org's language.
+  const ownLocale = me.data?.user.locale;
+  const orgLanguage = me.data?.memberships.find((m) => m.org.id === orgId)?.org.localization.language;
+  // Applied once per org and language: a language switched meanwhile (the header's, or the
+  // account's being saved) is not switched back on the next render.
+  const applied = useRef<string | null>(null);
+  useEffect(() => {
+    const key = `${orgId}|${orgLanguage}|${ownLocale ?? ''}`;
+    if (ownLocale || !orgLanguage || applied.current === key) return;
+    applied.current = key;
+    if (i18n.language !== orgLanguage) void i18n.changeLanguage(orgLanguage);
+  }, [ownLocale, orgId, orgLanguage, i18n]);
   const location = useLocation();
   const can = usePermissions(orgId);
   const [navOpen, setNavOpen] = useState(false);

@@ -248,6 +248,8 @@ const en = {
   feature_scim: 'SCIM provisioning',
   feature_ipAllowlist: 'An IP allowlist',
   feature_customSessionTimeout: 'A custom session idle timeout',
+  feature_fixVerification: 'Fix verification',
+  feature_deepAiEnrichment: 'Deep AI enrichment',
 
   field_format_email: 'Enter an email address, like name@example.com.',
   field_format_email_item: '“{{value}}” is not an email address.',
@@ -543,6 +545,8 @@ const es: Strings<typeof en>['es'] = {
   feature_scim: 'El aprovisionamiento SCIM',
   feature_ipAllowlist: 'Una lista de IP permitidas',
   feature_customSessionTimeout: 'Un tiempo de inactividad de sesión propio',
+  feature_fixVerification: 'La verificación de correcciones',
+  feature_deepAiEnrichment: 'El enriquecimiento profundo con IA',
 
   field_format_email: 'Escribe una dirección de correo, como nombre@ejemplo.com.',
   field_format_email_item: '«{{value}}» no es una dirección de correo.',

@@ -24,7 +24,9 @@ export type PlanFeature =
   | 'sso'
   | 'scim'
   | 'ipAllowlist'
-  | 'customSessionTimeout';
+  | 'customSessionTimeout'
+  | 'fixVerification'
+  | 'deepAiEnrichment';
 
 /** The first plan, in catalog order, that allows `feature` (more members: one without a limit). */
 export function planAllowing(feature: PlanFeature): string | null {

@@ -9,6 +9,7 @@ import { findingsStrings } from './pages/Findings.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { notificationsStrings } from './pages/Notifications.strings.ts';
 import { policiesStrings } from './pages/Policies.strings.ts';
+import { preferencesStrings } from './pages/Preferences.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
@@ -49,4 +50,5 @@ export const pageStrings: Strings[] = [
   usageStrings,
   webhooksStrings,
   notificationsStrings,
+  preferencesStrings,
 ];

@@ -10,6 +10,7 @@ import type { ScanModule } from './scans.ts';
 
 /** The catalog, in display order. */
 export const EVENT_TYPES = [
+  'scan.scheduled',
   'scan.started',
   'scan.completed',
   'finding.created',
@@ -40,6 +41,21 @@ export interface EventActor {
   type: 'user' | 'token' | 'scim' | 'system' | 'operator' | 'anonymous';
   /** The user's or token's id; null for the system and operators. */
   id: string | null;
+}
+
+/**
+ * `scan.scheduled`: an application is due for a scan, by the org's schedule (Settings → Platform)
+ * or because autonomous scanning is on and the application was just created. Gatehouse does not
+ * run scanners: the receiver (a CI trigger, a scanner service) runs them and uploads the results.
+ */
+export interface ScanScheduledData {
+  orgId: string;
+  application: { id: string; name: string; repositoryUrl: string | null };
+  reason: 'schedule' | 'application_created';
+  /** The schedule that fell due (`reason: schedule`), and the slot it fell due at. */
+  schedule: { frequency: 'weekly' | 'monthly'; slot: string } | null;
+  /** What the org asks of scanners and remediation. */
+  options: { fixVerification: boolean; deepAiEnrichment: boolean; remediationLanguage: string };
 }
 
 export interface ScanStartedData {
@@ -177,6 +193,7 @@ export interface WebhookTestData {
 
 /** Each event type's data. */
 export interface EventData {
+  'scan.scheduled': ScanScheduledData;
   'scan.started': ScanStartedData;
   'scan.completed': ScanCompletedData;
   'finding.created': FindingCreatedData;

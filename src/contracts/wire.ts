@@ -3,6 +3,7 @@
  * console imports these instead of describing server rows itself; the route schemas
  * (TypeBox, src/server/modules) are the authority and these follow them.
  */
+import type { LocalizationSettings } from './settings.ts';
 
 export interface Me {
   user: {
@@ -19,7 +20,14 @@ export interface Me {
   };
   memberships: Array<{
     /** `suspended`: by the installation's operators; its routes answer 403 org_suspended. */
-    org: { id: string; slug: string; name: string; suspended: boolean };
+    org: {
+      id: string;
+      slug: string;
+      name: string;
+      suspended: boolean;
+      /** Settings → Language: what the console follows in this org when the user chose nothing. */
+      localization: LocalizationSettings;
+    };
     role: string;
     permissions: string[];
   }>;

@@ -23,6 +23,7 @@ import { quotaModule } from './modules/quota/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { scansModule } from './modules/scans/index.ts';
 import { scimModule } from './modules/scim/index.ts';
+import { setupModule } from './modules/setup/index.ts';
 import { ssoModule } from './modules/sso/index.ts';
 import { webhooksModule } from './modules/webhooks/index.ts';
 import { type AccessResolver, createAccessResolver } from './platform/access/access.ts';
@@ -372,6 +373,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(notificationsModule);
   await app.register(ssoModule);
   await app.register(scimModule);
+  await app.register(setupModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

@@ -814,6 +814,44 @@ const ROUTES: Record<string, RouteCase> = {
     },
     effect: (_org, res) => expect(res.json().sessionIdleMinutes).toBe(30),
   },
+  'GET /api/v1/orgs/:orgId/settings/platform': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/settings/platform') }),
+    effect: (_org, res) => expect(res.json().scanSchedule).toBe('none'),
+  },
+  'PATCH /api/v1/orgs/:orgId/settings/platform': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, '/settings/platform'),
+      payload: { autonomousScanning: true },
+    }),
+    effect: (_org, res) => expect(res.json().autonomousScanning).toBe(true),
+  },
+  'GET /api/v1/orgs/:orgId/settings/localization': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/settings/localization') }),
+    effect: (_org, res) => expect(res.json().dateFormat).toBe('locale'),
+  },
+  'PATCH /api/v1/orgs/:orgId/settings/localization': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, '/settings/localization'),
+      payload: { timezone: 'Europe/Madrid' },
+    }),
+    effect: (_org, res) => expect(res.json().timezone).toBe('Europe/Madrid'),
+  },
+  'GET /api/v1/orgs/:orgId/setup': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/setup') }),
+    effect: (_org, res) => expect(res.json().steps.length).toBeGreaterThan(0),
+  },
+  'PUT /api/v1/orgs/:orgId/setup': {
+    status: 200,
+    prepare: async (org) => ({ method: 'PUT', url: orgUrl(org, '/setup'), payload: { dismissed: true } }),
+    effect: (_org, res) => expect(res.json().dismissed).toBe(true),
+  },
   'DELETE /api/v1/orgs/:orgId': {
     status: 204,
     ownOrg: true,

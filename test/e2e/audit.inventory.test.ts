@@ -1147,6 +1147,18 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
+  'settings.updated': {
+    how: 'PATCH /orgs/:orgId/settings/platform, …/settings/localization, PUT …/setup',
+    arrange: async () => async () => {
+      expectStatus(
+        await as(t.app, shared.owner).patch(at(shared.orgId, '/settings/platform'), {
+          remediationLanguage: 'de',
+        }),
+        200,
+      );
+      return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
+    },
+  },
   'org.logo_changed': {
     how: 'PUT /orgs/:orgId/logo',
     arrange: async () => async () => {

@@ -412,6 +412,26 @@ const ROUTES: Record<string, RouteCase> = {
   'PATCH /api/v1/orgs/:orgId/security': {
     request: (o) => ({ method: 'PATCH', url: at(o, '/security'), payload: { sessionIdleMinutes: 30 } }),
   },
+  'GET /api/v1/orgs/:orgId/settings/platform': {
+    request: (o) => ({ method: 'GET', url: at(o, '/settings/platform') }),
+  },
+  'PATCH /api/v1/orgs/:orgId/settings/platform': {
+    request: (o) => ({
+      method: 'PATCH',
+      url: at(o, '/settings/platform'),
+      payload: { autonomousScanning: true },
+    }),
+  },
+  'GET /api/v1/orgs/:orgId/settings/localization': {
+    request: (o) => ({ method: 'GET', url: at(o, '/settings/localization') }),
+  },
+  'PATCH /api/v1/orgs/:orgId/settings/localization': {
+    request: (o) => ({ method: 'PATCH', url: at(o, '/settings/localization'), payload: { language: 'es' } }),
+  },
+  'GET /api/v1/orgs/:orgId/setup': { request: (o) => ({ method: 'GET', url: at(o, '/setup') }) },
+  'PUT /api/v1/orgs/:orgId/setup': {
+    request: (o) => ({ method: 'PUT', url: at(o, '/setup'), payload: { dismissed: true } }),
+  },
   'DELETE /api/v1/orgs/:orgId': {
     // A's owner's own password: right for the account, wrong org.
     request: (o) => ({ method: 'DELETE', url: at(o), payload: { password: STRONG_PASSWORD } }),

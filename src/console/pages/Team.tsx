@@ -23,6 +23,7 @@ import { useMe, usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
 import { MEMBERS_PAGE, membersQuery, rolesQuery } from '../queries.ts';
+import { SetupChecklist } from './SetupChecklist.tsx';
 import classes from './Team.module.css';
 import { JoinLinkSection, JoinRequestsSection } from './TeamJoin.tsx';
 
@@ -107,6 +108,7 @@ export function TeamPage() {
         </Title>
         {manage && <Button onClick={() => setInviting(true)}>{t('invite')}</Button>}
       </Group>
+      <SetupChecklist orgId={orgId} />
       <Group>
         <TextInput
           aria-label={t('search')}

@@ -100,6 +100,17 @@ export const meSchema = {
               description:
                 'Suspended by the operators of the installation: its routes answer 403 org_suspended',
             }),
+            localization: Type.Object(
+              {
+                language: Type.String(),
+                timezone: Type.Union([Type.String(), Type.Null()]),
+                dateFormat: Type.String(),
+              },
+              {
+                description:
+                  "The organization's language, time zone and date format (Settings → Language): the console follows them in the org unless the user chose their own",
+              },
+            ),
           }),
           role: Type.String({ description: "The role's slug" }),
           permissions: Type.Array(Type.String(), {

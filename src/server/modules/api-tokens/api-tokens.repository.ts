@@ -275,3 +275,13 @@ export async function orgsWithPersonalTokens(db: Executor, userId: string): Prom
     .orderBy(asc(apiTokens.orgId));
   return rows.map((r) => r.orgId);
 }
+
+/** Whether the org has a live token of any kind (the setup checklist's "create an API token"). */
+export async function orgHasLiveToken(db: Executor, orgId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.orgId, orgId), isLive()))
+    .limit(1);
+  return row !== undefined;
+}

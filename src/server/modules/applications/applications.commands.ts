@@ -8,6 +8,7 @@ import {
   insertApplication,
   updateApplication as updateApplicationRow,
 } from './applications.repository.ts';
+import { emitScanOnCreation } from './applications.schedule.ts';
 
 export interface ApplicationFields {
   name: string;
@@ -33,6 +34,7 @@ export const createApplication = defineCommand({
   async run(ctx, input: ApplicationFields): Promise<ApplicationRow> {
     const access = orgAccess(ctx);
     const row = await insertApplication(ctx.tx, access.orgId, { ...input, createdBy: access.userId });
+    await emitScanOnCreation(ctx.tx, access.orgId, row);
     ctx.record({ target: { type: 'application', id: row.id, name: row.name }, after: snapshot(row) });
     return row;
   },

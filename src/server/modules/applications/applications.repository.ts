@@ -121,3 +121,15 @@ export async function lockOrgApplications(
     .for('key share');
   return new Set(rows.map((r) => r.id));
 }
+
+/** Every application of the org, oldest first (what a scheduled scan covers). */
+export async function listAllApplications(
+  db: Executor,
+  orgId: string,
+): Promise<Array<{ id: string; name: string; repositoryUrl: string | null }>> {
+  return db
+    .select({ id: applications.id, name: applications.name, repositoryUrl: applications.repositoryUrl })
+    .from(applications)
+    .where(eq(applications.orgId, orgId))
+    .orderBy(applications.createdAt, applications.id);
+}

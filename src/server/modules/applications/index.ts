@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Application, applicationsRoutes } from './applications.routes.ts';
+import { startScanSchedule } from './applications.schedule.ts';
 
 export {
   type ApplicationRow,
@@ -7,9 +8,11 @@ export {
   findApplicationByName,
   lockOrgApplications,
 } from './applications.repository.ts';
+export { runScanSchedule } from './applications.schedule.ts';
 
-/** The applications (repositories, services) an organization scans. */
+/** The applications (repositories, services) an organization scans, and when they are due for one. */
 export async function applicationsModule(app: FastifyInstance): Promise<void> {
   app.addSchema(Application);
   applicationsRoutes(app);
+  startScanSchedule(app);
 }

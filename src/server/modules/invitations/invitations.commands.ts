@@ -126,9 +126,8 @@ async function mailInvitation(
   ctx: CommandContext,
   p: { to: string; inviter: string; orgName: string; roleName: string; link: string; expiresAt: Date },
 ): Promise<void> {
-  // An address with no account (most invitations) reads the installation's default, English:
-  // organizations have no language of their own yet.
-  await queueEmail(ctx, p.to, (language) => invitationLetter(language, p), { fallback: 'en' });
+  // An address with no account (most invitations) reads the organization's language.
+  await queueEmail(ctx, p.to, (language) => invitationLetter(language, p));
 }
 
 export interface InvitationView {

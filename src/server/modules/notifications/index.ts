@@ -15,7 +15,7 @@ import { type SmsProvider, smsHandler, TwilioSmsProvider } from './notifications
 
 export { FINDING_ASSIGNED, MEMBER_PROMOTED } from './notifications.dispatch.ts';
 export { enqueueEmail, NOTIFICATION_EMAIL } from './notifications.email.ts';
-export { purgeOldNotifications } from './notifications.repository.ts';
+export { findQuotaAlerts, findSlackConfig, purgeOldNotifications } from './notifications.repository.ts';
 export { type SmsProvider, TwilioSmsProvider } from './notifications.sms.ts';
 
 /**

@@ -3,6 +3,7 @@ import { entitlements } from '../../../contracts/plans.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { enqueue, isJobPending } from '../../platform/outbox/index.ts';
 import { findUserById } from '../accounts/index.ts';
+import { findLocalization } from '../organizations/index.ts';
 import { enqueueEmail } from './notifications.email.ts';
 import { immediateEmail, languageOf, type NotificationParams, smsText } from './notifications.messages.ts';
 import { resolvePreferences, zoneOf } from './notifications.preferences.ts';
@@ -61,6 +62,8 @@ export async function deliverNotice(
   now = new Date(),
 ): Promise<number> {
   let told = 0;
+  // Members without a language of their own read the org's (Settings → Language).
+  const orgLanguage = (await findLocalization(tx, notice.orgId))?.language ?? null;
   for (const userId of userIds) {
     const user = await findUserById(tx, userId);
     if (!user || user.disabled) continue;
@@ -87,7 +90,7 @@ export async function deliverNotice(
     });
     if (!id) continue;
     told++;
-    const lang = languageOf(user.locale);
+    const lang = languageOf(user.locale ?? orgLanguage);
     if (email && !digest) {
       const message = immediateEmail(notice, lang, env.publicUrl);
       await enqueueEmail(tx, {

@@ -216,14 +216,18 @@ export const STANDARD_IDLE_MINUTES = 30;
 /** Blocks one allowlist may hold: room for every office and VPN, not a place for a blocklist. */
 export const MAX_ALLOWLIST_ENTRIES = 100;
 
-/** A feature of the security policy the org's plan lacks: 403 `plan_limit`, naming its plan. */
-class PolicyPlanError extends AppError {
-  constructor(feature: 'ipAllowlist' | 'customSessionTimeout', plan: string) {
+const PLAN_FEATURE_WORDS = {
+  ipAllowlist: 'An IP allowlist',
+  customSessionTimeout: 'An idle timeout other than 30 minutes',
+  fixVerification: 'Fix verification',
+  deepAiEnrichment: 'Deep AI enrichment',
+} as const;
+
+/** A setting the org's plan lacks: 403 `plan_limit`, naming the plan that has it. */
+export class PolicyPlanError extends AppError {
+  constructor(feature: keyof typeof PLAN_FEATURE_WORDS, plan: string) {
     const needs = PLANS.find((p) => PLAN_CATALOG[p][feature]);
-    const what =
-      feature === 'ipAllowlist'
-        ? 'An IP allowlist'
-        : `An idle timeout other than ${STANDARD_IDLE_MINUTES} minutes`;
+    const what = PLAN_FEATURE_WORDS[feature];
     super(
       403,
       'plan_limit',

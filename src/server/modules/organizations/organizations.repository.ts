@@ -303,3 +303,139 @@ export async function orgsRequiringTwoFactor(
     )
     .orderBy(asc(organizations.name), asc(organizations.id));
 }
+
+/** Settings → Platform, as stored (the schedule's bookkeeping included). */
+export interface OrgPlatformRow {
+  scanSchedule: string;
+  scanScheduleDay: number;
+  scanScheduleHour: number;
+  scansScheduledAt: Date | null;
+  autonomousScanning: boolean;
+  fixVerification: boolean;
+  deepAiEnrichment: boolean;
+  remediationLanguage: string;
+  timezone: string | null;
+}
+
+const platformColumns = {
+  scanSchedule: organizations.scanSchedule,
+  scanScheduleDay: organizations.scanScheduleDay,
+  scanScheduleHour: organizations.scanScheduleHour,
+  scansScheduledAt: organizations.scansScheduledAt,
+  autonomousScanning: organizations.autonomousScanning,
+  fixVerification: organizations.fixVerification,
+  deepAiEnrichment: organizations.deepAiEnrichment,
+  remediationLanguage: organizations.remediationLanguage,
+  timezone: organizations.timezone,
+};
+
+export async function findPlatformSettings(db: Executor, orgId: string): Promise<OrgPlatformRow | undefined> {
+  const [row] = await db.select(platformColumns).from(organizations).where(live(orgId));
+  return row;
+}
+
+/** Settings → Language, as stored. */
+export interface OrgLocalizationRow {
+  language: string;
+  timezone: string | null;
+  dateFormat: string;
+}
+
+const localizationColumns = {
+  language: organizations.language,
+  timezone: organizations.timezone,
+  dateFormat: organizations.dateFormat,
+};
+
+export async function findLocalization(db: Executor, orgId: string): Promise<OrgLocalizationRow | undefined> {
+  const [row] = await db.select(localizationColumns).from(organizations).where(live(orgId));
+  return row;
+}
+
+/** Writes settings of the platform or language pages (and the schedule's bookkeeping). */
+export async function updateSettings(
+  tx: Executor,
+  orgId: string,
+  changes: Partial<Omit<OrgPlatformRow, 'scansScheduledAt'> & OrgLocalizationRow> & {
+    scansScheduledAt?: Date | null;
+    setupDismissedAt?: Date | null;
+  },
+): Promise<void> {
+  await tx
+    .update(organizations)
+    .set({ ...changes, updatedAt: sql`now()` })
+    .where(live(orgId));
+}
+
+/** An org with scheduled scans, as the scheduler reads it. */
+export interface ScheduledOrgRow {
+  id: string;
+  scanSchedule: 'weekly' | 'monthly';
+  scanScheduleDay: number;
+  scanScheduleHour: number;
+  timezone: string | null;
+  scansScheduledAt: Date | null;
+}
+
+/** Live, unsuspended organizations with a scan schedule. */
+export async function listScheduledOrgs(db: Executor): Promise<ScheduledOrgRow[]> {
+  const rows = await db
+    .select({
+      id: organizations.id,
+      scanSchedule: organizations.scanSchedule,
+      scanScheduleDay: organizations.scanScheduleDay,
+      scanScheduleHour: organizations.scanScheduleHour,
+      timezone: organizations.timezone,
+      scansScheduledAt: organizations.scansScheduledAt,
+    })
+    .from(organizations)
+    .where(
+      and(
+        sql`${organizations.scanSchedule} <> 'none'`,
+        liveOrganization(),
+        isNull(organizations.suspendedAt),
+      ),
+    );
+  return rows as ScheduledOrgRow[];
+}
+
+/**
+ * Takes a schedule slot for the org: true for exactly one caller per slot, however many instances
+ * ask at once (the row only moves forward, under its row lock).
+ */
+export async function claimScheduleSlot(tx: Executor, orgId: string, slot: Date): Promise<boolean> {
+  const rows = await tx
+    .update(organizations)
+    .set({ scansScheduledAt: slot })
+    .where(
+      and(
+        live(orgId),
+        sql`${organizations.scanSchedule} <> 'none'`,
+        or(isNull(organizations.scansScheduledAt), sql`${organizations.scansScheduledAt} < ${slot}`),
+      ),
+    )
+    .returning({ id: organizations.id });
+  return rows.length === 1;
+}
+
+/** What the setup checklist reads of the org itself. */
+export async function findSetupFacts(
+  db: Executor,
+  orgId: string,
+): Promise<{ hasLogo: boolean; hasDescription: boolean; dismissed: boolean } | undefined> {
+  const [row] = await db
+    .select({
+      logo: orgLogos.orgId,
+      description: organizations.description,
+      dismissedAt: organizations.setupDismissedAt,
+    })
+    .from(organizations)
+    .leftJoin(orgLogos, eq(orgLogos.orgId, organizations.id))
+    .where(live(orgId));
+  if (!row) return undefined;
+  return {
+    hasLogo: row.logo !== null,
+    hasDescription: (row.description ?? '').trim() !== '',
+    dismissed: row.dismissedAt !== null,
+  };
+}

@@ -6,6 +6,7 @@ import { AuditStream, webhookSubscriber } from './webhooks.dispatch.ts';
 import { Webhook, WebhookDelivery, webhooksRoutes } from './webhooks.routes.ts';
 
 export { DELIVER_JOB } from './webhooks.delivery.ts';
+export { countWebhooks } from './webhooks.repository.ts';
 export { signatureHeaders } from './webhooks.signing.ts';
 
 // `gatehouse secrets rotate` re-seals both; the contexts are built from the row's id as below.

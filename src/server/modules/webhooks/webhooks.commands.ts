@@ -52,6 +52,7 @@ export class WebhookLimitError extends ConflictError {
  * read that data themselves. `webhooks:manage` alone is no way around `audit:read`.
  */
 export const EVENT_READ_PERMISSION: Readonly<Record<EventType, Permission>> = {
+  'scan.scheduled': 'applications:read',
   'scan.started': 'scans:read',
   'scan.completed': 'scans:read',
   'finding.created': 'findings:read',

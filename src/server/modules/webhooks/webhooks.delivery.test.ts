@@ -85,6 +85,13 @@ describe('every event of the catalog', () => {
     const org = await createOrg(t.app, { name: 'Every Event', plan: 'free' });
     const everything = EVENT_TYPES.filter((e) => e !== 'audit.checkpoint');
     const { id, secret } = await hook(org.owner, org.orgId, [...everything, 'audit.checkpoint']);
+    // Autonomous scanning: the new application is due for a scan at once (scan.scheduled).
+    expectStatus(
+      await as(t.app, org.owner).patch(`/api/v1/orgs/${org.orgId}/settings/platform`, {
+        autonomousScanning: true,
+      }),
+      200,
+    );
     const applicationId = await newApplication(org.owner, org.orgId);
     const scan = expectStatus(
       await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/scans`, {

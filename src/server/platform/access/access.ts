@@ -35,6 +35,8 @@ export interface OrgEntry {
   ssoEnforced: boolean;
   /** The protocol of its identity provider, if it has one (where `sso_required` sends people). */
   ssoProtocol: 'oidc' | 'saml' | null;
+  /** Settings → Language: what members without a choice of their own read the console in. */
+  localization: { language: string; timezone: string | null; dateFormat: string };
 }
 
 export interface MembershipEntry {
@@ -203,7 +205,13 @@ export class AccessResolver {
    */
   async userOrgs(userId: string): Promise<
     Array<{
-      org: { id: string; slug: string; name: string; suspended: boolean };
+      org: {
+        id: string;
+        slug: string;
+        name: string;
+        suspended: boolean;
+        localization: OrgEntry['localization'];
+      };
       role: string;
       permissions: Permission[];
     }>
@@ -212,7 +220,13 @@ export class AccessResolver {
       this.membershipCache.get(userId) ??
       (await this.membershipCache.load(userId, () => this.loadMemberships(userId)));
     const out: Array<{
-      org: { id: string; slug: string; name: string; suspended: boolean };
+      org: {
+        id: string;
+        slug: string;
+        name: string;
+        suspended: boolean;
+        localization: OrgEntry['localization'];
+      };
       role: string;
       permissions: Permission[];
       key: string;
@@ -224,7 +238,13 @@ export class AccessResolver {
         (await this.roleCache.load(membership.roleId, () => this.loadRole(membership.roleId)));
       if (!org || !role) continue;
       out.push({
-        org: { id: org.id, slug: org.slug, name: org.name, suspended: org.suspended },
+        org: {
+          id: org.id,
+          slug: org.slug,
+          name: org.name,
+          suspended: org.suspended,
+          localization: org.localization,
+        },
         role: role.slug,
         // In catalog order, so that clients can show and compare them as they are.
         permissions: PERMISSIONS.filter((p) => role.permissions.has(p)),
@@ -304,6 +324,9 @@ export class AccessResolver {
         require2fa: organizations.require2fa,
         sessionIdleMinutes: organizations.sessionIdleMinutes,
         ipAllowlist: organizations.ipAllowlist,
+        language: organizations.language,
+        timezone: organizations.timezone,
+        dateFormat: organizations.dateFormat,
         ssoEnforcement: ssoSettings.enforcement,
         oidc: ssoOidc.orgId,
         saml: ssoSaml.orgId,
@@ -314,9 +337,11 @@ export class AccessResolver {
       .leftJoin(ssoSaml, eq(ssoSaml.orgId, organizations.id))
       .where(and(eq(organizations.id, orgId), liveOrganization()));
     if (!row) return undefined;
-    const { suspendedAt, ipAllowlist, ssoEnforcement, oidc, saml, ...org } = row;
+    const { suspendedAt, ipAllowlist, ssoEnforcement, oidc, saml, language, timezone, dateFormat, ...org } =
+      row;
     return {
       ...org,
+      localization: { language, timezone, dateFormat },
       suspended: suspendedAt !== null,
       allowlist: allowlistOf(ipAllowlist),
       ssoEnforced: ssoEnforcement === 'enforced',

@@ -11,6 +11,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   unique,
@@ -202,8 +203,43 @@ export const organizations = pgTable(
     sessionIdleMinutes: integer('session_idle_minutes'),
     /** CIDR blocks requests to the org's routes must come from (empty: any address). */
     ipAllowlist: text('ip_allowlist').array().notNull().default(sql`'{}'`),
+    // ---- Settings → Platform ----
+    /** Scheduled scans: `none`, `weekly` or `monthly` (a `scan.scheduled` event per application). */
+    scanSchedule: text('scan_schedule').notNull().default('none'),
+    /** The day scheduled scans fall on: ISO weekday 1–7 (weekly) or day of the month 1–28 (monthly). */
+    scanScheduleDay: smallint('scan_schedule_day').notNull().default(1),
+    /** The hour (0–23) scheduled scans fall at, in the org's time zone. */
+    scanScheduleHour: smallint('scan_schedule_hour').notNull().default(2),
+    /**
+     * The last schedule slot emitted (or, when the schedule was set, the moment it was): the
+     * scheduler emits a slot only by moving this forward (`… WHERE scans_scheduled_at < $slot`), so
+     * several instances emit each slot once.
+     */
+    scansScheduledAt: time('scans_scheduled_at'),
+    /** A new application is scanned at once (`scan.scheduled` with reason `application_created`). */
+    autonomousScanning: boolean('autonomous_scanning').notNull().default(false),
+    fixVerification: boolean('fix_verification').notNull().default(false),
+    deepAiEnrichment: boolean('deep_ai_enrichment').notNull().default(false),
+    /** The language AI-written fixes and summaries are in (BCP 47). */
+    remediationLanguage: text('remediation_language').notNull().default('en'),
+    // ---- Settings → Language (a member's own choice wins) ----
+    language: text('language').notNull().default('en'),
+    /** The IANA zone times are shown in; NULL: each reader's own (their browser's). */
+    timezone: text('timezone'),
+    /** `locale` (the reader's language decides), `iso`, `dmy` or `mdy`. */
+    dateFormat: text('date_format').notNull().default('locale'),
+    /** An admin hid the setup checklist on the org's home page. */
+    setupDismissedAt: time('setup_dismissed_at'),
   },
-  (t) => [uniqueIndex('organizations_slug_key').on(sql`lower(${t.slug})`).where(sql`${t.deletedAt} IS NULL`)],
+  (t) => [
+    uniqueIndex('organizations_slug_key').on(sql`lower(${t.slug})`).where(sql`${t.deletedAt} IS NULL`),
+    check('organizations_scan_schedule_check', sql`${t.scanSchedule} IN ('none', 'weekly', 'monthly')`),
+    check('organizations_date_format_check', sql`${t.dateFormat} IN ('locale', 'iso', 'dmy', 'mdy')`),
+    // Only scheduled orgs are walked by the scheduler.
+    index('organizations_scheduled_idx')
+      .on(t.scansScheduledAt)
+      .where(sql`${t.scanSchedule} <> 'none' AND ${t.deletedAt} IS NULL`),
+  ],
 );
 
 /** An organization's logo, apart from the profile so reading the profile never loads the bytes. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { normalizeEmail } from '../auth/email.ts';
 import type { Executor } from '../db/client.ts';
-import { users } from '../db/schema.ts';
+import { organizations, users } from '../db/schema.ts';
 import { GiveUp, type JobHandler, type OutboxJob, outboxSecretContext } from '../outbox/index.ts';
 import { type Secrets, SecretsError } from '../secrets/secrets.ts';
 import { type Mailer, type MailMessage, MailRefusedError } from './mailer.ts';
@@ -62,8 +62,8 @@ export function mailLanguage(locale: string | null | undefined, fallback: MailLa
 
 /**
  * The language the account with this address reads email in: its own choice (`users.locale`);
- * without one, or with no account at that address, `fallback`. An organization-wide language,
- * once organizations have one, comes in as that fallback.
+ * without one, or with no account at that address, `fallback` (an organization's language, when
+ * the email is about one).
  */
 export async function recipientLanguage(
   db: Executor,
@@ -94,12 +94,24 @@ export interface MailContext {
   tx: Executor;
   enqueue(job: OutboxJob<EmailPayload>): Promise<string | null>;
   services: { secrets: Secrets };
+  /** The organization the command acts in, if any: its language is the fallback. */
+  access?: { orgId: string } | undefined;
+}
+
+/** The language an organization set for members without their own (Settings → Language). */
+async function orgLanguage(db: Executor, orgId: string): Promise<MailLanguage> {
+  const [row] = await db
+    .select({ language: organizations.language })
+    .from(organizations)
+    .where(eq(organizations.id, orgId));
+  return mailLanguage(row?.language);
 }
 
 /**
  * Queues one email to `to` in the caller's transaction, written by `compose` in the recipient's
  * language: `language` when the caller knows it (an address not yet on any account, whose owner
- * is the person asking), else that of the account at `to`, else `fallback` (English).
+ * is the person asking), else that of the account at `to`, else `fallback`, else the language of
+ * the organization the command acts in, else English.
  */
 export async function queueEmail(
   ctx: MailContext,
@@ -107,7 +119,8 @@ export async function queueEmail(
   compose: (language: MailLanguage) => Letter,
   options: { language?: MailLanguage; fallback?: MailLanguage } = {},
 ): Promise<void> {
-  const language = options.language ?? (await recipientLanguage(ctx.tx, to, options.fallback));
+  const fallback = options.fallback ?? (ctx.access ? await orgLanguage(ctx.tx, ctx.access.orgId) : 'en');
+  const language = options.language ?? (await recipientLanguage(ctx.tx, to, fallback));
   const letter = compose(language);
   await ctx.enqueue(emailJob(ctx.services.secrets, { to, subject: letter.subject, text: letter.text }));
 }
