@@ -41,6 +41,7 @@ const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default:
 const PoliciesPage = lazy(() => import('./pages/Policies.tsx').then((m) => ({ default: m.PoliciesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
 const SsoPage = lazy(() => import('./pages/Sso.tsx').then((m) => ({ default: m.SsoPage })));
+const ScimPage = lazy(() => import('./pages/Scim.tsx').then((m) => ({ default: m.ScimPage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApplicationsPage = lazy(() =>
   import('./pages/Applications.tsx').then((m) => ({ default: m.ApplicationsPage })),
@@ -493,6 +494,7 @@ export function App() {
             <Route path="policies" element={<PoliciesPage />} />
             <Route path="security" element={<SecurityPage />} />
             <Route path="sso" element={<SsoPage />} />
+            <Route path="scim" element={<ScimPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
             <Route path="webhooks" element={<WebhooksPage />} />
