@@ -43,6 +43,7 @@ const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ de
 const SsoPage = lazy(() => import('./pages/Sso.tsx').then((m) => ({ default: m.SsoPage })));
 const PlatformPage = lazy(() => import('./pages/Platform.tsx').then((m) => ({ default: m.PlatformPage })));
 const LanguagePage = lazy(() => import('./pages/Language.tsx').then((m) => ({ default: m.LanguagePage })));
+const ScimPage = lazy(() => import('./pages/Scim.tsx').then((m) => ({ default: m.ScimPage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApplicationsPage = lazy(() =>
   import('./pages/Applications.tsx').then((m) => ({ default: m.ApplicationsPage })),
@@ -497,6 +498,7 @@ export function App() {
             <Route path="platform" element={<PlatformPage />} />
             <Route path="language" element={<LanguagePage />} />
             <Route path="sso" element={<SsoPage />} />
+            <Route path="scim" element={<ScimPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
             <Route path="webhooks" element={<WebhooksPage />} />

@@ -96,6 +96,50 @@ export function ConfirmDialog(props: {
   );
 }
 
+/**
+ * A secret shown once (a new token, a signing secret): what it is and that it will not be shown
+ * again, the value, Copy, and a button saying it was stored. It closes only on purpose, never by a
+ * click beside it.
+ */
+export function ShownOnceDialog({
+  value,
+  title,
+  help,
+  testId,
+  doneLabel,
+  onClose,
+}: {
+  /** The secret; null: the dialog is closed. */
+  value: string | null;
+  title: string;
+  help: ReactNode;
+  testId: string;
+  doneLabel?: string;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Dialog opened={value !== null} onClose={onClose} title={title} closeOnClickOutside={false}>
+      <Stack>
+        {typeof help === 'string' ? <Text>{help}</Text> : help}
+        <Code block data-testid={testId} style={{ wordBreak: 'break-all', whiteSpace: 'pre-wrap' }}>
+          {value}
+        </Code>
+        <Group justify="flex-end">
+          <CopyButton value={value ?? ''}>
+            {({ copied, copy }) => (
+              <Button variant="default" onClick={copy}>
+                {copied ? t('copied') : t('copy')}
+              </Button>
+            )}
+          </CopyButton>
+          <Button onClick={onClose}>{doneLabel ?? t('done')}</Button>
+        </Group>
+      </Stack>
+    </Dialog>
+  );
+}
+
 /** For a link's page seen signed out: sign in or create an account, then come `back`. */
 export function SignInFirst({ back }: { back: string }) {
   const { t } = useTranslation();

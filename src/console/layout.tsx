@@ -198,6 +198,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'language', label: 'orgLangNav', needs: 'settings:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
   { path: 'sso', label: 'ssoNav', needs: 'sso:manage' },
+  { path: 'scim', label: 'scimNav', needs: 'sso:manage' },
   { path: 'notifications', label: 'notifOrgNav', needs: ['integrations:manage', 'quota:manage'] },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'webhooks', label: 'webhooksNav', needs: 'webhooks:manage' },

@@ -14,6 +14,7 @@ import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { scansStrings } from './pages/Scans.strings.ts';
+import { scimStrings } from './pages/Scim.strings.ts';
 import { securityStrings } from './pages/Security.strings.ts';
 import { ssoStrings } from './pages/Sso.strings.ts';
 import { teamStrings } from './pages/Team.strings.ts';
@@ -38,6 +39,7 @@ export const pageStrings: Strings[] = [
   profileStrings,
   securityStrings,
   ssoStrings,
+  scimStrings,
   recoveryStrings,
   catalogStrings,
   auditWordStrings,

@@ -23,7 +23,14 @@ export interface SsoSettingsView {
   /** Where the org's members start signing in through it (absolute, null: none connected). */
   loginUrl: string | null;
   /** What to give the identity provider, before any connection is saved. */
-  serviceProvider: { oidcRedirectUri: string; spEntityId: string; acsUrl: string; metadataUrl: string };
+  serviceProvider: {
+    oidcRedirectUri: string;
+    spEntityId: string;
+    acsUrl: string;
+    metadataUrl: string;
+    /** The SCIM 2.0 base URL to give the identity provider (with a SCIM token as its bearer). */
+    scimBaseUrl: string;
+  };
   updatedAt: string | null;
 }
 

@@ -222,7 +222,16 @@ describe('SAML connection', () => {
     });
     expect(got.certificates).toEqual([expect.objectContaining(certificateOf(idp.certificate))]);
     const settings = expectStatus(await owner.get(`/api/v1/orgs/${org.orgId}/sso`), 200).json();
-    expect(settings).toMatchObject({ protocol: 'saml', loginUrl: `${base}/login` });
+    expect(settings).toMatchObject({
+      protocol: 'saml',
+      loginUrl: `${base}/login`,
+      serviceProvider: {
+        spEntityId: `${base}/metadata`,
+        acsUrl: `${base}/acs`,
+        metadataUrl: `${base}/metadata`,
+        scimBaseUrl: 'http://localhost:3000/scim/v2',
+      },
+    });
 
     // Our metadata, public, for the IdP's admin.
     const metadata = await t.app.inject({ method: 'GET', url: `/sso/${org.slug}/saml/metadata` });

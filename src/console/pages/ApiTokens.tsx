@@ -1,16 +1,4 @@
-import {
-  Button,
-  Checkbox,
-  Code,
-  CopyButton,
-  Group,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Button, Checkbox, Code, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -18,7 +6,7 @@ import { useParams } from 'react-router';
 import type { CreatedToken, Page, TokenView, UsageEntry } from '../../contracts/wire.ts';
 import { api } from '../api.ts';
 import { useCatalogWords } from '../catalog-words.ts';
-import { ConfirmDialog, Dialog, RowDangerButton, ScrollFrame } from '../components.tsx';
+import { ConfirmDialog, Dialog, RowDangerButton, ScrollFrame, ShownOnceDialog } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
@@ -39,29 +27,13 @@ export function ApiTokensPage() {
       </Title>
       <TokenSection kind="personal" orgId={orgId} onCreated={setRevealed} />
       {can.has('api_keys:manage') && <TokenSection kind="automation" orgId={orgId} onCreated={setRevealed} />}
-      <Dialog
-        opened={revealed !== null}
-        onClose={() => setRevealed(null)}
+      <ShownOnceDialog
+        value={revealed?.token ?? null}
         title={t('revealTitle')}
-        closeOnClickOutside={false}
-      >
-        <Stack>
-          <Text>{t('revealHelp')}</Text>
-          <Code block data-testid="revealed-token">
-            {revealed?.token}
-          </Code>
-          <Group justify="flex-end">
-            <CopyButton value={revealed?.token ?? ''}>
-              {({ copied, copy }) => (
-                <Button variant="default" onClick={copy}>
-                  {copied ? t('copied') : t('copy')}
-                </Button>
-              )}
-            </CopyButton>
-            <Button onClick={() => setRevealed(null)}>{t('done')}</Button>
-          </Group>
-        </Stack>
-      </Dialog>
+        help={t('revealHelp')}
+        testId="revealed-token"
+        onClose={() => setRevealed(null)}
+      />
     </Stack>
   );
 }

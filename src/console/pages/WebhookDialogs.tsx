@@ -1,15 +1,4 @@
-import {
-  Button,
-  Checkbox,
-  Code,
-  CopyButton,
-  Group,
-  Stack,
-  Switch,
-  Text,
-  Textarea,
-  TextInput,
-} from '@mantine/core';
+import { Button, Checkbox, Code, Group, Stack, Switch, Text, Textarea, TextInput } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -21,7 +10,7 @@ import {
   type WebhookView,
 } from '../../contracts/events.ts';
 import { api } from '../api.ts';
-import { Dialog, DialogActions } from '../components.tsx';
+import { Dialog, DialogActions, ShownOnceDialog } from '../components.tsx';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors } from '../problems.tsx';
 
@@ -163,29 +152,14 @@ export function WebhookDialog({
 export function SecretDialog({ secret, onClose }: { secret: string | null; onClose: () => void }) {
   const { t } = useTranslation();
   return (
-    <Dialog
-      opened={secret !== null}
-      onClose={onClose}
+    <ShownOnceDialog
+      value={secret}
       title={t('webhookSecretTitle')}
-      closeOnClickOutside={false}
-    >
-      <Stack>
-        <Text>{t('webhookSecretHelp')}</Text>
-        <Code block data-testid="webhook-secret">
-          {secret}
-        </Code>
-        <Group justify="flex-end">
-          <CopyButton value={secret ?? ''}>
-            {({ copied, copy }) => (
-              <Button variant="default" onClick={copy}>
-                {copied ? t('copied') : t('copy')}
-              </Button>
-            )}
-          </CopyButton>
-          <Button onClick={onClose}>{t('webhookSecretDone')}</Button>
-        </Group>
-      </Stack>
-    </Dialog>
+      help={t('webhookSecretHelp')}
+      testId="webhook-secret"
+      doneLabel={t('webhookSecretDone')}
+      onClose={onClose}
+    />
   );
 }
 

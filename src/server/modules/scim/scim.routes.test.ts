@@ -135,6 +135,18 @@ describe('SCIM tokens', () => {
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('plan_limit');
   });
+
+  it('are given with the base URL the SSO settings name, the one SCIM answers at', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const settings = expectStatus(
+      await as(t.app, org.owner).get(`/api/v1/orgs/${org.orgId}/sso`),
+      200,
+    ).json();
+    const base = settings.serviceProvider.scimBaseUrl;
+    expect(base).toBe('http://localhost:3000/scim/v2');
+    const config = expectStatus(await idp(await scimToken(org)).get('/ServiceProviderConfig'), 200).json();
+    expect(config.meta.location).toBe(`${base}/ServiceProviderConfig`);
+  });
 });
 
 describe('/scim/v2 as Okta sends it', () => {

@@ -17,6 +17,7 @@ import {
   SingleLine,
   Uuid,
 } from '../../platform/http/schemas.ts';
+import { scimBaseUrl } from '../sso/index.ts';
 import {
   createScimGroup,
   createScimToken,
@@ -156,7 +157,7 @@ export function scimRoutes(app: FastifyInstance): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { commands, database, config } = app.gatehouse;
   const db = database.db;
-  const base = `${config.publicUrl.replace(/\/$/, '')}/scim/v2`;
+  const base = scimBaseUrl(config.publicUrl);
 
   app.decorateRequest('scimOrgId', undefined);
   app.decorateRequest('scimError', undefined);

@@ -6,6 +6,7 @@ import { ssoRoutes } from './sso.routes.ts';
 
 export { NO_PASSWORD } from '../../platform/auth/passwords.ts';
 export { findSsoSettings, listGroupMappings, listUserIdentities } from './sso.repository.ts';
+export { scimBaseUrl } from './sso.routes.ts';
 export { DEFAULT_SSO_ROLE } from './sso.signin.ts';
 
 // `gatehouse secrets rotate` re-seals the OIDC client secrets; the context names the org.

@@ -72,6 +72,12 @@ import { type SsoIdentity, ssoSignIn } from './sso.signin.ts';
 const BINDING_COOKIE = 'gatehouse_sso';
 const BINDING_MAX_AGE_S = 15 * 60;
 
+/**
+ * SCIM's base URL, given to the identity provider with a SCIM token: the same for every org (the
+ * token says which org it acts for).
+ */
+export const scimBaseUrl = (publicUrl: string) => `${publicUrl.replace(/\/+$/, '')}/scim/v2`;
+
 /** The SP's URLs for an org: named by its slug, as the contract's routes are. */
 export function ssoUrls(publicUrl: string, slug: string) {
   const base = `${publicUrl}/sso/${encodeURIComponent(slug)}`;
@@ -80,6 +86,7 @@ export function ssoUrls(publicUrl: string, slug: string) {
     spEntityId: `${base}/saml/metadata`,
     metadataUrl: `${base}/saml/metadata`,
     acsUrl: `${base}/saml/acs`,
+    scimBaseUrl: scimBaseUrl(publicUrl),
     loginUrl: (protocol: SsoProtocol) => `${base}/${protocol}/login`,
   };
 }
@@ -115,6 +122,9 @@ const SsoSettings = Type.Object(
         spEntityId: Type.String(),
         acsUrl: Type.String(),
         metadataUrl: Type.String(),
+        scimBaseUrl: Type.String({
+          description: 'The SCIM 2.0 base URL to give the identity provider, with a SCIM token',
+        }),
       },
       { description: 'The values to give the identity provider, before any connection is saved' },
     ),
@@ -190,6 +200,7 @@ const presentSettings = (
     spEntityId: urls.spEntityId,
     acsUrl: urls.acsUrl,
     metadataUrl: urls.metadataUrl,
+    scimBaseUrl: urls.scimBaseUrl,
   },
   updatedAt: s.updatedAt,
 });
