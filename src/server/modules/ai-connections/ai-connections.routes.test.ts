@@ -9,6 +9,7 @@ import {
   startFakeProviders,
 } from '../../../../test/support/fake-providers.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
+import { apiKeyContext } from './ai-connections.commands.ts';
 
 /**
  * BYO-AI connections against OpenAI-compatible and Azure OpenAI APIs on loopback (allowlisted in
@@ -172,6 +173,32 @@ describe('GET / PUT / DELETE …/ai-connections/:purpose', () => {
       400,
       'validation_failed',
       '/body/apiKey',
+    );
+  });
+
+  it('two first saves at once make one connection, whose key is the one last saved', async () => {
+    const race = await createOrg(t.app, { name: 'Racing AI' });
+    const keys = ['sk-race-first-0123456789abcdef', 'sk-race-second-0123456789abcdef'];
+    const results = await Promise.all(
+      keys.map((apiKey) => as(t.app, race.owner).put(at(race.orgId), compatible({ apiKey }))),
+    );
+    for (const res of results) expectStatus(res, 200);
+    const rows = await queryRows<{ id: string; api_key: string }>(
+      t.db.database.db,
+      sql`SELECT id, api_key FROM ai_connections WHERE org_id = ${race.orgId}`,
+    );
+    expect(rows).toHaveLength(1);
+    const stored = t.app.gatehouse.secrets.open(rows[0]!.api_key, apiKeyContext(race.orgId, rows[0]!.id));
+    expect(keys).toContain(stored);
+    // Each save is recorded, the second one on top of the first.
+    const saves = expectStatus(
+      await as(t.app, race.owner).get(`/api/v1/orgs/${race.orgId}/audit-events?action=ai_connection.updated`),
+      200,
+    ).json().items;
+    expect(saves).toHaveLength(2);
+    expect(saves.map((e: { before: unknown }) => e.before === null).sort()).toEqual([false, true]);
+    expect(expectStatus(await as(t.app, race.owner).get(at(race.orgId)), 200).json().apiKeyHint).toBe(
+      stored.slice(-4),
     );
   });
 

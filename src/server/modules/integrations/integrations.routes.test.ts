@@ -125,6 +125,18 @@ describe('POST / GET …/integrations', () => {
     expect(chat.items[0]).toMatchObject({ name: 'Chat bridge', hasSecret: false });
   });
 
+  it('allows 100 integrations per organization, then answers 409 integration_limit', async () => {
+    const full = await createOrg(t.app, { name: 'Full Integrations' });
+    await t.db.database.db.execute(sql`
+      INSERT INTO integrations (org_id, kind, provider, name, config)
+      SELECT ${full.orgId}, 'scm', 'generic', 'seeded ' || n, ${JSON.stringify({ baseUrl: fake.url })}::jsonb
+        FROM generate_series(1, 99) AS n`);
+    await add(full.owner, full.orgId, github({ name: 'The hundredth' }));
+    const res = await as(t.app, full.owner).post(at(full.orgId), github());
+    expectProblem(res, 409, 'integration_limit');
+    expect(res.json().params).toEqual({ limit: 100 });
+  });
+
   it('refuses a second integration of the same name (case aside) with 409', async () => {
     await add(org.owner, org.orgId, github({ name: 'Ticket Desk' }));
     expectProblem(
