@@ -56,16 +56,23 @@ afterAll(async () => {
 
 describe('POST / GET …/integrations', () => {
   it('adds an integration: untested, the secret sealed at rest and never answered, the creation audited without it', async () => {
+    const settings = {
+      organization: 'acme',
+      repositories: ['api', 'web'],
+      autoScan: true,
+      maxRepos: 5,
+      team: null,
+    };
     const res = await as(t.app, org.owner).post(
       at(org.orgId),
-      github({ name: '  Main GitHub  ', config: { baseUrl: `${fake.url}/`, organization: 'acme' } }),
+      github({ name: '  Main GitHub  ', config: { baseUrl: `${fake.url}/`, ...settings } }),
     );
     const created = expectStatus(res, 201).json();
     expect(created).toMatchObject({
       kind: 'scm',
       provider: 'github',
       name: 'Main GitHub',
-      config: { baseUrl: fake.url, organization: 'acme' },
+      config: { baseUrl: fake.url, ...settings },
       hasSecret: true,
       status: 'untested',
       lastCheckedAt: null,

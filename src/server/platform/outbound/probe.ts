@@ -163,8 +163,10 @@ export function answerMessage(response: OutboundResponse, secrets: readonly stri
   ];
   const found = candidates.find((c): c is string => typeof c === 'string' && c.trim() !== '');
   if (found === undefined) return null;
-  // One line of printable text (no control characters a log or a page would act on).
+  // One line of printable text (no control characters a log or a page would act on), bounded
+  // before masking: only a few hundred characters are kept anyway.
   const line = found
+    .slice(0, MESSAGE_CHARS * 4)
     .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
