@@ -95,12 +95,15 @@ describe('gatehouse secrets rotate', { timeout: 120_000 }, () => {
     expect(none.out).not.toContain(b64(oldKey));
   });
 
-  it('walks the columns the modules declare (TOTP secrets) even when none holds a value yet', async () => {
+  it('walks the columns the modules declare (TOTP secrets, AI keys, integration secrets) even when none holds a value yet', async () => {
     const { code, out } = await run(['secrets', 'rotate'], { ...env, SECRETS_KEY: b64(newKey) });
     expect(code, out).toBe(0);
     expect(out).toContain(`re-sealed 0 values under key id ${new Secrets(newKey).currentKeyId}`);
     expect(out).toContain('users.totp_secret: 0 re-sealed, 0 could not be opened');
     expect(out).toContain('users.totp_pending_secret: 0 re-sealed, 0 could not be opened');
+    // AI providers' keys and integrations' secrets.
+    expect(out).toContain('ai_connections.api_key: 0 re-sealed, 0 could not be opened');
+    expect(out).toContain('integrations.secret: 0 re-sealed, 0 could not be opened');
   });
 
   it('exits 1 listing the values it cannot open, and leaves them as they were', async () => {

@@ -58,6 +58,12 @@ const FindingDetailPage = lazy(() =>
   import('./pages/FindingDetail.tsx').then((m) => ({ default: m.FindingDetailPage })),
 );
 const WebhooksPage = lazy(() => import('./pages/Webhooks.tsx').then((m) => ({ default: m.WebhooksPage })));
+const AiConnectionsPage = lazy(() =>
+  import('./pages/AiConnections.tsx').then((m) => ({ default: m.AiConnectionsPage })),
+);
+const IntegrationsPage = lazy(() =>
+  import('./pages/Integrations.tsx').then((m) => ({ default: m.IntegrationsPage })),
+);
 const ApiTokensPage = lazy(() => import('./pages/ApiTokens.tsx').then((m) => ({ default: m.ApiTokensPage })));
 const AccountPage = lazy(() => import('./pages/Account.tsx').then((m) => ({ default: m.AccountPage })));
 const AccountSecurityPage = lazy(() =>
@@ -502,6 +508,8 @@ export function App() {
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />
             <Route path="webhooks" element={<WebhooksPage />} />
+            <Route path="ai-connections" element={<AiConnectionsPage />} />
+            <Route path="integrations" element={<IntegrationsPage />} />
             <Route path="applications" element={<ApplicationsPage />} />
             <Route path="scans" element={<ScansPage />} />
             <Route path="scans/:scanId" element={<ScanDetailPage />} />

@@ -145,6 +145,11 @@ const actions = {
   'webhook.deleted': ['Webhook deleted', 'Webhook eliminado'],
   'webhook.secret_rotated': ['Webhook signing secret rotated', 'Secreto de firma del webhook rotado'],
   'webhook.disabled': ['Webhook turned off by Gatehouse', 'Webhook desactivado por Gatehouse'],
+  'ai_connection.updated': ['AI connection saved', 'Conexión de IA guardada'],
+  'ai_connection.deleted': ['AI connection removed', 'Conexión de IA quitada'],
+  'integration.created': ['Integration added', 'Integración añadida'],
+  'integration.updated': ['Integration changed', 'Integración cambiada'],
+  'integration.deleted': ['Integration disconnected', 'Integración desconectada'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** The actions the console has words for. */
@@ -175,6 +180,8 @@ const targetTypes: Record<string, readonly [string, string]> = {
   sso_group_mapping: ['IdP group mapping', 'Asignación de grupo del IdP'],
   scim_token: ['SCIM token', 'Token SCIM'],
   scim_group: ['SCIM group', 'Grupo SCIM'],
+  ai_connection: ['AI connection', 'Conexión de IA'],
+  integration: ['Integration', 'Integración'],
 };
 
 /** Field names seen in entries' before/after; others show as their key. */
@@ -282,6 +289,18 @@ const fields: Record<string, readonly [string, string]> = {
   membersRemoved: ['Members removed', 'Miembros quitados'],
   members: ['Members', 'Miembros'],
   accountCreated: ['Account created', 'Cuenta creada'],
+  purpose: ['Used for', 'Uso'],
+  provider: ['Provider', 'Proveedor'],
+  baseUrl: ['Base URL', 'URL base'],
+  model: ['Model', 'Modelo'],
+  deployment: ['Azure deployment', 'Implementación de Azure'],
+  apiVersion: ['API version', 'Versión de la API'],
+  apiKeyChanged: ['API key replaced', 'Clave de API sustituida'],
+  kind: ['Kind', 'Tipo'],
+  config: ['Settings', 'Configuración'],
+  secretSet: ['Secret stored', 'Secreto guardado'],
+  secretChanged: ['Secret replaced', 'Secreto sustituido'],
+  secretRemoved: ['Secret removed', 'Secreto quitado'],
 };
 
 /**
@@ -299,6 +318,16 @@ const values: Record<string, readonly [string, string]> = {
   enforcement_coexist: ['Alongside passwords', 'Junto a las contraseñas'],
   enforcement_preferred: ['Preferred', 'Preferido'],
   enforcement_enforced: ['Enforced', 'Obligatorio'],
+  purpose_remediator: ['Remediation (generating fixes)', 'Corrección (generar arreglos)'],
+  purpose_validator: ['Validation (spotting false positives)', 'Validación (detectar falsos positivos)'],
+  provider_openai: ['OpenAI', 'OpenAI'],
+  provider_azure_openai: ['Azure OpenAI', 'Azure OpenAI'],
+  provider_openai_compatible: ['OpenAI-compatible', 'Compatible con OpenAI'],
+  kind_scm: ['Source code (SCM)', 'Código fuente (SCM)'],
+  kind_ticketing: ['Ticketing', 'Gestión de incidencias'],
+  kind_registry: ['Container registry', 'Registro de contenedores'],
+  kind_cloud: ['Cloud provider', 'Proveedor de nube'],
+  kind_chat: ['Chat', 'Chat'],
 };
 
 /** Whether the console has words for this field's values (see `values`). */

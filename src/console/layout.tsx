@@ -202,6 +202,8 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'notifications', label: 'notifOrgNav', needs: ['integrations:manage', 'quota:manage'] },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },
   { path: 'webhooks', label: 'webhooksNav', needs: 'webhooks:manage' },
+  { path: 'ai-connections', label: 'aiNav', needs: 'settings:read' },
+  { path: 'integrations', label: 'integrationsNav', needs: 'integrations:read' },
   { path: 'api-tokens', label: 'apiTokens' },
   { path: 'account', label: 'account' },
   { path: 'account/security', label: 'accountSecurity' },

@@ -194,6 +194,8 @@ const en = {
     'Use an https:// address on the public internet. Addresses on this machine or a private network are refused unless the operator allows them (OUTBOUND_ALLOWLIST).',
   problem_webhook_limit_title: 'This organization has as many webhooks as it may have',
   problem_webhook_limit: 'Delete a webhook you no longer use, or add the new events to an existing one.',
+  problem_integration_limit_title: 'This organization has as many integrations as it may have',
+  problem_integration_limit: 'Disconnect an integration you no longer use, then add the new one.',
   problem_reauthentication_required_title: 'Confirm it is you',
   problem_reauthentication_required:
     'Enter your password again to continue. This protects your account if someone else has your session.',
@@ -288,6 +290,9 @@ const en = {
   field_url_not_allowed:
     'Gatehouse does not send requests to this address: use an https:// address on the public internet.',
   field_e164: 'Write the number in international form, with + and the country code (like +34600111222).',
+  field_secret_in_config:
+    'This looks like a secret, and settings are shown to everyone who may see integrations: put it in the secret field, which is stored encrypted and never shown.',
+  field_url_query: 'Give the address without ?… or #… at the end.',
   field_named: '{{field}}: {{message}}',
 };
 
@@ -491,6 +496,8 @@ const es: Strings<typeof en>['es'] = {
     'Use una dirección https:// de internet. Las direcciones de esta máquina o de una red privada se rechazan, salvo que el operador las permita (OUTBOUND_ALLOWLIST).',
   problem_webhook_limit_title: 'Esta organización ya tiene tantos webhooks como puede tener',
   problem_webhook_limit: 'Elimina un webhook que ya no uses o añade los nuevos eventos a uno existente.',
+  problem_integration_limit_title: 'Esta organización ya tiene tantas integraciones como puede tener',
+  problem_integration_limit: 'Desconecta una integración que ya no uses y añade después la nueva.',
   problem_reauthentication_required_title: 'Confirma que eres tú',
   problem_reauthentication_required:
     'Vuelve a escribir tu contraseña para continuar. Así se protege tu cuenta si otra persona tiene tu sesión.',
@@ -585,6 +592,9 @@ const es: Strings<typeof en>['es'] = {
   field_url_not_allowed:
     'Gatehouse no envía solicitudes a esta dirección: usa una dirección https:// de internet pública.',
   field_e164: 'Escribe el número en formato internacional, con + y el prefijo del país (como +34600111222).',
+  field_secret_in_config:
+    'Parece un secreto, y la configuración la ve cualquiera que pueda ver las integraciones: ponlo en el campo del secreto, que se guarda cifrado y nunca se muestra.',
+  field_url_query: 'Escribe la dirección sin ?… ni #… al final.',
   field_named: '{{field}}: {{message}}',
 };
 

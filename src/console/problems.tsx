@@ -161,7 +161,11 @@ export function describeField(t: TFunction, error: FieldError, body?: unknown): 
     case 'contains_personal_info':
     case 'url_not_allowed':
     case 'e164':
+    case 'secret_in_config':
+    case 'url_query':
       return t(`field_${error.reason}`);
+    case 'url_fragment':
+      return t('field_url_query');
     case 'cidr_invalid':
     case 'cidr_host_bits':
       return t(`field_${error.reason}`, { value: typeof item === 'string' ? item : '' });

@@ -3,9 +3,12 @@ import { catalogStrings } from './catalog-words.strings.ts';
 import { accountStrings } from './pages/Account.strings.ts';
 import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
 import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
+import { aiConnectionsStrings } from './pages/AiConnections.strings.ts';
 import { applicationsStrings } from './pages/Applications.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
+import { connectionTestStrings } from './pages/ConnectionTest.strings.ts';
 import { findingsStrings } from './pages/Findings.strings.ts';
+import { integrationsStrings } from './pages/Integrations.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { notificationsStrings } from './pages/Notifications.strings.ts';
 import { policiesStrings } from './pages/Policies.strings.ts';
@@ -53,4 +56,7 @@ export const pageStrings: Strings[] = [
   webhooksStrings,
   notificationsStrings,
   preferencesStrings,
+  aiConnectionsStrings,
+  integrationsStrings,
+  connectionTestStrings,
 ];

@@ -34,6 +34,7 @@ export const PROBLEM_CODES = [
   'invalid_sarif',
   'url_not_allowed',
   'webhook_limit',
+  'integration_limit',
   'reauthentication_required',
   'rate_limited',
   'invite_expired',

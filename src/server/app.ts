@@ -7,12 +7,14 @@ import Fastify, { type FastifyInstance, type FastifyRequest, LogController } fro
 import type { Config } from './config.ts';
 import { accountLifecycleModule } from './modules/account-lifecycle/index.ts';
 import { accountsModule } from './modules/accounts/index.ts';
+import { aiConnectionsModule } from './modules/ai-connections/index.ts';
 import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { applicationsModule } from './modules/applications/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
 import { consoleModule } from './modules/console/index.ts';
 import { findingsModule } from './modules/findings/index.ts';
 import { healthModule } from './modules/health/index.ts';
+import { integrationsModule } from './modules/integrations/index.ts';
 import { invitationsModule } from './modules/invitations/index.ts';
 import { mcpModule } from './modules/mcp/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
@@ -131,6 +133,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
           '*.currentPassword',
           '*.newPassword',
           '*.token',
+          '*.apiKey',
+          '*.secret',
         ],
         censor: '[redacted]',
       },
@@ -373,6 +377,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(notificationsModule);
   await app.register(ssoModule);
   await app.register(scimModule);
+  await app.register(aiConnectionsModule);
+  await app.register(integrationsModule);
   await app.register(setupModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);

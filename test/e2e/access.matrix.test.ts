@@ -562,6 +562,143 @@ const WEBHOOK_ROUTES: Record<string, RouteCase> = {
   },
 };
 
+/** AI connections and integrations: to loopback (allowlisted below), nobody listening. */
+const AI_BASE = 'http://127.0.0.1:9/v1';
+const AI_SETTINGS = { provider: 'openai_compatible', baseUrl: AI_BASE, model: 'gpt-4o-mini' };
+
+async function ownerConnectsAi(org: Org, purpose: string): Promise<void> {
+  expectStatus(
+    await as(t.app, org.owner).put(orgUrl(org, `/ai-connections/${purpose}`), {
+      ...AI_SETTINGS,
+      apiKey: `sk-matrix-${rand()}`,
+    }),
+    200,
+  );
+}
+
+/** An integration the owner added; its id. */
+async function ownerAddsIntegration(org: Org): Promise<string> {
+  const res = await as(t.app, org.owner).post(orgUrl(org, '/integrations'), {
+    kind: 'scm',
+    provider: 'github',
+    name: `GitHub ${rand()}`,
+    config: { baseUrl: 'http://127.0.0.1:9' },
+    secret: `ghp-matrix-${rand()}`,
+  });
+  return expectStatus(res, 201).json().id;
+}
+
+const AI_INTEGRATION_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/ai-connections/:purpose': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerConnectsAi(org, 'validator');
+      return { method: 'GET', url: orgUrl(org, '/ai-connections/validator') };
+    },
+    effect: (_org, res) => expect(res.json()).toMatchObject({ configured: true, hasApiKey: true }),
+  },
+  'PUT /api/v1/orgs/:orgId/ai-connections/:purpose': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PUT',
+      url: orgUrl(org, '/ai-connections/remediator'),
+      payload: { ...AI_SETTINGS, model: `model-${rand()}`, apiKey: `sk-matrix-${rand()}` },
+    }),
+    effect: async (org, _res, req) => {
+      const got = expectStatus(await as(t.app, org.owner).get(req.url), 200).json();
+      expect(got.model).toBe((req.payload as { model: string }).model);
+    },
+  },
+  'DELETE /api/v1/orgs/:orgId/ai-connections/:purpose': {
+    status: 204,
+    prepare: async (org) => {
+      await ownerConnectsAi(org, 'validator');
+      return { method: 'DELETE', url: orgUrl(org, '/ai-connections/validator') };
+    },
+    effect: async (org, _res, req) =>
+      expect(expectStatus(await as(t.app, org.owner).get(req.url), 200).json().configured).toBe(false),
+  },
+  'POST /api/v1/orgs/:orgId/ai-connections/:purpose/test': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerConnectsAi(org, 'remediator');
+      return { method: 'POST', url: orgUrl(org, '/ai-connections/remediator/test') };
+    },
+    // Nothing listens on the discard port: the answer says so, and the connection keeps it.
+    effect: async (org, res, req) => {
+      expect(res.json()).toMatchObject({ ok: false, status: null, code: 'connect' });
+      const got = expectStatus(await as(t.app, org.owner).get(req.url.replace('/test', '')), 200).json();
+      expect(got.lastTest).toMatchObject({ ok: false, code: 'connect' });
+    },
+  },
+  'GET /api/v1/orgs/:orgId/integrations': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerAddsIntegration(org);
+      return { method: 'GET', url: orgUrl(org, '/integrations') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'POST /api/v1/orgs/:orgId/integrations': {
+    status: 201,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/integrations'),
+      payload: {
+        kind: 'ticketing',
+        provider: 'jira',
+        name: `Jira ${rand()}`,
+        config: { baseUrl: 'http://127.0.0.1:9' },
+      },
+    }),
+    effect: async (org, res) => {
+      const got = await as(t.app, org.owner).get(orgUrl(org, `/integrations/${res.json().id}`));
+      expect(expectStatus(got, 200).json()).toMatchObject({ provider: 'jira', status: 'untested' });
+    },
+  },
+  'GET /api/v1/orgs/:orgId/integrations/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/integrations/${await ownerAddsIntegration(org)}`),
+    }),
+    effect: (_org, res) => expect(res.json()).toMatchObject({ provider: 'github', hasSecret: true }),
+  },
+  'PATCH /api/v1/orgs/:orgId/integrations/:id': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PATCH',
+      url: orgUrl(org, `/integrations/${await ownerAddsIntegration(org)}`),
+      payload: { name: `Renamed ${rand()}` },
+    }),
+    effect: async (org, _res, req) =>
+      expect(expectStatus(await as(t.app, org.owner).get(req.url), 200).json().name).toBe(
+        (req.payload as { name: string }).name,
+      ),
+  },
+  'DELETE /api/v1/orgs/:orgId/integrations/:id': {
+    status: 204,
+    prepare: async (org) => ({
+      method: 'DELETE',
+      url: orgUrl(org, `/integrations/${await ownerAddsIntegration(org)}`),
+    }),
+    effect: async (org, _res, req) =>
+      expectProblem(await as(t.app, org.owner).get(req.url), 404, 'not_found'),
+  },
+  'POST /api/v1/orgs/:orgId/integrations/:id/test': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, `/integrations/${await ownerAddsIntegration(org)}/test`),
+    }),
+    effect: async (org, res, req) => {
+      expect(res.json()).toMatchObject({ ok: false, status: null, code: 'connect' });
+      const got = expectStatus(await as(t.app, org.owner).get(req.url.replace('/test', '')), 200).json();
+      expect(got.status).toBe('failing');
+    },
+  },
+};
+
 /**
  * Single sign-on. An org has one IdP at a time, so each case that connects one removes the other
  * first. OIDC's discovery document is fetched on save: from the real test IdP on loopback
@@ -1390,6 +1527,7 @@ const ROUTES: Record<string, RouteCase> = {
   ...WEBHOOK_ROUTES,
   ...SSO_ROUTES,
   ...SCIM_ROUTES,
+  ...AI_INTEGRATION_ROUTES,
   // Findings (written by SARIF ingestion; seeded here straight into the database).
   'GET /api/v1/orgs/:orgId/findings': {
     status: 200,

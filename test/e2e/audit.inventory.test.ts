@@ -332,6 +332,22 @@ async function sharedFinding(title: string): Promise<string> {
 
 /** Notification preferences, the Slack channel and quota alerts. */
 const SLACK_HOOK = 'http://127.0.0.1:9/services/T0/B0/audit';
+/** AI connections and integrations point at loopback (allowlisted), nobody listening. */
+const AI_SETTINGS = { provider: 'openai_compatible', baseUrl: 'http://127.0.0.1:9/v1', model: 'gpt-4o-mini' };
+
+/** An integration of the shared org (GitLab, with a secret); its id and name. */
+async function sharedIntegration(): Promise<{ id: string; name: string }> {
+  const name = `GitLab ${rand()}`;
+  const res = await as(t.app, shared.owner).post(at(shared.orgId, '/integrations'), {
+    kind: 'scm',
+    provider: 'gitlab',
+    name,
+    config: { baseUrl: 'http://127.0.0.1:9/api/v4' },
+    secret: `glpat-${rand()}`,
+  });
+  return { id: expectStatus(res, 201).json().id, name };
+}
+
 const NOTIFICATION_INVENTORY: Record<string, InventoryCase> = {
   'user.notifications_updated': {
     how: 'PATCH /me/notifications → the user’s own log',
@@ -344,6 +360,112 @@ const NOTIFICATION_INVENTORY: Record<string, InventoryCase> = {
           actor: who,
           target: userNamed(who),
           after: { emailDigest: 'weekly', phoneSet: false },
+        };
+      };
+    },
+  },
+  'ai_connection.updated': {
+    how: 'PUT /orgs/:orgId/ai-connections/:purpose',
+    arrange: async () => async () => {
+      const model = `model-${rand()}`;
+      expectStatus(
+        await as(t.app, shared.owner).put(at(shared.orgId, '/ai-connections/remediator'), {
+          ...AI_SETTINGS,
+          model,
+          apiKey: `sk-audited-${rand()}`,
+        }),
+        200,
+      );
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'ai_connection', id: 'remediator', name: 'AI remediator' },
+        after: { ...AI_SETTINGS, purpose: 'remediator', model, apiKeyChanged: true },
+      };
+    },
+  },
+  'ai_connection.deleted': {
+    how: 'DELETE /orgs/:orgId/ai-connections/:purpose',
+    arrange: async () => {
+      expectStatus(
+        await as(t.app, shared.owner).put(at(shared.orgId, '/ai-connections/validator'), {
+          ...AI_SETTINGS,
+          apiKey: `sk-audited-${rand()}`,
+        }),
+        200,
+      );
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).delete(at(shared.orgId, '/ai-connections/validator')),
+          204,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'ai_connection', id: 'validator', name: 'AI validator' },
+          before: { ...AI_SETTINGS, purpose: 'validator' },
+        };
+      };
+    },
+  },
+  'integration.created': {
+    how: 'POST /orgs/:orgId/integrations',
+    arrange: async () => async () => {
+      const name = `Jira ${rand()}`;
+      const res = await as(t.app, shared.owner).post(at(shared.orgId, '/integrations'), {
+        kind: 'ticketing',
+        provider: 'jira',
+        name,
+        config: { baseUrl: 'http://127.0.0.1:9', project: 'SEC' },
+        secret: `jira-${rand()}`,
+      });
+      const { id } = expectStatus(res, 201).json();
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'integration', id, name },
+        after: {
+          kind: 'ticketing',
+          provider: 'jira',
+          name,
+          config: { baseUrl: 'http://127.0.0.1:9', project: 'SEC' },
+          secretSet: true,
+        },
+      };
+    },
+  },
+  'integration.updated': {
+    how: 'PATCH /orgs/:orgId/integrations/:id',
+    arrange: async () => {
+      const { id, name } = await sharedIntegration();
+      return async () => {
+        expectStatus(
+          await as(t.app, shared.owner).patch(at(shared.orgId, `/integrations/${id}`), {
+            secret: `new-${rand()}`,
+          }),
+          200,
+        );
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'integration', id, name },
+          before: { name },
+          after: { name, secretChanged: true },
+        };
+      };
+    },
+  },
+  'integration.deleted': {
+    how: 'DELETE /orgs/:orgId/integrations/:id',
+    arrange: async () => {
+      const { id, name } = await sharedIntegration();
+      return async () => {
+        expectStatus(await as(t.app, shared.owner).delete(at(shared.orgId, `/integrations/${id}`)), 204);
+        return {
+          chain: orgChain(shared.orgId),
+          actor: shared.owner,
+          target: { type: 'integration', id, name },
+          before: { kind: 'scm', provider: 'gitlab', name, secretSet: true },
         };
       };
     },

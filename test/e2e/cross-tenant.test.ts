@@ -403,6 +403,78 @@ const NOTIFICATION_ROUTES: Record<string, RouteCase> = {
   },
 };
 
+/** Each org's AI connection (remediator) and integration, to loopback (nobody listening). */
+const INTEGRATION = new Map<string, string>();
+const integrationOf = (o: Ids) => INTEGRATION.get(o.orgId) ?? randomUUID();
+const AI_SETTINGS = { provider: 'openai_compatible', baseUrl: 'http://127.0.0.1:9/v1', model: 'gpt-4o-mini' };
+
+async function giveAiAndIntegration(x: Tenant): Promise<void> {
+  const owner = as(t.app, x.owner);
+  expectStatus(
+    await owner.put(at(x, '/ai-connections/remediator'), { ...AI_SETTINGS, apiKey: `sk-${rand()}` }),
+    200,
+  );
+  const created = await owner.post(at(x, '/integrations'), {
+    kind: 'scm',
+    provider: 'github',
+    name: `GitHub ${rand()}`,
+    config: { baseUrl: 'http://127.0.0.1:9' },
+    secret: `ghp-${rand()}`,
+  });
+  INTEGRATION.set(x.orgId, expectStatus(created, 201).json().id);
+}
+
+const integrationUrl = (o: Ids, ids: Ids, rest = '') => at(o, `/integrations/${integrationOf(ids)}${rest}`);
+const foreignIntegration = (key: string): ForeignVariant[] => [
+  { what: "B's integration", request: (a, b) => ROUTES[key]!.request(a, b), status: 404 },
+];
+
+/** AI connections name nothing but the org and a purpose; integrations are named by id. */
+const AI_INTEGRATION_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/ai-connections/:purpose': {
+    request: (o) => ({ method: 'GET', url: at(o, '/ai-connections/remediator') }),
+  },
+  'PUT /api/v1/orgs/:orgId/ai-connections/:purpose': {
+    request: (o) => ({
+      method: 'PUT',
+      url: at(o, '/ai-connections/remediator'),
+      payload: { ...AI_SETTINGS, apiKey: 'sk-cross-tenant-key' },
+    }),
+  },
+  'DELETE /api/v1/orgs/:orgId/ai-connections/:purpose': {
+    request: (o) => ({ method: 'DELETE', url: at(o, '/ai-connections/remediator') }),
+  },
+  'POST /api/v1/orgs/:orgId/ai-connections/:purpose/test': {
+    request: (o) => ({ method: 'POST', url: at(o, '/ai-connections/remediator/test'), payload: {} }),
+  },
+  'GET /api/v1/orgs/:orgId/integrations': {
+    request: (o) => ({ method: 'GET', url: at(o, '/integrations') }),
+  },
+  'POST /api/v1/orgs/:orgId/integrations': {
+    request: (o) => ({
+      method: 'POST',
+      url: at(o, '/integrations'),
+      payload: { kind: 'chat', provider: 'slack', name: 'Cross', config: { baseUrl: 'http://127.0.0.1:9' } },
+    }),
+  },
+  'GET /api/v1/orgs/:orgId/integrations/:id': {
+    request: (o, ids) => ({ method: 'GET', url: integrationUrl(o, ids) }),
+    foreign: foreignIntegration('GET /api/v1/orgs/:orgId/integrations/:id'),
+  },
+  'PATCH /api/v1/orgs/:orgId/integrations/:id': {
+    request: (o, ids) => ({ method: 'PATCH', url: integrationUrl(o, ids), payload: { name: 'Taken over' } }),
+    foreign: foreignIntegration('PATCH /api/v1/orgs/:orgId/integrations/:id'),
+  },
+  'DELETE /api/v1/orgs/:orgId/integrations/:id': {
+    request: (o, ids) => ({ method: 'DELETE', url: integrationUrl(o, ids) }),
+    foreign: foreignIntegration('DELETE /api/v1/orgs/:orgId/integrations/:id'),
+  },
+  'POST /api/v1/orgs/:orgId/integrations/:id/test': {
+    request: (o, ids) => ({ method: 'POST', url: integrationUrl(o, ids, '/test') }),
+    foreign: foreignIntegration('POST /api/v1/orgs/:orgId/integrations/:id/test'),
+  },
+};
+
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId': { request: (o) => ({ method: 'GET', url: at(o) }) },
   'PATCH /api/v1/orgs/:orgId': {
@@ -881,6 +953,7 @@ const ROUTES: Record<string, RouteCase> = {
   ...WEBHOOK_ROUTES,
   ...SSO_ROUTES,
   ...SCIM_ROUTES,
+  ...AI_INTEGRATION_ROUTES,
 };
 
 /** The routes that name a finding or a remediation: B's, asked for in A, are not found. */
@@ -1050,6 +1123,7 @@ beforeAll(async () => {
     await giveWebhook(x);
     await giveGroupMapping(x);
     await giveScimToken(x);
+    await giveAiAndIntegration(x);
   }
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {

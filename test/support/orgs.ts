@@ -131,7 +131,8 @@ export const TINY_PNG = Buffer.from(
 /**
  * Everything an org's owner can read about it, for "nothing changed" assertions: profile,
  * members (current and removed), roles, invitations and join requests of every status, the share
- * link, the logo, and single sign-on (settings, group mappings, the IdP connection). Members' `lastActiveAt` is left out: it records requests, denied ones too.
+ * link, the logo, single sign-on (settings, group mappings, the IdP connection), the AI connections
+ * and the integrations. Members' `lastActiveAt` is left out: it records requests, denied ones too.
  */
 export async function orgState(app: FastifyInstance, owner: { cookie: string }, orgId: string) {
   const base = `/api/v1/orgs/${orgId}`;
@@ -162,18 +163,35 @@ export async function orgState(app: FastifyInstance, owner: { cookie: string }, 
     oidc: await connection('oidc'),
     saml: await connection('saml'),
   });
-  const [profile, current, removed, roles, invitations, joinRequests, joinLink, logoState, ssoState] =
-    await Promise.all([
-      read(base),
-      members(''),
-      members('&status=removed'),
-      items(`${base}/roles`),
-      byStatus('invitations', ['pending', 'expired', 'accepted', 'cancelled']),
-      byStatus('join-requests', ['pending', 'approved', 'denied']),
-      read(`${base}/join-link`),
-      logo(),
-      sso(),
-    ]);
+  const aiConnections = async () => ({
+    remediator: await read(`${base}/ai-connections/remediator`),
+    validator: await read(`${base}/ai-connections/validator`),
+  });
+  const [
+    profile,
+    current,
+    removed,
+    roles,
+    invitations,
+    joinRequests,
+    joinLink,
+    logoState,
+    ssoState,
+    ai,
+    integrations,
+  ] = await Promise.all([
+    read(base),
+    members(''),
+    members('&status=removed'),
+    items(`${base}/roles`),
+    byStatus('invitations', ['pending', 'expired', 'accepted', 'cancelled']),
+    byStatus('join-requests', ['pending', 'approved', 'denied']),
+    read(`${base}/join-link`),
+    logo(),
+    sso(),
+    aiConnections(),
+    items(`${base}/integrations?limit=200`),
+  ]);
   return {
     profile,
     members: current,
@@ -184,6 +202,8 @@ export async function orgState(app: FastifyInstance, owner: { cookie: string }, 
     joinLink,
     logo: logoState,
     sso: ssoState,
+    aiConnections: ai,
+    integrations,
   };
 }
 

@@ -32,7 +32,7 @@ const STEP_PAGE: Record<SetupStep, string> = {
   description: 'profile',
   members: 'team',
   api_token: 'api-tokens',
-  integration: 'webhooks',
+  integration: 'integrations',
   notifications: 'notifications',
 };
 

@@ -7,6 +7,9 @@ import { PERMISSIONS } from '../../../contracts/permissions.ts';
 import { BUILTIN_ROLES } from '../../../contracts/roles.ts';
 import { invitations, memberships, organizations, roles } from '../../platform/db/schema.ts';
 
+/** What GET /me says of an org that kept the default language settings. */
+const DEFAULT_LOCALIZATION = { language: 'en', timezone: null, dateFormat: 'locale' };
+
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
@@ -291,7 +294,13 @@ describe('the invitation email', () => {
     const me = expectStatus(await as(t.app, person).get('/api/v1/me'), 200);
     expect(me.json().memberships).toEqual([
       {
-        org: { id: org.orgId, slug: org.slug, name: 'Welcome Works', suspended: false },
+        org: {
+          id: org.orgId,
+          slug: org.slug,
+          name: 'Welcome Works',
+          suspended: false,
+          localization: DEFAULT_LOCALIZATION,
+        },
         role: 'cyberoper',
         permissions: PERMISSIONS.filter((p) =>
           BUILTIN_ROLES.find((r) => r.slug === 'cyberoper')!.permissions.includes(p),

@@ -10,6 +10,9 @@ import {
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
 import { PERMISSIONS } from '../../../contracts/permissions.ts';
 
+/** What GET /me says of an org that kept the default language settings. */
+const DEFAULT_LOCALIZATION = { language: 'en', timezone: null, dateFormat: 'locale' };
+
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
@@ -65,7 +68,7 @@ describe('POST /api/v1/orgs', () => {
     expect(org.id).toMatch(/^[0-9a-f-]{36}$/);
     expect((await me(owner)).memberships).toEqual([
       {
-        org: { id: org.id, slug: org.slug, name, suspended: false },
+        org: { id: org.id, slug: org.slug, name, suspended: false, localization: DEFAULT_LOCALIZATION },
         role: 'owner',
         permissions: [...PERMISSIONS],
       },
@@ -323,7 +326,13 @@ describe('GET / PATCH /api/v1/orgs/:orgId', () => {
     expect((await membershipIn(dev, org.orgId)).org.name).not.toBe('Brand new name');
     expectStatus(await as(t.app, org.owner).patch(orgUrl(org), { name: '  Brand new name ' }), 200);
     expect(await membershipIn(org.owner, org.orgId)).toEqual({
-      org: { id: org.orgId, slug: org.slug, name: 'Brand new name', suspended: false },
+      org: {
+        id: org.orgId,
+        slug: org.slug,
+        name: 'Brand new name',
+        suspended: false,
+        localization: DEFAULT_LOCALIZATION,
+      },
       role: 'owner',
       permissions: [...PERMISSIONS],
     });

@@ -7,6 +7,7 @@ import type { Executor } from '../../platform/db/client.ts';
 import { assertFound } from '../../platform/errors/app-error.ts';
 import { OrgParams, problemResponses } from '../../platform/http/schemas.ts';
 import { orgHasLiveToken } from '../api-tokens/index.ts';
+import { countIntegrations } from '../integrations/index.ts';
 import { countSeats } from '../members/index.ts';
 import { findQuotaAlerts, findSlackConfig } from '../notifications/index.ts';
 import { findSetupFacts, setSetupDismissed } from '../organizations/index.ts';
@@ -29,10 +30,11 @@ const Checklist = Type.Object({
  * (quota alerts) saved.
  */
 export async function readChecklist(db: Executor, orgId: string): Promise<SetupChecklist | undefined> {
-  const [facts, seats, token, slack, webhooks, alerts] = await Promise.all([
+  const [facts, seats, token, integrations, slack, webhooks, alerts] = await Promise.all([
     findSetupFacts(db, orgId),
     countSeats(db, orgId),
     orgHasLiveToken(db, orgId),
+    countIntegrations(db, orgId),
     findSlackConfig(db, orgId),
     countWebhooks(db, orgId),
     findQuotaAlerts(db, orgId),
@@ -43,7 +45,7 @@ export async function readChecklist(db: Executor, orgId: string): Promise<SetupC
     description: facts.hasDescription,
     members: seats > 1,
     api_token: token,
-    integration: slack !== undefined || webhooks > 0,
+    integration: integrations > 0 || slack !== undefined || webhooks > 0,
     notifications: alerts !== undefined,
   };
   return { dismissed: facts.dismissed, steps: SETUP_STEPS.map((key) => ({ key, done: done[key] })) };

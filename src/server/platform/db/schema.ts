@@ -1675,3 +1675,74 @@ export const scimRequests = pgTable(
   },
   (t) => [index('scim_requests_org_at_idx').on(t.orgId, t.at, t.id), index('scim_requests_at_idx').on(t.at)],
 );
+
+/**
+ * An organization's own AI provider for one purpose (`remediator`, `validator`): at most one per
+ * org and purpose. `api_key` is sealed with platform/secrets (context
+ * `ai_connections.api_key:<org>:<id>`), never returned; `api_key_hint` is its last four
+ * characters (null for short keys). `last_test` is the last connection test of these settings
+ * (cleared when they change).
+ */
+export const aiConnections = pgTable(
+  'ai_connections',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    purpose: text('purpose').notNull(),
+    provider: text('provider').notNull(),
+    baseUrl: text('base_url').notNull(),
+    model: text('model').notNull(),
+    deployment: text('deployment'),
+    apiVersion: text('api_version'),
+    apiKey: text('api_key').notNull(),
+    apiKeyHint: text('api_key_hint'),
+    lastTest: jsonb('last_test'),
+    updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('ai_connections_org_purpose_key').on(t.orgId, t.purpose),
+    check('ai_connections_purpose_check', sql`${t.purpose} IN ('remediator', 'validator')`),
+    check(
+      'ai_connections_provider_check',
+      sql`${t.provider} IN ('openai', 'azure_openai', 'openai_compatible')`,
+    ),
+  ],
+);
+
+/**
+ * The integrations registry: an organization's connections to SCM, ticketing, registries, clouds
+ * and chat. `config` holds only settings that are not secret (its `baseUrl` is where the service's
+ * API is); `secret` is sealed (context `integrations.secret:<org>:<id>`), never returned. `status`
+ * is how the last test went (`untested` until one ran, and again after a change), `last_test` that
+ * test's outcome.
+ */
+export const integrations = pgTable(
+  'integrations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    provider: text('provider').notNull(),
+    name: text('name').notNull(),
+    config: jsonb('config').notNull(),
+    secret: text('secret'),
+    status: text('status').notNull().default('untested'),
+    lastTest: jsonb('last_test'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('integrations_org_id_key').on(t.orgId, t.id),
+    uniqueIndex('integrations_org_name_key').on(t.orgId, sql`lower(${t.name})`),
+    index('integrations_org_list_idx').on(t.orgId, t.createdAt, t.id),
+    check('integrations_kind_check', sql`${t.kind} IN ('scm', 'ticketing', 'registry', 'cloud', 'chat')`),
+    check('integrations_status_check', sql`${t.status} IN ('untested', 'connected', 'failing')`),
+  ],
+);

@@ -197,6 +197,16 @@ describe('route inventory', () => {
         'PUT /scim/v2/* → public',
         'PATCH /scim/v2/* → public',
         'DELETE /scim/v2/* → public',
+        'GET /api/v1/orgs/:orgId/ai-connections/:purpose → settings:read',
+        'PUT /api/v1/orgs/:orgId/ai-connections/:purpose → settings:update',
+        'DELETE /api/v1/orgs/:orgId/ai-connections/:purpose → settings:update',
+        'POST /api/v1/orgs/:orgId/ai-connections/:purpose/test → settings:update',
+        'GET /api/v1/orgs/:orgId/integrations → integrations:read',
+        'POST /api/v1/orgs/:orgId/integrations → integrations:manage',
+        'GET /api/v1/orgs/:orgId/integrations/:id → integrations:read',
+        'PATCH /api/v1/orgs/:orgId/integrations/:id → integrations:manage',
+        'DELETE /api/v1/orgs/:orgId/integrations/:id → integrations:manage',
+        'POST /api/v1/orgs/:orgId/integrations/:id/test → integrations:manage',
       ].sort(),
     );
   });

@@ -21,3 +21,14 @@ export {
   type OutboundRequest,
   type OutboundResponse,
 } from './outbound.ts';
+export {
+  answerMessage,
+  ConnectionTestResultSchema,
+  describeFailure,
+  describeStatus,
+  maskSecrets,
+  PROBE_TIMEOUT_MS,
+  type ProbeOutcome,
+  probe,
+  statusCode,
+} from './probe.ts';
