@@ -5,8 +5,10 @@ export {
   type ApplicationRow,
   findApplication,
   findApplicationByName,
+  listApplications,
   lockOrgApplications,
 } from './applications.repository.ts';
+export { presentApplication } from './applications.routes.ts';
 
 /** The applications (repositories, services) an organization scans. */
 export async function applicationsModule(app: FastifyInstance): Promise<void> {
