@@ -40,6 +40,9 @@ const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ defa
 const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default: m.RolesPage })));
 const PoliciesPage = lazy(() => import('./pages/Policies.tsx').then((m) => ({ default: m.PoliciesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
+const DataPrivacyPage = lazy(() =>
+  import('./pages/DataPrivacy.tsx').then((m) => ({ default: m.DataPrivacyPage })),
+);
 const SsoPage = lazy(() => import('./pages/Sso.tsx').then((m) => ({ default: m.SsoPage })));
 const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx').then((m) => ({ default: m.AuditLogPage })));
 const ApplicationsPage = lazy(() =>
@@ -492,6 +495,7 @@ export function App() {
             <Route path="roles" element={<RolesPage />} />
             <Route path="policies" element={<PoliciesPage />} />
             <Route path="security" element={<SecurityPage />} />
+            <Route path="data-privacy" element={<DataPrivacyPage />} />
             <Route path="sso" element={<SsoPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />
             <Route path="api-tokens" element={<ApiTokensPage />} />

@@ -195,6 +195,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'policies', label: 'policiesNav', needs: 'policies:read' },
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
+  { path: 'data-privacy', label: 'dataPrivacyNav', needs: 'settings:read' },
   { path: 'sso', label: 'ssoNav', needs: 'sso:manage' },
   { path: 'notifications', label: 'notifOrgNav', needs: ['integrations:manage', 'quota:manage'] },
   { path: 'audit-log', label: 'auditLog', needs: 'audit:read' },

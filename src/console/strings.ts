@@ -5,6 +5,7 @@ import { passkeyStrings } from './pages/AccountPasskeys.strings.ts';
 import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
 import { applicationsStrings } from './pages/Applications.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
+import { dataPrivacyStrings } from './pages/DataPrivacy.strings.ts';
 import { findingsStrings } from './pages/Findings.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { notificationsStrings } from './pages/Notifications.strings.ts';
@@ -36,6 +37,7 @@ export const pageStrings: Strings[] = [
   teamStrings,
   profileStrings,
   securityStrings,
+  dataPrivacyStrings,
   ssoStrings,
   recoveryStrings,
   catalogStrings,
