@@ -44,7 +44,11 @@ export const OrgExport = Type.Object(
     finishedAt: Type.Optional(DateTime),
     sizeBytes: Type.Optional(Type.Integer({ description: 'The zip’s size, once ready' })),
     expiresAt: Type.Optional(
-      Type.Union([DateTime], { description: `Deleted then (${EXPORT_KEEP_DAYS} days after it finished)` }),
+      Type.Unsafe<Date | string>({
+        type: 'string',
+        format: 'date-time',
+        description: `When it is deleted (${EXPORT_KEEP_DAYS} days after it finished)`,
+      }),
     ),
     error: Type.Optional(Type.String({ description: 'Why it failed' })),
     downloadUrl: Type.Optional(Type.String({ description: 'Where to download it, once ready' })),
@@ -239,7 +243,9 @@ export function orgDataRoutes(app: FastifyInstance): void {
       if (row.sizeBytes !== null) reply.header('content-length', String(row.sizeBytes));
       if (row.sha256) reply.header('x-content-sha256', row.sha256);
       // A chunk (1 MiB) at a time: the next is read once the client has taken the last.
-      return reply.send(Readable.from(readExportChunks(database.db, row.id, row.buildId)) as never);
+      return reply.send(
+        Readable.from(readExportChunks(database.db, row.id, row.buildId), { objectMode: false }) as never,
+      );
     },
   );
 }
