@@ -92,9 +92,12 @@ export function buildCli(): Command {
   const orgs = operator.command('orgs').description('Organizations of the whole installation');
   orgs
     .command('list')
-    .description('Every live organization: slug, name, plan, members, suspended, created')
+    .description(
+      'Every live organization: slug, name, plan, members, suspended, created; with --deleted, the deleted ones not yet purged: id, slug, name, deleted, purged after',
+    )
+    .option('--deleted', 'deleted organizations still within their grace period (ORG_PURGE_GRACE_DAYS)')
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; deleted?: boolean }) => {
       const { runOperatorOrgsList } = await import('./operator-commands.ts');
       await runOperatorOrgsList(loadConfig(), options);
     });
@@ -122,13 +125,25 @@ export function buildCli(): Command {
   orgs
     .command('delete')
     .description(
-      "Delete an organization as its Owner would: every member's access ends, its tokens are revoked, the slug is free; the data stays until purged",
+      "Delete an organization as its Owner would: every member's access ends, its tokens are revoked, the slug is free; the data stays ORG_PURGE_GRACE_DAYS (restore brings it back meanwhile), then is purged",
     )
     .argument('<slug>')
     .option(...reasonOption)
     .action(async (slug: string, options: { reason?: string }) => {
       const { runOperatorOrgWrite } = await import('./operator-commands.ts');
       await runOperatorOrgWrite(loadConfig(), 'delete', slug, options);
+    });
+  orgs
+    .command('restore')
+    .description(
+      "Bring back an organization deleted less than ORG_PURGE_GRACE_DAYS ago: its members' access returns, its data as it was (its API tokens stay revoked). Refused when its slug was taken meanwhile, unless --slug names another",
+    )
+    .argument('<id|slug>', 'the organization, by id or by the slug it had (`orgs list --deleted`)')
+    .option('--slug <slug>', 'restore it under this slug (when its own was taken meanwhile)')
+    .option(...reasonOption)
+    .action(async (org: string, options: { reason?: string; slug?: string }) => {
+      const { runOperatorOrgRestore } = await import('./operator-commands.ts');
+      await runOperatorOrgRestore(loadConfig(), org, options);
     });
   orgs
     .command('set-plan')

@@ -21,8 +21,9 @@ async function withOperator<T>(
     return await fn(session);
   } catch (err) {
     if (err instanceof AppError) {
-      // Not found: a slug, email or plan that does not exist is the operator's typo.
-      throw err.status === 404 ? new UsageError(err.message) : new Error(err.message);
+      // Not found: a slug, email or plan that does not exist is the operator's typo (and a slug
+      // that names several things, theirs to make precise).
+      throw err.status === 404 || err.status === 400 ? new UsageError(err.message) : new Error(err.message);
     }
     throw err;
   } finally {
@@ -52,7 +53,11 @@ function table(rows: Record<string, string>[], columns: string[]): string {
   return [line(columns), ...rows.map((r) => line(columns.map((c) => r[c]!)))].join('\n');
 }
 
-export async function runOperatorOrgsList(config: Config, options: { json?: boolean }): Promise<void> {
+export async function runOperatorOrgsList(
+  config: Config,
+  options: { json?: boolean; deleted?: boolean },
+): Promise<void> {
+  if (options.deleted) return runOperatorDeletedOrgsList(config, options);
   const { listAllOrgs } = await import('../server/modules/operator/index.ts');
   const orgs = await withOperator(config, false, (s) => s.read((db) => listAllOrgs(db)));
   if (options.json) {
@@ -76,6 +81,76 @@ export async function runOperatorOrgsList(config: Config, options: { json?: bool
       ['slug', 'name', 'plan', 'members', 'suspended', 'created'],
     ),
   );
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Deleted organizations not yet purged: when each was deleted and from when its data is purged
+ * (ORG_PURGE_GRACE_DAYS later); until then `orgs restore` brings it back.
+ */
+async function runOperatorDeletedOrgsList(config: Config, options: { json?: boolean }): Promise<void> {
+  const { listDeletedOrgs } = await import('../server/modules/operator/index.ts');
+  const orgs = await withOperator(config, false, (s) => s.read((db) => listDeletedOrgs(db)));
+  const graceMs = config.organizations.purgeGraceDays * DAY_MS;
+  const shownOrgs = orgs.map((o) => ({
+    id: o.id,
+    slug: o.slug,
+    name: o.name,
+    plan: o.plan,
+    deletedAt: o.deletedAt.toISOString(),
+    purgeAfter: new Date(o.deletedAt.getTime() + graceMs).toISOString(),
+  }));
+  if (options.json) {
+    out(JSON.stringify(shownOrgs));
+    return;
+  }
+  if (shownOrgs.length === 0) {
+    out('no deleted organizations waiting to be purged');
+    return;
+  }
+  out(
+    table(
+      shownOrgs.map((o) => ({
+        id: o.id,
+        slug: o.slug,
+        name: shown(o.name),
+        plan: o.plan,
+        deleted: o.deletedAt,
+        'purged after': o.purgeAfter,
+      })),
+      ['id', 'slug', 'name', 'plan', 'deleted', 'purged after'],
+    ),
+  );
+}
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+export async function runOperatorOrgRestore(
+  config: Config,
+  org: string,
+  options: { reason?: string; slug?: string },
+): Promise<void> {
+  const reason = requireReason(options.reason);
+  if (
+    options.slug !== undefined &&
+    (!SLUG.test(options.slug) || options.slug.length < 2 || options.slug.length > 40)
+  ) {
+    throw new UsageError('--slug must be 2 to 40 lowercase letters, digits and dashes (not at either end)');
+  }
+  const { restoreOrganization } = await import('../server/modules/operator/index.ts');
+  await withOperator(config, true, async (s) => {
+    const { org: restored, previousSlug } = await s.run(restoreOrganization, {
+      org,
+      reason,
+      graceDays: config.organizations.purgeGraceDays,
+      ...(options.slug ? { slug: options.slug } : {}),
+    });
+    out(
+      `restored ${restored.slug}${restored.slug === previousSlug ? '' : ` (was ${previousSlug})`}: its members have their access back; ` +
+        'its API tokens stay revoked',
+    );
+  });
 }
 
 export async function runOperatorUsersList(config: Config, options: { json?: boolean }): Promise<void> {

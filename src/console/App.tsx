@@ -40,6 +40,9 @@ const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ defa
 const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default: m.RolesPage })));
 const PoliciesPage = lazy(() => import('./pages/Policies.tsx').then((m) => ({ default: m.PoliciesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
+const DataPrivacyPage = lazy(() =>
+  import('./pages/DataPrivacy.tsx').then((m) => ({ default: m.DataPrivacyPage })),
+);
 const SsoPage = lazy(() => import('./pages/Sso.tsx').then((m) => ({ default: m.SsoPage })));
 const PlatformPage = lazy(() => import('./pages/Platform.tsx').then((m) => ({ default: m.PlatformPage })));
 const LanguagePage = lazy(() => import('./pages/Language.tsx').then((m) => ({ default: m.LanguagePage })));
@@ -503,6 +506,7 @@ export function App() {
             <Route path="security" element={<SecurityPage />} />
             <Route path="platform" element={<PlatformPage />} />
             <Route path="language" element={<LanguagePage />} />
+            <Route path="data-privacy" element={<DataPrivacyPage />} />
             <Route path="sso" element={<SsoPage />} />
             <Route path="scim" element={<ScimPage />} />
             <Route path="audit-log" element={<AuditLogPage />} />

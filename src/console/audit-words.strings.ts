@@ -64,6 +64,23 @@ const actions = {
   'org.logo_removed': ['Logo removed', 'Logotipo quitado'],
   'org.updated': ['Organization profile updated', 'Perfil de la organización actualizado'],
   'org.security_updated': ['Security policy changed', 'Política de seguridad cambiada'],
+  'org.exported': [
+    'Organization data export asked for',
+    'Exportación de los datos de la organización solicitada',
+  ],
+  'org.purged': [
+    'Deleted organization’s data purged after its grace period',
+    'Datos de la organización eliminada purgados tras su periodo de gracia',
+  ],
+  'org.restored': [
+    'Deleted organization restored by an operator',
+    'Organización eliminada restaurada por un operador',
+  ],
+  'settings.updated': ['Settings changed', 'Configuración cambiada'],
+  'scans.retention_applied': [
+    'Old scans deleted by the retention policy',
+    'Análisis antiguos eliminados por la política de conservación',
+  ],
   'module_cost.changed': [
     'Scan module cost changed by an operator',
     'Coste de un módulo de escaneo cambiado por un operador',

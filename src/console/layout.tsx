@@ -197,6 +197,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'platform', label: 'platformNav', needs: 'settings:read' },
   { path: 'language', label: 'orgLangNav', needs: 'settings:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
+  { path: 'data-privacy', label: 'dataPrivacyNav', needs: 'settings:read' },
   { path: 'sso', label: 'ssoNav', needs: 'sso:manage' },
   { path: 'scim', label: 'scimNav', needs: 'sso:manage' },
   { path: 'notifications', label: 'notifOrgNav', needs: ['integrations:manage', 'quota:manage'] },
@@ -277,6 +278,8 @@ export function OrgLayout() {
         aria-label={t('settings')}
         id={navId}
         className={navOpen ? undefined : classes.closedOnNarrow}
+        // Longer than a short window: it scrolls on its own, apart from the page.
+        style={{ overflowY: 'auto' }}
       >
         {settingsPages
           .filter((p) => !p.needs || [p.needs].flat().some((n) => can.has(n)))

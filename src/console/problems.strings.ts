@@ -233,6 +233,9 @@ const en = {
   problem_audit_verification_failed_title: 'The audit log failed its integrity check',
   problem_audit_verification_failed:
     'Entries may have been altered. Export the log and tell whoever is responsible for security.',
+  problem_export_not_ready_title: 'The export is not ready to download',
+  problem_export_not_ready:
+    'It is still being built, or it failed. Wait until it says Ready, or ask for a new export.',
   problem_internal_error_title: 'Something went wrong on the server',
   problem_internal_error: 'Try again in a moment. If it keeps happening, tell your administrator.',
   problem_service_unavailable_title: 'The service is unavailable',
@@ -535,6 +538,9 @@ const es: Strings<typeof en>['es'] = {
   problem_audit_verification_failed_title: 'El registro de auditoría no superó la verificación de integridad',
   problem_audit_verification_failed:
     'Puede que se hayan alterado entradas. Exporta el registro y avisa al responsable de seguridad.',
+  problem_export_not_ready_title: 'La exportación aún no se puede descargar',
+  problem_export_not_ready:
+    'Todavía se está preparando, o falló. Espera a que diga Lista, o pide una exportación nueva.',
   problem_internal_error_title: 'Algo falló en el servidor',
   problem_internal_error: 'Vuelve a intentarlo en un momento. Si sigue ocurriendo, avisa a tu administrador.',
   problem_service_unavailable_title: 'El servicio no está disponible',

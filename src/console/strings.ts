@@ -7,6 +7,7 @@ import { aiConnectionsStrings } from './pages/AiConnections.strings.ts';
 import { applicationsStrings } from './pages/Applications.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
 import { connectionTestStrings } from './pages/ConnectionTest.strings.ts';
+import { dataPrivacyStrings } from './pages/DataPrivacy.strings.ts';
 import { findingsStrings } from './pages/Findings.strings.ts';
 import { integrationsStrings } from './pages/Integrations.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
@@ -41,6 +42,7 @@ export const pageStrings: Strings[] = [
   teamStrings,
   profileStrings,
   securityStrings,
+  dataPrivacyStrings,
   ssoStrings,
   scimStrings,
   recoveryStrings,

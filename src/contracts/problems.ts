@@ -50,6 +50,7 @@ export const PROBLEM_CODES = [
   'passkey_exists',
   'passkey_limit',
   'audit_verification_failed',
+  'export_not_ready',
   'internal_error',
   'service_unavailable',
 ] as const;

@@ -19,6 +19,7 @@ import { invitationsModule } from './modules/invitations/index.ts';
 import { mcpModule } from './modules/mcp/index.ts';
 import { alertOwnersOfPromotion, membersModule } from './modules/members/index.ts';
 import { notificationsModule } from './modules/notifications/index.ts';
+import { orgDataModule } from './modules/org-data/index.ts';
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { policiesModule } from './modules/policies/index.ts';
 import { quotaModule } from './modules/quota/index.ts';
@@ -380,6 +381,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(aiConnectionsModule);
   await app.register(integrationsModule);
   await app.register(setupModule);
+  await app.register(orgDataModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

@@ -143,6 +143,11 @@ export interface Config {
     maxCreatedPerUserPerDay: number;
     /** Live organizations one user may own; creating or being made owner of another is refused (409 `org_limit`). */
     maxOwnedPerUser: number;
+    /**
+     * Days a deleted organization's data is kept before it is purged (ORG_PURGE_GRACE_DAYS): an
+     * operator may restore it until then (`gatehouse operator orgs restore`). Its audit log stays.
+     */
+    purgeGraceDays: number;
   };
 }
 
@@ -475,6 +480,7 @@ export function loadConfig(env: Env = process.env): Config {
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),
       maxOwnedPerUser: readInt(env, 'ORGS_MAX_OWNED_PER_USER', 100, 1, 1000000),
+      purgeGraceDays: readInt(env, 'ORG_PURGE_GRACE_DAYS', 30, 1, 3650),
     },
   };
 }

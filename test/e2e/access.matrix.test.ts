@@ -989,6 +989,58 @@ const ROUTES: Record<string, RouteCase> = {
     prepare: async (org) => ({ method: 'PUT', url: orgUrl(org, '/setup'), payload: { dismissed: true } }),
     effect: (_org, res) => expect(res.json().dismissed).toBe(true),
   },
+  'GET /api/v1/orgs/:orgId/settings/data': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/settings/data') }),
+    effect: (_org, res) => expect(res.json().deletedOrgGraceDays).toBe(30),
+  },
+  'PATCH /api/v1/orgs/:orgId/settings/data': {
+    status: 200,
+    prepare: async (org) => {
+      expectStatus(
+        await as(t.app, org.owner).patch(orgUrl(org, '/settings/data'), { scanRetentionDays: 365 }),
+        200,
+      );
+      return { method: 'PATCH', url: orgUrl(org, '/settings/data'), payload: { scanRetentionDays: 90 } };
+    },
+    effect: async (org) => {
+      const got = expectStatus(await as(t.app, org.owner).get(orgUrl(org, '/settings/data')), 200);
+      expect(got.json().scanRetentionDays).toBe(90);
+    },
+  },
+  'POST /api/v1/orgs/:orgId/exports': {
+    status: 202,
+    prepare: async (org) => ({ method: 'POST', url: orgUrl(org, '/exports') }),
+    effect: async (org, res) => {
+      const got = expectStatus(await as(t.app, org.owner).get(orgUrl(org, `/exports/${res.json().id}`)), 200);
+      expect(got.json().status).toMatch(/^(pending|running|ready)$/);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/exports': {
+    status: 200,
+    prepare: async (org) => {
+      expectStatus(await as(t.app, org.owner).post(orgUrl(org, '/exports')), 202);
+      return { method: 'GET', url: orgUrl(org, '/exports') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'GET /api/v1/orgs/:orgId/exports/:id': {
+    status: 200,
+    prepare: async (org) => {
+      const id = expectStatus(await as(t.app, org.owner).post(orgUrl(org, '/exports')), 202).json().id;
+      return { method: 'GET', url: orgUrl(org, `/exports/${id}`) };
+    },
+    effect: (_org, res, req) => expect(res.json().id).toBe(req.url.split('/').at(-1)),
+  },
+  'GET /api/v1/orgs/:orgId/exports/:id/download': {
+    status: 200,
+    prepare: async (org) => {
+      const id = expectStatus(await as(t.app, org.owner).post(orgUrl(org, '/exports')), 202).json().id;
+      await t.drainOutbox({ kind: 'org.export' });
+      return { method: 'GET', url: orgUrl(org, `/exports/${id}/download`) };
+    },
+    effect: (_org, res) => expect(res.rawPayload.subarray(0, 2).toString('latin1')).toBe('PK'),
+  },
   'DELETE /api/v1/orgs/:orgId': {
     status: 204,
     ownOrg: true,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuditRetention } from '../../src/server/modules/audit-log/index.ts';
+import { applyScanRetention, purgeDeletedOrganizations } from '../../src/server/modules/org-data/index.ts';
 import type { AuditEntry, ChainKind } from '../../src/server/platform/audit/entry.ts';
 import { entryFromRow } from '../../src/server/platform/audit/log.ts';
 import { listCommands } from '../../src/server/platform/command.ts';
@@ -1269,18 +1270,6 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
-  'settings.updated': {
-    how: 'PATCH /orgs/:orgId/settings/platform, …/settings/localization, PUT …/setup',
-    arrange: async () => async () => {
-      expectStatus(
-        await as(t.app, shared.owner).patch(at(shared.orgId, '/settings/platform'), {
-          remediationLanguage: 'de',
-        }),
-        200,
-      );
-      return { chain: orgChain(shared.orgId), actor: shared.owner, target: sharedOrg() };
-    },
-  },
   'org.logo_changed': {
     how: 'PUT /orgs/:orgId/logo',
     arrange: async () => async () => {
@@ -1306,6 +1295,86 @@ const INVENTORY: Record<string, InventoryCase> = {
       return async () => {
         expectStatus(await as(t.app, org.owner).delete(at(org.orgId), { password: STRONG_PASSWORD }), 204);
         return { chain: orgChain(org.orgId), actor: org.owner, target: organization(org.orgId, name) };
+      };
+    },
+  },
+  'settings.updated': {
+    how: 'PATCH /orgs/:orgId/settings/data (also …/settings/platform, …/settings/localization, PUT …/setup)',
+    arrange: async () => async () => {
+      const days = 100 + Math.floor(Math.random() * 600);
+      expectStatus(
+        await as(t.app, shared.owner).patch(at(shared.orgId, '/settings/data'), { scanRetentionDays: days }),
+        200,
+      );
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: sharedOrg(),
+        after: { scanRetentionDays: days },
+      };
+    },
+  },
+  'org.exported': {
+    how: 'POST /orgs/:orgId/exports (an org of its own: one export at a time)',
+    arrange: async () => {
+      const name = `Exported ${rand()}`;
+      const org = await createOrg(t.app, { name });
+      return async () => {
+        const id = expectStatus(await as(t.app, org.owner).post(at(org.orgId, '/exports')), 202).json().id;
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: organization(org.orgId, name),
+          after: { exportId: id },
+        };
+      };
+    },
+  },
+  'scans.retention_applied': {
+    how: 'applyScanRetention on an org with a scan past its year → that org’s log, by the system',
+    arrange: async () => {
+      const name = `Retained ${rand()}`;
+      const org = await createOrg(t.app, { name });
+      const applicationId = expectStatus(
+        await as(t.app, org.owner).post(at(org.orgId, '/applications'), { name: 'old' }),
+        201,
+      ).json().id;
+      const scan = expectStatus(
+        await as(t.app, org.owner).post(at(org.orgId, '/scans'), { applicationId, modules: ['secrets'] }),
+        201,
+      ).json().id;
+      await t.db.database.db.execute(
+        sql`UPDATE scans SET created_at = now() - interval '400 days' WHERE id = ${scan}`,
+      );
+      return async () => {
+        expect(await applyScanRetention(t.app, org.orgId)).toMatchObject({ scans: 1 });
+        return {
+          chain: orgChain(org.orgId),
+          actor: 'system',
+          target: organization(org.orgId, name),
+          after: { retentionDays: 365, scansDeleted: 1, findingsDeleted: 0 },
+        };
+      };
+    },
+  },
+  'org.purged': {
+    how: 'purgeDeletedOrganizations once an org’s grace period is over → its log (which stays), by the system',
+    arrange: async () => {
+      const name = `Purged ${rand()}`;
+      const org = await createOrg(t.app, { name });
+      expectStatus(await as(t.app, org.owner).delete(at(org.orgId), { password: STRONG_PASSWORD }), 204);
+      // Deleted 31 days ago: past the grace period (30), unlike every other org this file deletes.
+      await t.db.database.db.execute(
+        sql`UPDATE organizations SET deleted_at = now() - interval '31 days' WHERE id = ${org.orgId}`,
+      );
+      return async () => {
+        expect(await purgeDeletedOrganizations(t.app)).toBe(1);
+        return {
+          chain: orgChain(org.orgId),
+          actor: 'system',
+          target: organization(org.orgId, name),
+          after: { purged: true, graceDays: 30 },
+        };
       };
     },
   },

@@ -134,6 +134,16 @@ async function giveWebhook(x: Tenant): Promise<void> {
   WEBHOOK.set(x.orgId, { id, attemptId: log.items[0].id });
 }
 
+/** Each org's data export (ready to download). */
+const EXPORT = new Map<string, string>();
+const exportOf = (o: Ids) => EXPORT.get(o.orgId) ?? randomUUID();
+
+async function giveExport(x: Tenant): Promise<void> {
+  const id = expectStatus(await as(t.app, x.owner).post(at(x, '/exports')), 202).json().id;
+  await t.drainOutbox({ kind: 'org.export' });
+  EXPORT.set(x.orgId, id);
+}
+
 const webhookUrl = (o: Ids, ids: Ids, rest = '') => at(o, `/webhooks/${webhookOf(ids).id}${rest}`);
 const foreignWebhook = (key: string): ForeignVariant[] => [
   { what: "B's webhook", request: (a, b) => ROUTES[key]!.request(a, b), status: 404 },
@@ -503,6 +513,34 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/orgs/:orgId/setup': { request: (o) => ({ method: 'GET', url: at(o, '/setup') }) },
   'PUT /api/v1/orgs/:orgId/setup': {
     request: (o) => ({ method: 'PUT', url: at(o, '/setup'), payload: { dismissed: true } }),
+  },
+  'GET /api/v1/orgs/:orgId/settings/data': {
+    request: (o) => ({ method: 'GET', url: at(o, '/settings/data') }),
+  },
+  'PATCH /api/v1/orgs/:orgId/settings/data': {
+    request: (o) => ({ method: 'PATCH', url: at(o, '/settings/data'), payload: { scanRetentionDays: 365 } }),
+  },
+  'POST /api/v1/orgs/:orgId/exports': { request: (o) => ({ method: 'POST', url: at(o, '/exports') }) },
+  'GET /api/v1/orgs/:orgId/exports': { request: (o) => ({ method: 'GET', url: at(o, '/exports') }) },
+  'GET /api/v1/orgs/:orgId/exports/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/exports/${exportOf(ids)}`) }),
+    foreign: [
+      {
+        what: "B's export",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/exports/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/exports/:id/download': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/exports/${exportOf(ids)}/download`) }),
+    foreign: [
+      {
+        what: "B's export",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/exports/:id/download']!.request(a, b),
+        status: 404,
+      },
+    ],
   },
   'DELETE /api/v1/orgs/:orgId': {
     // A's owner's own password: right for the account, wrong org.
@@ -1124,6 +1162,7 @@ beforeAll(async () => {
     await giveGroupMapping(x);
     await giveScimToken(x);
     await giveAiAndIntegration(x);
+    await giveExport(x);
   }
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {
@@ -1143,7 +1182,7 @@ beforeAll(async () => {
     findingId: randomUUID(),
     remediationId: randomUUID(),
   };
-});
+}, 120_000);
 afterAll(async () => {
   await t?.close();
 });

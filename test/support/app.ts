@@ -51,6 +51,7 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
     organizations: {
       maxCreatedPerUserPerDay: 100_000,
       maxOwnedPerUser: 100_000,
+      purgeGraceDays: base.organizations.purgeGraceDays,
       ...overrides.organizations,
     },
   } as Config;

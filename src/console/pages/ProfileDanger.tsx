@@ -1,6 +1,6 @@
 import { Button, Card, Group, PasswordInput, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import type { Member, Organization } from '../../contracts/wire.ts';
@@ -15,10 +15,17 @@ import { forgetOrg, membersQuery } from '../queries.ts';
 export function DangerZone(props: { org: Organization; canTransfer: boolean; canDelete: boolean }) {
   const { t } = useTranslation();
   const headingId = useId();
+  const ref = useRef<HTMLElement>(null);
+  // Linked to from elsewhere (Data & Privacy → Deleting the organization): shown at once.
+  useEffect(() => {
+    if (window.location.hash === '#danger-zone') ref.current?.scrollIntoView();
+  }, []);
   return (
     <Card
+      ref={ref}
       withBorder
       component="section"
+      id="danger-zone"
       aria-labelledby={headingId}
       style={{ borderColor: 'var(--mantine-color-red-7)' }}
     >

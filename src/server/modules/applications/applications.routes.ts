@@ -61,7 +61,8 @@ function checkedUrl(value: string | null | undefined, field: string): string | n
   return value;
 }
 
-const present = (a: ApplicationRow) => ({
+/** As the API shows it (also in the organization's data export). */
+export const presentApplication = (a: ApplicationRow) => ({
   id: a.id,
   name: a.name,
   repositoryUrl: a.repositoryUrl,
@@ -105,7 +106,7 @@ export function applicationsRoutes(app: FastifyInstance): void {
         ...(after ? { after } : {}),
         ...(request.query.name !== undefined ? { name: request.query.name.trim() } : {}),
       });
-      return toPage(rows, limit, present);
+      return toPage(rows, limit, presentApplication);
     },
   );
 
@@ -132,7 +133,7 @@ export function applicationsRoutes(app: FastifyInstance): void {
         repositoryUrl: checkedUrl(repositoryUrl, '/body/repositoryUrl') ?? null,
         description: description?.trim() || null,
       });
-      return reply.status(201).send(present(row));
+      return reply.status(201).send(presentApplication(row));
     },
   );
 
@@ -150,7 +151,7 @@ export function applicationsRoutes(app: FastifyInstance): void {
     async (request) => {
       const row = await findApplication(database.db, requestOrgId(request), request.params.id);
       assertFound(row, 'application');
-      return present(row);
+      return presentApplication(row);
     },
   );
 
@@ -180,7 +181,7 @@ export function applicationsRoutes(app: FastifyInstance): void {
           : {}),
         ...(description !== undefined ? { description: description?.trim() || null } : {}),
       });
-      return present(row);
+      return presentApplication(row);
     },
   );
 

@@ -6,8 +6,10 @@ export {
   type ApplicationRow,
   findApplication,
   findApplicationByName,
+  listApplications,
   lockOrgApplications,
 } from './applications.repository.ts';
+export { presentApplication } from './applications.routes.ts';
 export { runScanSchedule } from './applications.schedule.ts';
 
 /** The applications (repositories, services) an organization scans, and when they are due for one. */

@@ -2,8 +2,9 @@ import { and, eq, lte, sql } from 'drizzle-orm';
 import { entitlements } from '../../../contracts/plans.ts';
 import type { ChainKind } from '../../platform/audit/entry.ts';
 import type { Checkpoint } from '../../platform/audit/keys.ts';
-import { PRUNED_ACTION } from '../../platform/audit/log.ts';
+import { type AuditLog, PRUNED_ACTION } from '../../platform/audit/log.ts';
 import { defineCommand } from '../../platform/command.ts';
+import type { Tx } from '../../platform/db/client.ts';
 import { auditChains, auditCheckpoints, auditEvents } from '../../platform/db/schema.ts';
 import { ConflictError, PlanLimitError } from '../../platform/errors/app-error.ts';
 
@@ -26,9 +27,37 @@ const unverifiable = () =>
   );
 
 /**
- * An export, recorded before it is streamed: the range it covers is fixed here, and signed
- * checkpoints are made for both its ends so the file can be verified offline on its own.
+ * The range of an org's log an export covers, fixed now (the head as of this transaction, within
+ * `from`/`to` when given), with signed checkpoints made for both its ends so the file can be
+ * verified offline on its own: the audit export's, and the org data export's (its audit log).
  */
+export async function planAuditExport(
+  tx: Tx,
+  audit: AuditLog,
+  orgId: string,
+  range: { from?: Date; to?: Date } = {},
+): Promise<ExportPlan> {
+  const chain = { kind: 'org' as const, id: orgId };
+  const head = await audit.chainHead(tx, orgId);
+  let fromSeq = head?.startSeq ?? 1;
+  let toSeq = head?.headSeq ?? 0;
+  if (range.from)
+    fromSeq = Math.max(fromSeq, (await audit.seqAt(tx, orgId, { from: range.from })) ?? toSeq + 1);
+  if (range.to) toSeq = Math.min(toSeq, (await audit.seqAt(tx, orgId, { before: range.to })) ?? 0);
+  let anchor: Checkpoint | undefined;
+  let end: Checkpoint | undefined;
+  if (fromSeq <= toSeq) {
+    if (fromSeq > 1) {
+      anchor = await audit.ensureCheckpoint(tx, chain, fromSeq - 1);
+      if (!anchor) throw unverifiable();
+    }
+    end = await audit.ensureCheckpoint(tx, chain, toSeq);
+    if (!end) throw unverifiable();
+  }
+  return { fromSeq, toSeq, anchor, end };
+}
+
+/** An export, recorded before it is streamed (see planAuditExport). */
 export const exportAuditLog = defineCommand({
   action: 'audit.exported',
   permission: 'audit:export',
@@ -37,30 +66,11 @@ export const exportAuditLog = defineCommand({
     if (!entitlements(access.plan).auditExport) {
       throw new PlanLimitError('Audit log export is not part of the Free plan.');
     }
-    const chain = { kind: 'org' as const, id: access.orgId };
-    const head = await ctx.services.audit.chainHead(ctx.tx, access.orgId);
-    let fromSeq = head?.startSeq ?? 1;
-    let toSeq = head?.headSeq ?? 0;
-    if (input.from)
-      fromSeq = Math.max(
-        fromSeq,
-        (await ctx.services.audit.seqAt(ctx.tx, access.orgId, { from: input.from })) ?? toSeq + 1,
-      );
-    if (input.to)
-      toSeq = Math.min(
-        toSeq,
-        (await ctx.services.audit.seqAt(ctx.tx, access.orgId, { before: input.to })) ?? 0,
-      );
-    let anchor: Checkpoint | undefined;
-    let end: Checkpoint | undefined;
-    if (fromSeq <= toSeq) {
-      if (fromSeq > 1) {
-        anchor = await ctx.services.audit.ensureCheckpoint(ctx.tx, chain, fromSeq - 1);
-        if (!anchor) throw unverifiable();
-      }
-      end = await ctx.services.audit.ensureCheckpoint(ctx.tx, chain, toSeq);
-      if (!end) throw unverifiable();
-    }
+    const plan = await planAuditExport(ctx.tx, ctx.services.audit, access.orgId, {
+      ...(input.from ? { from: input.from } : {}),
+      ...(input.to ? { to: input.to } : {}),
+    });
+    const { fromSeq, toSeq } = plan;
     ctx.record({
       target: { type: 'audit_log', id: access.orgId, name: access.orgName },
       after: {
@@ -71,7 +81,7 @@ export const exportAuditLog = defineCommand({
         toSeq: fromSeq <= toSeq ? toSeq : null,
       },
     });
-    return { fromSeq, toSeq, anchor, end };
+    return plan;
   },
 });
 

@@ -9,8 +9,8 @@ const RETENTION_INTERVAL_MS = 60 * 60_000;
 
 /**
  * Applies retention to every chain with entries older than its plan keeps (Free 30 days, Scale 90,
- * Enterprise and the installation's own log 2 years or as configured; a user's own account log
- * as configured). `asOf` is the
+ * Enterprise, the installation's own log and purged organizations' logs 2 years or as configured;
+ * a user's own account log as configured). `asOf` is the
  * time the job acts at (now, normally). Returns the chains pruned.
  */
 export async function runAuditRetention(app: FastifyInstance, asOf = new Date()): Promise<number> {
@@ -31,12 +31,14 @@ export async function runAuditRetention(app: FastifyInstance, asOf = new Date())
     .leftJoin(users, eq(users.id, auditChains.chainId));
   let pruned = 0;
   for (const chain of chains) {
+    // A purged organization's log (no organization row left) is the operator's now: it is kept
+    // as long as the installation's own.
     const days =
       chain.kind === 'user'
         ? config.audit.accountRetentionDays
-        : chain.kind === 'instance' || chain.plan === 'enterprise'
+        : chain.kind === 'instance' || chain.plan === 'enterprise' || chain.plan === null
           ? config.audit.enterpriseRetentionDays
-          : entitlements(chain.plan ?? 'free').auditRetentionDays;
+          : entitlements(chain.plan).auditRetentionDays;
     if (!chain.oldest || new Date(chain.oldest).getTime() >= asOf.getTime() - days * 86_400_000) continue;
     try {
       await commands.run(

@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, gt, gte, like, lt, lte, type SQL } from 'drizzle-orm';
 import { type AuditEntry, type ChainKind, chainKey } from '../../platform/audit/entry.ts';
-import type { Checkpoint } from '../../platform/audit/keys.ts';
+import { type Checkpoint, describePublicKey, parsePublicKey } from '../../platform/audit/keys.ts';
 import { type AuditLog, checkpointFromRow, entryFromRow } from '../../platform/audit/log.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import { auditCheckpoints, auditEvents } from '../../platform/db/schema.ts';
+import { auditCheckpoints, auditEvents, auditKeys } from '../../platform/db/schema.ts';
 
 export interface AuditFilter {
   /** An action (`member.invited`), or every action of a resource (`member.*`). */
@@ -92,4 +92,39 @@ export async function readOrgEntriesAfter(
     .orderBy(asc(auditEvents.seq))
     .limit(Math.max(1, Math.min(limit, MAX_ENTRIES_AFTER)));
   return rows.map((row) => entryFromRow('org', row));
+}
+
+/** A public key that verifies checkpoints, as GET /api/v1/audit-keys lists it. */
+export interface PublishedKey {
+  keyId: string;
+  algorithm: 'Ed25519';
+  publicKey: string;
+  publicKeyPem: string;
+  createdAt: string;
+  current: boolean;
+}
+
+/**
+ * Every key that has signed checkpoints of this installation, this instance's included (published
+ * first, if it was not): what `gatehouse audit verify --public-key` takes, whole. A row that is not
+ * a valid key, or whose id is not its own thumbprint, is never listed.
+ */
+export async function listPublishedKeys(executor: Executor, audit: AuditLog): Promise<PublishedKey[]> {
+  await audit.registerKey(executor);
+  const rows = await executor.select().from(auditKeys).orderBy(auditKeys.createdAt);
+  const items: PublishedKey[] = [];
+  for (const row of rows) {
+    try {
+      const info = describePublicKey(parsePublicKey(row.publicKey));
+      if (info.keyId !== row.keyId) continue;
+      items.push({
+        ...info,
+        createdAt: row.createdAt.toISOString(),
+        current: row.keyId === audit.signingKey.keyId,
+      });
+    } catch {
+      // not a key: never served
+    }
+  }
+  return items;
 }

@@ -4,15 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { requestOrgId } from '../../platform/access/access.ts';
 import type { Actor } from '../../platform/actor.ts';
-import { describePublicKey, parsePublicKey } from '../../platform/audit/keys.ts';
 import type { VerifyReport } from '../../platform/audit/verify.ts';
-import { auditKeys } from '../../platform/db/schema.ts';
 import { UnauthenticatedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { decodeSeqCursor, encodeSeqCursor, PageQuery } from '../../platform/http/paging.ts';
 import { Nullable, OrgParams, problemResponses, Uuid } from '../../platform/http/schemas.ts';
 import { createAuditCheckpoint, exportAuditLog } from './audit-log.commands.ts';
 import { EXPORT_EXTENSIONS, EXPORT_TYPES, exportChunks } from './audit-log.export.ts';
-import { listAuditEntries, listCheckpoints } from './audit-log.queries.ts';
+import { listAuditEntries, listCheckpoints, listPublishedKeys } from './audit-log.queries.ts';
 import { VerifyRuns } from './audit-log.verify-runs.ts';
 
 type VerifyResponse = VerifyReport & { scope: 'since_checkpoint' | 'full' };
@@ -379,25 +377,7 @@ export function auditLogRoutes(app: FastifyInstance): void {
         },
       },
     },
-    async () => {
-      await audit.registerKey();
-      const rows = await database.db.select().from(auditKeys).orderBy(auditKeys.createdAt);
-      const items = [];
-      for (const row of rows) {
-        try {
-          const info = describePublicKey(parsePublicKey(row.publicKey));
-          if (info.keyId !== row.keyId) continue;
-          items.push({
-            ...info,
-            createdAt: row.createdAt.toISOString(),
-            current: row.keyId === audit.signingKey.keyId,
-          });
-        } catch {
-          // not a key: never served
-        }
-      }
-      return { items };
-    },
+    async () => ({ items: await listPublishedKeys(database.db, audit) }),
   );
 
   r.get(

@@ -2,9 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import { startAuditJobs } from './audit-log.jobs.ts';
 import { AuditCheckpoint, AuditEvent, auditLogRoutes } from './audit-log.routes.ts';
 
+export { type ExportPlan, planAuditExport } from './audit-log.commands.ts';
+export { exportChunks } from './audit-log.export.ts';
 export { runAuditRetention } from './audit-log.jobs.ts';
 export { OCSF_VERSION, ocsfClassOf, toOcsf } from './audit-log.ocsf.ts';
-export { listAuditEntries, MAX_ENTRIES_AFTER, readOrgEntriesAfter } from './audit-log.queries.ts';
+export {
+  listAuditEntries,
+  listCheckpoints,
+  listPublishedKeys,
+  MAX_ENTRIES_AFTER,
+  type PublishedKey,
+  readOrgEntriesAfter,
+} from './audit-log.queries.ts';
 
 /** The audit log: search, export, verification, signed checkpoints, retention. */
 export async function auditLogModule(app: FastifyInstance): Promise<void> {

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Finding, findingsRoutes, Remediation } from './findings.routes.ts';
 
+export { presentFinding } from './findings.queries.ts';
 export {
   FINDING_SEVERITIES,
   FINDING_STATUSES,
   type FindingSeverity,
   type FindingStatus,
   findFinding,
+  listFindings,
 } from './findings.repository.ts';
 
 /** Findings: the list and its search, triage (status, assignee), comments and remediations. */

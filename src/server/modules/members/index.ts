@@ -21,6 +21,7 @@ export {
   findMember,
   grantSsoBypass,
   listActiveOrgIds,
+  listMembers,
   listMembersHolding,
   listMembersToTell,
   listOwnerEmails,
@@ -28,6 +29,7 @@ export {
   lockMember,
   setMemberRole,
 } from './members.repository.ts';
+export { presentMember } from './members.routes.ts';
 
 /** Members: the list, role changes, removal, leaving, ownership transfer. */
 export async function membersModule(app: FastifyInstance): Promise<void> {

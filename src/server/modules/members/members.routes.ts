@@ -38,7 +38,8 @@ const MemberDetail = Type.Object({
 
 const MemberParams = Type.Object({ orgId: Uuid, userId: Uuid });
 
-const present = (m: MemberRow) => ({
+/** As the API shows it (also in the organization's data export). */
+export const presentMember = (m: MemberRow) => ({
   userId: m.userId,
   email: m.email,
   name: m.name,
@@ -112,7 +113,7 @@ export function membersRoutes(app: FastifyInstance): void {
       return toPage(
         rows.map((m) => ({ ...m, createdAt: m.joinedAt, id: m.userId })),
         limit,
-        present,
+        presentMember,
       );
     },
   );
@@ -132,7 +133,7 @@ export function membersRoutes(app: FastifyInstance): void {
       const member = await findMember(database.db, requestOrgId(request), request.params.userId);
       assertFound(member, 'member');
       return {
-        ...present(member),
+        ...presentMember(member),
         removedAt: member.removedAt,
         permissions: [...rolePermissions(member.role, member.rolePermissions)],
       };
@@ -159,7 +160,7 @@ export function membersRoutes(app: FastifyInstance): void {
         role: request.body.role,
         maxOwnedPerUser: config.organizations.maxOwnedPerUser,
       });
-      return present(member);
+      return presentMember(member);
     },
   );
 

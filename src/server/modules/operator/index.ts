@@ -2,7 +2,12 @@
 
 export { JOB_STATES, type JobRow, type JobState, listJobs } from '../../platform/outbox/index.ts';
 export { listAllUsers, type OperatorUserRow } from '../accounts/index.ts';
-export { listAllOrgs, type OperatorOrgRow } from '../organizations/index.ts';
+export {
+  type DeletedOrgRow,
+  listAllOrgs,
+  listDeletedOrgs,
+  type OperatorOrgRow,
+} from '../organizations/index.ts';
 export { planCatalog } from '../quota/index.ts';
 export {
   breakGlass,
@@ -11,8 +16,10 @@ export {
   deleteOrganizationAsOperator,
   disableUser,
   enableUser,
+  OperatorAmbiguousError,
   OperatorNotFoundError,
   resetUserTwoFactor,
+  restoreOrganization,
   retryOutboxJob,
   suspendOrganization,
   unsuspendOrganization,

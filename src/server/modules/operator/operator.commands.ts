@@ -24,8 +24,11 @@ import {
 } from '../members/index.ts';
 import {
   endOrganization,
+  isSlugTaken,
+  lockDeletedOrgs,
   lockLiveOrgBySlug,
   orgTarget,
+  restoreOrgRow,
   setOrgPlan,
   setOrgSuspended,
 } from '../organizations/index.ts';
@@ -44,6 +47,13 @@ import { findRoleBySlug } from '../roles/index.ts';
 export class OperatorNotFoundError extends AppError {
   constructor(detail: string) {
     super(404, 'not_found', 'Not found', detail);
+  }
+}
+
+/** What an operator named is not one thing (the CLI answers it as a usage error). */
+export class OperatorAmbiguousError extends AppError {
+  constructor(detail: string) {
+    super(400, 'validation_failed', 'Ambiguous', detail);
   }
 }
 
@@ -136,6 +146,69 @@ export const deleteOrganizationAsOperator = defineCommand({
       after: { reason: input.reason },
     });
     return { org };
+  },
+});
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Brings a deleted organization back within its grace period (ORG_PURGE_GRACE_DAYS; after it,
+ * the purge takes its data): live again with its members, roles and data as they were, under its
+ * slug, or under `slug` when another organization has taken its own since. Its tokens stay
+ * revoked (deletion revoked them; nobody could vouch for a token brought back). Named by id, or by
+ * slug when only one deleted organization had it.
+ */
+export const restoreOrganization = defineCommand({
+  action: 'org.restored',
+  constraints: {
+    organizations_slug_key: () =>
+      new ConflictError(
+        'Another organization took the slug meanwhile: try again, or choose another with --slug.',
+      ),
+  },
+  async run(ctx, input: Reasoned & { org: string; slug?: string; graceDays: number; now?: Date }) {
+    asOperator(ctx);
+    const found = await lockDeletedOrgs(ctx.tx, input.org);
+    if (found.length === 0) {
+      throw new OperatorNotFoundError(
+        `No deleted organization has the id or slug "${input.org}" (one already purged cannot be restored).`,
+      );
+    }
+    if (found.length > 1) {
+      throw new OperatorAmbiguousError(
+        `${found.length} deleted organizations had the slug "${input.org}": name one by its id (` +
+          found.map((o) => `${o.id}, deleted ${o.deletedAt.toISOString()}`).join('; ') +
+          ').',
+      );
+    }
+    const org = found[0]!;
+    const purgeFrom = new Date(org.deletedAt.getTime() + input.graceDays * DAY_MS);
+    if ((input.now ?? new Date()) >= purgeFrom) {
+      throw new ConflictError(
+        `${org.slug} was deleted on ${org.deletedAt.toISOString()}, more than ${input.graceDays} days ago ` +
+          '(ORG_PURGE_GRACE_DAYS): its grace period is over and its data is being purged; it cannot be restored.',
+      );
+    }
+    const slug = input.slug ?? org.slug;
+    if (await isSlugTaken(ctx.tx, slug)) {
+      throw new ConflictError(
+        input.slug
+          ? `The slug "${slug}" is taken by a live organization: choose another with --slug.`
+          : `The slug "${slug}" was taken by another organization after ${org.slug} was deleted: ` +
+              'restore it under another one with --slug <new-slug>.',
+        'slug_taken',
+      );
+    }
+    await restoreOrgRow(ctx.tx, org.id, input.slug);
+    // Every instance lets its members in again from the next request.
+    await ctx.invalidate(ORGS_CACHE, org.id);
+    ctx.record({
+      orgId: org.id,
+      target: orgTarget(org),
+      before: { deletedAt: org.deletedAt.toISOString(), slug: org.slug },
+      after: { deletedAt: null, slug, reason: input.reason },
+    });
+    return { org: { ...org, slug }, previousSlug: org.slug };
   },
 });
 

@@ -439,3 +439,120 @@ export async function findSetupFacts(
     dismissed: row.dismissedAt !== null,
   };
 }
+
+/** Settings → Data & Privacy. */
+export interface OrgDataSettings {
+  /** Scans older than this many days (30 to 730) are deleted, with the findings no scan left saw. */
+  scanRetentionDays: number;
+}
+
+export async function findDataSettings(db: Executor, orgId: string): Promise<OrgDataSettings | undefined> {
+  const [row] = await db
+    .select({ scanRetentionDays: organizations.scanRetentionDays })
+    .from(organizations)
+    .where(live(orgId));
+  return row;
+}
+
+export async function updateDataSettings(
+  tx: Executor,
+  orgId: string,
+  settings: OrgDataSettings,
+): Promise<void> {
+  await tx
+    .update(organizations)
+    .set({ scanRetentionDays: settings.scanRetentionDays, updatedAt: sql`now()` })
+    .where(live(orgId));
+}
+
+/** Every live organization's id and scan retention (the daily retention job's list). */
+export async function listOrgRetention(db: Executor): Promise<{ id: string; scanRetentionDays: number }[]> {
+  return db
+    .select({ id: organizations.id, scanRetentionDays: organizations.scanRetentionDays })
+    .from(organizations)
+    .where(liveOrganization())
+    .orderBy(asc(organizations.id));
+}
+
+/** A deleted organization, as the purge and the operators' restore see it. */
+export interface DeletedOrgRow {
+  id: string;
+  slug: string;
+  name: string;
+  plan: string;
+  deletedAt: Date;
+}
+
+const deletedColumns = {
+  id: organizations.id,
+  slug: organizations.slug,
+  name: organizations.name,
+  plan: organizations.plan,
+  deletedAt: sql<Date>`${organizations.deletedAt}`.mapWith(organizations.deletedAt),
+};
+
+/** Deleted organizations, longest deleted first (all, or those deleted before `before`). */
+export async function listDeletedOrgs(db: Executor, before?: Date): Promise<DeletedOrgRow[]> {
+  return db
+    .select(deletedColumns)
+    .from(organizations)
+    .where(before ? sql`${organizations.deletedAt} < ${before}` : sql`${organizations.deletedAt} IS NOT NULL`)
+    .orderBy(asc(organizations.deletedAt), asc(organizations.id));
+}
+
+/**
+ * Locks a deleted organization for its purge, if it was deleted before `before` and no other
+ * transaction holds it (another instance purging it, an operator restoring it): undefined then.
+ */
+export async function lockOrgToPurge(
+  tx: Executor,
+  orgId: string,
+  before: Date,
+): Promise<DeletedOrgRow | undefined> {
+  const [row] = await tx
+    .select(deletedColumns)
+    .from(organizations)
+    .where(and(eq(organizations.id, orgId), sql`${organizations.deletedAt} < ${before}`))
+    .for('update', { skipLocked: true });
+  return row;
+}
+
+/**
+ * Deletes a deleted organization's row and, through the foreign keys' cascades, every row of its
+ * data: members, roles, invitations, tokens, applications, scans, findings, policies, webhooks,
+ * SSO and SCIM settings, quota records, exports and jobs. Its audit log (chain, entries and
+ * checkpoints have no foreign key to it) stays, for the operator.
+ */
+export async function purgeOrgRow(tx: Executor, orgId: string): Promise<boolean> {
+  const rows = await tx
+    .delete(organizations)
+    .where(and(eq(organizations.id, orgId), sql`${organizations.deletedAt} IS NOT NULL`))
+    .returning({ id: organizations.id });
+  return rows.length > 0;
+}
+
+/** Deleted organizations an operator named by id or slug (any case), their rows locked. */
+export async function lockDeletedOrgs(tx: Executor, idOrSlug: string): Promise<DeletedOrgRow[]> {
+  const byId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrSlug);
+  return tx
+    .select(deletedColumns)
+    .from(organizations)
+    .where(
+      and(
+        sql`${organizations.deletedAt} IS NOT NULL`,
+        byId
+          ? eq(organizations.id, idOrSlug.toLowerCase())
+          : sql`lower(${organizations.slug}) = lower(${idOrSlug})`,
+      ),
+    )
+    .orderBy(asc(organizations.deletedAt), asc(organizations.id))
+    .for('update');
+}
+
+/** A deleted organization is live again (under `slug`, when given). */
+export async function restoreOrgRow(tx: Executor, orgId: string, slug?: string): Promise<void> {
+  await tx
+    .update(organizations)
+    .set({ deletedAt: null, updatedAt: sql`now()`, ...(slug ? { slug } : {}) })
+    .where(and(eq(organizations.id, orgId), sql`${organizations.deletedAt} IS NOT NULL`));
+}

@@ -11,6 +11,8 @@ export {
   severityRank,
 } from './policies.evaluate.ts';
 
+export { listPolicies } from './policies.repository.ts';
+
 /** Policies: each organization's rules for which scans fail (CRUD; evaluation is evaluatePolicies). */
 export async function policiesModule(app: FastifyInstance): Promise<void> {
   app.addSchema(Policy);

@@ -346,3 +346,34 @@ export async function listScanFindings(
     .orderBy(SEVERITY_ORDER, findings.id)
     .limit(page.limit);
 }
+
+/**
+ * Scan retention (Settings → Data & Privacy): deletes the org's scans created before `cutoff`
+ * (their links to findings and their stored logs go with them), then the findings left with no
+ * scan. A finding is left with no scan when, after those scans are gone, no scan of the org links
+ * to it and it was last seen before the cutoff: a finding a scan inside the retention saw stays
+ * (that scan still links to it, and its `last_seen_at` is that scan's time), and so does one seen
+ * inside the retention whose scans were deleted by hand since. The tokens the scans spent stay
+ * spent (the quota ledger names scans by id, without a foreign key). Returns what went.
+ */
+export async function deleteScanResultsBefore(
+  tx: Executor,
+  orgId: string,
+  cutoff: Date,
+): Promise<{ scans: number; findings: number }> {
+  // Counted in SQL: a backlog of a hundred thousand scans needs no list of their ids in memory.
+  const count = async (statement: SQL) => {
+    const result = (await tx.execute(
+      sql`WITH gone AS (${statement} RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    )) as unknown as { rows: { n: number }[] };
+    return result.rows[0]?.n ?? 0;
+  };
+  const at = cutoff.toISOString();
+  const scansGone = await count(
+    sql`DELETE FROM ${scans} WHERE ${scans.orgId} = ${orgId} AND ${scans.createdAt} < ${at}::timestamptz`,
+  );
+  const findingsGone = await count(sql`DELETE FROM ${findings} f
+     WHERE f.org_id = ${orgId} AND f.last_seen_at < ${at}::timestamptz
+       AND NOT EXISTS (SELECT 1 FROM ${scanFindings} sf WHERE sf.org_id = f.org_id AND sf.finding_id = f.id)`);
+  return { scans: scansGone, findings: findingsGone };
+}

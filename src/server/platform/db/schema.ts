@@ -230,6 +230,11 @@ export const organizations = pgTable(
     dateFormat: text('date_format').notNull().default('locale'),
     /** An admin hid the setup checklist on the org's home page. */
     setupDismissedAt: time('setup_dismissed_at'),
+    /**
+     * Settings → Data & Privacy: scans older than this many days are deleted by the daily
+     * retention job, with the findings no remaining scan saw (see scans.repository.ts).
+     */
+    scanRetentionDays: integer('scan_retention_days').notNull().default(365),
   },
   (t) => [
     uniqueIndex('organizations_slug_key').on(sql`lower(${t.slug})`).where(sql`${t.deletedAt} IS NULL`),
@@ -239,6 +244,9 @@ export const organizations = pgTable(
     index('organizations_scheduled_idx')
       .on(t.scansScheduledAt)
       .where(sql`${t.scanSchedule} <> 'none' AND ${t.deletedAt} IS NULL`),
+    check('organizations_scan_retention_check', sql`${t.scanRetentionDays} BETWEEN 30 AND 730`),
+    // The purge of organizations deleted longer ago than the grace period.
+    index('organizations_deleted_idx').on(t.deletedAt).where(sql`${t.deletedAt} IS NOT NULL`),
   ],
 );
 
@@ -1161,6 +1169,57 @@ export const outboxAttempts = pgTable(
     error: text('error'),
   },
   (t) => [index('outbox_attempts_job_idx').on(t.jobId, t.attempt)],
+);
+
+/**
+ * Exports of an organization's data (a zip), built in the background by an outbox job and kept
+ * in the database (`org_export_chunks`) until `expires_at`, so any instance serves the download.
+ * Each attempt at building one takes a fresh `build_id`: the chunks of an attempt that died (or
+ * that outlived its lease) carry another id, are never served and are deleted by the next.
+ */
+export const orgExports = pgTable(
+  'org_exports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    requestedBy: uuid('requested_by').references(() => users.id, { onDelete: 'set null' }),
+    /** pending → running → ready, or failed once the job gave up. */
+    status: text('status').notNull().default('pending'),
+    /** Percent of the archive's parts written by the attempt under way (100 once ready). */
+    progress: integer('progress').notNull().default(0),
+    buildId: uuid('build_id'),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }),
+    sha256: text('sha256'),
+    /** Why it failed, in words (never a stack or a query). */
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: time('started_at'),
+    finishedAt: time('finished_at'),
+    /** When the archive is deleted (a week after it was finished). */
+    expiresAt: time('expires_at'),
+  },
+  (t) => [
+    check('org_exports_status_check', sql`${t.status} IN ('pending', 'running', 'ready', 'failed')`),
+    check('org_exports_progress_check', sql`${t.progress} BETWEEN 0 AND 100`),
+    index('org_exports_org_list_idx').on(t.orgId, t.createdAt, t.id),
+    index('org_exports_expires_idx').on(t.expiresAt).where(sql`${t.expiresAt} IS NOT NULL`),
+  ],
+);
+
+/** An export's bytes, in order, a chunk (up to 1 MiB) a row. */
+export const orgExportChunks = pgTable(
+  'org_export_chunks',
+  {
+    exportId: uuid('export_id')
+      .notNull()
+      .references(() => orgExports.id, { onDelete: 'cascade' }),
+    buildId: uuid('build_id').notNull(),
+    seq: integer('seq').notNull(),
+    bytes: bytea('bytes').notNull(),
+  },
+  (t) => [primaryKey({ name: 'org_export_chunks_pkey', columns: [t.exportId, t.buildId, t.seq] })],
 );
 
 /**
