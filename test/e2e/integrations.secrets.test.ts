@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
+import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyContext } from '../../src/server/modules/ai-connections/ai-connections.commands.ts';
 import { secretContext } from '../../src/server/modules/integrations/integrations.commands.ts';
@@ -204,6 +205,19 @@ describe('secrets of AI connections and integrations', () => {
     expectStatus(await send('DELETE', integrations(`/${gl.id}`)), 204);
     expectStatus(await send('GET', `/api/v1/orgs/${org.orgId}/audit-events?limit=200`), 200);
     await t.drainOutbox();
+    // The organization's export (Settings → Data & Privacy): every file of the zip, as text.
+    const asked = expectStatus(await send('POST', `/api/v1/orgs/${org.orgId}/exports`), 202).json();
+    await t.drainOutbox();
+    const zip = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/orgs/${org.orgId}/exports/${asked.id}/download`,
+      headers: { cookie: org.owner.cookie },
+    });
+    expectStatus(zip, 200);
+    const exported = Object.entries(unzipSync(new Uint8Array(zip.rawPayload)))
+      .map(([name, bytes]) => `${name}\n${strFromU8(bytes)}`)
+      .join('\n');
+    expect(exported).toContain('ai_connection.updated');
 
     // The fake really was handed them (so the checks below look for text that went through).
     const sent = fake.requests.map((r) => JSON.stringify(r.headers)).join('\n');
@@ -232,6 +246,7 @@ describe('secrets of AI connections and integrations', () => {
           `an answer holds ${piece}`,
         ).toEqual([]);
         expect(logs.includes(piece), `the log holds ${piece}`).toBe(false);
+        expect(exported.includes(piece), `the export holds ${piece}`).toBe(false);
         for (const [table, tableRows] of rows) {
           expect(
             tableRows.filter((r) => r.includes(piece)),
