@@ -1,7 +1,9 @@
 import {
   Alert,
+  Badge,
   Box,
   Button,
+  Card,
   Code,
   CopyButton,
   Group,
@@ -221,6 +223,33 @@ export function Section({
       </Title>
       {children}
     </Stack>
+  );
+}
+
+/**
+ * A bordered card of a settings page, named by its heading; with a badge (the plan that has what
+ * it holds) and a note under the heading when given.
+ */
+export function SettingCard(props: {
+  title: string;
+  badge?: string | null | undefined;
+  note?: string | null | undefined;
+  children: ReactNode;
+}) {
+  const id = useId();
+  return (
+    <Card withBorder component="section" aria-labelledby={id}>
+      <Stack gap="sm">
+        <Group gap="xs">
+          <Title order={2} size="h4" id={id}>
+            {props.title}
+          </Title>
+          {props.badge && <Badge variant="light">{props.badge}</Badge>}
+        </Group>
+        {props.note && <Text size="sm">{props.note}</Text>}
+        {props.children}
+      </Stack>
+    </Card>
   );
 }
 

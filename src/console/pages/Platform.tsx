@@ -11,6 +11,7 @@ import {
   type ScanSchedule,
 } from '../../contracts/settings.ts';
 import { api } from '../api.ts';
+import { SettingCard } from '../components.tsx';
 import { useFormat } from '../format.ts';
 import { useMe, usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
@@ -33,24 +34,6 @@ const EDITABLE: Array<keyof Editable> = [
   'deepAiEnrichment',
   'remediationLanguage',
 ];
-
-/** A card of the page, with a plan badge when the org's plan lacks what it holds. */
-function SettingCard(props: { title: string; needs?: string | null; children: ReactNode }) {
-  const id = useId();
-  return (
-    <Card withBorder component="section" aria-labelledby={id}>
-      <Stack gap="sm">
-        <Group gap="xs">
-          <Title order={2} size="h4" id={id}>
-            {props.title}
-          </Title>
-          {props.needs && <Badge variant="light">{props.needs}</Badge>}
-        </Group>
-        {props.children}
-      </Stack>
-    </Card>
-  );
-}
 
 /**
  * Settings → Platform: when applications are scanned (a schedule, and at once when one is
@@ -213,7 +196,7 @@ function PlatformEditor(props: {
         </SettingCard>
         <SettingCard
           title={t('platformFixVerification')}
-          needs={planFor(plan.fixVerification, 'fixVerification')}
+          badge={planFor(plan.fixVerification, 'fixVerification')}
         >
           <Switch
             label={t('platformFixVerificationLabel')}
@@ -228,7 +211,7 @@ function PlatformEditor(props: {
             onChange={(e) => set('fixVerification', e.currentTarget.checked)}
           />
         </SettingCard>
-        <SettingCard title={t('platformDeepAi')} needs={planFor(plan.deepAiEnrichment, 'deepAiEnrichment')}>
+        <SettingCard title={t('platformDeepAi')} badge={planFor(plan.deepAiEnrichment, 'deepAiEnrichment')}>
           <Switch
             label={t('platformDeepAiLabel')}
             description={

@@ -18,6 +18,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api, type OrgSecurity } from '../api.ts';
 import { listCovers } from '../cidr.ts';
+import { SettingCard } from '../components.tsx';
 import { useMe, usePermissions } from '../hooks.ts';
 import { notify } from '../notify.tsx';
 import { ErrorText, fieldErrors, type PlanFeature } from '../problems.tsx';
@@ -68,20 +69,14 @@ export const accountSecurityPath = (orgId: string) => `/orgs/${orgId}/settings/a
 /** A section of the policy, with the Enterprise badge when the org's plan lacks it. */
 function PolicyCard(props: { title: string; enterpriseOnly?: string | null; children: ReactNode }) {
   const { t } = useTranslation();
-  const id = useId();
   return (
-    <Card withBorder component="section" aria-labelledby={id}>
-      <Stack gap="sm">
-        <Group gap="xs">
-          <Title order={2} size="h4" id={id}>
-            {props.title}
-          </Title>
-          {props.enterpriseOnly && <Badge variant="light">{t('securityEnterprise')}</Badge>}
-        </Group>
-        {props.enterpriseOnly && <Text size="sm">{props.enterpriseOnly}</Text>}
-        {props.children}
-      </Stack>
-    </Card>
+    <SettingCard
+      title={props.title}
+      badge={props.enterpriseOnly ? t('securityEnterprise') : null}
+      note={props.enterpriseOnly}
+    >
+      {props.children}
+    </SettingCard>
   );
 }
 
