@@ -315,6 +315,8 @@ export interface OrgPlatformRow {
   deepAiEnrichment: boolean;
   remediationLanguage: string;
   timezone: string | null;
+  /** The org's plan: whether its plan-gated switches are in effect. */
+  plan: string;
 }
 
 const platformColumns = {
@@ -327,6 +329,7 @@ const platformColumns = {
   deepAiEnrichment: organizations.deepAiEnrichment,
   remediationLanguage: organizations.remediationLanguage,
   timezone: organizations.timezone,
+  plan: organizations.plan,
 };
 
 export async function findPlatformSettings(db: Executor, orgId: string): Promise<OrgPlatformRow | undefined> {
@@ -356,7 +359,7 @@ export async function findLocalization(db: Executor, orgId: string): Promise<Org
 export async function updateSettings(
   tx: Executor,
   orgId: string,
-  changes: Partial<Omit<OrgPlatformRow, 'scansScheduledAt'> & OrgLocalizationRow> & {
+  changes: Partial<Omit<OrgPlatformRow, 'scansScheduledAt' | 'plan'> & OrgLocalizationRow> & {
     scansScheduledAt?: Date | null;
     setupDismissedAt?: Date | null;
   },

@@ -330,6 +330,46 @@ describe('scheduled scans', () => {
     expect(scheduledFor(org)).toHaveLength(2);
   });
 
+  it('asks scanners for fix verification and deep AI enrichment only while the plan has them', async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise' });
+    expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/webhooks`, {
+        url: receiver.url,
+        events: ['scan.scheduled'],
+      }),
+      201,
+    );
+    expectStatus(
+      await as(t.app, org.owner).patch(platform(org), {
+        scanSchedule: 'weekly',
+        scanScheduleDay: 1,
+        autonomousScanning: true,
+        fixVerification: true,
+        deepAiEnrichment: true,
+      }),
+      200,
+    );
+    // The operator moves the org to Free: its saved switches stay, as the page shows them.
+    await t.db.database.db.execute(sql`UPDATE organizations SET plan = 'free' WHERE id = ${org.orgId}`);
+    t.app.gatehouse.bus.dropLocal(ORGS_CACHE, org.orgId);
+    expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/applications`, { name: 'billing-api' }),
+      201,
+    );
+    await runScanSchedule(t.app, new Date(Date.now() + 15 * 86_400_000));
+    await t.drainOutbox();
+    await receiver.until(() => scheduledFor(org).length >= 2);
+    const events = scheduledFor(org);
+    expect(events.map((e) => e.data.reason).sort()).toEqual(['application_created', 'schedule']);
+    for (const e of events) {
+      expect(e.data.options).toEqual({
+        fixVerification: false,
+        deepAiEnrichment: false,
+        remediationLanguage: 'en',
+      });
+    }
+  });
+
   it('a schedule turned off emits nothing', async () => {
     const { org } = await scheduledOrg(1);
     expectStatus(await as(t.app, org.owner).patch(platform(org), { scanSchedule: 'none' }), 200);
