@@ -404,7 +404,8 @@ export async function listScheduledOrgs(db: Executor): Promise<ScheduledOrgRow[]
 
 /**
  * Takes a schedule slot for the org: true for exactly one caller per slot, however many instances
- * ask at once (the row only moves forward, under its row lock).
+ * ask at once (the row only moves forward, under its row lock), and never for an org that is
+ * deleted, suspended or without a schedule by then.
  */
 export async function claimScheduleSlot(tx: Executor, orgId: string, slot: Date): Promise<boolean> {
   const rows = await tx
@@ -413,6 +414,9 @@ export async function claimScheduleSlot(tx: Executor, orgId: string, slot: Date)
     .where(
       and(
         live(orgId),
+        // Decided again here, on the row as it is now: the org may have been suspended since the
+        // scheduler listed it.
+        isNull(organizations.suspendedAt),
         sql`${organizations.scanSchedule} <> 'none'`,
         or(isNull(organizations.scansScheduledAt), sql`${organizations.scansScheduledAt} < ${slot}`),
       ),

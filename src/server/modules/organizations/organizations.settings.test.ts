@@ -8,6 +8,7 @@ import { ORGS_CACHE } from '../../platform/access/access.ts';
 import { auditEvents } from '../../platform/db/schema.ts';
 import { instantOf } from '../../platform/zoned-time.ts';
 import { runScanSchedule } from '../applications/index.ts';
+import { claimScheduleSlot, listScheduledOrgs } from './organizations.repository.ts';
 import { scheduleSlots } from './organizations.schedule.ts';
 
 let t: TestApp;
@@ -368,6 +369,19 @@ describe('scheduled scans', () => {
         remediationLanguage: 'en',
       });
     }
+  });
+
+  it('takes no slot for an organization suspended after the scheduler listed it', async () => {
+    const { org } = await scheduledOrg(1);
+    const later = new Date(Date.now() + 62 * 86_400_000);
+    const listed = (await listScheduledOrgs(t.db.database.db)).find((o) => o.id === org.orgId)!;
+    expect(listed).toBeDefined();
+    // An operator suspends it between the scheduler's list and its claim.
+    await t.db.database.db.execute(
+      sql`UPDATE organizations SET suspended_at = now() WHERE id = ${org.orgId}`,
+    );
+    const slot = scheduleSlots(listed, later).last;
+    expect(await claimScheduleSlot(t.db.database.db, org.orgId, slot)).toBe(false);
   });
 
   it('a schedule turned off emits nothing', async () => {
