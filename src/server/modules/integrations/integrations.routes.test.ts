@@ -280,6 +280,39 @@ describe('POST …/integrations/:id/test', () => {
     );
   });
 
+  it('Jira Cloud: the email and the secret as Basic; a refusal quoting the credential as sent has it masked', async () => {
+    const jira = await add(org.owner, org.orgId, {
+      kind: 'ticketing',
+      provider: 'jira',
+      name: 'Jira Cloud',
+      config: { baseUrl: fake.url, email: fake.jiraEmail },
+      secret: fake.keys.jira,
+    });
+    const seen = fake.requests.length;
+    expect(
+      expectStatus(await as(t.app, org.owner).post(at(org.orgId, `/${jira.id}/test`)), 200).json().ok,
+    ).toBe(true);
+    const basic = (secret: string) => Buffer.from(`${fake.jiraEmail}:${secret}`, 'utf8').toString('base64');
+    expect(fake.requests[seen]).toMatchObject({ path: '/rest/api/2/myself' });
+    expect(fake.requests[seen]!.headers.authorization).toBe(`Basic ${basic(fake.keys.jira)}`);
+
+    const wrong = 'jira-wrong-token-9876543210';
+    expectStatus(await as(t.app, org.owner).patch(at(org.orgId, `/${jira.id}`), { secret: wrong }), 200);
+    const refused = expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, `/${jira.id}/test`)),
+      200,
+    ).json();
+    expect(refused).toMatchObject({ ok: false, status: 401, code: 'unauthorized' });
+    expect(refused.providerMessage).toContain('[redacted]');
+    // Neither the secret nor the header it went in (base64 of email:secret, as good as the secret).
+    const shown = expectStatus(await as(t.app, org.owner).get(at(org.orgId, `/${jira.id}`)), 200).body;
+    for (const text of [JSON.stringify(refused), shown]) {
+      expect(text).not.toContain(wrong);
+      expect(text).not.toContain(basic(wrong));
+      expect(text).not.toContain(basic(wrong).slice(8, 24));
+    }
+  });
+
   it('reports an address the outbound guard refuses as url_not_allowed (failing), and an unknown id as 404', async () => {
     const created = await add(org.owner, org.orgId, github());
     const closed = await createTestApp({}, t.db);
