@@ -2,7 +2,14 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
-import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
+import {
+  addMember,
+  as,
+  createOrg,
+  createPersonalToken,
+  expectStatus,
+  type Person,
+} from '../../../../test/support/orgs.ts';
 import { type Receiver, startReceiver } from '../../../../test/support/receiver.ts';
 import { ORGS_CACHE } from '../../platform/access/access.ts';
 import { auditEvents } from '../../platform/db/schema.ts';
@@ -390,6 +397,75 @@ describe('scheduled scans', () => {
     await runScanSchedule(t.app, new Date(Date.now() + 62 * 86_400_000));
     await t.drainOutbox();
     expect(scheduledFor(org)).toHaveLength(0);
+  });
+});
+
+describe('tokens on the settings routes', () => {
+  it('a read token changes nothing, a write token no settings (settings:update is the admin scope’s)', async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise' });
+    const personalRead = await createPersonalToken(t.app, org.owner, org.orgId, ['read']);
+    const personalWrite = await createPersonalToken(t.app, org.owner, org.orgId, ['write']);
+    const automationRead = expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/automation-tokens`, {
+        name: 'read-only pipeline',
+        role: 'admin',
+        scopes: ['read'],
+      }),
+      201,
+    ).json().token as string;
+    const base = `/api/v1/orgs/${org.orgId}`;
+    const ai = {
+      provider: 'openai_compatible',
+      baseUrl: `${receiver.url}/v1`,
+      apiKey: 'sk-token-test-0123456789abcdef',
+      model: 'gpt-4o-mini',
+    };
+    const integration = {
+      kind: 'scm',
+      provider: 'generic',
+      name: 'Token-made',
+      config: { baseUrl: receiver.url },
+    };
+    const settingsWrites = [
+      { method: 'PATCH', url: platform(org), payload: { deepAiEnrichment: true, autonomousScanning: true } },
+      { method: 'PATCH', url: localization(org), payload: { language: 'es' } },
+      { method: 'PUT', url: `${base}/setup`, payload: { dismissed: true } },
+      { method: 'PUT', url: `${base}/ai-connections/remediator`, payload: ai },
+      { method: 'POST', url: `${base}/ai-connections/remediator/test`, payload: ai },
+      { method: 'DELETE', url: `${base}/ai-connections/remediator` },
+    ] as const;
+    const integrationWrite = { method: 'POST', url: `${base}/integrations`, payload: integration } as const;
+    const send = (token: string, req: { method: string; url: string; payload?: object }) =>
+      t.app.inject({
+        method: req.method as 'POST',
+        url: req.url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(req.payload ? { payload: req.payload } : {}),
+      });
+    for (const token of [personalRead.token, automationRead]) {
+      for (const req of [...settingsWrites, integrationWrite]) {
+        const res = await send(token, req);
+        expect(res.statusCode, `${req.method} ${req.url}: ${res.body}`).toBe(403);
+      }
+    }
+    for (const req of settingsWrites) {
+      const res = await send(personalWrite.token, req);
+      expect(res.statusCode, `${req.method} ${req.url}: ${res.body}`).toBe(403);
+      expect(res.json().params).toEqual({ permission: 'settings:update' });
+    }
+    // integrations:manage is the write scope's.
+    expectStatus(await send(personalWrite.token, integrationWrite), 201);
+    expect(expectStatus(await as(t.app, org.owner).get(platform(org)), 200).json()).toMatchObject({
+      deepAiEnrichment: false,
+      autonomousScanning: false,
+    });
+    expect(expectStatus(await as(t.app, org.owner).get(localization(org)), 200).json().language).toBe('en');
+    expect(
+      expectStatus(await as(t.app, org.owner).get(`${base}/ai-connections/remediator`), 200).json()
+        .configured,
+    ).toBe(false);
+    expect(expectStatus(await as(t.app, org.owner).get(`${base}/setup`), 200).json().dismissed).toBe(false);
+    expect(await settingsAudit(org)).toHaveLength(0);
   });
 });
 
