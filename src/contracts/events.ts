@@ -54,7 +54,10 @@ export interface ScanScheduledData {
   reason: 'schedule' | 'application_created';
   /** The schedule that fell due (`reason: schedule`), and the slot it fell due at. */
   schedule: { frequency: 'weekly' | 'monthly'; slot: string } | null;
-  /** What the org asks of scanners and remediation. */
+  /**
+   * What the org asks of scanners and remediation. Fix verification and deep AI enrichment are
+   * true only while they are on and the org's plan includes them.
+   */
   options: { fixVerification: boolean; deepAiEnrichment: boolean; remediationLanguage: string };
 }
 

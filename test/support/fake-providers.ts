@@ -14,7 +14,9 @@ export interface FakeProviders {
   /** The OpenAI-compatible API's base URL: `<url>/v1`. */
   openaiBase: string;
   /** What each API accepts (change them to make a stored key wrong). */
-  keys: { openai: string; azure: string; github: string; gitlab: string; generic: string };
+  keys: { openai: string; azure: string; github: string; gitlab: string; generic: string; jira: string };
+  /** The Jira account's address (Jira Cloud takes it with an API token, as HTTP Basic). */
+  jiraEmail: string;
   /** The models the OpenAI-compatible API lists. */
   models: string[];
   requests: ProviderRequest[];
@@ -24,6 +26,7 @@ export interface FakeProviders {
 /** Azure OpenAI lists its base models with a version suffix. */
 export const AZURE_MODELS = ['gpt-4o-mini-2024-07-18', 'gpt-4o-2024-08-06', 'text-embedding-3-small'];
 export const AZURE_API_VERSION = '2024-10-21';
+const JIRA_EMAIL = 'jira-bot@example.test';
 
 /**
  * Real HTTP APIs on 127.0.0.1 that check credentials as the real ones do:
@@ -31,7 +34,9 @@ export const AZURE_API_VERSION = '2024-10-21';
  *   401 JSON error, which (worse than OpenAI) quotes the whole key it was sent;
  * - Azure OpenAI `GET /openai/models?api-version=` with `api-key` (401 or 404 as Azure answers);
  * - GitHub `GET /user` (Bearer), GitLab `GET /api/v4/user` (`PRIVATE-TOKEN`), and a generic API
- *   under `/generic` taking a bearer token or `X-Api-Key`.
+ *   under `/generic` taking a bearer token or `X-Api-Key`;
+ * - Jira Cloud `GET /rest/api/2/myself` with Basic `email:token`; a refusal (worse than Jira)
+ *   quotes the Authorization header it was sent.
  */
 export async function startFakeProviders(): Promise<FakeProviders> {
   const requests: ProviderRequest[] = [];
@@ -42,6 +47,7 @@ export async function startFakeProviders(): Promise<FakeProviders> {
       github: 'ghp_fakeGitHubToken0123456789abcdefABCD',
       gitlab: 'glpat-fakeGitLabToken0123456',
       generic: 'generic-service-key-0123456789',
+      jira: 'jira-api-token-0123456789abcdef',
     },
     models: ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small'],
   };
@@ -95,6 +101,15 @@ export async function startFakeProviders(): Promise<FakeProviders> {
         return send(401, { message: '401 Unauthorized' });
       return send(200, { username: 'tanuki', id: 2 });
     }
+    if (req.method === 'GET' && url.pathname === '/rest/api/2/myself') {
+      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      if (Buffer.from(basic, 'base64').toString('utf8') !== `${JIRA_EMAIL}:${fake.keys.jira}`) {
+        return send(401, {
+          message: `Client must be authenticated to access this resource (${req.headers.authorization ?? 'no credentials'}).`,
+        });
+      }
+      return send(200, { accountId: '5b10a2844c20165700ede21g', emailAddress: JIRA_EMAIL });
+    }
     if (url.pathname === '/generic' || url.pathname.startsWith('/generic/')) {
       if (bearer !== fake.keys.generic && req.headers['x-api-key'] !== fake.keys.generic) {
         return send(403, { error: 'forbidden', error_description: 'The key is not valid for this service.' });
@@ -110,6 +125,7 @@ export async function startFakeProviders(): Promise<FakeProviders> {
     url,
     openaiBase: `${url}/v1`,
     keys: fake.keys,
+    jiraEmail: JIRA_EMAIL,
     get models() {
       return fake.models;
     },

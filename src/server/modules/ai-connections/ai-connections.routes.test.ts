@@ -416,6 +416,47 @@ describe('the outbound guard', () => {
     ).toBe(true);
   });
 
+  it('resolves a saved name again at each test: once it answers an address not allowed, nothing is sent', async () => {
+    // An installation whose resolver we hold: the gateway's name first answers the allowlisted
+    // loopback address, then others (DNS rebinding, or a record changed after the save).
+    let answer = '127.0.0.1';
+    const resolving = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'] } }, t.db, {
+      outboundLookup: async (hostname) => {
+        if (hostname !== 'models.gateway.test')
+          throw Object.assign(new Error(hostname), { code: 'ENOTFOUND' });
+        return [{ address: answer, family: answer.includes(':') ? 6 : 4 }];
+      },
+    });
+    try {
+      const rebinding = await createOrg(resolving.app, { name: 'Rebinding AI' });
+      const url = at(rebinding.orgId, 'remediator', '/test');
+      const baseUrl = `http://models.gateway.test:${new URL(fake.url).port}/v1`;
+      expectStatus(
+        await as(resolving.app, rebinding.owner).put(at(rebinding.orgId), compatible({ baseUrl })),
+        200,
+      );
+      expect(expectStatus(await as(resolving.app, rebinding.owner).post(url), 200).json().ok).toBe(true);
+      const seen = fake.requests.length;
+      for (const address of [
+        '127.0.0.2',
+        '::1',
+        '::ffff:127.0.0.2',
+        '169.254.169.254',
+        '::ffff:a9fe:a9fe',
+        '10.0.0.7',
+      ]) {
+        answer = address;
+        const result = expectStatus(await as(resolving.app, rebinding.owner).post(url), 200).json();
+        expect(result, address).toMatchObject({ ok: false, status: null, code: 'url_not_allowed' });
+        // The kind of address, never the address the name resolved to.
+        expect(result.detail).not.toContain(address);
+      }
+      expect(fake.requests.length).toBe(seen);
+    } finally {
+      await resolving.close();
+    }
+  });
+
   it('refuses private, link-local and metadata addresses whatever the allowlist', async () => {
     for (const baseUrl of [
       'http://127.0.0.2:9/v1',

@@ -6,25 +6,13 @@ import {
   claimScheduleSlot,
   findPlatformSettings,
   listScheduledOrgs,
+  scanOptions,
   scheduleSlots,
 } from '../organizations/index.ts';
 import { listAllApplications } from './applications.repository.ts';
 
 /** How often each instance looks for schedules that fell due. */
 export const SCHEDULE_INTERVAL_MS = 60_000;
-
-type Options = ScanScheduledData['options'];
-
-async function scanOptions(tx: Executor, orgId: string): Promise<Options | undefined> {
-  const settings = await findPlatformSettings(tx, orgId);
-  return settings
-    ? {
-        fixVerification: settings.fixVerification,
-        deepAiEnrichment: settings.deepAiEnrichment,
-        remediationLanguage: settings.remediationLanguage,
-      }
-    : undefined;
-}
 
 /**
  * Emits `scan.scheduled` for every application of each org whose schedule fell due since it was
@@ -42,8 +30,9 @@ export async function runScanSchedule(app: FastifyInstance, now = new Date()): P
     try {
       const done = await db.transaction(async (tx) => {
         if (!(await claimScheduleSlot(tx, org.id, last))) return false;
-        const options = await scanOptions(tx, org.id);
-        if (!options) return false;
+        const settings = await findPlatformSettings(tx, org.id);
+        if (!settings) return false;
+        const options = scanOptions(settings);
         const apps = await listAllApplications(tx, org.id);
         await emitEvents(
           tx,
@@ -86,11 +75,7 @@ export async function emitScanOnCreation(
       application: { id: application.id, name: application.name, repositoryUrl: application.repositoryUrl },
       reason: 'application_created',
       schedule: null,
-      options: {
-        fixVerification: settings.fixVerification,
-        deepAiEnrichment: settings.deepAiEnrichment,
-        remediationLanguage: settings.remediationLanguage,
-      },
+      options: scanOptions(settings),
     } satisfies ScanScheduledData,
   });
 }

@@ -21,6 +21,12 @@ const SECRET_KEY = /secret|passw|token|api[-_]?key|private[-_]?key|credential|be
 const SECRET_VALUE =
   /^(gh[pousr]_|github_pat_|glpat-|xox[abposr]-|sk-|sk_live_|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|ya29\.|AIza|-----BEGIN |eyJ[A-Za-z0-9_-]{10,}\.)/;
 
+/**
+ * Query parameters that carry a credential under a short name (Google's and Trello's `key`, an
+ * Azure SAS `sig`), besides the names SECRET_KEY knows.
+ */
+const SECRET_PARAM = /^(key|sig|auth)$/i;
+
 /** Headers a config's `authHeader` may not name: they are the request's own framing or identity. */
 const RESERVED_HEADERS = new Set([
   'host',
@@ -56,7 +62,7 @@ export function assertProviderOfKind(kind: IntegrationKind, provider: string): v
 /**
  * The config checked and normalized: small, no key or value that looks like a secret, `authHeader`
  * a header name a request may carry, `baseUrl` past the outbound guard (400 `url_not_allowed`)
- * without a fragment and without a trailing slash.
+ * without a fragment, a secret in its query or a trailing slash.
  */
 export async function checkConfig(
   outbound: Outbound,
@@ -109,6 +115,25 @@ export async function checkConfig(
   if (url.hash !== '' || raw.includes('#')) {
     throw new ValidationError([
       { field: '/body/config/baseUrl', message: 'must not carry a fragment', reason: 'url_fragment' },
+    ]);
+  }
+  // The base URL is shown and audited as the rest of the config is: a credential in its query
+  // would be too. Refused without quoting the parameter (its name may be the secret itself).
+  const carries = [...url.searchParams].some(
+    ([name, value]) =>
+      SECRET_KEY.test(name) ||
+      SECRET_PARAM.test(name) ||
+      SECRET_VALUE.test(name) ||
+      SECRET_VALUE.test(value.trim()),
+  );
+  if (carries) {
+    throw new ValidationError([
+      {
+        field: '/body/config/baseUrl',
+        message:
+          'carries what looks like a secret in its query: send it as `secret`, which is sealed and never shown',
+        reason: 'secret_in_config',
+      },
     ]);
   }
   const path = url.pathname.replace(/\/+$/, '');

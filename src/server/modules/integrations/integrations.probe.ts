@@ -129,9 +129,10 @@ export async function testIntegration(
   const testedAt = new Date().toISOString();
   const spec = SPECS[integration.provider] ?? BASE;
   const { secret, config } = integration;
+  const auth = secret !== null ? spec.auth(secret, config) : {};
   const request: OutboundRequest = {
     method: spec.method,
-    headers: { ...spec.headers, ...(secret !== null ? spec.auth(secret, config) : {}) },
+    headers: { ...spec.headers, ...auth },
     ...(spec.body !== undefined ? { body: spec.body } : {}),
   };
   const outcome = await probe(outbound, probeUrl(config.baseUrl, spec.path), request);
@@ -152,7 +153,9 @@ export async function testIntegration(
   });
   if (!outcome.answered) return result(false, null, outcome.code, outcome.detail);
   const { response } = outcome;
-  const secrets = secret !== null ? [secret] : [];
+  // A service may quote the credential as it was sent (Basic's base64 of user:secret is as good as
+  // the secret) rather than the secret itself: both are masked.
+  const secrets = secret !== null ? [secret, ...Object.values(auth)] : [];
   const status = response.status;
   if (status < 200 || status >= 300) {
     const message = answerMessage(response, secrets);

@@ -144,6 +144,24 @@ describe('POST / GET …/integrations', () => {
     expect(res.json().params).toEqual({ limit: 100 });
   });
 
+  it('creations at once never pass the limit: two places left, six asking, two made', async () => {
+    const racing = await createOrg(t.app, { name: 'Racing Integrations' });
+    await t.db.database.db.execute(sql`
+      INSERT INTO integrations (org_id, kind, provider, name, config)
+      SELECT ${racing.orgId}, 'scm', 'generic', 'seeded ' || n, ${JSON.stringify({ baseUrl: fake.url })}::jsonb
+        FROM generate_series(1, 98) AS n`);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => as(t.app, racing.owner).post(at(racing.orgId), github())),
+    );
+    expect(results.map((r) => r.statusCode).sort()).toEqual([201, 201, 409, 409, 409, 409]);
+    for (const r of results.filter((r) => r.statusCode === 409)) expectProblem(r, 409, 'integration_limit');
+    const [{ n }] = (await queryRows<{ n: number }>(
+      t.db.database.db,
+      sql`SELECT count(*)::int AS n FROM integrations WHERE org_id = ${racing.orgId}`,
+    )) as [{ n: number }];
+    expect(n).toBe(100);
+  });
+
   it('refuses a second integration of the same name (case aside) with 409', async () => {
     await add(org.owner, org.orgId, github({ name: 'Ticket Desk' }));
     expectProblem(
@@ -262,6 +280,39 @@ describe('POST …/integrations/:id/test', () => {
     );
   });
 
+  it('Jira Cloud: the email and the secret as Basic; a refusal quoting the credential as sent has it masked', async () => {
+    const jira = await add(org.owner, org.orgId, {
+      kind: 'ticketing',
+      provider: 'jira',
+      name: 'Jira Cloud',
+      config: { baseUrl: fake.url, email: fake.jiraEmail },
+      secret: fake.keys.jira,
+    });
+    const seen = fake.requests.length;
+    expect(
+      expectStatus(await as(t.app, org.owner).post(at(org.orgId, `/${jira.id}/test`)), 200).json().ok,
+    ).toBe(true);
+    const basic = (secret: string) => Buffer.from(`${fake.jiraEmail}:${secret}`, 'utf8').toString('base64');
+    expect(fake.requests[seen]).toMatchObject({ path: '/rest/api/2/myself' });
+    expect(fake.requests[seen]!.headers.authorization).toBe(`Basic ${basic(fake.keys.jira)}`);
+
+    const wrong = 'jira-wrong-token-9876543210';
+    expectStatus(await as(t.app, org.owner).patch(at(org.orgId, `/${jira.id}`), { secret: wrong }), 200);
+    const refused = expectStatus(
+      await as(t.app, org.owner).post(at(org.orgId, `/${jira.id}/test`)),
+      200,
+    ).json();
+    expect(refused).toMatchObject({ ok: false, status: 401, code: 'unauthorized' });
+    expect(refused.providerMessage).toContain('[redacted]');
+    // Neither the secret nor the header it went in (base64 of email:secret, as good as the secret).
+    const shown = expectStatus(await as(t.app, org.owner).get(at(org.orgId, `/${jira.id}`)), 200).body;
+    for (const text of [JSON.stringify(refused), shown]) {
+      expect(text).not.toContain(wrong);
+      expect(text).not.toContain(basic(wrong));
+      expect(text).not.toContain(basic(wrong).slice(8, 24));
+    }
+  });
+
   it('reports an address the outbound guard refuses as url_not_allowed (failing), and an unknown id as 404', async () => {
     const created = await add(org.owner, org.orgId, github());
     const closed = await createTestApp({}, t.db);
@@ -358,6 +409,59 @@ describe('PATCH and DELETE', () => {
 });
 
 describe('junk and the config’s rules', () => {
+  it('refuses a base URL whose query carries a secret: the config is shown and audited as it is', async () => {
+    const count = async () =>
+      (
+        await queryRows<{ n: number }>(
+          t.db.database.db,
+          sql`SELECT count(*)::int AS n FROM integrations WHERE org_id = ${org.orgId}`,
+        )
+      )[0]!.n;
+    const before = await count();
+    for (const query of [
+      'access_token=abc123',
+      'api_key=abc123',
+      'apikey=abc123',
+      'private_token=abc123',
+      'client_secret=abc123',
+      'sig=abc123',
+      'key=abc123',
+      `q=${fake.keys.github}`,
+      fake.keys.github,
+      `first=1&Token=abc123`,
+    ]) {
+      const res = await as(t.app, org.owner).post(
+        at(org.orgId),
+        github({ config: { baseUrl: `${fake.url}/api?${query}` } }),
+      );
+      expectProblem(res, 400, 'validation_failed', '/body/config/baseUrl');
+      expect(res.json().errors[0].reason).toBe('secret_in_config');
+      expect(res.body).not.toContain('abc123');
+      expect(res.body).not.toContain(fake.keys.github);
+    }
+    expect(await count()).toBe(before);
+    const created = await add(org.owner, org.orgId, github());
+    expectProblem(
+      await as(t.app, org.owner).patch(at(org.orgId, `/${created.id}`), {
+        config: { baseUrl: `${fake.url}?access_token=abc123` },
+        secret: fake.keys.github,
+      }),
+      400,
+      'validation_failed',
+      '/body/config/baseUrl',
+    );
+    // A query that is no secret is kept as it is.
+    const versioned = await add(
+      org.owner,
+      org.orgId,
+      github({ config: { baseUrl: `${fake.url}/api?api-version=7.1&per_page=1` } }),
+    );
+    expect(
+      expectStatus(await as(t.app, org.owner).get(at(org.orgId, `/${versioned.id}`)), 200).json().config
+        .baseUrl,
+    ).toBe(`${fake.url}/api?api-version=7.1&per_page=1`);
+  });
+
   it('answers 400 problems naming the field (never 5xx), and adds nothing', async () => {
     const count = async () =>
       (

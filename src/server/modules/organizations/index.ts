@@ -31,7 +31,7 @@ export {
 } from './organizations.repository.ts';
 export { Entitlements } from './organizations.routes.ts';
 export { scheduleSlots } from './organizations.schedule.ts';
-export { setSetupDismissed } from './organizations.settings.ts';
+export { scanOptions, setSetupDismissed } from './organizations.settings.ts';
 
 /** Organizations: creation, the profile and logo, deletion. */
 export async function organizationsModule(app: FastifyInstance): Promise<void> {

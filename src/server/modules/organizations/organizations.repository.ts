@@ -315,6 +315,8 @@ export interface OrgPlatformRow {
   deepAiEnrichment: boolean;
   remediationLanguage: string;
   timezone: string | null;
+  /** The org's plan: whether its plan-gated switches are in effect. */
+  plan: string;
 }
 
 const platformColumns = {
@@ -327,6 +329,7 @@ const platformColumns = {
   deepAiEnrichment: organizations.deepAiEnrichment,
   remediationLanguage: organizations.remediationLanguage,
   timezone: organizations.timezone,
+  plan: organizations.plan,
 };
 
 export async function findPlatformSettings(db: Executor, orgId: string): Promise<OrgPlatformRow | undefined> {
@@ -356,7 +359,7 @@ export async function findLocalization(db: Executor, orgId: string): Promise<Org
 export async function updateSettings(
   tx: Executor,
   orgId: string,
-  changes: Partial<Omit<OrgPlatformRow, 'scansScheduledAt'> & OrgLocalizationRow> & {
+  changes: Partial<Omit<OrgPlatformRow, 'scansScheduledAt' | 'plan'> & OrgLocalizationRow> & {
     scansScheduledAt?: Date | null;
     setupDismissedAt?: Date | null;
   },
@@ -401,7 +404,8 @@ export async function listScheduledOrgs(db: Executor): Promise<ScheduledOrgRow[]
 
 /**
  * Takes a schedule slot for the org: true for exactly one caller per slot, however many instances
- * ask at once (the row only moves forward, under its row lock).
+ * ask at once (the row only moves forward, under its row lock), and never for an org that is
+ * deleted, suspended or without a schedule by then.
  */
 export async function claimScheduleSlot(tx: Executor, orgId: string, slot: Date): Promise<boolean> {
   const rows = await tx
@@ -410,6 +414,9 @@ export async function claimScheduleSlot(tx: Executor, orgId: string, slot: Date)
     .where(
       and(
         live(orgId),
+        // Decided again here, on the row as it is now: the org may have been suspended since the
+        // scheduler listed it.
+        isNull(organizations.suspendedAt),
         sql`${organizations.scanSchedule} <> 'none'`,
         or(isNull(organizations.scansScheduledAt), sql`${organizations.scansScheduledAt} < ${slot}`),
       ),

@@ -2,12 +2,20 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
 import { onPostgres } from '../../../../test/support/database.ts';
-import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
+import {
+  addMember,
+  as,
+  createOrg,
+  createPersonalToken,
+  expectStatus,
+  type Person,
+} from '../../../../test/support/orgs.ts';
 import { type Receiver, startReceiver } from '../../../../test/support/receiver.ts';
 import { ORGS_CACHE } from '../../platform/access/access.ts';
 import { auditEvents } from '../../platform/db/schema.ts';
 import { instantOf } from '../../platform/zoned-time.ts';
 import { runScanSchedule } from '../applications/index.ts';
+import { claimScheduleSlot, listScheduledOrgs } from './organizations.repository.ts';
 import { scheduleSlots } from './organizations.schedule.ts';
 
 let t: TestApp;
@@ -330,12 +338,134 @@ describe('scheduled scans', () => {
     expect(scheduledFor(org)).toHaveLength(2);
   });
 
+  it('asks scanners for fix verification and deep AI enrichment only while the plan has them', async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise' });
+    expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/webhooks`, {
+        url: receiver.url,
+        events: ['scan.scheduled'],
+      }),
+      201,
+    );
+    expectStatus(
+      await as(t.app, org.owner).patch(platform(org), {
+        scanSchedule: 'weekly',
+        scanScheduleDay: 1,
+        autonomousScanning: true,
+        fixVerification: true,
+        deepAiEnrichment: true,
+      }),
+      200,
+    );
+    // The operator moves the org to Free: its saved switches stay, as the page shows them.
+    await t.db.database.db.execute(sql`UPDATE organizations SET plan = 'free' WHERE id = ${org.orgId}`);
+    t.app.gatehouse.bus.dropLocal(ORGS_CACHE, org.orgId);
+    expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/applications`, { name: 'billing-api' }),
+      201,
+    );
+    await runScanSchedule(t.app, new Date(Date.now() + 15 * 86_400_000));
+    await t.drainOutbox();
+    await receiver.until(() => scheduledFor(org).length >= 2);
+    const events = scheduledFor(org);
+    expect(events.map((e) => e.data.reason).sort()).toEqual(['application_created', 'schedule']);
+    for (const e of events) {
+      expect(e.data.options).toEqual({
+        fixVerification: false,
+        deepAiEnrichment: false,
+        remediationLanguage: 'en',
+      });
+    }
+  });
+
+  it('takes no slot for an organization suspended after the scheduler listed it', async () => {
+    const { org } = await scheduledOrg(1);
+    const later = new Date(Date.now() + 62 * 86_400_000);
+    const listed = (await listScheduledOrgs(t.db.database.db)).find((o) => o.id === org.orgId)!;
+    expect(listed).toBeDefined();
+    // An operator suspends it between the scheduler's list and its claim.
+    await t.db.database.db.execute(
+      sql`UPDATE organizations SET suspended_at = now() WHERE id = ${org.orgId}`,
+    );
+    const slot = scheduleSlots(listed, later).last;
+    expect(await claimScheduleSlot(t.db.database.db, org.orgId, slot)).toBe(false);
+  });
+
   it('a schedule turned off emits nothing', async () => {
     const { org } = await scheduledOrg(1);
     expectStatus(await as(t.app, org.owner).patch(platform(org), { scanSchedule: 'none' }), 200);
     await runScanSchedule(t.app, new Date(Date.now() + 62 * 86_400_000));
     await t.drainOutbox();
     expect(scheduledFor(org)).toHaveLength(0);
+  });
+});
+
+describe('tokens on the settings routes', () => {
+  it('a read token changes nothing, a write token no settings (settings:update is the admin scope’s)', async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise' });
+    const personalRead = await createPersonalToken(t.app, org.owner, org.orgId, ['read']);
+    const personalWrite = await createPersonalToken(t.app, org.owner, org.orgId, ['write']);
+    const automationRead = expectStatus(
+      await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/automation-tokens`, {
+        name: 'read-only pipeline',
+        role: 'admin',
+        scopes: ['read'],
+      }),
+      201,
+    ).json().token as string;
+    const base = `/api/v1/orgs/${org.orgId}`;
+    const ai = {
+      provider: 'openai_compatible',
+      baseUrl: `${receiver.url}/v1`,
+      apiKey: 'sk-token-test-0123456789abcdef',
+      model: 'gpt-4o-mini',
+    };
+    const integration = {
+      kind: 'scm',
+      provider: 'generic',
+      name: 'Token-made',
+      config: { baseUrl: receiver.url },
+    };
+    const settingsWrites = [
+      { method: 'PATCH', url: platform(org), payload: { deepAiEnrichment: true, autonomousScanning: true } },
+      { method: 'PATCH', url: localization(org), payload: { language: 'es' } },
+      { method: 'PUT', url: `${base}/setup`, payload: { dismissed: true } },
+      { method: 'PUT', url: `${base}/ai-connections/remediator`, payload: ai },
+      { method: 'POST', url: `${base}/ai-connections/remediator/test`, payload: ai },
+      { method: 'DELETE', url: `${base}/ai-connections/remediator` },
+    ] as const;
+    const integrationWrite = { method: 'POST', url: `${base}/integrations`, payload: integration } as const;
+    const send = (token: string, req: { method: string; url: string; payload?: object }) =>
+      t.app.inject({
+        method: req.method as 'POST',
+        url: req.url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(req.payload ? { payload: req.payload } : {}),
+      });
+    for (const token of [personalRead.token, automationRead]) {
+      for (const req of [...settingsWrites, integrationWrite]) {
+        const res = await send(token, req);
+        expect(res.statusCode, `${req.method} ${req.url}: ${res.body}`).toBe(403);
+      }
+    }
+    for (const req of settingsWrites) {
+      const res = await send(personalWrite.token, req);
+      expect(res.statusCode, `${req.method} ${req.url}: ${res.body}`).toBe(403);
+      expect(res.json().params).toEqual({ permission: 'settings:update' });
+    }
+    // integrations:manage is the write scope's.
+    expectStatus(await send(personalWrite.token, integrationWrite), 201);
+    expect(expectStatus(await as(t.app, org.owner).get(platform(org)), 200).json()).toMatchObject({
+      deepAiEnrichment: false,
+      autonomousScanning: false,
+    });
+    expect(expectStatus(await as(t.app, org.owner).get(localization(org)), 200).json().language).toBe('en');
+    expect(
+      expectStatus(await as(t.app, org.owner).get(`${base}/ai-connections/remediator`), 200).json()
+        .configured,
+    ).toBe(false);
+    expect(expectStatus(await as(t.app, org.owner).get(`${base}/setup`), 200).json().dismissed).toBe(false);
+    expect(await settingsAudit(org)).toHaveLength(0);
   });
 });
 

@@ -1,3 +1,4 @@
+import type { ScanScheduledData } from '../../../contracts/events.ts';
 import { isTimeZone } from '../../../contracts/locales.ts';
 import { entitlements } from '../../../contracts/plans.ts';
 import type { LocalizationSettings, PlatformSettings } from '../../../contracts/settings.ts';
@@ -38,6 +39,20 @@ export function presentPlatform(row: OrgPlatformRow, now = new Date()): Platform
     fixVerification: row.fixVerification,
     deepAiEnrichment: row.deepAiEnrichment,
     remediationLanguage: row.remediationLanguage as PlatformSettings['remediationLanguage'],
+  };
+}
+
+/**
+ * What `scan.scheduled` asks of scanners: the saved switches, each only while the org's plan has
+ * it. An org that left the plan keeps what it saved (and may turn it off), but scanners are not
+ * asked for what the plan no longer includes; back on the plan, the saved switch applies again.
+ */
+export function scanOptions(row: OrgPlatformRow): ScanScheduledData['options'] {
+  const plan = entitlements(row.plan);
+  return {
+    fixVerification: row.fixVerification && plan.fixVerification,
+    deepAiEnrichment: row.deepAiEnrichment && plan.deepAiEnrichment,
+    remediationLanguage: row.remediationLanguage,
   };
 }
 

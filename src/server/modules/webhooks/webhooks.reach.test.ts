@@ -66,6 +66,9 @@ describe('the events a webhook takes are bounded by what its editor may read', (
       ['audit.entry'],
       ['scan.started', 'audit.checkpoint'],
       ['quota.threshold_reached'],
+      // Each application of the org, by name and repository (applications:read).
+      ['scan.scheduled'],
+      ['scan.completed', 'scan.scheduled'],
     ]) {
       const res = await as(t.app, manager).post(hooks(org), { url: `${receiver.url}/mine`, events });
       expect(res.statusCode, JSON.stringify(events)).toBe(403);
