@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ScimPatchOperation } from 'scim-patch';
 import { entitlements } from '../../../contracts/plans.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships } from '../../platform/access/access.ts';
@@ -39,8 +40,10 @@ import {
   insertScimToken,
   insertScimUser,
   listGroupMembers,
+  listGroupsOfUsers,
   listScimGroups,
   listUserGroupNames,
+  lockLiveScimToken,
   lockScimGroup,
   lockScimUser,
   removeGroupMembers,
@@ -49,7 +52,17 @@ import {
   updateScimGroup,
   updateScimUser,
 } from './scim.repository.ts';
-import { accountEmail, type GroupValues, personName, ScimError } from './scim.resources.ts';
+import {
+  accountEmail,
+  applyPatch,
+  type GroupValues,
+  groupResource,
+  personName,
+  readGroup,
+  readUser,
+  ScimError,
+  userResource,
+} from './scim.resources.ts';
 
 /** Live SCIM tokens an organization may hold (one per IdP app, with room for a rotation). */
 export const MAX_SCIM_TOKENS = 20;
@@ -109,11 +122,18 @@ export const revokeScimTokenCommand = defineCommand({
 
 // ---- what the identity provider does (actor `scim`) ----
 
-/** The org of the SCIM token that acts, locked (every SCIM change of one org takes turns). */
+/**
+ * The org of the SCIM token that acts, locked (every SCIM change of one org takes turns), and the
+ * token asked again under that lock, as an API token is: revoked since the request was let in,
+ * it changes nothing.
+ */
 async function scimOrg(ctx: CommandContext): Promise<LockedOrg> {
   if (ctx.actor.type !== 'scim') throw new UnauthenticatedError();
   const org = await lockLiveOrg(ctx.tx, ctx.actor.orgId);
   if (!org) throw new ScimError(404, 'This organization no longer exists.');
+  if (!(await lockLiveScimToken(ctx.tx, org.id, ctx.actor.tokenId))) {
+    throw new ScimError(401, 'Send a valid SCIM token as a bearer token.');
+  }
   if (org.suspended) throw new ScimError(403, 'This organization is suspended.');
   if (!entitlements(org.plan).scim) throw new ScimError(403, 'SCIM provisioning is not part of this plan.');
   return org;
@@ -166,6 +186,7 @@ async function admit(
  */
 export const provisionScimUser = defineCommand({
   action: 'member.provisioned',
+  alsoRecords: ['member.deactivated'],
   async run(ctx, input: { values: ScimUserValues }) {
     const org = await scimOrg(ctx);
     const { values } = input;
@@ -208,6 +229,17 @@ export const provisionScimUser = defineCommand({
       await admit(ctx, org, person, given);
       scimRoleId = given.id;
       role = given;
+    } else if (!values.active && member?.status === 'active') {
+      // A member the IdP already holds disabled (its first sync of someone who left): their access
+      // ends now, as a deactivation's would; otherwise SCIM would say inactive while they stay in.
+      const ended = await endAccess(ctx, org.id, person.id);
+      ctx.record({
+        action: 'member.deactivated',
+        orgId: org.id,
+        target: memberTarget(person),
+        before: { active: true, ...(ended ? { role: ended } : {}) },
+        after: { active: false, via: 'scim' },
+      });
     }
     const row = await insertScimUser(ctx.tx, org.id, { ...values, userId: person.id, scimRoleId });
     if (!row) throw new ScimError(409, 'A user with this userName exists.', 'uniqueness');
@@ -251,18 +283,31 @@ const DIFFED: ReadonlyArray<keyof ScimUserValues> = [
 ];
 
 /**
- * Replaces a SCIM User's attributes (PUT, and PATCH once applied). `active` going false ends the
- * member's access at once; going true restores the membership (the role it had, or the default
- * role for someone never admitted; never Owner).
+ * Replaces a SCIM User's attributes: with the values of a PUT, or with a PATCH's operations,
+ * applied here to the user as it is under its row lock (applied to a copy read before, two
+ * PATCHes at once would each write back the other's old values: a rename could undo a
+ * deactivation). `active` going false ends the member's access at once; going true restores the
+ * membership (the role it had, or the default role for someone never admitted; never Owner).
  */
 export const replaceScimUser = defineCommand({
   action: 'scim.user_updated',
   alsoRecords: ['member.deactivated', 'member.reactivated'],
-  async run(ctx, input: { id: string; values: ScimUserValues }) {
+  async run(
+    ctx,
+    input: { id: string; values: ScimUserValues } | { id: string; operations: ScimPatchOperation[] },
+  ) {
     const org = await scimOrg(ctx);
     const row = await lockScimUser(ctx.tx, org.id, input.id);
     if (!row) throw new ScimError(404, 'No such user.');
-    const { values } = input;
+    let values: ScimUserValues;
+    if ('values' in input) values = input.values;
+    else {
+      const groups = (await listGroupsOfUsers(ctx.tx, org.id, [row.id])).map((g) => ({
+        value: g.groupId,
+        display: g.displayName,
+      }));
+      values = readUser(applyPatch(userResource(row, '', groups), input.operations));
+    }
     if (values.userName.toLowerCase() !== row.userName.toLowerCase()) {
       const other = await findScimUserByUserName(ctx.tx, org.id, values.userName);
       if (other && other.id !== row.id)
@@ -413,20 +458,37 @@ export const createScimGroup = defineCommand({
   },
 });
 
-/** Replaces a group's name and members (PUT, and PATCH once applied): added members get the mapped role. */
+/**
+ * Replaces a group's name and members: with the values of a PUT, or with a PATCH's operations
+ * applied here, to the members the group has under its row lock (so that concurrent additions and
+ * removals, as Entra sends them one member each, all land). Added members get the mapped role.
+ */
 export const replaceScimGroup = defineCommand({
   action: 'scim.group_updated',
   alsoRecords: ['member.role_changed'],
-  async run(ctx, input: { id: string; values: GroupValues }) {
+  async run(
+    ctx,
+    input: { id: string; values: GroupValues } | { id: string; operations: ScimPatchOperation[] },
+  ) {
     const org = await scimOrg(ctx);
     const group = await lockScimGroup(ctx.tx, org.id, input.id);
     if (!group) throw new ScimError(404, 'No such group.');
-    const { values } = input;
+    const members = await listGroupMembers(ctx.tx, org.id, [group.id]);
+    const current = new Set(members.map((m) => m.scimUserId));
+    // Members as IdPs name them, by value alone: Entra removes `{value}` objects from the list.
+    const values =
+      'values' in input
+        ? input.values
+        : readGroup(
+            applyPatch(
+              { ...groupResource(group, '', []), members: members.map((m) => ({ value: m.scimUserId })) },
+              input.operations,
+            ),
+          );
     if (values.displayName.toLowerCase() !== group.displayName.toLowerCase()) {
       await assertGroupNameFree(ctx, org.id, values.displayName, group.id);
     }
     await assertMembersExist(ctx, org.id, values.members);
-    const current = new Set((await listGroupMembers(ctx.tx, org.id, [group.id])).map((m) => m.scimUserId));
     const wanted = new Set(values.members);
     const added = values.members.filter((id) => !current.has(id));
     const removed = [...current].filter((id) => !wanted.has(id));

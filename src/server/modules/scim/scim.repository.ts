@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, not, or, type SQL, sql } from 'drizzle-orm';
+import type { Filter } from 'scim2-parse-filter';
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import {
@@ -82,6 +83,19 @@ export async function findScimBearer(db: Executor, tokenHash: Buffer) {
     .innerJoin(organizations, eq(organizations.id, scimTokens.orgId))
     .where(and(eq(scimTokens.tokenHash, tokenHash), isNull(scimTokens.revokedAt), liveOrganization()));
   return row;
+}
+
+/**
+ * Holds the org's live token with this id (FOR SHARE), inside a command that holds the org: a
+ * revocation committed since the request was let in is seen here, and one made now waits.
+ */
+export async function lockLiveScimToken(tx: Executor, orgId: string, id: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ id: scimTokens.id })
+    .from(scimTokens)
+    .where(and(eq(scimTokens.id, id), eq(scimTokens.orgId, orgId), isNull(scimTokens.revokedAt)))
+    .for('share');
+  return row !== undefined;
 }
 
 /** Notes the token's use, at most once a minute (no write per request). */
@@ -171,33 +185,201 @@ export async function findScimUserByAccount(db: Executor, orgId: string, userId:
   return row;
 }
 
-/**
- * The org's SCIM users in creation order; narrowed in SQL by the one filter IdPs send on every
- * sync (`userName eq`, case-insensitive as RFC 7643 makes `userName`), the rest filtered by the caller.
- */
+/** The org's SCIM users in creation order, narrowed by a filter's SQL (scimUserFilter), a page or all. */
 export async function listScimUsers(
   db: Executor,
   orgId: string,
-  only: { userName?: string; externalId?: string } = {},
+  where?: SQL,
   page?: { offset: number; limit: number },
 ): Promise<ScimUserView[]> {
-  const conditions: SQL[] = [eq(scimUsers.orgId, orgId)];
-  if (only.userName !== undefined)
-    conditions.push(sql`lower(${scimUsers.userName}) = lower(${only.userName})`);
-  if (only.externalId !== undefined) conditions.push(eq(scimUsers.externalId, only.externalId));
   const query = selectUsers(db)
-    .where(and(...conditions))
+    .where(and(eq(scimUsers.orgId, orgId), where))
     .orderBy(asc(scimUsers.createdAt), asc(scimUsers.id));
   return page ? query.offset(page.offset).limit(page.limit) : query;
 }
 
-export async function countScimUsers(db: Executor, orgId: string): Promise<number> {
+export async function countScimUsers(db: Executor, orgId: string, where?: SQL): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(scimUsers)
-    .where(eq(scimUsers.orgId, orgId));
+    .where(and(eq(scimUsers.orgId, orgId), where));
   return row?.n ?? 0;
 }
+
+// ---- filters in SQL ----
+
+/**
+ * A SCIM filter as SQL. `where` narrows the rows (undefined: not at all); `exact` says it is the
+ * whole filter, so that the count and the page come from SQL and nothing is left to check in
+ * memory. Otherwise `where` is a superset the caller filters further (scim.resources' matcher,
+ * with the same case rules).
+ */
+export interface SqlFilter {
+  where: SQL | undefined;
+  exact: boolean;
+}
+
+const UNNARROWED: SqlFilter = { where: undefined, exact: false };
+
+/** An attribute path without the core schema's URN (`urn:…:core:2.0:User:userName` → `userName`). */
+export const corePath = (path: string): string =>
+  path.replace(/^urn:ietf:params:scim:schemas:core:2\.0:(?:User|Group):/i, '');
+
+/** The scope's own entry (never one `Object.prototype` has: `constructor`). */
+const own = <T>(record: Record<string, T>, name: string): T | undefined =>
+  Object.hasOwn(record, name) ? record[name] : undefined;
+
+const STORED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Column {
+  sql: SQL;
+  type: 'string' | 'id' | 'boolean';
+  /** RFC 7643 `caseExact`: otherwise strings compare ignoring case. */
+  caseExact?: boolean;
+}
+
+/** The attributes a filter may name in SQL: columns, and multi-valued ones as EXISTS over their elements. */
+interface FilterScope {
+  columns: Record<string, Column>;
+  lists: Record<string, { exists: (condition: SQL) => SQL; scope: FilterScope }>;
+}
+
+/** One comparison: NULL where the attribute is absent, which `where` reads as false (and `not` as false too). */
+function compare(column: Column, op: string, value: unknown): SQL | undefined {
+  if (op === 'pr') return sql`(${column.sql} IS NOT NULL)`;
+  if (column.type === 'boolean') {
+    return op === 'eq' && typeof value === 'boolean' ? sql`${column.sql} = ${value}` : undefined;
+  }
+  if (typeof value !== 'string') return undefined;
+  if (column.type === 'id') {
+    // Ids compare exactly, as stored (lower case): one that cannot be one matches nothing.
+    if (op !== 'eq') return undefined;
+    return STORED_UUID.test(value) ? sql`${column.sql} = ${value}::uuid` : sql`false`;
+  }
+  const [a, b] = column.caseExact
+    ? [column.sql, sql`${value}::text`]
+    : [sql`lower(${column.sql})`, sql`lower(${value}::text)`];
+  // No LIKE: `%`, `_` and `\` in the value are characters, not patterns. `eq` on userName is
+  // `lower(user_name) = lower($1)`, as the org's unique index has it: the lookup IdPs make on every sync.
+  switch (op) {
+    case 'eq':
+      return sql`${a} = ${b}`;
+    case 'co':
+      return sql`strpos(${a}, ${b}) > 0`;
+    case 'sw':
+      return sql`starts_with(${a}, ${b})`;
+    case 'ew':
+      return sql`right(${a}, char_length(${b})) = ${b}`;
+    default:
+      return undefined;
+  }
+}
+
+function translate(f: Filter, scope: FilterScope): SqlFilter {
+  switch (f.op) {
+    case 'and': {
+      const parts = f.filters.map((g) => translate(g, scope));
+      const where = parts.flatMap((p) => (p.where ? [p.where] : []));
+      return {
+        where: where.length > 0 ? sql`(${and(...where)})` : undefined,
+        exact: parts.every((p) => p.exact),
+      };
+    }
+    case 'or': {
+      const parts = f.filters.map((g) => translate(g, scope));
+      if (parts.some((p) => !p.where)) return UNNARROWED;
+      return { where: sql`(${or(...parts.map((p) => p.where))})`, exact: parts.every((p) => p.exact) };
+    }
+    case 'not': {
+      const inner = translate(f.filter, scope);
+      // An absent attribute's NULL is false before it is negated (the tester's `not` of no match).
+      return inner.exact && inner.where
+        ? { where: not(sql`coalesce(${inner.where}, false)`), exact: true }
+        : UNNARROWED;
+    }
+    case '[]': {
+      const list = own(scope.lists, corePath(f.attrPath).toLowerCase());
+      const inner = list ? translate(f.valFilter, list.scope) : UNNARROWED;
+      return list && inner.where ? { where: list.exists(inner.where), exact: inner.exact } : UNNARROWED;
+    }
+    default: {
+      const path = corePath(f.attrPath).toLowerCase();
+      const dot = path.indexOf('.');
+      const list = dot > 0 ? own(scope.lists, path.slice(0, dot)) : undefined;
+      if (list) {
+        const inner = translate({ ...f, attrPath: path.slice(dot + 1) }, list.scope);
+        return inner.where ? { where: list.exists(inner.where), exact: inner.exact } : UNNARROWED;
+      }
+      const column = own(scope.columns, path);
+      const where = column && compare(column, f.op, 'compValue' in f ? f.compValue : undefined);
+      return where ? { where, exact: true } : UNNARROWED;
+    }
+  }
+}
+
+/** A sub-attribute of a JSON array element, when it is a string (as the tester compares it). */
+const elementText = (element: SQL, name: string) =>
+  sql`(CASE WHEN jsonb_typeof(${element}->${name}::text) = 'string' THEN ${element}->>${name}::text END)`;
+
+const email = sql.raw('scim_email.v');
+
+const USER_FILTER_SCOPE: FilterScope = {
+  columns: {
+    id: { sql: sql`${scimUsers.id}`, type: 'id' },
+    username: { sql: sql`${scimUsers.userName}`, type: 'string' },
+    externalid: { sql: sql`${scimUsers.externalId}`, type: 'string', caseExact: true },
+    displayname: { sql: sql`${scimUsers.displayName}`, type: 'string' },
+    active: { sql: sql`${scimUsers.active}`, type: 'boolean' },
+  },
+  lists: {
+    emails: {
+      exists: (condition) => sql`EXISTS (
+        SELECT 1 FROM jsonb_array_elements(
+          CASE WHEN jsonb_typeof(${scimUsers.emails}) = 'array' THEN ${scimUsers.emails} ELSE '[]'::jsonb END
+        ) AS scim_email(v) WHERE ${condition})`,
+      scope: {
+        columns: {
+          value: { sql: elementText(email, 'value'), type: 'string' },
+          type: { sql: elementText(email, 'type'), type: 'string' },
+          display: { sql: elementText(email, 'display'), type: 'string' },
+          primary: {
+            sql: sql`(CASE ${email}->'primary' WHEN 'true'::jsonb THEN true WHEN 'false'::jsonb THEN false END)`,
+            type: 'boolean',
+          },
+        },
+        lists: {},
+      },
+    },
+  },
+};
+
+const GROUP_FILTER_SCOPE: FilterScope = {
+  columns: {
+    id: { sql: sql`${scimGroups.id}`, type: 'id' },
+    displayname: { sql: sql`${scimGroups.displayName}`, type: 'string' },
+    externalid: { sql: sql`${scimGroups.externalId}`, type: 'string', caseExact: true },
+  },
+  lists: {
+    members: {
+      exists: (condition) => sql`EXISTS (
+        SELECT 1 FROM ${scimGroupMembers} AS scim_member
+        WHERE scim_member.org_id = ${scimGroups.orgId} AND scim_member.group_id = ${scimGroups.id}
+          AND ${condition})`,
+      scope: { columns: { value: { sql: sql.raw('scim_member.scim_user_id'), type: 'id' } }, lists: {} },
+    },
+  },
+};
+
+/**
+ * What of a User filter SQL answers: `eq`, `co`, `sw`, `ew` and `pr` on userName, externalId,
+ * displayName and emails (also `emails[type eq "work"].value eq …`), `id eq`, `active eq`, under
+ * `and`, `or` and `not`. userName, displayName and emails ignore case (RFC 7643); the rest is
+ * left to the caller, over the rows this narrows to.
+ */
+export const scimUserFilter = (f: Filter): SqlFilter => translate(f, USER_FILTER_SCOPE);
+
+/** The same for Groups: displayName, externalId, `id eq`, `members[value eq …]`. */
+export const scimGroupFilter = (f: Filter): SqlFilter => translate(f, GROUP_FILTER_SCOPE);
 
 export interface ScimUserValues {
   userName: string;
@@ -277,20 +459,35 @@ export async function lockScimGroup(
   return row;
 }
 
+/**
+ * The org's groups in creation order: those with this displayName (case-insensitive), or those
+ * a filter's SQL (scimGroupFilter) narrows to; a page or all.
+ */
 export async function listScimGroups(
   db: Executor,
   orgId: string,
-  only: { displayName?: string } = {},
+  only: { displayName?: string; where?: SQL } = {},
+  page?: { offset: number; limit: number },
 ): Promise<ScimGroupRow[]> {
   const conditions: SQL[] = [eq(scimGroups.orgId, orgId)];
   if (only.displayName !== undefined) {
     conditions.push(sql`lower(${scimGroups.displayName}) = lower(${only.displayName})`);
   }
-  return db
+  if (only.where) conditions.push(only.where);
+  const query = db
     .select()
     .from(scimGroups)
     .where(and(...conditions))
     .orderBy(asc(scimGroups.createdAt), asc(scimGroups.id));
+  return page ? query.offset(page.offset).limit(page.limit) : query;
+}
+
+export async function countScimGroups(db: Executor, orgId: string, where?: SQL): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(scimGroups)
+    .where(and(eq(scimGroups.orgId, orgId), where));
+  return row?.n ?? 0;
 }
 
 export async function insertScimGroup(

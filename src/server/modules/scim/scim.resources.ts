@@ -3,8 +3,10 @@
 // projection, and the SCIM error document.
 
 import { type ScimPatchOperation, scimPatch } from 'scim-patch';
-import { filter as compileFilter, type Filter, parse as parseFilter } from 'scim2-parse-filter';
-import type { ScimGroupRow, ScimUserValues, ScimUserView } from './scim.repository.ts';
+import { type Filter, Tester } from 'scim2-parse-filter';
+// The library's own tokenizer and parser, for the one rewrite its `parse` gets wrong (readFilter).
+import { parseFilter, type Token, Tokens, tokenizer } from 'scim2-parse-filter/lib/src/parser.js';
+import { corePath, type ScimGroupRow, type ScimUserValues, type ScimUserView } from './scim.repository.ts';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -279,6 +281,54 @@ export function readGroup(body: unknown): GroupValues {
   };
 }
 
+const COMPARE_OPS = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', 'ge', 'le']);
+
+/** The `[` a `]` (or `].`) at `close` closes; -1 when none does. */
+function openingBracket(tokens: readonly Token[], close: number): number {
+  let depth = 0;
+  for (let i = close - 1; i >= 0; i--) {
+    const literal = tokens[i]!.literal;
+    if (literal === ']' || literal === '].') depth++;
+    else if (literal === '[') {
+      if (depth === 0) return i;
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Parses a filter with scim2-parse-filter, reading `attr[f].sub op value` (as Entra sends
+ * `emails[type eq "work"].value eq "x"`) as one condition on one element, `attr[(f) and sub op
+ * value]`: the library reads it as two conditions on any elements, so that a user whose work
+ * address is y and whose home address is x would match. The rewrite is made on the library's own
+ * tokens (quoted strings stay whole); a filter that writes the two conditions out keeps them two.
+ */
+function parseScimFilter(raw: string): Filter {
+  const tokens = tokenizer(raw);
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i]!.literal !== '].') continue;
+    const open = openingBracket(tokens, i);
+    const op = tokens[i + 2]?.literal.toLowerCase() ?? '';
+    const length = op === 'pr' ? 2 : COMPARE_OPS.has(op) ? 3 : 0;
+    if (open < 0 || tokens[i + 1]?.type !== 'Word' || length === 0) continue;
+    const condition = tokens.slice(i + 1, i + 1 + length);
+    tokens.splice(
+      i,
+      1 + length,
+      { type: 'Bracket', literal: ')' },
+      { type: 'Word', literal: 'and' },
+      ...condition,
+      { type: 'Bracket', literal: ']' },
+    );
+    tokens.splice(open + 1, 0, { type: 'Bracket', literal: '(' });
+  }
+  const list = new Tokens(tokens);
+  const parsed = parseFilter(list);
+  if (list.peek().type !== 'EOT') throw new Error('unexpected token after the filter');
+  return parsed;
+}
+
 /** Every attribute path a filter names. */
 function filterPaths(f: Filter, prefix = ''): string[] {
   switch (f.op) {
@@ -294,13 +344,38 @@ function filterPaths(f: Filter, prefix = ''): string[] {
   }
 }
 
+/** Whether a filter names the (top-level, lower-case) attribute. */
+export const filterNames = (f: Filter, attribute: string) =>
+  filterPaths(f).some((path) => topAttribute(path) === attribute);
+
+/** How deeply `and`, `or`, `not` and `[]` nest in a filter. */
+function nesting(f: Filter): number {
+  switch (f.op) {
+    case 'and':
+    case 'or':
+      return 1 + Math.max(...f.filters.map(nesting));
+    case 'not':
+      return 1 + nesting(f.filter);
+    case '[]':
+      return 1 + nesting(f.valFilter);
+    default:
+      return 0;
+  }
+}
+
+/** Deeper than any IdP writes, and than the database's parser takes once the filter is SQL. */
+const MAX_FILTER_NESTING = 32;
+
 /** A `filter` parameter, parsed and checked against the resource's attributes. */
 export function readFilter(kind: ResourceKind, raw: string): Filter {
   let parsed: Filter;
   try {
-    parsed = parseFilter(raw);
+    parsed = parseScimFilter(raw);
   } catch {
     throw new ScimError(400, 'The filter cannot be parsed.', 'invalidFilter');
+  }
+  if (nesting(parsed) > MAX_FILTER_NESTING) {
+    throw new ScimError(400, 'The filter is nested too deeply.', 'invalidFilter');
   }
   for (const path of filterPaths(parsed)) {
     if (!isKnownAttribute(kind, path))
@@ -309,29 +384,100 @@ export function readFilter(kind: ResourceKind, raw: string): Filter {
   return parsed;
 }
 
-/** `attr eq "value"` on one top-level attribute: what a store can answer by index. */
-export function equalityOn(f: Filter, attribute: string): string | undefined {
-  return f.op === 'eq' &&
-    f.attrPath.toLowerCase() === attribute.toLowerCase() &&
-    typeof f.compValue === 'string'
-    ? f.compValue
-    : undefined;
+/** Attributes whose strings compare as written (RFC 7643 `caseExact`); every other string ignores case. */
+const CASE_EXACT = new Set(['id', 'externalid', 'members.value', 'groups.value']);
+const isCaseExact = (path: string) => CASE_EXACT.has(corePath(path).toLowerCase());
+
+type CompValue = string | number | boolean | null;
+
+/**
+ * scim2-parse-filter's tester with RFC 7643's rules, as the SQL the repository runs has them:
+ * strings compare ignoring case unless the attribute is `caseExact` (ids, externalId), and a
+ * value path's condition holds for one element.
+ */
+class ScimTester extends Tester {
+  private scope = '';
+  private exact = false;
+
+  override test(r: unknown, f: Filter): boolean {
+    if (f.op === '[]') {
+      // The attribute paths inside the brackets are sub-attributes of this one.
+      const outer = this.scope;
+      this.scope = `${outer}${f.attrPath}.`;
+      try {
+        // One element meets the whole condition (the library would test the list as a whole:
+        // `emails[type eq "work" and value eq "x"]` matched a work address y beside a home one x).
+        return this.attrTest(this.attrPath(f.attrPath), r, (value) =>
+          Array.isArray(value)
+            ? value.some((element) => this.test(element, f.valFilter))
+            : this.test(value, f.valFilter),
+        );
+      } finally {
+        this.scope = outer;
+      }
+    }
+    if ('attrPath' in f) this.exact = isCaseExact(`${this.scope}${f.attrPath}`);
+    return super.test(r, f);
+  }
+
+  /** A core attribute named with its schema's URN is the attribute (the library looked for a `urn:…` key). */
+  override attrPath(path: string): string[] {
+    return super.attrPath(corePath(path));
+  }
+
+  /** An empty list is no value (RFC 7644 §3.4.2.2: `pr` wants a non-empty one): a group without members. */
+  override pr(r: unknown): boolean {
+    return r !== undefined && r !== null && !(Array.isArray(r) && r.length === 0);
+  }
+
+  private fold(r: unknown, v: CompValue): [unknown, CompValue] {
+    return !this.exact && typeof r === 'string' && typeof v === 'string'
+      ? [r.toLowerCase(), v.toLowerCase()]
+      : [r, v];
+  }
+
+  override eq(r: unknown, v: CompValue): boolean {
+    return super.eq(...this.fold(r, v));
+  }
+  override ne(r: unknown, v: CompValue): boolean {
+    return super.ne(...this.fold(r, v));
+  }
+  override co(r: unknown, v: CompValue): boolean {
+    return super.co(...this.fold(r, v));
+  }
+  override sw(r: unknown, v: CompValue): boolean {
+    return super.sw(...this.fold(r, v));
+  }
+  override ew(r: unknown, v: CompValue): boolean {
+    return super.ew(...this.fold(r, v));
+  }
 }
 
 export function matches(f: Filter): (resource: Json) => boolean {
-  return compileFilter(f);
+  const tester = new ScimTester();
+  return (resource) => tester.test(resource, f);
+}
+
+/** The top-level attributes an `attributes` / `excludedAttributes` list names, lower-cased. */
+const attributeNames = (list?: string) =>
+  list
+    ?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)
+    .map(topAttribute);
+
+/** Whether a projection keeps the (top-level, lower-case) attribute: lists to read only what is sent. */
+export function returns(attribute: string, attributes?: string, excluded?: string): boolean {
+  const only = attributeNames(attributes);
+  const without = attributeNames(excluded);
+  if (only?.length && !only.includes(attribute)) return false;
+  return !without?.includes(attribute);
 }
 
 /** `attributes` / `excludedAttributes`: the resource with only (or without) the attributes named. */
 export function project(resource: Json, attributes?: string, excluded?: string): Json {
-  const names = (s?: string) =>
-    s
-      ?.split(',')
-      .map((a) => a.trim())
-      .filter(Boolean)
-      .map(topAttribute);
-  const only = names(attributes);
-  const without = names(excluded);
+  const only = attributeNames(attributes);
+  const without = attributeNames(excluded);
   if (!only?.length && !without?.length) return resource;
   const out: Json = {};
   for (const [key, value] of Object.entries(resource)) {
@@ -343,6 +489,26 @@ export function project(resource: Json, attributes?: string, excluded?: string):
     out[key] = value;
   }
   return out;
+}
+
+/**
+ * Names that lead from a resource to `Object.prototype`. scim-patch walks a path, and the dotted
+ * attribute names of a value object, with `obj[name]` (creating what is missing): through one of
+ * these, a PatchOp would write into the prototype of every object of the process, every org's.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const reachesPrototype = (path: string) => path.split(/[.:[\]\s]/).some((part) => PROTOTYPE_KEYS.has(part));
+
+/** The first attribute name in a PatchOp value, at any depth, that reaches the prototype. */
+function prototypeKeyIn(value: unknown, depth = 0): string | undefined {
+  if (typeof value !== 'object' || value === null || depth > 32) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (reachesPrototype(key)) return key;
+    const found = prototypeKeyIn(item, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** The PATCH body's operations, checked, with their `op` lower-cased (Entra sends `Replace`). */
@@ -360,9 +526,15 @@ export function readPatch(kind: ResourceKind, body: unknown): ScimPatchOperation
     if (op !== 'add' && op !== 'replace' && op !== 'remove') {
       throw new ScimError(400, `Unknown op "${raw.op}".`, 'invalidSyntax');
     }
+    if (raw.path !== undefined && (typeof raw.path !== 'string' || raw.path.trim() === '')) {
+      throw new ScimError(400, 'path must be a string.', 'invalidPath');
+    }
+    const forbidden =
+      typeof raw.path === 'string' && reachesPrototype(raw.path) ? raw.path : prototypeKeyIn(raw.value);
+    if (forbidden !== undefined) {
+      throw new ScimError(400, `No attribute is named ${forbidden.slice(0, 200)}.`, 'invalidPath');
+    }
     if (raw.path !== undefined) {
-      if (typeof raw.path !== 'string' || raw.path.trim() === '')
-        throw new ScimError(400, 'path must be a string.', 'invalidPath');
       if (!isKnownAttribute(kind, raw.path))
         throw new ScimError(400, `Unknown attribute in path: ${raw.path}.`, 'invalidPath');
     } else if (op === 'remove') {

@@ -30,6 +30,7 @@ import {
   SCIM_TOKEN_PREFIX,
 } from './scim.commands.ts';
 import {
+  countScimGroups,
   countScimUsers,
   findScimBearer,
   findScimGroup,
@@ -43,12 +44,13 @@ import {
   listScimUsers,
   type ScimGroupRow,
   type ScimUserView,
+  scimGroupFilter,
+  scimUserFilter,
   touchScimToken,
 } from './scim.repository.ts';
 import {
-  applyPatch,
   ENTERPRISE_SCHEMA,
-  equalityOn,
+  filterNames,
   GROUP_SCHEMA,
   groupResource,
   listResponse,
@@ -59,6 +61,7 @@ import {
   readPaging,
   readPatch,
   readUser,
+  returns,
   ScimError,
   scimErrorBody,
   USER_SCHEMA,
@@ -127,6 +130,13 @@ function sendScimError(
     status = error.status;
     detail = error.message;
     if (error.code === 'conflict') scimType = 'uniqueness';
+    // Text no identity system stores (NUL, control characters, lone surrogates), refused before
+    // the handler: in the filter, or in a value.
+    if (error.code === 'validation_failed') {
+      scimType = error.errors?.some((e) => e.field.startsWith('/querystring/filter'))
+        ? 'invalidFilter'
+        : 'invalidValue';
+    }
     for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
   } else {
     const fe = error as FastifyError;
@@ -332,30 +342,35 @@ function scimProtocolRoutes(app: FastifyInstance, base: string): void {
 
   async function userGroups(orgId: string, rows: readonly ScimUserView[]) {
     const byUser = new Map<string, Array<{ value: string; display: string }>>();
-    for (const g of await listGroupsOfUsers(
-      db,
-      orgId,
-      rows.map((r) => r.id),
-    )) {
-      const list = byUser.get(g.scimUserId) ?? [];
-      list.push({ value: g.groupId, display: g.displayName });
-      byUser.set(g.scimUserId, list);
+    // In slices: a filter on groups may read every user of a large org (one statement binds 65,535 values at most).
+    for (let from = 0; from < rows.length; from += 10_000) {
+      const ids = rows.slice(from, from + 10_000).map((r) => r.id);
+      for (const g of await listGroupsOfUsers(db, orgId, ids)) {
+        const list = byUser.get(g.scimUserId) ?? [];
+        list.push({ value: g.groupId, display: g.displayName });
+        byUser.set(g.scimUserId, list);
+      }
     }
     return byUser;
   }
 
   async function groupMembers(orgId: string, groups: readonly ScimGroupRow[]) {
     const byGroup = new Map<string, Array<{ value: string; display: string }>>();
-    for (const m of await listGroupMembers(
-      db,
-      orgId,
-      groups.map((g) => g.id),
-    )) {
-      const list = byGroup.get(m.groupId) ?? [];
-      list.push({ value: m.scimUserId, display: m.userName });
-      byGroup.set(m.groupId, list);
+    for (let from = 0; from < groups.length; from += 10_000) {
+      const ids = groups.slice(from, from + 10_000).map((g) => g.id);
+      for (const m of await listGroupMembers(db, orgId, ids)) {
+        const list = byGroup.get(m.groupId) ?? [];
+        list.push({ value: m.scimUserId, display: m.userName });
+        byGroup.set(m.groupId, list);
+      }
     }
     return byGroup;
+  }
+
+  /** A resource id as stored (lower case), or the 404 of an id that cannot be one. */
+  function existing(id: string, kind: 'user' | 'group'): string {
+    if (!UUID.test(id)) throw new ScimError(404, `No such ${kind}.`);
+    return id.toLowerCase();
   }
 
   async function loadUser(orgId: string, id: string) {
@@ -374,57 +389,77 @@ function scimProtocolRoutes(app: FastifyInstance, base: string): void {
 
   type Query = Record<string, string | undefined>;
 
+  /**
+   * A list of Users: the count and the page in SQL when SQL answers the whole filter (none, and
+   * what IdPs send: `userName eq`, `emails[type eq "work"].value eq`, `co`, `sw`…), so that an
+   * import or a lookup in a large org reads one page. A filter on what SQL does not model
+   * (`name.givenName`, `title`…) is checked here, over the rows SQL narrows to.
+   */
   async function listUsers(orgId: string, query: Query) {
     const filter = query.filter ? readFilter('User', query.filter) : undefined;
-    if (!filter) {
-      // No filter (an IdP's import, page by page): the page alone is read.
-      const { startIndex, count } = readPaging(query, MAX_RESULTS);
-      const [total, rows] = await Promise.all([
-        countScimUsers(db, orgId),
-        listScimUsers(db, orgId, {}, { offset: startIndex - 1, limit: count }),
+    const { startIndex, count } = readPaging(query, MAX_RESULTS);
+    const narrowed = filter ? scimUserFilter(filter) : { where: undefined, exact: true };
+    const withGroups = returns('groups', query.attributes, query.excludedAttributes);
+    let total: number;
+    let rows: ScimUserView[];
+    if (narrowed.exact) {
+      [total, rows] = await Promise.all([
+        countScimUsers(db, orgId, narrowed.where),
+        listScimUsers(db, orgId, narrowed.where, { offset: startIndex - 1, limit: count }),
       ]);
-      const groups = await userGroups(orgId, rows);
-      return listResponse(
-        rows.map((row) =>
-          project(
-            userResource(row, base, groups.get(row.id) ?? []),
-            query.attributes,
-            query.excludedAttributes,
-          ),
-        ),
-        total,
-        startIndex,
-      );
+    } else {
+      const candidates = await listScimUsers(db, orgId, narrowed.where);
+      const groups = filterNames(filter!, 'groups') ? await userGroups(orgId, candidates) : new Map();
+      const match = matches(filter!);
+      const matched = candidates.filter((row) => match(userResource(row, base, groups.get(row.id) ?? [])));
+      total = matched.length;
+      rows = matched.slice(startIndex - 1, startIndex - 1 + count);
     }
-    const userName = filter && equalityOn(filter, 'userName');
-    const externalId = filter && equalityOn(filter, 'externalId');
-    const rows = await listScimUsers(db, orgId, {
-      ...(userName !== undefined ? { userName } : {}),
-      ...(externalId !== undefined ? { externalId } : {}),
-    });
-    const groups = await userGroups(orgId, rows);
-    let resources = rows.map((row) => userResource(row, base, groups.get(row.id) ?? []));
-    // userName is case-insensitive (RFC 7643 §4.1.1): the SQL above already matched it so.
-    if (filter && userName === undefined) resources = resources.filter(matches(filter));
-    return page(resources, query);
+    const groups = withGroups ? await userGroups(orgId, rows) : new Map();
+    return listResponse(
+      rows.map((row) =>
+        project(
+          userResource(row, base, groups.get(row.id) ?? []),
+          query.attributes,
+          query.excludedAttributes,
+        ),
+      ),
+      total,
+      startIndex,
+    );
   }
 
+  /** A list of Groups, as listUsers; members are read for the page only, and only when returned. */
   async function listGroups(orgId: string, query: Query) {
     const filter = query.filter ? readFilter('Group', query.filter) : undefined;
-    const displayName = filter && equalityOn(filter, 'displayName');
-    const rows = await listScimGroups(db, orgId, displayName !== undefined ? { displayName } : {});
-    const members = await groupMembers(orgId, rows);
-    let resources = rows.map((row) => groupResource(row, base, members.get(row.id) ?? []));
-    if (filter && displayName === undefined) resources = resources.filter(matches(filter));
-    return page(resources, query);
-  }
-
-  function page(resources: Record<string, unknown>[], query: Query) {
     const { startIndex, count } = readPaging(query, MAX_RESULTS);
-    const slice = resources.slice(startIndex - 1, startIndex - 1 + count);
+    const narrowed = filter ? scimGroupFilter(filter) : { where: undefined, exact: true };
+    const withMembers = returns('members', query.attributes, query.excludedAttributes);
+    let total: number;
+    let rows: ScimGroupRow[];
+    if (narrowed.exact) {
+      [total, rows] = await Promise.all([
+        countScimGroups(db, orgId, narrowed.where),
+        listScimGroups(db, orgId, { where: narrowed.where }, { offset: startIndex - 1, limit: count }),
+      ]);
+    } else {
+      const candidates = await listScimGroups(db, orgId, { where: narrowed.where });
+      const members = filterNames(filter!, 'members') ? await groupMembers(orgId, candidates) : new Map();
+      const match = matches(filter!);
+      const matched = candidates.filter((row) => match(groupResource(row, base, members.get(row.id) ?? [])));
+      total = matched.length;
+      rows = matched.slice(startIndex - 1, startIndex - 1 + count);
+    }
+    const members = withMembers ? await groupMembers(orgId, rows) : new Map();
     return listResponse(
-      slice.map((res) => project(res, query.attributes, query.excludedAttributes)),
-      resources.length,
+      rows.map((row) =>
+        project(
+          groupResource(row, base, members.get(row.id) ?? []),
+          query.attributes,
+          query.excludedAttributes,
+        ),
+      ),
+      total,
       startIndex,
     );
   }
@@ -444,7 +479,17 @@ function scimProtocolRoutes(app: FastifyInstance, base: string): void {
   }
 
   const orgOf = (request: FastifyRequest) => request.scimOrgId!;
-  const queryOf = (request: FastifyRequest) => request.query as Query;
+  /** The query's parameters, each once: one given twice (`?attributes=a&attributes=b`) is refused. */
+  const queryOf = (request: FastifyRequest): Query => {
+    const query: Query = {};
+    for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
+      if (Array.isArray(value)) {
+        throw new ScimError(400, `${name.slice(0, 100)} is given more than once.`, 'invalidValue');
+      }
+      query[name] = value as string | undefined;
+    }
+    return query;
+  };
 
   r.get(
     '/scim/v2/*',
@@ -563,23 +608,19 @@ function scimProtocolRoutes(app: FastifyInstance, base: string): void {
     async (request, reply) => {
       const { resource, id } = target(request);
       const orgId = orgOf(request);
+      // The operations are applied in the command, to the resource as it is under its lock.
       if (id !== undefined && resource === 'users') {
-        const current = await loadUser(orgId, id);
-        const patched = applyPatch(current, readPatch('User', request.body));
+        const userId = existing(id, 'user');
         await commands.run(replaceScimUser, request.invocation(), {
-          id: current.id,
-          values: readUser(patched),
+          id: userId,
+          operations: readPatch('User', request.body),
         });
-        return send(reply, 200, await loadUser(orgId, current.id));
+        return send(reply, 200, await loadUser(orgId, userId));
       }
       if (id !== undefined && resource === 'groups') {
-        const current = await loadGroup(orgId, id);
-        // Members as IdPs name them, by value alone: Entra removes `{value}` objects from the list.
-        const bare = { ...current, members: current.members.map((m) => ({ value: m.value })) };
-        const patched = applyPatch(bare, readPatch('Group', request.body));
         await commands.run(replaceScimGroup, request.invocation(), {
-          id: current.id,
-          values: readGroup(patched),
+          id: existing(id, 'group'),
+          operations: readPatch('Group', request.body),
         });
         // Okta and Entra read nothing back from a group PATCH; members can be many.
         return reply.status(204).send();
