@@ -198,6 +198,11 @@ void i18n.use(initReactI18next).init({
   interpolation: { escapeValue: false },
 });
 
+/** The language chosen in this browser with the language switch, if one was. */
+export function chosenLanguage(): string | null {
+  return typeof localStorage !== 'undefined' ? localStorage.getItem('gatehouse.lang') : null;
+}
+
 /** Switches the language now and for the next visit. */
 export function setLanguage(lang: string): void {
   const base = lang.startsWith('es') ? 'es' : 'en';

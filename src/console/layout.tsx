@@ -20,7 +20,7 @@ import { api } from './api.ts';
 import { PageBoundary } from './components.tsx';
 import { Disclosure } from './disclosure.tsx';
 import { useMe, usePermissions, useSignOut } from './hooks.ts';
-import { setLanguage } from './i18n.ts';
+import { chosenLanguage, setLanguage } from './i18n.ts';
 import classes from './layout.module.css';
 import { NotificationBell } from './notification-bell.tsx';
 import { meQuery } from './queries.ts';
@@ -219,7 +219,8 @@ export function OrgLayout() {
   const { t, i18n } = useTranslation();
   const { orgId = '' } = useParams();
   const me = useMe();
-  // Without a language of their own, a member reads the org's console in the org's language.
+  // Without a language of their own (in their profile, or picked in this browser with the language
+  // switch, before signing in say), a member reads the org's console in the org's language.
   const ownLocale = me.data?.user.locale;
   const orgLanguage = me.data?.memberships.find((m) => m.org.id === orgId)?.org.localization.language;
   // Applied once per org and language: a language switched meanwhile (the header's, or the
@@ -227,7 +228,7 @@ export function OrgLayout() {
   const applied = useRef<string | null>(null);
   useEffect(() => {
     const key = `${orgId}|${orgLanguage}|${ownLocale ?? ''}`;
-    if (ownLocale || !orgLanguage || applied.current === key) return;
+    if (ownLocale || chosenLanguage() || !orgLanguage || applied.current === key) return;
     applied.current = key;
     if (i18n.language !== orgLanguage) void i18n.changeLanguage(orgLanguage);
   }, [ownLocale, orgId, orgLanguage, i18n]);
