@@ -1805,3 +1805,171 @@ export const integrations = pgTable(
     check('integrations_status_check', sql`${t.status} IN ('untested', 'connected', 'failing')`),
   ],
 );
+
+// ---- Billing ----
+
+/**
+ * An organization's subscription terms beside its plan (`organizations.plan` stays the one source
+ * of entitlements): the billing cycle, the current period (set when a paid plan starts and moved
+ * by the invoicing job at each renewal), the seats billed, whether the last payment failed, and
+ * the payment method — a provider's reference and what a person recognizes it by (brand, last
+ * four, expiry), never card data. A row exists once the org has been on a paid plan.
+ */
+export const subscriptions = pgTable(
+  'subscriptions',
+  {
+    orgId: uuid('org_id')
+      .primaryKey()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    cycle: text('cycle').notNull().default('monthly'),
+    /** The paid period under way; NULL while the org is on a free plan. */
+    periodStart: time('period_start'),
+    periodEnd: time('period_end'),
+    /** Seats billed for the period under way (active members at its start or at the last change). */
+    seats: integer('seats').notNull().default(1),
+    /** `active`, or `past_due` after a failed payment until one succeeds. */
+    status: text('status').notNull().default('active'),
+    /**
+     * What the org is owed (minor units), from a downgrade's unused days: taken off the next
+     * invoices before anything is charged.
+     */
+    creditBalance: bigint('credit_balance', { mode: 'number' }).notNull().default(0),
+    paymentProvider: text('payment_provider'),
+    /** The provider's reference for the method (a bank mandate, a customer id): never card data. */
+    paymentReference: text('payment_reference'),
+    paymentBrand: text('payment_brand'),
+    paymentLast4: text('payment_last4'),
+    paymentExpMonth: smallint('payment_exp_month'),
+    paymentExpYear: smallint('payment_exp_year'),
+    createdAt: createdAt(),
+    updatedAt: time('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('subscriptions_cycle_check', sql`${t.cycle} IN ('monthly', 'annual')`),
+    check('subscriptions_status_check', sql`${t.status} IN ('active', 'past_due')`),
+    check('subscriptions_seats_check', sql`${t.seats} >= 1`),
+    check('subscriptions_credit_check', sql`${t.creditBalance} >= 0`),
+    check('subscriptions_last4_check', sql`${t.paymentLast4} IS NULL OR ${t.paymentLast4} ~ '^[0-9]{4}$'`),
+    check(
+      'subscriptions_exp_check',
+      sql`(${t.paymentExpMonth} IS NULL OR ${t.paymentExpMonth} BETWEEN 1 AND 12) AND (${t.paymentExpYear} IS NULL OR ${t.paymentExpYear} BETWEEN 2000 AND 2200)`,
+    ),
+    index('subscriptions_period_end_idx').on(t.periodEnd).where(sql`${t.periodEnd} IS NOT NULL`),
+  ],
+);
+
+/**
+ * The installation's invoice counter: one row. An invoice takes its number by
+ * `UPDATE invoice_sequence SET last_number = last_number + 1 RETURNING last_number` in the
+ * transaction that inserts it, so numbers are gapless (a rolled-back issue gives its number back)
+ * and unique (the row lock serializes issuers on every instance).
+ */
+export const invoiceSequence = pgTable(
+  'invoice_sequence',
+  {
+    id: smallint('id').primaryKey().default(1),
+    lastNumber: bigint('last_number', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [check('invoice_sequence_single_row', sql`${t.id} = 1`)],
+);
+
+/**
+ * Invoices, issued by the invoicing job at each renewal (`reason = 'cycle'`, one per org and
+ * period start) and on plan changes (`plan_change`). Amounts are integers in the currency's minor
+ * unit; `lines` holds `{description, quantity, unitAmount, amount}`; `bill_to` is the org's name
+ * and invoice recipients as they were when issued. The number is unique per installation by the
+ * sequence; the index carries `org_id` so the table can be distributed by organization.
+ */
+export const invoices = pgTable(
+  'invoices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    number: bigint('number', { mode: 'number' }).notNull(),
+    reason: text('reason').notNull(),
+    plan: text('plan').notNull(),
+    cycle: text('cycle').notNull(),
+    periodStart: time('period_start').notNull(),
+    periodEnd: time('period_end').notNull(),
+    currency: text('currency').notNull(),
+    subtotal: bigint('subtotal', { mode: 'number' }).notNull(),
+    total: bigint('total', { mode: 'number' }).notNull(),
+    lines: jsonb('lines').notNull(),
+    billTo: jsonb('bill_to').notNull(),
+    /** `open` until paid (`paid`), `failed` after a failed payment, `void` when cancelled. */
+    status: text('status').notNull().default('open'),
+    issuedAt: time('issued_at').notNull().defaultNow(),
+    dueAt: time('due_at').notNull(),
+    paidAt: time('paid_at'),
+    /** The provider's id for the payment or charge that settled (or failed) it. */
+    providerReference: text('provider_reference'),
+  },
+  (t) => [
+    check('invoices_reason_check', sql`${t.reason} IN ('cycle', 'plan_change')`),
+    check('invoices_status_check', sql`${t.status} IN ('open', 'paid', 'failed', 'void')`),
+    check('invoices_cycle_check', sql`${t.cycle} IN ('monthly', 'annual')`),
+    uniqueIndex('invoices_org_number_key').on(t.orgId, t.number),
+    uniqueIndex('invoices_org_cycle_period_key').on(t.orgId, t.periodStart).where(sql`${t.reason} = 'cycle'`),
+    index('invoices_org_list_idx').on(t.orgId, t.issuedAt, t.id),
+  ],
+);
+
+/**
+ * Events received from the payment provider (`POST /api/v1/billing/provider-events`), kept so a
+ * replayed event id is applied once: the insert of its id is the claim. Installation-wide (the
+ * event names its org inside).
+ */
+export const billingProviderEvents = pgTable(
+  'billing_provider_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    type: text('type').notNull(),
+    orgId: uuid('org_id').references(() => organizations.id, { onDelete: 'set null' }),
+    receivedAt: time('received_at').notNull().defaultNow(),
+    payload: jsonb('payload').notNull(),
+  },
+  (t) => [index('billing_provider_events_received_idx').on(t.receivedAt)],
+);
+
+// ---- Reports ----
+
+/**
+ * Compliance reports (`kind = 'compliance'`, a framework) and executive summaries (`executive`)
+ * for a period, built in the background by an outbox job into `pdf`; `summary` holds the figures
+ * the document states (for the console and for tests to compare with the PDF's text).
+ */
+export const reports = pgTable(
+  'reports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    framework: text('framework'),
+    periodFrom: time('period_from').notNull(),
+    periodTo: time('period_to').notNull(),
+    requestedBy: uuid('requested_by').references(() => users.id, { onDelete: 'set null' }),
+    /** pending → running → ready, or failed once the job gave up. */
+    status: text('status').notNull().default('pending'),
+    error: text('error'),
+    summary: jsonb('summary'),
+    pdf: bytea('pdf'),
+    sizeBytes: integer('size_bytes'),
+    sha256: text('sha256'),
+    createdAt: createdAt(),
+    finishedAt: time('finished_at'),
+  },
+  (t) => [
+    check('reports_kind_check', sql`${t.kind} IN ('compliance', 'executive')`),
+    check(
+      'reports_framework_check',
+      sql`(${t.kind} = 'compliance' AND ${t.framework} IN ('soc2', 'iso27001', 'gdpr', 'hipaa', 'pci_dss')) OR (${t.kind} = 'executive' AND ${t.framework} IS NULL)`,
+    ),
+    check('reports_status_check', sql`${t.status} IN ('pending', 'running', 'ready', 'failed')`),
+    check('reports_period_check', sql`${t.periodFrom} < ${t.periodTo}`),
+    index('reports_org_list_idx').on(t.orgId, t.kind, t.createdAt, t.id),
+  ],
+);
