@@ -351,6 +351,9 @@ describe('POST /api/v1/billing/provider-events', () => {
 
     expect((await sendEvent('{"id": "evt_x", "type":')).json().code).toBe('malformed_request');
     expect((await sendEvent('[1,2]')).statusCode).toBe(400);
+    // Text jsonb cannot hold: refused as a request, not a server error.
+    expect((await sendEvent('{"id":"evt_nul","type":"x.y","data":{"a":"\\u0000"}}')).statusCode).toBe(400);
+    expect((await sendEvent('{"id":"evt_sur","type":"x.y","data":{"a":"\\ud800"}}')).statusCode).toBe(400);
     expect(
       (await sendEvent({ id: 'evt_y', type: 'payment.succeeded', data: { orgId: 'nope' } })).json().code,
     ).toBe('validation_failed');

@@ -11,6 +11,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../../platform/errors/app-error.ts';
+import { findUnsafeText } from '../../platform/http/validation.ts';
 import { PAYMENT_FAILED } from '../notifications/index.ts';
 import { findOrg } from '../organizations/index.ts';
 import { lockInvoice, setInvoiceOutcome } from './billing.invoices.repository.ts';
@@ -95,6 +96,13 @@ export function readProviderEvent(body: Buffer): ProviderEvent {
     value = JSON.parse(body.toString('utf8'), (key, v) => (key === '__proto__' ? undefined : v));
   } catch {
     throw new AppError(400, 'malformed_request', 'Bad Request', 'The body is not valid JSON.');
+  }
+  // Kept as jsonb: text PostgreSQL cannot store (NUL, lone surrogates) is refused here, not there.
+  const unsafe = findUnsafeText(value);
+  if (unsafe !== undefined) {
+    throw new ValidationError([
+      { field: `/body${unsafe === '/' ? '' : unsafe}`, message: 'holds characters that cannot be stored' },
+    ]);
   }
   const errors: { field: string; message: string }[] = [];
   const obj =
