@@ -77,6 +77,12 @@ const actions = {
     'Organización eliminada restaurada por un operador',
   ],
   'settings.updated': ['Settings changed', 'Configuración cambiada'],
+  'subscription.renewed': [
+    'Subscription renewed and its invoice issued',
+    'Suscripción renovada y su factura emitida',
+  ],
+  'billing.payment_succeeded': ['Invoice paid', 'Factura pagada'],
+  'billing.payment_failed': ['Invoice payment failed', 'Falló el pago de una factura'],
   'scans.retention_applied': [
     'Old scans deleted by the retention policy',
     'Análisis antiguos eliminados por la política de conservación',

@@ -10,6 +10,7 @@ import { connectionTestStrings } from './pages/ConnectionTest.strings.ts';
 import { dataPrivacyStrings } from './pages/DataPrivacy.strings.ts';
 import { findingsStrings } from './pages/Findings.strings.ts';
 import { integrationsStrings } from './pages/Integrations.strings.ts';
+import { invoicesStrings } from './pages/Invoices.strings.ts';
 import { memberDetailStrings } from './pages/MemberDetail.strings.ts';
 import { notificationsStrings } from './pages/Notifications.strings.ts';
 import { policiesStrings } from './pages/Policies.strings.ts';
@@ -43,6 +44,7 @@ export const pageStrings: Strings[] = [
   profileStrings,
   securityStrings,
   dataPrivacyStrings,
+  invoicesStrings,
   ssoStrings,
   scimStrings,
   recoveryStrings,

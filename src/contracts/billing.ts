@@ -46,3 +46,65 @@ export interface InvoiceLine {
   unitAmount: number;
   amount: number;
 }
+
+/**
+ * A quota boost granted during a paid period is billed on the next cycle's invoice, per started
+ * 1,000 tokens it added (a boost of 2,500 tokens is billed as 3).
+ */
+export const BOOST_PRICE_PER_1000_TOKENS = 500;
+
+/** What a boost of `tokens` tokens costs (minor units). */
+export function boostPrice(tokens: number): number {
+  return Math.ceil(Math.max(0, tokens) / 1000) * BOOST_PRICE_PER_1000_TOKENS;
+}
+
+export const INVOICE_STATUSES = ['open', 'paid', 'failed', 'void'] as const;
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
+
+export const INVOICE_REASONS = ['cycle', 'plan_change'] as const;
+export type InvoiceReason = (typeof INVOICE_REASONS)[number];
+
+/** An invoice number as printed and searched for: `INV-000042`. */
+export function formatInvoiceNumber(n: number): string {
+  return `INV-${String(n).padStart(6, '0')}`;
+}
+
+/**
+ * The number a search text names, in any common spelling (`42`, `000042`, `INV-000042`,
+ * `inv 42`, `#42`), or undefined when it names none.
+ */
+export function parseInvoiceNumber(text: string): number | undefined {
+  const match = /^\s*(?:inv(?:oice)?[\s#-]*|#)?0*([0-9]{1,15})\s*$/i.exec(text);
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** An amount in minor units written as money: `$1,234.50`, `-$12.00`. */
+export function formatMoney(amount: number, currency: string, locale = 'en-US'): string {
+  return new Intl.NumberFormat(locale, { style: 'currency', currency: currency.toUpperCase() }).format(
+    amount / 100,
+  );
+}
+
+/** An invoice as GET …/billing/invoices lists it. */
+export interface InvoiceView {
+  id: string;
+  number: number;
+  /** `INV-000042` */
+  displayNumber: string;
+  reason: InvoiceReason;
+  plan: string;
+  cycle: BillingCycle;
+  periodStart: string;
+  periodEnd: string;
+  currency: string;
+  subtotal: number;
+  total: number;
+  lines: InvoiceLine[];
+  status: InvoiceStatus;
+  issuedAt: string;
+  dueAt: string;
+  paidAt: string | null;
+  pdfUrl: string;
+}

@@ -11,6 +11,7 @@ export const NOTIFICATION_TYPES = [
   'promoted_to_admin',
   'quota_warning',
   'member_joined',
+  'payment_failed',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -34,6 +35,7 @@ export const DEFAULT_TYPE_SWITCHES: Record<NotificationType, TypeSwitches> = {
   promoted_to_admin: { email: true, inApp: true },
   quota_warning: { email: true, inApp: true },
   member_joined: { email: true, inApp: true },
+  payment_failed: { email: true, inApp: true },
 };
 
 /** GET /me/notifications (and what PATCH answers). */

@@ -11,6 +11,7 @@ import { aiConnectionsModule } from './modules/ai-connections/index.ts';
 import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { applicationsModule } from './modules/applications/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
+import { billingModule } from './modules/billing/index.ts';
 import { consoleModule } from './modules/console/index.ts';
 import { findingsModule } from './modules/findings/index.ts';
 import { healthModule } from './modules/health/index.ts';
@@ -382,6 +383,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(integrationsModule);
   await app.register(setupModule);
   await app.register(orgDataModule);
+  await app.register(billingModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

@@ -138,6 +138,19 @@ export interface Config {
     /** SMS_FROM: the sender, an E.164 number or a messaging service the provider knows. */
     from: string | undefined;
   };
+  billing: {
+    /**
+     * BILLING_WEBHOOK_SECRET: what the payment provider signs its events with; several (separated
+     * by commas) while one is being replaced. None: POST /api/v1/billing/provider-events answers 404.
+     */
+    webhookSecrets: string[];
+    /** BILLING_SELLER: who issues the invoices, one entry a line (`|` separates lines). */
+    sellerLines: string[];
+    /** BILLING_BANK_DETAILS: where to transfer payment, printed on open invoices (`|` separates lines). */
+    bankDetails: string[];
+    /** How often each instance looks for subscriptions due for renewal. */
+    renewalIntervalMs: number;
+  };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
     maxCreatedPerUserPerDay: number;
@@ -477,10 +490,28 @@ export function loadConfig(env: Env = process.env): Config {
       deadRetentionDays: readInt(env, 'OUTBOX_DEAD_RETENTION_DAYS', 30, 1, 3650),
     },
     sms: readSms(env),
+    billing: {
+      webhookSecrets: (env.BILLING_WEBHOOK_SECRET ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+      sellerLines: readLines(env.BILLING_SELLER, ['Gatehouse']),
+      bankDetails: readLines(env.BILLING_BANK_DETAILS, []),
+      renewalIntervalMs: readInt(env, 'BILLING_RENEWAL_INTERVAL_MINUTES', 15, 1, 24 * 60) * 60_000,
+    },
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),
       maxOwnedPerUser: readInt(env, 'ORGS_MAX_OWNED_PER_USER', 100, 1, 1000000),
       purgeGraceDays: readInt(env, 'ORG_PURGE_GRACE_DAYS', 30, 1, 3650),
     },
   };
+}
+
+/** A setting of several lines, `|` between them (an env var holds one line). */
+function readLines(value: string | undefined, fallback: string[]): string[] {
+  const lines = (value ?? '')
+    .split('|')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.length ? lines : fallback;
 }

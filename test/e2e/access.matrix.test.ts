@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueInvoice } from '../../src/server/modules/billing/index.ts';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, signUp, type TestApp, uniqueEmail } from '../support/app.ts';
 import { seedApplication, seedFindings } from '../support/findings.ts';
@@ -164,6 +165,22 @@ let shared: Org;
 
 const rand = () => randomBytes(4).toString('hex');
 const orgUrl = (org: { orgId: string }, rest = '') => `/api/v1/orgs/${org.orgId}${rest}`;
+
+/** An invoice of the org, issued as a plan change would; its id. */
+async function invoiceIn(org: { orgId: string }): Promise<string> {
+  const issued = await t.db.database.db.transaction((tx) =>
+    issueInvoice(tx, org.orgId, {
+      reason: 'plan_change',
+      plan: 'pro',
+      cycle: 'monthly',
+      periodStart: new Date(),
+      periodEnd: new Date(Date.now() + 30 * 86_400_000),
+      currency: 'usd',
+      lines: [{ description: 'Pro', quantity: 1, unitAmount: 2900, amount: 2900 }],
+    }),
+  );
+  return issued.id;
+}
 const sorted = (list: Iterable<string>) => [...list].sort();
 
 function expectProblem(res: LightMyRequestResponse, status: number, code: string): void {
@@ -1040,6 +1057,22 @@ const ROUTES: Record<string, RouteCase> = {
       return { method: 'GET', url: orgUrl(org, `/exports/${id}/download`) };
     },
     effect: (_org, res) => expect(res.rawPayload.subarray(0, 2).toString('latin1')).toBe('PK'),
+  },
+  'GET /api/v1/orgs/:orgId/billing/invoices': {
+    status: 200,
+    prepare: async (org) => {
+      await invoiceIn(org);
+      return { method: 'GET', url: orgUrl(org, '/billing/invoices') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'GET /api/v1/orgs/:orgId/billing/invoices/:id/pdf': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'GET',
+      url: orgUrl(org, `/billing/invoices/${await invoiceIn(org)}/pdf`),
+    }),
+    effect: (_org, res) => expect(res.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-'),
   },
   'DELETE /api/v1/orgs/:orgId': {
     status: 204,

@@ -3,6 +3,12 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuditRetention } from '../../src/server/modules/audit-log/index.ts';
+import {
+  issueInvoice,
+  renewDueSubscriptions,
+  SIGNATURE_HEADER,
+  signatureHeader,
+} from '../../src/server/modules/billing/index.ts';
 import { applyScanRetention, purgeDeletedOrganizations } from '../../src/server/modules/org-data/index.ts';
 import type { AuditEntry, ChainKind } from '../../src/server/platform/audit/entry.ts';
 import { entryFromRow } from '../../src/server/platform/audit/log.ts';
@@ -84,6 +90,44 @@ interface InventoryCase {
 }
 
 let t: TestApp;
+
+const BILLING_SECRET = 'whsec_inventory';
+
+/** An open invoice of a new org, issued as a plan change would. */
+async function billedInvoice(): Promise<{ orgId: string; id: string; name: string }> {
+  const org = await createOrg(t.app, { name: `Billed ${rand()}`, plan: 'pro' });
+  const issued = await t.db.database.db.transaction((tx) =>
+    issueInvoice(tx, org.orgId, {
+      reason: 'plan_change',
+      plan: 'pro',
+      cycle: 'monthly',
+      periodStart: new Date(),
+      periodEnd: new Date(Date.now() + 30 * DAY_MS),
+      currency: 'usd',
+      lines: [{ description: 'Pro', quantity: 1, unitAmount: 2900, amount: 2900 }],
+    }),
+  );
+  return { orgId: org.orgId, id: issued.id, name: `INV-${String(issued.number).padStart(6, '0')}` };
+}
+
+/** The payment provider reports on the invoice, signed. */
+function providerEvent(type: string, invoice: { orgId: string; id: string }) {
+  const body = JSON.stringify({
+    id: `evt_${rand()}`,
+    type,
+    data: { orgId: invoice.orgId, invoiceId: invoice.id },
+  });
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/billing/provider-events',
+    headers: {
+      'content-type': 'application/json',
+      [SIGNATURE_HEADER]: signatureHeader(body, BILLING_SECRET),
+    },
+    payload: body,
+  });
+}
+
 /** A Scale organization most cases act in; cases that end or hand over an org make their own. */
 let shared: { orgId: string; owner: Person };
 
@@ -1357,6 +1401,57 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
+  'subscription.renewed': {
+    how: 'renewDueSubscriptions once a paid period ended → that org’s log, by the system',
+    arrange: async () => {
+      const name = `Renewed ${rand()}`;
+      const org = await createOrg(t.app, { name, plan: 'pro' });
+      await t.db.database.db.execute(sql`
+        INSERT INTO subscriptions (org_id, cycle, period_start, period_end)
+        VALUES (${org.orgId}, 'monthly', now() - interval '31 days', now() - interval '1 day')`);
+      return async () => {
+        expect(await renewDueSubscriptions(t.app)).toHaveLength(1);
+        return {
+          chain: orgChain(org.orgId),
+          actor: 'system',
+          target: { type: 'subscription', id: org.orgId, name },
+          after: { seats: 1 },
+        };
+      };
+    },
+  },
+  'billing.payment_succeeded': {
+    how: 'POST /billing/provider-events payment.succeeded, signed → the invoice’s org’s log, by the system',
+    arrange: async () => {
+      const invoice = await billedInvoice();
+      return async () => {
+        expectStatus(await providerEvent('payment.succeeded', invoice), 200);
+        return {
+          chain: orgChain(invoice.orgId),
+          actor: 'system',
+          target: { type: 'invoice', id: invoice.id, name: invoice.name },
+          before: { status: 'open' },
+          after: { status: 'paid' },
+        };
+      };
+    },
+  },
+  'billing.payment_failed': {
+    how: 'POST /billing/provider-events payment.failed, signed → the invoice’s org’s log, by the system',
+    arrange: async () => {
+      const invoice = await billedInvoice();
+      return async () => {
+        expectStatus(await providerEvent('payment.failed', invoice), 200);
+        return {
+          chain: orgChain(invoice.orgId),
+          actor: 'system',
+          target: { type: 'invoice', id: invoice.id, name: invoice.name },
+          before: { status: 'open' },
+          after: { status: 'failed' },
+        };
+      };
+    },
+  },
   'org.purged': {
     how: 'purgeDeletedOrganizations once an org’s grace period is over → its log (which stays), by the system',
     arrange: async () => {
@@ -2033,7 +2128,10 @@ let receiver: Receiver;
 beforeAll(async () => {
   // Webhooks point at a loopback receiver, and the OIDC IdP is on loopback: allowed here, as an
   // operator allows on-premises ones.
-  t = await createTestApp({ outbound: { allowlist: ['127.0.0.1/32'] } });
+  t = await createTestApp({
+    outbound: { allowlist: ['127.0.0.1/32'] },
+    billing: { webhookSecrets: [BILLING_SECRET] },
+  });
   receiver = await startReceiver();
   oidcIdp = await startOidcIdp({
     clients: [

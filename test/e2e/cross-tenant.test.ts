@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueInvoice } from '../../src/server/modules/billing/index.ts';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from '../support/app.ts';
 import { seedFindings } from '../support/findings.ts';
@@ -142,6 +143,25 @@ async function giveExport(x: Tenant): Promise<void> {
   const id = expectStatus(await as(t.app, x.owner).post(at(x, '/exports')), 202).json().id;
   await t.drainOutbox({ kind: 'org.export' });
   EXPORT.set(x.orgId, id);
+}
+
+/** Each org's invoice (issued as a plan change would). */
+const INVOICE = new Map<string, string>();
+const invoiceOf = (o: Ids) => INVOICE.get(o.orgId) ?? randomUUID();
+
+async function giveInvoice(x: Tenant): Promise<void> {
+  const issued = await t.db.database.db.transaction((tx) =>
+    issueInvoice(tx, x.orgId, {
+      reason: 'plan_change',
+      plan: 'pro',
+      cycle: 'monthly',
+      periodStart: new Date(),
+      periodEnd: new Date(Date.now() + 30 * 86_400_000),
+      currency: 'usd',
+      lines: [{ description: 'Pro', quantity: 1, unitAmount: 2900, amount: 2900 }],
+    }),
+  );
+  INVOICE.set(x.orgId, issued.id);
 }
 
 const webhookUrl = (o: Ids, ids: Ids, rest = '') => at(o, `/webhooks/${webhookOf(ids).id}${rest}`);
@@ -522,6 +542,19 @@ const ROUTES: Record<string, RouteCase> = {
   },
   'POST /api/v1/orgs/:orgId/exports': { request: (o) => ({ method: 'POST', url: at(o, '/exports') }) },
   'GET /api/v1/orgs/:orgId/exports': { request: (o) => ({ method: 'GET', url: at(o, '/exports') }) },
+  'GET /api/v1/orgs/:orgId/billing/invoices': {
+    request: (o) => ({ method: 'GET', url: at(o, '/billing/invoices') }),
+  },
+  'GET /api/v1/orgs/:orgId/billing/invoices/:id/pdf': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/billing/invoices/${invoiceOf(ids)}/pdf`) }),
+    foreign: [
+      {
+        what: "B's invoice",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/billing/invoices/:id/pdf']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
   'GET /api/v1/orgs/:orgId/exports/:id': {
     request: (o, ids) => ({ method: 'GET', url: at(o, `/exports/${exportOf(ids)}`) }),
     foreign: [
@@ -1163,6 +1196,7 @@ beforeAll(async () => {
     await giveScimToken(x);
     await giveAiAndIntegration(x);
     await giveExport(x);
+    await giveInvoice(x);
   }
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {

@@ -47,6 +47,7 @@ export function testConfig(overrides: ConfigOverrides = {}, url?: string): Confi
     webhooks: { ...base.webhooks, ...overrides.webhooks },
     outbound: { ...base.outbound, ...overrides.outbound },
     outbox: { ...base.outbox, ...overrides.outbox },
+    billing: { ...base.billing, ...overrides.billing },
     // Test files create many organizations for one user; tests of these limits lower them.
     organizations: {
       maxCreatedPerUserPerDay: 100_000,

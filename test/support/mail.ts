@@ -5,6 +5,29 @@ export interface CapturedMail {
   to: string[];
   subject: string;
   text: string;
+  /** The whole message as received (headers and every MIME part). */
+  raw: string;
+}
+
+/**
+ * The attachments of a multipart message as a mail client saves them: each part with a
+ * `Content-Disposition: attachment`, its base64 body decoded.
+ */
+export function attachmentsOf(raw: string): { filename: string; contentType: string; content: Buffer }[] {
+  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(raw)?.[1];
+  if (!boundary) return [];
+  const found: { filename: string; contentType: string; content: Buffer }[] = [];
+  for (const part of raw.split(`--${boundary}`)) {
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) continue;
+    const headers = part.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
+    if (!/^Content-Disposition: attachment/im.test(headers)) continue;
+    const filename = /filename="?([^";\r\n]+)"?/i.exec(headers)?.[1] ?? '';
+    const contentType = /^Content-Type: ([^;\r\n]+)/im.exec(headers)?.[1]?.trim() ?? '';
+    const body = part.slice(split + 4).replace(/\s+/g, '');
+    found.push({ filename, contentType, content: Buffer.from(body, 'base64') });
+  }
+  return found;
 }
 
 /** The body of a single-part message, its transfer encoding undone (7bit or quoted-printable). */
@@ -72,6 +95,7 @@ export async function startMailSink(port = 0): Promise<MailSink> {
           to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
           subject,
           text: bodyOf(raw),
+          raw,
         });
         callback();
       });

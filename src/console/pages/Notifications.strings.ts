@@ -58,6 +58,7 @@ const en = {
   notifType_promoted_to_admin: 'Someone was made an Admin or Owner (Owners only)',
   notifType_quota_warning: 'Quota alerts (if you may manage quota)',
   notifType_member_joined: 'Someone joined (if you may manage members)',
+  notifType_payment_failed: 'A payment failed (if you manage billing)',
   notifSmsTitle: 'SMS for critical alerts',
   notifSmsEnterprise: 'Enterprise',
   notifSmsHelp:
@@ -178,6 +179,7 @@ const es: Strings<typeof en>['es'] = {
   notifType_promoted_to_admin: 'Alguien pasó a ser Administrador o Propietario (solo Propietarios)',
   notifType_quota_warning: 'Alertas de cuota (si puedes gestionar la cuota)',
   notifType_member_joined: 'Alguien se unió (si puedes gestionar miembros)',
+  notifType_payment_failed: 'Falló un pago (si gestionas la facturación)',
   notifSmsTitle: 'SMS para alertas críticas',
   notifSmsEnterprise: 'Enterprise',
   notifSmsHelp:

@@ -200,6 +200,15 @@ export async function countSeats(db: Executor, orgId: string): Promise<number> {
   return (members?.n ?? 0) + (pending?.n ?? 0);
 }
 
+/** The org's active members (pending invitations not counted): the seats a renewal bills. */
+export async function countActiveMembers(db: Executor, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active')));
+  return row?.n ?? 0;
+}
+
 /** `%q%` for LIKE, with the caller's own `%`, `_` and `\` taken literally. */
 export function containsPattern(q: string): string {
   return `%${escapeLike(q.toLowerCase())}%`;

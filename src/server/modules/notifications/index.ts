@@ -13,7 +13,7 @@ import {
 import { slackHandler } from './notifications.slack.ts';
 import { type SmsProvider, smsHandler, TwilioSmsProvider } from './notifications.sms.ts';
 
-export { FINDING_ASSIGNED, MEMBER_PROMOTED } from './notifications.dispatch.ts';
+export { FINDING_ASSIGNED, MEMBER_PROMOTED, PAYMENT_FAILED } from './notifications.dispatch.ts';
 export { enqueueEmail, NOTIFICATION_EMAIL } from './notifications.email.ts';
 export { findQuotaAlerts, findSlackConfig, purgeOldNotifications } from './notifications.repository.ts';
 export { type SmsProvider, TwilioSmsProvider } from './notifications.sms.ts';

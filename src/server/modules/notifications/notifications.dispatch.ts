@@ -1,3 +1,4 @@
+import { formatInvoiceNumber, formatMoney } from '../../../contracts/billing.ts';
 import { severityRank } from '../../../contracts/findings.ts';
 import { DEFAULT_QUOTA_ALERTS, type QuotaChannel, SLACK_EVENTS } from '../../../contracts/notifications.ts';
 import type { Executor } from '../../platform/db/client.ts';
@@ -25,6 +26,8 @@ import { SLACK_POST, type SlackJob, type SlackMessage, slackMessage } from './no
 /** Internal events (not in the webhook catalog), emitted for notifications only. */
 export const FINDING_ASSIGNED = 'finding.assigned';
 export const MEMBER_PROMOTED = 'member.promoted';
+/** Emitted by billing when the provider reports a failed payment: billing admins are told. */
+export const PAYMENT_FAILED = 'billing.payment_failed';
 
 export const QUOTA_ALERT = 'notification.quota_alert';
 
@@ -229,6 +232,28 @@ export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: Platf
       const member = userId ? await findMember(tx, org.id, userId) : undefined;
       if (!member) break;
       slack.message = slackMessage(`${member.email} was removed from ${org.name}`, []);
+      break;
+    }
+    case PAYMENT_FAILED: {
+      const invoiceId = idIn(data, 'invoiceId');
+      const number = Number(data.number);
+      if (!invoiceId || !Number.isSafeInteger(number)) break;
+      await deliverNotice(
+        tx,
+        env,
+        {
+          ...base,
+          type: 'payment_failed',
+          params: {
+            orgName: org.name,
+            invoiceNumber: formatInvoiceNumber(number),
+            amount: formatMoney(Number(data.total) || 0, String(data.currency ?? 'usd')),
+          },
+          link: `${orgUrl}/invoices`,
+          key: `${event.id}:payment_failed`,
+        },
+        await listMembersToTell(tx, org.id, 'billing:manage'),
+      );
       break;
     }
     case 'quota.threshold_reached': {

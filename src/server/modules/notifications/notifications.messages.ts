@@ -32,6 +32,9 @@ export interface NotificationParams {
   /** quota_warning */
   percent?: number;
   month?: string;
+  /** payment_failed: the invoice as printed (`INV-000042`) and its total as money. */
+  invoiceNumber?: string;
+  amount?: string;
 }
 
 export interface Rendered {
@@ -141,6 +144,16 @@ const TEXTS: Record<NotificationType, (p: NotificationParams, lang: Language, q:
             : `${q(p.orgName)} reached ${p.percent}% of its tokens for ${p.month}.`,
         };
   },
+  payment_failed: (p, lang, q) =>
+    lang === 'es'
+      ? {
+          title: `Falló el pago de la factura ${p.invoiceNumber} de ${q(p.orgName)}`,
+          body: `El pago de la factura ${p.invoiceNumber} (${p.amount}) de ${q(p.orgName)} falló y la suscripción está pendiente de pago. Revisa el método de pago o paga la factura por transferencia.`,
+        }
+      : {
+          title: `Payment of invoice ${p.invoiceNumber} for ${q(p.orgName)} failed`,
+          body: `The payment of invoice ${p.invoiceNumber} (${p.amount}) for ${q(p.orgName)} failed, and the subscription is past due. Check the payment method, or pay the invoice by bank transfer.`,
+        },
   member_joined: (p, lang, q) =>
     lang === 'es'
       ? {

@@ -73,6 +73,7 @@ describe('GET / PATCH /me/notifications', () => {
         promoted_to_admin: { email: true, inApp: true },
         quota_warning: { email: true, inApp: true },
         member_joined: { email: true, inApp: true },
+        payment_failed: { email: true, inApp: true },
       },
     });
   });

@@ -3,7 +3,7 @@ import { Department, quotaRoutes } from './quota.routes.ts';
 
 export { planCatalog } from './quota.queries.ts';
 /** The shared monthly token pool: what scans spend, budgets, departments, boosts and usage. */
-export { setModuleCost } from './quota.repository.ts';
+export { listBoostsGranted, setModuleCost } from './quota.repository.ts';
 export {
   monthOf,
   poolLimit,

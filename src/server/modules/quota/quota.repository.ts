@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
 import {
   departmentMembers,
@@ -312,6 +312,20 @@ export async function boostsOverlapping(tx: Executor, orgId: string, from: Date,
     .from(quotaBoosts)
     .where(and(eq(quotaBoosts.orgId, orgId), lt(quotaBoosts.createdAt, to), gt(quotaBoosts.expiresAt, from)));
   return row?.tokens ?? 0;
+}
+
+/** Boosts granted in [from, to): what a renewal bills for the period that ended. */
+export async function listBoostsGranted(
+  tx: Executor,
+  orgId: string,
+  from: Date,
+  to: Date,
+): Promise<{ id: string; tokens: number; createdAt: Date }[]> {
+  return tx
+    .select({ id: quotaBoosts.id, tokens: quotaBoosts.tokens, createdAt: quotaBoosts.createdAt })
+    .from(quotaBoosts)
+    .where(and(eq(quotaBoosts.orgId, orgId), gte(quotaBoosts.createdAt, from), lt(quotaBoosts.createdAt, to)))
+    .orderBy(asc(quotaBoosts.createdAt), asc(quotaBoosts.id));
 }
 
 export async function orgPlan(tx: Executor, orgId: string): Promise<string> {
