@@ -15,6 +15,7 @@ export { assertMayOwnAnother } from './members.ownership.ts';
 export {
   admitMember,
   assertSeatsFor,
+  countMembersByRole,
   countSeats,
   filterMembersToTell,
   findActiveMemberByEmail,
