@@ -55,6 +55,7 @@ const ScansPage = lazy(() => import('./pages/Scans.tsx').then((m) => ({ default:
 const ScanDetailPage = lazy(() =>
   import('./pages/ScanDetail.tsx').then((m) => ({ default: m.ScanDetailPage })),
 );
+const ReportsPage = lazy(() => import('./pages/Reports.tsx').then((m) => ({ default: m.ReportsPage })));
 const UsagePage = lazy(() => import('./pages/Usage.tsx').then((m) => ({ default: m.UsagePage })));
 const FindingsPage = lazy(() => import('./pages/Findings.tsx').then((m) => ({ default: m.FindingsPage })));
 const FindingDetailPage = lazy(() =>
@@ -518,6 +519,7 @@ export function App() {
             <Route path="scans" element={<ScansPage />} />
             <Route path="scans/:scanId" element={<ScanDetailPage />} />
             <Route path="usage" element={<UsagePage />} />
+            <Route path="reports" element={<ReportsPage />} />
             <Route path="findings" element={<FindingsPage />} />
             <Route path="findings/:findingId" element={<FindingDetailPage />} />
             <Route path="account" element={<AccountPage />} />

@@ -16,6 +16,7 @@ import { policiesStrings } from './pages/Policies.strings.ts';
 import { preferencesStrings } from './pages/Preferences.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
+import { reportsStrings } from './pages/Reports.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { scansStrings } from './pages/Scans.strings.ts';
 import { scimStrings } from './pages/Scim.strings.ts';
@@ -43,6 +44,7 @@ export const pageStrings: Strings[] = [
   profileStrings,
   securityStrings,
   dataPrivacyStrings,
+  reportsStrings,
   ssoStrings,
   scimStrings,
   recoveryStrings,
