@@ -96,6 +96,15 @@ beforeAll(async () => {
     await as(t.app, alpha.owner).patch(`${base(alpha)}/members/${before.userId}`, { role: 'developer' }),
     200,
   );
+  const token = expectStatus(
+    await as(t.app, alpha.owner).post(`${base(alpha)}/automation-tokens`, {
+      name: 'CI pipeline',
+      scopes: ['read'],
+      expiresInDays: 30,
+    }),
+    201,
+  ).json();
+  expectStatus(await as(t.app, alpha.owner).delete(`${base(alpha)}/automation-tokens/${token.id}`), 204);
   await tick();
   const to = new Date();
   await tick();
@@ -218,6 +227,20 @@ describe(`POST /orgs/:orgId/compliance-reports (${onPostgres ? 'PostgreSQL' : 'P
     expect(report.text).toContain(`Entry ${cp!.seq}, signed`);
     expect(report.text).toMatch(/Chain verification Verified/);
     expect(report.status.summary.chainVerified).toBe(true);
+  });
+
+  it('counts and lists the security events of the period', async () => {
+    const [revoked] = await rows<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM audit_events
+       WHERE chain_id = ${alpha.orgId} AND action = 'token.revoked'
+         AND seq BETWEEN ${report.status.summary.firstSeq} AND ${report.status.summary.lastSeq}`);
+    expect(revoked!.n).toBe(1);
+    expect(report.status.summary.securityEvents).toMatchObject({
+      'token.revoked': 1,
+      'member.break_glass': 0,
+    });
+    expect(report.text).toContain('API tokens revoked 1');
+    expect(report.text).toContain('API token revoked: CI pipeline');
   });
 
   it('holds nothing of another organization', async () => {
