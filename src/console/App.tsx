@@ -56,6 +56,7 @@ const ScanDetailPage = lazy(() =>
   import('./pages/ScanDetail.tsx').then((m) => ({ default: m.ScanDetailPage })),
 );
 const InvoicesPage = lazy(() => import('./pages/Invoices.tsx').then((m) => ({ default: m.InvoicesPage })));
+const ReportsPage = lazy(() => import('./pages/Reports.tsx').then((m) => ({ default: m.ReportsPage })));
 const UsagePage = lazy(() => import('./pages/Usage.tsx').then((m) => ({ default: m.UsagePage })));
 const FindingsPage = lazy(() => import('./pages/Findings.tsx').then((m) => ({ default: m.FindingsPage })));
 const FindingDetailPage = lazy(() =>
@@ -520,6 +521,7 @@ export function App() {
             <Route path="scans/:scanId" element={<ScanDetailPage />} />
             <Route path="usage" element={<UsagePage />} />
             <Route path="invoices" element={<InvoicesPage />} />
+            <Route path="reports" element={<ReportsPage />} />
             <Route path="findings" element={<FindingsPage />} />
             <Route path="findings/:findingId" element={<FindingDetailPage />} />
             <Route path="account" element={<AccountPage />} />

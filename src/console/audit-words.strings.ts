@@ -68,6 +68,8 @@ const actions = {
     'Organization data export asked for',
     'Exportación de los datos de la organización solicitada',
   ],
+  'compliance_report.generated': ['Compliance report generated', 'Informe de cumplimiento generado'],
+  'report.generated': ['Executive summary generated', 'Resumen ejecutivo generado'],
   'org.purged': [
     'Deleted organization’s data purged after its grace period',
     'Datos de la organización eliminada purgados tras su periodo de gracia',

@@ -195,6 +195,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'policies', label: 'policiesNav', needs: 'policies:read' },
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
   { path: 'invoices', label: 'invoicesNav', needs: 'billing:read' },
+  { path: 'reports', label: 'reportsNav', needs: ['compliance:read', 'analytics:read'] },
   { path: 'platform', label: 'platformNav', needs: 'settings:read' },
   { path: 'language', label: 'orgLangNav', needs: 'settings:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },

@@ -236,6 +236,9 @@ const en = {
   problem_export_not_ready_title: 'The export is not ready to download',
   problem_export_not_ready:
     'It is still being built, or it failed. Wait until it says Ready, or ask for a new export.',
+  problem_report_not_ready_title: 'The report is not ready to download',
+  problem_report_not_ready:
+    'It is still being built, or it failed. Wait until it says Ready, or generate a new report.',
   problem_internal_error_title: 'Something went wrong on the server',
   problem_internal_error: 'Try again in a moment. If it keeps happening, tell your administrator.',
   problem_service_unavailable_title: 'The service is unavailable',
@@ -541,6 +544,9 @@ const es: Strings<typeof en>['es'] = {
   problem_export_not_ready_title: 'La exportación aún no se puede descargar',
   problem_export_not_ready:
     'Todavía se está preparando, o falló. Espera a que diga Lista, o pide una exportación nueva.',
+  problem_report_not_ready_title: 'El informe aún no se puede descargar',
+  problem_report_not_ready:
+    'Todavía se está generando, o falló. Espera a que diga Listo, o genera un informe nuevo.',
   problem_internal_error_title: 'Algo falló en el servidor',
   problem_internal_error: 'Vuelve a intentarlo en un momento. Si sigue ocurriendo, avisa a tu administrador.',
   problem_service_unavailable_title: 'El servicio no está disponible',

@@ -17,6 +17,7 @@ import { policiesStrings } from './pages/Policies.strings.ts';
 import { preferencesStrings } from './pages/Preferences.strings.ts';
 import { profileStrings } from './pages/Profile.strings.ts';
 import { recoveryStrings } from './pages/Recovery.strings.ts';
+import { reportsStrings } from './pages/Reports.strings.ts';
 import { rolesStrings } from './pages/Roles.strings.ts';
 import { scansStrings } from './pages/Scans.strings.ts';
 import { scimStrings } from './pages/Scim.strings.ts';
@@ -45,6 +46,7 @@ export const pageStrings: Strings[] = [
   securityStrings,
   dataPrivacyStrings,
   invoicesStrings,
+  reportsStrings,
   ssoStrings,
   scimStrings,
   recoveryStrings,

@@ -51,6 +51,7 @@ export const PROBLEM_CODES = [
   'passkey_limit',
   'audit_verification_failed',
   'export_not_ready',
+  'report_not_ready',
   'internal_error',
   'service_unavailable',
 ] as const;

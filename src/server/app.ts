@@ -24,6 +24,7 @@ import { orgDataModule } from './modules/org-data/index.ts';
 import { organizationsModule, orgsRequiringTwoFactor } from './modules/organizations/index.ts';
 import { policiesModule } from './modules/policies/index.ts';
 import { quotaModule } from './modules/quota/index.ts';
+import { reportsModule } from './modules/reports/index.ts';
 import { findRoleById, rolesModule } from './modules/roles/index.ts';
 import { scansModule } from './modules/scans/index.ts';
 import { scimModule } from './modules/scim/index.ts';
@@ -384,6 +385,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(setupModule);
   await app.register(orgDataModule);
   await app.register(billingModule);
+  await app.register(reportsModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
 

@@ -206,6 +206,20 @@ async function ownerCreatesScan(org: Org): Promise<string> {
   ).json().id;
 }
 
+/** The last week, as a report's period. */
+const reportPeriod = () => ({
+  from: new Date(Date.now() - 7 * 86_400_000).toISOString(),
+  to: new Date().toISOString(),
+});
+
+/** A report of the org made by its owner (built when `ready`); returns its id. */
+async function ownerCreatesReport(org: Org, path: string, ready = false): Promise<string> {
+  const body = path === '/compliance-reports' ? { framework: 'soc2', ...reportPeriod() } : reportPeriod();
+  const id = expectStatus(await as(t.app, org.owner).post(orgUrl(org, path), body), 202).json().id;
+  if (ready) await t.drainOutbox({ kind: 'report.build' });
+  return id;
+}
+
 async function ownerCreatesRole(org: Org, slug: string, permissions: string[]): Promise<void> {
   if (org.roles.has(slug)) return;
   expectStatus(
@@ -1072,6 +1086,84 @@ const ROUTES: Record<string, RouteCase> = {
       method: 'GET',
       url: orgUrl(org, `/billing/invoices/${await invoiceIn(org)}/pdf`),
     }),
+    effect: (_org, res) => expect(res.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-'),
+  },
+  'POST /api/v1/orgs/:orgId/compliance-reports': {
+    status: 202,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/compliance-reports'),
+      payload: { framework: 'gdpr', ...reportPeriod() },
+    }),
+    effect: async (org, res) => {
+      const got = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, `/compliance-reports/${res.json().id}`)),
+        200,
+      );
+      expect(got.json().status).toMatch(/^(pending|running|ready)$/);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/compliance-reports': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerCreatesReport(org, '/compliance-reports');
+      return { method: 'GET', url: orgUrl(org, '/compliance-reports') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'GET /api/v1/orgs/:orgId/compliance-reports/:id': {
+    status: 200,
+    prepare: async (org) => {
+      const id = await ownerCreatesReport(org, '/compliance-reports');
+      return { method: 'GET', url: orgUrl(org, `/compliance-reports/${id}`) };
+    },
+    effect: (_org, res, req) => expect(res.json().id).toBe(req.url.split('/').at(-1)),
+  },
+  'GET /api/v1/orgs/:orgId/compliance-reports/:id/pdf': {
+    status: 200,
+    prepare: async (org) => {
+      const id = await ownerCreatesReport(org, '/compliance-reports', true);
+      return { method: 'GET', url: orgUrl(org, `/compliance-reports/${id}/pdf`) };
+    },
+    effect: (_org, res) => expect(res.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-'),
+  },
+  'POST /api/v1/orgs/:orgId/reports/executive': {
+    status: 202,
+    prepare: async (org) => ({
+      method: 'POST',
+      url: orgUrl(org, '/reports/executive'),
+      payload: reportPeriod(),
+    }),
+    effect: async (org, res) => {
+      const got = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, `/reports/executive/${res.json().id}`)),
+        200,
+      );
+      expect(got.json().status).toMatch(/^(pending|running|ready)$/);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/reports/executive': {
+    status: 200,
+    prepare: async (org) => {
+      await ownerCreatesReport(org, '/reports/executive');
+      return { method: 'GET', url: orgUrl(org, '/reports/executive') };
+    },
+    effect: (_org, res) => expect(res.json().items.length).toBeGreaterThan(0),
+  },
+  'GET /api/v1/orgs/:orgId/reports/executive/:id': {
+    status: 200,
+    prepare: async (org) => {
+      const id = await ownerCreatesReport(org, '/reports/executive');
+      return { method: 'GET', url: orgUrl(org, `/reports/executive/${id}`) };
+    },
+    effect: (_org, res, req) => expect(res.json().id).toBe(req.url.split('/').at(-1)),
+  },
+  'GET /api/v1/orgs/:orgId/reports/executive/:id/pdf': {
+    status: 200,
+    prepare: async (org) => {
+      const id = await ownerCreatesReport(org, '/reports/executive', true);
+      return { method: 'GET', url: orgUrl(org, `/reports/executive/${id}/pdf`) };
+    },
     effect: (_org, res) => expect(res.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-'),
   },
   'DELETE /api/v1/orgs/:orgId': {

@@ -1374,6 +1374,40 @@ const INVENTORY: Record<string, InventoryCase> = {
       };
     },
   },
+  'compliance_report.generated': {
+    how: 'POST /orgs/:orgId/compliance-reports (SOC 2, the last week)',
+    arrange: async () => async () => {
+      const from = new Date(Date.now() - 7 * DAY_MS).toISOString();
+      const to = new Date().toISOString();
+      const res = await as(t.app, shared.owner).post(at(shared.orgId, '/compliance-reports'), {
+        framework: 'soc2',
+        from,
+        to,
+      });
+      const id = expectStatus(res, 202).json().id;
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'report', id, name: `SOC 2 Type II report of ${SHARED_NAME}` },
+        after: { kind: 'compliance', framework: 'soc2', from, to },
+      };
+    },
+  },
+  'report.generated': {
+    how: 'POST /orgs/:orgId/reports/executive (the last week)',
+    arrange: async () => async () => {
+      const from = new Date(Date.now() - 7 * DAY_MS).toISOString();
+      const to = new Date().toISOString();
+      const res = await as(t.app, shared.owner).post(at(shared.orgId, '/reports/executive'), { from, to });
+      const id = expectStatus(res, 202).json().id;
+      return {
+        chain: orgChain(shared.orgId),
+        actor: shared.owner,
+        target: { type: 'report', id, name: `Executive summary of ${SHARED_NAME}` },
+        after: { kind: 'executive', from, to },
+      };
+    },
+  },
   'scans.retention_applied': {
     how: 'applyScanRetention on an org with a scan past its year → that org’s log, by the system',
     arrange: async () => {

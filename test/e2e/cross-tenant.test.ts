@@ -139,6 +139,26 @@ async function giveWebhook(x: Tenant): Promise<void> {
 const EXPORT = new Map<string, string>();
 const exportOf = (o: Ids) => EXPORT.get(o.orgId) ?? randomUUID();
 
+/** Each org's compliance report and executive summary (ready to download). */
+const REPORT = new Map<string, { compliance: string; executive: string }>();
+const reportOf = (o: Ids, kind: 'compliance' | 'executive') => REPORT.get(o.orgId)?.[kind] ?? randomUUID();
+const reportPeriod = () => ({
+  from: new Date(Date.now() - 7 * 86_400_000).toISOString(),
+  to: new Date().toISOString(),
+});
+
+async function giveReports(x: Tenant): Promise<void> {
+  const owner = as(t.app, x.owner);
+  const compliance = expectStatus(
+    await owner.post(at(x, '/compliance-reports'), { framework: 'soc2', ...reportPeriod() }),
+    202,
+  ).json().id;
+  const executive = expectStatus(await owner.post(at(x, '/reports/executive'), reportPeriod()), 202).json()
+    .id;
+  await t.drainOutbox({ kind: 'report.build' });
+  REPORT.set(x.orgId, { compliance, executive });
+}
+
 async function giveExport(x: Tenant): Promise<void> {
   const id = expectStatus(await as(t.app, x.owner).post(at(x, '/exports')), 202).json().id;
   await t.drainOutbox({ kind: 'org.export' });
@@ -571,6 +591,71 @@ const ROUTES: Record<string, RouteCase> = {
       {
         what: "B's export",
         request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/exports/:id/download']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'POST /api/v1/orgs/:orgId/compliance-reports': {
+    request: (o) => ({
+      method: 'POST',
+      url: at(o, '/compliance-reports'),
+      payload: { framework: 'soc2', ...reportPeriod() },
+    }),
+  },
+  'GET /api/v1/orgs/:orgId/compliance-reports': {
+    request: (o) => ({ method: 'GET', url: at(o, '/compliance-reports') }),
+  },
+  'GET /api/v1/orgs/:orgId/compliance-reports/:id': {
+    request: (o, ids) => ({
+      method: 'GET',
+      url: at(o, `/compliance-reports/${reportOf(ids, 'compliance')}`),
+    }),
+    foreign: [
+      {
+        what: "B's compliance report",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/compliance-reports/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/compliance-reports/:id/pdf': {
+    request: (o, ids) => ({
+      method: 'GET',
+      url: at(o, `/compliance-reports/${reportOf(ids, 'compliance')}/pdf`),
+    }),
+    foreign: [
+      {
+        what: "B's compliance report",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/compliance-reports/:id/pdf']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'POST /api/v1/orgs/:orgId/reports/executive': {
+    request: (o) => ({ method: 'POST', url: at(o, '/reports/executive'), payload: reportPeriod() }),
+  },
+  'GET /api/v1/orgs/:orgId/reports/executive': {
+    request: (o) => ({ method: 'GET', url: at(o, '/reports/executive') }),
+  },
+  'GET /api/v1/orgs/:orgId/reports/executive/:id': {
+    request: (o, ids) => ({ method: 'GET', url: at(o, `/reports/executive/${reportOf(ids, 'executive')}`) }),
+    foreign: [
+      {
+        what: "B's executive summary",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/reports/executive/:id']!.request(a, b),
+        status: 404,
+      },
+    ],
+  },
+  'GET /api/v1/orgs/:orgId/reports/executive/:id/pdf': {
+    request: (o, ids) => ({
+      method: 'GET',
+      url: at(o, `/reports/executive/${reportOf(ids, 'executive')}/pdf`),
+    }),
+    foreign: [
+      {
+        what: "B's executive summary",
+        request: (a, b) => ROUTES['GET /api/v1/orgs/:orgId/reports/executive/:id/pdf']!.request(a, b),
         status: 404,
       },
     ],
@@ -1197,6 +1282,7 @@ beforeAll(async () => {
     await giveAiAndIntegration(x);
     await giveExport(x);
     await giveInvoice(x);
+    await giveReports(x);
   }
   const ghost = { userId: randomUUID(), email: 'nobody@example.test', password: '', cookie: '' };
   NOWHERE = {

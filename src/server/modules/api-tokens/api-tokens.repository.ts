@@ -285,3 +285,18 @@ export async function orgHasLiveToken(db: Executor, orgId: string): Promise<bool
     .limit(1);
   return row !== undefined;
 }
+
+/** The organization's live tokens by kind (compliance reports): automation and members' personal ones. */
+export async function countOrgLiveTokens(
+  db: Executor,
+  orgId: string,
+): Promise<{ automation: number; personal: number }> {
+  const [row] = await db
+    .select({
+      automation: sql<number>`count(*) FILTER (WHERE ${apiTokens.kind} = 'automation')::int`,
+      personal: sql<number>`count(*) FILTER (WHERE ${apiTokens.kind} = 'personal')::int`,
+    })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.orgId, orgId), isLive()));
+  return { automation: row?.automation ?? 0, personal: row?.personal ?? 0 };
+}

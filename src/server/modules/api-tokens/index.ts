@@ -3,6 +3,7 @@ import { apiTokensRoutes, OrgToken, PersonalToken } from './api-tokens.routes.ts
 
 export { revokeTokens } from './api-tokens.commands.ts';
 export {
+  countOrgLiveTokens,
   listPersonalTokenHistory,
   orgHasLiveToken,
   orgsWithPersonalTokens,

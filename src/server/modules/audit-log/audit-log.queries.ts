@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, like, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, like, lt, lte, type SQL, sql } from 'drizzle-orm';
 import { type AuditEntry, type ChainKind, chainKey } from '../../platform/audit/entry.ts';
 import { type Checkpoint, describePublicKey, parsePublicKey } from '../../platform/audit/keys.ts';
 import { type AuditLog, checkpointFromRow, entryFromRow } from '../../platform/audit/log.ts';
@@ -127,4 +127,80 @@ export async function listPublishedKeys(executor: Executor, audit: AuditLog): Pr
     }
   }
   return items;
+}
+
+/**
+ * An organization's log over a time range `[from, to)` as a sequence range, with its entries
+ * counted by action (most frequent first): what a compliance report's audit excerpt states.
+ * `fromSeq`/`toSeq` are null when no entry falls in the range.
+ */
+export async function auditRangeFigures(
+  executor: Executor,
+  audit: AuditLog,
+  orgId: string,
+  range: { from: Date; to: Date },
+): Promise<{
+  fromSeq: number | null;
+  toSeq: number | null;
+  entries: number;
+  byAction: { action: string; count: number }[];
+}> {
+  const fromSeq = await audit.seqAt(executor, orgId, { from: range.from });
+  const toSeq = await audit.seqAt(executor, orgId, { before: range.to });
+  if (fromSeq === undefined || toSeq === undefined || fromSeq > toSeq) {
+    return { fromSeq: null, toSeq: null, entries: 0, byAction: [] };
+  }
+  const rows = await executor
+    .select({ action: auditEvents.action, count: sql<number>`count(*)::int` })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.chainId, orgId), gte(auditEvents.seq, fromSeq), lte(auditEvents.seq, toSeq)))
+    .groupBy(auditEvents.action)
+    .orderBy(desc(sql`count(*)`), asc(auditEvents.action));
+  return { fromSeq, toSeq, entries: rows.reduce((n, r) => n + r.count, 0), byAction: rows };
+}
+
+/**
+ * An organization's entries with one of `actions` within a sequence range, oldest first, at most
+ * `limit` (the excerpts of a compliance report: provisioning, security events).
+ */
+export async function listOrgEntriesInRange(
+  executor: Executor,
+  orgId: string,
+  range: { fromSeq: number; toSeq: number },
+  actions: readonly string[],
+  limit: number,
+): Promise<AuditEntry[]> {
+  if (actions.length === 0) return [];
+  const rows = await executor
+    .select()
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.chainId, orgId),
+        gte(auditEvents.seq, range.fromSeq),
+        lte(auditEvents.seq, range.toSeq),
+        inArray(auditEvents.action, [...actions]),
+      ),
+    )
+    .orderBy(asc(auditEvents.seq))
+    .limit(limit);
+  return rows.map((row) => entryFromRow('org', row));
+}
+
+/**
+ * The earliest signed checkpoint of an organization's log at or after entry `seq`: the one that
+ * vouches for every entry up to `seq` (a range ending there). Undefined while none does yet.
+ */
+export async function findCheckpointCovering(
+  executor: Executor,
+  orgId: string,
+  seq: number,
+): Promise<Checkpoint | undefined> {
+  const [row] = await executor
+    .select()
+    .from(auditCheckpoints)
+    .where(and(eq(auditCheckpoints.chainId, orgId), gte(auditCheckpoints.seq, seq)))
+    .orderBy(asc(auditCheckpoints.seq), asc(auditCheckpoints.keyId))
+    .limit(1);
+  return row ? { orgId, ...checkpointFromRow(row) } : undefined;
 }

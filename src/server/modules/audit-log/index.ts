@@ -7,8 +7,11 @@ export { exportChunks } from './audit-log.export.ts';
 export { runAuditRetention } from './audit-log.jobs.ts';
 export { OCSF_VERSION, ocsfClassOf, toOcsf } from './audit-log.ocsf.ts';
 export {
+  auditRangeFigures,
+  findCheckpointCovering,
   listAuditEntries,
   listCheckpoints,
+  listOrgEntriesInRange,
   listPublishedKeys,
   MAX_ENTRIES_AFTER,
   type PublishedKey,

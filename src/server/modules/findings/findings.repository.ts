@@ -414,3 +414,80 @@ export async function approveProposed(
     .returning({ id: remediations.id });
   return rows.length === 1;
 }
+
+/** Statuses a finding is still to be dealt with in (neither resolved, mitigated nor a false positive). */
+const OPEN_STATUSES = ['open', 'triaged'] as const;
+
+/**
+ * What an executive summary says of findings: those open now by severity; per month (UTC,
+ * `YYYY-MM`) of the period, how many were first seen and how many resolved; and the mean time
+ * from first seen to resolved of those resolved within the period, in hours (null when none was).
+ */
+export async function findingFigures(
+  db: Executor,
+  orgId: string,
+  period: { from: Date; to: Date },
+): Promise<{
+  openBySeverity: Record<FindingSeverity, number>;
+  months: { month: string; found: number; resolved: number }[];
+  resolvedInPeriod: number;
+  meanHoursToResolve: number | null;
+}> {
+  const from = period.from.toISOString();
+  const to = period.to.toISOString();
+  const open = await db
+    .select({ severity: findings.severity, n: sql<number>`count(*)::int` })
+    .from(findings)
+    .where(and(eq(findings.orgId, orgId), inArray(findings.status, [...OPEN_STATUSES])))
+    .groupBy(findings.severity);
+  const openBySeverity: Record<FindingSeverity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+  for (const row of open) openBySeverity[row.severity as FindingSeverity] = row.n;
+  const found = await db
+    .select({
+      month: sql<string>`to_char(${findings.firstSeenAt} AT TIME ZONE 'UTC', 'YYYY-MM')`,
+      n: sql<number>`count(*)::int`,
+    })
+    .from(findings)
+    .where(
+      and(
+        eq(findings.orgId, orgId),
+        sql`${findings.firstSeenAt} >= ${from}::timestamptz AND ${findings.firstSeenAt} < ${to}::timestamptz`,
+      ),
+    )
+    .groupBy(sql`1`);
+  const resolved = await db
+    .select({
+      month: sql<string>`to_char(${findings.resolvedAt} AT TIME ZONE 'UTC', 'YYYY-MM')`,
+      n: sql<number>`count(*)::int`,
+      hours: sql<number>`sum(extract(epoch FROM ${findings.resolvedAt} - ${findings.firstSeenAt}) / 3600)::float8`,
+    })
+    .from(findings)
+    .where(
+      and(
+        eq(findings.orgId, orgId),
+        eq(findings.status, 'resolved'),
+        sql`${findings.resolvedAt} >= ${from}::timestamptz AND ${findings.resolvedAt} < ${to}::timestamptz`,
+      ),
+    )
+    .groupBy(sql`1`);
+  const months = new Map<string, { month: string; found: number; resolved: number }>();
+  const at = (month: string) => {
+    const entry = months.get(month) ?? { month, found: 0, resolved: 0 };
+    months.set(month, entry);
+    return entry;
+  };
+  for (const row of found) at(row.month).found = row.n;
+  let resolvedInPeriod = 0;
+  let hours = 0;
+  for (const row of resolved) {
+    at(row.month).resolved = row.n;
+    resolvedInPeriod += row.n;
+    hours += Number(row.hours);
+  }
+  return {
+    openBySeverity,
+    months: [...months.values()].sort((a, b) => a.month.localeCompare(b.month)),
+    resolvedInPeriod,
+    meanHoursToResolve: resolvedInPeriod > 0 ? hours / resolvedInPeriod : null,
+  };
+}

@@ -8,6 +8,7 @@ export {
   type FindingSeverity,
   type FindingStatus,
   findFinding,
+  findingFigures,
   listFindings,
 } from './findings.repository.ts';
 

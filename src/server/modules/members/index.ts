@@ -16,6 +16,7 @@ export {
   admitMember,
   assertSeatsFor,
   countActiveMembers,
+  countMembersByRole,
   countSeats,
   filterMembersToTell,
   findActiveMemberByEmail,

@@ -502,3 +502,27 @@ export async function listUserMembershipHistory(db: Executor, userId: string) {
     .where(eq(memberships.userId, userId))
     .orderBy(asc(memberships.joinedAt), asc(memberships.orgId));
 }
+
+/**
+ * The organization's active members per role, with how many of them have two-factor
+ * authentication on (compliance and executive reports). Roles nobody holds are not listed.
+ */
+export async function countMembersByRole(
+  db: Executor,
+  orgId: string,
+): Promise<{ roleId: string; role: string; roleName: string; members: number; withTwoFactor: number }[]> {
+  return db
+    .select({
+      roleId: roles.id,
+      role: roles.slug,
+      roleName: roles.name,
+      members: sql<number>`count(*)::int`,
+      withTwoFactor: sql<number>`count(${users.totpEnabledAt})::int`,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active')))
+    .groupBy(roles.id, roles.slug, roles.name)
+    .orderBy(asc(roles.slug));
+}

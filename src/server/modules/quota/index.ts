@@ -7,6 +7,7 @@ export { listBoostsGranted, setModuleCost } from './quota.repository.ts';
 export {
   monthOf,
   poolLimit,
+  poolUsed,
   QuotaExhaustedError,
   readModuleCosts,
   SCAN_MODULES,

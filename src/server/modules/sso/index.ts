@@ -5,7 +5,7 @@ import { purgeSsoRequests } from './sso.requests.repository.ts';
 import { ssoRoutes } from './sso.routes.ts';
 
 export { NO_PASSWORD } from '../../platform/auth/passwords.ts';
-export { findSsoSettings, listGroupMappings, listUserIdentities } from './sso.repository.ts';
+export { findSsoSettings, listGroupMappings, listUserIdentities, ssoCoverage } from './sso.repository.ts';
 export { scimBaseUrl } from './sso.routes.ts';
 export { DEFAULT_SSO_ROLE } from './sso.signin.ts';
 

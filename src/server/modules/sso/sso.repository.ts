@@ -4,6 +4,7 @@ import { type LockedOrg, lockedOrgColumns } from '../../platform/access/guard.ts
 import type { Executor } from '../../platform/db/client.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import {
+  memberships,
   organizations,
   roles,
   ssoDomains,
@@ -378,3 +379,46 @@ export async function deleteUserIdentities(tx: Executor, userId: string): Promis
 
 /** What a bearer value (an OIDC state, a binding cookie) is stored as: its SHA-256, hex. */
 export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * What a compliance report says of the organization's single sign-on: which providers are
+ * configured, the enforcement, and how many of its active members have signed in through one
+ * (an identity linked to them), and how many within a period.
+ */
+export async function ssoCoverage(
+  db: Executor,
+  orgId: string,
+  period: { from: Date; to: Date },
+): Promise<{
+  oidc: boolean;
+  saml: boolean;
+  enforcement: Enforcement;
+  linkedMembers: number;
+  signedInDuringPeriod: number;
+}> {
+  const settings = await findSsoSettings(db, orgId);
+  const [oidc] = await db.select({ orgId: ssoOidc.orgId }).from(ssoOidc).where(eq(ssoOidc.orgId, orgId));
+  const [saml] = await db.select({ orgId: ssoSaml.orgId }).from(ssoSaml).where(eq(ssoSaml.orgId, orgId));
+  const [row] = await db
+    .select({
+      linked: sql<number>`count(DISTINCT ${ssoIdentities.userId})::int`,
+      during: sql<number>`count(DISTINCT ${ssoIdentities.userId}) FILTER (WHERE ${ssoIdentities.lastLoginAt} >= ${period.from.toISOString()}::timestamptz AND ${ssoIdentities.lastLoginAt} < ${period.to.toISOString()}::timestamptz)::int`,
+    })
+    .from(ssoIdentities)
+    .innerJoin(
+      memberships,
+      and(
+        eq(memberships.orgId, ssoIdentities.orgId),
+        eq(memberships.userId, ssoIdentities.userId),
+        eq(memberships.status, 'active'),
+      ),
+    )
+    .where(eq(ssoIdentities.orgId, orgId));
+  return {
+    oidc: oidc !== undefined,
+    saml: saml !== undefined,
+    enforcement: settings.enforcement,
+    linkedMembers: row?.linked ?? 0,
+    signedInDuringPeriod: row?.during ?? 0,
+  };
+}

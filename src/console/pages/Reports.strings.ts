@@ -1,0 +1,116 @@
+import type { Strings } from '../strings-bundle.ts';
+
+const en = {
+  reportsNav: 'Reports',
+  reportsTitle: 'Reports',
+  reportsIntro:
+    'Compliance reports and the executive summary are generated in the background for the dates you choose, then downloaded as PDF.',
+  reportsLoading: 'Loading reports',
+  reportsPlanTitle: 'Reports need a paid plan',
+  reportsPlanNeeded:
+    'Compliance reports and the executive summary need the {{plan}} plan or Enterprise; this organization is on {{current}}. Only an Owner can change the plan: ask an Owner.',
+  reportsNeedsScale: 'Reports need the {{plan}} plan. Only an Owner can change the plan: ask an Owner.',
+  reportsNeedsEnterprise:
+    'A {{framework}} report needs the Enterprise plan. Only an Owner can change the plan: ask an Owner.',
+  reportsEnterpriseFrameworks: 'HIPAA and PCI DSS need the Enterprise plan.',
+  reportsComplianceNeedsPermission: 'Compliance reports need the compliance:read permission.',
+  reportsExecutiveNeedsPermission: 'The executive summary needs the analytics:read permission.',
+  reportsComplianceTitle: 'Compliance reports',
+  reportsComplianceHelp:
+    'For a framework and a date range: access-control summary (roles, members per role, 2FA and SSO coverage), provisioning and deprovisioning records, security events, data handling, and audit log excerpts with the chain’s verification and the signed checkpoint covering the range — each section mapped to the framework’s controls.',
+  reportsComplianceGenerate: 'Generate compliance report',
+  reportsComplianceTable: 'Compliance reports',
+  reportsExecutiveTitle: 'Executive summary',
+  reportsExecutiveHelp:
+    'One page for a date range: members by role, open findings by severity and their monthly trend, mean time to resolve, and quota use per month.',
+  reportsExecutiveGenerate: 'Generate executive summary',
+  reportsExecutiveTable: 'Executive summaries',
+  reportsFramework: 'Framework',
+  reportsFramework_soc2: 'SOC 2 Type II',
+  reportsFramework_iso27001: 'ISO 27001',
+  reportsFramework_gdpr: 'GDPR',
+  reportsFramework_hipaa: 'HIPAA',
+  reportsFramework_pci_dss: 'PCI DSS',
+  reportsFrom: 'From',
+  reportsTo: 'To',
+  reportsPeriodHelp: 'Whole days in UTC, both included; up to two years, ending today at the latest.',
+  reportsDatesInvalid: 'Choose a start date on or before the end date.',
+  reportsStarted:
+    'The report is being generated. You can leave this page: it will be listed here when ready.',
+  reportsProgress: 'Generating: {{percent}}%',
+  reportsRecent: 'Recent reports',
+  reportsNone: 'No reports yet.',
+  reportsRequested: 'Requested',
+  reportsPeriod: 'Period',
+  reportsPeriodValue: '{{from}} – {{to}}',
+  reportsBy: 'By',
+  reportsStatus: 'Status',
+  reportsStatus_pending: 'Waiting',
+  reportsStatus_running: 'Generating',
+  reportsStatus_ready: 'Ready',
+  reportsStatus_failed: 'Failed',
+  reportsFailedHelp: 'It could not be generated. Generate it again.',
+  reportsToken: 'An automation token',
+  reportsDownload: 'Download PDF',
+  reportsDownloadOf: 'Download PDF of the report for {{period}}',
+};
+
+export const reportsStrings: Strings = {
+  en,
+  es: {
+    reportsNav: 'Informes',
+    reportsTitle: 'Informes',
+    reportsIntro:
+      'Los informes de cumplimiento y el resumen ejecutivo se generan en segundo plano para las fechas que elijas y se descargan en PDF.',
+    reportsLoading: 'Cargando los informes',
+    reportsPlanTitle: 'Los informes requieren un plan de pago',
+    reportsPlanNeeded:
+      'Los informes de cumplimiento y el resumen ejecutivo requieren el plan {{plan}} o Enterprise; esta organización tiene {{current}}. Solo un Propietario puede cambiar el plan: pídeselo a un Propietario.',
+    reportsNeedsScale:
+      'Los informes requieren el plan {{plan}}. Solo un Propietario puede cambiar el plan: pídeselo a un Propietario.',
+    reportsNeedsEnterprise:
+      'Un informe {{framework}} requiere el plan Enterprise. Solo un Propietario puede cambiar el plan: pídeselo a un Propietario.',
+    reportsEnterpriseFrameworks: 'HIPAA y PCI DSS requieren el plan Enterprise.',
+    reportsComplianceNeedsPermission: 'Los informes de cumplimiento requieren el permiso compliance:read.',
+    reportsExecutiveNeedsPermission: 'El resumen ejecutivo requiere el permiso analytics:read.',
+    reportsComplianceTitle: 'Informes de cumplimiento',
+    reportsComplianceHelp:
+      'Para un marco y un rango de fechas: resumen del control de acceso (roles, miembros por rol, cobertura de 2FA y SSO), altas y bajas de acceso, eventos de seguridad, tratamiento de datos y extractos del registro de auditoría con la verificación de la cadena y el punto de control firmado que cubre el rango; cada sección asociada a los controles del marco.',
+    reportsComplianceGenerate: 'Generar informe de cumplimiento',
+    reportsComplianceTable: 'Informes de cumplimiento',
+    reportsExecutiveTitle: 'Resumen ejecutivo',
+    reportsExecutiveHelp:
+      'Una página para un rango de fechas: miembros por rol, hallazgos abiertos por gravedad y su evolución mensual, tiempo medio de resolución y uso de la cuota por mes.',
+    reportsExecutiveGenerate: 'Generar resumen ejecutivo',
+    reportsExecutiveTable: 'Resúmenes ejecutivos',
+    reportsFramework: 'Marco',
+    reportsFramework_soc2: 'SOC 2 Tipo II',
+    reportsFramework_iso27001: 'ISO 27001',
+    reportsFramework_gdpr: 'RGPD',
+    reportsFramework_hipaa: 'HIPAA',
+    reportsFramework_pci_dss: 'PCI DSS',
+    reportsFrom: 'Desde',
+    reportsTo: 'Hasta',
+    reportsPeriodHelp:
+      'Días completos en UTC, ambos incluidos; hasta dos años, terminando hoy como muy tarde.',
+    reportsDatesInvalid: 'Elige una fecha de inicio igual o anterior a la de fin.',
+    reportsStarted:
+      'Se está generando el informe. Puedes salir de esta página: aparecerá aquí cuando esté listo.',
+    reportsProgress: 'Generando: {{percent}} %',
+    reportsRecent: 'Informes recientes',
+    reportsNone: 'Todavía no hay informes.',
+    reportsRequested: 'Solicitado',
+    reportsPeriod: 'Periodo',
+    reportsPeriodValue: '{{from}} – {{to}}',
+    reportsBy: 'Por',
+    reportsStatus: 'Estado',
+    reportsStatus_pending: 'En espera',
+    reportsStatus_running: 'Generándose',
+    reportsStatus_ready: 'Listo',
+    reportsStatus_failed: 'Fallido',
+    reportsFailedHelp: 'No se pudo generar. Vuelve a generarlo.',
+    reportsToken: 'Un token de automatización',
+    reportsDownload: 'Descargar PDF',
+    reportsDownloadOf: 'Descargar PDF del informe de {{period}}',
+  },
+};
