@@ -218,7 +218,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       warn: (obj, msg) => app.log.warn(obj, msg),
     },
   });
-  app.addHook('onClose', async () => mailer.close());
+  // Sends of jobs released at shutdown are abandoned: another instance sends them again.
+  app.addHook('onClose', async () => mailer.close({ abandon: outbox.released }));
   const audit = new AuditLog(
     database,
     loadSigningKey({

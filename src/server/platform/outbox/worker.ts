@@ -112,6 +112,8 @@ export class OutboxWorker {
   /** The jobs of the attempts under way, with the attempt number each claim gave them. */
   private readonly claimed = new Map<string, number>();
   private stopping: Promise<void> | undefined;
+  /** Whether the last stop released jobs whose attempts were still under way. */
+  released = false;
   private readonly pollMs: number;
   private readonly concurrency: number;
   private readonly retention: Retention;
@@ -173,6 +175,7 @@ export class OutboxWorker {
     if (!this.stopped) return;
     this.stopped = false;
     this.stopping = undefined;
+    this.released = false;
     this.wake();
     // Every instance purges, every purgeIntervalMs (the deletes are idempotent).
     const purge = () => {
@@ -257,6 +260,7 @@ export class OutboxWorker {
      RETURNING j.id`)) as unknown as { rows: { id: string }[] };
       for (const { id } of result.rows) this.claimed.delete(id);
       if (result.rows.length > 0) {
+        this.released = true;
         this.options.log.warn(
           { jobs: result.rows.map((r) => r.id) },
           'outbox: shutting down with attempts under way; their jobs are released for another instance',
