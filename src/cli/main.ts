@@ -60,8 +60,17 @@ export function buildCli(): Command {
   program
     .command('migrate')
     .description('Apply pending database migrations and exit')
-    .action(async () => {
+    .option(
+      '--check',
+      'apply nothing: list the pending migrations and exit 1 when there are some, 0 when none, 2 on error (the database unreachable)',
+    )
+    .action(async (options: { check?: boolean }) => {
       const config = loadConfig();
+      if (options.check) {
+        const { runMigrateCheck } = await import('./migrate-check.ts');
+        process.exitCode = await runMigrateCheck(config);
+        return;
+      }
       const { openDatabase } = await import('../server/platform/db/client.ts');
       const { migrateDatabase } = await import('../server/platform/db/migrate.ts');
       const database = await openDatabase({
