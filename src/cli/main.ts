@@ -28,12 +28,29 @@ export function buildCli(): Command {
       server.app.log.info(
         `Gatehouse is listening on ${server.url} (public URL ${config.publicUrl}), using ${where}`,
       );
+      // SIGTERM (or SIGINT): drain, then exit 0. A second signal, or a drain that outlasts
+      // SHUTDOWN_TIMEOUT_MS, makes it exit 1 at once.
       let signals = 0;
-      const stop = () => {
-        if (++signals > 1) process.exit(1);
-        server.stop().then(
+      const stop = (signal: NodeJS.Signals) => {
+        if (++signals > 1) {
+          server.app.log.warn(`${signal} again: exiting without finishing the drain`);
+          process.exit(1);
+        }
+        server.app.log.info(`${signal}: draining (at most ${config.shutdownTimeoutMs} ms), then exiting`);
+        setTimeout(() => {
+          server.app.log.error(
+            `the drain outlasted SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms): exiting now`,
+          );
+          process.exit(1);
+        }, config.shutdownTimeoutMs).unref();
+        // Claimed jobs and requests get until shortly before the deadline; closing takes the rest.
+        const graceMs = Math.max(config.shutdownTimeoutMs / 2, config.shutdownTimeoutMs - 5000);
+        server.shutdown(graceMs).then(
           () => process.exit(0),
-          () => process.exit(1),
+          (err) => {
+            server.app.log.error({ err }, 'shutting down failed');
+            process.exit(1);
+          },
         );
       };
       process.on('SIGINT', stop);
@@ -43,8 +60,17 @@ export function buildCli(): Command {
   program
     .command('migrate')
     .description('Apply pending database migrations and exit')
-    .action(async () => {
+    .option(
+      '--check',
+      'apply nothing: list the pending migrations and exit 1 when there are some, 0 when none, 2 on error (the database unreachable)',
+    )
+    .action(async (options: { check?: boolean }) => {
       const config = loadConfig();
+      if (options.check) {
+        const { runMigrateCheck } = await import('./migrate-check.ts');
+        process.exitCode = await runMigrateCheck(config);
+        return;
+      }
       const { openDatabase } = await import('../server/platform/db/client.ts');
       const { migrateDatabase } = await import('../server/platform/db/migrate.ts');
       const database = await openDatabase({

@@ -53,6 +53,7 @@ import {
   frameworkErrorHandler,
   installErrorHandling,
 } from './platform/errors/error-handler.ts';
+import { Drain } from './platform/http/drain.ts';
 import { redactUrl } from './platform/http/redact.ts';
 import { installRoutePolicy, type RouteInventoryEntry } from './platform/http/route-policy.ts';
 import { ProblemSchema } from './platform/http/schemas.ts';
@@ -60,6 +61,7 @@ import { findUnsafeText, schemaController } from './platform/http/validation.ts'
 import { serializeError } from './platform/log/serialize-error.ts';
 import { createMailer, type Mailer } from './platform/mail/mailer.ts';
 import { emailHandler } from './platform/mail/queue.ts';
+import { installMetrics, Metrics } from './platform/metrics/metrics.ts';
 import { createOutbound, type OutboundLookup } from './platform/outbound/client.ts';
 import type { Outbound } from './platform/outbound/outbound.ts';
 import { OUTBOX_WAKE_TOPIC, OutboxWorker } from './platform/outbox/index.ts';
@@ -89,6 +91,10 @@ export interface AppContext {
    */
   outbound: Outbound;
   routes: RouteInventoryEntry[];
+  /** This instance's metrics (GET /metrics with METRICS_TOKEN); modules count what they own. */
+  metrics: Metrics;
+  /** Draining after SIGTERM: /readyz answers 503, new requests are turned away. */
+  drain: Drain;
   /**
    * Checks the signed-in caller's password, re-entered before a sensitive step (throttled per
    * account; 400 when wrong). Provided by the accounts module.
@@ -177,6 +183,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
 
   installErrorHandling(app);
+  // First of the request hooks: a draining instance turns requests away before any other work.
+  const drain = new Drain();
+  drain.install(app);
   const routes = installRoutePolicy(app);
   app.addSchema(ProblemSchema);
 
@@ -211,7 +220,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       warn: (obj, msg) => app.log.warn(obj, msg),
     },
   });
-  app.addHook('onClose', async () => mailer.close());
+  // Sends of jobs released at shutdown are abandoned: another instance sends them again.
+  app.addHook('onClose', async () => mailer.close({ abandon: outbox.released }));
   const audit = new AuditLog(
     database,
     loadSigningKey({
@@ -233,6 +243,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     allowHttp: config.outbound.allowHttp,
     ...(options.outboundLookup ? { lookup: options.outboundLookup } : {}),
   });
+  const metrics = new Metrics({
+    database,
+    auditAppended: () => audit.appended,
+    cacheLookups: function* () {
+      for (const cache of bus.caches()) yield { name: cache.name, hits: cache.hits, misses: cache.misses };
+    },
+  });
   const outbox = new OutboxWorker(database, {
     pollMs: config.outbox.pollMs,
     concurrency: config.outbox.concurrency,
@@ -241,6 +258,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       warn: (obj, msg) => app.log.warn(obj, msg),
       error: (obj, msg) => app.log.error(obj, msg),
     },
+    onAttempt: (kind, outcome) => metrics.outboxAttempt(kind, outcome),
   });
   outbox.register(emailHandler(mailer, secrets));
   // Jobs committed by any instance wake this one's worker (PostgreSQL; polling stays the fallback).
@@ -277,6 +295,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     secrets,
     outbound,
     routes,
+    metrics,
+    drain,
     confirmPassword: async () => {
       throw new Error('the accounts module is not registered');
     },
@@ -292,6 +312,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     sessionCookie: sessionCookieName(config.publicUrl),
     onDenied: recordDenied,
   });
+  installMetrics(app, metrics, config.metricsToken);
 
   const apiHeaders = {
     'x-content-type-options': 'nosniff',

@@ -21,6 +21,16 @@ export interface Config {
   databasePoolSize: number;
   logLevel: string;
   /**
+   * METRICS_TOKEN: the bearer GET /metrics answers to (Prometheus text); without it the route
+   * does not exist (404). Never logged.
+   */
+  metricsToken: string | undefined;
+  /**
+   * SHUTDOWN_TIMEOUT_MS: how long a SIGTERM'd instance may drain (requests under way finish,
+   * claimed jobs finish or are released) before it is made to exit.
+   */
+  shutdownTimeoutMs: number;
+  /**
    * Which peers may set X-Forwarded-For / -Proto / -Host (the client address comes from them):
    * `false` none; a number, the nearest that many hops whatever their address; a list, the peers
    * whose address is in it (addresses, CIDR ranges, or proxy-addr's `loopback`, `linklocal`,
@@ -383,6 +393,17 @@ function readSwitch(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
 }
 
+/** METRICS_TOKEN: long enough not to be guessed (the scrape endpoint shows the installation's load). */
+function readMetricsToken(env: Env): string | undefined {
+  const raw = env.METRICS_TOKEN?.trim() || undefined;
+  if (raw !== undefined && (raw.length < 16 || !/^[\x21-\x7e]+$/.test(raw))) {
+    throw new ConfigError(
+      'METRICS_TOKEN must be at least 16 printable characters without spaces (e.g. openssl rand -hex 32)',
+    );
+  }
+  return raw;
+}
+
 /** SMS_*: all of SID, token and sender, or none (SMS off); the token is never repeated. */
 function readSms(env: Env): Config['sms'] {
   const raw = env.SMS_PROVIDER_URL?.trim() || 'https://api.twilio.com';
@@ -432,6 +453,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     databasePoolSize: readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    metricsToken: readMetricsToken(env),
+    shutdownTimeoutMs: readInt(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000),
     trustProxy: readTrustProxy(env),
     allowedOrigins,
     bodyLimit: readInt(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),

@@ -13,6 +13,12 @@ export interface RunningServer {
   database: Database;
   url: string;
   stop(): Promise<void>;
+  /**
+   * The graceful stop (SIGTERM): /readyz answers 503 and new requests are turned away while the
+   * requests under way finish and the outbox worker finishes its claimed jobs; within `graceMs`
+   * (jobs still running then are released for another instance), then `stop()`.
+   */
+  shutdown(graceMs: number): Promise<void>;
 }
 
 /** Opens the database, applies migrations, builds the app and listens. */
@@ -36,17 +42,38 @@ export async function startServer(config: Config, options: { quiet?: boolean } =
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        await app.close();
+        await database.close();
+      })();
+      return stopping;
+    };
+    let draining: Promise<void> | undefined;
+    const shutdown = (graceMs: number) => {
+      draining ??= (async () => {
+        const { drain, outbox } = app.gatehouse;
+        drain.start();
+        let timer: NodeJS.Timeout | undefined;
+        const outOfTime = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        });
+        // Requests still under way when the grace ends have their connections closed by stop().
+        await Promise.all([Promise.race([drain.idle(), outOfTime]), outbox.stop({ graceMs })]);
+        clearTimeout(timer);
+        if (drain.inFlight > 0) {
+          app.log.warn({ requests: drain.inFlight }, 'shutting down with requests still under way');
+        }
+        await stop();
+      })();
+      return draining;
+    };
     return {
       app,
       database,
       url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
-      stop: () => {
-        stopping ??= (async () => {
-          await app.close();
-          await database.close();
-        })();
-        return stopping;
-      },
+      stop,
+      shutdown,
     };
   } catch (err) {
     await database.close().catch(() => {});

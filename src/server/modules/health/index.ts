@@ -21,11 +21,13 @@ export async function healthModule(app: FastifyInstance): Promise<void> {
       config: { public: true },
       schema: {
         tags: ['health'],
-        summary: 'The database answers and every migration is applied',
+        summary:
+          'The database answers, every migration is applied and the instance is not shutting down (503 while it drains)',
         response: { 200: Status, 503: Status },
       },
     },
     async (_request, reply) => {
+      if (app.gatehouse.drain.draining) return reply.status(503).send({ status: 'draining' });
       const ready = await isDatabaseReady(app.gatehouse.database);
       return ready ? { status: 'ok' } : reply.status(503).send({ status: 'unavailable' });
     },

@@ -32,9 +32,16 @@ export async function webhooksModule(app: FastifyInstance): Promise<void> {
   app.addSchema(Webhook);
   app.addSchema(WebhookDelivery);
   webhooksRoutes(app);
-  const { config, database, outbound, secrets, commands, outbox } = app.gatehouse;
+  const { config, database, outbound, secrets, commands, outbox, metrics } = app.gatehouse;
   outbox.register(
-    deliveryHandler({ database, outbound, secrets, commands, retrySchedule: config.webhooks.retrySchedule }),
+    deliveryHandler({
+      database,
+      outbound,
+      secrets,
+      commands,
+      retrySchedule: config.webhooks.retrySchedule,
+      onOutcome: (outcome) => metrics.webhookDelivery(outcome),
+    }),
   );
   outbox.subscribe('webhooks', webhookSubscriber);
   const stream = new AuditStream({ database, outbox }, config.webhooks.auditStreamIntervalMs, {

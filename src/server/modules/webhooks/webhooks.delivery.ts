@@ -5,6 +5,7 @@ import type { CommandRunner } from '../../platform/command.ts';
 import type { Database, Executor } from '../../platform/db/client.ts';
 import { pgErrorCode } from '../../platform/db/errors.ts';
 import { webhooks } from '../../platform/db/schema.ts';
+import type { WebhookOutcome } from '../../platform/metrics/metrics.ts';
 import { type Outbound, OutboundError } from '../../platform/outbound/outbound.ts';
 import { GiveUp, type JobHandler, type JobOutcome } from '../../platform/outbox/index.ts';
 import type { Secrets } from '../../platform/secrets/secrets.ts';
@@ -53,6 +54,8 @@ export interface DeliveryServices {
   commands: CommandRunner;
   /** Seconds before each retry (WEBHOOK_RETRY_SCHEDULE). */
   retrySchedule: readonly number[];
+  /** Told how each attempt ended (metrics). */
+  onOutcome?: (outcome: WebhookOutcome) => void;
 }
 
 /** How one attempt went. */
@@ -209,7 +212,9 @@ export function deliveryHandler(services: DeliveryServices): JobHandler<DeliverP
           at: new Date(),
           nextAttemptAt,
         });
+      const counted = services.onOutcome ?? (() => {});
       if (!webhook.enabled) {
+        counted('skipped');
         await record(
           { delivered: false, status: null, body: null, durationMs: 0, error: 'the webhook is turned off' },
           null,
@@ -218,12 +223,14 @@ export function deliveryHandler(services: DeliveryServices): JobHandler<DeliverP
       }
       const result = await attemptDelivery(services, webhook, { id: delivery.eventId, body: delivery.body });
       if (result.delivered) {
+        counted('delivered');
         await record(result, null);
         if (webhook.failingSince) await markAnswering(db, orgId, webhook.id);
         return undefined;
       }
       const now = new Date();
       const disable = async (reason: DisableReason) => {
+        counted('disabled');
         await record(result, null);
         await services.commands.run(disableWebhook, SYSTEM, {
           orgId,
@@ -237,10 +244,12 @@ export function deliveryHandler(services: DeliveryServices): JobHandler<DeliverP
       const failingSince = await markFailing(db, orgId, webhook.id, now);
       if (now.getTime() - failingSince.getTime() >= DISABLE_AFTER_MS) return disable('failing');
       if (job.attempt > schedule.length) {
+        counted('given_up');
         await record(result, null);
         throw new GiveUp(`${result.error ?? 'failed'}; no attempts left`);
       }
       const retryAt = new Date(now.getTime() + (result.retryAfterMs ?? schedule[job.attempt - 1]! * 1000));
+      counted('failed');
       await record(result, retryAt);
       return { retryAt, error: result.error ?? 'failed' };
     },

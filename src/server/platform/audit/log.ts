@@ -151,6 +151,12 @@ export class AuditLog {
 
   private keyRegistered = false;
 
+  /**
+   * Entries this instance has appended, by chain kind (the metrics read it): counted when written
+   * in their transaction, so a transaction rolled back afterwards still counts.
+   */
+  readonly appended = new Map<ChainKind, number>();
+
   /** Publishes this instance's public key (idempotent; several instances may have their own). */
   async registerKey(executor: Executor = this.database.db): Promise<void> {
     if (this.keyRegistered) return;
@@ -284,6 +290,7 @@ export class AuditLog {
             target_type, target_id, target_name, target_email, before, after, ip, user_agent, request_id, prev_hash, hash, mac, mac_key_id)
           VALUES ${values})
         UPDATE audit_chains SET head_hash = ${prevHash}, head_at = ${at}::timestamptz WHERE chain_id = ${chainId}::uuid`);
+      this.appended.set(kind, (this.appended.get(kind) ?? 0) + rows.length);
     }
     return written;
   }

@@ -22,27 +22,30 @@ import {
 
 /** A bus whose health the test controls; mirrors the real buses (a change of health clears). */
 class FakeBus implements InvalidationBus {
-  private readonly caches = new Map<string, InvalidatingCache<unknown>>();
+  private readonly byName = new Map<string, InvalidatingCache<unknown>>();
   private isHealthy = true;
   get healthy(): boolean {
     return this.isHealthy;
   }
   setHealthy(value: boolean): void {
     this.isHealthy = value;
-    for (const cache of this.caches.values()) cache.clear();
+    for (const cache of this.byName.values()) cache.clear();
   }
   register(cache: InvalidatingCache<unknown>): void {
-    this.caches.set(cache.name, cache);
+    this.byName.set(cache.name, cache);
   }
   cache(name: string): InvalidatingCache<unknown> | undefined {
-    return this.caches.get(name);
+    return this.byName.get(name);
+  }
+  caches(): Iterable<InvalidatingCache<unknown>> {
+    return this.byName.values();
   }
   async notify(): Promise<void> {}
   async beginDelivery(): Promise<Delivery | undefined> {
     return undefined;
   }
   dropLocal(cacheName: string, key: string): void {
-    this.caches.get(cacheName)?.drop(key);
+    this.byName.get(cacheName)?.drop(key);
   }
   wake(): void {}
   onWake(): void {}

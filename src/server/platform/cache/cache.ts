@@ -40,6 +40,9 @@ const MAX_PAYLOAD_BYTES = 7999;
 export class InvalidatingCache<V> {
   private readonly entries = new Map<string, { value: V; storedAt: number }>();
   private epoch = 0;
+  /** Lookups answered from the cache, and those that were not (the metrics read them). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     readonly name: string,
@@ -50,6 +53,13 @@ export class InvalidatingCache<V> {
   }
 
   get(key: string): V | undefined {
+    const value = this.lookup(key);
+    if (value === undefined) this.misses++;
+    else this.hits++;
+    return value;
+  }
+
+  private lookup(key: string): V | undefined {
     if (!this.bus.healthy) return undefined;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -118,6 +128,8 @@ export interface InvalidationBus {
   register(cache: InvalidatingCache<unknown>): void;
   /** The registered cache of that name (diagnostics and tests). */
   cache(name: string): InvalidatingCache<unknown> | undefined;
+  /** Every registered cache (metrics). */
+  caches(): Iterable<InvalidatingCache<unknown>>;
   /** Queue the cross-instance notice inside `tx`; the caller drops the local entry after commit. */
   notify(tx: Executor, cacheName: string, key: string): Promise<void>;
   /**
@@ -151,7 +163,7 @@ function payloadFor(cacheName: string, key: string): string {
 }
 
 abstract class BaseBus implements InvalidationBus {
-  protected readonly caches = new Map<string, InvalidatingCache<unknown>>();
+  protected readonly registered = new Map<string, InvalidatingCache<unknown>>();
   protected readonly wakers = new Map<string, Array<() => void>>();
   abstract readonly healthy: boolean;
 
@@ -163,20 +175,24 @@ abstract class BaseBus implements InvalidationBus {
 
   register(cache: InvalidatingCache<unknown>): void {
     if (!/^[A-Za-z0-9_.-]+$/.test(cache.name)) throw new Error(`cache name "${cache.name}" is not allowed`);
-    if (this.caches.has(cache.name)) throw new Error(`cache "${cache.name}" registered twice`);
-    this.caches.set(cache.name, cache);
+    if (this.registered.has(cache.name)) throw new Error(`cache "${cache.name}" registered twice`);
+    this.registered.set(cache.name, cache);
   }
 
   cache(name: string): InvalidatingCache<unknown> | undefined {
-    return this.caches.get(name);
+    return this.registered.get(name);
+  }
+
+  caches(): Iterable<InvalidatingCache<unknown>> {
+    return this.registered.values();
   }
 
   dropLocal(cacheName: string, key: string): void {
-    this.caches.get(cacheName)?.drop(key);
+    this.registered.get(cacheName)?.drop(key);
   }
 
   protected clearAll(): void {
-    for (const cache of this.caches.values()) cache.clear();
+    for (const cache of this.registered.values()) cache.clear();
   }
 
   abstract notify(tx: Executor, cacheName: string, key: string): Promise<void>;

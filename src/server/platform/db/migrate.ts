@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
@@ -42,6 +43,34 @@ export async function migrateDatabase(database: Database): Promise<void> {
   } finally {
     await lock.end().catch(() => {});
   }
+}
+
+/**
+ * The migrations shipped with this build that the database has not applied, by name, in order
+ * (applies nothing). As the migrator decides: every migration newer than the last one applied.
+ * A database never migrated (no migrations table) has them all pending; any other failure
+ * (the database unreachable) is thrown.
+ */
+export async function pendingMigrations(database: Database): Promise<string[]> {
+  const journal = JSON.parse(
+    fs.readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8'),
+  ) as {
+    entries: { tag: string; when: number }[];
+  };
+  let last = -1;
+  try {
+    const result = (await database.db.execute(
+      sql`SELECT max(created_at) AS last FROM drizzle.__drizzle_migrations`,
+    )) as unknown as { rows: { last: string | number | null }[] };
+    last = Number(result.rows[0]?.last ?? -1);
+  } catch (err) {
+    // 42P01 undefined_table, 3F000 invalid_schema_name: never migrated.
+    const code =
+      (err as { code?: string; cause?: { code?: string } }).code ??
+      (err as { cause?: { code?: string } }).cause?.code;
+    if (code !== '42P01' && code !== '3F000') throw err;
+  }
+  return journal.entries.filter((e) => e.when > last).map((e) => e.tag);
 }
 
 let expectedMigrations: number | undefined;

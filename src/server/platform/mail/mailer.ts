@@ -35,8 +35,11 @@ export interface Mailer {
    * recipient, a line break in the subject, a permanent refusal by the server).
    */
   send(message: MailMessage): Promise<void>;
-  /** Waits for the messages being sent, then closes the SMTP connections. */
-  close(): Promise<void>;
+  /**
+   * Waits for the messages being sent, then closes the SMTP connections; with `abandon` (a
+   * shutdown whose jobs were released to other instances) closes them at once, failing those sends.
+   */
+  close(options?: { abandon?: boolean }): Promise<void>;
 }
 
 /** A message that sending again cannot help: malformed, or refused for good (SMTP 5xx). */
@@ -87,8 +90,8 @@ export function createMailer(options: MailerOptions): Mailer {
         inFlight.delete(sending);
       }
     },
-    async close() {
-      await Promise.allSettled(inFlight);
+    async close(options = {}) {
+      if (!options.abandon) await Promise.allSettled(inFlight);
       deliver.close();
     },
   };

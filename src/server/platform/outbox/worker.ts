@@ -80,6 +80,8 @@ export interface OutboxWorkerOptions {
   /** How often this instance purges finished jobs past their retention (ms, default one hour). */
   purgeIntervalMs?: number;
   log: WorkerLog;
+  /** Told of every attempt this instance settles (metrics). */
+  onAttempt?: (kind: string, outcome: 'done' | 'retry' | 'dead') => void;
 }
 
 /** The lease of a handler that names none. */
@@ -107,6 +109,11 @@ export class OutboxWorker {
   private stopped = true;
   private again = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The jobs of the attempts under way, with the attempt number each claim gave them. */
+  private readonly claimed = new Map<string, number>();
+  private stopping: Promise<void> | undefined;
+  /** Whether the last stop released jobs whose attempts were still under way. */
+  released = false;
   private readonly pollMs: number;
   private readonly concurrency: number;
   private readonly retention: Retention;
@@ -167,6 +174,8 @@ export class OutboxWorker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = undefined;
+    this.released = false;
     this.wake();
     // Every instance purges, every purgeIntervalMs (the deletes are idempotent).
     const purge = () => {
@@ -206,13 +215,61 @@ export class OutboxWorker {
     });
   }
 
-  /** Stops claiming, then waits for the attempts under way. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming, then waits for the attempts under way: all of them, or with `graceMs` (a
+   * shutdown) at most that long, after which the jobs still being worked on are released (their
+   * lease cleared, due again) so another instance takes them at once instead of when the lease
+   * would have run out. A released attempt that ends later does not settle its job. Calling it
+   * again while it runs returns the same promise.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     this.timer = this.purgeTimer = undefined;
-    await Promise.allSettled(this.inFlight);
+    this.stopping ??= this.finish(options.graceMs);
+    return this.stopping;
+  }
+
+  private async finish(graceMs: number | undefined): Promise<void> {
+    const all = Promise.allSettled(this.inFlight);
+    if (graceMs === undefined) {
+      await all;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const outOfTime = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    const ended = await Promise.race([all.then(() => 'ended' as const), outOfTime]);
+    clearTimeout(timer);
+    if (ended === 'ended' || this.claimed.size === 0) return;
+    await this.release([...this.claimed]);
+  }
+
+  /** Clears the leases of claims this instance still holds (they run out otherwise). */
+  private async release(claims: Array<[string, number]>): Promise<void> {
+    try {
+      const result = (await this.database.db.execute(sql`
+        UPDATE outbox_jobs j
+           SET locked_until = NULL, locked_by = NULL
+          FROM (SELECT * FROM jsonb_to_recordset(${JSON.stringify(claims.map(([id, attempt]) => ({ id, attempt })))}::jsonb)
+                  AS c(id uuid, attempt int)) c
+         WHERE j.id = c.id AND j.attempts = c.attempt AND j.locked_by = ${this.instance}
+           AND j.state = 'pending'
+     RETURNING j.id`)) as unknown as { rows: { id: string }[] };
+      for (const { id } of result.rows) this.claimed.delete(id);
+      if (result.rows.length > 0) {
+        this.released = true;
+        this.options.log.warn(
+          { jobs: result.rows.map((r) => r.id) },
+          'outbox: shutting down with attempts under way; their jobs are released for another instance',
+        );
+      }
+    } catch (err) {
+      // Their leases run out instead.
+      this.options.log.error({ err: serializeError(err) }, 'outbox: releasing claimed jobs failed');
+    }
   }
 
   private async tick(): Promise<void> {
@@ -223,7 +280,9 @@ export class OutboxWorker {
         const jobs = await this.claim(room);
         if (jobs.length === 0) return;
         for (const job of jobs) {
+          this.claimed.set(job.id, job.attempt);
           const p = this.attempt(job).finally(() => {
+            if (this.claimed.get(job.id) === job.attempt) this.claimed.delete(job.id);
             this.inFlight.delete(p);
             this.wake();
           });
@@ -332,6 +391,8 @@ export class OutboxWorker {
       this.options.log.error({ err: serializeError(err), job: job.id }, 'outbox: settling a job failed');
       return;
     }
+    if (settled)
+      this.options.onAttempt?.(job.kind, state === 'done' ? 'done' : state === 'dead' ? 'dead' : 'retry');
     if (!settled) {
       this.options.log.warn(
         { job: job.id, kind: job.kind, attempt: job.attempt, ok: !failed },
