@@ -11,6 +11,7 @@ import { aiConnectionsModule } from './modules/ai-connections/index.ts';
 import { apiTokensModule } from './modules/api-tokens/index.ts';
 import { applicationsModule } from './modules/applications/index.ts';
 import { auditLogModule } from './modules/audit-log/index.ts';
+import { billingModule } from './modules/billing/index.ts';
 import { consoleModule } from './modules/console/index.ts';
 import { findingsModule } from './modules/findings/index.ts';
 import { healthModule } from './modules/health/index.ts';
@@ -372,6 +373,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(applicationsModule);
   await app.register(scansModule);
   await app.register(quotaModule);
+  await app.register(billingModule);
   await app.register(findingsModule);
   await app.register(webhooksModule);
   await app.register(mcpModule);

@@ -149,6 +149,14 @@ export interface Config {
      */
     purgeGraceDays: number;
   };
+  billing: {
+    /**
+     * PLAN_SELECTION: `open` (an org's billing managers choose and change its plan) or `operator`
+     * (only an operator sets plans, with `gatehouse operator orgs set-plan`; orgs may still change
+     * their billing cycle, and are created on the free plan).
+     */
+    planSelection: 'open' | 'operator';
+  };
 }
 
 export type TrustProxy = false | number | string[];
@@ -482,5 +490,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxOwnedPerUser: readInt(env, 'ORGS_MAX_OWNED_PER_USER', 100, 1, 1000000),
       purgeGraceDays: readInt(env, 'ORG_PURGE_GRACE_DAYS', 30, 1, 3650),
     },
+    billing: { planSelection: readPlanSelection(env) },
   };
+}
+
+function readPlanSelection(env: Env): 'open' | 'operator' {
+  const raw = env.PLAN_SELECTION?.trim().toLowerCase() ?? '';
+  if (raw === '') return 'open';
+  if (raw === 'open' || raw === 'operator') return raw;
+  throw new ConfigError(`PLAN_SELECTION must be open or operator, got "${env.PLAN_SELECTION}"`);
 }
