@@ -107,3 +107,12 @@ export async function readPlanUsage(db: Executor, orgId: string): Promise<PlanUs
     memberBudgets: ownBudgets[0]?.n ?? 0,
   };
 }
+
+/** A payment method is on file (the setup checklist's billing step). */
+export async function hasPaymentMethod(db: Executor, orgId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ provider: subscriptions.paymentProvider })
+    .from(subscriptions)
+    .where(and(eq(subscriptions.orgId, orgId), isNotNull(subscriptions.paymentProvider)));
+  return row !== undefined;
+}

@@ -329,6 +329,9 @@ describe('GET/PUT /orgs/:orgId/billing/payment-method', () => {
       200,
     ).json();
     expect(saved.paymentMethod).toMatchObject({ ...method, expMonth: null, expYear: null });
+    // The setup checklist's billing step ticks itself.
+    const setup = expectStatus(await as(t.app, org.owner).get(url(org, '/setup')), 200).json();
+    expect(setup.steps).toContainEqual({ key: 'billing', done: true });
     expect(expectStatus(await as(t.app, org.owner).get(url(org)), 200).json().paymentMethod).toMatchObject(
       method,
     );
