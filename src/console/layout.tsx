@@ -194,6 +194,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'findings', label: 'findingsNav', needs: 'findings:read' },
   { path: 'policies', label: 'policiesNav', needs: 'policies:read' },
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
+  { path: 'billing', label: 'billingNav', needs: 'billing:read' },
   { path: 'platform', label: 'platformNav', needs: 'settings:read' },
   { path: 'language', label: 'orgLangNav', needs: 'settings:read' },
   { path: 'security', label: 'securityNav', needs: 'settings:read' },
