@@ -70,7 +70,7 @@ const en = {
   billingBlocker_budgets:
     '{{count}} department or member budgets are set, and the plan has no budgets. Clear them.',
   billingBlockerFix: 'Go there',
-  billingBlockerFixOf: 'Go to fix: {{what}}',
+  billingBlockerFixOf: 'Go there: {{what}}',
   billingPaymentCard: 'Payment method',
   billingPaymentNone: 'No payment method on file. Invoices are paid by bank transfer until you add one.',
   billingPaymentShown: '{{brand}} ending in {{last4}}, reference {{reference}}',
@@ -163,7 +163,7 @@ export const billingStrings: Strings<typeof en> = {
     billingBlocker_budgets:
       'Hay {{count}} presupuestos de departamento o de miembro y el plan no incluye presupuestos. Elimínalos.',
     billingBlockerFix: 'Ir allí',
-    billingBlockerFixOf: 'Ir a corregir: {{what}}',
+    billingBlockerFixOf: 'Ir allí: {{what}}',
     billingPaymentCard: 'Método de pago',
     billingPaymentNone:
       'No hay método de pago. Las facturas se pagan por transferencia hasta que añadas uno.',

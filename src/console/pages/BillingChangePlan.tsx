@@ -267,7 +267,7 @@ function Review(props: {
 function Blockers({ orgId, plan, blockers }: { orgId: string; plan: Plan; blockers: PlanBlockerView[] }) {
   const { t } = useTranslation();
   return (
-    <Alert color="orange" title={t('billingBlockedTitle')} role="alert" data-testid="billing-blockers">
+    <Alert color="red" title={t('billingBlockedTitle')} role="alert" data-testid="billing-blockers">
       <Stack gap="xs">
         <Text size="sm">{t('billingBlockedIntro', { plan: planName(plan) })}</Text>
         <List size="sm" spacing={4}>
@@ -281,6 +281,7 @@ function Blockers({ orgId, plan, blockers }: { orgId: string; plan: Plan; blocke
                   to={`/orgs/${orgId}/settings/${BLOCKER_PAGE[b.kind]}`}
                   aria-label={t('billingBlockerFixOf', { what })}
                   size="sm"
+                  c="inherit"
                   underline="always"
                 >
                   {t('billingBlockerFix')}
