@@ -50,12 +50,14 @@ export async function preparePlanChange(
   db: Executor,
   orgId: string,
   currentPlan: string,
-  to: PlanChangeRequest,
+  /** No cycle: the one in force is kept (the operator's set-plan). */
+  asked: { plan: Plan; cycle?: BillingCycle },
   options: { planSelection: 'open' | 'operator'; byOperator?: boolean; lock?: boolean; now?: Date },
 ): Promise<PreparedChange> {
   const row = options.lock ? await lockSubscription(db, orgId) : await findSubscription(db, orgId);
   const fromPlan: Plan = isPlan(currentPlan) ? currentPlan : 'free';
   const fromCycle = (row?.cycle ?? 'monthly') as BillingCycle;
+  const to: PlanChangeRequest = { plan: asked.plan, cycle: asked.cycle ?? fromCycle };
   const planChanges = to.plan !== currentPlan;
   if (planChanges && options.planSelection === 'operator' && !options.byOperator) {
     throw new PlanSelectionError();

@@ -126,32 +126,18 @@ export const changeOrganizationPlan = defineCommand({
       ctx.unchanged();
       return { org, changed: false, blockers: [], amountDue: 0, invoiceNumber: null };
     }
-    const current = await preparePlanChange(
+    // The cycle stays as it is: only the plan is the operator's to set here.
+    const prepared = await preparePlanChange(
       ctx.tx,
       org.id,
       org.plan,
-      { plan: input.plan, cycle: 'monthly' },
+      { plan: input.plan },
       {
         planSelection: 'operator',
         byOperator: true,
         lock: true,
       },
     );
-    // The cycle stays as it is: only the plan is the operator's to set here.
-    const cycle = (current.row?.cycle ?? 'monthly') as 'monthly' | 'annual';
-    const prepared =
-      cycle === 'monthly'
-        ? current
-        : await preparePlanChange(
-            ctx.tx,
-            org.id,
-            org.plan,
-            { plan: input.plan, cycle },
-            {
-              planSelection: 'operator',
-              byOperator: true,
-            },
-          );
     const { invoice, after } = await carryOutPlanChange(ctx, org.id, org.plan, prepared);
     const blockers = prepared.blockers.map((b) => ({ kind: b.kind, count: b.count, detail: b.detail }));
     ctx.record({
