@@ -210,12 +210,26 @@ export async function runOperatorOrgWrite(
       }
       case 'set-plan': {
         const plan = options.plan!;
-        const { org, changed } = await s.run(ops.changeOrganizationPlan, { slug, plan, reason });
-        out(
-          changed
-            ? `${org.slug} is now on the ${plan} plan`
-            : `${org.slug} is already on ${plan}; nothing changed`,
-        );
+        const { org, changed, blockers, amountDue, invoiceNumber } = await s.run(ops.changeOrganizationPlan, {
+          slug,
+          plan,
+          reason,
+        });
+        if (!changed) {
+          out(`${org.slug} is already on ${plan}; nothing changed`);
+          return;
+        }
+        out(`${org.slug} is now on the ${plan} plan`);
+        if (invoiceNumber !== null) {
+          out(
+            `invoice ${invoiceNumber} issued for the rest of the period: ${(amountDue / 100).toFixed(2)} USD`,
+          );
+        }
+        if (blockers.length > 0) {
+          // The operator's change goes ahead; the org has these to undo (they are recorded).
+          out(`overridden: the organization uses more than the ${plan} plan allows; it should change:`);
+          for (const b of blockers) out(`  - ${b.detail}`);
+        }
         return;
       }
     }

@@ -269,7 +269,44 @@ describe('gatehouse operator and break-glass', { timeout: 120_000 }, () => {
       before: { plan: 'free' },
       after: { plan: 'pro', reason: 'Signed contract 42' },
     });
+    // The same change as a billing manager's: the month from today is invoiced.
+    expect(moved.out).toMatch(/invoice \d+ issued for the rest of the period: 29\.00 USD/);
+    const sub = expectStatus(
+      await as(await app(), org.owner).get(`/api/v1/orgs/${org.orgId}/billing/subscription`),
+      200,
+    ).json();
+    expect(sub).toMatchObject({ plan: 'pro', amount: 2900 });
+    expect(sub.nextBillingDate).not.toBeNull();
     await verifiesFully(org.owner, org.orgId);
+  });
+
+  it('set-plan overrides what the organization uses beyond the new plan, and says what it should change', async () => {
+    const org = await createOrg(await app(), { name: 'Override Co', plan: 'enterprise' });
+    expectStatus(
+      await as(await app(), org.owner).patch(`/api/v1/orgs/${org.orgId}/security`, {
+        sessionIdleMinutes: 120,
+      }),
+      200,
+    );
+    const moved = await operator([
+      'operator',
+      'orgs',
+      'set-plan',
+      org.slug,
+      'pro',
+      '--reason',
+      'Downgrade 7',
+    ]);
+    expect(moved.code, moved.out).toBe(0);
+    expect(moved.out).toContain('now on the pro plan');
+    expect(moved.out).toContain('overridden: the organization uses more than the pro plan allows');
+    expect(moved.out).toContain('The idle timeout is not 30 minutes');
+    expect((await orgOf(org.owner, org.orgId)).plan).toBe('pro');
+    const [entry] = await orgEntries(org.owner, org.orgId);
+    expect(entry).toMatchObject({
+      action: 'org.plan_changed',
+      after: { plan: 'pro', overridden: [expect.objectContaining({ kind: 'session_timeout' })] },
+    });
   });
 
   it('takes a reason only as one line of plain text: no control, bidi or invisible characters', () => {

@@ -40,6 +40,7 @@ const ProfilePage = lazy(() => import('./pages/Profile.tsx').then((m) => ({ defa
 const RolesPage = lazy(() => import('./pages/Roles.tsx').then((m) => ({ default: m.RolesPage })));
 const PoliciesPage = lazy(() => import('./pages/Policies.tsx').then((m) => ({ default: m.PoliciesPage })));
 const SecurityPage = lazy(() => import('./pages/Security.tsx').then((m) => ({ default: m.SecurityPage })));
+const BillingPage = lazy(() => import('./pages/Billing.tsx').then((m) => ({ default: m.BillingPage })));
 const DataPrivacyPage = lazy(() =>
   import('./pages/DataPrivacy.tsx').then((m) => ({ default: m.DataPrivacyPage })),
 );
@@ -520,6 +521,7 @@ export function App() {
             <Route path="scans" element={<ScansPage />} />
             <Route path="scans/:scanId" element={<ScanDetailPage />} />
             <Route path="usage" element={<UsagePage />} />
+            <Route path="billing" element={<BillingPage />} />
             <Route path="invoices" element={<InvoicesPage />} />
             <Route path="reports" element={<ReportsPage />} />
             <Route path="findings" element={<FindingsPage />} />

@@ -194,6 +194,7 @@ const settingsPages: Array<{ path: string; label: string; needs?: string | reado
   { path: 'findings', label: 'findingsNav', needs: 'findings:read' },
   { path: 'policies', label: 'policiesNav', needs: 'policies:read' },
   { path: 'usage', label: 'usageNav', needs: 'quota:read' },
+  { path: 'billing', label: 'billingNav', needs: 'billing:read' },
   { path: 'invoices', label: 'invoicesNav', needs: 'billing:read' },
   { path: 'reports', label: 'reportsNav', needs: ['compliance:read', 'analytics:read'] },
   { path: 'platform', label: 'platformNav', needs: 'settings:read' },

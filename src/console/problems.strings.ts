@@ -179,6 +179,9 @@ const en = {
   problem_last_owner_title: 'An organization needs an Owner',
   problem_last_owner:
     'This would leave the organization without an Owner. Make another member an Owner first, then try again.',
+  problem_plan_selection_operator_title: 'Plans are set by the operators',
+  problem_plan_selection_operator:
+    'On this installation only its operators change an organization’s plan (gatehouse operator orgs set-plan): ask them. You can still change the billing cycle here.',
   problem_plan_limit_title: "Your organization's plan does not include this",
   problem_plan_limit:
     "The organization's current plan does not allow this. Only an Owner can change the plan: ask an Owner.",
@@ -299,6 +302,8 @@ const en = {
   field_secret_in_config:
     'This looks like a secret, and settings are shown to everyone who may see integrations: put it in the secret field, which is stored encrypted and never shown.',
   field_url_query: 'Give the address without ?… or #… at the end.',
+  field_card_data:
+    'This looks like card data. Gatehouse never takes card numbers or security codes: give the payment provider’s reference and at most the last four digits.',
   field_named: '{{field}}: {{message}}',
 };
 
@@ -486,6 +491,9 @@ const es: Strings<typeof en>['es'] = {
   problem_last_owner_title: 'Una organización necesita un Propietario',
   problem_last_owner:
     'Esto dejaría la organización sin Propietario. Haz Propietario a otro miembro primero y vuelve a intentarlo.',
+  problem_plan_selection_operator_title: 'Los planes los fijan los operadores',
+  problem_plan_selection_operator:
+    'En esta instalación solo sus operadores cambian el plan de una organización (gatehouse operator orgs set-plan): pídeselo. Aquí aún puedes cambiar el ciclo de facturación.',
   problem_plan_limit_title: 'El plan de tu organización no incluye esto',
   problem_plan_limit:
     'El plan actual de la organización no lo permite. Solo un Propietario puede cambiar el plan: pídeselo a un Propietario.',
@@ -607,6 +615,8 @@ const es: Strings<typeof en>['es'] = {
   field_secret_in_config:
     'Parece un secreto, y la configuración la ve cualquiera que pueda ver las integraciones: ponlo en el campo del secreto, que se guarda cifrado y nunca se muestra.',
   field_url_query: 'Escribe la dirección sin ?… ni #… al final.',
+  field_card_data:
+    'Esto parece un dato de tarjeta. Gatehouse nunca acepta números de tarjeta ni códigos de seguridad: indica la referencia del proveedor de pago y como mucho los cuatro últimos dígitos.',
   field_named: '{{field}}: {{message}}',
 };
 

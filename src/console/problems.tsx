@@ -163,6 +163,7 @@ export function describeField(t: TFunction, error: FieldError, body?: unknown): 
     case 'e164':
     case 'secret_in_config':
     case 'url_query':
+    case 'card_data':
       return t(`field_${error.reason}`);
     case 'url_fragment':
       return t('field_url_query');

@@ -6,6 +6,7 @@ import { accountSecurityStrings } from './pages/AccountSecurity.strings.ts';
 import { aiConnectionsStrings } from './pages/AiConnections.strings.ts';
 import { applicationsStrings } from './pages/Applications.strings.ts';
 import { auditLogStrings } from './pages/AuditLog.strings.ts';
+import { billingStrings } from './pages/Billing.strings.ts';
 import { connectionTestStrings } from './pages/ConnectionTest.strings.ts';
 import { dataPrivacyStrings } from './pages/DataPrivacy.strings.ts';
 import { findingsStrings } from './pages/Findings.strings.ts';
@@ -47,6 +48,7 @@ export const pageStrings: Strings[] = [
   dataPrivacyStrings,
   invoicesStrings,
   reportsStrings,
+  billingStrings,
   ssoStrings,
   scimStrings,
   recoveryStrings,

@@ -30,6 +30,7 @@ export const PROBLEM_CODES = [
   'email_taken',
   'last_owner',
   'plan_limit',
+  'plan_selection_operator',
   'quota_exhausted',
   'invalid_sarif',
   'url_not_allowed',

@@ -46,6 +46,7 @@ export const SETUP_STEPS = [
   'api_token',
   'integration',
   'notifications',
+  'billing',
 ] as const;
 export type SetupStep = (typeof SETUP_STEPS)[number];
 

@@ -395,6 +395,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(applicationsModule);
   await app.register(scansModule);
   await app.register(quotaModule);
+  await app.register(billingModule);
   await app.register(findingsModule);
   await app.register(webhooksModule);
   await app.register(mcpModule);

@@ -160,6 +160,12 @@ export interface Config {
     bankDetails: string[];
     /** How often each instance looks for subscriptions due for renewal. */
     renewalIntervalMs: number;
+    /**
+     * PLAN_SELECTION: `open` (an org's billing managers choose and change its plan) or `operator`
+     * (only an operator sets plans, with `gatehouse operator orgs set-plan`; orgs may still change
+     * their billing cycle, and are created on the free plan).
+     */
+    planSelection: 'open' | 'operator';
   };
   organizations: {
     /** Organizations one user may create in any 24 hours (deleted ones count). */
@@ -521,6 +527,7 @@ export function loadConfig(env: Env = process.env): Config {
       sellerLines: readLines(env.BILLING_SELLER, ['Gatehouse']),
       bankDetails: readLines(env.BILLING_BANK_DETAILS, []),
       renewalIntervalMs: readInt(env, 'BILLING_RENEWAL_INTERVAL_MINUTES', 15, 1, 24 * 60) * 60_000,
+      planSelection: readPlanSelection(env),
     },
     organizations: {
       maxCreatedPerUserPerDay: readInt(env, 'ORGS_MAX_CREATED_PER_USER_PER_DAY', 10, 1, 100000),
@@ -537,4 +544,11 @@ function readLines(value: string | undefined, fallback: string[]): string[] {
     .map((l) => l.trim())
     .filter(Boolean);
   return lines.length ? lines : fallback;
+}
+
+function readPlanSelection(env: Env): 'open' | 'operator' {
+  const raw = env.PLAN_SELECTION?.trim().toLowerCase() ?? '';
+  if (raw === '') return 'open';
+  if (raw === 'open' || raw === 'operator') return raw;
+  throw new ConfigError(`PLAN_SELECTION must be open or operator, got "${env.PLAN_SELECTION}"`);
 }

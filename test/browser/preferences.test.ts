@@ -123,7 +123,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Platform, Language and the setup ch
     await page.goto(settingsUrl(org.orgId, 'team'));
     const checklist = page.getByTestId('setup-checklist');
     await checklist.getByRole('heading', { name: 'Set up your organization' }).waitFor();
-    await checklist.getByText('0 of 6 steps done').waitFor();
+    await checklist.getByText('0 of 7 steps done').waitFor();
     await h.expectAccessible(page, 'team page with the setup checklist');
 
     // Done elsewhere (the API): the list ticks them when read again.
@@ -141,7 +141,7 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Platform, Language and the setup ch
       200,
     );
     await page.reload();
-    await checklist.getByText('2 of 6 steps done').waitFor();
+    await checklist.getByText('2 of 7 steps done').waitFor();
     expect(await checklist.locator('[data-step="logo"]').getAttribute('data-done')).toBe('true');
     // A step left is a link to where it is done.
     await checklist.getByRole('link', { name: 'Create an API token' }).click();

@@ -400,6 +400,61 @@ const QUOTA_ROUTES: Record<string, RouteCase> = {
   },
 };
 
+/** Settings → Billing: the subscription and the payment method (billing:read, billing:manage). */
+const BILLING_ROUTES: Record<string, RouteCase> = {
+  'GET /api/v1/orgs/:orgId/billing/subscription': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/billing/subscription') }),
+    effect: (_org, res) => expect(res.json()).toMatchObject({ currency: 'usd' }),
+  },
+  'PATCH /api/v1/orgs/:orgId/billing/subscription': {
+    status: 200,
+    prepare: async (org) => {
+      const sub = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, '/billing/subscription')),
+        200,
+      ).json();
+      return {
+        method: 'PATCH',
+        url: orgUrl(org, '/billing/subscription'),
+        payload: { plan: sub.plan, cycle: sub.cycle === 'monthly' ? 'annual' : 'monthly', confirm: true },
+      };
+    },
+    effect: async (org, _res, req) => {
+      const sub = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, '/billing/subscription')),
+        200,
+      ).json();
+      expect(sub.cycle).toBe((req.payload as { cycle: string }).cycle);
+    },
+  },
+  'GET /api/v1/orgs/:orgId/billing/payment-method': {
+    status: 200,
+    prepare: async (org) => ({ method: 'GET', url: orgUrl(org, '/billing/payment-method') }),
+    effect: (_org, res) => expect(res.json()).toHaveProperty('paymentMethod'),
+  },
+  'PUT /api/v1/orgs/:orgId/billing/payment-method': {
+    status: 200,
+    prepare: async (org) => ({
+      method: 'PUT',
+      url: orgUrl(org, '/billing/payment-method'),
+      payload: {
+        provider: 'invoice',
+        reference: `Mandate ${rand()}`,
+        brand: 'SEPA',
+        last4: String(1000 + (Number.parseInt(rand(), 16) % 9000)),
+      },
+    }),
+    effect: async (org, _res, req) => {
+      const got = expectStatus(
+        await as(t.app, org.owner).get(orgUrl(org, '/billing/payment-method')),
+        200,
+      ).json();
+      expect(got.paymentMethod.last4).toBe((req.payload as { last4: string }).last4);
+    },
+  },
+};
+
 /** Slack and quota alerts (notifications). The Slack URL is loopback, opened by OUTBOUND_ALLOWLIST. */
 const SLACK_HOOK = 'http://127.0.0.1:9/services/T0/B0/matrix';
 
@@ -1700,6 +1755,7 @@ const ROUTES: Record<string, RouteCase> = {
     },
   },
   ...QUOTA_ROUTES,
+  ...BILLING_ROUTES,
   ...NOTIFICATION_ROUTES,
   ...WEBHOOK_ROUTES,
   ...SSO_ROUTES,

@@ -983,7 +983,53 @@ const SCIM_INVENTORY: Record<string, InventoryCase> = {
   },
 };
 
+const BILLING_INVENTORY: Record<string, InventoryCase> = {
+  'subscription.changed': {
+    how: 'PATCH /orgs/:orgId/billing/subscription {confirm: true}',
+    arrange: async () => {
+      const org = await createOrg(t.app, { name: 'Billing Co', plan: 'free' });
+      return async () => {
+        const res = await as(t.app, org.owner).patch(at(org.orgId, '/billing/subscription'), {
+          plan: 'pro',
+          cycle: 'monthly',
+          confirm: true,
+        });
+        expectStatus(res, 200);
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: { type: 'subscription', id: org.orgId, name: 'Billing Co' },
+          before: { plan: 'free', cycle: 'monthly' },
+          after: { plan: 'pro', cycle: 'monthly', amountDue: 2900 },
+        };
+      };
+    },
+  },
+  'payment_method.updated': {
+    how: 'PUT /orgs/:orgId/billing/payment-method',
+    arrange: async () => {
+      const org = await createOrg(t.app, { name: 'Paying Co', plan: 'free' });
+      return async () => {
+        const res = await as(t.app, org.owner).put(at(org.orgId, '/billing/payment-method'), {
+          provider: 'invoice',
+          reference: 'SEPA mandate 77',
+          brand: 'SEPA',
+          last4: '1234',
+        });
+        expectStatus(res, 200);
+        return {
+          chain: orgChain(org.orgId),
+          actor: org.owner,
+          target: { type: 'payment_method', id: org.orgId, name: 'Paying Co' },
+          after: { provider: 'invoice', brand: 'SEPA', last4: '1234' },
+        };
+      };
+    },
+  },
+};
+
 const INVENTORY: Record<string, InventoryCase> = {
+  ...BILLING_INVENTORY,
   ...NOTIFICATION_INVENTORY,
   ...SCIM_INVENTORY,
   ...QUOTA_INVENTORY,

@@ -425,6 +425,26 @@ const QUOTA_ROUTES: Record<string, RouteCase> = {
   'POST /api/v1/orgs/:orgId/quota-boosts': {
     request: (o) => ({ method: 'POST', url: at(o, '/quota-boosts'), payload: { tokens: 1 } }),
   },
+  'GET /api/v1/orgs/:orgId/billing/subscription': {
+    request: (o) => ({ method: 'GET', url: at(o, '/billing/subscription') }),
+  },
+  'PATCH /api/v1/orgs/:orgId/billing/subscription': {
+    request: (o) => ({
+      method: 'PATCH',
+      url: at(o, '/billing/subscription'),
+      payload: { plan: 'enterprise', cycle: 'annual', confirm: true },
+    }),
+  },
+  'GET /api/v1/orgs/:orgId/billing/payment-method': {
+    request: (o) => ({ method: 'GET', url: at(o, '/billing/payment-method') }),
+  },
+  'PUT /api/v1/orgs/:orgId/billing/payment-method': {
+    request: (o) => ({
+      method: 'PUT',
+      url: at(o, '/billing/payment-method'),
+      payload: { provider: 'invoice', reference: 'Stolen mandate', brand: 'SEPA', last4: '9999' },
+    }),
+  },
 };
 
 /** Slack and quota alerts: nothing in them names another object, only the org in the path. */

@@ -65,6 +65,7 @@ const en = {
   setupStep_api_token: 'Create an API token',
   setupStep_integration: 'Connect an integration or a webhook',
   setupStep_notifications: 'Set up notification alerts',
+  setupStep_billing: 'Choose a plan and a payment method',
 };
 
 const es: typeof en = {
@@ -132,6 +133,7 @@ const es: typeof en = {
   setupStep_api_token: 'Crea un token de API',
   setupStep_integration: 'Conecta una integración o un webhook',
   setupStep_notifications: 'Configura las alertas de notificación',
+  setupStep_billing: 'Elige un plan y un método de pago',
 };
 
 export const preferencesStrings: Strings = { en, es };

@@ -34,6 +34,7 @@ const STEP_PAGE: Record<SetupStep, string> = {
   api_token: 'api-tokens',
   integration: 'integrations',
   notifications: 'notifications',
+  billing: 'billing',
 };
 
 /**

@@ -12,6 +12,7 @@ import {
   resetTwoFactor,
   setUserDisabled,
 } from '../accounts/index.ts';
+import { carryOutPlanChange, preparePlanChange } from '../billing/index.ts';
 import {
   admitMember,
   alertOwnersOfPromotion,
@@ -29,7 +30,6 @@ import {
   lockLiveOrgBySlug,
   orgTarget,
   restoreOrgRow,
-  setOrgPlan,
   setOrgSuspended,
 } from '../organizations/index.ts';
 import { SCAN_MODULES, type ScanModule, setModuleCost } from '../quota/index.ts';
@@ -109,6 +109,13 @@ export const unsuspendOrganization = defineCommand({
   run: (ctx, input: Reasoned & { slug: string }) => suspension(ctx, input, false),
 });
 
+/**
+ * The same change as a billing manager's (billing.subscription): the plan on the org, the
+ * subscription's period, credit and a plan_change invoice for a positive amount due, the cycle
+ * kept. The operator overrides what the org uses beyond the new plan (members over its limit,
+ * custom roles, SCIM tokens…): the change goes ahead, and the answer lists them so the operator
+ * can tell the org what to undo; the entry records them too.
+ */
 export const changeOrganizationPlan = defineCommand({
   action: 'org.plan_changed',
   async run(ctx, input: Reasoned & { slug: string; plan: string }) {
@@ -117,18 +124,41 @@ export const changeOrganizationPlan = defineCommand({
     const org = await liveOrg(ctx, input.slug);
     if (org.plan === input.plan) {
       ctx.unchanged();
-      return { org, changed: false };
+      return { org, changed: false, blockers: [], amountDue: 0, invoiceNumber: null };
     }
-    await setOrgPlan(ctx.tx, org.id, input.plan);
-    // Decisions read the plan from the cached organization.
-    await ctx.invalidate(ORGS_CACHE, org.id);
+    // The cycle stays as it is: only the plan is the operator's to set here.
+    const prepared = await preparePlanChange(
+      ctx.tx,
+      org.id,
+      org.plan,
+      { plan: input.plan },
+      {
+        planSelection: 'operator',
+        byOperator: true,
+        lock: true,
+      },
+    );
+    const { invoice, after } = await carryOutPlanChange(ctx, org.id, org.plan, prepared);
+    const blockers = prepared.blockers.map((b) => ({ kind: b.kind, count: b.count, detail: b.detail }));
     ctx.record({
       orgId: org.id,
       target: orgTarget(org),
       before: { plan: org.plan },
-      after: { plan: input.plan, reason: input.reason },
+      after: {
+        plan: input.plan,
+        reason: input.reason,
+        amountDue: after.amountDue,
+        invoiceNumber: after.invoiceNumber,
+        ...(blockers.length > 0 ? { overridden: blockers } : {}),
+      },
     });
-    return { org: { ...org, plan: input.plan }, changed: true };
+    return {
+      org: { ...org, plan: input.plan },
+      changed: true,
+      blockers,
+      amountDue: after.amountDue,
+      invoiceNumber: invoice?.number ?? null,
+    };
   },
 });
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { entitlements, PLAN_CATALOG, PLANS } from '../../../contracts/plans.ts';
+import { entitlements, isPlan, PLAN_CATALOG, PLANS } from '../../../contracts/plans.ts';
 import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { invalidateMemberships, ORGS_CACHE } from '../../platform/access/access.ts';
 import { allowlistOf, isAllowed, parseCidr } from '../../platform/access/cidr.ts';
@@ -15,6 +15,8 @@ import {
 } from '../../platform/errors/app-error.ts';
 import { actorMeetsTwoFactor, lockUser } from '../accounts/index.ts';
 import { revokeTokens } from '../api-tokens/index.ts';
+// The file, not the billing module's index: billing depends on this module, not the reverse.
+import { PlanSelectionError, startSubscription } from '../billing/billing.subscription.apply.ts';
 import { admitMember, assertMayOwnAnother } from '../members/index.ts';
 import { insertBuiltinRoles } from '../roles/index.ts';
 import {
@@ -83,12 +85,20 @@ export const createOrganization = defineCommand({
   constraints: slugIsUnique,
   async run(
     ctx,
-    input: OrgProfileChanges & { name: string; slug?: string; plan: string; limits: CreationLimits },
+    input: OrgProfileChanges & {
+      name: string;
+      slug?: string;
+      plan: string;
+      limits: CreationLimits;
+      /** PLAN_SELECTION: under `operator`, organizations start on the free plan only. */
+      planSelection?: 'open' | 'operator';
+    },
   ) {
     if (ctx.actor.type !== 'user') throw new UnauthenticatedError();
+    if (input.planSelection === 'operator' && input.plan !== 'free') throw new PlanSelectionError();
     // The user's row lock serializes their creations: concurrent ones cannot all pass the limits.
     if (!(await lockUser(ctx.tx, ctx.actor.userId))) throw new UnauthenticatedError();
-    const { limits, ...fields } = input;
+    const { limits, planSelection: _planSelection, ...fields } = input;
     const wait = await creationWaitSeconds(ctx.tx, ctx.actor.userId, limits.maxCreatedPerUserPerDay);
     if (wait !== undefined) {
       throw new RateLimitedError(
@@ -116,6 +126,8 @@ export const createOrganization = defineCommand({
     await admitMember(ctx.tx, created.id, ctx.actor.userId, owner.id);
     // The creator's cached memberships (all of them, one entry) do not have this org yet.
     await invalidateMemberships(ctx, created.id, [ctx.actor.userId]);
+    // A paid plan from the start is billed as an upgrade from free would be: a period from today.
+    if (isPlan(input.plan)) await startSubscription(ctx.tx, created.id, input.plan);
     const org = (await findOrg(ctx.tx, created.id))!;
     ctx.record({ orgId: org.id, target: orgTarget(org), after: snapshot(org) });
     return { org, role: OWNER_ROLE };

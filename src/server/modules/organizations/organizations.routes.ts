@@ -216,6 +216,7 @@ export function organizationsRoutes(app: FastifyInstance): void {
         name: rest.name.trim(),
         plan: plan ?? 'free',
         limits: app.gatehouse.config.organizations,
+        planSelection: app.gatehouse.config.billing.planSelection,
       });
       return reply.status(201).send({ ...present(org), role });
     },

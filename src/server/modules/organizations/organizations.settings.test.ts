@@ -490,6 +490,7 @@ describe('GET / PUT /orgs/:orgId/setup', () => {
       api_token: false,
       integration: false,
       notifications: false,
+      billing: false,
     });
     expectStatus(
       await as(t.app, org.owner).patch(`/api/v1/orgs/${org.orgId}`, { description: 'Payments' }),

@@ -7,6 +7,7 @@ import type { Executor } from '../../platform/db/client.ts';
 import { assertFound } from '../../platform/errors/app-error.ts';
 import { OrgParams, problemResponses } from '../../platform/http/schemas.ts';
 import { orgHasLiveToken } from '../api-tokens/index.ts';
+import { hasPaymentMethod } from '../billing/index.ts';
 import { countIntegrations } from '../integrations/index.ts';
 import { countSeats } from '../members/index.ts';
 import { findQuotaAlerts, findSlackConfig } from '../notifications/index.ts';
@@ -27,10 +28,11 @@ const Checklist = Type.Object({
  * The setup checklist of a new organization, each step read from what exists (nothing is ticked
  * by hand): a logo, a description, a second member or a pending invitation, a live API token, a
  * place events go (an integration, Slack or a webhook), and the org's notification settings
- * (quota alerts) saved.
+ * (quota alerts) saved, and a payment method on file (Settings → Billing: the plan is chosen there
+ * too, but a paid plan alone does not say how it will be paid, so the method is what ticks it).
  */
 export async function readChecklist(db: Executor, orgId: string): Promise<SetupChecklist | undefined> {
-  const [facts, seats, token, integrations, slack, webhooks, alerts] = await Promise.all([
+  const [facts, seats, token, integrations, slack, webhooks, alerts, payment] = await Promise.all([
     findSetupFacts(db, orgId),
     countSeats(db, orgId),
     orgHasLiveToken(db, orgId),
@@ -38,6 +40,7 @@ export async function readChecklist(db: Executor, orgId: string): Promise<SetupC
     findSlackConfig(db, orgId),
     countWebhooks(db, orgId),
     findQuotaAlerts(db, orgId),
+    hasPaymentMethod(db, orgId),
   ]);
   if (!facts) return undefined;
   const done: Record<SetupStep, boolean> = {
@@ -47,6 +50,7 @@ export async function readChecklist(db: Executor, orgId: string): Promise<SetupC
     api_token: token,
     integration: integrations > 0 || slack !== undefined || webhooks > 0,
     notifications: alerts !== undefined,
+    billing: payment,
   };
   return { dismissed: facts.dismissed, steps: SETUP_STEPS.map((key) => ({ key, done: done[key] })) };
 }
