@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueInvoice } from '../../src/server/modules/billing/index.ts';
 import type { RouteInventoryEntry } from '../../src/server/platform/http/route-policy.ts';
 import { createTestApp, STRONG_PASSWORD, signUp, type TestApp, uniqueEmail } from '../support/app.ts';
+import { onPostgres, queryRows } from '../support/database.ts';
 import { seedApplication, seedFindings } from '../support/findings.ts';
 import { type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
+import { unscopedStatements } from '../support/org-scoped-statements.ts';
 import {
   addMember,
   as,
@@ -22,6 +24,7 @@ import {
   withToken,
 } from '../support/orgs.ts';
 import { SAML_TEST_KEYS } from '../support/saml-idp.ts';
+import { captureStatements } from '../support/statement-capture.ts';
 
 /**
  * The permission matrix, route by route. Every route of the live inventory
@@ -414,10 +417,17 @@ const BILLING_ROUTES: Record<string, RouteCase> = {
         await as(t.app, org.owner).get(orgUrl(org, '/billing/subscription')),
         200,
       ).json();
+      // The org's plan as stored: other entries move the shared org to Enterprise in SQL, past the
+      // cached entry the subscription is read from; a change of cycle alone is never blocked.
+      const [stored] = await queryRows<{ plan: string }>(
+        t.db.database.db,
+        sql`SELECT plan FROM organizations WHERE id = ${org.orgId}`,
+      );
+      const plan = stored!.plan;
       return {
         method: 'PATCH',
         url: orgUrl(org, '/billing/subscription'),
-        payload: { plan: sub.plan, cycle: sub.cycle === 'monthly' ? 'annual' : 'monthly', confirm: true },
+        payload: { plan, cycle: sub.cycle === 'monthly' ? 'annual' : 'monthly', confirm: true },
       };
     },
     effect: async (org, _res, req) => {
@@ -1859,6 +1869,9 @@ const inventoryEntry = (key: string) => {
   return entry;
 };
 
+/** On PostgreSQL, every statement the routes below make, for the org-scoping check at the end. */
+const capture = onPostgres ? captureStatements() : null;
+
 beforeAll(async () => {
   // Webhooks and the OIDC IdP are on loopback: allowed here, as an operator allows an
   // on-premises receiver or IdP.
@@ -1875,6 +1888,7 @@ beforeAll(async () => {
   shared = await newOrg();
 });
 afterAll(async () => {
+  capture?.stop();
   await oidcIdp?.close();
   await t?.close();
 });
@@ -2119,4 +2133,16 @@ describe('who is not a member never reaches an org route', () => {
     }
     expect(await orgState(t.app, shared.owner, shared.orgId)).toEqual(before);
   });
+});
+
+describe('every statement on an organization’s data names its organization (PostgreSQL)', () => {
+  // Run last: the statements of every route above (and of the jobs they queued) were captured.
+  it.skipIf(!onPostgres)(
+    'each statement on a table with org_id filters or writes org_id, but the known exceptions',
+    async () => {
+      const found = await unscopedStatements(t.db.database.db, capture!.statements);
+      expect(found.checked).toBeGreaterThan(150);
+      expect(found.unscoped, found.unscoped.join('\n')).toEqual([]);
+    },
+  );
 });
