@@ -406,7 +406,6 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(integrationsModule);
   await app.register(setupModule);
   await app.register(orgDataModule);
-  await app.register(billingModule);
   await app.register(reportsModule);
   // Last: the console answers the GETs no API route took.
   await app.register(consoleModule);
