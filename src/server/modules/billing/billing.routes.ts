@@ -51,6 +51,7 @@ const Subscription = Type.Object({
   periodStart: Nullable(DateTime),
   periodEnd: Nullable(DateTime),
   creditBalance: Money,
+  // Only to who holds billing:manage (as GET …/billing/payment-method); null to a reader.
   paymentMethod: Nullable(PaymentMethod),
   planSelection: Type.Unsafe<'open' | 'operator'>({ type: 'string', enum: ['open', 'operator'] }),
 });
@@ -124,7 +125,14 @@ export function billingRoutes(app: FastifyInstance): void {
         response: { 200: Subscription, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => readSubscription(db, requestOrgId(request), request.access!.plan, planSelection),
+    async (request) =>
+      readSubscription(
+        db,
+        requestOrgId(request),
+        request.access!.plan,
+        planSelection,
+        request.access!.permissions.has('billing:manage'),
+      ),
   );
 
   r.patch(
