@@ -1,0 +1,159 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGNATURE_HEADER, signatureHeader } from '../../src/server/modules/billing/index.ts';
+import { createTestApp, type TestApp } from '../support/app.ts';
+import { queryRows } from '../support/database.ts';
+import { addMember, as, createOrg, expectStatus } from '../support/orgs.ts';
+
+/**
+ * Attacks on billing: who may see what of it, card data in the payment method, and what the
+ * payment provider's events can be made to do. Each case is one that got through once.
+ */
+const SECRET = 'whsec_billing_attack';
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({
+    billing: { webhookSecrets: [SECRET], sellerLines: ['Gatehouse Test Ltd'], bankDetails: ['IBAN XX00'] },
+  });
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+const base = (orgId: string) => `/api/v1/orgs/${orgId}/billing`;
+const rows = <T>(query: ReturnType<typeof sql>) => queryRows<T>(t.db.database.db, query);
+
+function sendEvent(body: object) {
+  const raw = JSON.stringify(body);
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/billing/provider-events',
+    headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(raw, SECRET) },
+    payload: raw,
+  });
+}
+
+describe('billing: permissions', () => {
+  it('a member who may read billing but not manage it does not see the payment method in the subscription', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    expectStatus(
+      await as(t.app, org.owner).put(`${base(org.orgId)}/payment-method`, {
+        provider: 'invoice',
+        reference: 'Mandate ACME-7',
+        brand: 'SEPA',
+        last4: '4321',
+      }),
+      200,
+    );
+    const admin = expectStatus(
+      await as(t.app, org.owner).get(`/api/v1/orgs/${org.orgId}/roles/admin`),
+      200,
+    ).json();
+    expectStatus(
+      await as(t.app, org.owner).patch(`/api/v1/orgs/${org.orgId}/roles/admin`, {
+        permissions: [...admin.permissions, 'billing:read'],
+      }),
+      200,
+    );
+    const reader = await addMember(t.app, org, 'admin', {}, t.mail);
+    // The payment method's own route needs billing:manage…
+    expectStatus(await as(t.app, reader).get(`${base(org.orgId)}/payment-method`), 403);
+    // …and the subscription, which billing:read opens, does not carry it either.
+    const sub = expectStatus(await as(t.app, reader).get(`${base(org.orgId)}/subscription`), 200).json();
+    expect(sub.plan).toBe('pro');
+    expect(sub.paymentMethod).toBeNull();
+    expect(JSON.stringify(sub)).not.toContain('ACME-7');
+    // The Owner (billing:manage) still sees it there.
+    const own = expectStatus(await as(t.app, org.owner).get(`${base(org.orgId)}/subscription`), 200).json();
+    expect(own.paymentMethod).toMatchObject({ reference: 'Mandate ACME-7', last4: '4321' });
+  });
+});
+
+describe('billing: card data', () => {
+  const spellings = [
+    '４１１１ １１１１ １１１１ １１１１', // fullwidth digits
+    '٤١١١١١١١١١١١١١١١', // Arabic-Indic digits
+    '4111.1111.1111.1111',
+    '4111_1111_1111_1111',
+    '4111  1111  1111  1111',
+    '4111 / 1111 / 1111 / 1111',
+  ];
+
+  it.each(spellings)(
+    'a card number written as %j is refused, never stored, logged or audited',
+    async (card) => {
+      const org = await createOrg(t.app, { plan: 'pro' });
+      const logsBefore = t.logs.length;
+      for (const body of [
+        { provider: 'invoice', reference: card, brand: 'Visa' },
+        { provider: 'invoice', reference: 'Card', brand: card.slice(0, 40) },
+      ]) {
+        const res = await as(t.app, org.owner).put(`${base(org.orgId)}/payment-method`, body);
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json().errors.map((e: { reason: string }) => e.reason)).toContain('card_data');
+        expect(res.body).not.toContain(card);
+      }
+      const sub = expectStatus(await as(t.app, org.owner).get(`${base(org.orgId)}/subscription`), 200).json();
+      expect(sub.paymentMethod).toBeNull();
+      const stored = await rows<{ n: number }>(
+        sql`SELECT count(*)::int AS n FROM subscriptions WHERE org_id = ${org.orgId} AND payment_provider IS NOT NULL`,
+      );
+      expect(stored[0]!.n).toBe(0);
+      const audit = await rows<{ action: string }>(
+        sql`SELECT action FROM audit_events WHERE chain_id = ${org.orgId} AND action = 'payment_method.updated'`,
+      );
+      expect(audit).toEqual([]);
+      expect(t.logs.slice(logsBefore).join('')).not.toContain(card.slice(0, 9));
+    },
+  );
+});
+
+describe('billing: provider events', () => {
+  async function openInvoice() {
+    const org = await createOrg(t.app, { plan: 'free' });
+    const up = expectStatus(
+      await as(t.app, org.owner).patch(`${base(org.orgId)}/subscription`, {
+        plan: 'pro',
+        cycle: 'monthly',
+        confirm: true,
+      }),
+      200,
+    ).json();
+    expect(up.invoice.total).toBeGreaterThan(0);
+    return { org, invoice: up.invoice as { id: string; number: number; total: number } };
+  }
+  const statusOf = async (id: string) =>
+    (await rows<{ status: string }>(sql`SELECT status FROM invoices WHERE id = ${id}`))[0]!.status;
+
+  it('a payment of another amount does not settle the invoice; the right one does', async () => {
+    const { org, invoice } = await openInvoice();
+    const short = await sendEvent({
+      id: `evt_short_${invoice.id}`,
+      type: 'payment.succeeded',
+      data: { orgId: org.orgId, invoiceId: invoice.id, amount: 1, currency: 'usd' },
+    });
+    expect(short.statusCode, short.body).toBe(409);
+    expect(short.json().params).toMatchObject({ reason: 'amount_mismatch' });
+    expect(await statusOf(invoice.id)).toBe('open');
+    const otherCurrency = await sendEvent({
+      id: `evt_eur_${invoice.id}`,
+      type: 'payment.succeeded',
+      data: { orgId: org.orgId, invoiceId: invoice.id, amount: invoice.total, currency: 'eur' },
+    });
+    expect(otherCurrency.statusCode, otherCurrency.body).toBe(409);
+    expect(await statusOf(invoice.id)).toBe('open');
+    const junk = await sendEvent({
+      id: `evt_junk_${invoice.id}`,
+      type: 'payment.succeeded',
+      data: { orgId: org.orgId, invoiceId: invoice.id, amount: '12.5' },
+    });
+    expect(junk.statusCode, junk.body).toBe(400);
+    const right = await sendEvent({
+      id: `evt_right_${invoice.id}`,
+      type: 'payment.succeeded',
+      data: { orgId: org.orgId, invoiceId: invoice.id, amount: invoice.total, currency: 'USD' },
+    });
+    expect(right.statusCode, right.body).toBe(200);
+    expect(await statusOf(invoice.id)).toBe('paid');
+  });
+});
