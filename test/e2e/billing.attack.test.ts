@@ -157,3 +157,79 @@ describe('billing: provider events', () => {
     expect(await statusOf(invoice.id)).toBe('paid');
   });
 });
+
+describe('billing: credit from plan changes', () => {
+  const change = async (who: { cookie: string }, orgId: string, plan: string, cycle: string) =>
+    expectStatus(
+      await as(t.app, who).patch(`${base(orgId)}/subscription`, { plan, cycle, confirm: true }),
+      200,
+    ).json();
+  const unpaidTotal = async (orgId: string) =>
+    (
+      await rows<{ n: number }>(
+        sql`SELECT coalesce(sum(total), 0)::int AS n FROM invoices WHERE org_id = ${orgId} AND status IN ('open', 'failed')`,
+      )
+    )[0]!.n;
+  const credit = async (orgId: string) =>
+    (
+      await rows<{ c: number }>(
+        sql`SELECT credit_balance::int AS c FROM subscriptions WHERE org_id = ${orgId}`,
+      )
+    )[0]!.c;
+
+  it('upgrading and downgrading again with the invoice unpaid earns no credit, however often', async () => {
+    const org = await createOrg(t.app, { plan: 'free' });
+    for (let round = 0; round < 3; round++) {
+      const up = await change(org.owner, org.orgId, 'enterprise', 'annual');
+      expect(up.invoice.total).toBeGreaterThan(0);
+      const down = await change(org.owner, org.orgId, 'free', 'monthly');
+      expect(down.creditBalance).toBe(0);
+      expect(await credit(org.orgId)).toBe(0);
+      // Nothing is owed either: the unpaid invoice for time never used is void.
+      expect(await unpaidTotal(org.orgId)).toBe(0);
+    }
+  });
+
+  it('a downgrade part-way through an unpaid period leaves owed only the time used', async () => {
+    const org = await createOrg(t.app, { plan: 'free' });
+    const up = await change(org.owner, org.orgId, 'enterprise', 'annual');
+    // 73 of the year's 365 days have gone by.
+    await t.db.database.db.execute(sql`
+      UPDATE subscriptions SET period_start = period_start - interval '73 days',
+        period_end = period_end - interval '73 days' WHERE org_id = ${org.orgId}`);
+    const down = await change(org.owner, org.orgId, 'free', 'monthly');
+    const unused = -down.lines[0].amount;
+    expect(unused).toBeGreaterThan(0);
+    expect(unused).toBeLessThan(up.invoice.total);
+    expect(down.creditBalance).toBe(0);
+    expect(await credit(org.orgId)).toBe(0);
+    expect(await unpaidTotal(org.orgId)).toBe(up.invoice.total - unused);
+    const invoices = await rows<{
+      id: string;
+      status: string;
+      total: number;
+      subtotal: number;
+      lines: { amount: number }[];
+    }>(
+      sql`SELECT id, status, total::int, subtotal::int, lines FROM invoices WHERE org_id = ${org.orgId} ORDER BY number`,
+    );
+    expect(invoices.map((i) => i.status)).toEqual(['void', 'open']);
+    for (const i of invoices) expect(i.lines.reduce((sum, l) => sum + l.amount, 0)).toBe(i.total);
+  });
+
+  it('a period that was paid for is credited in full when left', async () => {
+    const org = await createOrg(t.app, { plan: 'free' });
+    const up = await change(org.owner, org.orgId, 'enterprise', 'annual');
+    expectStatus(
+      await sendEvent({
+        id: `evt_paid_${up.invoice.id}`,
+        type: 'payment.succeeded',
+        data: { orgId: org.orgId, invoiceId: up.invoice.id },
+      }),
+      200,
+    );
+    const down = await change(org.owner, org.orgId, 'free', 'monthly');
+    expect(down.creditBalance).toBe(up.invoice.total);
+    expect(await credit(org.orgId)).toBe(up.invoice.total);
+  });
+});
