@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, signatureHeader } from '../../src/server/modules/billing/index.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -232,4 +233,64 @@ describe('billing: credit from plan changes', () => {
     expect(down.creditBalance).toBe(up.invoice.total);
     expect(await credit(org.orgId)).toBe(up.invoice.total);
   });
+});
+
+describe('billing: provider events, fuzzed with a valid signature', () => {
+  // The route fuzzer (fuzz.routes.test.ts) runs without BILLING_WEBHOOK_SECRET, so it only ever
+  // reaches the 404: here every body is signed, and reaches the parsing and the commands.
+  it('no signed body, however odd, gets a 5xx', async () => {
+    const org = await createOrg(t.app, { plan: 'pro' });
+    const invoice = (
+      await rows<{ id: string; number: number }>(
+        sql`SELECT id, number::int FROM invoices WHERE org_id = ${org.orgId}`,
+      )
+    )[0]!;
+    const scalar = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom(org.orgId, invoice.id, String(invoice.number), 'INV-000001', '0', '-1', '1e400'),
+    );
+    const data = fc.record(
+      {
+        orgId: fc.oneof(scalar, fc.constant(org.orgId)),
+        invoiceId: fc.oneof(scalar, fc.constant(invoice.id)),
+        invoiceNumber: fc.oneof(scalar, fc.constant(invoice.number), fc.constant(1e20)),
+        amount: fc.oneof(scalar, fc.constant(-5), fc.constant(Number.MAX_SAFE_INTEGER + 2)),
+        currency: scalar,
+        reference: scalar,
+        reason: fc.oneof(scalar, fc.jsonValue({ maxDepth: 3 })),
+      },
+      { requiredKeys: [] },
+    );
+    const event = fc.record(
+      {
+        id: fc.oneof(fc.uuid(), scalar),
+        type: fc.oneof(fc.constantFrom('payment.succeeded', 'payment.failed', 'refund.created'), scalar),
+        data: fc.oneof(data, fc.jsonValue({ maxDepth: 4 })),
+      },
+      { requiredKeys: [] },
+    );
+    const body = fc.oneof(
+      { weight: 5, arbitrary: event.map((e) => JSON.stringify(e)) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 5 }).map((v) => JSON.stringify(v) ?? 'null') },
+      { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (raw) => {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/billing/provider-events',
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(raw, SECRET) },
+          payload: raw,
+        });
+        expect(res.statusCode, `${raw} → ${res.body}`).toBeLessThan(500);
+        if (res.statusCode >= 400) expect(res.json().status).toBe(res.statusCode);
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
+    );
+  }, 120_000);
 });
