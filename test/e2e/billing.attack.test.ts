@@ -191,6 +191,18 @@ describe('billing: credit from plan changes', () => {
     }
   });
 
+  it('the preview of a downgrade states the credit the change will leave, unpaid invoices paid first', async () => {
+    const org = await createOrg(t.app, { plan: 'free' });
+    await change(org.owner, org.orgId, 'enterprise', 'annual');
+    const preview = expectStatus(
+      await as(t.app, org.owner).patch(`${base(org.orgId)}/subscription`, { plan: 'pro', cycle: 'monthly' }),
+      200,
+    ).json();
+    const done = await change(org.owner, org.orgId, 'pro', 'monthly');
+    expect(done.creditBalance).toBe(0);
+    expect(preview.creditBalance).toBe(done.creditBalance);
+  });
+
   it('a downgrade part-way through an unpaid period leaves owed only the time used', async () => {
     const org = await createOrg(t.app, { plan: 'free' });
     const up = await change(org.owner, org.orgId, 'enterprise', 'annual');

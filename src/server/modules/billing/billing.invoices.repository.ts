@@ -270,3 +270,12 @@ export async function voidInvoice(tx: Executor, orgId: string, id: string): Prom
     .set({ status: 'void' })
     .where(and(eq(invoices.orgId, orgId), eq(invoices.id, id), inArray(invoices.status, ['open', 'failed'])));
 }
+
+/** What the org owes on invoices not paid (open or failed). */
+export async function sumUnpaidInvoices(db: Executor, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`coalesce(sum(${invoices.total}), 0)::bigint` })
+    .from(invoices)
+    .where(and(eq(invoices.orgId, orgId), inArray(invoices.status, ['open', 'failed'])));
+  return Number(row?.n ?? 0);
+}

@@ -12,6 +12,7 @@ import {
   problemResponses,
   SingleLine,
 } from '../../platform/http/schemas.ts';
+import { sumUnpaidInvoices } from './billing.invoices.repository.ts';
 import {
   PAYMENT_PROVIDERS,
   type PaymentProvider,
@@ -160,7 +161,16 @@ export function billingRoutes(app: FastifyInstance): void {
           { plan, cycle },
           { planSelection },
         );
-        return presentQuote(prepared.quote, { confirmed: false, changed: prepared.changed, invoice: null });
+        // As the change will leave it: credit on account pays unpaid invoices first.
+        const quote = prepared.quote;
+        const creditBalance =
+          prepared.changed && quote.creditBalance > 0
+            ? Math.max(0, quote.creditBalance - (await sumUnpaidInvoices(db, orgId)))
+            : quote.creditBalance;
+        return presentQuote(
+          { ...quote, creditBalance },
+          { confirmed: false, changed: prepared.changed, invoice: null },
+        );
       }
       const done = await commands.run(changeSubscription, request.invocation(), {
         plan,
