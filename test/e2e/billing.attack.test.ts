@@ -306,3 +306,22 @@ describe('billing: provider events, fuzzed with a valid signature', () => {
     );
   }, 120_000);
 });
+
+describe('draining', () => {
+  it('a probe with a query string still answers while the instance drains; other requests get 503 at once', async () => {
+    const drainT = await createTestApp();
+    try {
+      const org = await createOrg(drainT.app, { plan: 'pro' });
+      drainT.app.gatehouse.drain.start();
+      const health = await drainT.app.inject({ method: 'GET', url: '/healthz?t=123' });
+      expect(health.statusCode, health.body).toBe(200);
+      const ready = await drainT.app.inject({ method: 'GET', url: '/readyz?t=123' });
+      expect(ready.json()).toMatchObject({ status: 'draining' });
+      const billing = await as(drainT.app, org.owner).get(`${base(org.orgId)}/subscription`);
+      expect(billing.statusCode).toBe(503);
+      expect(billing.headers.connection).toBe('close');
+    } finally {
+      await drainT.close();
+    }
+  }, 120_000);
+});
