@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import {
   type BillingCycle,
   type InvoiceLine,
@@ -250,4 +250,32 @@ export async function setInvoiceOutcome(
       providerReference: outcome.reference,
     })
     .where(and(eq(invoices.orgId, orgId), eq(invoices.id, id)));
+}
+
+/** The org's invoices not paid (open or failed), oldest first, locked for the rest of the transaction. */
+export async function lockUnpaidInvoices(tx: Executor, orgId: string): Promise<InvoiceRow[]> {
+  const rows = await tx
+    .select(columns)
+    .from(invoices)
+    .where(and(eq(invoices.orgId, orgId), inArray(invoices.status, ['open', 'failed'])))
+    .orderBy(asc(invoices.issuedAt), asc(invoices.number))
+    .for('update');
+  return rows as InvoiceRow[];
+}
+
+/** An unpaid invoice will not be paid: settled otherwise (by credit on account). */
+export async function voidInvoice(tx: Executor, orgId: string, id: string): Promise<void> {
+  await tx
+    .update(invoices)
+    .set({ status: 'void' })
+    .where(and(eq(invoices.orgId, orgId), eq(invoices.id, id), inArray(invoices.status, ['open', 'failed'])));
+}
+
+/** What the org owes on invoices not paid (open or failed). */
+export async function sumUnpaidInvoices(db: Executor, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`coalesce(sum(${invoices.total}), 0)::bigint` })
+    .from(invoices)
+    .where(and(eq(invoices.orgId, orgId), inArray(invoices.status, ['open', 'failed'])));
+  return Number(row?.n ?? 0);
 }

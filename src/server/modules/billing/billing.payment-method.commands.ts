@@ -48,8 +48,14 @@ export function presentPaymentMethod(row: SubscriptionRow | undefined): PaymentM
 /** Names that only card data goes by. */
 const CARD_FIELD =
   /^(cvc|cvv|cvv2|cvc2|cvn|csc|cid|security_?code|card_?number|cardnumber|pan|card_?verification.*)$/i;
-/** 12 to 19 digits in a row, spaces or dashes allowed between them: a card number's shape. */
-const DIGIT_RUN = /\d(?:[ -]?\d){11,18}/;
+/**
+ * 12 to 19 digits in a row: a card number's shape. The digits may be of any script (fullwidth
+ * `４１１１`, Arabic-Indic `٤١١١`…) and split by anything that is not a letter or a digit (spaces,
+ * dashes, dots, slashes, underscores; up to three at a time), as people paste them.
+ */
+const DIGIT_RUN = /\p{Nd}(?:[^\p{L}\p{Nd}]{0,3}\p{Nd}){11,18}/u;
+/** How deep a body is looked into: deeper than any payment method, and never a stack overflow. */
+const MAX_DEPTH = 16;
 
 /**
  * Finds anything in a payment-method body that looks like card data, before the schema is
@@ -59,7 +65,8 @@ const DIGIT_RUN = /\d(?:[ -]?\d){11,18}/;
  */
 export function refuseCardData(body: unknown): void {
   const errors: { field: string; message: string; reason: string }[] = [];
-  const walk = (value: unknown, pointer: string) => {
+  const walk = (value: unknown, pointer: string, depth = 0) => {
+    if (depth > MAX_DEPTH) return;
     if (value && typeof value === 'object') {
       for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
         const field = `${pointer}/${key}`;
@@ -69,7 +76,7 @@ export function refuseCardData(body: unknown): void {
             message: 'Card data is never sent to Gatehouse: give the payment provider’s reference instead.',
             reason: 'card_data',
           });
-        } else walk(inner, field);
+        } else walk(inner, field, depth + 1);
       }
       return;
     }

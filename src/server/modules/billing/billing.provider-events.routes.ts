@@ -49,7 +49,8 @@ export async function providerEventsRoutes(app: FastifyInstance): Promise<void> 
         description:
           `Signed with BILLING_WEBHOOK_SECRET: header \`${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex>\`, the hex ` +
           'being HMAC-SHA256 of `<t>.<raw body>`; more than one `v1` may be sent while a secret is replaced. ' +
-          'A signature more than 5 minutes off is refused. Body: `{id, type, data: {orgId, invoiceId | invoiceNumber, reference?, reason?}}`; ' +
+          'A signature more than 5 minutes off is refused. Body: `{id, type, data: {orgId, invoiceId | invoiceNumber, amount?, currency?, reference?, reason?}}`; ' +
+          'a `payment.succeeded` whose `amount` (minor units) or `currency` is not the invoice’s is refused (409) and not kept; ' +
           'types `payment.succeeded` and `payment.failed` are applied, any other is kept and ignored. ' +
           'An event id already received answers `duplicate: true` and applies nothing. 404 while no secret is set.',
         response: { 200: Outcome, ...problemResponses(400, 401, 404, 409, 413, 415) },

@@ -127,6 +127,9 @@ interface PaymentData {
   invoice: { id: string } | { number: number };
   reference: string | null;
   reason: string | null;
+  /** What the provider says was paid (minor units) and in what currency, when it says so. */
+  amount: number | null;
+  currency: string | null;
 }
 
 export function readPaymentData(data: Record<string, unknown>): PaymentData {
@@ -146,12 +149,24 @@ export function readPaymentData(data: Record<string, unknown>): PaymentData {
       message: 'name the invoice: invoiceId (uuid) or invoiceNumber',
     });
   const text = (v: unknown, max: number) => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : null);
+  if (data.amount !== undefined && !(Number.isSafeInteger(data.amount) && (data.amount as number) >= 0))
+    errors.push({
+      field: '/body/data/amount',
+      message: 'must be the amount paid, in minor units (an integer)',
+    });
+  if (
+    data.currency !== undefined &&
+    (typeof data.currency !== 'string' || !/^[a-z]{3}$/i.test(data.currency))
+  )
+    errors.push({ field: '/body/data/currency', message: 'must be an ISO 4217 currency code' });
   if (errors.length) throw new ValidationError(errors);
   return {
     orgId: orgId as string,
     invoice: invoice!,
     reference: text(data.reference, 200),
     reason: text(data.reason, 500),
+    amount: data.amount === undefined ? null : (data.amount as number),
+    currency: typeof data.currency === 'string' ? data.currency.toLowerCase() : null,
   };
 }
 
@@ -223,6 +238,17 @@ export const applyPaymentSucceeded = defineCommand({
         status: invoice.status,
       };
     }
+    // A payment of another amount (or currency) does not settle the invoice: nothing is applied,
+    // nor the event kept, so the provider's corrected event still applies.
+    const amountDiffers = input.data.amount !== null && input.data.amount !== invoice.total;
+    const currencyDiffers = input.data.currency !== null && input.data.currency !== invoice.currency;
+    if (amountDiffers || currencyDiffers) {
+      throw new ConflictError(
+        `The payment (${input.data.amount ?? invoice.total} ${input.data.currency ?? invoice.currency}) does not match the invoice total (${invoice.total} ${invoice.currency}): the invoice stays ${invoice.status}.`,
+        'conflict',
+        { reason: 'amount_mismatch', expected: { amount: invoice.total, currency: invoice.currency } },
+      );
+    }
     const paidAt = new Date();
     await setInvoiceOutcome(ctx.tx, input.data.orgId, invoice.id, {
       status: 'paid',
@@ -240,6 +266,7 @@ export const applyPaymentSucceeded = defineCommand({
         providerEventId: input.event.id,
         providerReference: input.data.reference,
         total: invoice.total,
+        ...(input.data.amount !== null ? { amountPaid: input.data.amount } : {}),
       },
     });
     return { received: true, duplicate: false, applied: true, invoiceId: invoice.id, status: 'paid' };

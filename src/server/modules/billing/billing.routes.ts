@@ -12,6 +12,7 @@ import {
   problemResponses,
   SingleLine,
 } from '../../platform/http/schemas.ts';
+import { sumUnpaidInvoices } from './billing.invoices.repository.ts';
 import {
   PAYMENT_PROVIDERS,
   type PaymentProvider,
@@ -51,6 +52,7 @@ const Subscription = Type.Object({
   periodStart: Nullable(DateTime),
   periodEnd: Nullable(DateTime),
   creditBalance: Money,
+  // Only to who holds billing:manage (as GET …/billing/payment-method); null to a reader.
   paymentMethod: Nullable(PaymentMethod),
   planSelection: Type.Unsafe<'open' | 'operator'>({ type: 'string', enum: ['open', 'operator'] }),
 });
@@ -124,7 +126,14 @@ export function billingRoutes(app: FastifyInstance): void {
         response: { 200: Subscription, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => readSubscription(db, requestOrgId(request), request.access!.plan, planSelection),
+    async (request) =>
+      readSubscription(
+        db,
+        requestOrgId(request),
+        request.access!.plan,
+        planSelection,
+        request.access!.permissions.has('billing:manage'),
+      ),
   );
 
   r.patch(
@@ -152,7 +161,16 @@ export function billingRoutes(app: FastifyInstance): void {
           { plan, cycle },
           { planSelection },
         );
-        return presentQuote(prepared.quote, { confirmed: false, changed: prepared.changed, invoice: null });
+        // As the change will leave it: credit on account pays unpaid invoices first.
+        const quote = prepared.quote;
+        const creditBalance =
+          prepared.changed && quote.creditBalance > 0
+            ? Math.max(0, quote.creditBalance - (await sumUnpaidInvoices(db, orgId)))
+            : quote.creditBalance;
+        return presentQuote(
+          { ...quote, creditBalance },
+          { confirmed: false, changed: prepared.changed, invoice: null },
+        );
       }
       const done = await commands.run(changeSubscription, request.invocation(), {
         plan,

@@ -135,7 +135,7 @@ export async function carryOutPlanChange(
     // Decisions read the plan from the cached organization.
     await ctx.invalidate(ORGS_CACHE, orgId);
   }
-  const { invoice } = await applyQuote(ctx.tx, orgId, quote);
+  const { invoice, creditBalance, settled, replacement } = await applyQuote(ctx.tx, orgId, quote);
   const before = { ...terms(currentPlan, row), creditBalance: row?.creditBalance ?? 0 };
   const after = {
     plan: quote.to.plan,
@@ -144,12 +144,18 @@ export async function carryOutPlanChange(
     periodEnd: quote.period?.end.toISOString() ?? null,
     seats: quote.seats,
     amountDue: quote.amountDue,
-    creditBalance: quote.creditBalance,
+    creditBalance,
     recurringAmount: quote.recurringAmount,
     invoiceId: invoice?.id ?? null,
     invoiceNumber: invoice?.number ?? null,
+    ...(settled.length > 0
+      ? {
+          settledInvoices: settled.map((i) => ({ id: i.id, number: i.number, total: i.total })),
+          replacementInvoice: replacement ? { id: replacement.id, number: replacement.number } : null,
+        }
+      : {}),
   };
-  return { invoice, before, after };
+  return { invoice, before, after, creditBalance };
 }
 
 /**
@@ -174,8 +180,8 @@ export const changeSubscription = defineCommand({
       ctx.unchanged();
       return { quote: prepared.quote, invoice: null, changed: false };
     }
-    const { invoice, before, after } = await carryOutPlanChange(ctx, orgId, plan, prepared);
+    const { invoice, before, after, creditBalance } = await carryOutPlanChange(ctx, orgId, plan, prepared);
     ctx.record({ target: { type: 'subscription', id: orgId, name: orgName }, before, after });
-    return { quote: prepared.quote, invoice, changed: true };
+    return { quote: { ...prepared.quote, creditBalance }, invoice, changed: true };
   },
 });

@@ -7,12 +7,15 @@ import { countActiveMembers, findSubscription } from './billing.subscription.rep
 /**
  * The subscription as Settings → Billing shows it. `seats` are the active members now and
  * `amount` what the next renewal costs for them (0 on a free plan, with no next billing date).
+ * The payment method is shown only to who may manage it (`showPaymentMethod`: billing:manage,
+ * as GET …/billing/payment-method asks); to a reader of billing it is null.
  */
 export async function readSubscription(
   db: Executor,
   orgId: string,
   currentPlan: string,
   planSelection: 'open' | 'operator',
+  showPaymentMethod = false,
 ) {
   const [row, members] = await Promise.all([findSubscription(db, orgId), countActiveMembers(db, orgId)]);
   const plan: Plan = isPlan(currentPlan) ? currentPlan : 'free';
@@ -31,7 +34,7 @@ export async function readSubscription(
     periodStart: paid ? (row?.periodStart?.toISOString() ?? null) : null,
     periodEnd: paid ? (row?.periodEnd?.toISOString() ?? null) : null,
     creditBalance: row?.creditBalance ?? 0,
-    paymentMethod: presentPaymentMethod(row),
+    paymentMethod: showPaymentMethod ? presentPaymentMethod(row) : null,
     planSelection,
   };
 }

@@ -230,6 +230,8 @@ describe('PATCH /orgs/:orgId/billing/subscription', () => {
   it('a downgrade to free credits the unused days; the credit is taken off the next upgrade', async () => {
     const o = await createOrg(t.app, { plan: 'pro' });
     await setPeriod(o, 10, 20, 1);
+    // The period was paid for (unpaid, its invoice would take the credit first).
+    await t.db.database.db.execute(sql`UPDATE invoices SET status = 'paid' WHERE org_id = ${o.orgId}`);
     const down = expectStatus(
       await as(t.app, o.owner).patch(url(o), { plan: 'free', cycle: 'monthly', confirm: true }),
       200,

@@ -7,9 +7,10 @@ import {
 } from '../../../contracts/reports.ts';
 import { orgAccess } from '../../platform/access/guard.ts';
 import { type CommandContext, defineCommand } from '../../platform/command.ts';
-import { AppError, ValidationError } from '../../platform/errors/app-error.ts';
+import { AppError, RateLimitedError, ValidationError } from '../../platform/errors/app-error.ts';
 import { REPORT_JOB } from './reports.jobs.ts';
 import {
+  countReportsUnderWay,
   findReport,
   findReportUnderWay,
   insertReport,
@@ -18,6 +19,16 @@ import {
 } from './reports.repository.ts';
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Reports of one org waiting or being built at once, at most: each is a job and a PDF kept in the
+ * database, so one member cannot fill the queue (or the disk) with them. Asking for more answers
+ * 429 until one is done.
+ */
+export const REPORTS_UNDER_WAY_MAX = 5;
+
+/** The earliest a period may start: nothing in any installation is older. */
+const EARLIEST = Date.UTC(2000, 0, 1);
 
 /** The org's plan lacks the report: 403 `plan_limit`, naming the plan that has it. */
 export class ReportPlanError extends AppError {
@@ -40,7 +51,9 @@ export class ReportPlanError extends AppError {
 export function checkPeriod(from: Date, to: Date, now = new Date()): void {
   const errors = [];
   const endOfToday = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
-  if (from.getTime() >= now.getTime())
+  if (from.getTime() < EARLIEST)
+    errors.push({ field: '/body/from', message: 'must not be before 2000-01-01', reason: 'too_early' });
+  else if (from.getTime() >= now.getTime())
     errors.push({ field: '/body/from', message: 'must be in the past', reason: 'in_future' });
   if (to.getTime() <= from.getTime())
     errors.push({ field: '/body/to', message: 'must be after from', reason: 'before_from' });
@@ -71,6 +84,13 @@ async function request(
     ctx.unchanged();
     return underWay;
   }
+  // The org row is held exclusively (the commands' orgLock): requests at once count in turn.
+  if ((await countReportsUnderWay(ctx.tx, orgId)) >= REPORTS_UNDER_WAY_MAX) {
+    throw new RateLimitedError(
+      30,
+      `${REPORTS_UNDER_WAY_MAX} reports of this organization are being built: ask again once one of them is ready.`,
+    );
+  }
   const id = await insertReport(ctx.tx, { orgId, ...values, requestedBy: userId });
   await ctx.enqueue({ kind: REPORT_JOB, payload: { reportId: id }, orgId, dedupeKey: `report:${id}` });
   const name =
@@ -96,6 +116,7 @@ async function request(
 export const requestComplianceReport = defineCommand({
   action: 'compliance_report.generated',
   permission: 'compliance:read',
+  orgLock: 'exclusive',
   async run(ctx, input: { framework: ComplianceFramework; from: Date; to: Date }): Promise<ReportRow> {
     const { plan } = orgAccess(ctx);
     checkPeriod(input.from, input.to);
@@ -117,6 +138,7 @@ export const requestComplianceReport = defineCommand({
 export const requestExecutiveReport = defineCommand({
   action: 'report.generated',
   permission: 'analytics:read',
+  orgLock: 'exclusive',
   async run(ctx, input: { from: Date; to: Date }): Promise<ReportRow> {
     const { plan } = orgAccess(ctx);
     checkPeriod(input.from, input.to);

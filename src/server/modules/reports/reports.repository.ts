@@ -99,6 +99,15 @@ export async function findReportUnderWay(
   return row as ReportRow | undefined;
 }
 
+/** How many of the org's reports (of any kind) wait or are being built. */
+export async function countReportsUnderWay(db: Executor, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(reports)
+    .where(and(eq(reports.orgId, orgId), inArray(reports.status, ['pending', 'running'])));
+  return row?.n ?? 0;
+}
+
 /** Newest first, keyset-paged. */
 export async function listReports(
   db: Executor,

@@ -208,13 +208,13 @@ export function reportsRoutes(app: FastifyInstance): void {
           'excerpt with the chain’s verification and the signed checkpoint covering the period, each ' +
           'section mapped to the framework’s controls. Compliance reports need the Scale or Enterprise ' +
           'plan, HIPAA and PCI DSS Enterprise (403 plan_limit). Asking for the same report while it is ' +
-          'being built answers that one.',
+          'being built answers that one; at most 5 reports of an organization are built at once (429 rate_limited).',
         params: OrgParams,
         body: Type.Object(
           { framework: Type.Union(COMPLIANCE_FRAMEWORKS.map((f) => Type.Literal(f))), ...Period },
           { additionalProperties: false },
         ),
-        response: { 202: Type.Ref('Report'), ...problemResponses(400, 401, 403, 404) },
+        response: { 202: Type.Ref('Report'), ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request, reply) => {
@@ -240,10 +240,10 @@ export function reportsRoutes(app: FastifyInstance): void {
         description:
           'Answers 202 at once; the status (GET …/reports/executive/{id}) says when the PDF is ready. ' +
           'Members by role, findings open by severity and their trend per month, mean time to resolve, ' +
-          'and quota use per month. Needs a paid plan (403 plan_limit).',
+          'and quota use per month. Needs a paid plan (403 plan_limit); at most 5 reports of an organization are built at once (429 rate_limited).',
         params: OrgParams,
         body: Type.Object(Period, { additionalProperties: false }),
-        response: { 202: Type.Ref('Report'), ...problemResponses(400, 401, 403, 404) },
+        response: { 202: Type.Ref('Report'), ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request, reply) => {

@@ -17,7 +17,8 @@ export class Drain {
   /** Counts the requests under way, and turns new ones away once draining. */
   install(app: FastifyInstance): void {
     app.addHook('onRequest', async (request, reply) => {
-      if (this.draining && !PROBES.has(request.url)) {
+      // The path without its query: a probe with a cache-buster (`/healthz?t=…`) is still a probe.
+      if (this.draining && !PROBES.has(request.url.split('?', 1)[0]!)) {
         reply.header('connection', 'close');
         throw new AppError(
           503,
