@@ -1486,9 +1486,10 @@ const INVENTORY: Record<string, InventoryCase> = {
     arrange: async () => {
       const name = `Renewed ${rand()}`;
       const org = await createOrg(t.app, { name, plan: 'pro' });
+      // The period a paid plan's start opened, moved back so that it ended yesterday.
       await t.db.database.db.execute(sql`
-        INSERT INTO subscriptions (org_id, cycle, period_start, period_end)
-        VALUES (${org.orgId}, 'monthly', now() - interval '31 days', now() - interval '1 day')`);
+        UPDATE subscriptions SET period_start = now() - interval '31 days', period_end = now() - interval '1 day'
+         WHERE org_id = ${org.orgId}`);
       return async () => {
         expect(await renewDueSubscriptions(t.app)).toHaveLength(1);
         return {

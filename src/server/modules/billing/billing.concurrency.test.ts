@@ -30,12 +30,19 @@ afterAll(async () => {
 
 const db = () => t.db.database.db;
 
+/** An org on a paid plan with no invoice yet (created on Free, moved in the database). */
+async function paidOrg(plan: 'pro' | 'enterprise', name: string) {
+  const org = await createOrg(t.app, { plan: 'free', name });
+  await db().execute(sql`UPDATE organizations SET plan = ${plan} WHERE id = ${org.orgId}`);
+  return org;
+}
+
 class RolledBack extends Error {}
 
 describe(`concurrency${onPostgres ? ' (PostgreSQL)' : ' (PGlite)'}`, () => {
   it('numbers invoices without gaps or repeats when 40 are issued at once and some roll back', async () => {
     const orgs = await Promise.all(
-      [0, 1, 2, 3].map((i) => createOrg(t.app, { plan: 'pro', name: `Numbered ${i}` })),
+      [0, 1, 2, 3].map((i) => paidOrg('pro', `Numbered ${i}`)),
     );
     const [{ max: before }] = (await queryRows<{ max: string | null }>(
       db(),
@@ -85,7 +92,7 @@ describe(`concurrency${onPostgres ? ' (PostgreSQL)' : ' (PGlite)'}`, () => {
   it('renews each due subscription once and invoices each period once, however many runners on two instances', async () => {
     const orgs = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        createOrg(t.app, { plan: i % 2 ? 'pro' : 'enterprise', name: `Due ${i}` }),
+        paidOrg(i % 2 ? 'pro' : 'enterprise', `Due ${i}`),
       ),
     );
     for (const org of orgs) {
