@@ -1,6 +1,6 @@
 import { formatInvoiceNumber, formatMoney } from '../../../contracts/billing.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import type { Mailer } from '../../platform/mail/mailer.ts';
+import { type Mailer, quoted } from '../../platform/mail/mailer.ts';
 import {
   EMAIL_LEASE_SECONDS,
   type MailLanguage,
@@ -27,7 +27,7 @@ function invoiceLetter(row: InvoiceRow, language: MailLanguage, publicUrl: strin
   const paid = row.status === 'paid';
   if (language === 'es') {
     return {
-      subject: `Factura ${number} de ${row.billTo.name.slice(0, 80)}: ${total}`,
+      subject: `Factura ${number} de ${quoted(row.billTo.name)}: ${total}`,
       text: [
         `Adjuntamos la factura ${number} (${total}) del periodo ${day(row.periodStart)} a ${day(row.periodEnd)}.`,
         paid
@@ -38,7 +38,7 @@ function invoiceLetter(row: InvoiceRow, language: MailLanguage, publicUrl: strin
     };
   }
   return {
-    subject: `Invoice ${number} for ${row.billTo.name.slice(0, 80)}: ${total}`,
+    subject: `Invoice ${number} for ${quoted(row.billTo.name)}: ${total}`,
     text: [
       `Attached is invoice ${number} (${total}) for the period ${day(row.periodStart)} to ${day(row.periodEnd)}.`,
       paid
