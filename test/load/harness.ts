@@ -468,16 +468,20 @@ async function checks(
     failures.push(what);
     process.stdout.write(`  ✗ ${what}\n`);
   };
-  // Outbox drained: every delivery recorded for our webhooks delivered (or the deadline passes).
-  const deadline = Date.now() + 120_000;
+  // Outbox drained: every event dispatched to the webhooks (a dispatch the killed instance had
+  // claimed waits out its lease) and every delivery delivered, or the deadline passes.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const { rows } = await db.query(
-      `SELECT count(*)::int AS n FROM webhook_deliveries d
-        WHERE NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id AND a.state = 'delivered')`,
+      `SELECT (SELECT count(*)::int FROM outbox_jobs WHERE state = 'pending' AND kind = 'event.dispatch') AS dispatching,
+              (SELECT count(*)::int FROM webhook_deliveries d
+                WHERE NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id AND a.state = 'delivered')) AS undelivered`,
     );
-    if (rows[0].n === 0) break;
+    if (rows[0].dispatching === 0 && rows[0].undelivered === 0) break;
     if (Date.now() > deadline) {
-      fail(`${rows[0].n} webhook deliveries still undelivered after 120 s`);
+      fail(
+        `after 180 s, ${rows[0].dispatching} events not dispatched and ${rows[0].undelivered} deliveries not delivered`,
+      );
       break;
     }
     await sleep(1000);
@@ -551,8 +555,11 @@ async function checks(
     if (inst.pid !== before || inst.starts !== 1) fail(`${inst.name} was restarted`);
     const res = await request(`http://127.0.0.1:${inst.port}`, 'GET', '/api/v1/me', {
       cookie: orgs[0]!.ownerCookie,
-    });
-    if (res.status !== 200) fail(`${inst.name} answers /me with ${res.status} after the faults`);
+    }).catch((err: Error) => ({ status: 0, error: err.message }));
+    if (res.status !== 200) {
+      fail(`${inst.name} answers /me with ${res.status || 'no answer'} after the faults`);
+      process.stdout.write(`    ${inst.name} log tail:\n${inst.log.slice(-8).join('')}\n`);
+    }
   }
   process.stdout.write(
     `  checked: ${scans} acknowledged scans, ${invitations} invitations, ${roleChecks} members' roles, ` +

@@ -215,6 +215,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       idleTimeoutMillis: 30_000,
     });
     pool.on('error', () => {});
+    // Nor one that is checked out between two statements (a transaction awaiting other work) when
+    // the server goes away — a PostgreSQL restart sends every session FATAL 57P01 at once. pg
+    // emits that on the client, where no listener would crash the process; the statement that
+    // uses the client next fails instead, and the pool replaces the connection.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = drizzleNodePg({ client: pool, schema }) as unknown as Db;
     return { kind: 'postgres', db, pool, url: options.databaseUrl, close: () => pool.end() };
   }
