@@ -75,3 +75,41 @@ describe('validation problems: field errors carry a reason and its parameters', 
     );
   });
 });
+
+describe('the database unavailable (a restart, a failover)', () => {
+  it('answers 503 service_unavailable with Retry-After, not a 500, and only for connection failures', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { installErrorHandling, isDatabaseUnavailable } = await import('./error-handler.ts');
+    const app = Fastify();
+    installErrorHandling(app);
+    // As drizzle throws them: the driver's error as the cause of "Failed query".
+    const failedQuery = (cause: Error & { code?: string }) => new Error('Failed query: select 1', { cause });
+    const restart = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    app.get('/restart', async () => {
+      throw failedQuery(restart);
+    });
+    app.get('/terminated', async () => {
+      throw failedQuery(new Error('Connection terminated unexpectedly'));
+    });
+    app.get('/bug', async () => {
+      throw failedQuery(Object.assign(new Error('syntax error at or near "selec"'), { code: '42601' }));
+    });
+    try {
+      for (const url of ['/restart', '/terminated']) {
+        const res = await app.inject({ method: 'GET', url });
+        expect(res.statusCode, url).toBe(503);
+        expect(res.headers['retry-after']).toBe('2');
+        expect(res.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+      }
+      const bug = await app.inject({ method: 'GET', url: '/bug' });
+      expect(bug.statusCode).toBe(500);
+      expect(bug.json().code).toBe('internal_error');
+      expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+      expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
+});

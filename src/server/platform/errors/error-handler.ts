@@ -184,6 +184,47 @@ function sendInternalError(reply: FastifyReply, request: FastifyRequest): Fastif
   );
 }
 
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01', // admin_shutdown: the server is restarting or the session was ended
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up
+  '53300', // too_many_connections
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006', // connection exceptions
+]);
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'Client has encountered a connection error',
+  'timeout exceeded when trying to connect',
+];
+
+/**
+ * The database could not be reached or dropped the connection (a restart, a failover): nothing
+ * the request did is at fault and it may be tried again. Drizzle wraps the driver's error as its
+ * `cause`, so the chain is walked.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
+    const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code)))
+      return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
+    e = cause;
+  }
+  return false;
+}
+
 /** The one error handler: problem+json for everything, 5xx details only in the log. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError | Error, request, reply) => {
@@ -226,6 +267,18 @@ export function installErrorHandling(app: FastifyInstance): void {
         statusCode(status),
         'Bad request',
         fe.message || 'Bad request.',
+      );
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', '2');
+      return sendProblem(
+        reply,
+        request,
+        503,
+        'service_unavailable',
+        'Service unavailable',
+        'The database is unavailable for a moment. Try again shortly.',
       );
     }
     request.log.error({ err: error }, 'unhandled error');
