@@ -41,9 +41,7 @@ class RolledBack extends Error {}
 
 describe(`concurrency${onPostgres ? ' (PostgreSQL)' : ' (PGlite)'}`, () => {
   it('numbers invoices without gaps or repeats when 40 are issued at once and some roll back', async () => {
-    const orgs = await Promise.all(
-      [0, 1, 2, 3].map((i) => paidOrg('pro', `Numbered ${i}`)),
-    );
+    const orgs = await Promise.all([0, 1, 2, 3].map((i) => paidOrg('pro', `Numbered ${i}`)));
     const [{ max: before }] = (await queryRows<{ max: string | null }>(
       db(),
       sql`SELECT max(number) AS max FROM invoices`,
@@ -91,9 +89,7 @@ describe(`concurrency${onPostgres ? ' (PostgreSQL)' : ' (PGlite)'}`, () => {
 
   it('renews each due subscription once and invoices each period once, however many runners on two instances', async () => {
     const orgs = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        paidOrg(i % 2 ? 'pro' : 'enterprise', `Due ${i}`),
-      ),
+      Array.from({ length: 8 }, (_, i) => paidOrg(i % 2 ? 'pro' : 'enterprise', `Due ${i}`)),
     );
     for (const org of orgs) {
       // Two periods due: ended 40 and 10 days ago (monthly).
