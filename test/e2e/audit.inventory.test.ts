@@ -1008,7 +1008,8 @@ const BILLING_INVENTORY: Record<string, InventoryCase> = {
   'payment_method.updated': {
     how: 'PUT /orgs/:orgId/billing/payment-method',
     arrange: async () => {
-      const org = await createOrg(t.app, { name: 'Paying Co', plan: 'free' });
+      // Scale, not Free: audit.pruned below counts on the only Free organization being its own.
+      const org = await createOrg(t.app, { name: 'Paying Co', plan: 'pro' });
       return async () => {
         const res = await as(t.app, org.owner).put(at(org.orgId, '/billing/payment-method'), {
           provider: 'invoice',
