@@ -44,8 +44,8 @@ function preloadsFor(urlPath: string, signedIn: boolean): string[] {
   return urls;
 }
 
-/** Paths the console never answers: the API and the reference docs keep their own 404s. */
-const NOT_CONSOLE = /^\/(api|docs)(\/|$)|^\/openapi\.json$/;
+/** Paths the console never answers: the API, the reference docs and the operators' endpoints keep their own 404s. */
+const NOT_CONSOLE = /^\/(api|docs)(\/|$)|^\/(openapi\.json|metrics|healthz|readyz)$/;
 
 /**
  * The web console (built by Vite into dist/console): files under it by their path, and the app's
