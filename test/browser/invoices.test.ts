@@ -29,7 +29,9 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Invoices', () => {
 
   /** An org on `plan` whose monthly subscription ended `months` months ago: that many invoices. */
   async function orgWithInvoices(name: string, months: number) {
-    const org = await createOrg(h.t.app, { name, plan: 'pro' });
+    // Created on Free and moved in the database: a paid plan's start would issue an invoice of its own.
+    const org = await createOrg(h.t.app, { name, plan: 'free' });
+    await h.t.db.database.db.execute(sql`UPDATE organizations SET plan = 'pro' WHERE id = ${org.orgId}`);
     const end = new Date();
     end.setUTCMonth(end.getUTCMonth() - months);
     end.setUTCDate(Math.min(end.getUTCDate(), 28));
@@ -111,7 +113,8 @@ describe.skipIf(!HAS_CHROMIUM)('Settings → Invoices', () => {
   it('an org without invoices says so; an Admin has no Invoices entry and the API refuses them', {
     timeout: 180_000,
   }, async () => {
-    const org = await createOrg(h.t.app, { name: 'Fresh Start', plan: 'pro' });
+    const org = await createOrg(h.t.app, { name: 'Fresh Start', plan: 'free' });
+    await h.t.db.database.db.execute(sql`UPDATE organizations SET plan = 'pro' WHERE id = ${org.orgId}`);
     const page = await h.pageAs(org.owner);
     await page.goto(pageUrl(org.orgId));
     await page.getByText('No invoices yet.', { exact: false }).waitFor();
