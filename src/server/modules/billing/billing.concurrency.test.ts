@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
+import { paidOrgWithoutInvoice } from '../../../../test/support/billing.ts';
 import { onPostgres, queryRows } from '../../../../test/support/database.ts';
 import { createOrg } from '../../../../test/support/orgs.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './billing.provider-events.ts';
@@ -30,18 +31,11 @@ afterAll(async () => {
 
 const db = () => t.db.database.db;
 
-/** An org on a paid plan with no invoice yet (created on Free, moved in the database). */
-async function paidOrg(plan: 'pro' | 'enterprise', name: string) {
-  const org = await createOrg(t.app, { plan: 'free', name });
-  await db().execute(sql`UPDATE organizations SET plan = ${plan} WHERE id = ${org.orgId}`);
-  return org;
-}
-
 class RolledBack extends Error {}
 
 describe(`concurrency${onPostgres ? ' (PostgreSQL)' : ' (PGlite)'}`, () => {
   it('numbers invoices without gaps or repeats when 40 are issued at once and some roll back', async () => {
-    const orgs = await Promise.all([0, 1, 2, 3].map((i) => paidOrg('pro', `Numbered ${i}`)));
+    const orgs = await Promise.all([0, 1, 2, 3].map((i) => paidOrgWithoutInvoice(t, 'pro', `Numbered ${i}`)));
     const [{ max: before }] = (await queryRows<{ max: string | null }>(
       db(),
       sql`SELECT max(number) AS max FROM invoices`,
@@ -89,7 +83,7 @@ describe(`concurrency${onPostgres ? ' (PostgreSQL)' : ' (PGlite)'}`, () => {
 
   it('renews each due subscription once and invoices each period once, however many runners on two instances', async () => {
     const orgs = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => paidOrg(i % 2 ? 'pro' : 'enterprise', `Due ${i}`)),
+      Array.from({ length: 8 }, (_, i) => paidOrgWithoutInvoice(t, i % 2 ? 'pro' : 'enterprise', `Due ${i}`)),
     );
     for (const org of orgs) {
       // Two periods due: ended 40 and 10 days ago (monthly).

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
+import { paidOrgWithoutInvoice } from '../../../../test/support/billing.ts';
 import { queryRows } from '../../../../test/support/database.ts';
 import { attachmentsOf } from '../../../../test/support/mail.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
@@ -79,23 +80,12 @@ function sendEvent(body: string | object, options: { secret?: string; t?: number
   });
 }
 
-/**
- * An org on a paid plan with no invoice yet: created on Free and moved in the database, so the
- * invoice a paid plan's start issues (the subscription's own tests cover it) does not mix with
- * the renewals these tests make.
- */
-async function paidOrg(plan: 'pro' | 'enterprise', name: string) {
-  const org = await createOrg(t.app, { plan: 'free', name });
-  await db().execute(sql`UPDATE organizations SET plan = ${plan} WHERE id = ${org.orgId}`);
-  return org;
-}
-
 let eventSeq = 0;
 const eventId = () => `evt_${Date.now()}_${++eventSeq}`;
 
 describe('the renewal job', () => {
   it('renews a due subscription once: a cycle invoice for the seats, the boosts of the period, the credit taken off', async () => {
-    const org = await paidOrg('enterprise', 'Renewal Co');
+    const org = await paidOrgWithoutInvoice(t, 'enterprise', 'Renewal Co');
     await addMember(t.app, org, 'developer', {}, t.mail);
     const { end } = await subscribe(org.orgId, { endedDaysAgo: 2, credit: 1000 });
     // Two boosts granted in the period that ended, one before it (billed earlier, not again).
@@ -143,7 +133,7 @@ describe('the renewal job', () => {
   });
 
   it('invoices each period missed while no instance ran, once each', async () => {
-    const org = await paidOrg('pro', 'Missed Co');
+    const org = await paidOrgWithoutInvoice(t, 'pro', 'Missed Co');
     await subscribe(org.orgId, { end: new Date(Date.UTC(2026, 7, 15)) });
     await renewDueSubscriptions(t.app, new Date(Date.UTC(2026, 10, 20)));
     const list = await invoicesOf(org.owner, org.orgId);
@@ -169,7 +159,7 @@ describe('the renewal job', () => {
 describe('GET …/billing/invoices and the PDF', () => {
   let org: Awaited<ReturnType<typeof createOrg>>;
   beforeAll(async () => {
-    org = await paidOrg('pro', 'Ledger Co');
+    org = await paidOrgWithoutInvoice(t, 'pro', 'Ledger Co');
     await subscribe(org.orgId, { end: new Date(Date.UTC(2026, 5, 1)) });
     await renewDueSubscriptions(t.app, new Date(Date.UTC(2026, 7, 2)));
   });
@@ -253,7 +243,7 @@ describe('GET …/billing/invoices and the PDF', () => {
     expect((await invoicesOf(accountant, org.orgId)).items.length).toBeGreaterThan(0);
     expectStatus(await as(t.app, accountant).get(invoice.pdfUrl), 200);
 
-    const other = await paidOrg('pro', 'Other Co');
+    const other = await paidOrgWithoutInvoice(t, 'pro', 'Other Co');
     expectStatus(await as(t.app, other.owner).get(`${base(other.orgId)}/invoices/${invoice.id}/pdf`), 404);
     expectStatus(await as(t.app, other.owner).get(invoice.pdfUrl), 404);
     expectStatus(await as(t.app, org.owner).get(`${base(org.orgId)}/invoices/not-a-uuid/pdf`), 400);
@@ -266,7 +256,7 @@ describe('GET …/billing/invoices and the PDF', () => {
 
 describe('invoice emails', () => {
   it('mails each issued invoice as a PDF to the org’s invoice recipients', async () => {
-    const org = await paidOrg('pro', 'Mail Co');
+    const org = await paidOrgWithoutInvoice(t, 'pro', 'Mail Co');
     expectStatus(
       await as(t.app, org.owner).patch(`/api/v1/orgs/${org.orgId}`, {
         invoiceRecipients: ['ap@mail-co.example', 'cfo@mail-co.example'],
@@ -301,7 +291,7 @@ describe('invoice emails', () => {
   });
 
   it('falls back to the Owners when the org names no recipient and no contact', async () => {
-    const org = await paidOrg('pro', 'Owner Mail Co');
+    const org = await paidOrgWithoutInvoice(t, 'pro', 'Owner Mail Co');
     await subscribe(org.orgId, { endedDaysAgo: 1 });
     const since = t.mail.messages.length;
     await renewDueSubscriptions(t.app);
@@ -316,7 +306,7 @@ describe('POST /api/v1/billing/provider-events', () => {
   let billingAdmin: Person;
   let invoice: { id: string; number: number; displayNumber: string };
   beforeAll(async () => {
-    org = await paidOrg('pro', 'Payer Co');
+    org = await paidOrgWithoutInvoice(t, 'pro', 'Payer Co');
     expectStatus(
       await as(t.app, org.owner).post(`/api/v1/orgs/${org.orgId}/roles`, {
         slug: 'billing-admin',
@@ -411,7 +401,7 @@ describe('POST /api/v1/billing/provider-events', () => {
   });
 
   it('refuses an invoice of another org, or none, and applies nothing', async () => {
-    const other = await paidOrg('pro', 'Not The Payer');
+    const other = await paidOrgWithoutInvoice(t, 'pro', 'Not The Payer');
     const wrongOrg = {
       id: eventId(),
       type: 'payment.succeeded',
