@@ -79,6 +79,8 @@ const actions = {
     'Organización eliminada restaurada por un operador',
   ],
   'settings.updated': ['Settings changed', 'Configuración cambiada'],
+  'subscription.changed': ['Plan or billing cycle changed', 'Plan o ciclo de facturación cambiado'],
+  'payment_method.updated': ['Payment method changed', 'Método de pago cambiado'],
   'subscription.renewed': [
     'Subscription renewed and its invoice issued',
     'Suscripción renovada y su factura emitida',
