@@ -10,9 +10,9 @@ import { createTestDatabase, queryRows, type TestDatabase } from '../support/dat
  * every node (a reference table: account-level and catalog data), or one of the exceptions below
  * with the reason and what Citus would make of it.
  *
- * Nothing here is migrated yet: `TO_MIGRATE` names the unique indexes that would have to gain
- * `org_id` (mostly primary keys on `id` alone, to become `(org_id, id)`). The test fails when a new
- * table or index adds to the gaps, and when one is fixed without being struck from the list.
+ * Migration 0021 gave every such key `org_id` (primary keys on `id` alone became `(org_id, id)`),
+ * and the tables that reached their organization through a parent the column itself. The test
+ * fails when a new table, index or foreign key leaves `org_id` out without a reason below.
  */
 
 /** Unique indexes without `org_id` on tables that have it, kept on purpose. */
@@ -39,53 +39,8 @@ const EXCEPTIONS: Record<string, string> = {
   // A member's notifications, deduplicated per person across orgs: account-level by nature.
   // Citus: distributed by user_id (colocated with the account tables) rather than by org.
   'notifications.notifications_user_dedupe_key': "deduplicated per person, across the person's orgs",
+  'notifications.notifications_pkey': 'keyed by (user_id, id), with the dedupe key, for the same reason',
 };
-
-/**
- * Unique indexes that would need migrating for Citus: primary keys on `id` alone become
- * `(org_id, id)` (foreign keys into them gain `org_id` too), and the keys of child rows take the
- * org's column first.
- */
-const TO_MIGRATE = [
-  'ai_connections.ai_connections_pkey',
-  'api_tokens.api_tokens_pkey',
-  'applications.applications_pkey',
-  'departments.departments_pkey',
-  'finding_comments.finding_comments_pkey',
-  'findings.findings_pkey',
-  'integrations.integrations_pkey',
-  'invitation_sends.invitation_sends_pkey',
-  'invitations.invitations_pkey',
-  'invoices.invoices_pkey',
-  'join_requests.join_requests_pkey',
-  'notifications.notifications_pkey',
-  'org_exports.org_exports_pkey',
-  'policies.policies_pkey',
-  'quota_boosts.quota_boosts_pkey',
-  'quota_ledger.quota_ledger_pkey',
-  'remediations.remediations_pkey',
-  'reports.reports_pkey',
-  'roles.roles_pkey',
-  'scan_findings.scan_findings_pkey',
-  'scans.scans_pkey',
-  'scim_groups.scim_groups_pkey',
-  'scim_requests.scim_requests_pkey',
-  'scim_tokens.scim_tokens_pkey',
-  'scim_users.scim_users_pkey',
-  'sso_group_mappings.sso_group_mappings_pkey',
-  'webhook_attempts.webhook_attempts_attempt_key',
-  'webhook_attempts.webhook_attempts_pkey',
-  'webhook_deliveries.webhook_deliveries_event_key',
-  'webhook_deliveries.webhook_deliveries_pkey',
-  'webhooks.webhooks_pkey',
-].sort();
-
-/** Foreign keys between org tables that leave org_id out: to become `(org_id, …) → (org_id, id)`. */
-const FOREIGN_KEYS_TO_MIGRATE = [
-  'invitation_sends -> invitations',
-  'scans -> api_tokens',
-  'webhook_attempts -> webhook_deliveries',
-];
 
 /** Tables without `org_id`, each with what Citus would make of it. */
 const WITHOUT_ORG_ID: Record<string, string> = {
@@ -107,11 +62,6 @@ const WITHOUT_ORG_ID: Record<string, string> = {
   invoice_sequence: 'reference',
   // The organization itself: distributed by its id, the value every org table's org_id holds.
   organizations: 'distributed by id',
-  // Org-scoped through a parent, without the column yet: to gain org_id (migration) and be
-  // distributed and colocated with their parent.
-  api_token_usage: 'to migrate: org_id from api_tokens',
-  org_export_chunks: 'to migrate: org_id from org_exports',
-  scan_sarif: 'to migrate: org_id from scans',
   outbox_attempts: 'coordinator-local with outbox_jobs',
   // Audit chains are per org and per user (chain_id is the org's or the user's id): an org's
   // chain could be distributed by chain_id colocated with organizations; a user's chain then lives
@@ -161,15 +111,15 @@ async function uniqueWithoutOrgId(): Promise<string[]> {
 }
 
 describe('the schema, distributed by org_id (Citus)', () => {
-  it('has org_id in every unique index of the tables that have it, but for the listed exceptions and migrations', async () => {
+  it('has org_id in every unique index of the tables that have it, but for the listed exceptions', async () => {
     const gaps = await uniqueWithoutOrgId();
     for (const name of Object.keys(EXCEPTIONS)) {
       expect(gaps, `exception ${name} no longer exists: strike it`).toContain(name);
     }
-    expect(gaps.filter((g) => !(g in EXCEPTIONS))).toEqual(TO_MIGRATE);
+    expect(gaps.filter((g) => !(g in EXCEPTIONS))).toEqual([]);
   });
 
-  it('accounts for every table without org_id: reference, distributed by another key, or to migrate', async () => {
+  it('accounts for every table without org_id: reference, or distributed by another key', async () => {
     const all = await tables();
     const without = all.filter((t) => !t.hasOrgId).map((t) => t.name);
     expect(without.sort()).toEqual(Object.keys(WITHOUT_ORG_ID).sort());
@@ -180,7 +130,7 @@ describe('the schema, distributed by org_id (Citus)', () => {
     expect(all.filter((t) => t.hasOrgId && references.includes(t.name))).toEqual([]);
   });
 
-  it('has org_id in the foreign keys between org tables, but for the listed migrations', async () => {
+  it('has org_id in every foreign key between org tables', async () => {
     // Under Citus a foreign key between distributed tables must include the distribution column
     // (to a reference table it may be anything).
     const rows = await queryRows<{ name: string }>(
@@ -194,6 +144,6 @@ describe('the schema, distributed by org_id (Citus)', () => {
                               WHERE a.attrelid = c.conrelid AND a.attname = 'org_id' AND a.attnum = ANY (c.conkey))
            ORDER BY 1`,
     );
-    expect(rows.map((r) => r.name)).toEqual(FOREIGN_KEYS_TO_MIGRATE);
+    expect(rows.map((r) => r.name)).toEqual([]);
   });
 });

@@ -108,7 +108,7 @@ export async function saveAiConnection(
     .insert(aiConnections)
     .values({ id, orgId, purpose, ...values, lastTest: null, updatedBy })
     .onConflictDoUpdate({
-      target: aiConnections.id,
+      target: [aiConnections.orgId, aiConnections.id],
       set: { ...values, lastTest: null, updatedBy, updatedAt: sql`now()` },
       setWhere: eq(aiConnections.orgId, orgId),
     })

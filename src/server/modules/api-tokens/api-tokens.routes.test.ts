@@ -539,6 +539,7 @@ describe('automation tokens', () => {
     ).json();
     // What the token changed, then a flood of reads: the flood cannot push the change out.
     await t.db.database.db.insert(apiTokenUsage).values({
+      orgId: org.orgId,
       tokenId: created.id,
       at: new Date(Date.now() - 2 * 86_400_000),
       ip: '127.0.0.1',
@@ -547,6 +548,7 @@ describe('automation tokens', () => {
       status: 200,
     });
     const old = Array.from({ length: USAGE_LOG_LIMIT + 20 }, (_, i) => ({
+      orgId: org.orgId,
       tokenId: created.id,
       at: new Date(Date.now() - 86_400_000 + i),
       ip: '127.0.0.1',

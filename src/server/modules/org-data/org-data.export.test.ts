@@ -342,8 +342,8 @@ describe('an export whose building was interrupted', () => {
       await db.execute(sql`UPDATE org_exports
           SET status = 'running', build_id = ${deadBuild}, progress = 40, started_at = now() - interval '1 hour'
         WHERE id = ${id}`);
-      await db.execute(sql`INSERT INTO org_export_chunks (export_id, build_id, seq, bytes)
-          VALUES (${id}, ${deadBuild}, 0, ${Buffer.from('PK half an archive')})`);
+      await db.execute(sql`INSERT INTO org_export_chunks (org_id, export_id, build_id, seq, bytes)
+          VALUES (${org.orgId}, ${id}, ${deadBuild}, 0, ${Buffer.from('PK half an archive')})`);
       await db.execute(sql`UPDATE outbox_jobs
           SET attempts = 1, locked_by = 'i_dead', locked_until = now() - interval '1 second'
         WHERE kind = ${ORG_EXPORT_JOB} AND org_id = ${org.orgId}`);

@@ -75,6 +75,7 @@ class ChunkWriter {
 
   constructor(
     private readonly db: Db,
+    private readonly orgId: string,
     private readonly exportId: string,
     private readonly buildId: string,
   ) {}
@@ -94,7 +95,7 @@ class ChunkWriter {
       const all = Buffer.concat(this.buffered, this.bufferedBytes);
       const chunk = all.subarray(0, Math.min(CHUNK_BYTES, all.length));
       const rest = all.subarray(chunk.length);
-      await appendChunk(this.db, this.exportId, this.buildId, this.seq++, Buffer.from(chunk));
+      await appendChunk(this.db, this.orgId, this.exportId, this.buildId, this.seq++, Buffer.from(chunk));
       this.buffered = rest.length > 0 ? [rest] : [];
       this.bufferedBytes = rest.length;
     }
@@ -171,17 +172,18 @@ const VERIFY_COMMAND =
  */
 export async function buildExport(
   deps: ExportDeps,
+  orgId: string,
   exportId: string,
   buildId: string = randomUUID(),
 ): Promise<boolean> {
   const db = deps.database.db;
-  const started = await startBuild(db, exportId, buildId);
+  const started = await startBuild(db, orgId, exportId, buildId);
   if (!started) return false;
-  const { orgId } = started;
   const org = await findOrg(db, orgId);
   if (!org) {
     await failExport(
       db,
+      orgId,
       exportId,
       'The organization was deleted before its export was built.',
       EXPORT_KEEP_DAYS,
@@ -191,7 +193,7 @@ export async function buildExport(
   // The audit log's range, fixed now, with signed checkpoints at both of its ends.
   const auditPlan = await db.transaction((tx) => planAuditExport(tx, deps.audit, orgId));
 
-  const writer = new ChunkWriter(db, exportId, buildId);
+  const writer = new ChunkWriter(db, orgId, exportId, buildId);
   let failure: Error | undefined;
   const zip = new Zip((err, data) => {
     if (err) failure = err;
@@ -310,7 +312,7 @@ export async function buildExport(
   ];
   for (const [i, part] of parts.entries()) {
     await part();
-    await setProgress(db, exportId, buildId, Math.floor(((i + 1) * 100) / (parts.length + 1)));
+    await setProgress(db, orgId, exportId, buildId, Math.floor(((i + 1) * 100) / (parts.length + 1)));
   }
   const manifest = {
     format: 'gatehouse-org-export',
@@ -331,7 +333,7 @@ export async function buildExport(
   zip.end();
   if (failure) throw failure;
   await writer.flush(true);
-  return finishBuild(db, exportId, buildId, {
+  return finishBuild(db, orgId, exportId, buildId, {
     sizeBytes: writer.size,
     sha256: writer.digest(),
     keepDays: EXPORT_KEEP_DAYS,
@@ -354,20 +356,24 @@ export function exportHandler(
     retryDelays: EXPORT_RETRY_DELAYS,
     async run(payload, job: JobInfo) {
       const buildId = randomUUID();
+      // The job carries its export's organization (enqueued with it); one without cannot be built.
+      const orgId = job.orgId;
+      if (!orgId) throw new GiveUp('the export job names no organization');
       try {
-        await buildExport(deps, payload.exportId, buildId);
+        await buildExport(deps, orgId, payload.exportId, buildId);
       } catch (err) {
         log(err, `building export ${payload.exportId} failed (attempt ${job.attempt})`);
         if (job.attempt > EXPORT_RETRY_DELAYS.length) {
           await failExport(
             deps.database.db,
+            orgId,
             payload.exportId,
             'The export could not be built. Ask for a new one; if it fails again, the server logs say why.',
             EXPORT_KEEP_DAYS,
           );
           throw new GiveUp((err as Error).message);
         }
-        await markRetrying(deps.database.db, payload.exportId, buildId);
+        await markRetrying(deps.database.db, orgId, payload.exportId, buildId);
         throw err;
       }
     },

@@ -86,13 +86,20 @@ export async function listExports(
  */
 export async function startBuild(
   db: Executor,
+  orgId: string,
   exportId: string,
   buildId: string,
 ): Promise<{ orgId: string; requestedBy: string | null; createdAt: Date } | undefined> {
   const [row] = await db
     .update(orgExports)
     .set({ status: 'running', buildId, progress: 0, startedAt: sql`now()`, error: null })
-    .where(and(eq(orgExports.id, exportId), inArray(orgExports.status, ['pending', 'running'])))
+    .where(
+      and(
+        eq(orgExports.orgId, orgId),
+        eq(orgExports.id, exportId),
+        inArray(orgExports.status, ['pending', 'running']),
+      ),
+    )
     .returning({
       orgId: orgExports.orgId,
       requestedBy: orgExports.requestedBy,
@@ -101,28 +108,46 @@ export async function startBuild(
   if (!row) return undefined;
   await db
     .delete(orgExportChunks)
-    .where(and(eq(orgExportChunks.exportId, exportId), ne(orgExportChunks.buildId, buildId)));
+    .where(
+      and(
+        eq(orgExportChunks.orgId, orgId),
+        eq(orgExportChunks.exportId, exportId),
+        ne(orgExportChunks.buildId, buildId),
+      ),
+    );
   return row;
 }
 
 /** The attempt's next piece of the archive. */
 export async function appendChunk(
   db: Executor,
+  orgId: string,
   exportId: string,
   buildId: string,
   seq: number,
   bytes: Buffer,
 ): Promise<void> {
-  await db.insert(orgExportChunks).values({ exportId, buildId, seq, bytes });
+  await db.insert(orgExportChunks).values({ orgId, exportId, buildId, seq, bytes });
 }
 
 /** Progress of the attempt that is the export's current one (a stale attempt's is ignored). */
-export async function setProgress(db: Executor, exportId: string, buildId: string, progress: number) {
+export async function setProgress(
+  db: Executor,
+  orgId: string,
+  exportId: string,
+  buildId: string,
+  progress: number,
+) {
   await db
     .update(orgExports)
     .set({ progress })
     .where(
-      and(eq(orgExports.id, exportId), eq(orgExports.buildId, buildId), eq(orgExports.status, 'running')),
+      and(
+        eq(orgExports.orgId, orgId),
+        eq(orgExports.id, exportId),
+        eq(orgExports.buildId, buildId),
+        eq(orgExports.status, 'running'),
+      ),
     );
 }
 
@@ -132,6 +157,7 @@ export async function setProgress(db: Executor, exportId: string, buildId: strin
  */
 export async function finishBuild(
   db: Executor,
+  orgId: string,
   exportId: string,
   buildId: string,
   done: { sizeBytes: number; sha256: string; keepDays: number },
@@ -147,18 +173,35 @@ export async function finishBuild(
       expiresAt: sql`now() + make_interval(days => ${done.keepDays})`,
     })
     .where(
-      and(eq(orgExports.id, exportId), eq(orgExports.buildId, buildId), eq(orgExports.status, 'running')),
+      and(
+        eq(orgExports.orgId, orgId),
+        eq(orgExports.id, exportId),
+        eq(orgExports.buildId, buildId),
+        eq(orgExports.status, 'running'),
+      ),
     )
     .returning({ id: orgExports.id });
   if (rows.length === 0) return false;
   await db
     .delete(orgExportChunks)
-    .where(and(eq(orgExportChunks.exportId, exportId), ne(orgExportChunks.buildId, buildId)));
+    .where(
+      and(
+        eq(orgExportChunks.orgId, orgId),
+        eq(orgExportChunks.exportId, exportId),
+        ne(orgExportChunks.buildId, buildId),
+      ),
+    );
   return true;
 }
 
 /** The export will not be built: failed, with why, kept (without bytes) until it expires. */
-export async function failExport(db: Executor, exportId: string, error: string, keepDays: number) {
+export async function failExport(
+  db: Executor,
+  orgId: string,
+  exportId: string,
+  error: string,
+  keepDays: number,
+) {
   await db
     .update(orgExports)
     .set({
@@ -167,28 +210,42 @@ export async function failExport(db: Executor, exportId: string, error: string, 
       finishedAt: sql`now()`,
       expiresAt: sql`now() + make_interval(days => ${keepDays})`,
     })
-    .where(and(eq(orgExports.id, exportId), inArray(orgExports.status, ['pending', 'running'])));
-  await db.delete(orgExportChunks).where(eq(orgExportChunks.exportId, exportId));
+    .where(
+      and(
+        eq(orgExports.orgId, orgId),
+        eq(orgExports.id, exportId),
+        inArray(orgExports.status, ['pending', 'running']),
+      ),
+    );
+  await db
+    .delete(orgExportChunks)
+    .where(and(eq(orgExportChunks.orgId, orgId), eq(orgExportChunks.exportId, exportId)));
 }
 
 /** The attempt failed and the job will try again: waiting, its partial archive kept until then. */
-export async function markRetrying(db: Executor, exportId: string, buildId: string) {
+export async function markRetrying(db: Executor, orgId: string, exportId: string, buildId: string) {
   await db
     .update(orgExports)
     .set({ status: 'pending', progress: 0 })
     .where(
-      and(eq(orgExports.id, exportId), eq(orgExports.buildId, buildId), eq(orgExports.status, 'running')),
+      and(
+        eq(orgExports.orgId, orgId),
+        eq(orgExports.id, exportId),
+        eq(orgExports.buildId, buildId),
+        eq(orgExports.status, 'running'),
+      ),
     );
 }
 
 /** A ready export's bytes, a chunk at a time, in order: memory holds one chunk whatever the size. */
-export async function* readExportChunks(db: Executor, exportId: string, buildId: string) {
+export async function* readExportChunks(db: Executor, orgId: string, exportId: string, buildId: string) {
   for (let seq = 0; ; seq++) {
     const [row] = await db
       .select({ bytes: orgExportChunks.bytes })
       .from(orgExportChunks)
       .where(
         and(
+          eq(orgExportChunks.orgId, orgId),
           eq(orgExportChunks.exportId, exportId),
           eq(orgExportChunks.buildId, buildId),
           eq(orgExportChunks.seq, seq),

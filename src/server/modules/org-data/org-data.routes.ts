@@ -244,7 +244,9 @@ export function orgDataRoutes(app: FastifyInstance): void {
       if (row.sha256) reply.header('x-content-sha256', row.sha256);
       // A chunk (1 MiB) at a time: the next is read once the client has taken the last.
       return reply.send(
-        Readable.from(readExportChunks(database.db, row.id, row.buildId), { objectMode: false }) as never,
+        Readable.from(readExportChunks(database.db, orgId, row.id, row.buildId), {
+          objectMode: false,
+        }) as never,
       );
     },
   );

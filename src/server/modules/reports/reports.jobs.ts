@@ -28,13 +28,13 @@ export interface ReportDeps {
  * document: the PDF is written once, with the report made ready). The period ends at the time it
  * is built when it was asked to end later. Returns false when there was nothing to build.
  */
-export async function buildReport(deps: ReportDeps, reportId: string): Promise<boolean> {
+export async function buildReport(deps: ReportDeps, orgId: string, reportId: string): Promise<boolean> {
   const db = deps.database.db;
-  const report = await startReport(db, reportId);
+  const report = await startReport(db, orgId, reportId);
   if (!report) return false;
-  const org = await findOrg(db, report.orgId);
+  const org = await findOrg(db, orgId);
   if (!org) {
-    await failReport(db, reportId, 'The organization was deleted before its report was built.');
+    await failReport(db, orgId, reportId, 'The organization was deleted before its report was built.');
     return false;
   }
   const generatedAt = new Date();
@@ -50,12 +50,12 @@ export async function buildReport(deps: ReportDeps, reportId: string): Promise<b
     generatedAt,
     generatedBy: report.requestedByEmail ?? (report.requestedBy ? report.requestedBy : 'an automation token'),
   };
-  const progress = (p: number) => setReportProgress(db, reportId, p);
+  const progress = (p: number) => setReportProgress(db, orgId, reportId, p);
   const built =
     report.kind === 'compliance' && report.framework
       ? await buildComplianceReport(db, deps.audit, { ...common, framework: report.framework }, progress)
       : await buildExecutiveReport(db, common, progress);
-  return finishReport(db, reportId, {
+  return finishReport(db, orgId, reportId, {
     pdf: built.pdf,
     sha256: createHash('sha256').update(built.pdf).digest('hex'),
     summary: { ...built.summary, periodEnd: period.to.toISOString(), generatedAt: generatedAt.toISOString() },
@@ -76,19 +76,23 @@ export function reportHandler(
     leaseSeconds: 10 * 60,
     retryDelays: REPORT_RETRY_DELAYS,
     async run(payload, job: JobInfo) {
+      // The job carries its report's organization (enqueued with it); one without cannot be built.
+      const orgId = job.orgId;
+      if (!orgId) throw new GiveUp('the report job names no organization');
       try {
-        await buildReport(deps, payload.reportId);
+        await buildReport(deps, orgId, payload.reportId);
       } catch (err) {
         log(err, `building report ${payload.reportId} failed (attempt ${job.attempt})`);
         if (job.attempt > REPORT_RETRY_DELAYS.length) {
           await failReport(
             deps.database.db,
+            orgId,
             payload.reportId,
             'The report could not be built. Generate it again; if it fails again, the server logs say why.',
           );
           throw new GiveUp((err as Error).message);
         }
-        await markReportRetrying(deps.database.db, payload.reportId);
+        await markReportRetrying(deps.database.db, orgId, payload.reportId);
         throw err;
       }
     },

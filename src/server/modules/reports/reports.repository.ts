@@ -128,27 +128,33 @@ export async function listReports(
  * An attempt at building the report begins (again, after a crash or a failure): running, at 0 %.
  * Undefined when there is nothing to build (ready, failed, or gone with its organization).
  */
-export async function startReport(db: Executor, id: string): Promise<ReportRow | undefined> {
+export async function startReport(db: Executor, orgId: string, id: string): Promise<ReportRow | undefined> {
   const [row] = await db
     .update(reports)
     .set({ status: 'running', summary: { progress: 0 }, error: null })
-    .where(and(eq(reports.id, id), inArray(reports.status, ['pending', 'running'])))
+    .where(and(eq(reports.orgId, orgId), eq(reports.id, id), inArray(reports.status, ['pending', 'running'])))
     .returning({ id: reports.id, orgId: reports.orgId, kind: reports.kind });
   if (!row) return undefined;
-  const [full] = await selectReports(db).where(eq(reports.id, id));
+  const [full] = await selectReports(db).where(and(eq(reports.orgId, orgId), eq(reports.id, id)));
   return full as ReportRow | undefined;
 }
 
-export async function setReportProgress(db: Executor, id: string, progress: number): Promise<void> {
+export async function setReportProgress(
+  db: Executor,
+  orgId: string,
+  id: string,
+  progress: number,
+): Promise<void> {
   await db
     .update(reports)
     .set({ summary: { progress } })
-    .where(and(eq(reports.id, id), eq(reports.status, 'running')));
+    .where(and(eq(reports.orgId, orgId), eq(reports.id, id), eq(reports.status, 'running')));
 }
 
 /** The document is built: ready, with its bytes and the figures it states. */
 export async function finishReport(
   db: Executor,
+  orgId: string,
   id: string,
   done: { pdf: Buffer; sha256: string; summary: Record<string, unknown> },
 ): Promise<boolean> {
@@ -162,25 +168,27 @@ export async function finishReport(
       summary: done.summary,
       finishedAt: sql`now()`,
     })
-    .where(and(eq(reports.id, id), eq(reports.status, 'running')))
+    .where(and(eq(reports.orgId, orgId), eq(reports.id, id), eq(reports.status, 'running')))
     .returning({ id: reports.id });
   return rows.length > 0;
 }
 
 /** The report will not be built: failed, with why in words. */
-export async function failReport(db: Executor, id: string, error: string): Promise<void> {
+export async function failReport(db: Executor, orgId: string, id: string, error: string): Promise<void> {
   await db
     .update(reports)
     .set({ status: 'failed', error, summary: null, finishedAt: sql`now()` })
-    .where(and(eq(reports.id, id), inArray(reports.status, ['pending', 'running'])));
+    .where(
+      and(eq(reports.orgId, orgId), eq(reports.id, id), inArray(reports.status, ['pending', 'running'])),
+    );
 }
 
 /** The attempt failed and the job will try again: the report waits. */
-export async function markReportRetrying(db: Executor, id: string): Promise<void> {
+export async function markReportRetrying(db: Executor, orgId: string, id: string): Promise<void> {
   await db
     .update(reports)
     .set({ status: 'pending', summary: { progress: 0 } })
-    .where(and(eq(reports.id, id), eq(reports.status, 'running')));
+    .where(and(eq(reports.orgId, orgId), eq(reports.id, id), eq(reports.status, 'running')));
 }
 
 /** A ready report's PDF. */

@@ -467,7 +467,7 @@ describe('the build job', () => {
     ).json();
     expect(status).toMatchObject({ status: 'running', progress: 40 });
     const { database, audit } = t.app.gatehouse;
-    expect(await buildReport({ database, audit }, asked.id)).toBe(true);
+    expect(await buildReport({ database, audit }, alpha.orgId, asked.id)).toBe(true);
     const done = expectStatus(
       await as(t.app, alpha.owner).get(`${base(alpha)}/compliance-reports/${asked.id}`),
       200,
@@ -485,15 +485,17 @@ describe('the build job', () => {
       verify: { value: () => Promise.reject(new Error('disk on fire')) },
     });
     const handler = reportHandler({ database, audit: broken }, () => {});
-    await expect(handler.run({ reportId: asked.id }, { attempt: 1 } as never, database.db)).rejects.toThrow(
-      'disk on fire',
-    );
+    await expect(
+      handler.run({ reportId: asked.id }, { attempt: 1, orgId: alpha.orgId } as never, database.db),
+    ).rejects.toThrow('disk on fire');
     const waiting = expectStatus(
       await as(t.app, alpha.owner).get(`${base(alpha)}/compliance-reports/${asked.id}`),
       200,
     ).json();
     expect(waiting.status).toBe('pending');
-    await expect(handler.run({ reportId: asked.id }, { attempt: 4 } as never, database.db)).rejects.toThrow();
+    await expect(
+      handler.run({ reportId: asked.id }, { attempt: 4, orgId: alpha.orgId } as never, database.db),
+    ).rejects.toThrow();
     const failed = expectStatus(
       await as(t.app, alpha.owner).get(`${base(alpha)}/compliance-reports/${asked.id}`),
       200,

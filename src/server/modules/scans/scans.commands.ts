@@ -112,7 +112,7 @@ export const createScan = defineCommand({
         scanId,
         seen.map((f) => f.id),
       );
-      await insertScanSarif(ctx.tx, scanId, input.results.gzip, input.results.bytes);
+      await insertScanSarif(ctx.tx, orgId, scanId, input.results.gzip, input.results.bytes);
     }
 
     const spent = await spendTokens(ctx.tx, { orgId, userId: access.userId, scanId, charges, at });

@@ -170,11 +170,12 @@ export async function insertScan(
 
 export async function insertScanSarif(
   tx: Executor,
+  orgId: string,
   scanId: string,
   gzip: Buffer,
   bytes: number,
 ): Promise<void> {
-  await tx.insert(scanSarif).values({ scanId, gzip, bytes });
+  await tx.insert(scanSarif).values({ orgId, scanId, gzip, bytes });
 }
 
 const scanColumns = {
@@ -196,7 +197,7 @@ const scanColumns = {
   policy: scans.policy,
   createdAt: scans.createdAt,
   completedAt: scans.completedAt,
-  hasSarif: sql<boolean>`EXISTS (SELECT 1 FROM ${scanSarif} WHERE ${scanSarif.scanId} = ${scans.id})`,
+  hasSarif: sql<boolean>`EXISTS (SELECT 1 FROM ${scanSarif} WHERE ${scanSarif.orgId} = ${scans.orgId} AND ${scanSarif.scanId} = ${scans.id})`,
 };
 
 export type ScanRow = {
@@ -283,8 +284,7 @@ export async function readScanSarif(db: Executor, orgId: string, id: string) {
   const [row] = await db
     .select({ gzip: scanSarif.gzip, bytes: scanSarif.bytes })
     .from(scanSarif)
-    .innerJoin(scans, eq(scans.id, scanSarif.scanId))
-    .where(and(eq(scans.orgId, orgId), eq(scans.id, id)));
+    .where(and(eq(scanSarif.orgId, orgId), eq(scanSarif.scanId, id)));
   return row;
 }
 

@@ -99,12 +99,13 @@ export async function lockLiveScimToken(tx: Executor, orgId: string, id: string)
 }
 
 /** Notes the token's use, at most once a minute (no write per request). */
-export async function touchScimToken(db: Executor, id: string): Promise<void> {
+export async function touchScimToken(db: Executor, orgId: string, id: string): Promise<void> {
   await db
     .update(scimTokens)
     .set({ lastUsedAt: sql`now()` })
     .where(
       and(
+        eq(scimTokens.orgId, orgId),
         eq(scimTokens.id, id),
         or(isNull(scimTokens.lastUsedAt), lt(scimTokens.lastUsedAt, sql`now() - interval '1 minute'`)),
       ),

@@ -319,7 +319,7 @@ function scimProtocolRoutes(app: FastifyInstance, base: string): void {
     if (token.suspended) throw new ScimError(403, 'This organization is suspended.');
     if (!entitlements(token.plan).scim)
       throw new ScimError(403, 'SCIM provisioning is not part of this plan.');
-    await touchScimToken(db, token.id);
+    await touchScimToken(db, token.orgId, token.id);
   }
 
   const scimRoute = {

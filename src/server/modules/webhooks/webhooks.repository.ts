@@ -189,7 +189,9 @@ export async function insertDeliveries(
   return tx
     .insert(webhookDeliveries)
     .values(rows.map((r) => ({ orgId, ...r })))
-    .onConflictDoNothing({ target: [webhookDeliveries.webhookId, webhookDeliveries.eventId] })
+    .onConflictDoNothing({
+      target: [webhookDeliveries.orgId, webhookDeliveries.webhookId, webhookDeliveries.eventId],
+    })
     .returning({
       id: webhookDeliveries.id,
       webhookId: webhookDeliveries.webhookId,
@@ -243,7 +245,7 @@ export async function lockDelivery(
   const [last] = await tx
     .select({ n: max(webhookAttempts.attempt) })
     .from(webhookAttempts)
-    .where(eq(webhookAttempts.deliveryId, id));
+    .where(and(eq(webhookAttempts.orgId, orgId), eq(webhookAttempts.deliveryId, id)));
   return { ...row, lastAttempt: last?.n ?? 0 };
 }
 
@@ -284,7 +286,8 @@ export async function recordAttempt(
                (org_id, webhook_id, delivery_id, attempt, state, response_status, response_body,
                 duration_ms, error, at, next_attempt_at)
         SELECT ${orgId}::uuid, ${ref.webhookId}::uuid, d.id,
-               (SELECT coalesce(max(attempt), 0) + 1 FROM ${webhookAttempts} WHERE delivery_id = d.id),
+               (SELECT coalesce(max(attempt), 0) + 1 FROM ${webhookAttempts}
+                 WHERE org_id = d.org_id AND delivery_id = d.id),
                ${values}
           FROM ${webhookDeliveries} d
          WHERE d.org_id = ${orgId} AND d.id = ${ref.deliveryId}::uuid AND NOT EXISTS (SELECT 1 FROM filled)`);

@@ -225,6 +225,7 @@ export function installAuthentication(app: FastifyInstance, options: Authenticat
     if (token?.kind !== 'automation') return;
     const path = request.url.split('?', 1)[0]!;
     options.tokens.recordUsage({
+      orgId: token.orgId,
       tokenId: token.id,
       at: new Date(),
       ip: request.ip ?? null,

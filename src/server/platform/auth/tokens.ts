@@ -127,6 +127,7 @@ export interface TokenEntry {
 }
 
 export interface UsageEntry {
+  orgId: string;
   tokenId: string;
   at: Date;
   ip: string | null;
@@ -190,7 +191,11 @@ export class TokenService {
         .update(apiTokens)
         .set({ lastUsedAt: at, lastUsedIp: ip })
         .where(
-          and(eq(apiTokens.id, entry.id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, at))),
+          and(
+            eq(apiTokens.orgId, entry.orgId),
+            eq(apiTokens.id, entry.id),
+            or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, at)),
+          ),
         )
         .catch((err) => this.onError(err, 'could not record token use'));
     }
@@ -279,15 +284,17 @@ export class TokenService {
           // One statement per batch whatever its size, as parallel arrays. A token deleted with its
           // organization meanwhile takes its entries with it: the join skips them.
           const column = <T>(pick: (u: UsageRow) => T) => sql.param(batch.map(pick));
-          await tx.execute(sql`INSERT INTO api_token_usage (token_id, at, ip, method, route, status, count)
-            SELECT u.token_id, u.at, u.ip, u.method, u.route, u.status, u.count
-            FROM unnest(${column((u) => u.tokenId)}::uuid[], ${column((u) => u.at.toISOString())}::timestamptz[],
+          await tx.execute(sql`INSERT INTO api_token_usage (org_id, token_id, at, ip, method, route, status, count)
+            SELECT u.org_id, u.token_id, u.at, u.ip, u.method, u.route, u.status, u.count
+            FROM unnest(${column((u) => u.orgId)}::uuid[], ${column((u) => u.tokenId)}::uuid[],
+              ${column((u) => u.at.toISOString())}::timestamptz[],
               ${column((u) => u.ip)}::text[], ${column((u) => u.method)}::text[],
               ${column((u) => u.route)}::text[], ${column((u) => u.status)}::int[], ${column((u) => u.count)}::int[])
-              WITH ORDINALITY AS u(token_id, at, ip, method, route, status, count, n)
-            JOIN api_tokens t ON t.id = u.token_id
+              WITH ORDINALITY AS u(org_id, token_id, at, ip, method, route, status, count, n)
+            JOIN api_tokens t ON t.org_id = u.org_id AND t.id = u.token_id
             ORDER BY u.at, u.n`);
-          await pruneUsage(tx, [...new Set(batch.map((u) => u.tokenId))]);
+          const tokens = new Map(batch.map((u) => [u.tokenId, u.orgId]));
+          await pruneUsage(tx, [...tokens.values()], [...tokens.keys()]);
         });
       } catch (err) {
         this.onError(err, 'could not write the token usage log');
@@ -307,15 +314,17 @@ export class TokenService {
  * USAGE_LOG_LIMIT other requests of each of these tokens: a token flooding the log with reads
  * cannot push out what it changed (or tried to).
  */
-async function pruneUsage(tx: Executor, tokenIds: string[]): Promise<void> {
+async function pruneUsage(tx: Executor, orgIds: string[], tokenIds: string[]): Promise<void> {
   await tx.execute(sql`WITH cut AS (
-      SELECT t.id AS token_id, c.reads, (
+      SELECT t.org_id, t.id AS token_id, c.reads, (
         SELECT x.id FROM api_token_usage x
-        WHERE x.token_id = t.id AND (x.method IN ('GET', 'HEAD')) = c.reads
+        WHERE x.org_id = t.org_id AND x.token_id = t.id AND (x.method IN ('GET', 'HEAD')) = c.reads
         ORDER BY x.id DESC OFFSET ${USAGE_LOG_LIMIT} LIMIT 1) AS below
-      FROM unnest(${sql.param(tokenIds)}::uuid[]) AS t(id) CROSS JOIN (VALUES (true), (false)) AS c(reads))
+      FROM unnest(${sql.param(orgIds)}::uuid[], ${sql.param(tokenIds)}::uuid[]) AS t(org_id, id)
+      CROSS JOIN (VALUES (true), (false)) AS c(reads))
     DELETE FROM api_token_usage u USING cut
-    WHERE u.token_id = cut.token_id AND (u.method IN ('GET', 'HEAD')) = cut.reads AND u.id <= cut.below`);
+    WHERE u.org_id = cut.org_id AND u.token_id = cut.token_id AND (u.method IN ('GET', 'HEAD')) = cut.reads
+      AND u.id <= cut.below`);
 }
 
 /** Moves an org's automation tokens from one role to another (the role is being deleted). */

@@ -269,7 +269,7 @@ export const orgLogos = pgTable('org_logos', {
 export const roles = pgTable(
   'roles',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -282,9 +282,9 @@ export const roles = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'roles_pkey', columns: [t.orgId, t.id] }),
     unique('roles_org_slug_key').on(t.orgId, t.slug),
     // Lets memberships and invitations reference (org, role): a role of another org cannot be used.
-    unique('roles_org_id_key').on(t.orgId, t.id),
   ],
 );
 
@@ -337,7 +337,7 @@ export const memberships = pgTable(
 export const invitations = pgTable(
   'invitations',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -355,6 +355,7 @@ export const invitations = pgTable(
     cancelledAt: time('cancelled_at'),
   },
   (t) => [
+    primaryKey({ name: 'invitations_pkey', columns: [t.orgId, t.id] }),
     foreignKey({
       name: 'invitations_role_fkey',
       columns: [t.orgId, t.roleId],
@@ -379,18 +380,22 @@ export const invitations = pgTable(
 export const invitationSends = pgTable(
   'invitation_sends',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'number' }).notNull(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    invitationId: uuid('invitation_id')
-      .notNull()
-      .references(() => invitations.id, { onDelete: 'cascade' }),
+    invitationId: uuid('invitation_id').notNull(),
     /** The invitation was sent before: a resend, or the same pending address invited again. */
     resend: boolean('resend').notNull(),
     sentAt: time('sent_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'invitation_sends_pkey', columns: [t.orgId, t.id] }),
+    foreignKey({
+      name: 'invitation_sends_invitation_fkey',
+      columns: [t.orgId, t.invitationId],
+      foreignColumns: [invitations.orgId, invitations.id],
+    }).onDelete('cascade'),
     index('invitation_sends_org_idx').on(t.orgId, t.sentAt),
     index('invitation_sends_invitation_idx').on(t.invitationId, t.sentAt),
   ],
@@ -414,7 +419,7 @@ export const joinLinks = pgTable(
 export const joinRequests = pgTable(
   'join_requests',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -427,6 +432,7 @@ export const joinRequests = pgTable(
     decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
   },
   (t) => [
+    primaryKey({ name: 'join_requests_pkey', columns: [t.orgId, t.id] }),
     check('join_requests_status_check', sql`${t.status} IN ('pending', 'approved', 'denied')`),
     uniqueIndex('join_requests_pending_key').on(t.orgId, t.userId).where(sql`${t.status} = 'pending'`),
     index('join_requests_org_list_idx').on(t.orgId, t.status, t.createdAt, t.id),
@@ -531,7 +537,7 @@ export const auditKeys = pgTable('audit_keys', {
 export const apiTokens = pgTable(
   'api_tokens',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     kind: text('kind').notNull(),
     orgId: uuid('org_id')
       .notNull()
@@ -554,6 +560,7 @@ export const apiTokens = pgTable(
     revokedBy: uuid('revoked_by'),
   },
   (t) => [
+    primaryKey({ name: 'api_tokens_pkey', columns: [t.orgId, t.id] }),
     check('api_tokens_kind_check', sql`${t.kind} IN ('personal', 'automation')`),
     check(
       'api_tokens_owner_check',
@@ -581,10 +588,9 @@ export const apiTokens = pgTable(
 export const apiTokenUsage = pgTable(
   'api_token_usage',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    tokenId: uuid('token_id')
-      .notNull()
-      .references(() => apiTokens.id, { onDelete: 'cascade' }),
+    id: bigserial('id', { mode: 'number' }).notNull(),
+    orgId: uuid('org_id').notNull(),
+    tokenId: uuid('token_id').notNull(),
     at: time('at').notNull(),
     ip: text('ip'),
     method: text('method').notNull(),
@@ -593,7 +599,15 @@ export const apiTokenUsage = pgTable(
     /** Requests alike in all but time within one second share a row: how many (`at` is the last). */
     count: integer('count').notNull().default(1),
   },
-  (t) => [index('api_token_usage_token_idx').on(t.tokenId, t.id)],
+  (t) => [
+    primaryKey({ name: 'api_token_usage_pkey', columns: [t.orgId, t.id] }),
+    foreignKey({
+      name: 'api_token_usage_token_fkey',
+      columns: [t.orgId, t.tokenId],
+      foreignColumns: [apiTokens.orgId, apiTokens.id],
+    }).onDelete('cascade'),
+    index('api_token_usage_token_idx').on(t.tokenId, t.id),
+  ],
 );
 
 /**
@@ -712,7 +726,7 @@ export const moduleCosts = pgTable(
 export const applications = pgTable(
   'applications',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -724,9 +738,9 @@ export const applications = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'applications_pkey', columns: [t.orgId, t.id] }),
     uniqueIndex('applications_org_name_key').on(t.orgId, sql`lower(${t.name})`),
     // Lets scans, findings and policies reference (org, application): another org's cannot be used.
-    unique('applications_org_id_key').on(t.orgId, t.id),
     index('applications_org_list_idx').on(t.orgId, t.createdAt, t.id),
   ],
 );
@@ -739,7 +753,7 @@ export const applications = pgTable(
 export const scans = pgTable(
   'scans',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -750,7 +764,7 @@ export const scans = pgTable(
     /** The member who started it (a personal token's owner too); null for an automation token. */
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     /** The API token it came through, if any. */
-    tokenId: uuid('token_id').references(() => apiTokens.id, { onDelete: 'set null' }),
+    tokenId: uuid('token_id'),
     /** SARIF tool names seen (`runs[].tool.driver.name`). */
     tools: text('tools').array().notNull().default(sql`'{}'`),
     findingsTotal: integer('findings_total').notNull().default(0),
@@ -764,6 +778,13 @@ export const scans = pgTable(
     completedAt: time('completed_at'),
   },
   (t) => [
+    primaryKey({ name: 'scans_pkey', columns: [t.orgId, t.id] }),
+    // The migration writes ON DELETE SET NULL (token_id): a deleted token leaves the scan its org.
+    foreignKey({
+      name: 'scans_token_fkey',
+      columns: [t.orgId, t.tokenId],
+      foreignColumns: [apiTokens.orgId, apiTokens.id],
+    }).onDelete('set null'),
     check('scans_status_check', sql`${t.status} IN ('pending', 'completed', 'failed')`),
     check('scans_tokens_check', sql`${t.tokens} >= 0`),
     foreignKey({
@@ -771,20 +792,29 @@ export const scans = pgTable(
       columns: [t.orgId, t.applicationId],
       foreignColumns: [applications.orgId, applications.id],
     }).onDelete('cascade'),
-    unique('scans_org_id_key').on(t.orgId, t.id),
     index('scans_org_list_idx').on(t.orgId, t.createdAt, t.id),
     index('scans_org_app_idx').on(t.orgId, t.applicationId, t.createdAt, t.id),
   ],
 );
 
 /** The SARIF log a scan was created with, gzip-compressed, for `export?format=sarif`. */
-export const scanSarif = pgTable('scan_sarif', {
-  scanId: uuid('scan_id')
-    .primaryKey()
-    .references(() => scans.id, { onDelete: 'cascade' }),
-  gzip: bytea('gzip').notNull(),
-  bytes: integer('bytes').notNull(),
-});
+export const scanSarif = pgTable(
+  'scan_sarif',
+  {
+    orgId: uuid('org_id').notNull(),
+    scanId: uuid('scan_id').notNull(),
+    gzip: bytea('gzip').notNull(),
+    bytes: integer('bytes').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'scan_sarif_pkey', columns: [t.orgId, t.scanId] }),
+    foreignKey({
+      name: 'scan_sarif_scan_fkey',
+      columns: [t.orgId, t.scanId],
+      foreignColumns: [scans.orgId, scans.id],
+    }).onDelete('cascade'),
+  ],
+);
 
 /**
  * Findings: one row per distinct problem in one application, across its scans. `fingerprint` is
@@ -794,7 +824,7 @@ export const scanSarif = pgTable('scan_sarif', {
 export const findings = pgTable(
   'findings',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -822,6 +852,7 @@ export const findings = pgTable(
     ),
   },
   (t) => [
+    primaryKey({ name: 'findings_pkey', columns: [t.orgId, t.id] }),
     check('findings_severity_check', sql`${t.severity} IN ('critical', 'high', 'medium', 'low')`),
     check(
       'findings_status_check',
@@ -833,7 +864,6 @@ export const findings = pgTable(
       foreignColumns: [applications.orgId, applications.id],
     }).onDelete('cascade'),
     uniqueIndex('findings_app_fingerprint_key').on(t.orgId, t.applicationId, t.fingerprint),
-    unique('findings_org_id_key').on(t.orgId, t.id),
     // The list, newest first, and its filters (keyset on last_seen_at, id).
     index('findings_org_list_idx').on(t.orgId, t.lastSeenAt, t.id),
     index('findings_org_status_idx').on(t.orgId, t.status, t.lastSeenAt, t.id),
@@ -858,7 +888,7 @@ export const scanFindings = pgTable(
     findingId: uuid('finding_id').notNull(),
   },
   (t) => [
-    primaryKey({ name: 'scan_findings_pkey', columns: [t.scanId, t.findingId] }),
+    primaryKey({ name: 'scan_findings_pkey', columns: [t.orgId, t.scanId, t.findingId] }),
     foreignKey({
       name: 'scan_findings_scan_fkey',
       columns: [t.orgId, t.scanId],
@@ -876,7 +906,7 @@ export const scanFindings = pgTable(
 export const findingComments = pgTable(
   'finding_comments',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id').notNull(),
     findingId: uuid('finding_id').notNull(),
     authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
@@ -884,6 +914,7 @@ export const findingComments = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
+    primaryKey({ name: 'finding_comments_pkey', columns: [t.orgId, t.id] }),
     foreignKey({
       name: 'finding_comments_finding_fkey',
       columns: [t.orgId, t.findingId],
@@ -897,7 +928,7 @@ export const findingComments = pgTable(
 export const remediations = pgTable(
   'remediations',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id').notNull(),
     findingId: uuid('finding_id').notNull(),
     summary: text('summary').notNull(),
@@ -909,6 +940,7 @@ export const remediations = pgTable(
     approvedAt: time('approved_at'),
   },
   (t) => [
+    primaryKey({ name: 'remediations_pkey', columns: [t.orgId, t.id] }),
     check('remediations_status_check', sql`${t.status} IN ('proposed', 'approved')`),
     foreignKey({
       name: 'remediations_finding_fkey',
@@ -926,7 +958,7 @@ export const remediations = pgTable(
 export const policies = pgTable(
   'policies',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -940,6 +972,7 @@ export const policies = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'policies_pkey', columns: [t.orgId, t.id] }),
     check('policies_fail_on_check', sql`${t.failOn} IN ('critical', 'high', 'medium', 'low')`),
     uniqueIndex('policies_org_name_key').on(t.orgId, sql`lower(${t.name})`),
     index('policies_org_list_idx').on(t.orgId, t.createdAt, t.id),
@@ -953,7 +986,7 @@ export const policies = pgTable(
 export const departments = pgTable(
   'departments',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -964,8 +997,8 @@ export const departments = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'departments_pkey', columns: [t.orgId, t.id] }),
     check('departments_budget_check', sql`${t.monthlyBudget} IS NULL OR ${t.monthlyBudget} >= 0`),
-    unique('departments_org_id_key').on(t.orgId, t.id),
     uniqueIndex('departments_org_name_key').on(t.orgId, sql`lower(${t.name})`),
     foreignKey({
       name: 'departments_parent_fkey',
@@ -1023,7 +1056,7 @@ export const memberBudgets = pgTable(
 export const quotaBoosts = pgTable(
   'quota_boosts',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1033,6 +1066,7 @@ export const quotaBoosts = pgTable(
     expiresAt: time('expires_at').notNull(),
   },
   (t) => [
+    primaryKey({ name: 'quota_boosts_pkey', columns: [t.orgId, t.id] }),
     check('quota_boosts_tokens_check', sql`${t.tokens} > 0`),
     index('quota_boosts_org_idx').on(t.orgId, t.expiresAt),
   ],
@@ -1077,7 +1111,7 @@ export const quotaCounters = pgTable(
 export const quotaLedger = pgTable(
   'quota_ledger',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'number' }).notNull(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1089,7 +1123,10 @@ export const quotaLedger = pgTable(
     tokens: integer('tokens').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('quota_ledger_org_month_idx').on(t.orgId, t.month)],
+  (t) => [
+    primaryKey({ name: 'quota_ledger_pkey', columns: [t.orgId, t.id] }),
+    index('quota_ledger_org_month_idx').on(t.orgId, t.month),
+  ],
 );
 
 /** Thresholds of the month's pool already crossed (50, 75, 90, 100): each recorded once. */
@@ -1180,7 +1217,7 @@ export const outboxAttempts = pgTable(
 export const orgExports = pgTable(
   'org_exports',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1201,6 +1238,7 @@ export const orgExports = pgTable(
     expiresAt: time('expires_at'),
   },
   (t) => [
+    primaryKey({ name: 'org_exports_pkey', columns: [t.orgId, t.id] }),
     check('org_exports_status_check', sql`${t.status} IN ('pending', 'running', 'ready', 'failed')`),
     check('org_exports_progress_check', sql`${t.progress} BETWEEN 0 AND 100`),
     index('org_exports_org_list_idx').on(t.orgId, t.createdAt, t.id),
@@ -1212,14 +1250,20 @@ export const orgExports = pgTable(
 export const orgExportChunks = pgTable(
   'org_export_chunks',
   {
-    exportId: uuid('export_id')
-      .notNull()
-      .references(() => orgExports.id, { onDelete: 'cascade' }),
+    orgId: uuid('org_id').notNull(),
+    exportId: uuid('export_id').notNull(),
     buildId: uuid('build_id').notNull(),
     seq: integer('seq').notNull(),
     bytes: bytea('bytes').notNull(),
   },
-  (t) => [primaryKey({ name: 'org_export_chunks_pkey', columns: [t.exportId, t.buildId, t.seq] })],
+  (t) => [
+    primaryKey({ name: 'org_export_chunks_pkey', columns: [t.orgId, t.exportId, t.buildId, t.seq] }),
+    foreignKey({
+      name: 'org_export_chunks_export_fkey',
+      columns: [t.orgId, t.exportId],
+      foreignColumns: [orgExports.orgId, orgExports.id],
+    }).onDelete('cascade'),
+  ],
 );
 
 /**
@@ -1233,7 +1277,7 @@ export const orgExportChunks = pgTable(
 export const webhooks = pgTable(
   'webhooks',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1253,8 +1297,8 @@ export const webhooks = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'webhooks_pkey', columns: [t.orgId, t.id] }),
     check('webhooks_disabled_reason_check', sql`${t.disabledReason} IN ('gone', 'failing')`),
-    unique('webhooks_org_id_key').on(t.orgId, t.id),
     index('webhooks_org_list_idx').on(t.orgId, t.createdAt, t.id),
     // The audit stream's sweep reads only the endpoints that take audit entries.
     index('webhooks_audit_stream_idx').on(t.orgId).where(sql`${t.enabled} AND ${t.auditCursor} IS NOT NULL`),
@@ -1269,7 +1313,7 @@ export const webhooks = pgTable(
 export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id').notNull(),
     webhookId: uuid('webhook_id').notNull(),
     eventId: text('event_id').notNull(),
@@ -1278,12 +1322,13 @@ export const webhookDeliveries = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
+    primaryKey({ name: 'webhook_deliveries_pkey', columns: [t.orgId, t.id] }),
     foreignKey({
       name: 'webhook_deliveries_webhook_fkey',
       columns: [t.orgId, t.webhookId],
       foreignColumns: [webhooks.orgId, webhooks.id],
     }).onDelete('cascade'),
-    uniqueIndex('webhook_deliveries_event_key').on(t.webhookId, t.eventId),
+    uniqueIndex('webhook_deliveries_event_key').on(t.orgId, t.webhookId, t.eventId),
     index('webhook_deliveries_age_idx').on(t.createdAt),
   ],
 );
@@ -1296,12 +1341,10 @@ export const webhookDeliveries = pgTable(
 export const webhookAttempts = pgTable(
   'webhook_attempts',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id').notNull(),
     webhookId: uuid('webhook_id').notNull(),
-    deliveryId: uuid('delivery_id')
-      .notNull()
-      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    deliveryId: uuid('delivery_id').notNull(),
     attempt: integer('attempt').notNull(),
     state: text('state').notNull().default('pending'),
     responseStatus: integer('response_status'),
@@ -1314,8 +1357,14 @@ export const webhookAttempts = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
+    primaryKey({ name: 'webhook_attempts_pkey', columns: [t.orgId, t.id] }),
     check('webhook_attempts_state_check', sql`${t.state} IN ('pending', 'delivered', 'failed')`),
-    uniqueIndex('webhook_attempts_attempt_key').on(t.deliveryId, t.attempt),
+    foreignKey({
+      name: 'webhook_attempts_delivery_fkey',
+      columns: [t.orgId, t.deliveryId],
+      foreignColumns: [webhookDeliveries.orgId, webhookDeliveries.id],
+    }).onDelete('cascade'),
+    uniqueIndex('webhook_attempts_attempt_key').on(t.orgId, t.deliveryId, t.attempt),
     index('webhook_attempts_list_idx').on(t.orgId, t.webhookId, t.createdAt, t.id),
   ],
 );
@@ -1357,7 +1406,7 @@ export const notificationPreferences = pgTable(
 export const notifications = pgTable(
   'notifications',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -1374,6 +1423,7 @@ export const notifications = pgTable(
     readAt: time('read_at'),
   },
   (t) => [
+    primaryKey({ name: 'notifications_pkey', columns: [t.userId, t.id] }),
     unique('notifications_user_dedupe_key').on(t.userId, t.dedupeKey),
     // The inbox, newest first (keyset on created_at, id), and its unread filter and count.
     index('notifications_inbox_idx').on(t.userId, t.createdAt, t.id).where(sql`${t.inApp}`),
@@ -1516,7 +1566,7 @@ export const ssoSaml = pgTable('sso_saml', {
 export const ssoGroupMappings = pgTable(
   'sso_group_mappings',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1525,8 +1575,8 @@ export const ssoGroupMappings = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
+    primaryKey({ name: 'sso_group_mappings_pkey', columns: [t.orgId, t.id] }),
     unique('sso_group_mappings_org_group_key').on(t.orgId, t.idpGroup),
-    unique('sso_group_mappings_org_id_key').on(t.orgId, t.id),
     foreignKey({
       name: 'sso_group_mappings_role_fkey',
       columns: [t.orgId, t.roleId],
@@ -1618,7 +1668,7 @@ export const ssoAssertionsSeen = pgTable(
 export const scimTokens = pgTable(
   'scim_tokens',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1631,6 +1681,7 @@ export const scimTokens = pgTable(
     revokedAt: time('revoked_at'),
   },
   (t) => [
+    primaryKey({ name: 'scim_tokens_pkey', columns: [t.orgId, t.id] }),
     uniqueIndex('scim_tokens_hash_key').on(t.tokenHash),
     index('scim_tokens_org_idx').on(t.orgId, t.createdAt, t.id),
   ],
@@ -1644,7 +1695,7 @@ export const scimTokens = pgTable(
 export const scimUsers = pgTable(
   'scim_users',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1667,9 +1718,9 @@ export const scimUsers = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'scim_users_pkey', columns: [t.orgId, t.id] }),
     uniqueIndex('scim_users_org_user_name_key').on(t.orgId, sql`lower(${t.userName})`),
     unique('scim_users_org_user_key').on(t.orgId, t.userId),
-    unique('scim_users_org_id_key').on(t.orgId, t.id),
     index('scim_users_org_created_idx').on(t.orgId, t.createdAt, t.id),
   ],
 );
@@ -1678,7 +1729,7 @@ export const scimUsers = pgTable(
 export const scimGroups = pgTable(
   'scim_groups',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1688,8 +1739,8 @@ export const scimGroups = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'scim_groups_pkey', columns: [t.orgId, t.id] }),
     uniqueIndex('scim_groups_org_display_name_key').on(t.orgId, sql`lower(${t.displayName})`),
-    unique('scim_groups_org_id_key').on(t.orgId, t.id),
     index('scim_groups_org_created_idx').on(t.orgId, t.createdAt, t.id),
   ],
 );
@@ -1722,7 +1773,7 @@ export const scimGroupMembers = pgTable(
 export const scimRequests = pgTable(
   'scim_requests',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1732,7 +1783,11 @@ export const scimRequests = pgTable(
     status: integer('status').notNull(),
     error: text('error'),
   },
-  (t) => [index('scim_requests_org_at_idx').on(t.orgId, t.at, t.id), index('scim_requests_at_idx').on(t.at)],
+  (t) => [
+    primaryKey({ name: 'scim_requests_pkey', columns: [t.orgId, t.id] }),
+    index('scim_requests_org_at_idx').on(t.orgId, t.at, t.id),
+    index('scim_requests_at_idx').on(t.at),
+  ],
 );
 
 /**
@@ -1745,7 +1800,7 @@ export const scimRequests = pgTable(
 export const aiConnections = pgTable(
   'ai_connections',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1763,6 +1818,7 @@ export const aiConnections = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ name: 'ai_connections_pkey', columns: [t.orgId, t.id] }),
     uniqueIndex('ai_connections_org_purpose_key').on(t.orgId, t.purpose),
     check('ai_connections_purpose_check', sql`${t.purpose} IN ('remediator', 'validator')`),
     check(
@@ -1782,7 +1838,7 @@ export const aiConnections = pgTable(
 export const integrations = pgTable(
   'integrations',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1798,7 +1854,7 @@ export const integrations = pgTable(
     updatedAt: time('updated_at').notNull().defaultNow(),
   },
   (t) => [
-    unique('integrations_org_id_key').on(t.orgId, t.id),
+    primaryKey({ name: 'integrations_pkey', columns: [t.orgId, t.id] }),
     uniqueIndex('integrations_org_name_key').on(t.orgId, sql`lower(${t.name})`),
     index('integrations_org_list_idx').on(t.orgId, t.createdAt, t.id),
     check('integrations_kind_check', sql`${t.kind} IN ('scm', 'ticketing', 'registry', 'cloud', 'chat')`),
@@ -1883,7 +1939,7 @@ export const invoiceSequence = pgTable(
 export const invoices = pgTable(
   'invoices',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1907,6 +1963,7 @@ export const invoices = pgTable(
     providerReference: text('provider_reference'),
   },
   (t) => [
+    primaryKey({ name: 'invoices_pkey', columns: [t.orgId, t.id] }),
     check('invoices_reason_check', sql`${t.reason} IN ('cycle', 'plan_change')`),
     check('invoices_status_check', sql`${t.status} IN ('open', 'paid', 'failed', 'void')`),
     check('invoices_cycle_check', sql`${t.cycle} IN ('monthly', 'annual')`),
@@ -1943,7 +2000,7 @@ export const billingProviderEvents = pgTable(
 export const reports = pgTable(
   'reports',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -1963,6 +2020,7 @@ export const reports = pgTable(
     finishedAt: time('finished_at'),
   },
   (t) => [
+    primaryKey({ name: 'reports_pkey', columns: [t.orgId, t.id] }),
     check('reports_kind_check', sql`${t.kind} IN ('compliance', 'executive')`),
     check(
       'reports_framework_check',
