@@ -209,6 +209,9 @@ const UNAVAILABLE_MESSAGES = [
   'timeout exceeded when trying to connect',
 ];
 
+/** Seconds a client is asked to wait when the database is unavailable (Retry-After). */
+export const DATABASE_RETRY_AFTER = '2';
+
 /**
  * The database could not be reached or dropped the connection (a restart, a failover): nothing
  * the request did is at fault and it may be tried again. Drizzle wraps the driver's error as its
@@ -273,7 +276,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
-      reply.header('retry-after', '2');
+      reply.header('retry-after', DATABASE_RETRY_AFTER);
       return sendProblem(
         reply,
         request,
