@@ -657,3 +657,40 @@ describe('under pressure', () => {
     expect(left).toEqual({ n: 10_000, old: 0, span: 9_999 });
   });
 });
+
+describe('SCIM with the database unavailable (a restart, a failover)', () => {
+  it('answers a SCIM 503 with Retry-After, so the IdP tries again; other failures stay 500', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { sendScimError } = await import('./scim.routes.ts');
+    const app = Fastify();
+    // As drizzle throws them: the driver's error as the cause of "Failed query".
+    const failedQuery = (cause: Error & { code?: string }) => new Error('Failed query: select 1', { cause });
+    app.get('/restart', { errorHandler: sendScimError }, async () => {
+      throw failedQuery(
+        Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      );
+    });
+    app.get('/refused', { errorHandler: sendScimError }, async () => {
+      throw failedQuery(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
+    });
+    app.get('/bug', { errorHandler: sendScimError }, async () => {
+      throw failedQuery(Object.assign(new Error('syntax error at or near "selec"'), { code: '42601' }));
+    });
+    try {
+      for (const url of ['/restart', '/refused']) {
+        const res = await app.inject({ method: 'GET', url });
+        expect(res.statusCode, url).toBe(503);
+        expect(res.headers['retry-after']).toBe('2');
+        expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
+        expect(res.json()).toMatchObject({ schemas: [ERROR], status: '503' });
+      }
+      const bug = await app.inject({ method: 'GET', url: '/bug' });
+      expect(bug.statusCode).toBe(500);
+      expect(bug.headers['retry-after']).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { requestOrgId } from '../../platform/access/access.ts';
 import { assertRecentlyAuthenticated } from '../../platform/auth/recent.ts';
 import { hashSecret } from '../../platform/auth/secrets.ts';
 import { AppError } from '../../platform/errors/app-error.ts';
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../../platform/errors/error-handler.ts';
 import { decodeCursor, PageQuery, toPage } from '../../platform/http/paging.ts';
 import {
   Body,
@@ -113,8 +114,12 @@ const ScimLogEntry = Type.Object({
 
 const hint = (lastFour: string) => `${SCIM_TOKEN_PREFIX}…${lastFour}`;
 
-/** The SCIM error document for whatever was thrown; the detail is kept for the request log. */
-function sendScimError(
+/**
+ * The SCIM error document for whatever was thrown; the detail is kept for the request log. The
+ * database unavailable (a restart, a failover) is a 503 with Retry-After, as on the rest of the API:
+ * an IdP tries the change again instead of counting it failed.
+ */
+export function sendScimError(
   error: FastifyError | AppError | ScimError | Error,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -150,6 +155,11 @@ function sendScimError(
             ? 'Send application/scim+json.'
             : 'The body is not valid JSON.';
       if (code === 400) scimType = 'invalidSyntax';
+    } else if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', DATABASE_RETRY_AFTER);
+      status = 503;
+      detail = 'The database is unavailable for a moment. Try again shortly.';
     } else {
       request.log.error({ err: error }, 'unhandled error in a SCIM request');
       status = 500;

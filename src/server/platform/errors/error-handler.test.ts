@@ -113,3 +113,38 @@ describe('the database unavailable (a restart, a failover)', () => {
     }
   });
 });
+
+describe('an ordinary query failure whose parameters read like a lost connection', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('is not taken for the database being unavailable: the words a client sent are not the driver’s', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { sql } = await import('drizzle-orm');
+    const { installErrorHandling, isDatabaseUnavailable } = await import('./error-handler.ts');
+    const app = Fastify();
+    installErrorHandling(app);
+    // A value a client chose, refused by the database (22P02): drizzle's error quotes the
+    // parameters in its message.
+    const query = (text: string) => t.app.gatehouse.database.db.execute(sql`SELECT ${text}::int AS n`);
+    app.get('/refused', async () => {
+      await query('Connection terminated unexpectedly; timeout exceeded when trying to connect');
+    });
+    try {
+      const err = await query('Client has encountered a connection error').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(isDatabaseUnavailable(err)).toBe(false);
+      const res = await app.inject({ method: 'GET', url: '/refused' });
+      expect(res.statusCode).toBe(500);
+      expect(res.headers['retry-after']).toBeUndefined();
+      expect(res.json().code).toBe('internal_error');
+    } finally {
+      await app.close();
+    }
+  });
+});

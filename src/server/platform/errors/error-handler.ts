@@ -202,16 +202,21 @@ const UNAVAILABLE_SOCKET_CODES = new Set([
   'ETIMEDOUT',
   'EHOSTUNREACH',
 ]);
+/** How node-postgres and its pool begin the messages of a lost or refused connection. */
 const UNAVAILABLE_MESSAGES = [
   'Connection terminated',
   'Client has encountered a connection error',
   'timeout exceeded when trying to connect',
 ];
 
+/** Seconds a client is asked to wait when the database is unavailable (Retry-After). */
+export const DATABASE_RETRY_AFTER = '2';
+
 /**
  * The database could not be reached or dropped the connection (a restart, a failover): nothing
  * the request did is at fault and it may be tried again. Drizzle wraps the driver's error as its
- * `cause`, so the chain is walked.
+ * `cause`, so the chain is walked. Messages are matched at their start only: drizzle's own message
+ * quotes the query's parameters, and what a client sent is never taken for the driver's words.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   let e: unknown = error;
@@ -219,7 +224,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
     if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code)))
       return true;
-    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.startsWith(m))) return true;
     e = cause;
   }
   return false;
@@ -271,7 +276,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
-      reply.header('retry-after', '2');
+      reply.header('retry-after', DATABASE_RETRY_AFTER);
       return sendProblem(
         reply,
         request,

@@ -311,6 +311,39 @@ describe('leases', () => {
   });
 });
 
+describe('stopping', () => {
+  it('a stop while a claim is under way waits for the jobs it took, and releases them once out of time', async () => {
+    const kind = kindFor('claimed-at-stop');
+    const started = deferred();
+    const release = deferred();
+    const w = new OutboxWorker(t.app.gatehouse.database, {
+      pollMs: 60_000,
+      concurrency: 1,
+      log: recordingLog(),
+    });
+    w.register({
+      kind,
+      async run() {
+        started.resolve();
+        await release.promise;
+      },
+    });
+    const id = (await put({ kind, payload: {} }))!;
+    try {
+      // start() claims at once; the stop comes while that claim's statement is under way.
+      w.start();
+      await w.stop({ graceMs: 100 });
+      // That claim took the job and its attempt began; still running when the grace ended, the job
+      // was handed back rather than left leased to a stopped instance until its lease ran out.
+      await started.promise;
+      expect(await job(id)).toMatchObject({ state: 'pending', attempts: 1, locked_by: null });
+    } finally {
+      release.resolve();
+      await w.stop();
+    }
+  });
+});
+
 describe('retention', () => {
   it('purges done jobs and their attempts after the retention, dead ones only after theirs', async () => {
     const kind = kindFor('old');

@@ -106,6 +106,8 @@ export class OutboxWorker {
   private timer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private running = false;
+  /** The claiming pass under way, if any: a stop waits for it, so the jobs it claims are counted. */
+  private ticking: Promise<void> | undefined;
   private stopped = true;
   private again = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -202,7 +204,7 @@ export class OutboxWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.running = true;
-    void this.tick().finally(() => {
+    this.ticking = this.tick().finally(() => {
       this.running = false;
       if (this.stopped) return;
       if (this.again) {
@@ -232,7 +234,12 @@ export class OutboxWorker {
   }
 
   private async finish(graceMs: number | undefined): Promise<void> {
-    const all = Promise.allSettled(this.inFlight);
+    // A claim under way when the stop came takes its jobs all the same: they are waited for (or
+    // released) with the others, never left leased to an instance that has stopped.
+    const all = (async () => {
+      await this.ticking;
+      await Promise.allSettled(this.inFlight);
+    })();
     if (graceMs === undefined) {
       await all;
       return;
