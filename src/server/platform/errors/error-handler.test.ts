@@ -108,6 +108,8 @@ describe('the database unavailable (a restart, a failover)', () => {
       expect(bug.json().code).toBe('internal_error');
       expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
       expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
+      // A write that reached a standby while the primary fails over: try again shortly.
+      expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '25006' }))).toBe(true);
     } finally {
       await app.close();
     }

@@ -189,6 +189,7 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now: starting up
   '53300', // too_many_connections
+  '25006', // read_only_sql_transaction: a write reached a standby, mid-failover
   '08000',
   '08001',
   '08003',
