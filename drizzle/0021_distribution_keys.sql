@@ -135,3 +135,26 @@ ALTER TABLE "scan_sarif" ADD CONSTRAINT "scan_sarif_scan_fkey" FOREIGN KEY ("org
 -- A deleted token clears the scan's token_id only: the scan keeps its organization.
 ALTER TABLE "scans" ADD CONSTRAINT "scans_token_fkey" FOREIGN KEY ("org_id", "token_id") REFERENCES "api_tokens" ("org_id", "id") ON DELETE SET NULL ("token_id");--> statement-breakpoint
 ALTER TABLE "webhook_attempts" ADD CONSTRAINT "webhook_attempts_delivery_fkey" FOREIGN KEY ("org_id", "delivery_id") REFERENCES "webhook_deliveries" ("org_id", "id") ON DELETE CASCADE;
+--> statement-breakpoint
+-- The last-Owner wall (0002) looks the role up by its key, (org_id, id), now the primary key.
+CREATE OR REPLACE FUNCTION gatehouse_memberships_keep_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.status <> 'active' OR NOT EXISTS (
+    SELECT 1 FROM roles WHERE org_id = OLD.org_id AND id = OLD.role_id AND slug = 'owner'
+  ) THEN
+    RETURN NULL;
+  END IF;
+  PERFORM 1 FROM organizations WHERE id = OLD.org_id AND deleted_at IS NULL FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF NOT EXISTS (
+    SELECT 1 FROM memberships m JOIN roles r ON r.org_id = m.org_id AND r.id = m.role_id
+    WHERE m.org_id = OLD.org_id AND m.status = 'active' AND r.slug = 'owner'
+  ) THEN
+    RAISE EXCEPTION 'organization % would be left without an owner', OLD.org_id
+      USING ERRCODE = '23514', CONSTRAINT = 'memberships_last_owner';
+  END IF;
+  RETURN NULL;
+END
+$$;

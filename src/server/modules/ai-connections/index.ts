@@ -7,6 +7,7 @@ import { AiConnection, aiConnectionsRoutes } from './ai-connections.routes.ts';
 registerSealedColumn({
   table: 'ai_connections',
   idColumn: 'id',
+  orgColumn: 'org_id',
   sealedColumn: 'api_key',
   contextColumns: ['org_id'],
   context: (row) => apiKeyContext(String(row.org_id), String(row.id)),

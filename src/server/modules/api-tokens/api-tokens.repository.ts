@@ -127,7 +127,7 @@ export async function listPersonalTokens(
     .from(apiTokens)
     .innerJoin(organizations, and(eq(organizations.id, apiTokens.orgId), liveOrganization()))
     .leftJoin(memberships, ownerIsMember)
-    .leftJoin(roles, eq(roles.id, memberships.roleId))
+    .leftJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
     .where(and(...pageConditions(conditions, page.after)))
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
     .limit(page.limit);
@@ -161,7 +161,10 @@ export async function listOrgTokens(
     .leftJoin(users, eq(users.id, apiTokens.createdBy))
     .leftJoin(owners, eq(owners.id, apiTokens.userId))
     .leftJoin(memberships, ownerIsMember)
-    .leftJoin(roles, sql`${roles.id} = coalesce(${apiTokens.roleId}, ${memberships.roleId})`)
+    .leftJoin(
+      roles,
+      sql`${roles.orgId} = ${apiTokens.orgId} AND ${roles.id} = coalesce(${apiTokens.roleId}, ${memberships.roleId})`,
+    )
     .where(
       and(
         ...pageConditions(
@@ -188,7 +191,7 @@ export async function listUsage(
   tokenId: string,
   page: { limit: number; before?: number },
 ) {
-  const conditions = [eq(apiTokenUsage.tokenId, tokenId), eq(apiTokens.orgId, orgId)];
+  const conditions = [eq(apiTokenUsage.orgId, orgId), eq(apiTokenUsage.tokenId, tokenId)];
   if (page.before !== undefined) conditions.push(lt(apiTokenUsage.id, page.before));
   return db
     .select({
@@ -201,7 +204,10 @@ export async function listUsage(
       count: apiTokenUsage.count,
     })
     .from(apiTokenUsage)
-    .innerJoin(apiTokens, eq(apiTokens.id, apiTokenUsage.tokenId))
+    .innerJoin(
+      apiTokens,
+      and(eq(apiTokens.orgId, apiTokenUsage.orgId), eq(apiTokens.id, apiTokenUsage.tokenId)),
+    )
     .where(and(...conditions))
     .orderBy(desc(apiTokenUsage.id))
     .limit(page.limit);

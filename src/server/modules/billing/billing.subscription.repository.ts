@@ -78,7 +78,7 @@ export async function readPlanUsage(db: Executor, orgId: string): Promise<PlanUs
     db
       .select({ n: sql<number>`count(*)::int` })
       .from(memberships)
-      .innerJoin(roles, eq(roles.id, memberships.roleId))
+      .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
       .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.builtin, false))),
     db
       .select({ n: sql<number>`count(*)::int` })

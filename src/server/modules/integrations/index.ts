@@ -9,6 +9,7 @@ export { countIntegrations } from './integrations.repository.ts';
 registerSealedColumn({
   table: 'integrations',
   idColumn: 'id',
+  orgColumn: 'org_id',
   sealedColumn: 'secret',
   contextColumns: ['org_id'],
   context: (row) => secretContext(String(row.org_id), String(row.id)),

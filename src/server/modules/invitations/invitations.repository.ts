@@ -54,7 +54,10 @@ const invitationColumns = {
 };
 
 const selectInvitations = (db: Executor) =>
-  db.select(invitationColumns).from(invitations).innerJoin(roles, eq(roles.id, invitations.roleId));
+  db
+    .select(invitationColumns)
+    .from(invitations)
+    .innerJoin(roles, and(eq(roles.orgId, invitations.orgId), eq(roles.id, invitations.roleId)));
 
 export async function findInvitation(
   db: Executor,
@@ -131,7 +134,7 @@ export async function previewInvitation(db: Executor, tokenHash: Buffer) {
       invitedByName: users.name,
     })
     .from(invitations)
-    .innerJoin(roles, eq(roles.id, invitations.roleId))
+    .innerJoin(roles, and(eq(roles.orgId, invitations.orgId), eq(roles.id, invitations.roleId)))
     .innerJoin(organizations, and(eq(organizations.id, invitations.orgId), liveOrganization()))
     .leftJoin(users, eq(users.id, invitations.invitedBy))
     .where(eq(invitations.tokenHash, tokenHash));

@@ -135,7 +135,7 @@ export async function listUserOrgs(
     })
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
     .where(and(...conditions))
     .orderBy(asc(sql`lower(${organizations.name})`), asc(organizations.id));
   return page ? query.limit(page.limit) : query;

@@ -13,12 +13,14 @@ export { signatureHeaders } from './webhooks.signing.ts';
 registerSealedColumn({
   table: 'webhooks',
   idColumn: 'id',
+  orgColumn: 'org_id',
   sealedColumn: 'secret',
   context: (row) => secretContext(String(row.id)),
 });
 registerSealedColumn({
   table: 'webhooks',
   idColumn: 'id',
+  orgColumn: 'org_id',
   sealedColumn: 'previous_secret',
   context: (row) => previousSecretContext(String(row.id)),
 });

@@ -363,7 +363,13 @@ export async function listAttempts(
   return db
     .select(attemptColumns)
     .from(webhookAttempts)
-    .innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId))
+    .innerJoin(
+      webhookDeliveries,
+      and(
+        eq(webhookDeliveries.orgId, webhookAttempts.orgId),
+        eq(webhookDeliveries.id, webhookAttempts.deliveryId),
+      ),
+    )
     .where(and(...conditions))
     .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
     .limit(page.limit);
@@ -379,7 +385,13 @@ export async function findAttempt(
   const [row] = await db
     .select(attemptColumns)
     .from(webhookAttempts)
-    .innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId))
+    .innerJoin(
+      webhookDeliveries,
+      and(
+        eq(webhookDeliveries.orgId, webhookAttempts.orgId),
+        eq(webhookDeliveries.id, webhookAttempts.deliveryId),
+      ),
+    )
     .where(
       and(
         eq(webhookAttempts.orgId, orgId),

@@ -146,7 +146,7 @@ export class AccessResolver {
     if (!membership) return undefined;
     const role =
       this.roleCache.get(membership.roleId) ??
-      (await this.roleCache.load(membership.roleId, () => this.loadRole(membership.roleId)));
+      (await this.roleCache.load(membership.roleId, () => this.loadRole(orgId, membership.roleId)));
     if (!role) return undefined;
     this.noteActivity(orgId, userId, membership);
     return {
@@ -235,7 +235,7 @@ export class AccessResolver {
       const org = this.orgCache.get(orgId) ?? (await this.orgCache.load(orgId, () => this.loadOrg(orgId)));
       const role =
         this.roleCache.get(membership.roleId) ??
-        (await this.roleCache.load(membership.roleId, () => this.loadRole(membership.roleId)));
+        (await this.roleCache.load(membership.roleId, () => this.loadRole(orgId, membership.roleId)));
       if (!org || !role) continue;
       out.push({
         org: {
@@ -263,7 +263,7 @@ export class AccessResolver {
     const org = this.orgCache.get(orgId) ?? (await this.orgCache.load(orgId, () => this.loadOrg(orgId)));
     if (!org) return undefined;
     const role =
-      this.roleCache.get(roleId) ?? (await this.roleCache.load(roleId, () => this.loadRole(roleId)));
+      this.roleCache.get(roleId) ?? (await this.roleCache.load(roleId, () => this.loadRole(orgId, roleId)));
     if (!role || role.orgId !== orgId) return undefined;
     return {
       orgId,
@@ -371,11 +371,11 @@ export class AccessResolver {
     );
   }
 
-  private async loadRole(roleId: string): Promise<RoleEntry | undefined> {
+  private async loadRole(orgId: string, roleId: string): Promise<RoleEntry | undefined> {
     const [row] = await this.db
       .select({ id: roles.id, orgId: roles.orgId, slug: roles.slug, permissions: roles.permissions })
       .from(roles)
-      .where(eq(roles.id, roleId));
+      .where(and(eq(roles.orgId, orgId), eq(roles.id, roleId)));
     if (!row) return undefined;
     return {
       id: row.id,

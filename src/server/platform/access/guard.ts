@@ -34,7 +34,7 @@ export async function lockOrgAccess(
   const [member] = await tx
     .select({ roleId: roles.id, slug: roles.slug, permissions: roles.permissions })
     .from(memberships)
-    .innerJoin(roles, eq(roles.id, memberships.roleId))
+    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
     .where(
       and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), eq(memberships.status, 'active')),
     );
@@ -110,8 +110,8 @@ export async function lockActorAccess(
       rolePermissions: roles.permissions,
     })
     .from(apiTokens)
-    .leftJoin(roles, eq(roles.id, apiTokens.roleId))
-    .where(and(eq(apiTokens.id, tokenId), liveToken()))
+    .leftJoin(roles, and(eq(roles.orgId, apiTokens.orgId), eq(roles.id, apiTokens.roleId)))
+    .where(and(eq(apiTokens.orgId, orgId), eq(apiTokens.id, tokenId), liveToken()))
     .for('share', { of: apiTokens });
   if (!token || token.orgId !== orgId) throw new UnauthenticatedError();
   if (actor.type === 'token') {

@@ -11,6 +11,11 @@ export interface SealedColumn {
   table: string;
   /** A unique, ordered key of the table (the rotation walks the table in its order). */
   idColumn: string;
+  /**
+   * On an organization's table, its org_id column: the key is then (orgColumn, idColumn), the
+   * table's primary key, which the walk and each update use.
+   */
+  orgColumn?: string;
   /** The sealed text; NULL means no secret is stored. */
   sealedColumn: string;
   /** Further columns the context is built from, read with each row. */
@@ -29,7 +34,13 @@ const registry = new Map<string, SealedColumn>();
  * the context.
  */
 export function registerSealedColumn(column: SealedColumn): () => void {
-  for (const name of [column.table, column.idColumn, column.sealedColumn, ...(column.contextColumns ?? [])]) {
+  for (const name of [
+    column.table,
+    column.idColumn,
+    ...(column.orgColumn ? [column.orgColumn] : []),
+    column.sealedColumn,
+    ...(column.contextColumns ?? []),
+  ]) {
     if (!IDENTIFIER.test(name)) throw new Error(`"${name}" is not a plain SQL identifier`);
   }
   const key = `${column.table}.${column.sealedColumn}`;
@@ -104,22 +115,37 @@ async function rotateColumn(
   batchSize: number,
 ): Promise<Omit<ColumnRotation, 'column'>> {
   const table = sql.identifier(column.table);
-  const id = sql.identifier(column.idColumn);
+  const keyColumns = column.orgColumn ? [column.orgColumn, column.idColumn] : [column.idColumn];
+  const key = sql.join(
+    keyColumns.map((c) => sql.identifier(c)),
+    sql`, `,
+  );
   const sealed = sql.identifier(column.sealedColumn);
-  const extra = (column.contextColumns ?? []).map((c) => sql`, ${sql.identifier(c)}`);
+  const extra = (column.contextColumns ?? [])
+    .filter((c) => !keyColumns.includes(c))
+    .map((c) => sql`, ${sql.identifier(c)}`);
+  const keyOf = (row: Record<string, unknown>) =>
+    sql.join(
+      keyColumns.map((c) => sql`${row[c]}`),
+      sql`, `,
+    );
+  const matches = (row: Record<string, unknown>) =>
+    sql.join(
+      keyColumns.map((c) => sql`${sql.identifier(c)} = ${row[c]}`),
+      sql` AND `,
+    );
   const current = `gh1.${secrets.currentKeyId}.`;
   let resealed = 0;
   const failures: ColumnRotation['failures'] = [];
-  let after: unknown;
-  let started = false;
+  let after: Record<string, unknown> | undefined;
   for (;;) {
     const batch = await database.db.transaction(async (tx) => {
       const rows = await rowsOf(
         tx,
-        sql`SELECT ${id}, ${sealed}${sql.join(extra)} FROM ${table}
+        sql`SELECT ${key}, ${sealed}${sql.join(extra)} FROM ${table}
             WHERE ${sealed} IS NOT NULL AND NOT starts_with(${sealed}, ${current})
-              ${started ? sql`AND ${id} > ${after}` : sql``}
-            ORDER BY ${id} LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`,
+              ${after ? sql`AND (${key}) > (${keyOf(after)})` : sql``}
+            ORDER BY ${key} LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`,
       );
       for (const row of rows) {
         const rowId = row[column.idColumn];
@@ -135,15 +161,14 @@ async function rotateColumn(
         }
         const updated = await rowsOf(
           tx,
-          sql`UPDATE ${table} SET ${sealed} = ${fresh} WHERE ${id} = ${rowId} AND ${sealed} = ${old} RETURNING 1`,
+          sql`UPDATE ${table} SET ${sealed} = ${fresh} WHERE ${matches(row)} AND ${sealed} = ${old} RETURNING 1`,
         );
         resealed += updated.length;
       }
       return rows;
     });
     if (batch.length < batchSize) break;
-    after = batch[batch.length - 1]?.[column.idColumn];
-    started = true;
+    after = batch[batch.length - 1];
   }
   return { resealed, failures };
 }
