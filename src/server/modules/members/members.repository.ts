@@ -407,13 +407,7 @@ export async function listMembersHolding(
     .select({ email: users.email, locale: users.locale })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(
-      roles,
-      and(
-        eq(roles.orgId, memberships.orgId),
-        and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)),
-      ),
-    )
+    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
     .where(
       and(
         eq(memberships.orgId, orgId),
@@ -527,13 +521,7 @@ export async function countMembersByRole(
     })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(
-      roles,
-      and(
-        eq(roles.orgId, memberships.orgId),
-        and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)),
-      ),
-    )
+    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
     .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active')))
     .groupBy(roles.id, roles.slug, roles.name)
     .orderBy(asc(roles.slug));

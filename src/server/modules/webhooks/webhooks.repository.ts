@@ -433,11 +433,14 @@ export async function webhooksBehindAudit(
     .limit(limit);
 }
 
-/** Forgets deliveries (and their attempts) older than `before`, a bounded batch at a time. */
+/**
+ * Forgets deliveries (and their attempts) older than `before`, a bounded batch at a time. The
+ * batch's rows are deleted by their primary key, (org_id, id): no index leads with id alone.
+ */
 export async function purgeDeliveries(db: Executor, before: Date, batch = 5_000): Promise<number> {
   const result = (await db.execute(sql`
-    DELETE FROM ${webhookDeliveries} WHERE id IN (
-      SELECT id FROM ${webhookDeliveries} WHERE created_at < ${before.toISOString()}::timestamptz LIMIT ${batch})`)) as unknown as {
+    DELETE FROM ${webhookDeliveries} WHERE (org_id, id) IN (
+      SELECT org_id, id FROM ${webhookDeliveries} WHERE created_at < ${before.toISOString()}::timestamptz LIMIT ${batch})`)) as unknown as {
     rowCount?: number;
     affectedRows?: number;
   };
