@@ -2,6 +2,7 @@ import { and, asc, desc, eq, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { TokenKind } from '../../../contracts/tokens.ts';
 import type { Executor } from '../../platform/db/client.ts';
+import { membershipRole } from '../../platform/db/joins.ts';
 import { liveOrganization, liveToken } from '../../platform/db/live.ts';
 import {
   apiTokens,
@@ -127,7 +128,7 @@ export async function listPersonalTokens(
     .from(apiTokens)
     .innerJoin(organizations, and(eq(organizations.id, apiTokens.orgId), liveOrganization()))
     .leftJoin(memberships, ownerIsMember)
-    .leftJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .leftJoin(roles, membershipRole)
     .where(and(...pageConditions(conditions, page.after)))
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
     .limit(page.limit);

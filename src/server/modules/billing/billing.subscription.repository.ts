@@ -1,5 +1,6 @@
 import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
+import { membershipRole } from '../../platform/db/joins.ts';
 import {
   departments,
   memberBudgets,
@@ -78,7 +79,7 @@ export async function readPlanUsage(db: Executor, orgId: string): Promise<PlanUs
     db
       .select({ n: sql<number>`count(*)::int` })
       .from(memberships)
-      .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+      .innerJoin(roles, membershipRole)
       .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active'), eq(roles.builtin, false))),
     db
       .select({ n: sql<number>`count(*)::int` })

@@ -5,6 +5,7 @@ import { OWNER_ROLE } from '../../../contracts/roles.ts';
 import { inactiveCutoff } from '../../platform/access/access.ts';
 import { normalizeEmail } from '../../platform/auth/email.ts';
 import type { Executor } from '../../platform/db/client.ts';
+import { membershipRole } from '../../platform/db/joins.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import { invitations, memberships, organizations, roles, users } from '../../platform/db/schema.ts';
 import { PlanLimitError } from '../../platform/errors/app-error.ts';
@@ -51,7 +52,7 @@ const selectMembers = (db: Executor) =>
     .select(memberColumns)
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)));
+    .innerJoin(roles, membershipRole);
 
 /** A member of the org (any status), or undefined. */
 export async function findMember(
@@ -141,7 +142,7 @@ export async function countOwners(db: Executor, orgId: string): Promise<number> 
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(memberships)
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(activeOwners(orgId));
   return row?.n ?? 0;
 }
@@ -152,7 +153,7 @@ export async function countOwnedOrgs(db: Executor, userId: string): Promise<numb
     .select({ n: sql<number>`count(*)::int` })
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(
       and(
         eq(memberships.userId, userId),
@@ -321,7 +322,7 @@ function pageOf(db: Executor, rows: SQL, limit: number, match?: SQL) {
     .select(memberColumns)
     .from(page)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(match)
     .orderBy(...newestFirst)
     .limit(limit);
@@ -389,7 +390,7 @@ export async function listOwnerEmails(db: Executor, orgId: string): Promise<stri
     .select({ email: users.email })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(activeOwners(orgId));
   return rows.map((r) => r.email);
 }
@@ -407,7 +408,7 @@ export async function listMembersHolding(
     .select({ email: users.email, locale: users.locale })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(
       and(
         eq(memberships.orgId, orgId),
@@ -433,7 +434,7 @@ export async function listMembersToTell(
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(
       and(
         eq(memberships.orgId, orgId),
@@ -498,7 +499,7 @@ export async function listUserMembershipHistory(db: Executor, userId: string) {
     })
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(eq(memberships.userId, userId))
     .orderBy(asc(memberships.joinedAt), asc(memberships.orgId));
 }
@@ -521,7 +522,7 @@ export async function countMembersByRole(
     })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(and(eq(memberships.orgId, orgId), eq(memberships.status, 'active')))
     .groupBy(roles.id, roles.slug, roles.name)
     .orderBy(asc(roles.slug));

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { type LockedOrg, lockLiveOrgWhere } from '../../platform/access/guard.ts';
 import type { Executor } from '../../platform/db/client.ts';
+import { membershipRole } from '../../platform/db/joins.ts';
 import { liveOrganization } from '../../platform/db/live.ts';
 import { preparedPerExecutor } from '../../platform/db/prepared.ts';
 import { memberships, organizations, orgLogos, roles } from '../../platform/db/schema.ts';
@@ -135,7 +136,7 @@ export async function listUserOrgs(
     })
     .from(memberships)
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(and(...conditions))
     .orderBy(asc(sql`lower(${organizations.name})`), asc(organizations.id));
   return page ? query.limit(page.limit) : query;

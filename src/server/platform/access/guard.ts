@@ -4,6 +4,7 @@ import { scopePermissions, type TokenScope } from '../../../contracts/tokens.ts'
 import type { Actor } from '../actor.ts';
 import { tokenPermissions } from '../auth/tokens.ts';
 import type { Executor, Tx } from '../db/client.ts';
+import { membershipRole } from '../db/joins.ts';
 import { liveOrganization, liveToken } from '../db/live.ts';
 import { apiTokens, memberships, organizations, roles } from '../db/schema.ts';
 import { assertFound, PermissionDeniedError, UnauthenticatedError } from '../errors/app-error.ts';
@@ -34,7 +35,7 @@ export async function lockOrgAccess(
   const [member] = await tx
     .select({ roleId: roles.id, slug: roles.slug, permissions: roles.permissions })
     .from(memberships)
-    .innerJoin(roles, and(eq(roles.orgId, memberships.orgId), eq(roles.id, memberships.roleId)))
+    .innerJoin(roles, membershipRole)
     .where(
       and(eq(memberships.orgId, orgId), eq(memberships.userId, userId), eq(memberships.status, 'active')),
     );
