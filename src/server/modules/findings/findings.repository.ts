@@ -6,11 +6,13 @@ import {
   findingComments,
   findings,
   remediations,
+  SEARCH_KEY_DROPPED,
   scanFindings,
   scans,
   users,
 } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
+import { indexTermsOf, keyTrigrams, type SearchTrigramSample } from './findings.search-terms.ts';
 
 export {
   FINDING_SEVERITIES,
@@ -43,6 +45,15 @@ const listColumns = {
   occurrences: findings.occurrences,
 };
 
+/**
+ * What the inner queries of pageOf select: the list's columns and the search text, not the whole
+ * row (a search's walk sorts its rows when the org is small, and a wider row tips that plan).
+ */
+const SEARCHED_ROW = sql.join(
+  [...Object.keys(listColumns).map((key) => findings[key as keyof typeof listColumns]), findings.searchText],
+  sql`, `,
+);
+
 export interface FindingFilter {
   severities?: readonly FindingSeverity[];
   statuses?: readonly FindingStatus[];
@@ -55,8 +66,6 @@ export interface FindingFilter {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Below this many characters a trigram index cannot narrow the search: the list is walked instead. */
-const MIN_TRIGRAM_QUERY = 3;
 /**
  * How many of the newest matching-by-filter findings a search reads before it asks the trigram
  * index: a common term fills its page among them, so it never pays for the index's posting lists.
@@ -75,27 +84,35 @@ const NEWEST_FIRST_SQL = sql`ORDER BY ${findings.lastSeenAt} DESC, ${findings.id
  * without which a rare pair (false positives among the criticals) walks every row of the status. Several severities or statuses are several such ordered scans merged (`IN` on the
  * leading columns of those indexes would read every matching row and sort them). A search
  * first reads the FIRST_WALK_ROWS newest rows that pass the other filters: a common term fills
- * the page there. A rarer one is answered from the trigram index on `search_text`, behind a
- * planning fence (`OFFSET 0`) so that PostgreSQL collects the few matches and sorts them rather
- * than walking the whole list testing each row.
+ * the page there. A rarer one is answered from the trigram index on the search key (the search
+ * text without separators, `findingSearchKey`), asked for the term's rarest trigrams
+ * (findings.search-terms.ts; matching them is necessary, the LIKE on the search text decides),
+ * behind a planning fence (`OFFSET 0`) so that PostgreSQL collects the few matches and sorts
+ * them rather than walking the whole list testing each row. A term without three letters or
+ * digits in a row has no trigram to look up: the list is walked, testing each row.
+ *
+ * `search`, the sample of trigram frequencies, is the route's; without it the index is asked for
+ * the whole term.
  */
 export async function listFindings(
   db: Executor,
   orgId: string,
   filter: FindingFilter,
   page: { limit: number; after?: TimeCursor },
+  search?: SearchTrigramSample,
 ): Promise<FindingRow[]> {
   const where = baseConditions(orgId, filter, page.after);
   const q = filter.q?.toLowerCase();
   if (q === undefined) return orderedPage(db, where, filter, page.limit);
   const match = sql`${findings.searchText} LIKE ${`%${escapeLike(q)}%`}`;
-  if (q.length < MIN_TRIGRAM_QUERY) {
+  const key = searchKeyOf(q);
+  if (keyTrigrams(key).length === 0) {
     // No trigram to look up: the ordered walk with the match as a filter, stopping at the page.
     return orderedPage(db, and(where, match)!, filter, page.limit);
   }
   const walked = await pageOf(
     db,
-    sql`SELECT * FROM ${findings} WHERE ${where} ${NEWEST_FIRST_SQL} LIMIT ${FIRST_WALK_ROWS}`,
+    sql`SELECT ${SEARCHED_ROW} FROM ${findings} WHERE ${where} ${NEWEST_FIRST_SQL} LIMIT ${FIRST_WALK_ROWS}`,
     page.limit,
     match,
   );
@@ -104,16 +121,28 @@ export async function listFindings(
   // its matches are all there are. Cheaper than the trigram index, whose candidates span every org.
   const [seen] = await db
     .execute(
-      sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${findings} WHERE ${where} LIMIT ${FIRST_WALK_ROWS}) w`,
+      sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${findings} WHERE ${where} LIMIT ${FIRST_WALK_ROWS + 1}) w`,
     )
     .then((r) => (r as unknown as { rows: { n: number }[] }).rows);
-  if ((seen?.n ?? 0) < FIRST_WALK_ROWS) return walked;
-  return pageOf(db, sql`SELECT * FROM ${findings} WHERE ${and(where, match)} OFFSET 0`, page.limit);
+  if ((seen?.n ?? 0) <= FIRST_WALK_ROWS) return walked;
+  const keyMatches = indexTermsOf(key, await search?.current()).map(
+    (term) => sql`${findings.searchKey} LIKE ${`%${escapeLike(term)}%`}`,
+  );
+  return pageOf(
+    db,
+    sql`SELECT ${SEARCHED_ROW} FROM ${findings} WHERE ${and(where, ...keyMatches, match)} OFFSET 0`,
+    page.limit,
+  );
 }
 
+const DROPPED_FROM_KEY = new Set(SEARCH_KEY_DROPPED);
+
+/** The search key (see findingSearchKey) of a lower-cased term: the same characters left out. */
+export const searchKeyOf = (term: string) => [...term].filter((c) => !DROPPED_FROM_KEY.has(c)).join('');
+
 /**
- * A page, in list order, of the findings rows that `rows` (SQL selecting whole findings rows)
- * yields and `match` keeps. The subquery is aliased `findings`, so the list's columns read from it.
+ * A page, in list order, of the findings rows that `rows` (SQL selecting SEARCHED_ROW) yields
+ * and `match` keeps. The subquery is aliased `findings`, so the list's columns read from it.
  */
 function pageOf(db: Executor, rows: SQL, limit: number, match?: SQL) {
   const from = new Subquery(rows, { id: findings.id }, 'findings');
@@ -169,7 +198,8 @@ async function orderedPage(
       .limit(limit);
   }
   const parts = split.map(
-    (one) => sql`(SELECT * FROM ${findings} WHERE ${and(where, one)} ${NEWEST_FIRST_SQL} LIMIT ${limit})`,
+    (one) =>
+      sql`(SELECT ${SEARCHED_ROW} FROM ${findings} WHERE ${and(where, one)} ${NEWEST_FIRST_SQL} LIMIT ${limit})`,
   );
   return pageOf(db, sql.join(parts, sql` UNION ALL `), limit);
 }

@@ -4,7 +4,9 @@ import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
 import { queryRows } from '../../../../test/support/database.ts';
 import { seedApplication, seedFindings, seedScan } from '../../../../test/support/findings.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
-import { auditEvents } from '../../platform/db/schema.ts';
+import { auditEvents, findingSearchKey, findings } from '../../platform/db/schema.ts';
+import { searchKeyOf } from './findings.repository.ts';
+import { SearchTrigramSample } from './findings.search-terms.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -151,6 +153,58 @@ describe('GET /orgs/:orgId/findings', () => {
     ]);
     // The same rare term in another org is not found from here.
     expect(ids(await as(t.app, org.owner).get(at(org.orgId, '/findings?q=quokka%20deser')))).toEqual([]);
+    const titles = async (q: string) =>
+      expectStatus(await as(t.app, big.owner).get(at(big.orgId, `/findings?q=${q}`)), 200)
+        .json()
+        .items.map((i: { title: string }) => i.title);
+    // Terms across separators (title, rule and path): the index matches them without their
+    // separators, the search text decides.
+    expect(await titles(encodeURIComponent('n 10099 rule.5 src/mod49/'))).toEqual([
+      'Quokka deserialization 10099',
+    ]);
+    expect(await titles(encodeURIComponent('10100 RULE.6'))).toEqual(['Quokka deserialization 10100']);
+    // "deserialization1" is in the search key of all three ("…deserialization10098rule…") but in
+    // none of their titles: the key only narrows.
+    expect(await titles('deserialization1')).toEqual([]);
+    expect(await titles(encodeURIComponent('deserialization/10098'))).toEqual([]);
+    // The sample the index's trigrams are chosen by: shares of the findings' keys holding each.
+    const errors: unknown[] = [];
+    const shares = await new SearchTrigramSample(t.db.database.db, (e) => errors.push(e)).current();
+    expect(errors).toEqual([]);
+    const [counts] = await queryRows<{ total: number; common: number }>(
+      t.db.database.db,
+      sql`SELECT count(*)::int AS total, count(*) FILTER (WHERE title LIKE 'Common issue%')::int AS common FROM findings`,
+    );
+    // "mon" ("Common issue …") is in the big org's 10,097 common findings and maybe a few others.
+    expect(shares!.get('mon')).toBeGreaterThanOrEqual(counts!.common / counts!.total);
+    expect(shares!.get('mon')).toBeLessThan(1);
+    expect(shares!.has('quo')).toBe(false); // 3 of some 10,100: below the share kept
+  });
+
+  it('the search key is trigram-indexed, and a term’s key is cut as the column’s is', async () => {
+    const db = t.db.database.db;
+    const plan = await db.transaction(async (tx) => {
+      await tx.execute(sql`SET LOCAL enable_seqscan = off`);
+      const rows = await queryRows<{ 'QUERY PLAN': string }>(
+        tx,
+        sql`EXPLAIN SELECT id FROM ${findings} WHERE ${findings.searchKey} LIKE '%quokka%'`,
+      );
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan, plan).toContain('findings_search_trgm_idx');
+    const terms = [
+      ' !"#$%&\'()*+,-./0123456789:;<=>?@[\\]^_`{|}~',
+      'src/auth/login.py:42',
+      'ünïcödé — ñ/é',
+      'a\tb\nc',
+    ];
+    for (const term of terms) {
+      const [row] = await queryRows<{ key: string }>(
+        db,
+        sql`SELECT ${findingSearchKey(sql`${term}::text`)} AS key`,
+      );
+      expect(searchKeyOf(term)).toBe(row!.key);
+    }
   });
 
   it('searches title, rule and path for a substring in any case, wildcards taken literally', async () => {

@@ -23,6 +23,7 @@ import {
   listFindings,
   listRemediations,
 } from './findings.repository.ts';
+import { SearchTrigramSample } from './findings.search-terms.ts';
 
 const Severity = Type.Union(
   [Type.Literal('critical'), Type.Literal('high'), Type.Literal('medium'), Type.Literal('low')],
@@ -137,6 +138,9 @@ function trimmed(value: string, field: string): string {
 export function findingsRoutes(app: FastifyInstance): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { commands, database } = app.gatehouse;
+  const searchSample = new SearchTrigramSample(database.db, (error) =>
+    app.log.warn({ err: error }, 'findings search: sampling trigram frequencies failed'),
+  );
 
   r.get(
     '/api/v1/orgs/:orgId/findings',
@@ -185,6 +189,7 @@ export function findingsRoutes(app: FastifyInstance): void {
           ...(query ? { q: query } : {}),
         },
         { limit: limit + 1, ...(after ? { after } : {}) },
+        searchSample,
       );
       return toPage(
         rows.map((f) => ({ ...f, createdAt: f.lastSeenAt })),

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
@@ -817,6 +817,28 @@ export const scanSarif = pgTable(
 );
 
 /**
+ * The characters a finding's search key leaves out: space and ASCII punctuation but the quote
+ * and the backslash (they would need escaping in the index's SQL literal) and the semicolon
+ * (drizzle-kit's snapshot diff splits index definitions on it).
+ */
+export const SEARCH_KEY_DROPPED = ' !"#$%&()*+,-./:<=>?@[]^_`{|}~';
+
+/**
+ * The search key of a finding: its search text without separators, what the trigram index holds.
+ * pg_trgm splits text into words at every non-alphanumeric character and loses their order, so
+ * on the search text itself "module42/file" is any row with a word ending in "42" and another
+ * starting with "file"; on the key it is "module42file", whose trigrams span the separator. A
+ * substring of the search text, its separators left out the same way, is a substring of the key:
+ * matching the key is a necessary condition, the search text's LIKE the exact one. Stored, not an
+ * index expression: translate() costs some microseconds a row, which every recheck would pay.
+ */
+export const findingSearchKey = (searchText: SQL) =>
+  sql`translate(${searchText}, ${sql.raw(`'${SEARCH_KEY_DROPPED}'`)}, '')`;
+
+/** A finding's search text (a generated column can use no other generated column: spelled once here). */
+const FINDING_SEARCH_TEXT = sql`lower(title || ' ' || rule_id || ' ' || coalesce(location->>'path', ''))`;
+
+/**
  * Findings: one row per distinct problem in one application, across its scans. `fingerprint` is
  * the SARIF `partialFingerprints` (else rule + location) that tells a finding seen again from a
  * new one; `occurrences` counts the scans that saw it.
@@ -846,10 +868,10 @@ export const findings = pgTable(
     lastScanId: uuid('last_scan_id'),
     resolvedAt: time('resolved_at'),
     updatedAt: time('updated_at').notNull().defaultNow(),
-    /** What `q` searches, lower-cased: title, rule and path (substring match, trigram-indexed). */
-    searchText: text('search_text').generatedAlwaysAs(
-      sql`lower(title || ' ' || rule_id || ' ' || coalesce(location->>'path', ''))`,
-    ),
+    /** What `q` searches, lower-cased: title, rule and path (substring match). */
+    searchText: text('search_text').generatedAlwaysAs(FINDING_SEARCH_TEXT),
+    /** The search text without separators (findingSearchKey), trigram-indexed. */
+    searchKey: text('search_key').generatedAlwaysAs(findingSearchKey(FINDING_SEARCH_TEXT)),
   },
   (t) => [
     primaryKey({ name: 'findings_pkey', columns: [t.orgId, t.id] }),
@@ -875,7 +897,7 @@ export const findings = pgTable(
     // Unlike the users' search indexes, this one keeps GIN's pending list (fastupdate): a SARIF
     // upload writes tens of thousands of rows at once, each some 60 trigrams, and inserting them
     // straight into the tree costs several times the rest of the ingestion.
-    index('findings_search_trgm_idx').using('gin', sql`${t.searchText} gin_trgm_ops`),
+    index('findings_search_trgm_idx').using('gin', sql`${t.searchKey} gin_trgm_ops`),
   ],
 );
 
