@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryEnv } from './notifications.deliver.ts';
 import { digestHandler } from './notifications.digest.ts';
-import { dispatchEvent, QUOTA_ALERT, type QuotaAlertJob, sendQuotaAlert } from './notifications.dispatch.ts';
+import { dispatchEvents, QUOTA_ALERT, type QuotaAlertJob, sendQuotaAlert } from './notifications.dispatch.ts';
 import { notificationEmailHandler } from './notifications.email.ts';
 import { notificationsOrgRoutes, QuotaAlertsSchema, SlackConfigSchema } from './notifications.org.routes.ts';
 import { purgeOldNotifications } from './notifications.repository.ts';
@@ -40,9 +40,7 @@ export async function notificationsModule(app: FastifyInstance): Promise<void> {
       : undefined;
   const env: DeliveryEnv = { publicUrl: config.publicUrl, smsConfigured: sms !== undefined };
 
-  outbox.subscribe('notifications', async (event, db) => {
-    await db.transaction((tx) => dispatchEvent(tx, env, event));
-  });
+  outbox.subscribe('notifications', { batch: (events, db) => dispatchEvents(db, env, events) });
   outbox.register<QuotaAlertJob>({
     kind: QUOTA_ALERT,
     run: async (job, _info, db) => {

@@ -1,7 +1,7 @@
 import { formatInvoiceNumber, formatMoney } from '../../../contracts/billing.ts';
 import { severityRank } from '../../../contracts/findings.ts';
 import { DEFAULT_QUOTA_ALERTS, type QuotaChannel, SLACK_EVENTS } from '../../../contracts/notifications.ts';
-import type { Executor } from '../../platform/db/client.ts';
+import type { Db, Executor } from '../../platform/db/client.ts';
 import { enqueue, type PlatformEvent } from '../../platform/outbox/index.ts';
 import { findFinding } from '../findings/index.ts';
 import { filterMembersToTell, findMember, listMembersToTell } from '../members/index.ts';
@@ -68,6 +68,33 @@ function byIn(data: Data): NotificationParams['by'] {
     return { token: (by as { token: string }).token };
   if ((by as { operator?: unknown }).operator === true) return { operator: true };
   return null;
+}
+
+/** Events that reach an organization's Slack channel only, when it takes them. */
+const SLACK_ONLY_EVENTS = new Set(['finding.created', 'finding.resolved']);
+
+/**
+ * The events of one dispatch, each carried out in a transaction of its own (dispatchEvent). A
+ * scan's thousands of finding events cost one read of each org's Slack settings when the
+ * channel takes none of them, rather than a transaction each. dispatchEvent checks again.
+ */
+export async function dispatchEvents(
+  db: Db,
+  env: DeliveryEnv,
+  events: readonly PlatformEvent[],
+): Promise<void> {
+  const slackTakes = new Map<string, ReadonlySet<string>>();
+  for (const event of events) {
+    if (SLACK_ONLY_EVENTS.has(event.type)) {
+      let takes = slackTakes.get(event.orgId);
+      if (!takes) {
+        takes = new Set((await findSlackConfig(db, event.orgId))?.events ?? []);
+        slackTakes.set(event.orgId, takes);
+      }
+      if (!takes.has(event.type)) continue;
+    }
+    await db.transaction((tx) => dispatchEvent(tx, env, event));
+  }
 }
 
 export async function dispatchEvent(tx: Executor, env: DeliveryEnv, event: PlatformEvent): Promise<void> {
