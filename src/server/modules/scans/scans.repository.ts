@@ -1,13 +1,12 @@
-import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
 import { applications, findings, scanFindings, scanSarif, scans, users } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
 import type { PolicyResult, Severity } from '../policies/index.ts';
 import type { ParsedFinding } from './scans.sarif.ts';
 
-/** Rows per INSERT: well under PostgreSQL's 65,535 parameters, few round trips for 25,000 results. */
+/** Rows per upsert: few round trips for 25,000 results, each statement's locks and memory bounded. */
 const FINDINGS_BATCH = 2_000;
-const LINKS_BATCH = 10_000;
 
 export interface SeenFinding {
   id: string;
@@ -39,6 +38,7 @@ export async function upsertFindings(
   const seen: SeenFinding[] = [];
   for (let start = 0; start < parsed.length; start += FINDINGS_BATCH) {
     const batch = parsed.slice(start, start + FINDINGS_BATCH);
+    const fingerprints = sql.param(batch.map((f) => f.fingerprint));
     const known = await tx
       .select({ fingerprint: findings.fingerprint, status: findings.status })
       .from(findings)
@@ -46,60 +46,59 @@ export async function upsertFindings(
         and(
           eq(findings.orgId, orgId),
           eq(findings.applicationId, applicationId),
-          inArray(
-            findings.fingerprint,
-            batch.map((f) => f.fingerprint),
-          ),
+          sql`${findings.fingerprint} = ANY(${fingerprints}::text[])`,
         ),
       )
       .orderBy(findings.fingerprint)
       .for('update');
     const wasResolved = new Set(known.filter((k) => k.status === 'resolved').map((k) => k.fingerprint));
+    // One statement per batch whatever its size, the rows as parallel arrays (a parameter per
+    // column, not per value: binding 14 values a row cost more than the insert itself). An
+    // inserted row has no deleting transaction yet (xmax = 0); an updated one has this one's.
+    const column = (pick: (f: ParsedFinding) => string | null) => sql.param(batch.map(pick));
+    const time = sql`${at.toISOString()}::timestamptz`;
     const rows = await tx
-      .insert(findings)
-      .values(
-        batch.map((f) => ({
-          orgId,
-          applicationId,
-          fingerprint: f.fingerprint,
-          ruleId: f.ruleId,
-          title: f.title,
-          message: f.message,
-          severity: f.severity,
-          location: f.location,
-          tool: f.tool,
-          firstSeenAt: at,
-          lastSeenAt: at,
-          lastScanId: scanId,
-          updatedAt: at,
-        })),
+      .execute(
+        sql`INSERT INTO ${findings} (org_id, application_id, fingerprint, rule_id, title, message, severity,
+                                     location, tool, first_seen_at, last_seen_at, last_scan_id, updated_at)
+            SELECT ${orgId}::uuid, ${applicationId}::uuid, f.fingerprint, f.rule_id, f.title, f.message,
+                   f.severity, f.location::jsonb, f.tool, ${time}, ${time}, ${scanId}::uuid, ${time}
+              FROM unnest(${fingerprints}::text[], ${column((f) => f.ruleId)}::text[],
+                          ${column((f) => f.title)}::text[], ${column((f) => f.message)}::text[],
+                          ${column((f) => f.severity)}::text[],
+                          ${column((f) => (f.location ? JSON.stringify(f.location) : null))}::text[],
+                          ${column((f) => f.tool)}::text[])
+                   AS f(fingerprint, rule_id, title, message, severity, location, tool)
+            ON CONFLICT (org_id, application_id, fingerprint) DO UPDATE SET
+              rule_id = excluded.rule_id,
+              title = excluded.title,
+              message = excluded.message,
+              severity = excluded.severity,
+              location = excluded.location,
+              tool = excluded.tool,
+              last_seen_at = excluded.last_seen_at,
+              last_scan_id = excluded.last_scan_id,
+              occurrences = findings.occurrences + 1,
+              status = CASE WHEN findings.status = 'resolved' THEN 'open' ELSE findings.status END,
+              resolved_at = CASE WHEN findings.status = 'resolved' THEN NULL ELSE findings.resolved_at END,
+              updated_at = excluded.updated_at
+            RETURNING id, fingerprint, title, severity, status, (xmax = 0) AS created`,
       )
-      .onConflictDoUpdate({
-        target: [findings.orgId, findings.applicationId, findings.fingerprint],
-        set: {
-          ruleId: sql`excluded.rule_id`,
-          title: sql`excluded.title`,
-          message: sql`excluded.message`,
-          severity: sql`excluded.severity`,
-          location: sql`excluded.location`,
-          tool: sql`excluded.tool`,
-          lastSeenAt: sql`excluded.last_seen_at`,
-          lastScanId: sql`excluded.last_scan_id`,
-          occurrences: sql`${findings.occurrences} + 1`,
-          status: sql`CASE WHEN ${findings.status} = 'resolved' THEN 'open' ELSE ${findings.status} END`,
-          resolvedAt: sql`CASE WHEN ${findings.status} = 'resolved' THEN NULL ELSE ${findings.resolvedAt} END`,
-          updatedAt: sql`excluded.updated_at`,
-        },
-      })
-      .returning({
-        id: findings.id,
-        fingerprint: findings.fingerprint,
-        title: findings.title,
-        severity: findings.severity,
-        status: findings.status,
-        // An inserted row has no deleting transaction yet; an updated one has this one's.
-        created: sql<boolean>`(xmax = 0)`,
-      });
+      .then(
+        (r) =>
+          (
+            r as unknown as {
+              rows: Array<{
+                id: string;
+                fingerprint: string;
+                title: string;
+                severity: string;
+                status: string;
+                created: boolean;
+              }>;
+            }
+          ).rows,
+      );
     const byFingerprint = new Map(batch.map((f) => [f.fingerprint, f]));
     for (const row of rows) {
       seen.push({
@@ -122,13 +121,11 @@ export async function linkScanFindings(
   scanId: string,
   findingIds: readonly string[],
 ): Promise<void> {
-  for (let start = 0; start < findingIds.length; start += LINKS_BATCH) {
-    await tx
-      .insert(scanFindings)
-      .values(
-        findingIds.slice(start, start + LINKS_BATCH).map((findingId) => ({ orgId, scanId, findingId })),
-      );
-  }
+  if (findingIds.length === 0) return;
+  await tx.execute(
+    sql`INSERT INTO ${scanFindings} (org_id, scan_id, finding_id)
+        SELECT ${orgId}::uuid, ${scanId}::uuid, f FROM unnest(${sql.param(findingIds)}::uuid[]) AS f`,
+  );
 }
 
 export interface SeverityCounts {

@@ -234,6 +234,36 @@ describe('scans: SARIF uploads, findings, tokens and policies', () => {
     expect(named.statusCode).toBe(400);
   });
 
+  it('keeps quotes, backslashes, braces, commas and the word NULL in messages and paths exactly', async () => {
+    const log = fixture('trivy');
+    const odd = 'say "hi", {a,b} \\ back\\slash NULL';
+    log.runs[0].results[0].message.text = odd;
+    log.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri = 'src/{x},"y"/NULL.py';
+    const scan = expectStatus(
+      await as(t.app, org.owner).post(`${base()}/scans`, {
+        applicationId: appId,
+        modules: ['dependencies'],
+        sarif: log,
+      }),
+      201,
+    ).json();
+    const seen = expectStatus(
+      await as(t.app, org.owner).get(`${base()}/scans/${scan.id}/findings`),
+      200,
+    ).json();
+    const details = await Promise.all(
+      seen.items.map(
+        async (f: { id: string }) =>
+          expectStatus(await as(t.app, org.owner).get(`${base()}/findings/${f.id}`), 200).json() as {
+            message: string | null;
+            location: { path: string } | null;
+          },
+      ),
+    );
+    const found = details.find((d) => d.message === odd);
+    expect(found?.location?.path).toBe('src/{x},"y"/NULL.py');
+  });
+
   it('malformed SARIF: 400 invalid_sarif with the pointer, nothing created, nothing charged', async () => {
     const before = await used();
     const [{ n: scansBefore }] = (await rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM scans`)) as [
