@@ -206,9 +206,8 @@ describe('scans: SARIF uploads, findings, tokens and policies', () => {
     expect(noApp.json().errors[0].field).toBe('/querystring/applicationId');
   });
 
-  it('takes a log whose messages carry terminal colours and control characters, without them', async () => {
-    const log = fixture('trivy');
-    log.runs[0].results[0].message.text = '\u001b[31mCritical\u001b[0m: bad \u0007package\ud800';
+  /** Uploads a dependencies scan of `log` and reads the detail of every finding it saw. */
+  async function uploadAndRead(log: unknown) {
     const scan = expectStatus(
       await as(t.app, org.owner).post(`${base()}/scans`, {
         applicationId: appId,
@@ -221,13 +220,21 @@ describe('scans: SARIF uploads, findings, tokens and policies', () => {
       await as(t.app, org.owner).get(`${base()}/scans/${scan.id}/findings`),
       200,
     ).json();
-    const ids = seen.items.map((f: { id: string }) => f.id);
-    const messages = await Promise.all(
-      ids.map(
-        async (id: string) =>
-          expectStatus(await as(t.app, org.owner).get(`${base()}/findings/${id}`), 200).json().message,
+    return Promise.all(
+      seen.items.map(
+        async (f: { id: string }) =>
+          expectStatus(await as(t.app, org.owner).get(`${base()}/findings/${f.id}`), 200).json() as {
+            message: string | null;
+            location: { path: string } | null;
+          },
       ),
     );
+  }
+
+  it('takes a log whose messages carry terminal colours and control characters, without them', async () => {
+    const log = fixture('trivy');
+    log.runs[0].results[0].message.text = '\u001b[31mCritical\u001b[0m: bad \u0007package\ud800';
+    const messages = (await uploadAndRead(log)).map((d) => d.message);
     expect(messages).toContain('Critical: bad package\ufffd');
     // Anywhere else, such text is still refused.
     const named = await as(t.app, org.owner).post(`${base()}/applications`, { name: 'bad\u0007name' });
@@ -239,28 +246,7 @@ describe('scans: SARIF uploads, findings, tokens and policies', () => {
     const odd = 'say "hi", {a,b} \\ back\\slash NULL';
     log.runs[0].results[0].message.text = odd;
     log.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri = 'src/{x},"y"/NULL.py';
-    const scan = expectStatus(
-      await as(t.app, org.owner).post(`${base()}/scans`, {
-        applicationId: appId,
-        modules: ['dependencies'],
-        sarif: log,
-      }),
-      201,
-    ).json();
-    const seen = expectStatus(
-      await as(t.app, org.owner).get(`${base()}/scans/${scan.id}/findings`),
-      200,
-    ).json();
-    const details = await Promise.all(
-      seen.items.map(
-        async (f: { id: string }) =>
-          expectStatus(await as(t.app, org.owner).get(`${base()}/findings/${f.id}`), 200).json() as {
-            message: string | null;
-            location: { path: string } | null;
-          },
-      ),
-    );
-    const found = details.find((d) => d.message === odd);
+    const found = (await uploadAndRead(log)).find((d) => d.message === odd);
     expect(found?.location?.path).toBe('src/{x},"y"/NULL.py');
   });
 
