@@ -12,7 +12,12 @@ import {
   users,
 } from '../../platform/db/schema.ts';
 import { keysetBefore, type TimeCursor } from '../../platform/http/paging.ts';
-import { indexTermsOf, keyTrigrams, type SearchTrigramSample } from './findings.search-terms.ts';
+import {
+  indexTermsOf,
+  keyTrigrams,
+  type SearchTrigramSample,
+  trigramWordChars,
+} from './findings.search-terms.ts';
 
 export {
   FINDING_SEVERITIES,
@@ -89,7 +94,8 @@ const NEWEST_FIRST_SQL = sql`ORDER BY ${findings.lastSeenAt} DESC, ${findings.id
  * (findings.search-terms.ts; matching them is necessary, the LIKE on the search text decides),
  * behind a planning fence (`OFFSET 0`) so that PostgreSQL collects the few matches and sorts
  * them rather than walking the whole list testing each row. A term without three letters or
- * digits in a row has no trigram to look up: the list is walked, testing each row.
+ * digits in a row (as pg_trgm counts them: beyond ASCII the database's locale decides) has no
+ * trigram to look up: the list is walked, testing each row.
  *
  * `search`, the sample of trigram frequencies, is the route's; without it the index is asked for
  * the whole term.
@@ -102,14 +108,16 @@ export async function listFindings(
   search?: SearchTrigramSample,
 ): Promise<FindingRow[]> {
   const where = baseConditions(orgId, filter, page.after);
-  const q = filter.q?.toLowerCase();
+  const q = filter.q;
   if (q === undefined) return orderedPage(db, where, filter, page.limit);
-  const match = sql`${findings.searchText} LIKE ${`%${escapeLike(q)}%`}`;
+  // The term is lowered by the database, as the search text and key were: JavaScript's lowering
+  // differs beyond ASCII (a final sigma, a dotted capital I).
+  const containing = (term: string) => sql`lower(${`%${escapeLike(term)}%`})`;
+  const match = sql`${findings.searchText} LIKE ${containing(q)}`;
   const key = searchKeyOf(q);
-  if (keyTrigrams(key).length === 0) {
-    // No trigram to look up: the ordered walk with the match as a filter, stopping at the page.
-    return orderedPage(db, and(where, match)!, filter, page.limit);
-  }
+  // No trigram to look up: the ordered walk with the match as a filter, stopping at the page.
+  const walk = () => orderedPage(db, and(where, match)!, filter, page.limit);
+  if (keyTrigrams(key).length === 0) return walk();
   const walked = await pageOf(
     db,
     sql`SELECT ${SEARCHED_ROW} FROM ${findings} WHERE ${where} ${NEWEST_FIRST_SQL} LIMIT ${FIRST_WALK_ROWS}`,
@@ -125,9 +133,12 @@ export async function listFindings(
     )
     .then((r) => (r as unknown as { rows: { n: number }[] }).rows);
   if ((seen?.n ?? 0) <= FIRST_WALK_ROWS) return walked;
-  const keyMatches = indexTermsOf(key, await search?.current()).map(
-    (term) => sql`${findings.searchKey} LIKE ${`%${escapeLike(term)}%`}`,
-  );
+  const shares = await search?.current();
+  let terms = indexTermsOf(key, shares);
+  // Words beyond ASCII: whether pg_trgm sees a trigram in them is the database's locale's call.
+  if (terms.length === 0) terms = indexTermsOf(key, shares, await trigramWordChars(db, key));
+  if (terms.length === 0) return walk();
+  const keyMatches = terms.map((term) => sql`${findings.searchKey} LIKE ${containing(term)}`);
   return pageOf(
     db,
     sql`SELECT ${SEARCHED_ROW} FROM ${findings} WHERE ${and(where, ...keyMatches, match)} OFFSET 0`,
@@ -137,7 +148,10 @@ export async function listFindings(
 
 const DROPPED_FROM_KEY = new Set(SEARCH_KEY_DROPPED);
 
-/** The search key (see findingSearchKey) of a lower-cased term: the same characters left out. */
+/**
+ * The search key (see findingSearchKey) of a term: the same characters left out. They have no
+ * case, so lowering the term before or after gives the same key.
+ */
 export const searchKeyOf = (term: string) => [...term].filter((c) => !DROPPED_FROM_KEY.has(c)).join('');
 
 /**

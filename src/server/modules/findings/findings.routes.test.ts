@@ -1,11 +1,14 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../../test/support/app.ts';
 import { queryRows } from '../../../../test/support/database.ts';
 import { seedApplication, seedFindings, seedScan } from '../../../../test/support/findings.ts';
 import { addMember, as, createOrg, expectStatus, type Person } from '../../../../test/support/orgs.ts';
+import * as schema from '../../platform/db/schema.ts';
 import { auditEvents, findingSearchKey, findings } from '../../platform/db/schema.ts';
-import { searchKeyOf } from './findings.repository.ts';
+import { listFindings, searchKeyOf } from './findings.repository.ts';
 import { SearchTrigramSample } from './findings.search-terms.ts';
 
 let t: TestApp;
@@ -181,6 +184,43 @@ describe('GET /orgs/:orgId/findings', () => {
     expect(shares!.has('quo')).toBe(false); // 3 of some 10,100: below the share kept
   });
 
+  it('never asks the trigram index for a term pg_trgm takes no trigram from (it would read every org’s)', async () => {
+    const big = await createOrg(t.app);
+    const app = await seedApplication(t.app, big.orgId, 'monolith');
+    await t.db.database.db.execute(sql`
+      INSERT INTO findings (org_id, application_id, fingerprint, rule_id, title, severity, status,
+                            location, tool, first_seen_at, last_seen_at)
+      SELECT ${big.orgId}::uuid, ${app}::uuid, 'fp-' || i, 'rule.' || (i % 7),
+             CASE WHEN i > 10008 THEN 'Exponent x²²² overflow ' || i ELSE 'Common issue ' || i END,
+             'medium', 'open', jsonb_build_object('path', 'src/f.py', 'startLine', 1),
+             'semgrep', now() - make_interval(secs => i), now() - make_interval(secs => i)
+        FROM generate_series(1, 10010) AS i`);
+    // "²" is a digit to JavaScript, not a word character to pg_trgm: a LIKE on the key with it
+    // alone gives the index nothing to look up, and GIN answers with every row of the table.
+    const [none] = await queryRows<{ n: number }>(
+      t.db.database.db,
+      sql`SELECT cardinality(show_trgm('²²²'))::int AS n`,
+    );
+    expect(none!.n).toBe(0);
+    const statements: string[] = [];
+    const logger = { logQuery: (query: string) => void statements.push(query) };
+    const { database } = t.db;
+    const db =
+      database.kind === 'pglite'
+        ? drizzlePglite(database.pglite!, { schema, logger })
+        : drizzleNodePg(database.pool!, { schema, logger });
+    const sample = new SearchTrigramSample(db, (e) => {
+      throw e;
+    });
+    const search = async (q: string) =>
+      (await listFindings(db, big.orgId, { q }, { limit: 51 }, sample)).map((f) => f.title);
+    expect(await search('²²²')).toEqual(['Exponent x²²² overflow 10009', 'Exponent x²²² overflow 10010']);
+    expect(statements.filter((s) => s.includes('"search_key" LIKE'))).toEqual([]);
+    // A term with a trigram to look up is still answered from the index.
+    expect(await search('x²²² overflow 10010')).toEqual(['Exponent x²²² overflow 10010']);
+    expect(statements.filter((s) => s.includes('"search_key" LIKE'))).not.toEqual([]);
+  });
+
   it('the search key is trigram-indexed, and a term’s key is cut as the column’s is', async () => {
     const db = t.db.database.db;
     const plan = await db.transaction(async (tx) => {
@@ -204,6 +244,22 @@ describe('GET /orgs/:orgId/findings', () => {
         sql`SELECT ${findingSearchKey(sql`${term}::text`)} AS key`,
       );
       expect(searchKeyOf(term)).toBe(row!.key);
+    }
+  });
+
+  it('finds a term in any case as the database lowers the search text, beyond ASCII', async () => {
+    const [sigma, dotted] = await seedFindings(t.app, org.orgId, appB, [
+      { title: 'ΟΔΟΣ traversal', ruleId: 'gr.path', path: 'lib/odos.go', secondsAgo: 50 },
+      { title: 'İzmir encoding', ruleId: 'tr.enc', path: 'lib/izmir.go', secondsAgo: 51 },
+    ]);
+    try {
+      // JavaScript lowers a final capital sigma to "ς" and "İ" to "i" and a combining dot;
+      // the search text holds what the database made of them ("σ", "i").
+      expect(ids(await list(`?q=${encodeURIComponent('ΟΔΟΣ')}`))).toEqual([sigma]);
+      expect(ids(await list(`?q=${encodeURIComponent('οδοσ tr')}`))).toEqual([sigma]);
+      expect(ids(await list(`?q=${encodeURIComponent('İZMİR')}`))).toEqual([dotted]);
+    } finally {
+      await t.db.database.db.delete(findings).where(inArray(findings.id, [sigma!, dotted!]));
     }
   });
 

@@ -57,6 +57,18 @@ describe('indexTermsOf', () => {
 
   it('asks for the whole key without a sample, or without an ASCII trigram to weigh', () => {
     expect(indexTermsOf('module42file', undefined)).toEqual(['module42file']);
-    expect(indexTermsOf('añoño', shares)).toEqual(['añoño']);
+    expect(indexTermsOf('añoño', shares, (c) => /\p{L}/u.test(c))).toEqual(['añoño']);
+  });
+
+  it('asks for nothing when pg_trgm would take no trigram from the key (GIN would read it all)', () => {
+    // Beyond ASCII only the database tells word characters: by default none are counted.
+    expect(indexTermsOf('añoño', shares)).toEqual([]);
+    expect(indexTermsOf('²²²', undefined, (c) => c !== '²')).toEqual([]);
+    expect(indexTermsOf('ab²cd', undefined)).toEqual([]);
+    expect(indexTermsOf('ab²cde', undefined)).toEqual(['ab²cde']);
+  });
+
+  it('weighs trigrams in any case and keeps the term’s case (the database lowers it)', () => {
+    expect(indexTermsOf('MODULE42FILE', shares)).toEqual(['42F', 'E42']);
   });
 });

@@ -44,19 +44,33 @@ export function keyTrigrams(key: string): string[] {
   return [...trigrams];
 }
 
+/** Letters and digits of ASCII: word characters to pg_trgm whatever the database's locale. */
+const isAsciiWordChar = (c: string) => /^[A-Za-z0-9]$/.test(c);
+
 /**
  * The substrings of `key` to ask the trigram index for: its rarest trigrams by `shares`, as few
  * as make the expected candidates rare (independence assumed), at most MAX_TRIGRAMS. Only ASCII
  * letters and digits are weighed (pg_trgm keeps other trigrams as hashes the sample does not
- * name); without a sample, or without such a trigram, the whole key.
+ * name); without a sample, or without such a trigram, the whole key. None (the caller walks the
+ * list instead) when pg_trgm would take no trigram from the key: GIN answers a LIKE without one
+ * with every row of the index, every organization's. `isWordChar` says which characters pg_trgm
+ * counts as word characters (it asks the database's locale; a digit like "²" is one to
+ * JavaScript, not to it): by default the ASCII letters and digits only, the ones sure to be.
+ *
+ * The key is the term as typed, in any case: the caller lowers the terms in SQL, as the search key
+ * was (lowering in JavaScript differs from the database's beyond ASCII).
  */
-export function indexTermsOf(key: string, shares: TrigramShares | undefined): string[] {
-  const trigrams = keyTrigrams(key).filter((t) => /^[a-z0-9]{3}$/.test(t));
-  if (!shares || trigrams.length === 0) return [key];
+export function indexTermsOf(
+  key: string,
+  shares: TrigramShares | undefined,
+  isWordChar: (c: string) => boolean = isAsciiWordChar,
+): string[] {
+  const trigrams = keyTrigrams(key).filter((t) => /^[A-Za-z0-9]{3}$/.test(t));
+  if (!shares || trigrams.length === 0) return hasWordOfThree(key, isWordChar) ? [key] : [];
   // Rarest first; a trigram the sample did not keep counts as rarer than any it did. Ties keep
   // the term's order, so the same term always asks for the same trigrams.
   const ranked = trigrams
-    .map((t, i) => ({ t, i, share: shares.get(t) ?? 0 }))
+    .map((t, i) => ({ t, i, share: shares.get(t.toLowerCase()) ?? 0 }))
     .sort((a, b) => a.share - b.share || a.i - b.i);
   const chosen: string[] = [];
   let expected = 1;
@@ -66,6 +80,39 @@ export function indexTermsOf(key: string, shares: TrigramShares | undefined): st
     if (expected < ENOUGH_SHARE || chosen.length === MAX_TRIGRAMS) break;
   }
   return chosen;
+}
+
+/** Whether three word characters follow each other in `key`: pg_trgm then takes a trigram from it. */
+function hasWordOfThree(key: string, isWordChar: (c: string) => boolean): boolean {
+  let run = 0;
+  for (const c of key) {
+    run = isWordChar(c) ? run + 1 : 0;
+    if (run === 3) return true;
+  }
+  return false;
+}
+
+/**
+ * Which characters of `key` pg_trgm counts as word characters in this database (a character is
+ * one when it gives a trigram alone, lowered as the search key is): for keys whose words only
+ * the database's locale can tell.
+ */
+export async function trigramWordChars(db: Executor, key: string): Promise<(c: string) => boolean> {
+  // ASCII characters other than letters and digits never are.
+  const chars = [...new Set(key)].filter((c) => c.codePointAt(0)! > 0x7f);
+  if (chars.length === 0) return isAsciiWordChar;
+  const [row] = await db
+    .execute(
+      sql`SELECT coalesce(array_agg(c), '{}') AS chars
+            FROM unnest(ARRAY[${sql.join(
+              chars.map((c) => sql`${c}`),
+              sql`, `,
+            )}]::text[]) AS c
+           WHERE cardinality(show_trgm(lower(c))) > 0`,
+    )
+    .then((r) => (r as unknown as { rows: Array<{ chars: string[] }> }).rows);
+  const words = new Set(row?.chars ?? []);
+  return (c) => isAsciiWordChar(c) || words.has(c);
 }
 
 /**

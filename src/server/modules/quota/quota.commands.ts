@@ -12,6 +12,7 @@ import { lockMember } from '../members/index.ts';
 import {
   activeMemberIds,
   ancestorsOf,
+  boostsInForce,
   type DepartmentRow,
   deleteDepartment,
   departmentsOf,
@@ -22,12 +23,19 @@ import {
   insertBoost,
   insertDepartment,
   listDepartmentMembers,
+  lockOrgBoosts,
   lockOrgDepartments,
   MAX_DEPARTMENT_DEPTH,
   putMemberBudget,
   setDepartmentMembers,
   updateDepartment,
 } from './quota.repository.ts';
+
+/**
+ * The most a pool may hold: its counters (and every sum read from them) are 32-bit integers.
+ * Boosts beyond it are refused rather than break every spend and usage read of the org.
+ */
+const MAX_POOL_TOKENS = 2_147_483_647;
 
 /** How long a boost adds to the pool. */
 export const BOOST_DAYS = 30;
@@ -241,7 +249,20 @@ export const boostQuota = defineCommand({
   permission: 'quota:manage',
   async run(ctx, input: { tokens: number }) {
     const access = requireEnterprise(ctx, 'quotaBoosts');
-    const expiresAt = new Date(Date.now() + BOOST_DAYS * DAY_MS);
+    await lockOrgBoosts(ctx.tx, access.orgId);
+    const now = new Date();
+    const pool = entitlements(access.plan).tokensPerMonth + (await boostsInForce(ctx.tx, access.orgId, now));
+    if (pool + input.tokens > MAX_POOL_TOKENS) {
+      throw new ValidationError([
+        {
+          field: '/body/tokens',
+          message: `The pool would hold more than ${MAX_POOL_TOKENS} tokens; it holds ${pool} now.`,
+          reason: 'pool_too_large',
+          params: { limit: MAX_POOL_TOKENS, pool },
+        },
+      ]);
+    }
+    const expiresAt = new Date(now.getTime() + BOOST_DAYS * DAY_MS);
     const boost = await insertBoost(ctx.tx, access.orgId, {
       tokens: input.tokens,
       createdBy: access.userId,

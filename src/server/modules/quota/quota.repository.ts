@@ -270,6 +270,23 @@ export async function listMemberBudgets(tx: Executor, orgId: string, month: stri
     .orderBy(asc(users.email));
 }
 
+/**
+ * Serializes an organization's boosts until the transaction ends, so that two boosts granted at
+ * once are each checked against the other (see boostsInForce).
+ */
+export async function lockOrgBoosts(tx: Executor, orgId: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`quota_boosts:${orgId}`}, 0))`);
+}
+
+/** Tokens of the boosts not yet expired at `at`, summed beyond the 32-bit range if need be. */
+export async function boostsInForce(tx: Executor, orgId: string, at: Date): Promise<number> {
+  const [row] = await tx
+    .select({ tokens: sql<number>`coalesce(sum(${quotaBoosts.tokens}), 0)::float8` })
+    .from(quotaBoosts)
+    .where(and(eq(quotaBoosts.orgId, orgId), gt(quotaBoosts.expiresAt, at)));
+  return Number(row?.tokens ?? 0);
+}
+
 export async function insertBoost(
   tx: Executor,
   orgId: string,

@@ -392,6 +392,22 @@ describe('departments, member budgets and boosts', () => {
   });
 });
 
+describe('POST /orgs/:orgId/quota-boosts: the pool within the counters’ range', () => {
+  it('refuses a boost that would take the pool past 2,147,483,647 tokens (usage and scans keep working)', async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise', name: 'Boost Co' });
+    // 2,147 boosts of a million in force (the plan's 10,000 on top): one more would not fit.
+    await t.db.database.db.execute(sql`
+      INSERT INTO quota_boosts (org_id, tokens, expires_at)
+      SELECT ${org.orgId}::uuid, 1000000, now() + interval '20 days' FROM generate_series(1, 2147)`);
+    const refused = await as(t.app, org.owner).post(url(org, '/quota-boosts'), { tokens: 1_000_000 });
+    expectProblem(refused, 400, 'validation_failed');
+    expect(refused.json().errors[0]).toMatchObject({ field: '/body/tokens', reason: 'pool_too_large' });
+    const usage = expectStatus(await as(t.app, org.owner).get(url(org, '/usage')), 200).json();
+    expect(usage.boosts).toBe(2_147_000_000);
+    expectStatus(await as(t.app, org.owner).post(url(org, '/quota-boosts'), { tokens: 400_000 }), 201);
+  });
+});
+
 describe('plan gates', () => {
   it('Free and Scale organizations read usage but cannot budget or boost (403 plan_limit)', async () => {
     for (const plan of ['free', 'pro'] as const) {
