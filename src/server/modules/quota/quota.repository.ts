@@ -322,10 +322,13 @@ export async function listBoosts(tx: Executor, orgId: string, limit: number) {
     .limit(limit);
 }
 
-/** Tokens of the boosts in force at any moment of [from, to). */
+/**
+ * Tokens of the boosts in force at any moment of [from, to): boosts that never overlapped may sum
+ * past the int range the pool in force is kept under, hence float8 (exact that far).
+ */
 export async function boostsOverlapping(tx: Executor, orgId: string, from: Date, to: Date): Promise<number> {
   const [row] = await tx
-    .select({ tokens: sql<number>`coalesce(sum(${quotaBoosts.tokens}), 0)::int` })
+    .select({ tokens: sql<number>`coalesce(sum(${quotaBoosts.tokens}), 0)::float8` })
     .from(quotaBoosts)
     .where(and(eq(quotaBoosts.orgId, orgId), lt(quotaBoosts.createdAt, to), gt(quotaBoosts.expiresAt, from)));
   return row?.tokens ?? 0;

@@ -406,6 +406,18 @@ describe('POST /orgs/:orgId/quota-boosts: the pool within the counters’ range'
     expect(usage.boosts).toBe(2_147_000_000);
     expectStatus(await as(t.app, org.owner).post(url(org, '/quota-boosts'), { tokens: 400_000 }), 201);
   });
+
+  it('reads a past month whose boosts, one after another, sum past that range', async () => {
+    const org = await createOrg(t.app, { plan: 'enterprise', name: 'Boost Past Co' });
+    // March 2026: 2,000 boosts of a million in its first ten days, 2,000 more in the next ten.
+    await t.db.database.db.execute(sql`
+      INSERT INTO quota_boosts (org_id, tokens, created_at, expires_at)
+      SELECT ${org.orgId}::uuid, 1000000, timestamptz '2026-03-01' + (i / 2000) * interval '10 days',
+             timestamptz '2026-03-10' + (i / 2000) * interval '10 days'
+        FROM generate_series(0, 3999) AS i`);
+    const usage = expectStatus(await as(t.app, org.owner).get(url(org, '/usage?month=2026-03')), 200).json();
+    expect(usage.boosts).toBe(4_000_000_000);
+  });
 });
 
 describe('plan gates', () => {
