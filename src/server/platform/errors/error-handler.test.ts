@@ -110,6 +110,8 @@ describe('the database unavailable (a restart, a failover)', () => {
       expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
       // A write that reached a standby while the primary fails over: try again shortly.
       expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '25006' }))).toBe(true);
+      // A statement past statement_timeout: the database is too busy; try again shortly.
+      expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '57014' }))).toBe(true);
     } finally {
       await app.close();
     }

@@ -190,6 +190,7 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57P03', // cannot_connect_now: starting up
   '53300', // too_many_connections
   '25006', // read_only_sql_transaction: a write reached a standby, mid-failover
+  '57014', // query_canceled: statement_timeout, the database too busy to answer in time
   '08000',
   '08001',
   '08003',

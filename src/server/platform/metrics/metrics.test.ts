@@ -56,12 +56,20 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('takes the bearer scheme in any case', async () => {
+    for (const scheme of ['bearer', 'BEARER']) {
+      const res = await t.app.inject({ url: '/metrics', headers: { authorization: `${scheme} ${TOKEN}` } });
+      expect(res.statusCode, scheme).toBe(200);
+    }
+  });
+
   it('answers 401 without the bearer, with another one, and to an API token scheme', async () => {
     for (const authorization of [
       undefined,
       'Bearer wrong-token',
       `Bearer ${TOKEN}x`,
       TOKEN,
+      `Bearer  ${TOKEN}`,
       `Basic ${TOKEN}`,
     ]) {
       const res = await t.app.inject({

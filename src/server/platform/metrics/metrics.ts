@@ -232,15 +232,15 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics, token: st
   });
   if (!token) return;
   metrics.collectProcessMetrics();
-  const expected = createHash('sha256').update(`Bearer ${token}`).digest();
+  const expected = createHash('sha256').update(token).digest();
   app.get(
     '/metrics',
     // Public to the access policy: the bearer here is the scrape token, not an API token.
     { config: { public: true }, schema: { hide: true } },
     async (request, reply) => {
-      const given = createHash('sha256')
-        .update(request.headers.authorization ?? '')
-        .digest();
+      // The scheme in any case (RFC 9110 §11.1), one space, the token exactly.
+      const [, credentials = ''] = /^bearer (.*)$/is.exec(request.headers.authorization ?? '') ?? [];
+      const given = createHash('sha256').update(credentials).digest();
       if (!timingSafeEqual(given, expected)) {
         reply.header('www-authenticate', 'Bearer realm="metrics"');
         throw new UnauthenticatedError('Send the METRICS_TOKEN as a bearer token.');
