@@ -12,7 +12,7 @@ import { lockMember } from '../members/index.ts';
 import {
   activeMemberIds,
   ancestorsOf,
-  boostsInForce,
+  boostsOverlapping,
   type DepartmentRow,
   deleteDepartment,
   departmentsOf,
@@ -251,7 +251,8 @@ export const boostQuota = defineCommand({
     const access = requireEnterprise(ctx, 'quotaBoosts');
     await lockOrgBoosts(ctx.tx, access.orgId);
     const now = new Date();
-    const pool = entitlements(access.plan).tokensPerMonth + (await boostsInForce(ctx.tx, access.orgId, now));
+    const pool =
+      entitlements(access.plan).tokensPerMonth + (await boostsOverlapping(ctx.tx, access.orgId, now));
     if (pool + input.tokens > MAX_POOL_TOKENS) {
       throw new ValidationError([
         {

@@ -272,19 +272,10 @@ export async function listMemberBudgets(tx: Executor, orgId: string, month: stri
 
 /**
  * Serializes an organization's boosts until the transaction ends, so that two boosts granted at
- * once are each checked against the other (see boostsInForce).
+ * once are each checked against the other (see boostsOverlapping).
  */
 export async function lockOrgBoosts(tx: Executor, orgId: string): Promise<void> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`quota_boosts:${orgId}`}, 0))`);
-}
-
-/** Tokens of the boosts not yet expired at `at`, summed beyond the 32-bit range if need be. */
-export async function boostsInForce(tx: Executor, orgId: string, at: Date): Promise<number> {
-  const [row] = await tx
-    .select({ tokens: sql<number>`coalesce(sum(${quotaBoosts.tokens}), 0)::float8` })
-    .from(quotaBoosts)
-    .where(and(eq(quotaBoosts.orgId, orgId), gt(quotaBoosts.expiresAt, at)));
-  return Number(row?.tokens ?? 0);
 }
 
 export async function insertBoost(
@@ -323,14 +314,21 @@ export async function listBoosts(tx: Executor, orgId: string, limit: number) {
 }
 
 /**
- * Tokens of the boosts in force at any moment of [from, to): boosts that never overlapped may sum
- * past the int range the pool in force is kept under, hence float8 (exact that far).
+ * Tokens of the boosts in force at any moment of [from, to), or from `from` on (without `to`):
+ * summed as float8 (exact that far), since boosts that never overlapped may sum past the int
+ * range the pool in force is kept under, and a boost is checked against that range with it.
  */
-export async function boostsOverlapping(tx: Executor, orgId: string, from: Date, to: Date): Promise<number> {
+export async function boostsOverlapping(tx: Executor, orgId: string, from: Date, to?: Date): Promise<number> {
   const [row] = await tx
     .select({ tokens: sql<number>`coalesce(sum(${quotaBoosts.tokens}), 0)::float8` })
     .from(quotaBoosts)
-    .where(and(eq(quotaBoosts.orgId, orgId), lt(quotaBoosts.createdAt, to), gt(quotaBoosts.expiresAt, from)));
+    .where(
+      and(
+        eq(quotaBoosts.orgId, orgId),
+        to ? lt(quotaBoosts.createdAt, to) : undefined,
+        gt(quotaBoosts.expiresAt, from),
+      ),
+    );
   return row?.tokens ?? 0;
 }
 
