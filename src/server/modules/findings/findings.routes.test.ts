@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,25 @@ async function memberWith(org: Org, permissions: string[]): Promise<Person> {
     201,
   );
   return addMember(t.app, org, slug, {}, t.mail);
+}
+
+/**
+ * A new org with `total` findings, newest first by i (1 to total), more than a search's first
+ * walk reads: the `rare` oldest titled `${rareTitle} ${i}`, the others `Common issue ${i}`; rule
+ * `rule.${i % 7}`, path `path` (SQL over i).
+ */
+async function orgPastTheWalk(total: number, rare: number, rareTitle: string, path: SQL) {
+  const org = await createOrg(t.app);
+  const app = await seedApplication(t.app, org.orgId, 'monolith');
+  await t.db.database.db.execute(sql`
+    INSERT INTO findings (org_id, application_id, fingerprint, rule_id, title, severity, status,
+                          location, tool, first_seen_at, last_seen_at)
+    SELECT ${org.orgId}::uuid, ${app}::uuid, 'fp-' || i, 'rule.' || (i % 7),
+           CASE WHEN i > ${total - rare}::int THEN ${rareTitle}::text || ' ' || i ELSE 'Common issue ' || i END,
+           'medium', 'open', jsonb_build_object('path', ${path}, 'startLine', 1),
+           'semgrep', now() - make_interval(secs => i), now() - make_interval(secs => i)
+      FROM generate_series(1, ${total}::int) AS i`);
+  return org;
 }
 
 describe('GET /orgs/:orgId/findings', () => {
@@ -134,17 +153,13 @@ describe('GET /orgs/:orgId/findings', () => {
   });
 
   it('searches an org larger than the first walk through the trigram index: old matches, in list order, only its own', async () => {
-    const big = await createOrg(t.app);
-    const app = await seedApplication(t.app, big.orgId, 'monolith');
     // 10,100 findings, newest first by i; the three rare ones are the oldest, beyond the walk.
-    await t.db.database.db.execute(sql`
-      INSERT INTO findings (org_id, application_id, fingerprint, rule_id, title, severity, status,
-                            location, tool, first_seen_at, last_seen_at)
-      SELECT ${big.orgId}::uuid, ${app}::uuid, 'fp-' || i, 'rule.' || (i % 7),
-             CASE WHEN i > 10097 THEN 'Quokka deserialization ' || i ELSE 'Common issue ' || i END,
-             'medium', 'open', jsonb_build_object('path', 'src/mod' || (i % 50) || '/f.py', 'startLine', 1),
-             'semgrep', now() - make_interval(secs => i), now() - make_interval(secs => i)
-        FROM generate_series(1, 10100) AS i`);
+    const big = await orgPastTheWalk(
+      10_100,
+      3,
+      'Quokka deserialization',
+      sql`'src/mod' || (i % 50) || '/f.py'`,
+    );
     const res = expectStatus(
       await as(t.app, big.owner).get(at(big.orgId, '/findings?q=quokka%20deser')),
       200,
@@ -185,16 +200,7 @@ describe('GET /orgs/:orgId/findings', () => {
   });
 
   it('never asks the trigram index for a term pg_trgm takes no trigram from (it would read every org’s)', async () => {
-    const big = await createOrg(t.app);
-    const app = await seedApplication(t.app, big.orgId, 'monolith');
-    await t.db.database.db.execute(sql`
-      INSERT INTO findings (org_id, application_id, fingerprint, rule_id, title, severity, status,
-                            location, tool, first_seen_at, last_seen_at)
-      SELECT ${big.orgId}::uuid, ${app}::uuid, 'fp-' || i, 'rule.' || (i % 7),
-             CASE WHEN i > 10008 THEN 'Exponent x²²² overflow ' || i ELSE 'Common issue ' || i END,
-             'medium', 'open', jsonb_build_object('path', 'src/f.py', 'startLine', 1),
-             'semgrep', now() - make_interval(secs => i), now() - make_interval(secs => i)
-        FROM generate_series(1, 10010) AS i`);
+    const big = await orgPastTheWalk(10_010, 2, 'Exponent x²²² overflow', sql`'src/f.py'`);
     // "²" is a digit to JavaScript, not a word character to pg_trgm: a LIKE on the key with it
     // alone gives the index nothing to look up, and GIN answers with every row of the table.
     const [none] = await queryRows<{ n: number }>(
